@@ -1,0 +1,112 @@
+/* Argument extraction for the N-API glue (sodium-native style): every macro throws a
+ * TypeError/RangeError naming the argument and returns NULL from the calling function. */
+#ifndef SS_NAPI_UTIL_H
+#define SS_NAPI_UTIL_H
+#include <node_api.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+/* Per-instance data: one copy per loaded addon instance (one per worker thread). */
+typedef struct {
+  bool use_sha_ni; /* SHA extensions present and not disabled by SECTOR_STORAGE_PORTABLE_SHA=1 */
+  void *poseidon;  /* lazily built Poseidon constants (owned by napi_poseidon.c) */
+  void (*poseidon_free)(void *);
+} ss_instance;
+
+ss_instance *ss_get_instance(napi_env env);
+
+#define SS_CALL(env, call)                                              \
+  do {                                                                  \
+    if ((call) != napi_ok) {                                            \
+      const napi_extended_error_info *info_ = NULL;                     \
+      napi_get_last_error_info((env), &info_);                          \
+      bool pending_ = false;                                            \
+      napi_is_exception_pending((env), &pending_);                      \
+      if (!pending_)                                                    \
+        napi_throw_error((env), "NATIVE_CALL_FAILED",                   \
+                         info_ && info_->error_message ? info_->error_message : "N-API call failed"); \
+      return NULL;                                                      \
+    }                                                                   \
+  } while (0)
+
+#define SS_ARGS(n)                                                      \
+  size_t argc = (n);                                                    \
+  napi_value argv[(n) > 0 ? (n) : 1];                                   \
+  SS_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));   \
+  if (argc < (n)) {                                                     \
+    napi_throw_type_error(env, "ERR_INVALID_ARG", "expected " #n " arguments"); \
+    return NULL;                                                        \
+  }
+
+/* A Uint8Array (or Buffer) argument: yields uint8_t *name and size_t name##_len. */
+#define SS_BYTES(name, idx)                                             \
+  uint8_t *name = NULL;                                                 \
+  size_t name##_len = 0;                                                \
+  do {                                                                  \
+    bool is_ta_ = false;                                                \
+    SS_CALL(env, napi_is_typedarray(env, argv[idx], &is_ta_));          \
+    if (!is_ta_) {                                                      \
+      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", #name " must be a Uint8Array"); \
+      return NULL;                                                      \
+    }                                                                   \
+    napi_typedarray_type type_;                                         \
+    void *data_;                                                        \
+    SS_CALL(env, napi_get_typedarray_info(env, argv[idx], &type_, &name##_len, &data_, NULL, NULL)); \
+    if (type_ != napi_uint8_array) {                                    \
+      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", #name " must be a Uint8Array"); \
+      return NULL;                                                      \
+    }                                                                   \
+    name = (uint8_t *)data_;                                            \
+  } while (0)
+
+#define SS_BYTES_LEN(name, idx, expected)                               \
+  SS_BYTES(name, idx);                                                  \
+  if (name##_len != (size_t)(expected)) {                               \
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", #name " must be " #expected " bytes"); \
+    return NULL;                                                        \
+  }
+
+/* A non-negative integer argument that fits a double exactly (< 2^53). */
+#define SS_U64(name, idx)                                               \
+  uint64_t name = 0;                                                    \
+  do {                                                                  \
+    double d_;                                                          \
+    if (napi_get_value_double(env, argv[idx], &d_) != napi_ok) {        \
+      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", #name " must be a number"); \
+      return NULL;                                                      \
+    }                                                                   \
+    if (!(d_ >= 0) || d_ > 9007199254740991.0 || d_ != (double)(uint64_t)d_) { \
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", #name " must be a non-negative safe integer"); \
+      return NULL;                                                      \
+    }                                                                   \
+    name = (uint64_t)d_;                                                \
+  } while (0)
+
+#define SS_BOOL(name, idx)                                              \
+  bool name = false;                                                    \
+  if (napi_get_value_bool(env, argv[idx], &name) != napi_ok) {          \
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", #name " must be a boolean"); \
+    return NULL;                                                        \
+  }
+
+#define SS_RANGE_ERROR(msg)                                             \
+  do {                                                                  \
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", (msg));             \
+    return NULL;                                                        \
+  } while (0)
+
+/* Adds a function property to exports. */
+napi_status ss_export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb);
+
+/* Helpers to return values. */
+napi_value ss_undefined(napi_env env);
+napi_value ss_number(napi_env env, double v);
+napi_value ss_bool(napi_env env, bool v);
+
+/* Each area of the addon registers its functions here (napi_<area>.c). */
+napi_status register_hash(napi_env env, napi_value exports);
+napi_status register_sdr(napi_env env, napi_value exports);
+napi_status register_poseidon(napi_env env, napi_value exports);
+
+#endif

@@ -1,0 +1,158 @@
+/**
+ * Every error sector-storage raises carries a stable `code` that callers and tests branch on.
+ * Messages name the offending argument or id. Errors that cross a thread or process boundary
+ * travel as `{ code, message }` and are rebuilt with {@link errorFromWire}.
+ */
+
+/** Stable error codes. */
+export type ErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'FILE_UNREADABLE'
+  | 'EMPTY_PAYLOAD'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'PIECE_SIZE_INVALID'
+  | 'PIECE_DOES_NOT_FIT'
+  | 'PIECE_CID_INVALID'
+  | 'SECTOR_UNKNOWN'
+  | 'SECTOR_EXISTS'
+  | 'SECTOR_STATE_INVALID'
+  | 'SECTOR_NAME_INVALID'
+  | 'PARTIAL_FILE_CORRUPT'
+  | 'RANGE_NOT_ALLOCATED'
+  | 'REPO_LOCKED'
+  | 'REPO_INVALID'
+  | 'DAEMON_UNREACHABLE'
+  | 'UNAUTHORIZED'
+  | 'NATIVE_UNAVAILABLE'
+  | 'SEAL_PROOF_UNKNOWN'
+  | 'STORAGE_NOT_FOUND'
+  | 'STORAGE_CONFIG_INVALID'
+  | 'STORAGE_EXISTS'
+  | 'NO_SPACE'
+  | 'NO_SUITABLE_PATH'
+  | 'FILE_NOT_FOUND'
+  | 'LOCK_FAILED'
+  | 'FETCH_FAILED'
+  | 'PROOF_INVALID'
+  | 'CACHE_CORRUPT'
+  | 'TASK_FAILED'
+  | 'ABORTED'
+  | 'INTERNAL';
+
+/** Base class: a code, a name and an optional cause. */
+export class SectorStorageError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'SectorStorageError';
+  }
+  /** The wire form used across threads, processes and the HTTP API. */
+  toJSON(): WireError {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** An error as it travels between threads and processes. */
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+}
+
+function defineError(name: string, code: ErrorCode) {
+  const cls = class extends SectorStorageError {
+    constructor(message: string, options?: { cause?: unknown }) {
+      super(code, message, options);
+      this.name = name;
+    }
+  };
+  Object.defineProperty(cls, 'name', { value: name });
+  return cls;
+}
+
+export const InvalidArgumentError = defineError('InvalidArgumentError', 'INVALID_ARGUMENT');
+export const FileUnreadableError = defineError('FileUnreadableError', 'FILE_UNREADABLE');
+export const EmptyPayloadError = defineError('EmptyPayloadError', 'EMPTY_PAYLOAD');
+export const PayloadTooLargeError = defineError('PayloadTooLargeError', 'PAYLOAD_TOO_LARGE');
+export const PieceSizeInvalidError = defineError('PieceSizeInvalidError', 'PIECE_SIZE_INVALID');
+export const PieceDoesNotFitError = defineError('PieceDoesNotFitError', 'PIECE_DOES_NOT_FIT');
+export const PieceCidInvalidError = defineError('PieceCidInvalidError', 'PIECE_CID_INVALID');
+export const SectorUnknownError = defineError('SectorUnknownError', 'SECTOR_UNKNOWN');
+export const SectorExistsError = defineError('SectorExistsError', 'SECTOR_EXISTS');
+export const SectorStateInvalidError = defineError('SectorStateInvalidError', 'SECTOR_STATE_INVALID');
+export const SectorNameInvalidError = defineError('SectorNameInvalidError', 'SECTOR_NAME_INVALID');
+export const PartialFileCorruptError = defineError('PartialFileCorruptError', 'PARTIAL_FILE_CORRUPT');
+export const RangeNotAllocatedError = defineError('RangeNotAllocatedError', 'RANGE_NOT_ALLOCATED');
+export const RepoLockedError = defineError('RepoLockedError', 'REPO_LOCKED');
+export const RepoInvalidError = defineError('RepoInvalidError', 'REPO_INVALID');
+export const DaemonUnreachableError = defineError('DaemonUnreachableError', 'DAEMON_UNREACHABLE');
+export const UnauthorizedError = defineError('UnauthorizedError', 'UNAUTHORIZED');
+export const NativeUnavailableError = defineError('NativeUnavailableError', 'NATIVE_UNAVAILABLE');
+export const SealProofUnknownError = defineError('SealProofUnknownError', 'SEAL_PROOF_UNKNOWN');
+export const StorageNotFoundError = defineError('StorageNotFoundError', 'STORAGE_NOT_FOUND');
+export const StorageConfigInvalidError = defineError('StorageConfigInvalidError', 'STORAGE_CONFIG_INVALID');
+export const StorageExistsError = defineError('StorageExistsError', 'STORAGE_EXISTS');
+export const NoSpaceError = defineError('NoSpaceError', 'NO_SPACE');
+export const NoSuitablePathError = defineError('NoSuitablePathError', 'NO_SUITABLE_PATH');
+export const FileNotFoundError = defineError('FileNotFoundError', 'FILE_NOT_FOUND');
+export const LockFailedError = defineError('LockFailedError', 'LOCK_FAILED');
+export const FetchFailedError = defineError('FetchFailedError', 'FETCH_FAILED');
+export const ProofInvalidError = defineError('ProofInvalidError', 'PROOF_INVALID');
+export const CacheCorruptError = defineError('CacheCorruptError', 'CACHE_CORRUPT');
+export const TaskFailedError = defineError('TaskFailedError', 'TASK_FAILED');
+export const AbortedError = defineError('AbortedError', 'ABORTED');
+export const InternalError = defineError('InternalError', 'INTERNAL');
+
+const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknown }) => SectorStorageError> = {
+  INVALID_ARGUMENT: InvalidArgumentError,
+  FILE_UNREADABLE: FileUnreadableError,
+  EMPTY_PAYLOAD: EmptyPayloadError,
+  PAYLOAD_TOO_LARGE: PayloadTooLargeError,
+  PIECE_SIZE_INVALID: PieceSizeInvalidError,
+  PIECE_DOES_NOT_FIT: PieceDoesNotFitError,
+  PIECE_CID_INVALID: PieceCidInvalidError,
+  SECTOR_UNKNOWN: SectorUnknownError,
+  SECTOR_EXISTS: SectorExistsError,
+  SECTOR_STATE_INVALID: SectorStateInvalidError,
+  SECTOR_NAME_INVALID: SectorNameInvalidError,
+  PARTIAL_FILE_CORRUPT: PartialFileCorruptError,
+  RANGE_NOT_ALLOCATED: RangeNotAllocatedError,
+  REPO_LOCKED: RepoLockedError,
+  REPO_INVALID: RepoInvalidError,
+  DAEMON_UNREACHABLE: DaemonUnreachableError,
+  UNAUTHORIZED: UnauthorizedError,
+  NATIVE_UNAVAILABLE: NativeUnavailableError,
+  SEAL_PROOF_UNKNOWN: SealProofUnknownError,
+  STORAGE_NOT_FOUND: StorageNotFoundError,
+  STORAGE_CONFIG_INVALID: StorageConfigInvalidError,
+  STORAGE_EXISTS: StorageExistsError,
+  NO_SPACE: NoSpaceError,
+  NO_SUITABLE_PATH: NoSuitablePathError,
+  FILE_NOT_FOUND: FileNotFoundError,
+  LOCK_FAILED: LockFailedError,
+  FETCH_FAILED: FetchFailedError,
+  PROOF_INVALID: ProofInvalidError,
+  CACHE_CORRUPT: CacheCorruptError,
+  TASK_FAILED: TaskFailedError,
+  ABORTED: AbortedError,
+  INTERNAL: InternalError,
+};
+
+/** True when `code` is one of the known error codes. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(byCode, code);
+}
+
+/** Turns any thrown value into the wire form; unknown errors become INTERNAL. */
+export function toWireError(err: unknown): WireError {
+  if (err instanceof SectorStorageError) return { code: err.code, message: err.message };
+  if (err instanceof Error && err.name === 'AbortError') return { code: 'ABORTED', message: err.message };
+  if (err instanceof Error) return { code: 'INTERNAL', message: err.message };
+  return { code: 'INTERNAL', message: String(err) };
+}
+
+/** Rebuilds a typed error from its wire form. */
+export function errorFromWire(wire: WireError): SectorStorageError {
+  const cls = isErrorCode(wire.code) ? byCode[wire.code] : InternalError;
+  return new cls(wire.message);
+}
