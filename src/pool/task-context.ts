@@ -1,0 +1,59 @@
+/**
+ * What a task handler running on a pool thread gets besides its input: a progress sink (a
+ * Comlink proxy of the caller's callback, so progress crosses the thread boundary as typed calls)
+ * and a cooperative cancellation check backed by shared memory (readable without a round trip).
+ */
+import { AbortedError } from '../errors.js';
+
+/** Progress of a long task: `done` out of `total` units, with an optional phase label. */
+export interface TaskProgress {
+  readonly phase: string;
+  readonly done: number;
+  readonly total: number;
+  /** Extra detail such as the layer being labelled. */
+  readonly detail?: string;
+}
+
+/** The receiving side of progress reports (exposed with Comlink by the caller). */
+export interface ProgressSink {
+  report(progress: TaskProgress): void;
+}
+
+export interface TaskContext {
+  /** Reports progress; cheap to call often (reports are throttled). */
+  progress(p: TaskProgress): void;
+  /** True once the caller asked to cancel. */
+  readonly cancelled: boolean;
+  /** Throws AbortedError if the caller asked to cancel. */
+  throwIfCancelled(): void;
+}
+
+/** Index of the cancel flag in the shared Int32Array. */
+export const CANCEL_FLAG = 0;
+
+/** Builds the handler-side context from the shared flag and an optional progress sink. */
+export function createTaskContext(
+  cancelFlag: Int32Array | undefined,
+  sink: { report(p: TaskProgress): unknown } | undefined,
+  minIntervalMs = 100,
+): TaskContext {
+  let last = 0;
+  return {
+    progress(p) {
+      if (!sink) return;
+      const now = Date.now();
+      // always deliver the final report so callers see 100 %
+      if (now - last < minIntervalMs && p.done < p.total) return;
+      last = now;
+      void Promise.resolve(sink.report(p)).catch(() => {});
+    },
+    get cancelled() {
+      return cancelFlag !== undefined && Atomics.load(cancelFlag, CANCEL_FLAG) !== 0;
+    },
+    throwIfCancelled() {
+      if (cancelFlag !== undefined && Atomics.load(cancelFlag, CANCEL_FLAG) !== 0) {
+        throw new AbortedError('task cancelled');
+      }
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * The one SQLite database of a repository (better-sqlite3, WAL). Only the index actor holds a
+ * read-write connection in the daemon; tests and offline tools open their own.
+ * Schema changes are numbered migrations applied in one transaction at open.
+ */
+import Database from 'better-sqlite3';
+import { migrations } from './migrations.js';
+
+export type Db = Database.Database;
+
+/** Opens (creating if needed) the database at `path` and applies pending migrations. */
+export function openDatabase(path: string, options: { readonly?: boolean } = {}): Db {
+  const db = new Database(path, { readonly: options.readonly ?? false, timeout: 5000 });
+  if (!options.readonly) {
+    db.pragma('journal_mode = WAL');
+    // NORMAL under WAL loses at most the last transactions on power loss, never consistency;
+    // sector files are fsynced before their rows are written, so a lost row is re-declared by a scan.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+  }
+  return db;
+}
+
+/** Applies every migration newer than `PRAGMA user_version`, all in one transaction. */
+export function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > migrations.length) {
+    throw new Error(
+      `database schema version ${current} is newer than this program understands (${migrations.length}); refusing to open it`,
+    );
+  }
+  const pending = migrations.slice(current);
+  if (pending.length === 0) return;
+  db.transaction(() => {
+    for (const m of pending) db.exec(m);
+    db.pragma(`user_version = ${migrations.length}`);
+  })();
+}
