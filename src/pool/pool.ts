@@ -24,6 +24,8 @@ export interface SealerPoolOptions {
 export interface RunOptions {
   signal?: AbortSignal;
   onProgress?: (p: TaskProgress) => void;
+  /** Objects inside `input` to transfer rather than clone (MessagePorts, large ArrayBuffers). */
+  transfer?: TransferListItem[];
 }
 
 export class SealerPool {
@@ -59,7 +61,7 @@ export class SealerPool {
     const cancel = new Int32Array(new SharedArrayBuffer(4));
     const hardAbort = new AbortController();
     let channel: MessageChannel | undefined;
-    const transferList: TransferListItem[] = [];
+    const transferList: TransferListItem[] = [...(options.transfer ?? [])];
     const msg: TaskMessage = { kind, input, cancel };
     if (onProgress) {
       channel = new MessageChannel();

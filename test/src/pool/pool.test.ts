@@ -21,3 +21,42 @@ test('an unknown task kind is a typed error, not a crash', async (t) => {
     await pool.close();
   }
 });
+
+test('a byte stream crosses a MessagePort intact and with bounded credit', async (t) => {
+  const { MessageChannel } = await import('node:worker_threads');
+  const { sendStream, receiveStream } = await import('../../../src/pool/port-stream.js');
+  const { port1, port2 } = new MessageChannel();
+  const chunks = Array.from({ length: 50 }, (_, i) => new Uint8Array(1000).fill(i));
+  async function* source() {
+    for (const c of chunks) yield c;
+  }
+  const sending = sendStream(source(), port1);
+  const received: Uint8Array[] = [];
+  for await (const c of receiveStream(port2, 4)) received.push(c);
+  await sending;
+  t.is(received.length, 50);
+  t.true(received.every((c, i) => c.length === 1000 && c[0] === i && c[999] === i));
+  port1.close();
+});
+
+test('an error on the sending side reaches the receiver as a typed error', async (t) => {
+  const { MessageChannel } = await import('node:worker_threads');
+  const { sendStream, receiveStream } = await import('../../../src/pool/port-stream.js');
+  const { FileUnreadableError } = await import('../../../src/errors.js');
+  const { port1, port2 } = new MessageChannel();
+  async function* source() {
+    yield new Uint8Array(10);
+    throw new FileUnreadableError('disk went away');
+  }
+  const sending = sendStream(source(), port1).catch(() => {});
+  await t.throwsAsync(
+    (async () => {
+      for await (const _ of receiveStream(port2)) {
+        /* drain */
+      }
+    })(),
+    { instanceOf: FileUnreadableError, message: 'disk went away' },
+  );
+  await sending;
+  port1.close();
+});
