@@ -1,0 +1,24 @@
+/**
+ * Shared helpers for benchmark scenarios: report lines, peak memory, timing.
+ */
+import type { BenchLine } from './run-bench.js';
+
+/** True when BENCH_QUICK=1: small sizes for a smoke run. */
+export const quick = process.env.BENCH_QUICK === '1';
+
+/** Prints one measurement in the format run-bench.ts collects. */
+export function report(line: BenchLine): void {
+  console.log(`BENCH ${JSON.stringify(line)}`);
+}
+
+/** Peak resident set size of this process so far, in MiB. */
+export function peakRssMiB(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+/** Runs `fn` and returns its wall time in seconds. */
+export async function seconds(fn: () => unknown | Promise<unknown>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
