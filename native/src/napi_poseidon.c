@@ -1,6 +1,117 @@
-/* N-API glue for the poseidon area. */
+/* N-API glue for the poseidon area: Poseidon hashing and Fr node encoding. Lengths and types are
+ * validated by native/poseidon.ts; this file re-checks what C relies on (buffer sizes) so a
+ * direct caller cannot make C read or write out of bounds. Constants are built per arity on
+ * first use and cached in the instance data (one copy per worker thread, no statics). */
+#include <stdlib.h>
 #include "napi_util.h"
+#include "poseidon.h"
+
+typedef struct {
+  ss_poseidon_params *by_arity[SS_POSEIDON_MAX_ARITY + 1];
+} poseidon_cache;
+
+static void cache_free(void *data) {
+  poseidon_cache *c = (poseidon_cache *)data;
+  for (int i = 0; i <= SS_POSEIDON_MAX_ARITY; i++) ss_poseidon_params_free(c->by_arity[i]);
+  free(c);
+}
+
+/* Constants for an arity, building them on first use; throws and returns NULL on failure. */
+static const ss_poseidon_params *params_for(napi_env env, uint64_t arity) {
+  if (arity > SS_POSEIDON_MAX_ARITY || ss_poseidon_partial_rounds((int)arity) == 0) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "arity must be one of 1..16, 24, 36");
+    return NULL;
+  }
+  ss_instance *inst = ss_get_instance(env);
+  if (!inst) {
+    napi_throw_error(env, "NATIVE_CALL_FAILED", "addon instance data missing");
+    return NULL;
+  }
+  if (!inst->poseidon) {
+    inst->poseidon = calloc(1, sizeof(poseidon_cache));
+    if (!inst->poseidon) {
+      napi_throw_error(env, "NATIVE_OOM", "out of memory");
+      return NULL;
+    }
+    inst->poseidon_free = cache_free;
+  }
+  poseidon_cache *c = (poseidon_cache *)inst->poseidon;
+  if (!c->by_arity[arity]) {
+    c->by_arity[arity] = ss_poseidon_params_new((int)arity);
+    if (!c->by_arity[arity]) {
+      napi_throw_error(env, "NATIVE_OOM", "could not build Poseidon constants");
+      return NULL;
+    }
+  }
+  return c->by_arity[arity];
+}
+
+/* poseidonHashMany(arity, inputs, out, reference) -> -1 or index of the first element >= r */
+static napi_value poseidon_hash_many(napi_env env, napi_callback_info info) {
+  SS_ARGS(4);
+  SS_U64(arity, 0);
+  SS_BYTES(inputs, 1);
+  SS_BYTES(out, 2);
+  SS_BOOL(reference, 3);
+  const ss_poseidon_params *p = params_for(env, arity);
+  if (!p) return NULL;
+  if (out_len % 32 != 0 || inputs_len != out_len * arity) SS_RANGE_ERROR("inputs must be arity x out bytes");
+  return ss_number(env, (double)ss_poseidon_hash_many(p, inputs, out, out_len / 32, reference));
+}
+
+/* poseidonColumns(layers: Uint8Array[], out) -> -1 or (node * layers + layer) of the first bad element */
+static napi_value poseidon_columns(napi_env env, napi_callback_info info) {
+  SS_ARGS(2);
+  SS_BYTES(out, 1);
+  bool is_array = false;
+  SS_CALL(env, napi_is_array(env, argv[0], &is_array));
+  if (!is_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "layers must be an array of Uint8Array");
+    return NULL;
+  }
+  uint32_t k = 0;
+  SS_CALL(env, napi_get_array_length(env, argv[0], &k));
+  const ss_poseidon_params *p = params_for(env, k);
+  if (!p) return NULL;
+  if (out_len % 32 != 0) SS_RANGE_ERROR("out must be a multiple of 32 bytes");
+  const uint8_t *layers[SS_POSEIDON_MAX_ARITY];
+  for (uint32_t i = 0; i < k; i++) {
+    napi_value el;
+    SS_CALL(env, napi_get_element(env, argv[0], i, &el));
+    bool is_ta = false;
+    SS_CALL(env, napi_is_typedarray(env, el, &is_ta));
+    napi_typedarray_type type = napi_int8_array;
+    size_t len = 0;
+    void *data = NULL;
+    if (is_ta) SS_CALL(env, napi_get_typedarray_info(env, el, &type, &len, &data, NULL, NULL));
+    if (!is_ta || type != napi_uint8_array) {
+      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "layers must be an array of Uint8Array");
+      return NULL;
+    }
+    if (len != out_len) SS_RANGE_ERROR("every layer must have the length of out");
+    layers[i] = (const uint8_t *)data;
+  }
+  return ss_number(env, (double)ss_poseidon_columns(p, layers, out, out_len / 32));
+}
+
+/* frAddNodes(a, b, out) / frSubNodes(a, b, out) -> -1 or the first node index holding a value >= r */
+static napi_value fr_nodes(napi_env env, napi_callback_info info, bool add) {
+  SS_ARGS(3);
+  SS_BYTES(a, 0);
+  SS_BYTES(b, 1);
+  SS_BYTES(out, 2);
+  if (a_len % 32 != 0 || b_len != a_len || out_len != a_len) SS_RANGE_ERROR("a, b and out must be equal multiples of 32 bytes");
+  size_t nodes = a_len / 32;
+  return ss_number(env, (double)(add ? ss_fr_add_nodes(a, b, out, nodes) : ss_fr_sub_nodes(a, b, out, nodes)));
+}
+
+static napi_value fr_add_nodes(napi_env env, napi_callback_info info) { return fr_nodes(env, info, true); }
+static napi_value fr_sub_nodes(napi_env env, napi_callback_info info) { return fr_nodes(env, info, false); }
 
 napi_status register_poseidon(napi_env env, napi_value exports) {
-  return napi_ok;
+  napi_status s;
+  if ((s = ss_export_fn(env, exports, "poseidonHashMany", poseidon_hash_many)) != napi_ok) return s;
+  if ((s = ss_export_fn(env, exports, "poseidonColumns", poseidon_columns)) != napi_ok) return s;
+  if ((s = ss_export_fn(env, exports, "frAddNodes", fr_add_nodes)) != napi_ok) return s;
+  return ss_export_fn(env, exports, "frSubNodes", fr_sub_nodes);
 }

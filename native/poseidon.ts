@@ -1,0 +1,163 @@
+/**
+ * Typed facade over the addon's Poseidon and Fr functions (neptune Poseidon, Strength::Standard,
+ * HashType::MerkleTree, over BLS12-381 Fr; sealing-crypto.md §5 and §7).
+ *
+ * Every 32-byte node is a little-endian canonical field element. Inputs that are not (value ≥ r)
+ * are refused with a RangeError naming the element, never silently reduced: a node ≥ r cannot
+ * come out of a correct sealer, so it signals corrupted input. This module validates lengths
+ * and allocates outputs; C computes (STYLE.md §3.9). Constants per arity are built on first
+ * use in each thread (a few milliseconds, once).
+ */
+import { binding } from './binding.js';
+
+/** Arities neptune defines round numbers for (and this addon therefore supports). */
+export const POSEIDON_ARITIES: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 24, 36];
+
+/** BLS12-381 scalar field modulus r. */
+export const FR_MODULUS = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001n;
+
+const NODE = 32;
+
+interface PoseidonBinding {
+  poseidonHashMany(arity: number, inputs: Uint8Array, out: Uint8Array, reference: boolean): number;
+  poseidonColumns(layers: Uint8Array[], out: Uint8Array): number;
+  frAddNodes(a: Uint8Array, b: Uint8Array, out: Uint8Array): number;
+  frSubNodes(a: Uint8Array, b: Uint8Array, out: Uint8Array): number;
+}
+
+function native(): PoseidonBinding {
+  return binding() as unknown as PoseidonBinding;
+}
+
+function checkBytes(name: string, value: unknown): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array`);
+}
+
+function checkArity(arity: number): void {
+  if (!POSEIDON_ARITIES.includes(arity)) {
+    throw new RangeError(`arity ${arity} is not supported (expected one of ${POSEIDON_ARITIES.join(', ')})`);
+  }
+}
+
+function notCanonical(what: string, index: number): RangeError {
+  return new RangeError(`${what} ${index} is not a canonical field element (value >= r)`);
+}
+
+function hashMany(arity: number, inputs: Uint8Array, out: Uint8Array, reference: boolean): void {
+  const bad = native().poseidonHashMany(arity, inputs, out, reference);
+  if (bad >= 0) throw notCanonical('inputs element', bad);
+}
+
+/**
+ * Poseidon of one group of `arity = inputs.length / 32` field elements (each a canonical LE
+ * 32-byte value < r). Returns the 32-byte LE digest.
+ */
+export function poseidonHash(inputs: Uint8Array): Uint8Array {
+  checkBytes('inputs', inputs);
+  if (inputs.length === 0 || inputs.length % NODE !== 0) {
+    throw new RangeError(`inputs must be a non-empty multiple of 32 bytes (got ${inputs.length})`);
+  }
+  const arity = inputs.length / NODE;
+  checkArity(arity);
+  const out = new Uint8Array(NODE);
+  hashMany(arity, inputs, out, false);
+  return out;
+}
+
+/**
+ * The same hash through the textbook (unoptimised) permutation. Slower; exists so tests can
+ * check the optimised permutation against it.
+ */
+export function poseidonHashReference(inputs: Uint8Array): Uint8Array {
+  checkBytes('inputs', inputs);
+  if (inputs.length === 0 || inputs.length % NODE !== 0) {
+    throw new RangeError(`inputs must be a non-empty multiple of 32 bytes (got ${inputs.length})`);
+  }
+  const arity = inputs.length / NODE;
+  checkArity(arity);
+  const out = new Uint8Array(NODE);
+  hashMany(arity, inputs, out, true);
+  return out;
+}
+
+/**
+ * One tree row: `parents[i] = Poseidon_arity(children[i·arity … i·arity + arity − 1])`.
+ * `children.length` must equal `parents.length · arity`. May be called on consecutive slices
+ * of a row to stream it.
+ */
+export function poseidonLayer(children: Uint8Array, parents: Uint8Array, arity: number): void {
+  checkBytes('children', children);
+  checkBytes('parents', parents);
+  checkArity(arity);
+  if (parents.length % NODE !== 0) throw new RangeError(`parents must be a multiple of 32 bytes (got ${parents.length})`);
+  if (children.length !== parents.length * arity) {
+    throw new RangeError(`children must be ${parents.length * arity} bytes (parents × arity), got ${children.length}`);
+  }
+  const bad = native().poseidonHashMany(arity, children, parents, false);
+  if (bad >= 0) throw notCanonical('children node', bad);
+}
+
+/**
+ * Column hashes (sealing-crypto.md §6): `out` node v = Poseidon_k(layers[0][v], …, layers[k−1][v])
+ * with k = layers.length. Every layer and `out` have the same length (a multiple of 32 bytes).
+ */
+export function columnHashes(layers: readonly Uint8Array[], out: Uint8Array): void {
+  if (!Array.isArray(layers)) throw new TypeError('layers must be an array of Uint8Array');
+  checkBytes('out', out);
+  checkArity(layers.length);
+  if (out.length % NODE !== 0) throw new RangeError(`out must be a multiple of 32 bytes (got ${out.length})`);
+  layers.forEach((layer, i) => {
+    checkBytes(`layers[${i}]`, layer);
+    if (layer.length !== out.length) throw new RangeError(`layers[${i}] must be ${out.length} bytes like out, got ${layer.length}`);
+  });
+  const bad = native().poseidonColumns([...layers], out);
+  if (bad >= 0) {
+    const k = layers.length;
+    throw notCanonical(`layers[${bad % k}] node`, Math.floor(bad / k));
+  }
+}
+
+function checkNodes(names: [string, string, string], a: Uint8Array, b: Uint8Array, out: Uint8Array): void {
+  checkBytes(names[0], a);
+  checkBytes(names[1], b);
+  checkBytes(names[2], out);
+  if (a.length % NODE !== 0) throw new RangeError(`${names[0]} must be a multiple of 32 bytes (got ${a.length})`);
+  if (b.length !== a.length) throw new RangeError(`${names[1]} must be ${a.length} bytes like ${names[0]}, got ${b.length}`);
+  if (out.length !== a.length) throw new RangeError(`${names[2]} must be ${a.length} bytes like ${names[0]}, got ${out.length}`);
+}
+
+/** Locates the failing operand of an add/sub reported at `node` for the error message. */
+function badOperand(names: [string, string], a: Uint8Array, node: number): string {
+  const top = a.subarray(node * NODE, node * NODE + NODE);
+  let v = 0n;
+  for (let i = NODE - 1; i >= 0; i--) v = (v << 8n) | BigInt(top[i] ?? 0);
+  return v >= FR_MODULUS ? names[0] : names[1];
+}
+
+/**
+ * Replica encoding (PC2, sealing-crypto.md §5): per 32-byte node, `out = (data + key) mod r`.
+ * `data` nodes are fr32-padded sector nodes, so each must be < 2^254 (top two bits of byte 31
+ * clear): anything else means the input was not fr32-padded and is refused. `key` nodes (the
+ * last layer's labels) must be < r. `out` may alias `data`.
+ */
+export function encodeNodes(data: Uint8Array, key: Uint8Array, out: Uint8Array): void {
+  checkNodes(['data', 'key', 'out'], data, key, out);
+  for (let i = NODE - 1; i < data.length; i += NODE) {
+    if (((data[i] ?? 0) & 0xc0) !== 0) {
+      throw new RangeError(`data node ${(i + 1) / NODE - 1} is not fr32-padded (value >= 2^254)`);
+    }
+  }
+  const bad = native().frAddNodes(data, key, out);
+  if (bad >= 0) throw notCanonical(`${badOperand(['data', 'key'], data, bad)} node`, bad);
+}
+
+/**
+ * Replica decoding (unseal): per 32-byte node, `out = (replica − key) mod r`. Both inputs must be
+ * canonical (< r). For a replica made by {@link encodeNodes} the result is the original data.
+ * `out` may alias `replica`.
+ */
+export function decodeNodes(replica: Uint8Array, key: Uint8Array, out: Uint8Array): void {
+  checkNodes(['replica', 'key', 'out'], replica, key, out);
+  const bad = native().frSubNodes(replica, key, out);
+  if (bad >= 0) throw notCanonical(`${badOperand(['replica', 'key'], replica, bad)} node`, bad);
+}

@@ -1,0 +1,207 @@
+/* Optimised Poseidon permutation, equal to the reference one (tested on random inputs).
+ *
+ * Partial rounds apply the S-box to s[0] only, which allows two rewrites (the ideas of the
+ * Poseidon paper's appendix B and neptune's "optimized static" mode, derived here directly):
+ *
+ * 1. Constant folding. In a partial round S(s + c) = S(s + c0·e0) + (c - c0·e0) because S only
+ *    touches s[0]; the tail of c therefore passes through the S-box unchanged and, after the
+ *    MDS, becomes M·tail, which is added to the next round's constants. Walking forwards, each
+ *    partial round keeps one scalar constant; the last residual joins the constants of the
+ *    first full round of the second half.
+ *
+ * 2. Sparse matrices. Any matrix N with an invertible lower-right block N̂ factors as
+ *    N = S·D, D = [[1, 0], [0, N̂]], S = [[n00, wᵀ], [v, I]] with v = N[1.., 0] and
+ *    wᵀ = N[0, 1..]·N̂⁻¹. D acts as the identity on s[0] and the partial round only touches s[0],
+ *    so D commutes with the round and can be pushed back into the previous round's MDS
+ *    (N_prev = D·M). Starting from the last partial round, every partial round ends with a
+ *    sparse S_i (2t - 1 products instead of t²) and the last first-half full round uses the
+ *    dense pre-sparse matrix D_1·M.
+ *
+ * The Cauchy MDS's lower-right blocks and all D·M products are invertible for the supported
+ * widths; the build fails (returns false) rather than producing wrong tables if a pivot is
+ * ever missing. */
+#include <stdlib.h>
+#include <string.h>
+#include "poseidon.h"
+
+/* Solves A x = b for an n×n matrix A (row major), in place on copies; false if singular. */
+static bool solve(int n, const ss_fr *A, const ss_fr *b, ss_fr *x) {
+  const int w = n + 1;
+  ss_fr *m = malloc((size_t)n * w * sizeof(ss_fr));
+  if (!m) return false;
+  for (int i = 0; i < n; i++) {
+    memcpy(&m[i * w], &A[i * n], (size_t)n * sizeof(ss_fr));
+    m[i * w + n] = b[i];
+  }
+  bool ok = true;
+  for (int col = 0; col < n && ok; col++) {
+    int piv = -1;
+    for (int r = col; r < n; r++)
+      if (!ss_fr_is_zero(&m[r * w + col])) {
+        piv = r;
+        break;
+      }
+    if (piv < 0) {
+      ok = false;
+      break;
+    }
+    if (piv != col)
+      for (int k = 0; k < w; k++) {
+        ss_fr tmp = m[col * w + k];
+        m[col * w + k] = m[piv * w + k];
+        m[piv * w + k] = tmp;
+      }
+    ss_fr inv;
+    ss_fr_inv(&inv, &m[col * w + col]);
+    for (int k = col; k < w; k++) ss_fr_mul(&m[col * w + k], &m[col * w + k], &inv);
+    for (int r = 0; r < n; r++) {
+      if (r == col || ss_fr_is_zero(&m[r * w + col])) continue;
+      ss_fr f = m[r * w + col];
+      for (int k = col; k < w; k++) {
+        ss_fr prod;
+        ss_fr_mul(&prod, &f, &m[col * w + k]);
+        ss_fr_sub(&m[r * w + k], &m[r * w + k], &prod);
+      }
+    }
+  }
+  if (ok)
+    for (int i = 0; i < n; i++) x[i] = m[i * w + n];
+  free(m);
+  return ok;
+}
+
+bool ss_poseidon_opt_build(ss_poseidon_params *p) {
+  const int t = p->t, n = t - 1, half = p->rf / 2, rp = p->rp;
+  const ss_fr *M = p->mds;
+  p->full_rc = malloc((size_t)p->rf * t * sizeof(ss_fr));
+  p->pre_sparse = malloc((size_t)t * t * sizeof(ss_fr));
+  p->partial_k = malloc((size_t)rp * sizeof(ss_fr));
+  p->sparse = malloc((size_t)rp * (2 * t - 1) * sizeof(ss_fr));
+  ss_fr *N = malloc((size_t)t * t * sizeof(ss_fr));
+  ss_fr *hat = malloc((size_t)n * n * sizeof(ss_fr));
+  ss_fr *hatT = malloc((size_t)n * n * sizeof(ss_fr));
+  bool ok = p->full_rc && p->pre_sparse && p->partial_k && p->sparse && N && hat && hatT;
+  if (!ok) goto done;
+
+  /* 1. constant folding */
+  memcpy(p->full_rc, p->rc, (size_t)half * t * sizeof(ss_fr));
+  ss_fr carry[SS_POSEIDON_MAX_ARITY + 1], c[SS_POSEIDON_MAX_ARITY + 1];
+  for (int i = 0; i < t; i++) ss_fr_zero(&carry[i]);
+  for (int r = 0; r < rp; r++) {
+    const ss_fr *rc = &p->rc[(size_t)(half + r) * t];
+    for (int i = 0; i < t; i++) ss_fr_add(&c[i], &rc[i], &carry[i]);
+    p->partial_k[r] = c[0];
+    ss_fr_zero(&c[0]);
+    for (int i = 0; i < t; i++) { /* carry = M · c (c[0] = 0) */
+      ss_fr acc, prod;
+      ss_fr_zero(&acc);
+      for (int j = 1; j < t; j++) {
+        ss_fr_mul(&prod, &M[i * t + j], &c[j]);
+        ss_fr_add(&acc, &acc, &prod);
+      }
+      carry[i] = acc;
+    }
+  }
+  {
+    const ss_fr *rc = &p->rc[(size_t)(half + rp) * t];
+    for (int i = 0; i < t; i++) ss_fr_add(&p->full_rc[half * t + i], &rc[i], &carry[i]);
+    memcpy(&p->full_rc[(half + 1) * t], &p->rc[(size_t)(half + rp + 1) * t], (size_t)(half - 1) * t * sizeof(ss_fr));
+  }
+
+  /* 2. sparse factorisation, last partial round first */
+  memcpy(N, M, (size_t)t * t * sizeof(ss_fr));
+  for (int r = rp - 1; r >= 0 && ok; r--) {
+    ss_fr *sp = &p->sparse[(size_t)r * (2 * t - 1)];
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < n; j++) {
+        hat[i * n + j] = N[(i + 1) * t + (j + 1)];
+        hatT[j * n + i] = N[(i + 1) * t + (j + 1)];
+      }
+    sp[0] = N[0];
+    for (int i = 0; i < n; i++) sp[1 + n + i] = N[(i + 1) * t]; /* v */
+    ok = solve(n, hatT, &N[1], &sp[1]);                          /* N̂ᵀ w = N[0, 1..] */
+    if (!ok) break;
+    /* N = D · M: row 0 of M unchanged, rows 1.. = N̂ · M[1.., :] */
+    memcpy(N, M, (size_t)t * sizeof(ss_fr));
+    for (int i = 0; i < n; i++)
+      for (int col = 0; col < t; col++) {
+        ss_fr acc, prod;
+        ss_fr_zero(&acc);
+        for (int k = 0; k < n; k++) {
+          ss_fr_mul(&prod, &hat[i * n + k], &M[(k + 1) * t + col]);
+          ss_fr_add(&acc, &acc, &prod);
+        }
+        N[(i + 1) * t + col] = acc;
+      }
+  }
+  if (ok) memcpy(p->pre_sparse, N, (size_t)t * t * sizeof(ss_fr));
+done:
+  free(N);
+  free(hat);
+  free(hatT);
+  return ok;
+}
+
+/* s = A·s for a dense t×t matrix. */
+static inline void dense_apply(const ss_fr *A, int t, ss_fr *s) {
+  ss_fr out[SS_POSEIDON_MAX_ARITY + 1];
+  for (int i = 0; i < t; i++) {
+    ss_fr acc, prod;
+    const ss_fr *row = &A[i * t];
+    ss_fr_mul(&acc, &row[0], &s[0]);
+    for (int j = 1; j < t; j++) {
+      ss_fr_mul(&prod, &row[j], &s[j]);
+      ss_fr_add(&acc, &acc, &prod);
+    }
+    out[i] = acc;
+  }
+  memcpy(s, out, (size_t)t * sizeof(ss_fr));
+}
+
+void ss_poseidon_hash(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out) {
+  const int t = p->t, n = t - 1, half = p->rf / 2;
+  ss_fr s[SS_POSEIDON_MAX_ARITY + 1];
+  s[0] = p->tag;
+  memcpy(&s[1], in, (size_t)p->arity * sizeof(ss_fr));
+  const ss_fr *rc = p->full_rc;
+  for (int r = 0; r < half; r++, rc += t) {
+    for (int i = 0; i < t; i++) {
+      ss_fr_add(&s[i], &s[i], &rc[i]);
+      ss_fr_pow5(&s[i], &s[i]);
+    }
+    dense_apply(r == half - 1 ? p->pre_sparse : p->mds, t, s);
+  }
+  const ss_fr *sp = p->sparse;
+  for (int r = 0; r < p->rp; r++, sp += 2 * t - 1) {
+    ss_fr_add(&s[0], &s[0], &p->partial_k[r]);
+    ss_fr_pow5(&s[0], &s[0]);
+    /* s0' = m00·s0 + Σ w_j s_j ; s_j' = s_j + v_j·s0 */
+    ss_fr s0 = s[0], acc, prod;
+    ss_fr_mul(&acc, &sp[0], &s0);
+    for (int j = 1; j <= n; j++) {
+      ss_fr_mul(&prod, &sp[j], &s[j]);
+      ss_fr_add(&acc, &acc, &prod);
+      ss_fr_mul(&prod, &sp[n + j], &s0);
+      ss_fr_add(&s[j], &s[j], &prod);
+    }
+    s[0] = acc;
+  }
+  for (int r = 0; r < half; r++, rc += t) {
+    for (int i = 0; i < t; i++) {
+      ss_fr_add(&s[i], &s[i], &rc[i]);
+      ss_fr_pow5(&s[i], &s[i]);
+    }
+    if (r < half - 1) {
+      dense_apply(p->mds, t, s);
+    } else { /* only s[1] is output: one row of the last MDS */
+      ss_fr acc, prod;
+      const ss_fr *row = &p->mds[t];
+      ss_fr_mul(&acc, &row[0], &s[0]);
+      for (int j = 1; j < t; j++) {
+        ss_fr_mul(&prod, &row[j], &s[j]);
+        ss_fr_add(&acc, &acc, &prod);
+      }
+      *out = acc;
+    }
+  }
+}
