@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'FILE_UNREADABLE'
   | 'EMPTY_PAYLOAD'
   | 'PAYLOAD_TOO_LARGE'
+  | 'PAYLOAD_TOO_SMALL'
+  | 'CAR_INVALID'
   | 'PIECE_SIZE_INVALID'
   | 'PIECE_DOES_NOT_FIT'
   | 'PIECE_CID_INVALID'
@@ -74,6 +76,8 @@ export const InvalidArgumentError = defineError('InvalidArgumentError', 'INVALID
 export const FileUnreadableError = defineError('FileUnreadableError', 'FILE_UNREADABLE');
 export const EmptyPayloadError = defineError('EmptyPayloadError', 'EMPTY_PAYLOAD');
 export const PayloadTooLargeError = defineError('PayloadTooLargeError', 'PAYLOAD_TOO_LARGE');
+export const PayloadTooSmallError = defineError('PayloadTooSmallError', 'PAYLOAD_TOO_SMALL');
+export const CarInvalidError = defineError('CarInvalidError', 'CAR_INVALID');
 export const PieceSizeInvalidError = defineError('PieceSizeInvalidError', 'PIECE_SIZE_INVALID');
 export const PieceDoesNotFitError = defineError('PieceDoesNotFitError', 'PIECE_DOES_NOT_FIT');
 export const PieceCidInvalidError = defineError('PieceCidInvalidError', 'PIECE_CID_INVALID');
@@ -108,6 +112,8 @@ const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknow
   FILE_UNREADABLE: FileUnreadableError,
   EMPTY_PAYLOAD: EmptyPayloadError,
   PAYLOAD_TOO_LARGE: PayloadTooLargeError,
+  PAYLOAD_TOO_SMALL: PayloadTooSmallError,
+  CAR_INVALID: CarInvalidError,
   PIECE_SIZE_INVALID: PieceSizeInvalidError,
   PIECE_DOES_NOT_FIT: PieceDoesNotFitError,
   PIECE_CID_INVALID: PieceCidInvalidError,
