@@ -49,4 +49,9 @@ export const migrations: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX pieces_by_cid ON pieces(piece_cid);
   `,
+  // 2: the FRC-0069 piece CID v2 of each piece (it encodes the payload size, so it is stored
+  //    rather than recomputed); NULL for rows written before this migration
+  `
+  ALTER TABLE pieces ADD COLUMN piece_cid_v2 TEXT;
+  `,
 ];
