@@ -1,6 +1,135 @@
-/* N-API glue for the sdr area. */
+/* N-API glue for the sdr area: argument checks only; the work is in chacha8.c, blake2b.c,
+ * sdr_graph.c and sdr_labels.c. The typed facade is native/sdr.ts, which validates first, so
+ * the checks here only keep a direct caller from reading or writing out of bounds.
+ *
+ *   sdrParents(drgSeed: Uint8Array(28), feistelKeys: Uint8Array(32), nodes, legacy: boolean,
+ *              start, out: Uint32Array(14·count)) -> undefined
+ *   sdrLabelRange(replicaId: Uint8Array(32), layer, start, parents: Uint32Array(14·count),
+ *                 current: Uint8Array(32·nodes), previous: Uint8Array(32·nodes) | null)
+ *                 -> -1, or the offset in the range of the first node with an invalid parent
+ *   chachaWords(seed: Uint8Array(32), rounds, out: Uint32Array) -> undefined
+ *   blake2b512(data: Uint8Array, out: Uint8Array(64)) -> undefined
+ *   sdrPermute(drgSeed, feistelKeys, nodes, legacy, index) -> Feistel permutation of index
+ */
+#include <string.h>
+#include "blake2b.h"
+#include "chacha8.h"
 #include "napi_util.h"
+#include "sdr_graph.h"
+#include "sdr_labels.h"
+
+/* A Uint32Array argument: yields uint32_t *name and size_t name##_len (elements). */
+#define SDR_U32S(name, idx)                                             \
+  uint32_t *name = NULL;                                                \
+  size_t name##_len = 0;                                                \
+  do {                                                                  \
+    bool is_ta_ = false;                                                \
+    SS_CALL(env, napi_is_typedarray(env, argv[idx], &is_ta_));          \
+    napi_typedarray_type type_ = napi_int8_array;                       \
+    void *data_ = NULL;                                                 \
+    if (is_ta_)                                                         \
+      SS_CALL(env, napi_get_typedarray_info(env, argv[idx], &type_, &name##_len, &data_, NULL, NULL)); \
+    if (!is_ta_ || type_ != napi_uint32_array) {                        \
+      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", #name " must be a Uint32Array"); \
+      return NULL;                                                      \
+    }                                                                   \
+    name = (uint32_t *)data_;                                           \
+  } while (0)
+
+static bool is_null_or_undefined(napi_env env, napi_value v) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return false;
+  return t == napi_null || t == napi_undefined;
+}
+
+
+#define SDR_GRAPH_ARGS(g)                                               \
+  SS_BYTES_LEN(drgSeed, 0, 28);                                         \
+  SS_BYTES_LEN(feistelKeys, 1, 32);                                     \
+  SS_U64(nodes, 2);                                                     \
+  SS_BOOL(legacy, 3);                                                   \
+  if (nodes < 2 || nodes > 0xffffffffULL) SS_RANGE_ERROR("nodes must be in [2, 2^32)"); \
+  uint64_t keys_[4];                                                    \
+  for (int i_ = 0; i_ < 4; i_++) {                                      \
+    uint64_t k_ = 0;                                                    \
+    for (int j_ = 7; j_ >= 0; j_--) k_ = k_ << 8 | feistelKeys[8 * i_ + j_]; \
+    keys_[i_] = k_;                                                     \
+  }                                                                     \
+  ss_sdr_graph g;                                                       \
+  ss_sdr_graph_init(&g, drgSeed, keys_, nodes, legacy)
+
+static napi_value sdr_parents(napi_env env, napi_callback_info info) {
+  SS_ARGS(6);
+  SDR_GRAPH_ARGS(graph);
+  SS_U64(start, 4);
+  SDR_U32S(out, 5);
+  if (out_len % SS_SDR_DEGREE != 0) SS_RANGE_ERROR("out length must be a multiple of 14");
+  uint64_t count = out_len / SS_SDR_DEGREE;
+  if (start > nodes || count > nodes - start) SS_RANGE_ERROR("start + out.length / 14 must be <= nodes");
+  ss_sdr_graph_parents(&graph, start, count, out);
+  return ss_undefined(env);
+}
+
+static napi_value sdr_permute(napi_env env, napi_callback_info info) {
+  SS_ARGS(5);
+  SDR_GRAPH_ARGS(graph);
+  SS_U64(index, 4);
+  if (index >= nodes * SS_SDR_EXP_DEGREE) SS_RANGE_ERROR("index must be < 8 * nodes");
+  return ss_number(env, (double)ss_sdr_graph_permute(&graph, index));
+}
+
+static napi_value sdr_label_range(napi_env env, napi_callback_info info) {
+  SS_ARGS(6);
+  SS_BYTES_LEN(replicaId, 0, 32);
+  SS_U64(layer, 1);
+  SS_U64(start, 2);
+  SDR_U32S(parents, 3);
+  SS_BYTES(current, 4);
+  if (layer < 1 || layer > 0xffffffffULL) SS_RANGE_ERROR("layer must be >= 1");
+  if (current_len % 32 != 0 || current_len < 64) SS_RANGE_ERROR("current must be a multiple of 32 bytes, at least 64");
+  uint64_t nodes = current_len / 32;
+  if (parents_len % SS_SDR_DEGREE != 0) SS_RANGE_ERROR("parents length must be a multiple of 14");
+  uint64_t count = parents_len / SS_SDR_DEGREE;
+  if (start > nodes || count > nodes - start) SS_RANGE_ERROR("start + parents.length / 14 must be <= nodes");
+  const uint8_t *prev = NULL;
+  if (layer >= 2) {
+    if (is_null_or_undefined(env, argv[5])) SS_RANGE_ERROR("previous is required for layer >= 2");
+    SS_BYTES(previous, 5);
+    if (previous_len != current_len) SS_RANGE_ERROR("previous must be as long as current");
+    if (previous == current) SS_RANGE_ERROR("previous and current must be different buffers");
+    prev = previous;
+  }
+  ss_instance *inst = ss_get_instance(env);
+  int64_t bad = ss_sdr_label_range(replicaId, (uint32_t)layer, nodes, start, count, parents, current,
+                                   prev, inst && inst->use_sha_ni);
+  return ss_number(env, (double)bad);
+}
+
+static napi_value chacha_words(napi_env env, napi_callback_info info) {
+  SS_ARGS(3);
+  SS_BYTES_LEN(seed, 0, 32);
+  SS_U64(rounds, 1);
+  SDR_U32S(out, 2);
+  if (rounds == 0 || rounds > 20 || rounds % 2 != 0) SS_RANGE_ERROR("rounds must be even, 2..20");
+  ss_chacha_rng rng;
+  ss_chacha_rng_init(&rng, seed, (unsigned)rounds);
+  for (size_t i = 0; i < out_len; i++) out[i] = ss_chacha_rng_u32(&rng);
+  return ss_undefined(env);
+}
+
+static napi_value blake2b512(napi_env env, napi_callback_info info) {
+  SS_ARGS(2);
+  SS_BYTES(data, 0);
+  SS_BYTES_LEN(out, 1, 64);
+  ss_blake2b512(out, data, data_len);
+  return ss_undefined(env);
+}
 
 napi_status register_sdr(napi_env env, napi_value exports) {
-  return napi_ok;
+  napi_status s;
+  if ((s = ss_export_fn(env, exports, "sdrParents", sdr_parents)) != napi_ok) return s;
+  if ((s = ss_export_fn(env, exports, "sdrPermute", sdr_permute)) != napi_ok) return s;
+  if ((s = ss_export_fn(env, exports, "sdrLabelRange", sdr_label_range)) != napi_ok) return s;
+  if ((s = ss_export_fn(env, exports, "chachaWords", chacha_words)) != napi_ok) return s;
+  return ss_export_fn(env, exports, "blake2b512", blake2b512);
 }

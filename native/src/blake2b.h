@@ -1,0 +1,15 @@
+/* BLAKE2b-512 (RFC 7693), unkeyed, 64-byte digest: the Feistel round function of the SDR
+ * expander graph (sealing-crypto.md §3.4). Pure C, no N-API, no globals. */
+#ifndef SS_BLAKE2B_H
+#define SS_BLAKE2B_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* out = BLAKE2b-512(in[0..len)). */
+void ss_blake2b512(uint8_t out[64], const uint8_t *in, size_t len);
+
+/* The first 8 digest bytes read as a big-endian u64, for a 16-byte message
+ * u64 BE(a) || u64 BE(b): exactly what the Feistel round needs, without byte shuffling. */
+uint64_t ss_blake2b512_be64_of_2be64(uint64_t a, uint64_t b);
+
+#endif

@@ -1,0 +1,200 @@
+import { createHash } from 'node:crypto';
+import test from 'ava';
+import { blake2b512, chachaWords, sdrFeistelPermute, sdrLabelRange } from '../../native/sdr.js';
+import { drgSeed, feistelKeys, graphParents, nodeParents, sdrGraph } from '../../src/seal/graph.js';
+import { createLabels } from '../../src/seal/labels.js';
+import { proverIdFromMinerId, replicaId } from '../../src/seal/replica-id.js';
+import { porepId } from '../../src/sector/proofs.js';
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
+const u64s = (w: Uint32Array) => Array.from({ length: w.length / 2 }, (_, i) => BigInt(w[2 * i]!) | (BigInt(w[2 * i + 1]!) << 32n));
+
+// --- reference ChaCha in the test (pyref/sdr.py semantics), independent of the C code ---
+function refChachaWords(seed: Uint8Array, rounds: number, count: number): Uint32Array {
+  const key = new Uint32Array(new Uint8Array(seed).buffer);
+  const out = new Uint32Array(count);
+  const rotl = (x: number, n: number) => ((x << n) | (x >>> (32 - n))) >>> 0;
+  for (let ctr = 0, o = 0; o < count; ctr++) {
+    const st = [0x61707865, 0x3320646e, 0x79622d32, 0x6b206574, ...key, ctr >>> 0, 0, 0, 0];
+    const w = st.slice();
+    const qr = (a: number, b: number, c: number, d: number) => {
+      w[a] = (w[a]! + w[b]!) >>> 0; w[d] = rotl(w[d]! ^ w[a]!, 16);
+      w[c] = (w[c]! + w[d]!) >>> 0; w[b] = rotl(w[b]! ^ w[c]!, 12);
+      w[a] = (w[a]! + w[b]!) >>> 0; w[d] = rotl(w[d]! ^ w[a]!, 8);
+      w[c] = (w[c]! + w[d]!) >>> 0; w[b] = rotl(w[b]! ^ w[c]!, 7);
+    };
+    for (let r = 0; r < rounds; r += 2) {
+      qr(0, 4, 8, 12); qr(1, 5, 9, 13); qr(2, 6, 10, 14); qr(3, 7, 11, 15);
+      qr(0, 5, 10, 15); qr(1, 6, 11, 12); qr(2, 7, 8, 13); qr(3, 4, 9, 14);
+    }
+    for (let i = 0; i < 16 && o < count; i++) out[o++] = (w[i]! + st[i]!) >>> 0;
+  }
+  return out;
+}
+
+test('ChaCha8 with a zero seed gives the rand_chacha ChaCha8Rng stream', (t) => {
+  // chacha-rng-c (compatible with rand_chacha): first u64, and the 8 u64 after 3141 draws
+  const words = chachaWords(new Uint8Array(32), 8, 2 * (3141 + 8));
+  const draws = u64s(words);
+  t.is(draws[0], 0xd6405f892fef003en);
+  t.deepEqual(draws.slice(3141), [
+    0x0fee22eda2aa9ad4n, 0x1777d0b16de665f8n, 0xd5982a26db1ab427n, 0x258c713d160030fbn,
+    0xe46846b5a485a788n, 0x5b17880e52a4bf6fn, 0xff7ae1b1f77ad022n, 0xd161b85f84bd6b21n,
+  ]);
+});
+
+test('ChaCha20 with a zero seed gives the rand_chacha ChaCha20Rng (RFC 7539 key stream) words', (t) => {
+  const words = chachaWords(new Uint8Array(32), 20, 20);
+  t.deepEqual(Array.from(words.subarray(0, 4)), [0xade0b876, 0x903df1a0, 0xe56a5d40, 0x28bd8653]);
+  t.deepEqual(Array.from(words.subarray(16, 20)), [0xbee7079f, 0x7a385155, 0x7c97ba98, 0x0d082d73]);
+});
+
+test('ChaCha8 across block boundaries matches a reference implementation for random seeds', (t) => {
+  for (let i = 0; i < 20; i++) {
+    const seed = new Uint8Array(createHash('sha256').update(`seed ${i}`).digest());
+    t.deepEqual(chachaWords(seed, 8, 50), refChachaWords(seed, 8, 50));
+  }
+});
+
+test('BLAKE2b-512 agrees with node:crypto for lengths around the block size', (t) => {
+  for (const len of [0, 1, 16, 63, 64, 127, 128, 129, 255, 256, 257, 1000]) {
+    const data = new Uint8Array(len).map((_, i) => (i * 7 + len) & 0xff);
+    t.is(hex(blake2b512(data)), createHash('blake2b512').update(data).digest('hex'), `length ${len}`);
+  }
+});
+
+test('V-E2E-2KiB: DRG seed and Feistel keys of the 2 KiB V1_1 porep id', (t) => {
+  const pid = porepId(5);
+  t.is(hex(drgSeed(pid)), '3be68542ec229705b99be29c2106b0e4222ccd1d0311398ea4d22d7d');
+  t.deepEqual(feistelKeys(pid), [0x90b15b1c4509e47an, 0xdc5378c03df3f21bn, 0xfa76fc24deb9d7acn, 0xcdec5e11f7b30a54n]);
+});
+
+test('V-E2E-2KiB: base and expander parents of nodes 2, 3, 31 and 63', (t) => {
+  const g = sdrGraph({ nodes: 64, porepId: porepId(5) });
+  t.deepEqual(nodeParents(g, 0), { base: [0, 0, 0, 0, 0, 0], exp: nodeParents(g, 0).exp });
+  t.deepEqual(nodeParents(g, 2), { base: [1, 1, 1, 0, 1, 0], exp: [30, 28, 55, 63, 63, 36, 37, 36] });
+  t.deepEqual(nodeParents(g, 3), { base: [2, 1, 1, 2, 2, 2], exp: [10, 46, 59, 7, 43, 29, 9, 16] });
+  t.deepEqual(nodeParents(g, 31), { base: [30, 3, 18, 29, 28, 25], exp: [26, 39, 25, 32, 29, 45, 28, 35] });
+  t.deepEqual(nodeParents(g, 63), { base: [62, 15, 42, 62, 61, 62], exp: [0, 15, 30, 30, 28, 42, 49, 38] });
+});
+
+test('the expander permutation is a bijection of [0, 8·nodes)', (t) => {
+  const g = sdrGraph({ nodes: 64, porepId: porepId(5) });
+  const seen = new Set<number>();
+  for (let i = 0; i < 512; i++) seen.add(sdrFeistelPermute(g, i));
+  t.is(seen.size, 512);
+  t.true([...seen].every((x) => x < 512));
+});
+
+test('the V1_0 graph puts the predecessor last and shares the sampled parents', (t) => {
+  const v11 = sdrGraph({ nodes: 1024, porepId: porepId(0), apiVersion: 'V1_1' });
+  const v10 = sdrGraph({ nodes: 1024, porepId: porepId(0), apiVersion: 'V1_0' });
+  for (const n of [2, 5, 100, 1023]) {
+    const a = nodeParents(v11, n);
+    const b = nodeParents(v10, n);
+    t.deepEqual(b.base, [...a.base.slice(1), n - 1]);
+    t.deepEqual(b.exp, a.exp); // the u32 truncation only matters above 2^29 nodes
+  }
+});
+
+test('parents of a range equal the parents of each node, and every parent is in range', (t) => {
+  const g = sdrGraph({ nodes: 4096, porepId: porepId(6) });
+  const all = graphParents(g, 0, 4096);
+  const part = graphParents(g, 1000, 50);
+  t.deepEqual(part, all.subarray(1000 * 14, 1050 * 14));
+  for (let v = 2; v < 4096; v++) {
+    for (let i = 0; i < 6; i++) t.true(all[v * 14 + i]! < v);
+    for (let i = 6; i < 14; i++) t.true(all[v * 14 + i]! < 4096);
+  }
+});
+
+test('V-LABEL: the last label of layer 11 of the 64-node graph matches rust-fil-proofs', (t) => {
+  for (const apiVersion of ['V1_1', 'V1_2'] as const) {
+    const layers = createLabels({
+      nodes: 64, layers: 11, replicaId: new Uint8Array(32).fill(9), porepId: new Uint8Array(32).fill(0x7b), apiVersion,
+    });
+    t.is(layers.length, 11);
+    t.is(hex(layers[10]!.subarray(63 * 32)), 'cfef0db78bf3b3ab9f1169774d2e7a77bc9054499d954834b51ca7c788110206');
+  }
+});
+
+test('V-E2E-2KiB: replica id and the first and last labels of both layers', (t) => {
+  t.is(hex(proverIdFromMinerId(1000)), 'e807' + '00'.repeat(30));
+  const rid = replicaId({
+    minerId: 1000, sectorNumber: 1, ticket: Uint8Array.from({ length: 32 }, (_, i) => i + 1),
+    commD: unhex('fc7e928296e516faade986b28f92d44a4f24b935485223376a799027bc18f833'), porepId: porepId(5),
+  });
+  t.is(hex(rid), 'b8b46c93870fa313cf0fca62c81c0dae6bde6d258df8d0f3de5fe3a30d812f0d');
+  const [l1, l2] = createLabels({ nodes: 64, layers: 2, replicaId: rid, porepId: porepId(5) });
+  t.is(hex(l1!.subarray(0, 32)), '755c1f55e9fa04f4c650e8dd664027d31ef6eade55e2ec57e6d98cadc18b7d06');
+  t.is(hex(l1!.subarray(63 * 32)), '5b25f5975f66cebb8d50be38a188f4d74c701edc1e8b58aa4ca1c2b16ec29f31');
+  t.is(hex(l2!.subarray(0, 32)), '9e142f2edd2be90fd50df96bdba6c05dfa987a8519e728841bb2c77ac6b56833');
+  t.is(hex(l2!.subarray(63 * 32)), 'e0b27819720813fb96864d9d14f47e983932a4f0d2fa1d01571592e6562ae419');
+});
+
+test('labels agree with a plain SHA-256 of the §5 message for every node of both layers', (t) => {
+  const nodes = 256;
+  const pid = porepId(5);
+  const rid = new Uint8Array(32).fill(3);
+  const [l1, l2] = createLabels({ nodes, layers: 2, replicaId: rid, porepId: pid });
+  const parents = graphParents(sdrGraph({ nodes, porepId: pid }), 0, nodes);
+  const label = (layer: number, v: number, cur: Uint8Array, prev: Uint8Array | undefined) => {
+    const hdr = new Uint8Array(32);
+    new DataView(hdr.buffer).setUint32(0, layer, false);
+    new DataView(hdr.buffer).setBigUint64(4, BigInt(v), false);
+    const h = createHash('sha256').update(rid).update(hdr);
+    if (v > 0) {
+      const p = parents.subarray(v * 14, v * 14 + 14);
+      const uniq = layer === 1 ? [...p.subarray(0, 6)].map((x) => cur.subarray(32 * x, 32 * x + 32))
+        : [...[...p.subarray(0, 6)].map((x) => cur.subarray(32 * x, 32 * x + 32)), ...[...p.subarray(6)].map((x) => prev!.subarray(32 * x, 32 * x + 32))];
+      for (let i = 0; i < 37; i++) h.update(uniq[i % uniq.length]!);
+    }
+    const d = h.digest();
+    d[31]! &= 0x3f;
+    return hex(d);
+  };
+  for (let v = 0; v < nodes; v++) {
+    t.is(hex(l1!.subarray(32 * v, 32 * v + 32)), label(1, v, l1!, undefined));
+    t.is(hex(l2!.subarray(32 * v, 32 * v + 32)), label(2, v, l2!, l1));
+  }
+});
+
+test('labelling a layer in several ranges gives the same labels as one call', (t) => {
+  const nodes = 512;
+  const g = sdrGraph({ nodes, porepId: porepId(6) });
+  const parents = graphParents(g, 0, nodes);
+  const rid = new Uint8Array(32).fill(1);
+  const whole = createLabels({ nodes, layers: 2, replicaId: rid, porepId: porepId(6) });
+  const l1 = new Uint8Array(nodes * 32);
+  const l2 = new Uint8Array(nodes * 32);
+  for (const [layer, cur, prev] of [[1, l1, undefined], [2, l2, l1]] as const) {
+    for (let s = 0; s < nodes; s += 100) {
+      const n = Math.min(100, nodes - s);
+      t.is(sdrLabelRange({ replicaId: rid, layer, start: s, parents: parents.subarray(s * 14, (s + n) * 14), current: cur, previous: prev }), -1);
+    }
+  }
+  t.deepEqual(l1, whole[0]);
+  t.deepEqual(l2, whole[1]);
+});
+
+test('a parent list with an out-of-range parent is reported, not read', (t) => {
+  const nodes = 64;
+  const parents = graphParents(sdrGraph({ nodes, porepId: porepId(5) }), 0, nodes);
+  const cur = new Uint8Array(nodes * 32);
+  const bad = parents.slice();
+  bad[10 * 14 + 2] = 10; // a base parent must be < the node
+  t.is(sdrLabelRange({ replicaId: new Uint8Array(32), layer: 1, start: 0, parents: bad, current: cur }), 10);
+  const bad2 = parents.slice();
+  bad2[20 * 14 + 9] = 64; // an expander parent must be < nodes
+  t.is(sdrLabelRange({ replicaId: new Uint8Array(32), layer: 2, start: 0, parents: bad2, current: cur, previous: new Uint8Array(nodes * 32) }), 20);
+});
+
+test('the facade rejects mismatched buffers with RangeError naming the argument', (t) => {
+  const parents = new Uint32Array(14 * 4);
+  t.throws(() => sdrLabelRange({ replicaId: new Uint8Array(31), layer: 1, start: 0, parents, current: new Uint8Array(64 * 32) }), { instanceOf: RangeError, message: /replicaId/ });
+  t.throws(() => sdrLabelRange({ replicaId: new Uint8Array(32), layer: 2, start: 0, parents, current: new Uint8Array(64 * 32) }), { instanceOf: RangeError, message: /previous/ });
+  t.throws(() => sdrLabelRange({ replicaId: new Uint8Array(32), layer: 1, start: 62, parents, current: new Uint8Array(64 * 32) }), { instanceOf: RangeError, message: /start/ });
+  const shared = new Uint8Array(128 * 32);
+  t.throws(() => sdrLabelRange({ replicaId: new Uint8Array(32), layer: 2, start: 0, parents, current: shared.subarray(0, 64 * 32), previous: shared.subarray(32, 65 * 32) }), { instanceOf: RangeError, message: /overlap/ });
+});
