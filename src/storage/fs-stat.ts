@@ -1,0 +1,198 @@
+/**
+ * Space accounting of a local storage path (sector-storage.md §4.2).
+ *
+ * Lotus walks the whole path on every stat when MaxStorage is set ("expensive for very large
+ * paths"). Here a {@link PathUsage} caches the on-disk usage of every sector entry, measured once by
+ * a full scan when the path is opened and updated entry by entry when the local store declares,
+ * drops, moves or fetches a file. Only the files under reservation (being written right now) are
+ * re-measured on each stat, and a full rescan runs at most every `rescanIntervalMs` to catch files
+ * changed behind the store's back. Everything here is synchronous on purpose: reserve() must check
+ * and add in one turn of the event loop so that concurrent allocations cannot both pass the check.
+ */
+import { lstatSync, readdirSync, statfsSync } from 'node:fs';
+import { join } from 'node:path';
+import { FileNotFoundError } from '../errors.js';
+import { FILE_TYPES, type FileTypeName } from '../sector/sector-id.js';
+import { FETCH_TEMP_DIR } from './layout.js';
+import type { Clock, FsStat } from './storage-types.js';
+import { systemClock } from './storage-types.js';
+
+/** Filesystem capacity and free space from statfs (bytes). */
+export function statFilesystem(path: string): { Capacity: number; FSAvailable: number } {
+  try {
+    const s = statfsSync(path);
+    return { Capacity: s.blocks * s.bsize, FSAvailable: s.bavail * s.bsize };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new FileNotFoundError(`storage path ${path} does not exist`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Allocated bytes (512-byte blocks, not apparent size) of all regular files under `path`.
+ * Returns 0 for a missing path when `missingOk`, else throws FileNotFoundError.
+ */
+export function diskUsage(path: string, missingOk = false): number {
+  let st: ReturnType<typeof lstatSync>;
+  try {
+    st = lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      if (missingOk) return 0;
+      throw new FileNotFoundError(`${path} does not exist`, { cause: err });
+    }
+    throw err;
+  }
+  if (st.isFile()) return st.blocks * 512;
+  if (!st.isDirectory()) return 0;
+  let total = 0;
+  let names: string[];
+  try {
+    names = readdirSync(path);
+  } catch (err) {
+    // Removed between lstat and readdir (a concurrent remove): it occupies nothing any more.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+  for (const name of names) total += diskUsage(join(path, name), true);
+  return total;
+}
+
+/** A reservation of space for one sector entry being written on a path. */
+export interface Reservation {
+  type: FileTypeName;
+  /** Sector file name `s-t0<miner>-<number>`. */
+  name: string;
+  bytes: number;
+}
+
+/** Options of {@link PathUsage}. */
+export interface PathUsageOptions {
+  clock?: Clock;
+  /** Full rescan period; 0 disables periodic rescans. @default 300_000 */
+  rescanIntervalMs?: number;
+}
+
+/**
+ * Cached disk usage and reservations of one local storage path, and the FsStat that follows from
+ * them. Reserved bytes already written (in the final location or in `fetching/`) are counted once.
+ */
+export class PathUsage {
+  readonly root: string;
+  readonly maxStorage: number;
+  #entries = new Map<string, number>();
+  #other = 0;
+  #reservations = new Set<Reservation>();
+  #clock: Clock;
+  #rescanMs: number;
+  #lastScan = 0;
+
+  constructor(root: string, maxStorage: number, options: PathUsageOptions = {}) {
+    this.root = root;
+    this.maxStorage = maxStorage;
+    this.#clock = options.clock ?? systemClock;
+    this.#rescanMs = options.rescanIntervalMs ?? 300_000;
+  }
+
+  /** Measures every sector entry and everything else under the root (one walk). */
+  rescan(): void {
+    const entries = new Map<string, number>();
+    let sectorBytes = 0;
+    for (const t of FILE_TYPES) {
+      let names: string[] = [];
+      try {
+        names = readdirSync(join(this.root, t));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      for (const name of names) {
+        if (name === FETCH_TEMP_DIR) continue;
+        const bytes = diskUsage(join(this.root, t, name), true);
+        entries.set(`${t}/${name}`, bytes);
+        sectorBytes += bytes;
+      }
+    }
+    let fetching = 0;
+    for (const t of FILE_TYPES) fetching += diskUsage(join(this.root, t, FETCH_TEMP_DIR), true);
+    this.#entries = entries;
+    this.#other = Math.max(0, diskUsage(this.root) - sectorBytes - fetching);
+    this.#lastScan = this.#clock.now();
+  }
+
+  /** Re-measures one sector entry (after it was written, moved in or fetched). */
+  update(type: FileTypeName, name: string): void {
+    const bytes = diskUsage(join(this.root, type, name), true);
+    if (bytes === 0 && !this.#exists(type, name)) this.#entries.delete(`${type}/${name}`);
+    else this.#entries.set(`${type}/${name}`, bytes);
+  }
+
+  /** Forgets one sector entry (after it was removed or moved away). */
+  forget(type: FileTypeName, name: string): void {
+    this.#entries.delete(`${type}/${name}`);
+  }
+
+  /** Adds a reservation; returns its release function (idempotent). */
+  addReservation(r: Reservation): () => void {
+    const entry = { ...r };
+    this.#reservations.add(entry);
+    return () => {
+      if (this.#reservations.delete(entry)) this.update(entry.type, entry.name);
+    };
+  }
+
+  /** Sum of reservation sizes (not corrected for bytes already written). */
+  get reservedTotal(): number {
+    let n = 0;
+    for (const r of this.#reservations) n += r.bytes;
+    return n;
+  }
+
+  /** Current reservations (copies). */
+  reservations(): Reservation[] {
+    return [...this.#reservations].map((r) => ({ ...r }));
+  }
+
+  /**
+   * FsStat with reservations subtracted and MaxStorage applied. Unlike Lotus, reservations also
+   * count against MaxStorage, so concurrent reservations can never exceed the limit.
+   */
+  stat(): FsStat {
+    if (this.#rescanMs > 0 && this.#clock.now() - this.#lastScan >= this.#rescanMs) this.rescan();
+    const fs = statFilesystem(this.root);
+    let reserved = 0;
+    let writtenReserved = 0;
+    const reservedKeys = new Set<string>();
+    for (const r of this.#reservations) {
+      const key = `${r.type}/${r.name}`;
+      const written = this.#exists(r.type, r.name)
+        ? diskUsage(join(this.root, r.type, r.name), true)
+        : diskUsage(join(this.root, r.type, FETCH_TEMP_DIR, r.name), true);
+      reserved += Math.max(0, r.bytes - written);
+      if (!reservedKeys.has(key)) writtenReserved += written;
+      reservedKeys.add(key);
+    }
+    let used = this.#other + writtenReserved;
+    for (const [key, bytes] of this.#entries) if (!reservedKeys.has(key)) used += bytes;
+    let available = Math.max(0, fs.FSAvailable - reserved);
+    if (this.maxStorage > 0) available = Math.min(available, Math.max(0, this.maxStorage - used - reserved));
+    return {
+      Capacity: fs.Capacity,
+      Available: available,
+      FSAvailable: fs.FSAvailable,
+      Reserved: reserved,
+      Max: this.maxStorage,
+      Used: used,
+    };
+  }
+
+  #exists(type: FileTypeName, name: string): boolean {
+    try {
+      lstatSync(join(this.root, type, name));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

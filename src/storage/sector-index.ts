@@ -1,0 +1,98 @@
+/**
+ * The asynchronous view of the sector index that stores use. In the daemon it is the index actor
+ * (which wraps {@link IndexStore} and serialises calls through its mailbox); on a worker it is the
+ * manager's JSON-RPC API ({@link rpcSectorIndex}); in tests it is {@link directSectorIndex}.
+ */
+import type { SectorId } from '../sector/sector-id.js';
+import type { IndexStore, StorageStatus } from './index-store.js';
+import type {
+  Decl,
+  FsStat,
+  HealthReport,
+  PathType,
+  SectorDecl,
+  SectorStorageInfo,
+  StorageInfo,
+} from './storage-types.js';
+
+/** The index operations, Promise-returning (same names and parameters as IndexStore). */
+export interface SectorIndex {
+  storageAttach(info: StorageInfo, stat: FsStat): Promise<void>;
+  storageDetach(id: string, url?: string): Promise<void>;
+  storageInfo(id: string): Promise<StorageInfo>;
+  storageList(): Promise<Record<string, Decl[]>>;
+  storageReportHealth(id: string, report: HealthReport): Promise<void>;
+  storageDeclareSector(id: string, sector: SectorId, types: number, primary: boolean): Promise<void>;
+  storageDeclareSectors(
+    id: string,
+    decls: readonly SectorDecl[],
+    dropMissing: boolean,
+  ): Promise<{ declared: number; dropped: number }>;
+  storageDropSector(id: string, sector: SectorId, types: number): Promise<void>;
+  storageMoveSector(sector: SectorId, types: number, from: string, to: string): Promise<void>;
+  storageFindSector(sector: SectorId, types: number, ssize: number, allowFetch: boolean): Promise<SectorStorageInfo[]>;
+  storageBestAlloc(types: number, ssize: number, pathType: PathType): Promise<StorageInfo[]>;
+  storageStatus(): Promise<StorageStatus[]>;
+}
+
+/** The method names of {@link SectorIndex}. */
+export const SECTOR_INDEX_METHODS = [
+  'storageAttach',
+  'storageDetach',
+  'storageInfo',
+  'storageList',
+  'storageReportHealth',
+  'storageDeclareSector',
+  'storageDeclareSectors',
+  'storageDropSector',
+  'storageMoveSector',
+  'storageFindSector',
+  'storageBestAlloc',
+  'storageStatus',
+] as const satisfies readonly (keyof SectorIndex)[];
+
+/**
+ * Calls an IndexStore directly (same process, no mailbox). Each call runs in a microtask so that
+ * errors surface as rejections, like through the actor.
+ */
+export function directSectorIndex(store: IndexStore): SectorIndex {
+  const out: Record<string, unknown> = {};
+  for (const m of SECTOR_INDEX_METHODS) {
+    const fn = (store[m] as (...a: unknown[]) => unknown).bind(store);
+    out[m] = async (...args: unknown[]) => fn(...args);
+  }
+  return out as unknown as SectorIndex;
+}
+
+/** A JSON-RPC call: method name and positional params → result. */
+export type RpcCall = (method: string, params: unknown[]) => Promise<unknown>;
+
+/** JSON-RPC method name (Lotus style) of each index operation. */
+export const INDEX_RPC_NAMES: Readonly<Record<keyof SectorIndex, string>> = {
+  storageAttach: 'Filecoin.StorageAttach',
+  storageDetach: 'Filecoin.StorageDetach',
+  storageInfo: 'Filecoin.StorageInfo',
+  storageList: 'Filecoin.StorageList',
+  storageReportHealth: 'Filecoin.StorageReportHealth',
+  storageDeclareSector: 'Filecoin.StorageDeclareSector',
+  storageDeclareSectors: 'Filecoin.StorageDeclareSectors',
+  storageDropSector: 'Filecoin.StorageDropSector',
+  storageMoveSector: 'Filecoin.StorageMoveSector',
+  storageFindSector: 'Filecoin.StorageFindSector',
+  storageBestAlloc: 'Filecoin.StorageBestAlloc',
+  storageStatus: 'Filecoin.StorageSummary',
+};
+
+/** The manager's index seen from a worker, over JSON-RPC. */
+export function rpcSectorIndex(call: RpcCall): SectorIndex {
+  const out: Record<string, unknown> = {};
+  for (const m of SECTOR_INDEX_METHODS) {
+    const name = INDEX_RPC_NAMES[m];
+    out[m] = async (...args: unknown[]) => {
+      // JSON has no undefined: trailing optional parameters are dropped rather than sent as null.
+      while (args.length > 0 && args[args.length - 1] === undefined) args.pop();
+      return call(name, args);
+    };
+  }
+  return out as unknown as SectorIndex;
+}
