@@ -1,0 +1,79 @@
+/**
+ * What API method handlers can reach in the daemon: one `components` object (Helia style),
+ * filled by `src/daemon.ts`. Areas that need more add optional fields by declaration merging in
+ * their own file:
+ *
+ * ```ts
+ * declare module '../components.js' {
+ *   interface ApiComponents { localStore?: LocalStore }
+ * }
+ * ```
+ * and ask the daemon's owner to pass the value.
+ */
+import type { Permission } from './auth.js';
+
+/** A piece as it was added to a sector. */
+export interface AddedPiece {
+  /** Sector number. */
+  sector: number;
+  /** Piece CID v1 (`baga…`). */
+  pieceCid: string;
+  /** Piece CID v2 (`bafkzcib…`, FRC-0069). */
+  pieceCidV2: string;
+  /** Padded piece size (power of two ≥ 128). */
+  paddedSize: number;
+  /** Bytes of payload. */
+  payloadSize: number;
+  /** Padded byte offset of the piece in the sector. */
+  paddedOffset: number;
+  /** Unpadded byte offset (what `pieces read` takes). */
+  offset: number;
+}
+
+/** Options of {@link SectorApiService.addPiece}. */
+export interface AddPieceRequest {
+  /** Target sector; a new or open sector is chosen when absent. */
+  sector?: number;
+  /** The piece's bytes (exactly `payloadSize` of them). */
+  source: AsyncIterable<Uint8Array>;
+  payloadSize: number;
+  /** Declared padded piece size; defaults to the smallest that holds the payload. */
+  pieceSize?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: { phase: string; done: number; total: number; detail?: string }) => void;
+}
+
+/**
+ * The sector operations the API needs, satisfied by the facade that `actors/system.ts`
+ * (`startDaemonSystem`) returns. Structural, so the API layer does not depend on XState.
+ */
+export interface SectorApiService {
+  addPiece(req: AddPieceRequest): Promise<AddedPiece>;
+  /** Unpadded bytes `[offset, offset+size)` of a sector's unsealed data. */
+  readPiece(req: { sector: number; offset: number; size: number; signal?: AbortSignal }): Promise<AsyncIterable<Uint8Array>> | AsyncIterable<Uint8Array>;
+  listSectors(): Promise<unknown[]>;
+  sectorStatus(sector: number): Promise<unknown>;
+}
+
+/** Daemon-wide facts. */
+export interface DaemonInfo {
+  /** A uuid per daemon start (`Filecoin.Session`). */
+  session: string;
+  /** Program version (package.json). */
+  version: string;
+  /** Absolute repository path. */
+  repoPath: string;
+  minerId: number;
+  sealProof: number;
+  sectorSize: number;
+  /** Creates tokens signed with the repository's secret (`Filecoin.AuthNew`). */
+  createToken(permissions: readonly Permission[]): string;
+  /** The permissions a token signed with the repository's secret grants (UnauthorizedError if not). */
+  verifyToken(token: string): Permission[];
+}
+
+/** Everything method handlers can use. */
+export interface ApiComponents {
+  daemon: DaemonInfo;
+  sectors?: SectorApiService;
+}

@@ -1,0 +1,265 @@
+/**
+ * The daemon's HTTP server (node:http), composing:
+ * - `POST /rpc/v0`: JSON-RPC 2.0 (`rpc-server.ts`); a streaming method answers with an
+ *   `application/octet-stream` body, and an error after the first byte arrives as the HTTP
+ *   trailer `X-Stream-Error` (JSON `{code,message}`), so a truncated body is never mistaken for data;
+ * - `POST /rpc/streams/v0/push/<uuid>`: upload bodies referenced by JSON-RPC calls;
+ * - mounts: path prefixes handed to other areas (`/remote` for sector files, `/metrics`…).
+ *
+ * Every request is authenticated first: `Authorization: Bearer <jwt>` (an invalid token is 401;
+ * no token gets the default permissions, `read`, as in Lotus).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { SectorStorageError, toWireError } from '../errors.js';
+import { bearerToken, DEFAULT_PERMISSIONS, type Permission } from './auth.js';
+import type { DispatchResult, RpcServer } from './rpc-server.js';
+import type { StreamRegistry } from './stream-registry.js';
+
+/** Path of the JSON-RPC endpoint. */
+export const RPC_PATH = '/rpc/v0';
+/** Prefix of the upload push endpoint (`<prefix><uuid>`). */
+export const PUSH_PATH = '/rpc/streams/v0/push/';
+/** Trailer carrying an error raised after a streamed body has started. */
+export const STREAM_ERROR_TRAILER = 'X-Stream-Error';
+
+/** A handler mounted at a path prefix; gets the caller's permissions. */
+export type MountHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  auth: { permissions: readonly Permission[] },
+) => void | Promise<void>;
+
+export interface ApiHttpServerOptions {
+  rpc: RpcServer;
+  streams: StreamRegistry;
+  /** Permissions of a bearer token; throws UnauthorizedError for a bad one. */
+  authenticate: (token: string) => readonly Permission[] | Promise<readonly Permission[]>;
+  /** Path prefix → handler (e.g. `{ '/remote': handler }`). */
+  mounts?: Record<string, MountHandler>;
+  /** Max JSON-RPC request body. @default 16 MiB */
+  maxBodyBytes?: number;
+  /** Logger for unexpected errors. @default console.error */
+  log?: (message: string) => void;
+}
+
+export class ApiHttpServer {
+  readonly #server: Server;
+  readonly #opts: ApiHttpServerOptions;
+  readonly #mounts: Array<[string, MountHandler]>;
+  readonly #sockets = new Set<Socket>();
+  /** Aborted at shutdown: in-flight calls see it through their RpcContext signal. */
+  readonly #shutdown = new AbortController();
+
+  constructor(options: ApiHttpServerOptions) {
+    this.#opts = options;
+    this.#mounts = Object.entries(options.mounts ?? {}).sort((a, b) => b[0].length - a[0].length);
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res).catch((err) => this.#internal(res, err));
+    });
+    this.#server.on('connection', (s) => {
+      this.#sockets.add(s);
+      s.on('close', () => this.#sockets.delete(s));
+    });
+  }
+
+  /** Adds a mount after construction (before or after listen). */
+  mount(prefix: string, handler: MountHandler): void {
+    this.#mounts.push([prefix, handler]);
+    this.#mounts.sort((a, b) => b[0].length - a[0].length);
+  }
+
+  /** Starts listening; resolves with the bound address (port 0 picks a free port). */
+  listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.#server.once('error', onError);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', onError);
+        const addr = this.#server.address() as AddressInfo;
+        resolve({ host: addr.address, port: addr.port });
+      });
+    });
+  }
+
+  /**
+   * Stops accepting connections, aborts in-flight calls' signals, waits up to `graceMs` for
+   * open requests to finish, then destroys the remaining sockets.
+   */
+  async close(graceMs = 5000): Promise<void> {
+    this.#shutdown.abort(new Error('server shutting down'));
+    this.#opts.streams.close();
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    const timer = setTimeout(() => {
+      for (const s of this.#sockets) s.destroy();
+    }, graceMs);
+    await closed;
+    clearTimeout(timer);
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let permissions: readonly Permission[];
+    const token = bearerToken(req.headers.authorization);
+    try {
+      permissions = token === undefined ? DEFAULT_PERMISSIONS : await this.#opts.authenticate(token);
+    } catch (err) {
+      req.resume();
+      sendJson(res, 401, { Error: toWireError(err).message, code: 'UNAUTHORIZED' });
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    if (path === RPC_PATH) return this.#rpc(req, res, permissions);
+    if (path.startsWith(PUSH_PATH)) return this.#push(req, res, path.slice(PUSH_PATH.length), permissions);
+    for (const [prefix, handler] of this.#mounts) {
+      if (path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`)) {
+        await handler(req, res, { permissions });
+        return;
+      }
+    }
+    req.resume();
+    sendJson(res, 404, { Error: `no handler for ${path}` });
+  }
+
+  async #rpc(req: IncomingMessage, res: ServerResponse, permissions: readonly Permission[]): Promise<void> {
+    if (req.method !== 'POST') {
+      req.resume();
+      res.setHeader('Allow', 'POST');
+      sendJson(res, 405, { Error: `${RPC_PATH} accepts POST only` });
+      return;
+    }
+    const max = this.#opts.maxBodyBytes ?? 16 * 1024 * 1024;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > max) {
+        sendJson(res, 413, rpcError(null, -32600, `request body larger than ${max} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    }
+    let request: unknown;
+    try {
+      request = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch (err) {
+      sendJson(res, 200, rpcError(null, -32700, `parse error: ${(err as Error).message}`));
+      return;
+    }
+    // a call is cancelled when its client goes away or the server shuts down
+    const call = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) call.abort(new Error('client disconnected'));
+    };
+    res.on('close', onClose);
+    const onShutdown = () => call.abort(new Error('server shutting down'));
+    this.#shutdown.signal.addEventListener('abort', onShutdown, { once: true });
+    try {
+      const result = await this.#opts.rpc.dispatch(request, permissions, call.signal);
+      await this.#respond(res, result, call.signal);
+    } finally {
+      this.#shutdown.signal.removeEventListener('abort', onShutdown);
+    }
+  }
+
+  async #respond(res: ServerResponse, result: DispatchResult, signal: AbortSignal): Promise<void> {
+    if (result.kind === 'json') {
+      sendJson(res, 200, result.response);
+      return;
+    }
+    const iterator = result.body[Symbol.asyncIterator]();
+    // pull the first chunk before committing to a 200, so early failures are ordinary JSON errors
+    let first: IteratorResult<Uint8Array>;
+    try {
+      first = await iterator.next();
+    } catch (err) {
+      const wire = toWireError(err);
+      sendJson(res, 200, { jsonrpc: '2.0', id: result.id, error: { code: -32000, message: wire.message, data: { code: wire.code } } });
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', Trailer: STREAM_ERROR_TRAILER });
+    try {
+      let step = first;
+      while (!step.done) {
+        if (signal.aborted) throw signal.reason ?? new Error('aborted');
+        if (!res.write(step.value)) await waitDrain(res, signal);
+        step = await iterator.next();
+      }
+      res.end();
+    } catch (err) {
+      await iterator.return?.();
+      if (res.destroyed) return;
+      res.addTrailers({ [STREAM_ERROR_TRAILER]: JSON.stringify(toWireError(err)) });
+      res.end();
+    }
+  }
+
+  async #push(req: IncomingMessage, res: ServerResponse, id: string, permissions: readonly Permission[]): Promise<void> {
+    if (req.method !== 'POST' && req.method !== 'PUT') {
+      req.resume();
+      sendJson(res, 405, { Error: 'stream push accepts POST only' });
+      return;
+    }
+    // pushing data is only useful for write calls; refuse it early for read-only tokens
+    if (!permissions.includes('write')) {
+      req.resume();
+      sendJson(res, 401, { Error: 'unauthorized: missing write permission', code: 'UNAUTHORIZED' });
+      return;
+    }
+    let outcome: Awaited<ReturnType<StreamRegistry['push']>>;
+    try {
+      outcome = await this.#opts.streams.push(id, req);
+    } catch (err) {
+      req.resume();
+      sendJson(res, 400, { error: toWireError(err) });
+      return;
+    }
+    if (outcome.ok) sendJson(res, 200, { ok: true });
+    else sendJson(res, 500, { error: outcome.error });
+  }
+
+  #internal(res: ServerResponse, err: unknown): void {
+    if (!(err instanceof SectorStorageError)) (this.#opts.log ?? console.error)(`HTTP handler failed: ${(err as Error)?.stack ?? err}`);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendJson(res, 500, { error: toWireError(err) });
+  }
+}
+
+function rpcError(id: null, code: number, message: string) {
+  return { jsonrpc: '2.0', id, error: { code, message, data: { code: 'INVALID_ARGUMENT' } } };
+}
+
+/** Writes a JSON response. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function waitDrain(res: ServerResponse, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    const onAbort = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      reject(signal.reason ?? new Error('aborted'));
+    };
+    res.once('drain', done);
+    res.once('close', done);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

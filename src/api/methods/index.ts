@@ -1,0 +1,13 @@
+/**
+ * The API method registry. Each area exports `xxxMethods` from `methods/<area>.ts` (a record of
+ * `defineMethod`/`defineStreamMethod` results keyed by the Lotus name without `Filecoin.`);
+ * add one spread line here for a new area.
+ */
+import { commonMethods } from './common.js';
+
+export const apiMethods = {
+  ...commonMethods,
+};
+
+/** The type of every method, from which the typed client derives names, params and results. */
+export type ApiMethods = typeof apiMethods;

@@ -1,0 +1,227 @@
+/**
+ * Typed JSON-RPC client for the daemon's API (used by the CLI and by worker processes).
+ * Method names and param/result types come from the server's method definitions
+ * (`methods/index.ts`), so a call that compiles matches what the server accepts.
+ * Errors come back typed: the server puts our error `code` in `error.data.code` and
+ * {@link errorFromWire} rebuilds the class.
+ *
+ * @example
+ * const api = new ApiClient({ url: 'http://127.0.0.1:2345', token });
+ * const sectors = await api.call('SectorsList');
+ */
+import { randomUUID } from 'node:crypto';
+import { Agent, type IncomingMessage, request } from 'node:http';
+import {
+  AbortedError,
+  DaemonUnreachableError,
+  errorFromWire,
+  InternalError,
+  isErrorCode,
+  UnauthorizedError,
+  type WireError,
+} from '../errors.js';
+import { PUSH_PATH, RPC_PATH, STREAM_ERROR_TRAILER } from './http-server.js';
+import type { ApiMethods } from './methods/index.js';
+import { METHOD_PREFIX, type JsonMethod, type StreamMethod } from './rpc-method.js';
+
+type MethodParams<M> = M extends { params: (raw: unknown[]) => infer P } ? (P extends unknown[] ? P : never) : never;
+type MethodResult<M> = M extends JsonMethod<infer _P, infer R> ? Awaited<R> : never;
+
+/** Names of JSON-result methods. */
+export type JsonMethodName = { [K in keyof ApiMethods]: ApiMethods[K] extends StreamMethod<infer _P> ? never : K }[keyof ApiMethods];
+/** Names of streaming methods. */
+export type StreamMethodName = { [K in keyof ApiMethods]: ApiMethods[K] extends StreamMethod<infer _P> ? K : never }[keyof ApiMethods];
+
+export interface ApiClientOptions {
+  /** Base URL, e.g. `http://127.0.0.1:2345`. */
+  url: string;
+  /** Bearer token (JWT); omitted → the server's default (read-only) permissions. */
+  token?: string;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/** An upload in progress (see {@link ApiClient.push}). */
+export interface PushHandle {
+  /** The stream uuid to pass to the JSON-RPC call. */
+  readonly id: string;
+  /** Settles when the server has consumed the body (rejects with its typed error). */
+  readonly done: Promise<void>;
+}
+
+export class ApiClient {
+  readonly url: string;
+  readonly #token: string | undefined;
+  readonly #agent = new Agent({ keepAlive: true });
+  #nextId = 1;
+
+  constructor(options: ApiClientOptions) {
+    this.url = options.url.replace(/\/+$/, '');
+    this.#token = options.token;
+  }
+
+  /** Calls a JSON method. */
+  async call<K extends JsonMethodName>(
+    method: K,
+    ...args: [...MethodParams<ApiMethods[K]>] | [...MethodParams<ApiMethods[K]>, CallOptions]
+  ): Promise<MethodResult<ApiMethods[K]>> {
+    const { params, options } = splitOptions(args);
+    const res = await this.#post(RPC_PATH, this.#envelope(method, params), options.signal);
+    const body = await readJson(res);
+    return unwrap(body) as MethodResult<ApiMethods[K]>;
+  }
+
+  /** Calls a streaming method; resolves once the server has started the body. */
+  async stream<K extends StreamMethodName>(
+    method: K,
+    ...args: [...MethodParams<ApiMethods[K]>] | [...MethodParams<ApiMethods[K]>, CallOptions]
+  ): Promise<AsyncIterable<Uint8Array>> {
+    const { params, options } = splitOptions(args);
+    const res = await this.#post(RPC_PATH, this.#envelope(method, params), options.signal);
+    if (!String(res.headers['content-type'] ?? '').startsWith('application/octet-stream')) {
+      unwrap(await readJson(res));
+      throw new InternalError(`${method} answered JSON without an error or a stream`);
+    }
+    return streamBody(res, method);
+  }
+
+  /**
+   * Pushes `source` to the upload endpoint under a fresh uuid. Pass `handle.id` to the JSON-RPC
+   * call that consumes it; both may run concurrently (the server waits for the other side).
+   */
+  push(source: AsyncIterable<Uint8Array>, options: CallOptions = {}): PushHandle {
+    const id = randomUUID();
+    const done = (async () => {
+      const res = await this.#send(`${PUSH_PATH}${id}`, 'application/octet-stream', source, options.signal);
+      const body = (await readJson(res)) as { ok?: boolean; error?: WireError; Error?: string };
+      if (res.statusCode === 200 && body.ok) return;
+      throw wireToError(body.error ?? { code: res.statusCode === 401 ? 'UNAUTHORIZED' : 'INTERNAL', message: body.Error ?? `push failed with HTTP ${res.statusCode}` });
+    })();
+    // the caller usually awaits the RPC call first; keep an early failure from being "unhandled"
+    done.catch(() => {});
+    return { id, done };
+  }
+
+  /** Closes idle keep-alive connections. */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  #envelope(method: string, params: unknown[]): string {
+    return JSON.stringify({ jsonrpc: '2.0', id: this.#nextId++, method: `${METHOD_PREFIX}${method}`, params });
+  }
+
+  #post(path: string, body: string, signal?: AbortSignal): Promise<IncomingMessage> {
+    return this.#send(path, 'application/json', body, signal);
+  }
+
+  #send(
+    path: string,
+    contentType: string,
+    body: string | AsyncIterable<Uint8Array>,
+    signal?: AbortSignal,
+  ): Promise<IncomingMessage> {
+    const target = new URL(path, `${this.url}/`);
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new AbortedError('call cancelled'));
+        return;
+      }
+      const headers: Record<string, string> = { 'Content-Type': contentType };
+      if (this.#token) headers.Authorization = `Bearer ${this.#token}`;
+      if (typeof body === 'string') headers['Content-Length'] = String(Buffer.byteLength(body));
+      const req = request(target, { method: 'POST', headers, agent: this.#agent, signal }, (res) => {
+        if (res.statusCode === 401) {
+          readJson(res).then(
+            (b) => reject(new UnauthorizedError((b as { Error?: string }).Error ?? 'unauthorized')),
+            reject,
+          );
+          return;
+        }
+        resolve(res);
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.name === 'AbortError') reject(new AbortedError('call cancelled', { cause: err }));
+        else if (err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET' || err.code === 'EHOSTUNREACH' || err.code === 'ENOTFOUND') {
+          reject(new DaemonUnreachableError(`cannot reach the daemon at ${this.url}: ${err.code}`, { cause: err }));
+        } else reject(err);
+      });
+      if (typeof body === 'string') {
+        req.end(body);
+        return;
+      }
+      pipeBody(body, req).catch((err) => req.destroy(err as Error));
+    });
+  }
+}
+
+async function pipeBody(source: AsyncIterable<Uint8Array>, req: import('node:http').ClientRequest): Promise<void> {
+  for await (const chunk of source) {
+    if (req.destroyed) return;
+    if (!req.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        req.once('drain', resolve);
+        req.once('close', resolve);
+      });
+    }
+  }
+  req.end();
+}
+
+function splitOptions(args: unknown[]): { params: unknown[]; options: CallOptions } {
+  const last = args[args.length - 1];
+  if (last !== null && typeof last === 'object' && !Array.isArray(last) && 'signal' in last && Object.keys(last).length === 1) {
+    return { params: args.slice(0, -1), options: last as CallOptions };
+  }
+  return { params: args, options: {} };
+}
+
+async function readJson(res: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InternalError(`the daemon answered HTTP ${res.statusCode} with a non-JSON body: ${text.slice(0, 200)}`);
+  }
+}
+
+function wireToError(err: { code?: unknown; message?: unknown }): Error {
+  const message = typeof err.message === 'string' ? err.message : 'unknown error';
+  return errorFromWire({ code: isErrorCode(err.code) ? err.code : 'INTERNAL', message });
+}
+
+function unwrap(body: unknown): unknown {
+  const b = body as { result?: unknown; error?: { message?: unknown; data?: { code?: unknown } } };
+  if (b && typeof b === 'object' && b.error) {
+    throw wireToError({ code: b.error.data?.code, message: b.error.message });
+  }
+  if (!b || typeof b !== 'object' || !('result' in b)) throw new InternalError('malformed JSON-RPC response');
+  return b.result;
+}
+
+async function* streamBody(res: IncomingMessage, method: string): AsyncGenerator<Uint8Array> {
+  let ended = false;
+  res.once('end', () => {
+    ended = true;
+  });
+  try {
+    for await (const chunk of res as AsyncIterable<Buffer>) yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  } catch (err) {
+    throw new DaemonUnreachableError(`${method}: the connection broke mid-stream: ${(err as Error).message}`, { cause: err });
+  }
+  const trailer = res.trailers[STREAM_ERROR_TRAILER.toLowerCase()];
+  if (trailer) {
+    let wire: WireError;
+    try {
+      wire = JSON.parse(trailer) as WireError;
+    } catch {
+      wire = { code: 'INTERNAL', message: trailer };
+    }
+    throw wireToError(wire);
+  }
+  if (!ended && !res.complete) throw new DaemonUnreachableError(`${method}: the stream ended early`);
+}

@@ -1,0 +1,57 @@
+/**
+ * How an API method is declared. Each area exports `xxxMethods` (a record of
+ * {@link defineMethod} results) from `methods/<area>.ts`; `methods/index.ts` spreads them. The
+ * record key is the Lotus name without the `Filecoin.` prefix. Types flow from the definitions
+ * to the typed client, so a method's params and result have one source of truth.
+ *
+ * A method either returns a JSON result, or (`stream: true`) an async iterable of bytes that the
+ * server sends as the HTTP response body instead of a JSON envelope.
+ */
+import type { Permission } from './auth.js';
+import type { ApiComponents } from './components.js';
+import type { StreamRegistry } from './stream-registry.js';
+
+/** What a method handler gets besides its params. */
+export interface RpcContext {
+  /** Permissions of the caller's token. */
+  readonly permissions: readonly Permission[];
+  /** The daemon's components (sector service, index, pool, repo…). */
+  readonly components: ApiComponents;
+  /** Upload streams pushed to `/rpc/streams/v0/push/<uuid>`. */
+  readonly streams: StreamRegistry;
+  /** Aborted when the client disconnects or the server shuts down. */
+  readonly signal: AbortSignal;
+}
+
+/** A JSON-result method. */
+export interface JsonMethod<P extends unknown[], R> {
+  readonly perm: Permission;
+  readonly stream?: false;
+  /** Validates the raw JSON params (positional, as in Lotus); throws InvalidArgumentError naming the param. */
+  readonly params: (raw: unknown[]) => P;
+  readonly run: (params: P, ctx: RpcContext) => Promise<R> | R;
+}
+
+/** A method whose result is a byte stream (the HTTP response body). */
+export interface StreamMethod<P extends unknown[]> {
+  readonly perm: Permission;
+  readonly stream: true;
+  readonly params: (raw: unknown[]) => P;
+  readonly run: (params: P, ctx: RpcContext) => Promise<AsyncIterable<Uint8Array>> | AsyncIterable<Uint8Array>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds methods of every param shape
+export type AnyMethod = JsonMethod<any, unknown> | StreamMethod<any>;
+
+/** Declares a JSON method (typed params and result). */
+export function defineMethod<P extends unknown[], R>(m: JsonMethod<P, R>): JsonMethod<P, R> {
+  return m;
+}
+
+/** Declares a streaming method. */
+export function defineStreamMethod<P extends unknown[]>(m: StreamMethod<P>): StreamMethod<P> {
+  return m;
+}
+
+/** The prefix of every method name on the wire. */
+export const METHOD_PREFIX = 'Filecoin.';

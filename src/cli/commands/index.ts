@@ -1,0 +1,7 @@
+/**
+ * The command registry. Each command file exports an array of commands (made with
+ * `defineCommand`); add one spread line here for a new file.
+ */
+import type { AnyCommand } from '../command.js';
+
+export const commands: readonly AnyCommand[] = [];

@@ -1,0 +1,83 @@
+/**
+ * Command output: human text by default, one JSON document with `--json`. Results go to stdout,
+ * diagnostics and progress to stderr, so `--json` output can be piped into `jq` untouched.
+ */
+import type { Writable } from 'node:stream';
+import type { WireError } from '../errors.js';
+
+/** Where a command writes. */
+export interface OutputOptions {
+  json: boolean;
+  stdout?: Writable;
+  stderr?: Writable;
+}
+
+export class Output {
+  readonly json: boolean;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+
+  constructor(options: OutputOptions) {
+    this.json = options.json;
+    this.stdout = options.stdout ?? process.stdout;
+    this.stderr = options.stderr ?? process.stderr;
+  }
+
+  /**
+   * Prints a command's result: `data` as pretty JSON with `--json`, otherwise the human form.
+   * bigint values are written as JSON numbers when safe, else as strings.
+   */
+  result<T>(data: T, human: (data: T) => string | readonly string[]): void {
+    if (this.json) {
+      this.stdout.write(`${toJson(data)}\n`);
+      return;
+    }
+    const text = human(data);
+    const lines = typeof text === 'string' ? [text] : text;
+    for (const line of lines) this.stdout.write(`${line}\n`);
+  }
+
+  /** A human-only line on stdout (suppressed with `--json`). */
+  line(text: string): void {
+    if (!this.json) this.stdout.write(`${text}\n`);
+  }
+
+  /** A diagnostic line on stderr (always shown). */
+  info(text: string): void {
+    this.stderr.write(`${text}\n`);
+  }
+
+  /** Reports a failure: `Error: …` on stderr, plus `{"error":{code,message}}` on stdout with `--json`. */
+  error(err: WireError): void {
+    if (this.json) this.stdout.write(`${toJson({ error: err })}\n`);
+    this.stderr.write(`Error: ${err.message}${err.code === 'INTERNAL' ? '' : ` [${err.code}]`}\n`);
+  }
+}
+
+/** JSON with 2-space indent; bigints as numbers when safe, else strings. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_k, v) => (typeof v === 'bigint' ? (v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v),
+    2,
+  );
+}
+
+/**
+ * Aligns columns like Go's tabwriter (which Lotus's CLI uses): each column padded to its widest
+ * cell plus two spaces; the last column is not padded.
+ */
+export function tabulate(rows: readonly (readonly string[])[]): string[] {
+  const widths: number[] = [];
+  for (const row of rows) {
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+    });
+  }
+  return rows.map((row) =>
+    row
+      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd((widths[i] ?? 0) + 2)))
+      .join('')
+      .trimEnd(),
+  );
+}
