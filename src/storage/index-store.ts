@@ -161,6 +161,7 @@ export class IndexStore {
    */
   storageAttach(info: StorageInfo, stat: FsStat): void {
     validateInfo(info);
+    validateStat(info.ID, stat);
     const known = this.#stores.get(info.ID);
     if (known) {
       const urls = [...known.info.URLs];
@@ -227,6 +228,10 @@ export class IndexStore {
   /** Records a heartbeat: new stat, error text (or none) and the current time. */
   storageReportHealth(id: string, report: HealthReport): void {
     const row = this.#row(id);
+    validateStat(id, report?.Stat);
+    if (report.Err !== undefined && report.Err !== null && typeof report.Err !== 'string') {
+      throw new InvalidArgumentError(`storage ${id}: health report Err must be a string`);
+    }
     const now = this.#clock.now();
     const err = report.Err ? report.Err : null;
     this.#s.updateHealth.run(JSON.stringify(report.Stat), now, err, id);
@@ -474,6 +479,18 @@ function validateInfo(info: StorageInfo): void {
   }
   if (!Number.isSafeInteger(info.MaxStorage) || info.MaxStorage < 0) {
     throw new InvalidArgumentError(`storage ${info.ID}: MaxStorage ${info.MaxStorage} must be a non-negative integer`);
+  }
+}
+
+const STAT_FIELDS = ['Capacity', 'Available', 'FSAvailable', 'Reserved', 'Max', 'Used'] as const;
+
+function validateStat(id: string, stat: FsStat | undefined): void {
+  if (typeof stat !== 'object' || stat === null) throw new InvalidArgumentError(`storage ${id}: stat must be an FsStat object`);
+  for (const f of STAT_FIELDS) {
+    const v = stat[f];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+      throw new InvalidArgumentError(`storage ${id}: stat ${f} ${v} must be a non-negative integer of bytes`);
+    }
   }
 }
 
