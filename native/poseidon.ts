@@ -19,7 +19,7 @@ export const FR_MODULUS = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffff
 const NODE = 32;
 
 interface PoseidonBinding {
-  poseidonHashMany(arity: number, inputs: Uint8Array, out: Uint8Array, reference: boolean): number;
+  poseidonHashMany(arity: number, inputs: Uint8Array, out: Uint8Array, mode: number): number;
   poseidonColumns(layers: Uint8Array[], out: Uint8Array): number;
   frAddNodes(a: Uint8Array, b: Uint8Array, out: Uint8Array): number;
   frSubNodes(a: Uint8Array, b: Uint8Array, out: Uint8Array): number;
@@ -43,9 +43,20 @@ function notCanonical(what: string, index: number): RangeError {
   return new RangeError(`${what} ${index} is not a canonical field element (value >= r)`);
 }
 
-function hashMany(arity: number, inputs: Uint8Array, out: Uint8Array, reference: boolean): void {
-  const bad = native().poseidonHashMany(arity, inputs, out, reference);
+/** Native permutation selector (napi_poseidon.c). */
+const Mode = { fast: 0, reference: 1, portable: 2 } as const;
+
+function hashOne(inputs: Uint8Array, mode: number): Uint8Array {
+  checkBytes('inputs', inputs);
+  if (inputs.length === 0 || inputs.length % NODE !== 0) {
+    throw new RangeError(`inputs must be a non-empty multiple of 32 bytes (got ${inputs.length})`);
+  }
+  const arity = inputs.length / NODE;
+  checkArity(arity);
+  const out = new Uint8Array(NODE);
+  const bad = native().poseidonHashMany(arity, inputs, out, mode);
   if (bad >= 0) throw notCanonical('inputs element', bad);
+  return out;
 }
 
 /**
@@ -53,31 +64,23 @@ function hashMany(arity: number, inputs: Uint8Array, out: Uint8Array, reference:
  * 32-byte value < r). Returns the 32-byte LE digest.
  */
 export function poseidonHash(inputs: Uint8Array): Uint8Array {
-  checkBytes('inputs', inputs);
-  if (inputs.length === 0 || inputs.length % NODE !== 0) {
-    throw new RangeError(`inputs must be a non-empty multiple of 32 bytes (got ${inputs.length})`);
-  }
-  const arity = inputs.length / NODE;
-  checkArity(arity);
-  const out = new Uint8Array(NODE);
-  hashMany(arity, inputs, out, false);
-  return out;
+  return hashOne(inputs, Mode.fast);
 }
 
 /**
- * The same hash through the textbook (unoptimised) permutation. Slower; exists so tests can
- * check the optimised permutation against it.
+ * The same hash through the textbook permutation with the portable field product. Slow; the
+ * oracle tests check the optimised permutation against.
  */
 export function poseidonHashReference(inputs: Uint8Array): Uint8Array {
-  checkBytes('inputs', inputs);
-  if (inputs.length === 0 || inputs.length % NODE !== 0) {
-    throw new RangeError(`inputs must be a non-empty multiple of 32 bytes (got ${inputs.length})`);
-  }
-  const arity = inputs.length / NODE;
-  checkArity(arity);
-  const out = new Uint8Array(NODE);
-  hashMany(arity, inputs, out, true);
-  return out;
+  return hashOne(inputs, Mode.reference);
+}
+
+/**
+ * The optimised permutation with the portable (__int128) field product, which is what CPUs
+ * without MULX/ADX run; {@link poseidonHash} uses the assembly product where available.
+ */
+export function poseidonHashPortable(inputs: Uint8Array): Uint8Array {
+  return hashOne(inputs, Mode.portable);
 }
 
 /**
@@ -93,7 +96,7 @@ export function poseidonLayer(children: Uint8Array, parents: Uint8Array, arity: 
   if (children.length !== parents.length * arity) {
     throw new RangeError(`children must be ${parents.length * arity} bytes (parents × arity), got ${children.length}`);
   }
-  const bad = native().poseidonHashMany(arity, children, parents, false);
+  const bad = native().poseidonHashMany(arity, children, parents, Mode.fast);
   if (bad >= 0) throw notCanonical('children node', bad);
 }
 

@@ -1,5 +1,6 @@
 /* BLS12-381 Fr: the non-hot helpers (encoding, exponentiation, inversion). See fr.h. */
 #include "fr.h"
+#include "fr_adx.h"
 
 /* R = 2^256 mod r (Montgomery one) and R^2 mod r (to enter Montgomery form). */
 static const ss_fr FR_R = {{0x00000001fffffffeULL, 0x5884b7fa00034802ULL, 0x998c4fefecbc4ff5ULL, 0x1824b159acc5056fULL}};
@@ -58,3 +59,14 @@ void ss_fr_neg(ss_fr *r, const ss_fr *a) {
   ss_fr zero = {{0, 0, 0, 0}};
   ss_fr_sub(r, &zero, a);
 }
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+bool ss_fr_cpu_has_adx(void) {
+  unsigned int eax, ebx, ecx, edx;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+  return (ebx & (1u << 8)) && (ebx & (1u << 19)); /* BMI2, ADX */
+}
+#else
+bool ss_fr_cpu_has_adx(void) { return false; }
+#endif

@@ -44,8 +44,26 @@ static inline void ss_fr_sub_p(uint64_t a[4]) {
   a[3] = a[3] - SS_FR_P3 - (uint64_t)((d >> 64) & 1);
 }
 
+/* t = t mod p for t < 2p, without a data-dependent branch (the branch would be mispredicted
+ * about half the time in Poseidon's additions). */
+static inline void ss_fr_reduce_once(uint64_t t[4]) {
+  ss_u128 d = (ss_u128)t[0] - SS_FR_P0;
+  uint64_t s0 = (uint64_t)d;
+  d = (ss_u128)t[1] - SS_FR_P1 - (uint64_t)(d >> 127);
+  uint64_t s1 = (uint64_t)d;
+  d = (ss_u128)t[2] - SS_FR_P2 - (uint64_t)(d >> 127);
+  uint64_t s2 = (uint64_t)d;
+  d = (ss_u128)t[3] - SS_FR_P3 - (uint64_t)(d >> 127);
+  uint64_t s3 = (uint64_t)d;
+  uint64_t keep = (uint64_t)0 - (uint64_t)(d >> 127); /* all ones when t < p */
+  t[0] = (t[0] & keep) | (s0 & ~keep);
+  t[1] = (t[1] & keep) | (s1 & ~keep);
+  t[2] = (t[2] & keep) | (s2 & ~keep);
+  t[3] = (t[3] & keep) | (s3 & ~keep);
+}
+
 /* r = a + b mod p. Works for Montgomery and canonical values alike (addition is the same). */
-static inline void ss_fr_add(ss_fr *r, const ss_fr *a, const ss_fr *b) {
+static inline __attribute__((always_inline)) void ss_fr_add(ss_fr *r, const ss_fr *a, const ss_fr *b) {
   uint64_t t[4];
   ss_u128 s = (ss_u128)a->l[0] + b->l[0];
   t[0] = (uint64_t)s;
@@ -54,7 +72,7 @@ static inline void ss_fr_add(ss_fr *r, const ss_fr *a, const ss_fr *b) {
   s = (ss_u128)a->l[2] + b->l[2] + (uint64_t)(s >> 64);
   t[2] = (uint64_t)s;
   t[3] = a->l[3] + b->l[3] + (uint64_t)(s >> 64); /* < 2^256 since a, b < r < 2^255 */
-  if (ss_fr_geq_p(t)) ss_fr_sub_p(t);
+  ss_fr_reduce_once(t);
   r->l[0] = t[0];
   r->l[1] = t[1];
   r->l[2] = t[2];
@@ -66,21 +84,20 @@ static inline void ss_fr_sub(ss_fr *r, const ss_fr *a, const ss_fr *b) {
   uint64_t t[4];
   ss_u128 d = (ss_u128)a->l[0] - b->l[0];
   t[0] = (uint64_t)d;
-  d = (ss_u128)a->l[1] - b->l[1] - (uint64_t)((d >> 64) & 1);
+  d = (ss_u128)a->l[1] - b->l[1] - (uint64_t)(d >> 127);
   t[1] = (uint64_t)d;
-  d = (ss_u128)a->l[2] - b->l[2] - (uint64_t)((d >> 64) & 1);
+  d = (ss_u128)a->l[2] - b->l[2] - (uint64_t)(d >> 127);
   t[2] = (uint64_t)d;
-  d = (ss_u128)a->l[3] - b->l[3] - (uint64_t)((d >> 64) & 1);
+  d = (ss_u128)a->l[3] - b->l[3] - (uint64_t)(d >> 127);
   t[3] = (uint64_t)d;
-  if ((d >> 64) & 1) { /* borrow: add p back */
-    ss_u128 s = (ss_u128)t[0] + SS_FR_P0;
-    t[0] = (uint64_t)s;
-    s = (ss_u128)t[1] + SS_FR_P1 + (uint64_t)(s >> 64);
-    t[1] = (uint64_t)s;
-    s = (ss_u128)t[2] + SS_FR_P2 + (uint64_t)(s >> 64);
-    t[2] = (uint64_t)s;
-    t[3] = t[3] + SS_FR_P3 + (uint64_t)(s >> 64);
-  }
+  uint64_t m = (uint64_t)0 - (uint64_t)(d >> 127); /* all ones on borrow: add p back */
+  ss_u128 s = (ss_u128)t[0] + (SS_FR_P0 & m);
+  t[0] = (uint64_t)s;
+  s = (ss_u128)t[1] + (SS_FR_P1 & m) + (uint64_t)(s >> 64);
+  t[1] = (uint64_t)s;
+  s = (ss_u128)t[2] + (SS_FR_P2 & m) + (uint64_t)(s >> 64);
+  t[2] = (uint64_t)s;
+  t[3] = t[3] + (SS_FR_P3 & m) + (uint64_t)(s >> 64);
   r->l[0] = t[0];
   r->l[1] = t[1];
   r->l[2] = t[2];
@@ -120,7 +137,7 @@ static inline void ss_fr_sub(ss_fr *r, const ss_fr *a, const ss_fr *b) {
   } while (0)
 
 /* r = a * b * 2^-256 mod p (Montgomery product). r may alias a or b. */
-static inline void ss_fr_mul(ss_fr *r, const ss_fr *a, const ss_fr *b) {
+static inline __attribute__((always_inline)) void ss_fr_mul(ss_fr *r, const ss_fr *a, const ss_fr *b) {
   const uint64_t a0 = a->l[0], a1 = a->l[1], a2 = a->l[2], a3 = a->l[3];
   const uint64_t b0 = b->l[0], b1 = b->l[1], b2 = b->l[2], b3 = b->l[3];
   uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0;
@@ -128,8 +145,8 @@ static inline void ss_fr_mul(ss_fr *r, const ss_fr *a, const ss_fr *b) {
   SS_FR_CIOS_STEP(b1);
   SS_FR_CIOS_STEP(b2);
   SS_FR_CIOS_STEP(b3);
-  uint64_t t[4] = {t0, t1, t2, t3};
-  if (ss_fr_geq_p(t)) ss_fr_sub_p(t);
+  uint64_t t[4] = {t0, t1, t2, t3}; /* < 2p */
+  ss_fr_reduce_once(t);
   r->l[0] = t[0];
   r->l[1] = t[1];
   r->l[2] = t[2];

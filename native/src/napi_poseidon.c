@@ -46,17 +46,19 @@ static const ss_poseidon_params *params_for(napi_env env, uint64_t arity) {
   return c->by_arity[arity];
 }
 
-/* poseidonHashMany(arity, inputs, out, reference) -> -1 or index of the first element >= r */
+/* poseidonHashMany(arity, inputs, out, mode) -> -1 or index of the first element >= r.
+ * mode: 0 fastest for this CPU, 1 reference permutation, 2 optimised with the portable product. */
 static napi_value poseidon_hash_many(napi_env env, napi_callback_info info) {
   SS_ARGS(4);
   SS_U64(arity, 0);
   SS_BYTES(inputs, 1);
   SS_BYTES(out, 2);
-  SS_BOOL(reference, 3);
+  SS_U64(mode, 3);
   const ss_poseidon_params *p = params_for(env, arity);
   if (!p) return NULL;
   if (out_len % 32 != 0 || inputs_len != out_len * arity) SS_RANGE_ERROR("inputs must be arity x out bytes");
-  return ss_number(env, (double)ss_poseidon_hash_many(p, inputs, out, out_len / 32, reference));
+  if (mode > SS_POSEIDON_PORTABLE) SS_RANGE_ERROR("mode must be 0, 1 or 2");
+  return ss_number(env, (double)ss_poseidon_hash_many(p, inputs, out, out_len / 32, (ss_poseidon_mode)mode));
 }
 
 /* poseidonColumns(layers: Uint8Array[], out) -> -1 or (node * layers + layer) of the first bad element */

@@ -1,5 +1,6 @@
 /* neptune Poseidon: constant generation (Grain LFSR, Cauchy MDS), the reference permutation and
  * the byte-level bulk entry points. The optimised permutation lives in poseidon_opt.c. */
+#include "fr_adx.h"
 #include "poseidon.h"
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,7 @@ ss_poseidon_params *ss_poseidon_params_new(int arity) {
   p->t = arity + 1;
   p->rf = 8;
   p->rp = rp;
+  p->use_adx = ss_fr_cpu_has_adx();
   const int t = p->t;
   const size_t nrc = (size_t)(p->rf + p->rp) * t;
   p->rc = malloc(nrc * sizeof(ss_fr));
@@ -147,7 +149,7 @@ void ss_poseidon_hash_ref(const ss_poseidon_params *p, const ss_fr *in, ss_fr *o
 }
 
 int64_t ss_poseidon_hash_many(const ss_poseidon_params *p, const uint8_t *in, uint8_t *out, size_t count,
-                              bool reference) {
+                              ss_poseidon_mode mode) {
   const int k = p->arity;
   ss_fr v[SS_POSEIDON_MAX_ARITY];
   for (size_t i = 0; i < count; i++) {
@@ -155,8 +157,10 @@ int64_t ss_poseidon_hash_many(const ss_poseidon_params *p, const uint8_t *in, ui
     for (int j = 0; j < k; j++)
       if (!ss_fr_from_bytes(&v[j], src + 32 * j)) return (int64_t)(i * (size_t)k + (size_t)j);
     ss_fr h;
-    if (reference)
+    if (mode == SS_POSEIDON_REFERENCE)
       ss_poseidon_hash_ref(p, v, &h);
+    else if (mode == SS_POSEIDON_PORTABLE)
+      ss_poseidon_hash_portable(p, v, &h);
     else
       ss_poseidon_hash(p, v, &h);
     ss_fr_to_bytes(out + 32 * i, &h);

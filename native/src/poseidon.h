@@ -18,6 +18,7 @@
 
 typedef struct {
   int arity, t, rf, rp;
+  bool use_adx; /* the CPU has MULX/ADX: the optimised form uses fr_adx.h */
   ss_fr tag;  /* 2^arity - 1 */
   ss_fr *rc;  /* (rf + rp) * t round constants, in consumption order */
   ss_fr *mds; /* t * t, row major: new[i] = sum_j mds[i*t+j] * s[j] */
@@ -41,6 +42,11 @@ void ss_poseidon_params_free(ss_poseidon_params *p);
 /* One hash of `arity` Montgomery inputs. */
 void ss_poseidon_hash_ref(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out);
 void ss_poseidon_hash(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out);
+/* The optimised form with the portable product even when ADX is present (tests). */
+void ss_poseidon_hash_portable(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out);
+
+/* Which permutation the bulk functions use. */
+typedef enum { SS_POSEIDON_FAST = 0, SS_POSEIDON_REFERENCE = 1, SS_POSEIDON_PORTABLE = 2 } ss_poseidon_mode;
 
 /* Builds the optimised-form tables of p (called by ss_poseidon_params_new). false on OOM. */
 bool ss_poseidon_opt_build(ss_poseidon_params *p);
@@ -51,7 +57,7 @@ bool ss_poseidon_opt_build(ss_poseidon_params *p);
 
 /* out[i] = Poseidon(in[i*arity .. i*arity + arity - 1]) for i < count. */
 int64_t ss_poseidon_hash_many(const ss_poseidon_params *p, const uint8_t *in, uint8_t *out, size_t count,
-                              bool reference);
+                              ss_poseidon_mode mode);
 /* out[v] = Poseidon_k(layers[0][v], …, layers[k-1][v]) for v < nodes; k = p->arity. The
  * returned index is v * k + layer. */
 int64_t ss_poseidon_columns(const ss_poseidon_params *p, const uint8_t *const *layers, uint8_t *out,

@@ -22,6 +22,7 @@
  * ever missing. */
 #include <stdlib.h>
 #include <string.h>
+#include "fr_adx.h"
 #include "poseidon.h"
 
 /* Solves A x = b for an n×n matrix A (row major), in place on copies; false if singular. */
@@ -142,15 +143,26 @@ done:
   return ok;
 }
 
+/* The permutation is written once and instantiated twice: with the portable product and with
+ * the MULX/ADX one (chosen per CPU in ss_poseidon_params_new). `adx` is a compile-time constant
+ * in each instantiation, so the branch folds away. */
+#ifdef SS_FR_HAVE_ADX
+#define MUL(r, a, b) (adx ? ss_fr_mul_adx((r), (a), (b)) : ss_fr_mul((r), (a), (b)))
+#define POW5(r, a) (adx ? ss_fr_pow5_adx((r), (a)) : ss_fr_pow5((r), (a)))
+#else
+#define MUL(r, a, b) ss_fr_mul((r), (a), (b))
+#define POW5(r, a) ss_fr_pow5((r), (a))
+#endif
+
 /* s = A·s for a dense t×t matrix. */
-static inline void dense_apply(const ss_fr *A, int t, ss_fr *s) {
+static inline __attribute__((always_inline)) void dense_apply(const ss_fr *A, int t, ss_fr *s, const bool adx) {
   ss_fr out[SS_POSEIDON_MAX_ARITY + 1];
   for (int i = 0; i < t; i++) {
     ss_fr acc, prod;
     const ss_fr *row = &A[i * t];
-    ss_fr_mul(&acc, &row[0], &s[0]);
+    MUL(&acc, &row[0], &s[0]);
     for (int j = 1; j < t; j++) {
-      ss_fr_mul(&prod, &row[j], &s[j]);
+      MUL(&prod, &row[j], &s[j]);
       ss_fr_add(&acc, &acc, &prod);
     }
     out[i] = acc;
@@ -158,7 +170,8 @@ static inline void dense_apply(const ss_fr *A, int t, ss_fr *s) {
   memcpy(s, out, (size_t)t * sizeof(ss_fr));
 }
 
-void ss_poseidon_hash(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out) {
+static inline __attribute__((always_inline)) void hash_impl(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out,
+                                                            const bool adx) {
   const int t = p->t, n = t - 1, half = p->rf / 2;
   ss_fr s[SS_POSEIDON_MAX_ARITY + 1];
   s[0] = p->tag;
@@ -167,21 +180,21 @@ void ss_poseidon_hash(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out) 
   for (int r = 0; r < half; r++, rc += t) {
     for (int i = 0; i < t; i++) {
       ss_fr_add(&s[i], &s[i], &rc[i]);
-      ss_fr_pow5(&s[i], &s[i]);
+      POW5(&s[i], &s[i]);
     }
-    dense_apply(r == half - 1 ? p->pre_sparse : p->mds, t, s);
+    dense_apply(r == half - 1 ? p->pre_sparse : p->mds, t, s, adx);
   }
   const ss_fr *sp = p->sparse;
   for (int r = 0; r < p->rp; r++, sp += 2 * t - 1) {
     ss_fr_add(&s[0], &s[0], &p->partial_k[r]);
-    ss_fr_pow5(&s[0], &s[0]);
+    POW5(&s[0], &s[0]);
     /* s0' = m00·s0 + Σ w_j s_j ; s_j' = s_j + v_j·s0 */
     ss_fr s0 = s[0], acc, prod;
-    ss_fr_mul(&acc, &sp[0], &s0);
+    MUL(&acc, &sp[0], &s0);
     for (int j = 1; j <= n; j++) {
-      ss_fr_mul(&prod, &sp[j], &s[j]);
+      MUL(&prod, &sp[j], &s[j]);
       ss_fr_add(&acc, &acc, &prod);
-      ss_fr_mul(&prod, &sp[n + j], &s0);
+      MUL(&prod, &sp[n + j], &s0);
       ss_fr_add(&s[j], &s[j], &prod);
     }
     s[0] = acc;
@@ -189,19 +202,33 @@ void ss_poseidon_hash(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out) 
   for (int r = 0; r < half; r++, rc += t) {
     for (int i = 0; i < t; i++) {
       ss_fr_add(&s[i], &s[i], &rc[i]);
-      ss_fr_pow5(&s[i], &s[i]);
+      POW5(&s[i], &s[i]);
     }
     if (r < half - 1) {
-      dense_apply(p->mds, t, s);
+      dense_apply(p->mds, t, s, adx);
     } else { /* only s[1] is output: one row of the last MDS */
       ss_fr acc, prod;
       const ss_fr *row = &p->mds[t];
-      ss_fr_mul(&acc, &row[0], &s[0]);
+      MUL(&acc, &row[0], &s[0]);
       for (int j = 1; j < t; j++) {
-        ss_fr_mul(&prod, &row[j], &s[j]);
+        MUL(&prod, &row[j], &s[j]);
         ss_fr_add(&acc, &acc, &prod);
       }
       *out = acc;
     }
   }
+}
+
+void ss_poseidon_hash_portable(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out) {
+  hash_impl(p, in, out, false);
+}
+
+void ss_poseidon_hash(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out) {
+#ifdef SS_FR_HAVE_ADX
+  if (p->use_adx) {
+    hash_impl(p, in, out, true);
+    return;
+  }
+#endif
+  hash_impl(p, in, out, false);
 }
