@@ -10,6 +10,7 @@
  * ```
  * and ask the daemon's owner to pass the value.
  */
+import type { SectorRecord } from '../store/sector-store.js';
 import type { Permission } from './auth.js';
 
 /** A piece as it was added to a sector. */
@@ -51,8 +52,10 @@ export interface SectorApiService {
   addPiece(req: AddPieceRequest): Promise<AddedPiece>;
   /** Unpadded bytes `[offset, offset+size)` of a sector's unsealed data. */
   readPiece(req: { sector: number; offset: number; size: number; signal?: AbortSignal }): Promise<AsyncIterable<Uint8Array>> | AsyncIterable<Uint8Array>;
-  listSectors(): Promise<unknown[]>;
-  sectorStatus(sector: number): Promise<unknown>;
+  /** Every sector's persisted record. */
+  listSectors(): Promise<readonly SectorRecord[]>;
+  /** One sector's record; rejects with SectorUnknownError for an unknown number. */
+  sectorStatus(sector: number): Promise<SectorRecord>;
 }
 
 /** Daemon-wide facts. */

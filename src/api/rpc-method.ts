@@ -49,8 +49,8 @@ export function defineMethod<P extends unknown[], R>(m: JsonMethod<P, R>): JsonM
 }
 
 /** Declares a streaming method. */
-export function defineStreamMethod<P extends unknown[]>(m: StreamMethod<P>): StreamMethod<P> {
-  return m;
+export function defineStreamMethod<P extends unknown[]>(m: Omit<StreamMethod<P>, 'stream'>): StreamMethod<P> {
+  return { ...m, stream: true };
 }
 
 /** The prefix of every method name on the wire. */

@@ -60,6 +60,15 @@ export class StreamRegistry {
         entry.deliver(body);
         return;
       }
+      // the client gave up before any call took the stream: forget it
+      body.once('close', () => {
+        const e = this.#pending.get(id);
+        if (e?.body === body) {
+          clearTimeout(e.timer);
+          this.#pending.delete(id);
+          settle({ ok: false, error: { code: 'ABORTED', message: `stream ${id} closed by the client before it was used` } });
+        }
+      });
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         body.resume();

@@ -4,9 +4,13 @@
  * add one spread line here for a new area.
  */
 import { commonMethods } from './common.js';
+import { piecesMethods } from './pieces.js';
+import { sectorsMethods } from './sectors.js';
 
 export const apiMethods = {
   ...commonMethods,
+  ...sectorsMethods,
+  ...piecesMethods,
 };
 
 /** The type of every method, from which the typed client derives names, params and results. */

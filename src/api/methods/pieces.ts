@@ -1,0 +1,149 @@
+/**
+ * Piece methods:
+ * - `Filecoin.SectorAddPieceToAny(payloadSize, data, opts)` (write): adds a piece whose bytes
+ *   are pushed to `/rpc/streams/v0/push/<uuid>`; `data` is Lotus's reader reference
+ *   `{"Type":"push","Info":"<uuid>"}`; `opts` is `{"Sector"?: n, "PieceSize"?: padded}`.
+ * - `Filecoin.SectorsReadPiece(sector, offset, size)` (admin, streamed): the unpadded bytes
+ *   `[offset, offset+size)` of a sector, as the HTTP response body. Admin like Lotus's `/remote`,
+ *   since it hands out stored data.
+ */
+import {
+  EmptyPayloadError,
+  InvalidArgumentError,
+  PayloadTooLargeError,
+  PieceSizeInvalidError,
+  SectorUnknownError,
+} from '../../errors.js';
+import { assertPaddedSize, paddedSizeForPayload } from '../../sector/sizes.js';
+import type { SectorApiService } from '../components.js';
+import { expectArity, intField, intParam, objectParam } from '../params.js';
+import { defineMethod, defineStreamMethod } from '../rpc-method.js';
+import { isStreamId } from '../stream-registry.js';
+
+/** Lotus's reference to request data sent out of band. */
+export interface DataRef {
+  Type: 'push';
+  /** Stream uuid. */
+  Info: string;
+}
+
+/** Options of `SectorAddPieceToAny`. */
+export interface AddPieceOptions {
+  /** Target sector; the scheduler picks (or creates) one when absent. */
+  Sector?: number;
+  /** Declared padded piece size (power of two ≥ 128); default: the smallest holding the payload. */
+  PieceSize?: number;
+}
+
+/** Result of `SectorAddPieceToAny` (Lotus's SectorOffset plus the piece's identity). */
+export interface AddPieceResult {
+  Sector: number;
+  /** Unpadded offset of the piece in the sector (for `SectorsReadPiece`). */
+  Offset: number;
+  PaddedOffset: number;
+  PieceCID: string;
+  PieceCIDv2: string;
+  PaddedSize: number;
+  PayloadSize: number;
+}
+
+function service(s: SectorApiService | undefined): SectorApiService {
+  if (!s) throw new SectorUnknownError('this node has no sector service');
+  return s;
+}
+
+/** Checks sizes against the sector size before any byte is read. */
+export function validatePieceSizes(payloadSize: number, pieceSize: number | undefined, sectorSize: number): number {
+  if (payloadSize === 0) throw new EmptyPayloadError('payload is empty (0 bytes); a piece needs data');
+  const sectorUnpadded = sectorSize - sectorSize / 128;
+  if (payloadSize > sectorUnpadded) {
+    throw new PayloadTooLargeError(
+      `payload of ${payloadSize} bytes is larger than a sector: a ${sectorSize}-byte sector holds ${sectorUnpadded} bytes of payload`,
+    );
+  }
+  if (pieceSize === undefined) return paddedSizeForPayload(payloadSize);
+  assertPaddedSize(pieceSize, 'declared piece size');
+  if (pieceSize > sectorSize) {
+    throw new PieceSizeInvalidError(`declared piece size ${pieceSize} is larger than the sector size ${sectorSize}`);
+  }
+  const holds = pieceSize - pieceSize / 128;
+  if (payloadSize > holds) {
+    throw new PieceSizeInvalidError(
+      `declared piece size ${pieceSize} holds ${holds} bytes of payload, less than the ${payloadSize}-byte payload`,
+    );
+  }
+  return pieceSize;
+}
+
+/** Yields `source` and checks it ends at exactly `expected` bytes (naming the stream on mismatch). */
+export async function* exactly(source: AsyncIterable<Uint8Array>, expected: number, what: string): AsyncGenerator<Uint8Array> {
+  let seen = 0;
+  for await (const chunk of source) {
+    seen += chunk.byteLength;
+    if (seen > expected) throw new InvalidArgumentError(`${what} sent more than the declared ${expected} bytes`);
+    yield chunk;
+  }
+  if (seen < expected) throw new InvalidArgumentError(`${what} ended after ${seen} of the declared ${expected} bytes`);
+}
+
+export const piecesMethods = {
+  /** `Filecoin.SectorAddPieceToAny(payloadSize, {Type:"push",Info:uuid}, {Sector?, PieceSize?}) → AddPieceResult` (write). */
+  SectorAddPieceToAny: defineMethod({
+    perm: 'write',
+    params: (raw): [payloadSize: number, data: DataRef, opts?: AddPieceOptions] => {
+      expectArity(raw, 2, 3);
+      const payloadSize = intParam(raw, 0, 'payloadSize');
+      const data = objectParam(raw, 1, 'data');
+      if (data.Type !== 'push' || typeof data.Info !== 'string' || !isStreamId(data.Info)) {
+        throw new InvalidArgumentError(`param data must be {"Type":"push","Info":"<stream uuid>"} (got ${JSON.stringify(data)})`);
+      }
+      const opts = raw[2] === undefined || raw[2] === null ? {} : objectParam(raw, 2, 'opts');
+      const Sector = intField(opts, 'Sector', 'opts');
+      const PieceSize = intField(opts, 'PieceSize', 'opts');
+      return [payloadSize, { Type: 'push', Info: data.Info }, { Sector, PieceSize }];
+    },
+    run: async ([payloadSize, data, opts = {}], ctx): Promise<AddPieceResult> => {
+      const sectors = service(ctx.components.sectors);
+      const pieceSize = validatePieceSizes(payloadSize, opts.PieceSize, ctx.components.daemon.sectorSize);
+      const taken = await ctx.streams.take(data.Info, ctx.signal);
+      try {
+        const added = await sectors.addPiece({
+          sector: opts.Sector,
+          source: exactly(taken.body, payloadSize, `upload stream ${data.Info}`),
+          payloadSize,
+          pieceSize,
+          signal: ctx.signal,
+        });
+        taken.done();
+        return {
+          Sector: added.sector,
+          Offset: added.offset,
+          PaddedOffset: added.paddedOffset,
+          PieceCID: added.pieceCid,
+          PieceCIDv2: added.pieceCidV2,
+          PaddedSize: added.paddedSize,
+          PayloadSize: added.payloadSize,
+        };
+      } catch (err) {
+        taken.done(err);
+        throw err;
+      }
+    },
+  }),
+
+  /** `Filecoin.SectorsReadPiece(sector, offset, size)` → body of `size` unpadded bytes (admin, streamed). */
+  SectorsReadPiece: defineStreamMethod({
+    perm: 'admin',
+    params: (raw): [number, number, number] => {
+      expectArity(raw, 3);
+      const size = intParam(raw, 2, 'size');
+      if (size === 0) throw new InvalidArgumentError('param size must be at least 1 byte');
+      return [intParam(raw, 0, 'sector'), intParam(raw, 1, 'offset'), size];
+    },
+    run: async ([sector, offset, size], ctx) => {
+      const sectors = service(ctx.components.sectors);
+      const body = await sectors.readPiece({ sector, offset, size, signal: ctx.signal });
+      return exactly(body, size, `sector ${sector} read`);
+    },
+  }),
+};
