@@ -5,6 +5,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import { shaBackend } from '../../native/binding.js';
+import { pc1Handlers } from '../seal/pc1-tasks.js';
 import type { TaskContext } from './task-context.js';
 
 /** A task handler: plain structured-cloneable input and output, runs on a pool thread. */
@@ -19,6 +20,7 @@ const poolHandlers = {
 
 export const handlers = {
   ...poolHandlers,
+  ...pc1Handlers,
 } satisfies Record<string, Handler>;
 
 export type Handlers = typeof handlers;
