@@ -5,6 +5,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import { shaBackend } from '../../native/binding.js';
+import { pieceHandlers } from '../piece/piece-tasks.js';
 import { pc1Handlers } from '../seal/pc1-tasks.js';
 import type { TaskContext } from './task-context.js';
 
@@ -20,6 +21,7 @@ const poolHandlers = {
 
 export const handlers = {
   ...poolHandlers,
+  ...pieceHandlers,
   ...pc1Handlers,
 } satisfies Record<string, Handler>;
 

@@ -1,0 +1,240 @@
+/**
+ * AddPiece at the storage level (sector-storage.md §5.3, lotus `ffiwrapper.AddPiece`): writes a
+ * piece into a sector's unsealed partial file at an aligned padded offset. The payload is read
+ * once: each chunk is fr32-padded and hashed in one native pass (commP) and the padded bytes go
+ * straight to the file, with the next chunk hashed while the previous one is being written.
+ * Memory stays flat (two 1 MiB chunk buffers) whatever the piece size.
+ *
+ * Safety: the first piece of a sector creates the file under a temporary name and renames it
+ * into place only once the piece is written, synced and marked; for an existing file the range
+ * is marked allocated (journaled trailer, see partial-file.ts) only after the data is synced, so
+ * a payload that is too large, a cancelled task or a crash leaves nothing allocated.
+ *
+ * A piece shorter than its declared size is zero-filled to it (its commitment includes the
+ * zeros, like Lotus's zero-padding reader). Filler pieces (no source) take their commitment from
+ * the zero table and only write zeros where the file may hold stale bytes.
+ */
+import { randomBytes } from 'node:crypto';
+import { link, open, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { CID } from 'multiformats/cid';
+import {
+  EmptyPayloadError,
+  InvalidArgumentError,
+  PayloadTooLargeError,
+  PieceDoesNotFitError,
+} from '../errors.js';
+import { PartialFile, partialFileExists } from '../partial/partial-file.js';
+import { assertPaddedSize } from '../sector/sizes.js';
+import { requiredPadding } from './alignment.js';
+import { type ByteSource, chunksOf } from './byte-source.js';
+import { CommPHasher } from './commp-hasher.js';
+import { pieceCidV1, pieceCidV2 } from './piece-cid.js';
+import { zeroPieceCommitment } from './zero-comm.js';
+
+export interface AddPieceOptions {
+  /** Path of the sector's unsealed file (created if it does not exist). */
+  unsealedPath: string;
+  /** Sector size in padded bytes. */
+  sectorSize: number;
+  /** Padded offset of the piece; a multiple of `pieceSize` (add filler pieces before it). */
+  paddedOffset: number;
+  /** Padded piece size: a power of two ≥ 128. */
+  pieceSize: number;
+  /** The payload (at most `pieceSize`·127/128 bytes); omitted for a zero filler piece. */
+  source?: ByteSource;
+  /** Called after each chunk with payload bytes read and the piece's unpadded capacity. */
+  onProgress?: (bytesRead: number, capacity: number) => void;
+  signal?: AbortSignal;
+  /** Called between chunks; throws to stop (a pool task's `ctx.throwIfCancelled`). */
+  checkCancelled?: () => void;
+}
+
+export interface AddPieceResult {
+  /** Piece CID v1 of the piece as stored (payload plus zero fill to the piece size). */
+  readonly pieceCid: CID;
+  /** Piece CID v2, carrying the piece size and payload length. */
+  readonly pieceCidV2: CID;
+  readonly commP: Uint8Array;
+  readonly paddedOffset: number;
+  readonly paddedSize: number;
+  /** Payload bytes (the whole unpadded capacity for a filler piece). */
+  readonly payloadSize: number;
+  /** True when this call created the unsealed file. */
+  readonly created: boolean;
+}
+
+const ZERO_BLOCK = 8 * 1024 * 1024;
+
+/**
+ * Adds one piece to a sector's unsealed file.
+ * @throws PieceSizeInvalidError, PieceDoesNotFitError (too big, past the sector, overlapping
+ * allocated data), InvalidArgumentError (misaligned offset), EmptyPayloadError,
+ * PayloadTooLargeError
+ */
+export async function addPiece(options: AddPieceOptions): Promise<AddPieceResult> {
+  const { unsealedPath, sectorSize, paddedOffset, pieceSize } = options;
+  assertPaddedSize(sectorSize, 'sector size');
+  assertPaddedSize(pieceSize, 'piece size');
+  if (!Number.isSafeInteger(paddedOffset) || paddedOffset < 0) {
+    throw new InvalidArgumentError(`padded offset ${paddedOffset} must be a non-negative integer`);
+  }
+  if (paddedOffset + pieceSize > sectorSize) {
+    throw new PieceDoesNotFitError(
+      `a ${pieceSize}-byte piece at padded offset ${paddedOffset} does not fit in the ${sectorSize}-byte sector (${Math.max(0, sectorSize - paddedOffset)} bytes left)`,
+    );
+  }
+  if (paddedOffset % pieceSize !== 0) {
+    const pad = requiredPadding(paddedOffset - (paddedOffset % 128), pieceSize);
+    throw new InvalidArgumentError(
+      `padded offset ${paddedOffset} is not aligned to the ${pieceSize}-byte piece; add filler pieces of ${pad.pieces.join(', ')} bytes first`,
+    );
+  }
+
+  const created = !(await partialFileExists(unsealedPath));
+  const path = created ? join(dirname(unsealedPath), `.${basename(unsealedPath)}.adding-${randomBytes(6).toString('hex')}`) : unsealedPath;
+  const pf = created ? await PartialFile.create(path, sectorSize) : await PartialFile.open(path, sectorSize);
+  let done = false;
+  try {
+    const overlap = pf.allocatedWithin(paddedOffset, pieceSize);
+    if (overlap > 0) {
+      throw new PieceDoesNotFitError(
+        `the ${pieceSize}-byte piece at padded offset ${paddedOffset} overlaps ${overlap} allocated bytes of ${unsealedPath}`,
+      );
+    }
+    const capacity = pieceSize - pieceSize / 128;
+    let root: Uint8Array;
+    let payloadSize: number;
+    let paddedWritten: number;
+    if (options.source === undefined) {
+      root = zeroPieceCommitment(pieceSize);
+      payloadSize = capacity;
+      paddedWritten = 0;
+      options.onProgress?.(capacity, capacity);
+    } else {
+      ({ root, payloadSize, paddedWritten } = await writePayload(pf, options, capacity));
+    }
+    // the rest of the piece must read as zeros; a file we just created is sparse zeros already
+    if (!created) await writeZeros(pf, paddedOffset + paddedWritten, pieceSize - paddedWritten, options);
+    await pf.sync();
+    await pf.markAllocated(paddedOffset, pieceSize);
+    await pf.close();
+    done = true;
+    if (created) {
+      // link() refuses to replace a file that appeared meanwhile (rename would clobber it)
+      await link(path, unsealedPath).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'EEXIST') {
+          throw new InvalidArgumentError(`${unsealedPath} was created by someone else while this piece was being added`);
+        }
+        throw err;
+      });
+      await rm(path, { force: true });
+      await syncDir(dirname(unsealedPath));
+    }
+    return {
+      pieceCid: pieceCidV1(root),
+      pieceCidV2: pieceCidV2(root, pieceSize, payloadSize),
+      commP: root,
+      paddedOffset,
+      paddedSize: pieceSize,
+      payloadSize,
+      created,
+    };
+  } catch (err) {
+    if (!done) await pf.close().catch(() => {});
+    if (created) await rm(path, { force: true });
+    throw err;
+  }
+}
+
+async function writePayload(
+  pf: PartialFile,
+  options: AddPieceOptions,
+  capacity: number,
+): Promise<{ root: Uint8Array; payloadSize: number; paddedWritten: number }> {
+  const base = options.paddedOffset;
+  const hasher = new CommPHasher({ sink: (padded, offset) => pf.writeAt(padded, base + offset) });
+  try {
+    for await (const chunk of chunksOf(options.source!)) {
+      options.signal?.throwIfAborted();
+      options.checkCancelled?.();
+      if (hasher.count + chunk.length > capacity) {
+        throw new PayloadTooLargeError(
+          `payload is larger than the declared ${options.pieceSize}-byte piece (more than ${capacity} bytes); nothing was added`,
+        );
+      }
+      await hasher.write(chunk);
+      options.onProgress?.(hasher.count, capacity);
+    }
+    if (hasher.count === 0) throw new EmptyPayloadError('payload is empty; nothing was added');
+    const root = await hasher.finish(options.pieceSize);
+    return { root, payloadSize: hasher.count, paddedWritten: hasher.paddedDone };
+  } catch (err) {
+    await hasher.settle();
+    throw err;
+  }
+}
+
+async function writeZeros(pf: PartialFile, from: number, length: number, options: AddPieceOptions): Promise<void> {
+  if (length <= 0) return;
+  const zeros = new Uint8Array(Math.min(ZERO_BLOCK, length));
+  for (let pos = 0; pos < length; pos += zeros.length) {
+    options.signal?.throwIfAborted();
+    options.checkCancelled?.();
+    await pf.writeAt(zeros.subarray(0, Math.min(zeros.length, length - pos)), from + pos);
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const dh = await open(dir, 'r');
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
+  }
+}
+
+export interface AddPieceWithPaddingResult {
+  /** Zero pieces added first so the piece starts aligned (smallest first). */
+  readonly fillers: AddPieceResult[];
+  readonly piece: AddPieceResult;
+  /** Padded offset just past the piece: where the next piece's padding starts. */
+  readonly end: number;
+}
+
+/**
+ * Adds the zero pieces needed to align a piece of `pieceSize` at `paddedOffset` (the end of the
+ * sector's last piece, Lotus's GetRequiredPadding), then the piece itself.
+ */
+export async function addPieceWithPadding(options: AddPieceOptions): Promise<AddPieceWithPaddingResult> {
+  assertPaddedSize(options.pieceSize, 'piece size');
+  const pad = requiredPadding(options.paddedOffset, options.pieceSize);
+  if (options.paddedOffset + pad.size + options.pieceSize > options.sectorSize) {
+    throw new PieceDoesNotFitError(
+      `a ${options.pieceSize}-byte piece does not fit after padded offset ${options.paddedOffset} (with ${pad.size} bytes of alignment padding) in the ${options.sectorSize}-byte sector`,
+    );
+  }
+  const fillers: AddPieceResult[] = [];
+  let offset = options.paddedOffset;
+  try {
+    for (const size of pad.pieces) {
+      fillers.push(await addPiece({ ...options, paddedOffset: offset, pieceSize: size, source: undefined, onProgress: undefined }));
+      offset += size;
+    }
+    const piece = await addPiece({ ...options, paddedOffset: offset });
+    return { fillers, piece, end: offset + options.pieceSize };
+  } catch (err) {
+    // all or nothing: un-allocate the padding this call added
+    if (fillers[0]?.created) {
+      await rm(options.unsealedPath, { force: true });
+    } else if (fillers.length > 0) {
+      const pf = await PartialFile.open(options.unsealedPath, options.sectorSize);
+      try {
+        for (const f of fillers) await pf.free(f.paddedOffset, f.paddedSize);
+      } finally {
+        await pf.close();
+      }
+    }
+    throw err;
+  }
+}
