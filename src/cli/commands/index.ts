@@ -3,5 +3,10 @@
  * `defineCommand`); add one spread line here for a new file.
  */
 import type { AnyCommand } from '../command.js';
+import { piecesCommands } from './pieces.js';
+import { sectorsCommands } from './sectors.js';
 
-export const commands: readonly AnyCommand[] = [];
+export const commands: readonly AnyCommand[] = [
+  ...piecesCommands,
+  ...sectorsCommands,
+];
