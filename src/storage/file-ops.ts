@@ -1,0 +1,70 @@
+/**
+ * Crash-safe file moves for sector entries (files for unsealed/sealed, flat directories for cache).
+ * A move within one filesystem is a rename; across filesystems the entry is copied into the
+ * destination's `fetching/` folder, fsynced, and renamed into place, so the final name only ever
+ * holds complete data. The caller updates the index and only then deletes the source.
+ */
+import { constants } from 'node:fs';
+import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+/** fsync a file or directory by path (directories: makes a rename durable). */
+export async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, constants.O_RDONLY);
+  try {
+    await fh.sync();
+  } catch (err) {
+    // Some filesystems refuse fsync on directories (EINVAL); the data itself was synced already.
+    if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Copies a regular file and fsyncs the copy. */
+export async function copyFileDurable(src: string, dst: string): Promise<void> {
+  await copyFile(src, dst);
+  await fsyncPath(dst);
+}
+
+/** Copies a file or a flat directory of regular files to `dst` (which must not exist), fsynced. */
+export async function copyEntryDurable(src: string, dst: string): Promise<void> {
+  const st = await stat(src);
+  if (st.isFile()) {
+    await copyFileDurable(src, dst);
+    return;
+  }
+  await mkdir(dst, { mode: 0o755 });
+  for (const ent of await readdir(src, { withFileTypes: true })) {
+    if (!ent.isFile()) throw new Error(`${join(src, ent.name)} is not a regular file; sector cache directories are flat`);
+    await copyFileDurable(join(src, ent.name), join(dst, ent.name));
+  }
+  await fsyncPath(dst);
+}
+
+/**
+ * Moves `src` to `dst` (a sector file or flat cache directory). `tmp` is the temporary name used
+ * when the move crosses filesystems. Any stale `dst`/`tmp` is replaced. Returns how it moved.
+ */
+export async function moveEntry(src: string, dst: string, tmp: string): Promise<'rename' | 'copy'> {
+  await mkdir(dirname(dst), { recursive: true, mode: 0o755 });
+  await rm(dst, { recursive: true, force: true });
+  try {
+    await rename(src, dst);
+    await fsyncPath(dirname(dst));
+    return 'rename';
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+  }
+  await mkdir(dirname(tmp), { recursive: true, mode: 0o755 });
+  await rm(tmp, { recursive: true, force: true });
+  try {
+    await copyEntryDurable(src, tmp);
+    await rename(tmp, dst);
+    await fsyncPath(dirname(dst));
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  return 'copy';
+}

@@ -1,0 +1,619 @@
+/**
+ * The storage paths of one node (sector-storage.md §4.5): opens the paths listed in `storage.json`,
+ * attaches them to the index and declares the sector files found on them, reports their health
+ * every ~10 s, and resolves, allocates, reserves, removes and moves sector files.
+ *
+ * Differences from Lotus, on purpose:
+ * - a rescan makes the index agree with the disk (declarations of files that are gone are dropped);
+ * - a declaration whose file is missing on disk is dropped when found, not handed out as a path;
+ * - reservations count against MaxStorage too, are checked and added in one synchronous step, and a
+ *   refusal is a NoSpaceError (code 102 semantics) naming needed vs available bytes;
+ * - heartbeats have a real ±5 % jitter and are also sent right after space changes hands.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  FileNotFoundError,
+  InvalidArgumentError,
+  NoSpaceError,
+  NoSuitablePathError,
+  SectorNameInvalidError,
+  StorageExistsError,
+  StorageNotFoundError,
+} from '../errors.js';
+import { sealProofInfo } from '../sector/proofs.js';
+import {
+  FILE_TYPES,
+  FS_OVERHEAD_FINALIZED,
+  FS_OVERHEAD_SEAL,
+  FileType,
+  type FileTypeName,
+  type SectorId,
+  type SectorRef,
+  fileTypesOf,
+  parseSectorName,
+  sectorName,
+} from '../sector/sector-id.js';
+import { formatSize } from '../sector/sizes.js';
+import { moveEntry } from './file-ops.js';
+import { PathUsage } from './fs-stat.js';
+import { FETCH_TEMP_DIR, sectorFetchPath, sectorFilePath } from './layout.js';
+import type { SectorIndex } from './sector-index.js';
+import {
+  addStorageConfigPath,
+  readStorageConfig,
+  readStorageMeta,
+  removeStorageConfigPath,
+  type StorageMeta,
+} from './storage-config.js';
+import {
+  type AcquireMode,
+  type Clock,
+  type FsStat,
+  HEARTBEAT_INTERVAL_MS,
+  type LocalPathInfo,
+  type PathType,
+  type SectorDecl,
+  type SectorPaths,
+  systemClock,
+} from './storage-types.js';
+
+/** Which overhead table a reservation uses. */
+export type OverheadKind = 'sealing' | 'finalized';
+
+/** Options of {@link LocalStore}. */
+export interface LocalStoreOptions {
+  index: SectorIndex;
+  /** This node's `/remote` base URLs, advertised for its paths. */
+  urls: string[];
+  /** The repository's `storage.json`; without it paths are attached programmatically (workers). */
+  configFile?: string;
+  clock?: Clock;
+  /** @default 10_000 */
+  heartbeatIntervalMs?: number;
+  /** @default console.warn */
+  log?: (message: string) => void;
+}
+
+/** An open local path. */
+interface LocalPath {
+  id: string;
+  root: string;
+  meta: StorageMeta;
+  usage: PathUsage;
+}
+
+/** A set of reservations; `release()` frees them all (idempotent). */
+export interface ReservationHandle {
+  release(): void;
+  [Symbol.dispose](): void;
+}
+
+/** Result of {@link LocalStore.allocate}: paths ready to write into and their reservation. */
+export interface Allocation extends SectorPaths {
+  reservation: ReservationHandle;
+}
+
+/** The local store of a node. */
+export class LocalStore {
+  readonly index: SectorIndex;
+  readonly urls: string[];
+  readonly #configFile: string | undefined;
+  readonly #paths = new Map<string, LocalPath>();
+  readonly #clock: Clock;
+  readonly #interval: number;
+  readonly #log: (message: string) => void;
+  #timer: NodeJS.Timeout | undefined;
+  #soon: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(options: LocalStoreOptions) {
+    this.index = options.index;
+    this.urls = [...options.urls];
+    this.#configFile = options.configFile;
+    this.#clock = options.clock ?? systemClock;
+    this.#interval = options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
+    this.#log = options.log ?? ((m) => console.warn(m));
+  }
+
+  /** Opens every path of `storage.json` (when configured) and starts the health loop. */
+  async open(): Promise<void> {
+    if (this.#configFile) {
+      for (const p of readStorageConfig(this.#configFile).StoragePaths) await this.openPath(p.Path);
+    }
+    this.#scheduleHeartbeat();
+  }
+
+  /** Stops the health loop. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    clearTimeout(this.#soon);
+  }
+
+  /**
+   * Opens an initialised storage path: validates its `sectorstore.json`, clears stale downloads
+   * from `fetching/`, scans its sector files (a malformed name is an error naming the file, and
+   * nothing is attached), attaches it to the index and declares what it holds.
+   */
+  async openPath(dir: string): Promise<LocalPathInfo> {
+    const root = resolve(dir);
+    const meta = readStorageMeta(root);
+    for (const p of this.#paths.values()) {
+      if (p.root === root) throw new StorageExistsError(`storage path ${root} is already attached (id ${p.id})`);
+      if (p.id === meta.ID) {
+        throw new StorageExistsError(`storage path ${root} has id ${meta.ID}, which is already attached from ${p.root}`);
+      }
+    }
+    for (const t of FILE_TYPES) {
+      await mkdir(join(root, t), { recursive: true, mode: 0o755 });
+      // Leftovers of a download killed midway: never complete, never declared.
+      await rm(join(root, t, FETCH_TEMP_DIR), { recursive: true, force: true });
+    }
+    const decls = scanPath(root, meta.CanStore);
+    const usage = new PathUsage(root, meta.MaxStorage, { clock: this.#clock });
+    usage.rescan();
+    const path: LocalPath = { id: meta.ID, root, meta, usage };
+    await this.index.storageAttach(
+      {
+        ID: meta.ID,
+        URLs: this.urls,
+        Weight: meta.Weight,
+        MaxStorage: meta.MaxStorage,
+        CanSeal: meta.CanSeal,
+        CanStore: meta.CanStore,
+      },
+      usage.stat(),
+    );
+    await this.index.storageDeclareSectors(meta.ID, decls, true);
+    this.#paths.set(meta.ID, path);
+    return this.#info(path);
+  }
+
+  /** Opens a path and adds it to `storage.json` (Lotus `StorageAddLocal`). */
+  async addLocalPath(dir: string): Promise<LocalPathInfo> {
+    const info = await this.openPath(dir);
+    if (this.#configFile) addStorageConfigPath(this.#configFile, info.LocalPath);
+    return info;
+  }
+
+  /**
+   * Detaches a local path by id or directory: removes it from `storage.json`, from this node and
+   * (with this node's URLs) from the index. The files stay on disk.
+   */
+  async detachLocalPath(idOrDir: string): Promise<LocalPathInfo> {
+    const abs = resolve(idOrDir);
+    const path = this.#paths.get(idOrDir) ?? [...this.#paths.values()].find((p) => p.root === abs);
+    if (!path) throw new StorageNotFoundError(`no local storage path ${idOrDir} is attached on this node`);
+    this.#paths.delete(path.id);
+    if (this.#configFile) removeStorageConfigPath(this.#configFile, path.root);
+    for (const url of this.urls) {
+      try {
+        await this.index.storageDetach(path.id, url);
+      } catch (err) {
+        this.#log(`detach ${path.id}: ${(err as Error).message}`);
+      }
+    }
+    if (this.urls.length === 0) await this.index.storageDetach(path.id);
+    return this.#info(path);
+  }
+
+  /** The open paths (Lotus `StorageLocal`). */
+  localPaths(): LocalPathInfo[] {
+    return [...this.#paths.values()].map((p) => this.#info(p));
+  }
+
+  /** The local directory of storage `id`, if it is open here. */
+  localRoot(id: string): string | undefined {
+    return this.#paths.get(id)?.root;
+  }
+
+  /** FsStat of a local path; StorageNotFoundError ("fsstat: path not found") for others. */
+  fsStat(id: string): FsStat {
+    return this.#path(id).usage.stat();
+  }
+
+  /** Current reservations of a local path. */
+  reservations(id: string) {
+    return this.#path(id).usage.reservations();
+  }
+
+  /** Re-reads metadata, re-attaches and re-declares every path (after a manager restart). */
+  async redeclare(): Promise<void> {
+    for (const p of [...this.#paths.values()]) {
+      const meta = readStorageMeta(p.root);
+      if (meta.ID !== p.id) {
+        this.#log(`storage path ${p.root}: id changed from ${p.id} to ${meta.ID}; skipping`);
+        continue;
+      }
+      p.usage.rescan();
+      await this.index.storageAttach(
+        { ID: p.id, URLs: this.urls, Weight: meta.Weight, MaxStorage: meta.MaxStorage, CanSeal: meta.CanSeal, CanStore: meta.CanStore },
+        p.usage.stat(),
+      );
+      await this.index.storageDeclareSectors(p.id, scanPath(p.root, meta.CanStore), true);
+    }
+  }
+
+  /** Sends one health report per path now. */
+  async reportHealth(): Promise<void> {
+    for (const p of [...this.#paths.values()]) {
+      let report: { Stat: FsStat; Err?: string };
+      try {
+        report = { Stat: p.usage.stat() };
+      } catch (err) {
+        report = { Stat: { Capacity: 0, Available: 0, FSAvailable: 0, Reserved: 0, Max: 0, Used: 0 }, Err: (err as Error).message };
+      }
+      try {
+        await this.index.storageReportHealth(p.id, report);
+      } catch (err) {
+        this.#log(`health report for ${p.id} failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /**
+   * Resolves existing local files of `existing` and allocates destinations for `allocate`
+   * (Lotus AcquireSector). Types not found locally are simply absent from the result.
+   * Nothing is created or declared; see {@link allocate} to also reserve space.
+   */
+  async acquireSector(ref: SectorRef, existing: number, allocate: number, pathType: PathType): Promise<SectorPaths> {
+    checkMasks(existing, allocate);
+    const out: SectorPaths = { paths: {}, storages: {} };
+    for (const t of maskTypes(existing)) {
+      const found = await this.findLocal(ref.id, t);
+      if (found) {
+        out.paths[t] = found.path;
+        out.storages[t] = found.id;
+      }
+    }
+    if (allocate !== 0) {
+      const alloc = await this.allocate(ref, allocate, pathType, null);
+      Object.assign(out.paths, alloc.paths);
+      Object.assign(out.storages, alloc.storages);
+    }
+    return out;
+  }
+
+  /**
+   * A local copy of one file type of a sector that the index knows about and that is on disk.
+   * A declaration here whose file is gone is dropped from the index (drift repair).
+   */
+  async findLocal(sector: SectorId, type: FileTypeName): Promise<{ id: string; path: string } | undefined> {
+    const holders = await this.index.storageFindSector(sector, FileType[type], 0, false);
+    for (const h of holders) {
+      const p = this.#paths.get(h.ID);
+      if (!p) continue;
+      const path = sectorFilePath(p.root, type, sector);
+      if (exists(path)) return { id: p.id, path };
+      this.#log(`index says ${p.id} holds ${type}/${sectorName(sector)} but ${path} is missing; dropping the declaration`);
+      await this.index.storageDropSector(p.id, sector, FileType[type]);
+    }
+    return undefined;
+  }
+
+  /**
+   * Chooses local paths for new files of `types` (best first as the index ranks them, local and
+   * of the right kind) and reserves their space with the overhead table for `pathType`
+   * (`sealing` → sealing table, `storage` → finalized table) unless `overhead` is null. A path
+   * that turns out to be full is skipped; when none fits: NoSpaceError with needed vs available.
+   */
+  async allocate(
+    ref: SectorRef,
+    types: number,
+    pathType: PathType,
+    overhead: OverheadKind | null = pathType === 'sealing' ? 'sealing' : 'finalized',
+  ): Promise<Allocation> {
+    const ssize = sealProofInfo(ref.proofType).sectorSize;
+    const out: Allocation = { paths: {}, storages: {}, reservation: combine([]) };
+    const releases: ReservationHandle[] = [];
+    try {
+      for (const t of maskTypes(types)) {
+        const candidates = (await this.index.storageBestAlloc(FileType[t], ssize, pathType)).filter((c) => {
+          const p = this.#paths.get(c.ID);
+          return p !== undefined && (pathType === 'sealing' ? p.meta.CanSeal : p.meta.CanStore);
+        });
+        if (candidates.length === 0) {
+          throw new NoSuitablePathError(
+            `couldn't find a suitable ${pathType} path on this node for ${t} of ${sectorName(ref.id)} ` +
+              `(local paths: ${this.localPaths().map((p) => `${p.ID}${p.CanSeal ? ' seal' : ''}${p.CanStore ? ' store' : ''}`).join(', ') || 'none'})`,
+          );
+        }
+        let chosen: string | undefined;
+        let lastErr: unknown;
+        for (const c of candidates) {
+          if (overhead === null) {
+            chosen = c.ID;
+            break;
+          }
+          try {
+            releases.push(this.reserve(ref, FileType[t], { [t]: c.ID }, overhead));
+            chosen = c.ID;
+            break;
+          } catch (err) {
+            if (!(err instanceof NoSpaceError)) throw err;
+            lastErr = err;
+          }
+        }
+        if (chosen === undefined) throw lastErr;
+        const p = this.#path(chosen);
+        out.paths[t] = sectorFilePath(p.root, t, ref.id);
+        out.storages[t] = chosen;
+      }
+    } catch (err) {
+      for (const r of releases) r.release();
+      throw err;
+    }
+    out.reservation = combine(releases);
+    return out;
+  }
+
+  /**
+   * Reserves space on local paths for files being written: for each type,
+   * `overhead[type] × ssize / 10` bytes on `storages[type]`. Checked against the path's FsStat
+   * (free space minus reservations, within MaxStorage) and added in one synchronous step, so two
+   * concurrent reservations can never both take the last bytes. All or nothing.
+   */
+  reserve(
+    ref: SectorRef,
+    types: number,
+    storages: Partial<Record<FileTypeName, string>>,
+    overhead: OverheadKind,
+  ): ReservationHandle {
+    const ssize = sealProofInfo(ref.proofType).sectorSize;
+    const table = overhead === 'sealing' ? FS_OVERHEAD_SEAL : FS_OVERHEAD_FINALIZED;
+    const name = sectorName(ref.id);
+    const releases: (() => void)[] = [];
+    try {
+      for (const t of maskTypes(types)) {
+        const id = storages[t];
+        if (id === undefined) throw new InvalidArgumentError(`reserve: no storage given for ${t} of ${name}`);
+        const p = this.#path(id);
+        const need = Math.floor((table[t] * ssize) / 10);
+        const stat = p.usage.stat();
+        if (stat.Available < need) {
+          throw new NoSpaceError(
+            `not enough space on storage ${id} (${p.root}) for ${t} of ${name}: need ${need} bytes (${formatSize(need)}), ` +
+              `available ${stat.Available} bytes (${formatSize(stat.Available)}; free ${stat.FSAvailable}, reserved ${stat.Reserved}` +
+              `${stat.Max > 0 ? `, used ${stat.Used} of max ${stat.Max}` : ''})`,
+          );
+        }
+        releases.push(p.usage.addReservation({ type: t, name, bytes: need }));
+      }
+    } catch (err) {
+      for (const r of releases) r();
+      throw err;
+    }
+    this.#reportSoon();
+    return combine(
+      releases.map((r) => {
+        const release = () => {
+          r();
+          this.#reportSoon();
+        };
+        return { release, [Symbol.dispose]: release };
+      }),
+    );
+  }
+
+  /** Declares a local file in the index and refreshes the usage cache for it. */
+  async declareSector(id: string, sector: SectorId, type: FileTypeName, primary: boolean): Promise<void> {
+    const p = this.#path(id);
+    await this.index.storageDeclareSector(id, sector, FileType[type], primary);
+    p.usage.update(type, sectorName(sector));
+  }
+
+  /**
+   * Removes every local copy of one file type (drop from the index, then delete). Without
+   * `force`, a sector the index knows nowhere is an error.
+   */
+  async remove(sector: SectorId, type: number, force: boolean): Promise<void> {
+    const t = singleType(type, 'delete');
+    const holders = await this.index.storageFindSector(sector, FileType[t], 0, false);
+    if (holders.length === 0 && !force) {
+      throw new FileNotFoundError(`can't delete ${t} of sector ${sectorName(sector)}: not found in any storage`);
+    }
+    for (const h of holders) {
+      if (this.#paths.has(h.ID)) await this.#removeLocal(h.ID, sector, t);
+    }
+  }
+
+  /** Removes the non-primary local copies of one file type, if a primary copy exists somewhere. */
+  async removeCopies(sector: SectorId, type: number): Promise<void> {
+    const t = singleType(type, 'removeCopies');
+    const holders = await this.index.storageFindSector(sector, FileType[t], 0, false);
+    if (!holders.some((h) => h.Primary)) {
+      this.#log(`removeCopies: ${t} of ${sectorName(sector)} has no primary copy; keeping all copies`);
+      return;
+    }
+    for (const h of holders) {
+      if (!h.Primary && this.#paths.has(h.ID)) await this.#removeLocal(h.ID, sector, t);
+    }
+  }
+
+  /**
+   * Moves local files of `types` from a sealing path to a storage path (reserving the finalized
+   * size there); same filesystem → rename, else copy + fsync + rename. Each type is re-declared
+   * atomically (drop at source + primary at destination in one index transaction) before the
+   * source is deleted. Types already on a CanStore path stay where they are.
+   */
+  async moveStorage(ref: SectorRef, types: number): Promise<SectorPaths> {
+    const out: SectorPaths = { paths: {}, storages: {} };
+    const sources = new Map<FileTypeName, { id: string; path: string }>();
+    for (const t of maskTypes(types)) {
+      const src = await this.findLocal(ref.id, t);
+      if (!src) throw new FileNotFoundError(`moveStorage: no local ${t} file of ${sectorName(ref.id)} on this node`);
+      if (this.#path(src.id).meta.CanStore) {
+        out.paths[t] = src.path;
+        out.storages[t] = src.id;
+        continue;
+      }
+      sources.set(t, src);
+    }
+    if (sources.size === 0) return out;
+    const mask = [...sources.keys()].reduce((m, t) => m | FileType[t], 0);
+    const alloc = await this.allocate(ref, mask, 'storage', 'finalized');
+    try {
+      for (const [t, src] of sources) {
+        const dstId = alloc.storages[t] as string;
+        const dst = this.#path(dstId);
+        if (dstId === src.id) continue;
+        const final = sectorFilePath(dst.root, t, ref.id);
+        await moveEntry(src.path, final, sectorFetchPath(dst.root, t, ref.id));
+        await this.index.storageMoveSector(ref.id, FileType[t], src.id, dstId);
+        await rm(src.path, { recursive: true, force: true });
+        this.#path(src.id).usage.forget(t, sectorName(ref.id));
+        dst.usage.update(t, sectorName(ref.id));
+        out.paths[t] = final;
+        out.storages[t] = dstId;
+      }
+    } finally {
+      alloc.reservation.release();
+    }
+    await this.reportHealth();
+    return out;
+  }
+
+  /** Reserved bytes summed over a path's reservations (for `storage list`). */
+  reservedTotal(id: string): number {
+    return this.#path(id).usage.reservedTotal;
+  }
+
+  /** The root of a local path, or StorageNotFoundError. @internal */
+  pathRoot(id: string): string {
+    return this.#path(id).root;
+  }
+
+  /** Refreshes the usage cache of one entry after it was written in place. @internal */
+  touch(id: string, type: FileTypeName, sector: SectorId): void {
+    this.#path(id).usage.update(type, sectorName(sector));
+  }
+
+  async #removeLocal(id: string, sector: SectorId, t: FileTypeName): Promise<void> {
+    const p = this.#path(id);
+    await this.index.storageDropSector(id, sector, FileType[t]);
+    const path = sectorFilePath(p.root, t, sector);
+    try {
+      await rm(path, { recursive: true, force: true });
+    } catch (err) {
+      this.#log(`removing ${path} failed: ${(err as Error).message}`);
+    }
+    p.usage.forget(t, sectorName(sector));
+    this.#reportSoon();
+  }
+
+  #path(id: string): LocalPath {
+    const p = this.#paths.get(id);
+    if (!p) throw new StorageNotFoundError(`fsstat: path not found: storage ${id} is not local to this node`);
+    return p;
+  }
+
+  #info(p: LocalPath): LocalPathInfo {
+    return {
+      ID: p.id,
+      LocalPath: p.root,
+      Weight: p.meta.Weight,
+      CanSeal: p.meta.CanSeal,
+      CanStore: p.meta.CanStore,
+      MaxStorage: p.meta.MaxStorage,
+    };
+  }
+
+  #scheduleHeartbeat(): void {
+    if (this.#closed) return;
+    // ±5 % jitter so many nodes started together do not report in lock-step (Lotus meant to).
+    const delay = this.#interval * (0.95 + Math.random() * 0.1);
+    this.#timer = setTimeout(() => {
+      this.reportHealth().finally(() => this.#scheduleHeartbeat());
+    }, delay);
+    this.#timer.unref();
+  }
+
+  /** A report shortly after space changed hands, so the index's view of Available stays current. */
+  #reportSoon(): void {
+    if (this.#closed || this.#soon) return;
+    this.#soon = setTimeout(() => {
+      this.#soon = undefined;
+      void this.reportHealth();
+    }, 50);
+    this.#soon.unref();
+  }
+}
+
+/**
+ * Lists the sector entries of a path: names must parse strictly (s-t0<miner>-<number>), unsealed
+ * and sealed entries must be files and cache entries directories. Anything else is an error
+ * naming the file, so a stray file is fixed by the operator instead of silently ignored.
+ */
+export function scanPath(root: string, primary: boolean): SectorDecl[] {
+  const bySector = new Map<string, SectorDecl>();
+  for (const t of FILE_TYPES) {
+    let names: string[] = [];
+    try {
+      names = readdirSync(join(root, t));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    for (const name of names.sort()) {
+      if (name === FETCH_TEMP_DIR) continue;
+      const file = join(root, t, name);
+      let id: SectorId;
+      try {
+        id = parseSectorName(name);
+      } catch (err) {
+        throw new SectorNameInvalidError(`storage path ${root}: unexpected entry ${file}: ${(err as Error).message}`, { cause: err });
+      }
+      const st = statSync(file);
+      if (t === 'cache' ? !st.isDirectory() : !st.isFile()) {
+        throw new SectorNameInvalidError(`storage path ${root}: ${file} should be a ${t === 'cache' ? 'directory' : 'file'}`);
+      }
+      const key = `${id.miner}-${id.number}`;
+      const d = bySector.get(key) ?? { sector: id, types: 0, primary };
+      d.types |= FileType[t];
+      bySector.set(key, d);
+    }
+  }
+  return [...bySector.values()];
+}
+
+function exists(p: string): boolean {
+  try {
+    statSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The file types of a mask (validating it). */
+export function maskTypes(mask: number): FileTypeName[] {
+  return fileTypesOf(mask);
+}
+
+function checkMasks(existing: number, allocate: number): void {
+  maskTypes(existing);
+  maskTypes(allocate);
+  if ((existing & allocate) !== 0) throw new InvalidArgumentError("can't both find and allocate a sector");
+}
+
+function singleType(type: number, what: string): FileTypeName {
+  const types = maskTypes(type);
+  if (types.length !== 1) throw new InvalidArgumentError(`${what} expects one file type, got mask ${type}`);
+  return types[0] as FileTypeName;
+}
+
+function combine(handles: ReservationHandle[]): ReservationHandle {
+  let done = false;
+  const release = () => {
+    if (done) return;
+    done = true;
+    for (const h of handles) h.release();
+  };
+  return { release, [Symbol.dispose]: release };
+}
+
+/** Mode helper shared with the remote store: a fetched copy is primary only when the source goes. @internal */
+export function isPrimaryForMode(mode: AcquireMode): boolean {
+  return mode === 'move';
+}

@@ -1,0 +1,389 @@
+/**
+ * The store that workers and the manager use (sector-storage.md §4.7): the local store plus
+ * fetching missing sector files from other nodes over HTTP.
+ *
+ * A fetch goes to `<type>/fetching/<name>` on the chosen local path (space reserved first), is
+ * fsynced, renamed into place and only then declared in the index; so a process killed midway
+ * leaves neither a partial file under a sector name nor an index row, and the leftover temp is
+ * removed when the path is next opened. Plain files resume with `Range` after a dropped
+ * connection, and a stalled peer fails on an idle timeout rather than an overall deadline (a
+ * 32 GiB cache fetch is slow, not dead). Holders are tried best first (weight descending; Lotus
+ * sorts ascending by mistake).
+ */
+import { rename, rm, open, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import {
+  AbortedError,
+  FetchFailedError,
+  FileNotFoundError,
+  InvalidArgumentError,
+  SectorStorageError,
+  StorageNotFoundError,
+} from '../errors.js';
+import { PartialFile } from '../partial/partial-file.js';
+import { sealProofInfo } from '../sector/proofs.js';
+import { FileType, type FileTypeName, type SectorId, type SectorRef, sectorName } from '../sector/sector-id.js';
+import { paddedIndex } from '../sector/sizes.js';
+import { fsyncPath } from './file-ops.js';
+import { bodyWithIdleTimeout, Limiter, readText, sendRequest } from './http-client.js';
+import { sectorFetchPath, sectorFilePath } from './layout.js';
+import { type LocalStore, maskTypes } from './local-store.js';
+import type { SectorIndex } from './sector-index.js';
+import type { AcquireMode, FsStat, PathType, SectorPaths, SectorStorageInfo } from './storage-types.js';
+import { extractTar } from './tar.js';
+
+/** Options of {@link RemoteStore}. */
+export interface RemoteStoreOptions {
+  local: LocalStore;
+  /** @default local.index */
+  index?: SectorIndex;
+  /** Bearer token (admin) sent to other nodes' `/remote`. */
+  token?: string;
+  /** Concurrent downloads on this node (Lotus: 10 on the miner, 5 on workers). @default 5 */
+  parallelFetchLimit?: number;
+  /** A download fails when no byte arrives for this long. @default 60_000 */
+  idleTimeoutMs?: number;
+  /** Range-resume attempts of a plain file after a dropped connection. @default 3 */
+  resumeAttempts?: number;
+  /** @default console.warn */
+  log?: (message: string) => void;
+}
+
+/** Options of one acquire. */
+export interface AcquireOptions {
+  signal?: AbortSignal;
+  /** Observes download progress (bytes received so far of one file). */
+  onProgress?: (p: { type: FileTypeName; url: string; bytes: number }) => void;
+}
+
+/** Local store + HTTP fetch from other nodes. */
+export class RemoteStore {
+  readonly local: LocalStore;
+  readonly index: SectorIndex;
+  readonly limiter: Limiter;
+  readonly #token: string | undefined;
+  readonly #idleMs: number;
+  readonly #resumeAttempts: number;
+  readonly #log: (m: string) => void;
+  readonly #busy = new Map<string, Promise<void>>();
+
+  constructor(options: RemoteStoreOptions) {
+    this.local = options.local;
+    this.index = options.index ?? options.local.index;
+    this.limiter = new Limiter(options.parallelFetchLimit ?? 5);
+    this.#token = options.token;
+    this.#idleMs = options.idleTimeoutMs ?? 60_000;
+    this.#resumeAttempts = options.resumeAttempts ?? 3;
+    this.#log = options.log ?? ((m) => console.warn(m));
+  }
+
+  /**
+   * Makes the sector's files of `existing` available locally (fetching the missing ones into
+   * `pathType` paths; `move` deletes the source and makes the new copy primary) and allocates
+   * `allocate`. Acquires of the same sector on this node run one after the other.
+   */
+  async acquireSector(
+    ref: SectorRef,
+    existing: number,
+    allocate: number,
+    pathType: PathType,
+    mode: AcquireMode,
+    options: AcquireOptions = {},
+  ): Promise<SectorPaths> {
+    maskTypes(existing);
+    maskTypes(allocate);
+    if ((existing & allocate) !== 0) throw new InvalidArgumentError("can't both find and allocate a sector");
+    if (mode !== 'move' && mode !== 'copy') throw new InvalidArgumentError(`acquire mode ${JSON.stringify(mode)} is not "move" or "copy"`);
+    const release = await this.#serialise(ref.id, options.signal);
+    try {
+      const out = await this.local.acquireSector(ref, existing, allocate, pathType);
+      const toFetch = maskTypes(existing).filter((t) => out.paths[t] === undefined);
+      if (toFetch.length === 0) return out;
+      const mask = toFetch.reduce((m, t) => m | FileType[t], 0);
+      const alloc = await this.local.allocate(ref, mask, pathType, pathType === 'sealing' ? 'sealing' : 'finalized');
+      try {
+        for (const t of toFetch) {
+          const destId = alloc.storages[t] as string;
+          const root = this.local.pathRoot(destId);
+          const url = await this.#fetchFromRemote(ref.id, t, root, options);
+          await this.local.declareSector(destId, ref.id, t, mode === 'move');
+          out.paths[t] = sectorFilePath(root, t, ref.id);
+          out.storages[t] = destId;
+          if (mode === 'move') await this.#deleteRemote(url);
+        }
+      } finally {
+        alloc.reservation.release();
+      }
+      return out;
+    } finally {
+      release();
+    }
+  }
+
+  /** Removes one file type everywhere: local copies first, then each remote holder via HTTP DELETE. */
+  async remove(sector: SectorId, type: number, force: boolean): Promise<void> {
+    await this.local.remove(sector, type, force);
+    const holders = await this.index.storageFindSector(sector, type, 0, false);
+    for (const h of holders) {
+      if (this.local.localRoot(h.ID) !== undefined) continue;
+      let ok = false;
+      for (const url of h.URLs) {
+        try {
+          await this.#deleteRemote(url, true);
+          ok = true;
+          break;
+        } catch (err) {
+          this.#log(`remove ${url}: ${(err as Error).message}`);
+        }
+      }
+      if (!ok) this.#log(`could not remove ${sectorName(sector)} (type ${type}) from storage ${h.ID}`);
+    }
+  }
+
+  /** Removes non-primary local copies (remote copies are their nodes' business). */
+  removeCopies(sector: SectorId, type: number): Promise<void> {
+    return this.local.removeCopies(sector, type);
+  }
+
+  /** Pulls `types` local (storage path type, move mode), then moves them to a storage path. */
+  async moveStorage(ref: SectorRef, types: number, options: AcquireOptions = {}): Promise<SectorPaths> {
+    await this.acquireSector(ref, types, 0, 'storage', 'move', options);
+    return this.local.moveStorage(ref, types);
+  }
+
+  /** FsStat of any storage: local directly, otherwise `GET <url>/stat/<id>` on a node serving it. */
+  async fsStat(id: string, signal?: AbortSignal): Promise<FsStat> {
+    if (this.local.localRoot(id) !== undefined) return this.local.fsStat(id);
+    const info = await this.index.storageInfo(id);
+    const errors: string[] = [];
+    for (const base of info.URLs) {
+      try {
+        const res = await sendRequest(`${base}/stat/${encodeURIComponent(id)}`, { headers: this.#headers(), signal });
+        const body = await readText(res);
+        if (res.statusCode === 200) return JSON.parse(body) as FsStat;
+        if (res.statusCode === 404) throw new StorageNotFoundError(`fsstat: path not found: storage ${id} is not local to ${base}`);
+        errors.push(`${base}: HTTP ${res.statusCode} ${body.slice(0, 200)}`);
+      } catch (err) {
+        if (err instanceof StorageNotFoundError || err instanceof AbortedError) throw err;
+        errors.push(`${base}: ${(err as Error).message}`);
+      }
+    }
+    throw new FetchFailedError(`fsstat of storage ${id} failed: ${errors.join('; ') || 'it has no URLs'}`);
+  }
+
+  /**
+   * Whether the unpadded range `[offset, offset+size)` of the sector's unsealed file is allocated,
+   * on a local copy or, failing that, on any remote holder (`allocated` probe; best weight first).
+   */
+  async checkAllocated(ref: SectorRef, offset: number, size: number, signal?: AbortSignal): Promise<boolean> {
+    const ssize = sealProofInfo(ref.proofType).sectorSize;
+    const local = await this.local.findLocal(ref.id, 'unsealed');
+    if (local) {
+      const pf = await PartialFile.open(local.path, ssize, { readOnly: true });
+      try {
+        if (pf.isAllocated(paddedIndex(offset), paddedIndex(size))) return true;
+      } finally {
+        await pf.close();
+      }
+    }
+    for (const h of sortByWeight(await this.index.storageFindSector(ref.id, FileType.unsealed, 0, false))) {
+      if (this.local.localRoot(h.ID) !== undefined) continue;
+      for (const url of h.URLs) {
+        try {
+          const res = await sendRequest(`${url}/${ref.proofType}/allocated/${offset}/${size}`, { headers: this.#headers(), signal });
+          const text = await readText(res);
+          if (res.statusCode === 200) return true;
+          if (res.statusCode === 416) continue;
+          this.#log(`allocated probe ${url}: HTTP ${res.statusCode} ${text.slice(0, 200)}`);
+        } catch (err) {
+          if (err instanceof AbortedError) throw err;
+          this.#log(`allocated probe ${url}: ${(err as Error).message}`);
+        }
+      }
+    }
+    return false;
+  }
+
+  #headers(extra: Record<string, string> = {}): Record<string, string> {
+    return this.#token ? { Authorization: `Bearer ${this.#token}`, ...extra } : extra;
+  }
+
+  /** Waits for other acquires of the same sector on this node; returns this one's release. */
+  async #serialise(sector: SectorId, signal?: AbortSignal): Promise<() => void> {
+    const key = `${sector.miner}-${sector.number}`;
+    for (;;) {
+      const running = this.#busy.get(key);
+      if (!running) break;
+      await abortable(running, signal, `waiting for another acquire of ${sectorName(sector)}`);
+    }
+    let done!: () => void;
+    const p = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    this.#busy.set(key, p);
+    return () => {
+      this.#busy.delete(key);
+      done();
+    };
+  }
+
+  /** Downloads one file type from the best remote holder into `root`; returns the URL used. */
+  async #fetchFromRemote(sector: SectorId, t: FileTypeName, root: string, options: AcquireOptions): Promise<string> {
+    const holders = sortByWeight(await this.index.storageFindSector(sector, FileType[t], 0, false)).filter(
+      (h) => this.local.localRoot(h.ID) === undefined,
+    );
+    if (holders.length === 0) {
+      throw new FileNotFoundError(`sector not found: no other node holds the ${t} file of ${sectorName(sector)}`);
+    }
+    const final = sectorFilePath(root, t, sector);
+    const temp = sectorFetchPath(root, t, sector);
+    const errors: string[] = [];
+    for (const h of holders) {
+      for (const url of h.URLs) {
+        try {
+          await mkdir(dirname(temp), { recursive: true, mode: 0o755 });
+          await rm(temp, { recursive: true, force: true });
+          await rm(final, { recursive: true, force: true });
+          await this.#download(url, temp, t, options);
+          await rename(temp, final);
+          await fsyncPath(dirname(final));
+          if (errors.length > 0) this.#log(`fetched ${url} after failures: ${errors.join('; ')}`);
+          return url;
+        } catch (err) {
+          await rm(temp, { recursive: true, force: true });
+          if (err instanceof AbortedError || options.signal?.aborted) throw err;
+          errors.push(`${url}: ${(err as Error).message}`);
+        }
+      }
+    }
+    throw new FetchFailedError(`fetching ${t} of ${sectorName(sector)} failed from every holder: ${errors.join('; ')}`);
+  }
+
+  async #download(url: string, temp: string, t: FileTypeName, options: AcquireOptions): Promise<void> {
+    const release = await this.limiter.acquire(options.signal);
+    try {
+      if (t === 'cache') await this.#downloadDir(url, temp, options);
+      else await this.#downloadFile(url, temp, t, options);
+    } finally {
+      release();
+    }
+  }
+
+  async #downloadDir(url: string, temp: string, options: AcquireOptions): Promise<void> {
+    const res = await sendRequest(url, { headers: this.#headers(), signal: options.signal });
+    await expectOk(res, url, [200]);
+    const type = String(res.headers['content-type'] ?? '');
+    if (type !== 'application/x-tar') {
+      res.resume();
+      throw new FetchFailedError(`${url}: unknown content type ${JSON.stringify(type)} for a cache directory`);
+    }
+    let bytes = 0;
+    const counted = async function* (src: AsyncIterable<Buffer>) {
+      for await (const c of src) {
+        bytes += c.length;
+        options.onProgress?.({ type: 'cache', url, bytes });
+        yield c;
+      }
+    };
+    await extractTar(counted(bodyWithIdleTimeout(res, this.#idleMs, url)), temp);
+  }
+
+  async #downloadFile(url: string, temp: string, t: FileTypeName, options: AcquireOptions): Promise<void> {
+    const fh = await open(temp, 'w', 0o644);
+    let written = 0;
+    let total: number | undefined;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const headers = this.#headers(written > 0 ? { Range: `bytes=${written}-` } : {});
+        try {
+          const res = await sendRequest(url, { headers, signal: options.signal });
+          await expectOk(res, url, written > 0 ? [206] : [200]);
+          const type = String(res.headers['content-type'] ?? '');
+          if (type !== 'application/octet-stream') {
+            res.resume();
+            throw new FetchFailedError(`${url}: unknown content type ${JSON.stringify(type)} for a ${t} file`);
+          }
+          if (written === 0) {
+            const len = Number(res.headers['content-length']);
+            total = Number.isSafeInteger(len) ? len : undefined;
+          }
+          let pending: Buffer[] = [];
+          let pendingBytes = 0;
+          const flush = async () => {
+            if (pendingBytes === 0) return;
+            const data = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+            pending = [];
+            pendingBytes = 0;
+            await fh.write(data, 0, data.length, written);
+            written += data.length;
+            options.onProgress?.({ type: t, url, bytes: written });
+          };
+          try {
+            for await (const chunk of bodyWithIdleTimeout(res, this.#idleMs, url)) {
+              pending.push(chunk);
+              pendingBytes += chunk.length;
+              if (pendingBytes >= 1 << 20) await flush();
+            }
+          } finally {
+            // Whatever arrived before a drop is kept; the resume asks for the rest.
+            await flush();
+          }
+          if (total !== undefined && written !== total) {
+            throw new FetchFailedError(`${url}: body ended after ${written} of ${total} bytes`);
+          }
+          break;
+        } catch (err) {
+          const retriable =
+            err instanceof FetchFailedError || (err instanceof Error && !(err instanceof SectorStorageError));
+          if (options.signal?.aborted || err instanceof AbortedError) throw err;
+          if (!retriable || total === undefined || written === 0 || attempt >= this.#resumeAttempts) throw err;
+          this.#log(`${url}: ${(err as Error).message}; resuming at byte ${written}`);
+        }
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async #deleteRemote(url: string, throwOnError = false): Promise<void> {
+    try {
+      const res = await sendRequest(url, { method: 'DELETE', headers: this.#headers() });
+      const body = await readText(res);
+      if (res.statusCode !== 200) throw new FetchFailedError(`DELETE ${url}: HTTP ${res.statusCode} ${body.slice(0, 200)}`);
+    } catch (err) {
+      if (throwOnError) throw err;
+      this.#log(`removing the source copy ${url} failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** Holders best first: weight descending, primary copies before others (Lotus sorts ascending). */
+export function sortByWeight(holders: readonly SectorStorageInfo[]): SectorStorageInfo[] {
+  return [...holders].sort((a, b) => b.Weight - a.Weight || Number(b.Primary) - Number(a.Primary));
+}
+
+async function expectOk(res: import('node:http').IncomingMessage, url: string, ok: number[]): Promise<void> {
+  if (ok.includes(res.statusCode ?? 0)) return;
+  const body = await readText(res, 4096).catch(() => '');
+  throw new FetchFailedError(`${url}: HTTP ${res.statusCode} ${body.slice(0, 300)}`.trim());
+}
+
+function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(new AbortedError(`${what} was cancelled`));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new AbortedError(`${what} was cancelled`));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
