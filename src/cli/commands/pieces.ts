@@ -3,6 +3,7 @@
  * `commp` (like `lotus client commP`) and `commd` (GenerateUnsealedCID) that need no daemon.
  */
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { createReadStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -15,12 +16,17 @@ import {
   SectorStorageError,
 } from '../../errors.js';
 import { commPFile } from '../../piece/commp.js';
+import { commPFileParallel } from '../../piece/commp-parallel.js';
+import { SealerPool } from '../../pool/pool.js';
 import { pieceCidV1 } from '../../piece/piece-cid.js';
 import { computeCommD, type PieceInfo } from '../../piece/unsealed-cid.js';
 import { assertPaddedSize, formatSize, parseSize } from '../../sector/sizes.js';
 import { parseIntArg } from '../args.js';
 import { defineCommand } from '../command.js';
 import { ProgressBar } from '../progress.js';
+
+/** Files at least this big are hashed on all pool threads by `pieces commp`. */
+export const PARALLEL_COMMP_MIN_BYTES = 64 * 1024 * 1024;
 
 /** Stats a payload file: FileNotFoundError / FileUnreadableError / EmptyPayloadError name it. */
 export async function checkPayloadFile(path: string): Promise<number> {
@@ -189,8 +195,13 @@ const commp = defineCommand({
     const file = args.FILE!;
     const size = await checkPayloadFile(file);
     const bar = new ProgressBar({ phase: 'commP' });
+    // below this size starting the thread pool costs more than it saves
+    const usePool = size >= PARALLEL_COMMP_MIN_BYTES && availableParallelism() > 1;
+    const pool = usePool ? new SealerPool() : undefined;
     try {
-      const r = await commPFile(file, { signal, onProgress: (n) => bar.update(n, size) });
+      const r = pool
+        ? await commPFileParallel(file, pool, { signal, onProgress: (done, total) => bar.update(done, total) })
+        : await commPFile(file, { signal, onProgress: (n) => bar.update(n, size) });
       bar.finish();
       out.result(
         { pieceCid: r.pieceCid.toString(), pieceCidV2: r.pieceCidV2.toString(), paddedSize: r.paddedSize, payloadSize: r.payloadSize },
@@ -198,6 +209,7 @@ const commp = defineCommand({
       );
     } finally {
       bar.abort();
+      await pool?.close();
     }
   },
 });
