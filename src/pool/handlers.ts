@@ -7,6 +7,7 @@ import { threadId } from 'node:worker_threads';
 import { shaBackend } from '../../native/binding.js';
 import { pieceHandlers } from '../piece/piece-tasks.js';
 import { pc1Handlers } from '../seal/pc1-tasks.js';
+import { sealHandlers } from '../seal/seal-tasks.js';
 import type { TaskContext } from './task-context.js';
 
 /** A task handler: plain structured-cloneable input and output, runs on a pool thread. */
@@ -23,6 +24,7 @@ export const handlers = {
   ...poolHandlers,
   ...pieceHandlers,
   ...pc1Handlers,
+  ...sealHandlers,
 } satisfies Record<string, Handler>;
 
 export type Handlers = typeof handlers;
