@@ -1,0 +1,223 @@
+/**
+ * SectorService: the promise-returning facade over the actor system that the API, the CLI and
+ * embedding programs use. It validates input at the boundary, turns each call into a scheduler
+ * command with a correlation id, and settles when the scheduler emits the matching
+ * `scheduler.reply`. Byte sources stay here (by request id) and are read by the pool task actor.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Actor } from 'xstate';
+import {
+  AbortedError,
+  EmptyPayloadError,
+  InvalidArgumentError,
+  PayloadTooLargeError,
+  PayloadTooSmallError,
+  PieceSizeInvalidError,
+  SectorUnknownError,
+  errorFromWire,
+} from '../src/errors.js';
+import { readPiece as readUnsealed } from '../src/piece/read-piece.js';
+import type { TaskProgress } from '../src/pool/task-context.js';
+import { sealProofInfo } from '../src/sector/proofs.js';
+import { assertPaddedSize, paddedSizeForPayload } from '../src/sector/sizes.js';
+import type { LocalStore } from '../src/storage/local-store.js';
+import type { SectorRecord } from '../src/store/sector-store.js';
+import type { ReplyValue, SchedulerReply } from '../machines/protocol.js';
+import type { SchedulerMachine } from '../machines/scheduler.machine.js';
+import type { IndexClient } from './index.actor.js';
+import type { RequestSource } from './pool-task.actor.js';
+
+/** Options of {@link SectorService.addPiece}. */
+export interface AddPieceRequest {
+  /** Target sector; when absent, the lowest-numbered open sector with room, or a new one. */
+  sector?: number;
+  /** The piece's bytes: exactly `payloadSize` of them. */
+  source: AsyncIterable<Uint8Array>;
+  payloadSize: number;
+  /** Padded piece size (power of two ≥ 128). @default the smallest that holds the payload */
+  pieceSize?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: TaskProgress) => void;
+}
+
+/** A piece as added. */
+export interface AddedPiece {
+  sector: number;
+  /** Unpadded offset of the piece in the sector (what readPiece takes). */
+  offset: number;
+  paddedOffset: number;
+  pieceCid: string;
+  pieceCidV2: string;
+  paddedSize: number;
+  payloadSize: number;
+}
+
+export interface SectorServiceDeps {
+  root: Actor<SchedulerMachine>;
+  index: IndexClient;
+  miner: number;
+  sealProof: number;
+  localStore: () => LocalStore;
+  sources: Map<string, RequestSource>;
+}
+
+/** Yields `source`, failing (so the thread writes nothing) unless it holds exactly `expected` bytes. */
+async function* exactly(source: AsyncIterable<Uint8Array>, expected: number): AsyncGenerator<Uint8Array> {
+  let seen = 0;
+  for await (const chunk of source) {
+    seen += chunk.length;
+    if (seen > expected) throw new PayloadTooLargeError(`payload is longer than the declared ${expected} bytes`);
+    yield chunk;
+  }
+  if (seen < expected) throw new PayloadTooSmallError(`payload ended after ${seen} of the declared ${expected} bytes`);
+}
+
+/** The sector operations of a running daemon system. */
+export class SectorService {
+  readonly #d: SectorServiceDeps;
+  readonly #pending = new Map<string, (reply: SchedulerReply) => void>();
+  readonly #sub: { unsubscribe(): void };
+  #stopped = false;
+
+  constructor(deps: SectorServiceDeps) {
+    this.#d = deps;
+    this.#sub = deps.root.on('scheduler.reply', (reply) => {
+      const settle = this.#pending.get(reply.requestId);
+      if (!settle) return;
+      this.#pending.delete(reply.requestId);
+      settle(reply);
+    });
+  }
+
+  /** Sends a command and waits for its reply (registered first: a reply may come synchronously). */
+  #request(requestId: string, send: () => void): Promise<ReplyValue> {
+    if (this.#stopped) return Promise.reject(new AbortedError('the sector system is stopped'));
+    const reply = new Promise<SchedulerReply>((resolve) => this.#pending.set(requestId, resolve));
+    send();
+    return reply.then((r) => {
+      if (!r.ok) throw errorFromWire(r.error);
+      return r.value;
+    });
+  }
+
+  /**
+   * Adds a deal piece. Sizes and the fit in the sector are checked before any byte is read; the
+   * call resolves once the piece is written, its commP known and the sector record committed.
+   * A failure of the source (or an abort) drops the piece and leaves the sector open; other
+   * write failures put the sector in AddPieceFailed and reject with the stored error.
+   */
+  async addPiece(req: AddPieceRequest): Promise<AddedPiece> {
+    const sectorSize = sealProofInfo(this.#d.sealProof).sectorSize;
+    const { payloadSize } = req;
+    if (!Number.isSafeInteger(payloadSize) || payloadSize < 0) {
+      throw new InvalidArgumentError(`payloadSize ${payloadSize} must be a non-negative integer`);
+    }
+    if (payloadSize === 0) throw new EmptyPayloadError('payload is empty (0 bytes); a piece needs data');
+    const sectorPayload = sectorSize - sectorSize / 128;
+    if (payloadSize > sectorPayload) {
+      throw new PayloadTooLargeError(`payload of ${payloadSize} bytes is larger than a sector (${sectorPayload} bytes of payload)`);
+    }
+    const pieceSize = req.pieceSize ?? paddedSizeForPayload(payloadSize);
+    assertPaddedSize(pieceSize, 'declared piece size');
+    if (pieceSize > sectorSize) {
+      throw new PieceSizeInvalidError(`declared piece size ${pieceSize} is larger than the sector size ${sectorSize}`);
+    }
+    if (payloadSize > pieceSize - pieceSize / 128) {
+      throw new PieceSizeInvalidError(`declared piece size ${pieceSize} cannot hold ${payloadSize} bytes of payload`);
+    }
+    if (req.sector !== undefined && (!Number.isSafeInteger(req.sector) || req.sector < 0)) {
+      throw new InvalidArgumentError(`sector ${req.sector} must be a non-negative integer`);
+    }
+    if (req.signal?.aborted) throw new AbortedError('addPiece cancelled before it started');
+
+    const requestId = randomUUID();
+    const source: RequestSource = { source: exactly(req.source, payloadSize) };
+    if (req.signal) source.signal = req.signal;
+    if (req.onProgress) source.onProgress = req.onProgress;
+    this.#d.sources.set(requestId, source);
+    const onAbort = () => this.#d.root.send({ type: 'scheduler.request.cancel', requestId });
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const value = await this.#request(requestId, () =>
+        this.#d.root.send({
+          type: 'scheduler.addPiece',
+          requestId,
+          pieceSize,
+          payloadSize,
+          ...(req.sector !== undefined ? { sector: req.sector } : {}),
+        }),
+      );
+      if (value.kind !== 'piece.added') throw new InvalidArgumentError(`unexpected reply ${value.kind}`);
+      // the sector sent its record to the index before replying; wait for that commit
+      await this.#d.index.flush();
+      const p = value.piece;
+      return {
+        sector: value.sector,
+        offset: p.paddedOffset - p.paddedOffset / 128,
+        paddedOffset: p.paddedOffset,
+        pieceCid: p.pieceCid,
+        pieceCidV2: p.pieceCidV2 ?? '',
+        paddedSize: p.paddedSize,
+        payloadSize: p.payloadSize,
+      };
+    } finally {
+      req.signal?.removeEventListener('abort', onAbort);
+      this.#d.sources.delete(requestId);
+    }
+  }
+
+  /** Asks a sector to pack (fill with fillers, compute CommD, move to GetTicket): `sectors seal`. */
+  async startPacking(sector: number): Promise<void> {
+    if (!Number.isSafeInteger(sector) || sector < 0) throw new InvalidArgumentError(`sector ${sector} must be a non-negative integer`);
+    const requestId = randomUUID();
+    await this.#request(requestId, () => this.#d.root.send({ type: 'scheduler.startPacking', requestId, sector }));
+  }
+
+  /** Every sector of this miner, as persisted (the write of the latest change included). */
+  async listSectors(): Promise<SectorRecord[]> {
+    return this.#d.index.sectors.list(this.#d.miner);
+  }
+
+  /** One sector's record. @throws SectorUnknownError */
+  async sectorStatus(sector: number): Promise<SectorRecord> {
+    if (!Number.isSafeInteger(sector) || sector < 0) throw new InvalidArgumentError(`sector ${sector} must be a non-negative integer`);
+    const r = await this.#d.index.sectors.get(this.#d.miner, sector);
+    if (!r) throw new SectorUnknownError(`sector ${sector} does not exist`);
+    return r;
+  }
+
+  /**
+   * The original bytes `[offset, offset + size)` (unpadded) of a sector's unsealed data, streamed.
+   * Reads run on the main thread (fr32 unpadding is native and chunked); they take no pool slot.
+   * @throws SectorUnknownError, RangeNotAllocatedError, InvalidArgumentError
+   */
+  async readPiece(req: { sector: number; offset: number; size: number; signal?: AbortSignal }): Promise<AsyncIterable<Uint8Array>> {
+    const record = await this.sectorStatus(req.sector);
+    const found = await this.#d.localStore().findLocal({ miner: record.miner, number: record.number }, 'unsealed');
+    if (!found) throw new SectorUnknownError(`sector ${req.sector} has no unsealed file on this node`);
+    const it = readUnsealed({
+      unsealedPath: found.path,
+      sectorSize: sealProofInfo(record.proofType).sectorSize,
+      unpaddedOffset: req.offset,
+      size: req.size,
+      ...(req.signal ? { signal: req.signal } : {}),
+    });
+    // pull the first chunk now so a bad range rejects this call rather than the first read
+    const first = await it.next();
+    return (async function* () {
+      if (first.done) return;
+      yield first.value;
+      yield* it;
+    })();
+  }
+
+  /** Rejects every call still waiting (the system is stopping). @internal */
+  close(): void {
+    this.#stopped = true;
+    this.#sub.unsubscribe();
+    for (const [id, settle] of this.#pending) {
+      this.#pending.delete(id);
+      settle({ type: 'scheduler.reply', requestId: id, ok: false, error: { code: 'ABORTED', message: 'the sector system stopped' } });
+    }
+  }
+}
