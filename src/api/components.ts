@@ -10,6 +10,7 @@
  * ```
  * and ask the daemon's owner to pass the value.
  */
+import type { DaemonSystemHandle } from '../../actors/system.js';
 import type { SectorRecord } from '../store/sector-store.js';
 import type { Permission } from './auth.js';
 
@@ -78,5 +79,8 @@ export interface DaemonInfo {
 /** Everything method handlers can use. */
 export interface ApiComponents {
   daemon: DaemonInfo;
+  /** Set once the actor system runs. */
   sectors?: SectorApiService;
+  /** The whole actor system (index client, local store, root actor), for areas that need more than sectors. */
+  system?: DaemonSystemHandle;
 }

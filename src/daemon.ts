@@ -1,0 +1,169 @@
+/**
+ * The standalone daemon (`sector-storage run`): boot, serve, and shut down cleanly.
+ *
+ * Boot order: repository (lock first, then config, keystore, SQLite, storage paths) → sealer
+ * pool → actor system (`startDaemonSystem`) → HTTP API → `api` and `token` files. Only once the
+ * `api` file exists can CLI commands find the daemon, so they never see a half-started one.
+ *
+ * Shutdown (SIGINT/SIGTERM, or `stop()`), the reverse: remove the `api` file (new commands see
+ * "not running"), close the HTTP server (stop accepting; in-flight calls are aborted through
+ * their signals and get a few seconds to finish), stop the actor system (running pool tasks are
+ * cancelled and idempotent), close the pool, then the database, then release the lock.
+ */
+import { randomUUID } from 'node:crypto';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ALL_PERMISSIONS, TokenAuthority } from './api/auth.js';
+import type { ApiComponents } from './api/components.js';
+import { ApiHttpServer } from './api/http-server.js';
+import { apiMethods } from './api/methods/index.js';
+import { RpcServer } from './api/rpc-server.js';
+import { StreamRegistry } from './api/stream-registry.js';
+import { startDaemonSystem } from '../actors/system.js';
+import { InvalidArgumentError } from './errors.js';
+import { SealerPool } from './pool/pool.js';
+import { toMultiaddr } from './repo/api-info.js';
+import { openRepo, type Repo } from './repo/repo.js';
+import { RepoFiles } from './repo/repo-path.js';
+import { createRemoteHandler } from './storage/http-handler.js';
+import { LocalStore } from './storage/local-store.js';
+import { writeFileAtomic } from './storage/storage-config.js';
+
+/** Default API listen address (loopback, Lotus miner's port). */
+export const DEFAULT_LISTEN = '127.0.0.1:2345';
+
+export interface DaemonOptions {
+  repoPath: string;
+  /** `HOST:PORT`; port 0 picks a free port. @default 127.0.0.1:2345 */
+  listen?: string;
+  /** Sector size of a NEW repository (bytes). */
+  sectorSize?: number;
+  /** Pool threads. @default os.availableParallelism() */
+  threads?: number;
+  /** One line per event worth telling the operator. @default console.log */
+  log?: (line: string) => void;
+}
+
+/** A running daemon. */
+export interface Daemon {
+  readonly repo: Repo;
+  /** `/ip4/127.0.0.1/tcp/<port>/http`. */
+  readonly multiaddr: string;
+  readonly url: string;
+  readonly session: string;
+  /** Shuts down (idempotent); resolves when everything is closed. */
+  stop(): Promise<void>;
+}
+
+/** Splits `HOST:PORT` (IPv6 as `[::1]:2345`). */
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text.trim());
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (!m || !Number.isInteger(port) || port > 65535) {
+    throw new InvalidArgumentError(`--listen "${text}" is not HOST:PORT (e.g. 127.0.0.1:2345; port 0 picks a free port)`);
+  }
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+/** The program version from package.json. */
+export function programVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** Boots a daemon on a repository. */
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const listen = parseListen(options.listen ?? DEFAULT_LISTEN);
+  const repo = openRepo(options.repoPath, { sectorSize: options.sectorSize });
+  const cleanups: Array<() => Promise<void> | void> = [() => repo.close()];
+  const unwind = async () => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        log(`shutdown step failed: ${(err as Error).message}`);
+      }
+    }
+    cleanups.length = 0;
+  };
+  try {
+    const authority = new TokenAuthority(repo.jwtSecret);
+    const session = randomUUID();
+    const pool = new SealerPool({ threads: options.threads });
+    cleanups.push(() => pool.close());
+    const components: ApiComponents = {
+      daemon: {
+        session,
+        version: programVersion(),
+        repoPath: repo.path,
+        minerId: repo.config.minerId,
+        sealProof: repo.config.sealProof,
+        sectorSize: repo.config.sectorSize,
+        createToken: (perms) => authority.createToken(perms),
+        verifyToken: (token) => authority.verifyToken(token),
+      },
+    };
+    const streams = new StreamRegistry();
+    const rpc = new RpcServer(apiMethods, components, streams);
+    rpc.onInternalError = (method, err) => log(`${method} failed unexpectedly: ${(err as Error)?.stack ?? err}`);
+    const server = new ApiHttpServer({ rpc, streams, authenticate: (t) => authority.verifyToken(t), log });
+    // listen before starting the actors: the storage paths are declared with this node's URL.
+    // Nobody knows the port until the api file is written, so no call arrives half-booted.
+    const bound = await server.listen(listen.host, listen.port);
+    cleanups.push(() => server.close());
+    const url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
+    const system = await startDaemonSystem({
+      db: repo.db,
+      pool,
+      minerId: repo.config.minerId,
+      sealProof: repo.config.sealProof,
+      // the node's storage paths (storage.json), advertised with this node's /remote URL
+      localStore: async (index) => {
+        const local = new LocalStore({
+          index: index.storage,
+          urls: [`${url}/remote`],
+          configFile: join(repo.path, RepoFiles.storageConfig),
+          log,
+        });
+        await local.open();
+        return local;
+      },
+      log,
+      onError: (err) => log(`sector system error: ${(err as Error)?.stack ?? err}`),
+    });
+    // stopped after the HTTP server (cleanups run in reverse), so in-flight calls end first
+    cleanups.splice(cleanups.length - 1, 0, () => system.stop());
+    components.sectors = system.sectors;
+    components.system = system;
+    server.mount('/remote', createRemoteHandler({ local: system.localStore, log }));
+    const multiaddr = toMultiaddr(bound.host, bound.port);
+    const tokenFile = join(repo.path, RepoFiles.token);
+    writeFileAtomic(tokenFile, authority.createToken(ALL_PERMISSIONS));
+    chmodSync(tokenFile, 0o600);
+    const apiFile = join(repo.path, RepoFiles.api);
+    writeFileAtomic(apiFile, multiaddr);
+    cleanups.push(() => rmSync(apiFile, { force: true }));
+    log(
+      `sector-storage daemon listening on ${multiaddr} (repo ${repo.path}, miner t0${repo.config.minerId}, ${repo.config.sealProofName}, pid ${process.pid})`,
+    );
+    let stopping: Promise<void> | undefined;
+    return {
+      repo,
+      multiaddr,
+      url,
+      session,
+      stop() {
+        stopping ??= unwind();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
