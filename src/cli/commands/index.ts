@@ -6,9 +6,11 @@ import type { AnyCommand } from '../command.js';
 import { piecesCommands } from './pieces.js';
 import { runCommands } from './run.js';
 import { sectorsCommands } from './sectors.js';
+import { sealCommands } from './seal.js';
 
 export const commands: readonly AnyCommand[] = [
   ...runCommands,
   ...piecesCommands,
   ...sectorsCommands,
+  ...sealCommands,
 ];

@@ -1,0 +1,133 @@
+/**
+ * `sector-storage seal`: seals one sector end to end, offline (no daemon), in the spirit of
+ * `lotus-bench simple` — AddPiece, PC1, PC2, C1, C2 and verification, each timed with a
+ * progress bar. Same inputs as a lotus-bench run give the same CommD and CommR.
+ *
+ * C2 here produces a vanilla proof bundle: non-succinct and not accepted on chain (Filecoin's
+ * Groth16 parameters are not available; see src/seal/c2.ts for where a Groth16 prover plugs in).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { InvalidArgumentError } from '../../errors.js';
+import { VANILLA_BUNDLE_NOTE } from '../../seal/c2.js';
+import { LOTUS_BENCH_SEED, SEAL_PHASES, type SealPhase, sealSector } from '../../seal/seal-sector.js';
+import { formatSize, parseSize } from '../../sector/sizes.js';
+import { parseIntArg } from '../args.js';
+import { defineCommand } from '../command.js';
+import { formatDuration, ProgressBar } from '../progress.js';
+
+/** Parses `t01000` / `f01000` / `1000` into the actor id. */
+export function parseMinerAddr(text: string): number {
+  const m = /^(?:[tf]0)?(\d+)$/.exec(text);
+  if (!m) throw new InvalidArgumentError(`miner address "${text}" is not an ID address like t01000 (--miner-addr)`);
+  return parseIntArg(m[1], 'miner id (--miner-addr)');
+}
+
+/** Parses 32 bytes of hex (an optional 0x prefix). */
+export function parseHex32(text: string, what: string): Uint8Array {
+  const clean = text.startsWith('0x') ? text.slice(2) : text;
+  if (!/^[0-9a-fA-F]{64}$/.test(clean)) throw new InvalidArgumentError(`${what} must be 64 hex digits (32 bytes), got "${text}"`);
+  return new Uint8Array(Buffer.from(clean, 'hex'));
+}
+
+const PHASE_LABEL: Record<SealPhase, string> = {
+  addPiece: 'AddPiece',
+  pc1: 'PreCommit1',
+  pc2: 'PreCommit2',
+  c1: 'Commit1',
+  c2: 'Commit2',
+  verify: 'Verify',
+};
+
+function ms(n: number): string {
+  return n < 1000 ? `${n.toFixed(0)} ms` : `${(n / 1000).toFixed(2)} s (${formatDuration(n / 1000)})`;
+}
+
+const seal = defineCommand({
+  path: ['seal'],
+  summary: 'seal one sector end to end (AddPiece, PC1, PC2, C1, C2, verify) and time each phase',
+  description:
+    'Offline benchmark and check, like lotus-bench simple: no daemon is needed. Without pieces a committed-capacity sector of zeros is sealed; pieces are added in order, each aligned, then filler pieces complete the sector. Defaults match lotus-bench (miner t01000, sector 1, ticket of 32 zero bytes, seed 0102…1fff), so the same inputs give the same CommD and CommR. The proof is a vanilla proof bundle — non-succinct, not accepted on chain.',
+  flags: {
+    'sector-size': { type: 'string', valueName: 'SIZE', description: 'sector size: 2KiB, 8MiB or 512MiB (32GiB/64GiB work but need hours and ~0.5 TiB)' },
+    pieces: { type: 'string', repeated: true, valueName: 'FILE', description: 'a payload file to add as a piece (more files may follow as arguments)' },
+    'miner-addr': { type: 'string', valueName: 'ADDR', description: 'miner ID address', defaultText: 't01000' },
+    'sector-number': { type: 'string', valueName: 'N', description: 'sector number', defaultText: '1' },
+    ticket: { type: 'string', valueName: 'HEX', description: '32-byte sealing ticket in hex', defaultText: '32 zero bytes' },
+    seed: { type: 'string', valueName: 'HEX', description: '32-byte interactive seed in hex', defaultText: 'lotus-bench seed 0102…1fff' },
+    dir: { type: 'string', valueName: 'DIR', description: 'working directory, kept afterwards', defaultText: 'a temporary directory, removed afterwards' },
+    'parent-cache': { type: 'string', valueName: 'DIR', description: 'SDR parent cache directory', defaultText: 'FIL_PROOFS_PARENT_CACHE or /var/tmp/filecoin-parents' },
+  },
+  positionals: [{ name: 'FILE', required: false, variadic: true, description: 'more piece files' }],
+  async run({ flags, rest, out, signal }) {
+    if (flags['sector-size'] === undefined) throw new InvalidArgumentError('--sector-size is required (2KiB, 8MiB or 512MiB)');
+    const sectorSize = parseSize(flags['sector-size']);
+    const pieces = [...flags.pieces, ...rest].map((p) => resolve(p));
+    const minerId = flags['miner-addr'] === undefined ? 1000 : parseMinerAddr(flags['miner-addr']);
+    const sectorNumber = flags['sector-number'] === undefined ? 1 : parseIntArg(flags['sector-number'], 'sector number (--sector-number)');
+    const ticket = flags.ticket === undefined ? new Uint8Array(32) : parseHex32(flags.ticket, 'ticket (--ticket)');
+    const seed = flags.seed === undefined ? LOTUS_BENCH_SEED : parseHex32(flags.seed, 'seed (--seed)');
+    const dir = flags.dir === undefined ? await mkdtemp(join(tmpdir(), 'sector-storage-seal-')) : resolve(flags.dir);
+    let bar: ProgressBar | undefined;
+    try {
+      const result = await sealSector({
+        sectorSize,
+        dir,
+        pieces,
+        minerId,
+        sectorNumber,
+        ticket,
+        seed,
+        parentCacheDir: flags['parent-cache'],
+        signal,
+        onPhase: (e) => {
+          if (e.state === 'start') {
+            bar = new ProgressBar({ phase: PHASE_LABEL[e.phase], unit: e.phase === 'addPiece' ? 'bytes' : 'count' });
+          } else {
+            bar?.finish();
+            bar = undefined;
+            out.info(`done: ${PHASE_LABEL[e.phase]} in ${ms(e.ms ?? 0)}`);
+          }
+        },
+        onProgress: (p) => bar?.report(p),
+      });
+      const total = SEAL_PHASES.reduce((s, p) => s + result.times[p], 0);
+      out.result(
+        {
+          sealProof: result.proofName,
+          sectorSize,
+          minerId: result.minerId,
+          sectorNumber: result.sectorNumber,
+          commD: result.commD,
+          commR: result.commR,
+          times: Object.fromEntries(SEAL_PHASES.map((p) => [p, Math.round(result.times[p])])),
+          totalMs: Math.round(total),
+          prover: result.prover,
+          proofBytes: result.proof.length,
+          verified: result.verified,
+          pieces: result.pieces,
+          peakRssMiB: Math.round(result.peakRssMiB),
+          dir: flags.dir === undefined ? undefined : dir,
+        },
+        (r) => [
+          `Sealed s-t0${r.minerId}-${r.sectorNumber} (${r.sealProof}, ${formatSize(sectorSize)}, ${result.pieces.length} pieces)`,
+          ...SEAL_PHASES.map((p) => `  ${PHASE_LABEL[p].padEnd(11)} ${ms(result.times[p])}`),
+          `  ${'Total'.padEnd(11)} ${ms(total)}`,
+          `CommD:    ${r.commD}`,
+          `CommR:    ${r.commR}`,
+          `Proof:    ${r.proofBytes} bytes, ${r.prover.name}${r.prover.acceptedOnChain ? '' : ` (${VANILLA_BUNDLE_NOTE})`}`,
+          `Verified: ${r.verified ? 'yes' : 'NO'}`,
+          `Peak RSS: ${r.peakRssMiB} MiB`,
+          ...(r.dir ? [`Files in: ${r.dir}`] : []),
+        ],
+      );
+      return result.verified ? 0 : 1;
+    } finally {
+      bar?.abort();
+      if (flags.dir === undefined) await rm(dir, { recursive: true, force: true });
+    }
+  },
+});
+
+export const sealCommands = [seal];

@@ -1,0 +1,55 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import test from 'ava';
+import { parseHex32, parseMinerAddr } from '../../../../src/cli/commands/seal.js';
+
+const run = promisify(execFile);
+const cli = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
+
+test('seal --json seals the V-E2E-2KiB sector end to end and prints its CIDs and phase times', async (t) => {
+  const parents = await mkdtemp(join(tmpdir(), 'h4-cli-parents-'));
+  try {
+    const ticket = Buffer.from(Array.from({ length: 32 }, (_, i) => i + 1)).toString('hex');
+    const { stdout } = await run(process.execPath, [cli, 'seal', '--sector-size', '2KiB', '--ticket', ticket, '--parent-cache', parents, '--json']);
+    const r = JSON.parse(stdout);
+    t.is(r.commD, 'baga6ea4seaqpy7usqklokfx2vxuynmupslkeutzexe2uqurdg5vhtebhxqmpqmy');
+    t.is(r.commR, 'bagboea4b5abcara4n2u4hj7skslh3djeo7zehvfqjg4bhkkkn5tyj52xrnejco3b');
+    t.true(r.verified);
+    t.deepEqual(Object.keys(r.times), ['addPiece', 'pc1', 'pc2', 'c1', 'c2', 'verify']);
+    t.false(r.prover.acceptedOnChain);
+  } finally {
+    await rm(parents, { recursive: true, force: true });
+  }
+});
+
+test('seal adds piece files aligned, fills the sector and keeps the files with --dir', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'h4-cli-'));
+  try {
+    await writeFile(join(dir, 'a.bin'), Buffer.alloc(300, 0xcc));
+    await writeFile(join(dir, 'b.bin'), Buffer.alloc(100, 0x01));
+    const { stdout } = await run(process.execPath, [
+      cli, 'seal', '--sector-size', '2KiB', '--pieces', join(dir, 'a.bin'), join(dir, 'b.bin'),
+      '--dir', join(dir, 'work'), '--parent-cache', join(dir, 'parents'), '--json',
+    ]);
+    const r = JSON.parse(stdout);
+    t.true(r.verified);
+    t.deepEqual(
+      r.pieces.map((p: { paddedOffset: number; paddedSize: number; payloadSize: number }) => [p.paddedOffset, p.paddedSize, p.payloadSize]),
+      [[0, 512, 300], [512, 128, 100], [640, 128, 0], [768, 256, 0], [1024, 1024, 0]],
+    );
+    t.is(r.dir, join(dir, 'work'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('seal names a bad flag value and exits with a usage or argument error', async (t) => {
+  const err = await t.throwsAsync(run(process.execPath, [cli, 'seal', '--sector-size', '3KiB']));
+  t.regex((err as Error & { stderr: string }).stderr, /no registered seal proof for sector size 3072/);
+  t.throws(() => parseHex32('abcd', 'ticket (--ticket)'), { message: /ticket \(--ticket\) must be 64 hex digits/ });
+  t.is(parseMinerAddr('t01234'), 1234);
+  t.throws(() => parseMinerAddr('t3abc'), { message: /not an ID address/ });
+});
