@@ -1,0 +1,165 @@
+import { rmSync } from 'node:fs';
+import { request } from 'node:http';
+import anyTest, { type TestFn } from 'ava';
+import { FileType } from '../../../src/sector/sector-id.js';
+import { extractTar } from '../../../src/storage/tar.js';
+import {
+  adminToken,
+  authority,
+  type Manager,
+  makeManager,
+  makeNode,
+  makePath,
+  type Node,
+  readToken,
+  tempDir,
+  writeSectorEntry,
+} from './storage-fixtures.js';
+
+const test = anyTest as TestFn<{ m: Manager; node: Node; dir: string; id: string; sealed: Buffer; root: string }>;
+const S1 = { miner: 1000, number: 1 };
+
+test.beforeEach(async (t) => {
+  t.context.m = makeManager();
+  t.context.dir = tempDir();
+  t.context.node = await makeNode(t.context.m.index);
+  const root = makePath(t.context.dir, 'store', { canStore: true });
+  t.context.root = root;
+  t.context.sealed = writeSectorEntry(root, 'sealed', S1, 10_000);
+  writeSectorEntry(root, 'cache', S1, 3000);
+  t.context.id = (await t.context.node.local.addLocalPath(root)).ID;
+});
+test.afterEach.always(async (t) => {
+  await t.context.node.close();
+  t.context.m.close();
+  rmSync(t.context.dir, { recursive: true, force: true });
+});
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** A raw request: the path is sent exactly as given (no URL normalisation of `..`). */
+function send(node: Node, path: string, options: { token?: string | null; method?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+  const u = new URL(node.url);
+  const headers: Record<string, string> = { ...options.headers };
+  const token = options.token === undefined ? adminToken : options.token;
+  if (token !== null) headers.Authorization = `Bearer ${token}`;
+  return new Promise((resolve, reject) => {
+    const req = request({ host: u.hostname, port: u.port, path, method: options.method ?? 'GET', headers }, async (res) => {
+      const parts: Buffer[] = [];
+      for await (const c of res) parts.push(c as Buffer);
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const json = (r: Reply) => JSON.parse(r.body.toString('utf8'));
+
+test('requests without a token, with a bad token or without admin permission are refused', async (t) => {
+  const { node } = t.context;
+  const none = await send(node, '/remote/sealed/s-t01000-1', { token: null });
+  t.is(none.status, 401);
+  t.regex(json(none).Error, /admin permission is required/);
+  const bad = await send(node, '/remote/sealed/s-t01000-1', { token: 'a.b.c' });
+  t.is(bad.status, 401);
+  const forged = await send(node, '/remote/sealed/s-t01000-1', { token: `${adminToken.slice(0, -2)}xx` });
+  t.is(forged.status, 401);
+  t.regex(json(forged).Error, /signature/);
+  const weak = await send(node, '/remote/sealed/s-t01000-1', { token: readToken });
+  t.is(weak.status, 403);
+  t.regex(json(weak).Error, /missing admin permission/);
+  t.is(authority.verifyToken(readToken).includes('admin'), false);
+});
+
+test('dot-dot, absolute and encoded-slash paths are refused before anything is resolved', async (t) => {
+  const { node } = t.context;
+  for (const path of [
+    '/remote/../sectorstore.json',
+    '/remote/sealed/../../etc/passwd',
+    '/remote/sealed/%2e%2e',
+    '/remote/sealed//etc/passwd',
+    '/remote//etc/passwd',
+    '/remote/sealed/%2Fetc%2Fpasswd',
+    '/remote/stat/..%2F..%2Fx',
+    '/remote/sealed/s-t01000-1%00',
+  ]) {
+    const r = await send(node, path);
+    t.is(r.status, 400, path);
+    t.regex(json(r).Error, /refused|empty path segment/, path);
+  }
+});
+
+test('unknown file types and malformed sector names are 400 with the reason', async (t) => {
+  const { node } = t.context;
+  const type = await send(node, '/remote/sectorstore.json/s-t01000-1');
+  t.is(type.status, 400);
+  t.regex(json(type).Error, /"sectorstore.json" is not a sector file type/);
+  const name = await send(node, '/remote/sealed/s-t01000-01');
+  t.is(name.status, 400);
+  t.regex(json(name).Error, /is not a sector file name/);
+  const proof = await send(node, '/remote/unsealed/s-t01000-1/99/allocated/0/127');
+  t.is(proof.status, 400);
+  t.is((await send(node, '/remote/sealed/s-t01000-1/extra')).status, 404);
+  t.is((await send(node, '/remote/sealed/s-t01000-1', { method: 'PUT' })).status, 405);
+});
+
+test('only files the index says this node holds are served', async (t) => {
+  const { node, m, id } = t.context;
+  const unknown = await send(node, '/remote/sealed/s-t01000-9');
+  t.is(unknown.status, 404);
+  t.regex(json(unknown).Error, /not stored on this node/);
+  // on disk but no longer declared: not served
+  m.store.storageDropSector(id, S1, FileType.sealed);
+  t.is((await send(node, '/remote/sealed/s-t01000-1')).status, 404);
+});
+
+test('a file is served whole or by range', async (t) => {
+  const { node, sealed } = t.context;
+  const whole = await send(node, '/remote/sealed/s-t01000-1');
+  t.is(whole.status, 200);
+  t.is(whole.headers['content-type'], 'application/octet-stream');
+  t.deepEqual(whole.body, sealed);
+  const part = await send(node, '/remote/sealed/s-t01000-1', { headers: { Range: 'bytes=100-199' } });
+  t.is(part.status, 206);
+  t.is(part.headers['content-range'], 'bytes 100-199/10000');
+  t.deepEqual(part.body, sealed.subarray(100, 200));
+  const tail = await send(node, '/remote/sealed/s-t01000-1', { headers: { Range: 'bytes=9990-' } });
+  t.deepEqual(tail.body, sealed.subarray(9990));
+  const bad = await send(node, '/remote/sealed/s-t01000-1', { headers: { Range: 'bytes=20000-' } });
+  t.is(bad.status, 416);
+  t.is(bad.headers['content-range'], 'bytes */10000');
+});
+
+test('a cache directory is served as a tar stream', async (t) => {
+  const { node, dir } = t.context;
+  const r = await send(node, '/remote/cache/s-t01000-1');
+  t.is(r.status, 200);
+  t.is(r.headers['content-type'], 'application/x-tar');
+  t.is(Number(r.headers['content-length']), r.body.length);
+  const names = await extractTar((async function* () { yield r.body; })(), `${dir}/x`);
+  t.deepEqual(names.sort(), ['p_aux', 'sc-02-data-tree-r-last.dat', 't_aux']);
+  const ranged = await send(node, '/remote/cache/s-t01000-1', { headers: { Range: 'bytes=0-10' } });
+  t.is(ranged.status, 400);
+});
+
+test('stat answers for local paths and 404 for others', async (t) => {
+  const { node, id } = t.context;
+  const r = await send(node, `/remote/stat/${id}`);
+  t.is(r.status, 200);
+  t.true(json(r).Capacity > 0);
+  t.is((await send(node, '/remote/stat/not-here')).status, 404);
+});
+
+test('DELETE removes this node\'s copy and its declaration', async (t) => {
+  const { node, m, root } = t.context;
+  const r = await send(node, '/remote/sealed/s-t01000-1', { method: 'DELETE' });
+  t.is(r.status, 200);
+  t.deepEqual(m.store.storageFindSector(S1, FileType.sealed, 0, false), []);
+  t.is((await send(node, '/remote/sealed/s-t01000-1', { method: 'DELETE' })).status, 404);
+  t.false((await import('node:fs')).existsSync(`${root}/sealed/s-t01000-1`));
+});
