@@ -42,6 +42,9 @@ void ss_poseidon_params_free(ss_poseidon_params *p);
 /* One hash of `arity` Montgomery inputs. */
 void ss_poseidon_hash_ref(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out);
 void ss_poseidon_hash(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out);
+/* Four independent hashes at once (in: 4 × arity inputs, out: 4), interleaved for ILP; same
+ * results as four ss_poseidon_hash calls. */
+void ss_poseidon_hash4(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out);
 /* The optimised form with the portable product even when ADX is present (tests). */
 void ss_poseidon_hash_portable(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out);
 

@@ -232,3 +232,107 @@ void ss_poseidon_hash(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out) 
 #endif
   hash_impl(p, in, out, false);
 }
+
+/* Four independent hashes in lockstep. A single Poseidon is latency-bound in its partial
+ * rounds (each round waits for the previous S-box: three dependent products); interleaving
+ * four states gives the core independent products to overlap, which matters most for the
+ * narrow arity-2 column hashes. Same arithmetic as hash_impl, lane by lane. */
+#define LANES 4
+static inline __attribute__((always_inline)) void pow5_lanes(ss_fr *x[LANES], const bool adx) {
+  ss_fr x2[LANES], x4[LANES];
+  for (int l = 0; l < LANES; l++) MUL(&x2[l], x[l], x[l]);
+  for (int l = 0; l < LANES; l++) MUL(&x4[l], &x2[l], &x2[l]);
+  for (int l = 0; l < LANES; l++) MUL(x[l], &x4[l], x[l]);
+}
+
+static inline __attribute__((always_inline)) void dense_lanes(const ss_fr *A, int t, ss_fr s[LANES][SS_POSEIDON_MAX_ARITY + 1],
+                                                              const bool adx) {
+  ss_fr out[LANES][SS_POSEIDON_MAX_ARITY + 1];
+  for (int i = 0; i < t; i++) {
+    const ss_fr *row = &A[i * t];
+    ss_fr acc[LANES], prod[LANES];
+    for (int l = 0; l < LANES; l++) MUL(&acc[l], &row[0], &s[l][0]);
+    for (int j = 1; j < t; j++)
+      for (int l = 0; l < LANES; l++) {
+        MUL(&prod[l], &row[j], &s[l][j]);
+        ss_fr_add(&acc[l], &acc[l], &prod[l]);
+      }
+    for (int l = 0; l < LANES; l++) out[l][i] = acc[l];
+  }
+  for (int l = 0; l < LANES; l++) memcpy(s[l], out[l], (size_t)t * sizeof(ss_fr));
+}
+
+static inline __attribute__((always_inline)) void full_round_lanes(const ss_fr *rc, int t, ss_fr s[LANES][SS_POSEIDON_MAX_ARITY + 1],
+                                                                   const bool adx) {
+  for (int i = 0; i < t; i++) {
+    ss_fr *x[LANES];
+    for (int l = 0; l < LANES; l++) {
+      ss_fr_add(&s[l][i], &s[l][i], &rc[i]);
+      x[l] = &s[l][i];
+    }
+    pow5_lanes(x, adx);
+  }
+}
+
+static inline __attribute__((always_inline)) void hash_lanes_impl(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out,
+                                                                  const bool adx) {
+  const int t = p->t, n = t - 1, half = p->rf / 2, k = p->arity;
+  ss_fr s[LANES][SS_POSEIDON_MAX_ARITY + 1];
+  for (int l = 0; l < LANES; l++) {
+    s[l][0] = p->tag;
+    memcpy(&s[l][1], &in[l * k], (size_t)k * sizeof(ss_fr));
+  }
+  const ss_fr *rc = p->full_rc;
+  for (int r = 0; r < half; r++, rc += t) {
+    full_round_lanes(rc, t, s, adx);
+    dense_lanes(r == half - 1 ? p->pre_sparse : p->mds, t, s, adx);
+  }
+  const ss_fr *sp = p->sparse;
+  for (int r = 0; r < p->rp; r++, sp += 2 * t - 1) {
+    ss_fr *x[LANES];
+    for (int l = 0; l < LANES; l++) {
+      ss_fr_add(&s[l][0], &s[l][0], &p->partial_k[r]);
+      x[l] = &s[l][0];
+    }
+    pow5_lanes(x, adx);
+    ss_fr s0[LANES], acc[LANES], prod[LANES];
+    for (int l = 0; l < LANES; l++) {
+      s0[l] = s[l][0];
+      MUL(&acc[l], &sp[0], &s0[l]);
+    }
+    for (int j = 1; j <= n; j++)
+      for (int l = 0; l < LANES; l++) {
+        MUL(&prod[l], &sp[j], &s[l][j]);
+        ss_fr_add(&acc[l], &acc[l], &prod[l]);
+        MUL(&prod[l], &sp[n + j], &s0[l]);
+        ss_fr_add(&s[l][j], &s[l][j], &prod[l]);
+      }
+    for (int l = 0; l < LANES; l++) s[l][0] = acc[l];
+  }
+  for (int r = 0; r < half; r++, rc += t) {
+    full_round_lanes(rc, t, s, adx);
+    if (r < half - 1) {
+      dense_lanes(p->mds, t, s, adx);
+    } else {
+      const ss_fr *row = &p->mds[t];
+      ss_fr acc[LANES], prod[LANES];
+      for (int l = 0; l < LANES; l++) MUL(&acc[l], &row[0], &s[l][0]);
+      for (int j = 1; j < t; j++)
+        for (int l = 0; l < LANES; l++) {
+          MUL(&prod[l], &row[j], &s[l][j]);
+          ss_fr_add(&acc[l], &acc[l], &prod[l]);
+        }
+      for (int l = 0; l < LANES; l++) out[l] = acc[l];
+    }
+  }
+}
+
+void ss_poseidon_hash4(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out) {
+#ifdef SS_FR_HAVE_ADX
+  if (p->use_adx) {
+    hash_lanes_impl(p, in, out, true);
+    return;
+  }
+#endif
+  hash_lanes_impl(p, in, out, false);
+}

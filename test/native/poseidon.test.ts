@@ -96,12 +96,20 @@ test('the optimised permutation (assembly and portable product) equals the refer
   }
 });
 
-test('poseidonLayer hashes consecutive groups of children like poseidonHash', (t) => {
-  const children = randomElements(8 * 5);
-  const parents = new Uint8Array(32 * 5);
-  poseidonLayer(children, parents, 8);
-  for (let i = 0; i < 5; i++) {
-    t.is(hex(parents.subarray(32 * i, 32 * i + 32)), hex(poseidonHash(children.subarray(256 * i, 256 * i + 256))));
+test('poseidonLayer (four hashes interleaved, then the rest) equals the reference hash of each group', (t) => {
+  for (const arity of [2, 4, 8, 11, 16]) {
+    const groups = 9;
+    const children = randomElements(arity * groups);
+    const parents = new Uint8Array(32 * groups);
+    poseidonLayer(children, parents, arity);
+    for (let i = 0; i < groups; i++) {
+      const group = children.subarray(32 * arity * i, 32 * arity * (i + 1));
+      t.is(hex(parents.subarray(32 * i, 32 * i + 32)), hex(poseidonHashReference(group)), `arity ${arity} group ${i}`);
+    }
+    // in place: parents at the start of children
+    const inPlace = children.slice();
+    poseidonLayer(inPlace, inPlace.subarray(0, 32 * groups), arity);
+    t.is(hex(inPlace.subarray(0, 32 * groups)), hex(parents), `arity ${arity} in place`);
   }
 });
 
