@@ -27,7 +27,7 @@ import {
 import { PartialFile, partialFileExists } from '../partial/partial-file.js';
 import { assertPaddedSize } from '../sector/sizes.js';
 import { requiredPadding } from './alignment.js';
-import { type ByteSource, chunksOf } from './byte-source.js';
+import { type ByteSource, chunksOf, throwIfAborted } from './byte-source.js';
 import { CommPHasher } from './commp-hasher.js';
 import { pieceCidV1, pieceCidV2 } from './piece-cid.js';
 import { zeroPieceCommitment } from './zero-comm.js';
@@ -156,7 +156,7 @@ async function writePayload(
   const hasher = new CommPHasher({ sink: (padded, offset) => pf.writeAt(padded, base + offset) });
   try {
     for await (const chunk of chunksOf(options.source!)) {
-      options.signal?.throwIfAborted();
+      throwIfAborted(options.signal, 'addPiece');
       options.checkCancelled?.();
       if (hasher.count + chunk.length > capacity) {
         throw new PayloadTooLargeError(
@@ -179,7 +179,7 @@ async function writeZeros(pf: PartialFile, from: number, length: number, options
   if (length <= 0) return;
   const zeros = new Uint8Array(Math.min(ZERO_BLOCK, length));
   for (let pos = 0; pos < length; pos += zeros.length) {
-    options.signal?.throwIfAborted();
+    throwIfAborted(options.signal, 'addPiece');
     options.checkCancelled?.();
     await pf.writeAt(zeros.subarray(0, Math.min(zeros.length, length - pos)), from + pos);
   }

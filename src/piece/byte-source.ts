@@ -5,7 +5,7 @@
  */
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { FileNotFoundError, FileUnreadableError } from '../errors.js';
+import { AbortedError, FileNotFoundError, FileUnreadableError } from '../errors.js';
 
 /** Anything the piece path can read a payload from. */
 export type ByteSource = Uint8Array | AsyncIterable<Uint8Array> | NodeJS.ReadableStream;
@@ -79,4 +79,9 @@ export async function* readFileRange(
     await next?.catch(() => {});
     await fh.close();
   }
+}
+
+/** Throws AbortedError (code ABORTED) when `signal` has been aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new AbortedError(`${what} cancelled`, { cause: signal.reason });
 }

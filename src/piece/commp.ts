@@ -11,7 +11,7 @@
 import type { CID } from 'multiformats/cid';
 import { EmptyPayloadError, PayloadTooSmallError } from '../errors.js';
 import { paddedSizeForPayload } from '../sector/sizes.js';
-import { type ByteSource, chunksOf, readFileRange } from './byte-source.js';
+import { type ByteSource, chunksOf, readFileRange, throwIfAborted } from './byte-source.js';
 import { CommPHasher } from './commp-hasher.js';
 import { pieceCidV1, pieceCidV2 } from './piece-cid.js';
 
@@ -51,7 +51,7 @@ export interface CommPOptions {
 export async function commP(source: ByteSource, options: CommPOptions = {}): Promise<CommPResult> {
   const hasher = new CommPHasher({ chunkBlocks: options.chunkBlocks });
   for await (const chunk of chunksOf(source)) {
-    options.signal?.throwIfAborted();
+    throwIfAborted(options.signal, 'commP');
     options.checkCancelled?.();
     await hasher.write(chunk);
     options.onProgress?.(hasher.count);

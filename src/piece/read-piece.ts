@@ -11,6 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { fr32Unpad } from '../../native/hash.js';
 import { InvalidArgumentError, RangeNotAllocatedError } from '../errors.js';
 import { PartialFile } from '../partial/partial-file.js';
+import { throwIfAborted } from './byte-source.js';
 import { paddedIndex } from '../sector/sizes.js';
 
 export interface ReadPieceOptions {
@@ -80,7 +81,7 @@ export async function* readPiece(options: ReadPieceOptions): AsyncGenerator<Uint
         fr32Unpad(padded, out);
         const keep = Math.min(out.length, options.size - produced);
         produced += keep;
-        options.signal?.throwIfAborted();
+        throwIfAborted(options.signal, 'readPiece');
         options.checkCancelled?.();
         options.onProgress?.(produced, options.size);
         yield keep === out.length ? out : out.subarray(0, keep);
