@@ -15,11 +15,7 @@ import {
   PieceCidInvalidError,
   SectorStorageError,
 } from '../../errors.js';
-import { commPFile } from '../../piece/commp.js';
-import { commPFileParallel } from '../../piece/commp-parallel.js';
-import { SealerPool } from '../../pool/pool.js';
-import { pieceCidV1 } from '../../piece/piece-cid.js';
-import { computeCommD, type PieceInfo } from '../../piece/unsealed-cid.js';
+import type { PieceInfo } from '../../piece/unsealed-cid.js';
 import { assertPaddedSize, formatSize, parseSize } from '../../sector/sizes.js';
 import { parseIntArg } from '../args.js';
 import { defineCommand } from '../command.js';
@@ -197,7 +193,10 @@ const commp = defineCommand({
     const bar = new ProgressBar({ phase: 'commP' });
     // below this size starting the thread pool costs more than it saves
     const usePool = size >= PARALLEL_COMMP_MIN_BYTES && availableParallelism() > 1;
-    const pool = usePool ? new SealerPool() : undefined;
+    // loaded on use: the CLI's start-up stays light for commands that only talk to the daemon
+    const { commPFile } = await import('../../piece/commp.js');
+    const { commPFileParallel } = await import('../../piece/commp-parallel.js');
+    const pool = usePool ? new (await import('../../pool/pool.js')).SealerPool() : undefined;
     try {
       const r = pool
         ? await commPFileParallel(file, pool, { signal, onProgress: (done, total) => bar.update(done, total) })
@@ -244,6 +243,8 @@ const commd = defineCommand({
     const sectorSize = parseSize(flags['sector-size']);
     assertPaddedSize(sectorSize, 'sector size (--sector-size)');
     const pieces = rest.map(parsePieceArg);
+    const { computeCommD } = await import('../../piece/unsealed-cid.js');
+    const { pieceCidV1 } = await import('../../piece/piece-cid.js');
     const commD = pieceCidV1(computeCommD(sectorSize, pieces)).toString();
     out.result({ commD, sectorSize, pieces: pieces.length }, (d) => `CommD: ${d.commD}`);
   },

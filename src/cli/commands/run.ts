@@ -1,10 +1,12 @@
 /**
  * `sector-storage run`: starts the daemon in the foreground until SIGINT/SIGTERM.
  */
-import { DEFAULT_LISTEN, startDaemon } from '../../daemon.js';
 import { parseSize } from '../../sector/sizes.js';
 import { parseIntArg } from '../args.js';
 import { defineCommand } from '../command.js';
+
+/** Default API listen address (loopback, Lotus miner's port); the daemon uses the same. */
+const DEFAULT_LISTEN = '127.0.0.1:2345';
 
 const run = defineCommand({
   path: ['run'],
@@ -25,6 +27,8 @@ const run = defineCommand({
   async run({ flags, repoPath, signal, out }) {
     const sectorSize = flags['sector-size'] === undefined ? undefined : parseSize(flags['sector-size']);
     const threads = flags.threads === undefined ? undefined : parseIntArg(flags.threads, 'thread count (--threads)');
+    // loaded on use, so other commands do not load the pool, the actors and the native addon
+    const { startDaemon } = await import('../../daemon.js');
     const daemon = await startDaemon({
       repoPath,
       listen: flags.listen,

@@ -37,8 +37,8 @@ test('prints plain lines with percentage, bytes, rate, ETA and phase when not a 
   bar.update(3 * 1024 * 1024, 4 * 1024 * 1024, 'upload');
   const lines = s.text().trim().split('\n');
   t.is(lines.length, 2);
-  t.regex(lines[0]!, /^upload {2}\[#+\.+\] {3}25%  1 MiB\/4 MiB  1 MiB\/s  ETA 3s$/);
-  t.regex(lines[1]!, /75%  3 MiB\/4 MiB  1 MiB\/s  ETA 1s/);
+  t.is(lines[0], `upload  [${'#'.repeat(6)}${'.'.repeat(18)}]   25%  1 MiB/4 MiB  1 MiB/s  ETA 3s`);
+  t.true(lines[1]!.endsWith(']   75%  3 MiB/4 MiB  1 MiB/s  ETA 1s'), lines[1]);
   t.false(s.text().includes('\r'));
 });
 
@@ -51,7 +51,7 @@ test('redraws in place on a TTY and ends the line on finish', (t) => {
   bar.report({ phase: 'labels', done: 4, total: 4, detail: 'layer 2' });
   bar.finish();
   t.true(s.text().startsWith('\r\x1b[2Klabels'));
-  t.regex(s.text(), /100%  4\/4/);
+  t.true(s.text().includes('100%  4/4'));
   t.true(s.text().endsWith('\n'));
 });
 

@@ -1,0 +1,124 @@
+/**
+ * Test helpers that drive the real CLI (`node dist/src/cli/main.js`) against a temporary
+ * repository: one-shot commands, and a daemon process (`run --listen 127.0.0.1:0`) that is
+ * always stopped (SIGTERM, then SIGKILL) by `stop()`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The compiled CLI entry point. */
+export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+/** A fresh temporary directory (the repository does not exist yet inside it). */
+export function tmpDir(prefix = 'ss-cli-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one CLI command with `SECTOR_STORAGE_PATH=repo` and waits for it. */
+export function runCli(repo: string, args: readonly string[], timeoutMs = 30_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, SECTOR_STORAGE_PATH: repo },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Runs a command that must succeed with `--json` and returns its parsed output. */
+export async function cliJson<T = Record<string, unknown>>(repo: string, args: readonly string[]): Promise<T> {
+  const r = await runCli(repo, [...args, '--json']);
+  if (r.code !== 0) throw new Error(`sector-storage ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+/** A daemon process. */
+export interface DaemonProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Output so far. */
+  output(): string;
+  /** SIGTERM, waits for exit (SIGKILL after `graceMs`); resolves with the exit code and output. */
+  stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>;
+}
+
+/**
+ * Starts `sector-storage run` on `repo` (port 0, one pool thread) and waits for its `api` file.
+ * Rejects with the daemon's output if it exits first.
+ */
+export async function startDaemon(repo: string, extra: readonly string[] = []): Promise<DaemonProcess> {
+  const child = spawn(process.execPath, [CLI, 'run', '--listen', '127.0.0.1:0', '--threads', '1', ...extra], {
+    env: { ...process.env, SECTOR_STORAGE_PATH: repo },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  child.stderr!.on('data', (d) => {
+    out += d;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const daemon: DaemonProcess = {
+    child,
+    pid: child.pid!,
+    output: () => out,
+    async stop(graceMs = 20_000) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const r = await exited;
+      clearTimeout(timer);
+      return { ...r, output: out };
+    },
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (existsSync(join(repo, 'api')) && /listening on/.test(out)) return daemon;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`daemon exited early (${child.exitCode ?? child.signalCode}):\n${out}`);
+    }
+    if (Date.now() > deadline) {
+      await daemon.stop(1000);
+      throw new Error(`daemon did not write its api file within 30 s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The pid recorded in the repository lock, if any. */
+export function lockHolder(repo: string): number | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(repo, 'repo.lock'), 'utf8')) as { pid: number }).pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes a temporary directory. */
+export function cleanup(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
