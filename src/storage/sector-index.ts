@@ -64,24 +64,24 @@ export function directSectorIndex(store: IndexStore): SectorIndex {
   return out as unknown as SectorIndex;
 }
 
-/** A JSON-RPC call: method name and positional params → result. */
+/** A JSON-RPC call: method name (without `Filecoin.`) and positional params → result. */
 export type RpcCall = (method: string, params: unknown[]) => Promise<unknown>;
 
-/** JSON-RPC method name (Lotus style) of each index operation. */
-export const INDEX_RPC_NAMES: Readonly<Record<keyof SectorIndex, string>> = {
-  storageAttach: 'Filecoin.StorageAttach',
-  storageDetach: 'Filecoin.StorageDetach',
-  storageInfo: 'Filecoin.StorageInfo',
-  storageList: 'Filecoin.StorageList',
-  storageReportHealth: 'Filecoin.StorageReportHealth',
-  storageDeclareSector: 'Filecoin.StorageDeclareSector',
-  storageDeclareSectors: 'Filecoin.StorageDeclareSectors',
-  storageDropSector: 'Filecoin.StorageDropSector',
-  storageMoveSector: 'Filecoin.StorageMoveSector',
-  storageFindSector: 'Filecoin.StorageFindSector',
-  storageBestAlloc: 'Filecoin.StorageBestAlloc',
-  storageStatus: 'Filecoin.StorageSummary',
-};
+/** JSON-RPC method name (without the `Filecoin.` prefix) of each index operation. */
+export const INDEX_RPC_NAMES = {
+  storageAttach: 'StorageAttach',
+  storageDetach: 'StorageDetach',
+  storageInfo: 'StorageInfo',
+  storageList: 'StorageList',
+  storageReportHealth: 'StorageReportHealth',
+  storageDeclareSector: 'StorageDeclareSector',
+  storageDeclareSectors: 'StorageDeclareSectors',
+  storageDropSector: 'StorageDropSector',
+  storageMoveSector: 'StorageMoveSector',
+  storageFindSector: 'StorageFindSector',
+  storageBestAlloc: 'StorageBestAlloc',
+  storageStatus: 'StorageSummary',
+} as const satisfies Readonly<Record<keyof SectorIndex, string>>;
 
 /** The manager's index seen from a worker, over JSON-RPC. */
 export function rpcSectorIndex(call: RpcCall): SectorIndex {

@@ -6,11 +6,13 @@
 import { commonMethods } from './common.js';
 import { piecesMethods } from './pieces.js';
 import { sectorsMethods } from './sectors.js';
+import { storageMethods } from './storage.js';
 
 export const apiMethods = {
   ...commonMethods,
   ...sectorsMethods,
   ...piecesMethods,
+  ...storageMethods,
 };
 
 /** The type of every method, from which the typed client derives names, params and results. */

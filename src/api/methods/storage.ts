@@ -1,0 +1,371 @@
+/**
+ * Storage methods (Lotus names, all `admin` as in Lotus): the sector index (`StorageAttach`,
+ * `StorageInfo`, `StorageReportHealth`, `StorageDeclareSector`, `StorageDropSector`,
+ * `StorageFindSector`, `StorageBestAlloc`, `StorageList`, `StorageDetach`), this node's paths
+ * (`StorageLocal`, `StorageStat`, `StorageAddLocal`) and sector locks (`StorageLock`,
+ * `StorageTryLock`, `StorageGetLocks`).
+ *
+ * Additions over Lotus: `StorageDeclareSectors` (one call per rescan instead of one per sector,
+ * with drift repair), `StorageMoveSector` (atomic re-declaration), `StorageSummary` (health and
+ * counts for `storage list`), `StorageDetachLocal`, and, because a JSON-RPC call cannot hold a
+ * lock for the lifetime of a Go context, `StorageLock`/`StorageTryLock` return a lock id that
+ * `StorageUnlock` releases; `StorageReleaseOwner` releases every lock of a dead worker.
+ *
+ * Sector ids are accepted as `{miner, number}` or Lotus's `{Miner, Number}`.
+ */
+import { ALL_PERMISSIONS } from '../auth.js';
+import type { ApiComponents } from '../components.js';
+import { InvalidArgumentError } from '../../errors.js';
+import type { SectorId } from '../../sector/sector-id.js';
+import type { StorageStatus } from '../../storage/index-store.js';
+import { RemoteStore } from '../../storage/remote-store.js';
+import type { SectorIndex } from '../../storage/sector-index.js';
+import { type SectorLockInfo, SectorLocks } from '../../storage/sector-locks.js';
+import type {
+  Decl,
+  FsStat,
+  HealthReport,
+  LocalPathInfo,
+  PathType,
+  SectorDecl,
+  SectorStorageInfo,
+  StorageInfo,
+} from '../../storage/storage-types.js';
+import type { LocalStore } from '../../storage/local-store.js';
+import { expectArity, intParam, objectParam, stringParam } from '../params.js';
+import { defineMethod, type RpcContext } from '../rpc-method.js';
+
+/** The storage side of a node, as the API reaches it. */
+export interface StorageComponents {
+  index: SectorIndex;
+  local: LocalStore;
+  remote: RemoteStore;
+  locks: SectorLocks;
+}
+
+declare module '../components.js' {
+  interface ApiComponents {
+    /** Storage components; derived from `system` (index client + local store) when absent. */
+    storage?: StorageComponents;
+  }
+}
+
+const derived = new WeakMap<object, StorageComponents>();
+
+/** The storage components of a daemon: `components.storage`, else built once from `components.system`. */
+export function storageComponents(c: ApiComponents): StorageComponents {
+  if (c.storage) return c.storage;
+  const system = c.system;
+  if (!system) throw new InvalidArgumentError('storage is not available yet: the daemon is still starting');
+  let s = derived.get(system);
+  if (!s) {
+    const index = system.index.storage as unknown as SectorIndex;
+    const local = system.localStore;
+    s = {
+      index,
+      local,
+      remote: new RemoteStore({ local, index, token: c.daemon.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10 }),
+      locks: new SectorLocks(),
+    };
+    derived.set(system, s);
+  }
+  return s;
+}
+
+const st = (ctx: RpcContext) => storageComponents(ctx.components);
+
+// ---- param validation -------------------------------------------------------------------------
+
+function sectorParam(raw: unknown[], i: number, name: string): SectorId {
+  const o = objectParam(raw, i, name);
+  const miner = o.miner ?? o.Miner;
+  const number = o.number ?? o.Number;
+  if (typeof miner !== 'number' || !Number.isSafeInteger(miner) || miner < 0 || typeof number !== 'number' || !Number.isSafeInteger(number) || number < 0) {
+    throw new InvalidArgumentError(`param ${name} must be {miner, number} with non-negative integers (got ${JSON.stringify(raw[i])})`);
+  }
+  return { miner, number };
+}
+
+function boolParam(raw: unknown[], i: number, name: string): boolean {
+  if (typeof raw[i] !== 'boolean') throw new InvalidArgumentError(`param ${name} must be true or false (got ${JSON.stringify(raw[i])})`);
+  return raw[i] as boolean;
+}
+
+function maskParam(raw: unknown[], i: number, name: string): number {
+  const v = intParam(raw, i, name);
+  if (v > 7) throw new InvalidArgumentError(`param ${name} ${v} is not a file type mask (unsealed=1, sealed=2, cache=4)`);
+  return v;
+}
+
+function optionalString(raw: unknown[], i: number, name: string): string | undefined {
+  return raw[i] === undefined || raw[i] === null ? undefined : stringParam(raw, i, name);
+}
+
+function infoParam(raw: unknown[], i: number): StorageInfo {
+  const o = objectParam(raw, i, 'info');
+  if (!Array.isArray(o.URLs) || o.URLs.some((u) => typeof u !== 'string')) throw new InvalidArgumentError('param info.URLs must be a list of strings');
+  for (const k of ['CanSeal', 'CanStore'] as const) {
+    if (typeof o[k] !== 'boolean') throw new InvalidArgumentError(`param info.${k} must be true or false`);
+  }
+  if (typeof o.ID !== 'string') throw new InvalidArgumentError('param info.ID must be a string');
+  return {
+    ID: o.ID,
+    URLs: o.URLs as string[],
+    Weight: o.Weight as number,
+    MaxStorage: (o.MaxStorage ?? 0) as number,
+    CanSeal: o.CanSeal as boolean,
+    CanStore: o.CanStore as boolean,
+  };
+}
+
+function statParam(raw: unknown[], i: number, name: string): FsStat {
+  // field checks happen in IndexStore (one place for the rules)
+  return objectParam(raw, i, name) as unknown as FsStat;
+}
+
+function pathTypeParam(raw: unknown[], i: number): PathType {
+  const v = raw[i];
+  if (v !== 'sealing' && v !== 'storage') throw new InvalidArgumentError(`param pathType must be "sealing" or "storage" (got ${JSON.stringify(v)})`);
+  return v;
+}
+
+function declsParam(raw: unknown[], i: number): SectorDecl[] {
+  const v = raw[i];
+  if (!Array.isArray(v)) throw new InvalidArgumentError('param decls must be a list');
+  return v.map((d, j) => {
+    const row = [d] as unknown[];
+    const o = objectParam(row, 0, `decls[${j}]`);
+    return {
+      sector: sectorParam([o.sector], 0, `decls[${j}].sector`),
+      types: maskParam([o.types], 0, `decls[${j}].types`),
+      primary: boolParam([o.primary], 0, `decls[${j}].primary`),
+    };
+  });
+}
+
+// ---- methods ----------------------------------------------------------------------------------
+
+export const storageMethods = {
+  /** `StorageAttach(info, stat)`: registers a path (or merges URLs of a known id). */
+  StorageAttach: defineMethod({
+    perm: 'admin',
+    params: (raw): [StorageInfo, FsStat] => {
+      expectArity(raw, 2);
+      return [infoParam(raw, 0), statParam(raw, 1, 'stat')];
+    },
+    run: async ([info, stat], ctx): Promise<null> => {
+      await st(ctx).index.storageAttach(info, stat);
+      return null;
+    },
+  }),
+  /** `StorageDetach(id, url?)`: removes a URL of a path, or the path when no URL is left. */
+  StorageDetach: defineMethod({
+    perm: 'admin',
+    params: (raw): [string, string | undefined] => {
+      expectArity(raw, 1, 2);
+      return [stringParam(raw, 0, 'id'), optionalString(raw, 1, 'url')];
+    },
+    run: async ([id, url], ctx): Promise<null> => {
+      await st(ctx).index.storageDetach(id, url);
+      return null;
+    },
+  }),
+  /** `StorageInfo(id) → StorageInfo`. */
+  StorageInfo: defineMethod({
+    perm: 'admin',
+    params: (raw): [string] => {
+      expectArity(raw, 1);
+      return [stringParam(raw, 0, 'id')];
+    },
+    run: ([id], ctx): Promise<StorageInfo> => st(ctx).index.storageInfo(id),
+  }),
+  /** `StorageList() → {id: Decl[]}`. */
+  StorageList: defineMethod({
+    perm: 'admin',
+    params: (raw): [] => {
+      expectArity(raw, 0);
+      return [];
+    },
+    run: (_p, ctx): Promise<Record<string, Decl[]>> => st(ctx).index.storageList(),
+  }),
+  /** `StorageSummary() → StorageStatus[]`: every path with heartbeat health and per-type counts. */
+  StorageSummary: defineMethod({
+    perm: 'admin',
+    params: (raw): [] => {
+      expectArity(raw, 0);
+      return [];
+    },
+    run: (_p, ctx): Promise<StorageStatus[]> => st(ctx).index.storageStatus(),
+  }),
+  /** `StorageReportHealth(id, {Stat, Err})`: a heartbeat. */
+  StorageReportHealth: defineMethod({
+    perm: 'admin',
+    params: (raw): [string, HealthReport] => {
+      expectArity(raw, 2);
+      const o = objectParam(raw, 1, 'report');
+      if (o.Err !== undefined && o.Err !== null && typeof o.Err !== 'string') throw new InvalidArgumentError('param report.Err must be a string');
+      return [stringParam(raw, 0, 'id'), { Stat: statParam([o.Stat], 0, 'report.Stat'), ...(typeof o.Err === 'string' ? { Err: o.Err } : {}) }];
+    },
+    run: async ([id, report], ctx): Promise<null> => {
+      await st(ctx).index.storageReportHealth(id, report);
+      return null;
+    },
+  }),
+  /** `StorageDeclareSector(id, sector, types, primary)`. */
+  StorageDeclareSector: defineMethod({
+    perm: 'admin',
+    params: (raw): [string, SectorId, number, boolean] => {
+      expectArity(raw, 4);
+      return [stringParam(raw, 0, 'id'), sectorParam(raw, 1, 'sector'), maskParam(raw, 2, 'types'), boolParam(raw, 3, 'primary')];
+    },
+    run: async ([id, sector, types, primary], ctx): Promise<null> => {
+      await st(ctx).index.storageDeclareSector(id, sector, types, primary);
+      return null;
+    },
+  }),
+  /** `StorageDeclareSectors(id, [{sector, types, primary}], dropMissing) → {declared, dropped}`. */
+  StorageDeclareSectors: defineMethod({
+    perm: 'admin',
+    params: (raw): [string, SectorDecl[], boolean] => {
+      expectArity(raw, 3);
+      return [stringParam(raw, 0, 'id'), declsParam(raw, 1), boolParam(raw, 2, 'dropMissing')];
+    },
+    run: ([id, decls, drop], ctx) => st(ctx).index.storageDeclareSectors(id, decls, drop),
+  }),
+  /** `StorageDropSector(id, sector, types)`. */
+  StorageDropSector: defineMethod({
+    perm: 'admin',
+    params: (raw): [string, SectorId, number] => {
+      expectArity(raw, 3);
+      return [stringParam(raw, 0, 'id'), sectorParam(raw, 1, 'sector'), maskParam(raw, 2, 'types')];
+    },
+    run: async ([id, sector, types], ctx): Promise<null> => {
+      await st(ctx).index.storageDropSector(id, sector, types);
+      return null;
+    },
+  }),
+  /** `StorageMoveSector(sector, types, from, to)`: atomic re-declaration after a move. */
+  StorageMoveSector: defineMethod({
+    perm: 'admin',
+    params: (raw): [SectorId, number, string, string] => {
+      expectArity(raw, 4);
+      return [sectorParam(raw, 0, 'sector'), maskParam(raw, 1, 'types'), stringParam(raw, 2, 'from'), stringParam(raw, 3, 'to')];
+    },
+    run: async ([sector, types, from, to], ctx): Promise<null> => {
+      await st(ctx).index.storageMoveSector(sector, types, from, to);
+      return null;
+    },
+  }),
+  /** `StorageFindSector(sector, types, ssize, allowFetch) → SectorStorageInfo[]`. */
+  StorageFindSector: defineMethod({
+    perm: 'admin',
+    params: (raw): [SectorId, number, number, boolean] => {
+      expectArity(raw, 4);
+      return [sectorParam(raw, 0, 'sector'), maskParam(raw, 1, 'types'), intParam(raw, 2, 'ssize'), boolParam(raw, 3, 'allowFetch')];
+    },
+    run: ([sector, types, ssize, allowFetch], ctx): Promise<SectorStorageInfo[]> =>
+      st(ctx).index.storageFindSector(sector, types, ssize, allowFetch),
+  }),
+  /** `StorageBestAlloc(types, ssize, pathType) → StorageInfo[]`. */
+  StorageBestAlloc: defineMethod({
+    perm: 'admin',
+    params: (raw): [number, number, PathType] => {
+      expectArity(raw, 3);
+      return [maskParam(raw, 0, 'types'), intParam(raw, 1, 'ssize'), pathTypeParam(raw, 2)];
+    },
+    run: ([types, ssize, pathType], ctx): Promise<StorageInfo[]> => st(ctx).index.storageBestAlloc(types, ssize, pathType),
+  }),
+  /** `StorageLocal() → LocalPathInfo[]`: this node's open paths. */
+  StorageLocal: defineMethod({
+    perm: 'admin',
+    params: (raw): [] => {
+      expectArity(raw, 0);
+      return [];
+    },
+    run: (_p, ctx): LocalPathInfo[] => st(ctx).local.localPaths(),
+  }),
+  /** `StorageStat(id) → FsStat`: live stat (local, or through the holder's `/remote/stat`). */
+  StorageStat: defineMethod({
+    perm: 'admin',
+    params: (raw): [string] => {
+      expectArity(raw, 1);
+      return [stringParam(raw, 0, 'id')];
+    },
+    run: ([id], ctx): Promise<FsStat> => st(ctx).remote.fsStat(id, ctx.signal),
+  }),
+  /** `StorageAddLocal(path) → LocalPathInfo`: opens an initialised path on the daemon and adds it to storage.json. */
+  StorageAddLocal: defineMethod({
+    perm: 'admin',
+    params: (raw): [string] => {
+      expectArity(raw, 1);
+      return [stringParam(raw, 0, 'path')];
+    },
+    run: ([path], ctx): Promise<LocalPathInfo> => st(ctx).local.addLocalPath(path),
+  }),
+  /** `StorageDetachLocal(pathOrId) → LocalPathInfo`: detaches a daemon path (files stay on disk). */
+  StorageDetachLocal: defineMethod({
+    perm: 'admin',
+    params: (raw): [string] => {
+      expectArity(raw, 1);
+      return [stringParam(raw, 0, 'pathOrId')];
+    },
+    run: ([p], ctx): Promise<LocalPathInfo> => st(ctx).local.detachLocalPath(p),
+  }),
+  /** `StorageLock(sector, read, write, owner?) → lockId`: waits (cancelled when the caller disconnects). */
+  StorageLock: defineMethod({
+    perm: 'admin',
+    params: (raw): [SectorId, number, number, string | undefined] => {
+      expectArity(raw, 3, 4);
+      return [sectorParam(raw, 0, 'sector'), maskParam(raw, 1, 'read'), maskParam(raw, 2, 'write'), optionalString(raw, 3, 'owner')];
+    },
+    run: async ([sector, read, write, owner], ctx): Promise<string> => {
+      // The call's signal ends the wait; once granted the lock outlives the call (StorageUnlock).
+      const wait = new AbortController();
+      const onAbort = () => wait.abort(ctx.signal.reason);
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        const lock = await st(ctx).locks.acquire(sector, read, write, { signal: wait.signal, ...(owner ? { owner } : {}) });
+        return lock.id;
+      } finally {
+        ctx.signal.removeEventListener('abort', onAbort);
+      }
+    },
+  }),
+  /** `StorageTryLock(sector, read, write, owner?) → lockId | null`. */
+  StorageTryLock: defineMethod({
+    perm: 'admin',
+    params: (raw): [SectorId, number, number, string | undefined] => {
+      expectArity(raw, 3, 4);
+      return [sectorParam(raw, 0, 'sector'), maskParam(raw, 1, 'read'), maskParam(raw, 2, 'write'), optionalString(raw, 3, 'owner')];
+    },
+    run: ([sector, read, write, owner], ctx): string | null =>
+      st(ctx).locks.tryAcquire(sector, read, write, owner ? { owner } : {})?.id ?? null,
+  }),
+  /** `StorageUnlock(lockId) → bool`. */
+  StorageUnlock: defineMethod({
+    perm: 'admin',
+    params: (raw): [string] => {
+      expectArity(raw, 1);
+      return [stringParam(raw, 0, 'lockId')];
+    },
+    run: ([id], ctx): boolean => st(ctx).locks.release(id),
+  }),
+  /** `StorageReleaseOwner(owner) → count`: a worker died; its locks go. */
+  StorageReleaseOwner: defineMethod({
+    perm: 'admin',
+    params: (raw): [string] => {
+      expectArity(raw, 1);
+      return [stringParam(raw, 0, 'owner')];
+    },
+    run: ([owner], ctx): number => st(ctx).locks.releaseOwner(owner),
+  }),
+  /** `StorageGetLocks() → SectorLockInfo[]`. */
+  StorageGetLocks: defineMethod({
+    perm: 'admin',
+    params: (raw): [] => {
+      expectArity(raw, 0);
+      return [];
+    },
+    run: (_p, ctx): SectorLockInfo[] => st(ctx).locks.list(),
+  }),
+};
