@@ -15,13 +15,13 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
+import { sealTreeShapes, treeFileNames } from '../merkle/tree-shape.js';
 import { PartialFile, partialFileExists } from '../partial/partial-file.js';
 import { type Range, removeRange } from '../partial/ranges.js';
 import { sealProofInfo } from '../sector/proofs.js';
 import { paddedIndex } from '../sector/sizes.js';
 import { CacheFile } from '../storage/layout.js';
 import { PC1_CHECKPOINT_FILE } from './pc1-checkpoint.js';
-import { poseidonTreeLayout, treeCFiles } from './tree-access.js';
 
 /** An unpadded byte range of the sector (a deal piece). */
 export interface UnpaddedRange {
@@ -71,7 +71,7 @@ export function rangesToFree(sectorSize: number, keep: readonly UnpaddedRange[])
 export function clearableCacheFiles(sealProof: number): string[] {
   const info = sealProofInfo(sealProof);
   const names = Array.from({ length: info.layers }, (_, i) => CacheFile.layer(i + 1));
-  names.push(CacheFile.treeD, ...treeCFiles(poseidonTreeLayout(info)), PC1_CHECKPOINT_FILE);
+  names.push(CacheFile.treeD, ...treeFileNames(sealTreeShapes(info).treeC), PC1_CHECKPOINT_FILE);
   return names;
 }
 

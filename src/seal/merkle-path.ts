@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { poseidonHash } from '../../native/poseidon.js';
+import { levelArities, sealTreeShapes } from '../merkle/tree-shape.js';
 import type { SealProofInfo } from '../sector/proofs.js';
 import type { MerklePath } from './vanilla-proof.js';
 
@@ -19,14 +20,7 @@ export function treeDArities(nodes: number): number[] {
  * sub-tree level and the top level when the shape has them (sealing-crypto.md §6).
  */
 export function treeRArities(info: SealProofInfo): number[] {
-  const [base, sub, top] = info.shape;
-  const baseTrees = Math.max(1, sub) * Math.max(1, top);
-  const baseLeaves = info.nodes / baseTrees;
-  const levels = Math.round(Math.log(baseLeaves) / Math.log(base));
-  const out = new Array<number>(levels).fill(base);
-  if (sub > 0) out.push(sub);
-  if (top > 0) out.push(top);
-  return out;
+  return levelArities(sealTreeShapes(info).treeC);
 }
 
 /** trunc254(SHA-256(a ‖ b)): the tree_d node hash. */

@@ -22,22 +22,16 @@
 import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { CID } from 'multiformats/cid';
-import { columnHashes, encodeNodes, poseidonHash, poseidonLayer } from '../../native/poseidon.js';
+import { columnHashes, encodeNodes } from '../../native/poseidon.js';
 import { CacheCorruptError, FileNotFoundError, FileUnreadableError, InvalidArgumentError } from '../errors.js';
+import { commR as computeCommR } from '../merkle/sector-trees.js';
+import { TreeBuilder } from '../merkle/tree-builder.js';
+import { baseTreeFileSize, sealTreeShapes, type TreeShape, treeFileNames } from '../merkle/tree-shape.js';
 import type { TaskContext } from '../pool/task-context.js';
 import { type SealProofInfo, sealProofInfo } from '../sector/proofs.js';
 import { CacheFile } from '../storage/layout.js';
 import { commDToCid, commRToCid } from './commitment-cid.js';
 import type { PreCommit1Output } from './pc1.js';
-import { StreamTree } from './stream-tree.js';
-import {
-  combineBaseRoots,
-  type PoseidonTreeLayout,
-  poseidonTreeLayout,
-  shaRowHasher,
-  treeCFiles,
-  treeRLastFileNames,
-} from './tree-access.js';
 
 /** Paths PC2 works on. */
 export interface PreCommit2Paths {
@@ -51,7 +45,7 @@ export interface PreCommit2Paths {
 
 /** Options of {@link sealPreCommit2}. */
 export interface PreCommit2Options {
-  /** Nodes per chunk (a power of 8). @default 262144 (8 MiB per buffer) */
+  /** Nodes per chunk (must divide the node count). @default 262144 (8 MiB per buffer) */
   chunkNodes?: number;
 }
 
@@ -154,12 +148,15 @@ export interface StoreConfig {
   rowsToDiscard: number;
 }
 
-function tAux(info: SealProofInfo, layout: PoseidonTreeLayout, cacheDir: string): TemporaryAux {
-  const baseNodes = (leaves: number, from: number) => {
-    let n = 0;
-    for (let size = leaves, l = 0; size >= 1; size /= layout.baseArity, l++) if (l >= from) n += size;
-    return n;
-  };
+function tAux(info: SealProofInfo, shapes: ReturnType<typeof sealTreeShapes>, cacheDir: string): TemporaryAux {
+  const stores = (shape: TreeShape, id: string) =>
+    treeFileNames(shape).map((file) => ({
+      path: cacheDir,
+      id,
+      file,
+      size: baseTreeFileSize(shape) / 32,
+      rowsToDiscard: shape.storeFrom === 0 ? 0 : shape.storeFrom - 1,
+    }));
   return {
     v: 1,
     encoding: 'sector-storage-json',
@@ -171,19 +168,11 @@ function tAux(info: SealProofInfo, layout: PoseidonTreeLayout, cacheDir: string)
       size: info.nodes,
       rowsToDiscard: 0,
     })),
-    treeD: { path: cacheDir, id: 'tree-d', file: CacheFile.treeD, size: 2 * info.nodes - 1, rowsToDiscard: 0 },
-    treeC: treeCFiles(layout).map((file) => ({ path: cacheDir, id: 'tree-c', file, size: baseNodes(layout.baseLeaves, 0), rowsToDiscard: 0 })),
-    treeRLast: treeRLastFileNames(layout).map((file) => ({
-      path: cacheDir,
-      id: 'tree-r-last',
-      file,
-      size: baseNodes(layout.baseLeaves, 1 + layout.rowsToDiscard),
-      rowsToDiscard: layout.rowsToDiscard,
-    })),
+    treeD: stores(shapes.treeD, 'tree-d')[0]!,
+    treeC: stores(shapes.treeC, 'tree-c'),
+    treeRLast: stores(shapes.treeRLast, 'tree-r-last'),
   };
 }
-
-const poseidonRow = (children: Uint8Array, parents: Uint8Array, arity: number) => poseidonLayer(children, parents, arity);
 
 /**
  * Runs PC2 for a sector labelled by PC1. Reports `{ phase: 'pc2', done, total }` in nodes and
@@ -201,17 +190,18 @@ export async function sealPreCommit2(
     throw new InvalidArgumentError(`pc1Output lists ${pc1.layerFiles.length} layers, ${info.name} has ${info.layers}`);
   }
   const expectedCommD = fromHex('commD', pc1.commD);
-  const layout = poseidonTreeLayout(info);
-  const chunk = Math.min(options.chunkNodes ?? DEFAULT_CHUNK, layout.baseLeaves);
-  let rest = chunk;
-  while (rest > 1 && rest % 8 === 0) rest /= 8;
-  if (!Number.isSafeInteger(chunk) || rest !== 1) throw new InvalidArgumentError(`options.chunkNodes ${chunk} must be a power of 8`);
+  const shapes = sealTreeShapes(info);
+  const chunk = Math.min(options.chunkNodes ?? DEFAULT_CHUNK, info.nodes);
+  if (!Number.isSafeInteger(chunk) || chunk < 1 || info.nodes % chunk !== 0) {
+    throw new InvalidArgumentError(`options.chunkNodes ${chunk} must divide the sector's ${info.nodes} nodes`);
+  }
   const { cacheDir } = paths;
   await mkdir(cacheDir, { recursive: true });
   await mkdir(dirname(paths.sealedPath), { recursive: true });
 
   const inputs: FileHandle[] = [];
   const outputs: TempFile[] = [];
+  const builders: TreeBuilder[] = [];
   try {
     const unsealed = await openRead(paths.unsealedPath, 'unsealed file');
     inputs.push(unsealed);
@@ -227,68 +217,55 @@ export async function sealPreCommit2(
     }
     const sealed = await new TempFile(paths.sealedPath).open();
     outputs.push(sealed);
-    const treeDFile = await new TempFile(join(cacheDir, CacheFile.treeD)).open();
-    outputs.push(treeDFile);
-    const cFiles: TempFile[] = [];
-    const rFiles: TempFile[] = [];
-    for (const name of treeCFiles(layout)) cFiles.push(await new TempFile(join(cacheDir, name)).open());
-    for (const name of treeRLastFileNames(layout)) rFiles.push(await new TempFile(join(cacheDir, name)).open());
-    outputs.push(...cFiles, ...rFiles);
+    const treeD = await TreeBuilder.create(shapes.treeD, cacheDir);
+    builders.push(treeD);
+    const treeC = await TreeBuilder.create(shapes.treeC, cacheDir);
+    builders.push(treeC);
+    const treeR = await TreeBuilder.create(shapes.treeRLast, cacheDir);
+    builders.push(treeR);
 
-    const treeD = new StreamTree({ leaves: info.nodes, arity: 2, hashRow: shaRowHasher, file: treeDFile.handle });
     const bytes = chunk * 32;
     const data = new Uint8Array(bytes);
     const layerBufs = layerHandles.map(() => new Uint8Array(bytes));
     const columns = new Uint8Array(bytes);
     const replica = new Uint8Array(bytes);
-    const rootsC: Uint8Array[] = [];
-    const rootsR: Uint8Array[] = [];
-    for (let b = 0; b < layout.baseTrees; b++) {
-      const treeC = new StreamTree({ leaves: layout.baseLeaves, arity: layout.baseArity, hashRow: poseidonRow, file: cFiles[b]!.handle });
-      const treeR = new StreamTree({
-        leaves: layout.baseLeaves,
-        arity: layout.baseArity,
-        hashRow: poseidonRow,
-        file: rFiles[b]!.handle,
-        storeFromLevel: 1 + layout.rowsToDiscard,
-      });
-      for (let local = 0; local < layout.baseLeaves; local += chunk) {
-        ctx.throwIfCancelled();
-        const node = b * layout.baseLeaves + local;
-        const pos = node * 32;
-        await readFully(unsealed, data, pos, `unsealed file ${paths.unsealedPath}`);
-        for (let i = 0; i < layerHandles.length; i++) await readFully(layerHandles[i]!, layerBufs[i]!, pos, pc1.layerFiles[i]!);
-        await treeD.push(data);
-        columnHashes(layerBufs, columns);
-        await treeC.push(columns);
-        encodeNodes(data, layerBufs[layerBufs.length - 1]!, replica);
-        await writeFully(sealed.handle, replica, pos);
-        await treeR.push(replica);
-        ctx.progress({ phase: 'pc2', done: node + chunk, total: info.nodes });
-      }
-      rootsC.push(await treeC.finish());
-      rootsR.push(await treeR.finish());
+    for (let node = 0; node < info.nodes; node += chunk) {
+      ctx.throwIfCancelled();
+      const pos = node * 32;
+      await readFully(unsealed, data, pos, `unsealed file ${paths.unsealedPath}`);
+      for (let i = 0; i < layerHandles.length; i++) await readFully(layerHandles[i]!, layerBufs[i]!, pos, pc1.layerFiles[i]!);
+      await treeD.push(data);
+      columnHashes(layerBufs, columns);
+      await treeC.push(columns);
+      encodeNodes(data, layerBufs[layerBufs.length - 1]!, replica);
+      await writeFully(sealed.handle, replica, pos);
+      await treeR.push(replica);
+      ctx.progress({ phase: 'pc2', done: node + chunk, total: info.nodes });
     }
-    const commD = await treeD.finish();
+    // check the data before any file gets its real name
+    const commD = (await treeD.finish()).root;
     if (Buffer.compare(commD, expectedCommD) !== 0) {
+      await rm(join(cacheDir, CacheFile.treeD), { force: true });
       throw new CacheCorruptError(
         `unsealed file ${paths.unsealedPath} hashes to CommD ${Buffer.from(commD).toString('hex')}, PC1 used ${pc1.commD}`,
       );
     }
-    const commC = combineBaseRoots(layout, rootsC);
-    const commRLast = combineBaseRoots(layout, rootsR);
+    const commC = (await treeC.finish()).root;
+    const commRLast = (await treeR.finish()).root;
+    builders.length = 0;
     const pAux = new Uint8Array(64);
     pAux.set(commC, 0);
     pAux.set(commRLast, 32);
-    const commR = poseidonHash(pAux);
+    const commR = computeCommR(commC, commRLast);
 
     for (const f of outputs) await f.commit();
     outputs.length = 0;
     await writeSmallFileDurable(join(cacheDir, CacheFile.pAux), pAux);
-    const tAuxJson = new TextEncoder().encode(`${JSON.stringify(tAux(info, layout, cacheDir), null, 2)}\n`);
+    const tAuxJson = new TextEncoder().encode(`${JSON.stringify(tAux(info, shapes, cacheDir), null, 2)}\n`);
     await writeSmallFileDurable(join(cacheDir, CacheFile.tAux), tAuxJson);
     return { commD: commDToCid(commD), commR: commRToCid(commR), raw: { commD, commR, commC, commRLast } };
   } finally {
+    await Promise.all(builders.map((b) => b.abort()));
     await Promise.all(outputs.map((f) => f.discard()));
     await Promise.all(inputs.map((h) => h.close().catch(() => {})));
   }
