@@ -168,7 +168,8 @@ async function writePayload(
     }
     if (hasher.count === 0) throw new EmptyPayloadError('payload is empty; nothing was added');
     const root = await hasher.finish(options.pieceSize);
-    return { root, payloadSize: hasher.count, paddedWritten: hasher.paddedDone };
+    // the sink got whole 128-byte blocks of data; the zero subtrees past them were never written
+    return { root, payloadSize: hasher.count, paddedWritten: Math.ceil(hasher.count / 127) * 128 };
   } catch (err) {
     await hasher.settle();
     throw err;

@@ -43,7 +43,7 @@ export class CommPHasher {
     return this.#count;
   }
 
-  /** Padded bytes hashed (and handed to the sink) so far. */
+  /** Padded bytes covered by the tree so far (after `finish`, the whole target). */
   get paddedDone(): number {
     return this.#stack.total;
   }
