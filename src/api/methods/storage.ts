@@ -22,12 +22,14 @@ import { RemoteStore } from '../../storage/remote-store.js';
 import type { SectorIndex } from '../../storage/sector-index.js';
 import { type SectorLockInfo, SectorLocks } from '../../storage/sector-locks.js';
 import type {
+  AcquireMode,
   Decl,
   FsStat,
   HealthReport,
   LocalPathInfo,
   PathType,
   SectorDecl,
+  SectorPaths,
   SectorStorageInfo,
   StorageInfo,
 } from '../../storage/storage-types.js';
@@ -310,6 +312,23 @@ export const storageMethods = {
       return [stringParam(raw, 0, 'pathOrId')];
     },
     run: ([p], ctx): Promise<LocalPathInfo> => st(ctx).local.detachLocalPath(p),
+  }),
+  /**
+   * `StorageFetch(sector, types, pathType, mode) → SectorPaths`: makes the sector's files of
+   * `types` local to the daemon, fetching them from other nodes (`move` makes the daemon's copy
+   * primary and removes the source). The operator's tool to pull data home; the scheduler's
+   * prepare step does the same on workers.
+   */
+  StorageFetch: defineMethod({
+    perm: 'admin',
+    params: (raw): [SectorId, number, PathType, AcquireMode] => {
+      expectArity(raw, 4);
+      const mode = raw[3];
+      if (mode !== 'move' && mode !== 'copy') throw new InvalidArgumentError(`param mode must be "move" or "copy" (got ${JSON.stringify(mode)})`);
+      return [sectorParam(raw, 0, 'sector'), maskParam(raw, 1, 'types'), pathTypeParam(raw, 2), mode];
+    },
+    run: ([sector, types, pathType, mode], ctx): Promise<SectorPaths> =>
+      st(ctx).remote.acquireSector({ id: sector, proofType: ctx.components.daemon.sealProof }, types, 0, pathType, mode, { signal: ctx.signal }),
   }),
   /** `StorageLock(sector, read, write, owner?) → lockId`: waits (cancelled when the caller disconnects). */
   StorageLock: defineMethod({

@@ -7,10 +7,14 @@ import { piecesCommands } from './pieces.js';
 import { runCommands } from './run.js';
 import { sectorsCommands } from './sectors.js';
 import { sealCommands } from './seal.js';
+import { storageCommands } from './storage.js';
+import { workerCommands } from './worker.js';
 
 export const commands: readonly AnyCommand[] = [
   ...runCommands,
   ...piecesCommands,
   ...sectorsCommands,
   ...sealCommands,
+  ...storageCommands,
+  ...workerCommands,
 ];

@@ -1,0 +1,253 @@
+/**
+ * `sector-storage storage …`, in the style of `lotus-miner storage` (sector-storage.md §9.2):
+ * `list` (space bars, counts, weight, use, URLs, and heartbeat health), `find SECTOR`,
+ * `attach PATH [--init] [--seal] [--store] [--weight N] [--max-storage SIZE]`, `detach PATH|ID`
+ * and `locks`.
+ */
+import { resolve } from 'node:path';
+import { SectorUnknownError } from '../../errors.js';
+import { FILE_TYPES, FileType, type FileTypeName } from '../../sector/sector-id.js';
+import { formatSize, parseSize } from '../../sector/sizes.js';
+import type { StorageStatus } from '../../storage/index-store.js';
+import type { SectorLockInfo } from '../../storage/sector-locks.js';
+import { initStoragePath } from '../../storage/storage-config.js';
+import type { LocalPathInfo, SectorStorageInfo } from '../../storage/storage-types.js';
+import { SKIPPED_HEARTBEAT_THRESHOLD_MS } from '../../storage/storage-types.js';
+import { parseIntArg, UsageError } from '../args.js';
+import { defineCommand } from '../command.js';
+import { tabulate } from '../output.js';
+
+const BAR = 50;
+
+function color(text: string, pct: number, tty: boolean): string {
+  if (!tty) return text;
+  const code = pct > 98 ? 31 : pct > 90 ? 33 : 32;
+  return `\x1b[${code}m${text}\x1b[0m`;
+}
+
+/** `[####****      ]`: `#` used (without reservations), `*` reserved, space free. */
+export function spaceBar(used: number, reserved: number, total: number): string {
+  if (total <= 0) return `[${' '.repeat(BAR)}]`;
+  const u = Math.min(BAR, Math.max(0, Math.round((BAR * used) / total)));
+  const r = Math.min(BAR - u, Math.max(0, Math.round((BAR * reserved) / total)));
+  return `[${'#'.repeat(u)}${'*'.repeat(r)}${' '.repeat(BAR - u - r)}]`;
+}
+
+/** One entry of `storage list --json`. */
+export interface StorageListEntry extends StorageStatus {
+  /** Directory on the daemon, when the path is local to it. */
+  local?: string;
+}
+
+/** The `storage list` text (paths sorted by capacity, then id). */
+export function formatStorageList(entries: readonly StorageListEntry[], now: number, tty = false): string[] {
+  if (entries.length === 0) return ['no storage paths attached (see "storage attach --init")'];
+  const sorted = [...entries].sort((a, b) => b.stat.Capacity - a.stat.Capacity || (a.info.ID < b.info.ID ? -1 : 1));
+  const lines: string[] = [];
+  for (const e of sorted) {
+    const { stat, info } = e;
+    lines.push(`${info.ID}:`);
+    if (stat.Capacity > 0) {
+      const used = stat.Capacity - stat.FSAvailable;
+      const pct = (100 * (used + stat.Reserved)) / stat.Capacity;
+      lines.push(
+        `\t${spaceBar(used, stat.Reserved, stat.Capacity)} ${formatSize(used)}/${formatSize(stat.Capacity)} ${color(`${Math.round(pct)}%`, pct, tty)}${stat.Max > 0 ? ' (filesystem)' : ''}`,
+      );
+    } else {
+      lines.push('\tno space report yet');
+    }
+    if (stat.Max > 0) {
+      const pct = (100 * (stat.Used + stat.Reserved)) / stat.Max;
+      lines.push(
+        `\t${spaceBar(stat.Used, stat.Reserved, stat.Max)} ${formatSize(stat.Used)}/${formatSize(stat.Max)} ${color(`${Math.round(pct)}%`, pct, tty)} (limit)`,
+      );
+    }
+    lines.push(`\tUnsealed: ${e.counts.unsealed}; Sealed: ${e.counts.sealed}; Caches: ${e.counts.cache}; Reserved: ${formatSize(stat.Reserved)}`);
+    const use = [info.CanSeal ? 'Seal' : '', info.CanStore ? 'Store' : ''].filter(Boolean).join(' ') || 'ReadOnly';
+    lines.push(`\tWeight: ${info.Weight}; Use: ${use}`);
+    const age = Math.max(0, Math.round((now - e.lastHeartbeat) / 1000));
+    if (e.heartbeatErr) lines.push(`\tError: ${e.heartbeatErr} (not offered for new data)`);
+    else if (now - e.lastHeartbeat > SKIPPED_HEARTBEAT_THRESHOLD_MS) lines.push(`\tHeartbeat: ${age}s ago (stale; not offered for new data)`);
+    if (e.local) lines.push(`\tLocal: ${e.local}`);
+    for (const url of info.URLs) lines.push(`\tURL: ${url}`);
+  }
+  return lines;
+}
+
+/** One storage of `storage find`. */
+export interface FoundStorage {
+  id: string;
+  types: FileTypeName[];
+  canSeal: boolean;
+  canStore: boolean;
+  primary: boolean;
+  local?: string;
+  urls: string[];
+}
+
+/** Groups per-type find results by storage (sorted by id). */
+export function groupFound(
+  byType: Partial<Record<FileTypeName, SectorStorageInfo[]>>,
+  local: readonly LocalPathInfo[],
+): FoundStorage[] {
+  const out = new Map<string, FoundStorage>();
+  for (const t of FILE_TYPES) {
+    for (const h of byType[t] ?? []) {
+      const f = out.get(h.ID) ?? {
+        id: h.ID,
+        types: [],
+        canSeal: h.CanSeal,
+        canStore: h.CanStore,
+        primary: false,
+        urls: [],
+        ...(local.find((l) => l.ID === h.ID) ? { local: local.find((l) => l.ID === h.ID)?.LocalPath as string } : {}),
+      };
+      f.types.push(t);
+      f.primary ||= h.Primary;
+      for (const u of h.URLs) if (!f.urls.includes(u)) f.urls.push(u);
+      out.set(h.ID, f);
+    }
+  }
+  return [...out.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+const typeLabel: Record<FileTypeName, string> = { unsealed: 'Unsealed', sealed: 'Sealed', cache: 'Cache' };
+
+/** The `storage find` text. */
+export function formatFound(found: readonly FoundStorage[]): string[] {
+  const lines: string[] = [];
+  for (const f of found) {
+    lines.push(`In ${f.id} (${f.types.map((t) => typeLabel[t]).join(', ')})${f.primary ? ' [primary]' : ''}`);
+    lines.push(`\tSealing: ${f.canSeal}; Storage: ${f.canStore}`);
+    lines.push(f.local ? `\tLocal (${f.local})` : '\tRemote');
+    for (const u of f.urls) lines.push(`\tURL: ${u}`);
+  }
+  return lines;
+}
+
+/** The `storage locks` table. */
+export function formatLocks(locks: readonly SectorLockInfo[]): string[] {
+  if (locks.length === 0) return ['no sector locks held'];
+  const cell = (l: SectorLockInfo, t: FileTypeName) => (l.write.includes(t) ? 'write' : l.read[t] > 0 ? `read×${l.read[t]}` : '-');
+  const rows = [['Sector', 'Unsealed', 'Sealed', 'Cache', 'Waiting', 'Holders']];
+  for (const l of locks) {
+    const holders = l.holders.map((h) => h.owner ?? h.id.slice(0, 8)).join(', ');
+    rows.push([`s-t0${l.sector.miner}-${l.sector.number}`, cell(l, 'unsealed'), cell(l, 'sealed'), cell(l, 'cache'), String(l.waiting), holders || '-']);
+  }
+  return tabulate(rows);
+}
+
+const list = defineCommand({
+  path: ['storage', 'list'],
+  summary: 'list storage paths: space used and reserved, sector counts, weight, use, health, URLs',
+  flags: {},
+  positionals: [],
+  async run({ out, connect, signal }) {
+    const api = await connect();
+    try {
+      const [summary, local] = await Promise.all([api.call('StorageSummary', { signal }), api.call('StorageLocal', { signal })]);
+      const entries: StorageListEntry[] = summary.map((s) => {
+        const l = local.find((p) => p.ID === s.info.ID);
+        return l ? { ...s, local: l.LocalPath } : s;
+      });
+      out.result(entries, (e) => formatStorageList(e, Date.now(), Boolean((out.stdout as { isTTY?: boolean }).isTTY)));
+    } finally {
+      api.close();
+    }
+  },
+});
+
+const find = defineCommand({
+  path: ['storage', 'find'],
+  summary: 'find where the files of a sector are stored',
+  flags: {},
+  positionals: [{ name: 'SECTOR', description: 'sector number' }],
+  async run({ args, out, connect, signal }) {
+    const number = parseIntArg(args.SECTOR, 'sector number SECTOR');
+    const api = await connect();
+    try {
+      const { minerId } = await api.call('Version', { signal });
+      const sector = { miner: minerId, number };
+      const byType: Partial<Record<FileTypeName, SectorStorageInfo[]>> = {};
+      for (const t of FILE_TYPES) byType[t] = await api.call('StorageFindSector', sector, FileType[t], 0, false, { signal });
+      const found = groupFound(byType, await api.call('StorageLocal', { signal }));
+      if (found.length === 0) throw new SectorUnknownError(`sector ${number} (s-t0${minerId}-${number}) is not stored in any storage path`);
+      out.result(found, formatFound);
+    } finally {
+      api.close();
+    }
+  },
+});
+
+const attach = defineCommand({
+  path: ['storage', 'attach'],
+  summary: 'attach a storage path to the daemon (with --init, create it first)',
+  description:
+    'The path must be reachable by the daemon process. With --init the directory is created with its unsealed/, sealed/ and cache/ folders and a sectorstore.json (fresh id); --seal and/or --store say what it may hold.',
+  flags: {
+    init: { type: 'boolean', description: 'initialise the path (refused if it already has a sectorstore.json)' },
+    seal: { type: 'boolean', description: 'the path may hold in-progress sealing data (with --init)' },
+    store: { type: 'boolean', description: 'the path may hold finalized sectors (with --init)' },
+    weight: { type: 'string', valueName: 'N', description: 'preference for new data, higher first (with --init)', defaultText: '10' },
+    'max-storage': { type: 'string', valueName: 'SIZE', description: 'limit for sector data, e.g. 2TiB (with --init); 0 = none' },
+  },
+  positionals: [{ name: 'PATH', description: 'directory of the storage path' }],
+  async run({ args, flags, out, connect, signal }) {
+    const path = resolve(args.PATH as string);
+    if (flags.init) {
+      if (!flags.seal && !flags.store) throw new UsageError('--init needs --seal and/or --store (what may this path hold?)');
+      const weight = flags.weight === undefined ? 10 : parseIntArg(flags.weight, '--weight');
+      const maxStorage = flags['max-storage'] === undefined ? 0 : parseSize(flags['max-storage']);
+      const meta = initStoragePath(path, { weight, canSeal: flags.seal, canStore: flags.store, maxStorage });
+      out.info(`initialised ${path} as ${meta.ID}`);
+    } else if (flags.seal || flags.store || flags.weight !== undefined || flags['max-storage'] !== undefined) {
+      throw new UsageError('--seal, --store, --weight and --max-storage only apply with --init (edit sectorstore.json to change an existing path)');
+    }
+    const api = await connect();
+    try {
+      const info = await api.call('StorageAddLocal', path, { signal });
+      out.result(info, (i) => {
+        const use = [i.CanSeal ? 'seal' : '', i.CanStore ? 'store' : ''].filter(Boolean).join('+') || 'read-only';
+        return `attached ${i.LocalPath} as ${i.ID} (${use}; weight ${i.Weight}${i.MaxStorage ? `; max ${formatSize(i.MaxStorage)}` : ''})`;
+      });
+    } finally {
+      api.close();
+    }
+  },
+});
+
+const detach = defineCommand({
+  path: ['storage', 'detach'],
+  summary: 'detach a storage path of the daemon (by path or id); its files stay on disk',
+  flags: {},
+  positionals: [{ name: 'PATH|ID' }],
+  async run({ args, out, connect, signal }) {
+    const target = args['PATH|ID'] as string;
+    const api = await connect();
+    try {
+      const local = await api.call('StorageLocal', { signal });
+      const byId = local.find((l) => l.ID === target);
+      const info = await api.call('StorageDetachLocal', byId ? target : resolve(target), { signal });
+      out.result(info, (i) => `detached ${i.LocalPath} (${i.ID})`);
+    } finally {
+      api.close();
+    }
+  },
+});
+
+const locks = defineCommand({
+  path: ['storage', 'locks'],
+  summary: 'show sector locks: readers and writers per file type, waiting requests, holders',
+  flags: {},
+  positionals: [],
+  async run({ out, connect, signal }) {
+    const api = await connect();
+    try {
+      out.result(await api.call('StorageGetLocks', { signal }), formatLocks);
+    } finally {
+      api.close();
+    }
+  },
+});
+
+export const storageCommands = [list, find, attach, detach, locks];

@@ -1,0 +1,199 @@
+/**
+ * The storage side of a worker node (`sector-storage worker`): it opens its own storage paths,
+ * attaches them to the manager's index over JSON-RPC, declares the sector files on them,
+ * heartbeats, re-declares everything when the manager restarts (its `Session` changes), and serves
+ * `/remote` on its own HTTP server so other nodes can fetch from it.
+ *
+ * The HTTP server is the same ApiHttpServer the daemon uses, with an (initially empty) method
+ * table: the scheduler issue adds the worker's task methods to it. Tokens are the manager's
+ * (verified through its `AuthVerify`, cached for a minute).
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Permission } from '../api/auth.js';
+import type { ApiComponents } from '../api/components.js';
+import { ApiHttpServer } from '../api/http-server.js';
+import { ApiClient } from '../api/rpc-client.js';
+import type { AnyMethod } from '../api/rpc-method.js';
+import { RpcServer } from '../api/rpc-server.js';
+import { StreamRegistry } from '../api/stream-registry.js';
+import { InvalidArgumentError, StorageConfigInvalidError, UnauthorizedError } from '../errors.js';
+import { createRemoteHandler } from './http-handler.js';
+import { META_FILE } from './layout.js';
+import { LocalStore } from './local-store.js';
+import { RemoteStore } from './remote-store.js';
+import { rpcSectorIndex, type SectorIndex } from './sector-index.js';
+import { initStoragePath } from './storage-config.js';
+import type { LocalPathInfo } from './storage-types.js';
+
+/** Options of {@link startStorageWorker}. */
+export interface StorageWorkerOptions {
+  /** The manager's API base URL, e.g. `http://127.0.0.1:2345`. */
+  managerUrl: string;
+  /** An admin token of the manager. */
+  token: string;
+  /** Storage path roots; a missing or empty directory is initialised (seal, weight 10). */
+  storage: readonly string[];
+  /** Listen address. */
+  host: string;
+  port: number;
+  /** `HOST:PORT` other nodes use to reach this worker, when not the listen address. */
+  advertise?: string;
+  /** Worker-specific API methods (the scheduler adds task execution here). @default {} */
+  methods?: Record<string, AnyMethod>;
+  /** @default 10_000 */
+  heartbeatIntervalMs?: number;
+  /** @default 5 */
+  parallelFetchLimit?: number;
+  /** @default console.log */
+  log?: (line: string) => void;
+}
+
+/** A running storage worker. */
+export interface StorageWorker {
+  /** A uuid per start; the owner name of this worker's sector locks. */
+  readonly id: string;
+  /** `http://host:port` of this worker. */
+  readonly url: string;
+  readonly local: LocalStore;
+  readonly remote: RemoteStore;
+  readonly index: SectorIndex;
+  readonly manager: ApiClient;
+  readonly paths: LocalPathInfo[];
+  stop(): Promise<void>;
+}
+
+/** Starts a storage worker. */
+export async function startStorageWorker(options: StorageWorkerOptions): Promise<StorageWorker> {
+  const log = options.log ?? ((l: string) => console.log(l));
+  const manager = new ApiClient({ url: options.managerUrl, token: options.token });
+  const cleanups: Array<() => Promise<void> | void> = [() => manager.close()];
+  const unwind = async () => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        log(`shutdown step failed: ${(err as Error).message}`);
+      }
+    }
+    cleanups.length = 0;
+  };
+  try {
+    const perms = await manager.call('AuthVerify', options.token);
+    if (!perms.includes('admin')) {
+      throw new UnauthorizedError(`the --token given to the worker has ${perms.join(', ') || 'no'} permissions; it needs admin`);
+    }
+    let session = await manager.call('Session');
+    const verify = cachedVerifier(manager);
+    const call = (method: string, params: unknown[]) =>
+      (manager.call as unknown as (m: string, ...p: unknown[]) => Promise<unknown>)(method, ...params);
+    const index = rpcSectorIndex(call);
+
+    const id = randomUUID();
+    const streams = new StreamRegistry();
+    const components = {
+      daemon: {
+        session: id,
+        version: 'worker',
+        repoPath: '',
+        minerId: 0,
+        sealProof: 0,
+        sectorSize: 0,
+        createToken: () => {
+          throw new UnauthorizedError('a worker cannot create tokens; ask the manager');
+        },
+        verifyToken: () => {
+          throw new UnauthorizedError('a worker verifies tokens through the manager');
+        },
+      },
+    } as ApiComponents;
+    const rpc = new RpcServer(options.methods ?? {}, components, streams);
+    const server = new ApiHttpServer({ rpc, streams, authenticate: verify, log });
+    const bound = await server.listen(options.host, options.port);
+    cleanups.push(() => server.close());
+    const publicAddr = options.advertise ?? `${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
+    if (!options.advertise && (bound.host === '0.0.0.0' || bound.host === '::')) {
+      throw new InvalidArgumentError(`listening on ${bound.host}: give --advertise HOST:PORT so other nodes know where to fetch from`);
+    }
+    const url = `http://${publicAddr}`;
+
+    const local = new LocalStore({
+      index,
+      urls: [`${url}/remote`],
+      log,
+      ...(options.heartbeatIntervalMs ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
+    });
+    cleanups.push(() => local.close());
+    const remote = new RemoteStore({ local, token: options.token, parallelFetchLimit: options.parallelFetchLimit ?? 5, log });
+    server.mount('/remote', createRemoteHandler({ local, log }));
+    const paths: LocalPathInfo[] = [];
+    for (const dir of options.storage) paths.push(await local.openPath(prepareWorkerPath(dir, log)));
+    await local.open();
+
+    // Lotus workers re-declare after a manager restart; the session id is how we notice one.
+    const interval = options.heartbeatIntervalMs ?? 10_000;
+    let stopped = false;
+    const watch = setInterval(() => {
+      manager.call('Session').then(
+        async (s) => {
+          if (stopped || s === session) return;
+          log(`manager restarted (session ${session} → ${s}); re-declaring storage`);
+          session = s;
+          await local.redeclare();
+        },
+        (err) => log(`manager unreachable: ${(err as Error).message}`),
+      );
+    }, interval);
+    watch.unref();
+    cleanups.push(() => {
+      stopped = true;
+      clearInterval(watch);
+    });
+
+    let stopping: Promise<void> | undefined;
+    return {
+      id,
+      url,
+      local,
+      remote,
+      index,
+      manager,
+      paths,
+      stop() {
+        stopping ??= unwind();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
+
+/** A missing or empty directory becomes a sealing path; one with files but no metadata is refused. */
+function prepareWorkerPath(dir: string, log: (l: string) => void): string {
+  const root = resolve(dir);
+  if (existsSync(join(root, META_FILE))) return root;
+  if (existsSync(root) && readdirSync(root).length > 0) {
+    throw new StorageConfigInvalidError(
+      `storage path ${root} has files but no ${META_FILE}; initialise it with "sector-storage storage attach --init" or pick an empty directory`,
+    );
+  }
+  const meta = initStoragePath(root, { canSeal: true, canStore: false, weight: 10 });
+  log(`initialised worker storage path ${root} as ${meta.ID} (seal, weight 10)`);
+  return root;
+}
+
+/** Token → permissions through the manager's AuthVerify, cached for a minute. */
+function cachedVerifier(manager: ApiClient): (token: string) => Promise<readonly Permission[]> {
+  const cache = new Map<string, { perms: Permission[]; until: number }>();
+  return async (token) => {
+    const hit = cache.get(token);
+    if (hit && hit.until > Date.now()) return hit.perms;
+    const perms = await manager.call('AuthVerify', token);
+    if (cache.size > 1000) cache.clear();
+    cache.set(token, { perms, until: Date.now() + 60_000 });
+    return perms;
+  };
+}
