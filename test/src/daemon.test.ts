@@ -113,3 +113,23 @@ test.serial('refuses write methods without a token or with a read-only token', a
     cleanup(repo);
   }
 });
+
+test.serial('after a daemon is killed, commands report it as not running and a new daemon takes over the stale lock', async (t) => {
+  const repo = tmpDir();
+  const first = await startDaemon(repo, ['--sector-size', '2KiB']);
+  first.child.kill('SIGKILL');
+  await first.stop();
+  t.true(existsSync(join(repo, 'api')), 'a killed daemon leaves its api file');
+  t.is(lockHolder(repo), first.pid, 'and its lock');
+  const r = await runCli(repo, ['sectors', 'list']);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /is not running \(nothing listens at \/ip4\/127\.0\.0\.1\/tcp\/\d+\/http\).*\[DAEMON_UNREACHABLE\]/);
+  const second = await startDaemon(repo);
+  try {
+    t.is(lockHolder(repo), second.pid);
+    t.is((await runCli(repo, ['sectors', 'list'])).code, 0);
+  } finally {
+    await second.stop();
+    cleanup(repo);
+  }
+});
