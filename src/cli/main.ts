@@ -136,7 +136,8 @@ export function commandHelp(command: AnyCommand): string {
     for (const p of described) lines.push(`  ${p.name.padEnd(width)}  ${p.description}`);
   }
   if (Object.keys(command.flags).length) lines.push('', 'Flags:', ...formatFlagHelp(command.flags));
-  lines.push('', 'Global flags:', ...formatFlagHelp(globalFlags), '  --help  show this help');
+  const helpFlag = { help: { type: 'boolean', description: 'show this help' } } as const;
+  lines.push('', 'Global flags:', ...formatFlagHelp({ ...globalFlags, ...helpFlag }));
   return `${lines.join('\n')}\n`;
 }
 
