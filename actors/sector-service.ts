@@ -61,13 +61,17 @@ export interface SectorServiceDeps {
   sources: Map<string, RequestSource>;
 }
 
-/** Yields `source`, failing (so the thread writes nothing) unless it holds exactly `expected` bytes. */
+/**
+ * Yields `source`, failing (so the thread writes nothing) unless it holds exactly `expected` bytes.
+ * Each chunk is copied: the port stream transfers buffers to the pool thread, which would detach
+ * the caller's own Uint8Arrays.
+ */
 async function* exactly(source: AsyncIterable<Uint8Array>, expected: number): AsyncGenerator<Uint8Array> {
   let seen = 0;
   for await (const chunk of source) {
     seen += chunk.length;
     if (seen > expected) throw new PayloadTooLargeError(`payload is longer than the declared ${expected} bytes`);
-    yield chunk;
+    yield new Uint8Array(chunk); // a copy (Buffer#slice would be a view)
   }
   if (seen < expected) throw new PayloadTooSmallError(`payload ended after ${seen} of the declared ${expected} bytes`);
 }

@@ -1,0 +1,300 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeSync, fstatSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import anyTest, { type TestFn } from 'ava';
+import { waitFor } from 'xstate';
+import { createInspectionLog } from '../../actors/inspect.js';
+import { type DaemonSystemHandle, type DaemonSystemOptions, startDaemonSystem } from '../../actors/system.js';
+import {
+  AbortedError,
+  PartialFileCorruptError,
+  PayloadTooLargeError,
+  PayloadTooSmallError,
+  PieceDoesNotFitError,
+  PieceSizeInvalidError,
+  SectorUnknownError,
+} from '../../src/errors.js';
+import { commP } from '../../src/piece/commp.js';
+import { generateUnsealedCid } from '../../src/piece/unsealed-cid.js';
+import { SealerPool } from '../../src/pool/pool.js';
+import { sectorFilePath } from '../../src/storage/layout.js';
+
+const P2K = 5; // StackedDrg2KiBV1_1
+const MINER = 1000;
+
+interface Ctx {
+  dir: string;
+  pool: SealerPool;
+  systems: DaemonSystemHandle[];
+  start(extra?: Partial<DaemonSystemOptions>): Promise<DaemonSystemHandle>;
+}
+const test = anyTest as TestFn<Ctx>;
+
+test.beforeEach((t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'daemon-system-'));
+  const pool = new SealerPool({ threads: 2 });
+  const systems: DaemonSystemHandle[] = [];
+  t.context = {
+    dir,
+    pool,
+    systems,
+    async start(extra = {}) {
+      const d = await startDaemonSystem({
+        dbPath: join(dir, 'db.sqlite'),
+        pool,
+        minerId: MINER,
+        sealProof: P2K,
+        storageRoots: [join(dir, 'store')],
+        onError: (err) => t.log('system error', err),
+        log: () => {},
+        ...extra,
+      });
+      systems.push(d);
+      return d;
+    },
+  };
+});
+test.afterEach.always(async (t) => {
+  for (const d of t.context.systems) await d.stop();
+  await t.context.pool.close();
+  rmSync(t.context.dir, { recursive: true, force: true });
+});
+
+async function* once(bytes: Uint8Array) {
+  yield bytes;
+}
+
+async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const c of it) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+/** A source that yields its bytes only once `open()` is called. */
+function gated(bytes: Uint8Array) {
+  let open!: () => void;
+  const gate = new Promise<void>((r) => {
+    open = r;
+  });
+  return {
+    open,
+    source: (async function* () {
+      await gate;
+      yield bytes;
+    })(),
+  };
+}
+
+test.serial('adds pieces with their alignment padding, with commP and CIDs of the data, and reads them back', async (t) => {
+  const d = await t.context.start();
+  const a = randomBytes(100);
+  const b = randomBytes(600);
+  const pa = await d.sectors.addPiece({ source: once(a), payloadSize: a.length });
+  const pb = await d.sectors.addPiece({ source: once(b), payloadSize: b.length });
+  const ca = await commP(a);
+  const cb = await commP(b);
+  t.like(pa, { sector: 0, offset: 0, paddedOffset: 0, paddedSize: 128, payloadSize: 100, pieceCid: ca.pieceCid.toString() });
+  t.like(pb, { sector: 0, paddedOffset: 1024, offset: 1016, paddedSize: 1024, payloadSize: 600, pieceCid: cb.pieceCid.toString() });
+  t.is(pb.pieceCidV2, cb.pieceCidV2.toString());
+  t.deepEqual(await collect(await d.sectors.readPiece({ sector: 0, offset: pa.offset, size: a.length })), a);
+  t.deepEqual(await collect(await d.sectors.readPiece({ sector: 0, offset: pb.offset, size: b.length })), b);
+  const status = await d.sectors.sectorStatus(0);
+  t.deepEqual(
+    status.pieces.map((p) => [p.paddedOffset, p.paddedSize, p.filler]),
+    [
+      [0, 128, false],
+      [128, 128, true],
+      [256, 256, true],
+      [512, 512, true],
+      [1024, 1024, false],
+    ],
+  );
+  // 2 KiB are now full: the sector packed itself and knows its CommD
+  const packed = await waitForState(d, 0, 'GetTicket');
+  t.is(packed.commD, generateUnsealedCid(P2K, packed.pieces).toString());
+});
+
+async function waitForState(d: DaemonSystemHandle, sector: number, state: string) {
+  for (let i = 0; i < 200; i++) {
+    const r = await d.sectors.sectorStatus(sector);
+    if (r.state === state) return r;
+    await new Promise((res) => setTimeout(res, 10));
+  }
+  throw new Error(`sector ${sector} never reached ${state}`);
+}
+
+test.serial('startPacking fills the rest with fillers and computes CommD over every piece', async (t) => {
+  const d = await t.context.start();
+  const a = randomBytes(127 * 3);
+  await d.sectors.addPiece({ source: once(a), payloadSize: a.length });
+  t.is((await d.sectors.sectorStatus(0)).state, 'WaitDeals');
+  await d.sectors.startPacking(0);
+  const r = await waitForState(d, 0, 'GetTicket');
+  t.deepEqual(
+    r.pieces.map((p) => [p.paddedOffset, p.paddedSize, p.filler]),
+    [
+      [0, 512, false],
+      [512, 512, true],
+      [1024, 1024, true],
+    ],
+  );
+  t.true(r.packingRequested);
+  t.is(r.commD, generateUnsealedCid(P2K, r.pieces).toString());
+  await t.throwsAsync(d.sectors.addPiece({ source: once(a), payloadSize: a.length, sector: 0 }), { code: 'SECTOR_STATE_INVALID' } as never);
+  const auto = await d.sectors.addPiece({ source: once(a), payloadSize: a.length });
+  t.is(auto.sector, 1, 'a packed sector takes no more pieces; a new one is opened');
+  await t.throwsAsync(d.sectors.startPacking(7), { instanceOf: SectorUnknownError });
+});
+
+test.serial('a restarted system has the same sectors in the same states with the same pieces', async (t) => {
+  let d = await t.context.start();
+  const a = randomBytes(2000);
+  const b = randomBytes(500);
+  const c = randomBytes(300);
+  await d.sectors.addPiece({ source: once(a), payloadSize: a.length }); // fills sector 0 → GetTicket
+  const pb = await d.sectors.addPiece({ source: once(b), payloadSize: b.length });
+  await d.sectors.startPacking(pb.sector);
+  await waitForState(d, 0, 'GetTicket');
+  await waitForState(d, 1, 'GetTicket');
+  const pc = await d.sectors.addPiece({ source: once(c), payloadSize: c.length });
+  t.is(pc.sector, 2);
+  const before = await d.sectors.listSectors();
+  t.deepEqual(
+    before.map((r) => [r.number, r.state]),
+    [
+      [0, 'GetTicket'],
+      [1, 'GetTicket'],
+      [2, 'WaitDeals'],
+    ],
+  );
+  await d.stop();
+
+  d = await t.context.start();
+  const after = await d.sectors.listSectors();
+  t.deepEqual(after, before);
+  t.deepEqual(await collect(await d.sectors.readPiece({ sector: 2, offset: pc.offset, size: c.length })), c);
+  // the restored open sector goes on from where it was
+  const more = randomBytes(200);
+  const pm = await d.sectors.addPiece({ source: once(more), payloadSize: more.length });
+  t.like(pm, { sector: 2, paddedOffset: 512 });
+  t.deepEqual(await collect(await d.sectors.readPiece({ sector: 2, offset: pm.offset, size: more.length })), more);
+});
+
+test.serial('an AddPiece interrupted by shutdown comes back as WaitDeals and its space is reused', async (t) => {
+  let d = await t.context.start();
+  const a = randomBytes(100);
+  await d.sectors.addPiece({ source: once(a), payloadSize: a.length });
+  const g = gated(randomBytes(500));
+  const pending = d.sectors.addPiece({ source: g.source, payloadSize: 500 });
+  pending.catch(() => {});
+  await waitForState(d, 0, 'AddPiece');
+  await d.stop();
+  await t.throwsAsync(pending, { instanceOf: AbortedError });
+
+  d = await t.context.start();
+  const r = await d.sectors.sectorStatus(0);
+  t.is(r.state, 'WaitDeals');
+  t.is(r.pieces.filter((p) => !p.filler).length, 1, 'the interrupted piece is not counted');
+  const b = randomBytes(500);
+  const pb = await d.sectors.addPiece({ source: once(b), payloadSize: b.length });
+  t.like(pb, { sector: 0, paddedOffset: 512 });
+  t.deepEqual(await collect(await d.sectors.readPiece({ sector: 0, offset: pb.offset, size: b.length })), b);
+  t.deepEqual(await collect(await d.sectors.readPiece({ sector: 0, offset: 0, size: a.length })), a);
+});
+
+test.serial('admission control: no more AddPiece tasks run than the pool has threads', async (t) => {
+  const d = await t.context.start();
+  const gates = [0, 1, 2].map(() => gated(randomBytes(2000)));
+  const adding = gates.map((g) => d.sectors.addPiece({ source: g.source, payloadSize: 2000 }));
+  const snap = await waitFor(d.system, (s) => Object.keys(s.context.running).length === 2 && s.context.queue.length === 1);
+  t.deepEqual(
+    Object.values(snap.context.running).map((x) => x.sector.number).sort(),
+    [0, 1],
+  );
+  t.is(snap.context.queue[0]?.sector.number, 2);
+  for (const g of gates) g.open();
+  const added = await Promise.all(adding);
+  t.deepEqual(
+    added.map((p) => p.sector).sort(),
+    [0, 1, 2],
+  );
+  t.is(Object.keys(d.system.getSnapshot().context.running).length, 0);
+});
+
+test.serial('a failing AddPiece moves the sector to AddPieceFailed with the error stored as data', async (t) => {
+  const d = await t.context.start();
+  const a = randomBytes(100);
+  await d.sectors.addPiece({ source: once(a), payloadSize: a.length });
+  // corrupt the unsealed file's trailer length
+  const file = sectorFilePath(join(t.context.dir, 'store'), 'unsealed', { miner: MINER, number: 0 });
+  const fd = openSync(file, 'r+');
+  writeSync(fd, Buffer.from([0xff, 0xff, 0xff, 0x7f]), 0, 4, fstatSync(fd).size - 4);
+  closeSync(fd);
+  const b = randomBytes(100);
+  await t.throwsAsync(d.sectors.addPiece({ source: once(b), payloadSize: b.length, sector: 0 }), {
+    instanceOf: PartialFileCorruptError,
+  });
+  const r = await d.sectors.sectorStatus(0);
+  t.is(r.state, 'AddPieceFailed');
+  t.is(r.error?.code, 'PARTIAL_FILE_CORRUPT');
+  t.is(typeof r.error?.message, 'string');
+  t.is(r.pieces.length, 1);
+  t.is(d.system.getSnapshot().status, 'active');
+  const c = await d.sectors.addPiece({ source: once(b), payloadSize: b.length });
+  t.is(c.sector, 1, 'the system goes on with a new sector');
+});
+
+test.serial('bad input is refused with a typed error and loses nothing', async (t) => {
+  const d = await t.context.start();
+  const a = randomBytes(300);
+  const pa = await d.sectors.addPiece({ source: once(a), payloadSize: a.length });
+  await t.throwsAsync(d.sectors.addPiece({ source: once(randomBytes(200)), payloadSize: 300 }), { instanceOf: PayloadTooSmallError });
+  await t.throwsAsync(d.sectors.addPiece({ source: once(randomBytes(400)), payloadSize: 300 }), { instanceOf: PayloadTooLargeError });
+  await t.throwsAsync(d.sectors.addPiece({ source: once(a), payloadSize: 5000 }), { instanceOf: PayloadTooLargeError });
+  await t.throwsAsync(d.sectors.addPiece({ source: once(a), payloadSize: a.length, pieceSize: 300 }), { instanceOf: PieceSizeInvalidError });
+  await t.throwsAsync(d.sectors.addPiece({ source: once(a), payloadSize: a.length, pieceSize: 256 }), { instanceOf: PieceSizeInvalidError });
+  await t.throwsAsync(d.sectors.addPiece({ source: once(a), payloadSize: a.length, sector: 99 }), {
+    instanceOf: SectorUnknownError,
+    message: 'sector 99 does not exist',
+  });
+  await t.throwsAsync(d.sectors.addPiece({ source: once(a), payloadSize: 1500, sector: 0 }), { instanceOf: PieceDoesNotFitError });
+  await t.throwsAsync(d.sectors.sectorStatus(99), { instanceOf: SectorUnknownError });
+  await t.throwsAsync(d.sectors.readPiece({ sector: 99, offset: 0, size: 1 }), { instanceOf: SectorUnknownError });
+  const r = await d.sectors.sectorStatus(0);
+  t.is(r.state, 'WaitDeals');
+  t.is(r.pieces.length, 1);
+  t.deepEqual(await collect(await d.sectors.readPiece({ sector: 0, offset: pa.offset, size: a.length })), a);
+  const next = await d.sectors.addPiece({ source: once(a), payloadSize: a.length });
+  t.like(next, { sector: 0, paddedOffset: 512 }, 'the space of refused pieces was never taken');
+});
+
+test.serial('an aborted addPiece rejects with AbortedError and leaves the sector open', async (t) => {
+  const d = await t.context.start();
+  const g = gated(randomBytes(500));
+  const ac = new AbortController();
+  const adding = d.sectors.addPiece({ source: g.source, payloadSize: 500, signal: ac.signal });
+  await waitFor(d.system, (s) => Object.keys(s.context.running).length === 1);
+  ac.abort();
+  await t.throwsAsync(adding, { instanceOf: AbortedError });
+  const r = await waitForState(d, 0, 'WaitDeals');
+  t.is(r.pieces.length, 0);
+  const b = randomBytes(500);
+  const pb = await d.sectors.addPiece({ source: once(b), payloadSize: b.length });
+  t.like(pb, { sector: 0, paddedOffset: 0 });
+});
+
+test.serial('the inspection log records events and snapshots as NDJSON', async (t) => {
+  const path = join(t.context.dir, 'inspect.ndjson');
+  const log = createInspectionLog(path);
+  const d = await t.context.start({ inspect: log.inspect });
+  const a = randomBytes(100);
+  await d.sectors.addPiece({ source: once(a), payloadSize: a.length });
+  await d.stop();
+  log.close();
+  const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  t.true(lines.length > 10);
+  t.true(lines.some((l) => l.type === '@xstate.event' && l.event.type === 'scheduler.addPiece'));
+  t.true(lines.some((l) => l.type === '@xstate.snapshot' && l.actor === 'sector:0' && l.value === 'AddPiece'));
+  t.true(lines.some((l) => l.type === '@xstate.event' && l.event.type === 'index.sector.save'));
+});
