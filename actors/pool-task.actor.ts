@@ -11,7 +11,7 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import { fromPromise } from 'xstate';
-import { AbortedError, InternalError } from '../src/errors.js';
+import { AbortedError, FileUnreadableError, InternalError, SectorStorageError } from '../src/errors.js';
 import type { SealerPool } from '../src/pool/pool.js';
 import type { TaskProgress } from '../src/pool/task-context.js';
 import { sendStream } from '../src/pool/port-stream.js';
@@ -84,8 +84,12 @@ async function runAddPiece(c: PoolTaskComponents, task: AddPieceTask, actorSigna
 
   const channel = request ? new MessageChannel() : undefined;
   const sending = request && channel ? sendStream(request.source, channel.port1) : undefined;
-  // the sender's failure reaches the thread as a typed stream error; don't let it go unhandled here
-  sending?.catch(() => {});
+  // The source's failure also reaches the thread as a stream error, which then fails the task;
+  // it is recorded here (before the task can fail) to tell it from a failure of the write.
+  let sourceError: unknown;
+  sending?.catch((err: unknown) => {
+    sourceError = err;
+  });
   try {
     const result = await c.pool.run(
       'addPiece',
@@ -110,8 +114,25 @@ async function runAddPiece(c: PoolTaskComponents, task: AddPieceTask, actorSigna
       paddedSize: piece.paddedSize,
       payloadSize: piece.payloadSize,
     };
+  } catch (err) {
+    if (sourceError !== undefined) throw asSourceError(sourceError);
+    throw err;
   } finally {
     alloc?.reservation.release();
     channel?.port1.close();
   }
+}
+
+/** Codes a failing client stream keeps; anything else it throws becomes FILE_UNREADABLE. */
+const SOURCE_CODES = new Set(['ABORTED', 'EMPTY_PAYLOAD', 'PAYLOAD_TOO_LARGE', 'PAYLOAD_TOO_SMALL', 'FILE_UNREADABLE', 'CAR_INVALID']);
+
+/**
+ * The client's byte stream failed (a dropped upload, an unreadable file): the sector drops the
+ * piece and stays open, so the error must carry an input code whatever the stream threw.
+ */
+function asSourceError(err: unknown): unknown {
+  if (err instanceof SectorStorageError && SOURCE_CODES.has(err.code)) return err;
+  if (err instanceof Error && err.name === 'AbortError') return new AbortedError(err.message, { cause: err });
+  const message = err instanceof Error ? err.message : String(err);
+  return new FileUnreadableError(`the piece's byte stream failed: ${message}`, { cause: err });
 }

@@ -28,6 +28,7 @@
 import { and, assertEvent, assign, enqueueActions, fromPromise, sendParent, setup } from 'xstate';
 import type { ErrorCode, WireError } from '../src/errors.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
+import { isValidPaddedSize } from '../src/sector/sizes.js';
 import type {
   PieceRecord,
   SectorErrorRecord,
@@ -43,7 +44,8 @@ import type {
   SectorEvent,
   SectorSummary,
 } from './protocol.js';
-import { fillerPieces, piecesEnd, placePiece, requiredPadding, reservedEnd } from './sector-space.js';
+import { fillerPieces, requiredPadding } from '../src/piece/alignment.js';
+import { piecesEnd, placePiece, reservedEnd } from './sector-space.js';
 
 /** Construction data: a new sector, or one restored from its persisted record. */
 export interface SectorInput {
@@ -99,9 +101,8 @@ const INPUT_ERRORS: readonly ErrorCode[] = [
   'PAYLOAD_TOO_LARGE',
   'PAYLOAD_TOO_SMALL',
   'CAR_INVALID',
+  // the pool task reports any failure of the client's byte stream as FILE_UNREADABLE
   'FILE_UNREADABLE',
-  'INVALID_ARGUMENT',
-  'PIECE_SIZE_INVALID',
 ];
 
 /** The record a context persists as. */
@@ -161,6 +162,7 @@ export const sectorMachine = setup({
     acceptingPieces: ({ context }) => accepting(context),
     fits: ({ context, event }) => {
       assertEvent(event, 'sector.addPiece');
+      if (!isValidPaddedSize(event.pieceSize)) return false;
       return placePiece(reserved(context), event.pieceSize).end <= context.sectorSize;
     },
     isCurrentTask: ({ context, event }) => {
@@ -206,19 +208,21 @@ export const sectorMachine = setup({
       const { requestId, pieceSize, payloadSize } = event;
       return { queue: [...context.queue, { requestId, pieceSize, payloadSize }] };
     }),
-    rejectRequest: sendParent(({ context, event }, params: { code: ErrorCode }) => {
+    /** Turns a request down, then re-reports the summary (the scheduler reserved its space optimistically). */
+    rejectRequest: enqueueActions(({ context, event, enqueue }, params: { code: ErrorCode }) => {
       assertEvent(event, 'sector.addPiece');
       const message =
         params.code === 'PIECE_DOES_NOT_FIT'
           ? `piece of ${event.pieceSize} padded bytes does not fit in sector ${context.number}: ` +
             `${context.sectorSize - reserved(context)} padded bytes left before alignment`
           : `sector ${context.number} is in state ${context.state}${context.packingRequested ? ' (packing requested)' : ''} and takes no pieces`;
-      return {
+      enqueue.sendParent({
         type: 'scheduler.piece.failed',
         requestId: event.requestId,
         sector: context.number,
         error: { code: params.code, message },
-      } satisfies SchedulerSectorEvent;
+      } satisfies SchedulerSectorEvent);
+      enqueue.sendParent({ type: 'scheduler.sector.changed', summary: summaryOf(context) } satisfies SchedulerSectorEvent);
     }),
     /** Fails every queued request (the sector can no longer take them). */
     rejectQueued: enqueueActions(({ context, enqueue }) => {
@@ -249,7 +253,7 @@ export const sectorMachine = setup({
     startNextPiece: assign(({ context }) => {
       const [next, ...rest] = context.queue;
       if (!next) return {};
-      const padding = requiredPadding(piecesEnd(context.pieces), next.pieceSize);
+      const padding = requiredPadding(piecesEnd(context.pieces), next.pieceSize).pieces;
       const steps: SectorStep[] = [
         ...padding.map((size) => ({ pieceSize: size, payloadSize: 0, source: { type: 'zeros' } as const })),
         { pieceSize: next.pieceSize, payloadSize: next.payloadSize, source: { type: 'request', requestId: next.requestId } },

@@ -298,3 +298,20 @@ test.serial('the inspection log records events and snapshots as NDJSON', async (
   t.true(lines.some((l) => l.type === '@xstate.snapshot' && l.actor === 'sector:0' && l.value === 'AddPiece'));
   t.true(lines.some((l) => l.type === '@xstate.event' && l.event.type === 'index.sector.save'));
 });
+
+test.serial('a byte stream that breaks midway drops the piece as unreadable input and the sector stays open', async (t) => {
+  const d = await t.context.start();
+  async function* broken() {
+    yield randomBytes(300);
+    throw new Error('connection reset by peer');
+  }
+  const err = await t.throwsAsync(d.sectors.addPiece({ source: broken(), payloadSize: 1000 }), { code: 'FILE_UNREADABLE' } as never);
+  t.regex(err?.message ?? '', /connection reset by peer/);
+  const r = await d.sectors.sectorStatus(0);
+  t.is(r.state, 'WaitDeals');
+  t.deepEqual(r.pieces, []);
+  const a = randomBytes(1000);
+  const pa = await d.sectors.addPiece({ source: once(a), payloadSize: a.length });
+  t.like(pa, { sector: 0, paddedOffset: 0 });
+  t.deepEqual(await collect(await d.sectors.readPiece({ sector: 0, offset: 0, size: a.length })), a);
+});

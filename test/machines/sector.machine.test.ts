@@ -178,7 +178,7 @@ test('a padding zero piece that fails is a sector failure even with an input-lik
   h.finish();
   h.send(req('r2', 512));
   t.is(h.lastTask().source.type, 'zeros');
-  h.send({ type: 'sector.task.failed', taskId: h.lastTask().id, error: { code: 'INVALID_ARGUMENT', message: 'misaligned' } });
+  h.send({ type: 'sector.task.failed', taskId: h.lastTask().id, error: { code: 'PAYLOAD_TOO_SMALL', message: 'odd' } });
   t.is(h.value(), 'AddPieceFailed');
   h.stop();
 });
