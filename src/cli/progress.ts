@@ -42,6 +42,9 @@ export class ProgressBar {
   #total = 0;
   #detail: string | undefined;
   #lastDraw = 0;
+  #lastLine = '';
+  /** Phase whose 100 % line has been drawn (drawn once, however many final reports arrive). */
+  #completedPhase: string | undefined;
   #drawn = false;
   #finished = false;
   /** Recent (time, done) samples for the rate; reset when the phase changes. */
@@ -73,7 +76,9 @@ export class ProgressBar {
     while (this.#samples.length > 2 && t - this.#samples[0]![0] > RATE_WINDOW_MS) this.#samples.shift();
     if (t - this.#start < this.#delayMs) return;
     const interval = this.#tty ? 100 : this.#lineIntervalMs;
-    if (this.#drawn && t - this.#lastDraw < interval && done < total) return;
+    const completes = done >= total && total > 0;
+    if (completes && this.#completedPhase === this.#phase) return;
+    if (this.#drawn && t - this.#lastDraw < interval && !completes) return;
     this.#draw(t);
   }
 
@@ -86,7 +91,7 @@ export class ProgressBar {
   finish(message?: string): void {
     if (this.#finished) return;
     const t = this.#now();
-    if (this.#drawn) this.#draw(t);
+    if (this.#drawn && this.#completedPhase !== this.#phase) this.#draw(t);
     this.#finished = true;
     if (this.#drawn && this.#tty) this.#stream.write('\n');
     if (message && this.#drawn) this.#stream.write(`${message}\n`);
@@ -133,9 +138,13 @@ export class ProgressBar {
   }
 
   #draw(t: number): void {
+    let line = this.render(t);
+    // several "100 %" reports in a row (and finish() after them) print one line, not many
+    if (line === this.#lastLine) return;
+    this.#lastLine = line;
     this.#lastDraw = t;
     this.#drawn = true;
-    let line = this.render(t);
+    if (this.#total > 0 && this.#done >= this.#total) this.#completedPhase = this.#phase;
     if (this.#tty) {
       const cols = this.#stream.columns ?? 100;
       if (line.length > cols - 1) line = line.slice(0, cols - 1);

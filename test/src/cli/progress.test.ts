@@ -60,3 +60,18 @@ test('formats durations', (t) => {
   t.is(formatDuration(75), '1m15s');
   t.is(formatDuration(4000), '1h06m');
 });
+
+test('draws the completed state once however many final reports arrive', (t) => {
+  const s = sink();
+  let now = 5000;
+  const bar = new ProgressBar({ stream: s.stream, tty: false, delayMs: 0, now: () => now });
+  bar.update(10, 100, 'hash');
+  now += 3000;
+  bar.update(100, 100, 'hash');
+  now += 10;
+  bar.update(100, 100, 'hash');
+  bar.finish();
+  const lines = s.text().trim().split('\n');
+  t.is(lines.length, 2);
+  t.true(lines[1]!.includes('100%'));
+});
