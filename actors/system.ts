@@ -169,8 +169,9 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     }
     markReady();
   } catch (err) {
-    markFailed(err);
+    // stop first: a task waiting on `ready` must not turn the failed start into a sector failure
     root.stop();
+    markFailed(err);
     localStore?.close();
     if (ownsDb) db.close();
     throw err;

@@ -91,7 +91,10 @@ test.serial('adds pieces with their alignment padding, with commP and CIDs of th
   const a = randomBytes(100);
   const b = randomBytes(600);
   const pa = await d.sectors.addPiece({ source: once(a), payloadSize: a.length });
-  const pb = await d.sectors.addPiece({ source: once(b), payloadSize: b.length });
+  const progress: { phase: string; done: number; total: number }[] = [];
+  const pb = await d.sectors.addPiece({ source: once(b), payloadSize: b.length, onProgress: (p) => progress.push(p) });
+  t.true(progress.length > 0, 'progress crosses from the pool thread');
+  t.true(progress.every((p) => p.phase === 'addPiece' && p.done <= 600));
   const ca = await commP(a);
   const cb = await commP(b);
   t.like(pa, { sector: 0, offset: 0, paddedOffset: 0, paddedSize: 128, payloadSize: 100, pieceCid: ca.pieceCid.toString() });
