@@ -88,6 +88,14 @@ test('encodes the empty bitfield as zero bytes and drops a trailing run of zeros
   t.deepEqual(encodeRuns([{ value: true, length: 128 }, { value: false, length: 1000 }]), encodeRuns([{ value: true, length: 128 }]));
 });
 
+test('accepts a trailing run of zeros, as Lotus writes after Free (go-bitfield Subtract keeps it)', (t) => {
+  // 00 | 1 | 00 varint(128) | 00 varint(128): ones 0..127 then 128 zeros
+  const byte = (b: number) => Array.from({ length: 8 }, (_, i) => (b >> i) & 1);
+  const input = bits([0, 0, 1, 0, 0, ...byte(0x80), ...byte(0x01), 0, 0, ...byte(0x80), ...byte(0x01)]);
+  t.deepEqual(decodeRuns(input), [{ value: true, length: 128 }]);
+  t.deepEqual([...encodeRuns(decodeRuns(input))], [0x04, 0x30]);
+});
+
 test('refuses to encode zero-length runs and consecutive runs of the same value', (t) => {
   t.throws(() => encodeRuns([{ value: true, length: 0 }]), { instanceOf: InvalidArgumentError, message: /run 0 has length 0/ });
   t.throws(
