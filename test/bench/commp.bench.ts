@@ -14,6 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,13 +25,28 @@ import { peakRssMiB, quick, report } from './bench-util.js';
 const MiB = 2 ** 20;
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
+/**
+ * Peak RSS of this process's own address space. Linux carries `ru_maxrss` (what
+ * `process.resourceUsage().maxRSS` reads) over fork and exec, so a child would report the
+ * parent's peak; VmHWM in /proc/self/status belongs to the new address space alone.
+ */
+function ownPeakRssMiB(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux: fall back to maxRSS
+  }
+  return peakRssMiB();
+}
+
 // child mode: commP one (sparse) file and print the peak RSS, nothing else in this process
 if (process.argv[2] === '--rss') {
   const path = process.argv[3]!;
   const t0 = process.hrtime.bigint();
   const r = await commPFile(path);
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  console.log(JSON.stringify({ rss: peakRssMiB(), mibs: r.payloadSize / MiB / s }));
+  console.log(JSON.stringify({ rss: ownPeakRssMiB(), mibs: r.payloadSize / MiB / s }));
   process.exit(0);
 }
 
