@@ -1,0 +1,82 @@
+/**
+ * sector-storage: the public entry point. Explicit named re-exports only; everything not listed
+ * here is internal and may change.
+ *
+ * @example
+ * ```ts
+ * import { commPFile, generateUnsealedCid } from 'sector-storage';
+ * const { pieceCid, paddedSize } = await commPFile('deal.car');
+ * const commD = generateUnsealedCid(6, [{ pieceCid, paddedSize }]); // StackedDrg8MiBV1_1
+ * ```
+ */
+
+// errors
+export {
+  SectorStorageError,
+  type ErrorCode,
+  type WireError,
+  errorFromWire,
+  toWireError,
+} from './errors.js';
+
+// sizes, proofs, sector ids
+export {
+  sealProofInfo,
+  sealProofForSectorSize,
+  allSealProofs,
+  porepId,
+  type SealProofInfo,
+  type RegisteredSealProof,
+} from './sector/proofs.js';
+export { paddedSize, unpaddedSize, isValidPaddedSize, parseSize, formatSize } from './sector/sizes.js';
+export { sectorName, parseSectorName, type SectorId, type SectorRef, type FileTypeName } from './sector/sector-id.js';
+
+// native primitives
+export { fr32Pad, fr32Unpad, sha256, hashPair } from '../native/hash.js';
+export { poseidonHash } from '../native/poseidon.js';
+export { shaBackend } from '../native/binding.js';
+
+// pieces
+export { commP, commPFile, MIN_PAYLOAD_SIZE, type CommPResult } from './piece/commp.js';
+export { commPFileParallel } from './piece/commp-parallel.js';
+export { generateUnsealedCid, computeCommD, type PieceInfo } from './piece/unsealed-cid.js';
+export { zeroPieceCommitment } from './piece/zero-comm.js';
+export {
+  pieceCidV1,
+  pieceCidV2,
+  parsePieceCid,
+  pieceCidV1ToV2,
+  pieceCidV2ToV1,
+  commPFromPieceCid,
+} from './piece/piece-cid.js';
+export { addPiece, addPieceWithPadding, type AddPieceOptions, type AddPieceResult } from './piece/add-piece.js';
+export { readPiece, readPieceToFile, type ReadPieceOptions } from './piece/read-piece.js';
+export { requiredPadding, fillerPieces } from './piece/alignment.js';
+export { carInfo, type CarInfo } from './piece/car-info.js';
+export { PartialFile } from './partial/partial-file.js';
+
+// sealing
+export { createLabels, type CreateLabelsOptions } from './seal/labels.js';
+export { replicaId, proverIdFromMinerId } from './seal/replica-id.js';
+export { sealPreCommit1, type PreCommit1Input, type PreCommit1Output } from './seal/pc1.js';
+export { sealPreCommit2, type PreCommit2Output } from './seal/pc2.js';
+export { sealCommit1 } from './seal/c1.js';
+export {
+  sealCommit2,
+  registerSnarkProver,
+  vanillaBundleProver,
+  type SnarkProver,
+} from './seal/c2.js';
+export { verifySeal, verifyVanillaProofs } from './seal/verify.js';
+export { unsealRange } from './seal/unseal.js';
+export { generateWinningPoSt, generateWindowPoSt, verifyPoSt } from './seal/post.js';
+export { finalizeSector } from './seal/finalize.js';
+export { checkProvable } from './seal/check-provable.js';
+export { commRToCid, cidToCommR } from './seal/commitment-cid.js';
+
+// runtime: pool, daemon, API client
+export { SealerPool, type SealerPoolOptions } from './pool/pool.js';
+export type { TaskProgress } from './pool/task-context.js';
+export { startDaemon, type Daemon, type DaemonOptions } from './daemon.js';
+export { ApiClient } from './api/rpc-client.js';
+export { openRepo } from './repo/repo.js';
