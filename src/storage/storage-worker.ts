@@ -54,8 +54,10 @@ export interface StorageWorkerOptions {
 export interface StorageWorker {
   /** A uuid per start; the owner name of this worker's sector locks. */
   readonly id: string;
-  /** `http://host:port` of this worker. */
+  /** `http://host:port` other nodes use (the advertised address). */
   readonly url: string;
+  /** `http://host:port` actually listened on. */
+  readonly listenUrl: string;
   readonly local: LocalStore;
   readonly remote: RemoteStore;
   readonly index: SectorIndex;
@@ -117,6 +119,7 @@ export async function startStorageWorker(options: StorageWorkerOptions): Promise
       throw new InvalidArgumentError(`listening on ${bound.host}: give --advertise HOST:PORT so other nodes know where to fetch from`);
     }
     const url = `http://${publicAddr}`;
+    const listenUrl = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
 
     const local = new LocalStore({
       index,
@@ -155,6 +158,7 @@ export async function startStorageWorker(options: StorageWorkerOptions): Promise
     return {
       id,
       url,
+      listenUrl,
       local,
       remote,
       index,

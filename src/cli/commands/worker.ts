@@ -57,8 +57,11 @@ const worker = defineCommand({
       log: (line) => out.info(line),
     });
     out.result(
-      { id: w.id, url: w.url, paths: w.paths },
-      (r) => [`worker ${r.id} listening on ${r.url}`, ...r.paths.map((p) => `  storage ${p.ID} at ${p.LocalPath}`)],
+      { id: w.id, url: w.url, listen: w.listenUrl, paths: w.paths },
+      (r) => [
+        `worker ${r.id} listening on ${r.listen}${r.url !== r.listen ? ` (reachable as ${r.url})` : ''}`,
+        ...r.paths.map((p) => `  storage ${p.ID} at ${p.LocalPath}`),
+      ],
     );
     if (!signal.aborted) await new Promise<void>((res) => signal.addEventListener('abort', () => res(), { once: true }));
     out.info(`worker shutting down (${String((signal.reason as Error)?.message ?? 'signal')})`);
