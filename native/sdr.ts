@@ -38,6 +38,8 @@ interface SdrBinding {
   ): number;
   chachaWords(seed: Uint8Array, rounds: number, out: Uint32Array): void;
   blake2b512(data: Uint8Array, out: Uint8Array): void;
+  sdrAdviseHugePages(buffer: Uint8Array): boolean;
+  sdrAlignOffset(buffer: Uint8Array, alignment: number): number;
 }
 
 function sdr(): SdrBinding {
@@ -121,6 +123,22 @@ export function sdrLabelRange(a: LabelRangeArgs): number {
 
 function overlaps(a: Uint8Array, b: Uint8Array): boolean {
   return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.length && b.byteOffset < a.byteOffset + a.length;
+}
+
+/**
+ * Allocates a zero-filled layer buffer, 64-byte aligned so that every 32-byte label lies in one
+ * cache line, and asks the kernel to back it with transparent huge pages before any page is
+ * touched. Labelling reads parents at random across two layers: a misaligned label costs two
+ * cache lines, and with 4 KiB pages most reads also miss the TLB, so prefetches arrive late.
+ * Both are optimisations only: any Uint8Array works as a layer.
+ */
+export function allocateLayerBuffer(bytes: number): Uint8Array {
+  if (!Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError(`bytes must be a non-negative safe integer, got ${bytes}`);
+  const raw = new Uint8Array(bytes + 64);
+  const b = sdr();
+  const buf = raw.subarray(b.sdrAlignOffset(raw, 64)).subarray(0, bytes);
+  if (bytes >= 4 << 20) b.sdrAdviseHugePages(buf);
+  return buf;
 }
 
 /**

@@ -10,6 +10,8 @@
  *   chachaWords(seed: Uint8Array(32), rounds, out: Uint32Array) -> undefined
  *   blake2b512(data: Uint8Array, out: Uint8Array(64)) -> undefined
  *   sdrPermute(drgSeed, feistelKeys, nodes, legacy, index) -> Feistel permutation of index
+ *   sdrAdviseHugePages(buffer: Uint8Array) -> boolean (madvise MADV_HUGEPAGE on its interior)
+ *   sdrAlignOffset(buffer: Uint8Array, alignment) -> bytes to skip so that the data is aligned
  */
 #include <string.h>
 #include "blake2b.h"
@@ -125,11 +127,29 @@ static napi_value blake2b512(napi_env env, napi_callback_info info) {
   return ss_undefined(env);
 }
 
+static napi_value advise_huge_pages(napi_env env, napi_callback_info info) {
+  SS_ARGS(1);
+  SS_BYTES(buffer, 0);
+  return ss_bool(env, ss_sdr_advise_huge_pages(buffer, buffer_len));
+}
+
+static napi_value align_offset(napi_env env, napi_callback_info info) {
+  SS_ARGS(2);
+  SS_BYTES(buffer, 0);
+  SS_U64(alignment, 1);
+  if (alignment == 0 || (alignment & (alignment - 1)) != 0 || alignment > 4096)
+    SS_RANGE_ERROR("alignment must be a power of two <= 4096");
+  uintptr_t a = (uintptr_t)buffer;
+  return ss_number(env, (double)((alignment - (a & (alignment - 1))) & (alignment - 1)));
+}
+
 napi_status register_sdr(napi_env env, napi_value exports) {
   napi_status s;
   if ((s = ss_export_fn(env, exports, "sdrParents", sdr_parents)) != napi_ok) return s;
   if ((s = ss_export_fn(env, exports, "sdrPermute", sdr_permute)) != napi_ok) return s;
   if ((s = ss_export_fn(env, exports, "sdrLabelRange", sdr_label_range)) != napi_ok) return s;
   if ((s = ss_export_fn(env, exports, "chachaWords", chacha_words)) != napi_ok) return s;
+  if ((s = ss_export_fn(env, exports, "sdrAdviseHugePages", advise_huge_pages)) != napi_ok) return s;
+  if ((s = ss_export_fn(env, exports, "sdrAlignOffset", align_offset)) != napi_ok) return s;
   return ss_export_fn(env, exports, "blake2b512", blake2b512);
 }

@@ -4,6 +4,7 @@
 #ifndef SS_SDR_LABELS_H
 #define SS_SDR_LABELS_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Labels nodes [start, start+count) of layer `layer` (1-based) into `cur`.
@@ -16,5 +17,12 @@
 int64_t ss_sdr_label_range(const uint8_t replica_id[32], uint32_t layer, uint64_t nodes,
                            uint64_t start, uint64_t count, const uint32_t *parents, uint8_t *cur,
                            const uint8_t *prev, bool use_sha_ni);
+
+/* Asks the kernel to back the 2 MiB-aligned interior of [addr, addr+len) with transparent huge
+ * pages (madvise MADV_HUGEPAGE; Linux only). Best done before the pages are first touched. Layer
+ * buffers are read at random: with 4 KiB pages every parent is a TLB miss, and prefetches that
+ * miss the TLB arrive late (layer 2 of a 128 MiB sector: 0.70 → 0.92 of the SHA limit).
+ * Returns false when the hint was not applied (too small, unsupported, refused). */
+bool ss_sdr_advise_huge_pages(void *addr, size_t len);
 
 #endif

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sdrLabelRange } from '../../native/sdr.js';
+import { allocateLayerBuffer, sdrLabelRange } from '../../native/sdr.js';
 import { CacheCorruptError, InvalidArgumentError, PieceDoesNotFitError } from '../errors.js';
 import type { TaskContext } from '../pool/task-context.js';
 import { porepId as porepIdOf, type RegisteredSealProof, type SealProofInfo, sealProofForSectorSize, sealProofInfo } from '../sector/proofs.js';
@@ -174,7 +174,7 @@ export async function sealPreCommit1(input: PreCommit1Input, ctx: TaskContext = 
   // Two layer buffers are all PC1 ever holds; verification reads candidates into them in turn,
   // so the last intact layer ends up in memory as the previous layer.
   const buffers: Uint8Array[] = [];
-  const buffer = (i: number) => (buffers[i % 2] ??= new Uint8Array(sectorSize));
+  const buffer = (i: number) => (buffers[i % 2] ??= allocateLayerBuffer(sectorSize));
   let previous: Uint8Array | undefined;
   const done: Pc1LayerRecord[] = [];
   const cp = await readCheckpoint(cacheDir);

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import test from 'ava';
-import { blake2b512, chachaWords, sdrFeistelPermute, sdrLabelRange } from '../../native/sdr.js';
+import { shaBackend } from '../../native/binding.js';
+import { setShaBackend } from '../../native/hash.js';
+import { allocateLayerBuffer, blake2b512, chachaWords, sdrFeistelPermute, sdrLabelRange } from '../../native/sdr.js';
 import { drgSeed, feistelKeys, graphParents, nodeParents, sdrGraph } from '../../src/seal/graph.js';
 import { createLabels } from '../../src/seal/labels.js';
 import { proverIdFromMinerId, replicaId } from '../../src/seal/replica-id.js';
@@ -197,4 +199,43 @@ test('the facade rejects mismatched buffers with RangeError naming the argument'
   t.throws(() => sdrLabelRange({ replicaId: new Uint8Array(32), layer: 1, start: 62, parents, current: new Uint8Array(64 * 32) }), { instanceOf: RangeError, message: /start/ });
   const shared = new Uint8Array(128 * 32);
   t.throws(() => sdrLabelRange({ replicaId: new Uint8Array(32), layer: 2, start: 0, parents, current: shared.subarray(0, 64 * 32), previous: shared.subarray(32, 65 * 32) }), { instanceOf: RangeError, message: /overlap/ });
+});
+
+test('both SHA-256 backends (SHA-NI and portable) give the same labels', (t) => {
+  const before = shaBackend();
+  const run = () => createLabels({ nodes: 1024, layers: 3, replicaId: new Uint8Array(32).fill(5), porepId: porepId(6) });
+  try {
+    setShaBackend('portable');
+    t.is(shaBackend(), 'portable');
+    const portable = run();
+    let accelerated = portable;
+    try {
+      setShaBackend('sha-ni');
+      accelerated = run();
+      t.is(shaBackend(), 'sha-ni');
+    } catch (err) {
+      t.log(`SHA-NI unavailable here: ${(err as Error).message}`);
+    }
+    t.deepEqual(accelerated, portable);
+    // and both agree with the upstream vector
+    setShaBackend('portable');
+    const v = createLabels({ nodes: 64, layers: 11, replicaId: new Uint8Array(32).fill(9), porepId: new Uint8Array(32).fill(0x7b) });
+    t.is(hex(v[10]!.subarray(63 * 32)), 'cfef0db78bf3b3ab9f1169774d2e7a77bc9054499d954834b51ca7c788110206');
+  } finally {
+    setShaBackend(before);
+  }
+});
+
+test('layer buffers are zeroed and labels are the same in aligned and misaligned buffers', (t) => {
+  const nodes = 1 << 17; // 4 MiB: large enough for the huge-page hint
+  const g = sdrGraph({ nodes, porepId: porepId(6) });
+  const parents = graphParents(g, 0, nodes);
+  const rid = new Uint8Array(32).fill(2);
+  const aligned = allocateLayerBuffer(nodes * 32);
+  t.is(aligned.length, nodes * 32);
+  t.true(aligned.every((b) => b === 0));
+  const misaligned = new Uint8Array(nodes * 32 + 16).subarray(16);
+  t.is(sdrLabelRange({ replicaId: rid, layer: 1, start: 0, parents, current: aligned }), -1);
+  t.is(sdrLabelRange({ replicaId: rid, layer: 1, start: 0, parents, current: misaligned }), -1);
+  t.deepEqual(aligned, misaligned);
 });
