@@ -4,7 +4,8 @@
  * straight to `pool.run`, which cancels the task cooperatively on its thread.
  *
  * AddPiece: resolves the sector's unsealed file (an existing local copy, or a fresh allocation
- * with its space reserved on a sealing path), feeds the client's bytes to the pool thread through
+ * with its space reserved on a sealing path), frees any allocation past the sector's recorded
+ * pieces (left by an AddPiece that was interrupted after writing), feeds the client's bytes to the pool thread through
  * a MessagePort with credit-based flow control (src/pool/port-stream.ts), and declares a newly
  * created file in the index (non-primary, as Lotus's sealer provider does). Byte sources never
  * enter the actor system: events carry a `requestId` and the source is looked up here.
@@ -12,6 +13,7 @@
 import { MessageChannel } from 'node:worker_threads';
 import { fromPromise } from 'xstate';
 import { AbortedError, FileUnreadableError, InternalError, SectorStorageError } from '../src/errors.js';
+import { PartialFile } from '../src/partial/partial-file.js';
 import type { SealerPool } from '../src/pool/pool.js';
 import type { TaskProgress } from '../src/pool/task-context.js';
 import { sendStream } from '../src/pool/port-stream.js';
@@ -74,6 +76,7 @@ async function runAddPiece(c: PoolTaskComponents, task: AddPieceTask, actorSigna
   if (signal.aborted) throw new AbortedError(`AddPiece ${task.id} cancelled before it started`);
 
   const found = await store.findLocal(task.sector, 'unsealed');
+  if (found) await discardUnrecorded(found.path, sectorSize, task.paddedOffset, task.sector.number);
   const alloc = found ? undefined : await store.allocate(ref, FileType.unsealed, 'sealing');
   const unsealedPath = found?.path ?? alloc?.paths.unsealed;
   const storageId = found?.id ?? alloc?.storages.unsealed;
@@ -120,6 +123,23 @@ async function runAddPiece(c: PoolTaskComponents, task: AddPieceTask, actorSigna
   } finally {
     alloc?.reservation.release();
     channel?.port1.close();
+  }
+}
+
+/**
+ * Frees whatever is allocated in the unsealed file from `end` (the end of the sector's recorded
+ * pieces) on. The sector record is the truth: bytes past it come from an AddPiece that completed
+ * on its thread but was never recorded (shutdown or crash between the write and the commit), and
+ * nobody was told about them. Tasks of one sector run one at a time, so nothing else writes there.
+ */
+async function discardUnrecorded(path: string, sectorSize: number, end: number, sector: number): Promise<void> {
+  const pf = await PartialFile.open(path, sectorSize);
+  try {
+    if (pf.allocatedWithin(end, sectorSize - end) > 0) await pf.free(end, sectorSize - end);
+  } catch (err) {
+    throw new InternalError(`sector ${sector}: cannot discard unrecorded data past padded offset ${end}`, { cause: err });
+  } finally {
+    await pf.close();
   }
 }
 

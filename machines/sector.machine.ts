@@ -18,8 +18,9 @@
  * Restoration: `spawn` cannot take a snapshot, so a sector is spawned with its persisted record as
  * input and the `restoring` state routes it with guarded `always` transitions. Transient states
  * reset as dagstore's Start() does: an AddPiece interrupted by a crash goes back to WaitDeals and
- * its partial piece is not counted (its bytes, if any, sit past the last recorded piece in the
- * unsealed file and are overwritten by the next piece); a Packing sector re-enters Packing and
+ * its partial piece is not counted (its bytes, and even its allocation if the write finished
+ * before the record was committed, sit past the last recorded piece; the pool task frees that
+ * range before the next piece is written there); a Packing sector re-enters Packing and
  * recomputes its remaining fillers from the recorded pieces, so packing is idempotent.
  *
  * GetTicket is where the next issues continue (PreCommit1, PreCommit2, … as in §7.2); here it has

@@ -15,6 +15,7 @@ import {
   PieceSizeInvalidError,
   SectorUnknownError,
 } from '../../src/errors.js';
+import { PartialFile } from '../../src/partial/partial-file.js';
 import { commP } from '../../src/piece/commp.js';
 import { generateUnsealedCid } from '../../src/piece/unsealed-cid.js';
 import { SealerPool } from '../../src/pool/pool.js';
@@ -31,9 +32,19 @@ interface Ctx {
 }
 const test = anyTest as TestFn<Ctx>;
 
+// One pool for the file (tests are serial): thread start-up is the slow part, and fewer module
+// loads in fresh threads also means fewer chances to race a teammate's rebuild of dist/.
+let sharedPool: SealerPool;
+test.before(() => {
+  sharedPool = new SealerPool({ threads: 2 });
+});
+test.after.always(async () => {
+  await sharedPool.close();
+});
+
 test.beforeEach((t) => {
   const dir = mkdtempSync(join(tmpdir(), 'daemon-system-'));
-  const pool = new SealerPool({ threads: 2 });
+  const pool = sharedPool;
   const systems: DaemonSystemHandle[] = [];
   t.context = {
     dir,
@@ -57,7 +68,6 @@ test.beforeEach((t) => {
 });
 test.afterEach.always(async (t) => {
   for (const d of t.context.systems) await d.stop();
-  await t.context.pool.close();
   rmSync(t.context.dir, { recursive: true, force: true });
 });
 
@@ -202,6 +212,23 @@ test.serial('an AddPiece interrupted by shutdown comes back as WaitDeals and its
   const b = randomBytes(500);
   const pb = await d.sectors.addPiece({ source: once(b), payloadSize: b.length });
   t.like(pb, { sector: 0, paddedOffset: 512 });
+  t.deepEqual(await collect(await d.sectors.readPiece({ sector: 0, offset: pb.offset, size: b.length })), b);
+  t.deepEqual(await collect(await d.sectors.readPiece({ sector: 0, offset: 0, size: a.length })), a);
+});
+
+test.serial('data written past the recorded pieces by an unrecorded AddPiece is discarded, not fatal', async (t) => {
+  const d = await t.context.start();
+  const a = randomBytes(100);
+  await d.sectors.addPiece({ source: once(a), payloadSize: a.length });
+  // as if a padding piece had been written and allocated just before a crash, but never recorded
+  const file = sectorFilePath(join(t.context.dir, 'store'), 'unsealed', { miner: MINER, number: 0 });
+  const pf = await PartialFile.open(file, 2048);
+  await pf.markAllocated(128, 384);
+  await pf.close();
+  const b = randomBytes(500);
+  const pb = await d.sectors.addPiece({ source: once(b), payloadSize: b.length });
+  t.like(pb, { sector: 0, paddedOffset: 512 });
+  t.is((await d.sectors.sectorStatus(0)).state, 'WaitDeals');
   t.deepEqual(await collect(await d.sectors.readPiece({ sector: 0, offset: pb.offset, size: b.length })), b);
   t.deepEqual(await collect(await d.sectors.readPiece({ sector: 0, offset: 0, size: a.length })), a);
 });
