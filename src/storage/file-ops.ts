@@ -5,7 +5,7 @@
  * holds complete data. The caller updates the index and only then deletes the source.
  */
 import { constants } from 'node:fs';
-import { copyFile, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /** fsync a file or directory by path (directories: makes a rename durable). */
@@ -67,4 +67,67 @@ export async function moveEntry(src: string, dst: string, tmp: string): Promise<
     throw err;
   }
   return 'copy';
+}
+
+/**
+ * Writes a stream of network-sized chunks to a file at increasing offsets in ~1 MiB writes, with
+ * one write in flight while the next one is gathered (receiving and writing overlap instead of
+ * alternating). `position` is the offset after the last completed write.
+ */
+export class ChunkWriter {
+  readonly #fh: FileHandle;
+  readonly #size: number;
+  #pending: Buffer[] = [];
+  #bytes = 0;
+  #next: number;
+  #done: number;
+  #inflight: Promise<void> | undefined;
+
+  constructor(fh: FileHandle, position = 0, writeSize = 1 << 20) {
+    this.#fh = fh;
+    this.#next = position;
+    this.#done = position;
+    this.#size = writeSize;
+  }
+
+  /** Offset up to which every byte has been written. */
+  get position(): number {
+    return this.#done;
+  }
+
+  /** Queues a chunk; resolves once it is safe to push more (at most one write outstanding). */
+  async push(chunk: Buffer): Promise<void> {
+    this.#pending.push(chunk);
+    this.#bytes += chunk.length;
+    if (this.#bytes >= this.#size) await this.#flush();
+  }
+
+  /** Writes what is queued and waits for every write; returns the final position. */
+  async finish(): Promise<number> {
+    await this.#flush();
+    await this.#inflight;
+    this.#inflight = undefined;
+    return this.#done;
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#bytes === 0) return;
+    const data = this.#pending.length === 1 ? (this.#pending[0] as Buffer) : Buffer.concat(this.#pending, this.#bytes);
+    this.#pending = [];
+    this.#bytes = 0;
+    await this.#inflight;
+    const at = this.#next;
+    this.#next += data.length;
+    this.#inflight = writeAll(this.#fh, data, at).then(() => {
+      this.#done = at + data.length;
+    });
+  }
+}
+
+async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise<void> {
+  let off = 0;
+  while (off < data.length) {
+    const { bytesWritten } = await fh.write(data, off, data.length - off, position + off);
+    off += bytesWritten;
+  }
 }

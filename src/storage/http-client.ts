@@ -48,24 +48,21 @@ export async function readText(res: IncomingMessage, limit = 1 << 20): Promise<s
 }
 
 /**
- * The response body as an async iterable that fails when no byte arrives for `idleMs` (a stalled
- * peer), instead of an overall deadline that would kill a slow but healthy 32 GiB transfer.
+ * Arms an idle timeout on a response: the body fails when no byte arrives for `idleMs` (a
+ * stalled peer), instead of an overall deadline that would kill a slow but healthy 32 GiB
+ * transfer. Uses the socket's own inactivity timer (no per-chunk JavaScript timers).
  */
-export async function* bodyWithIdleTimeout(res: IncomingMessage, idleMs: number, what: string): AsyncGenerator<Buffer> {
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => res.destroy(new FetchFailedError(`${what}: no data for ${idleMs} ms`)), idleMs);
+export function withIdleTimeout(res: IncomingMessage, idleMs: number, what: string): IncomingMessage {
+  const socket = res.socket;
+  const onTimeout = () => res.destroy(new FetchFailedError(`${what}: no data for ${idleMs} ms`));
+  socket.setTimeout(idleMs, onTimeout);
+  const clear = () => {
+    socket.setTimeout(0);
+    socket.off('timeout', onTimeout);
   };
-  arm();
-  try {
-    for await (const chunk of res as AsyncIterable<Buffer>) {
-      arm();
-      yield chunk;
-    }
-  } finally {
-    clearTimeout(timer);
-  }
+  res.once('end', clear);
+  res.once('close', clear);
+  return res;
 }
 
 /** A counting semaphore with abortable waits (the parallel-fetch limit). */

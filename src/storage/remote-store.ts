@@ -24,8 +24,8 @@ import { PartialFile } from '../partial/partial-file.js';
 import { sealProofInfo } from '../sector/proofs.js';
 import { FileType, type FileTypeName, type SectorId, type SectorRef, sectorName } from '../sector/sector-id.js';
 import { paddedIndex } from '../sector/sizes.js';
-import { fsyncPath } from './file-ops.js';
-import { bodyWithIdleTimeout, Limiter, readText, sendRequest } from './http-client.js';
+import { ChunkWriter, fsyncPath } from './file-ops.js';
+import { Limiter, readText, sendRequest, withIdleTimeout } from './http-client.js';
 import { sectorFetchPath, sectorFilePath } from './layout.js';
 import { type LocalStore, maskTypes } from './local-store.js';
 import type { SectorIndex } from './sector-index.js';
@@ -285,7 +285,7 @@ export class RemoteStore {
         yield c;
       }
     };
-    await extractTar(counted(bodyWithIdleTimeout(res, this.#idleMs, url)), temp);
+    await extractTar(options.onProgress ? counted(withIdleTimeout(res, this.#idleMs, url)) : withIdleTimeout(res, this.#idleMs, url), temp);
   }
 
   async #downloadFile(url: string, temp: string, t: FileTypeName, options: AcquireOptions): Promise<void> {
@@ -307,26 +307,15 @@ export class RemoteStore {
             const len = Number(res.headers['content-length']);
             total = Number.isSafeInteger(len) ? len : undefined;
           }
-          let pending: Buffer[] = [];
-          let pendingBytes = 0;
-          const flush = async () => {
-            if (pendingBytes === 0) return;
-            const data = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
-            pending = [];
-            pendingBytes = 0;
-            await fh.write(data, 0, data.length, written);
-            written += data.length;
-            options.onProgress?.({ type: t, url, bytes: written });
-          };
+          const writer = new ChunkWriter(fh, written);
           try {
-            for await (const chunk of bodyWithIdleTimeout(res, this.#idleMs, url)) {
-              pending.push(chunk);
-              pendingBytes += chunk.length;
-              if (pendingBytes >= 1 << 20) await flush();
+            for await (const chunk of withIdleTimeout(res, this.#idleMs, url) as AsyncIterable<Buffer>) {
+              await writer.push(chunk);
+              options.onProgress?.({ type: t, url, bytes: writer.position });
             }
           } finally {
             // Whatever arrived before a drop is kept; the resume asks for the rest.
-            await flush();
+            written = await writer.finish();
           }
           if (total !== undefined && written !== total) {
             throw new FetchFailedError(`${url}: body ended after ${written} of ${total} bytes`);

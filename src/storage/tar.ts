@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FetchFailedError, InvalidArgumentError } from '../errors.js';
-import { fsyncPath } from './file-ops.js';
+import { ChunkWriter, fsyncPath } from './file-ops.js';
 
 const BLOCK = 512;
 const MAX_OCTAL_SIZE = 8 ** 11 - 1;
@@ -162,22 +162,12 @@ export async function extractTar(source: AsyncIterable<Uint8Array>, dir: string)
       names.push(e.name);
       const fh = await open(join(dir, e.name), 'wx', e.mode & 0o777 || 0o644);
       try {
-        // Coalesce network-sized chunks into ~1 MiB writes.
-        let pending: Buffer[] = [];
-        let pendingBytes = 0;
-        const flush = async () => {
-          if (pendingBytes === 0) return;
-          const data = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
-          pending = [];
-          pendingBytes = 0;
-          await fh.write(data);
-        };
-        await reader.pipe(e.size, async (chunk) => {
-          pending.push(chunk);
-          pendingBytes += chunk.length;
-          if (pendingBytes >= 1 << 20) await flush();
-        });
-        await flush();
+        const writer = new ChunkWriter(fh);
+        try {
+          await reader.pipe(e.size, (chunk) => writer.push(chunk));
+        } finally {
+          await writer.finish();
+        }
         await fh.sync();
       } finally {
         await fh.close();
