@@ -130,7 +130,8 @@ function overlaps(a: Uint8Array, b: Uint8Array): boolean {
  * cache line, and asks the kernel to back it with transparent huge pages before any page is
  * touched. Labelling reads parents at random across two layers: a misaligned label costs two
  * cache lines, and with 4 KiB pages most reads also miss the TLB, so prefetches arrive late.
- * Both are optimisations only: any Uint8Array works as a layer.
+ * Every page is faulted in before returning. All of this is optimisation only: any Uint8Array
+ * works as a layer.
  */
 export function allocateLayerBuffer(bytes: number): Uint8Array {
   if (!Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError(`bytes must be a non-negative safe integer, got ${bytes}`);
@@ -138,6 +139,10 @@ export function allocateLayerBuffer(bytes: number): Uint8Array {
   const b = sdr();
   const buf = raw.subarray(b.sdrAlignOffset(raw, 64)).subarray(0, bytes);
   if (bytes >= 4 << 20) b.sdrAdviseHugePages(buf);
+  // Fault every page in now (a write, even of zero, allocates it): otherwise the first layer
+  // labelled into this buffer pays for page allocation and zeroing (for huge pages also
+  // compaction), about 1 s per 512 MiB, inside the labelling loop.
+  for (let i = 0; i < bytes; i += 4096) buf[i] = 0;
   return buf;
 }
 

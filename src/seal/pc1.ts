@@ -92,6 +92,27 @@ export interface PreCommit1Output {
   readonly parentCachePath: string;
   /** Layers reused from a previous interrupted run (0 for a fresh run). */
   readonly resumedLayers: number;
+  /** Where the time went in this run (seconds; labelling and writing per labelled layer). */
+  readonly stats: Pc1Stats;
+}
+
+/** Timings of one PC1 run. */
+export interface Pc1Stats {
+  /** Opening (and, if missing, generating) the parent cache. */
+  readonly parentCacheSeconds: number;
+  /** How the parent cache was found: 'created' | 'verified' | 'repaired', or 'unused'. */
+  readonly parentCache: string;
+  /** Allocating (and faulting in) the two layer buffers. */
+  readonly allocSeconds: number;
+  /** Labelling time (wall) of each layer labelled in this run. */
+  readonly labelSeconds: readonly number[];
+  /**
+   * CPU time of the whole process while each layer was labelled (user + system): on a busy
+   * machine this shows the labelling cost without the time the thread spent preempted.
+   */
+  readonly labelCpuSeconds: readonly number[];
+  /** Writing (fsync + rename) and digesting each of those layers. */
+  readonly writeSeconds: readonly number[];
 }
 
 const noContext: TaskContext = { progress() {}, cancelled: false, throwIfCancelled() {} };
@@ -174,7 +195,16 @@ export async function sealPreCommit1(input: PreCommit1Input, ctx: TaskContext = 
   // Two layer buffers are all PC1 ever holds; verification reads candidates into them in turn,
   // so the last intact layer ends up in memory as the previous layer.
   const buffers: Uint8Array[] = [];
-  const buffer = (i: number) => (buffers[i % 2] ??= allocateLayerBuffer(sectorSize));
+  let allocSeconds = 0;
+  const buffer = (i: number): Uint8Array => {
+    let b = buffers[i % 2];
+    if (!b) {
+      const t = performance.now();
+      b = buffers[i % 2] = allocateLayerBuffer(sectorSize);
+      allocSeconds += (performance.now() - t) / 1000;
+    }
+    return b;
+  };
   let previous: Uint8Array | undefined;
   const done: Pc1LayerRecord[] = [];
   const cp = await readCheckpoint(cacheDir);
@@ -197,20 +227,31 @@ export async function sealPreCommit1(input: PreCommit1Input, ctx: TaskContext = 
 
   const graph = sdrGraph({ nodes, porepId, apiVersion: info.api });
   let parentCachePath = join(input.parentCacheDir ?? parentCacheDir(), `${parentCacheBaseName(graph)}.cache`);
+  const stats = { parentCacheSeconds: 0, parentCache: 'unused', allocSeconds: 0, labelSeconds: [] as number[], labelCpuSeconds: [] as number[], writeSeconds: [] as number[] };
   if (done.length < layers) {
+    const t0 = performance.now();
     const cache = await ParentCache.open(graph, {
       dir: input.parentCacheDir,
       onProgress: (d, t) => ctx.progress({ phase: 'parents', done: d, total: t, detail: 'parent cache' }),
       throwIfCancelled: () => ctx.throwIfCancelled(),
     });
     parentCachePath = cache.path;
+    stats.parentCacheSeconds = (performance.now() - t0) / 1000;
+    stats.parentCache = cache.status;
     try {
       for (let layer = done.length + 1; layer <= layers; layer++) {
         const current = buffer(layer - 1); // the buffer not holding the previous layer
+        const t1 = performance.now();
+        const cpu0 = process.cpuUsage();
         await labelLayer({ cache, replicaId, layer, layers, current, previous, chunkNodes, ctx });
+        const t2 = performance.now();
+        const cpu = process.cpuUsage(cpu0);
         await writeFileDurable(join(cacheDir, CacheFile.layer(layer)), current);
         done.push({ layer, size: sectorSize, sha256: createHash('sha256').update(current).digest('hex') });
         await writeCheckpoint(cacheDir, { v: 1, ...identity, done } satisfies Pc1Checkpoint);
+        stats.labelSeconds.push((t2 - t1) / 1000);
+        stats.labelCpuSeconds.push((cpu.user + cpu.system) / 1e6);
+        stats.writeSeconds.push((performance.now() - t2) / 1000);
         previous = current;
       }
     } finally {
@@ -235,6 +276,7 @@ export async function sealPreCommit1(input: PreCommit1Input, ctx: TaskContext = 
     layerDigests: done.map((d) => d.sha256),
     parentCachePath,
     resumedLayers,
+    stats: { ...stats, allocSeconds },
   };
 }
 
