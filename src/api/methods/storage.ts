@@ -163,7 +163,7 @@ export const storageMethods = {
   /** `StorageDetach(id, url?)`: removes a URL of a path, or the path when no URL is left. */
   StorageDetach: defineMethod({
     perm: 'admin',
-    params: (raw): [string, string | undefined] => {
+    params: (raw): [string, string?] => {
       expectArity(raw, 1, 2);
       return [stringParam(raw, 0, 'id'), optionalString(raw, 1, 'url')];
     },
@@ -333,7 +333,7 @@ export const storageMethods = {
   /** `StorageLock(sector, read, write, owner?) → lockId`: waits (cancelled when the caller disconnects). */
   StorageLock: defineMethod({
     perm: 'admin',
-    params: (raw): [SectorId, number, number, string | undefined] => {
+    params: (raw): [SectorId, number, number, string?] => {
       expectArity(raw, 3, 4);
       return [sectorParam(raw, 0, 'sector'), maskParam(raw, 1, 'read'), maskParam(raw, 2, 'write'), optionalString(raw, 3, 'owner')];
     },
@@ -353,7 +353,7 @@ export const storageMethods = {
   /** `StorageTryLock(sector, read, write, owner?) → lockId | null`. */
   StorageTryLock: defineMethod({
     perm: 'admin',
-    params: (raw): [SectorId, number, number, string | undefined] => {
+    params: (raw): [SectorId, number, number, string?] => {
       expectArity(raw, 3, 4);
       return [sectorParam(raw, 0, 'sector'), maskParam(raw, 1, 'read'), maskParam(raw, 2, 'write'), optionalString(raw, 3, 'owner')];
     },

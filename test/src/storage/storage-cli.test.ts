@@ -1,0 +1,170 @@
+/**
+ * `sector-storage storage …` against a running daemon, and the pure formatters.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import anyTest, { type TestFn } from 'ava';
+import { ApiClient } from '../../../src/api/rpc-client.js';
+import { formatLocks, formatStorageList, spaceBar } from '../../../src/cli/commands/storage.js';
+import { FileType } from '../../../src/sector/sector-id.js';
+import { initStoragePath } from '../../../src/storage/storage-config.js';
+import { tempDir, writeSectorEntry } from './storage-fixtures.js';
+
+const MAIN = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
+const GiB = 1024 ** 3;
+
+interface Ctx {
+  dir: string;
+  repo: string;
+  daemon: ChildProcess;
+  api: ApiClient;
+}
+const test = anyTest as TestFn<Ctx>;
+
+function cli(repo: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MAIN, '--repo', repo, ...args], (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+test.before(async (t) => {
+  const dir = tempDir('ss-cli-');
+  const repo = join(dir, 'repo');
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  const daemon = spawn(process.execPath, [MAIN, 'run', '--repo', repo, '--listen', `127.0.0.1:${port}`, '--threads', '1'], { stdio: 'ignore' });
+  const end = Date.now() + 30_000;
+  while (!existsSync(join(repo, 'api'))) {
+    if (Date.now() > end || daemon.exitCode !== null) throw new Error('daemon did not start');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const api = new ApiClient({ url: `http://127.0.0.1:${port}`, token: readFileSync(join(repo, 'token'), 'utf8').trim() });
+  Object.assign(t.context, { dir, repo, daemon, api });
+});
+test.after.always(async (t) => {
+  t.context.api?.close();
+  if (t.context.daemon && t.context.daemon.exitCode === null) {
+    t.context.daemon.kill('SIGTERM');
+    await new Promise((r) => t.context.daemon.once('exit', r));
+  }
+  rmSync(t.context.dir, { recursive: true, force: true });
+});
+
+test.serial('attach --init creates and attaches a path; attaching it again is refused', async (t) => {
+  const { repo, dir } = t.context;
+  const p = join(dir, 'fast');
+  const ok = await cli(repo, ['storage', 'attach', '--init', '--seal', '--weight', '30', '--max-storage', '2GiB', p]);
+  t.is(ok.code, 0, ok.stderr);
+  t.regex(ok.stdout, new RegExp(`attached ${p} as [0-9a-f-]{36} \\(seal; weight 30; max 2 GiB\\)`));
+  const again = await cli(repo, ['storage', 'attach', p]);
+  t.is(again.code, 1);
+  t.regex(again.stderr, /already attached .*\[STORAGE_EXISTS\]/);
+  const reinit = await cli(repo, ['storage', 'attach', '--init', '--store', p]);
+  t.is(reinit.code, 1);
+  t.regex(reinit.stderr, /already initialised .*\[STORAGE_EXISTS\]/);
+});
+
+test.serial('attach refuses a missing path, a corrupted sectorstore.json and --init without a use', async (t) => {
+  const { repo, dir } = t.context;
+  const missing = await cli(repo, ['storage', 'attach', join(dir, 'nope')]);
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /nope does not exist \[STORAGE_NOT_FOUND\]/);
+  const bad = join(dir, 'bad');
+  mkdirSync(bad);
+  writeFileSync(join(bad, 'sectorstore.json'), '{"ID": "x", "Weight": "ten"}');
+  const corrupt = await cli(repo, ['storage', 'attach', bad]);
+  t.is(corrupt.code, 1);
+  t.regex(corrupt.stderr, /sectorstore\.json is corrupted: "Weight" must be a non-negative integer .*\[STORAGE_CONFIG_INVALID\]/);
+  const noUse = await cli(repo, ['storage', 'attach', '--init', join(dir, 'x')]);
+  t.is(noUse.code, 2);
+  t.regex(noUse.stderr, /--init needs --seal and\/or --store/);
+  t.false(existsSync(join(dir, 'x')));
+  const flagsWithoutInit = await cli(repo, ['storage', 'attach', '--seal', join(dir, 'x')]);
+  t.is(flagsWithoutInit.code, 2);
+});
+
+test.serial('a malformed sector file name on an attached path is named in the error', async (t) => {
+  const { repo, dir } = t.context;
+  const p = join(dir, 'messy');
+  initStoragePath(p, { canStore: true });
+  writeFileSync(join(p, 'sealed', 'notes.txt'), 'hello');
+  const r = await cli(repo, ['storage', 'attach', p]);
+  t.is(r.code, 1);
+  t.regex(r.stderr, new RegExp(`unexpected entry ${join(p, 'sealed', 'notes.txt').replace(/\./g, '\\.')}.*\\[SECTOR_NAME_INVALID\\]`));
+});
+
+test.serial('list, find and locks show what the index knows', async (t) => {
+  const { repo, dir, api } = t.context;
+  const p = join(dir, 'archive');
+  initStoragePath(p, { canStore: true, weight: 5 });
+  writeSectorEntry(p, 'sealed', { miner: 1000, number: 42 });
+  writeSectorEntry(p, 'cache', { miner: 1000, number: 42 });
+  const attached = await cli(repo, ['storage', 'attach', '--json', p]);
+  const id = JSON.parse(attached.stdout).ID as string;
+
+  const list = await cli(repo, ['storage', 'list']);
+  t.is(list.code, 0, list.stderr);
+  const block = list.stdout.slice(list.stdout.indexOf(`${id}:`));
+  t.regex(block, /^\S+:\n\t\[[#* ]{50}\] \S+ \S+\/\S+ \S+ \d+%\n\tUnsealed: 0; Sealed: 1; Caches: 1; Reserved: 0 B\n\tWeight: 5; Use: Store\n\tLocal: .*archive\n\tURL: http:\/\/127\.0\.0\.1:\d+\/remote\n/);
+
+  const found = await cli(repo, ['storage', 'find', '42']);
+  t.is(found.code, 0, found.stderr);
+  t.is(
+    found.stdout,
+    [`In ${id} (Sealed, Cache) [primary]`, '\tSealing: false; Storage: true', `\tLocal (${p})`]
+      .concat(['sealed', 'cache'].map((ty) => `\tURL: ${(/URL: (\S+)/.exec(block) as RegExpExecArray)[1]}/${ty}/s-t01000-42`))
+      .join('\n')
+      .concat('\n'),
+  );
+  const unknown = await cli(repo, ['storage', 'find', '4242']);
+  t.is(unknown.code, 1);
+  t.regex(unknown.stderr, /sector 4242 \(s-t01000-4242\) is not stored in any storage path \[SECTOR_UNKNOWN\]/);
+
+  const lockId = await api.call('StorageLock', { miner: 1000, number: 42 }, FileType.sealed, FileType.cache, 'worker-x');
+  const locks = await cli(repo, ['storage', 'locks']);
+  t.regex(locks.stdout, /s-t01000-42\s+-\s+read×1\s+write\s+0\s+worker-x/);
+  t.is(await api.call('StorageTryLock', { miner: 1000, number: 42 }, 0, FileType.sealed), null, 'a writer is refused while read-locked');
+  t.true(await api.call('StorageUnlock', lockId));
+  t.is((await cli(repo, ['storage', 'locks'])).stdout, 'no sector locks held\n');
+
+  const detached = await cli(repo, ['storage', 'detach', id]);
+  t.is(detached.code, 0, detached.stderr);
+  t.deepEqual(await api.call('StorageFindSector', { miner: 1000, number: 42 }, FileType.sealed, 0, false), []);
+});
+
+test('the space bar marks used, reserved and free columns', (t) => {
+  t.is(spaceBar(50, 25, 100), `[${'#'.repeat(25)}${'*'.repeat(13)}${' '.repeat(12)}]`);
+  t.is(spaceBar(100, 100, 100), `[${'#'.repeat(50)}]`);
+  t.is(spaceBar(0, 0, 0), `[${' '.repeat(50)}]`);
+});
+
+test('the list shows a limit bar, read-only use and stale or failing heartbeats', (t) => {
+  const base = {
+    info: { ID: 'a', URLs: ['http://h/remote'], Weight: 0, MaxStorage: 10 * GiB, CanSeal: false, CanStore: false },
+    stat: { Capacity: 100 * GiB, Available: 5 * GiB, FSAvailable: 60 * GiB, Reserved: 2 * GiB, Max: 10 * GiB, Used: 3 * GiB },
+    lastHeartbeat: 0,
+    heartbeatErr: null,
+    healthy: false,
+    counts: { unsealed: 1, sealed: 2, cache: 3 },
+  };
+  const lines = formatStorageList([base, { ...base, info: { ...base.info, ID: 'b' }, heartbeatErr: 'EIO' }], 120_000);
+  t.deepEqual(lines.slice(0, 7), [
+    'a:',
+    `\t${spaceBar(40 * GiB, 2 * GiB, 100 * GiB)} 40 GiB/100 GiB 42% (filesystem)`,
+    `\t${spaceBar(3 * GiB, 2 * GiB, 10 * GiB)} 3 GiB/10 GiB 50% (limit)`,
+    '\tUnsealed: 1; Sealed: 2; Caches: 3; Reserved: 2 GiB',
+    '\tWeight: 0; Use: ReadOnly',
+    '\tHeartbeat: 120s ago (stale; not offered for new data)',
+    '\tURL: http://h/remote',
+  ]);
+  t.true(lines.includes('\tError: EIO (not offered for new data)'));
+  t.deepEqual(formatLocks([]), ['no sector locks held']);
+});
