@@ -68,9 +68,14 @@ export interface Reservation {
   bytes: number;
 }
 
+/** Filesystem capacity and free bytes of a path (statfs), injectable for tests. */
+export type StatFs = (path: string) => { Capacity: number; FSAvailable: number };
+
 /** Options of {@link PathUsage}. */
 export interface PathUsageOptions {
   clock?: Clock;
+  /** @default statFilesystem */
+  statfs?: StatFs;
   /** Full rescan period; 0 disables periodic rescans. @default 300_000 */
   rescanIntervalMs?: number;
 }
@@ -86,6 +91,7 @@ export class PathUsage {
   #other = 0;
   #reservations = new Set<Reservation>();
   #clock: Clock;
+  #statfs: StatFs;
   #rescanMs: number;
   #lastScan = 0;
 
@@ -93,6 +99,7 @@ export class PathUsage {
     this.root = root;
     this.maxStorage = maxStorage;
     this.#clock = options.clock ?? systemClock;
+    this.#statfs = options.statfs ?? statFilesystem;
     this.#rescanMs = options.rescanIntervalMs ?? 300_000;
   }
 
@@ -160,7 +167,7 @@ export class PathUsage {
    */
   stat(): FsStat {
     if (this.#rescanMs > 0 && this.#clock.now() - this.#lastScan >= this.#rescanMs) this.rescan();
-    const fs = statFilesystem(this.root);
+    const fs = this.#statfs(this.root);
     let reserved = 0;
     let writtenReserved = 0;
     const reservedKeys = new Set<string>();

@@ -37,7 +37,7 @@ import {
 } from '../sector/sector-id.js';
 import { formatSize } from '../sector/sizes.js';
 import { moveEntry } from './file-ops.js';
-import { PathUsage } from './fs-stat.js';
+import { PathUsage, type StatFs } from './fs-stat.js';
 import { FETCH_TEMP_DIR, sectorFetchPath, sectorFilePath } from './layout.js';
 import type { SectorIndex } from './sector-index.js';
 import {
@@ -74,6 +74,8 @@ export interface LocalStoreOptions {
   heartbeatIntervalMs?: number;
   /** @default console.warn */
   log?: (message: string) => void;
+  /** statfs replacement (tests simulate small or full filesystems). */
+  statfs?: StatFs;
 }
 
 /** An open local path. */
@@ -104,6 +106,7 @@ export class LocalStore {
   readonly #clock: Clock;
   readonly #interval: number;
   readonly #log: (message: string) => void;
+  readonly #statfs: StatFs | undefined;
   #timer: NodeJS.Timeout | undefined;
   #soon: NodeJS.Timeout | undefined;
   #closed = false;
@@ -115,6 +118,7 @@ export class LocalStore {
     this.#clock = options.clock ?? systemClock;
     this.#interval = options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
     this.#log = options.log ?? ((m) => console.warn(m));
+    this.#statfs = options.statfs;
   }
 
   /** Opens every path of `storage.json` (when configured) and starts the health loop. */
@@ -152,7 +156,7 @@ export class LocalStore {
       await rm(join(root, t, FETCH_TEMP_DIR), { recursive: true, force: true });
     }
     const decls = scanPath(root, meta.CanStore);
-    const usage = new PathUsage(root, meta.MaxStorage, { clock: this.#clock });
+    const usage = new PathUsage(root, meta.MaxStorage, { clock: this.#clock, ...(this.#statfs ? { statfs: this.#statfs } : {}) });
     usage.rescan();
     const path: LocalPath = { id: meta.ID, root, meta, usage };
     await this.index.storageAttach(

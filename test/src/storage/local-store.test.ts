@@ -147,6 +147,22 @@ test('concurrent allocations never exceed MaxStorage and the refusal names neede
   await t.notThrowsAsync(local.allocate({ id: S1, proofType: PROOF_8M }, SE, 'sealing'));
 });
 
+test('concurrent allocations never exceed the free space of the filesystem', async (t) => {
+  const { m, dir } = t.context;
+  // A filesystem with 20 MiB free: two 8 MiB sealed files fit, the third does not.
+  const local = new LocalStore({ index: m.index, urls: [URL1], statfs: () => ({ Capacity: 100 * MiB, FSAvailable: 20 * MiB }) });
+  t.teardown(() => local.close());
+  const { ID } = await local.openPath(makePath(dir, 'small', { canSeal: true }));
+  const results = await Promise.allSettled(
+    Array.from({ length: 5 }, (_, i) => local.allocate({ id: { miner: 1000, number: 20 + i }, proofType: PROOF_8M }, SE, 'sealing')),
+  );
+  t.is(results.filter((r) => r.status === 'fulfilled').length, 2);
+  const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  t.is(refused?.reason.code, 'NO_SPACE');
+  t.regex(refused?.reason.message, /need 8388608 bytes \(8 MiB\), available 4194304 bytes \(4 MiB; free 20971520, reserved 16777216\)/);
+  t.is(local.fsStat(ID).Available, 4 * MiB);
+});
+
 test('a cache allocation that does not fit is refused before anything is written', async (t) => {
   const { dir, local } = t.context;
   const p = makePath(dir, 'seal', { canSeal: true, maxStorage: 100 * MiB });
