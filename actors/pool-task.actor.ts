@@ -93,6 +93,18 @@ async function runAddPiece(c: PoolTaskComponents, task: AddPieceTask, actorSigna
   sending?.catch((err: unknown) => {
     sourceError = err;
   });
+  // A thread waiting for bytes checks no cancel flag: end its stream with an ABORTED error at
+  // once (otherwise a stalled client holds the thread until the pool's grace period runs out).
+  // A message, not port.close(): a close that happens before the thread listens is never seen,
+  // while messages wait in the port's queue (port-stream.ts wire format: { error }).
+  const closePort = () => {
+    try {
+      channel?.port1.postMessage({ error: { code: 'ABORTED', message: `AddPiece ${task.id} cancelled` } });
+    } catch {
+      // the channel is already closed: the stream has ended anyway
+    }
+  };
+  signal.addEventListener('abort', closePort, { once: true });
   try {
     const result = await c.pool.run(
       'addPiece',
@@ -121,6 +133,7 @@ async function runAddPiece(c: PoolTaskComponents, task: AddPieceTask, actorSigna
     if (sourceError !== undefined) throw asSourceError(sourceError);
     throw err;
   } finally {
+    signal.removeEventListener('abort', closePort);
     alloc?.reservation.release();
     channel?.port1.close();
   }
