@@ -13,11 +13,27 @@ import { AbortedError, errorFromWire, toWireError, type WireError } from '../err
 type ToReceiver = { chunk: Uint8Array } | { end: true } | { error: WireError };
 type ToSender = { credit: number } | { cancel: true };
 
-/** Pumps `source` into `port`; resolves when the receiver has been sent everything or cancelled. */
-export async function sendStream(source: AsyncIterable<Uint8Array>, port: MessagePort): Promise<void> {
+/**
+ * Pumps `source` into `port`; resolves when the receiver has been sent everything or cancelled.
+ * Aborting `signal` sends the receiver an ABORTED error: a `close` event alone is not enough,
+ * since a receiver that starts listening after the port closed would never see it.
+ */
+export async function sendStream(
+  source: AsyncIterable<Uint8Array>,
+  port: MessagePort,
+  signal?: AbortSignal,
+): Promise<void> {
   let credit = 0;
   let cancelled = false;
   let wake: (() => void) | undefined;
+  const onAbort = () => {
+    if (cancelled) return;
+    cancelled = true;
+    port.postMessage({ error: { code: 'ABORTED', message: 'upload cancelled by the sender' } } satisfies ToReceiver);
+    wake?.();
+  };
+  if (signal?.aborted) return onAbort();
+  signal?.addEventListener('abort', onAbort, { once: true });
   port.on('message', (msg: ToSender) => {
     if ('credit' in msg) credit += msg.credit;
     else cancelled = true;
@@ -39,8 +55,9 @@ export async function sendStream(source: AsyncIterable<Uint8Array>, port: Messag
       while (credit === 0 && !cancelled) await waitForCredit();
       if (cancelled) return;
       credit--;
-      // copy out of pooled Buffers before transferring (Buffer slices share a larger ArrayBuffer)
-      const owned = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : chunk.slice();
+      // Always copy: transferring detaches the buffer, which must not empty the caller's array,
+      // and a pooled Buffer's ArrayBuffer holds other data (Buffer#slice is a view, not a copy).
+      const owned = new Uint8Array(chunk);
       port.postMessage({ chunk: owned } satisfies ToReceiver, [owned.buffer as ArrayBuffer]);
     }
     if (!cancelled) port.postMessage({ end: true } satisfies ToReceiver);
@@ -48,6 +65,7 @@ export async function sendStream(source: AsyncIterable<Uint8Array>, port: Messag
     if (!cancelled) port.postMessage({ error: toWireError(err) } satisfies ToReceiver);
     throw err;
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     port.removeAllListeners('message');
   }
 }

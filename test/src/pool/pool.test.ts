@@ -60,3 +60,47 @@ test('an error on the sending side reaches the receiver as a typed error', async
   await sending;
   port1.close();
 });
+
+test('the sender copies chunks, so the caller keeps its buffers and pooled Buffers are not transferred', async (t) => {
+  const { MessageChannel } = await import('node:worker_threads');
+  const { sendStream, receiveStream } = await import('../../../src/pool/port-stream.js');
+  const { port1, port2 } = new MessageChannel();
+  const pooled = Buffer.from('hello world, a small pooled buffer');
+  const mine = new Uint8Array([1, 2, 3]);
+  async function* source() {
+    yield pooled.subarray(6, 11);
+    yield mine;
+  }
+  const sending = sendStream(source(), port1);
+  const received: Uint8Array[] = [];
+  for await (const c of receiveStream(port2)) received.push(c);
+  await sending;
+  t.is(Buffer.from(received[0]!).toString(), 'world');
+  t.deepEqual([...received[1]!], [1, 2, 3]);
+  t.is(mine.length, 3, 'caller array still usable');
+  t.is(pooled.toString(), 'hello world, a small pooled buffer');
+  port1.close();
+});
+
+test('aborting the sender reaches a receiver that starts listening late', async (t) => {
+  const { MessageChannel } = await import('node:worker_threads');
+  const { sendStream, receiveStream } = await import('../../../src/pool/port-stream.js');
+  const { AbortedError } = await import('../../../src/errors.js');
+  const { port1, port2 } = new MessageChannel();
+  const controller = new AbortController();
+  async function* source() {
+    yield new Uint8Array(1);
+    await new Promise(() => {}); // stalls forever
+  }
+  controller.abort();
+  await sendStream(source(), port1, controller.signal);
+  port1.close();
+  await t.throwsAsync(
+    (async () => {
+      for await (const _ of receiveStream(port2)) {
+        /* drain */
+      }
+    })(),
+    { instanceOf: AbortedError },
+  );
+});
