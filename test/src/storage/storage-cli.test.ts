@@ -34,7 +34,7 @@ function cli(repo: string, args: string[]): Promise<{ code: number; stdout: stri
 }
 
 test.before(async (t) => {
-  const dir = tempDir('ss-cli-');
+  const dir = tempDir('ss-storage-cli-');
   const repo = join(dir, 'repo');
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));

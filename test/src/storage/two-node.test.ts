@@ -298,3 +298,38 @@ test.serial('/remote on the daemon and on the worker refuses missing, weak and f
   t.is(ok.body.length, 1000);
   t.is((await raw(d.url, '/remote/sealed/s-t01000-1', d.token)).status, 404, 'the daemon does not serve what only the worker holds');
 });
+
+test.serial('a worker re-declares its paths and sectors when the manager restarts without them', async (t) => {
+  const { dir } = t.context;
+  const port = await freePort();
+  const repo = join(dir, 'repo');
+  let d = await startDaemon(t, repo, port);
+  const wRoot = join(dir, 'worker-store');
+  const wMeta = initStoragePath(wRoot, { canSeal: true });
+  const sector = { miner: 1000, number: 5 };
+  writeSectorEntry(wRoot, 'sealed', sector, 1000);
+  const logs: string[] = [];
+  const { startStorageWorker } = await import('../../../src/storage/storage-worker.js');
+  const w = await startStorageWorker({
+    managerUrl: d.url,
+    token: d.token,
+    storage: [wRoot],
+    host: '127.0.0.1',
+    port: 0,
+    heartbeatIntervalMs: 100,
+    log: (l) => logs.push(l),
+  });
+  t.teardown(() => w.stop());
+  t.deepEqual((await d.api.call('StorageFindSector', sector, SE, 0, false)).map((h) => h.ID), [wMeta.ID]);
+  // The manager loses its index (a fresh database) and comes back on the same address.
+  d.proc.child.kill('SIGTERM');
+  await new Promise((r) => d.proc.child.once('exit', r));
+  for (const f of ['sector-storage.db', 'sector-storage.db-wal', 'sector-storage.db-shm']) rmSync(join(repo, f), { force: true });
+  d = await startDaemon(t, repo, port);
+  const found = await until('re-declaration by the worker', async () => {
+    const h = await d.api.call('StorageFindSector', sector, SE, 0, false);
+    return h.length > 0 ? h : undefined;
+  });
+  t.deepEqual(found.map((h) => [h.ID, h.URLs]), [[wMeta.ID, [`${w.url}/remote/sealed/s-t01000-5`]]]);
+  t.true(logs.some((l) => /manager restarted .* re-declaring storage/.test(l)));
+});
