@@ -16,7 +16,7 @@
  * Lotus answers 500 for most bad input; here bad input is 4xx and says what was wrong.
  */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Permission } from '../api/auth.js';
@@ -180,7 +180,10 @@ async function route(local: LocalStore, req: IncomingMessage, res: ServerRespons
 async function serveEntry(local: LocalStore, req: IncomingMessage, res: ServerResponse, type: FileTypeName, sector: SectorId): Promise<void> {
   const found = await local.findLocal(sector, type);
   if (!found) throw new HttpError(404, `${type} file of s-t0${sector.miner}-${sector.number} is not stored on this node`);
-  const st = await stat(found.path);
+  const st = await lstat(found.path);
+  if (!st.isDirectory() && !st.isFile()) {
+    throw new HttpError(403, `${type} entry of s-t0${sector.miner}-${sector.number} is not a regular file or directory; refusing to serve it`);
+  }
   if (st.isDirectory()) {
     if (req.headers.range) throw new HttpError(400, 'range requests are not supported for cache directories');
     const entries = await listTarEntries(found.path);

@@ -10,7 +10,7 @@
  *   refusal is a NoSpaceError (code 102 semantics) naming needed vs available bytes;
  * - heartbeats have a real ±5 % jitter and are also sent right after space changes hands.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
@@ -568,7 +568,11 @@ export function scanPath(root: string, primary: boolean): SectorDecl[] {
       } catch (err) {
         throw new SectorNameInvalidError(`storage path ${root}: unexpected entry ${file}: ${(err as Error).message}`, { cause: err });
       }
-      const st = statSync(file);
+      const st = lstatSync(file);
+      if (st.isSymbolicLink()) {
+        // /remote serves these paths; a link could point anywhere, so it is refused outright.
+        throw new SectorNameInvalidError(`storage path ${root}: ${file} is a symbolic link; sector files must be real files`);
+      }
       if (t === 'cache' ? !st.isDirectory() : !st.isFile()) {
         throw new SectorNameInvalidError(`storage path ${root}: ${file} should be a ${t === 'cache' ? 'directory' : 'file'}`);
       }

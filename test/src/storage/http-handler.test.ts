@@ -118,6 +118,16 @@ test('only files the index says this node holds are served', async (t) => {
   t.is((await send(node, '/remote/sealed/s-t01000-1')).status, 404);
 });
 
+test('a declared entry that became a symbolic link is not served', async (t) => {
+  const { node, root } = t.context;
+  const fs = await import('node:fs');
+  fs.rmSync(`${root}/sealed/s-t01000-1`);
+  fs.symlinkSync('/etc/passwd', `${root}/sealed/s-t01000-1`);
+  const r = await send(node, '/remote/sealed/s-t01000-1');
+  t.is(r.status, 403);
+  t.notRegex(r.body.toString(), /root:/);
+});
+
 test('a file is served whole or by range', async (t) => {
   const { node, sealed } = t.context;
   const whole = await send(node, '/remote/sealed/s-t01000-1');

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { FileType } from '../../../src/sector/sector-id.js';
@@ -59,6 +59,9 @@ test('a malformed sector file name is an error naming the file and attaches noth
   rmSync(join(p, 'sealed', 's-t01000-1.bak'));
   writeFileSync(join(p, 'cache', 's-t01000-1'), 'a file where a directory belongs');
   await t.throwsAsync(local.openPath(p), { code: 'SECTOR_NAME_INVALID', message: /should be a directory/ });
+  rmSync(join(p, 'cache', 's-t01000-1'));
+  symlinkSync('/etc/passwd', join(p, 'sealed', 's-t01000-1'));
+  await t.throwsAsync(local.openPath(p), { code: 'SECTOR_NAME_INVALID', message: /is a symbolic link/ });
 });
 
 test('a corrupted sectorstore.json and a missing path are refused with clear errors', async (t) => {
