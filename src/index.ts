@@ -80,3 +80,29 @@ export type { TaskProgress } from './pool/task-context.js';
 export { startDaemon, type Daemon, type DaemonOptions } from './daemon.js';
 export { ApiClient } from './api/rpc-client.js';
 export { openRepo } from './repo/repo.js';
+
+// storage: paths, index, locks, local/remote stores, /remote, worker
+export {
+  initStoragePath,
+  readStorageMeta,
+  readStorageConfig,
+  writeStorageConfig,
+  type StorageMeta,
+  type StorageConfig,
+} from './storage/storage-config.js';
+export { IndexStore, type StorageStatus } from './storage/index-store.js';
+export { type SectorIndex, directSectorIndex, rpcSectorIndex } from './storage/sector-index.js';
+export { SectorLocks, type SectorLock, type SectorLockInfo } from './storage/sector-locks.js';
+export { LocalStore, type LocalStoreOptions, type ReservationHandle } from './storage/local-store.js';
+export { RemoteStore, type RemoteStoreOptions } from './storage/remote-store.js';
+export { createRemoteHandler, type RemoteHandler } from './storage/http-handler.js';
+export { startStorageWorker, type StorageWorker, type StorageWorkerOptions } from './storage/storage-worker.js';
+export type {
+  FsStat,
+  StorageInfo,
+  SectorStorageInfo,
+  HealthReport,
+  PathType,
+  AcquireMode,
+  SectorPaths,
+} from './storage/storage-types.js';
