@@ -82,7 +82,138 @@ void ss_sdr_graph_exp_parents(const ss_sdr_graph *g, uint64_t node, uint32_t out
   }
 }
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define SS_AVX512 __attribute__((target("avx512f,avx512bw")))
+
+/* BLAKE2b-512 IV and message schedule, for the 8-lane kernel below. */
+static const uint64_t B2_IV[8] = {0x6a09e667f3bcc908ULL, 0xbb67ae8584caa73bULL, 0x3c6ef372fe94f82bULL,
+                                  0xa54ff53a5f1d36f1ULL, 0x510e527fade682d1ULL, 0x9b05688c2b3e6c1fULL,
+                                  0x1f83d9abfb41bd6bULL, 0x5be0cd19137e2179ULL};
+static const uint8_t B2_SIGMA[12][16] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
+    {11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4}, {7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8},
+    {9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13}, {2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9},
+    {12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11}, {13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10},
+    {6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5},  {10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0},
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
+};
+
+SS_AVX512 static inline __m512i bswap64x8(__m512i x) {
+  const __m512i rev = _mm512_set_epi8(
+      8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7,
+      8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm512_shuffle_epi8(x, rev);
+}
+
+#define G8(a, b, c, d, x, y)                                                          \
+  do {                                                                                \
+    a = _mm512_add_epi64(_mm512_add_epi64(a, b), x); d = _mm512_ror_epi64(_mm512_xor_si512(d, a), 32); \
+    c = _mm512_add_epi64(c, d); b = _mm512_ror_epi64(_mm512_xor_si512(b, c), 24);     \
+    a = _mm512_add_epi64(_mm512_add_epi64(a, b), y); d = _mm512_ror_epi64(_mm512_xor_si512(d, a), 16); \
+    c = _mm512_add_epi64(c, d); b = _mm512_ror_epi64(_mm512_xor_si512(b, c), 63);     \
+  } while (0)
+
+/* Eight Feistel round functions at once: for each lane, u64 BE of the first 8 bytes of
+ * BLAKE2b-512(u64 BE(right) || u64 BE(key)), as ss_blake2b512_be64_of_2be64 computes. */
+SS_AVX512 static __m512i feistel_f_x8(__m512i right, uint64_t key) {
+  __m512i m[16];
+  m[0] = bswap64x8(right);
+  m[1] = _mm512_set1_epi64((long long)__builtin_bswap64(key));
+  for (int i = 2; i < 16; i++) m[i] = _mm512_setzero_si512();
+  const uint64_t h0 = B2_IV[0] ^ 0x01010040ULL; /* depth 1, fanout 1, 64-byte digest */
+  __m512i v0 = _mm512_set1_epi64((long long)h0), v1 = _mm512_set1_epi64((long long)B2_IV[1]);
+  __m512i v2 = _mm512_set1_epi64((long long)B2_IV[2]), v3 = _mm512_set1_epi64((long long)B2_IV[3]);
+  __m512i v4 = _mm512_set1_epi64((long long)B2_IV[4]), v5 = _mm512_set1_epi64((long long)B2_IV[5]);
+  __m512i v6 = _mm512_set1_epi64((long long)B2_IV[6]), v7 = _mm512_set1_epi64((long long)B2_IV[7]);
+  __m512i v8 = _mm512_set1_epi64((long long)B2_IV[0]), v9 = _mm512_set1_epi64((long long)B2_IV[1]);
+  __m512i v10 = _mm512_set1_epi64((long long)B2_IV[2]), v11 = _mm512_set1_epi64((long long)B2_IV[3]);
+  __m512i v12 = _mm512_set1_epi64((long long)(B2_IV[4] ^ 16)), v13 = _mm512_set1_epi64((long long)B2_IV[5]);
+  __m512i v14 = _mm512_set1_epi64((long long)~B2_IV[6]), v15 = _mm512_set1_epi64((long long)B2_IV[7]);
+#pragma GCC unroll 12
+  for (int r = 0; r < 12; r++) {
+    const uint8_t *s = B2_SIGMA[r];
+    G8(v0, v4, v8, v12, m[s[0]], m[s[1]]);
+    G8(v1, v5, v9, v13, m[s[2]], m[s[3]]);
+    G8(v2, v6, v10, v14, m[s[4]], m[s[5]]);
+    G8(v3, v7, v11, v15, m[s[6]], m[s[7]]);
+    G8(v0, v5, v10, v15, m[s[8]], m[s[9]]);
+    G8(v1, v6, v11, v12, m[s[10]], m[s[11]]);
+    G8(v2, v7, v8, v13, m[s[12]], m[s[13]]);
+    G8(v3, v4, v9, v14, m[s[14]], m[s[15]]);
+  }
+  __m512i h = _mm512_xor_si512(_mm512_set1_epi64((long long)h0), _mm512_xor_si512(v0, v8));
+  return bswap64x8(h);
+}
+
+/* One Feistel pass (3 rounds) on eight indices. */
+SS_AVX512 static __m512i feistel_pass_x8(const ss_sdr_graph *g, __m512i index) {
+  const __m512i rmask = _mm512_set1_epi64((long long)g->right_mask);
+  __m512i left = _mm512_srli_epi64(_mm512_and_si512(index, _mm512_set1_epi64((long long)g->left_mask)), g->half_bits);
+  __m512i right = _mm512_and_si512(index, rmask);
+  for (int r = 0; r < 3; r++) {
+    __m512i f = _mm512_and_si512(feistel_f_x8(right, g->feistel_keys[r]), rmask);
+    __m512i nl = right;
+    right = _mm512_xor_si512(left, f);
+    left = nl;
+  }
+  return _mm512_or_si512(_mm512_slli_epi64(left, g->half_bits), right);
+}
+
+/* Expander parents of nodes [start, start+count) into out (stride 14, offset 6), eight
+ * permutations at a time. Cycle walking makes the number of passes differ per index, so each
+ * lane works through its own queue of indices: after every pass, lanes whose result is in range
+ * emit it and take the next index; the others walk on. No lane idles until the queue runs dry. */
+SS_AVX512 static void exp_parents_range_x8(const ss_sdr_graph *g, uint64_t start, uint64_t count, uint32_t *out) {
+  const uint64_t n = g->nodes * SS_SDR_EXP_DEGREE;
+  const uint64_t total = count * SS_SDR_EXP_DEGREE;
+  uint64_t next = 0, remaining = total;
+  uint64_t idx[8], task[8];
+  bool live[8];
+  for (int l = 0; l < 8; l++) {
+    live[l] = next < total;
+    task[l] = next;
+    idx[l] = live[l] ? start * SS_SDR_EXP_DEGREE + next : 0;
+    if (live[l]) next++;
+  }
+  while (remaining > 0) {
+    uint64_t res[8];
+    _mm512_storeu_si512((void *)res, feistel_pass_x8(g, _mm512_loadu_si512((const void *)idx)));
+    for (int l = 0; l < 8; l++) {
+      if (!live[l]) continue;
+      if (res[l] >= n) {
+        idx[l] = res[l]; /* walk the cycle */
+        continue;
+      }
+      uint64_t t = task[l];
+      out[(t / SS_SDR_EXP_DEGREE) * SS_SDR_DEGREE + SS_SDR_BASE_DEGREE + t % SS_SDR_EXP_DEGREE] =
+          g->legacy ? (uint32_t)res[l] / SS_SDR_EXP_DEGREE : (uint32_t)(res[l] / SS_SDR_EXP_DEGREE);
+      remaining--;
+      if (next < total) {
+        task[l] = next;
+        idx[l] = start * SS_SDR_EXP_DEGREE + next++;
+      } else {
+        live[l] = false;
+        idx[l] = 0;
+      }
+    }
+  }
+}
+
+static bool has_avx512(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+}
+#endif
+
 void ss_sdr_graph_parents(const ss_sdr_graph *g, uint64_t start, uint64_t count, uint32_t *out) {
+#if defined(__x86_64__)
+  if (has_avx512()) {
+    for (uint64_t i = 0; i < count; i++) ss_sdr_graph_base_parents(g, start + i, out + SS_SDR_DEGREE * i);
+    exp_parents_range_x8(g, start, count, out);
+    return;
+  }
+#endif
   for (uint64_t i = 0; i < count; i++) {
     ss_sdr_graph_base_parents(g, start + i, out);
     ss_sdr_graph_exp_parents(g, start + i, out + SS_SDR_BASE_DEGREE);

@@ -111,6 +111,20 @@ test('parents of a range equal the parents of each node, and every parent is in 
   }
 });
 
+test('expander parents of a range (8 lanes at a time) equal the scalar Feistel permutation, with cycle walking', (t) => {
+  // 2^12 nodes: 8·nodes = 2^15 < 4^8, so about half of the indices walk the cycle
+  for (const apiVersion of ['V1_1', 'V1_0'] as const) {
+    const g = sdrGraph({ nodes: 1 << 12, porepId: porepId(6), apiVersion });
+    const all = graphParents(g, 0, g.nodes);
+    for (let v = 0; v < g.nodes; v += 7) {
+      for (let i = 0; i < 8; i++) {
+        const p = sdrFeistelPermute(g, 8 * v + i);
+        t.is(all[v * 14 + 6 + i], Math.floor(p / 8), `node ${v} expander ${i}`);
+      }
+    }
+  }
+});
+
 test('V-LABEL: the last label of layer 11 of the 64-node graph matches rust-fil-proofs', (t) => {
   for (const apiVersion of ['V1_1', 'V1_2'] as const) {
     const layers = createLabels({

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import anyTest, { type TestFn } from 'ava';
 import { columnHashes, poseidonLayer } from '../../../native/poseidon.js';
 import { AbortedError } from '../../../src/errors.js';
+import { SealerPool } from '../../../src/pool/pool.js';
 import type { TaskContext, TaskProgress } from '../../../src/pool/task-context.js';
 import { createLabels } from '../../../src/seal/labels.js';
 import { type PreCommit1Input, sealPreCommit1 } from '../../../src/seal/pc1.js';
@@ -196,5 +197,18 @@ test.serial('PC1 SIGKILLed in the middle of layer 2 resumes and writes byte-iden
   t.deepEqual(resumed.layerDigests, reference.layerDigests);
   for (const f of reference.layerFiles) {
     t.true((await readFile(join(input.cacheDir, f))).equals(await readFile(join(reference.cacheDir, f))), f);
+  }
+});
+
+test('PC1 runs as a pool task and streams its progress to the caller', async (t) => {
+  const pool = new SealerPool({ threads: 1 });
+  try {
+    const reports: TaskProgress[] = [];
+    const out = await pool.run('pc1', { ...input2k(t.context.dir, t.context.parents), chunkNodes: 16 }, { onProgress: (p) => reports.push(p) });
+    t.is(out.replicaId, 'b8b46c93870fa313cf0fca62c81c0dae6bde6d258df8d0f3de5fe3a30d812f0d');
+    t.deepEqual(out.layerFiles, ['sc-02-data-layer-1.dat', 'sc-02-data-layer-2.dat']);
+    t.true(reports.some((r) => r.phase === 'pc1' && r.done === r.total), 'the final progress report arrives');
+  } finally {
+    await pool.close();
   }
 });
