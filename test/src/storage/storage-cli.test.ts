@@ -132,6 +132,16 @@ test.serial('list, find and locks show what the index knows', async (t) => {
   const locks = await cli(repo, ['storage', 'locks']);
   t.regex(locks.stdout, /s-t01000-42\s+-\s+read×1\s+write\s+0\s+worker-x/);
   t.is(await api.call('StorageTryLock', { miner: 1000, number: 42 }, 0, FileType.sealed), null, 'a writer is refused while read-locked');
+  // A blocking StorageLock whose caller goes away stops waiting on the daemon.
+  const ac = new AbortController();
+  const waiting = api.call('StorageLock', { miner: 1000, number: 42 }, 0, FileType.sealed, 'worker-y', { signal: ac.signal });
+  const queued = async () => (await api.call('StorageGetLocks'))[0]?.waiting;
+  for (let i = 0; i < 200 && (await queued()) !== 1; i++) await new Promise((r) => setTimeout(r, 10));
+  t.is(await queued(), 1);
+  ac.abort();
+  await t.throwsAsync(waiting, { code: 'ABORTED' });
+  for (let i = 0; i < 200 && (await queued()) !== 0; i++) await new Promise((r) => setTimeout(r, 10));
+  t.is(await queued(), 0, 'the abandoned request left the queue');
   t.true(await api.call('StorageUnlock', lockId));
   t.is((await cli(repo, ['storage', 'locks'])).stdout, 'no sector locks held\n');
 
