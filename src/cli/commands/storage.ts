@@ -218,7 +218,9 @@ const attach = defineCommand({
 
 const detach = defineCommand({
   path: ['storage', 'detach'],
-  summary: 'detach a storage path of the daemon (by path or id); its files stay on disk',
+  summary: 'detach a storage path (by path or id); its files stay on disk',
+  description:
+    "A path of the daemon is closed and removed from its storage.json. An id that the daemon does not hold locally (a worker's path, or one whose node is gone) is removed from the index with all its sector declarations; a live worker attaches it again when it next re-declares.",
   flags: {},
   positionals: [{ name: 'PATH|ID' }],
   async run({ args, out, connect, signal }) {
@@ -226,9 +228,15 @@ const detach = defineCommand({
     const api = await connect();
     try {
       const local = await api.call('StorageLocal', { signal });
-      const byId = local.find((l) => l.ID === target);
-      const info = await api.call('StorageDetachLocal', byId ? target : resolve(target), { signal });
-      out.result(info, (i) => `detached ${i.LocalPath} (${i.ID})`);
+      const abs = resolve(target);
+      if (local.some((l) => l.ID === target || l.LocalPath === abs)) {
+        const info = await api.call('StorageDetachLocal', local.some((l) => l.ID === target) ? target : abs, { signal });
+        out.result(info, (i) => `detached ${i.LocalPath} (${i.ID})`);
+        return;
+      }
+      const info = await api.call('StorageInfo', target, { signal });
+      await api.call('StorageDetach', target, undefined, { signal });
+      out.result(info, (i) => `detached remote storage ${i.ID} (${i.URLs.join(', ') || 'no URLs'}) from the index`);
     } finally {
       api.close();
     }

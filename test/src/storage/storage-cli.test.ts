@@ -150,6 +150,26 @@ test.serial('list, find and locks show what the index knows', async (t) => {
   t.deepEqual(await api.call('StorageFindSector', { miner: 1000, number: 42 }, FileType.sealed, 0, false), []);
 });
 
+test.serial('detach of an id that is not local removes it from the index; RPC params are validated', async (t) => {
+  const { repo, api } = t.context;
+  const stat = { Capacity: GiB, Available: GiB, FSAvailable: GiB, Reserved: 0, Max: 0, Used: 0 };
+  await api.call('StorageAttach', { ID: 'gone-worker', URLs: ['http://10.9.9.9:3456/remote'], Weight: 10, MaxStorage: 0, CanSeal: true, CanStore: false }, stat);
+  const call = api.call.bind(api) as unknown as (m: string, ...p: unknown[]) => Promise<unknown>;
+  await call('StorageDeclareSector', 'gone-worker', { Miner: 1000, Number: 77 }, FileType.sealed, true); // Lotus-style id
+  const r = await cli(repo, ['storage', 'detach', 'gone-worker']);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /detached remote storage gone-worker \(http:\/\/10\.9\.9\.9:3456\/remote\) from the index/);
+  t.deepEqual(await api.call('StorageFindSector', { miner: 1000, number: 77 }, FileType.sealed, 0, false), []);
+  const unknown = await cli(repo, ['storage', 'detach', 'no-such-id']);
+  t.is(unknown.code, 1);
+  t.regex(unknown.stderr, /sector store "no-such-id" not found \[STORAGE_NOT_FOUND\]/);
+  await t.throwsAsync(call('StorageDeclareSector', 'x', { miner: 1, number: 1 }, 9, true), { code: 'INVALID_ARGUMENT', message: /param types 9/ });
+  await t.throwsAsync(call('StorageFindSector', { miner: -1, number: 1 }, 2, 0, false), { code: 'INVALID_ARGUMENT', message: /param sector/ });
+  await t.throwsAsync(call('StorageBestAlloc', 2, 2048, 'scratch'), { code: 'INVALID_ARGUMENT', message: /pathType/ });
+  await t.throwsAsync(call('StorageReportHealth', 'gone-worker', { Stat: stat }), { code: 'STORAGE_NOT_FOUND' });
+  await t.throwsAsync(call('StorageLock', { miner: 1, number: 1 }, 0, 0), { code: 'LOCK_FAILED' });
+});
+
 test('the space bar marks used, reserved and free columns', (t) => {
   t.is(spaceBar(50, 25, 100), `[${'#'.repeat(25)}${'*'.repeat(13)}${' '.repeat(12)}]`);
   t.is(spaceBar(100, 100, 100), `[${'#'.repeat(50)}]`);
