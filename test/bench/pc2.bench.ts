@@ -84,6 +84,7 @@ async function bench(sectorSize: number, label: string): Promise<void> {
       layerDigests: [],
       parentCachePath: '',
       resumedLayers: 0,
+      stats: { parentCacheSeconds: 0, parentCache: 'unused', allocSeconds: 0, labelSeconds: [], labelCpuSeconds: [], writeSeconds: [] },
     };
     const rssBefore = peakRssMiB();
     let commR = '';
