@@ -138,15 +138,17 @@ export async function startStorageWorker(options: StorageWorkerOptions): Promise
     const interval = options.heartbeatIntervalMs ?? 10_000;
     let stopped = false;
     const watch = setInterval(() => {
-      manager.call('Session').then(
-        async (s) => {
+      manager
+        .call('Session')
+        .then(async (s) => {
           if (stopped || s === session) return;
           log(`manager restarted (session ${session} → ${s}); re-declaring storage`);
-          session = s;
           await local.redeclare();
-        },
-        (err) => log(`manager unreachable: ${(err as Error).message}`),
-      );
+          // only now: a manager that answers Session while still starting refuses the
+          // declarations, and the next tick must try again
+          session = s;
+        })
+        .catch((err) => log(`manager unreachable or not ready: ${(err as Error).message}`));
     }, interval);
     watch.unref();
     cleanups.push(() => {
