@@ -339,3 +339,15 @@ test('two worker threads load the addon at once, keep their own backend and agre
   const leaves = new Uint8Array(32 * 2048).map((_, i) => (i * 131) & 0xff);
   t.is(a.results[0], hex(refRoot(leaves)));
 });
+
+test('SECTOR_STORAGE_PORTABLE_SHA=1 makes every addon instance start on the portable path', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const binding = new URL('../../native/binding.js', import.meta.url).href;
+  const script = `import(${JSON.stringify(binding)}).then((m) => process.stdout.write(m.shaBackend()))`;
+  const run = (env: NodeJS.ProcessEnv) => execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8' });
+  t.is(run({ ...process.env, SECTOR_STORAGE_PORTABLE_SHA: '1' }), 'portable');
+  const { SECTOR_STORAGE_PORTABLE_SHA: _, ...rest } = process.env;
+  const native = run(rest);
+  const { cpuHasShaNi } = (await import('../../native/binding.js')).binding() as unknown as { cpuHasShaNi(): boolean };
+  t.is(native, cpuHasShaNi() ? 'sha-ni' : 'portable');
+});
