@@ -122,6 +122,7 @@ export class ApiClient {
     contentType: string,
     body: string | AsyncIterable<Uint8Array>,
     signal?: AbortSignal,
+    retried = false,
   ): Promise<IncomingMessage> {
     const target = new URL(path, `${this.url}/`);
     return new Promise<IncomingMessage>((resolve, reject) => {
@@ -143,6 +144,13 @@ export class ApiClient {
         resolve(res);
       });
       req.on('error', (err: NodeJS.ErrnoException) => {
+        // A kept-alive socket the server closed while idle fails on first use; the request never
+        // reached the server, so a JSON call (whose body we still have) is sent once more on a
+        // fresh socket (the remedy Node's http documentation gives for `reusedSocket`).
+        if (err.code === 'ECONNRESET' && req.reusedSocket && typeof body === 'string' && !retried) {
+          this.#send(path, contentType, body, signal, true).then(resolve, reject);
+          return;
+        }
         if (err.name === 'AbortError') reject(new AbortedError('call cancelled', { cause: err }));
         else if (err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET' || err.code === 'EHOSTUNREACH' || err.code === 'ENOTFOUND') {
           reject(new DaemonUnreachableError(`cannot reach the daemon at ${this.url}: ${err.code}`, { cause: err }));
