@@ -38,7 +38,9 @@ function isActorRef(v: object): v is { sessionId: string; send: unknown } {
 
 /** The id of an inspected actor (refs in inspection events are typed loosely). */
 function idOf(ref: { sessionId: string }): string {
-  const id = (ref as { id?: unknown }).id;
+  // the system id ('scheduler', 'index') names an actor better than the generated root id
+  const { id, systemId } = ref as { id?: unknown; systemId?: unknown };
+  if (typeof systemId === 'string') return systemId;
   return typeof id === 'string' ? id : ref.sessionId;
 }
 

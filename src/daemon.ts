@@ -19,6 +19,7 @@ import { ApiHttpServer } from './api/http-server.js';
 import { apiMethods } from './api/methods/index.js';
 import { RpcServer } from './api/rpc-server.js';
 import { StreamRegistry } from './api/stream-registry.js';
+import { createInspectionLog } from '../actors/inspect.js';
 import { startDaemonSystem } from '../actors/system.js';
 import { InvalidArgumentError } from './errors.js';
 import { SealerPool } from './pool/pool.js';
@@ -42,6 +43,11 @@ export interface DaemonOptions {
   threads?: number;
   /** One line per event worth telling the operator. @default console.log */
   log?: (line: string) => void;
+  /**
+   * Appends every XState inspection event of the actor system (actor created, event, snapshot)
+   * to this NDJSON file, so an operator can follow what each sector actor did.
+   */
+  inspectLog?: string;
 }
 
 /** A running daemon. */
@@ -117,7 +123,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const bound = await server.listen(listen.host, listen.port);
     cleanups.push(() => server.close());
     const url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
+    const inspection = options.inspectLog ? createInspectionLog(options.inspectLog) : undefined;
+    if (inspection) {
+      cleanups.push(() => inspection.close());
+      log(`actor inspection events → ${options.inspectLog}`);
+    }
     const system = await startDaemonSystem({
+      ...(inspection ? { inspect: inspection.inspect } : {}),
       db: repo.db,
       pool,
       minerId: repo.config.minerId,

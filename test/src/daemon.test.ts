@@ -133,3 +133,28 @@ test.serial('after a daemon is killed, commands report it as not running and a n
     cleanup(repo);
   }
 });
+
+test.serial('run --inspect writes the actor system inspection events as NDJSON, sector actors included', async (t) => {
+  const dir = tmpDir();
+  const repo = join(dir, 'repo');
+  const log = join(dir, 'actors.ndjson');
+  const daemon = await startDaemon(repo, ['--sector-size', '2KiB', '--inspect', log]);
+  try {
+    const file = join(dir, 'payload.bin');
+    writeFileSync(file, randomBytes(300));
+    const added = await runCli(repo, ['pieces', 'add', file]);
+    t.is(added.code, 0, added.stderr);
+  } finally {
+    await daemon.stop();
+  }
+  const records = readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.true(records.length > 3);
+  const text = JSON.stringify(records);
+  t.true(text.includes('scheduler'), 'the root actor is inspected');
+  t.true(/"actor":"sector:\d+"/.test(text), 'the sector actor is inspected');
+  t.true(text.includes('WaitDeals') || text.includes('AddPiece'), 'sector snapshots carry their state');
+  cleanup(dir);
+});

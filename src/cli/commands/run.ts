@@ -22,6 +22,11 @@ const run = defineCommand({
       defaultText: '8MiB (StackedDrg8MiBV1_1)',
     },
     threads: { type: 'string', valueName: 'N', description: 'sealer pool threads', defaultText: 'all cores' },
+    inspect: {
+      type: 'string',
+      valueName: 'FILE',
+      description: 'append every XState inspection event of the actor system (actors, events, snapshots) to FILE as NDJSON',
+    },
   },
   positionals: [],
   async run({ flags, repoPath, signal, out }) {
@@ -34,6 +39,7 @@ const run = defineCommand({
       listen: flags.listen,
       sectorSize,
       threads: threads === 0 ? undefined : threads,
+      ...(flags.inspect ? { inspectLog: flags.inspect } : {}),
       log: (line) => out.info(line),
     });
     if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
