@@ -93,6 +93,9 @@ export {
 export { IndexStore, type StorageStatus } from './storage/index-store.js';
 export { type SectorIndex, directSectorIndex, rpcSectorIndex } from './storage/sector-index.js';
 export { SectorLocks, type SectorLock, type SectorLockInfo } from './storage/sector-locks.js';
+export type { SectorLocksOptions, OwnerHeartbeat } from './storage/sector-locks.js';
+export { HEARTBEAT_ENV, heartbeatTimingFromEnv, type HeartbeatTiming } from './storage/owner-leases.js';
+export { ManagerLocks, type ManagerLock } from './storage/manager-locks.js';
 export { LocalStore, type LocalStoreOptions, type ReservationHandle } from './storage/local-store.js';
 export { RemoteStore, type RemoteStoreOptions } from './storage/remote-store.js';
 export { createRemoteHandler, type RemoteHandler } from './storage/http-handler.js';

@@ -12,11 +12,19 @@
  *
  * A lock is released by its handle (`release()` or `using`), when the signal it was acquired with
  * aborts (the holder's call ended, Lotus's context-bound lifetime), or when its owner (a worker id)
- * is declared dead with {@link SectorLocks.releaseOwner}.
+ * is released with {@link SectorLocks.releaseOwner} or declared dead by the sweep.
+ *
+ * Owners are remote nodes and are leased ({@link OwnerLeases}): every request naming an owner and
+ * every {@link SectorLocks.heartbeat} renews its lease, and a sweep every heartbeat interval
+ * releases the locks and rejects the waiting requests of owners not heard from for the threshold
+ * (Lotus's 10 s / 50 s). Locks without an owner (in-process calls of the daemon) are not leased:
+ * they end with their call's signal or handle.
  */
 import { randomUUID } from 'node:crypto';
 import { AbortedError, InvalidArgumentError, LockFailedError } from '../errors.js';
 import { FILE_TYPES, FileType, type FileTypeName, type SectorId, sectorName } from '../sector/sector-id.js';
+import { type OwnerRelease, OwnerLeases } from './owner-leases.js';
+import { HEARTBEAT_INTERVAL_MS, SKIPPED_HEARTBEAT_THRESHOLD_MS } from './storage-types.js';
 
 /** A held lock. */
 export interface SectorLock {
@@ -40,8 +48,39 @@ export interface SectorLock {
 export interface LockOptions {
   /** Aborting it abandons the wait (AbortedError) or, once granted, releases the lock. */
   signal?: AbortSignal;
-  /** Who holds the lock (e.g. a worker id), for {@link SectorLocks.releaseOwner} and `storage locks`. */
+  /**
+   * Who holds the lock (a worker id), for {@link SectorLocks.releaseOwner} and `storage locks`.
+   * The request renews the owner's lease; the lock lives until released or the owner is declared dead.
+   */
   owner?: string;
+}
+
+/** Options of {@link SectorLocks}. */
+export interface SectorLocksOptions {
+  /** Clock (unix ms) for `since`, leases and the sweep. @default Date.now */
+  now?: () => number;
+  /** How often the sweep runs (Lotus `HeartbeatInterval`). @default 10_000 */
+  heartbeatIntervalMs?: number;
+  /** An owner not heard from for longer is declared dead (Lotus `SkippedHeartbeatThresh`). @default 50_000 */
+  heartbeatThresholdMs?: number;
+  /** Run the sweep on a timer while owners are leased; false when the caller calls {@link SectorLocks.sweep}. @default true */
+  autoSweep?: boolean;
+  /** Where "declared dead" lines go. @default console.log */
+  log?: (line: string) => void;
+}
+
+/** What an owner's heartbeat learns. */
+export interface OwnerHeartbeat {
+  /** Locks the owner holds now. */
+  locks: number;
+  /** Its requests waiting now. */
+  waiting: number;
+  /**
+   * The last time the manager released all of the owner's locks (lease expired, or
+   * StorageReleaseOwner) and the owner has not been told yet; null when nothing happened.
+   * Locks it thinks it holds from before that moment are gone.
+   */
+  released: OwnerRelease | null;
 }
 
 /** The lock state of one sector, as `storage locks` shows it. */
@@ -53,7 +92,15 @@ export interface SectorLockInfo {
   write: FileTypeName[];
   /** Requests waiting for this sector. */
   waiting: number;
-  holders: { id: string; owner: string | undefined; read: FileTypeName[]; write: FileTypeName[]; since: number }[];
+  holders: {
+    id: string;
+    owner: string | undefined;
+    read: FileTypeName[];
+    write: FileTypeName[];
+    since: number;
+    /** Unix ms the owner was last heard from; null for locks without an owner. */
+    lastHeard: number | null;
+  }[];
 }
 
 interface Waiter {
@@ -128,9 +175,19 @@ export class SectorLocks {
   readonly #sectors = new Map<string, SectorState>();
   readonly #byId = new Map<string, LockHandle>();
   readonly #now: () => number;
+  readonly #leases: OwnerLeases;
+  readonly #intervalMs: number;
+  readonly #autoSweep: boolean;
+  readonly #log: (line: string) => void;
+  #timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(options: { now?: () => number } = {}) {
+  constructor(options: SectorLocksOptions = {}) {
     this.#now = options.now ?? Date.now;
+    this.#intervalMs = options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
+    if (!(this.#intervalMs > 0)) throw new InvalidArgumentError(`heartbeatIntervalMs ${this.#intervalMs} must be positive`);
+    this.#leases = new OwnerLeases({ now: this.#now, thresholdMs: options.heartbeatThresholdMs ?? SKIPPED_HEARTBEAT_THRESHOLD_MS });
+    this.#autoSweep = options.autoSweep ?? true;
+    this.#log = options.log ?? ((line) => console.log(line));
   }
 
   /** Waits until the lock can be granted; rejects with AbortedError when `signal` aborts first. */
@@ -141,6 +198,7 @@ export class SectorLocks {
       return Promise.reject(err);
     }
     const { signal, owner } = options;
+    if (owner !== undefined) this.#touch(owner);
     if (signal?.aborted) return Promise.reject(abortError(sector, signal));
     const state = this.#state(sector);
     if (this.#grantable(state, read, write, state.waiters.length)) {
@@ -170,6 +228,7 @@ export class SectorLocks {
   /** One attempt without waiting: the lock, or null when it is not grantable right now. */
   tryAcquire(sector: SectorId, read: number, write: number, options: { owner?: string; signal?: AbortSignal } = {}): SectorLock | null {
     validate(read, write);
+    if (options.owner !== undefined) this.#touch(options.owner);
     if (options.signal?.aborted) return null;
     const state = this.#state(sector);
     if (!this.#grantable(state, read, write, state.waiters.length)) {
@@ -187,8 +246,72 @@ export class SectorLocks {
     return true;
   }
 
-  /** Releases every lock of `owner` (its worker died) and abandons its waiting requests. */
+  /**
+   * Releases every lock of `owner` (its worker died or is shutting down), rejects its waiting
+   * requests and ends its lease; returns the number of locks released.
+   */
   releaseOwner(owner: string): number {
+    const leased = this.#leases.lastHeard(owner) !== null;
+    this.#leases.forget(owner);
+    const r = this.#releaseOwner(owner, 'owner released');
+    if (leased || r.locks + r.waiting > 0) this.#leases.noteRelease(owner, { at: this.#now(), reason: 'released', ...r });
+    return r.locks;
+  }
+
+  /**
+   * The owner is alive: renews its lease and reports what it holds, and whether its locks were
+   * released since it last called in (so a worker that was cut off learns its locks are gone).
+   */
+  heartbeat(owner: string): OwnerHeartbeat {
+    if (owner === '') throw new InvalidArgumentError('owner must not be empty');
+    this.#touch(owner);
+    let locks = 0;
+    let waiting = 0;
+    for (const h of this.#byId.values()) if (h.owner === owner) locks++;
+    for (const s of this.#sectors.values()) for (const w of s.waiters) if (w.owner === owner) waiting++;
+    return { locks, waiting, released: this.#leases.takeRelease(owner) };
+  }
+
+  /**
+   * Declares dead every owner not heard from for the threshold: its locks are released and its
+   * waiting requests rejected. Runs on a timer (see {@link SectorLocksOptions.autoSweep});
+   * returns the owners declared dead.
+   */
+  sweep(): string[] {
+    const dead = this.#leases.expire();
+    for (const { owner, lastHeard } of dead) {
+      const r = this.#releaseOwner(owner, `owner not heard from for ${this.#leases.thresholdMs / 1000} s, declared dead`);
+      const at = this.#now();
+      this.#leases.noteRelease(owner, { at, reason: 'expired', ...r });
+      this.#log(
+        `sector locks: owner ${owner} not heard from for ${((at - lastHeard) / 1000).toFixed(1)} s (threshold ${this.#leases.thresholdMs / 1000} s): declared dead, released ${r.locks} lock(s) and rejected ${r.waiting} waiting request(s)`,
+      );
+    }
+    if (this.#leases.size === 0) this.#stopTimer();
+    return dead.map((d) => d.owner);
+  }
+
+  /** Stops the sweep timer (the table stays usable; a later owner request restarts it). */
+  close(): void {
+    this.#stopTimer();
+  }
+
+  #touch(owner: string): void {
+    this.#leases.touch(owner);
+    if (this.#autoSweep && !this.#timer) {
+      this.#timer = setInterval(() => this.sweep(), this.#intervalMs);
+      // a lock table must not keep a process alive on its own
+      this.#timer.unref();
+    }
+  }
+
+  #stopTimer(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #releaseOwner(owner: string, why: string): { locks: number; waiting: number } {
+    let waiting = 0;
     // Waiting requests go first: releasing the owner's locks would otherwise grant them.
     for (const state of [...this.#sectors.values()]) {
       const gone = state.waiters.filter((w) => w.owner === owner);
@@ -196,18 +319,19 @@ export class SectorLocks {
       state.waiters = state.waiters.filter((w) => w.owner !== owner);
       for (const w of gone) {
         w.signal?.removeEventListener('abort', w.onAbort);
-        w.reject(new AbortedError(`lock request of ${owner} on ${sectorName(state.sector)} abandoned: owner declared dead`));
+        w.reject(new AbortedError(`lock request of ${owner} on ${sectorName(state.sector)} abandoned: ${why}`));
+        waiting++;
       }
       this.#pump(state);
     }
-    let n = 0;
+    let locks = 0;
     for (const h of [...this.#byId.values()]) {
       if (h.owner === owner) {
         h.release();
-        n++;
+        locks++;
       }
     }
-    return n;
+    return { locks, waiting };
   }
 
   /** Lock state of every sector with holders or waiters. */
@@ -224,6 +348,7 @@ export class SectorLocks {
           read: names(h.lock.read),
           write: names(h.lock.write),
           since: h.lock.since,
+          lastHeard: h.lock.owner === undefined ? null : this.#leases.lastHeard(h.lock.owner),
         })),
       }))
       .sort((a, b) => a.sector.miner - b.sector.miner || a.sector.number - b.sector.number);

@@ -4,6 +4,11 @@
  * heartbeats, re-declares everything when the manager restarts (its `Session` changes), and serves
  * `/remote` on its own HTTP server so other nodes can fetch from it.
  *
+ * Sector locks it takes on the manager ({@link StorageWorker.locks}) carry its `id` as owner; on
+ * the same watch interval it sends `StorageOwnerHeartbeat(id)`, so that if this process dies the
+ * manager releases its locks after the skipped-heartbeat threshold. A graceful stop releases them
+ * at once.
+ *
  * The HTTP server is the same ApiHttpServer the daemon uses, with an (initially empty) method
  * table: the scheduler issue adds the worker's task methods to it. Tokens are the manager's
  * (verified through its `AuthVerify`, cached for a minute).
@@ -22,6 +27,7 @@ import { InvalidArgumentError, StorageConfigInvalidError, UnauthorizedError } fr
 import { createRemoteHandler } from './http-handler.js';
 import { META_FILE } from './layout.js';
 import { LocalStore } from './local-store.js';
+import { type ManagerCall, ManagerLocks } from './manager-locks.js';
 import { RemoteStore } from './remote-store.js';
 import { rpcSectorIndex, type SectorIndex } from './sector-index.js';
 import { initStoragePath } from './storage-config.js';
@@ -42,7 +48,7 @@ export interface StorageWorkerOptions {
   advertise?: string;
   /** Worker-specific API methods (the scheduler adds task execution here). @default {} */
   methods?: Record<string, AnyMethod>;
-  /** @default 10_000 */
+  /** Storage-path and lock-owner heartbeats, and the manager-restart check. @default 10_000 */
   heartbeatIntervalMs?: number;
   /** @default 5 */
   parallelFetchLimit?: number;
@@ -62,6 +68,8 @@ export interface StorageWorker {
   readonly remote: RemoteStore;
   readonly index: SectorIndex;
   readonly manager: ApiClient;
+  /** Sector locks on the manager, owned by {@link id} (heartbeated; released on stop). */
+  readonly locks: ManagerLocks;
   readonly paths: LocalPathInfo[];
   stop(): Promise<void>;
 }
@@ -88,11 +96,12 @@ export async function startStorageWorker(options: StorageWorkerOptions): Promise
     }
     let session = await manager.call('Session');
     const verify = cachedVerifier(manager);
-    const call = (method: string, params: unknown[]) =>
-      (manager.call as unknown as (m: string, ...p: unknown[]) => Promise<unknown>)(method, ...params);
+    const call: ManagerCall = (method, params, opts) =>
+      (manager.call as unknown as (m: string, ...p: unknown[]) => Promise<unknown>)(method, ...params, ...(opts?.signal ? [{ signal: opts.signal }] : []));
     const index = rpcSectorIndex(call);
 
     const id = randomUUID();
+    const locks = new ManagerLocks(call, id);
     const streams = new StreamRegistry();
     const components = {
       daemon: {
@@ -149,8 +158,27 @@ export async function startStorageWorker(options: StorageWorkerOptions): Promise
           session = s;
         })
         .catch((err) => log(`manager unreachable or not ready: ${(err as Error).message}`));
+      // The lease on our sector locks: a manager that stops hearing this releases them.
+      locks
+        .heartbeat()
+        .then((hb) => {
+          const r = hb.released;
+          if (r && r.reason === 'expired') {
+            log(
+              `the manager declared this worker dead at ${new Date(r.at).toISOString()} (missed heartbeats) and released its ${r.locks} sector lock(s) and ${r.waiting} waiting request(s)`,
+            );
+          }
+        })
+        .catch((err) => {
+          if (!stopped) log(`lock heartbeat failed: ${(err as Error).message}`);
+        });
     }, interval);
     watch.unref();
+    // registered before the watch's cleanup, so it runs after it (no heartbeat renews the lease)
+    cleanups.push(async () => {
+      const n = await locks.releaseAll({ signal: AbortSignal.timeout(5_000) });
+      if (n > 0) log(`released ${n} sector lock(s) on the manager`);
+    });
     cleanups.push(() => {
       stopped = true;
       clearInterval(watch);
@@ -165,6 +193,7 @@ export async function startStorageWorker(options: StorageWorkerOptions): Promise
       remote,
       index,
       manager,
+      locks,
       paths,
       stop() {
         stopping ??= unwind();

@@ -10,6 +10,10 @@
  * counts for `storage list`), `StorageDetachLocal`, and, because a JSON-RPC call cannot hold a
  * lock for the lifetime of a Go context, `StorageLock`/`StorageTryLock` return a lock id that
  * `StorageUnlock` releases; `StorageReleaseOwner` releases every lock of a dead worker.
+ * Owners are leased: `StorageOwnerHeartbeat(owner)` (sent by workers every heartbeat interval)
+ * and every lock call naming the owner renew the lease, and the lock table releases the locks and
+ * waiting requests of an owner not heard from for 50 s (env `SECTOR_STORAGE_HEARTBEAT_MS` scales
+ * the 10 s / 50 s pair; see storage/owner-leases.ts).
  *
  * Sector ids are accepted as `{miner, number}` or Lotus's `{Miner, Number}`.
  */
@@ -20,7 +24,8 @@ import type { SectorId } from '../../sector/sector-id.js';
 import type { StorageStatus } from '../../storage/index-store.js';
 import { RemoteStore } from '../../storage/remote-store.js';
 import type { SectorIndex } from '../../storage/sector-index.js';
-import { type SectorLockInfo, SectorLocks } from '../../storage/sector-locks.js';
+import { heartbeatTimingFromEnv } from '../../storage/owner-leases.js';
+import { type OwnerHeartbeat, type SectorLockInfo, SectorLocks } from '../../storage/sector-locks.js';
 import type {
   AcquireMode,
   Decl,
@@ -67,11 +72,17 @@ export function storageComponents(c: ApiComponents): StorageComponents {
       index,
       local,
       remote: new RemoteStore({ local, index, token: c.daemon.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10 }),
-      locks: new SectorLocks(),
+      locks: daemonLocks(),
     };
     derived.set(system, s);
   }
   return s;
+}
+
+/** The daemon's lock table; its lease sweep runs while remote owners hold or wait for locks. */
+function daemonLocks(): SectorLocks {
+  const { intervalMs, thresholdMs } = heartbeatTimingFromEnv();
+  return new SectorLocks({ heartbeatIntervalMs: intervalMs, heartbeatThresholdMs: thresholdMs });
 }
 
 const st = (ctx: RpcContext) => storageComponents(ctx.components);
@@ -378,7 +389,21 @@ export const storageMethods = {
     },
     run: ([owner], ctx): number => st(ctx).locks.releaseOwner(owner),
   }),
-  /** `StorageGetLocks() → SectorLockInfo[]`. */
+  /**
+   * `StorageOwnerHeartbeat(owner) → {locks, waiting, released}`: the owner (a worker id) is alive;
+   * renews its lease and tells it whether its locks were released since it last called in.
+   */
+  StorageOwnerHeartbeat: defineMethod({
+    perm: 'admin',
+    params: (raw): [string] => {
+      expectArity(raw, 1);
+      const owner = stringParam(raw, 0, 'owner');
+      if (owner === '') throw new InvalidArgumentError('param owner must not be empty');
+      return [owner];
+    },
+    run: ([owner], ctx): OwnerHeartbeat => st(ctx).locks.heartbeat(owner),
+  }),
+  /** `StorageGetLocks() → SectorLockInfo[]` (holders with the time their owner was last heard from). */
   StorageGetLocks: defineMethod({
     perm: 'admin',
     params: (raw): [] => {

@@ -125,13 +125,21 @@ export function formatFound(found: readonly FoundStorage[]): string[] {
   return lines;
 }
 
-/** The `storage locks` table. */
-export function formatLocks(locks: readonly SectorLockInfo[]): string[] {
+/**
+ * The `storage locks` table. A holder is shown by owner with the time the manager last heard
+ * from it (its lease; an owner silent past the threshold loses its locks), or by lock id when the
+ * lock has no owner (an in-process call of the daemon, released when the call ends).
+ */
+export function formatLocks(locks: readonly SectorLockInfo[], now = Date.now()): string[] {
   if (locks.length === 0) return ['no sector locks held'];
   const cell = (l: SectorLockInfo, t: FileTypeName) => (l.write.includes(t) ? 'write' : l.read[t] > 0 ? `read×${l.read[t]}` : '-');
+  const holder = (h: SectorLockInfo['holders'][number]) =>
+    h.owner === undefined
+      ? h.id.slice(0, 8)
+      : `${h.owner} (${h.lastHeard === null || h.lastHeard === undefined ? 'no lease' : `heard ${Math.max(0, Math.round((now - h.lastHeard) / 1000))}s ago`})`;
   const rows = [['Sector', 'Unsealed', 'Sealed', 'Cache', 'Waiting', 'Holders']];
   for (const l of locks) {
-    const holders = l.holders.map((h) => h.owner ?? h.id.slice(0, 8)).join(', ');
+    const holders = l.holders.map(holder).join(', ');
     rows.push([`s-t0${l.sector.miner}-${l.sector.number}`, cell(l, 'unsealed'), cell(l, 'sealed'), cell(l, 'cache'), String(l.waiting), holders || '-']);
   }
   return tabulate(rows);
@@ -245,13 +253,13 @@ const detach = defineCommand({
 
 const locks = defineCommand({
   path: ['storage', 'locks'],
-  summary: 'show sector locks: readers and writers per file type, waiting requests, holders',
+  summary: 'show sector locks: readers and writers per file type, waiting requests, holders and when each was last heard from',
   flags: {},
   positionals: [],
   async run({ out, connect, signal }) {
     const api = await connect();
     try {
-      out.result(await api.call('StorageGetLocks', { signal }), formatLocks);
+      out.result(await api.call('StorageGetLocks', { signal }), (l) => formatLocks(l, Date.now()));
     } finally {
       api.close();
     }

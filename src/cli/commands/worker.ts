@@ -3,6 +3,9 @@
  * second node. In this version it is a storage node: it attaches its paths to the manager's
  * index, heartbeats, declares its sector files and serves `/remote` so the manager and other
  * workers can fetch from it. Task execution (the scheduler) is added to this same command.
+ *
+ * Env `SECTOR_STORAGE_HEARTBEAT_MS` (storage/owner-leases.ts) sets the heartbeat interval, as it
+ * sets the manager's sweep; unset, 10 s as in Lotus.
  */
 import { InvalidArgumentError } from '../../errors.js';
 import { UsageError } from '../args.js';
@@ -24,7 +27,7 @@ const worker = defineCommand({
   path: ['worker'],
   summary: 'run a worker node that contributes its storage paths to a manager daemon',
   description:
-    'Each --storage path is opened (a missing or empty directory is initialised as a sealing path, weight 10), attached to the manager\'s index with this worker\'s URL, and its sector files are declared. The worker heartbeats every ~10 s, re-declares its paths when the manager restarts, and serves /remote (admin tokens of the manager) until SIGINT/SIGTERM.',
+    'Each --storage path is opened (a missing or empty directory is initialised as a sealing path, weight 10), attached to the manager\'s index with this worker\'s URL, and its sector files are declared. The worker heartbeats every ~10 s (env SECTOR_STORAGE_HEARTBEAT_MS), so the manager releases its sector locks if it dies, re-declares its paths when the manager restarts, and serves /remote (admin tokens of the manager) until SIGINT/SIGTERM; stopping releases its sector locks.',
   flags: {
     manager: { type: 'string', valueName: 'URL', description: "the manager daemon's API URL, e.g. http://127.0.0.1:2345" },
     token: { type: 'string', valueName: 'TOKEN', description: 'an admin API token of the manager (env SECTOR_STORAGE_TOKEN)' },
@@ -46,6 +49,8 @@ const worker = defineCommand({
     if (!Number.isSafeInteger(limit) || limit < 1) throw new UsageError('--parallel-fetch-limit must be a positive integer');
     // loaded on use, so other commands do not load the storage stack
     const { startStorageWorker } = await import('../../storage/storage-worker.js');
+    const { heartbeatTimingFromEnv } = await import('../../storage/owner-leases.js');
+    const { intervalMs } = heartbeatTimingFromEnv();
     const w = await startStorageWorker({
       managerUrl,
       token,
@@ -54,6 +59,7 @@ const worker = defineCommand({
       port: listen.port,
       ...(flags.advertise ? { advertise: flags.advertise } : {}),
       parallelFetchLimit: limit,
+      heartbeatIntervalMs: intervalMs,
       log: (line) => out.info(line),
     });
     out.result(

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { FileType } from '../../../src/sector/sector-id.js';
+import { HEARTBEAT_ENV, heartbeatTimingFromEnv } from '../../../src/storage/owner-leases.js';
 import { SectorLocks } from '../../../src/storage/sector-locks.js';
 
 const S = { miner: 1000, number: 7 };
@@ -107,7 +108,7 @@ test('a dead owner\'s locks and waiting requests are released', async (t) => {
   const mine = locks.acquire(S, SE, 0, { owner: 'worker-b' });
   t.is(await state(mine), 'pending');
   t.is(locks.releaseOwner('worker-a'), 2);
-  await t.throwsAsync(theirWait, { code: 'ABORTED', message: /declared dead/ });
+  await t.throwsAsync(theirWait, { code: 'ABORTED', message: /abandoned: owner released/ });
   t.is(await state(mine), 'resolved');
   t.deepEqual(
     locks.list().map((l) => l.holders.map((h) => h.owner)),
@@ -145,9 +146,140 @@ test('list shows readers, writers, waiters and holders per sector', async (t) =>
     read: { unsealed: 0, sealed: 1, cache: 0 },
     write: [],
     waiting: 1,
-    holders: [{ id: r.id, owner: 'w1', read: ['sealed'], write: [], since: 42 }],
+    holders: [{ id: r.id, owner: 'w1', read: ['sealed'], write: [], since: 42, lastHeard: 42 }],
   });
   locks.releaseOwner('w2');
   await t.throwsAsync(waiting, { code: 'ABORTED' });
   r.release();
+});
+
+/** A lock table on a hand-driven clock, sweeping only when the test says so. */
+function leasedTable(opts: { intervalMs?: number; thresholdMs?: number } = {}) {
+  const clock = { t: 1_000_000 };
+  const logs: string[] = [];
+  const locks = new SectorLocks({
+    now: () => clock.t,
+    heartbeatIntervalMs: opts.intervalMs ?? 10_000,
+    heartbeatThresholdMs: opts.thresholdMs ?? 50_000,
+    autoSweep: false,
+    log: (l) => logs.push(l),
+  });
+  /** Advances the clock in heartbeat-interval steps, sweeping after each, as the timer would. */
+  const advance = (ms: number, each?: () => void) => {
+    for (let done = 0; done < ms; done += 10_000) {
+      clock.t += Math.min(10_000, ms - done);
+      each?.();
+      locks.sweep();
+    }
+  };
+  return { clock, logs, locks, advance };
+}
+
+test('an owner that keeps heartbeating keeps its locks past the threshold', async (t) => {
+  const { locks, advance, logs } = leasedTable();
+  const w = await locks.acquire(S, 0, SE, { owner: 'worker-a' });
+  advance(120_000, () => locks.heartbeat('worker-a'));
+  t.false(w.released);
+  t.deepEqual(locks.heartbeat('worker-a'), { locks: 1, waiting: 0, released: null });
+  t.deepEqual(logs, []);
+});
+
+test('lock requests naming the owner renew its lease like heartbeats do', async (t) => {
+  const { locks, advance } = leasedTable();
+  const w = await locks.acquire(S, 0, SE, { owner: 'worker-a' });
+  advance(40_000);
+  t.truthy(locks.tryAcquire({ miner: 1000, number: 9 }, SE, 0, { owner: 'worker-a' }));
+  advance(40_000);
+  t.false(w.released, '80 s after the first lock, but only 40 s after the last request');
+  advance(20_000);
+  t.true(w.released);
+});
+
+test('an owner that stops heartbeating loses its locks after the threshold and its waiters are rejected', async (t) => {
+  const { locks, advance, logs, clock } = leasedTable();
+  const w = await locks.acquire(S, 0, SE, { owner: 'worker-a' });
+  const r = await locks.acquire({ miner: 1000, number: 8 }, C, 0, { owner: 'worker-a' });
+  const other = await locks.acquire(S, U, 0, { owner: 'worker-b' });
+  const theirWait = locks.acquire(S, 0, U, { owner: 'worker-a' }); // behind worker-b's reader
+  const mine = locks.acquire(S, SE, 0, { owner: 'worker-b' });
+  t.is(await state(mine), 'pending');
+  // worker-a falls silent at t0; worker-b keeps heartbeating
+  advance(50_000, () => locks.heartbeat('worker-b'));
+  t.false(w.released, 'exactly the threshold is not yet past it');
+  t.deepEqual(locks.list().map((l) => l.holders.map((h) => [h.owner, h.lastHeard])), [
+    [['worker-a', clock.t - 50_000], ['worker-b', clock.t]],
+    [['worker-a', clock.t - 50_000]],
+  ]);
+  advance(10_000, () => locks.heartbeat('worker-b'));
+  t.true(w.released);
+  t.true(r.released);
+  t.false(other.released, 'the live owner keeps its lock');
+  await t.throwsAsync(theirWait, { code: 'ABORTED', message: /worker-a on s-t01000-7 abandoned: owner not heard from for 50 s, declared dead/ });
+  t.is(await state(mine), 'resolved', 'the dead owner\'s write lock no longer blocks the reader');
+  t.is(logs.length, 1);
+  t.regex(logs[0] ?? '', /owner worker-a not heard from for 60\.0 s \(threshold 50 s\): declared dead, released 2 lock\(s\) and rejected 1 waiting request\(s\)/);
+});
+
+test('a fresh heartbeat after the release does not resurrect anything, and reports the release once', async (t) => {
+  const { locks, advance, clock } = leasedTable();
+  const w = await locks.acquire(S, 0, SE, { owner: 'worker-a' });
+  advance(60_000);
+  t.true(w.released);
+  const releasedAt = clock.t;
+  const next = locks.tryAcquire(S, 0, SE, { owner: 'worker-b' });
+  t.truthy(next, 'another caller gets the lock');
+  t.deepEqual(locks.heartbeat('worker-a'), { locks: 0, waiting: 0, released: { at: releasedAt, reason: 'expired', locks: 1, waiting: 0 } });
+  t.deepEqual(locks.heartbeat('worker-a'), { locks: 0, waiting: 0, released: null }, 'told once');
+  t.true(w.released);
+  t.deepEqual(locks.list().flatMap((l) => l.holders.map((h) => h.owner)), ['worker-b']);
+  t.is(locks.tryAcquire(S, 0, SE, { owner: 'worker-a' }), null, 'the old holder must queue like anyone else');
+  w.release(); // the stale handle's release is a no-op: it cannot free worker-b's lock
+  t.false(next?.released);
+});
+
+test('locks without an owner are not leased: silence never releases them', async (t) => {
+  const { locks, advance, logs } = leasedTable();
+  const ac = new AbortController();
+  const inProcess = await locks.acquire(S, 0, SE, { signal: ac.signal });
+  advance(600_000);
+  t.false(inProcess.released);
+  t.deepEqual(locks.sweep(), []);
+  t.deepEqual(logs, []);
+  t.is(locks.list()[0]?.holders[0]?.lastHeard, null);
+  ac.abort();
+  t.true(inProcess.released, 'it ends with its call');
+});
+
+test('StorageReleaseOwner-style release ends the lease and is reported to the next heartbeat', async (t) => {
+  const { locks, advance, logs } = leasedTable();
+  await locks.acquire(S, 0, SE, { owner: 'worker-a' });
+  t.is(locks.releaseOwner('worker-a'), 1);
+  advance(100_000);
+  t.deepEqual(logs, [], 'a released owner is not declared dead later');
+  t.like(locks.heartbeat('worker-a'), { locks: 0, released: { reason: 'released', locks: 1 } });
+  t.is(locks.releaseOwner('never-seen'), 0);
+  t.is(locks.heartbeat('never-seen').released, null);
+});
+
+test('the sweep timer releases a silent owner on its own', async (t) => {
+  const clock = { t: 0 };
+  const logs: string[] = [];
+  const locks = new SectorLocks({ now: () => clock.t, heartbeatIntervalMs: 5, heartbeatThresholdMs: 50, log: (l) => logs.push(l) });
+  t.teardown(() => locks.close());
+  const w = await locks.acquire(S, 0, SE, { owner: 'worker-a' });
+  await new Promise((r) => setTimeout(r, 30));
+  t.false(w.released, 'the clock has not moved');
+  clock.t = 51;
+  for (let i = 0; i < 400 && !w.released; i++) await new Promise((r) => setTimeout(r, 5));
+  t.true(w.released);
+  t.is(logs.length, 1);
+});
+
+test('the heartbeat timing defaults to Lotus and scales from the environment', (t) => {
+  t.deepEqual(heartbeatTimingFromEnv({}), { intervalMs: 10_000, thresholdMs: 50_000 });
+  t.deepEqual(heartbeatTimingFromEnv({ [HEARTBEAT_ENV]: '200' }), { intervalMs: 200, thresholdMs: 1000 });
+  for (const bad of ['abc', '-5', '1.5', '3']) {
+    t.throws(() => heartbeatTimingFromEnv({ [HEARTBEAT_ENV]: bad }), { code: 'INVALID_ARGUMENT', message: new RegExp(HEARTBEAT_ENV) });
+  }
+  t.throws(() => new SectorLocks().heartbeat(''), { code: 'INVALID_ARGUMENT' });
 });

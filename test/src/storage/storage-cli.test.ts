@@ -198,3 +198,23 @@ test('the list shows a limit bar, read-only use and stale or failing heartbeats'
   t.true(lines.includes('\tError: EIO (not offered for new data)'));
   t.deepEqual(formatLocks([]), ['no sector locks held']);
 });
+
+test('locks show each holder by owner with when it was last heard from, or by lock id without an owner', (t) => {
+  const none = { unsealed: 0, sealed: 0, cache: 0 };
+  const lines = formatLocks(
+    [
+      {
+        sector: { miner: 1000, number: 3 },
+        read: { ...none, sealed: 1 },
+        write: ['cache'],
+        waiting: 2,
+        holders: [
+          { id: 'aaaaaaaa-1111', owner: 'worker-x', read: ['sealed'], write: [], since: 0, lastHeard: 97_000 },
+          { id: 'bbbbbbbb-2222', owner: undefined, read: [], write: ['cache'], since: 0, lastHeard: null },
+        ],
+      },
+    ],
+    100_000,
+  );
+  t.regex(lines[1] ?? '', /^s-t01000-3\s+-\s+read×1\s+write\s+2\s+worker-x \(heard 3s ago\), bbbbbbbb$/);
+});

@@ -44,8 +44,8 @@ test.afterEach.always(async (t) => {
   rmSync(t.context.dir, { recursive: true, force: true });
 });
 
-function launch(t: ExecutionContext<Ctx>, args: string[]): Proc {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SECTOR_STORAGE_PATH: '' } });
+function launch(t: ExecutionContext<Ctx>, args: string[], env: Record<string, string> = {}): Proc {
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SECTOR_STORAGE_PATH: '', ...env } });
   t.context.procs.push(child);
   const p: Proc = { child, out: '', err: '' };
   child.stdout?.on('data', (d) => {
@@ -84,9 +84,9 @@ interface Daemon {
   repo: string;
 }
 
-async function startDaemon(t: ExecutionContext<Ctx>, repo: string, port: number): Promise<Daemon> {
+async function startDaemon(t: ExecutionContext<Ctx>, repo: string, port: number, env: Record<string, string> = {}): Promise<Daemon> {
   rmSync(join(repo, 'api'), { force: true });
-  const proc = launch(t, ['run', '--repo', repo, '--listen', `127.0.0.1:${port}`, '--threads', '1']);
+  const proc = launch(t, ['run', '--repo', repo, '--listen', `127.0.0.1:${port}`, '--threads', '1'], env);
   await until('daemon api file', () => (existsSync(join(repo, 'api')) ? true : undefined), proc);
   const url = `http://127.0.0.1:${port}`;
   const token = readFileSync(join(repo, 'token'), 'utf8').trim();
@@ -332,4 +332,76 @@ test.serial('a worker re-declares its paths and sectors when the manager restart
   });
   t.deepEqual(found.map((h) => [h.ID, h.URLs]), [[wMeta.ID, [`${w.url}/remote/sealed/s-t01000-5`]]]);
   t.true(logs.some((l) => /manager restarted .* re-declaring storage/.test(l)));
+});
+
+/**
+ * A worker process (startStorageWorker, as `sector-storage worker` runs it) that takes a write
+ * lock through the manager in its own name and then just keeps running (and heartbeating).
+ */
+function lockingWorker(t: ExecutionContext<Ctx>, d: Daemon, storage: string, sector: SectorId, heartbeatMs: number): Proc {
+  const module = new URL('../../../src/storage/storage-worker.js', import.meta.url).href;
+  const script = `
+    import { startStorageWorker } from ${JSON.stringify(module)};
+    const a = JSON.parse(process.env.LOCKING_WORKER);
+    const w = await startStorageWorker({ managerUrl: a.url, token: a.token, storage: [a.storage], host: '127.0.0.1', port: 0, heartbeatIntervalMs: a.ms, log: (l) => console.error(l) });
+    const lock = await w.locks.acquire(a.sector, 0, ${SE});
+    console.log(JSON.stringify({ id: w.id, lock: lock.id }));
+    setInterval(() => {}, 1 << 30);
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LOCKING_WORKER: JSON.stringify({ url: d.url, token: d.token, storage, sector, ms: heartbeatMs }) },
+  });
+  t.context.procs.push(child);
+  const p: Proc = { child, out: '', err: '' };
+  child.stdout?.on('data', (c) => {
+    p.out += c;
+  });
+  child.stderr?.on('data', (c) => {
+    p.err += c;
+  });
+  return p;
+}
+
+test.serial('a SIGKILLed worker\'s write lock is released after the skipped-heartbeat threshold and another caller gets it', async (t) => {
+  const { dir } = t.context;
+  // 300 ms heartbeats → the manager declares an owner dead after 1.5 s of silence (Lotus: 10 s / 50 s)
+  const heartbeatMs = 300;
+  const d = await startDaemon(t, join(dir, 'repo'), await freePort(), { SECTOR_STORAGE_HEARTBEAT_MS: String(heartbeatMs) });
+  const sector: SectorId = { miner: 1000, number: 11 };
+  const w = lockingWorker(t, d, join(dir, 'worker-store'), sector, heartbeatMs);
+  const held = await until('the worker took the lock', () => {
+    try {
+      return JSON.parse(w.out) as { id: string; lock: string };
+    } catch {
+      return undefined;
+    }
+  }, w);
+  const [info] = await d.api.call('StorageGetLocks');
+  t.deepEqual(info?.holders.map((h) => [h.id, h.owner, h.write]), [[held.lock, held.id, ['sealed']]], 'held in the worker\'s name');
+  // it stays held while the worker heartbeats, several thresholds long
+  await until('heartbeats renewing the lease', async () => {
+    const [l] = await d.api.call('StorageGetLocks');
+    const lastHeard = l?.holders[0]?.lastHeard ?? 0;
+    return lastHeard > (l?.holders[0]?.since ?? 0) ? true : undefined;
+  });
+  const shown = launch(t, ['storage', 'locks', '--repo', d.repo]);
+  await new Promise((r) => shown.child.once('exit', r));
+  t.regex(shown.out, new RegExp(`s-t01000-11\\s+-\\s+write\\s+-\\s+0\\s+${held.id} \\(heard \\d+s ago\\)`), shown.err);
+
+  const mine = d.api.call('StorageLock', sector, 0, SE | C);
+  await until('our request queued', async () => ((await d.api.call('StorageGetLocks'))[0]?.waiting === 1 ? true : undefined));
+  w.child.kill('SIGKILL');
+  await new Promise((r) => w.child.once('exit', r));
+  // granted only once the dead worker's lock is gone
+  const lockId = await Promise.race([
+    mine,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the dead worker's lock was not released; daemon log: ${d.proc.out}${d.proc.err}`)), 15_000).unref()),
+  ]);
+  const after = await d.api.call('StorageGetLocks');
+  t.deepEqual(after.map((l) => l.holders.map((h) => [h.id, h.owner ?? null, h.write])), [[[lockId, null, ['sealed', 'cache']]]]);
+  const logged = await until('the daemon log line', () => /owner (\S+) not heard from for ([\d.]+) s \(threshold 1.5 s\): declared dead, released 1 lock/.exec(d.proc.out + d.proc.err) ?? undefined);
+  t.is(logged[1], held.id);
+  t.true(Number(logged[2]) > 1.5, 'released for silence, not earlier');
+  t.true(await d.api.call('StorageUnlock', lockId));
 });
