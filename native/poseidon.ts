@@ -19,8 +19,9 @@ export const FR_MODULUS = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffff
 const NODE = 32;
 
 interface PoseidonBinding {
-  poseidonHashMany(arity: number, inputs: Uint8Array, out: Uint8Array, mode: number): number;
-  poseidonColumns(layers: Uint8Array[], out: Uint8Array): number;
+  poseidonHashMany(arity: number, inputs: Uint8Array, out: Uint8Array, mode: number, threads?: number): number;
+  poseidonColumns(layers: Uint8Array[], out: Uint8Array, threads?: number): number;
+  poseidonSplitThreads(hashes: number, threads: number): number;
   frAddNodes(a: Uint8Array, b: Uint8Array, out: Uint8Array): number;
   frSubNodes(a: Uint8Array, b: Uint8Array, out: Uint8Array): number;
 }
@@ -41,6 +42,36 @@ function checkArity(arity: number): void {
 
 function notCanonical(what: string, index: number): RangeError {
   return new RangeError(`${what} ${index} is not a canonical field element (value >= r)`);
+}
+
+/** Most threads one bulk call may use (the addon caps a call at 64 anyway). */
+const MAX_THREADS = 1024;
+
+/** Options of the bulk calls ({@link poseidonLayer}, {@link columnHashes}). */
+export interface PoseidonBulkOptions {
+  /**
+   * Threads the native call may split the hashes across (the calling thread blocks until all
+   * are done; results are bit-identical to one thread). Calls with few hashes (under 256 per
+   * thread) use fewer threads or just the caller's. @default 1
+   */
+  threads?: number;
+}
+
+function checkThreads(options: PoseidonBulkOptions | undefined): number {
+  const threads = options?.threads ?? 1;
+  if (!Number.isSafeInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+    throw new RangeError(`options.threads must be an integer from 1 to ${MAX_THREADS} (got ${threads})`);
+  }
+  return threads;
+}
+
+/**
+ * How many threads a bulk call of `hashes` hashes actually runs on when `options.threads` are
+ * allowed (the addon keeps at least 256 hashes per thread and at most 64 threads). For tests
+ * and tuning.
+ */
+export function poseidonSplitThreads(hashes: number, options?: PoseidonBulkOptions): number {
+  return native().poseidonSplitThreads(hashes, checkThreads(options));
 }
 
 /** Native permutation selector (napi_poseidon.c). */
@@ -86,34 +117,37 @@ export function poseidonHashPortable(inputs: Uint8Array): Uint8Array {
 /**
  * One tree row: `parents[i] = Poseidon_arity(children[i·arity … i·arity + arity − 1])`.
  * `children.length` must equal `parents.length · arity`. May be called on consecutive slices
- * of a row to stream it.
+ * of a row to stream it. `options.threads` splits the row across native threads.
  */
-export function poseidonLayer(children: Uint8Array, parents: Uint8Array, arity: number): void {
+export function poseidonLayer(children: Uint8Array, parents: Uint8Array, arity: number, options?: PoseidonBulkOptions): void {
   checkBytes('children', children);
   checkBytes('parents', parents);
   checkArity(arity);
+  const threads = checkThreads(options);
   if (parents.length % NODE !== 0) throw new RangeError(`parents must be a multiple of 32 bytes (got ${parents.length})`);
   if (children.length !== parents.length * arity) {
     throw new RangeError(`children must be ${parents.length * arity} bytes (parents × arity), got ${children.length}`);
   }
-  const bad = native().poseidonHashMany(arity, children, parents, Mode.fast);
+  const bad = native().poseidonHashMany(arity, children, parents, Mode.fast, threads);
   if (bad >= 0) throw notCanonical('children node', bad);
 }
 
 /**
  * Column hashes (sealing-crypto.md §6): `out` node v = Poseidon_k(layers[0][v], …, layers[k−1][v])
  * with k = layers.length. Every layer and `out` have the same length (a multiple of 32 bytes).
+ * `options.threads` splits the nodes across native threads.
  */
-export function columnHashes(layers: readonly Uint8Array[], out: Uint8Array): void {
+export function columnHashes(layers: readonly Uint8Array[], out: Uint8Array, options?: PoseidonBulkOptions): void {
   if (!Array.isArray(layers)) throw new TypeError('layers must be an array of Uint8Array');
   checkBytes('out', out);
   checkArity(layers.length);
+  const threads = checkThreads(options);
   if (out.length % NODE !== 0) throw new RangeError(`out must be a multiple of 32 bytes (got ${out.length})`);
   layers.forEach((layer, i) => {
     checkBytes(`layers[${i}]`, layer);
     if (layer.length !== out.length) throw new RangeError(`layers[${i}] must be ${out.length} bytes like out, got ${layer.length}`);
   });
-  const bad = native().poseidonColumns([...layers], out);
+  const bad = native().poseidonColumns([...layers], out, threads);
   if (bad >= 0) {
     const k = layers.length;
     throw notCanonical(`layers[${bad % k}] node`, Math.floor(bad / k));

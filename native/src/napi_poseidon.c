@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include "napi_util.h"
 #include "poseidon.h"
+#include "poseidon_mt.h"
 
 typedef struct {
   ss_poseidon_params *by_arity[SS_POSEIDON_MAX_ARITY + 1];
@@ -46,25 +47,52 @@ static const ss_poseidon_params *params_for(napi_env env, uint64_t arity) {
   return c->by_arity[arity];
 }
 
-/* poseidonHashMany(arity, inputs, out, mode) -> -1 or index of the first element >= r.
+/* Like SS_ARGS(required) but with room for `max` arguments (argc tells how many came). */
+#define SS_ARGS_UPTO(required, max)                                     \
+  size_t argc = (max);                                                  \
+  napi_value argv[(max)];                                               \
+  SS_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));   \
+  if (argc < (required)) {                                              \
+    napi_throw_type_error(env, "ERR_INVALID_ARG", "expected " #required " arguments"); \
+    return NULL;                                                        \
+  }
+
+/* Optional trailing `threads` argument at argv[idx] (absent or undefined: 1). The params are
+ * built by params_for before any thread starts, so the threads only read instance data. */
+#define SS_THREADS(name, idx)                                           \
+  unsigned name = 1;                                                    \
+  do {                                                                  \
+    napi_valuetype vt_ = napi_undefined;                                \
+    if (argc > (idx)) SS_CALL(env, napi_typeof(env, argv[idx], &vt_)); \
+    if (vt_ != napi_undefined) {                                        \
+      SS_U64(name##_v, idx);                                            \
+      if (name##_v < 1 || name##_v > 1024) SS_RANGE_ERROR("threads must be 1..1024"); \
+      name = (unsigned)name##_v;                                        \
+    }                                                                   \
+  } while (0)
+
+/* poseidonHashMany(arity, inputs, out, mode, threads?) -> -1 or index of the first element >= r.
  * mode: 0 fastest for this CPU, 1 reference permutation, 2 optimised with the portable product. */
 static napi_value poseidon_hash_many(napi_env env, napi_callback_info info) {
-  SS_ARGS(4);
+  SS_ARGS_UPTO(4, 5);
   SS_U64(arity, 0);
   SS_BYTES(inputs, 1);
   SS_BYTES(out, 2);
   SS_U64(mode, 3);
+  SS_THREADS(threads, 4);
   const ss_poseidon_params *p = params_for(env, arity);
   if (!p) return NULL;
   if (out_len % 32 != 0 || inputs_len != out_len * arity) SS_RANGE_ERROR("inputs must be arity x out bytes");
   if (mode > SS_POSEIDON_PORTABLE) SS_RANGE_ERROR("mode must be 0, 1 or 2");
-  return ss_number(env, (double)ss_poseidon_hash_many(p, inputs, out, out_len / 32, (ss_poseidon_mode)mode));
+  return ss_number(env, (double)ss_poseidon_hash_many_mt(p, inputs, out, out_len / 32, (ss_poseidon_mode)mode, threads));
 }
 
-/* poseidonColumns(layers: Uint8Array[], out) -> -1 or (node * layers + layer) of the first bad element */
+/* poseidonColumns(layers: Uint8Array[], out, threads?) -> -1 or (node * layers + layer) of the
+ * first bad element */
 static napi_value poseidon_columns(napi_env env, napi_callback_info info) {
-  SS_ARGS(2);
+  SS_ARGS_UPTO(2, 3);
   SS_BYTES(out, 1);
+  SS_THREADS(threads, 2);
   bool is_array = false;
   SS_CALL(env, napi_is_array(env, argv[0], &is_array));
   if (!is_array) {
@@ -93,7 +121,15 @@ static napi_value poseidon_columns(napi_env env, napi_callback_info info) {
     if (len != out_len) SS_RANGE_ERROR("every layer must have the length of out");
     layers[i] = (const uint8_t *)data;
   }
-  return ss_number(env, (double)ss_poseidon_columns(p, layers, out, out_len / 32));
+  return ss_number(env, (double)ss_poseidon_columns_mt(p, layers, out, out_len / 32, threads));
+}
+
+/* poseidonSplitThreads(hashes, threads) -> threads a bulk call of that many hashes runs on. */
+static napi_value poseidon_split_threads(napi_env env, napi_callback_info info) {
+  SS_ARGS(2);
+  SS_U64(hashes, 0);
+  SS_THREADS(threads, 1);
+  return ss_number(env, (double)ss_poseidon_mt_threads((size_t)hashes, threads));
 }
 
 /* frAddNodes(a, b, out) / frSubNodes(a, b, out) -> -1 or the first node index holding a value >= r */
@@ -114,6 +150,7 @@ napi_status register_poseidon(napi_env env, napi_value exports) {
   napi_status s;
   if ((s = ss_export_fn(env, exports, "poseidonHashMany", poseidon_hash_many)) != napi_ok) return s;
   if ((s = ss_export_fn(env, exports, "poseidonColumns", poseidon_columns)) != napi_ok) return s;
+  if ((s = ss_export_fn(env, exports, "poseidonSplitThreads", poseidon_split_threads)) != napi_ok) return s;
   if ((s = ss_export_fn(env, exports, "frAddNodes", fr_add_nodes)) != napi_ok) return s;
   return ss_export_fn(env, exports, "frSubNodes", fr_sub_nodes);
 }

@@ -12,7 +12,7 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { columnHashes, poseidonHash } from '../../native/poseidon.js';
 import { CacheCorruptError, FileNotFoundError, InvalidArgumentError } from '../errors.js';
-import { type BuiltTree, buildTree } from './tree-builder.js';
+import { type BuiltTree, buildThreads, buildTree, type TreeBuildOptions } from './tree-builder.js';
 import { type TreeShape, poseidonTreeShape, treeDShape } from './tree-shape.js';
 
 const NODE = 32;
@@ -51,11 +51,17 @@ async function checkSize(file: FileHandle, path: string, nodes: number): Promise
 }
 
 /** Builds a tree whose leaves are the nodes of one file (tree_d over data, tree_r_last over the replica). */
-async function treeOverFile(shape: TreeShape, dir: string | undefined, path: string, chunkNodes: number): Promise<BuiltTree> {
+async function treeOverFile(
+  shape: TreeShape,
+  dir: string | undefined,
+  path: string,
+  chunkNodes: number,
+  options: TreeBuildOptions | undefined,
+): Promise<BuiltTree> {
   const file = await openInput(path);
   try {
     await checkSize(file, path, shape.nodes);
-    return await buildTree(shape, dir, (first, buf) => readFull(file, path, first * NODE, buf), Math.min(chunkNodes, shape.nodes));
+    return await buildTree(shape, dir, (first, buf) => readFull(file, path, first * NODE, buf), Math.min(chunkNodes, shape.nodes), options);
   } finally {
     await file.close();
   }
@@ -63,12 +69,13 @@ async function treeOverFile(shape: TreeShape, dir: string | undefined, path: str
 
 /** tree_d (`sc-02-data-tree-d.dat`) over a padded data file of `nodes` nodes; root = CommD. */
 export function buildTreeD(nodes: number, dir: string | undefined, dataPath: string, chunkNodes = DEFAULT_CHUNK_NODES): Promise<BuiltTree> {
-  return treeOverFile(treeDShape(nodes), dir, dataPath, chunkNodes);
+  return treeOverFile(treeDShape(nodes), dir, dataPath, chunkNodes, undefined);
 }
 
 /**
  * tree_r_last over the sealed file (the leaves are not stored; the files keep only rows above
- * the discarded ones). `shape` defaults to the sector size's (base, sub, top).
+ * the discarded ones). `shape` defaults to the sector size's (base, sub, top); `options.threads`
+ * (default: every core) splits the Poseidon rows across native threads.
  */
 export function buildTreeRLast(
   nodes: number,
@@ -76,13 +83,15 @@ export function buildTreeRLast(
   sealedPath: string,
   shape?: readonly [number, number, number],
   chunkNodes = DEFAULT_CHUNK_NODES,
+  options?: TreeBuildOptions,
 ): Promise<BuiltTree> {
-  return treeOverFile(poseidonTreeShape('tree-r-last', nodes, shape), dir, sealedPath, chunkNodes);
+  return treeOverFile(poseidonTreeShape('tree-r-last', nodes, shape), dir, sealedPath, chunkNodes, options);
 }
 
 /**
  * tree_c over the column hashes of the layer files (layer 1 first): leaf v =
- * Poseidon_layers(L_1[v], …, L_layers[v]). All rows are stored.
+ * Poseidon_layers(L_1[v], …, L_layers[v]). All rows are stored. `options.threads` (default:
+ * every core) splits the column hashes and the Poseidon rows across native threads.
  */
 export async function buildTreeC(
   nodes: number,
@@ -90,8 +99,10 @@ export async function buildTreeC(
   layerPaths: readonly string[],
   shape?: readonly [number, number, number],
   chunkNodes = DEFAULT_CHUNK_NODES,
+  options?: TreeBuildOptions,
 ): Promise<BuiltTree> {
   const treeShape = poseidonTreeShape('tree-c', nodes, shape);
+  const threads = buildThreads(options);
   const chunk = Math.min(chunkNodes, nodes);
   const files: FileHandle[] = [];
   try {
@@ -107,9 +118,10 @@ export async function buildTreeC(
       async (first, out) => {
         const views = buffers.map((b) => b.subarray(0, out.length));
         await Promise.all(views.map((v, i) => readFull(files[i]!, layerPaths[i]!, first * NODE, v)));
-        columnHashes(views, out);
+        columnHashes(views, out, { threads });
       },
       chunk,
+      { threads },
     );
   } finally {
     await Promise.all(files.map((f) => f.close()));

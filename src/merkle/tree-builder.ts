@@ -12,6 +12,7 @@
  * never holds a half-written tree under a real name.
  */
 import { type FileHandle, open, rename, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { hashLayer } from '../../native/hash.js';
 import { poseidonLayer } from '../../native/poseidon.js';
@@ -20,13 +21,33 @@ import { type TreeShape, baseTreeFileName, rowOffsets } from './tree-shape.js';
 
 const NODE = 32;
 
-/** Hashes a row of complete groups: parents[i] = H(children[i·arity …]). */
-export function hashRow(shape: TreeShape, children: Uint8Array, parents: Uint8Array, arity: number): void {
+/** Options of the tree builders. */
+export interface TreeBuildOptions {
+  /**
+   * Native threads each Poseidon row may be split across (tree_c and tree_r_last; tree_d's
+   * SHA-256 rows stay on the calling thread). Results do not depend on it.
+   * @default os.availableParallelism()
+   */
+  threads?: number;
+}
+
+/** The thread count a builder uses: the option, or every core. */
+export function buildThreads(options: TreeBuildOptions | undefined): number {
+  const threads = options?.threads ?? availableParallelism();
+  if (!Number.isSafeInteger(threads) || threads < 1) throw new InvalidArgumentError(`options.threads must be a positive integer (got ${threads})`);
+  return threads;
+}
+
+/**
+ * Hashes a row of complete groups: parents[i] = H(children[i·arity …]). Poseidon rows may use
+ * `threads` native threads (default 1: proof reading hashes short rows).
+ */
+export function hashRow(shape: TreeShape, children: Uint8Array, parents: Uint8Array, arity: number, threads = 1): void {
   if (shape.kind === 'tree-d') {
     if (arity !== 2) throw new InvalidArgumentError(`tree_d is binary, not arity ${arity}`);
     hashLayer(children, parents);
   } else {
-    poseidonLayer(children, parents, arity);
+    poseidonLayer(children, parents, arity, { threads });
   }
 }
 
@@ -67,6 +88,7 @@ export class TreeBuilder {
   readonly #dir: string | undefined;
   readonly #offsets: (number | undefined)[];
   readonly #baseRoots: Uint8Array;
+  readonly #threads: number;
   readonly #files: { temp: string; final: string }[] = [];
   #handle: FileHandle | undefined;
   /** Nodes not yet hashed, per level of the current base tree (fewer than arity each). */
@@ -76,9 +98,10 @@ export class TreeBuilder {
   #leaves = 0;
   #failed = false;
 
-  private constructor(shape: TreeShape, dir: string | undefined) {
+  private constructor(shape: TreeShape, dir: string | undefined, threads: number) {
     this.shape = shape;
     this.#dir = dir;
+    this.#threads = threads;
     this.#offsets = rowOffsets(shape);
     this.#baseRoots = new Uint8Array(shape.baseTrees * NODE);
   }
@@ -87,8 +110,8 @@ export class TreeBuilder {
    * A builder writing the shape's files into `dir` (cache directory), or computing roots only
    * when `dir` is undefined.
    */
-  static async create(shape: TreeShape, dir: string | undefined): Promise<TreeBuilder> {
-    const b = new TreeBuilder(shape, dir);
+  static async create(shape: TreeShape, dir: string | undefined, options?: TreeBuildOptions): Promise<TreeBuilder> {
+    const b = new TreeBuilder(shape, dir, buildThreads(options));
     await b.#startBaseTree(0);
     return b;
   }
@@ -141,7 +164,7 @@ export class TreeBuilder {
     this.#pending[level] = input.slice(complete);
     if (complete === 0) return;
     const parents = new Uint8Array(complete / arity);
-    hashRow(this.shape, input.subarray(0, complete), parents, arity);
+    hashRow(this.shape, input.subarray(0, complete), parents, arity, this.#threads);
     await this.#emit(level + 1, parents);
   }
 
@@ -206,8 +229,9 @@ export async function buildTree(
   dir: string | undefined,
   read: (firstNode: number, buf: Uint8Array) => Promise<void> | void,
   chunkNodes = Math.min(shape.nodes, 1 << 15),
+  options?: TreeBuildOptions,
 ): Promise<BuiltTree> {
-  const builder = await TreeBuilder.create(shape, dir);
+  const builder = await TreeBuilder.create(shape, dir, options);
   const buf = new Uint8Array(chunkNodes * NODE);
   try {
     for (let first = 0; first < shape.nodes; first += chunkNodes) {

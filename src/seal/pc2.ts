@@ -25,7 +25,7 @@ import type { CID } from 'multiformats/cid';
 import { columnHashes, encodeNodes } from '../../native/poseidon.js';
 import { CacheCorruptError, FileNotFoundError, FileUnreadableError, InvalidArgumentError } from '../errors.js';
 import { commR as computeCommR } from '../merkle/sector-trees.js';
-import { TreeBuilder } from '../merkle/tree-builder.js';
+import { buildThreads, TreeBuilder } from '../merkle/tree-builder.js';
 import { baseTreeFileSize, sealTreeShapes, type TreeShape, treeFileNames } from '../merkle/tree-shape.js';
 import type { TaskContext } from '../pool/task-context.js';
 import { type SealProofInfo, sealProofInfo } from '../sector/proofs.js';
@@ -47,6 +47,12 @@ export interface PreCommit2Paths {
 export interface PreCommit2Options {
   /** Nodes per chunk (must divide the node count). @default 262144 (8 MiB per buffer) */
   chunkNodes?: number;
+  /**
+   * Native threads the Poseidon work (column hashes, tree_c and tree_r_last rows) is split
+   * across; the outputs do not depend on it. Lotus gives PC2 every core (MaxParallelism −1).
+   * @default os.availableParallelism()
+   */
+  threads?: number;
 }
 
 /** Result of PC2. */
@@ -195,6 +201,7 @@ export async function sealPreCommit2(
   if (!Number.isSafeInteger(chunk) || chunk < 1 || info.nodes % chunk !== 0) {
     throw new InvalidArgumentError(`options.chunkNodes ${chunk} must divide the sector's ${info.nodes} nodes`);
   }
+  const threads = buildThreads(options);
   const { cacheDir } = paths;
   await mkdir(cacheDir, { recursive: true });
   await mkdir(dirname(paths.sealedPath), { recursive: true });
@@ -219,9 +226,9 @@ export async function sealPreCommit2(
     outputs.push(sealed);
     const treeD = await TreeBuilder.create(shapes.treeD, cacheDir);
     builders.push(treeD);
-    const treeC = await TreeBuilder.create(shapes.treeC, cacheDir);
+    const treeC = await TreeBuilder.create(shapes.treeC, cacheDir, { threads });
     builders.push(treeC);
-    const treeR = await TreeBuilder.create(shapes.treeRLast, cacheDir);
+    const treeR = await TreeBuilder.create(shapes.treeRLast, cacheDir, { threads });
     builders.push(treeR);
 
     const bytes = chunk * 32;
@@ -235,7 +242,7 @@ export async function sealPreCommit2(
       await readFully(unsealed, data, pos, `unsealed file ${paths.unsealedPath}`);
       for (let i = 0; i < layerHandles.length; i++) await readFully(layerHandles[i]!, layerBufs[i]!, pos, pc1.layerFiles[i]!);
       await treeD.push(data);
-      columnHashes(layerBufs, columns);
+      columnHashes(layerBufs, columns, { threads });
       await treeC.push(columns);
       encodeNodes(data, layerBufs[layerBufs.length - 1]!, replica);
       await writeFully(sealed.handle, replica, pos);

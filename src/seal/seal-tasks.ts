@@ -35,9 +35,16 @@ export interface Pc2TaskOutput {
 }
 
 export const sealHandlers = {
-  /** SealPreCommit2: trees, replica, comm_r. Progress phase 'pc2' in nodes. */
-  async pc2(input: { pc1: PreCommit1Output; paths: PreCommit2Paths; chunkNodes?: number }, ctx: TaskContext): Promise<Pc2TaskOutput> {
-    const out = await sealPreCommit2(input.pc1, input.paths, ctx, { chunkNodes: input.chunkNodes });
+  /**
+   * SealPreCommit2: trees, replica, comm_r. Progress phase 'pc2' in nodes. `threads` (default:
+   * every core, as Lotus's PC2 MaxParallelism −1) is how many native threads this pool thread's
+   * Poseidon calls fan out to while it blocks.
+   */
+  async pc2(
+    input: { pc1: PreCommit1Output; paths: PreCommit2Paths; chunkNodes?: number; threads?: number },
+    ctx: TaskContext,
+  ): Promise<Pc2TaskOutput> {
+    const out = await sealPreCommit2(input.pc1, input.paths, ctx, { chunkNodes: input.chunkNodes, threads: input.threads });
     return {
       commD: out.commD.toString(),
       commR: out.commR.toString(),
