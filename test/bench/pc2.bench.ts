@@ -1,8 +1,11 @@
 /**
- * PC2 on one thread: wall time and peak memory for 8 MiB and (unless BENCH_QUICK=1) 512 MiB
- * sectors, against the time the Poseidon hashing alone takes at rates measured in the same run
- * (column hashes of arity 2 for every node, plus two arity-8 trees: (nodes − 1)/7 hashes each).
- * The SHA-256 tree_d, the Fr encoding and the file I/O are the difference.
+ * PC2 wall time and peak memory: 8 MiB on one thread and on every core (the `threads` option,
+ * default os.availableParallelism()), and (unless BENCH_QUICK=1) 512 MiB on every core, each
+ * against the time the Poseidon hashing alone takes at rates measured in the same run with the
+ * same thread count (column hashes of arity 2 for every node, plus two arity-8 trees:
+ * (nodes − 1)/7 hashes each). The SHA-256 tree_d, the Fr encoding and the file I/O are the
+ * difference. The 512 MiB line's speed-up is against the one-thread 8 MiB throughput of the same
+ * run (PC2's work is linear in the sector size).
  *
  * Inputs are synthetic but well-formed: random fr32 data in the unsealed file (CommD computed
  * from it) and random field elements as the two layer files. PC2 does not check labels against
@@ -11,7 +14,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { columnHashes, poseidonLayer } from '../../native/poseidon.js';
 import { porepId, sealProofForSectorSize } from '../../src/sector/proofs.js';
@@ -41,13 +44,20 @@ function bestRate(count: number, fn: () => void): number {
   return count / best;
 }
 
+const cores = availableParallelism();
 const sample = 8192;
 const a = randomNodes(sample);
 const b = randomNodes(sample);
 const out = new Uint8Array(sample * 32);
-const columnRate = bestRate(sample, () => columnHashes([a, b], out));
 const kids = randomNodes(sample * 8);
-const octRate = bestRate(sample, () => poseidonLayer(kids, out, 8));
+/** Poseidon rates (hashes/s) on `threads` threads, measured now. */
+function rates(threads: number): { columnRate: number; octRate: number } {
+  return {
+    columnRate: bestRate(sample, () => columnHashes([a, b], out, { threads })),
+    octRate: bestRate(sample, () => poseidonLayer(kids, out, 8, { threads })),
+  };
+}
+const rateBy = new Map([1, cores].map((n) => [n, rates(n)]));
 
 async function writeRandomFile(path: string, bytes: number): Promise<void> {
   const fh = await open(path, 'w');
@@ -56,7 +66,12 @@ async function writeRandomFile(path: string, bytes: number): Promise<void> {
   await fh.close();
 }
 
-async function bench(sectorSize: number, label: string): Promise<void> {
+/**
+ * Runs PC2 on one input set once per thread count (the sealed file of a run is replaced by the
+ * next); throws if the thread counts disagree on comm_r. Returns the first run's MiB/s.
+ * `baseline` (MiB/s of a one-thread run) adds a speed-up to every line.
+ */
+async function bench(sectorSize: number, label: string, threadCounts: number[], baseline?: number): Promise<number> {
   const info = sealProofForSectorSize(sectorSize);
   const dir = await mkdtemp(join(tmpdir(), 'pc2-bench-'));
   try {
@@ -86,23 +101,37 @@ async function bench(sectorSize: number, label: string): Promise<void> {
       resumedLayers: 0,
       stats: { parentCacheSeconds: 0, parentCache: 'unused', allocSeconds: 0, labelSeconds: [], labelCpuSeconds: [], writeSeconds: [] },
     };
-    const rssBefore = peakRssMiB();
-    let commR = '';
-    const s = await seconds(async () => {
-      commR = (await sealPreCommit2(pc1, { cacheDir, sealedPath: join(dir, 'sealed'), unsealedPath })).commR.toString();
-    });
-    const hashOnly = info.nodes / columnRate + (2 * (info.nodes - 1)) / 7 / octRate;
-    report({
-      name: `pc2.${label}`,
-      value: r2(s),
-      unit: 's',
-      note: `${r2(sectorSize / MiB / s)} MiB/s; Poseidon alone (${Math.round(columnRate)} columns/s, ${Math.round(octRate)} arity-8/s) would take ${r2(hashOnly)} s = ${Math.round((hashOnly / s) * 100)}% of it; commR ${commR.slice(0, 16)}…; peak RSS ${Math.round(peakRssMiB())} MiB (${Math.round(rssBefore)} before PC2)`,
-    });
+    let first: number | undefined;
+    let firstCommR: string | undefined;
+    for (const threads of threadCounts) {
+      const rssBefore = peakRssMiB();
+      let commR = '';
+      const s = await seconds(async () => {
+        commR = (await sealPreCommit2(pc1, { cacheDir, sealedPath: join(dir, 'sealed'), unsealedPath }, undefined, { threads })).commR.toString();
+      });
+      firstCommR ??= commR;
+      if (commR !== firstCommR) throw new Error(`PC2 on ${threads} threads gave ${commR}, on ${threadCounts[0]} ${firstCommR}`);
+      const rate = rateBy.get(threads);
+      if (!rate) throw new Error(`no Poseidon rate measured for ${threads} threads`);
+      const { columnRate, octRate } = rate;
+      const hashOnly = info.nodes / columnRate + (2 * (info.nodes - 1)) / 7 / octRate;
+      const speed = sectorSize / MiB / s;
+      first ??= speed;
+      const base = baseline ?? (threads === threadCounts[0] ? undefined : first);
+      const speedUp = base === undefined ? '' : `; ${r2(speed / base)}× the one-thread ${baseline === undefined ? label : '8 MiB'} throughput of this run`;
+      report({
+        name: `pc2.${label}.threads${threads}`,
+        value: r2(s),
+        unit: 's',
+        note: `${r2(speed)} MiB/s on ${threads} thread(s)${speedUp}; Poseidon alone (${Math.round(columnRate)} columns/s, ${Math.round(octRate)} arity-8/s) would take ${r2(hashOnly)} s = ${Math.round((hashOnly / s) * 100)}% of it; commR ${commR.slice(0, 16)}…; peak RSS ${Math.round(peakRssMiB())} MiB (${Math.round(rssBefore)} before PC2)`,
+      });
+    }
+    return first ?? 0;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-await bench(8 * MiB, '8MiB');
-if (!quick) await bench(512 * MiB, '512MiB');
+const single = await bench(8 * MiB, '8MiB', cores > 1 ? [1, cores] : [1]);
+if (!quick) await bench(512 * MiB, '512MiB', [cores], single);
 report({ name: 'pc2.peak_rss', value: Math.round(peakRssMiB()), unit: 'MiB', note: quick ? '8 MiB only (BENCH_QUICK)' : '8 MiB and 512 MiB' });
