@@ -402,6 +402,7 @@ test.serial('a SIGKILLed worker\'s write lock is released after the skipped-hear
   t.deepEqual(after.map((l) => l.holders.map((h) => [h.id, h.owner ?? null, h.write])), [[[lockId, null, ['sealed', 'cache']]]]);
   const logged = await until('the daemon log line', () => /owner (\S+) not heard from for ([\d.]+) s \(threshold 1.5 s\): declared dead, released 1 lock/.exec(d.proc.out + d.proc.err) ?? undefined);
   t.is(logged[1], held.id);
-  t.true(Number(logged[2]) > 1.5, 'released for silence, not earlier');
+  // the log rounds to 0.1 s and the sweep only releases past the threshold, so 1.5 is the least it can print
+  t.true(Number(logged[2]) >= 1.5, 'released for silence, not earlier');
   t.true(await d.api.call('StorageUnlock', lockId));
 });
