@@ -465,7 +465,21 @@ export class LocalStore {
         if (dstId === src.id) continue;
         const final = sectorFilePath(dst.root, t, ref.id);
         await moveEntry(src.path, final, sectorFetchPath(dst.root, t, ref.id));
-        await this.index.storageMoveSector(ref.id, FileType[t], src.id, dstId);
+        try {
+          await this.index.storageMoveSector(ref.id, FileType[t], src.id, dstId);
+        } catch (err) {
+          // The index still says "source": put the data back there (a rename moved it away), or
+          // drop the destination copy (a cross-filesystem copy left the source in place), so the
+          // disk agrees with the index instead of holding an undeclared file at the destination.
+          try {
+            if (exists(src.path)) await rm(final, { recursive: true, force: true });
+            else await moveEntry(final, src.path, sectorFetchPath(this.#path(src.id).root, t, ref.id));
+          } catch (undoErr) {
+            this.#log(`moveStorage: undoing the move of ${final} after an index error failed: ${(undoErr as Error).message}`);
+          }
+          dst.usage.forget(t, sectorName(ref.id));
+          throw err;
+        }
         await rm(src.path, { recursive: true, force: true });
         this.#path(src.id).usage.forget(t, sectorName(ref.id));
         dst.usage.update(t, sectorName(ref.id));

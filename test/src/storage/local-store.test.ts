@@ -242,3 +242,21 @@ for (const cross of [false, true]) {
     t.is(local.fsStat(b.ID).Reserved, 0, 'the move reservation is released');
   });
 }
+
+test('moveStorage puts the file back at its source when the index refuses the re-declaration', async (t) => {
+  const { m, dir } = t.context;
+  const failing = { ...m.index, storageMoveSector: () => Promise.reject(new Error('index unreachable')) };
+  const local = new LocalStore({ index: failing, urls: [URL1], log: (l) => t.context.logs.push(l) });
+  t.teardown(() => local.close());
+  const seal = makePath(dir, 'seal', { canSeal: true });
+  const store = makePath(dir, 'store', { canStore: true });
+  const sealed = writeSectorEntry(seal, 'sealed', S1, 100_000);
+  const a = await local.openPath(seal);
+  const b = await local.openPath(store);
+  await t.throwsAsync(local.moveStorage({ id: S1, proofType: PROOF_8M }, SE), { message: /index unreachable/ });
+  t.true(readFileSync(join(seal, 'sealed', 's-t01000-1')).equals(sealed), 'the file is where the index says it is');
+  t.false(existsSync(join(store, 'sealed', 's-t01000-1')), 'no undeclared copy at the destination');
+  t.deepEqual((await local.findLocal(S1, 'sealed'))?.id, a.ID, 'the declaration at the source still resolves');
+  t.deepEqual(m.store.storageFindSector(S1, SE, 0, false).map((f) => f.ID), [a.ID]);
+  t.is(local.fsStat(b.ID).Reserved, 0, 'the move reservation is released');
+});
