@@ -106,7 +106,14 @@ export class RemoteStore {
           const destId = alloc.storages[t] as string;
           const root = this.local.pathRoot(destId);
           const url = await this.#fetchFromRemote(ref.id, t, root, options);
-          await this.local.declareSector(destId, ref.id, t, mode === 'move');
+          try {
+            await this.local.declareSector(destId, ref.id, t, mode === 'move');
+          } catch (err) {
+            // An undeclared copy is invisible to the index and outside any reservation once this
+            // returns; drop it (the source is untouched: a move deletes it only after declaring).
+            await rm(sectorFilePath(root, t, ref.id), { recursive: true, force: true });
+            throw err;
+          }
           out.paths[t] = sectorFilePath(root, t, ref.id);
           out.storages[t] = destId;
           if (mode === 'move') await this.#deleteRemote(url);

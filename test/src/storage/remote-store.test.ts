@@ -255,3 +255,20 @@ test('remote stat, remote remove and the allocated probe go through the holder\'
   t.false(existsSync(join(aRoot, 'sealed', 's-t01000-1')));
   t.deepEqual(m.store.storageList()[aId], [{ Miner: 1000, Number: 1, SectorFileType: U }]);
 });
+
+test('a fetched file whose declaration fails is not left undeclared in the sector directory, and the move keeps its source', async (t) => {
+  const { m, dir, aRoot, aId } = t.context;
+  const sealed = writeSectorEntry(aRoot, 'sealed', S1, 50_000, 5);
+  await t.context.a.local.redeclare();
+  const failing: SectorIndex = { ...m.index, storageDeclareSector: () => Promise.reject(new Error('index unreachable')) };
+  const c = await makeNode(failing);
+  t.teardown(() => c.close());
+  const cRoot = makePath(dir, 'c-seal', { canSeal: true });
+  const cId = (await c.local.addLocalPath(cRoot)).ID;
+  await t.throwsAsync(c.remote.acquireSector(REF, SE, 0, 'sealing', 'move'), { message: /index unreachable/ });
+  t.false(existsSync(join(cRoot, 'sealed', 's-t01000-1')), 'no undeclared file under the sector name');
+  t.deepEqual(readdirSync(join(cRoot, 'sealed', 'fetching')), [], 'no temp file either');
+  t.true(readFileSync(join(aRoot, 'sealed', 's-t01000-1')).equals(sealed), 'the source was not deleted');
+  t.deepEqual(m.store.storageFindSector(S1, SE, 0, false).map((f) => f.ID), [aId]);
+  t.is(c.local.fsStat(cId).Reserved, 0);
+});
