@@ -11,6 +11,7 @@ import {
   EmptyPayloadError,
   InvalidArgumentError,
   PayloadTooLargeError,
+  PayloadTooSmallError,
   PieceSizeInvalidError,
   SectorUnknownError,
 } from '../../errors.js';
@@ -75,15 +76,31 @@ export function validatePieceSizes(payloadSize: number, pieceSize: number | unde
   return pieceSize;
 }
 
-/** Yields `source` and checks it ends at exactly `expected` bytes (naming the stream on mismatch). */
-export async function* exactly(source: AsyncIterable<Uint8Array>, expected: number, what: string): AsyncGenerator<Uint8Array> {
+/**
+ * Yields `source` and checks it ends at exactly `expected` bytes (naming the stream on mismatch).
+ * With `payload`, a mismatch is the client's payload being too long or too short
+ * (PAYLOAD_TOO_LARGE / PAYLOAD_TOO_SMALL, which the sector treats as input errors and the client
+ * can act on); otherwise it is INVALID_ARGUMENT.
+ */
+export async function* exactly(
+  source: AsyncIterable<Uint8Array>,
+  expected: number,
+  what: string,
+  payload = false,
+): AsyncGenerator<Uint8Array> {
   let seen = 0;
   for await (const chunk of source) {
     seen += chunk.byteLength;
-    if (seen > expected) throw new InvalidArgumentError(`${what} sent more than the declared ${expected} bytes`);
+    if (seen > expected) {
+      const message = `${what} sent more than the declared ${expected} bytes`;
+      throw payload ? new PayloadTooLargeError(message) : new InvalidArgumentError(message);
+    }
     yield chunk;
   }
-  if (seen < expected) throw new InvalidArgumentError(`${what} ended after ${seen} of the declared ${expected} bytes`);
+  if (seen < expected) {
+    const message = `${what} ended after ${seen} of the declared ${expected} bytes`;
+    throw payload ? new PayloadTooSmallError(message) : new InvalidArgumentError(message);
+  }
 }
 
 export const piecesMethods = {
@@ -109,7 +126,7 @@ export const piecesMethods = {
       try {
         const added = await sectors.addPiece({
           sector: opts.Sector,
-          source: exactly(taken.body, payloadSize, `upload stream ${data.Info}`),
+          source: exactly(taken.body, payloadSize, `upload stream ${data.Info}`, true),
           payloadSize,
           pieceSize,
           signal: ctx.signal,

@@ -159,3 +159,25 @@ test.serial('rejects a payload larger than the sector and a declared piece size 
     await server.close();
   }
 });
+
+test.serial('an upload shorter or longer than the declared payload size fails as PAYLOAD_TOO_SMALL / PAYLOAD_TOO_LARGE', async (t) => {
+  const { authority, server, url } = await start();
+  const api = new ApiClient({ url, token: authority.createToken(ALL_PERMISSIONS) });
+  try {
+    for (const [sent, code] of [
+      [1000, 'PAYLOAD_TOO_SMALL'],
+      [1800, 'PAYLOAD_TOO_LARGE'],
+    ] as const) {
+      const push = api.push((async function* () {
+        yield new Uint8Array(sent);
+      })());
+      const err = await t.throwsAsync(api.call('SectorAddPieceToAny', 1500, { Type: 'push', Info: push.id }, { Sector: 4 }));
+      t.is((err as SectorStorageError).code, code);
+      t.regex(err!.message, /declared 1500 bytes/);
+      await t.throwsAsync(push.done);
+    }
+  } finally {
+    api.close();
+    await server.close();
+  }
+});
