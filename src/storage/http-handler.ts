@@ -223,7 +223,8 @@ export function parseRange(header: string | undefined, size: number): [number, n
   if (!m || (m[1] === '' && m[2] === '')) throw unsatisfiable();
   if (m[1] === '') {
     const n = Number(m[2]);
-    if (n === 0) throw unsatisfiable();
+    // RFC 9110 §14.1.2: a suffix range of an empty representation selects nothing.
+    if (n === 0 || size === 0) throw unsatisfiable();
     return [Math.max(0, size - n), size - 1];
   }
   const start = Number(m[1]);

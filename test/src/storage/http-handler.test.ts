@@ -173,3 +173,19 @@ test('DELETE removes this node\'s copy and its declaration', async (t) => {
   t.is((await send(node, '/remote/sealed/s-t01000-1', { method: 'DELETE' })).status, 404);
   t.false((await import('node:fs')).existsSync(`${root}/sealed/s-t01000-1`));
 });
+
+test('a suffix range of an empty file is unsatisfiable (416), not a 206 with an inverted Content-Range', async (t) => {
+  const { node, id, root } = t.context;
+  const S2 = { miner: 1000, number: 2 };
+  writeSectorEntry(root, 'unsealed', S2, 0);
+  await node.local.declareSector(id, S2, 'unsealed', true);
+  const whole = await send(node, '/remote/unsealed/s-t01000-2');
+  t.is(whole.status, 200);
+  t.is(whole.body.length, 0);
+  const suffix = await send(node, '/remote/unsealed/s-t01000-2', { headers: { Range: 'bytes=-5' } });
+  t.is(suffix.status, 416);
+  t.is(suffix.headers['content-range'], 'bytes */0');
+  const tail = await send(node, '/remote/sealed/s-t01000-1', { headers: { Range: 'bytes=-10' } });
+  t.is(tail.status, 206);
+  t.is(tail.headers['content-range'], 'bytes 9990-9999/10000');
+});
