@@ -20,6 +20,7 @@ import { commP } from '../../src/piece/commp.js';
 import { generateUnsealedCid } from '../../src/piece/unsealed-cid.js';
 import { SealerPool } from '../../src/pool/pool.js';
 import { sectorFilePath } from '../../src/storage/layout.js';
+import { openDatabase } from '../../src/store/database.js';
 
 const P2K = 5; // StackedDrg2KiBV1_1
 const MINER = 1000;
@@ -345,4 +346,24 @@ test.serial('a byte stream that breaks midway drops the piece as unreadable inpu
   const pa = await d.sectors.addPiece({ source: once(a), payloadSize: a.length });
   t.like(pa, { sector: 0, paddedOffset: 0 });
   t.deepEqual(await collect(await d.sectors.readPiece({ sector: 0, offset: 0, size: a.length })), a);
+});
+
+test.serial('addPiece rejects instead of reporting a piece added when its sector record cannot be saved', async (t) => {
+  const db = openDatabase(join(t.context.dir, 'db.sqlite'));
+  try {
+    // every write of a record holding a deal piece fails, as on a full disk
+    db.exec(`CREATE TRIGGER fail_deal_pieces BEFORE INSERT ON pieces WHEN NEW.is_filler = 0
+             BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END`);
+    const writeErrors: unknown[] = [];
+    const d = await t.context.start({ db, onError: (err) => writeErrors.push(err) });
+    const bytes = randomBytes(300);
+    const err = await t.throwsAsync(d.sectors.addPiece({ source: once(bytes), payloadSize: bytes.length }));
+    t.is((err as { code?: string }).code, 'INTERNAL');
+    t.regex(err!.message, /sector 0.*record could not be saved/);
+    t.true(writeErrors.length > 0);
+    t.deepEqual((await d.sectors.sectorStatus(0)).pieces, []);
+    await d.stop();
+  } finally {
+    db.close();
+  }
 });
