@@ -352,6 +352,9 @@ export const storageMethods = {
       // The call's signal ends the wait; once granted the lock outlives the call (StorageUnlock).
       const wait = new AbortController();
       const onAbort = () => wait.abort(ctx.signal.reason);
+      // A caller gone before we got here never sees an 'abort' event: without this check it
+      // would be granted a lock nobody can release (no owner lease, no StorageUnlock).
+      if (ctx.signal.aborted) onAbort();
       ctx.signal.addEventListener('abort', onAbort, { once: true });
       try {
         const lock = await st(ctx).locks.acquire(sector, read, write, { signal: wait.signal, ...(owner ? { owner } : {}) });
