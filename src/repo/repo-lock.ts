@@ -4,7 +4,7 @@
  * it. A lock whose pid is no longer alive (on this host) is stale: it is moved aside and taken
  * over, and a re-check of what was moved makes sure a concurrent taker's live lock is not stolen.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { RepoLockedError } from '../errors.js';
@@ -45,9 +45,24 @@ function readOwner(file: string): LockOwner | undefined {
   }
 }
 
-function isStale(owner: LockOwner | undefined): boolean {
-  // an unreadable lock is a half-written one from a crash between open and write
-  if (!owner) return true;
+/**
+ * How long an unreadable (empty or half-written) lock file is taken to be one that another
+ * process has just created and is about to write, rather than one left by a crash between its
+ * open and its write.
+ */
+export const UNREADABLE_LOCK_GRACE_MS = 10_000;
+
+function isStale(owner: LockOwner | undefined, file: string): boolean {
+  if (!owner) {
+    // A daemon starting at this very moment has created the file (O_EXCL) but not yet written
+    // its pid: taking that over would let two daemons share the repository. Only an unreadable
+    // lock old enough to be a crash's leftover is stale.
+    try {
+      return Date.now() - statSync(file).mtimeMs > UNREADABLE_LOCK_GRACE_MS;
+    } catch {
+      return true; // gone meanwhile: retry the create
+    }
+  }
   if (owner.host && owner.host !== hostname()) return false;
   return owner.pid !== process.pid && !pidAlive(owner.pid);
 }
@@ -63,9 +78,11 @@ export function acquireRepoLock(repoPath: string): RepoLock {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = readOwner(file);
-      if (!isStale(holder)) {
+      if (!isStale(holder, file)) {
         throw new RepoLockedError(
-          `repository ${repoPath} is locked by process ${holder!.pid}${holder!.host ? ` on ${holder!.host}` : ''} (another daemon is running; lock file ${file})`,
+          holder
+            ? `repository ${repoPath} is locked by process ${holder.pid}${holder.host ? ` on ${holder.host}` : ''} (another daemon is running; lock file ${file})`
+            : `repository ${repoPath} is being locked by another process that is starting (lock file ${file} is not written yet)`,
         );
       }
       // move the stale lock aside; if what we moved turns out to be live (someone took over
@@ -78,7 +95,8 @@ export function acquireRepoLock(repoPath: string): RepoLock {
         throw e;
       }
       const moved = readOwner(aside);
-      if (moved && holder && moved.pid !== holder.pid && !isStale(moved)) {
+      // what we moved may not be what we judged stale (a taker wrote or replaced it meanwhile)
+      if (moved && (!holder || moved.pid !== holder.pid || moved.since !== holder.since) && !isStale(moved, aside)) {
         renameSync(aside, file);
         throw new RepoLockedError(`repository ${repoPath} is locked by process ${moved.pid} (lock file ${file})`);
       }

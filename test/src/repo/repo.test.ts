@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -97,4 +97,24 @@ test('encodes keystore names and API multiaddrs as Lotus does', (t) => {
   t.is(multiaddrToUrl('/ip4/127.0.0.1/tcp/2345/http'), 'http://127.0.0.1:2345');
   t.is(multiaddrToUrl(toMultiaddr('::1', 80)), 'http://[::1]:80');
   t.throws(() => multiaddrToUrl('127.0.0.1:2345'), { message: /not a multiaddr/ });
+});
+
+test('an empty lock file just created by a starting daemon is not taken over; an old one left by a crash is', (t) => {
+  const dir = tmpRepo();
+  try {
+    const file = join(dir, 'repo.lock');
+    // a daemon between its O_EXCL create and its write of the pid
+    writeFileSync(file, '');
+    const err = t.throws(() => acquireRepoLock(dir), { instanceOf: RepoLockedError });
+    t.regex(err!.message, /being locked by another process/);
+    t.is(readFileSync(file, 'utf8'), '', 'the starting daemon keeps its lock file');
+    // the same empty file a minute later is a crash's leftover
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(file, past, past);
+    const lock = acquireRepoLock(dir);
+    t.is(JSON.parse(readFileSync(file, 'utf8')).pid, process.pid);
+    lock.release();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
