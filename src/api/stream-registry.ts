@@ -96,6 +96,8 @@ export class StreamRegistry {
       this.#bindSettle(id, existing.settle!);
     } else {
       if (existing) throw new InvalidArgumentError(`stream ${id} is already being waited for`);
+      // an already-aborted signal never fires 'abort': without this the call would wait out waitMs
+      if (signal?.aborted) throw new AbortedError(`call cancelled before stream ${id} was pushed`);
       body = await new Promise<IncomingMessage>((resolve, reject) => {
         const onAbort = () => {
           clearTimeout(entry.timer);

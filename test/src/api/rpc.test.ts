@@ -181,3 +181,12 @@ test.serial('an upload shorter or longer than the declared payload size fails as
     await server.close();
   }
 });
+
+test('a call whose signal is already aborted stops waiting for its upload stream at once', async (t) => {
+  const streams = new StreamRegistry(60_000);
+  const controller = new AbortController();
+  controller.abort();
+  const err = await t.throwsAsync(streams.take(crypto.randomUUID(), controller.signal));
+  t.is((err as SectorStorageError).code, 'ABORTED');
+  streams.close();
+});
