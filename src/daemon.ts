@@ -11,7 +11,7 @@
  * cancelled and idempotent), close the pool, then the database, then release the lock.
  */
 import { randomUUID } from 'node:crypto';
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ALL_PERMISSIONS, TokenAuthority } from './api/auth.js';
 import type { ApiComponents } from './api/components.js';
@@ -155,8 +155,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     server.mount('/remote', createRemoteHandler({ local: system.localStore, log }));
     const multiaddr = toMultiaddr(bound.host, bound.port);
     const tokenFile = join(repo.path, RepoFiles.token);
-    writeFileAtomic(tokenFile, authority.createToken(ALL_PERMISSIONS));
-    chmodSync(tokenFile, 0o600);
+    writeFileAtomic(tokenFile, authority.createToken(ALL_PERMISSIONS), 0o600);
     const apiFile = join(repo.path, RepoFiles.api);
     writeFileAtomic(apiFile, multiaddr);
     cleanups.push(() => rmSync(apiFile, { force: true }));

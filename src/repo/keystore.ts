@@ -5,7 +5,7 @@
  * key `auth-jwt-private`, created on first use.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RepoInvalidError } from '../errors.js';
 import { writeFileAtomic } from '../storage/storage-config.js';
@@ -63,8 +63,7 @@ export function writeKey(repoPath: string, name: string, key: KeyInfo): void {
   const dir = join(repoPath, RepoFiles.keystore);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, base32Raw(Buffer.from(name)));
-  writeFileAtomic(file, JSON.stringify({ Type: key.Type, PrivateKey: Buffer.from(key.PrivateKey).toString('base64') }));
-  chmodSync(file, 0o600);
+  writeFileAtomic(file, JSON.stringify({ Type: key.Type, PrivateKey: Buffer.from(key.PrivateKey).toString('base64') }), 0o600);
 }
 
 /** The API's JWT secret, created (32 random bytes) on first use. */

@@ -241,7 +241,7 @@ export function initStoragePath(path: string, options: InitStoragePathOptions = 
   if (exists(metaFile)) throw new StorageExistsError(`storage path ${dir} is already initialised (${META_FILE} exists)`);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   for (const t of FILE_TYPES) mkdirSync(join(dir, t), { recursive: true, mode: 0o755 });
-  const tmp = writeTemp(metaFile, formatMeta(meta));
+  const tmp = writeTemp(metaFile, formatMeta(meta), 0o644);
   try {
     linkSync(tmp, metaFile);
   } catch (err) {
@@ -302,9 +302,10 @@ function exists(p: string): boolean {
   }
 }
 
-function writeTemp(file: string, text: string): string {
+function writeTemp(file: string, text: string, mode: number): string {
   const tmp = join(dirname(file), `.${randomUUID()}.tmp`);
-  const fd = openSync(tmp, 'wx', 0o644);
+  // created with its final mode, so a secret is never readable by others, even for a moment
+  const fd = openSync(tmp, 'wx', mode);
   try {
     writeSync(fd, text);
     fsyncSync(fd);
@@ -317,10 +318,10 @@ function writeTemp(file: string, text: string): string {
   return tmp;
 }
 
-/** temp + fsync + rename + fsync(dir). */
-export function writeFileAtomic(file: string, text: string): void {
+/** temp + fsync + rename + fsync(dir); `mode` applies from creation (0600 for secrets). */
+export function writeFileAtomic(file: string, text: string, mode = 0o644): void {
   mkdirSync(dirname(file), { recursive: true });
-  const tmp = writeTemp(file, text);
+  const tmp = writeTemp(file, text, mode);
   try {
     renameSync(tmp, file);
   } catch (err) {
