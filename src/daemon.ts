@@ -20,6 +20,7 @@ import { apiMethods } from './api/methods/index.js';
 import { RpcServer } from './api/rpc-server.js';
 import { StreamRegistry } from './api/stream-registry.js';
 import { createInspectionLog } from '../actors/inspect.js';
+import { ShutdownSteps } from './lifecycle/shutdown-steps.js';
 import { startDaemonSystem } from '../actors/system.js';
 import { InvalidArgumentError } from './errors.js';
 import { SealerPool } from './pool/pool.js';
@@ -57,7 +58,7 @@ export interface Daemon {
   readonly multiaddr: string;
   readonly url: string;
   readonly session: string;
-  /** Shuts down (idempotent); resolves when everything is closed. */
+  /** Shuts down (idempotent): every step runs; rejects with the failed steps listed if any failed. */
   stop(): Promise<void>;
 }
 
@@ -86,22 +87,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const log = options.log ?? ((line: string) => console.log(line));
   const listen = parseListen(options.listen ?? DEFAULT_LISTEN);
   const repo = openRepo(options.repoPath, { sectorSize: options.sectorSize });
-  const cleanups: Array<() => Promise<void> | void> = [() => repo.close()];
-  const unwind = async () => {
-    for (const fn of cleanups.reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        log(`shutdown step failed: ${(err as Error).message}`);
-      }
-    }
-    cleanups.length = 0;
-  };
+  const shutdown = new ShutdownSteps(log);
+  shutdown.push('repository', () => repo.close());
   try {
+    const inspection = options.inspectLog ? createInspectionLog(options.inspectLog) : undefined;
+    if (inspection) {
+      shutdown.push('inspection log', () => inspection.close());
+      log(`actor inspection events → ${options.inspectLog}`);
+    }
     const authority = new TokenAuthority(repo.jwtSecret);
     const session = randomUUID();
     const pool = new SealerPool({ threads: options.threads });
-    cleanups.push(() => pool.close());
+    shutdown.push('sealer pool', () => pool.close());
     const components: ApiComponents = {
       daemon: {
         session,
@@ -121,13 +118,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // listen before starting the actors: the storage paths are declared with this node's URL.
     // Nobody knows the port until the api file is written, so no call arrives half-booted.
     const bound = await server.listen(listen.host, listen.port);
-    cleanups.push(() => server.close());
+    shutdown.push('HTTP server', () => server.close());
     const url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
-    const inspection = options.inspectLog ? createInspectionLog(options.inspectLog) : undefined;
-    if (inspection) {
-      cleanups.push(() => inspection.close());
-      log(`actor inspection events → ${options.inspectLog}`);
-    }
     const system = await startDaemonSystem({
       ...(inspection ? { inspect: inspection.inspect } : {}),
       db: repo.db,
@@ -148,8 +140,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       log,
       onError: (err) => log(`sector system error: ${(err as Error)?.stack ?? err}`),
     });
-    // stopped after the HTTP server (cleanups run in reverse), so in-flight calls end first
-    cleanups.splice(cleanups.length - 1, 0, () => system.stop());
+    // stopped after the HTTP server, so in-flight calls end first
+    shutdown.pushAfter('HTTP server', 'actor system', () => system.stop());
     components.sectors = system.sectors;
     components.system = system;
     server.mount('/remote', createRemoteHandler({ local: system.localStore, log }));
@@ -158,23 +150,20 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     writeFileAtomic(tokenFile, authority.createToken(ALL_PERMISSIONS), 0o600);
     const apiFile = join(repo.path, RepoFiles.api);
     writeFileAtomic(apiFile, multiaddr);
-    cleanups.push(() => rmSync(apiFile, { force: true }));
+    shutdown.push('api file', () => rmSync(apiFile, { force: true }));
     log(
       `sector-storage daemon listening on ${multiaddr} (repo ${repo.path}, miner t0${repo.config.minerId}, ${repo.config.sealProofName}, pid ${process.pid})`,
     );
-    let stopping: Promise<void> | undefined;
     return {
       repo,
       multiaddr,
       url,
       session,
-      stop() {
-        stopping ??= unwind();
-        return stopping;
-      },
+      stop: () => shutdown.run(),
     };
   } catch (err) {
-    await unwind();
+    // the boot error is the one to report; failures while unwinding were logged
+    await shutdown.run().catch(() => {});
     throw err;
   }
 }

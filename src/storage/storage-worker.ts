@@ -24,6 +24,7 @@ import type { AnyMethod } from '../api/rpc-method.js';
 import { RpcServer } from '../api/rpc-server.js';
 import { StreamRegistry } from '../api/stream-registry.js';
 import { InvalidArgumentError, StorageConfigInvalidError, UnauthorizedError } from '../errors.js';
+import { ShutdownSteps } from '../lifecycle/shutdown-steps.js';
 import { createRemoteHandler } from './http-handler.js';
 import { META_FILE } from './layout.js';
 import { LocalStore } from './local-store.js';
@@ -78,17 +79,8 @@ export interface StorageWorker {
 export async function startStorageWorker(options: StorageWorkerOptions): Promise<StorageWorker> {
   const log = options.log ?? ((l: string) => console.log(l));
   const manager = new ApiClient({ url: options.managerUrl, token: options.token });
-  const cleanups: Array<() => Promise<void> | void> = [() => manager.close()];
-  const unwind = async () => {
-    for (const fn of cleanups.reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        log(`shutdown step failed: ${(err as Error).message}`);
-      }
-    }
-    cleanups.length = 0;
-  };
+  const shutdown = new ShutdownSteps(log);
+  shutdown.push('manager client', () => manager.close());
   try {
     const perms = await manager.call('AuthVerify', options.token);
     if (!perms.includes('admin')) {
@@ -122,7 +114,7 @@ export async function startStorageWorker(options: StorageWorkerOptions): Promise
     const rpc = new RpcServer(options.methods ?? {}, components, streams);
     const server = new ApiHttpServer({ rpc, streams, authenticate: verify, log });
     const bound = await server.listen(options.host, options.port);
-    cleanups.push(() => server.close());
+    shutdown.push('HTTP server', () => server.close());
     const publicAddr = options.advertise ?? `${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
     if (!options.advertise && (bound.host === '0.0.0.0' || bound.host === '::')) {
       throw new InvalidArgumentError(`listening on ${bound.host}: give --advertise HOST:PORT so other nodes know where to fetch from`);
@@ -136,7 +128,7 @@ export async function startStorageWorker(options: StorageWorkerOptions): Promise
       log,
       ...(options.heartbeatIntervalMs ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
     });
-    cleanups.push(() => local.close());
+    shutdown.push('local store', () => local.close());
     const remote = new RemoteStore({ local, token: options.token, parallelFetchLimit: options.parallelFetchLimit ?? 5, log });
     server.mount('/remote', createRemoteHandler({ local, log }));
     const paths: LocalPathInfo[] = [];
@@ -175,16 +167,15 @@ export async function startStorageWorker(options: StorageWorkerOptions): Promise
     }, interval);
     watch.unref();
     // registered before the watch's cleanup, so it runs after it (no heartbeat renews the lease)
-    cleanups.push(async () => {
+    shutdown.push('manager locks', async () => {
       const n = await locks.releaseAll({ signal: AbortSignal.timeout(5_000) });
       if (n > 0) log(`released ${n} sector lock(s) on the manager`);
     });
-    cleanups.push(() => {
+    shutdown.push('manager watch', () => {
       stopped = true;
       clearInterval(watch);
     });
 
-    let stopping: Promise<void> | undefined;
     return {
       id,
       url,
@@ -195,13 +186,11 @@ export async function startStorageWorker(options: StorageWorkerOptions): Promise
       manager,
       locks,
       paths,
-      stop() {
-        stopping ??= unwind();
-        return stopping;
-      },
+      stop: () => shutdown.run(),
     };
   } catch (err) {
-    await unwind();
+    // the boot error is the one to report; failures while unwinding were logged
+    await shutdown.run().catch(() => {});
     throw err;
   }
 }
