@@ -62,6 +62,9 @@ export class PartialFile {
       throw err;
     });
     try {
+      // the path did not exist, so a journal under its name belongs to an earlier, deleted file
+      // (a crash between journaling and applying, then a remove): it must not touch this one
+      await rm(journalPath(path), { force: true });
       await fh.truncate(sectorSize);
       await fh.write(trailerTail([]), 0, undefined, sectorSize);
       await fh.sync();

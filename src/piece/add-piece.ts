@@ -24,7 +24,7 @@ import {
   PayloadTooLargeError,
   PieceDoesNotFitError,
 } from '../errors.js';
-import { PartialFile, partialFileExists } from '../partial/partial-file.js';
+import { journalPath, PartialFile, partialFileExists } from '../partial/partial-file.js';
 import { assertPaddedSize } from '../sector/sizes.js';
 import { requiredPadding } from './alignment.js';
 import { type ByteSource, chunksOf, throwIfAborted } from './byte-source.js';
@@ -121,6 +121,9 @@ export async function addPiece(options: AddPieceOptions): Promise<AddPieceResult
     await pf.close();
     done = true;
     if (created) {
+      // a journal left under the final name by an earlier, deleted file would be rolled forward
+      // onto this one at its next open (see PartialFile.create)
+      await rm(journalPath(unsealedPath), { force: true });
       // link() refuses to replace a file that appeared meanwhile (rename would clobber it)
       await link(path, unsealedPath).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'EEXIST') {

@@ -154,3 +154,39 @@ test('a trailer update interrupted after its journal was written is rolled forwa
   t.is((await stat(path)).size, SSIZE + trailer.length + 4);
   await t.throwsAsync(stat(journalPath(path)), { code: 'ENOENT' });
 });
+
+test('a journal left by an earlier, deleted file of the same name never touches a new file', async (t) => {
+  const path = join(t.context.dir, 's-t01000-5');
+  // a complete journal (allocate everything) whose file was later removed
+  const trailer = encodeRuns([{ value: true, length: SSIZE }]);
+  const journal = Buffer.alloc(16 + trailer.length + 4);
+  Buffer.from('SSPFJ1\n\0', 'latin1').copy(journal, 0);
+  journal.writeBigUInt64LE(BigInt(SSIZE), 8);
+  journal.set(trailer, 16);
+  journal.writeUInt32LE(trailer.length, 16 + trailer.length);
+  await writeFile(journalPath(path), journal);
+
+  const pf = await PartialFile.create(path, SSIZE);
+  await pf.close();
+  await t.throwsAsync(stat(journalPath(path)), { code: 'ENOENT' });
+  const reopened = await PartialFile.open(path, SSIZE);
+  t.deepEqual(reopened.allocated(), [], 'the stale journal was not rolled forward');
+  await reopened.close();
+});
+
+test('the first AddPiece of a sector does not inherit a stale journal of a deleted unsealed file', async (t) => {
+  const { addPiece } = await import('../../../src/piece/add-piece.js');
+  const path = join(t.context.dir, 's-t01000-6');
+  const trailer = encodeRuns([{ value: true, length: SSIZE }]);
+  const journal = Buffer.alloc(16 + trailer.length + 4);
+  Buffer.from('SSPFJ1\n\0', 'latin1').copy(journal, 0);
+  journal.writeBigUInt64LE(BigInt(SSIZE), 8);
+  journal.set(trailer, 16);
+  journal.writeUInt32LE(trailer.length, 16 + trailer.length);
+  await writeFile(journalPath(path), journal);
+
+  await addPiece({ unsealedPath: path, sectorSize: SSIZE, paddedOffset: 0, pieceSize: 256, source: new Uint8Array(200).fill(7) });
+  const pf = await PartialFile.open(path, SSIZE);
+  t.deepEqual(pf.allocated(), [{ start: 0, end: 256 }], 'only the piece is allocated');
+  await pf.close();
+});
