@@ -10,7 +10,7 @@
  * which every public method returns a Promise. Actors send `index.*` events directly.
  */
 import { fromCallback } from 'xstate';
-import { AbortedError, InternalError, InvalidArgumentError } from '../src/errors.js';
+import { AbortedError, InternalError, InvalidArgumentError, toWireError } from '../src/errors.js';
 import type { IndexStore } from '../src/storage/index-store.js';
 import type { Db } from '../src/store/database.js';
 import type { SectorStore } from '../src/store/sector-store.js';
@@ -44,7 +44,10 @@ export interface IndexClient {
 export interface IndexActorOptions {
   db: Db;
   stores: IndexStores;
-  /** Where failures of fire-and-forget writes (`index.sector.save`) go. @default console.error */
+  /**
+   * Where failures of `index.sector.save` go (also answered to its `replyTo`, when given).
+   * @default console.error
+   */
   onWriteError?: (err: unknown, event: IndexEvent) => void;
 }
 
@@ -55,7 +58,13 @@ export interface IndexActor {
   client(system: DaemonSystem): IndexClient;
 }
 
-type Outcome = { callId: number; ok: true; value: unknown } | { callId: number; ok: false; error: unknown };
+type SaveEvent = Extract<IndexEvent, { type: 'index.sector.save' }>;
+
+type Outcome =
+  | { callId: number; ok: true; value: unknown }
+  | { callId: number; ok: false; error: unknown }
+  /** A sector record write, answered to its sender after the batch (`error` when it failed). */
+  | { save: SaveEvent; error?: unknown };
 
 interface Pending {
   resolve(value: unknown): void;
@@ -88,7 +97,21 @@ export function createIndexActor(options: IndexActorOptions): IndexActor {
     sectors: new Set(methodNames(stores.sectors)),
   };
 
+  /** Tells a save's sender how it ended (a sector stopped meanwhile is not written to). */
+  const answerSave = (e: SaveEvent, error?: unknown) => {
+    if (error !== undefined) onWriteError(error, e);
+    const { replyTo, saveId } = e;
+    if (!replyTo || saveId === undefined || replyTo.getSnapshot().status !== 'active') return;
+    replyTo.send(
+      error === undefined ? { type: 'sector.save.done', saveId } : { type: 'sector.save.failed', saveId, error: toWireError(error) },
+    );
+  };
+
   const settle = (o: Outcome) => {
+    if ('save' in o) {
+      answerSave(o.save, o.error);
+      return;
+    }
     const p = pending.get(o.callId);
     if (!p) return;
     pending.delete(o.callId);
@@ -104,10 +127,11 @@ export function createIndexActor(options: IndexActorOptions): IndexActor {
       case 'index.sector.save':
         try {
           db.transaction(() => stores.sectors.save(e.record))();
+          return { save: e };
         } catch (err) {
-          onWriteError(err, e);
+          // answered after the batch, in order with the other saves
+          return { save: e, error: err ?? new InternalError('sector record write failed') };
         }
-        return undefined;
       case 'index.call': {
         if (!allowed[e.store]?.has(e.method)) {
           return { callId: e.callId, ok: false, error: new InvalidArgumentError(`index store "${e.store}" has no method "${e.method}"`) };
@@ -145,7 +169,7 @@ export function createIndexActor(options: IndexActorOptions): IndexActor {
       } catch (err) {
         // the commit itself failed: nothing of the batch is durable
         for (const e of events) {
-          if (e.type === 'index.sector.save') onWriteError(err, e);
+          if (e.type === 'index.sector.save') answerSave(e, err ?? new InternalError('index commit failed'));
           else settle({ callId: e.callId, ok: false, error: err });
         }
         return;

@@ -9,7 +9,6 @@ import type { Actor } from 'xstate';
 import {
   AbortedError,
   EmptyPayloadError,
-  InternalError,
   InvalidArgumentError,
   PayloadTooLargeError,
   PayloadTooSmallError,
@@ -153,17 +152,9 @@ export class SectorService {
         }),
       );
       if (value.kind !== 'piece.added') throw new InvalidArgumentError(`unexpected reply ${value.kind}`);
-      // the sector sent its record to the index before replying; wait for that commit
-      await this.#d.index.flush();
+      // the sector replies only after the index committed the record holding the piece; a failed
+      // save came back as a rejection carrying the save's error (and the sector dropped the piece)
       const p = value.piece;
-      // That write is fire-and-forget for the sector (a failure only reaches onError), and a piece
-      // missing from the record is discarded on restart as unrecorded data: never report it added.
-      const stored = await this.#d.index.sectors.get(this.#d.miner, value.sector);
-      if (!stored?.pieces.some((q) => q.paddedOffset === p.paddedOffset && q.pieceCid === p.pieceCid)) {
-        throw new InternalError(
-          `piece ${p.pieceCid} was written to sector ${value.sector} but its sector record could not be saved; it is not added`,
-        );
-      }
       return {
         sector: value.sector,
         offset: p.paddedOffset - p.paddedOffset / 128,

@@ -12,6 +12,7 @@
  *   scheduler ──sector.addPiece / startPacking / request.cancel / task.done / task.failed──▶ sector:<n>
  *   sector:<n> ──sendParent scheduler.task.request / sector.changed / piece.added / piece.failed──▶ scheduler
  *   sector:<n> ──sendTo(system.get('index')) index.sector.save──▶ index
+ *   index ──replyTo.send sector.save.done / save.failed (by saveId, in the order sent)──▶ sector:<n>
  *   index client (Asyncified proxy) ──index.call / index.barrier──▶ index
  *   task:<id> (promise actor, spawned by the scheduler) ──xstate.done/error.actor.task:<id>──▶ scheduler
  */
@@ -108,7 +109,16 @@ export type SectorEvent =
   | { type: 'sector.startPacking' }
   | { type: 'sector.request.cancel'; requestId: string }
   | { type: 'sector.task.done'; taskId: string; output: AddPieceOutput }
-  | { type: 'sector.task.failed'; taskId: string; error: WireError };
+  | { type: 'sector.task.failed'; taskId: string; error: WireError }
+  | SectorSaveReply;
+
+/**
+ * The index actor's answer to one `index.sector.save`, sent once the write is committed (or has
+ * failed). Answers come in the order the saves were sent.
+ */
+export type SectorSaveReply =
+  | { type: 'sector.save.done'; saveId: number }
+  | { type: 'sector.save.failed'; saveId: number; error: WireError };
 
 // ---------------------------------------------------------------------------------------------
 // Events received by the scheduler
@@ -157,8 +167,13 @@ export type IndexEvent =
   | { type: 'index.call'; callId: number; store: IndexStoreName; method: string; args: unknown[] }
   /** Resolves `callId` once every event received before it has been committed. */
   | { type: 'index.barrier'; callId: number }
-  /** Fire-and-forget write of a sector record (from the sector actor itself). */
-  | { type: 'index.sector.save'; record: SectorRecordDraft };
+  /**
+   * Write of a sector record (from the sector actor itself). With `replyTo`, the index answers
+   * `saveId` with a {@link SectorSaveReply} after the commit. `replyTo` is the one ref in the
+   * protocol: the inspection log records it as `{ $actor: sessionId }`, and a remote transport
+   * would carry the sector's address instead.
+   */
+  | { type: 'index.sector.save'; record: SectorRecordDraft; saveId?: number; replyTo?: ActorRef<Snapshot<unknown>, SectorSaveReply> };
 
 // ---------------------------------------------------------------------------------------------
 // The system

@@ -11,7 +11,8 @@
  *
  * The machine is pure: the only I/O is by named actors (`computeCommD`) bound in actors/ with
  * `provide()`, by tasks the scheduler runs on its behalf (`scheduler.task.request` → `sector.task.*`),
- * and by `index.sector.save` events to the index actor. Alignment padding before each piece
+ * and by `index.sector.save` requests to the index actor, each answered (by `saveId`, to `replyTo`)
+ * once committed. Alignment padding before each piece
  * (GetRequiredPadding) is the sector's job: it asks for one zero AddPiece per padding piece, then
  * the deal piece.
  *
@@ -22,6 +23,14 @@
  * before the record was committed, sit past the last recorded piece; the pool task frees that
  * range before the next piece is written there); a Packing sector re-enters Packing and
  * recomputes its remaining fillers from the recorded pieces, so packing is idempotent.
+ *
+ * A deal piece is reported added only once the index confirmed the record holding it (Lotus's
+ * SectorPieceAdded is applied through the persisted state). If that save fails, the sector rolls its
+ * pieces back to the last record the index confirmed and fails the request with the save's error,
+ * rather than going to AddPieceFailed: the sector's data is not at fault, its unrecorded bytes are
+ * exactly what a crash during AddPiece leaves (and the next AddPiece frees them, see restoration
+ * below), and AddPieceFailed would itself need a write to the store that just failed — memory would
+ * again disagree with the database. Rolled back, memory equals what a restart would restore.
  *
  * GetTicket is where the next issues continue (PreCommit1, PreCommit2, … as in §7.2); here it has
  * no handler and the sector rests there with its CommD known.
@@ -87,6 +96,13 @@ export interface SectorContext {
   taskSeq: number;
   /** JSON of the last record written, to skip writes that change nothing. */
   savedKey: string;
+  /** The last record the index confirmed durable (the restored record at start). */
+  persisted?: SectorRecordDraft;
+  /** Records sent to the index and not answered yet, oldest first (answers come in order). */
+  saving: { saveId: number; record: SectorRecordDraft }[];
+  saveSeq: number;
+  /** The save whose confirmation the active deal piece's reply waits for. */
+  replyAfterSave?: number;
 }
 
 /** Output of the `computeCommD` actor: the unsealed sector CID. */
@@ -173,6 +189,10 @@ export const sectorMachine = setup({
     moreSteps: ({ context }) => context.steps.length > 1,
     activeCancelled: ({ context }) => context.active?.cancelled === true,
     noSteps: ({ context }) => context.steps.length === 0,
+    isAwaitedSave: ({ context, event }) => {
+      assertEvent(event, ['sector.save.done', 'sector.save.failed']);
+      return event.saveId === context.replyAfterSave;
+    },
     isActiveRequest: ({ context, event }) => {
       assertEvent(event, 'sector.request.cancel');
       return context.active?.requestId === event.requestId;
@@ -185,11 +205,16 @@ export const sectorMachine = setup({
   },
   actions: {
     setState: assign((_, params: { state: SectorStateName }) => ({ state: params.state })),
-    /** Writes the record if a persisted field changed, then tells the scheduler the new summary. */
-    persist: enqueueActions(({ context, enqueue }) => {
+    /**
+     * Writes the record if a persisted field changed, then tells the scheduler the new summary.
+     * With `awaitReply`, the record is written even if unchanged and the active deal piece's reply
+     * waits for its confirmation (`replyAfterSave`).
+     */
+    persist: enqueueActions(({ context, enqueue, self }, params?: { awaitReply: boolean }) => {
       const record = recordOf(context);
       const key = JSON.stringify(record);
-      if (key !== context.savedKey) {
+      if (key !== context.savedKey || params?.awaitReply) {
+        const saveId = context.saveSeq;
         enqueue.sendTo(
           ({ system }) => {
             const index = (system as DaemonSystem).get('index');
@@ -197,11 +222,56 @@ export const sectorMachine = setup({
             if (!index) throw new Error(`sector ${context.number}: no index actor in the system`);
             return index;
           },
-          { type: 'index.sector.save', record },
+          { type: 'index.sector.save', record, saveId, replyTo: self },
         );
-        enqueue.assign({ savedKey: key });
+        enqueue.assign({
+          savedKey: key,
+          saveSeq: saveId + 1,
+          saving: [...context.saving, { saveId, record }],
+          ...(params?.awaitReply ? { replyAfterSave: saveId } : {}),
+        });
       }
       enqueue.sendParent({ type: 'scheduler.sector.changed', summary: summaryOf(context) } satisfies SchedulerSectorEvent);
+    }),
+    /** The index committed a save: its record (and every earlier answered one) is durable. */
+    confirmSave: assign(({ context, event }) => {
+      assertEvent(event, 'sector.save.done');
+      const done = context.saving.find((s) => s.saveId === event.saveId);
+      return {
+        saving: context.saving.filter((s) => s.saveId > event.saveId),
+        ...(done ? { persisted: done.record } : {}),
+      };
+    }),
+    /**
+     * A save failed (its error already went to the index's error log): forget it, and make the
+     * next persist write again even if nothing changes, since the last write did not land.
+     */
+    forgetSave: assign(({ context, event }) => {
+      assertEvent(event, 'sector.save.failed');
+      return {
+        saving: context.saving.filter((s) => s.saveId > event.saveId),
+        savedKey: context.persisted ? JSON.stringify(context.persisted) : '',
+      };
+    }),
+    /** Back to the pieces of the last confirmed record (see the header: a failed save keeps no piece). */
+    rollBackPieces: assign(({ context }) => ({ pieces: context.persisted?.pieces ?? [], replyAfterSave: undefined })),
+    /** Fails the active deal piece with the error of the save that was to record it. */
+    replySaveFailed: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'sector.save.failed');
+      const piece = context.pieces.at(-1);
+      if (!context.active) return;
+      enqueue.sendParent({
+        type: 'scheduler.piece.failed',
+        requestId: context.active.requestId,
+        sector: context.number,
+        error: {
+          code: event.error.code,
+          message:
+            `piece ${piece?.pieceCid ?? '?'} was written to sector ${context.number} but its sector record could not be saved; ` +
+            `it is not added: ${event.error.message}`,
+        },
+      } satisfies SchedulerSectorEvent);
+      enqueue.assign({ active: undefined });
     }),
     report: sendParent(({ context }) => ({ type: 'scheduler.sector.changed', summary: summaryOf(context) }) satisfies SchedulerSectorEvent),
     enqueueRequest: assign(({ context, event }) => {
@@ -310,7 +380,7 @@ export const sectorMachine = setup({
         sector: context.number,
         piece,
       } satisfies SchedulerSectorEvent);
-      enqueue.assign({ active: undefined });
+      enqueue.assign({ active: undefined, replyAfterSave: undefined });
     }),
     replyFailed: enqueueActions(({ context, event, enqueue }, params: { error?: WireError }) => {
       if (!context.active) return;
@@ -349,10 +419,15 @@ export const sectorMachine = setup({
       steps: [],
       taskSeq: 0,
       savedKey: '',
+      saving: [],
+      saveSeq: 0,
     };
     if (r?.commD !== undefined) base.commD = r.commD;
     if (r?.error !== undefined) base.error = r.error;
-    if (r) base.savedKey = JSON.stringify(recordOf(base));
+    if (r) {
+      base.persisted = recordOf(base);
+      base.savedKey = JSON.stringify(base.persisted);
+    }
     return base;
   },
   initial: 'restoring',
@@ -360,6 +435,8 @@ export const sectorMachine = setup({
   on: {
     'sector.addPiece': { actions: { type: 'rejectRequest', params: { code: 'SECTOR_STATE_INVALID' } } },
     'sector.request.cancel': { actions: 'dropQueued' },
+    'sector.save.done': { actions: 'confirmSave' },
+    'sector.save.failed': { actions: 'forgetSave' },
     // SectorStartPacking is "ignorable" in Lotus: silently dropped where not expected
   },
   states: {
@@ -402,7 +479,8 @@ export const sectorMachine = setup({
     },
     /**
      * Writing one deal piece: its padding zero pieces, then the piece itself, each as an AddPiece
-     * task run by the scheduler and committed as it finishes. Further pieces that fit queue up
+     * task run by the scheduler and committed as it finishes; the sector leaves AddPiece when the
+     * index answers the save of the record holding the deal piece. Further pieces that fit queue up
      * (Lotus applies SectorAddPiece here without a state change); `sector.startPacking` is noted
      * and acted on when the queue drains.
      */
@@ -421,7 +499,16 @@ export const sectorMachine = setup({
             target: 'routing',
           },
           { guard: and(['isCurrentTask', 'moreSteps']), actions: ['recordStep', 'persist', 'requestStep'] },
-          { guard: 'isCurrentTask', actions: ['recordStep', 'persist', 'replyAdded'], target: 'routing' },
+          // the deal piece: reported added once the record holding it is committed (below)
+          { guard: 'isCurrentTask', actions: ['recordStep', { type: 'persist', params: { awaitReply: true } }] },
+        ],
+        'sector.save.done': [
+          { guard: 'isAwaitedSave', actions: ['confirmSave', 'replyAdded'], target: 'routing' },
+          { actions: 'confirmSave' },
+        ],
+        'sector.save.failed': [
+          { guard: 'isAwaitedSave', actions: ['replySaveFailed', 'forgetSave', 'rollBackPieces'], target: 'routing' },
+          { actions: 'forgetSave' },
         ],
         'sector.task.failed': [
           { guard: and(['isCurrentTask', 'isInputError']), actions: { type: 'replyFailed', params: {} }, target: 'routing' },

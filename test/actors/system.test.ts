@@ -367,3 +367,37 @@ test.serial('addPiece rejects instead of reporting a piece added when its sector
     db.close();
   }
 });
+
+test.serial('after a failed record save the sector holds what the database holds: the next piece takes its place', async (t) => {
+  const db = openDatabase(join(t.context.dir, 'db.sqlite'));
+  try {
+    db.exec(`CREATE TRIGGER fail_deal_pieces BEFORE INSERT ON pieces WHEN NEW.is_filler = 0
+             BEGIN SELECT RAISE(ABORT, 'disk full (test)'); END`);
+    const d = await t.context.start({ db, onError: () => {} });
+    const lost = randomBytes(300);
+    const err = await t.throwsAsync(d.sectors.addPiece({ source: once(lost), payloadSize: lost.length }));
+    t.regex(err!.message, /disk full \(test\)/, 'the call fails with the save’s own error');
+    const sector = d.system.getSnapshot().children['sector:0'];
+    if (!sector) throw new Error('sector 0 was not spawned');
+    t.deepEqual((sector.getSnapshot() as { context: { pieces: unknown[] } }).context.pieces, [], 'the actor dropped the piece');
+    db.exec('DROP TRIGGER fail_deal_pieces'); // the disk has room again
+    const kept = randomBytes(500);
+    const p = await d.sectors.addPiece({ source: once(kept), payloadSize: kept.length });
+    t.like(p, { sector: 0, paddedOffset: 0 }, 'the unrecorded bytes are overwritten, not skipped');
+    const status = await d.sectors.sectorStatus(0);
+    t.deepEqual(
+      status.pieces.map((q) => q.pieceCid),
+      [p.pieceCid],
+    );
+    const rows = db.prepare('SELECT piece_cid FROM pieces WHERE miner = ? AND number = ?').all(MINER, 0) as { piece_cid: string }[];
+    t.deepEqual(
+      rows.map((r) => r.piece_cid),
+      [p.pieceCid],
+      'SQLite holds only the later piece',
+    );
+    t.deepEqual(await collect(await d.sectors.readPiece({ sector: 0, offset: 0, size: kept.length })), kept);
+    await d.stop();
+  } finally {
+    db.close();
+  }
+});

@@ -26,7 +26,10 @@ function start(input: Partial<SchedulerInput> = {}, opts: { index?: ReturnType<t
         opts.index ??
         fromCallback<IndexEvent>(({ receive }) => {
           receive((e) => {
-            if (e.type === 'index.sector.save') saves.push(e.record);
+            if (e.type !== 'index.sector.save') return;
+            saves.push(e.record);
+            // the sector reports a deal piece added only once its record's save is answered
+            if (e.replyTo && e.saveId !== undefined) e.replyTo.send({ type: 'sector.save.done', saveId: e.saveId });
           });
         }),
       sector: sectorMachine.provide({ actors: { computeCommD: fromPromise(async () => 'commd') } }),

@@ -6,14 +6,21 @@
 import { type ActorRefFrom, createActor, fromCallback, fromPromise, setup, spawnChild } from 'xstate';
 import type { AddPieceTask, IndexEvent, SchedulerSectorEvent, SectorEvent } from '../../machines/protocol.js';
 import { type CommDInput, type SectorInput, sectorMachine } from '../../machines/sector.machine.js';
+import type { WireError } from '../../src/errors.js';
 import type { SectorRecordDraft } from '../../src/store/sector-store.js';
 
 export interface HarnessOptions {
   commD?: (input: CommDInput) => Promise<string>;
+  /** Makes the fake index fail a save (answered `sector.save.failed` with this error, not recorded). */
+  failSave?: (record: SectorRecordDraft) => WireError | undefined;
+  /** Holds the index's answers back until `answerSaves()` (as a slow commit would). */
+  holdAnswers?: boolean;
 }
 
 export function sectorHarness(input: SectorInput, options: HarnessOptions = {}) {
   const saves: SectorRecordDraft[] = [];
+  const failedSaves: SectorRecordDraft[] = [];
+  const held: (() => void)[] = [];
   const up: SchedulerSectorEvent[] = [];
   const commDCalls: CommDInput[] = [];
   const sector = sectorMachine.provide({
@@ -28,8 +35,18 @@ export function sectorHarness(input: SectorInput, options: HarnessOptions = {}) 
     actors: {
       sector,
       index: fromCallback<IndexEvent>(({ receive }) => {
+        // answers every save at once, as the real index does after its commit
         receive((e) => {
-          if (e.type === 'index.sector.save') saves.push(structuredClone(e.record));
+          if (e.type !== 'index.sector.save') return;
+          const error = options.failSave?.(e.record);
+          if (error) failedSaves.push(structuredClone(e.record));
+          else saves.push(structuredClone(e.record));
+          const { replyTo, saveId } = e;
+          if (!replyTo || saveId === undefined) return;
+          const answer = () =>
+            replyTo.send(error ? { type: 'sector.save.failed', saveId, error } : { type: 'sector.save.done', saveId });
+          if (options.holdAnswers) held.push(answer);
+          else answer();
         });
       }),
     },
@@ -74,6 +91,11 @@ export function sectorHarness(input: SectorInput, options: HarnessOptions = {}) 
   const h = {
     root,
     saves,
+    failedSaves,
+    /** Sends every held answer, in order. */
+    answerSaves: () => {
+      for (const a of held.splice(0)) a();
+    },
     up,
     commDCalls,
     ref,

@@ -392,3 +392,76 @@ test('the persisted record holds JSON-safe data only and round-trips through JSO
   for (const s of h.saves) t.deepEqual(JSON.parse(JSON.stringify(s)), s);
   h.stop();
 });
+
+// ---- the reply follows the durable save
+
+test('a deal piece is reported added only once the index confirmed the record holding it', (t) => {
+  const h = sectorHarness(base, { holdAnswers: true });
+  h.send(req('r1', 512, 300));
+  h.finish();
+  t.is(h.value(), 'AddPiece', 'still adding while the record is not committed');
+  t.is(h.of('scheduler.piece.added').length, 0);
+  t.is(h.lastSave()?.pieces.length, 1, 'the record holding the piece was sent');
+  t.is(h.context().persisted, undefined, 'nothing confirmed yet');
+  h.answerSaves();
+  t.is(h.value(), 'WaitDeals');
+  t.like(h.of('scheduler.piece.added')[0], { requestId: 'r1', piece: { paddedOffset: 0 } });
+  t.is(h.context().persisted?.pieces.length, 1);
+  h.stop();
+});
+
+test('a failed save of the record holding a deal piece fails the request with the save error and rolls the pieces back', (t) => {
+  const full = { code: 'INTERNAL' as const, message: 'disk full' };
+  let failures = 0; // the disk fills up once, for the write of r2's piece
+  const h = sectorHarness(base, {
+    failSave: (r) => (failures === 0 && r.pieces.some((p) => p.pieceCid === 'cid-512@512') && ++failures ? full : undefined),
+  });
+  h.send(req('r1', 256));
+  h.finish();
+  h.send(req('r2', 512, 400));
+  h.finishAll(); // 256 bytes of padding at 256, then the deal piece at 512
+  t.is(h.value(), 'WaitDeals', 'the sector stays open: its data is not at fault');
+  t.is(h.of('scheduler.piece.added').length, 1, 'only r1 was added');
+  const failed = h.of('scheduler.piece.failed').at(-1);
+  t.like(failed, { requestId: 'r2', sector: 7, error: { code: 'INTERNAL' } });
+  t.regex(failed?.error.message ?? '', /cid-512@512 was written to sector 7 but its sector record could not be saved.*disk full/);
+  t.deepEqual(
+    h.context().pieces.map((p) => [p.paddedOffset, p.paddedSize, p.filler]),
+    [
+      [0, 256, false],
+      [256, 256, true],
+    ],
+    'back to the last confirmed record: the padding was saved, the deal piece was not',
+  );
+  t.deepEqual(h.context().pieces, h.lastSave()?.pieces, 'memory equals the last durable record');
+  t.like(h.lastSave(), { state: 'WaitDeals' });
+  t.is(h.context().error, undefined);
+  t.is(h.of('scheduler.sector.changed').at(-1)?.summary.reservedEnd, 512, 'the freed space is offered again');
+  // the next piece goes where the lost one was, and the lost one never comes back
+  h.send(req('r3', 512, 100));
+  t.is(h.lastTask().paddedOffset, 512);
+  h.finish(h.lastTask(), 100);
+  t.like(h.of('scheduler.piece.added').at(-1), { requestId: 'r3', piece: { paddedOffset: 512, payloadSize: 100 } });
+  t.deepEqual(
+    h.lastSave()?.pieces.map((p) => [p.paddedOffset, p.payloadSize]),
+    [
+      [0, 254],
+      [256, 0],
+      [512, 100],
+    ],
+  );
+  t.deepEqual(h.context().pieces, h.lastSave()?.pieces);
+  h.stop();
+});
+
+test('a failed save leaves no piece even when nothing was confirmed before it', (t) => {
+  const h = sectorHarness(base, { failSave: (r) => (r.pieces.length > 0 ? { code: 'INTERNAL', message: 'readonly' } : undefined) });
+  h.send(req('r1', 128));
+  h.finish();
+  t.is(h.value(), 'WaitDeals');
+  t.deepEqual(h.context().pieces, []);
+  t.like(h.of('scheduler.piece.failed').at(-1), { requestId: 'r1', error: { code: 'INTERNAL' } });
+  t.deepEqual(h.lastSave()?.pieces, []);
+  t.is(h.failedSaves.length, 1);
+  h.stop();
+});
