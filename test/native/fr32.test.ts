@@ -1,22 +1,7 @@
 import test from 'ava';
 import { fr32Pad, fr32Unpad } from '../../native/hash.js';
+import { prng } from '../helpers/bytes.js';
 
-/** Deterministic pseudo-random bytes (xorshift32). */
-function prng(seed: number): (n: number) => Uint8Array {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      s ^= s << 13;
-      s >>>= 0;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      s >>>= 0;
-      out[i] = s & 0xff;
-    }
-    return out;
-  };
-}
 
 /** The spec's bit model (sealing-crypto.md §1) with BigInt: slow, obviously right. */
 function refPad(input: Uint8Array): Uint8Array {

@@ -15,27 +15,12 @@ import {
   sha256,
   treeRoot,
 } from '../../native/hash.js';
+import { prng } from '../helpers/bytes.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const hasShaNi = (binding().cpuHasShaNi as () => boolean)();
 const testShaNi = hasShaNi ? test : test.skip;
 
-/** Deterministic pseudo-random bytes (xorshift32), so a failure reproduces. */
-function prng(seed: number): (n: number) => Uint8Array {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      s ^= s << 13;
-      s >>>= 0;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      s >>>= 0;
-      out[i] = s & 0xff;
-    }
-    return out;
-  };
-}
 
 function refSha(data: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(data).digest());

@@ -19,6 +19,7 @@ import { commP } from '../../../src/piece/commp.js';
 import { readPiece, readPieceToFile } from '../../../src/piece/read-piece.js';
 import { generateUnsealedCid } from '../../../src/piece/unsealed-cid.js';
 import { unpaddedIndex } from '../../../src/sector/sizes.js';
+import { seededBytes as randomBytes } from '../../helpers/bytes.js';
 
 const test = anyTest as TestFn<{ dir: string; path: string }>;
 const MiB = 2 ** 20;
@@ -31,19 +32,6 @@ test.afterEach.always(async (t) => {
   await rm(t.context.dir, { recursive: true, force: true });
 });
 
-function randomBytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 async function readAll(it: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];

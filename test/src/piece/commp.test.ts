@@ -7,23 +7,10 @@ import test from 'ava';
 import { AbortedError, EmptyPayloadError, FileNotFoundError, PayloadTooSmallError } from '../../../src/errors.js';
 import { commP, commPFile } from '../../../src/piece/commp.js';
 import { zeroPieceCommitment } from '../../../src/piece/zero-comm.js';
+import { seededBytes as randomBytes } from '../../helpers/bytes.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-/** Deterministic pseudo-random bytes (xorshift32), so failures reproduce. */
-function randomBytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 // vectors.md V-COMMP-PATTERN (b): go-fil-commp-hashhash testdata/0xCC.txt
 const cc: [number, number, string, string][] = [

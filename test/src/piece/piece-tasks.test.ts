@@ -10,6 +10,7 @@ import { commPFileParallel, subtreeSizeFor } from '../../../src/piece/commp-para
 import { SealerPool } from '../../../src/pool/pool.js';
 import { sendStream } from '../../../src/pool/port-stream.js';
 import type { TaskProgress } from '../../../src/pool/task-context.js';
+import { seededBytes as randomBytes } from '../../helpers/bytes.js';
 
 const test = anyTest as TestFn<{ pool: SealerPool; dir: string }>;
 const fixtures = fileURLToPath(new URL('../../../../test/fixtures/', import.meta.url));
@@ -23,19 +24,6 @@ test.after.always(async (t) => {
   await rm(t.context.dir, { recursive: true, force: true });
 });
 
-function randomBytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 test.serial('commPFile on a pool thread matches commP on this thread and reports progress', async (t) => {
   const data = randomBytes(3_000_000, 1);
