@@ -209,9 +209,15 @@ export class SectorService {
     // pull the first chunk now so a bad range rejects this call rather than the first read
     const first = await it.next();
     return (async function* () {
-      if (first.done) return;
-      yield first.value;
-      yield* it;
+      try {
+        if (first.done) return;
+        yield first.value;
+        yield* it;
+      } finally {
+        // a consumer that stops after the first chunk never entered yield*, so close the
+        // reader (and its file handle) here; closing a finished generator is a no-op
+        await it.return(undefined);
+      }
     })();
   }
 

@@ -401,3 +401,28 @@ test.serial('after a failed record save the sector holds what the database holds
     db.close();
   }
 });
+
+test.serial('a reader that stops after the first chunk of a piece leaves no unsealed file open', async (t) => {
+  const { readdirSync, readlinkSync } = await import('node:fs');
+  const openUnsealed = () =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return /\/unsealed\/s-t0\d+-\d+$/.test(readlinkSync(`/proc/self/fd/${fd}`));
+      } catch {
+        return false; // closed while listing
+      }
+    }).length;
+  const d = await t.context.start({ sealProof: 6 }); // 8 MiB sectors: a 3 MiB piece reads in several chunks
+  const big = randomBytes(3 * 1024 * 1024);
+  const added = await d.sectors.addPiece({ source: once(big), payloadSize: big.length });
+  const before = openUnsealed();
+  const reader = await d.sectors.readPiece({ sector: added.sector, offset: added.offset, size: big.length });
+  let chunks = 0;
+  for await (const chunk of reader) {
+    chunks++;
+    t.true(chunk.length < big.length, 'the piece spans several chunks');
+    break;
+  }
+  t.is(chunks, 1);
+  t.is(openUnsealed(), before, 'the file handle was closed');
+});
