@@ -3,11 +3,11 @@
 #include "blake2b.h"
 #include <string.h>
 
-static const uint64_t IV[8] = {0x6a09e667f3bcc908ULL, 0xbb67ae8584caa73bULL, 0x3c6ef372fe94f82bULL,
+const uint64_t ss_blake2b_iv[8] = {0x6a09e667f3bcc908ULL, 0xbb67ae8584caa73bULL, 0x3c6ef372fe94f82bULL,
                                0xa54ff53a5f1d36f1ULL, 0x510e527fade682d1ULL, 0x9b05688c2b3e6c1fULL,
                                0x1f83d9abfb41bd6bULL, 0x5be0cd19137e2179ULL};
 
-static const uint8_t SIGMA[12][16] = {
+const uint8_t ss_blake2b_sigma[12][16] = {
     {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
     {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
     {11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4},
@@ -33,10 +33,10 @@ static const uint8_t SIGMA[12][16] = {
 
 static inline void compress(uint64_t h[8], const uint64_t m[16], uint64_t t, int last) {
   uint64_t v0 = h[0], v1 = h[1], v2 = h[2], v3 = h[3], v4 = h[4], v5 = h[5], v6 = h[6], v7 = h[7];
-  uint64_t v8 = IV[0], v9 = IV[1], v10 = IV[2], v11 = IV[3];
-  uint64_t v12 = IV[4] ^ t, v13 = IV[5], v14 = last ? ~IV[6] : IV[6], v15 = IV[7];
+  uint64_t v8 = ss_blake2b_iv[0], v9 = ss_blake2b_iv[1], v10 = ss_blake2b_iv[2], v11 = ss_blake2b_iv[3];
+  uint64_t v12 = ss_blake2b_iv[4] ^ t, v13 = ss_blake2b_iv[5], v14 = last ? ~ss_blake2b_iv[6] : ss_blake2b_iv[6], v15 = ss_blake2b_iv[7];
   for (int r = 0; r < 12; r++) {
-    const uint8_t *s = SIGMA[r];
+    const uint8_t *s = ss_blake2b_sigma[r];
     G(v0, v4, v8, v12, m[s[0]], m[s[1]]);
     G(v1, v5, v9, v13, m[s[2]], m[s[3]]);
     G(v2, v6, v10, v14, m[s[4]], m[s[5]]);
@@ -63,7 +63,7 @@ static uint64_t load_le64(const uint8_t *p) {
 }
 
 static void init_h(uint64_t h[8]) {
-  memcpy(h, IV, sizeof(IV));
+  memcpy(h, ss_blake2b_iv, sizeof(ss_blake2b_iv));
   h[0] ^= 0x01010000ULL ^ 64; /* depth 1, fanout 1, no key, 64-byte digest */
 }
 

@@ -5,6 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The IV and message schedule (read-only), shared with the 8-lane kernel in sdr_graph.c. */
+extern const uint64_t ss_blake2b_iv[8];
+extern const uint8_t ss_blake2b_sigma[12][16];
+
 /* out = BLAKE2b-512(in[0..len)). */
 void ss_blake2b512(uint8_t out[64], const uint8_t *in, size_t len);
 

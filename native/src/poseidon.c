@@ -205,28 +205,25 @@ static int64_t first_non_canonical(const uint8_t *a, const uint8_t *b, size_t no
   return -1;
 }
 
-int64_t ss_fr_add_nodes(const uint8_t *a, const uint8_t *b, uint8_t *out, size_t nodes) {
+/* out[n] = a[n] ± b[n] in Fr, node by node, after validating every input node. */
+static int64_t combine_nodes(const uint8_t *a, const uint8_t *b, uint8_t *out, size_t nodes, int subtract) {
   int64_t bad = first_non_canonical(a, b, nodes);
   if (bad >= 0) return bad;
   for (size_t n = 0; n < nodes; n++) {
     ss_fr x, y;
     ss_fr_load_raw(&x, a + 32 * n);
     ss_fr_load_raw(&y, b + 32 * n);
-    ss_fr_add(&x, &x, &y);
+    if (subtract) ss_fr_sub(&x, &x, &y);
+    else ss_fr_add(&x, &x, &y);
     ss_fr_store_raw(out + 32 * n, &x);
   }
   return -1;
 }
 
+int64_t ss_fr_add_nodes(const uint8_t *a, const uint8_t *b, uint8_t *out, size_t nodes) {
+  return combine_nodes(a, b, out, nodes, 0);
+}
+
 int64_t ss_fr_sub_nodes(const uint8_t *a, const uint8_t *b, uint8_t *out, size_t nodes) {
-  int64_t bad = first_non_canonical(a, b, nodes);
-  if (bad >= 0) return bad;
-  for (size_t n = 0; n < nodes; n++) {
-    ss_fr x, y;
-    ss_fr_load_raw(&x, a + 32 * n);
-    ss_fr_load_raw(&y, b + 32 * n);
-    ss_fr_sub(&x, &x, &y);
-    ss_fr_store_raw(out + 32 * n, &x);
-  }
-  return -1;
+  return combine_nodes(a, b, out, nodes, 1);
 }
