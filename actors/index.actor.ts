@@ -1,6 +1,6 @@
 /**
  * The index actor: the only read-write SQLite connection of the daemon (better-sqlite3, WAL; see
- * src/store/database.ts), holding the storage index (IndexStore) and the sector records
+ * src/db/database.ts), holding the storage catalog (StorageCatalog) and the sector records
  * (SectorStore). Its mailbox serialises every call, the job XState's MongoDB example gives its
  * TaskQueue: calls received in the same macrotask are run in one transaction (each inside its own
  * savepoint, so a failing call rolls back alone) and answered only after the commit, so a
@@ -11,14 +11,14 @@
  */
 import { fromCallback } from 'xstate';
 import { AbortedError, InternalError, InvalidArgumentError, toWireError } from '../src/errors.js';
-import type { IndexStore } from '../src/storage/index-store.js';
-import type { Db } from '../src/store/database.js';
-import type { SectorStore } from '../src/store/sector-store.js';
+import type { StorageCatalog } from '../src/storage/storage-catalog.js';
+import type { Db } from '../src/db/database.js';
+import type { SectorStore } from '../src/db/sector-store.js';
 import type { DaemonSystem, IndexEvent, IndexStoreName } from '../machines/protocol.js';
 
 /** The stores the index actor owns. */
 export interface IndexStores {
-  storage: IndexStore;
+  storage: StorageCatalog;
   sectors: SectorStore;
 }
 
@@ -33,8 +33,8 @@ export type Asyncified<T> = {
 
 /** The asynchronous front of the index actor. */
 export interface IndexClient {
-  /** The storage index (H5's IndexStore); assignable to `SectorIndex`. */
-  storage: Asyncified<IndexStore>;
+  /** The storage catalog ({@link StorageCatalog}); assignable to `CatalogClient`. */
+  storage: Asyncified<StorageCatalog>;
   /** The sector records. */
   sectors: Asyncified<SectorStore>;
   /** Resolves once every call and write sent before it has been committed. */
@@ -81,7 +81,7 @@ function methodNames(store: object): string[] {
 /**
  * Creates the index actor for one database.
  * @example
- * const index = createIndexActor({ db, stores: { storage: new IndexStore(db), sectors: new SectorStore(db) } });
+ * const index = createIndexActor({ db, stores: { storage: new StorageCatalog(db), sectors: new SectorStore(db) } });
  * const machine = schedulerMachine.provide({ actors: { index: index.logic } });
  * const root = createActor(machine, { systemId: 'scheduler', input }).start();
  * const client = index.client(root.system);

@@ -16,12 +16,13 @@ import {
   SectorUnknownError,
   errorFromWire,
 } from '../src/errors.js';
+import type { AddedPiece } from '../src/piece/add-piece.js';
 import { readPiece as readUnsealed } from '../src/piece/read-piece.js';
 import type { TaskProgress } from '../src/pool/task-context.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
 import { assertPaddedSize, paddedSizeForPayload } from '../src/sector/sizes.js';
 import type { LocalStore } from '../src/storage/local-store.js';
-import type { SectorRecord } from '../src/store/sector-store.js';
+import type { SectorRecord } from '../src/db/sector-store.js';
 import type { ReplyValue, SchedulerReply } from '../machines/protocol.js';
 import type { SchedulerMachine } from '../machines/scheduler.machine.js';
 import type { IndexClient } from './index.actor.js';
@@ -38,18 +39,6 @@ export interface AddPieceRequest {
   pieceSize?: number;
   signal?: AbortSignal;
   onProgress?: (p: TaskProgress) => void;
-}
-
-/** A piece as added. */
-export interface AddedPiece {
-  sector: number;
-  /** Unpadded offset of the piece in the sector (what readPiece takes). */
-  offset: number;
-  paddedOffset: number;
-  pieceCid: string;
-  pieceCidV2: string;
-  paddedSize: number;
-  payloadSize: number;
 }
 
 export interface SectorServiceDeps {

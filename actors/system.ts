@@ -15,12 +15,12 @@ import { type Actor, type ActorOptions, type InspectionEvent, createActor, fromP
 import { generateUnsealedCid } from '../src/piece/unsealed-cid.js';
 import type { SealerPool } from '../src/pool/pool.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
-import { IndexStore } from '../src/storage/index-store.js';
+import { StorageCatalog } from '../src/storage/storage-catalog.js';
 import { META_FILE } from '../src/storage/layout.js';
 import { LocalStore } from '../src/storage/local-store.js';
 import { initStoragePath } from '../src/storage/storage-config.js';
-import { type Db, openDatabase } from '../src/store/database.js';
-import { SectorStore } from '../src/store/sector-store.js';
+import { type Db, openDatabase } from '../src/db/database.js';
+import { SectorStore } from '../src/db/sector-store.js';
 import { type IndexClient, createIndexActor } from './index.actor.js';
 import { createPoolTaskLogic, type RequestSource } from './pool-task.actor.js';
 import { SectorService } from './sector-service.js';
@@ -99,7 +99,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
 
   const db = options.db ?? openDatabase(options.dbPath!);
   const ownsDb = !options.db;
-  const stores = { storage: new IndexStore(db, { clock: { now } }), sectors: new SectorStore(db, { now }) };
+  const stores = { storage: new StorageCatalog(db, { clock: { now } }), sectors: new SectorStore(db, { now }) };
   // read before the index actor owns the connection
   const records = stores.sectors.list(options.minerId);
   const nextNumber = stores.sectors.nextNumber(options.minerId);
@@ -155,7 +155,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
       localStore = await options.localStore(client);
     } else {
       localStore = new LocalStore({
-        index: client.storage,
+        catalog: client.storage,
         urls: [],
         ...(options.storageConfigFile ? { configFile: options.storageConfigFile } : {}),
         clock: { now },

@@ -19,7 +19,7 @@
 import type { ActorRef, ActorSystem, Snapshot } from 'xstate';
 import type { WireError } from '../src/errors.js';
 import type { SectorId } from '../src/sector/sector-id.js';
-import type { PieceRecord, SectorRecordDraft, SectorStateName } from '../src/store/sector-store.js';
+import type { PieceRecord, SectorRecordDraft, SectorStateName } from '../src/db/sector-store.js';
 
 /** System ids of the long-lived actors. */
 export const SystemId = {

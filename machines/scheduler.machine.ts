@@ -29,7 +29,7 @@ import type { DoneActorEvent, ErrorActorEvent } from 'xstate';
 import { toWireError, type ErrorCode, type WireError } from '../src/errors.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
 import { isValidPaddedSize } from '../src/sector/sizes.js';
-import type { SectorRecordDraft } from '../src/store/sector-store.js';
+import type { SectorRecordDraft } from '../src/db/sector-store.js';
 import {
   type AddPieceOutput,
   type IndexEvent,

@@ -4,7 +4,7 @@
  * (Lotus GetRequiredPadding, fillersFromRem) are src/piece/alignment.ts. Sizes are padded bytes.
  */
 import { requiredPadding } from '../src/piece/alignment.js';
-import type { PieceRecord } from '../src/store/sector-store.js';
+import type { PieceRecord } from '../src/db/sector-store.js';
 import type { PieceRequest } from './protocol.js';
 
 /** Padded end of a list of pieces laid out in order. */

@@ -44,7 +44,7 @@ import type {
   SectorErrorRecord,
   SectorRecordDraft,
   SectorStateName,
-} from '../src/store/sector-store.js';
+} from '../src/db/sector-store.js';
 import type {
   AddPieceTask,
   DaemonSystem,

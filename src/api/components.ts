@@ -11,26 +11,9 @@
  * and ask the daemon's owner to pass the value.
  */
 import type { DaemonSystemHandle } from '../../actors/system.js';
-import type { SectorRecord } from '../store/sector-store.js';
+import type { SectorRecord } from '../db/sector-store.js';
+import type { AddedPiece } from '../piece/add-piece.js';
 import type { Permission } from './auth.js';
-
-/** A piece as it was added to a sector. */
-export interface AddedPiece {
-  /** Sector number. */
-  sector: number;
-  /** Piece CID v1 (`baga…`). */
-  pieceCid: string;
-  /** Piece CID v2 (`bafkzcib…`, FRC-0069). */
-  pieceCidV2: string;
-  /** Padded piece size (power of two ≥ 128). */
-  paddedSize: number;
-  /** Bytes of payload. */
-  payloadSize: number;
-  /** Padded byte offset of the piece in the sector. */
-  paddedOffset: number;
-  /** Unpadded byte offset (what `pieces read` takes). */
-  offset: number;
-}
 
 /** Options of {@link SectorApiService.addPiece}. */
 export interface AddPieceRequest {

@@ -64,6 +64,27 @@ export interface AddPieceResult {
   readonly created: boolean;
 }
 
+/**
+ * A deal piece as reported to clients once it is added to a sector (the daemon's `addPiece`, the
+ * API's `PiecesAdd`): CIDs as strings, offsets in both units.
+ */
+export interface AddedPiece {
+  /** Sector number. */
+  sector: number;
+  /** Unpadded byte offset of the piece in the sector (what `readPiece` / `pieces read` take). */
+  offset: number;
+  /** Padded byte offset of the piece in the sector. */
+  paddedOffset: number;
+  /** Piece CID v1 (`baga…`). */
+  pieceCid: string;
+  /** Piece CID v2 (`bafkzcib…`, FRC-0069). */
+  pieceCidV2: string;
+  /** Padded piece size (power of two ≥ 128). */
+  paddedSize: number;
+  /** Bytes of payload. */
+  payloadSize: number;
+}
+
 const ZERO_BLOCK = 8 * 1024 * 1024;
 
 /**

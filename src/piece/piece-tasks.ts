@@ -15,8 +15,8 @@ import { commPFile } from './commp.js';
 import { CommPHasher } from './commp-hasher.js';
 import { readPieceToFile } from './read-piece.js';
 
-/** A piece as it crosses threads. */
-export interface AddedPiece {
+/** A piece the addPiece task wrote, as it crosses threads back from the pool (CIDs as strings). */
+export interface PieceWritten {
   pieceCid: string;
   pieceCidV2: string;
   commP: Uint8Array;
@@ -26,7 +26,7 @@ export interface AddedPiece {
   created: boolean;
 }
 
-function wire(p: AddPieceResult): AddedPiece {
+function wire(p: AddPieceResult): PieceWritten {
   return {
     pieceCid: p.pieceCid.toString(),
     pieceCidV2: p.pieceCidV2.toString(),
@@ -108,7 +108,7 @@ export const pieceHandlers = {
       return { piece: wire(r.piece), fillers: r.fillers.map(wire), end: r.end, car: carRoots };
     }
     const piece = wire(await addPiece(options));
-    return { piece, fillers: [] as AddedPiece[], end: piece.paddedOffset + piece.paddedSize, car: carRoots };
+    return { piece, fillers: [] as PieceWritten[], end: piece.paddedOffset + piece.paddedSize, car: carRoots };
   },
 
   /** Reads unpadded bytes of a sector's unsealed file into a new file at `outPath`. */

@@ -25,7 +25,7 @@ import {
   readStorageMeta,
   type StorageMeta,
 } from '../storage/storage-config.js';
-import { type Db, openDatabase } from '../store/database.js';
+import { type Db, openDatabase } from '../db/database.js';
 import { loadOrCreateJwtSecret } from './keystore.js';
 import { newRepoConfig, type RepoConfig, readRepoConfig, writeRepoConfig } from './repo-config.js';
 import { acquireRepoLock, type RepoLock } from './repo-lock.js';

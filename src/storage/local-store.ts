@@ -39,7 +39,7 @@ import { formatSize } from '../sector/sizes.js';
 import { moveEntry } from './file-ops.js';
 import { PathUsage, type StatFs } from './fs-stat.js';
 import { FETCH_TEMP_DIR, sectorFetchPath, sectorFilePath } from './layout.js';
-import type { SectorIndex } from './sector-index.js';
+import type { CatalogClient } from './catalog-client.js';
 import {
   addStorageConfigPath,
   readStorageConfig,
@@ -64,7 +64,7 @@ export type OverheadKind = 'sealing' | 'finalized';
 
 /** Options of {@link LocalStore}. */
 export interface LocalStoreOptions {
-  index: SectorIndex;
+  catalog: CatalogClient;
   /** This node's `/remote` base URLs, advertised for its paths. */
   urls: string[];
   /** The repository's `storage.json`; without it paths are attached programmatically (workers). */
@@ -99,7 +99,7 @@ export interface Allocation extends SectorPaths {
 
 /** The local store of a node. */
 export class LocalStore {
-  readonly index: SectorIndex;
+  readonly catalog: CatalogClient;
   readonly urls: string[];
   readonly #configFile: string | undefined;
   readonly #paths = new Map<string, LocalPath>();
@@ -112,7 +112,7 @@ export class LocalStore {
   #closed = false;
 
   constructor(options: LocalStoreOptions) {
-    this.index = options.index;
+    this.catalog = options.catalog;
     this.urls = [...options.urls];
     this.#configFile = options.configFile;
     this.#clock = options.clock ?? systemClock;
@@ -159,7 +159,7 @@ export class LocalStore {
     const usage = new PathUsage(root, meta.MaxStorage, { clock: this.#clock, ...(this.#statfs ? { statfs: this.#statfs } : {}) });
     usage.rescan();
     const path: LocalPath = { id: meta.ID, root, meta, usage };
-    await this.index.storageAttach(
+    await this.catalog.storageAttach(
       {
         ID: meta.ID,
         URLs: this.urls,
@@ -170,7 +170,7 @@ export class LocalStore {
       },
       usage.stat(),
     );
-    await this.index.storageDeclareSectors(meta.ID, decls, true);
+    await this.catalog.storageDeclareSectors(meta.ID, decls, true);
     this.#paths.set(meta.ID, path);
     return this.#info(path);
   }
@@ -194,12 +194,12 @@ export class LocalStore {
     if (this.#configFile) removeStorageConfigPath(this.#configFile, path.root);
     for (const url of this.urls) {
       try {
-        await this.index.storageDetach(path.id, url);
+        await this.catalog.storageDetach(path.id, url);
       } catch (err) {
         this.#log(`detach ${path.id}: ${(err as Error).message}`);
       }
     }
-    if (this.urls.length === 0) await this.index.storageDetach(path.id);
+    if (this.urls.length === 0) await this.catalog.storageDetach(path.id);
     return this.#info(path);
   }
 
@@ -232,11 +232,11 @@ export class LocalStore {
         continue;
       }
       p.usage.rescan();
-      await this.index.storageAttach(
+      await this.catalog.storageAttach(
         { ID: p.id, URLs: this.urls, Weight: meta.Weight, MaxStorage: meta.MaxStorage, CanSeal: meta.CanSeal, CanStore: meta.CanStore },
         p.usage.stat(),
       );
-      await this.index.storageDeclareSectors(p.id, scanPath(p.root, meta.CanStore), true);
+      await this.catalog.storageDeclareSectors(p.id, scanPath(p.root, meta.CanStore), true);
     }
   }
 
@@ -250,7 +250,7 @@ export class LocalStore {
         report = { Stat: { Capacity: 0, Available: 0, FSAvailable: 0, Reserved: 0, Max: 0, Used: 0 }, Err: (err as Error).message };
       }
       try {
-        await this.index.storageReportHealth(p.id, report);
+        await this.catalog.storageReportHealth(p.id, report);
       } catch (err) {
         this.#log(`health report for ${p.id} failed: ${(err as Error).message}`);
       }
@@ -285,14 +285,14 @@ export class LocalStore {
    * A declaration here whose file is gone is dropped from the index (drift repair).
    */
   async findLocal(sector: SectorId, type: FileTypeName): Promise<{ id: string; path: string } | undefined> {
-    const holders = await this.index.storageFindSector(sector, FileType[type], 0, false);
+    const holders = await this.catalog.storageFindSector(sector, FileType[type], 0, false);
     for (const h of holders) {
       const p = this.#paths.get(h.ID);
       if (!p) continue;
       const path = sectorFilePath(p.root, type, sector);
       if (exists(path)) return { id: p.id, path };
       this.#log(`index says ${p.id} holds ${type}/${sectorName(sector)} but ${path} is missing; dropping the declaration`);
-      await this.index.storageDropSector(p.id, sector, FileType[type]);
+      await this.catalog.storageDropSector(p.id, sector, FileType[type]);
     }
     return undefined;
   }
@@ -314,7 +314,7 @@ export class LocalStore {
     const releases: ReservationHandle[] = [];
     try {
       for (const t of maskTypes(types)) {
-        const candidates = (await this.index.storageBestAlloc(FileType[t], ssize, pathType)).filter((c) => {
+        const candidates = (await this.catalog.storageBestAlloc(FileType[t], ssize, pathType)).filter((c) => {
           const p = this.#paths.get(c.ID);
           return p !== undefined && (pathType === 'sealing' ? p.meta.CanSeal : p.meta.CanStore);
         });
@@ -404,7 +404,7 @@ export class LocalStore {
   /** Declares a local file in the index and refreshes the usage cache for it. */
   async declareSector(id: string, sector: SectorId, type: FileTypeName, primary: boolean): Promise<void> {
     const p = this.#path(id);
-    await this.index.storageDeclareSector(id, sector, FileType[type], primary);
+    await this.catalog.storageDeclareSector(id, sector, FileType[type], primary);
     p.usage.update(type, sectorName(sector));
   }
 
@@ -414,7 +414,7 @@ export class LocalStore {
    */
   async remove(sector: SectorId, type: number, force: boolean): Promise<void> {
     const t = singleType(type, 'delete');
-    const holders = await this.index.storageFindSector(sector, FileType[t], 0, false);
+    const holders = await this.catalog.storageFindSector(sector, FileType[t], 0, false);
     if (holders.length === 0 && !force) {
       throw new FileNotFoundError(`can't delete ${t} of sector ${sectorName(sector)}: not found in any storage`);
     }
@@ -426,7 +426,7 @@ export class LocalStore {
   /** Removes the non-primary local copies of one file type, if a primary copy exists somewhere. */
   async removeCopies(sector: SectorId, type: number): Promise<void> {
     const t = singleType(type, 'removeCopies');
-    const holders = await this.index.storageFindSector(sector, FileType[t], 0, false);
+    const holders = await this.catalog.storageFindSector(sector, FileType[t], 0, false);
     if (!holders.some((h) => h.Primary)) {
       this.#log(`removeCopies: ${t} of ${sectorName(sector)} has no primary copy; keeping all copies`);
       return;
@@ -466,7 +466,7 @@ export class LocalStore {
         const final = sectorFilePath(dst.root, t, ref.id);
         await moveEntry(src.path, final, sectorFetchPath(dst.root, t, ref.id));
         try {
-          await this.index.storageMoveSector(ref.id, FileType[t], src.id, dstId);
+          await this.catalog.storageMoveSector(ref.id, FileType[t], src.id, dstId);
         } catch (err) {
           // The index still says "source": put the data back there (a rename moved it away), or
           // drop the destination copy (a cross-filesystem copy left the source in place), so the
@@ -510,7 +510,7 @@ export class LocalStore {
 
   async #removeLocal(id: string, sector: SectorId, t: FileTypeName): Promise<void> {
     const p = this.#path(id);
-    await this.index.storageDropSector(id, sector, FileType[t]);
+    await this.catalog.storageDropSector(id, sector, FileType[t]);
     const path = sectorFilePath(p.root, t, sector);
     try {
       await rm(path, { recursive: true, force: true });

@@ -28,15 +28,15 @@ import { ChunkWriter, fsyncPath } from './file-ops.js';
 import { Limiter, readText, sendRequest, withIdleTimeout } from './http-client.js';
 import { sectorFetchPath, sectorFilePath } from './layout.js';
 import { type LocalStore, maskTypes } from './local-store.js';
-import type { SectorIndex } from './sector-index.js';
+import type { CatalogClient } from './catalog-client.js';
 import type { AcquireMode, FsStat, PathType, SectorPaths, SectorStorageInfo } from './storage-types.js';
 import { extractTar } from './tar.js';
 
 /** Options of {@link RemoteStore}. */
 export interface RemoteStoreOptions {
   local: LocalStore;
-  /** @default local.index */
-  index?: SectorIndex;
+  /** @default local.catalog */
+  catalog?: CatalogClient;
   /** Bearer token (admin) sent to other nodes' `/remote`. */
   token?: string;
   /** Concurrent downloads on this node (Lotus: 10 on the miner, 5 on workers). @default 5 */
@@ -59,7 +59,7 @@ export interface AcquireOptions {
 /** Local store + HTTP fetch from other nodes. */
 export class RemoteStore {
   readonly local: LocalStore;
-  readonly index: SectorIndex;
+  readonly catalog: CatalogClient;
   readonly limiter: Limiter;
   readonly #token: string | undefined;
   readonly #idleMs: number;
@@ -69,7 +69,7 @@ export class RemoteStore {
 
   constructor(options: RemoteStoreOptions) {
     this.local = options.local;
-    this.index = options.index ?? options.local.index;
+    this.catalog = options.catalog ?? options.local.catalog;
     this.limiter = new Limiter(options.parallelFetchLimit ?? 5);
     this.#token = options.token;
     this.#idleMs = options.idleTimeoutMs ?? 60_000;
@@ -130,7 +130,7 @@ export class RemoteStore {
   /** Removes one file type everywhere: local copies first, then each remote holder via HTTP DELETE. */
   async remove(sector: SectorId, type: number, force: boolean): Promise<void> {
     await this.local.remove(sector, type, force);
-    const holders = await this.index.storageFindSector(sector, type, 0, false);
+    const holders = await this.catalog.storageFindSector(sector, type, 0, false);
     for (const h of holders) {
       if (this.local.localRoot(h.ID) !== undefined) continue;
       let ok = false;
@@ -161,7 +161,7 @@ export class RemoteStore {
   /** FsStat of any storage: local directly, otherwise `GET <url>/stat/<id>` on a node serving it. */
   async fsStat(id: string, signal?: AbortSignal): Promise<FsStat> {
     if (this.local.localRoot(id) !== undefined) return this.local.fsStat(id);
-    const info = await this.index.storageInfo(id);
+    const info = await this.catalog.storageInfo(id);
     const errors: string[] = [];
     for (const base of info.URLs) {
       try {
@@ -193,7 +193,7 @@ export class RemoteStore {
         await pf.close();
       }
     }
-    for (const h of sortByWeight(await this.index.storageFindSector(ref.id, FileType.unsealed, 0, false))) {
+    for (const h of sortByWeight(await this.catalog.storageFindSector(ref.id, FileType.unsealed, 0, false))) {
       if (this.local.localRoot(h.ID) !== undefined) continue;
       for (const url of h.URLs) {
         try {
@@ -236,7 +236,7 @@ export class RemoteStore {
 
   /** Downloads one file type from the best remote holder into `root`; returns the URL used. */
   async #fetchFromRemote(sector: SectorId, t: FileTypeName, root: string, options: AcquireOptions): Promise<string> {
-    const holders = sortByWeight(await this.index.storageFindSector(sector, FileType[t], 0, false)).filter(
+    const holders = sortByWeight(await this.catalog.storageFindSector(sector, FileType[t], 0, false)).filter(
       (h) => this.local.localRoot(h.ID) === undefined,
     );
     if (holders.length === 0) {

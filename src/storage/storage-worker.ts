@@ -30,7 +30,7 @@ import { META_FILE } from './layout.js';
 import { LocalStore } from './local-store.js';
 import { type ManagerCall, ManagerLocks } from './manager-locks.js';
 import { RemoteStore } from './remote-store.js';
-import { rpcSectorIndex, type SectorIndex } from './sector-index.js';
+import { rpcCatalog, type CatalogClient } from './catalog-client.js';
 import { initStoragePath } from './storage-config.js';
 import type { LocalPathInfo } from './storage-types.js';
 
@@ -67,7 +67,7 @@ export interface StorageWorker {
   readonly listenUrl: string;
   readonly local: LocalStore;
   readonly remote: RemoteStore;
-  readonly index: SectorIndex;
+  readonly catalog: CatalogClient;
   readonly manager: ApiClient;
   /** Sector locks on the manager, owned by {@link id} (heartbeated; released on stop). */
   readonly locks: ManagerLocks;
@@ -90,7 +90,7 @@ export async function startStorageWorker(options: StorageWorkerOptions): Promise
     const verify = cachedVerifier(manager);
     const call: ManagerCall = (method, params, opts) =>
       (manager.call as unknown as (m: string, ...p: unknown[]) => Promise<unknown>)(method, ...params, ...(opts?.signal ? [{ signal: opts.signal }] : []));
-    const index = rpcSectorIndex(call);
+    const catalog = rpcCatalog(call);
 
     const id = randomUUID();
     const locks = new ManagerLocks(call, id);
@@ -123,7 +123,7 @@ export async function startStorageWorker(options: StorageWorkerOptions): Promise
     const listenUrl = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
 
     const local = new LocalStore({
-      index,
+      catalog,
       urls: [`${url}/remote`],
       log,
       ...(options.heartbeatIntervalMs ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
@@ -182,7 +182,7 @@ export async function startStorageWorker(options: StorageWorkerOptions): Promise
       listenUrl,
       local,
       remote,
-      index,
+      catalog,
       manager,
       locks,
       paths,

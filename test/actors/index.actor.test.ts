@@ -6,10 +6,10 @@ import { type Actor, createActor } from 'xstate';
 import { createIndexActor, type IndexActor, type IndexClient } from '../../actors/index.actor.js';
 import type { DaemonSystem } from '../../machines/protocol.js';
 import { AbortedError, InternalError } from '../../src/errors.js';
-import { IndexStore } from '../../src/storage/index-store.js';
-import type { SectorIndex } from '../../src/storage/sector-index.js';
-import { type Db, openDatabase } from '../../src/store/database.js';
-import { type SectorRecord, type SectorRecordDraft, SectorStore } from '../../src/store/sector-store.js';
+import { StorageCatalog } from '../../src/storage/storage-catalog.js';
+import type { CatalogClient } from '../../src/storage/catalog-client.js';
+import { type Db, openDatabase } from '../../src/db/database.js';
+import { type SectorRecord, type SectorRecordDraft, SectorStore } from '../../src/db/sector-store.js';
 
 interface Ctx {
   dir: string;
@@ -44,7 +44,7 @@ test.beforeEach((t) => {
   const commits = { n: 0 };
   const index = createIndexActor({
     db: countingDb(db, commits),
-    stores: { storage: new IndexStore(db), sectors: new SectorStore(db, { now: () => 42 }) },
+    stores: { storage: new StorageCatalog(db), sectors: new SectorStore(db, { now: () => 42 }) },
     onWriteError: () => {},
   });
   const actor = createActor(index.logic, { systemId: 'index' }).start();
@@ -68,8 +68,8 @@ test('every public method of the stores is reachable through the async proxy', a
   const { client } = t.context;
   t.deepEqual(Object.keys(client.sectors).sort(), ['findPiece', 'get', 'list', 'nextNumber', 'save']);
   t.true('storageAttach' in client.storage && 'storageFindSector' in client.storage);
-  // the storage proxy satisfies the stores' async SectorIndex view
-  const asIndex: SectorIndex = client.storage;
+  // the storage proxy satisfies the stores' async CatalogClient view
+  const asIndex: CatalogClient = client.storage;
   t.deepEqual(await asIndex.storageList(), {});
   const saved = await client.sectors.save(draft(1));
   t.is(saved.updatedAt, 42);
@@ -146,7 +146,7 @@ test('a failing fire-and-forget write is reported, not thrown, and the actor goe
   const errors: unknown[] = [];
   const index = createIndexActor({
     db,
-    stores: { storage: new IndexStore(db), sectors: new SectorStore(db) },
+    stores: { storage: new StorageCatalog(db), sectors: new SectorStore(db) },
     onWriteError: (err) => errors.push(err),
   });
   const actor = createActor(index.logic, { systemId: 'index' }).start();

@@ -20,7 +20,7 @@ import { commP } from '../../src/piece/commp.js';
 import { generateUnsealedCid } from '../../src/piece/unsealed-cid.js';
 import { SealerPool } from '../../src/pool/pool.js';
 import { sectorFilePath } from '../../src/storage/layout.js';
-import { openDatabase } from '../../src/store/database.js';
+import { openDatabase } from '../../src/db/database.js';
 
 const P2K = 5; // StackedDrg2KiBV1_1
 const MINER = 1000;

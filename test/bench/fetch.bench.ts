@@ -17,12 +17,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ALL_PERMISSIONS, TokenAuthority } from '../../src/api/auth.js';
 import { FileType } from '../../src/sector/sector-id.js';
-import { openDatabase } from '../../src/store/database.js';
+import { openDatabase } from '../../src/db/database.js';
 import { createRemoteHandler } from '../../src/storage/http-handler.js';
-import { IndexStore } from '../../src/storage/index-store.js';
+import { StorageCatalog } from '../../src/storage/storage-catalog.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { RemoteStore } from '../../src/storage/remote-store.js';
-import { directSectorIndex } from '../../src/storage/sector-index.js';
+import { directCatalog } from '../../src/storage/catalog-client.js';
 import { initStoragePath, readStorageMeta } from '../../src/storage/storage-config.js';
 import { peakRssMiB, quick, report } from './bench-util.js';
 
@@ -47,7 +47,7 @@ function writeRandom(path: string, bytes: number): void {
 /** Child: holds the files and serves /remote until stdin closes. */
 async function serve(root: string): Promise<void> {
   const db = openDatabase(join(root, '..', 'holder.sqlite'));
-  const local = new LocalStore({ index: directSectorIndex(new IndexStore(db)), urls: ['http://127.0.0.1:1/remote'] });
+  const local = new LocalStore({ catalog: directCatalog(new StorageCatalog(db)), urls: ['http://127.0.0.1:1/remote'] });
   await local.openPath(root);
   const auth = new TokenAuthority(secret);
   const handler = createRemoteHandler({ local, verify: (t) => auth.verifyToken(t) });
@@ -101,12 +101,12 @@ async function main(): Promise<void> {
 
     // the fetching node: its own index knows the holder's storage at the child's URL
     const db = openDatabase(join(dir, 'fetcher.sqlite'));
-    const store = new IndexStore(db);
+    const store = new StorageCatalog(db);
     const holderId = readStorageMeta(holder).ID;
     const stat = { Capacity: 2 ** 40, Available: 2 ** 39, FSAvailable: 2 ** 39, Reserved: 0, Max: 0, Used: 0 };
     store.storageAttach({ ID: holderId, URLs: [url], Weight: 10, MaxStorage: 0, CanSeal: false, CanStore: true }, stat);
     store.storageDeclareSector(holderId, SECTOR, FileType.sealed | FileType.cache, true);
-    const local = new LocalStore({ index: directSectorIndex(store), urls: ['http://127.0.0.1:2/remote'], log: () => {} });
+    const local = new LocalStore({ catalog: directCatalog(store), urls: ['http://127.0.0.1:2/remote'], log: () => {} });
     const dest = join(dir, 'dest');
     initStoragePath(dest, { canSeal: true });
     await local.openPath(dest);

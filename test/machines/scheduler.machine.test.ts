@@ -4,7 +4,7 @@ import { PartialFileCorruptError } from '../../src/errors.js';
 import type { AddPieceOutput, IndexEvent, SchedulerReply, TaskRequest } from '../../machines/protocol.js';
 import { type SchedulerInput, schedulerMachine } from '../../machines/scheduler.machine.js';
 import { sectorMachine } from '../../machines/sector.machine.js';
-import type { SectorRecordDraft } from '../../src/store/sector-store.js';
+import type { SectorRecordDraft } from '../../src/db/sector-store.js';
 
 const P2K = 5; // 2 KiB sectors
 

@@ -7,7 +7,7 @@ import { type ActorRefFrom, createActor, fromCallback, fromPromise, setup, spawn
 import type { AddPieceTask, IndexEvent, SchedulerSectorEvent, SectorEvent } from '../../machines/protocol.js';
 import { type CommDInput, type SectorInput, sectorMachine } from '../../machines/sector.machine.js';
 import type { WireError } from '../../src/errors.js';
-import type { SectorRecordDraft } from '../../src/store/sector-store.js';
+import type { SectorRecordDraft } from '../../src/db/sector-store.js';
 
 export interface HarnessOptions {
   commD?: (input: CommDInput) => Promise<string>;

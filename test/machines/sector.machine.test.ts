@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { SectorRecordDraft, SectorStateName } from '../../src/store/sector-store.js';
+import type { SectorRecordDraft, SectorStateName } from '../../src/db/sector-store.js';
 import { sectorHarness } from './sector-harness.js';
 
 // StackedDrg2KiBV1_1: a 2048-byte sector keeps the piece arithmetic readable

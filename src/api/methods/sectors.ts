@@ -6,7 +6,7 @@
  */
 import { SectorUnknownError } from '../../errors.js';
 import { sealProofInfo } from '../../sector/proofs.js';
-import type { SectorRecord } from '../../store/sector-store.js';
+import type { SectorRecord } from '../../db/sector-store.js';
 import type { SectorApiService } from '../components.js';
 import { expectArity, intParam } from '../params.js';
 import { defineMethod } from '../rpc-method.js';

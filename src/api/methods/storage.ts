@@ -21,9 +21,9 @@ import { ALL_PERMISSIONS } from '../auth.js';
 import type { ApiComponents } from '../components.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { SectorId } from '../../sector/sector-id.js';
-import type { StorageStatus } from '../../storage/index-store.js';
+import type { StorageStatus } from '../../storage/storage-catalog.js';
 import { RemoteStore } from '../../storage/remote-store.js';
-import type { SectorIndex } from '../../storage/sector-index.js';
+import type { CatalogClient } from '../../storage/catalog-client.js';
 import { heartbeatTimingFromEnv } from '../../storage/owner-leases.js';
 import { type OwnerHeartbeat, type SectorLockInfo, SectorLocks } from '../../storage/sector-locks.js';
 import type {
@@ -44,7 +44,7 @@ import { defineMethod, type RpcContext } from '../rpc-method.js';
 
 /** The storage side of a node, as the API reaches it. */
 export interface StorageComponents {
-  index: SectorIndex;
+  catalog: CatalogClient;
   local: LocalStore;
   remote: RemoteStore;
   locks: SectorLocks;
@@ -66,12 +66,12 @@ export function storageComponents(c: ApiComponents): StorageComponents {
   if (!system) throw new InvalidArgumentError('storage is not available yet: the daemon is still starting');
   let s = derived.get(system);
   if (!s) {
-    const index = system.index.storage as unknown as SectorIndex;
+    const catalog: CatalogClient = system.index.storage;
     const local = system.localStore;
     s = {
-      index,
+      catalog,
       local,
-      remote: new RemoteStore({ local, index, token: c.daemon.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10 }),
+      remote: new RemoteStore({ local, catalog, token: c.daemon.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10 }),
       locks: daemonLocks(),
     };
     derived.set(system, s);
@@ -132,7 +132,7 @@ function infoParam(raw: unknown[], i: number): StorageInfo {
 }
 
 function statParam(raw: unknown[], i: number, name: string): FsStat {
-  // field checks happen in IndexStore (one place for the rules)
+  // field checks happen in StorageCatalog (one place for the rules)
   return objectParam(raw, i, name) as unknown as FsStat;
 }
 
@@ -167,7 +167,7 @@ export const storageMethods = {
       return [infoParam(raw, 0), statParam(raw, 1, 'stat')];
     },
     run: async ([info, stat], ctx): Promise<null> => {
-      await st(ctx).index.storageAttach(info, stat);
+      await st(ctx).catalog.storageAttach(info, stat);
       return null;
     },
   }),
@@ -179,7 +179,7 @@ export const storageMethods = {
       return [stringParam(raw, 0, 'id'), optionalString(raw, 1, 'url')];
     },
     run: async ([id, url], ctx): Promise<null> => {
-      await st(ctx).index.storageDetach(id, url);
+      await st(ctx).catalog.storageDetach(id, url);
       return null;
     },
   }),
@@ -190,7 +190,7 @@ export const storageMethods = {
       expectArity(raw, 1);
       return [stringParam(raw, 0, 'id')];
     },
-    run: ([id], ctx): Promise<StorageInfo> => st(ctx).index.storageInfo(id),
+    run: ([id], ctx): Promise<StorageInfo> => st(ctx).catalog.storageInfo(id),
   }),
   /** `StorageList() → {id: Decl[]}`. */
   StorageList: defineMethod({
@@ -199,7 +199,7 @@ export const storageMethods = {
       expectArity(raw, 0);
       return [];
     },
-    run: (_p, ctx): Promise<Record<string, Decl[]>> => st(ctx).index.storageList(),
+    run: (_p, ctx): Promise<Record<string, Decl[]>> => st(ctx).catalog.storageList(),
   }),
   /** `StorageSummary() → StorageStatus[]`: every path with heartbeat health and per-type counts. */
   StorageSummary: defineMethod({
@@ -208,7 +208,7 @@ export const storageMethods = {
       expectArity(raw, 0);
       return [];
     },
-    run: (_p, ctx): Promise<StorageStatus[]> => st(ctx).index.storageStatus(),
+    run: (_p, ctx): Promise<StorageStatus[]> => st(ctx).catalog.storageStatus(),
   }),
   /** `StorageReportHealth(id, {Stat, Err})`: a heartbeat. */
   StorageReportHealth: defineMethod({
@@ -220,7 +220,7 @@ export const storageMethods = {
       return [stringParam(raw, 0, 'id'), { Stat: statParam([o.Stat], 0, 'report.Stat'), ...(typeof o.Err === 'string' ? { Err: o.Err } : {}) }];
     },
     run: async ([id, report], ctx): Promise<null> => {
-      await st(ctx).index.storageReportHealth(id, report);
+      await st(ctx).catalog.storageReportHealth(id, report);
       return null;
     },
   }),
@@ -232,7 +232,7 @@ export const storageMethods = {
       return [stringParam(raw, 0, 'id'), sectorParam(raw, 1, 'sector'), maskParam(raw, 2, 'types'), boolParam(raw, 3, 'primary')];
     },
     run: async ([id, sector, types, primary], ctx): Promise<null> => {
-      await st(ctx).index.storageDeclareSector(id, sector, types, primary);
+      await st(ctx).catalog.storageDeclareSector(id, sector, types, primary);
       return null;
     },
   }),
@@ -243,7 +243,7 @@ export const storageMethods = {
       expectArity(raw, 3);
       return [stringParam(raw, 0, 'id'), declsParam(raw, 1), boolParam(raw, 2, 'dropMissing')];
     },
-    run: ([id, decls, drop], ctx) => st(ctx).index.storageDeclareSectors(id, decls, drop),
+    run: ([id, decls, drop], ctx) => st(ctx).catalog.storageDeclareSectors(id, decls, drop),
   }),
   /** `StorageDropSector(id, sector, types)`. */
   StorageDropSector: defineMethod({
@@ -253,7 +253,7 @@ export const storageMethods = {
       return [stringParam(raw, 0, 'id'), sectorParam(raw, 1, 'sector'), maskParam(raw, 2, 'types')];
     },
     run: async ([id, sector, types], ctx): Promise<null> => {
-      await st(ctx).index.storageDropSector(id, sector, types);
+      await st(ctx).catalog.storageDropSector(id, sector, types);
       return null;
     },
   }),
@@ -265,7 +265,7 @@ export const storageMethods = {
       return [sectorParam(raw, 0, 'sector'), maskParam(raw, 1, 'types'), stringParam(raw, 2, 'from'), stringParam(raw, 3, 'to')];
     },
     run: async ([sector, types, from, to], ctx): Promise<null> => {
-      await st(ctx).index.storageMoveSector(sector, types, from, to);
+      await st(ctx).catalog.storageMoveSector(sector, types, from, to);
       return null;
     },
   }),
@@ -277,7 +277,7 @@ export const storageMethods = {
       return [sectorParam(raw, 0, 'sector'), maskParam(raw, 1, 'types'), intParam(raw, 2, 'ssize'), boolParam(raw, 3, 'allowFetch')];
     },
     run: ([sector, types, ssize, allowFetch], ctx): Promise<SectorStorageInfo[]> =>
-      st(ctx).index.storageFindSector(sector, types, ssize, allowFetch),
+      st(ctx).catalog.storageFindSector(sector, types, ssize, allowFetch),
   }),
   /** `StorageBestAlloc(types, ssize, pathType) → StorageInfo[]`. */
   StorageBestAlloc: defineMethod({
@@ -286,7 +286,7 @@ export const storageMethods = {
       expectArity(raw, 3);
       return [maskParam(raw, 0, 'types'), intParam(raw, 1, 'ssize'), pathTypeParam(raw, 2)];
     },
-    run: ([types, ssize, pathType], ctx): Promise<StorageInfo[]> => st(ctx).index.storageBestAlloc(types, ssize, pathType),
+    run: ([types, ssize, pathType], ctx): Promise<StorageInfo[]> => st(ctx).catalog.storageBestAlloc(types, ssize, pathType),
   }),
   /** `StorageLocal() → LocalPathInfo[]`: this node's open paths. */
   StorageLocal: defineMethod({

@@ -8,7 +8,7 @@ import { ApiClient } from '../../../src/api/rpc-client.js';
 import { RpcServer } from '../../../src/api/rpc-server.js';
 import { StreamRegistry } from '../../../src/api/stream-registry.js';
 import { type SectorStorageError, SectorUnknownError, UnauthorizedError } from '../../../src/errors.js';
-import type { SectorRecord } from '../../../src/store/sector-store.js';
+import type { SectorRecord } from '../../../src/db/sector-store.js';
 
 /** An in-memory sector service: keeps each added piece's bytes so reads can be checked. */
 function memorySectors(): SectorApiService & { data: Map<number, Uint8Array> } {

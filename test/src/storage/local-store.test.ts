@@ -17,7 +17,7 @@ test.beforeEach((t) => {
   t.context.dir = tempDir();
   t.context.logs = [];
   t.context.local = new LocalStore({
-    index: t.context.m.index,
+    catalog: t.context.m.catalog,
     urls: [URL1],
     configFile: join(t.context.dir, 'storage.json'),
     log: (m) => t.context.logs.push(m),
@@ -91,7 +91,7 @@ test('reopening cleans interrupted downloads and drops declarations of files tha
   rmSync(join(p, 'sealed', 's-t01000-2'));
   mkdirSync(join(p, 'cache', 'fetching', 's-t01000-3'), { recursive: true });
   writeFileSync(join(p, 'cache', 'fetching', 's-t01000-3', 'half'), 'partial');
-  const again = new LocalStore({ index: m.index, urls: [URL1], configFile: join(dir, 'storage.json') });
+  const again = new LocalStore({ catalog: m.catalog, urls: [URL1], configFile: join(dir, 'storage.json') });
   await again.open();
   again.close();
   t.false(existsSync(join(p, 'cache', 'fetching', 's-t01000-3')));
@@ -153,7 +153,7 @@ test('concurrent allocations never exceed MaxStorage and the refusal names neede
 test('concurrent allocations never exceed the free space of the filesystem', async (t) => {
   const { m, dir } = t.context;
   // A filesystem with 20 MiB free: two 8 MiB sealed files fit, the third does not.
-  const local = new LocalStore({ index: m.index, urls: [URL1], statfs: () => ({ Capacity: 100 * MiB, FSAvailable: 20 * MiB }) });
+  const local = new LocalStore({ catalog: m.catalog, urls: [URL1], statfs: () => ({ Capacity: 100 * MiB, FSAvailable: 20 * MiB }) });
   t.teardown(() => local.close());
   const { ID } = await local.openPath(makePath(dir, 'small', { canSeal: true }));
   const results = await Promise.allSettled(
@@ -245,8 +245,8 @@ for (const cross of [false, true]) {
 
 test('moveStorage puts the file back at its source when the index refuses the re-declaration', async (t) => {
   const { m, dir } = t.context;
-  const failing = { ...m.index, storageMoveSector: () => Promise.reject(new Error('index unreachable')) };
-  const local = new LocalStore({ index: failing, urls: [URL1], log: (l) => t.context.logs.push(l) });
+  const failing = { ...m.catalog, storageMoveSector: () => Promise.reject(new Error('index unreachable')) };
+  const local = new LocalStore({ catalog: failing, urls: [URL1], log: (l) => t.context.logs.push(l) });
   t.teardown(() => local.close());
   const seal = makePath(dir, 'seal', { canSeal: true });
   const store = makePath(dir, 'store', { canStore: true });

@@ -6,7 +6,7 @@ import anyTest, { type TestFn } from 'ava';
 import { PartialFile } from '../../../src/partial/partial-file.js';
 import { FileType } from '../../../src/sector/sector-id.js';
 import { sortByWeight } from '../../../src/storage/remote-store.js';
-import type { SectorIndex } from '../../../src/storage/sector-index.js';
+import type { CatalogClient } from '../../../src/storage/catalog-client.js';
 import type { SectorStorageInfo } from '../../../src/storage/storage-types.js';
 import {
   type Manager,
@@ -39,8 +39,8 @@ const REF = { id: S1, proofType: PROOF_8M };
 test.beforeEach(async (t) => {
   const m = makeManager();
   const dir = tempDir();
-  const a = await makeNode(m.index);
-  const b = await makeNode(m.index);
+  const a = await makeNode(m.catalog);
+  const b = await makeNode(m.catalog);
   const aRoot = makePath(dir, 'a-store', { canStore: true, weight: 10 });
   const bRoot = makePath(dir, 'b-seal', { canSeal: true });
   const aId = (await a.local.addLocalPath(aRoot)).ID;
@@ -99,7 +99,7 @@ test('move mode makes the fetched copy primary and removes the source copy and d
 test('holders are tried by weight descending (Lotus tries the lightest first)', async (t) => {
   const { a, b, aRoot, m, dir } = t.context;
   const heavyRoot = makePath(dir, 'heavy', { canStore: true, weight: 50 });
-  const heavy = await makeNode(m.index);
+  const heavy = await makeNode(m.catalog);
   t.teardown(() => heavy.close());
   await heavy.local.addLocalPath(heavyRoot);
   writeSectorEntry(aRoot, 'sealed', S1, 1000, 1);
@@ -116,16 +116,16 @@ test('holders are tried by weight descending (Lotus tries the lightest first)', 
 
 test('an ascending holder list from the index is still tried heaviest first', async (t) => {
   const { m, dir } = t.context;
-  const reversed: SectorIndex = {
-    ...m.index,
-    storageFindSector: async (...args) => (await m.index.storageFindSector(...args)).reverse(),
+  const reversed: CatalogClient = {
+    ...m.catalog,
+    storageFindSector: async (...args) => (await m.catalog.storageFindSector(...args)).reverse(),
   };
   const node = await makeNode(reversed);
   t.teardown(() => node.close());
   const root = makePath(dir, 'c-seal', { canSeal: true });
   await node.local.addLocalPath(root);
   const heavyRoot = makePath(dir, 'heavy', { canStore: true, weight: 50 });
-  const heavy = await makeNode(m.index);
+  const heavy = await makeNode(m.catalog);
   t.teardown(() => heavy.close());
   await heavy.local.addLocalPath(heavyRoot);
   writeSectorEntry(t.context.aRoot, 'sealed', S1, 1000, 1);
@@ -203,7 +203,7 @@ test('concurrent acquires of one sector download it once; the fetch limit caps p
   });
   m.store.storageAttach({ ID: 'src', URLs: [url], Weight: 10, MaxStorage: 0, CanSeal: false, CanStore: true }, { Capacity: 1, Available: 1, FSAvailable: 1, Reserved: 0, Max: 0, Used: 0 });
   for (let n = 1; n <= 3; n++) m.store.storageDeclareSector('src', { miner: 1000, number: n }, SE, true);
-  const node = await makeNode(m.index, { parallelFetchLimit: 1 });
+  const node = await makeNode(m.catalog, { parallelFetchLimit: 1 });
   t.teardown(() => node.close());
   await node.local.addLocalPath(makePath(dir, 'limited', { canSeal: true }));
   await Promise.all([
@@ -260,7 +260,7 @@ test('a fetched file whose declaration fails is not left undeclared in the secto
   const { m, dir, aRoot, aId } = t.context;
   const sealed = writeSectorEntry(aRoot, 'sealed', S1, 50_000, 5);
   await t.context.a.local.redeclare();
-  const failing: SectorIndex = { ...m.index, storageDeclareSector: () => Promise.reject(new Error('index unreachable')) };
+  const failing: CatalogClient = { ...m.catalog, storageDeclareSector: () => Promise.reject(new Error('index unreachable')) };
   const c = await makeNode(failing);
   t.teardown(() => c.close());
   const cRoot = makePath(dir, 'c-seal', { canSeal: true });

@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ALL_PERMISSIONS, TokenAuthority } from '../../../src/api/auth.js';
 import { type FileTypeName, type SectorId, sectorName } from '../../../src/sector/sector-id.js';
-import { type Db, openDatabase } from '../../../src/store/database.js';
+import { type Db, openDatabase } from '../../../src/db/database.js';
 import { createRemoteHandler } from '../../../src/storage/http-handler.js';
-import { IndexStore } from '../../../src/storage/index-store.js';
+import { StorageCatalog } from '../../../src/storage/storage-catalog.js';
 import { LocalStore } from '../../../src/storage/local-store.js';
 import { RemoteStore } from '../../../src/storage/remote-store.js';
-import { directSectorIndex, type SectorIndex } from '../../../src/storage/sector-index.js';
+import { directCatalog, type CatalogClient } from '../../../src/storage/catalog-client.js';
 import { type InitStoragePathOptions, initStoragePath } from '../../../src/storage/storage-config.js';
 
 /** StackedDrg2KiBV1_1 and StackedDrg8MiBV1_1. */
@@ -32,23 +32,23 @@ export function tempDir(prefix = 'ss-storage-', base = tmpdir()): string {
 export interface Manager {
   dir: string;
   db: Db;
-  store: IndexStore;
-  index: SectorIndex;
+  store: StorageCatalog;
+  catalog: CatalogClient;
   clock: { t: number; now(): number };
   close(): void;
 }
 
-/** An index over a fresh database (the manager side). */
+/** A storage catalog over a fresh database (the manager side). */
 export function makeManager(): Manager {
   const dir = tempDir('ss-manager-');
   const db = openDatabase(join(dir, 'index.sqlite'));
   const clock = { t: Date.now(), now: () => clock.t };
-  const store = new IndexStore(db, { clock });
+  const store = new StorageCatalog(db, { clock });
   return {
     dir,
     db,
     store,
-    index: directSectorIndex(store),
+    catalog: directCatalog(store),
     clock,
     close() {
       db.close();
@@ -67,13 +67,13 @@ export interface Node {
 }
 
 /** A node with its own `/remote` server on 127.0.0.1 and no paths yet. */
-export async function makeNode(index: SectorIndex, options: { parallelFetchLimit?: number; idleTimeoutMs?: number } = {}): Promise<Node> {
+export async function makeNode(catalog: CatalogClient, options: { parallelFetchLimit?: number; idleTimeoutMs?: number } = {}): Promise<Node> {
   const logs: string[] = [];
   const log = (m: string) => logs.push(m);
   const server = createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/remote`;
-  const local = new LocalStore({ index, urls: [url], log });
+  const local = new LocalStore({ catalog, urls: [url], log });
   const remote = new RemoteStore({ local, token: adminToken, log, ...options });
   const handler = createRemoteHandler({ local, verify: (t) => authority.verifyToken(t), log });
   server.on('request', (req, res) => {

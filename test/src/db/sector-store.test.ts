@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { InternalError } from '../../../src/errors.js';
-import { type Db, openDatabase } from '../../../src/store/database.js';
-import { type SectorRecordDraft, SectorStore } from '../../../src/store/sector-store.js';
+import { type Db, openDatabase } from '../../../src/db/database.js';
+import { type SectorRecordDraft, SectorStore } from '../../../src/db/sector-store.js';
 
 const test = anyTest as TestFn<{ dir: string; db: Db }>;
 

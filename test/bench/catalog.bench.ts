@@ -1,17 +1,17 @@
 /**
- * Sector index operations on a large index: declare and find with 1,000,000 sector-file rows
- * (BENCH_QUICK: 20,000), ops/s and p50/p99 latency of single synchronous IndexStore calls (what
+ * Storage catalog operations on a large catalog: declare and find with 1,000,000 sector-file rows
+ * (BENCH_QUICK: 20,000), ops/s and p50/p99 latency of single synchronous StorageCatalog calls (what
  * the index actor runs per message). Baseline: the bare prepared-statement lookup / insert on the
- * same database, so the ratio shows what the index adds (validation, aggregation, URLs).
+ * same database, so the ratio shows what the catalog adds (validation, aggregation, URLs).
  * Goal: find p99 < 1 ms.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileType } from '../../src/sector/sector-id.js';
-import { IndexStore } from '../../src/storage/index-store.js';
+import { StorageCatalog } from '../../src/storage/storage-catalog.js';
 import type { SectorDecl } from '../../src/storage/storage-types.js';
-import { openDatabase } from '../../src/store/database.js';
+import { openDatabase } from '../../src/db/database.js';
 import { peakRssMiB, quick, report } from './bench-util.js';
 
 const ROWS = quick ? 20_000 : 1_000_000;
@@ -37,10 +37,10 @@ function measure(n: number, fn: (i: number) => void): { opsPerSec: number; p50: 
   return { opsPerSec: n / total, p50: percentile(lat, 0.5), p99: percentile(lat, 0.99) };
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'ss-index-bench-'));
+const dir = mkdtempSync(join(tmpdir(), 'ss-catalog-bench-'));
 try {
   const db = openDatabase(join(dir, 'index.sqlite'));
-  const idx = new IndexStore(db);
+  const idx = new StorageCatalog(db);
   const stat = { Capacity: 2 ** 44, Available: 2 ** 43, FSAvailable: 2 ** 43, Reserved: 0, Max: 0, Used: 0 };
   for (let s = 0; s < STORAGES; s++) {
     idx.storageAttach(
@@ -62,7 +62,7 @@ try {
   }
   const fillSec = Number(process.hrtime.bigint() - fillStart) / 1e9;
   const rows = (db.prepare('SELECT count(*) AS n FROM sector_files').get() as { n: number }).n;
-  report({ name: 'index fill (batched declare)', value: rows / fillSec, unit: 'rows/s', note: `${rows} rows, ${STORAGES} storages` });
+  report({ name: 'catalog fill (batched declare)', value: rows / fillSec, unit: 'rows/s', note: `${rows} rows, ${STORAGES} storages` });
 
   // A deterministic pseudo-random order so the B-tree is not walked sequentially.
   let x = 12345;
@@ -80,10 +80,10 @@ try {
     idx.storageFindSector({ miner: 1000, number: keys[i] as number }, FileType.sealed | FileType.cache, 32 * 2 ** 30, true),
   );
   const note = `${rows} rows`;
-  report({ name: 'index find (one type)', value: find.opsPerSec, unit: 'ops/s', note: `${note}; ${(base.opsPerSec / find.opsPerSec).toFixed(2)}× the bare lookup's time` });
-  report({ name: 'index find p50', value: find.p50, unit: 'µs', note });
-  report({ name: 'index find p99', value: find.p99, unit: 'µs', note: `${note}; goal < 1000 µs` });
-  report({ name: 'index find (sealed+cache, allowFetch)', value: findAll.opsPerSec, unit: 'ops/s', note: `p50 ${findAll.p50.toFixed(1)} µs, p99 ${findAll.p99.toFixed(1)} µs` });
+  report({ name: 'catalog find (one type)', value: find.opsPerSec, unit: 'ops/s', note: `${note}; ${(base.opsPerSec / find.opsPerSec).toFixed(2)}× the bare lookup's time` });
+  report({ name: 'catalog find p50', value: find.p50, unit: 'µs', note });
+  report({ name: 'catalog find p99', value: find.p99, unit: 'µs', note: `${note}; goal < 1000 µs` });
+  report({ name: 'catalog find (sealed+cache, allowFetch)', value: findAll.opsPerSec, unit: 'ops/s', note: `p50 ${findAll.p50.toFixed(1)} µs, p99 ${findAll.p99.toFixed(1)} µs` });
   report({ name: 'baseline: bare PK lookup', value: base.opsPerSec, unit: 'ops/s', note: `p50 ${base.p50.toFixed(1)} µs, p99 ${base.p99.toFixed(1)} µs` });
 
   // Declares of new sectors (each call its own transaction) and of existing ones (redeclare).
@@ -92,11 +92,11 @@ try {
   const baseDecl = measure(OPS, (i) => rawTx(i));
   const decl = measure(OPS, (i) => idx.storageDeclareSector('store-1', { miner: 3000, number: i }, FileType.sealed | FileType.cache, true));
   const redecl = measure(OPS, (i) => idx.storageDeclareSector(`store-${(keys[i] as number) % STORAGES}`, { miner: 1000, number: keys[i] as number }, FileType.sealed, true));
-  report({ name: 'index declare (new, 2 types)', value: decl.opsPerSec, unit: 'ops/s', note: `p50 ${decl.p50.toFixed(1)} µs, p99 ${decl.p99.toFixed(1)} µs; ${(baseDecl.opsPerSec / decl.opsPerSec).toFixed(2)}× a bare 1-row insert transaction` });
-  report({ name: 'index declare p99', value: decl.p99, unit: 'µs', note });
-  report({ name: 'index redeclare (existing)', value: redecl.opsPerSec, unit: 'ops/s', note: `p50 ${redecl.p50.toFixed(1)} µs, p99 ${redecl.p99.toFixed(1)} µs` });
+  report({ name: 'catalog declare (new, 2 types)', value: decl.opsPerSec, unit: 'ops/s', note: `p50 ${decl.p50.toFixed(1)} µs, p99 ${decl.p99.toFixed(1)} µs; ${(baseDecl.opsPerSec / decl.opsPerSec).toFixed(2)}× a bare 1-row insert transaction` });
+  report({ name: 'catalog declare p99', value: decl.p99, unit: 'µs', note });
+  report({ name: 'catalog redeclare (existing)', value: redecl.opsPerSec, unit: 'ops/s', note: `p50 ${redecl.p50.toFixed(1)} µs, p99 ${redecl.p99.toFixed(1)} µs` });
   report({ name: 'baseline: bare insert transaction', value: baseDecl.opsPerSec, unit: 'ops/s', note: `p50 ${baseDecl.p50.toFixed(1)} µs, p99 ${baseDecl.p99.toFixed(1)} µs` });
-  report({ name: 'index bench peak RSS', value: peakRssMiB(), unit: 'MiB', note });
+  report({ name: 'catalog bench peak RSS', value: peakRssMiB(), unit: 'MiB', note });
   db.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });

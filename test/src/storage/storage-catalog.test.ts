@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { FileType } from '../../../src/sector/sector-id.js';
-import { type Db, openDatabase } from '../../../src/store/database.js';
-import { IndexStore } from '../../../src/storage/index-store.js';
+import { type Db, openDatabase } from '../../../src/db/database.js';
+import { StorageCatalog } from '../../../src/storage/storage-catalog.js';
 import type { FsStat, StorageInfo } from '../../../src/storage/storage-types.js';
 
 const test = anyTest as TestFn<{ dir: string; db: Db; clock: { t: number; now(): number } }>;
@@ -31,7 +31,7 @@ test.afterEach.always((t) => {
 });
 
 test('attach of a known id merges URLs and overwrites the flags', (t) => {
-  const idx = new IndexStore(t.context.db);
+  const idx = new StorageCatalog(t.context.db);
   idx.storageAttach(info('a'), stat(10 * GiB));
   idx.storageAttach(info('a', { URLs: ['http://10.0.0.2:3456/remote', 'http://10.0.0.1:3456/remote'], Weight: 5, CanStore: true }), stat(1));
   t.deepEqual(idx.storageInfo('a'), {
@@ -46,14 +46,14 @@ test('attach of a known id merges URLs and overwrites the flags', (t) => {
 });
 
 test('attach refuses bad ids and URLs that do not parse', (t) => {
-  const idx = new IndexStore(t.context.db);
+  const idx = new StorageCatalog(t.context.db);
   t.throws(() => idx.storageAttach(info('../x'), stat(1)), { code: 'INVALID_ARGUMENT', message: /storage id/ });
   t.throws(() => idx.storageAttach(info('a', { URLs: ['not a url'] }), stat(1)), { code: 'INVALID_ARGUMENT', message: /does not parse/ });
   t.deepEqual(idx.storageList(), {});
 });
 
 test('stats that are not non-negative integers are refused', (t) => {
-  const idx = new IndexStore(t.context.db);
+  const idx = new StorageCatalog(t.context.db);
   t.throws(() => idx.storageAttach(info('a'), stat(1.5)), { code: 'INVALID_ARGUMENT', message: /Available 1.5/ });
   idx.storageAttach(info('a'), stat(1));
   t.throws(() => idx.storageReportHealth('a', { Stat: stat(-1) }), { code: 'INVALID_ARGUMENT', message: /Available -1/ });
@@ -61,7 +61,7 @@ test('stats that are not non-negative integers are refused', (t) => {
 });
 
 test('unknown storages and sectors are clear errors', (t) => {
-  const idx = new IndexStore(t.context.db);
+  const idx = new StorageCatalog(t.context.db);
   t.throws(() => idx.storageInfo('nope'), { code: 'STORAGE_NOT_FOUND', message: /"nope" not found/ });
   t.throws(() => idx.storageReportHealth('nope', { Stat: stat(1) }), { code: 'STORAGE_NOT_FOUND' });
   t.throws(() => idx.storageDeclareSector('nope', S1, SE, true), { code: 'STORAGE_NOT_FOUND' });
@@ -73,7 +73,7 @@ test('unknown storages and sectors are clear errors', (t) => {
 });
 
 test('declare, find and drop keep per-type holders with the primary flag', (t) => {
-  const idx = new IndexStore(t.context.db);
+  const idx = new StorageCatalog(t.context.db);
   idx.storageAttach(info('a', { Weight: 10 }), stat(GiB));
   idx.storageAttach(info('b', { Weight: 30, URLs: ['http://10.0.0.2:3456/remote'] }), stat(GiB));
   idx.storageDeclareSector('a', S1, SE | C, false);
@@ -93,7 +93,7 @@ test('declare, find and drop keep per-type holders with the primary flag', (t) =
 });
 
 test('multi-type find weighs by the number of types held and never builds an <unknown N> URL', (t) => {
-  const idx = new IndexStore(t.context.db);
+  const idx = new StorageCatalog(t.context.db);
   idx.storageAttach(info('a', { Weight: 10 }), stat(GiB));
   idx.storageAttach(info('b', { Weight: 15, URLs: ['http://h2/remote', 'http://h3/remote'] }), stat(GiB));
   idx.storageDeclareSector('a', S1, SE | C, true);
@@ -114,7 +114,7 @@ test('multi-type find weighs by the number of types held and never builds an <un
 
 test('find with allowFetch adds healthy sealing paths with room as weight-0 candidates', (t) => {
   const { clock } = t.context;
-  const idx = new IndexStore(t.context.db, { clock });
+  const idx = new StorageCatalog(t.context.db, { clock });
   const ssize = 2048;
   idx.storageAttach(info('holder'), stat(GiB));
   idx.storageAttach(info('roomy'), stat(GiB));
@@ -137,7 +137,7 @@ test('find with allowFetch adds healthy sealing paths with room as weight-0 cand
 });
 
 test('best alloc sorts by available × weight with bigint and honours the path type', (t) => {
-  const idx = new IndexStore(t.context.db);
+  const idx = new StorageCatalog(t.context.db);
   const ssize = 32 * GiB;
   // 3·(2^52+1) and 2·(3·2^51+1) differ by 1 but round to the same double: only bigint orders them.
   idx.storageAttach(info('a-smaller', { Weight: 2 }), stat(3 * 2 ** 51 + 1));
@@ -152,7 +152,7 @@ test('best alloc sorts by available × weight with bigint and honours the path t
 });
 
 test('best alloc refuses with needed vs available bytes when no path has room', (t) => {
-  const idx = new IndexStore(t.context.db);
+  const idx = new StorageCatalog(t.context.db);
   idx.storageAttach(info('a'), stat(10 * GiB, { Max: 20 * GiB }));
   const err = t.throws(() => idx.storageBestAlloc(SE | C, 32 * GiB, 'sealing'), { code: 'NO_SPACE' });
   t.regex(err?.message ?? '', /not enough space for sealed\+cache on any sealing path: need 518832049356 bytes \(483.2 GiB\), largest available is 10737418240 bytes \(10 GiB\) on a/);
@@ -161,7 +161,7 @@ test('best alloc refuses with needed vs available bytes when no path has room', 
 
 test('a path with a stale heartbeat or a heartbeat error is not offered until it reports again', (t) => {
   const { clock } = t.context;
-  const idx = new IndexStore(t.context.db, { clock });
+  const idx = new StorageCatalog(t.context.db, { clock });
   idx.storageAttach(info('a'), stat(GiB));
   t.is(idx.storageBestAlloc(SE, 2048, 'sealing').length, 1);
   clock.t += 50_000;
@@ -177,13 +177,13 @@ test('a path with a stale heartbeat or a heartbeat error is not offered until it
 
 test('the index survives a restart', (t) => {
   const file = join(t.context.dir, 'db.sqlite');
-  const idx = new IndexStore(t.context.db, { clock: t.context.clock });
+  const idx = new StorageCatalog(t.context.db, { clock: t.context.clock });
   idx.storageAttach(info('a'), stat(GiB));
   idx.storageDeclareSector('a', S1, U | SE, true);
   idx.storageReportHealth('a', { Stat: stat(2 * GiB), Err: 'x' });
   t.context.db.close();
   t.context.db = openDatabase(file);
-  const again = new IndexStore(t.context.db, { clock: t.context.clock });
+  const again = new StorageCatalog(t.context.db, { clock: t.context.clock });
   t.deepEqual(again.storageInfo('a'), info('a'));
   t.is(again.storageStat('a').Available, 2 * GiB);
   t.is(again.storageStatus()[0]?.heartbeatErr, 'x');
@@ -191,7 +191,7 @@ test('the index survives a restart', (t) => {
 });
 
 test('detach by URL keeps the path until its last URL goes, then drops its declarations', (t) => {
-  const idx = new IndexStore(t.context.db);
+  const idx = new StorageCatalog(t.context.db);
   idx.storageAttach(info('a', { URLs: ['http://h1/remote', 'http://h2/remote'] }), stat(GiB));
   idx.storageDeclareSector('a', S1, SE, true);
   idx.storageDetach('a', 'http://h1/remote');
@@ -204,7 +204,7 @@ test('detach by URL keeps the path until its last URL goes, then drops its decla
 });
 
 test('batch declare with dropMissing makes the index agree with a rescanned disk', (t) => {
-  const idx = new IndexStore(t.context.db);
+  const idx = new StorageCatalog(t.context.db);
   idx.storageAttach(info('a'), stat(GiB));
   idx.storageDeclareSector('a', S1, SE | C, false);
   idx.storageDeclareSector('a', { miner: 1000, number: 2 }, U, false);
@@ -217,7 +217,7 @@ test('batch declare with dropMissing makes the index agree with a rescanned disk
 });
 
 test('move sector swaps the declaration to the destination as primary in one step', (t) => {
-  const idx = new IndexStore(t.context.db);
+  const idx = new StorageCatalog(t.context.db);
   idx.storageAttach(info('seal'), stat(GiB));
   idx.storageAttach(info('store', { CanStore: true }), stat(GiB));
   idx.storageDeclareSector('seal', S1, SE | C, false);
@@ -228,7 +228,7 @@ test('move sector swaps the declaration to the destination as primary in one ste
 });
 
 test('status counts declared entries per type', (t) => {
-  const idx = new IndexStore(t.context.db);
+  const idx = new StorageCatalog(t.context.db);
   idx.storageAttach(info('a'), stat(GiB));
   idx.storageDeclareSector('a', S1, U | SE | C, false);
   idx.storageDeclareSector('a', { miner: 1000, number: 2 }, SE, false);

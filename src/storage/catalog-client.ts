@@ -1,10 +1,10 @@
 /**
- * The asynchronous view of the sector index that stores use. In the daemon it is the index actor
- * (which wraps {@link IndexStore} and serialises calls through its mailbox); on a worker it is the
- * manager's JSON-RPC API ({@link rpcSectorIndex}); in tests it is {@link directSectorIndex}.
+ * The asynchronous view of the storage catalog that stores use. In the daemon it is the index
+ * actor (which wraps {@link StorageCatalog} and serialises calls through its mailbox); on a worker
+ * it is the manager's JSON-RPC API ({@link rpcCatalog}); in tests it is {@link directCatalog}.
  */
 import type { SectorId } from '../sector/sector-id.js';
-import type { IndexStore, StorageStatus } from './index-store.js';
+import type { StorageCatalog, StorageStatus } from './storage-catalog.js';
 import type {
   Decl,
   FsStat,
@@ -15,8 +15,8 @@ import type {
   StorageInfo,
 } from './storage-types.js';
 
-/** The index operations, Promise-returning (same names and parameters as IndexStore). */
-export interface SectorIndex {
+/** The catalog operations, Promise-returning (same names and parameters as StorageCatalog). */
+export interface CatalogClient {
   storageAttach(info: StorageInfo, stat: FsStat): Promise<void>;
   storageDetach(id: string, url?: string): Promise<void>;
   storageInfo(id: string): Promise<StorageInfo>;
@@ -35,8 +35,8 @@ export interface SectorIndex {
   storageStatus(): Promise<StorageStatus[]>;
 }
 
-/** The method names of {@link SectorIndex}. */
-export const SECTOR_INDEX_METHODS = [
+/** The method names of {@link CatalogClient}. */
+export const CATALOG_METHODS = [
   'storageAttach',
   'storageDetach',
   'storageInfo',
@@ -49,26 +49,26 @@ export const SECTOR_INDEX_METHODS = [
   'storageFindSector',
   'storageBestAlloc',
   'storageStatus',
-] as const satisfies readonly (keyof SectorIndex)[];
+] as const satisfies readonly (keyof CatalogClient)[];
 
 /**
- * Calls an IndexStore directly (same process, no mailbox). Each call runs in a microtask so that
+ * Calls an StorageCatalog directly (same process, no mailbox). Each call runs in a microtask so that
  * errors surface as rejections, like through the actor.
  */
-export function directSectorIndex(store: IndexStore): SectorIndex {
+export function directCatalog(store: StorageCatalog): CatalogClient {
   const out: Record<string, unknown> = {};
-  for (const m of SECTOR_INDEX_METHODS) {
+  for (const m of CATALOG_METHODS) {
     const fn = (store[m] as (...a: unknown[]) => unknown).bind(store);
     out[m] = async (...args: unknown[]) => fn(...args);
   }
-  return out as unknown as SectorIndex;
+  return out as unknown as CatalogClient;
 }
 
 /** A JSON-RPC call: method name (without `Filecoin.`) and positional params → result. */
 export type RpcCall = (method: string, params: unknown[]) => Promise<unknown>;
 
-/** JSON-RPC method name (without the `Filecoin.` prefix) of each index operation. */
-export const INDEX_RPC_NAMES = {
+/** JSON-RPC method name (without the `Filecoin.` prefix) of each catalog operation. */
+export const CATALOG_RPC_NAMES = {
   storageAttach: 'StorageAttach',
   storageDetach: 'StorageDetach',
   storageInfo: 'StorageInfo',
@@ -81,18 +81,18 @@ export const INDEX_RPC_NAMES = {
   storageFindSector: 'StorageFindSector',
   storageBestAlloc: 'StorageBestAlloc',
   storageStatus: 'StorageSummary',
-} as const satisfies Readonly<Record<keyof SectorIndex, string>>;
+} as const satisfies Readonly<Record<keyof CatalogClient, string>>;
 
-/** The manager's index seen from a worker, over JSON-RPC. */
-export function rpcSectorIndex(call: RpcCall): SectorIndex {
+/** The manager's storage catalog seen from a worker, over JSON-RPC. */
+export function rpcCatalog(call: RpcCall): CatalogClient {
   const out: Record<string, unknown> = {};
-  for (const m of SECTOR_INDEX_METHODS) {
-    const name = INDEX_RPC_NAMES[m];
+  for (const m of CATALOG_METHODS) {
+    const name = CATALOG_RPC_NAMES[m];
     out[m] = async (...args: unknown[]) => {
       // JSON has no undefined: trailing optional parameters are dropped rather than sent as null.
       while (args.length > 0 && args[args.length - 1] === undefined) args.pop();
       return call(name, args);
     };
   }
-  return out as unknown as SectorIndex;
+  return out as unknown as CatalogClient;
 }

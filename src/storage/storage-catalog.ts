@@ -1,7 +1,8 @@
 /**
- * The sector index (sector-storage.md §4.3–4.4) over SQLite: which storage paths exist, their
- * health, and which sector files each holds. Lotus keeps this in memory on the miner; here it is
- * two tables (`storage_paths`, `sector_files`), so it survives restarts.
+ * The storage catalog over SQLite: which storage paths exist, their health, and which sector
+ * files each holds — what Lotus calls the sector index (`extern/sector-storage/stores/index.go`).
+ * Lotus keeps it in memory on the miner; here it is two tables (`storage_paths`, `sector_files`),
+ * so it survives restarts.
  *
  * Every method is synchronous with prepared statements created once. The index actor is the only
  * writer of the database and serialises calls through its mailbox; that single-writer rule is what
@@ -24,7 +25,7 @@ import {
   sectorName,
 } from '../sector/sector-id.js';
 import { formatSize } from '../sector/sizes.js';
-import type { Db } from '../store/database.js';
+import type { Db } from '../db/database.js';
 import { validStorageId } from './storage-config.js';
 import {
   type Clock,
@@ -85,8 +86,8 @@ export const storeSpaceUse = (types: number, ssize: number): number => spaceUse(
 
 const emptyStat: FsStat = { Capacity: 0, Available: 0, FSAvailable: 0, Reserved: 0, Max: 0, Used: 0 };
 
-/** The SQLite-backed sector index. */
-export class IndexStore {
+/** The SQLite-backed storage catalog. */
+export class StorageCatalog {
   readonly #db: Db;
   readonly #clock: Clock;
   readonly #stores = new Map<string, StorageRow>();

@@ -90,8 +90,8 @@ export {
   type StorageMeta,
   type StorageConfig,
 } from './storage/storage-config.js';
-export { IndexStore, type StorageStatus } from './storage/index-store.js';
-export { type SectorIndex, directSectorIndex, rpcSectorIndex } from './storage/sector-index.js';
+export { StorageCatalog, type StorageStatus } from './storage/storage-catalog.js';
+export { type CatalogClient, directCatalog, rpcCatalog } from './storage/catalog-client.js';
 export { SectorLocks, type SectorLock, type SectorLockInfo } from './storage/sector-locks.js';
 export type { SectorLocksOptions, OwnerHeartbeat } from './storage/sector-locks.js';
 export { HEARTBEAT_ENV, heartbeatTimingFromEnv, type HeartbeatTiming } from './storage/owner-leases.js';
