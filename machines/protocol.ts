@@ -19,6 +19,7 @@
 import type { ActorRef, ActorSystem, Snapshot } from 'xstate';
 import type { WireError } from '../src/errors.js';
 import type { SectorId } from '../src/sector/sector-id.js';
+import type { StoreCall } from '../src/db/stores.js';
 import type { PieceRecord, SectorRecordDraft, SectorStateName } from '../src/db/sector-store.js';
 
 /** System ids of the long-lived actors. */
@@ -159,21 +160,23 @@ export type ReplyValue =
 // ---------------------------------------------------------------------------------------------
 // Events received by the index actor
 
-/** The stores the index actor owns, by name. */
-export type IndexStoreName = 'storage' | 'sectors';
-
+/**
+ * The one request/reply protocol of the index actor (docs/design/sealing-daemon.md §5): a call of
+ * a store's method, run in the index actor's transaction. With `replyTo`, the answer comes back as
+ * an {@link IndexResult} carrying the sender's `requestId`, sent only after the commit; without it,
+ * the caller's promise (IndexClient) is settled. `replyTo` is the one ref in the protocol: the
+ * inspection log records it as `{ $actor: sessionId }`, and a remote transport would carry the
+ * sender's address instead.
+ */
 export type IndexEvent =
-  /** A proxied method call; answered through the caller's pending-call table by `callId`. */
-  | { type: 'index.call'; callId: number; store: IndexStoreName; method: string; args: unknown[] }
-  /** Resolves `callId` once every event received before it has been committed. */
-  | { type: 'index.barrier'; callId: number }
-  /**
-   * Write of a sector record (from the sector actor itself). With `replyTo`, the index answers
-   * `saveId` with a {@link SectorSaveReply} after the commit. `replyTo` is the one ref in the
-   * protocol: the inspection log records it as `{ $actor: sessionId }`, and a remote transport
-   * would carry the sector's address instead.
-   */
-  | { type: 'index.sector.save'; record: SectorRecordDraft; saveId?: number; replyTo?: ActorRef<Snapshot<unknown>, SectorSaveReply> };
+  | ({ type: 'index.call'; requestId: number; replyTo?: ActorRef<Snapshot<unknown>, IndexResult> } & StoreCall)
+  /** Answered once every event received before it has been committed. */
+  | { type: 'index.barrier'; requestId: number; replyTo?: ActorRef<Snapshot<unknown>, IndexResult> };
+
+/** The index actor's answer to one `index.call` (or barrier), after the commit (or its failure). */
+export type IndexResult =
+  | { type: 'index.result'; requestId: number; ok: true; value: unknown }
+  | { type: 'index.result'; requestId: number; ok: false; error: WireError };
 
 // ---------------------------------------------------------------------------------------------
 // The system

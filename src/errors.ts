@@ -38,6 +38,8 @@ export type ErrorCode =
   | 'PROOF_INVALID'
   | 'CACHE_CORRUPT'
   | 'TASK_FAILED'
+  | 'CALL_UNKNOWN'
+  | 'CALL_STATE_INVALID'
   | 'ABORTED'
   | 'INTERNAL';
 
@@ -104,6 +106,8 @@ export const FetchFailedError = defineError('FetchFailedError', 'FETCH_FAILED');
 export const ProofInvalidError = defineError('ProofInvalidError', 'PROOF_INVALID');
 export const CacheCorruptError = defineError('CacheCorruptError', 'CACHE_CORRUPT');
 export const TaskFailedError = defineError('TaskFailedError', 'TASK_FAILED');
+export const CallUnknownError = defineError('CallUnknownError', 'CALL_UNKNOWN');
+export const CallStateInvalidError = defineError('CallStateInvalidError', 'CALL_STATE_INVALID');
 export const AbortedError = defineError('AbortedError', 'ABORTED');
 export const InternalError = defineError('InternalError', 'INTERNAL');
 
@@ -140,6 +144,8 @@ const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknow
   PROOF_INVALID: ProofInvalidError,
   CACHE_CORRUPT: CacheCorruptError,
   TASK_FAILED: TaskFailedError,
+  CALL_UNKNOWN: CallUnknownError,
+  CALL_STATE_INVALID: CallStateInvalidError,
   ABORTED: AbortedError,
   INTERNAL: InternalError,
 };

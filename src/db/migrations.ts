@@ -54,4 +54,29 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE pieces ADD COLUMN piece_cid_v2 TEXT;
   `,
+  // 3: the call tracker (docs/design/sealing-daemon.md §4); rows are never deleted
+  `
+  CREATE TABLE calls (
+    call_id     TEXT PRIMARY KEY,            -- uuid, never reused
+    work_id     TEXT NOT NULL,               -- <task>(<sha256>), same work across restarts
+    miner       INTEGER NOT NULL,
+    number      INTEGER NOT NULL,
+    task        TEXT NOT NULL,               -- AP, PC1, PC2, C1, C2, FIN, GET, UNS
+    state       TEXT NOT NULL CHECK (state IN ('started', 'running', 'done', 'returned')),
+    priority    INTEGER NOT NULL,
+    input       TEXT NOT NULL,               -- JSON of the whole task
+    worker      TEXT,
+    hostname    TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    outcome     TEXT CHECK (outcome IN ('ok', 'failed', 'aborted', 'interrupted')),
+    result      TEXT,                        -- JSON CallReturn once done
+    created_at  INTEGER NOT NULL,
+    started_at  INTEGER,
+    finished_at INTEGER,
+    returned_at INTEGER
+  );
+  CREATE INDEX calls_by_work ON calls (work_id);
+  CREATE INDEX calls_by_sector ON calls (miner, number);
+  CREATE INDEX calls_open ON calls (state) WHERE state <> 'returned';
+  `,
 ];

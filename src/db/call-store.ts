@@ -1,0 +1,232 @@
+/**
+ * The call tracker's records (docs/design/sealing-daemon.md §4): one row per call, never deleted,
+ * moved through `started → running → done → returned` by the scheduler and, for `returned`, by
+ * the sector record that applies the result (in the same transaction, see SectorStore.save).
+ *
+ * Every method is synchronous over prepared statements and checks the transition it makes, so a
+ * second result for a call ("already reported" in Lotus) or a result for a call that does not
+ * exist is refused by name instead of overwriting what is durable. The SQL is what SQLite and
+ * PostgreSQL both accept.
+ */
+import { CallStateInvalidError, CallUnknownError, InternalError, isErrorCode } from '../errors.js';
+import type { CallOutcome, CallRecord, CallReturn, CallState } from '../tasks/calls.js';
+import { isTaskType, type Task } from '../tasks/task-types.js';
+import type { Db } from './database.js';
+
+interface CallRow {
+  call_id: string;
+  work_id: string;
+  miner: number;
+  number: number;
+  task: string;
+  state: string;
+  priority: number;
+  input: string;
+  worker: string | null;
+  hostname: string | null;
+  attempts: number;
+  outcome: string | null;
+  result: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  returned_at: number | null;
+}
+
+/** Filter of {@link CallStore.list}. */
+export interface CallFilter {
+  miner?: number;
+  number?: number;
+  states?: readonly CallState[];
+  /** At most this many, newest first. @default every match */
+  limit?: number;
+}
+
+const STATES: readonly CallState[] = ['started', 'running', 'done', 'returned'];
+const OUTCOMES: readonly CallOutcome[] = ['ok', 'failed', 'aborted', 'interrupted'];
+
+/** The calls table. */
+export class CallStore {
+  readonly #db: Db;
+  readonly #now: () => number;
+  readonly #s;
+
+  /** `now` stamps the times (unix ms). @default Date.now */
+  constructor(db: Db, options: { now?: () => number } = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#s = {
+      insert: db.prepare<[string, string, number, number, string, number, string, number]>(
+        `INSERT INTO calls (call_id, work_id, miner, number, task, state, priority, input, attempts, created_at)
+         VALUES (?, ?, ?, ?, ?, 'started', ?, ?, 0, ?)`,
+      ),
+      get: db.prepare<[string], CallRow>('SELECT * FROM calls WHERE call_id = ?'),
+      run: db.prepare<[string, string | null, number, string]>(
+        `UPDATE calls SET state = 'running', worker = ?, hostname = ?, attempts = attempts + 1, started_at = ?
+         WHERE call_id = ? AND state = 'started'`,
+      ),
+      finish: db.prepare<[string, string, number, string]>(
+        `UPDATE calls SET state = 'done', outcome = ?, result = ?, finished_at = ?
+         WHERE call_id = ? AND state IN ('started', 'running')`,
+      ),
+      requeue: db.prepare<[string]>(`UPDATE calls SET state = 'started' WHERE call_id = ? AND state = 'running'`),
+      returned: db.prepare<[number, string]>(`UPDATE calls SET state = 'returned', returned_at = ? WHERE call_id = ? AND state = 'done'`),
+      close: db.prepare<[string, number, number, string]>(
+        `UPDATE calls SET state = 'returned', outcome = COALESCE(outcome, ?), finished_at = COALESCE(finished_at, ?), returned_at = ?
+         WHERE call_id = ? AND state <> 'returned'`,
+      ),
+      open: db.prepare<[], CallRow>(`SELECT * FROM calls WHERE state <> 'returned' ORDER BY created_at, call_id`),
+      byPrefix: db.prepare<[string], CallRow>(`SELECT * FROM calls WHERE call_id LIKE ? ORDER BY created_at LIMIT 2`),
+    };
+    this.#db = db;
+  }
+
+  /** Records a new call in `started`. */
+  start(call: { callId: string; workId: string; task: Task }): CallRecord {
+    const { callId, workId, task } = call;
+    this.#s.insert.run(callId, workId, task.sector.miner, task.sector.number, task.type, task.priority, JSON.stringify(task), this.#now());
+    return this.#mustGet(callId);
+  }
+
+  /** A call was handed to a worker: `started → running`. */
+  run(callId: string, worker: string, hostname?: string): CallRecord {
+    this.#transition(this.#s.run.run(worker, hostname ?? null, this.#now(), callId).changes, callId, 'run', ['started']);
+    return this.#mustGet(callId);
+  }
+
+  /**
+   * The call's result arrived: `started|running → done`. A second result for the same call is
+   * refused (CALL_STATE_INVALID), so the first stays the one that counts.
+   */
+  finish(callId: string, ret: CallReturn, outcome: Exclude<CallOutcome, 'interrupted'> = ret.ok ? 'ok' : 'failed'): CallRecord {
+    const changes = this.#s.finish.run(outcome, JSON.stringify(ret), this.#now(), callId).changes;
+    this.#transition(changes, callId, 'finish', ['started', 'running']);
+    return this.#mustGet(callId);
+  }
+
+  /** A running call whose thread died with the process goes back to the queue: `running → started`. */
+  requeue(callId: string): CallRecord {
+    this.#transition(this.#s.requeue.run(callId).changes, callId, 'requeue', ['running']);
+    return this.#mustGet(callId);
+  }
+
+  /**
+   * The sector applied these calls' results: `done → returned`. Called by the sector store in the
+   * transaction that saves the record holding them; a call that is not `done` is refused, which
+   * rolls that save back.
+   */
+  markReturned(callIds: readonly string[]): void {
+    const at = this.#now();
+    for (const id of callIds) this.#transition(this.#s.returned.run(at, id).changes, id, 'return', ['done']);
+  }
+
+  /** Closes an open call nobody will apply (its sector moved on or is gone): `→ returned`, `interrupted`. */
+  close(callId: string): CallRecord {
+    const at = this.#now();
+    this.#transition(this.#s.close.run('interrupted', at, at, callId).changes, callId, 'close', ['started', 'running', 'done']);
+    return this.#mustGet(callId);
+  }
+
+  /** One call, or undefined. */
+  get(callId: string): CallRecord | undefined {
+    const row = this.#s.get.get(callId);
+    return row ? decode(row) : undefined;
+  }
+
+  /** The call whose id starts with `prefix` (as `sealing abort` takes it); CALL_UNKNOWN if none or several. */
+  findByPrefix(prefix: string): CallRecord {
+    if (!/^[0-9a-f-]{1,36}$/i.test(prefix)) throw new CallUnknownError(`"${prefix}" is not a call id or a prefix of one`);
+    const rows = this.#s.byPrefix.all(`${prefix.toLowerCase()}%`);
+    if (rows.length === 0) throw new CallUnknownError(`no call id starts with "${prefix}"`);
+    if (rows.length > 1) throw new CallUnknownError(`more than one call id starts with "${prefix}"; give more of it`);
+    return decode(rows[0]!);
+  }
+
+  /** Every call that is not `returned`, oldest first. */
+  open(): CallRecord[] {
+    return this.#s.open.all().map(decode);
+  }
+
+  /** Calls matching `filter`, newest first. */
+  list(filter: CallFilter = {}): CallRecord[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (filter.miner !== undefined) {
+      where.push('miner = ?');
+      args.push(filter.miner);
+    }
+    if (filter.number !== undefined) {
+      where.push('number = ?');
+      args.push(filter.number);
+    }
+    if (filter.states && filter.states.length > 0) {
+      where.push(`state IN (${filter.states.map(() => '?').join(', ')})`);
+      args.push(...filter.states);
+    }
+    const sql =
+      `SELECT * FROM calls${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, call_id` +
+      (filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '');
+    return this.#db.prepare<(string | number)[], CallRow>(sql).all(...args).map(decode);
+  }
+
+  #mustGet(callId: string): CallRecord {
+    const r = this.get(callId);
+    if (!r) throw new CallUnknownError(`call ${callId} does not exist`);
+    return r;
+  }
+
+  /** Turns "no row changed" into the reason: unknown call, or a call in another state. */
+  #transition(changes: number, callId: string, what: string, from: readonly CallState[]): void {
+    if (changes === 1) return;
+    const r = this.get(callId);
+    if (!r) throw new CallUnknownError(`call ${callId} does not exist`);
+    const detail = r.state === 'done' || r.state === 'returned' ? ` (already reported: ${r.outcome ?? 'no outcome'})` : '';
+    throw new CallStateInvalidError(`cannot ${what} call ${callId}: it is ${r.state}${detail}, not ${from.join(' or ')}`);
+  }
+}
+
+function decode(row: CallRow): CallRecord {
+  const where = `call ${row.call_id}`;
+  if (!isTaskType(row.task)) throw new InternalError(`${where} has an unknown task type "${row.task}"`);
+  if (!(STATES as readonly string[]).includes(row.state)) throw new InternalError(`${where} has an unknown state "${row.state}"`);
+  let input: Task;
+  try {
+    input = JSON.parse(row.input) as Task;
+  } catch (err) {
+    throw new InternalError(`${where} has an input that is not JSON`, { cause: err });
+  }
+  const r: CallRecord = {
+    callId: row.call_id,
+    workId: row.work_id,
+    sector: { miner: row.miner, number: row.number },
+    task: row.task,
+    state: row.state as CallState,
+    priority: row.priority,
+    input,
+    attempts: row.attempts,
+    createdAt: row.created_at,
+  };
+  if (row.worker !== null) r.worker = row.worker;
+  if (row.hostname !== null) r.hostname = row.hostname;
+  if (row.outcome !== null) {
+    if (!(OUTCOMES as readonly string[]).includes(row.outcome)) throw new InternalError(`${where} has an unknown outcome "${row.outcome}"`);
+    r.outcome = row.outcome as CallOutcome;
+  }
+  if (row.result !== null) r.returned = decodeReturn(row.result, where);
+  if (row.started_at !== null) r.startedAt = row.started_at;
+  if (row.finished_at !== null) r.finishedAt = row.finished_at;
+  if (row.returned_at !== null) r.returnedAt = row.returned_at;
+  return r;
+}
+
+function decodeReturn(text: string, where: string): CallReturn {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw new InternalError(`${where} has a result that is not JSON`, { cause: err });
+  }
+  const o = v as Partial<{ ok: boolean; result: unknown; error: { code: unknown; message: unknown } }>;
+  if (o?.ok === true && typeof o.result === 'object' && o.result !== null) return v as CallReturn;
+  if (o?.ok === false && isErrorCode(o.error?.code) && typeof o.error?.message === 'string') return v as CallReturn;
+  throw new InternalError(`${where} has a malformed result`);
+}
