@@ -1,30 +1,30 @@
 /**
  * The actor protocol of the daemon: every event that crosses an actor boundary, the system ids,
  * and the typed ActorSystem. Event types are dot-namespaced by receiver (`sector.*`, `scheduler.*`,
- * `index.*`); commands are imperative, facts past tense. Payloads are JSON-safe (no refs, no
- * Errors, no streams), so the inspection log can record them and a future remote transport can
- * carry them: byte sources stay outside the actors, named by `requestId` (see actors/system.ts).
+ * `index.*`); commands are imperative, facts past tense. Payloads are JSON-safe (no Errors, no
+ * streams; the one ref is `replyTo`), so the inspection log can record them and a remote transport
+ * can carry them: byte sources stay outside the actors, named by `requestId` (see actors/system.ts).
  *
  * Who sends what (the actor map):
  *
- *   facade (SectorService) ──scheduler.addPiece / startPacking / request.cancel──▶ scheduler
+ *   facade (SectorService) ──scheduler.addPiece / startPacking / pledge / remove / call.abort …──▶ scheduler
  *   scheduler ──emit scheduler.reply──▶ facade
- *   scheduler ──sector.addPiece / startPacking / request.cancel / task.done / task.failed──▶ sector:<n>
- *   sector:<n> ──sendParent scheduler.task.request / sector.changed / piece.added / piece.failed──▶ scheduler
- *   sector:<n> ──sendTo(system.get('index')) index.sector.save──▶ index
- *   index ──replyTo.send sector.save.done / save.failed (by saveId, in the order sent)──▶ sector:<n>
- *   index client (Asyncified proxy) ──index.call / index.barrier──▶ index
- *   task:<id> (promise actor, spawned by the scheduler) ──xstate.done/error.actor.task:<id>──▶ scheduler
+ *   scheduler ──sector.addPiece / startPacking / request.cancel / task.done / task.failed / remove / faulty──▶ sector:<n>
+ *   sector:<n> ──sendParent scheduler.task.request / task.abort / sector.changed / piece.* / sector.discard──▶ scheduler
+ *   sector:<n>, scheduler ──index.call (replyTo: self)──▶ index ──index.result (after the commit)──▶ sender
+ *   index client (Promise proxy, outside the actors) ──index.call / index.barrier──▶ index
+ *   task:<callId> (promise actor on a worker, spawned by the scheduler) ──xstate.done/error.actor.task:<callId>──▶ scheduler
  */
 import type { ActorRef, ActorSystem, Snapshot } from 'xstate';
-import type { WireError } from '../src/errors.js';
-import type { SectorId } from '../src/sector/sector-id.js';
 import type { StoreCall } from '../src/db/stores.js';
-import type { PieceRecord, SectorRecordDraft, SectorStateName } from '../src/db/sector-store.js';
+import type { WireError } from '../src/errors.js';
+import type { CallReturn } from '../src/tasks/calls.js';
+import type { Task, TaskResult } from '../src/tasks/task-types.js';
+import type { PieceRecord, SectorStateName } from './sector/record-v2.js';
 
 /** System ids of the long-lived actors. */
 export const SystemId = {
-  /** The root actor: placement, admission control, supervision of sectors and tasks. */
+  /** The root actor: placement, the task queue, the call tracker, supervision of sectors and tasks. */
   scheduler: 'scheduler',
   /** The single SQLite writer. */
   index: 'index',
@@ -35,13 +35,13 @@ export function sectorChildId(number: number): `sector:${number}` {
   return `sector:${number}`;
 }
 
-/** Child id of the promise actor running one pool task. */
-export function taskChildId(taskId: string): `task:${string}` {
-  return `task:${taskId}`;
+/** Child id of the promise actor running one call on a worker. */
+export function taskChildId(callId: string): `task:${string}` {
+  return `task:${callId}`;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Requests and tasks
+// Requests
 
 /** A deal piece a client wants in a sector (sizes already validated by the facade). */
 export interface PieceRequest {
@@ -53,44 +53,9 @@ export interface PieceRequest {
   payloadSize: number;
 }
 
-/** Where the bytes of an AddPiece task come from. */
-export type PieceSource =
-  /** The client stream registered by the facade under this request id. */
-  | { type: 'request'; requestId: string }
-  /** Zeros: alignment padding and packing fillers (Lotus feeds a NullReader). */
-  | { type: 'zeros' };
+export type { PieceSource } from '../src/tasks/task-types.js';
 
-/**
- * AddPiece at the storage level (§5.3): write `pieceSize` padded bytes at `paddedOffset` of the
- * sector's unsealed file, fr32-padding the source on the way and computing its commP.
- */
-export interface AddPieceTask {
-  /** Unique id within the running system: `<sector>.<seq>`. */
-  id: string;
-  kind: 'addPiece';
-  sector: SectorId;
-  proofType: number;
-  paddedOffset: number;
-  pieceSize: number;
-  payloadSize: number;
-  source: PieceSource;
-}
-
-/** Output of an AddPiece task. */
-export interface AddPieceOutput {
-  pieceCid: string;
-  pieceCidV2: string;
-  paddedSize: number;
-  payloadSize: number;
-}
-
-/**
- * Every task the scheduler can run. Later issues add PC1/PC2/C1/C2/Finalize tasks here; each one
- * carries what its WorkID is computed from (§2.5), so the call tracker can key it.
- */
-export type TaskRequest = AddPieceTask;
-
-/** What a sector tells the scheduler after each change, for placement. */
+/** What a sector tells the scheduler after each change, for placement and supervision. */
 export interface SectorSummary {
   number: number;
   state: SectorStateName;
@@ -109,17 +74,17 @@ export type SectorEvent =
   | ({ type: 'sector.addPiece' } & PieceRequest)
   | { type: 'sector.startPacking' }
   | { type: 'sector.request.cancel'; requestId: string }
-  | { type: 'sector.task.done'; taskId: string; output: AddPieceOutput }
-  | { type: 'sector.task.failed'; taskId: string; error: WireError }
-  | SectorSaveReply;
-
-/**
- * The index actor's answer to one `index.sector.save`, sent once the write is committed (or has
- * failed). Answers come in the order the saves were sent.
- */
-export type SectorSaveReply =
-  | { type: 'sector.save.done'; saveId: number }
-  | { type: 'sector.save.failed'; saveId: number; error: WireError };
+  /** The result of the task `taskId` the sector asked for, durable as call `callId`. */
+  | { type: 'sector.task.done'; taskId: string; callId: string; result: TaskResult }
+  /** The task failed (or was aborted); `callId` when a call was made for it. */
+  | { type: 'sector.task.failed'; taskId: string; callId?: string; error: WireError }
+  /** Lotus SectorRemove: from any state; a running task is aborted first. */
+  | { type: 'sector.remove' }
+  /** CheckProvable found the sector's files unfit for proving. */
+  | { type: 'sector.faulty'; reason: string }
+  /** Start-up reconciliation found files of the sector missing from every path. */
+  | { type: 'sector.files.missing'; message: string }
+  | IndexResult;
 
 // ---------------------------------------------------------------------------------------------
 // Events received by the scheduler
@@ -128,24 +93,38 @@ export type SectorSaveReply =
 export type SchedulerCommand =
   | ({ type: 'scheduler.addPiece'; sector?: number } & PieceRequest)
   | { type: 'scheduler.startPacking'; requestId: string; sector: number }
-  | { type: 'scheduler.request.cancel'; requestId: string };
+  | { type: 'scheduler.request.cancel'; requestId: string }
+  /** `sectors pledge`: a new committed-capacity sector (Lotus PledgeSector). */
+  | { type: 'scheduler.pledge'; requestId: string }
+  /** `sectors remove N`. */
+  | { type: 'scheduler.remove'; requestId: string; sector: number }
+  /** `sealing abort CALLID`: stop a queued or running call and fail it. */
+  | { type: 'scheduler.call.abort'; requestId: string; callId: string }
+  /** CheckProvable's verdict on Proving sectors (from the periodic check). */
+  | { type: 'scheduler.faults'; faulty: { number: number; reason: string }[] }
+  /** Sector numbers seen on storage (reconciliation, storage attach): new sectors are numbered above. */
+  | { type: 'scheduler.numbers.seen'; max: number }
+  /** Sectors whose files reconciliation found missing. */
+  | { type: 'scheduler.files.missing'; sectors: { number: number; message: string }[] };
 
 /** Facts and requests from sector actors. */
 export type SchedulerSectorEvent =
-  | { type: 'scheduler.task.request'; task: TaskRequest }
+  | { type: 'scheduler.task.request'; taskId: string; task: Task }
+  /** The sector no longer wants its task (removal): abort it; the sector still gets its failed/done. */
+  | { type: 'scheduler.task.abort'; sector: number; taskId: string }
   | { type: 'scheduler.sector.changed'; summary: SectorSummary }
   | { type: 'scheduler.piece.added'; requestId: string; sector: number; piece: PieceRecord }
-  | { type: 'scheduler.piece.failed'; requestId: string; sector: number; error: WireError };
+  | { type: 'scheduler.piece.failed'; requestId: string; sector: number; error: WireError }
+  /** A new sector whose first piece failed holds nothing durable: stop it and free its number. */
+  | { type: 'scheduler.sector.discard'; number: number };
 
-/**
- * Results of tasks. The local pool's promise actors produce them from their done/error events;
- * a remote worker (later) would send them as Lotus's Return* callbacks do.
- */
-export type SchedulerTaskEvent =
-  | { type: 'scheduler.task.done'; taskId: string; output: AddPieceOutput }
-  | { type: 'scheduler.task.failed'; taskId: string; error: WireError };
+/** From a worker task actor: how the call ended (a remote worker's Return* would arrive the same way). */
+export type SchedulerTaskEvent = { type: 'scheduler.task.finished'; callId: string; ret: CallReturn };
 
-export type SchedulerEvent = SchedulerCommand | SchedulerSectorEvent | SchedulerTaskEvent;
+/** To a worker task actor: stop the call (its `scheduler.task.finished` follows once the thread let go). */
+export type TaskActorEvent = { type: 'task.abort' };
+
+export type SchedulerEvent = SchedulerCommand | SchedulerSectorEvent | SchedulerTaskEvent | IndexResult;
 
 /** Emitted by the scheduler (listen with `actor.on('scheduler.reply', …)`): the answer to a command. */
 export type SchedulerReply =
@@ -155,7 +134,10 @@ export type SchedulerReply =
 /** The value of a successful reply. */
 export type ReplyValue =
   | { kind: 'piece.added'; sector: number; piece: PieceRecord }
-  | { kind: 'packing.requested'; sector: number };
+  | { kind: 'packing.requested'; sector: number }
+  | { kind: 'sector.pledged'; sector: number }
+  | { kind: 'sector.removing'; sector: number }
+  | { kind: 'call.aborting'; callId: string };
 
 // ---------------------------------------------------------------------------------------------
 // Events received by the index actor

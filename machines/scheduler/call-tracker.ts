@@ -1,0 +1,80 @@
+/**
+ * The scheduler's view of the call tracker (docs/design/sealing-daemon.md §4), pure: the calls of
+ * this run by id and by WorkID, and what happens to a call at each step. The durable side is the
+ * call store (src/db/call-store.ts), written through the index actor; the scheduler moves a call
+ * on only once the write it depends on is committed.
+ *
+ * A call's phase here:
+ *   starting  — `calls.start` sent, not committed yet
+ *   restored  — durable and not queued: from before a restart, waiting for its sector to ask again
+ *   queued    — durable, in the queue
+ *   running   — on a worker
+ *   finishing — the result is being written (`calls.finish`)
+ *   done      — the result is durable and nobody waits for it yet (delivered when the sector asks)
+ */
+import type { CallRecord, CallReturn } from '../../src/tasks/calls.js';
+import type { Task } from '../../src/tasks/task-types.js';
+
+export type CallPhase = 'starting' | 'restored' | 'queued' | 'running' | 'finishing' | 'done';
+
+/** One call the scheduler tracks in this run. */
+export interface TrackedCall {
+  callId: string;
+  workId: string;
+  task: Task;
+  phase: CallPhase;
+  /** The sector task waiting for this call's result. */
+  waiter?: { sector: number; taskId: string };
+  /** Arrival order in this run (queue tie-break). */
+  seq: number;
+  sectorSize: number;
+  worker?: string;
+  threads?: number;
+  /** The result, once durable. */
+  ret?: CallReturn;
+  /** Someone asked to stop it. */
+  aborting?: boolean;
+}
+
+/** Calls from the store that are still open at start, as this run tracks them. */
+export function restoredCalls(
+  open: readonly CallRecord[],
+  sectorSizeOf: (proofType: number) => number,
+): { calls: Record<string, TrackedCall>; byWork: Record<string, string>; requeue: string[] } {
+  const calls: Record<string, TrackedCall> = {};
+  const byWork: Record<string, string> = {};
+  const requeue: string[] = [];
+  open.forEach((r, seq) => {
+    const base = { callId: r.callId, workId: r.workId, task: r.input, seq, sectorSize: sectorSizeOf(r.input.proofType) };
+    if (r.state === 'done' && r.returned) {
+      calls[r.callId] = { ...base, phase: 'done', ret: r.returned };
+    } else if (r.state === 'started' || r.state === 'running') {
+      // a running call of the local worker died with the process: it goes back to the queue
+      // (remote workers, which outlive the manager, re-attach instead)
+      if (r.state === 'running') requeue.push(r.callId);
+      calls[r.callId] = { ...base, phase: 'restored' };
+    } else {
+      return;
+    }
+    byWork[r.workId] = r.callId;
+  });
+  return { calls, byWork, requeue };
+}
+
+/** The call a sector's task waits on. */
+export function callOfWaiter(calls: Record<string, TrackedCall>, sector: number, taskId: string): TrackedCall | undefined {
+  return Object.values(calls).find((c) => c.waiter?.sector === sector && c.waiter.taskId === taskId);
+}
+
+/** Removes a call from both maps (a new object each). */
+export function without(
+  calls: Record<string, TrackedCall>,
+  byWork: Record<string, string>,
+  callId: string,
+): { calls: Record<string, TrackedCall>; byWork: Record<string, string> } {
+  const call = calls[callId];
+  const { [callId]: _, ...restCalls } = calls;
+  if (!call || byWork[call.workId] !== callId) return { calls: restCalls, byWork };
+  const { [call.workId]: __, ...restWork } = byWork;
+  return { calls: restCalls, byWork: restWork };
+}

@@ -1,0 +1,112 @@
+/**
+ * Failure states and their retry rules (Lotus `extern/storage-sealing/states_failed.go`). Each
+ * waits out the cool-down (one minute after the sector's last log entry, Lotus's
+ * `minRetryTime`) as an XState delay, then goes back to where the work can be redone:
+ *
+ * | state | after the cool-down |
+ * |---|---|
+ * | SealPreCommit1Failed | PreCommit1 |
+ * | SealPreCommit2Failed | PreCommit2, or PreCommit1 once PC2 failed more than 3 times |
+ * | PreCommitFailed | WaitSeed if the pre-commit is on chain with this CommR, else PreCommitting |
+ * | ComputeProofFailed | Committing, or SealPreCommit1Failed after more than one proof failure |
+ * | CommitFailed | Committing (a new proof), or SealPreCommit1Failed after more than one invalid proof |
+ * | FinalizeFailed | FinalizeSector |
+ */
+import { sectorSetup } from './sector-setup.js';
+
+const failureEntry = (state: 'SealPreCommit1Failed' | 'SealPreCommit2Failed' | 'PreCommitFailed' | 'ComputeProofFailed' | 'CommitFailed' | 'FinalizeFailed') =>
+  [{ type: 'setState', params: { state } }, 'countRetry', 'persist'] as const;
+
+export const SealPreCommit1Failed = sectorSetup.createStateConfig({
+  entry: failureEntry('SealPreCommit1Failed'),
+  exit: 'resetCooldown',
+  after: { cooldown: { actions: { type: 'log', params: { event: 'SectorRetrySealPreCommit1' } }, target: 'PreCommit1' } },
+});
+
+export const SealPreCommit2Failed = sectorSetup.createStateConfig({
+  entry: failureEntry('SealPreCommit2Failed'),
+  exit: 'resetCooldown',
+  after: {
+    cooldown: [
+      {
+        guard: 'pc2FailedTooOften',
+        actions: ['resetPc2Failures', { type: 'log', params: { event: 'SectorRetrySealPreCommit1' } }],
+        target: 'PreCommit1',
+      },
+      { actions: { type: 'log', params: { event: 'SectorRetrySealPreCommit2' } }, target: 'PreCommit2' },
+    ],
+  },
+});
+
+export const PreCommitFailed = sectorSetup.createStateConfig({
+  entry: failureEntry('PreCommitFailed'),
+  exit: 'resetCooldown',
+  initial: 'cooling',
+  states: {
+    cooling: { after: { cooldown: 'checking' } },
+    /** Is the pre-commit on chain after all? */
+    checking: {
+      invoke: {
+        src: 'chainPreCommitInfo',
+        input: ({ context }) => ({ sector: { miner: context.miner, number: context.number } }),
+        onDone: [
+          { guard: 'preCommitLanded', actions: { type: 'log', params: { event: 'SectorRetryWaitSeed' } }, target: '#sector.WaitSeed' },
+          // Lotus stalls here for an operator: a different CommR on chain means another seal of this number
+          {
+            guard: 'preCommitMismatch',
+            actions: [{ type: 'setError', params: { code: 'SECTOR_STATE_INVALID', message: 'a pre-commit with another CommR is on chain for this sector; remove it or resolve by hand' } }, 'persist'],
+            target: 'stalled',
+          },
+          { actions: { type: 'log', params: { event: 'SectorRetryPreCommit' } }, target: '#sector.PreCommitting' },
+        ],
+        onError: { target: 'cooling' },
+      },
+    },
+    stalled: {},
+  },
+});
+
+export const ComputeProofFailed = sectorSetup.createStateConfig({
+  entry: [...failureEntry('ComputeProofFailed'), 'countInvalidProof'],
+  exit: 'resetCooldown',
+  after: {
+    cooldown: [
+      {
+        guard: 'proofsFailedTooOften',
+        actions: ['resetProofCounters', 'dropProof', { type: 'log', params: { event: 'SectorSealPreCommit1Failed' } }],
+        target: 'SealPreCommit1Failed',
+      },
+      { actions: { type: 'log', params: { event: 'SectorRetryComputeProof' } }, target: 'Committing' },
+    ],
+  },
+});
+
+export const CommitFailed = sectorSetup.createStateConfig({
+  entry: failureEntry('CommitFailed'),
+  exit: 'resetCooldown',
+  after: {
+    cooldown: [
+      {
+        guard: 'proofsFailedTooOften',
+        actions: ['resetProofCounters', 'dropProof', { type: 'log', params: { event: 'SectorSealPreCommit1Failed' } }],
+        target: 'SealPreCommit1Failed',
+      },
+      { actions: { type: 'log', params: { event: 'SectorRetryComputeProof' } }, target: 'Committing' },
+    ],
+  },
+});
+
+export const FinalizeFailed = sectorSetup.createStateConfig({
+  entry: failureEntry('FinalizeFailed'),
+  exit: 'resetCooldown',
+  after: { cooldown: { actions: { type: 'log', params: { event: 'SectorRetryFinalize' } }, target: 'FinalizeSector' } },
+});
+
+/**
+ * The sector's data is gone (its files are missing from every path): no retry can help. Only an
+ * operator's `sectors remove` or `sectors drift resolve` leaves this state (Lotus FailedUnrecoverable).
+ */
+export const FailedUnrecoverable = sectorSetup.createStateConfig({
+  entry: [{ type: 'setState', params: { state: 'FailedUnrecoverable' } }, 'persist'],
+  on: { 'sector.files.missing': {} },
+});

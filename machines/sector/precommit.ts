@@ -1,0 +1,136 @@
+/**
+ * Pre-commit (Lotus `extern/storage-sealing/states_sealing.go` handleGetTicket …
+ * handleWaitSeed):
+ *
+ *   GetTicket ──ticket──▶ PreCommit1 ──PC1──▶ PreCommit2 ──PC2──▶ PreCommitting ──message sent──▶
+ *   PreCommitWait ──landed──▶ WaitSeed ──seed──▶ Committing
+ *
+ * PC1 and PC2 are tasks the scheduler runs and tracks; a sector restored in PreCommit1 or
+ * PreCommit2 asks again for the same work (same WorkID) and is attached to the call already made
+ * instead of starting a second one. The chain's steps are invoked through the chain adapter; its
+ * submits are idempotent per sector, so a sector restored in PreCommitting sends no second message.
+ */
+import { and } from 'xstate';
+import { sectorSetup } from './sector-setup.js';
+
+/** Asks the chain for a sealing ticket (Lotus SectorTicket); a chain that does not answer is asked again. */
+export const GetTicket = sectorSetup.createStateConfig({
+  entry: [{ type: 'setState', params: { state: 'GetTicket' } }, 'persist'],
+  initial: 'asking',
+  states: {
+    asking: {
+      invoke: {
+        src: 'chainGetTicket',
+        input: ({ context }) => ({ sector: { miner: context.miner, number: context.number } }),
+        onDone: {
+          actions: ['assignTicket', 'clearError', { type: 'log', params: { event: 'SectorTicket' } }],
+          target: '#sector.PreCommit1',
+        },
+        onError: { actions: [{ type: 'storeActorError', params: { what: 'getting a ticket failed' } }, 'persist'], target: 'waiting' },
+      },
+    },
+    waiting: { after: { chainRetry: 'asking' } },
+  },
+});
+
+/** SealPreCommit1: labels every layer (resumes from the last checkpointed layer after a crash). */
+export const PreCommit1 = sectorSetup.createStateConfig({
+  entry: [{ type: 'setState', params: { state: 'PreCommit1' } }, 'persist', { type: 'requestTask', params: { type: 'PC1' } }],
+  on: {
+    'sector.task.done': {
+      guard: 'isCurrentTask',
+      actions: ['takeResult', 'clearError', { type: 'log', params: { event: 'SectorPreCommit1' } }],
+      target: 'PreCommit2',
+    },
+    'sector.task.failed': {
+      guard: 'isCurrentTask',
+      actions: ['takeFailure', 'resetPc2Failures', { type: 'log', params: { event: 'SectorSealPreCommit1Failed' } }],
+      target: 'SealPreCommit1Failed',
+    },
+  },
+});
+
+/** SealPreCommit2: trees and CommR. A CommD different from the packed one means PC1's data was wrong. */
+export const PreCommit2 = sectorSetup.createStateConfig({
+  entry: [{ type: 'setState', params: { state: 'PreCommit2' } }, 'persist', { type: 'requestTask', params: { type: 'PC2' } }],
+  on: {
+    'sector.task.done': [
+      {
+        guard: and(['isCurrentTask', 'commDMatches']),
+        actions: ['takeResult', 'clearError', { type: 'log', params: { event: 'SectorPreCommit2' } }],
+        target: 'PreCommitting',
+      },
+      {
+        guard: 'isCurrentTask',
+        actions: [
+          'takeAborted',
+          { type: 'setError', params: { code: 'CACHE_CORRUPT', message: 'PC2 computed a CommD different from the packed sector; PC1 is redone' } },
+          { type: 'log', params: { event: 'SectorSealPreCommit1Failed' } },
+        ],
+        target: 'SealPreCommit1Failed',
+      },
+    ],
+    'sector.task.failed': {
+      guard: 'isCurrentTask',
+      actions: ['takeFailure', 'countPc2Failure', { type: 'log', params: { event: 'SectorSealPreCommit2Failed' } }],
+      target: 'SealPreCommit2Failed',
+    },
+  },
+});
+
+/** Sends the pre-commit message (Lotus SectorPreCommitted). */
+export const PreCommitting = sectorSetup.createStateConfig({
+  entry: [{ type: 'setState', params: { state: 'PreCommitting' } }, 'persist'],
+  invoke: {
+    src: 'chainSubmitPreCommit',
+    input: ({ context }) => ({
+      sector: { miner: context.miner, number: context.number },
+      params: {
+        sealProof: context.proofType,
+        commD: context.commD ?? '',
+        commR: context.commR ?? '',
+        ticketEpoch: context.ticket?.epoch ?? 0,
+        dealIds: [],
+      },
+    }),
+    onDone: { actions: ['assignPreCommit', { type: 'log', params: { event: 'SectorPreCommitted' } }], target: 'PreCommitWait' },
+    onError: {
+      actions: [{ type: 'storeActorError', params: { what: 'sending the pre-commit failed' } }, { type: 'log', params: { event: 'SectorChainPreCommitFailed' } }],
+      target: 'PreCommitFailed',
+    },
+  },
+});
+
+/** Waits for the pre-commit message to land (Lotus SectorPreCommitLanded). */
+export const PreCommitWait = sectorSetup.createStateConfig({
+  entry: [{ type: 'setState', params: { state: 'PreCommitWait' } }, 'persist'],
+  invoke: {
+    src: 'chainWaitPreCommit',
+    input: ({ context }) => ({ sector: { miner: context.miner, number: context.number }, message: context.preCommit?.message ?? '' }),
+    onDone: [
+      { guard: 'messageOk', actions: ['assignPreCommitEpoch', { type: 'log', params: { event: 'SectorPreCommitLanded' } }], target: 'WaitSeed' },
+      {
+        actions: [{ type: 'storeRefusal', params: { what: 'the pre-commit message failed' } }, { type: 'log', params: { event: 'SectorChainPreCommitFailed' } }],
+        target: 'PreCommitFailed',
+      },
+    ],
+    onError: {
+      actions: [{ type: 'storeActorError', params: { what: 'waiting for the pre-commit failed' } }, { type: 'log', params: { event: 'SectorChainPreCommitFailed' } }],
+      target: 'PreCommitFailed',
+    },
+  },
+});
+
+/** Waits for the interactive seed, some epochs after the pre-commit landed (Lotus SectorSeedReady). */
+export const WaitSeed = sectorSetup.createStateConfig({
+  entry: [{ type: 'setState', params: { state: 'WaitSeed' } }, 'persist'],
+  invoke: {
+    src: 'chainWaitSeed',
+    input: ({ context }) => ({ sector: { miner: context.miner, number: context.number }, preCommitEpoch: context.preCommit?.epoch ?? 0 }),
+    onDone: { actions: ['assignSeed', { type: 'log', params: { event: 'SectorSeedReady' } }], target: 'Committing' },
+    onError: {
+      actions: [{ type: 'storeActorError', params: { what: 'waiting for the seed failed' } }, { type: 'log', params: { event: 'SectorChainPreCommitFailed' } }],
+      target: 'PreCommitFailed',
+    },
+  },
+});

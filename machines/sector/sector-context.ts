@@ -1,0 +1,196 @@
+/**
+ * A sector actor's context: the persisted record's fields (dagstore-style explicit record, see
+ * src/db/sector-store.ts) and the transient fields a restart loses on purpose. Pure functions
+ * only: building the context from a record, the record from a context, and the summary the
+ * scheduler places pieces by.
+ */
+import { sealProofInfo } from '../../src/sector/proofs.js';
+import { DEAL_SECTOR_PRIORITY } from '../../src/tasks/task-types.js';
+import type { C1Ref, Pc1Result } from '../../src/tasks/task-types.js';
+import type { PieceRequest, PieceSource, SectorSummary } from '../protocol.js';
+import type { LogEntryDraft, PieceRecord, SectorErrorRecord, SectorRecordDraft, SectorStateName } from './record-v2.js';
+import { piecesEnd, reservedEnd } from '../sector-space.js';
+
+/** Lotus's `minRetryTime`: a failed sector retries one minute after its last log entry. */
+export const MIN_RETRY_MS = 60_000;
+/** How long a sector waits before asking the chain again after the chain failed to answer. */
+export const CHAIN_RETRY_MS = 10_000;
+/** PC2 failures after which the sector goes back to PC1 (Lotus: `PreCommit2Fails > 3`). */
+export const MAX_PC2_FAILS = 3;
+/** Proof failures after which the sector goes back to PC1 (Lotus: more than one invalid proof). */
+export const MAX_INVALID_PROOFS = 1;
+
+/** Construction data: a new sector, or one restored from its persisted record. */
+export interface SectorInput {
+  miner: number;
+  number: number;
+  proofType: number;
+  /** The persisted record to restore from (absent for a new sector). */
+  record?: SectorRecordDraft;
+  /** Unix ms at restore: what is left of a failure's cool-down is counted from the record's `lastLogAt`. */
+  restoredAt?: number;
+  /** A committed-capacity sector (`sectors pledge`): packed with zero pieces at once (Lotus SectorStartCC). */
+  cc?: boolean;
+}
+
+/** One AddPiece to do: a zero piece (padding, filler) or the active deal piece. */
+export interface SectorStep {
+  pieceSize: number;
+  payloadSize: number;
+  source: PieceSource;
+}
+
+/** The C2 proof as the sector keeps it: the bytes only until the commit landed on chain. */
+export interface ProofRecord {
+  /** Base64; dropped once the commit landed (the chain holds it, and 10,000 records must stay small). */
+  value?: string;
+  sha256: string;
+  bytes: number;
+  prover: string;
+}
+
+/** A save sent to the index and not answered yet. */
+interface PendingSave {
+  saveId: number;
+  record: SectorRecordDraft;
+  applied: string[];
+  log: LogEntryDraft[];
+}
+
+/** Sector context. The first group is persisted (see recordOf); the rest is transient. */
+export interface SectorContext {
+  miner: number;
+  number: number;
+  proofType: number;
+  /** Padded sector size, from the proof. */
+  sectorSize: number;
+  state: SectorStateName;
+  pieces: PieceRecord[];
+  packingRequested: boolean;
+  commD?: string;
+  ticket?: { value: string; epoch: number };
+  pc1?: Pc1Result;
+  commR?: string;
+  preCommit?: { message: string; epoch?: number };
+  seed?: { value: string; epoch: number };
+  c1?: C1Ref;
+  proof?: ProofRecord;
+  commit?: { message: string; epoch?: number };
+  counters: { preCommit2Fails: number; invalidProofs: number; retries: number };
+  error?: SectorErrorRecord;
+  // ---- transient: lost on restart, on purpose
+  /** Accepted deal pieces waiting their turn (Lotus's pending pieces). */
+  queue: PieceRequest[];
+  /** The deal piece being added, and whether its client cancelled it. */
+  active?: PieceRequest & { cancelled: boolean };
+  /** AddPieces still to do in this state, in order; `steps[0]` is in flight as `taskId`. */
+  steps: SectorStep[];
+  /** The task this sector waits for (its own id; the scheduler's call id comes with the result). */
+  taskId?: string;
+  taskSeq: number;
+  /** Calls whose results were applied since the last save: the next save marks them returned. */
+  applied: string[];
+  /** Log entries made since the last save: the next save appends them. */
+  pendingLog: LogEntryDraft[];
+  /** JSON of the last record written, to skip writes that change nothing. */
+  savedKey: string;
+  /** The last record the index confirmed durable (the restored record at start). */
+  persisted?: SectorRecordDraft;
+  /** Saves sent and not answered, oldest first (answers come in order). */
+  saving: PendingSave[];
+  saveSeq: number;
+  /** The save whose confirmation the active deal piece's reply waits for. */
+  replyAfterSave?: number;
+  /** The next failure cool-down, ms (a restored sector waits only what is left of it). */
+  cooldownMs: number;
+  /** A committed-capacity sector not packed yet. */
+  cc: boolean;
+}
+
+/** What a context persists as. */
+export function recordOf(c: SectorContext): SectorRecordDraft {
+  const r: SectorRecordDraft = {
+    v: 2,
+    miner: c.miner,
+    number: c.number,
+    proofType: c.proofType,
+    state: c.state,
+    pieces: c.pieces,
+    packingRequested: c.packingRequested,
+    counters: c.counters,
+  };
+  if (c.commD !== undefined) r.commD = c.commD;
+  if (c.ticket !== undefined) r.ticket = c.ticket;
+  if (c.pc1 !== undefined) r.pc1 = c.pc1;
+  if (c.commR !== undefined) r.commR = c.commR;
+  if (c.preCommit !== undefined) r.preCommit = c.preCommit;
+  if (c.seed !== undefined) r.seed = c.seed;
+  if (c.c1 !== undefined) r.c1 = c.c1;
+  if (c.proof !== undefined) r.proof = c.proof;
+  if (c.commit !== undefined) r.commit = c.commit;
+  if (c.error !== undefined) r.error = c.error;
+  return r;
+}
+
+/** The context of a new sector, or of one restored from its record. */
+export function createContext(input: SectorInput): SectorContext {
+  const r = input.record;
+  const base: SectorContext = {
+    miner: input.miner,
+    number: input.number,
+    proofType: input.proofType,
+    sectorSize: sealProofInfo(input.proofType).sectorSize,
+    state: r?.state ?? 'WaitDeals',
+    pieces: r?.pieces ?? [],
+    packingRequested: r?.packingRequested ?? input.cc === true,
+    counters: r?.counters ?? { preCommit2Fails: 0, invalidProofs: 0, retries: 0 },
+    queue: [],
+    steps: [],
+    taskSeq: 0,
+    applied: [],
+    pendingLog: [],
+    savedKey: '',
+    saving: [],
+    saveSeq: 0,
+    cooldownMs: MIN_RETRY_MS,
+    cc: input.cc === true && !r,
+  };
+  if (r) {
+    const { commD, ticket, pc1, commR, preCommit, seed, c1, proof, commit, error } = r;
+    Object.assign(base, { commD, ticket, pc1, commR, preCommit, seed, c1, proof, commit, error });
+    for (const k of Object.keys(base) as (keyof SectorContext)[]) if (base[k] === undefined) delete base[k];
+    base.persisted = recordOf(base);
+    base.savedKey = JSON.stringify(base.persisted);
+    if (r.lastLogAt !== undefined && input.restoredAt !== undefined) {
+      base.cooldownMs = Math.max(0, Math.min(MIN_RETRY_MS, r.lastLogAt + MIN_RETRY_MS - input.restoredAt));
+    }
+  }
+  return base;
+}
+
+/** Padded end of everything committed, in flight and queued. */
+export function reserved(c: SectorContext): number {
+  const committed = piecesEnd(c.pieces);
+  const inFlight = c.steps.reduce((end, s) => end + s.pieceSize, committed);
+  return reservedEnd(inFlight, c.queue);
+}
+
+/** Takes new deal pieces (WaitDeals/AddPiece and packing not requested). */
+export function accepting(c: SectorContext): boolean {
+  return (c.state === 'WaitDeals' || c.state === 'AddPiece' || c.state === 'Empty') && !c.packingRequested;
+}
+
+/** What the scheduler needs for placement and supervision. */
+export function summaryOf(c: SectorContext): SectorSummary {
+  return { number: c.number, state: c.state, sectorSize: c.sectorSize, reservedEnd: reserved(c), accepting: accepting(c) };
+}
+
+/** Lotus runs every task of a sector holding deals at DealSectorPriority; CC sectors at 0. */
+export function priorityOf(c: SectorContext): number {
+  return c.pieces.some((p) => !p.filler) || c.active !== undefined ? DEAL_SECTOR_PRIORITY : 0;
+}
+
+/** True when nothing of this sector is durable yet (a new sector before its first piece). */
+export function isUnborn(c: SectorContext): boolean {
+  return c.persisted === undefined && c.pieces.length === 0 && c.saving.length === 0;
+}
