@@ -74,13 +74,11 @@ export { finalizeSector } from './seal/finalize.js';
 export { checkProvable } from './seal/check-provable.js';
 export { commRToCid, cidToCommR } from './seal/commitment-cid.js';
 
-// runtime: pool, daemon, API client
-export { SealerPool, type SealerPoolOptions } from './pool/pool.js';
+// progress of long operations, the daemon's API client
 export type { TaskProgress } from './lifecycle/task-context.js';
 export { ApiClient } from './api/rpc-client.js';
-export { openRepo } from './repo/repo.js';
 
-// storage: paths, index, locks, local/remote stores, /remote, worker
+// storage: paths, catalog client, locks, local/remote stores, /remote
 export {
   initStoragePath,
   readStorageMeta,
@@ -89,7 +87,6 @@ export {
   type StorageMeta,
   type StorageConfig,
 } from './storage/storage-config.js';
-export { StorageCatalog, directCatalog } from './db/storage-catalog.js';
 export { type CatalogClient, rpcCatalog } from './storage/catalog-client.js';
 export { SectorLocks, type SectorLock, type SectorLockInfo } from './storage/sector-locks.js';
 export type { SectorLocksOptions, OwnerHeartbeat } from './storage/sector-locks.js';
