@@ -4,7 +4,7 @@
  * transactions and answers through one request/reply protocol (machines/protocol.ts `index.call`).
  * A new store is one more entry here, nothing else.
  */
-import type { StorageCatalog } from '../storage/storage-catalog.js';
+import type { StorageCatalog } from './storage-catalog.js';
 import type { CallStore } from './call-store.js';
 import type { SectorStore } from './sector-store.js';
 
