@@ -11,16 +11,16 @@
  *   scheduler ──emit scheduler.reply──▶ facade
  *   scheduler ──sector.addPiece / startPacking / request.cancel / task.done / task.failed──▶ sector:<n>
  *   sector:<n> ──sendParent scheduler.task.request / sector.changed / piece.added / piece.failed──▶ scheduler
- *   sector:<n> ──sendTo(system.get('index')) index.sector.save──▶ index
- *   index ──replyTo.send sector.save.done / save.failed (by saveId, in the order sent)──▶ sector:<n>
- *   index client (Asyncified proxy) ──index.call / index.barrier──▶ index
+ *   sector:<n> ──sendTo(system.get('index')) index.call {store: 'sectors', method: 'save', replyTo}──▶ index
+ *   index ──replyTo.send index.result (by requestId, after the commit, in the order sent)──▶ sector:<n>
+ *   index client (Asyncified proxy) ──index.call / index.barrier (no replyTo: settles a promise)──▶ index
  *   task:<id> (promise actor, spawned by the scheduler) ──xstate.done/error.actor.task:<id>──▶ scheduler
  */
 import type { ActorRef, ActorSystem, Snapshot } from 'xstate';
 import type { WireError } from '../src/errors.js';
 import type { SectorId } from '../src/sector/sector-id.js';
-import type { StoreCall } from '../src/db/stores.js';
-import type { PieceRecord, SectorRecordDraft, SectorStateName } from '../src/db/sector-store.js';
+import type { IndexStores, StoreCallOf } from '../src/db/stores.js';
+import type { PieceRecord, SectorStateName } from '../src/db/sector-store.js';
 
 /** System ids of the long-lived actors. */
 export const SystemId = {
@@ -111,15 +111,8 @@ export type SectorEvent =
   | { type: 'sector.request.cancel'; requestId: string }
   | { type: 'sector.task.done'; taskId: string; output: AddPieceOutput }
   | { type: 'sector.task.failed'; taskId: string; error: WireError }
-  | SectorSaveReply;
-
-/**
- * The index actor's answer to one `index.sector.save`, sent once the write is committed (or has
- * failed). Answers come in the order the saves were sent.
- */
-export type SectorSaveReply =
-  | { type: 'sector.save.done'; saveId: number }
-  | { type: 'sector.save.failed'; saveId: number; error: WireError };
+  /** The answer to a save of the sector's record (`requestId` is the sector's save sequence number). */
+  | IndexResult;
 
 // ---------------------------------------------------------------------------------------------
 // Events received by the scheduler
@@ -163,17 +156,28 @@ export type ReplyValue =
 /**
  * The one request/reply protocol of the index actor (docs/design/sealing-daemon.md §5): a call of
  * a store's method, run in the index actor's transaction. With `replyTo`, the answer comes back as
- * an {@link IndexResult} carrying the sender's `requestId`, sent only after the commit; without it,
- * the caller's promise (IndexClient) is settled. `replyTo` is the one ref in the protocol: the
+ * an {@link IndexResult} carrying the sender's `requestId`, sent only after the commit. Without it,
+ * the call is one of the IndexClient's (code outside the actor system), whose promise is settled by
+ * `requestId`; an actor therefore always gives `replyTo`. `replyTo` is the one ref in the protocol: the
  * inspection log records it as `{ $actor: sessionId }`, and a remote transport would carry the
  * sender's address instead.
  */
-export type IndexEvent =
-  | ({ type: 'index.call'; requestId: number; replyTo?: ActorRef<Snapshot<unknown>, IndexResult> } & StoreCall)
+export type IndexEvent<M = IndexStores> =
+  | IndexCall<M>
   /** Answered once every event received before it has been committed. */
-  | { type: 'index.barrier'; requestId: number; replyTo?: ActorRef<Snapshot<unknown>, IndexResult> };
+  | { type: 'index.barrier'; requestId: number; replyTo?: IndexReplyRef };
 
-/** The index actor's answer to one `index.call` (or barrier), after the commit (or its failure). */
+/** One `index.call` to a store of the map `M` (the daemon's {@link IndexStores} unless a test adds stores). */
+export type IndexCall<M = IndexStores> = { type: 'index.call'; requestId: number; replyTo?: IndexReplyRef } & StoreCallOf<M>;
+
+/** Where an actor wants its {@link IndexResult}s. */
+export type IndexReplyRef = ActorRef<Snapshot<unknown>, IndexResult>;
+
+/**
+ * The index actor's answer to one `index.call` (or barrier), sent after the commit of the
+ * transaction that ran it. `ok: false` when the call threw (its savepoint was rolled back alone)
+ * or when the commit failed (then every call of the transaction fails with the commit's error).
+ */
 export type IndexResult =
   | { type: 'index.result'; requestId: number; ok: true; value: unknown }
   | { type: 'index.result'; requestId: number; ok: false; error: WireError };

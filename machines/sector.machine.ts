@@ -11,8 +11,9 @@
  *
  * The machine is pure: the only I/O is by named actors (`computeCommD`) bound in actors/ with
  * `provide()`, by tasks the scheduler runs on its behalf (`scheduler.task.request` → `sector.task.*`),
- * and by `index.sector.save` requests to the index actor, each answered (by `saveId`, to `replyTo`)
- * once committed. Alignment padding before each piece
+ * and by saves of its record through the index actor (`index.call` of `sectors.save`), each answered
+ * with an `index.result` (by `requestId`, the save's sequence number, to `replyTo`) once committed.
+ * Alignment padding before each piece
  * (GetRequiredPadding) is the sector's job: it asks for one zero AddPiece per padding piece, then
  * the deal piece.
  *
@@ -190,8 +191,13 @@ export const sectorMachine = setup({
     activeCancelled: ({ context }) => context.active?.cancelled === true,
     noSteps: ({ context }) => context.steps.length === 0,
     isAwaitedSave: ({ context, event }) => {
-      assertEvent(event, ['sector.save.done', 'sector.save.failed']);
-      return event.saveId === context.replyAfterSave;
+      assertEvent(event, 'index.result');
+      return event.requestId === context.replyAfterSave;
+    },
+    /** The index committed the save this result answers. */
+    saveOk: ({ event }) => {
+      assertEvent(event, 'index.result');
+      return event.ok;
     },
     isActiveRequest: ({ context, event }) => {
       assertEvent(event, 'sector.request.cancel');
@@ -222,7 +228,7 @@ export const sectorMachine = setup({
             if (!index) throw new Error(`sector ${context.number}: no index actor in the system`);
             return index;
           },
-          { type: 'index.sector.save', record, saveId, replyTo: self },
+          { type: 'index.call', requestId: saveId, store: 'sectors', method: 'save', args: [record], replyTo: self },
         );
         enqueue.assign({
           savedKey: key,
@@ -235,10 +241,10 @@ export const sectorMachine = setup({
     }),
     /** The index committed a save: its record (and every earlier answered one) is durable. */
     confirmSave: assign(({ context, event }) => {
-      assertEvent(event, 'sector.save.done');
-      const done = context.saving.find((s) => s.saveId === event.saveId);
+      assertEvent(event, 'index.result');
+      const done = context.saving.find((s) => s.saveId === event.requestId);
       return {
-        saving: context.saving.filter((s) => s.saveId > event.saveId),
+        saving: context.saving.filter((s) => s.saveId > event.requestId),
         ...(done ? { persisted: done.record } : {}),
       };
     }),
@@ -247,9 +253,9 @@ export const sectorMachine = setup({
      * next persist write again even if nothing changes, since the last write did not land.
      */
     forgetSave: assign(({ context, event }) => {
-      assertEvent(event, 'sector.save.failed');
+      assertEvent(event, 'index.result');
       return {
-        saving: context.saving.filter((s) => s.saveId > event.saveId),
+        saving: context.saving.filter((s) => s.saveId > event.requestId),
         savedKey: context.persisted ? JSON.stringify(context.persisted) : '',
       };
     }),
@@ -257,9 +263,9 @@ export const sectorMachine = setup({
     rollBackPieces: assign(({ context }) => ({ pieces: context.persisted?.pieces ?? [], replyAfterSave: undefined })),
     /** Fails the active deal piece with the error of the save that was to record it. */
     replySaveFailed: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'sector.save.failed');
+      assertEvent(event, 'index.result');
       const piece = context.pieces.at(-1);
-      if (!context.active) return;
+      if (!context.active || event.ok) return;
       enqueue.sendParent({
         type: 'scheduler.piece.failed',
         requestId: context.active.requestId,
@@ -435,8 +441,7 @@ export const sectorMachine = setup({
   on: {
     'sector.addPiece': { actions: { type: 'rejectRequest', params: { code: 'SECTOR_STATE_INVALID' } } },
     'sector.request.cancel': { actions: 'dropQueued' },
-    'sector.save.done': { actions: 'confirmSave' },
-    'sector.save.failed': { actions: 'forgetSave' },
+    'index.result': [{ guard: 'saveOk', actions: 'confirmSave' }, { actions: 'forgetSave' }],
     // SectorStartPacking is "ignorable" in Lotus: silently dropped where not expected
   },
   states: {
@@ -502,12 +507,10 @@ export const sectorMachine = setup({
           // the deal piece: reported added once the record holding it is committed (below)
           { guard: 'isCurrentTask', actions: ['recordStep', { type: 'persist', params: { awaitReply: true } }] },
         ],
-        'sector.save.done': [
-          { guard: 'isAwaitedSave', actions: ['confirmSave', 'replyAdded'], target: 'routing' },
-          { actions: 'confirmSave' },
-        ],
-        'sector.save.failed': [
+        'index.result': [
+          { guard: and(['isAwaitedSave', 'saveOk']), actions: ['confirmSave', 'replyAdded'], target: 'routing' },
           { guard: 'isAwaitedSave', actions: ['replySaveFailed', 'forgetSave', 'rollBackPieces'], target: 'routing' },
+          { guard: 'saveOk', actions: 'confirmSave' },
           { actions: 'forgetSave' },
         ],
         'sector.task.failed': [

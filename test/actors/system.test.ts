@@ -328,7 +328,9 @@ test.serial('the inspection log records events and snapshots as NDJSON', async (
   t.true(lines.length > 10);
   t.true(lines.some((l) => l.type === '@xstate.event' && l.event.type === 'scheduler.addPiece'));
   t.true(lines.some((l) => l.type === '@xstate.snapshot' && l.actor === 'sector:0' && l.value === 'AddPiece'));
-  t.true(lines.some((l) => l.type === '@xstate.event' && l.event.type === 'index.sector.save'));
+  const saves = lines.filter((l) => l.type === '@xstate.event' && l.event.type === 'index.call' && l.event.method === 'save');
+  t.true(saves.length > 0);
+  t.regex(saves[0].event.replyTo.$actor, /^x:\d+$/, 'the reply address is logged as the sender’s session id');
 });
 
 test.serial('a byte stream that breaks midway drops the piece as unreadable input and the sector stays open', async (t) => {

@@ -26,10 +26,10 @@ function start(input: Partial<SchedulerInput> = {}, opts: { index?: ReturnType<t
         opts.index ??
         fromCallback<IndexEvent>(({ receive }) => {
           receive((e) => {
-            if (e.type !== 'index.sector.save') return;
-            saves.push(e.record);
+            if (e.type !== 'index.call' || e.store !== 'sectors' || e.method !== 'save') return;
+            saves.push(e.args[0]);
             // the sector reports a deal piece added only once its record's save is answered
-            if (e.replyTo && e.saveId !== undefined) e.replyTo.send({ type: 'sector.save.done', saveId: e.saveId });
+            e.replyTo?.send({ type: 'index.result', requestId: e.requestId, ok: true, value: e.args[0] });
           });
         }),
       sector: sectorMachine.provide({ actors: { computeCommD: fromPromise(async () => 'commd') } }),

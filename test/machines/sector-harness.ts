@@ -4,14 +4,14 @@
  * Tests answer the sector's task requests by hand.
  */
 import { type ActorRefFrom, createActor, fromCallback, fromPromise, setup, spawnChild } from 'xstate';
-import type { AddPieceTask, IndexEvent, SchedulerSectorEvent, SectorEvent } from '../../machines/protocol.js';
+import type { AddPieceTask, IndexEvent, IndexResult, SchedulerSectorEvent, SectorEvent } from '../../machines/protocol.js';
 import { type CommDInput, type SectorInput, sectorMachine } from '../../machines/sector.machine.js';
 import type { WireError } from '../../src/errors.js';
 import type { SectorRecordDraft } from '../../src/db/sector-store.js';
 
 export interface HarnessOptions {
   commD?: (input: CommDInput) => Promise<string>;
-  /** Makes the fake index fail a save (answered `sector.save.failed` with this error, not recorded). */
+  /** Makes the fake index fail a save (answered `index.result` with `ok: false` and this error, not recorded). */
   failSave?: (record: SectorRecordDraft) => WireError | undefined;
   /** Holds the index's answers back until `answerSaves()` (as a slow commit would). */
   holdAnswers?: boolean;
@@ -37,14 +37,17 @@ export function sectorHarness(input: SectorInput, options: HarnessOptions = {}) 
       index: fromCallback<IndexEvent>(({ receive }) => {
         // answers every save at once, as the real index does after its commit
         receive((e) => {
-          if (e.type !== 'index.sector.save') return;
-          const error = options.failSave?.(e.record);
-          if (error) failedSaves.push(structuredClone(e.record));
-          else saves.push(structuredClone(e.record));
-          const { replyTo, saveId } = e;
-          if (!replyTo || saveId === undefined) return;
-          const answer = () =>
-            replyTo.send(error ? { type: 'sector.save.failed', saveId, error } : { type: 'sector.save.done', saveId });
+          if (e.type !== 'index.call' || e.store !== 'sectors' || e.method !== 'save') return;
+          const [record] = e.args;
+          const error = options.failSave?.(record);
+          if (error) failedSaves.push(structuredClone(record));
+          else saves.push(structuredClone(record));
+          const { replyTo, requestId } = e;
+          if (!replyTo) return;
+          const result: IndexResult = error
+            ? { type: 'index.result', requestId, ok: false, error }
+            : { type: 'index.result', requestId, ok: true, value: { ...record, updatedAt: 0 } };
+          const answer = () => replyTo.send(result);
           if (options.holdAnswers) held.push(answer);
           else answer();
         });
