@@ -63,7 +63,7 @@ export interface DaemonSystemOptions {
   now?: () => number;
   /** Errors of the root actor and of the index actor (failed commits, failed calls of actors). @default console.error */
   onError?: (err: unknown) => void;
-  /** Storage log lines. @default console.warn */
+  /** Operational log lines (storage paths, sectors that cannot be started). @default console.warn */
   log?: (message: string) => void;
 }
 
@@ -98,13 +98,19 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   if (!options.db && !options.dbPath) throw new TypeError('options.db or options.dbPath is required');
   const onError = options.onError ?? ((err: unknown) => console.error('sector system error:', err));
   const now = options.now ?? Date.now;
+  const log = options.log ?? ((message: string) => console.warn(message));
 
   const db = options.db ?? openDatabase(options.dbPath!);
   const ownsDb = !options.db;
   const calls = new CallStore(db, { now });
-  const stores: IndexStores = { catalog: new StorageCatalog(db, { clock: { now } }), sectors: new SectorStore(db, { now }), calls };
+  const stores: IndexStores = { catalog: new StorageCatalog(db, { clock: { now } }), sectors: new SectorStore(db, { now, calls }), calls };
   // read before the index actor owns the connection
-  const records = stores.sectors.list(options.minerId);
+  const { records, unreadable } = stores.sectors.listWithErrors(options.minerId);
+  // an unreadable record is not spawned (the sector would start from nothing and overwrite it);
+  // the others are served, and its number stays taken (nextNumber counts every row)
+  for (const u of unreadable) {
+    log(`sector ${u.number} of miner ${u.miner} is not started: its record (state ${u.state}) is unreadable: ${u.reason}`);
+  }
   const nextNumber = stores.sectors.nextNumber(options.minerId);
 
   const index = createIndexActor({ db, stores, onError });
@@ -162,7 +168,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
         urls: [],
         ...(options.storageConfigFile ? { configFile: options.storageConfigFile } : {}),
         clock: { now },
-        ...(options.log ? { log: options.log } : {}),
+        log,
       });
       for (const dir of options.storageRoots ?? []) {
         if (!existsSync(join(dir, META_FILE))) initStoragePath(dir, { canSeal: true, canStore: true });

@@ -40,11 +40,13 @@ import { and, assertEvent, assign, enqueueActions, fromPromise, sendParent, setu
 import type { ErrorCode, WireError } from '../src/errors.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
 import { isValidPaddedSize } from '../src/sector/sizes.js';
-import type {
-  PieceRecord,
-  SectorErrorRecord,
-  SectorRecordDraft,
-  SectorStateName,
+import {
+  type PieceRecord,
+  type SectorCounters,
+  type SectorErrorRecord,
+  type SectorRecordDraft,
+  type SectorStateName,
+  zeroCounters,
 } from '../src/db/sector-store.js';
 import type {
   AddPieceTask,
@@ -85,6 +87,7 @@ export interface SectorContext {
   pieces: PieceRecord[];
   packingRequested: boolean;
   commD?: string;
+  counters: SectorCounters;
   error?: SectorErrorRecord;
   // ---- transient: lost on restart, on purpose
   /** Accepted deal pieces waiting their turn (Lotus's pending pieces). */
@@ -126,13 +129,14 @@ const INPUT_ERRORS: readonly ErrorCode[] = [
 /** The record a context persists as. */
 export function recordOf(c: SectorContext): SectorRecordDraft {
   const r: SectorRecordDraft = {
-    v: 1,
+    v: 2,
     miner: c.miner,
     number: c.number,
     proofType: c.proofType,
     state: c.state,
     pieces: c.pieces,
     packingRequested: c.packingRequested,
+    counters: c.counters,
   };
   if (c.commD !== undefined) r.commD = c.commD;
   if (c.error !== undefined) r.error = c.error;
@@ -421,6 +425,7 @@ export const sectorMachine = setup({
       state: r?.state ?? 'WaitDeals',
       pieces: r?.pieces ?? [],
       packingRequested: r?.packingRequested ?? false,
+      counters: r?.counters ?? zeroCounters(),
       queue: [],
       steps: [],
       taskSeq: 0,

@@ -179,15 +179,16 @@ test('stopping the scheduler aborts the signal of every running task', (t) => {
 test('sectors are restored from records at start and placement respects their fill', (t) => {
   const records: SectorRecordDraft[] = [
     {
-      v: 1,
+      v: 2,
       miner: 1000,
       number: 3,
       proofType: P2K,
       state: 'AddPiece',
       pieces: [{ pieceCid: 'x', paddedOffset: 0, paddedSize: 1024, payloadSize: 1000, filler: false }],
       packingRequested: false,
+      counters: { preCommit2Fails: 0, invalidProofs: 0, retries: 0 },
     },
-    { v: 1, miner: 1000, number: 4, proofType: P2K, state: 'GetTicket', pieces: [], packingRequested: true, commD: 'c' },
+    { v: 2, miner: 1000, number: 4, proofType: P2K, state: 'GetTicket', pieces: [], packingRequested: true, commD: 'c', counters: { preCommit2Fails: 0, invalidProofs: 0, retries: 0 } },
   ];
   const s = start({ records, nextNumber: 5 });
   const children = s.root.getSnapshot().children as Record<string, { getSnapshot(): { value: unknown } }>;

@@ -12,11 +12,12 @@ function req(id: string, pieceSize: number, payloadSize = pieceSize - pieceSize 
 
 function record(state: SectorStateName, extra: Partial<SectorRecordDraft> = {}): SectorRecordDraft {
   return {
-    v: 1,
+    v: 2,
     ...base,
     state,
     pieces: [{ pieceCid: 'cid-128@0', pieceCidV2: 'v2', paddedOffset: 0, paddedSize: 128, payloadSize: 127, filler: false }],
     packingRequested: false,
+    counters: { preCommit2Fails: 0, invalidProofs: 0, retries: 0 },
     ...extra,
   };
 }
@@ -25,7 +26,16 @@ test('a new sector waits for deals and persists an empty WaitDeals record', (t) 
   const h = sectorHarness(base);
   t.is(h.value(), 'WaitDeals');
   t.is(h.saves.length, 1);
-  t.like(h.lastSave(), { v: 1, miner: 1000, number: 7, proofType: P2K, state: 'WaitDeals', pieces: [], packingRequested: false });
+  t.like(h.lastSave(), {
+    v: 2,
+    miner: 1000,
+    number: 7,
+    proofType: P2K,
+    state: 'WaitDeals',
+    pieces: [],
+    packingRequested: false,
+    counters: { preCommit2Fails: 0, invalidProofs: 0, retries: 0 },
+  });
   t.like(h.of('scheduler.sector.changed').at(-1)?.summary, { number: 7, state: 'WaitDeals', reservedEnd: 0, accepting: true, sectorSize: 2048 });
   h.stop();
 });
