@@ -46,7 +46,7 @@ export function sectorHarness(input: SectorInput, options: HarnessOptions = {}) 
           if (!replyTo) return;
           const result: IndexResult = error
             ? { type: 'index.result', requestId, ok: false, error }
-            : { type: 'index.result', requestId, ok: true, value: { ...record, updatedAt: 0 } };
+            : { type: 'index.result', requestId, ok: true, value: { ...record, lastLogAt: 0, updatedAt: 0 } };
           const answer = () => replyTo.send(result);
           if (options.holdAnswers) held.push(answer);
           else answer();
