@@ -1,180 +1,149 @@
 /**
  * The index actor: the only read-write SQLite connection of the daemon (better-sqlite3, WAL; see
- * src/db/database.ts), holding the storage catalog (StorageCatalog) and the sector records
- * (SectorStore). Its mailbox serialises every call, the job XState's MongoDB example gives its
- * TaskQueue: calls received in the same macrotask are run in one transaction (each inside its own
- * savepoint, so a failing call rolls back alone) and answered only after the commit, so a
- * resolved call is durable.
+ * src/db/database.ts), serving every store of {@link IndexStores} (storage catalog, sector records,
+ * call tracker) through one request/reply protocol (docs/design/sealing-daemon.md §5).
  *
- * Callers outside the actor system use the {@link IndexClient}: an `Asyncified` proxy per store in
- * which every public method returns a Promise. Actors send `index.*` events directly.
+ * Its mailbox serialises every call, the job XState's MongoDB example gives its TaskQueue: calls
+ * received in the same macrotask run in one transaction, each inside its own savepoint (a failing
+ * call rolls back alone), and are answered only after the commit, so an answered call is durable.
+ * If the commit itself fails, nothing of the batch is durable and every call of it fails with the
+ * commit's error.
+ *
+ * Dispatch is generic: a call names a store of the map and one of its methods, found on the store
+ * object at creation, so adding a store is adding it to the map (src/db/stores.ts), with no edit
+ * here. Actors send `index.call` with a `replyTo` and get an `index.result`; code outside the
+ * actor system uses the {@link IndexClient}, a proxy in which every store method returns a Promise.
  */
-import { fromCallback } from 'xstate';
+import { type CallbackActorLogic, fromCallback } from 'xstate';
 import { AbortedError, InternalError, InvalidArgumentError, toWireError } from '../src/errors.js';
-import type { StorageCatalog } from '../src/db/storage-catalog.js';
 import type { Db } from '../src/db/database.js';
-import type { SectorStore } from '../src/db/sector-store.js';
-import type { DaemonSystem, IndexEvent, IndexActorStoreName } from '../machines/protocol.js';
+import type { IndexStores, StoreClients } from '../src/db/stores.js';
+import type { DaemonSystem, IndexEvent, IndexResult } from '../machines/protocol.js';
 
-/** The stores the index actor owns. */
-export interface IndexActorStores {
-  storage: StorageCatalog;
-  sectors: SectorStore;
-}
-
-/** Every public method of `T`, returning a Promise of its result. */
-export type Asyncified<T> = {
-  [K in keyof T as T[K] extends (...args: never[]) => unknown ? K : never]: T[K] extends (
-    ...args: infer A
-  ) => infer R
-    ? (...args: A) => Promise<Awaited<R>>
-    : never;
+/**
+ * The asynchronous front of the index actor: one asyncified proxy per store of `M` (derived from
+ * the store classes, so `client.calls.finish(…)` is typed as `CallStore.finish`), and `flush`.
+ */
+export type IndexClient<M = IndexStores> = StoreClients<M> & {
+  /** Resolves once every call sent before it has been committed. */
+  flush(): Promise<void>;
 };
 
-/** The asynchronous front of the index actor. */
-export interface IndexClient {
-  /** The storage catalog ({@link StorageCatalog}); assignable to `CatalogClient`. */
-  storage: Asyncified<StorageCatalog>;
-  /** The sector records. */
-  sectors: Asyncified<SectorStore>;
-  /** Resolves once every call and write sent before it has been committed. */
-  flush(): Promise<void>;
-}
-
-export interface IndexActorOptions {
+export interface IndexActorOptions<M> {
   db: Db;
-  stores: IndexActorStores;
+  /** The stores, by the name calls address them with. */
+  stores: M;
   /**
-   * Where failures of `index.sector.save` go (also answered to its `replyTo`, when given).
+   * Failed commits, and failed calls nobody awaits as a promise (an actor's call fails also to its
+   * `replyTo`; an IndexClient call only rejects its promise).
    * @default console.error
    */
-  onWriteError?: (err: unknown, event: IndexEvent) => void;
+  onError?: (err: unknown, event?: IndexEvent<M>) => void;
 }
 
 /** The index actor's logic and the factory of its clients. */
-export interface IndexActor {
-  logic: ReturnType<typeof fromCallback<IndexEvent>>;
+export interface IndexActor<M = IndexStores> {
+  logic: CallbackActorLogic<IndexEvent<M>>;
   /** A client that reaches the actor registered as `index` in `system`. */
-  client(system: DaemonSystem): IndexClient;
+  client(system: DaemonSystem): IndexClient<M>;
 }
 
-type SaveEvent = Extract<IndexEvent, { type: 'index.sector.save' }>;
-
-type Outcome =
-  | { callId: number; ok: true; value: unknown }
-  | { callId: number; ok: false; error: unknown }
-  /** A sector record write, answered to its sender after the batch (`error` when it failed). */
-  | { save: SaveEvent; error?: unknown };
+type Answer = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 interface Pending {
   resolve(value: unknown): void;
   reject(err: unknown): void;
 }
 
-/** Names of a store's public methods (own prototype, not the constructor). */
-function methodNames(store: object): string[] {
-  return Object.getOwnPropertyNames(Object.getPrototypeOf(store)).filter(
-    (n) => n !== 'constructor' && typeof (store as Record<string, unknown>)[n] === 'function',
-  );
+type StoreMethods = Record<string, (...args: unknown[]) => unknown>;
+
+/** Names of a store's methods: its class's and its base classes' (not Object's, not the constructors). */
+function methodNames(store: object): Set<string> {
+  const names = new Set<string>();
+  for (let proto: object | null = Object.getPrototypeOf(store); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      if (name !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, name)?.value === 'function') names.add(name);
+    }
+  }
+  return names;
 }
 
 /**
- * Creates the index actor for one database.
+ * Creates the index actor for one database and its stores.
  * @example
- * const index = createIndexActor({ db, stores: { storage: new StorageCatalog(db), sectors: new SectorStore(db) } });
+ * const index = createIndexActor({ db, stores: { catalog: new StorageCatalog(db), sectors, calls } });
  * const machine = schedulerMachine.provide({ actors: { index: index.logic } });
  * const root = createActor(machine, { systemId: 'scheduler', input }).start();
  * const client = index.client(root.system);
- * await client.storage.storageList();
+ * await client.catalog.storageList();
  */
-export function createIndexActor(options: IndexActorOptions): IndexActor {
+export function createIndexActor<M extends object = IndexStores>(options: IndexActorOptions<M>): IndexActor<M> {
   const { db, stores } = options;
-  const onWriteError = options.onWriteError ?? ((err) => console.error('index write failed:', err));
+  const onError = options.onError ?? ((err: unknown) => console.error('index actor:', err));
   const pending = new Map<number, Pending>();
-  let nextCallId = 1;
-  const allowed: Record<IndexActorStoreName, Set<string>> = {
-    storage: new Set(methodNames(stores.storage)),
-    sectors: new Set(methodNames(stores.sectors)),
-  };
+  let nextRequestId = 1;
+  const methods = new Map<string, Set<string>>(Object.entries(stores).map(([name, store]) => [name, methodNames(store as object)]));
 
-  /** Tells a save's sender how it ended (a sector stopped meanwhile is not written to). */
-  const answerSave = (e: SaveEvent, error?: unknown) => {
-    if (error !== undefined) onWriteError(error, e);
-    const { replyTo, saveId } = e;
-    if (!replyTo || saveId === undefined || replyTo.getSnapshot().status !== 'active') return;
-    replyTo.send(
-      error === undefined ? { type: 'sector.save.done', saveId } : { type: 'sector.save.failed', saveId, error: toWireError(error) },
-    );
-  };
-
-  const settle = (o: Outcome) => {
-    if ('save' in o) {
-      answerSave(o.save, o.error);
+  /** Delivers one answer: to the actor in `replyTo`, else to the IndexClient's promise. */
+  const answer = (e: IndexEvent<M>, a: Answer, report: boolean) => {
+    if (!a.ok && report && (e.replyTo || !pending.has(e.requestId))) onError(a.error, e);
+    if (e.replyTo) {
+      // an actor stopped meanwhile is not written to
+      if (e.replyTo.getSnapshot().status !== 'active') return;
+      const result: IndexResult = a.ok
+        ? { type: 'index.result', requestId: e.requestId, ok: true, value: a.value }
+        : { type: 'index.result', requestId: e.requestId, ok: false, error: toWireError(a.error) };
+      e.replyTo.send(result);
       return;
     }
-    const p = pending.get(o.callId);
+    const p = pending.get(e.requestId);
     if (!p) return;
-    pending.delete(o.callId);
-    if (o.ok) p.resolve(o.value);
-    else p.reject(o.error);
+    pending.delete(e.requestId);
+    if (a.ok) p.resolve(a.value);
+    else p.reject(a.error);
   };
 
   /** Runs one event inside the batch transaction, in its own savepoint. */
-  const apply = (e: IndexEvent): Outcome | undefined => {
-    switch (e.type) {
-      case 'index.barrier':
-        return { callId: e.callId, ok: true, value: undefined };
-      case 'index.sector.save':
-        try {
-          db.transaction(() => stores.sectors.save(e.record))();
-          return { save: e };
-        } catch (err) {
-          // answered after the batch, in order with the other saves
-          return { save: e, error: err ?? new InternalError('sector record write failed') };
-        }
-      case 'index.call': {
-        if (!allowed[e.store]?.has(e.method)) {
-          return { callId: e.callId, ok: false, error: new InvalidArgumentError(`index store "${e.store}" has no method "${e.method}"`) };
-        }
-        const store = stores[e.store] as unknown as Record<string, (...a: unknown[]) => unknown>;
-        try {
-          const value = db.transaction(() => store[e.method]!(...e.args))();
-          return { callId: e.callId, ok: true, value };
-        } catch (err) {
-          return { callId: e.callId, ok: false, error: err };
-        }
-      }
-      default: {
-        const never: never = e;
-        throw new InternalError(`index actor: unknown event ${JSON.stringify(never)}`);
-      }
+  const apply = (e: IndexEvent<M>): Answer => {
+    if (e.type === 'index.barrier') return { ok: true, value: undefined };
+    if (e.type !== 'index.call') return { ok: false, error: new InvalidArgumentError(`index actor: unknown event type "${(e as { type: unknown }).type}"`) };
+    const { store, method, args } = e as { store: unknown; method: unknown; args: unknown };
+    const names = typeof store === 'string' ? methods.get(store) : undefined;
+    if (!names) return { ok: false, error: new InvalidArgumentError(`index actor has no store "${String(store)}"`) };
+    if (typeof method !== 'string' || !names.has(method)) {
+      return { ok: false, error: new InvalidArgumentError(`index store "${store}" has no method "${String(method)}"`) };
+    }
+    if (!Array.isArray(args)) return { ok: false, error: new InvalidArgumentError(`index call ${store}.${method}: args must be an array`) };
+    const target = (stores as Record<string, StoreMethods>)[store as string]!;
+    try {
+      return { ok: true, value: db.transaction(() => target[method]!(...args))() };
+    } catch (err) {
+      return { ok: false, error: err ?? new InternalError(`${store}.${method} failed`) };
     }
   };
 
-  const logic = fromCallback<IndexEvent>(({ receive }) => {
-    const batch: IndexEvent[] = [];
+  const logic = fromCallback<IndexEvent<M>>(({ receive }) => {
+    const batch: IndexEvent<M>[] = [];
     let timer: NodeJS.Immediate | undefined;
     const flush = () => {
       timer = undefined;
       const events = batch.splice(0);
       if (events.length === 0) return;
-      const outcomes: Outcome[] = [];
+      const answers: Answer[] = [];
       try {
         db.transaction(() => {
-          for (const e of events) {
-            const o = apply(e);
-            if (o) outcomes.push(o);
-          }
+          for (const e of events) answers.push(apply(e));
         })();
       } catch (err) {
-        // the commit itself failed: nothing of the batch is durable
-        for (const e of events) {
-          if (e.type === 'index.sector.save') answerSave(e, err ?? new InternalError('index commit failed'));
-          else settle({ callId: e.callId, ok: false, error: err });
-        }
+        // the commit itself failed: nothing of the batch is durable, so no call of it succeeded
+        const error = new InternalError(`index commit failed, no call of its batch is durable: ${(err as Error)?.message ?? String(err)}`, {
+          cause: err,
+        });
+        onError(error);
+        for (const e of events) answer(e, { ok: false, error }, false);
         return;
       }
-      for (const o of outcomes) settle(o);
+      for (const [i, e] of events.entries()) answer(e, answers[i]!, true);
     };
     receive((event) => {
       batch.push(event);
@@ -191,26 +160,27 @@ export function createIndexActor(options: IndexActorOptions): IndexActor {
     };
   });
 
-  const client = (system: DaemonSystem): IndexClient => {
-    const send = (event: { type: 'index.barrier' } | Omit<Extract<IndexEvent, { type: 'index.call' }>, 'callId'>) =>
+  const client = (system: DaemonSystem): IndexClient<M> => {
+    const send = (event: { type: 'index.barrier' } | { type: 'index.call'; store: string; method: string; args: unknown[] }) =>
       new Promise<unknown>((resolve, reject) => {
         const ref = system.get('index');
         if (ref?.getSnapshot().status !== 'active') {
           reject(new AbortedError('the index actor is not running'));
           return;
         }
-        const callId = nextCallId++;
-        pending.set(callId, { resolve, reject });
-        ref!.send({ ...event, callId } as IndexEvent);
+        const requestId = nextRequestId++;
+        pending.set(requestId, { resolve, reject });
+        // the event is checked against the store map by the types of StoreClients; here it is built generically
+        ref!.send({ ...event, requestId } as IndexEvent);
       });
-    const proxy = <S extends IndexActorStoreName>(store: S) => {
-      const out: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
-      for (const method of allowed[store]) out[method] = (...args) => send({ type: 'index.call', store, method, args });
-      return out as unknown as Asyncified<IndexActorStores[S]>;
-    };
+    const proxies: Record<string, Record<string, (...args: unknown[]) => Promise<unknown>>> = {};
+    for (const [store, names] of methods) {
+      const proxy: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+      for (const method of names) proxy[method] = (...args) => send({ type: 'index.call', store, method, args });
+      proxies[store] = proxy;
+    }
     return {
-      storage: proxy('storage'),
-      sectors: proxy('sectors'),
+      ...(proxies as StoreClients<M>),
       flush: async () => {
         await send({ type: 'index.barrier' });
       },

@@ -44,8 +44,13 @@ function idOf(ref: { sessionId: string }): string {
   return typeof id === 'string' ? id : ref.sessionId;
 }
 
-/** JSON replacer that keeps payloads small and serialisable. */
-export function inspectionReplacer(_key: string, value: unknown): unknown {
+/**
+ * JSON replacer that keeps payloads small and serialisable. It looks at the holder's own value
+ * (`this[key]`) as well: JSON.stringify calls an actor ref's `toJSON` before the replacer sees it.
+ */
+export function inspectionReplacer(this: unknown, key: string, value: unknown): unknown {
+  const original = typeof this === 'object' && this !== null ? (this as Record<string, unknown>)[key] : undefined;
+  if (typeof original === 'object' && original !== null && isActorRef(original)) return { $actor: original.sessionId };
   if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'function') return undefined;
   if (value === null || typeof value !== 'object') return value;

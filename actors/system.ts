@@ -20,7 +20,9 @@ import { META_FILE } from '../src/sector/layout.js';
 import { LocalStore } from '../src/storage/local-store.js';
 import { initStoragePath } from '../src/storage/storage-config.js';
 import { type Db, openDatabase } from '../src/db/database.js';
+import { CallStore } from '../src/db/call-store.js';
 import { SectorStore } from '../src/db/sector-store.js';
+import type { IndexStores } from '../src/db/stores.js';
 import { type IndexClient, createIndexActor } from './index.actor.js';
 import { createPoolTaskLogic, type RequestSource } from './pool-task.actor.js';
 import { SectorService } from './sector-service.js';
@@ -59,9 +61,9 @@ export interface DaemonSystemOptions {
   clock?: ActorOptions<SchedulerMachine>['clock'];
   /** Wall clock (unix ms) for record stamps and storage heartbeats. @default Date.now */
   now?: () => number;
-  /** Errors of the root actor and of fire-and-forget writes. @default console.error */
+  /** Errors of the root actor and of the index actor (failed commits, failed calls of actors). @default console.error */
   onError?: (err: unknown) => void;
-  /** Storage log lines. @default console.warn */
+  /** Operational log lines (storage paths, sectors that cannot be started). @default console.warn */
   log?: (message: string) => void;
 }
 
@@ -96,15 +98,22 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   if (!options.db && !options.dbPath) throw new TypeError('options.db or options.dbPath is required');
   const onError = options.onError ?? ((err: unknown) => console.error('sector system error:', err));
   const now = options.now ?? Date.now;
+  const log = options.log ?? ((message: string) => console.warn(message));
 
   const db = options.db ?? openDatabase(options.dbPath!);
   const ownsDb = !options.db;
-  const stores = { storage: new StorageCatalog(db, { clock: { now } }), sectors: new SectorStore(db, { now }) };
+  const calls = new CallStore(db, { now });
+  const stores: IndexStores = { catalog: new StorageCatalog(db, { clock: { now } }), sectors: new SectorStore(db, { now, calls }), calls };
   // read before the index actor owns the connection
-  const records = stores.sectors.list(options.minerId);
+  const { records, unreadable } = stores.sectors.listWithErrors(options.minerId);
+  // an unreadable record is not spawned (the sector would start from nothing and overwrite it);
+  // the others are served, and its number stays taken (nextNumber counts every row)
+  for (const u of unreadable) {
+    log(`sector ${u.number} of miner ${u.miner} is not started: its record (state ${u.state}) is unreadable: ${u.reason}`);
+  }
   const nextNumber = stores.sectors.nextNumber(options.minerId);
 
-  const index = createIndexActor({ db, stores, onWriteError: onError });
+  const index = createIndexActor({ db, stores, onError });
   const sources = new Map<string, RequestSource>();
   const inflight = new Set<Promise<unknown>>();
   let localStore: LocalStore | undefined;
@@ -155,11 +164,11 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
       localStore = await options.localStore(client);
     } else {
       localStore = new LocalStore({
-        catalog: client.storage,
+        catalog: client.catalog,
         urls: [],
         ...(options.storageConfigFile ? { configFile: options.storageConfigFile } : {}),
         clock: { now },
-        ...(options.log ? { log: options.log } : {}),
+        log,
       });
       for (const dir of options.storageRoots ?? []) {
         if (!existsSync(join(dir, META_FILE))) initStoragePath(dir, { canSeal: true, canStore: true });

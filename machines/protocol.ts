@@ -13,14 +13,14 @@
  *   sector:<n> ──sendParent scheduler.task.request / task.abort / sector.changed / piece.* / sector.discard──▶ scheduler
  *   sector:<n>, scheduler ──index.call (replyTo: self)──▶ index ──index.result (after the commit)──▶ sender
  *   index client (Promise proxy, outside the actors) ──index.call / index.barrier──▶ index
- *   task:<callId> (promise actor on a worker, spawned by the scheduler) ──xstate.done/error.actor.task:<callId>──▶ scheduler
+ *   task:<callId> (callback actor on a worker, spawned by the scheduler) ──scheduler.task.finished──▶ scheduler
  */
 import type { ActorRef, ActorSystem, Snapshot } from 'xstate';
-import type { StoreCall } from '../src/db/stores.js';
+import type { IndexStores, StoreCallOf } from '../src/db/stores.js';
 import type { WireError } from '../src/errors.js';
 import type { CallReturn } from '../src/tasks/calls.js';
 import type { Task, TaskResult } from '../src/tasks/task-types.js';
-import type { PieceRecord, SectorStateName } from './sector/record-v2.js';
+import type { PieceRecord, SectorStateName } from '../src/db/sector-store.js';
 
 /** System ids of the long-lived actors. */
 export const SystemId = {
@@ -145,17 +145,28 @@ export type ReplyValue =
 /**
  * The one request/reply protocol of the index actor (docs/design/sealing-daemon.md §5): a call of
  * a store's method, run in the index actor's transaction. With `replyTo`, the answer comes back as
- * an {@link IndexResult} carrying the sender's `requestId`, sent only after the commit; without it,
- * the caller's promise (IndexClient) is settled. `replyTo` is the one ref in the protocol: the
+ * an {@link IndexResult} carrying the sender's `requestId`, sent only after the commit. Without it,
+ * the call is one of the IndexClient's (code outside the actor system), whose promise is settled by
+ * `requestId`; an actor therefore always gives `replyTo`. `replyTo` is the one ref in the protocol: the
  * inspection log records it as `{ $actor: sessionId }`, and a remote transport would carry the
  * sender's address instead.
  */
-export type IndexEvent =
-  | ({ type: 'index.call'; requestId: number; replyTo?: ActorRef<Snapshot<unknown>, IndexResult> } & StoreCall)
+export type IndexEvent<M = IndexStores> =
+  | IndexCall<M>
   /** Answered once every event received before it has been committed. */
-  | { type: 'index.barrier'; requestId: number; replyTo?: ActorRef<Snapshot<unknown>, IndexResult> };
+  | { type: 'index.barrier'; requestId: number; replyTo?: IndexReplyRef };
 
-/** The index actor's answer to one `index.call` (or barrier), after the commit (or its failure). */
+/** One `index.call` to a store of the map `M` (the daemon's {@link IndexStores} unless a test adds stores). */
+export type IndexCall<M = IndexStores> = { type: 'index.call'; requestId: number; replyTo?: IndexReplyRef } & StoreCallOf<M>;
+
+/** Where an actor wants its {@link IndexResult}s. */
+export type IndexReplyRef = ActorRef<Snapshot<unknown>, IndexResult>;
+
+/**
+ * The index actor's answer to one `index.call` (or barrier), sent after the commit of the
+ * transaction that ran it. `ok: false` when the call threw (its savepoint was rolled back alone)
+ * or when the commit failed (then every call of the transaction fails with the commit's error).
+ */
 export type IndexResult =
   | { type: 'index.result'; requestId: number; ok: true; value: unknown }
   | { type: 'index.result'; requestId: number; ok: false; error: WireError };

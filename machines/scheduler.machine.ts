@@ -38,7 +38,7 @@ import { sectorChildId, taskChildId } from './protocol.js';
 import { type TrackedCall, callOfWaiter, restoredCalls, without } from './scheduler/call-tracker.js';
 import { explicitRefusal, findSector, withPiece } from './scheduler/placement.js';
 import { type QueuedCall, type WorkerSlots, enqueue, plan } from './scheduler/task-queue.js';
-import type { SectorRecordDraft } from './sector/record-v2.js';
+import type { SectorRecordDraft } from '../src/db/sector-store.js';
 import { sectorMachine } from './sector/sector.machine.js';
 
 /** Construction data of the scheduler. */

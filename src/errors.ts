@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'SECTOR_EXISTS'
   | 'SECTOR_STATE_INVALID'
   | 'SECTOR_NAME_INVALID'
+  | 'SECTOR_RECORD_INVALID'
   | 'PARTIAL_FILE_CORRUPT'
   | 'RANGE_NOT_ALLOCATED'
   | 'REPO_LOCKED'
@@ -87,6 +88,7 @@ export const SectorUnknownError = defineError('SectorUnknownError', 'SECTOR_UNKN
 export const SectorExistsError = defineError('SectorExistsError', 'SECTOR_EXISTS');
 export const SectorStateInvalidError = defineError('SectorStateInvalidError', 'SECTOR_STATE_INVALID');
 export const SectorNameInvalidError = defineError('SectorNameInvalidError', 'SECTOR_NAME_INVALID');
+export const SectorRecordInvalidError = defineError('SectorRecordInvalidError', 'SECTOR_RECORD_INVALID');
 export const PartialFileCorruptError = defineError('PartialFileCorruptError', 'PARTIAL_FILE_CORRUPT');
 export const RangeNotAllocatedError = defineError('RangeNotAllocatedError', 'RANGE_NOT_ALLOCATED');
 export const RepoLockedError = defineError('RepoLockedError', 'REPO_LOCKED');
@@ -125,6 +127,7 @@ const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknow
   SECTOR_EXISTS: SectorExistsError,
   SECTOR_STATE_INVALID: SectorStateInvalidError,
   SECTOR_NAME_INVALID: SectorNameInvalidError,
+  SECTOR_RECORD_INVALID: SectorRecordInvalidError,
   PARTIAL_FILE_CORRUPT: PartialFileCorruptError,
   RANGE_NOT_ALLOCATED: RangeNotAllocatedError,
   REPO_LOCKED: RepoLockedError,

@@ -8,7 +8,7 @@ import { fillerPieces, requiredPadding } from '../../src/piece/alignment.js';
 import type { PieceRequest, SchedulerSectorEvent, SectorEvent } from '../protocol.js';
 import { piecesEnd } from '../sector-space.js';
 import { reserved, type SectorContext, type SectorStep } from './sector-context.js';
-import type { PieceRecord } from './record-v2.js';
+import type { PieceRecord } from '../../src/db/sector-store.js';
 
 /**
  * Failures of the deal piece's own task that blame the piece, not the sector: the client's input

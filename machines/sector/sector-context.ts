@@ -8,7 +8,8 @@ import { sealProofInfo } from '../../src/sector/proofs.js';
 import { DEAL_SECTOR_PRIORITY } from '../../src/tasks/task-types.js';
 import type { C1Ref, Pc1Result } from '../../src/tasks/task-types.js';
 import type { PieceRequest, PieceSource, SectorSummary } from '../protocol.js';
-import type { LogEntryDraft, PieceRecord, SectorErrorRecord, SectorRecordDraft, SectorStateName } from './record-v2.js';
+import type { ProofRef } from '../../src/db/sector-record.js';
+import type { PieceRecord, SectorErrorRecord, SectorLogInput, SectorRecordDraft, SectorStateName } from '../../src/db/sector-store.js';
 import { piecesEnd, reservedEnd } from '../sector-space.js';
 
 /** Lotus's `minRetryTime`: a failed sector retries one minute after its last log entry. */
@@ -25,8 +26,8 @@ export interface SectorInput {
   miner: number;
   number: number;
   proofType: number;
-  /** The persisted record to restore from (absent for a new sector). */
-  record?: SectorRecordDraft;
+  /** The persisted record to restore from (absent for a new sector); `lastLogAt` as the store stamped it. */
+  record?: SectorRecordDraft & { lastLogAt?: number };
   /** Unix ms at restore: what is left of a failure's cool-down is counted from the record's `lastLogAt`. */
   restoredAt?: number;
   /** A committed-capacity sector (`sectors pledge`): packed with zero pieces at once (Lotus SectorStartCC). */
@@ -40,21 +41,12 @@ export interface SectorStep {
   source: PieceSource;
 }
 
-/** The C2 proof as the sector keeps it: the bytes only until the commit landed on chain. */
-export interface ProofRecord {
-  /** Base64; dropped once the commit landed (the chain holds it, and 10,000 records must stay small). */
-  value?: string;
-  sha256: string;
-  bytes: number;
-  prover: string;
-}
-
 /** A save sent to the index and not answered yet. */
 interface PendingSave {
   saveId: number;
   record: SectorRecordDraft;
   applied: string[];
-  log: LogEntryDraft[];
+  log: SectorLogInput[];
 }
 
 /** Sector context. The first group is persisted (see recordOf); the rest is transient. */
@@ -74,7 +66,7 @@ export interface SectorContext {
   preCommit?: { message: string; epoch?: number };
   seed?: { value: string; epoch: number };
   c1?: C1Ref;
-  proof?: ProofRecord;
+  proof?: ProofRef;
   commit?: { message: string; epoch?: number };
   counters: { preCommit2Fails: number; invalidProofs: number; retries: number };
   error?: SectorErrorRecord;
@@ -91,7 +83,7 @@ export interface SectorContext {
   /** Calls whose results were applied since the last save: the next save marks them returned. */
   applied: string[];
   /** Log entries made since the last save: the next save appends them. */
-  pendingLog: LogEntryDraft[];
+  pendingLog: SectorLogInput[];
   /** JSON of the last record written, to skip writes that change nothing. */
   savedKey: string;
   /** The last record the index confirmed durable (the restored record at start). */
@@ -156,8 +148,8 @@ export function createContext(input: SectorInput): SectorContext {
     cc: input.cc === true && !r,
   };
   if (r) {
-    const { commD, ticket, pc1, commR, preCommit, seed, c1, proof, commit, error } = r;
-    Object.assign(base, { commD, ticket, pc1, commR, preCommit, seed, c1, proof, commit, error });
+    const { commD, ticket, pc1, commR, preCommit, seed, c1, proof, commit, error, sealStartedAt, provingAt } = r;
+    Object.assign(base, { commD, ticket, pc1, commR, preCommit, seed, c1, proof, commit, error, sealStartedAt, provingAt });
     for (const k of Object.keys(base) as (keyof SectorContext)[]) if (base[k] === undefined) delete base[k];
     base.persisted = recordOf(base);
     base.savedKey = JSON.stringify(base.persisted);

@@ -33,7 +33,7 @@ import {
 } from './sector-context.js';
 import { addPieceTask, applyResult, taskFor } from './sector-tasks.js';
 import * as deals from './deal-logic.js';
-import type { SectorStateName } from './record-v2.js';
+import type { SectorStateName } from '../../src/db/sector-store.js';
 
 /** Input of the `computeCommD` actor. */
 export interface CommDInput {

@@ -129,7 +129,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       // the node's storage paths (storage.json), advertised with this node's /remote URL
       localStore: async (index) => {
         const local = new LocalStore({
-          catalog: index.storage,
+          catalog: index.catalog,
           urls: [`${url}/remote`],
           configFile: join(repo.path, RepoFiles.storageConfig),
           log,

@@ -8,7 +8,7 @@
  * exist is refused by name instead of overwriting what is durable. The SQL is what SQLite and
  * PostgreSQL both accept.
  */
-import { CallStateInvalidError, CallUnknownError, InternalError, isErrorCode } from '../errors.js';
+import { CallStateInvalidError, CallUnknownError, InternalError, InvalidArgumentError, isErrorCode } from '../errors.js';
 import type { CallOutcome, CallRecord, CallReturn, CallState } from '../tasks/calls.js';
 import { isTaskType, type Task } from '../tasks/task-types.js';
 import type { Db } from './database.js';
@@ -44,6 +44,8 @@ export interface CallFilter {
 
 const STATES: readonly CallState[] = ['started', 'running', 'done', 'returned'];
 const OUTCOMES: readonly CallOutcome[] = ['ok', 'failed', 'aborted', 'interrupted'];
+/** Call ids are uuids (lowercase, as randomUUID makes them), so a prefix of one names one call. */
+const CALL_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The calls table. */
 export class CallStore {
@@ -75,20 +77,33 @@ export class CallStore {
          WHERE call_id = ? AND state <> 'returned'`,
       ),
       open: db.prepare<[], CallRow>(`SELECT * FROM calls WHERE state <> 'returned' ORDER BY created_at, call_id`),
+      openForWork: db.prepare<[string], CallRow>(
+        `SELECT * FROM calls WHERE work_id = ? AND state <> 'returned' ORDER BY created_at DESC, call_id LIMIT 1`,
+      ),
       byPrefix: db.prepare<[string], CallRow>(`SELECT * FROM calls WHERE call_id LIKE ? ORDER BY created_at LIMIT 2`),
     };
     this.#db = db;
   }
 
-  /** Records a new call in `started`. */
+  /**
+   * Records a new call in `started`. A WorkID has at most one open call (docs/design/sealing-daemon.md
+   * §4): while one is open, the same work is that call, so a second start is refused.
+   * @throws InvalidArgumentError (malformed call), CallStateInvalidError (the call id exists, or the work has an open call)
+   */
   start(call: { callId: string; workId: string; task: Task }): CallRecord {
-    const { callId, workId, task } = call;
+    const { callId, workId, task } = checkStart(call);
+    const existing = this.get(callId);
+    if (existing) throw new CallStateInvalidError(`call ${callId} already exists (it is ${existing.state}); call ids are never reused`);
+    const open = this.openForWork(workId);
+    if (open) throw new CallStateInvalidError(`work ${workId} already has an open call ${open.callId} (it is ${open.state})`);
     this.#s.insert.run(callId, workId, task.sector.miner, task.sector.number, task.type, task.priority, JSON.stringify(task), this.#now());
     return this.#mustGet(callId);
   }
 
   /** A call was handed to a worker: `started → running`. */
   run(callId: string, worker: string, hostname?: string): CallRecord {
+    if (typeof worker !== 'string' || worker === '') throw new InvalidArgumentError(`call ${callId}: the worker id must be a non-empty string`);
+    if (hostname !== undefined && typeof hostname !== 'string') throw new InvalidArgumentError(`call ${callId}: hostname must be a string`);
     this.#transition(this.#s.run.run(worker, hostname ?? null, this.#now(), callId).changes, callId, 'run', ['started']);
     return this.#mustGet(callId);
   }
@@ -97,8 +112,19 @@ export class CallStore {
    * The call's result arrived: `started|running → done`. A second result for the same call is
    * refused (CALL_STATE_INVALID), so the first stays the one that counts.
    */
-  finish(callId: string, ret: CallReturn, outcome: Exclude<CallOutcome, 'interrupted'> = ret.ok ? 'ok' : 'failed'): CallRecord {
-    const changes = this.#s.finish.run(outcome, JSON.stringify(ret), this.#now(), callId).changes;
+  finish(callId: string, ret: CallReturn, outcome: Exclude<CallOutcome, 'interrupted'> = ret?.ok ? 'ok' : 'failed'): CallRecord {
+    // checked before it is written: a result that could not be read back would make every later
+    // open() fail, and the scheduler could not start
+    const text = checkReturn(ret, `call ${callId}`);
+    if (outcome !== 'ok' && outcome !== 'failed' && outcome !== 'aborted') {
+      throw new InvalidArgumentError(`call ${callId}: outcome must be ok, failed or aborted, got ${JSON.stringify(outcome)}`);
+    }
+    if ((outcome === 'ok') !== ret.ok) throw new InvalidArgumentError(`call ${callId}: outcome ${outcome} does not match a result with ok: ${ret.ok}`);
+    const call = this.#mustGet(callId);
+    if (ret.ok && ret.result.type !== call.task) {
+      throw new InvalidArgumentError(`call ${callId} is a ${call.task} call; it cannot take a ${ret.result.type} result`);
+    }
+    const changes = this.#s.finish.run(outcome, text, this.#now(), callId).changes;
     this.#transition(changes, callId, 'finish', ['started', 'running']);
     return this.#mustGet(callId);
   }
@@ -115,11 +141,20 @@ export class CallStore {
    * rolls that save back.
    */
   markReturned(callIds: readonly string[]): void {
+    if (!Array.isArray(callIds) || !callIds.every((id) => typeof id === 'string')) {
+      throw new InvalidArgumentError('markReturned takes an array of call ids');
+    }
     const at = this.#now();
-    for (const id of callIds) this.#transition(this.#s.returned.run(at, id).changes, id, 'return', ['done']);
+    // all or none, also when called outside a transaction
+    this.#db.transaction(() => {
+      for (const id of callIds) this.#transition(this.#s.returned.run(at, id).changes, id, 'return', ['done']);
+    })();
   }
 
-  /** Closes an open call nobody will apply (its sector moved on or is gone): `→ returned`, `interrupted`. */
+  /**
+   * Closes an open call nobody will apply (its sector moved on or is gone): `→ returned`, with the
+   * outcome `interrupted` unless it had finished (a `done` call keeps its outcome and result).
+   */
   close(callId: string): CallRecord {
     const at = this.#now();
     this.#transition(this.#s.close.run('interrupted', at, at, callId).changes, callId, 'close', ['started', 'running', 'done']);
@@ -132,9 +167,20 @@ export class CallStore {
     return row ? decode(row) : undefined;
   }
 
-  /** The call whose id starts with `prefix` (as `sealing abort` takes it); CALL_UNKNOWN if none or several. */
+  /** The open call (not `returned`) of a WorkID, if any. */
+  openForWork(workId: string): CallRecord | undefined {
+    const row = this.#s.openForWork.get(workId);
+    return row ? decode(row) : undefined;
+  }
+
+  /**
+   * The call whose id starts with `prefix` (as `sealing abort` takes it).
+   * @throws InvalidArgumentError (not hex digits and dashes), CallUnknownError (no call, or several)
+   */
   findByPrefix(prefix: string): CallRecord {
-    if (!/^[0-9a-f-]{1,36}$/i.test(prefix)) throw new CallUnknownError(`"${prefix}" is not a call id or a prefix of one`);
+    if (typeof prefix !== 'string' || !/^[0-9a-f-]{1,36}$/i.test(prefix)) {
+      throw new InvalidArgumentError(`${JSON.stringify(prefix)} is not a call id or a prefix of one`);
+    }
     const rows = this.#s.byPrefix.all(`${prefix.toLowerCase()}%`);
     if (rows.length === 0) throw new CallUnknownError(`no call id starts with "${prefix}"`);
     if (rows.length > 1) throw new CallUnknownError(`more than one call id starts with "${prefix}"; give more of it`);
@@ -148,6 +194,14 @@ export class CallStore {
 
   /** Calls matching `filter`, newest first. */
   list(filter: CallFilter = {}): CallRecord[] {
+    for (const key of ['miner', 'number', 'limit'] as const) {
+      const v = filter[key];
+      if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) {
+        throw new InvalidArgumentError(`call filter ${key} must be a non-negative integer, got ${JSON.stringify(v)}`);
+      }
+    }
+    const unknown = (filter.states ?? []).filter((x) => !(STATES as readonly string[]).includes(x));
+    if (unknown.length > 0) throw new InvalidArgumentError(`not a call state: ${unknown.map((x) => JSON.stringify(x)).join(', ')}`);
     const where: string[] = [];
     const args: (string | number)[] = [];
     if (filter.miner !== undefined) {
@@ -164,7 +218,7 @@ export class CallStore {
     }
     const sql =
       `SELECT * FROM calls${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, call_id` +
-      (filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '');
+      (filter.limit !== undefined ? ` LIMIT ${filter.limit}` : '');
     return this.#db.prepare<(string | number)[], CallRow>(sql).all(...args).map(decode);
   }
 
@@ -218,6 +272,47 @@ function decode(row: CallRow): CallRecord {
   return r;
 }
 
+/** True for `{ok: true, result: {type, value}}` or `{ok: false, error: {code, message}}`. */
+function isCallReturn(v: unknown): v is CallReturn {
+  const o = v as Partial<{ ok: unknown; result: { type?: unknown; value?: unknown } | null; error: { code?: unknown; message?: unknown } | null }>;
+  if (typeof o !== 'object' || o === null) return false;
+  if (o.ok === true) return typeof o.result === 'object' && o.result !== null && isTaskType(o.result.type) && o.result.value !== undefined;
+  if (o.ok === false) return isErrorCode(o.error?.code) && typeof o.error?.message === 'string';
+  return false;
+}
+
+/** The JSON of a result a worker handed back, after checking its shape. */
+function checkReturn(ret: CallReturn, where: string): string {
+  if (!isCallReturn(ret)) {
+    throw new InvalidArgumentError(`${where}: a result must be {ok: true, result: {type, value}} or {ok: false, error: {code, message}}`);
+  }
+  let text: string;
+  try {
+    text = JSON.stringify(ret);
+  } catch (err) {
+    throw new InvalidArgumentError(`${where}: the result is not JSON-serialisable`, { cause: err });
+  }
+  // what is stored must read back as it was handed in
+  if (!isCallReturn(JSON.parse(text))) throw new InvalidArgumentError(`${where}: the result does not survive JSON`);
+  return text;
+}
+
+/** Checks a call before it is recorded. */
+function checkStart(call: { callId: string; workId: string; task: Task }): { callId: string; workId: string; task: Task } {
+  const { callId, workId, task } = call ?? ({} as typeof call);
+  if (typeof callId !== 'string' || !CALL_ID.test(callId)) throw new InvalidArgumentError(`call id ${JSON.stringify(callId)} is not a lowercase uuid`);
+  if (typeof workId !== 'string' || workId === '') throw new InvalidArgumentError(`call ${callId}: the work id must be a non-empty string`);
+  const isCount = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  if (typeof task !== 'object' || task === null || !isTaskType(task.type)) {
+    throw new InvalidArgumentError(`call ${callId}: the task has an unknown type ${JSON.stringify(task?.type)}`);
+  }
+  if (!isCount(task.sector?.miner) || !isCount(task.sector?.number)) throw new InvalidArgumentError(`call ${callId}: the task's sector is not {miner, number}`);
+  if (!isCount(task.proofType)) throw new InvalidArgumentError(`call ${callId}: the task's proofType is invalid`);
+  if (!Number.isSafeInteger(task.priority)) throw new InvalidArgumentError(`call ${callId}: the task's priority must be an integer`);
+  if (typeof task.input !== 'object' || task.input === null) throw new InvalidArgumentError(`call ${callId}: the task has no input`);
+  return { callId, workId, task };
+}
+
 function decodeReturn(text: string, where: string): CallReturn {
   let v: unknown;
   try {
@@ -225,8 +320,6 @@ function decodeReturn(text: string, where: string): CallReturn {
   } catch (err) {
     throw new InternalError(`${where} has a result that is not JSON`, { cause: err });
   }
-  const o = v as Partial<{ ok: boolean; result: unknown; error: { code: unknown; message: unknown } }>;
-  if (o?.ok === true && typeof o.result === 'object' && o.result !== null) return v as CallReturn;
-  if (o?.ok === false && isErrorCode(o.error?.code) && typeof o.error?.message === 'string') return v as CallReturn;
-  throw new InternalError(`${where} has a malformed result`);
+  if (!isCallReturn(v)) throw new InternalError(`${where} has a malformed result`);
+  return v;
 }

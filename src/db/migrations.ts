@@ -79,4 +79,22 @@ export const migrations: readonly string[] = [
   CREATE INDEX calls_by_sector ON calls (miner, number);
   CREATE INDEX calls_open ON calls (state) WHERE state <> 'returned';
   `,
+  // 4: sector records version 2 (docs/design/sealing-daemon.md §7): the sector log, appended in the
+  //    transaction that saves the record, and when its last entry was appended (the failure
+  //    cool-down counts from it); version 1 records keep their JSON and are upgraded when read
+  `
+  ALTER TABLE sectors ADD COLUMN last_log_at INTEGER;
+  UPDATE sectors SET last_log_at = updated_at;
+  CREATE TABLE sector_log (
+    id          INTEGER PRIMARY KEY,         -- order of the entries of a sector
+    miner       INTEGER NOT NULL,
+    number      INTEGER NOT NULL,
+    kind        TEXT NOT NULL,               -- Lotus's kind: event;sealing.<EventName>, truncate, …
+    message     TEXT NOT NULL,
+    trace       TEXT,
+    timestamp   INTEGER NOT NULL,            -- unix ms
+    FOREIGN KEY (miner, number) REFERENCES sectors (miner, number) ON DELETE CASCADE
+  );
+  CREATE INDEX sector_log_by_sector ON sector_log (miner, number, id);
+  `,
 ];

@@ -1,83 +1,70 @@
 /**
- * The persisted sector record, dagstore style: one small explicit JSON record per sector (not an
- * XState engine snapshot), written after every transition that changes a persisted field, plus
- * one row per piece so pieces are queryable by CID. A sector actor is restored by spawning it
- * with its record as input (see machines/sector.machine.ts).
+ * Sector records (src/db/sector-record.ts), their pieces and their logs in the repository
+ * database. A record is written after every transition that changes a persisted field, in one
+ * transaction with its pieces, the log entries of that transition, and the `returned` mark of the
+ * task calls whose results it applies (docs/design/sealing-daemon.md §4): either all of it is
+ * durable or none is. A sector actor is restored by spawning it with its record as input.
  *
  * Every method is synchronous: the store is used only inside the index actor, which serialises
- * calls through its mailbox and batches the writes of one tick in one transaction.
+ * calls through its mailbox and batches the calls of one tick in one transaction. A record that
+ * cannot be decoded is refused by name and never takes the others down: lists return the readable
+ * records and report the unreadable ones.
  */
+import { InternalError, InvalidArgumentError, SectorRecordInvalidError } from '../errors.js';
+import type { CallStore } from './call-store.js';
 import type { Db } from './database.js';
-import { InternalError, isErrorCode, type ErrorCode } from '../errors.js';
+import {
+  decodeRecordJson,
+  isSectorState,
+  type PieceRecord,
+  type SectorRecord,
+  type SectorRecordDraft,
+  type SectorStateName,
+  validateDraft,
+} from './sector-record.js';
 
-/**
- * The states of the deal-filling part of Lotus's sealing machine (sector-storage.md §7) that a
- * record may hold. `Empty` is Lotus's deprecated twin of `WaitDeals`; it is read, never written.
- */
-export const SECTOR_STATES = [
-  'Empty',
-  'WaitDeals',
-  'AddPiece',
-  'Packing',
-  'GetTicket',
-  'AddPieceFailed',
-  'PackingFailed',
-] as const;
+export { SECTOR_STATES, isSectorState, validateDraft, zeroCounters } from './sector-record.js';
+export type {
+  ChainMessageRef,
+  ChainRandomness,
+  PieceRecord,
+  SectorCounters,
+  SectorErrorRecord,
+  SectorRecord,
+  SectorRecordDraft,
+  SectorStateName,
+} from './sector-record.js';
 
-/** A persisted sector state name (Lotus's spelling). */
-export type SectorStateName = (typeof SECTOR_STATES)[number];
-
-/** One piece of a sector, in sector order. */
-export interface PieceRecord {
-  /** Piece CID v1 (`baga…`). */
-  pieceCid: string;
-  /** Piece CID v2 (`bafkzcib…`, FRC-0069); absent for filler pieces. */
-  pieceCidV2?: string;
-  /** Padded offset of the piece in the sector (a multiple of `paddedSize`). */
-  paddedOffset: number;
-  /** Padded piece size (a power of two ≥ 128). */
-  paddedSize: number;
-  /** Bytes of the original payload; 0 for filler pieces. */
-  payloadSize: number;
-  /** True for alignment padding and packing fillers (zero pieces written by the sector itself). */
-  filler: boolean;
-}
-
-/** A failure kept as data (never an Error object), with the state it happened in. */
-export interface SectorErrorRecord {
-  code: ErrorCode;
+/** One entry to append to a sector's log (Lotus's SectorLog without the timestamp, which the store stamps). */
+export interface SectorLogInput {
+  /** `event;sealing.<EventName>` for events (Lotus's kinds), or another kind such as `restart`. */
+  kind: string;
   message: string;
+  trace?: string;
 }
 
-/**
- * A sector as persisted. Version 1.
- *
- * - `state`: the Lotus state name at the time of the write. On restart transient states are reset
- *   (AddPiece → WaitDeals; see sector.machine.ts).
- * - `pieces`: committed pieces in order, deal pieces and fillers alike; a piece is committed only
- *   after its bytes are in the unsealed file and its commP is known, so an interrupted AddPiece
- *   leaves no row behind.
- * - `packingRequested`: `sectors seal` (or a full sector) asked to pack; survives restarts so an
- *   AddPiece interrupted before packing still ends in Packing.
- * - `commD`: the unsealed sector CID (`baga…`), known once Packing has added its fillers.
- * - `error`: why the sector is in a failure state.
- * - `updatedAt`: unix ms of the last write (stamped by the store).
- */
-export interface SectorRecord {
-  v: 1;
+/** One entry of a sector's log. */
+export interface SectorLogEntry extends SectorLogInput {
+  /** Unix ms, stamped when the entry was appended. */
+  timestamp: number;
+}
+
+/** What else a {@link SectorStore.save} commits with the record. */
+export interface SaveOptions {
+  /** Calls whose results this record applies: marked `returned` in the same transaction (each must be `done`). */
+  applied?: readonly string[];
+  /** Entries appended to the sector's log (and `lastLogAt` set to now). */
+  log?: readonly SectorLogInput[];
+}
+
+/** A record that cannot be decoded, and why. */
+export interface UnreadableSector {
   miner: number;
   number: number;
-  proofType: number;
-  state: SectorStateName;
-  pieces: PieceRecord[];
-  packingRequested: boolean;
-  commD?: string;
-  error?: SectorErrorRecord;
-  updatedAt: number;
+  /** The state column of its row (written with the record). */
+  state: string;
+  reason: string;
 }
-
-/** What a sector actor writes: the record without the store-stamped timestamp. */
-export type SectorRecordDraft = Omit<SectorRecord, 'updatedAt'>;
 
 /** Where a piece lives, for lookups by piece CID. */
 export interface PieceLocation {
@@ -86,6 +73,14 @@ export interface PieceLocation {
   piece: PieceRecord;
 }
 
+/** Lotus (`extern/storage-sealing/fsm.go`): a log past this many entries is truncated … */
+const LOG_MAX_ENTRIES = 8000;
+/** … by replacing its entries [2000, 6000) with one `truncate` entry. */
+const LOG_CUT_FROM = 2000;
+const LOG_CUT_TO = 6000;
+/** Lotus keeps at most this many characters of a message. */
+const LOG_MESSAGE_MAX = 8000;
+
 interface SectorRow {
   miner: number;
   number: number;
@@ -93,6 +88,7 @@ interface SectorRow {
   state: string;
   record: string;
   updated_at: number;
+  last_log_at: number | null;
 }
 
 interface PieceRow {
@@ -107,84 +103,124 @@ interface PieceRow {
   is_filler: number;
 }
 
-/** Sector records and their pieces in the repository database. */
+interface LogRow {
+  kind: string;
+  message: string;
+  trace: string | null;
+  timestamp: number;
+}
+
+/** Sector records, their pieces and their logs. */
 export class SectorStore {
   readonly #db: Db;
   readonly #now: () => number;
-  readonly #upsert;
-  readonly #deletePieces;
-  readonly #insertPiece;
-  readonly #getSector;
-  readonly #listAll;
-  readonly #listMiner;
-  readonly #piecesOf;
-  readonly #piecesOfMiner;
-  readonly #allPieces;
-  readonly #byCid;
-  readonly #maxNumber;
+  readonly #calls: CallStore | undefined;
+  readonly #s;
 
-  /** `now` stamps `updatedAt` (unix ms). @default Date.now */
-  constructor(db: Db, options: { now?: () => number } = {}) {
+  /**
+   * `now` stamps `updatedAt`, `lastLogAt` and log entries (unix ms; default Date.now); `calls` is
+   * the call tracker that `save(…, {applied})` marks (required for that option).
+   */
+  constructor(db: Db, options: { now?: () => number; calls?: CallStore } = {}) {
     this.#db = db;
     this.#now = options.now ?? Date.now;
-    this.#upsert = db.prepare<[number, number, number, string, string, number]>(
-      `INSERT INTO sectors (miner, number, proof_type, state, record, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (miner, number) DO UPDATE SET proof_type = excluded.proof_type, state = excluded.state,
-         record = excluded.record, updated_at = excluded.updated_at`,
-    );
-    this.#deletePieces = db.prepare<[number, number]>('DELETE FROM pieces WHERE miner = ? AND number = ?');
-    this.#insertPiece = db.prepare<[number, number, number, string, string | null, number, number, number, number]>(
-      `INSERT INTO pieces (miner, number, idx, piece_cid, piece_cid_v2, padded_size, padded_offset, payload_size, is_filler)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.#getSector = db.prepare<[number, number], SectorRow>('SELECT * FROM sectors WHERE miner = ? AND number = ?');
-    this.#listAll = db.prepare<[], SectorRow>('SELECT * FROM sectors ORDER BY miner, number');
-    this.#listMiner = db.prepare<[number], SectorRow>('SELECT * FROM sectors WHERE miner = ? ORDER BY number');
-    this.#piecesOf = db.prepare<[number, number], PieceRow>(
-      'SELECT * FROM pieces WHERE miner = ? AND number = ? ORDER BY idx',
-    );
-    this.#piecesOfMiner = db.prepare<[number], PieceRow>('SELECT * FROM pieces WHERE miner = ? ORDER BY number, idx');
-    this.#allPieces = db.prepare<[], PieceRow>('SELECT * FROM pieces ORDER BY miner, number, idx');
-    this.#byCid = db.prepare<[string, string], PieceRow>(
-      'SELECT * FROM pieces WHERE piece_cid = ? OR piece_cid_v2 = ? ORDER BY miner, number, idx',
-    );
-    this.#maxNumber = db.prepare<[number], { n: number | null }>('SELECT MAX(number) AS n FROM sectors WHERE miner = ?');
+    this.#calls = options.calls;
+    this.#s = {
+      upsert: db.prepare<[number, number, number, string, string, number, number, number], { last_log_at: number }>(
+        `INSERT INTO sectors (miner, number, proof_type, state, record, updated_at, last_log_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (miner, number) DO UPDATE SET proof_type = excluded.proof_type, state = excluded.state,
+           record = excluded.record, updated_at = excluded.updated_at,
+           last_log_at = CASE WHEN ? THEN excluded.last_log_at ELSE COALESCE(sectors.last_log_at, excluded.last_log_at) END
+         RETURNING last_log_at`,
+      ),
+      deletePieces: db.prepare<[number, number]>('DELETE FROM pieces WHERE miner = ? AND number = ?'),
+      insertPiece: db.prepare<[number, number, number, string, string | null, number, number, number, number]>(
+        `INSERT INTO pieces (miner, number, idx, piece_cid, piece_cid_v2, padded_size, padded_offset, payload_size, is_filler)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      get: db.prepare<[number, number], SectorRow>('SELECT * FROM sectors WHERE miner = ? AND number = ?'),
+      listAll: db.prepare<[], SectorRow>('SELECT * FROM sectors ORDER BY miner, number'),
+      listMiner: db.prepare<[number], SectorRow>('SELECT * FROM sectors WHERE miner = ? ORDER BY number'),
+      listInStates: db.prepare<[number, string], SectorRow>(
+        'SELECT * FROM sectors WHERE miner = ? AND state IN (SELECT value FROM json_each(?)) ORDER BY number',
+      ),
+      summary: db.prepare<[number], { state: string; n: number }>(
+        'SELECT state, COUNT(*) AS n FROM sectors WHERE miner = ? GROUP BY state ORDER BY state',
+      ),
+      piecesOf: db.prepare<[number, number], PieceRow>('SELECT * FROM pieces WHERE miner = ? AND number = ? ORDER BY idx'),
+      piecesOfMiner: db.prepare<[number], PieceRow>('SELECT * FROM pieces WHERE miner = ? ORDER BY number, idx'),
+      allPieces: db.prepare<[], PieceRow>('SELECT * FROM pieces ORDER BY miner, number, idx'),
+      byCid: db.prepare<[string, string], PieceRow>('SELECT * FROM pieces WHERE piece_cid = ? OR piece_cid_v2 = ? ORDER BY miner, number, idx'),
+      maxNumber: db.prepare<[number], { n: number | null }>('SELECT MAX(number) AS n FROM sectors WHERE miner = ?'),
+      appendLog: db.prepare<[number | null, number, number, string, string, string | null, number]>(
+        'INSERT INTO sector_log (id, miner, number, kind, message, trace, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      logCount: db.prepare<[number, number], { n: number }>('SELECT COUNT(*) AS n FROM sector_log WHERE miner = ? AND number = ?'),
+      logIdAt: db.prepare<[number, number, number], { id: number }>(
+        'SELECT id FROM sector_log WHERE miner = ? AND number = ? ORDER BY id LIMIT 1 OFFSET ?',
+      ),
+      deleteLog: db.prepare<[number, number, number, number]>('DELETE FROM sector_log WHERE miner = ? AND number = ? AND id BETWEEN ? AND ?'),
+      log: db.prepare<[number, number], LogRow>('SELECT kind, message, trace, timestamp FROM sector_log WHERE miner = ? AND number = ? ORDER BY id'),
+      logTail: db.prepare<[number, number, number], LogRow>(
+        `SELECT kind, message, trace, timestamp FROM
+           (SELECT id, kind, message, trace, timestamp FROM sector_log WHERE miner = ? AND number = ? ORDER BY id DESC LIMIT ?)
+         ORDER BY id`,
+      ),
+    };
   }
 
-  /** Writes a sector record and replaces its pieces, atomically; returns the stored record. */
-  save(draft: SectorRecordDraft): SectorRecord {
-    const record: SectorRecord = { ...validateDraft(draft), updatedAt: this.#now() };
-    const { pieces, ...rest } = record;
-    this.#db.transaction(() => {
-      this.#upsert.run(record.miner, record.number, record.proofType, record.state, JSON.stringify(rest), record.updatedAt);
-      this.#deletePieces.run(record.miner, record.number);
+  /**
+   * Writes a sector record, replaces its pieces, appends `options.log` to its log and marks the
+   * `options.applied` calls returned, all in one transaction; returns the stored record.
+   * @throws SectorRecordInvalidError (bad record), InvalidArgumentError (bad log entry or call
+   *   list), CallStateInvalidError / CallUnknownError (an applied call that is not `done`): nothing
+   *   of the save is kept
+   */
+  save(draft: SectorRecordDraft, options: SaveOptions = {}): SectorRecord {
+    const d = validateDraft(draft);
+    const entries = (options.log ?? []).map(checkLogEntry);
+    const applied = options.applied ?? [];
+    if (!Array.isArray(applied) || !applied.every((id) => typeof id === 'string')) {
+      throw new InvalidArgumentError('save: applied must be an array of call ids');
+    }
+    if (applied.length > 0 && !this.#calls) throw new InternalError('this sector store has no call store to mark applied calls in');
+    const now = this.#now();
+    const { pieces, ...rest } = d;
+    return this.#db.transaction(() => {
+      const appended = entries.length > 0 ? 1 : 0;
+      const row = this.#s.upsert.get(d.miner, d.number, d.proofType, d.state, JSON.stringify(rest), now, now, appended);
+      this.#s.deletePieces.run(d.miner, d.number);
       pieces.forEach((p, i) => {
-        this.#insertPiece.run(
-          record.miner,
-          record.number,
-          i,
-          p.pieceCid,
-          p.pieceCidV2 ?? null,
-          p.paddedSize,
-          p.paddedOffset,
-          p.payloadSize,
-          p.filler ? 1 : 0,
-        );
+        this.#s.insertPiece.run(d.miner, d.number, i, p.pieceCid, p.pieceCidV2 ?? null, p.paddedSize, p.paddedOffset, p.payloadSize, p.filler ? 1 : 0);
       });
+      for (const e of entries) this.#s.appendLog.run(null, d.miner, d.number, e.kind, e.message, e.trace ?? null, now);
+      if (appended) this.#truncateLog(d.miner, d.number, now);
+      if (applied.length > 0) this.#calls!.markReturned(applied);
+      return { ...d, lastLogAt: row?.last_log_at ?? now, updatedAt: now };
     })();
-    return record;
   }
 
-  /** The record of one sector, or undefined. */
+  /**
+   * The record of one sector, or undefined.
+   * @throws SectorRecordInvalidError when its record cannot be decoded
+   */
   get(miner: number, number: number): SectorRecord | undefined {
-    const row = this.#getSector.get(miner, number);
-    return row ? decodeRow(row, this.#piecesOf.all(miner, number)) : undefined;
+    const row = this.#s.get.get(miner, number);
+    if (!row) return undefined;
+    const r = decodeRow(row, this.#s.piecesOf.all(miner, number));
+    if ('reason' in r) throw new SectorRecordInvalidError(`sector record of miner ${miner} sector ${number} is unreadable: ${r.reason}`);
+    return r;
   }
 
-  /** Every sector record (of one miner when given), by number. */
+  /** Every readable sector record (of one miner when given), by number; see {@link listWithErrors}. */
   list(miner?: number): SectorRecord[] {
-    const rows = miner === undefined ? this.#listAll.all() : this.#listMiner.all(miner);
-    const pieceRows = miner === undefined ? this.#allPieces.all() : this.#piecesOfMiner.all(miner);
+    return this.listWithErrors(miner).records;
+  }
+
+  /** Every sector (of one miner when given), by number: the readable records, and the others with the reason. */
+  listWithErrors(miner?: number): { records: SectorRecord[]; unreadable: UnreadableSector[] } {
+    const rows = miner === undefined ? this.#s.listAll.all() : this.#s.listMiner.all(miner);
+    const pieceRows = miner === undefined ? this.#s.allPieces.all() : this.#s.piecesOfMiner.all(miner);
     const byKey = new Map<string, PieceRow[]>();
     for (const p of pieceRows) {
       const key = `${p.miner}/${p.number}`;
@@ -192,19 +228,81 @@ export class SectorStore {
       if (list) list.push(p);
       else byKey.set(key, [p]);
     }
-    return rows.map((r) => decodeRow(r, byKey.get(`${r.miner}/${r.number}`) ?? []));
+    return split(rows.map((r) => decodeRow(r, byKey.get(`${r.miner}/${r.number}`) ?? [])));
   }
 
-  /** The number a new sector of `miner` gets: one past the highest known (0 for the first). */
+  /**
+   * The readable records of `miner` in one of `states` (`sectors list --states`), by number.
+   * @throws InvalidArgumentError for a name that is not a sector state
+   */
+  listInStates(miner: number, states: readonly SectorStateName[]): SectorRecord[] {
+    if (!Array.isArray(states)) throw new InvalidArgumentError('listInStates: states must be an array of state names');
+    const unknown = states.filter((s) => !isSectorState(s));
+    if (unknown.length > 0) throw new InvalidArgumentError(`not a sector state: ${unknown.map((s) => JSON.stringify(s)).join(', ')}`);
+    const rows = this.#s.listInStates.all(miner, JSON.stringify(states));
+    return split(rows.map((r) => decodeRow(r, this.#s.piecesOf.all(r.miner, r.number)))).records;
+  }
+
+  /** How many sectors of `miner` are in each state (Lotus's SectorsSummary), from the rows' state column. */
+  summary(miner: number): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const { state, n } of this.#s.summary.all(miner)) out[state] = n;
+    return out;
+  }
+
+  /**
+   * A sector's log, oldest first: every entry, or the last `limit`.
+   * @throws InvalidArgumentError for a bad limit
+   */
+  log(miner: number, number: number, options: { limit?: number } = {}): SectorLogEntry[] {
+    const { limit } = options;
+    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) {
+      throw new InvalidArgumentError(`log limit must be a non-negative integer, got ${limit}`);
+    }
+    const rows = limit === undefined ? this.#s.log.all(miner, number) : this.#s.logTail.all(miner, number, limit);
+    return rows.map((r) => {
+      const e: SectorLogEntry = { kind: r.kind, message: r.message, timestamp: r.timestamp };
+      if (r.trace !== null) e.trace = r.trace;
+      return e;
+    });
+  }
+
+  /** The number a new sector of `miner` gets: one past the highest recorded, readable or not (0 for the first). */
   nextNumber(miner: number): number {
-    const n = this.#maxNumber.get(miner)?.n;
+    const n = this.#s.maxNumber.get(miner)?.n;
     return n === null || n === undefined ? 0 : n + 1;
   }
 
   /** Every sector holding a piece with this CID (v1 or v2). */
   findPiece(pieceCid: string): PieceLocation[] {
-    return this.#byCid.all(pieceCid, pieceCid).map((r) => ({ miner: r.miner, number: r.number, piece: decodePiece(r) }));
+    return this.#s.byCid.all(pieceCid, pieceCid).map((r) => ({ miner: r.miner, number: r.number, piece: decodePiece(r) }));
   }
+
+  /**
+   * Lotus's truncation (`extern/storage-sealing/fsm.go`): past 8000 entries, entries 2000–5999 give
+   * way to one `truncate` entry, which takes the id of the first entry it replaces so it sits where
+   * they were. (Lotus writes its marker into the slice it then cuts, so there it is lost.)
+   */
+  #truncateLog(miner: number, number: number, now: number): void {
+    let n = this.#s.logCount.get(miner, number)?.n ?? 0;
+    while (n > LOG_MAX_ENTRIES) {
+      const from = this.#s.logIdAt.get(miner, number, LOG_CUT_FROM)!.id;
+      const to = this.#s.logIdAt.get(miner, number, LOG_CUT_TO - 1)!.id;
+      this.#s.deleteLog.run(miner, number, from, to);
+      this.#s.appendLog.run(from, miner, number, 'truncate', `truncating log (above ${LOG_MAX_ENTRIES} entries)`, null, now);
+      n -= LOG_CUT_TO - LOG_CUT_FROM - 1;
+    }
+  }
+}
+
+function checkLogEntry(e: SectorLogInput, i: number): SectorLogInput {
+  if (typeof e !== 'object' || e === null) throw new InvalidArgumentError(`log entry ${i} must be an object`);
+  if (typeof e.kind !== 'string' || e.kind === '') throw new InvalidArgumentError(`log entry ${i}: kind must be a non-empty string`);
+  if (typeof e.message !== 'string') throw new InvalidArgumentError(`log entry ${i}: message must be a string`);
+  if (e.trace !== undefined && typeof e.trace !== 'string') throw new InvalidArgumentError(`log entry ${i}: trace must be a string`);
+  // Lotus keeps the first 8000 characters of a message and says so
+  const message = e.message.length > LOG_MESSAGE_MAX ? `${e.message.slice(0, LOG_MESSAGE_MAX)}... truncated` : e.message;
+  return e.trace === undefined ? { kind: e.kind, message } : { kind: e.kind, message, trace: e.trace };
 }
 
 function decodePiece(r: PieceRow): PieceRecord {
@@ -220,75 +318,34 @@ function decodePiece(r: PieceRow): PieceRecord {
 }
 
 /**
- * Decodes a stored row. A record of an unknown version or with a malformed field is refused,
- * never half-loaded (a newer program may have written it).
+ * Decodes a stored row (any record version this program reads, as version 2), or says why it
+ * cannot: never half-loaded (a newer program, or a damaged file, may have written it).
  */
-function decodeRow(row: SectorRow, pieceRows: PieceRow[]): SectorRecord {
-  const where = `sector record of miner ${row.miner} sector ${row.number}`;
+function decodeRow(row: SectorRow, pieceRows: PieceRow[]): SectorRecord | UnreadableSector {
+  const unreadable = (reason: string): UnreadableSector => ({ miner: row.miner, number: row.number, state: row.state, reason });
   let raw: unknown;
   try {
     raw = JSON.parse(row.record);
-  } catch (err) {
-    throw new InternalError(`${where} is not valid JSON`, { cause: err });
+  } catch {
+    return unreadable('its JSON does not parse');
   }
-  if (!isObject(raw) || raw.v !== 1) {
-    throw new InternalError(`${where} has version ${isObject(raw) ? String(raw.v) : '?'}; this program reads version 1`);
-  }
-  const record = { ...raw, pieces: pieceRows.map(decodePiece), updatedAt: row.updated_at } as unknown as SectorRecord;
   try {
-    validateDraft(record);
+    const withPieces = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? { ...raw, pieces: pieceRows.map(decodePiece) } : raw;
+    const d = decodeRecordJson(withPieces);
+    if (d.miner !== row.miner || d.number !== row.number) return unreadable(`it names miner ${d.miner} sector ${d.number}`);
+    if (d.state !== row.state) return unreadable(`its state ${d.state} differs from the row's ${row.state}`);
+    return { ...d, lastLogAt: row.last_log_at ?? row.updated_at, updatedAt: row.updated_at };
   } catch (err) {
-    throw new InternalError(`${where} is malformed: ${(err as Error).message}`, { cause: err });
+    return unreadable((err as Error).message);
   }
-  return record;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function isCount(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-}
-
-/** Checks a record before it is written or after it is read; returns only the known fields. */
-export function validateDraft(d: SectorRecordDraft): SectorRecordDraft {
-  const bad = (field: string) => new InternalError(`sector record field ${field} is invalid`);
-  if (d.v !== 1) throw bad('v');
-  if (!isCount(d.miner)) throw bad('miner');
-  if (!isCount(d.number)) throw bad('number');
-  if (!isCount(d.proofType)) throw bad('proofType');
-  if (!(SECTOR_STATES as readonly string[]).includes(d.state)) throw bad('state');
-  if (!Array.isArray(d.pieces)) throw bad('pieces');
-  if (typeof d.packingRequested !== 'boolean') throw bad('packingRequested');
-  if (d.commD !== undefined && typeof d.commD !== 'string') throw bad('commD');
-  if (d.error !== undefined && (!isObject(d.error) || !isErrorCode(d.error.code) || typeof d.error.message !== 'string')) {
-    throw bad('error');
+function split(decoded: (SectorRecord | UnreadableSector)[]): { records: SectorRecord[]; unreadable: UnreadableSector[] } {
+  const records: SectorRecord[] = [];
+  const unreadable: UnreadableSector[] = [];
+  for (const r of decoded) {
+    if ('reason' in r) unreadable.push(r);
+    else records.push(r);
   }
-  const out: SectorRecordDraft = {
-    v: 1,
-    miner: d.miner,
-    number: d.number,
-    proofType: d.proofType,
-    state: d.state,
-    pieces: d.pieces.map((p, i) => {
-      if (!isObject(p) || typeof p.pieceCid !== 'string' || !isCount(p.paddedOffset) || !isCount(p.paddedSize)) {
-        throw bad(`pieces[${i}]`);
-      }
-      if (!isCount(p.payloadSize) || typeof p.filler !== 'boolean') throw bad(`pieces[${i}]`);
-      const piece: PieceRecord = {
-        pieceCid: p.pieceCid,
-        paddedOffset: p.paddedOffset,
-        paddedSize: p.paddedSize,
-        payloadSize: p.payloadSize,
-        filler: p.filler,
-      };
-      if (typeof p.pieceCidV2 === 'string') piece.pieceCidV2 = p.pieceCidV2;
-      return piece;
-    }),
-    packingRequested: d.packingRequested,
-  };
-  if (d.commD !== undefined) out.commD = d.commD;
-  if (d.error !== undefined) out.error = { code: d.error.code, message: d.error.message };
-  return out;
+  return { records, unreadable };
 }

@@ -2,7 +2,8 @@
  * The stores of the repository database, by the name the index actor serves them under. Each is a
  * class of synchronous methods over prepared statements; the index actor runs them in its
  * transactions and answers through one request/reply protocol (machines/protocol.ts `index.call`).
- * A new store is one more entry here, nothing else.
+ * A new store is one more entry here, nothing else: the protocol's call type, the index actor's
+ * dispatch and the IndexClient proxy are all derived from this map.
  */
 import type { StorageCatalog } from './storage-catalog.js';
 import type { CallStore } from './call-store.js';
@@ -23,11 +24,20 @@ export type IndexStoreName = keyof IndexStores;
 /** Names of the methods of `S`. */
 export type StoreMethod<S> = { [K in keyof S]: S[K] extends (...args: never[]) => unknown ? K : never }[keyof S] & string;
 
-/** One call of one store's method, typed by its parameters. */
-export type StoreCall = {
-  [S in IndexStoreName]: {
-    [M in StoreMethod<IndexStores[S]>]: IndexStores[S][M] extends (...args: infer A) => unknown
-      ? { store: S; method: M; args: A }
-      : never;
-  }[StoreMethod<IndexStores[S]>];
-}[IndexStoreName];
+/** One call of one method of one store of the map `M`, typed by the method's parameters. */
+export type StoreCallOf<M> = {
+  [S in keyof M & string]: {
+    [K in StoreMethod<M[S]>]: M[S][K] extends (...args: infer A) => unknown ? { store: S; method: K; args: A } : never;
+  }[StoreMethod<M[S]>];
+}[keyof M & string];
+
+/** One call of a store's method (`{store: 'calls', method: 'finish', args}` is checked against `CallStore.finish`). */
+export type StoreCall = StoreCallOf<IndexStores>;
+
+/** Every method of `T`, returning a Promise of its result (how a store looks from outside the index actor). */
+export type Asyncified<T> = {
+  [K in StoreMethod<T>]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+};
+
+/** Every store of the map `M`, asyncified. */
+export type StoreClients<M> = { [S in keyof M]: Asyncified<M[S]> };

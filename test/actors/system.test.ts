@@ -21,6 +21,7 @@ import { generateUnsealedCid } from '../../src/piece/unsealed-cid.js';
 import { SealerPool } from '../../src/pool/pool.js';
 import { sectorFilePath } from '../../src/sector/layout.js';
 import { openDatabase } from '../../src/db/database.js';
+import { SectorStore } from '../../src/db/sector-store.js';
 
 const P2K = 5; // StackedDrg2KiBV1_1
 const MINER = 1000;
@@ -159,6 +160,57 @@ test.serial('startPacking fills the rest with fillers and computes CommD over ev
   const auto = await d.sectors.addPiece({ source: once(a), payloadSize: a.length });
   t.is(auto.sector, 1, 'a packed sector takes no more pieces; a new one is opened');
   await t.throwsAsync(d.sectors.startPacking(7), { instanceOf: SectorUnknownError });
+});
+
+test.serial('a system starts with an unreadable sector record: it logs it, leaves it alone and serves the readable sectors', async (t) => {
+  const dbPath = join(t.context.dir, 'db.sqlite');
+  const db = openDatabase(dbPath);
+  new SectorStore(db).save({
+    v: 2,
+    miner: MINER,
+    number: 0,
+    proofType: P2K,
+    state: 'WaitDeals',
+    pieces: [],
+    packingRequested: false,
+    counters: { preCommit2Fails: 0, invalidProofs: 0, retries: 0 },
+  });
+  const damaged = '{"v":2,"miner":1000,"numb';
+  db.prepare('INSERT INTO sectors (miner, number, proof_type, state, record, updated_at, last_log_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    MINER,
+    1,
+    P2K,
+    'PreCommit1',
+    damaged,
+    1,
+    1,
+  );
+  db.close();
+  const lines: string[] = [];
+  const d = await t.context.start({ log: (m) => lines.push(m) });
+  t.deepEqual(
+    lines.filter((l) => l.includes('not started')),
+    ['sector 1 of miner 1000 is not started: its record (state PreCommit1) is unreadable: its JSON does not parse'],
+  );
+  t.deepEqual(
+    (await d.sectors.listSectors()).map((r) => r.number),
+    [0],
+  );
+  await t.throwsAsync(d.sectors.sectorStatus(1), {
+    code: 'SECTOR_RECORD_INVALID',
+    message: 'sector record of miner 1000 sector 1 is unreadable: its JSON does not parse',
+  } as never);
+  const small = randomBytes(100);
+  t.like(await d.sectors.addPiece({ source: once(small), payloadSize: small.length }), { sector: 0, paddedOffset: 0 });
+  const big = randomBytes(2000);
+  t.like(await d.sectors.addPiece({ source: once(big), payloadSize: big.length }), { sector: 2 }, 'a new sector does not take the unreadable one’s number');
+  await d.stop();
+  const ro = openDatabase(dbPath, { readonly: true });
+  try {
+    t.is(ro.prepare('SELECT record FROM sectors WHERE number = 1').pluck().get(), damaged, 'the unreadable record is left as it was');
+  } finally {
+    ro.close();
+  }
 });
 
 test.serial('a restarted system has the same sectors in the same states with the same pieces', async (t) => {
@@ -328,7 +380,9 @@ test.serial('the inspection log records events and snapshots as NDJSON', async (
   t.true(lines.length > 10);
   t.true(lines.some((l) => l.type === '@xstate.event' && l.event.type === 'scheduler.addPiece'));
   t.true(lines.some((l) => l.type === '@xstate.snapshot' && l.actor === 'sector:0' && l.value === 'AddPiece'));
-  t.true(lines.some((l) => l.type === '@xstate.event' && l.event.type === 'index.sector.save'));
+  const saves = lines.filter((l) => l.type === '@xstate.event' && l.event.type === 'index.call' && l.event.method === 'save');
+  t.true(saves.length > 0);
+  t.regex(saves[0].event.replyTo.$actor, /^x:\d+$/, 'the reply address is logged as the sender’s session id');
 });
 
 test.serial('a byte stream that breaks midway drops the piece as unreadable input and the sector stays open', async (t) => {

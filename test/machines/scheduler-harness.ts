@@ -7,7 +7,7 @@
 import { createActor, fromCallback, fromPromise, SimulatedClock } from 'xstate';
 import type { IndexEvent, SchedulerReply, TaskActorEvent } from '../../machines/protocol.js';
 import { type SchedulerInput, schedulerMachine } from '../../machines/scheduler.machine.js';
-import type { LogEntryDraft, SectorRecordDraft } from '../../machines/sector/record-v2.js';
+import type { SectorLogInput as LogEntryDraft, SectorRecordDraft } from '../../src/db/sector-store.js';
 import { sectorMachine } from '../../machines/sector/sector.machine.js';
 import { CallStore } from '../../src/db/call-store.js';
 import { type Db, openDatabase } from '../../src/db/database.js';

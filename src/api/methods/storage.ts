@@ -66,7 +66,7 @@ export function storageComponents(c: ApiComponents): StorageComponents {
   if (!system) throw new InvalidArgumentError('storage is not available yet: the daemon is still starting');
   let s = derived.get(system);
   if (!s) {
-    const catalog: CatalogClient = system.index.storage;
+    const catalog: CatalogClient = system.index.catalog;
     const local = system.localStore;
     s = {
       catalog,

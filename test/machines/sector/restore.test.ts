@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { SectorRecordDraft } from '../../../machines/sector/record-v2.js';
+import type { SectorRecordDraft } from '../../../src/db/sector-store.js';
 import { workIdOf } from '../../../src/tasks/work-id.js';
 import { commitProof, pack, pc1, pc2, preCommit, ticket } from './drive.js';
 import { type SectorHarness, sectorHarness } from './sector-harness.js';

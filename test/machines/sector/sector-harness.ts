@@ -6,7 +6,7 @@
  */
 import { type ActorRefFrom, createActor, fromCallback, fromPromise, setup, SimulatedClock, spawnChild } from 'xstate';
 import type { IndexEvent, SchedulerSectorEvent, SectorEvent } from '../../../machines/protocol.js';
-import type { LogEntryDraft, SectorRecordDraft } from '../../../machines/sector/record-v2.js';
+import type { SectorLogInput as LogEntryDraft, SectorRecordDraft } from '../../../src/db/sector-store.js';
 import type { SectorInput } from '../../../machines/sector/sector-context.js';
 import { sectorMachine } from '../../../machines/sector/sector.machine.js';
 import type { CommDInput } from '../../../machines/sector/sector-setup.js';

@@ -24,13 +24,15 @@ function memorySectors(): SectorApiService & { data: Map<number, Uint8Array> } {
       const n = req.sector ?? 1;
       data.set(n, bytes);
       records.set(n, {
-        v: 1,
+        v: 2,
         miner: 1000,
         number: n,
         proofType: 5,
         state: 'WaitDeals',
         pieces: [{ pieceCid: 'baga-test', pieceCidV2: 'bafk-test', paddedOffset: 0, paddedSize: req.pieceSize ?? 128, payloadSize: bytes.length, filler: false }],
         packingRequested: false,
+        counters: { preCommit2Fails: 0, invalidProofs: 0, retries: 0 },
+        lastLogAt: 1,
         updatedAt: 1,
       });
       return { sector: n, pieceCid: 'baga-test', pieceCidV2: 'bafk-test', paddedSize: req.pieceSize ?? 128, payloadSize: bytes.length, paddedOffset: 0, offset: 0 };
