@@ -1,7 +1,8 @@
 import anyTest, { type TestFn } from 'ava';
 import { SimulatedClock } from 'xstate';
 import type { PreCommitParams } from '../../../src/chain/chain-adapter.js';
-import type { ChainClock } from '../../../src/chain/local-chain.js';
+import { type ChainClock, LocalChain } from '../../../src/chain/local-chain.js';
+import { ChainStore, directChainStore } from '../../../src/db/chain-store.js';
 import { type ChainFixture, chainFixture, isSettled, passEpochs, referenceRandomness, settle } from './chain-fixture.js';
 
 const test = anyTest as TestFn<ChainFixture>;
@@ -312,4 +313,25 @@ test('with fixed randomness every sector gets the same ticket and seed at every 
   t.deepEqual(await chain.getTicket({ miner: 7, number: 70 }), { value: ticket, epoch: 3 });
   t.deepEqual(await chain.waitSeed({ miner: 7, number: 70 }, 0, never), { value: seed, epoch: 3 });
   t.deepEqual(await chain.waitSeed(SECTOR, 0, never), { value: seed, epoch: 3 });
+});
+
+test('a store failure rejects the calls that needed it, and the chain carries on once the store answers again', async (t) => {
+  const { clock, db } = t.context;
+  let failing = false;
+  const direct = directChainStore(new ChainStore(db));
+  const store = {
+    ...direct,
+    advance: (epoch: number, now: number) => (failing ? Promise.reject(new Error('index actor stopped')) : direct.advance(epoch, now)),
+  };
+  const chain = new LocalChain({ store, clock });
+  const { message } = await chain.submitPreCommit(SECTOR, preCommit(0));
+  const landed = chain.waitPreCommit(SECTOR, message, never);
+  await settle();
+  failing = true;
+  await passEpochs(clock, 1);
+  await t.throwsAsync(landed, { message: 'index actor stopped' });
+  await t.throwsAsync(chain.head(), { message: 'index actor stopped' });
+  failing = false;
+  t.deepEqual(await chain.head(), { epoch: 1 });
+  t.deepEqual(await chain.waitPreCommit(SECTOR, message, never), { ok: true, epoch: 1 });
 });
