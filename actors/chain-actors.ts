@@ -9,24 +9,24 @@ import type { SectorId } from '../src/sector/sector-id.js';
 
 type S = { sector: SectorId };
 
-/** The `chain*` actors of the sector machine over `chain`. */
-export function chainActors(chain: ChainAdapter) {
+/** The `chain*` actors of the sector machine over the chain `of()` returns when a step runs. */
+export function chainActors(of: () => ChainAdapter) {
   return {
-    chainGetTicket: fromPromise<ChainRandomness, S>(({ input }) => chain.getTicket(input.sector)),
+    chainGetTicket: fromPromise<ChainRandomness, S>(({ input }) => of().getTicket(input.sector)),
     chainSubmitPreCommit: fromPromise<{ message: string }, S & { params: PreCommitParams }>(({ input }) =>
-      chain.submitPreCommit(input.sector, input.params),
+      of().submitPreCommit(input.sector, input.params),
     ),
     chainWaitPreCommit: fromPromise<MessageOutcome, S & { message: string }>(({ input, signal }) =>
-      chain.waitPreCommit(input.sector, input.message, signal),
+      of().waitPreCommit(input.sector, input.message, signal),
     ),
     chainWaitSeed: fromPromise<ChainRandomness, S & { preCommitEpoch: number }>(({ input, signal }) =>
-      chain.waitSeed(input.sector, input.preCommitEpoch, signal),
+      of().waitSeed(input.sector, input.preCommitEpoch, signal),
     ),
-    chainSubmitCommit: fromPromise<{ message: string }, S & { proof: string }>(({ input }) => chain.submitCommit(input.sector, { proof: input.proof })),
+    chainSubmitCommit: fromPromise<{ message: string }, S & { proof: string }>(({ input }) => of().submitCommit(input.sector, { proof: input.proof })),
     chainWaitCommit: fromPromise<MessageOutcome, S & { message: string }>(({ input, signal }) =>
-      chain.waitCommit(input.sector, input.message, signal),
+      of().waitCommit(input.sector, input.message, signal),
     ),
-    chainPreCommitInfo: fromPromise<{ commR: string; epoch: number } | undefined, S>(({ input }) => chain.preCommitInfo(input.sector)),
-    chainDeclareFault: fromPromise<{ message: string }, S & { reason: string }>(({ input }) => chain.declareFault(input.sector, input.reason)),
+    chainPreCommitInfo: fromPromise<{ commR: string; epoch: number } | undefined, S>(({ input }) => of().preCommitInfo(input.sector)),
+    chainDeclareFault: fromPromise<{ message: string }, S & { reason: string }>(({ input }) => of().declareFault(input.sector, input.reason)),
   };
 }

@@ -1,6 +1,7 @@
 /**
- * Typed facade of the native SHA-256 machinery: SHA-256, the Filecoin node hash
- * (trunc254(SHA-256(a‖b))), tree layers and roots, fr32 padding and one-pass commP of a chunk.
+ * Typed facade of the native hash machinery: SHA-256, the Filecoin node hash
+ * (trunc254(SHA-256(a‖b))), tree layers and roots, fr32 padding, one-pass commP of a chunk, and
+ * BLAKE2b-256 (Filecoin's chain hash: randomness, message CIDs).
  * Validates argument types and lengths (TypeError / RangeError naming the argument) and allocates
  * outputs; the C code computes over the caller's buffers. Everything runs synchronously on the
  * calling thread; use the sealer pool for large inputs.
@@ -9,6 +10,7 @@ import { binding } from './binding.js';
 
 interface HashBinding {
   sha256(data: Uint8Array, out: Uint8Array): void;
+  blake2b256(data: Uint8Array, out: Uint8Array): void;
   hashPair(a: Uint8Array, b: Uint8Array, out: Uint8Array): void;
   hashLayer(children: Uint8Array, parents: Uint8Array): void;
   treeRoot(leaves: Uint8Array, out: Uint8Array): void;
@@ -43,6 +45,16 @@ function isPowerOfTwo(n: number): boolean {
 export function sha256(data: Uint8Array): Uint8Array {
   const out = new Uint8Array(32);
   native().sha256(bytes(data, 'data'), out);
+  return out;
+}
+
+/**
+ * Unkeyed BLAKE2b with a 32-byte digest (Go's `blake2b.Sum256`). node:crypto offers only
+ * BLAKE2b-512, and BLAKE2b-256 is not its truncation (the digest length is hashed in).
+ */
+export function blake2b256(data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(32);
+  native().blake2b256(bytes(data, 'data'), out);
   return out;
 }
 

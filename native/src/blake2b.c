@@ -1,4 +1,4 @@
-/* BLAKE2b-512 (RFC 7693). The one-block 16-byte variant is what the expander graph calls
+/* BLAKE2b (RFC 7693), any digest length up to 64 bytes. The one-block 16-byte variant is what the expander graph calls
  * ~10^8 times for a 512 MiB sector, so it skips the byte-level message handling. */
 #include "blake2b.h"
 #include <string.h>
@@ -62,14 +62,14 @@ static uint64_t load_le64(const uint8_t *p) {
   return v;
 }
 
-static void init_h(uint64_t h[8]) {
+static void init_h(uint64_t h[8], size_t outlen) {
   memcpy(h, ss_blake2b_iv, sizeof(ss_blake2b_iv));
-  h[0] ^= 0x01010000ULL ^ 64; /* depth 1, fanout 1, no key, 64-byte digest */
+  h[0] ^= 0x01010000ULL ^ (uint64_t)outlen; /* depth 1, fanout 1, no key, outlen-byte digest */
 }
 
-void ss_blake2b512(uint8_t out[64], const uint8_t *in, size_t len) {
+void ss_blake2b(uint8_t *out, size_t outlen, const uint8_t *in, size_t len) {
   uint64_t h[8], m[16];
-  init_h(h);
+  init_h(h, outlen);
   uint64_t t = 0;
   /* every full block except the last one (the last block is compressed with the final flag,
    * even when it is full; an empty message is one zero block) */
@@ -85,13 +85,14 @@ void ss_blake2b512(uint8_t out[64], const uint8_t *in, size_t len) {
   for (int i = 0; i < 16; i++) m[i] = load_le64(block + 8 * i);
   t += len;
   compress(h, m, t, 1);
-  for (int i = 0; i < 8; i++)
-    for (int j = 0; j < 8; j++) out[8 * i + j] = (uint8_t)(h[i] >> (8 * j));
+  for (size_t i = 0; i < outlen; i++) out[i] = (uint8_t)(h[i / 8] >> (8 * (i % 8)));
 }
+
+void ss_blake2b512(uint8_t out[64], const uint8_t *in, size_t len) { ss_blake2b(out, 64, in, len); }
 
 uint64_t ss_blake2b512_be64_of_2be64(uint64_t a, uint64_t b) {
   uint64_t h[8];
-  init_h(h);
+  init_h(h, 64);
   /* message bytes are BE(a) || BE(b); BLAKE2b reads words LE, so each word is byte-swapped */
   uint64_t m[16] = {__builtin_bswap64(a), __builtin_bswap64(b), 0};
   compress(h, m, 16, 1);

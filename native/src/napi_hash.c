@@ -1,8 +1,9 @@
 /* N-API glue for the hash area: argument extraction and length checks only; the algorithms live
- * in sha256*.c, fr32.c and sha_tree.c. The backend flag comes from this thread's addon
+ * in sha256*.c, fr32.c, sha_tree.c and blake2b.c. The backend flag comes from this thread's addon
  * instance. native/hash.ts validates first and allocates the outputs; the checks here keep a bad
  * direct call from reading or writing out of bounds. */
 #include <string.h>
+#include "blake2b.h"
 #include "cpu.h"
 #include "fr32.h"
 #include "napi_util.h"
@@ -22,6 +23,15 @@ static napi_value js_sha256(napi_env env, napi_callback_info info) {
   SS_BYTES(data, 0);
   SS_BYTES_LEN(out, 1, 32);
   ss_sha256(use_shani(env), data, data_len, out);
+  return ss_undefined(env);
+}
+
+/* blake2b256(data, out32) */
+static napi_value js_blake2b256(napi_env env, napi_callback_info info) {
+  SS_ARGS(2);
+  SS_BYTES(data, 0);
+  SS_BYTES_LEN(out, 1, 32);
+  ss_blake2b(out, 32, data, data_len);
   return ss_undefined(env);
 }
 
@@ -132,6 +142,7 @@ napi_status register_hash(napi_env env, napi_value exports) {
       {"sha256", js_sha256},         {"hashPair", js_hash_pair},         {"hashLayer", js_hash_layer},
       {"treeRoot", js_tree_root},    {"fr32Pad", js_fr32_pad},           {"fr32Unpad", js_fr32_unpad},
       {"commPChunk", js_commp_chunk}, {"benchCompressions", js_bench},   {"setShaBackend", js_set_backend},
+      {"blake2b256", js_blake2b256},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_status s = ss_export_fn(env, exports, fns[i].name, fns[i].cb);

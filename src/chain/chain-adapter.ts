@@ -9,12 +9,15 @@
  * an honest stand-in named as such wherever it shows. A real chain client implements this interface.
  *
  * Contract for every implementation:
- * - submits are idempotent per sector: submitting the same pre-commit (or commit) again for a
- *   sector returns the message already sent for it, so a sector restored in PreCommitting after a
- *   crash never sends a second message;
- * - waits resolve when the answer is known and reject only on infrastructure failures; a message
- *   the chain refused resolves `{ ok: false, reason }`;
- * - waits stop (reject with an AbortError) when their signal is aborted.
+ * - submits are idempotent per sector: submitting the same pre-commit (or commit, or fault) with
+ *   the same parameters again returns the message already sent for it while that message is
+ *   pending or landed, so a sector restored in PreCommitting after a crash never sends a second
+ *   message. Once a message failed, the same submit sends a new one (Lotus resends after
+ *   PreCommitFailed and CommitFailed);
+ * - waits resolve when the answer is known and reject only on infrastructure failures (and on a
+ *   message id the chain never issued, a caller's bug); a message the chain refused resolves
+ *   `{ ok: false, reason }`;
+ * - waits stop (reject with an AbortedError, code ABORTED) as soon as their signal is aborted.
  */
 import type { SectorId } from '../sector/sector-id.js';
 import type { Hex32 } from '../tasks/task-types.js';
@@ -45,21 +48,42 @@ export interface CommitParams {
 /** A message's fate once the chain has decided it. */
 export type MessageOutcome = { ok: true; epoch: number } | { ok: false; reason: string };
 
+/** A pre-commit as the chain holds it once it landed (Lotus `SectorPreCommitOnChainInfo`). */
+export interface PreCommitInfo extends PreCommitParams {
+  /** The pre-commit message. */
+  message: string;
+  /** The epoch it landed in (Lotus `PreCommitEpoch`). */
+  epoch: number;
+}
+
 /** A chain, as the sealing lifecycle sees it. */
 export interface ChainAdapter {
   /** What the CLI and logs call this chain (e.g. "local chain (stand-in)"). */
   readonly name: string;
   /** The current head epoch. */
   head(): Promise<{ epoch: number }>;
-  /** A sealing ticket for the sector, drawn at (about) the current head. */
+  /**
+   * A sealing ticket for the sector, drawn at (about) the current head; once the sector's
+   * pre-commit is on chain, the ticket it was pre-committed with (Lotus `getTicket`).
+   */
   getTicket(sector: SectorId): Promise<ChainRandomness>;
+  /** Sends the pre-commit message. Malformed parameters are refused here (INVALID_ARGUMENT). */
   submitPreCommit(sector: SectorId, params: PreCommitParams): Promise<{ message: string }>;
+  /** The pre-commit message's fate, once it was included. */
   waitPreCommit(sector: SectorId, message: string, signal: AbortSignal): Promise<MessageOutcome>;
-  /** The interactive seed, once it can be drawn (some epochs after the pre-commit landed). */
+  /**
+   * The interactive seed, drawn at `preCommitEpoch` plus the chain's challenge delay, once the
+   * head has reached that epoch. `preCommitEpoch` is the epoch the pre-commit landed in (from
+   * {@link waitPreCommit} or {@link preCommitInfo}); the commit is checked against the seed of
+   * the epoch the chain recorded, so another epoch gives a seed the chain will not accept.
+   */
   waitSeed(sector: SectorId, preCommitEpoch: number, signal: AbortSignal): Promise<ChainRandomness>;
+  /** Sends the commit message; the chain verifies its proof when it includes it. */
   submitCommit(sector: SectorId, params: CommitParams): Promise<{ message: string }>;
+  /** The commit message's fate (an invalid proof fails it), once it was included. */
   waitCommit(sector: SectorId, message: string, signal: AbortSignal): Promise<MessageOutcome>;
   /** The sector's pre-commit as the chain has it, if it landed. */
-  preCommitInfo(sector: SectorId): Promise<{ commR: string; epoch: number } | undefined>;
+  preCommitInfo(sector: SectorId): Promise<PreCommitInfo | undefined>;
+  /** Declares the proven sector faulty (the message fails for a sector that is not proven). */
   declareFault(sector: SectorId, reason: string): Promise<{ message: string }>;
 }

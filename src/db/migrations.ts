@@ -96,5 +96,37 @@ export const migrations: readonly string[] = [
     FOREIGN KEY (miner, number) REFERENCES sectors (miner, number) ON DELETE CASCADE
   );
   CREATE INDEX sector_log_by_sector ON sector_log (miner, number, id);
+  // 5: the local chain (src/chain/local-chain.ts, a stand-in for a blockchain): its genesis, its
+  //    head and the messages sectors sent to it. Randomness is derived from the genesis nonce and
+  //    the epoch, so none is stored.
+  `
+  CREATE TABLE chain_genesis (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),  -- one row
+    nonce        TEXT NOT NULL,             -- 32 random bytes (hex), drawn once per repository
+    genesis_time BIGINT NOT NULL,           -- unix ms of epoch 0
+    epoch_ms     INTEGER NOT NULL,          -- the epoch duration in force
+    base_epoch   BIGINT NOT NULL,           -- epochs count from base_epoch at base_time (moved
+    base_time    BIGINT NOT NULL            --   when the epoch duration changes)
+  );
+  CREATE TABLE chain_head (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),   -- one row
+    epoch       BIGINT NOT NULL,            -- the highest epoch reached; never goes back
+    updated_at  BIGINT NOT NULL             -- unix ms
+  );
+  CREATE TABLE chain_messages (
+    id             TEXT PRIMARY KEY,        -- message CID (dag-cbor, BLAKE2b-256)
+    seq            BIGINT NOT NULL UNIQUE,  -- order of sending
+    kind           TEXT NOT NULL CHECK (kind IN ('precommit', 'commit', 'fault')),
+    miner          BIGINT NOT NULL,
+    number         BIGINT NOT NULL,
+    params         TEXT NOT NULL,           -- canonical JSON
+    sent_epoch     BIGINT NOT NULL,
+    sent_at        BIGINT NOT NULL,         -- unix ms
+    included_epoch BIGINT,                  -- NULL while pending
+    ok             INTEGER,                 -- 1 landed, 0 failed, NULL while pending
+    reason         TEXT                     -- why it failed
+  );
+  CREATE INDEX chain_messages_sector ON chain_messages (miner, number, kind);
+  CREATE INDEX chain_messages_pending ON chain_messages (seq) WHERE included_epoch IS NULL;
   `,
 ];

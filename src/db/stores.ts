@@ -7,6 +7,7 @@
  */
 import type { StorageCatalog } from './storage-catalog.js';
 import type { CallStore } from './call-store.js';
+import type { ChainStore } from './chain-store.js';
 import type { SectorStore } from './sector-store.js';
 
 export interface IndexStores {
@@ -16,6 +17,8 @@ export interface IndexStores {
   sectors: SectorStore;
   /** The call tracker. */
   calls: CallStore;
+  /** The local chain's epochs and messages (a stand-in for a blockchain, src/chain/local-chain.ts). */
+  chain: ChainStore;
 }
 
 /** A store's name. */

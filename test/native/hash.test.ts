@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { blake2b } from '@noble/hashes/blake2b';
 import test from 'ava';
 import { binding, shaBackend } from '../../native/binding.js';
 import {
   benchCompressions,
+  blake2b256,
   commPChunk,
   fr32Pad,
   hashLayer,
@@ -64,6 +66,25 @@ test('sha256 equals node:crypto on edge and random lengths', (t) => {
     const data = rnd(n);
     t.is(hex(sha256(data)), hex(refSha(data)), `length ${n}`);
   }
+});
+
+test('blake2b256 equals an independent BLAKE2b-256 (@noble/hashes) around the 128-byte block size', (t) => {
+  const rnd = prng(21);
+  for (const n of [0, 1, 8, 32, 56, 63, 64, 65, 127, 128, 129, 255, 256, 257, 1000, 4096]) {
+    const data = rnd(n);
+    t.is(hex(blake2b256(data)), hex(blake2b(data, { dkLen: 32 })), `length ${n}`);
+  }
+});
+
+test('blake2b256 is not the truncation of BLAKE2b-512 (the digest length is a parameter)', (t) => {
+  const data = new TextEncoder().encode('test');
+  // BLAKE2b-256("test"), as Go's blake2b.Sum256 gives it
+  t.is(hex(blake2b256(data)), '928b20366943e2afd11ebc0eae2e53a93bf177a4fcf35bcc64d503704e65e202');
+  t.not(hex(blake2b256(data)), createHash('blake2b512').update(data).digest('hex').slice(0, 64));
+});
+
+test('blake2b256 refuses a non-byte argument by name', (t) => {
+  t.throws(() => blake2b256('abc' as unknown as Uint8Array), { instanceOf: TypeError, message: /data must be a Uint8Array/ });
 });
 
 test('sha256 hashes a subarray view, not its whole backing buffer', (t) => {
