@@ -120,6 +120,8 @@ const INPUT_ERRORS: readonly ErrorCode[] = [
   'CAR_INVALID',
   // the pool task reports any failure of the client's byte stream as FILE_UNREADABLE
   'FILE_UNREADABLE',
+  // the client went silent for the upload idle timeout
+  'UPLOAD_STALLED',
 ];
 
 /** The record a context persists as. */

@@ -39,6 +39,7 @@ export type ErrorCode =
   | 'CACHE_CORRUPT'
   | 'TASK_FAILED'
   | 'ABORTED'
+  | 'UPLOAD_STALLED'
   | 'INTERNAL';
 
 /** Base class: a code, a name and an optional cause. */
@@ -105,6 +106,8 @@ export const ProofInvalidError = defineError('ProofInvalidError', 'PROOF_INVALID
 export const CacheCorruptError = defineError('CacheCorruptError', 'CACHE_CORRUPT');
 export const TaskFailedError = defineError('TaskFailedError', 'TASK_FAILED');
 export const AbortedError = defineError('AbortedError', 'ABORTED');
+/** A client's upload sent nothing for longer than the idle timeout; the piece is dropped. */
+export const UploadStalledError = defineError('UploadStalledError', 'UPLOAD_STALLED');
 export const InternalError = defineError('InternalError', 'INTERNAL');
 
 const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknown }) => SectorStorageError> = {
@@ -141,6 +144,7 @@ const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknow
   CACHE_CORRUPT: CacheCorruptError,
   TASK_FAILED: TaskFailedError,
   ABORTED: AbortedError,
+  UPLOAD_STALLED: UploadStalledError,
   INTERNAL: InternalError,
 };
 
