@@ -14,10 +14,10 @@ import { AbortedError, InternalError, InvalidArgumentError, toWireError } from '
 import type { StorageCatalog } from '../src/db/storage-catalog.js';
 import type { Db } from '../src/db/database.js';
 import type { SectorStore } from '../src/db/sector-store.js';
-import type { DaemonSystem, IndexEvent, IndexStoreName } from '../machines/protocol.js';
+import type { DaemonSystem, IndexEvent, IndexActorStoreName } from '../machines/protocol.js';
 
 /** The stores the index actor owns. */
-export interface IndexStores {
+export interface IndexActorStores {
   storage: StorageCatalog;
   sectors: SectorStore;
 }
@@ -43,7 +43,7 @@ export interface IndexClient {
 
 export interface IndexActorOptions {
   db: Db;
-  stores: IndexStores;
+  stores: IndexActorStores;
   /**
    * Where failures of `index.sector.save` go (also answered to its `replyTo`, when given).
    * @default console.error
@@ -92,7 +92,7 @@ export function createIndexActor(options: IndexActorOptions): IndexActor {
   const onWriteError = options.onWriteError ?? ((err) => console.error('index write failed:', err));
   const pending = new Map<number, Pending>();
   let nextCallId = 1;
-  const allowed: Record<IndexStoreName, Set<string>> = {
+  const allowed: Record<IndexActorStoreName, Set<string>> = {
     storage: new Set(methodNames(stores.storage)),
     sectors: new Set(methodNames(stores.sectors)),
   };
@@ -203,10 +203,10 @@ export function createIndexActor(options: IndexActorOptions): IndexActor {
         pending.set(callId, { resolve, reject });
         ref!.send({ ...event, callId } as IndexEvent);
       });
-    const proxy = <S extends IndexStoreName>(store: S) => {
+    const proxy = <S extends IndexActorStoreName>(store: S) => {
       const out: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
       for (const method of allowed[store]) out[method] = (...args) => send({ type: 'index.call', store, method, args });
-      return out as unknown as Asyncified<IndexStores[S]>;
+      return out as unknown as Asyncified<IndexActorStores[S]>;
     };
     return {
       storage: proxy('storage'),

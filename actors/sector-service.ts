@@ -8,18 +8,16 @@ import { randomUUID } from 'node:crypto';
 import type { Actor } from 'xstate';
 import {
   AbortedError,
-  EmptyPayloadError,
   InvalidArgumentError,
   PayloadTooLargeError,
   PayloadTooSmallError,
-  PieceSizeInvalidError,
   SectorUnknownError,
   errorFromWire,
 } from '../src/errors.js';
 import type { AddedPiece, AddPieceRequest } from '../src/piece/add-piece.js';
 import { readPiece as readUnsealed } from '../src/piece/read-piece.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
-import { assertPaddedSize, paddedSizeForPayload } from '../src/sector/sizes.js';
+import { dealPieceSize } from '../src/sector/sizes.js';
 import type { LocalStore } from '../src/storage/local-store.js';
 import type { SectorRecord } from '../src/db/sector-store.js';
 import type { ReplyValue, SchedulerReply } from '../machines/protocol.js';
@@ -88,22 +86,7 @@ export class SectorService {
   async addPiece(req: AddPieceRequest): Promise<AddedPiece> {
     const sectorSize = sealProofInfo(this.#d.sealProof).sectorSize;
     const { payloadSize } = req;
-    if (!Number.isSafeInteger(payloadSize) || payloadSize < 0) {
-      throw new InvalidArgumentError(`payloadSize ${payloadSize} must be a non-negative integer`);
-    }
-    if (payloadSize === 0) throw new EmptyPayloadError('payload is empty (0 bytes); a piece needs data');
-    const sectorPayload = sectorSize - sectorSize / 128;
-    if (payloadSize > sectorPayload) {
-      throw new PayloadTooLargeError(`payload of ${payloadSize} bytes is larger than a sector (${sectorPayload} bytes of payload)`);
-    }
-    const pieceSize = req.pieceSize ?? paddedSizeForPayload(payloadSize);
-    assertPaddedSize(pieceSize, 'declared piece size');
-    if (pieceSize > sectorSize) {
-      throw new PieceSizeInvalidError(`declared piece size ${pieceSize} is larger than the sector size ${sectorSize}`);
-    }
-    if (payloadSize > pieceSize - pieceSize / 128) {
-      throw new PieceSizeInvalidError(`declared piece size ${pieceSize} cannot hold ${payloadSize} bytes of payload`);
-    }
+    const pieceSize = dealPieceSize({ payloadSize, pieceSize: req.pieceSize, sectorSize });
     if (req.sector !== undefined && (!Number.isSafeInteger(req.sector) || req.sector < 0)) {
       throw new InvalidArgumentError(`sector ${req.sector} must be a non-negative integer`);
     }

@@ -160,11 +160,11 @@ export type ReplyValue =
 // Events received by the index actor
 
 /** The stores the index actor owns, by name. */
-export type IndexStoreName = 'storage' | 'sectors';
+export type IndexActorStoreName = 'storage' | 'sectors';
 
 export type IndexEvent =
   /** A proxied method call; answered through the caller's pending-call table by `callId`. */
-  | { type: 'index.call'; callId: number; store: IndexStoreName; method: string; args: unknown[] }
+  | { type: 'index.call'; callId: number; store: IndexActorStoreName; method: string; args: unknown[] }
   /** Resolves `callId` once every event received before it has been committed. */
   | { type: 'index.barrier'; callId: number }
   /**

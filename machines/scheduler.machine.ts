@@ -28,7 +28,7 @@ import { assertEvent, enqueueActions, fromCallback, fromPromise, raise, setup } 
 import type { DoneActorEvent, ErrorActorEvent } from 'xstate';
 import { toWireError, type ErrorCode, type WireError } from '../src/errors.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
-import { isValidPaddedSize } from '../src/sector/sizes.js';
+import { paddedSizeError } from '../src/sector/sizes.js';
 import type { SectorRecordDraft } from '../src/db/sector-store.js';
 import {
   type AddPieceOutput,
@@ -167,9 +167,8 @@ export const schedulerMachine = setup({
       assertEvent(event, 'scheduler.addPiece');
       const { requestId, pieceSize, payloadSize } = event;
       const reply = (error: WireError) => enqueue.emit({ type: 'scheduler.reply', requestId, ok: false, error });
-      if (!isValidPaddedSize(pieceSize)) {
-        return reply(failure('PIECE_SIZE_INVALID', `piece size ${pieceSize} is not a power of two ≥ 128`));
-      }
+      const badSize = paddedSizeError(pieceSize, 'piece size');
+      if (badSize) return reply(toWireError(badSize));
       let target: SectorSummary | undefined;
       if (event.sector !== undefined) {
         target = context.sectors[event.sector];

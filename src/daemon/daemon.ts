@@ -29,7 +29,7 @@ import { openRepo, type Repo } from '../repo/repo.js';
 import { RepoFiles } from '../repo/repo-path.js';
 import { createRemoteHandler } from '../storage/http-handler.js';
 import { LocalStore } from '../storage/local-store.js';
-import { writeFileAtomic } from '../storage/storage-config.js';
+import { writeFileDurableSync } from '../fs/durable.js';
 
 /** Default API listen address (loopback, Lotus miner's port). */
 export const DEFAULT_LISTEN = '127.0.0.1:2345';
@@ -147,9 +147,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     server.mount('/remote', createRemoteHandler({ local: system.localStore, log }));
     const multiaddr = toMultiaddr(bound.host, bound.port);
     const tokenFile = join(repo.path, RepoFiles.token);
-    writeFileAtomic(tokenFile, authority.createToken(ALL_PERMISSIONS), 0o600);
+    writeFileDurableSync(tokenFile, authority.createToken(ALL_PERMISSIONS), { mode: 0o600 });
     const apiFile = join(repo.path, RepoFiles.api);
-    writeFileAtomic(apiFile, multiaddr);
+    writeFileDurableSync(apiFile, multiaddr);
     shutdown.push('api file', () => rmSync(apiFile, { force: true }));
     log(
       `sector-storage daemon listening on ${multiaddr} (repo ${repo.path}, miner t0${repo.config.minerId}, ${repo.config.sealProofName}, pid ${process.pid})`,

@@ -11,12 +11,13 @@
  * {@link TreeBuilder.finish}; a failure (bad node, I/O error) removes them, so a cache directory
  * never holds a half-written tree under a real name.
  */
-import { type FileHandle, open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, open, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { hashLayer } from '../../native/hash.js';
 import { poseidonLayer } from '../../native/poseidon.js';
 import { InvalidArgumentError } from '../errors.js';
+import { renameDurable, tempPathFor } from '../fs/durable.js';
 import { type TreeShape, baseTreeFileName, rowOffsets } from './tree-shape.js';
 
 const NODE = 32;
@@ -126,7 +127,7 @@ export class TreeBuilder {
     this.#emitted = new Array<number>(this.shape.baseLevels + 1).fill(0);
     if (this.#dir === undefined) return;
     const final = join(this.#dir, baseTreeFileName(this.shape, index));
-    const temp = `${final}.tmp`;
+    const temp = tempPathFor(final);
     this.#files.push({ temp, final });
     this.#handle = await open(temp, 'w');
   }
@@ -207,7 +208,7 @@ export class TreeBuilder {
     }
     this.#failed = true;
     const root = composeRoot(this.shape, this.#baseRoots);
-    for (const f of this.#files) await rename(f.temp, f.final);
+    for (const f of this.#files) await renameDurable(f.temp, f.final);
     return { root, baseRoots: this.#baseRoots.slice(), files: this.#files.map((f) => f.final) };
   }
 

@@ -12,15 +12,16 @@
  *
  * Crash safety: Lotus rewrites the trailer in place, so a crash can leave a file whose length
  * field does not match. Here every trailer update is first written to a journal next to the
- * file (`.<name>.trailer`, temp + fsync + rename), then applied in place, then the journal is
- * removed. Opening a file with a journal rolls it forward (or, read-only, uses it), so a crash at
+ * file (`.<name>.trailer`, written durably by src/fs/durable.ts), then applied in place, then
+ * the journal is removed. Opening a file with a journal rolls it forward (or, read-only, uses it), so a crash at
  * any point leaves either the old or the new allocation, never an unreadable file.
  *
  * `free` only updates the bitfield: Lotus's hole punch is rejected by Linux (see §5.1) and Node
  * cannot punch holes, so the freed bytes stay on disk, exactly as with Lotus.
  */
-import { type FileHandle, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, open, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { writeFileDurable } from '../fs/durable.js';
 import { FileNotFoundError, InvalidArgumentError, PartialFileCorruptError } from '../errors.js';
 import { assertPaddedSize, paddedIndex } from '../sector/sizes.js';
 import { addRange, coversRange, overlapSize, type Range, rangesToRuns, removeRange, runsToRanges } from './ranges.js';
@@ -193,19 +194,11 @@ export class PartialFile {
     if (this.readOnly) throw new InvalidArgumentError(`partial file ${this.path} is open read-only`);
     const tail = trailerTail(next);
     const jpath = journalPath(this.path);
-    const tmp = `${jpath}.tmp`;
     const header = Buffer.alloc(16);
     JOURNAL_MAGIC.copy(header, 0);
     header.writeBigUInt64LE(BigInt(this.sectorSize), 8);
-    const jfh = await open(tmp, 'w', 0o644);
-    try {
-      await jfh.writeFile(Buffer.concat([header, tail]));
-      await jfh.sync();
-    } finally {
-      await jfh.close();
-    }
-    await rename(tmp, jpath);
-    await syncDir(dirname(this.path));
+    // the journal appears under its name only complete and durable (it sits beside the file)
+    await writeFileDurable(jpath, Buffer.concat([header, tail]));
     await applyTail(this.#fh, this.sectorSize, tail);
     await rm(jpath, { force: true });
     this.#allocated = next;
@@ -283,15 +276,6 @@ async function readJournal(path: string, sectorSize: number): Promise<Uint8Array
   const tail = bytes.subarray(16);
   if (tail.readUInt32LE(tail.length - 4) !== tail.length - 4) return undefined;
   return tail;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const dh = await open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
 }
 
 /** True when `path` exists. */

@@ -14,9 +14,7 @@
  * zeros, like Lotus's zero-padding reader). Filler pieces (no source) take their commitment from
  * the zero table and only write zeros where the file may hold stale bytes.
  */
-import { randomBytes } from 'node:crypto';
-import { link, open, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import type { CID } from 'multiformats/cid';
 import {
   EmptyPayloadError,
@@ -24,6 +22,7 @@ import {
   PayloadTooLargeError,
   PieceDoesNotFitError,
 } from '../errors.js';
+import { publishExclusive, tempPathFor } from '../fs/durable.js';
 import type { TaskProgress } from '../lifecycle/task-context.js';
 import { journalPath, PartialFile, partialFileExists } from '../partial/partial-file.js';
 import { assertPaddedSize } from '../sector/sizes.js';
@@ -127,7 +126,7 @@ export async function addPiece(options: AddPieceOptions): Promise<AddPieceResult
   }
 
   const created = !(await partialFileExists(unsealedPath));
-  const path = created ? join(dirname(unsealedPath), `.${basename(unsealedPath)}.adding-${randomBytes(6).toString('hex')}`) : unsealedPath;
+  const path = created ? tempPathFor(unsealedPath) : unsealedPath;
   const pf = created ? await PartialFile.create(path, sectorSize) : await PartialFile.open(path, sectorSize);
   let done = false;
   try {
@@ -159,15 +158,13 @@ export async function addPiece(options: AddPieceOptions): Promise<AddPieceResult
       // a journal left under the final name by an earlier, deleted file would be rolled forward
       // onto this one at its next open (see PartialFile.create)
       await rm(journalPath(unsealedPath), { force: true });
-      // link() refuses to replace a file that appeared meanwhile (rename would clobber it)
-      await link(path, unsealedPath).catch((err: NodeJS.ErrnoException) => {
+      // refuses to replace a file that appeared meanwhile (a rename would clobber it)
+      await publishExclusive(path, unsealedPath).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'EEXIST') {
           throw new InvalidArgumentError(`${unsealedPath} was created by someone else while this piece was being added`);
         }
         throw err;
       });
-      await rm(path, { force: true });
-      await syncDir(dirname(unsealedPath));
     }
     return {
       pieceCid: pieceCidV1(root),
@@ -221,15 +218,6 @@ async function writeZeros(pf: PartialFile, from: number, length: number, options
     throwIfAborted(options.signal, 'addPiece');
     options.checkCancelled?.();
     await pf.writeAt(zeros.subarray(0, Math.min(zeros.length, length - pos)), from + pos);
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const dh = await open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
   }
 }
 

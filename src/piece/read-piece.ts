@@ -5,11 +5,9 @@
  * be read back exactly even when it is not a multiple of 127. Every padded byte of the range
  * must be allocated.
  */
-import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { fr32Unpad } from '../../native/hash.js';
 import { InvalidArgumentError, RangeNotAllocatedError } from '../errors.js';
+import { DurableTempFile } from '../fs/durable.js';
 import { PartialFile } from '../partial/partial-file.js';
 import { throwIfAborted } from './byte-source.js';
 import { paddedIndex } from '../sector/sizes.js';
@@ -99,25 +97,21 @@ export async function* readPiece(options: ReadPieceOptions): AsyncGenerator<Uint
  * then renamed, so a failed read leaves no partial output).
  */
 export async function readPieceToFile(options: ReadPieceOptions & { outPath: string }): Promise<{ bytes: number }> {
-  const tmp = join(dirname(options.outPath), `.${basename(options.outPath)}.reading-${randomBytes(6).toString('hex')}`);
-  const out = await open(tmp, 'wx', 0o644);
+  const out = await DurableTempFile.open(options.outPath);
   let bytes = 0;
   try {
     for await (const chunk of readPiece(options)) {
       let done = 0;
       while (done < chunk.length) {
-        const { bytesWritten } = await out.write(chunk, done, chunk.length - done);
+        const { bytesWritten } = await out.handle.write(chunk, done, chunk.length - done);
         done += bytesWritten;
       }
       bytes += chunk.length;
     }
-    await out.sync();
-    await out.close();
-    await rename(tmp, options.outPath);
+    await out.commit();
     return { bytes };
   } catch (err) {
-    await out.close().catch(() => {});
-    await rm(tmp, { force: true });
+    await out.discard();
     throw err;
   }
 }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RepoInvalidError } from '../errors.js';
-import { writeFileAtomic } from '../storage/storage-config.js';
+import { writeFileDurableSync } from '../fs/durable.js';
 import { RepoFiles } from './repo-path.js';
 
 /** Name of the API's JWT HMAC key (as in Lotus). */
@@ -63,7 +63,7 @@ export function writeKey(repoPath: string, name: string, key: KeyInfo): void {
   const dir = join(repoPath, RepoFiles.keystore);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, base32Raw(Buffer.from(name)));
-  writeFileAtomic(file, JSON.stringify({ Type: key.Type, PrivateKey: Buffer.from(key.PrivateKey).toString('base64') }), 0o600);
+  writeFileDurableSync(file, JSON.stringify({ Type: key.Type, PrivateKey: Buffer.from(key.PrivateKey).toString('base64') }), { mode: 0o600 });
 }
 
 /** The API's JWT secret, created (32 random bytes) on first use. */

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, RepoInvalidError } from '../errors.js';
 import { sealProofForSectorSize, sealProofInfo } from '../sector/proofs.js';
-import { writeFileAtomic } from '../storage/storage-config.js';
+import { writeFileDurableSync } from '../fs/durable.js';
 import { RepoFiles } from './repo-path.js';
 
 /** Persisted repository configuration. */
@@ -70,5 +70,5 @@ export function readRepoConfig(repoPath: string): RepoConfig | undefined {
 
 /** Writes `config.json` atomically. */
 export function writeRepoConfig(repoPath: string, config: RepoConfig): void {
-  writeFileAtomic(join(repoPath, RepoFiles.config), `${JSON.stringify(config, null, 2)}\n`);
+  writeFileDurableSync(join(repoPath, RepoFiles.config), `${JSON.stringify(config, null, 2)}\n`);
 }

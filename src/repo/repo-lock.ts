@@ -1,13 +1,15 @@
 /**
  * The exclusive repository lock: `<repo>/repo.lock` holds `{"pid":…,"host":…,"since":…}` of
- * the daemon using the repository. It is created with O_EXCL, so two daemons cannot both take
- * it. A lock whose pid is no longer alive (on this host) is stale: it is moved aside and taken
+ * the daemon using the repository. It is published complete and durable with link(), which
+ * refuses an existing name (src/fs/durable.ts, `exclusive`), so two daemons cannot both take it.
+ * A lock whose pid is no longer alive (on this host) is stale: it is moved aside and taken
  * over, and a re-check of what was moved makes sure a concurrent taker's live lock is not stolen.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { RepoLockedError } from '../errors.js';
+import { writeFileDurableSync } from '../fs/durable.js';
 import { RepoFiles } from './repo-path.js';
 
 /** Content of the lock file. */
@@ -48,14 +50,14 @@ function readOwner(file: string): LockOwner | undefined {
 /**
  * How long an unreadable (empty or half-written) lock file is taken to be one that another
  * process has just created and is about to write, rather than one left by a crash between its
- * open and its write.
+ * open and its write. Our own locks appear complete; this covers lock files written by other
+ * means (an older version created the file first and wrote it after).
  */
 export const UNREADABLE_LOCK_GRACE_MS = 10_000;
 
 function isStale(owner: LockOwner | undefined, file: string): boolean {
   if (!owner) {
-    // A daemon starting at this very moment has created the file (O_EXCL) but not yet written
-    // its pid: taking that over would let two daemons share the repository. Only an unreadable
+    // A writer that creates the file first may not have written its pid yet: taking that over would let two daemons share the repository. Only an unreadable
     // lock old enough to be a crash's leftover is stale.
     try {
       return Date.now() - statSync(file).mtimeMs > UNREADABLE_LOCK_GRACE_MS;
@@ -72,9 +74,8 @@ export function acquireRepoLock(repoPath: string): RepoLock {
   const file = join(repoPath, RepoFiles.lock);
   const owner: LockOwner = { pid: process.pid, host: hostname(), since: Date.now() };
   for (let attempt = 0; attempt < 5; attempt++) {
-    let fd: number;
     try {
-      fd = openSync(file, 'wx', 0o644);
+      writeFileDurableSync(file, JSON.stringify(owner), { exclusive: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = readOwner(file);
@@ -102,12 +103,6 @@ export function acquireRepoLock(repoPath: string): RepoLock {
       }
       rmSync(aside, { force: true });
       continue;
-    }
-    try {
-      writeSync(fd, JSON.stringify(owner));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
     }
     return {
       file,

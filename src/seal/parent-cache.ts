@@ -12,12 +12,13 @@
  * time a process opens it and regenerated when it does not match. Both are written atomically
  * (temp file, fsync, rename), so a crash never leaves a half-written cache that looks valid.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { constants, type FileHandle, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { constants, type FileHandle, mkdir, open, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PARENTS_PER_NODE } from '../../native/sdr.js';
 import { CacheCorruptError, InvalidArgumentError } from '../errors.js';
+import { DurableTempFile, writeFileDurable } from '../fs/durable.js';
 import { graphIdentity, graphParents, type SdrGraph } from './graph.js';
 
 /** Bytes per node in a cache file. */
@@ -173,22 +174,9 @@ async function fileSha256(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-}
-
 /** Computes every node's parents in chunks into a temp file, then publishes file and sidecar. */
 async function generate(graph: SdrGraph, path: string, manifestPath: string, options: ParentCacheOptions): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'w');
+  const file = await DurableTempFile.open(path);
   const h = createHash('sha256');
   const chunk = new Uint32Array(PARENT_CHUNK_NODES * PARENTS_PER_NODE);
   try {
@@ -198,14 +186,12 @@ async function generate(graph: SdrGraph, path: string, manifestPath: string, opt
       const parents = graphParents(graph, start, count, chunk);
       const bytes = new Uint8Array(parents.buffer, parents.byteOffset, count * PARENT_BYTES_PER_NODE);
       h.update(bytes);
-      await fh.write(bytes, 0, bytes.length, start * PARENT_BYTES_PER_NODE);
+      await file.handle.write(bytes, 0, bytes.length, start * PARENT_BYTES_PER_NODE);
       options.onProgress?.(start + count, graph.nodes);
     }
-    await fh.sync();
-    await fh.close();
+    await file.commit();
   } catch (err) {
-    await fh.close().catch(() => {});
-    await rm(tmp, { force: true });
+    await file.discard();
     throw err;
   }
   const manifest: CacheManifest = {
@@ -215,8 +201,7 @@ async function generate(graph: SdrGraph, path: string, manifestPath: string, opt
     size: graph.nodes * PARENT_BYTES_PER_NODE,
     sha256: h.digest('hex'),
   };
-  await rename(tmp, path);
-  await writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeFileDurable(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   const s = await stat(path);
   verified.set(path, statKey(s));
 }

@@ -1,14 +1,15 @@
 /**
  * The PC1 checkpoint: a small JSON record in the sector's cache directory
  * (`pc1-checkpoint.json`) naming the inputs of the PC1 run and, for every finished layer, the
- * size and SHA-256 of its layer file. It is rewritten atomically (temp file, fsync, rename,
- * fsync of the directory) after each layer file is durable, so after a crash it never claims a
+ * size and SHA-256 of its layer file. It is rewritten durably (src/fs/durable.ts) after each
+ * layer file is durable, so after a crash it never claims a
  * layer that is not on disk. A resumed PC1 trusts a layer only if the record's inputs match
  * and the file still has the recorded size and digest.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { constants, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { constants, open, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileDurable } from '../fs/durable.js';
 
 /** File name of the checkpoint in the cache directory. */
 export const PC1_CHECKPOINT_FILE = 'pc1-checkpoint.json';
@@ -89,35 +90,6 @@ export async function removeCheckpoint(cacheDir: string): Promise<void> {
 /** Writes the checkpoint atomically. */
 export async function writeCheckpoint(cacheDir: string, cp: Pc1Checkpoint): Promise<void> {
   await writeFileDurable(join(cacheDir, PC1_CHECKPOINT_FILE), `${JSON.stringify(cp, null, 2)}\n`);
-}
-
-/** Flushes a directory entry change (a rename) to disk. */
-export async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, constants.O_RDONLY);
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Writes `data` to `path` through a temp file in the same directory: write, fsync, rename, fsync dir. */
-export async function writeFileDurable(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await syncDir(dirname(path));
 }
 
 /**

@@ -16,6 +16,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { allocateLayerBuffer, sdrLabelRange } from '../../native/sdr.js';
 import { CacheCorruptError, InvalidArgumentError, PieceDoesNotFitError } from '../errors.js';
+import { writeFileDurable } from '../fs/durable.js';
 import type { TaskContext } from '../lifecycle/task-context.js';
 import { porepId as porepIdOf, type RegisteredSealProof, type SealProofInfo, sealProofForSectorSize, sealProofInfo } from '../sector/proofs.js';
 import { CacheFile } from '../sector/layout.js';
@@ -30,7 +31,6 @@ import {
   removeCheckpoint,
   sameRun,
   writeCheckpoint,
-  writeFileDurable,
 } from './pc1-checkpoint.js';
 import { replicaId as computeReplicaId } from './replica-id.js';
 import { unsealedCommD } from './unsealed-comm-d.js';

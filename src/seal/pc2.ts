@@ -19,10 +19,11 @@
  * upstream file is bincode of a Rust struct (`TemporaryAux`) whose exact bytes were not
  * re-derived, so a Lotus/rust-fil-proofs process cannot read ours, nor we theirs.
  */
-import { type FileHandle, mkdir, open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { CID } from 'multiformats/cid';
 import { columnHashes, encodeNodes } from '../../native/poseidon.js';
+import { DurableTempFile, writeFileDurable } from '../fs/durable.js';
 import { CacheCorruptError, FileNotFoundError, FileUnreadableError, InvalidArgumentError } from '../errors.js';
 import { commR as computeCommR } from '../merkle/sector-trees.js';
 import { buildThreads, TreeBuilder } from '../merkle/tree-builder.js';
@@ -95,42 +96,6 @@ async function writeFully(fh: FileHandle, buf: Uint8Array, position: number): Pr
   while (done < buf.length) {
     const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
     done += bytesWritten;
-  }
-}
-
-/** A file written under `<path>.tmp` and renamed into place on commit. */
-class TempFile {
-  readonly path: string;
-  readonly tmp: string;
-  handle!: FileHandle;
-  constructor(path: string) {
-    this.path = path;
-    this.tmp = `${path}.tmp`;
-  }
-  async open(): Promise<this> {
-    this.handle = await open(this.tmp, 'w');
-    return this;
-  }
-  async commit(): Promise<void> {
-    await this.handle.sync();
-    await this.handle.close();
-    await rename(this.tmp, this.path);
-  }
-  async discard(): Promise<void> {
-    await this.handle?.close().catch(() => {});
-    await rm(this.tmp, { force: true });
-  }
-}
-
-/** Writes a small file durably: temp name, fsync, rename. */
-export async function writeSmallFileDurable(path: string, data: Uint8Array): Promise<void> {
-  const f = await new TempFile(path).open();
-  try {
-    await writeFully(f.handle, data, 0);
-    await f.commit();
-  } catch (err) {
-    await f.discard();
-    throw err;
   }
 }
 
@@ -207,7 +172,7 @@ export async function sealPreCommit2(
   await mkdir(dirname(paths.sealedPath), { recursive: true });
 
   const inputs: FileHandle[] = [];
-  const outputs: TempFile[] = [];
+  const outputs: DurableTempFile[] = [];
   const builders: TreeBuilder[] = [];
   try {
     const unsealed = await openRead(paths.unsealedPath, 'unsealed file');
@@ -222,7 +187,7 @@ export async function sealPreCommit2(
       if ((await h.stat()).size !== info.sectorSize) throw new CacheCorruptError(`layer file ${name} is not ${info.sectorSize} bytes`);
       layerHandles.push(h);
     }
-    const sealed = await new TempFile(paths.sealedPath).open();
+    const sealed = await DurableTempFile.open(paths.sealedPath);
     outputs.push(sealed);
     const treeD = await TreeBuilder.create(shapes.treeD, cacheDir);
     builders.push(treeD);
@@ -267,9 +232,9 @@ export async function sealPreCommit2(
 
     for (const f of outputs) await f.commit();
     outputs.length = 0;
-    await writeSmallFileDurable(join(cacheDir, CacheFile.pAux), pAux);
+    await writeFileDurable(join(cacheDir, CacheFile.pAux), pAux);
     const tAuxJson = new TextEncoder().encode(`${JSON.stringify(tAux(info, shapes, cacheDir), null, 2)}\n`);
-    await writeSmallFileDurable(join(cacheDir, CacheFile.tAux), tAuxJson);
+    await writeFileDurable(join(cacheDir, CacheFile.tAux), tAuxJson);
     return { commD: commDToCid(commD), commR: commRToCid(commR), raw: { commD, commR, commC, commRLast } };
   } finally {
     await Promise.all(builders.map((b) => b.abort()));

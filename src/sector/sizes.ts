@@ -1,8 +1,14 @@
 /**
- * Piece and sector size arithmetic (sealing-crypto.md §1, sector-storage.md §1.4).
+ * Piece and sector size arithmetic (Lotus `abi.PaddedPieceSize` / `abi.UnpaddedPieceSize`, go-state-types).
  * A padded piece size is a power of two ≥ 128; its unpadded size is `padded - padded/128`.
  */
-import { InvalidArgumentError, PieceSizeInvalidError } from '../errors.js';
+import {
+  EmptyPayloadError,
+  InvalidArgumentError,
+  PayloadTooLargeError,
+  PieceSizeInvalidError,
+  type SectorStorageError,
+} from '../errors.js';
 
 /** The smallest padded piece. */
 export const MIN_PADDED_PIECE = 128;
@@ -13,11 +19,18 @@ export function isValidPaddedSize(n: number): boolean {
   return Number.isSafeInteger(n) && n >= MIN_PADDED_PIECE && 2 ** Math.round(Math.log2(n)) === n;
 }
 
+/**
+ * The PieceSizeInvalidError for `n`, or undefined when it is a valid padded piece size (for
+ * callers that report rather than throw, such as the machines).
+ */
+export function paddedSizeError(n: number, what = 'padded piece size'): SectorStorageError | undefined {
+  return isValidPaddedSize(n) ? undefined : new PieceSizeInvalidError(`${what} ${n} is not a power of two ≥ 128`);
+}
+
 /** Throws PieceSizeInvalidError unless `n` is a valid padded piece size. */
 export function assertPaddedSize(n: number, what = 'padded piece size'): void {
-  if (!isValidPaddedSize(n)) {
-    throw new PieceSizeInvalidError(`${what} ${n} is not a power of two ≥ 128`);
-  }
+  const err = paddedSizeError(n, what);
+  if (err) throw err;
 }
 
 /** Unpadded size of a padded piece size. */
@@ -59,6 +72,48 @@ export function paddedSizeForPayload(payload: number): number {
   let padded = 128;
   while (padded / 128 < blocks) padded *= 2;
   return padded;
+}
+
+/** The sizes of a deal piece as a client declares them. */
+export interface DealPieceSizes {
+  /** Bytes of payload the client will send. */
+  payloadSize: number;
+  /** Declared padded piece size; absent: the smallest that holds the payload. */
+  pieceSize?: number | undefined;
+  /** Size of the sector the piece goes into. */
+  sectorSize: number;
+}
+
+/**
+ * The padded size of a deal piece, checked against its payload and the sector before any byte
+ * is read: the one place these rules live (the API, SectorService and the CLI call it).
+ * @throws InvalidArgumentError (payload size not a non-negative integer), EmptyPayloadError,
+ * PayloadTooLargeError (more payload than a sector holds), PieceSizeInvalidError (declared size
+ * not a power of two ≥ 128, larger than the sector, or too small for the payload)
+ */
+export function dealPieceSize({ payloadSize, pieceSize, sectorSize }: DealPieceSizes): number {
+  if (!Number.isSafeInteger(payloadSize) || payloadSize < 0) {
+    throw new InvalidArgumentError(`payloadSize ${payloadSize} must be a non-negative integer`);
+  }
+  if (payloadSize === 0) throw new EmptyPayloadError('payload is empty (0 bytes); a piece needs data');
+  const sectorPayload = sectorSize - sectorSize / 128;
+  if (payloadSize > sectorPayload) {
+    throw new PayloadTooLargeError(
+      `payload of ${payloadSize} bytes is larger than a sector: a ${sectorSize}-byte sector holds ${sectorPayload} bytes of payload`,
+    );
+  }
+  if (pieceSize === undefined) return paddedSizeForPayload(payloadSize);
+  assertPaddedSize(pieceSize, 'declared piece size');
+  if (pieceSize > sectorSize) {
+    throw new PieceSizeInvalidError(`declared piece size ${pieceSize} is larger than the sector size ${sectorSize}`);
+  }
+  const holds = pieceSize - pieceSize / 128;
+  if (payloadSize > holds) {
+    throw new PieceSizeInvalidError(
+      `declared piece size ${pieceSize} holds ${holds} bytes of payload, less than the ${payloadSize}-byte payload`,
+    );
+  }
+  return pieceSize;
 }
 
 const units: Record<string, number> = {

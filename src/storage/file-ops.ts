@@ -4,22 +4,9 @@
  * destination's `fetching/` folder, fsynced, and renamed into place, so the final name only ever
  * holds complete data. The caller updates the index and only then deletes the source.
  */
-import { constants } from 'node:fs';
-import { copyFile, type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, type FileHandle, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-
-/** fsync a file or directory by path (directories: makes a rename durable). */
-export async function fsyncPath(path: string): Promise<void> {
-  const fh = await open(path, constants.O_RDONLY);
-  try {
-    await fh.sync();
-  } catch (err) {
-    // Some filesystems refuse fsync on directories (EINVAL); the data itself was synced already.
-    if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
-  } finally {
-    await fh.close();
-  }
-}
+import { fsyncPath, renameDurable } from '../fs/durable.js';
 
 /** Copies a regular file and fsyncs the copy. */
 export async function copyFileDurable(src: string, dst: string): Promise<void> {
@@ -50,8 +37,7 @@ export async function moveEntry(src: string, dst: string, tmp: string): Promise<
   await mkdir(dirname(dst), { recursive: true, mode: 0o755 });
   await rm(dst, { recursive: true, force: true });
   try {
-    await rename(src, dst);
-    await fsyncPath(dirname(dst));
+    await renameDurable(src, dst);
     return 'rename';
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
@@ -60,8 +46,7 @@ export async function moveEntry(src: string, dst: string, tmp: string): Promise<
   await rm(tmp, { recursive: true, force: true });
   try {
     await copyEntryDurable(src, tmp);
-    await rename(tmp, dst);
-    await fsyncPath(dirname(dst));
+    await renameDurable(tmp, dst);
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
     throw err;

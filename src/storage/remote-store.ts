@@ -10,7 +10,7 @@
  * 32 GiB cache fetch is slow, not dead). Holders are tried best first (weight descending; Lotus
  * sorts ascending by mistake).
  */
-import { rename, rm, open, mkdir } from 'node:fs/promises';
+import { rm, open, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   AbortedError,
@@ -24,7 +24,8 @@ import { PartialFile } from '../partial/partial-file.js';
 import { sealProofInfo } from '../sector/proofs.js';
 import { FileType, type FileTypeName, type SectorId, type SectorRef, sectorName } from '../sector/sector-id.js';
 import { paddedIndex } from '../sector/sizes.js';
-import { ChunkWriter, fsyncPath } from './file-ops.js';
+import { renameDurable } from '../fs/durable.js';
+import { ChunkWriter } from './file-ops.js';
 import { Limiter, readText, sendRequest, withIdleTimeout } from './http-client.js';
 import { sectorFetchPath, sectorFilePath } from '../sector/layout.js';
 import { type LocalStore, maskTypes } from './local-store.js';
@@ -252,8 +253,7 @@ export class RemoteStore {
           await rm(temp, { recursive: true, force: true });
           await rm(final, { recursive: true, force: true });
           await this.#download(url, temp, t, options);
-          await rename(temp, final);
-          await fsyncPath(dirname(final));
+          await renameDurable(temp, final);
           if (errors.length > 0) this.#log(`fetched ${url} after failures: ${errors.join('; ')}`);
           return url;
         } catch (err) {

@@ -4,23 +4,11 @@
  *   `{"StoragePaths":[{"Path":"/abs"}]}`, written pretty-printed with a 2-space indent;
  * - `sectorstore.json` at the root of every storage path: `{ID, Weight, CanSeal, CanStore, MaxStorage}`.
  *
- * Every write goes to a temporary name, is fsynced and then renamed (or hard-linked when the target
+ * Every write is durable (src/fs/durable.ts: temp name, fsync, rename — or link when the target
  * must not exist yet), so a crash never leaves a half-written configuration file behind.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  closeSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import {
   FileNotFoundError,
@@ -30,6 +18,7 @@ import {
   StorageNotFoundError,
 } from '../errors.js';
 import { FILE_TYPES } from '../sector/sector-id.js';
+import { writeFileDurableSync } from '../fs/durable.js';
 import { META_FILE } from '../sector/layout.js';
 
 /** One entry of `storage.json`. */
@@ -130,7 +119,8 @@ export function parseStorageConfig(text: string, source = STORAGE_CONFIG_FILE): 
 /** Writes `storage.json` atomically, pretty-printed with a 2-space indent. */
 export function writeStorageConfig(file: string, config: StorageConfig): void {
   const clean: StorageConfig = { StoragePaths: config.StoragePaths.map((p) => ({ Path: p.Path })) };
-  writeFileAtomic(file, `${JSON.stringify(clean, null, 2)}\n`);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileDurableSync(file, `${JSON.stringify(clean, null, 2)}\n`);
 }
 
 /**
@@ -218,7 +208,8 @@ export function parseStorageMeta(text: string, source = META_FILE): StorageMeta 
 /** Writes `<dir>/sectorstore.json` atomically (replacing an existing one). */
 export function writeStorageMeta(dir: string, meta: StorageMeta): void {
   validateMetaForWrite(meta);
-  writeFileAtomic(join(dir, META_FILE), formatMeta(meta));
+  mkdirSync(dir, { recursive: true });
+  writeFileDurableSync(join(dir, META_FILE), formatMeta(meta));
 }
 
 /**
@@ -241,18 +232,14 @@ export function initStoragePath(path: string, options: InitStoragePathOptions = 
   if (exists(metaFile)) throw new StorageExistsError(`storage path ${dir} is already initialised (${META_FILE} exists)`);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   for (const t of FILE_TYPES) mkdirSync(join(dir, t), { recursive: true, mode: 0o755 });
-  const tmp = writeTemp(metaFile, formatMeta(meta), 0o644);
   try {
-    linkSync(tmp, metaFile);
+    writeFileDurableSync(metaFile, formatMeta(meta), { exclusive: true });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
       throw new StorageExistsError(`storage path ${dir} is already initialised (${META_FILE} exists)`, { cause: err });
     }
     throw err;
-  } finally {
-    rmSync(tmp, { force: true });
   }
-  fsyncDir(dir);
   return meta;
 }
 
@@ -299,47 +286,5 @@ function exists(p: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-function writeTemp(file: string, text: string, mode: number): string {
-  const tmp = join(dirname(file), `.${randomUUID()}.tmp`);
-  // created with its final mode, so a secret is never readable by others, even for a moment
-  const fd = openSync(tmp, 'wx', mode);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    throw err;
-  }
-  closeSync(fd);
-  return tmp;
-}
-
-/** temp + fsync + rename + fsync(dir); `mode` applies from creation (0600 for secrets). */
-export function writeFileAtomic(file: string, text: string, mode = 0o644): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = writeTemp(file, text, mode);
-  try {
-    renameSync(tmp, file);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  fsyncDir(dirname(file));
-}
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Directory fsync is not supported everywhere; the rename itself is still atomic.
   }
 }

@@ -10,7 +10,8 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FetchFailedError, InvalidArgumentError } from '../errors.js';
-import { ChunkWriter, fsyncPath } from './file-ops.js';
+import { fsyncDir } from '../fs/durable.js';
+import { ChunkWriter } from './file-ops.js';
 
 const BLOCK = 512;
 const MAX_OCTAL_SIZE = 8 ** 11 - 1;
@@ -178,7 +179,7 @@ export async function extractTar(source: AsyncIterable<Uint8Array>, dir: string)
   } finally {
     await reader.close();
   }
-  await fsyncPath(dir);
+  await fsyncDir(dir);
   return names;
 }
 

@@ -8,14 +8,12 @@
  *   since it hands out stored data.
  */
 import {
-  EmptyPayloadError,
   InvalidArgumentError,
   PayloadTooLargeError,
   PayloadTooSmallError,
-  PieceSizeInvalidError,
   SectorUnknownError,
 } from '../../errors.js';
-import { assertPaddedSize, paddedSizeForPayload } from '../../sector/sizes.js';
+import { dealPieceSize } from '../../sector/sizes.js';
 import type { SectorApiService } from '../components.js';
 import { expectArity, intField, intParam, objectParam } from '../params.js';
 import { defineMethod, defineStreamMethod } from '../rpc-method.js';
@@ -51,29 +49,6 @@ export interface AddPieceResult {
 function service(s: SectorApiService | undefined): SectorApiService {
   if (!s) throw new SectorUnknownError('this node has no sector service');
   return s;
-}
-
-/** Checks sizes against the sector size before any byte is read. */
-export function validatePieceSizes(payloadSize: number, pieceSize: number | undefined, sectorSize: number): number {
-  if (payloadSize === 0) throw new EmptyPayloadError('payload is empty (0 bytes); a piece needs data');
-  const sectorUnpadded = sectorSize - sectorSize / 128;
-  if (payloadSize > sectorUnpadded) {
-    throw new PayloadTooLargeError(
-      `payload of ${payloadSize} bytes is larger than a sector: a ${sectorSize}-byte sector holds ${sectorUnpadded} bytes of payload`,
-    );
-  }
-  if (pieceSize === undefined) return paddedSizeForPayload(payloadSize);
-  assertPaddedSize(pieceSize, 'declared piece size');
-  if (pieceSize > sectorSize) {
-    throw new PieceSizeInvalidError(`declared piece size ${pieceSize} is larger than the sector size ${sectorSize}`);
-  }
-  const holds = pieceSize - pieceSize / 128;
-  if (payloadSize > holds) {
-    throw new PieceSizeInvalidError(
-      `declared piece size ${pieceSize} holds ${holds} bytes of payload, less than the ${payloadSize}-byte payload`,
-    );
-  }
-  return pieceSize;
 }
 
 /**
@@ -121,7 +96,7 @@ export const piecesMethods = {
     },
     run: async ([payloadSize, data, opts = {}], ctx): Promise<AddPieceResult> => {
       const sectors = service(ctx.components.sectors);
-      const pieceSize = validatePieceSizes(payloadSize, opts.PieceSize, ctx.components.daemon.sectorSize);
+      const pieceSize = dealPieceSize({ payloadSize, pieceSize: opts.PieceSize, sectorSize: ctx.components.daemon.sectorSize });
       const taken = await ctx.streams.take(data.Info, ctx.signal);
       try {
         const added = await sectors.addPiece({

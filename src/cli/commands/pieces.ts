@@ -2,11 +2,9 @@
  * `sector-storage pieces …`: add and read pieces through the daemon, and the offline tools
  * `commp` (like `lotus client commP`) and `commd` (GenerateUnsealedCID) that need no daemon.
  */
-import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { createReadStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { open, stat } from 'node:fs/promises';
 import {
   EmptyPayloadError,
   FileNotFoundError,
@@ -15,6 +13,7 @@ import {
   PieceCidInvalidError,
   SectorStorageError,
 } from '../../errors.js';
+import { DurableTempFile } from '../../fs/durable.js';
 import type { PieceInfo } from '../../piece/unsealed-cid.js';
 import { assertPaddedSize, formatSize, parseSize } from '../../sector/sizes.js';
 import { parseIntArg } from '../args.js';
@@ -145,35 +144,30 @@ const read = defineCommand({
     if (size === 0) throw new InvalidArgumentError('SIZE must be at least 1 byte');
     if (!flags.out) throw new InvalidArgumentError('--out FILE is required');
     const target = flags.out;
-    const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
     const api = await connect();
     const bar = new ProgressBar({ phase: 'read' });
-    let fh: Awaited<ReturnType<typeof open>> | undefined;
+    let file: DurableTempFile | undefined;
     try {
       const body = await api.stream('SectorsReadPiece', sector, offset, size, { signal });
       try {
-        fh = await open(tmp, 'wx', 0o644);
+        file = await DurableTempFile.open(target);
       } catch (err) {
-        throw new FileUnreadableError(`cannot create ${tmp} next to --out ${target}: ${(err as NodeJS.ErrnoException).code ?? err}`, {
+        throw new FileUnreadableError(`cannot create a temp file next to --out ${target}: ${(err as NodeJS.ErrnoException).code ?? err}`, {
           cause: err,
         });
       }
       let written = 0;
       for await (const chunk of body) {
-        await fh.write(chunk);
+        await file.handle.write(chunk);
         written += chunk.byteLength;
         bar.update(written, size);
       }
       if (written !== size) throw new InvalidArgumentError(`the daemon sent ${written} of ${size} bytes`);
-      await fh.sync();
-      await fh.close();
-      fh = undefined;
-      await rename(tmp, target);
+      await file.commit();
       bar.finish();
       out.result({ sector, offset, size, out: target }, (r) => `wrote ${r.size} bytes of sector ${r.sector} (offset ${r.offset}) to ${r.out}`);
     } catch (err) {
-      await fh?.close().catch(() => {});
-      await rm(tmp, { force: true });
+      await file?.discard();
       throw err;
     } finally {
       bar.abort();

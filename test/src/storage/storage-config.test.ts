@@ -89,21 +89,3 @@ test('reading metadata of a path that does not exist names the path', (t) => {
   mkdirSync(p);
   t.throws(() => readStorageMeta(p), { code: 'STORAGE_CONFIG_INVALID', message: /no sectorstore\.json/ });
 });
-
-test('writeFileAtomic creates files with the mode asked for (0600 for secrets), leaving no temp file', async (t) => {
-  const { mkdtempSync, readdirSync, statSync, readFileSync: read, rmSync: rm } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join: j } = await import('node:path');
-  const { writeFileAtomic } = await import('../../../src/storage/storage-config.js');
-  const dir = mkdtempSync(j(tmpdir(), 'atomic-'));
-  try {
-    writeFileAtomic(j(dir, 'secret'), 'token', 0o600);
-    writeFileAtomic(j(dir, 'plain'), 'data');
-    t.is(statSync(j(dir, 'secret')).mode & 0o777, 0o600);
-    t.is(statSync(j(dir, 'plain')).mode & 0o077, 0o644 & 0o077 & ~process.umask());
-    t.is(read(j(dir, 'secret'), 'utf8'), 'token');
-    t.deepEqual(readdirSync(dir).sort(), ['plain', 'secret']);
-  } finally {
-    rm(dir, { recursive: true, force: true });
-  }
-});

@@ -1,0 +1,163 @@
+/**
+ * Durable file writes, the one home of "write a temp file beside the target, fsync it, rename it
+ * into place, fsync the directory". After any of these resolves, the new content survives a
+ * crash or power loss under its final name; if one fails (or the process dies midway), the
+ * final name still holds its old content (or nothing), never a partial file.
+ *
+ * Temp files sit in the target's directory (a rename is only atomic within one filesystem), are
+ * hidden and end in `.tmp` (so `finalizeSector`'s cache clean-up recognises leftovers), and are
+ * created with their final mode (a secret written with mode 0600 is never readable by others).
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { type FileHandle, link, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** Options of {@link writeFileDurable}. */
+export interface DurableWriteOptions {
+  /** Mode the file is created with (before the umask). @default 0o644 */
+  mode?: number;
+  /**
+   * Publish with link() instead of rename(): fails with the EEXIST error, leaving the existing
+   * file alone, when the target already exists.
+   */
+  exclusive?: boolean;
+}
+
+/** A fresh temp name in the same directory as `path`. */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/** Directory fsync is refused by some filesystems; the rename is still atomic there. */
+function dirSyncUnsupported(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EINVAL' || code === 'ENOTSUP' || code === 'EISDIR';
+}
+
+/** fsyncs a file or directory by path (for a directory: makes a rename or link in it durable). */
+export async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, constants.O_RDONLY);
+  try {
+    await fh.sync();
+  } catch (err) {
+    if (!dirSyncUnsupported(err)) throw err;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** fsyncs a directory, making the entries renamed or linked into it durable. */
+export const fsyncDir: (dir: string) => Promise<void> = fsyncPath;
+
+/** {@link fsyncDir}, synchronously. */
+export function fsyncDirSync(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY);
+  try {
+    fsyncSync(fd);
+  } catch (err) {
+    if (!dirSyncUnsupported(err)) throw err;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Renames `from` to `to` (same filesystem) and fsyncs `to`'s directory. */
+export async function renameDurable(from: string, to: string): Promise<void> {
+  await rename(from, to);
+  await fsyncDir(dirname(to));
+}
+
+/**
+ * Gives the complete file `temp` the name `final` only if `final` does not exist (link, then
+ * unlink the temp name), and fsyncs the directory. Fails with EEXIST otherwise; `temp` stays.
+ */
+export async function publishExclusive(temp: string, final: string): Promise<void> {
+  await link(temp, final);
+  await rm(temp, { force: true });
+  await fsyncDir(dirname(final));
+}
+
+/** Writes `data` to `path` durably (see the module comment). */
+export async function writeFileDurable(path: string, data: string | Uint8Array, options: DurableWriteOptions = {}): Promise<void> {
+  const file = await DurableTempFile.open(path, options);
+  try {
+    await file.handle.writeFile(data);
+    await file.commit(options);
+  } catch (err) {
+    await file.discard();
+    throw err;
+  }
+}
+
+/** {@link writeFileDurable}, synchronously (configuration files, tokens, keys). */
+export function writeFileDurableSync(path: string, data: string | Uint8Array, options: DurableWriteOptions = {}): void {
+  const tmp = tempPathFor(path);
+  const fd = openSync(tmp, 'wx', options.mode ?? 0o644);
+  try {
+    try {
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+      let done = 0;
+      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (options.exclusive) {
+      linkSync(tmp, path);
+      rmSync(tmp, { force: true });
+    } else {
+      renameSync(tmp, path);
+    }
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  fsyncDirSync(dirname(path));
+}
+
+/**
+ * A file written in pieces under a temp name and given its final name by {@link commit} (for
+ * outputs too large to hold in memory). {@link discard} removes it instead; call it on every
+ * failure path (it is harmless after a commit).
+ */
+export class DurableTempFile {
+  readonly path: string;
+  readonly temp: string;
+  readonly handle: FileHandle;
+  #closed = false;
+  #committed = false;
+
+  private constructor(path: string, temp: string, handle: FileHandle) {
+    this.path = path;
+    this.temp = temp;
+    this.handle = handle;
+  }
+
+  /** Creates the temp file for `path` (exclusively, with `mode`). */
+  static async open(path: string, options: { mode?: number } = {}): Promise<DurableTempFile> {
+    const temp = tempPathFor(path);
+    const handle = await open(temp, 'wx', options.mode ?? 0o644);
+    return new DurableTempFile(path, temp, handle);
+  }
+
+  /** fsyncs and closes the temp file, then renames it to its final name (see {@link DurableWriteOptions.exclusive}). */
+  async commit(options: { exclusive?: boolean } = {}): Promise<void> {
+    await this.handle.sync();
+    this.#closed = true;
+    await this.handle.close();
+    if (options.exclusive) await publishExclusive(this.temp, this.path);
+    else await renameDurable(this.temp, this.path);
+    this.#committed = true;
+  }
+
+  /** Closes and removes the temp file; the final name is untouched. */
+  async discard(): Promise<void> {
+    if (this.#committed) return;
+    if (!this.#closed) {
+      this.#closed = true;
+      await this.handle.close().catch(() => {});
+    }
+    await rm(this.temp, { force: true });
+  }
+}
