@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { CacheFile } from '../../sector/layout.js';
 import { FileType } from '../../sector/sector-id.js';
-import { writeFileDurable } from '../../seal/pc1-checkpoint.js';
+import { writeFileDurable } from '../../fs/durable.js';
 import type { TaskOf, TaskOutputs } from '../../tasks/task-types.js';
 import { bytesOfHex32, lockSector, requireLocal } from '../sector-files.js';
 import type { TaskRunOptions, WorkerEnv } from '../worker-env.js';
