@@ -3,9 +3,9 @@
  * pool thread. Locks: unsealed read, sealed and cache written (Lotus `manager.go`).
  *
  * - Files: the local unsealed file (required); the sealed file and cache directory where this
- *   node has them already, else allocated on a sealing path; the sealing overhead of both is
- *   reserved while PC1 runs. As Lotus does, the sealed file is created empty; both are declared
- *   primary when created, so a retry (or a restart) finds the cache and resumes from it.
+ *   node has them already, else allocated on a sealing path with the sealing overhead reserved
+ *   while PC1 runs. As Lotus does, the sealed file is created empty; both are declared primary
+ *   when created, so a retry (or a restart) finds the cache and resumes from it.
  * - Resume: a cache whose PC1 checkpoint was written for this sector, proof and ticket is kept
  *   and PC1 goes on after its last intact layer (src/seal/pc1-checkpoint.ts). A cache holding
  *   another run's files is emptied first (Lotus deletes the cache directory every time).
@@ -87,15 +87,18 @@ async function sealingFiles(env: WorkerEnv, task: TaskOf<'PC1'>): Promise<Sealin
     if (f) found[t] = f;
   }
   const missing = (found.sealed ? 0 : FileType.sealed) | (found.cache ? 0 : FileType.cache);
-  const existing = (FileType.sealed | FileType.cache) & ~missing;
   const alloc = missing !== 0 ? await store.allocate(ref, missing, 'sealing') : undefined;
   let kept: ReservationHandle | undefined;
   try {
-    if (existing !== 0) kept = store.reserve(ref, existing, { sealed: found.sealed?.id, cache: found.cache?.id }, 'sealing');
     const pick = (t: 'sealed' | 'cache') => found[t] ?? { id: alloc?.storages[t] as string, path: alloc?.paths[t] as string };
     const files = { sealed: pick('sealed'), cache: pick('cache') };
     await (await open(files.sealed.path, 'w')).close();
     await mkdir(files.cache.path, { recursive: true });
+    // An existing sealed file is empty now and reserved like a new one. An existing cache is not
+    // reserved: reserve() admits a reservation against its full size even when part of it is on
+    // disk already (the finished layers PC1 resumes from), which would refuse a resume the disk
+    // has room for; Lotus reserves nothing for files that exist either.
+    if (found.sealed) kept = store.reserve(ref, FileType.sealed, { sealed: found.sealed.id }, 'sealing');
     await store.declareSector(files.sealed.id, task.sector, 'sealed', true);
     await store.declareSector(files.cache.id, task.sector, 'cache', true);
     const handles = [alloc?.reservation, kept].filter((h) => h !== undefined);

@@ -29,8 +29,10 @@ export async function runPreCommit2(env: WorkerEnv, task: TaskOf<'PC2'>, run: Ta
     const sealed = await requireLocal(env, sector, 'sealed', 'PC2');
     const cache = await requireLocal(env, sector, 'cache', 'PC2');
     const pc1 = pc1OutputFromResult(task, task.input.pc1, cache.path, env.parentCacheDir);
-    // the replica and the trees are written now: hold their space until they are
-    reservation = env.localStore.reserve(refOf(task), FileType.sealed | FileType.cache, { sealed: sealed.id, cache: cache.id }, 'sealing');
+    // The replica is written now: hold its space. The cache is not reserved (as in Lotus): it
+    // holds PC1's layers already, and reserve() would admit its whole sealing overhead against
+    // the free space as if none of it were on disk.
+    reservation = env.localStore.reserve(refOf(task), FileType.sealed, { sealed: sealed.id }, 'sealing');
     const out = await env.pool.run(
       'pc2',
       { pc1, paths: { cacheDir: cache.path, sealedPath: sealed.path, unsealedPath: unsealed.path }, verifyLayers: true },
