@@ -39,13 +39,17 @@ export async function checkProvable(env: WorkerEnv, sectors: readonly ProvableRe
   try {
     for (const [index, s] of sectors.entries()) {
       const fault = (reason: string) => bad.set(index, { id: s.id, reason: `${sectorName(s.id)}: ${reason}` });
-      const waited = AbortSignal.any([signal, AbortSignal.timeout(env.provableLockWaitMs)]);
+      // a timer of our own, not AbortSignal.timeout(): that one does not keep the process alive
+      const wait = new AbortController();
+      const timer = setTimeout(() => wait.abort(), env.provableLockWaitMs);
       try {
-        locks.push(await lockSector(env, s.id, FileType.sealed | FileType.cache, FileType.none, waited));
+        locks.push(await lockSector(env, s.id, FileType.sealed | FileType.cache, FileType.none, AbortSignal.any([signal, wait.signal])));
       } catch (err) {
         if (signal.aborted || !(err instanceof AbortedError)) throw err;
         fault(`can't acquire read lock within ${env.provableLockWaitMs / 1000} s`);
         continue;
+      } finally {
+        clearTimeout(timer);
       }
       const sealed = await env.localStore.findLocal(s.id, 'sealed');
       const cache = await env.localStore.findLocal(s.id, 'cache');

@@ -283,3 +283,18 @@ test('a PC1 result is refused for another sector than the one it was computed fo
   t.is((err as SectorStorageError).code, 'INVALID_ARGUMENT');
   t.regex(err!.message, /does not belong to s-t01000-20/);
 });
+
+test('check-provable waits for a sector’s read lock held by a move, and reports the sector only when the lock stays held past the wait', async (t) => {
+  const f = await workerFixture(pool, { provableLockWaitMs: 600 });
+  t.teardown(f.close);
+  const s = await sealTo2(f, 21);
+  const request = [{ id: s.sector, proofType: 5, commR: s.pc2.commR }];
+  const moving = await f.locks.acquire(s.sector, FileType.none, FileType.sealed | FileType.cache);
+  setTimeout(() => moving.release(), 150);
+  t.deepEqual(await f.worker.checkProvable(request), [], 'the lock came free within the wait: provable');
+  const stuck = await f.locks.acquire(s.sector, FileType.none, FileType.sealed);
+  const faulty = await f.worker.checkProvable(request);
+  stuck.release();
+  t.is(faulty.length, 1);
+  t.is(faulty[0]?.reason, "s-t01000-21: can't acquire read lock within 0.6 s");
+});
