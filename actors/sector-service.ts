@@ -23,7 +23,7 @@ import type { SectorRecord } from '../src/db/sector-store.js';
 import type { ReplyValue, SchedulerReply } from '../machines/protocol.js';
 import type { SchedulerMachine } from '../machines/scheduler.machine.js';
 import type { IndexClient } from './index.actor.js';
-import type { RequestSource } from './pool-task.actor.js';
+import type { RequestSource } from '../src/worker/worker-env.js';
 
 export interface SectorServiceDeps {
   root: Actor<SchedulerMachine>;

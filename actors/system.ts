@@ -18,13 +18,15 @@ import { sealProofInfo } from '../src/sector/proofs.js';
 import { StorageCatalog } from '../src/db/storage-catalog.js';
 import { META_FILE } from '../src/sector/layout.js';
 import { LocalStore } from '../src/storage/local-store.js';
+import { SectorLocks } from '../src/storage/sector-locks.js';
+import type { RequestSource } from '../src/worker/worker-env.js';
 import { initStoragePath } from '../src/storage/storage-config.js';
 import { type Db, openDatabase } from '../src/db/database.js';
 import { CallStore } from '../src/db/call-store.js';
 import { SectorStore } from '../src/db/sector-store.js';
 import type { IndexStores } from '../src/db/stores.js';
 import { type IndexClient, createIndexActor } from './index.actor.js';
-import { createPoolTaskLogic, type RequestSource } from './pool-task.actor.js';
+import { createPoolTaskLogic } from './pool-task.actor.js';
 import { SectorService } from './sector-service.js';
 import type { CommDInput } from '../machines/sector.machine.js';
 import { sectorMachine } from '../machines/sector.machine.js';
@@ -115,6 +117,9 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
 
   const index = createIndexActor({ db, stores, onError });
   const sources = new Map<string, RequestSource>();
+  // The tasks' lock table. The API's StorageLock methods build their own (src/api/methods/storage.ts);
+  // one table for both belongs to the composition root.
+  const locks = new SectorLocks();
   const inflight = new Set<Promise<unknown>>();
   let localStore: LocalStore | undefined;
   let markReady!: () => void;
@@ -139,7 +144,15 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
           ),
         },
       }),
-      poolTask: createPoolTaskLogic({ pool: options.pool, localStore: getLocalStore, ready, sources, inflight }),
+      poolTask: createPoolTaskLogic({
+        pool: options.pool,
+        localStore: getLocalStore,
+        ready,
+        locks,
+        sources,
+        inflight,
+        ...(options.log ? { log: options.log } : {}),
+      }),
     },
   });
   const root = createActor(machine, {

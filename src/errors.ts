@@ -42,6 +42,7 @@ export type ErrorCode =
   | 'CALL_UNKNOWN'
   | 'CALL_STATE_INVALID'
   | 'ABORTED'
+  | 'UPLOAD_STALLED'
   | 'INTERNAL';
 
 /** Base class: a code, a name and an optional cause. */
@@ -111,6 +112,8 @@ export const TaskFailedError = defineError('TaskFailedError', 'TASK_FAILED');
 export const CallUnknownError = defineError('CallUnknownError', 'CALL_UNKNOWN');
 export const CallStateInvalidError = defineError('CallStateInvalidError', 'CALL_STATE_INVALID');
 export const AbortedError = defineError('AbortedError', 'ABORTED');
+/** A client's upload sent nothing for longer than the idle timeout; the piece is dropped. */
+export const UploadStalledError = defineError('UploadStalledError', 'UPLOAD_STALLED');
 export const InternalError = defineError('InternalError', 'INTERNAL');
 
 const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknown }) => SectorStorageError> = {
@@ -150,6 +153,7 @@ const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknow
   CALL_UNKNOWN: CallUnknownError,
   CALL_STATE_INVALID: CallStateInvalidError,
   ABORTED: AbortedError,
+  UPLOAD_STALLED: UploadStalledError,
   INTERNAL: InternalError,
 };
 

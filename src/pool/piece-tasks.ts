@@ -5,6 +5,8 @@
  * between threads.
  */
 import type { MessagePort } from 'node:worker_threads';
+import { FileNotFoundError } from '../errors.js';
+import { partialFileExists } from '../partial/partial-file.js';
 import type { Handler } from './handlers.js';
 import { receiveStream } from './port-stream.js';
 import type { TaskContext } from '../lifecycle/task-context.js';
@@ -84,9 +86,14 @@ export const pieceHandlers = {
       sourcePath?: string;
       sourcePort?: MessagePort;
       alignPadding?: boolean;
+      /** The unsealed file holds recorded pieces: never create it (a missing file is a lost one). */
+      mustExist?: boolean;
     },
     ctx: TaskContext,
   ) {
+    if (input.mustExist && !(await partialFileExists(input.unsealedPath))) {
+      throw new FileNotFoundError(`unsealed file ${input.unsealedPath} is gone; a piece at padded offset ${input.paddedOffset} needs the pieces before it`);
+    }
     const car = input.sourcePath ? await carInfo(input.sourcePath) : null;
     const source = input.sourcePath
       ? readFileRange(input.sourcePath)

@@ -11,6 +11,7 @@ import { type Commit1Input, sealCommit1 } from '../seal/c1.js';
 import { sealCommit2, type VerifyResult } from '../seal/c2.js';
 import { type CheckProvableOptions, checkProvable, type FaultySector, type ProvableSector } from '../seal/check-provable.js';
 import { type FinalizeInput, type FinalizeResult, finalizeSector } from '../seal/finalize.js';
+import { checkLayerDigests } from '../seal/layer-digests.js';
 import type { PreCommit1Output } from '../seal/pc1.js';
 import { type PreCommit2Paths, sealPreCommit2 } from '../seal/pc2.js';
 import {
@@ -38,12 +39,14 @@ export const sealHandlers = {
   /**
    * SealPreCommit2: trees, replica, comm_r. Progress phase 'pc2' in nodes. `threads` (default:
    * every core, as Lotus's PC2 MaxParallelism −1) is how many native threads this pool thread's
-   * Poseidon calls fan out to while it blocks.
+   * Poseidon calls fan out to while it blocks. With `verifyLayers`, every layer file is first
+   * checked against PC1's recorded digests (progress phase 'layer-check').
    */
   async pc2(
-    input: { pc1: PreCommit1Output; paths: PreCommit2Paths; chunkNodes?: number; threads?: number },
+    input: { pc1: PreCommit1Output; paths: PreCommit2Paths; chunkNodes?: number; threads?: number; verifyLayers?: boolean },
     ctx: TaskContext,
   ): Promise<Pc2TaskOutput> {
+    if (input.verifyLayers) await checkLayerDigests(input.pc1, input.paths.cacheDir, ctx);
     const out = await sealPreCommit2(input.pc1, input.paths, ctx, { chunkNodes: input.chunkNodes, threads: input.threads });
     return {
       commD: out.commD.toString(),

@@ -9,8 +9,9 @@
  *    bytes first and the set difference is taken in padded bytes, which frees exactly the bytes
  *    outside the kept ranges.
  *  - Cache: `ClearCache` — the layer files, tree_d and the tree_c files are removed; p_aux, t_aux
- *    and the tree-r-last files (what Window/Winning PoSt read) stay. Our PC1 checkpoint and any
- *    leftover temp files go too, since they describe files that no longer exist.
+ *    and the tree-r-last files (what Window/Winning PoSt read) stay. Our PC1 checkpoint, C1's
+ *    kept output (`commit1.cbor`) and any leftover temp files go too: they describe files that no
+ *    longer exist, or serve only sealing.
  */
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -71,7 +72,7 @@ export function rangesToFree(sectorSize: number, keep: readonly UnpaddedRange[])
 export function clearableCacheFiles(sealProof: number): string[] {
   const info = sealProofInfo(sealProof);
   const names = Array.from({ length: info.layers }, (_, i) => CacheFile.layer(i + 1));
-  names.push(CacheFile.treeD, ...treeFileNames(sealTreeShapes(info).treeC), PC1_CHECKPOINT_FILE);
+  names.push(CacheFile.treeD, ...treeFileNames(sealTreeShapes(info).treeC), PC1_CHECKPOINT_FILE, CacheFile.commit1);
   return names;
 }
 

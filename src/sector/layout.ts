@@ -31,4 +31,9 @@ export const CacheFile = {
     split === undefined ? 'sc-02-data-tree-r-last.dat' : `sc-02-data-tree-r-last-${split}.dat`,
   pAux: 'p_aux',
   tAux: 't_aux',
+  /**
+   * Our own, not rust-fil-proofs': C1's output kept for C2 (sealing-daemon.md §3), so only its
+   * digest travels between them. FinalizeSector removes it with the other sealing-only files.
+   */
+  commit1: 'commit1.cbor',
 } as const;

@@ -440,15 +440,18 @@ export class LocalStore {
    * Moves local files of `types` from a sealing path to a storage path (reserving the finalized
    * size there); same filesystem → rename, else copy + fsync + rename. Each type is re-declared
    * atomically (drop at source + primary at destination in one index transaction) before the
-   * source is deleted. Types already on a CanStore path stay where they are.
+   * source is deleted. Types already on a CanStore path stay where they are. With `pathType`
+   * 'sealing' it is the other way round: files go to a CanSeal path (sealing overhead reserved)
+   * unless they are on one already (a GET task's `pathType`).
    */
-  async moveStorage(ref: SectorRef, types: number): Promise<SectorPaths> {
+  async moveStorage(ref: SectorRef, types: number, pathType: PathType = 'storage'): Promise<SectorPaths> {
     const out: SectorPaths = { paths: {}, storages: {} };
     const sources = new Map<FileTypeName, { id: string; path: string }>();
     for (const t of maskTypes(types)) {
       const src = await this.findLocal(ref.id, t);
       if (!src) throw new FileNotFoundError(`moveStorage: no local ${t} file of ${sectorName(ref.id)} on this node`);
-      if (this.#path(src.id).meta.CanStore) {
+      const meta = this.#path(src.id).meta;
+      if (pathType === 'storage' ? meta.CanStore : meta.CanSeal) {
         out.paths[t] = src.path;
         out.storages[t] = src.id;
         continue;
@@ -457,7 +460,7 @@ export class LocalStore {
     }
     if (sources.size === 0) return out;
     const mask = [...sources.keys()].reduce((m, t) => m | FileType[t], 0);
-    const alloc = await this.allocate(ref, mask, 'storage', 'finalized');
+    const alloc = await this.allocate(ref, mask, pathType, pathType === 'storage' ? 'finalized' : 'sealing');
     try {
       for (const [t, src] of sources) {
         const dstId = alloc.storages[t] as string;

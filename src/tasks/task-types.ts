@@ -56,6 +56,11 @@ export type PieceSource =
 /** PC1's result without what only one machine knows (paths, timings): what PC2 and the record need. */
 export interface Pc1Result {
   replicaId: Hex32;
+  /**
+   * The ticket PC1 labelled with: with miner, sector number, CommD and the proof's porep id it
+   * gives the replica id, which the worker recomputes before PC2 trusts the result.
+   */
+  ticket: Hex32;
   /** CommD as 64 hex digits (the unsealed file's, checked against the pieces). */
   commDHex: Hex32;
   /** SHA-256 of each layer file, in layer order. */
@@ -102,8 +107,11 @@ export interface TaskOutputs {
   C1: C1Ref;
   /** The proof bytes, base64, and what made them (the default prover is not a SNARK). */
   C2: { proof: string; sha256: Hex32; prover: string };
+  /** Padded unsealed bytes freed (the whole file's when nothing is kept) and files removed. */
   FIN: { freedBytes: number; removedFiles: number };
+  /** Storage path id holding each moved file type, by type name. */
   GET: { storage: Record<string, string> };
+  /** Padded bytes decoded into the unsealed file (0 when the range was unsealed already). */
   UNS: { unsealedBytes: number };
 }
 

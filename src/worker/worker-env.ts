@@ -1,0 +1,77 @@
+/**
+ * What every task of the local worker runs with: the components the worker was built from, its
+ * settings, and the per-call signal and progress sink. Task modules (`tasks/*.ts`) receive a
+ * {@link WorkerEnv} and never reach for anything else, so a test builds one from real parts.
+ */
+import type { TaskProgress } from '../lifecycle/task-context.js';
+import type { SealerPool } from '../pool/pool.js';
+import type { LocalStore } from '../storage/local-store.js';
+import type { SectorLocks } from '../storage/sector-locks.js';
+import type { UploadStream } from './upload-stream.js';
+
+/** A client's byte stream waiting for its AddPiece task (the facade registers it by request id). */
+export interface RequestSource {
+  source: AsyncIterable<Uint8Array>;
+  /** The client's own cancellation (a closed connection): fails the piece with ABORTED. */
+  signal?: AbortSignal;
+  /** The client's progress sink (bytes of its piece). */
+  onProgress?: (p: TaskProgress) => void;
+}
+
+/** What a {@link LocalWorker} is built from. */
+export interface LocalWorkerComponents {
+  /** The sealer threads every task body runs on. */
+  pool: SealerPool;
+  /** This node's storage paths: resolves, allocates, reserves and declares sector files. */
+  localStore: LocalStore;
+  /** The node's sector lock table (one per daemon; the API's StorageLock uses the same one). */
+  locks: SectorLocks;
+  /** Client byte sources of AddPiece tasks, by request id. */
+  sources: Map<string, RequestSource>;
+  /** Where SDR parent caches live. @default PC1's default (SECTOR_STORAGE_PARENT_CACHE or the temp dir) */
+  parentCacheDir?: string;
+  /** Operational lines (resumed PC1, dropped leftovers). @default nothing */
+  log?: (line: string) => void;
+}
+
+/** Settings of a {@link LocalWorker}. */
+export interface LocalWorkerOptions {
+  /**
+   * How long a client's upload may send nothing before its piece fails with UPLOAD_STALLED and the
+   * thread it holds is freed. @default 15000
+   */
+  uploadIdleMs?: number;
+  /**
+   * How long CheckProvable waits for a sector's read lock before it reports the sector as not
+   * provable (Lotus gives up at once, which faults sectors that are only being moved). @default 10000
+   */
+  provableLockWaitMs?: number;
+  /** @default os.hostname() */
+  hostname?: string;
+}
+
+/** One call of a task: its cancellation and its progress sink. */
+export interface TaskRunOptions {
+  /** Aborting it stops the task (the pool's cancel flag; the native code stops at its next check). */
+  signal: AbortSignal;
+  onProgress?: (p: TaskProgress) => void;
+}
+
+/** The environment a task module runs in. */
+export interface WorkerEnv {
+  readonly pool: SealerPool;
+  readonly localStore: LocalStore;
+  readonly locks: SectorLocks;
+  readonly sources: Map<string, RequestSource>;
+  /** The idle-timed reader of each request source, shared by the first-bytes wait and the task. */
+  readonly uploads: WeakMap<RequestSource, UploadStream>;
+  readonly parentCacheDir: string | undefined;
+  readonly log: (line: string) => void;
+  readonly uploadIdleMs: number;
+  readonly provableLockWaitMs: number;
+}
+
+/** Default of {@link LocalWorkerOptions.uploadIdleMs}. */
+export const DEFAULT_UPLOAD_IDLE_MS = 15_000;
+/** Default of {@link LocalWorkerOptions.provableLockWaitMs}. */
+export const DEFAULT_PROVABLE_LOCK_WAIT_MS = 10_000;
