@@ -19,11 +19,14 @@ import { readPiece as readUnsealed } from '../src/piece/read-piece.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
 import { dealPieceSize } from '../src/sector/sizes.js';
 import type { LocalStore } from '../src/storage/local-store.js';
-import type { SectorRecord } from '../src/db/sector-store.js';
+import type { SectorLogEntry, SectorRecord, SectorStateName } from '../src/db/sector-store.js';
 import type { ReplyValue, SchedulerReply } from '../machines/protocol.js';
 import type { SchedulerMachine } from '../machines/scheduler.machine.js';
 import type { IndexClient } from './index.actor.js';
 import type { RequestSource } from '../src/worker/worker-env.js';
+import type { LocalWorker } from '../src/worker/local-worker.js';
+import type { CallRecord, CallState } from '../src/tasks/calls.js';
+import { FileType } from '../src/sector/sector-id.js';
 
 export interface SectorServiceDeps {
   root: Actor<SchedulerMachine>;
@@ -31,7 +34,15 @@ export interface SectorServiceDeps {
   miner: number;
   sealProof: number;
   localStore: () => LocalStore;
+  /** The local worker: an upload is placed only once it has bytes buffered. */
+  worker: Pick<LocalWorker, 'waitForUpload'>;
   sources: Map<string, RequestSource>;
+}
+
+/** A sector's status as `sectors status` shows it: the record, its log, and the calls made for it. */
+export interface SectorStatus {
+  record: SectorRecord;
+  log: SectorLogEntry[];
 }
 
 /**
@@ -47,6 +58,10 @@ async function* exactly(source: AsyncIterable<Uint8Array>, expected: number): As
     yield new Uint8Array(chunk); // a copy (Buffer#slice would be a view)
   }
   if (seen < expected) throw new PayloadTooSmallError(`payload ended after ${seen} of the declared ${expected} bytes`);
+}
+
+function assertSectorNumber(sector: number): void {
+  if (!Number.isSafeInteger(sector) || sector < 0) throw new InvalidArgumentError(`sector ${sector} must be a non-negative integer`);
 }
 
 /** The sector operations of a running daemon system. */
@@ -100,6 +115,9 @@ export class SectorService {
     const onAbort = () => this.#d.root.send({ type: 'scheduler.request.cancel', requestId });
     req.signal?.addEventListener('abort', onAbort, { once: true });
     try {
+      // bytes not yet received must not hold a sealing thread: the piece is placed (and its task
+      // queued) only once its upload has data buffered; a silent client fails UPLOAD_STALLED here
+      await this.#d.worker.waitForUpload(requestId, req.signal);
       const value = await this.#request(requestId, () =>
         this.#d.root.send({
           type: 'scheduler.addPiece',
@@ -130,9 +148,68 @@ export class SectorService {
 
   /** Asks a sector to pack (fill with fillers, compute CommD, move to GetTicket): `sectors seal`. */
   async startPacking(sector: number): Promise<void> {
-    if (!Number.isSafeInteger(sector) || sector < 0) throw new InvalidArgumentError(`sector ${sector} must be a non-negative integer`);
+    assertSectorNumber(sector);
     const requestId = randomUUID();
     await this.#request(requestId, () => this.#d.root.send({ type: 'scheduler.startPacking', requestId, sector }));
+  }
+
+  /**
+   * A committed-capacity sector (Lotus PledgeSector): filled with zero pieces and sealed at once.
+   * Refused with NO_SPACE, creating nothing, when no sealing path has room for a sector.
+   */
+  async pledge(): Promise<number> {
+    const sectorSize = sealProofInfo(this.#d.sealProof).sectorSize;
+    await this.#d.index.catalog.storageBestAlloc(FileType.unsealed | FileType.sealed | FileType.cache, sectorSize, 'sealing');
+    const requestId = randomUUID();
+    const value = await this.#request(requestId, () => this.#d.root.send({ type: 'scheduler.pledge', requestId }));
+    if (value.kind !== 'sector.pledged') throw new InvalidArgumentError(`unexpected reply ${value.kind}`);
+    return value.sector;
+  }
+
+  /** Removes a sector in any state: its running task is aborted, its files removed from every path. */
+  async remove(sector: number): Promise<void> {
+    assertSectorNumber(sector);
+    const requestId = randomUUID();
+    await this.#request(requestId, () => this.#d.root.send({ type: 'scheduler.remove', requestId, sector }));
+  }
+
+  /**
+   * Stops a queued or running call (`sealing abort`); `callId` may be a unique prefix of the id.
+   * Resolves with the full id once the stop is under way (the sector sees the call fail ABORTED).
+   */
+  async abort(callId: string): Promise<string> {
+    const call = await this.#d.index.calls.findByPrefix(callId);
+    const requestId = randomUUID();
+    await this.#request(requestId, () => this.#d.root.send({ type: 'scheduler.call.abort', requestId, callId: call.callId }));
+    return call.callId;
+  }
+
+  /** Calls not yet returned to their sectors: what `sealing jobs` shows. */
+  async jobs(): Promise<CallRecord[]> {
+    return (await this.#d.index.calls.open()).filter((c) => c.sector.miner === this.#d.miner);
+  }
+
+  /** Every call ever made for a sector, newest first (`sealing calls --sector N`). */
+  async calls(sector: number, states?: CallState[]): Promise<CallRecord[]> {
+    assertSectorNumber(sector);
+    return this.#d.index.calls.list({ miner: this.#d.miner, number: sector, ...(states ? { states } : {}) });
+  }
+
+  /** Sectors per state (`sectors summary`). */
+  async summary(): Promise<Record<string, number>> {
+    return this.#d.index.sectors.summary(this.#d.miner);
+  }
+
+  /** The sectors in any of `states` (Lotus SectorsListInStates). */
+  async listInStates(states: SectorStateName[]): Promise<SectorRecord[]> {
+    return this.#d.index.sectors.listInStates(this.#d.miner, states);
+  }
+
+  /** A sector's record and its log (`sectors status --log`). @throws SectorUnknownError */
+  async status(sector: number): Promise<SectorStatus> {
+    const record = await this.sectorStatus(sector);
+    const log = await this.#d.index.sectors.log(this.#d.miner, sector);
+    return { record, log };
   }
 
   /** Every sector of this miner, as persisted (the write of the latest change included). */
@@ -142,7 +219,7 @@ export class SectorService {
 
   /** One sector's record. @throws SectorUnknownError */
   async sectorStatus(sector: number): Promise<SectorRecord> {
-    if (!Number.isSafeInteger(sector) || sector < 0) throw new InvalidArgumentError(`sector ${sector} must be a non-negative integer`);
+    assertSectorNumber(sector);
     const r = await this.#d.index.sectors.get(this.#d.miner, sector);
     if (!r) throw new SectorUnknownError(`sector ${sector} does not exist`);
     return r;

@@ -1,37 +1,47 @@
 /**
  * Wiring of the daemon's actor system: binds the named actors of the pure machines to real I/O
- * with `provide()` (index actor over SQLite, pool tasks over Piscina, CommD over the piece
- * library), restores every persisted sector, starts the root with an error observer, opens the
- * node's storage paths through the index actor, and returns the SectorService facade.
+ * with `provide()` — the index actor over SQLite, worker tasks over the local worker (src/worker),
+ * the chain steps over the chain adapter (the local chain stand-in unless another is given), CommD
+ * over the piece library, file removal and CheckProvable over the worker — restores every
+ * persisted sector and every open call, starts the root with an error observer, opens the node's
+ * storage paths through the index actor, and returns the SectorService facade.
  *
- * Start order matters: the sector records are read synchronously before the index actor takes
- * the connection; the index actor is running before any sector is spawned (it is invoked on the
- * scheduler's root state); pool tasks wait for the storage paths to be open (restored Packing
- * sectors ask for tasks at once).
+ * Start order matters: the sector records and open calls are read synchronously before the index
+ * actor takes the connection; the index actor runs before any sector is spawned (it is invoked on
+ * the scheduler's root state); worker tasks wait until the storage paths are open (restored
+ * sectors ask for their tasks at once); after the paths are open, sector numbers found on them
+ * are reported to the scheduler so a new sector never reuses one.
  */
 import { existsSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { type Actor, type ActorOptions, type InspectionEvent, createActor, fromPromise } from 'xstate';
+import type { ChainAdapter } from '../src/chain/chain-adapter.js';
+import type { FixedRandomness } from '../src/chain/fixed-randomness.js';
+import { type ChainClock, LocalChain } from '../src/chain/local-chain.js';
+import { CallStore } from '../src/db/call-store.js';
+import { ChainStore } from '../src/db/chain-store.js';
+import { type Db, openDatabase } from '../src/db/database.js';
+import { SectorStore } from '../src/db/sector-store.js';
+import { StorageCatalog } from '../src/db/storage-catalog.js';
+import type { IndexStores } from '../src/db/stores.js';
 import { generateUnsealedCid } from '../src/piece/unsealed-cid.js';
 import type { SealerPool } from '../src/pool/pool.js';
-import { sealProofInfo } from '../src/sector/proofs.js';
-import { StorageCatalog } from '../src/db/storage-catalog.js';
 import { META_FILE } from '../src/sector/layout.js';
+import { sealProofInfo } from '../src/sector/proofs.js';
 import { LocalStore } from '../src/storage/local-store.js';
 import { SectorLocks } from '../src/storage/sector-locks.js';
-import type { RequestSource } from '../src/worker/worker-env.js';
 import { initStoragePath } from '../src/storage/storage-config.js';
-import { type Db, openDatabase } from '../src/db/database.js';
-import { CallStore } from '../src/db/call-store.js';
-import { SectorStore } from '../src/db/sector-store.js';
-import type { IndexStores } from '../src/db/stores.js';
-import { type IndexClient, createIndexActor } from './index.actor.js';
-import { createPoolTaskLogic } from './pool-task.actor.js';
-import { SectorService } from './sector-service.js';
-import type { CommDInput } from '../machines/sector.machine.js';
-import { sectorMachine } from '../machines/sector.machine.js';
-import { type SchedulerMachine, schedulerMachine } from '../machines/scheduler.machine.js';
+import { LocalWorker } from '../src/worker/local-worker.js';
+import type { RequestSource } from '../src/worker/worker-env.js';
 import { SystemId } from '../machines/protocol.js';
+import { type SchedulerMachine, schedulerMachine } from '../machines/scheduler.machine.js';
+import type { CommDInput } from '../machines/sector/sector-setup.js';
+import { sectorMachine } from '../machines/sector/sector.machine.js';
+import { chainActors } from './chain-actors.js';
+import { type IndexClient, createIndexActor } from './index.actor.js';
+import { SectorService } from './sector-service.js';
+import { createWorkerTaskLogic, type TaskRunner } from './worker-task.actor.js';
 
 /** Options of {@link startDaemonSystem}. Give `db` or `dbPath`, and one way to storage. */
 export interface DaemonSystemOptions {
@@ -39,7 +49,7 @@ export interface DaemonSystemOptions {
   db?: Db;
   /** Path of the database to open (closed by `stop()`). */
   dbPath?: string;
-  /** The sealer pool (the caller closes it after `stop()`). Its thread count is the task window. */
+  /** The sealer pool (the caller closes it after `stop()`); the local worker's threads. */
   pool: SealerPool;
   /** Miner actor id of this node's sectors. */
   minerId: number;
@@ -57,6 +67,18 @@ export interface DaemonSystemOptions {
    * closed by `stop()`).
    */
   localStore?: (index: IndexClient) => LocalStore | Promise<LocalStore>;
+  /** The node's sector lock table (the API's StorageLock uses the same one). @default a new one */
+  locks?: SectorLocks;
+  /** A chain client; the default is the local chain (a stand-in) over the repository database. */
+  chain?: (index: IndexClient) => ChainAdapter;
+  /** Settings of the default local chain. */
+  localChain?: { epochMs?: number; seedWaitEpochs?: number; fixedRandomness?: FixedRandomness; clock?: ChainClock };
+  /** Where SDR parent caches live. @default PC1's default */
+  parentCacheDir?: string;
+  /** Silence after which a client's upload fails UPLOAD_STALLED. @default 15000 */
+  uploadIdleMs?: number;
+  /** Period of CheckProvable over Proving sectors. @default 600000 */
+  checkProvableMs?: number;
   /** Receives every XState inspection event (see actors/inspect.ts for an NDJSON log). */
   inspect?: (event: InspectionEvent) => void;
   /** XState clock for delayed events (tests pass a SimulatedClock). */
@@ -77,9 +99,15 @@ export interface DaemonSystemHandle {
   index: IndexClient;
   /** The node's storage paths. */
   localStore: LocalStore;
+  /** The node's sector lock table. */
+  locks: SectorLocks;
+  /** The chain the sectors talk to. */
+  chain: ChainAdapter;
+  /** The daemon's own pool as a worker. */
+  worker: LocalWorker;
   /** The root (scheduler) actor. */
   system: Actor<SchedulerMachine>;
-  /** Stops every actor (in-flight tasks are cancelled and awaited), the storage loop, and the database if opened here. */
+  /** Stops every actor (running tasks are cancelled and awaited, and stay `running` in the call store), the storage loop, and the database if opened here. */
   stop(): Promise<void>;
 }
 
@@ -105,7 +133,12 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   const db = options.db ?? openDatabase(options.dbPath!);
   const ownsDb = !options.db;
   const calls = new CallStore(db, { now });
-  const stores: IndexStores = { catalog: new StorageCatalog(db, { clock: { now } }), sectors: new SectorStore(db, { now, calls }), calls };
+  const stores: IndexStores = {
+    catalog: new StorageCatalog(db, { clock: { now } }),
+    sectors: new SectorStore(db, { now, calls }),
+    calls,
+    chain: new ChainStore(db),
+  };
   // read before the index actor owns the connection
   const { records, unreadable } = stores.sectors.listWithErrors(options.minerId);
   // an unreadable record is not spawned (the sector would start from nothing and overwrite it);
@@ -113,15 +146,18 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   for (const u of unreadable) {
     log(`sector ${u.number} of miner ${u.miner} is not started: its record (state ${u.state}) is unreadable: ${u.reason}`);
   }
+  const openCalls = calls.open().filter((c) => c.sector.miner === options.minerId);
   const nextNumber = stores.sectors.nextNumber(options.minerId);
 
   const index = createIndexActor({ db, stores, onError });
+  const hostname = osHostname();
+  const locks = options.locks ?? new SectorLocks();
   const sources = new Map<string, RequestSource>();
-  // The tasks' lock table. The API's StorageLock methods build their own (src/api/methods/storage.ts);
-  // one table for both belongs to the composition root.
-  const locks = new SectorLocks();
   const inflight = new Set<Promise<unknown>>();
+  const workers = new Map<string, TaskRunner>();
   let localStore: LocalStore | undefined;
+  let worker: LocalWorker | undefined;
+  let chain: ChainAdapter | undefined;
   let markReady!: () => void;
   let markFailed!: (err: unknown) => void;
   const ready = new Promise<void>((resolve, reject) => {
@@ -129,9 +165,13 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     markFailed = reject;
   });
   ready.catch(() => {});
-  const getLocalStore = () => {
-    if (!localStore) throw new Error('storage paths are not open yet');
-    return localStore;
+  const getWorker = async (): Promise<LocalWorker> => {
+    await ready;
+    return worker!;
+  };
+  const getChain = (): ChainAdapter => {
+    if (!chain) throw new Error('the chain is not connected yet');
+    return chain;
   };
 
   const machine = schedulerMachine.provide({
@@ -139,19 +179,23 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
       index: index.logic,
       sector: sectorMachine.provide({
         actors: {
-          computeCommD: fromPromise<string, CommDInput>(async ({ input }) =>
-            generateUnsealedCid(input.proofType, input.pieces).toString(),
-          ),
+          computeCommD: fromPromise<string, CommDInput>(async ({ input }) => generateUnsealedCid(input.proofType, input.pieces).toString()),
+          ...chainActors(getChain),
+          removeFiles: fromPromise<void, { sector: { miner: number; number: number } }>(async ({ input, signal }) => {
+            const removed = await (await getWorker()).removeSector(input.sector, signal);
+            if (removed.elsewhere.length > 0) log(`sector ${input.sector.number}: copies on other nodes were not removed: ${removed.elsewhere.join(', ')}`);
+          }),
         },
       }),
-      poolTask: createPoolTaskLogic({
-        pool: options.pool,
-        localStore: getLocalStore,
-        ready,
-        locks,
-        sources,
-        inflight,
-        ...(options.log ? { log: options.log } : {}),
+      workerTask: createWorkerTaskLogic({ workers, ready, inflight }),
+      checkProvable: fromPromise<{ number: number; reason: string }[], { miner: number; numbers: number[] }>(async ({ input, signal }) => {
+        const w = await getWorker();
+        const found = await Promise.all(input.numbers.map((n) => client.sectors.get(input.miner, n)));
+        const faulty = await w.checkProvable(
+          found.filter((r) => r !== undefined).map((r) => ({ id: { miner: r.miner, number: r.number }, proofType: r.proofType, ...(r.commR ? { commR: r.commR } : {}) })),
+          { signal },
+        );
+        return faulty.map((f) => ({ number: f.id.number, reason: f.reason }));
       }),
     },
   });
@@ -160,17 +204,30 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     input: {
       miner: options.minerId,
       proofType: options.sealProof,
-      maxTasks: options.pool.threads,
+      worker: { id: 'local', hostname, threads: options.pool.threads },
       records,
+      openCalls,
       nextNumber,
+      startedAt: now(),
+      ...(options.checkProvableMs !== undefined ? { checkProvableMs: options.checkProvableMs } : {}),
     },
     ...(options.inspect ? { inspect: options.inspect } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
   // XState rethrows unobserved actor errors in a separate macrotask; observe them here instead
   root.subscribe({ error: onError });
-  root.start();
   const client = index.client(root.system);
+  chain =
+    options.chain?.(client) ??
+    new LocalChain({
+      store: client.chain,
+      ...(options.localChain?.epochMs !== undefined ? { epochMs: options.localChain.epochMs } : {}),
+      ...(options.localChain?.seedWaitEpochs !== undefined ? { seedWaitEpochs: options.localChain.seedWaitEpochs } : {}),
+      ...(options.localChain?.fixedRandomness ? { fixedRandomness: options.localChain.fixedRandomness } : {}),
+      ...(options.localChain?.clock ? { clock: options.localChain.clock } : {}),
+      log,
+    });
+  root.start();
 
   try {
     if (options.localStore) {
@@ -189,6 +246,11 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
       }
       await localStore.open();
     }
+    worker = new LocalWorker(
+      { pool: options.pool, localStore, locks, sources, ...(options.parentCacheDir ? { parentCacheDir: options.parentCacheDir } : {}), log },
+      { hostname, ...(options.uploadIdleMs !== undefined ? { uploadIdleMs: options.uploadIdleMs } : {}) },
+    );
+    workers.set(worker.id, worker);
     markReady();
   } catch (err) {
     // stop first: a task waiting on `ready` must not turn the failed start into a sector failure
@@ -204,7 +266,8 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     index: client,
     miner: options.minerId,
     sealProof: options.sealProof,
-    localStore: getLocalStore,
+    localStore: () => localStore!,
+    worker,
     sources,
   });
   let stopping: Promise<void> | undefined;
@@ -212,12 +275,12 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     stopping ??= (async () => {
       sectors.close();
       root.stop();
-      // stopped promise actors abort their pool tasks; wait until the threads let go of the files
+      // stopped worker tasks abort their runs; wait until the threads let go of the files
       await Promise.allSettled([...inflight]);
       localStore?.close();
       if (ownsDb) db.close();
     })();
     return stopping;
   };
-  return { sectors, index: client, localStore, system: root, stop };
+  return { sectors, index: client, localStore, locks, chain, worker, system: root, stop };
 }

@@ -10,7 +10,7 @@
  * only its missing fillers. Every other state resumes as itself; a failure state waits only what
  * is left of its cool-down.
  */
-import { SECTOR_STATES, type SectorStateName } from '../../src/db/sector-record.js';
+import { SECTOR_STATES, type SectorStateName } from '../../src/sector/sector-states.js';
 
 /** Persisted states that resume in a state of another name. */
 const RESUME_AS: Partial<Record<SectorStateName, string>> = {

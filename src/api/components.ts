@@ -35,8 +35,8 @@ export interface SectorApiService {
  * Structural, so the API layer does not depend on actors/.
  */
 export interface ApiSystem {
-  /** The index actor's client; its `storage` proxy is the node's storage catalog. */
-  readonly index: { readonly storage: CatalogClient };
+  /** The index actor's client; its `catalog` proxy is the node's storage catalog. */
+  readonly index: { readonly catalog: CatalogClient };
   /** The node's storage paths. */
   readonly localStore: LocalStore;
 }

@@ -96,6 +96,7 @@ export const migrations: readonly string[] = [
     FOREIGN KEY (miner, number) REFERENCES sectors (miner, number) ON DELETE CASCADE
   );
   CREATE INDEX sector_log_by_sector ON sector_log (miner, number, id);
+  `,
   // 5: the local chain (src/chain/local-chain.ts, a stand-in for a blockchain): its genesis, its
   //    head and the messages sectors sent to it. Randomness is derived from the genesis nonce and
   //    the epoch, so none is stored.

@@ -8,58 +8,9 @@
 import { isErrorCode, SectorRecordInvalidError, type ErrorCode } from '../errors.js';
 import type { C1Ref, Hex32, Pc1Result } from '../tasks/task-types.js';
 
-/**
- * Every state a record may hold: Lotus's names (`extern/storage-sealing/sector_state.go`) for the
- * states of the sector machine's phases (deal filling, pre-commit, commit, finalize/proving, removal,
- * failure handling). `Empty` is Lotus's deprecated twin of `WaitDeals`, and `PackingFailed` is
- * deprecated in Lotus too: both are read, never entered by a new sector.
- */
-export const SECTOR_STATES = [
-  // deal filling
-  'Empty',
-  'WaitDeals',
-  'AddPiece',
-  'Packing',
-  'AddPieceFailed',
-  'PackingFailed',
-  // pre-commit
-  'GetTicket',
-  'PreCommit1',
-  'PreCommit2',
-  'PreCommitting',
-  'PreCommitWait',
-  'WaitSeed',
-  // commit
-  'Committing',
-  'SubmitCommit',
-  'CommitWait',
-  // finalize and proving
-  'FinalizeSector',
-  'Proving',
-  'Faulty',
-  'FaultReported',
-  // removal
-  'Removing',
-  'RemoveFailed',
-  'Removed',
-  // failures (retried by the rules of Lotus's states_failed.go)
-  'SealPreCommit1Failed',
-  'SealPreCommit2Failed',
-  'PreCommitFailed',
-  'ComputeProofFailed',
-  'CommitFailed',
-  'FinalizeFailed',
-  // data gone from every path: only removal or an operator's drift resolution leaves it (Lotus)
-  'FailedUnrecoverable',
-] as const;
+import { isSectorState, type SectorStateName } from '../sector/sector-states.js';
 
-/** A persisted sector state name (Lotus's spelling). */
-export type SectorStateName = (typeof SECTOR_STATES)[number];
-
-/** True for a state name a record may hold. */
-export function isSectorState(v: unknown): v is SectorStateName {
-  return typeof v === 'string' && (SECTOR_STATES as readonly string[]).includes(v);
-}
+export { SECTOR_STATES, isSectorState, type SectorStateName } from '../sector/sector-states.js';
 
 /** One piece of a sector, in sector order. */
 export interface PieceRecord {
@@ -205,10 +156,17 @@ function proofRef(v: unknown): ProofRef {
 }
 
 function pc1Result(v: unknown): Pc1Result {
-  if (!isObject(v) || !isHex32(v.replicaId) || !isHex32(v.commDHex) || !Array.isArray(v.layerDigests) || !v.layerDigests.every(isHex32)) {
-    throw bad('pc1', 'must be {replicaId, commDHex, layerDigests} in hex');
+  if (
+    !isObject(v) ||
+    !isHex32(v.replicaId) ||
+    !isHex32(v.commDHex) ||
+    !isHex32(v.ticket) ||
+    !Array.isArray(v.layerDigests) ||
+    !v.layerDigests.every(isHex32)
+  ) {
+    throw bad('pc1', 'must be {replicaId, commDHex, ticket, layerDigests} in hex');
   }
-  return { replicaId: v.replicaId, commDHex: v.commDHex, layerDigests: [...v.layerDigests] };
+  return { replicaId: v.replicaId, commDHex: v.commDHex, ticket: v.ticket, layerDigests: [...v.layerDigests] };
 }
 
 function piece(p: unknown, i: number): PieceRecord {

@@ -1,3 +1,4 @@
+import { ChainStore } from '../../src/db/chain-store.js';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,7 @@ import { type Actor, type ActorRef, type ActorRefFrom, type Snapshot, assign, cr
 import { createIndexActor, type IndexActor, type IndexClient } from '../../actors/index.actor.js';
 import type { DaemonSystem, IndexCall, IndexEvent, IndexResult } from '../../machines/protocol.js';
 import { AbortedError, InvalidArgumentError, SectorRecordInvalidError } from '../../src/errors.js';
-import { StorageCatalog } from '../../src/storage/storage-catalog.js';
+import { StorageCatalog } from '../../src/db/storage-catalog.js';
 import type { CatalogClient } from '../../src/storage/catalog-client.js';
 import { CallStore } from '../../src/db/call-store.js';
 import { type Db, openDatabase } from '../../src/db/database.js';
@@ -85,7 +86,7 @@ function countingDb(db: Db, commits: { n: number }): Db {
 
 function storesOf(db: Db, now = () => 42): TestStores {
   const calls = new CallStore(db, { now });
-  return { catalog: new StorageCatalog(db), sectors: new SectorStore(db, { now, calls }), calls, counters: new CounterStore(db) };
+  return { catalog: new StorageCatalog(db), sectors: new SectorStore(db, { now, calls }), calls, chain: new ChainStore(db), counters: new CounterStore(db) };
 }
 
 test.beforeEach((t) => {
@@ -178,7 +179,7 @@ function systemWithAsker(index: IndexActor<TestStores>) {
 
 test('every method of every store is reachable through the async proxy, typed from the store classes', async (t) => {
   const { client } = t.context;
-  t.deepEqual(Object.keys(client).sort(), ['calls', 'catalog', 'counters', 'flush', 'sectors']);
+  t.deepEqual(Object.keys(client).sort(), ['calls', 'catalog', 'chain', 'counters', 'flush', 'sectors']);
   t.true(['save', 'get', 'list', 'listWithErrors', 'log', 'summary', 'listInStates', 'nextNumber', 'findPiece'].every((m) => m in client.sectors));
   t.true(['start', 'run', 'finish', 'requeue', 'markReturned', 'close', 'get', 'findByPrefix', 'open', 'list'].every((m) => m in client.calls));
   t.true('storageAttach' in client.catalog && 'storageFindSector' in client.catalog);

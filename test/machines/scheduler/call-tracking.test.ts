@@ -4,7 +4,7 @@ import { openDatabase } from '../../../src/db/database.js';
 import { schedulerHarness } from '../scheduler-harness.js';
 
 const TICKET = { value: 'aa'.repeat(32), epoch: 1 };
-const PC1 = { replicaId: '11'.repeat(32), commDHex: '22'.repeat(32), layerDigests: ['33'.repeat(32)] };
+const PC1 = { replicaId: '11'.repeat(32), commDHex: '22'.repeat(32), ticket: 'aa'.repeat(32), layerDigests: ['33'.repeat(32)] };
 
 /** A pledged 2 KiB sector packed (its one filler written) and given a ticket: its PC1 is queued. */
 async function pledgedToPc1(h: ReturnType<typeof schedulerHarness>) {

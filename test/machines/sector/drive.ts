@@ -6,7 +6,7 @@ import type { SectorHarness } from './sector-harness.js';
 
 export const TICKET = { value: 'aa'.repeat(32), epoch: 10 };
 export const SEED = { value: 'bb'.repeat(32), epoch: 20 };
-export const PC1 = { replicaId: '11'.repeat(32), commDHex: '22'.repeat(32), layerDigests: ['33'.repeat(32), '44'.repeat(32)] };
+export const PC1 = { replicaId: '11'.repeat(32), commDHex: '22'.repeat(32), ticket: 'aa'.repeat(32), layerDigests: ['33'.repeat(32), '44'.repeat(32)] };
 
 /** Writes every filler of a packing sector, then lets CommD compute. */
 export async function pack(h: SectorHarness): Promise<void> {

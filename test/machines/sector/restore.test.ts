@@ -6,7 +6,7 @@ import { type SectorHarness, sectorHarness } from './sector-harness.js';
 
 /** A harness restored from the last record `h` saved, as a restart would spawn it. */
 function restart(h: SectorHarness, options: { lastLogAt?: number; restoredAt?: number } = {}): SectorHarness {
-  const record: SectorRecordDraft = { ...structuredClone(h.lastSave()!.record), lastLogAt: options.lastLogAt ?? 0 };
+  const record: SectorRecordDraft & { lastLogAt: number } = { ...structuredClone(h.lastSave()!.record), lastLogAt: options.lastLogAt ?? 0 };
   h.stop();
   return sectorHarness({ miner: record.miner, number: record.number, proofType: record.proofType, record, restoredAt: options.restoredAt ?? 0 });
 }

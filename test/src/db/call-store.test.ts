@@ -42,7 +42,7 @@ function pc1(number = 1, miner = 1000): Task {
   };
 }
 
-const PC1_OK: CallReturn = { ok: true, result: { type: 'PC1', value: { replicaId: HEX(2), commDHex: HEX(3), layerDigests: [HEX(4), HEX(5)] } } };
+const PC1_OK: CallReturn = { ok: true, result: { type: 'PC1', value: { replicaId: HEX(2), commDHex: HEX(3), ticket: HEX(6), layerDigests: [HEX(4), HEX(5)] } } };
 const FAILED: CallReturn = { ok: false, error: { code: 'CACHE_CORRUPT', message: 'layer 2 is short' } };
 
 /** Starts a call of `task` with a fresh id. */
