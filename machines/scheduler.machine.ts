@@ -366,7 +366,7 @@ export const schedulerMachine = setup({
     taskFinished: enqueueActions(({ context, event, enqueue, self }) => {
       assertEvent(event, 'scheduler.task.finished');
       const call = context.calls[event.callId];
-      if (!call || call.phase !== 'running') return;
+      if (call?.phase !== 'running') return;
       const workers = context.workers.map((w) => (w.id === call.worker ? { ...w, used: w.used - (call.threads ?? 0) } : w));
       enqueue.assign({ workers });
       const outcome = event.ret.ok ? 'ok' : call.aborting && event.ret.error.code === 'ABORTED' ? 'aborted' : 'failed';
