@@ -134,12 +134,13 @@ export function parseArgs<F extends Record<string, FlagSpec>>(
 }
 
 /** Parses a non-negative integer argument, naming it in the error. */
-export function parseIntArg(text: string | undefined, name: string): number {
+export function parseIntArg(text: string | undefined, name: string, options: { min?: number } = {}): number {
   if (text === undefined || !/^\d+$/.test(text)) {
     throw new InvalidArgumentError(`${name} must be a non-negative integer (got ${JSON.stringify(text ?? '')})`);
   }
   const n = Number(text);
   if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} ${text} is too large`);
+  if (options.min !== undefined && n < options.min) throw new InvalidArgumentError(`${name} must be at least ${options.min} (got ${n})`);
   return n;
 }
 

@@ -30,6 +30,10 @@ import { RepoFiles } from '../repo/repo-path.js';
 import { createRemoteHandler } from '../storage/http-handler.js';
 import { LocalStore } from '../storage/local-store.js';
 import { writeFileDurableSync } from '../fs/durable.js';
+import type { FixedRandomness } from '../chain/fixed-randomness.js';
+import { heartbeatTimingFromEnv } from '../storage/owner-leases.js';
+import { RemoteStore } from '../storage/remote-store.js';
+import { SectorLocks } from '../storage/sector-locks.js';
 
 /** Default API listen address (loopback, Lotus miner's port). */
 export const DEFAULT_LISTEN = '127.0.0.1:2345';
@@ -44,6 +48,16 @@ export interface DaemonOptions {
   threads?: number;
   /** One line per event worth telling the operator. @default console.log */
   log?: (line: string) => void;
+  /** Every sector gets this ticket and seed from the local chain (`run --fixed-randomness`). */
+  fixedRandomness?: FixedRandomness;
+  /** Epoch length of the local chain, ms. @default 2000 */
+  epochMs?: number;
+  /** Epochs between a pre-commit landing and its seed on the local chain. @default 3 */
+  seedWaitEpochs?: number;
+  /** Silence after which a client's upload fails UPLOAD_STALLED. @default 15000 */
+  uploadIdleMs?: number;
+  /** Period of CheckProvable over Proving sectors. @default 600000 */
+  checkProvableMs?: number;
   /**
    * Appends every XState inspection event of the actor system (actor created, event, snapshot)
    * to this NDJSON file, so an operator can follow what each sector actor did.
@@ -120,10 +134,23 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const bound = await server.listen(listen.host, listen.port);
     shutdown.push('HTTP server', () => server.close());
     const url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
+    // the node's one sector lock table: tasks of the local worker and the API's StorageLock share it;
+    // its lease sweep releases remote owners that went silent
+    const { intervalMs, thresholdMs } = heartbeatTimingFromEnv();
+    const locks = new SectorLocks({ heartbeatIntervalMs: intervalMs, heartbeatThresholdMs: thresholdMs });
+    shutdown.push('sector locks', () => locks.close());
     const system = await startDaemonSystem({
       ...(inspection ? { inspect: inspection.inspect } : {}),
       db: repo.db,
       pool,
+      locks,
+      localChain: {
+        ...(options.epochMs !== undefined ? { epochMs: options.epochMs } : {}),
+        ...(options.seedWaitEpochs !== undefined ? { seedWaitEpochs: options.seedWaitEpochs } : {}),
+        ...(options.fixedRandomness ? { fixedRandomness: options.fixedRandomness } : {}),
+      },
+      ...(options.uploadIdleMs !== undefined ? { uploadIdleMs: options.uploadIdleMs } : {}),
+      ...(options.checkProvableMs !== undefined ? { checkProvableMs: options.checkProvableMs } : {}),
       minerId: repo.config.minerId,
       sealProof: repo.config.sealProof,
       // the node's storage paths (storage.json), advertised with this node's /remote URL
@@ -144,6 +171,12 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     shutdown.pushAfter('HTTP server', 'actor system', () => system.stop());
     components.sectors = system.sectors;
     components.system = system;
+    components.storage = {
+      catalog: system.index.catalog,
+      local: system.localStore,
+      remote: new RemoteStore({ local: system.localStore, catalog: system.index.catalog, token: authority.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10 }),
+      locks,
+    };
     server.mount('/remote', createRemoteHandler({ local: system.localStore, log }));
     const multiaddr = toMultiaddr(bound.host, bound.port);
     const tokenFile = join(repo.path, RepoFiles.token);

@@ -17,15 +17,13 @@
  *
  * Sector ids are accepted as `{miner, number}` or Lotus's `{Miner, Number}`.
  */
-import { ALL_PERMISSIONS } from '../../auth/tokens.js';
 import type { ApiComponents } from '../components.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { SectorId } from '../../sector/sector-id.js';
 import type { StorageStatus } from '../../storage/storage-types.js';
-import { RemoteStore } from '../../storage/remote-store.js';
+import type { RemoteStore } from '../../storage/remote-store.js';
 import type { CatalogClient } from '../../storage/catalog-client.js';
-import { heartbeatTimingFromEnv } from '../../storage/owner-leases.js';
-import { type OwnerHeartbeat, type SectorLockInfo, SectorLocks } from '../../storage/sector-locks.js';
+import type { OwnerHeartbeat, SectorLockInfo, SectorLocks } from '../../storage/sector-locks.js';
 import type {
   AcquireMode,
   Decl,
@@ -52,37 +50,15 @@ export interface StorageComponents {
 
 declare module '../components.js' {
   interface ApiComponents {
-    /** Storage components; derived from `system` (index client + local store) when absent. */
+    /** Storage components, built by the daemon's composition root once its paths are open. */
     storage?: StorageComponents;
   }
 }
 
-const derived = new WeakMap<object, StorageComponents>();
-
-/** The storage components of a daemon: `components.storage`, else built once from `components.system`. */
+/** The storage components of a daemon (refused while it is still starting). */
 export function storageComponents(c: ApiComponents): StorageComponents {
-  if (c.storage) return c.storage;
-  const system = c.system;
-  if (!system) throw new InvalidArgumentError('storage is not available yet: the daemon is still starting');
-  let s = derived.get(system);
-  if (!s) {
-    const catalog: CatalogClient = system.index.catalog;
-    const local = system.localStore;
-    s = {
-      catalog,
-      local,
-      remote: new RemoteStore({ local, catalog, token: c.daemon.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10 }),
-      locks: daemonLocks(),
-    };
-    derived.set(system, s);
-  }
-  return s;
-}
-
-/** The daemon's lock table; its lease sweep runs while remote owners hold or wait for locks. */
-function daemonLocks(): SectorLocks {
-  const { intervalMs, thresholdMs } = heartbeatTimingFromEnv();
-  return new SectorLocks({ heartbeatIntervalMs: intervalMs, heartbeatThresholdMs: thresholdMs });
+  if (!c.storage) throw new InvalidArgumentError('storage is not available yet: the daemon is still starting');
+  return c.storage;
 }
 
 const st = (ctx: RpcContext) => storageComponents(ctx.components);

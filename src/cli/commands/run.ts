@@ -2,6 +2,7 @@
  * `sector-storage run`: starts the daemon in the foreground until SIGINT/SIGTERM.
  */
 import { parseSize } from '../../sector/sizes.js';
+import { parseFixedRandomness } from '../../chain/fixed-randomness.js';
 import { parseIntArg } from '../args.js';
 import { defineCommand } from '../command.js';
 
@@ -22,6 +23,25 @@ const run = defineCommand({
       defaultText: '8MiB (StackedDrg8MiBV1_1)',
     },
     threads: { type: 'string', valueName: 'N', description: 'sealer pool threads', defaultText: 'all cores' },
+    'fixed-randomness': {
+      type: 'string',
+      valueName: 'TICKETHEX:SEEDHEX',
+      description:
+        'the local chain (a stand-in for a blockchain) hands every sector this 32-byte ticket and seed, as lotus-bench uses fixed values; for tests and benchmarks',
+    },
+    'epoch-ms': { type: 'string', valueName: 'MS', description: 'epoch length of the local chain (stand-in)', defaultText: '2000' },
+    'seed-wait-epochs': {
+      type: 'string',
+      valueName: 'N',
+      description: "epochs between a pre-commit landing and its seed on the local chain (Lotus's PreCommitChallengeDelay)",
+      defaultText: '3',
+    },
+    'upload-idle-ms': {
+      type: 'string',
+      valueName: 'MS',
+      description: 'an upload silent this long fails UPLOAD_STALLED and frees its thread and sector',
+      defaultText: '15000',
+    },
     inspect: {
       type: 'string',
       valueName: 'FILE',
@@ -32,6 +52,10 @@ const run = defineCommand({
   async run({ flags, repoPath, signal, out }) {
     const sectorSize = flags['sector-size'] === undefined ? undefined : parseSize(flags['sector-size']);
     const threads = flags.threads === undefined ? undefined : parseIntArg(flags.threads, 'thread count (--threads)');
+    const fixedRandomness = flags['fixed-randomness'] === undefined ? undefined : parseFixedRandomness(flags['fixed-randomness']);
+    const epochMs = flags['epoch-ms'] === undefined ? undefined : parseIntArg(flags['epoch-ms'], 'epoch length (--epoch-ms)', { min: 1 });
+    const seedWaitEpochs = flags['seed-wait-epochs'] === undefined ? undefined : parseIntArg(flags['seed-wait-epochs'], 'seed wait (--seed-wait-epochs)');
+    const uploadIdleMs = flags['upload-idle-ms'] === undefined ? undefined : parseIntArg(flags['upload-idle-ms'], 'upload idle time (--upload-idle-ms)', { min: 1 });
     // loaded on use, so other commands do not load the pool, the actors and the native addon
     const { startDaemon } = await import('../../daemon/daemon.js');
     const daemon = await startDaemon({
@@ -40,6 +64,10 @@ const run = defineCommand({
       sectorSize,
       threads: threads === 0 ? undefined : threads,
       ...(flags.inspect ? { inspectLog: flags.inspect } : {}),
+      ...(fixedRandomness ? { fixedRandomness } : {}),
+      ...(epochMs !== undefined ? { epochMs } : {}),
+      ...(seedWaitEpochs !== undefined ? { seedWaitEpochs } : {}),
+      ...(uploadIdleMs !== undefined ? { uploadIdleMs } : {}),
       log: (line) => out.info(line),
     });
     if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
