@@ -147,7 +147,7 @@ export const Packing = sectorSetup.createStateConfig({
  * bytes freed by the next AddPiece.
  */
 export const AddPieceFailed = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'AddPieceFailed' } }, 'countRetry', 'persist'],
+  entry: [{ type: 'countRetry', params: { state: 'AddPieceFailed' } }, { type: 'setState', params: { state: 'AddPieceFailed' } }, 'persist'],
   exit: 'resetCooldown',
   after: { cooldown: { actions: { type: 'log', params: { event: 'SectorRetryAddPiece' } }, target: 'routing' } },
 });

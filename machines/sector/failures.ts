@@ -15,7 +15,7 @@
 import { sectorSetup } from './sector-setup.js';
 
 const failureEntry = (state: 'SealPreCommit1Failed' | 'SealPreCommit2Failed' | 'PreCommitFailed' | 'ComputeProofFailed' | 'CommitFailed' | 'FinalizeFailed') =>
-  [{ type: 'setState', params: { state } }, 'countRetry', 'persist'] as const;
+  [{ type: 'countRetry', params: { state } }, { type: 'setState', params: { state } }, 'persist'] as const;
 
 export const SealPreCommit1Failed = sectorSetup.createStateConfig({
   entry: failureEntry('SealPreCommit1Failed'),
@@ -67,7 +67,7 @@ export const PreCommitFailed = sectorSetup.createStateConfig({
 });
 
 export const ComputeProofFailed = sectorSetup.createStateConfig({
-  entry: [...failureEntry('ComputeProofFailed'), 'countInvalidProof'],
+  entry: failureEntry('ComputeProofFailed'),
   exit: 'resetCooldown',
   after: {
     cooldown: [

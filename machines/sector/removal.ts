@@ -44,7 +44,7 @@ export const Removed = sectorSetup.createStateConfig({
 
 /** Deleting failed (a path unreachable, a permission); retried after the cool-down. */
 export const RemoveFailed = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'RemoveFailed' } }, 'countRetry', 'persist'],
+  entry: [{ type: 'countRetry', params: { state: 'RemoveFailed' } }, { type: 'setState', params: { state: 'RemoveFailed' } }, 'persist'],
   exit: 'resetCooldown',
   after: { cooldown: { actions: { type: 'log', params: { event: 'SectorRemove' } }, target: 'Removing' } },
 });

@@ -270,8 +270,13 @@ export const sectorSetup = setup({
       error: { code: 'PROOF_INVALID' as const, message: `${params.what}: ${(event as unknown as { output: { reason: string } }).output.reason}` },
     })),
     clearError: assign({ error: undefined }),
-    /** Each entry to a failure state counts as a retry (Lotus's `Retries`). */
-    countRetry: assign(({ context }) => ({ counters: { ...context.counters, retries: context.counters.retries + 1 } })),
+    /**
+     * Each entry to a failure state counts as a retry (Lotus's `Retries`). Runs before `setState`: a
+     * sector restored in `state` enters it with `state` already set, and a restart is no new failure.
+     */
+    countRetry: assign(({ context }, params: { state: SectorStateName }) =>
+      context.state === params.state ? {} : { counters: { ...context.counters, retries: context.counters.retries + 1 } },
+    ),
     /** The next failure waits the full minute (a restored sector's first wait was what was left). */
     resetCooldown: assign({ cooldownMs: MIN_RETRY_MS }),
     countPc2Failure: assign(({ context }) => ({ counters: { ...context.counters, preCommit2Fails: context.counters.preCommit2Fails + 1 } })),

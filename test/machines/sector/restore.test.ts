@@ -129,3 +129,24 @@ test('a sector restored in SubmitCommit still has the proof to send', async (t) 
   t.is((r.invocation('chainSubmitCommit').input as { proof: string }).proof, Buffer.from('proof').toString('base64'));
   r.stop();
 });
+
+test('a sector restored in ComputeProofFailed counts no new failure and retries the proof as it would have', async (t) => {
+  const h = sectorHarness({ miner: 1000, number: 5, proofType: 0, cc: true });
+  await pack(h);
+  await ticket(h);
+  await pc1(h);
+  await pc2(h);
+  await preCommit(h);
+  h.fail('TASK_FAILED', 'c1 failed');
+  await h.flush();
+  t.is(h.state(), 'ComputeProofFailed');
+  const saved = structuredClone(h.lastSave()!.record);
+  t.like(saved.counters, { invalidProofs: 1, retries: 1 });
+  const r = restart(h);
+  t.deepEqual(r.context().counters, saved.counters, 'a restart is no new failure');
+  t.deepEqual(r.lastSave()!.record, saved, 'the record is written back unchanged');
+  r.clock.increment(60_000);
+  await r.flush();
+  t.is(r.state(), 'Committing', 'one proof failure is retried, not sent back to PC1');
+  r.stop();
+});
