@@ -11,7 +11,7 @@
  */
 import { fromCallback } from 'xstate';
 import { AbortedError, InternalError, InvalidArgumentError, toWireError } from '../src/errors.js';
-import type { StorageCatalog } from '../src/storage/storage-catalog.js';
+import type { StorageCatalog } from '../src/db/storage-catalog.js';
 import type { Db } from '../src/db/database.js';
 import type { SectorStore } from '../src/db/sector-store.js';
 import type { DaemonSystem, IndexEvent, IndexStoreName } from '../machines/protocol.js';

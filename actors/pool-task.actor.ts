@@ -15,7 +15,7 @@ import { fromPromise } from 'xstate';
 import { AbortedError, FileUnreadableError, InternalError, SectorStorageError } from '../src/errors.js';
 import { PartialFile } from '../src/partial/partial-file.js';
 import type { SealerPool } from '../src/pool/pool.js';
-import type { TaskProgress } from '../src/pool/task-context.js';
+import type { TaskProgress } from '../src/lifecycle/task-context.js';
 import { sendStream } from '../src/pool/port-stream.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
 import { FileType } from '../src/sector/sector-id.js';

@@ -16,9 +16,8 @@ import {
   SectorUnknownError,
   errorFromWire,
 } from '../src/errors.js';
-import type { AddedPiece } from '../src/piece/add-piece.js';
+import type { AddedPiece, AddPieceRequest } from '../src/piece/add-piece.js';
 import { readPiece as readUnsealed } from '../src/piece/read-piece.js';
-import type { TaskProgress } from '../src/pool/task-context.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
 import { assertPaddedSize, paddedSizeForPayload } from '../src/sector/sizes.js';
 import type { LocalStore } from '../src/storage/local-store.js';
@@ -27,19 +26,6 @@ import type { ReplyValue, SchedulerReply } from '../machines/protocol.js';
 import type { SchedulerMachine } from '../machines/scheduler.machine.js';
 import type { IndexClient } from './index.actor.js';
 import type { RequestSource } from './pool-task.actor.js';
-
-/** Options of {@link SectorService.addPiece}. */
-export interface AddPieceRequest {
-  /** Target sector; when absent, the lowest-numbered open sector with room, or a new one. */
-  sector?: number;
-  /** The piece's bytes: exactly `payloadSize` of them. */
-  source: AsyncIterable<Uint8Array>;
-  payloadSize: number;
-  /** Padded piece size (power of two ≥ 128). @default the smallest that holds the payload */
-  pieceSize?: number;
-  signal?: AbortSignal;
-  onProgress?: (p: TaskProgress) => void;
-}
 
 export interface SectorServiceDeps {
   root: Actor<SchedulerMachine>;

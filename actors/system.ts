@@ -15,8 +15,8 @@ import { type Actor, type ActorOptions, type InspectionEvent, createActor, fromP
 import { generateUnsealedCid } from '../src/piece/unsealed-cid.js';
 import type { SealerPool } from '../src/pool/pool.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
-import { StorageCatalog } from '../src/storage/storage-catalog.js';
-import { META_FILE } from '../src/storage/layout.js';
+import { StorageCatalog } from '../src/db/storage-catalog.js';
+import { META_FILE } from '../src/sector/layout.js';
 import { LocalStore } from '../src/storage/local-store.js';
 import { initStoragePath } from '../src/storage/storage-config.js';
 import { type Db, openDatabase } from '../src/db/database.js';

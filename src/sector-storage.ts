@@ -38,7 +38,7 @@ export { shaBackend } from '../native/binding.js';
 
 // pieces
 export { commP, commPFile, MIN_PAYLOAD_SIZE, type CommPResult } from './piece/commp.js';
-export { commPFileParallel } from './piece/commp-parallel.js';
+export { commPFileParallel } from './pool/commp-parallel.js';
 export { generateUnsealedCid, computeCommD, type PieceInfo } from './piece/unsealed-cid.js';
 export { zeroPieceCommitment } from './piece/zero-comm.js';
 export {
@@ -74,14 +74,11 @@ export { finalizeSector } from './seal/finalize.js';
 export { checkProvable } from './seal/check-provable.js';
 export { commRToCid, cidToCommR } from './seal/commitment-cid.js';
 
-// runtime: pool, daemon, API client
-export { SealerPool, type SealerPoolOptions } from './pool/pool.js';
-export type { TaskProgress } from './pool/task-context.js';
-export { startDaemon, type Daemon, type DaemonOptions } from './daemon.js';
+// progress of long operations, the daemon's API client
+export type { TaskProgress } from './lifecycle/task-context.js';
 export { ApiClient } from './api/rpc-client.js';
-export { openRepo } from './repo/repo.js';
 
-// storage: paths, index, locks, local/remote stores, /remote, worker
+// storage: paths, catalog client, locks, local/remote stores, /remote
 export {
   initStoragePath,
   readStorageMeta,
@@ -90,8 +87,7 @@ export {
   type StorageMeta,
   type StorageConfig,
 } from './storage/storage-config.js';
-export { StorageCatalog, type StorageStatus } from './storage/storage-catalog.js';
-export { type CatalogClient, directCatalog, rpcCatalog } from './storage/catalog-client.js';
+export { type CatalogClient, rpcCatalog } from './storage/catalog-client.js';
 export { SectorLocks, type SectorLock, type SectorLockInfo } from './storage/sector-locks.js';
 export type { SectorLocksOptions, OwnerHeartbeat } from './storage/sector-locks.js';
 export { HEARTBEAT_ENV, heartbeatTimingFromEnv, type HeartbeatTiming } from './storage/owner-leases.js';
@@ -99,7 +95,6 @@ export { ManagerLocks, type ManagerLock } from './storage/manager-locks.js';
 export { LocalStore, type LocalStoreOptions, type ReservationHandle } from './storage/local-store.js';
 export { RemoteStore, type RemoteStoreOptions } from './storage/remote-store.js';
 export { createRemoteHandler, type RemoteHandler } from './storage/http-handler.js';
-export { startStorageWorker, type StorageWorker, type StorageWorkerOptions } from './storage/storage-worker.js';
 export type {
   FsStat,
   StorageInfo,
@@ -108,4 +103,5 @@ export type {
   PathType,
   AcquireMode,
   SectorPaths,
+  StorageStatus,
 } from './storage/storage-types.js';

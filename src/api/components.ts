@@ -1,7 +1,7 @@
 /**
  * What API method handlers can reach in the daemon: one `components` object (Helia style),
- * filled by `src/daemon.ts`. Areas that need more add optional fields by declaration merging in
- * their own file:
+ * filled by `src/daemon/daemon.ts`. Areas that need more add optional fields by declaration
+ * merging in their own file:
  *
  * ```ts
  * declare module '../components.js' {
@@ -10,23 +10,11 @@
  * ```
  * and ask the daemon's owner to pass the value.
  */
-import type { DaemonSystemHandle } from '../../actors/system.js';
 import type { SectorRecord } from '../db/sector-store.js';
-import type { AddedPiece } from '../piece/add-piece.js';
-import type { Permission } from './auth.js';
-
-/** Options of {@link SectorApiService.addPiece}. */
-export interface AddPieceRequest {
-  /** Target sector; a new or open sector is chosen when absent. */
-  sector?: number;
-  /** The piece's bytes (exactly `payloadSize` of them). */
-  source: AsyncIterable<Uint8Array>;
-  payloadSize: number;
-  /** Declared padded piece size; defaults to the smallest that holds the payload. */
-  pieceSize?: number;
-  signal?: AbortSignal;
-  onProgress?: (p: { phase: string; done: number; total: number; detail?: string }) => void;
-}
+import type { AddedPiece, AddPieceRequest } from '../piece/add-piece.js';
+import type { Permission } from '../auth/tokens.js';
+import type { CatalogClient } from '../storage/catalog-client.js';
+import type { LocalStore } from '../storage/local-store.js';
 
 /**
  * The sector operations the API needs, satisfied by the facade that `actors/system.ts`
@@ -40,6 +28,17 @@ export interface SectorApiService {
   listSectors(): Promise<readonly SectorRecord[]>;
   /** One sector's record; rejects with SectorUnknownError for an unknown number. */
   sectorStatus(sector: number): Promise<SectorRecord>;
+}
+
+/**
+ * The parts of the daemon's actor system (actors/system.ts `DaemonSystemHandle`) the API uses.
+ * Structural, so the API layer does not depend on actors/.
+ */
+export interface ApiSystem {
+  /** The index actor's client; its `storage` proxy is the node's storage catalog. */
+  readonly index: { readonly storage: CatalogClient };
+  /** The node's storage paths. */
+  readonly localStore: LocalStore;
 }
 
 /** Daemon-wide facts. */
@@ -64,6 +63,6 @@ export interface ApiComponents {
   daemon: DaemonInfo;
   /** Set once the actor system runs. */
   sectors?: SectorApiService;
-  /** The whole actor system (index client, local store, root actor), for areas that need more than sectors. */
-  system?: DaemonSystemHandle;
+  /** Set once the actor system runs: what areas that need more than sectors reach of it. */
+  system?: ApiSystem;
 }

@@ -12,7 +12,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { SectorStorageError, toWireError } from '../errors.js';
-import { bearerToken, DEFAULT_PERMISSIONS, type Permission } from './auth.js';
+import { bearerToken, DEFAULT_PERMISSIONS, type Permission } from '../auth/tokens.js';
 import type { DispatchResult, RpcServer } from './rpc-server.js';
 import type { StreamRegistry } from './stream-registry.js';
 

@@ -7,7 +7,7 @@
  * A method either returns a JSON result, or (`stream: true`) an async iterable of bytes that the
  * server sends as the HTTP response body instead of a JSON envelope.
  */
-import type { Permission } from './auth.js';
+import type { Permission } from '../auth/tokens.js';
 import type { ApiComponents } from './components.js';
 import type { StreamRegistry } from './stream-registry.js';
 

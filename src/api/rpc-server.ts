@@ -8,7 +8,7 @@
  * ```
  */
 import { InvalidArgumentError, SectorStorageError, toWireError, UnauthorizedError, type WireError } from '../errors.js';
-import { hasPermission, type Permission } from './auth.js';
+import { hasPermission, type Permission } from '../auth/tokens.js';
 import type { ApiComponents } from './components.js';
 import { type AnyMethod, METHOD_PREFIX, type RpcContext } from './rpc-method.js';
 import type { StreamRegistry } from './stream-registry.js';

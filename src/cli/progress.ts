@@ -7,7 +7,7 @@
  */
 import type { Writable } from 'node:stream';
 import { formatSize } from '../sector/sizes.js';
-import type { TaskProgress } from '../pool/task-context.js';
+import type { TaskProgress } from '../lifecycle/task-context.js';
 
 export interface ProgressBarOptions {
   /** @default process.stderr */

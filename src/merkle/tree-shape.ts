@@ -12,7 +12,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import type { SealProofInfo } from '../sector/proofs.js';
-import { CacheFile } from '../storage/layout.js';
+import { CacheFile } from '../sector/layout.js';
 
 /** Which of the three sealing trees. */
 export type TreeKind = 'tree-d' | 'tree-c' | 'tree-r-last';

@@ -24,6 +24,7 @@ import {
   PayloadTooLargeError,
   PieceDoesNotFitError,
 } from '../errors.js';
+import type { TaskProgress } from '../lifecycle/task-context.js';
 import { journalPath, PartialFile, partialFileExists } from '../partial/partial-file.js';
 import { assertPaddedSize } from '../sector/sizes.js';
 import { requiredPadding } from './alignment.js';
@@ -62,6 +63,19 @@ export interface AddPieceResult {
   readonly payloadSize: number;
   /** True when this call created the unsealed file. */
   readonly created: boolean;
+}
+
+/** A deal piece to add to a sector of the daemon (`SectorService.addPiece`, the API's `PiecesAdd`). */
+export interface AddPieceRequest {
+  /** Target sector; when absent, the lowest-numbered open sector with room, or a new one. */
+  sector?: number;
+  /** The piece's bytes: exactly `payloadSize` of them. */
+  source: AsyncIterable<Uint8Array>;
+  payloadSize: number;
+  /** Padded piece size (power of two ≥ 128). @default the smallest that holds the payload */
+  pieceSize?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: TaskProgress) => void;
 }
 
 /**

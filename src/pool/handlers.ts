@@ -5,10 +5,10 @@
  */
 import { threadId } from 'node:worker_threads';
 import { shaBackend } from '../../native/binding.js';
-import { pieceHandlers } from '../piece/piece-tasks.js';
-import { pc1Handlers } from '../seal/pc1-tasks.js';
-import { sealHandlers } from '../seal/seal-tasks.js';
-import type { TaskContext } from './task-context.js';
+import { pieceHandlers } from './piece-tasks.js';
+import { pc1Handlers } from './pc1-tasks.js';
+import { sealHandlers } from './seal-tasks.js';
+import type { TaskContext } from '../lifecycle/task-context.js';
 
 /** A task handler: plain structured-cloneable input and output, runs on a pool thread. */
 export type Handler = (input: never, ctx: TaskContext) => Promise<unknown>;

@@ -11,7 +11,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { Piscina } from 'piscina';
 import { AbortedError, errorFromWire } from '../errors.js';
 import type { TaskInput, TaskKind, TaskOutput } from './handlers.js';
-import { CANCEL_FLAG, type ProgressSink, type TaskProgress } from './task-context.js';
+import { CANCEL_FLAG, type ProgressSink, type TaskProgress } from '../lifecycle/task-context.js';
 import type { TaskMessage, TaskResult } from './worker.js';
 
 export interface SealerPoolOptions {

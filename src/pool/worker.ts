@@ -10,7 +10,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { toWireError, type WireError } from '../errors.js';
 import { handlers, type TaskKind } from './handlers.js';
-import { createTaskContext, type ProgressSink } from './task-context.js';
+import { createTaskContext, type ProgressSink } from '../lifecycle/task-context.js';
 
 /** The message the pool sends for each task. */
 export interface TaskMessage {

@@ -20,7 +20,7 @@ import type { CID } from 'multiformats/cid';
 import { poseidonHash } from '../../native/poseidon.js';
 import { type SealProofInfo, sealProofInfo } from '../sector/proofs.js';
 import { type SectorId, sectorName } from '../sector/sector-id.js';
-import { CacheFile } from '../storage/layout.js';
+import { CacheFile } from '../sector/layout.js';
 import { commitmentBytes } from './commitment-cid.js';
 import { bytesEqual } from './merkle-path.js';
 import { generateSectorPoStProof, verifySectorPoStProof } from './post.js';

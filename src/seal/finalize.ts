@@ -20,7 +20,7 @@ import { PartialFile, partialFileExists } from '../partial/partial-file.js';
 import { type Range, removeRange } from '../partial/ranges.js';
 import { sealProofInfo } from '../sector/proofs.js';
 import { paddedIndex } from '../sector/sizes.js';
-import { CacheFile } from '../storage/layout.js';
+import { CacheFile } from '../sector/layout.js';
 import { PC1_CHECKPOINT_FILE } from './pc1-checkpoint.js';
 
 /** An unpadded byte range of the sector (a deal piece). */

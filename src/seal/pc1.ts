@@ -16,9 +16,9 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { allocateLayerBuffer, sdrLabelRange } from '../../native/sdr.js';
 import { CacheCorruptError, InvalidArgumentError, PieceDoesNotFitError } from '../errors.js';
-import type { TaskContext } from '../pool/task-context.js';
+import type { TaskContext } from '../lifecycle/task-context.js';
 import { porepId as porepIdOf, type RegisteredSealProof, type SealProofInfo, sealProofForSectorSize, sealProofInfo } from '../sector/proofs.js';
-import { CacheFile } from '../storage/layout.js';
+import { CacheFile } from '../sector/layout.js';
 import { type ApiVersion, sdrGraph } from './graph.js';
 import { PARENT_CHUNK_NODES, ParentCache, parentCacheBaseName, parentCacheDir } from './parent-cache.js';
 import {

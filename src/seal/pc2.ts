@@ -27,9 +27,9 @@ import { CacheCorruptError, FileNotFoundError, FileUnreadableError, InvalidArgum
 import { commR as computeCommR } from '../merkle/sector-trees.js';
 import { buildThreads, TreeBuilder } from '../merkle/tree-builder.js';
 import { baseTreeFileSize, sealTreeShapes, type TreeShape, treeFileNames } from '../merkle/tree-shape.js';
-import type { TaskContext } from '../pool/task-context.js';
+import type { TaskContext } from '../lifecycle/task-context.js';
 import { type SealProofInfo, sealProofInfo } from '../sector/proofs.js';
-import { CacheFile } from '../storage/layout.js';
+import { CacheFile } from '../sector/layout.js';
 import { commDToCid, commRToCid } from './commitment-cid.js';
 import type { PreCommit1Output } from './pc1.js';
 

@@ -16,11 +16,11 @@ import { AbortedError, InternalError, InvalidArgumentError } from '../errors.js'
 import { fillerPieces } from '../piece/alignment.js';
 import { addPiece, addPieceWithPadding } from '../piece/add-piece.js';
 import { computeCommD } from '../piece/unsealed-cid.js';
-import type { TaskContext, TaskProgress } from '../pool/task-context.js';
+import type { TaskContext, TaskProgress } from '../lifecycle/task-context.js';
 import { type RegisteredSealProof, sealProofForSectorSize } from '../sector/proofs.js';
 import { sectorId } from '../sector/sector-id.js';
 import { paddedSizeForPayload } from '../sector/sizes.js';
-import { sectorFilePath } from '../storage/layout.js';
+import { sectorFilePath } from '../sector/layout.js';
 import { sealCommit1 } from './c1.js';
 import { type SnarkProver, sealCommit2, vanillaBundleProver } from './c2.js';
 import { sealPreCommit1 } from './pc1.js';

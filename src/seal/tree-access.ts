@@ -15,7 +15,7 @@ import type { InclusionProof } from '../merkle/inclusion-proof.js';
 import { TreeReader } from '../merkle/tree-reader.js';
 import { sealTreeShapes, type TreeShape } from '../merkle/tree-shape.js';
 import type { SealProofInfo } from '../sector/proofs.js';
-import { CacheFile } from '../storage/layout.js';
+import { CacheFile } from '../sector/layout.js';
 import type { MerklePath } from './vanilla-proof.js';
 
 /** Reads `p_aux`: comm_c then comm_r_last (64 bytes). */

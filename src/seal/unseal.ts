@@ -20,7 +20,7 @@ import { decodeNodes } from '../../native/poseidon.js';
 import { CacheCorruptError, FileNotFoundError, InvalidArgumentError, ProofInvalidError } from '../errors.js';
 import { PartialFile, partialFileExists } from '../partial/partial-file.js';
 import { normalize, type Range, removeRange } from '../partial/ranges.js';
-import type { TaskContext } from '../pool/task-context.js';
+import type { TaskContext } from '../lifecycle/task-context.js';
 import { type RegisteredSealProof, sealProofInfo } from '../sector/proofs.js';
 import { paddedIndex } from '../sector/sizes.js';
 import { commitmentBytes } from './commitment-cid.js';

@@ -7,7 +7,7 @@
 import { constants, open } from 'node:fs/promises';
 import { treeRoot } from '../../native/hash.js';
 import { FileNotFoundError, FileUnreadableError } from '../errors.js';
-import type { TaskContext } from '../pool/task-context.js';
+import type { TaskContext } from '../lifecycle/task-context.js';
 
 /** Chunk of the unsealed file hashed at a time (a power of two). */
 const CHUNK = 4 << 20;

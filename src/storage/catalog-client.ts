@@ -1,10 +1,10 @@
 /**
  * The asynchronous view of the storage catalog that stores use. In the daemon it is the index
- * actor (which wraps {@link StorageCatalog} and serialises calls through its mailbox); on a worker
- * it is the manager's JSON-RPC API ({@link rpcCatalog}); in tests it is {@link directCatalog}.
+ * actor (which wraps the SQLite `StorageCatalog` of src/db/storage-catalog.ts and serialises
+ * calls through its mailbox); on a worker it is the manager's JSON-RPC API ({@link rpcCatalog});
+ * in tests it is `directCatalog` (src/db/storage-catalog.ts).
  */
 import type { SectorId } from '../sector/sector-id.js';
-import type { StorageCatalog, StorageStatus } from './storage-catalog.js';
 import type {
   Decl,
   FsStat,
@@ -13,6 +13,7 @@ import type {
   SectorDecl,
   SectorStorageInfo,
   StorageInfo,
+  StorageStatus,
 } from './storage-types.js';
 
 /** The catalog operations, Promise-returning (same names and parameters as StorageCatalog). */
@@ -50,19 +51,6 @@ export const CATALOG_METHODS = [
   'storageBestAlloc',
   'storageStatus',
 ] as const satisfies readonly (keyof CatalogClient)[];
-
-/**
- * Calls an StorageCatalog directly (same process, no mailbox). Each call runs in a microtask so that
- * errors surface as rejections, like through the actor.
- */
-export function directCatalog(store: StorageCatalog): CatalogClient {
-  const out: Record<string, unknown> = {};
-  for (const m of CATALOG_METHODS) {
-    const fn = (store[m] as (...a: unknown[]) => unknown).bind(store);
-    out[m] = async (...args: unknown[]) => fn(...args);
-  }
-  return out as unknown as CatalogClient;
-}
 
 /** A JSON-RPC call: method name (without `Filecoin.`) and positional params → result. */
 export type RpcCall = (method: string, params: unknown[]) => Promise<unknown>;

@@ -13,7 +13,7 @@ import { lstatSync, readdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileNotFoundError } from '../errors.js';
 import { FILE_TYPES, type FileTypeName } from '../sector/sector-id.js';
-import { FETCH_TEMP_DIR } from './layout.js';
+import { FETCH_TEMP_DIR } from '../sector/layout.js';
 import type { Clock, FsStat } from './storage-types.js';
 import { systemClock } from './storage-types.js';
 

@@ -38,7 +38,7 @@ import {
 import { formatSize } from '../sector/sizes.js';
 import { moveEntry } from './file-ops.js';
 import { PathUsage, type StatFs } from './fs-stat.js';
-import { FETCH_TEMP_DIR, sectorFetchPath, sectorFilePath } from './layout.js';
+import { FETCH_TEMP_DIR, sectorFetchPath, sectorFilePath } from '../sector/layout.js';
 import type { CatalogClient } from './catalog-client.js';
 import {
   addStorageConfigPath,

@@ -26,7 +26,7 @@ import { FileType, type FileTypeName, type SectorId, type SectorRef, sectorName 
 import { paddedIndex } from '../sector/sizes.js';
 import { ChunkWriter, fsyncPath } from './file-ops.js';
 import { Limiter, readText, sendRequest, withIdleTimeout } from './http-client.js';
-import { sectorFetchPath, sectorFilePath } from './layout.js';
+import { sectorFetchPath, sectorFilePath } from '../sector/layout.js';
 import { type LocalStore, maskTypes } from './local-store.js';
 import type { CatalogClient } from './catalog-client.js';
 import type { AcquireMode, FsStat, PathType, SectorPaths, SectorStorageInfo } from './storage-types.js';

@@ -30,7 +30,7 @@ import {
   StorageNotFoundError,
 } from '../errors.js';
 import { FILE_TYPES } from '../sector/sector-id.js';
-import { META_FILE } from './layout.js';
+import { META_FILE } from '../sector/layout.js';
 
 /** One entry of `storage.json`. */
 export interface StoragePathEntry {

@@ -104,3 +104,16 @@ export const systemClock: Clock = { now: () => Date.now() };
 export const HEARTBEAT_INTERVAL_MS = 10_000;
 /** Lotus `SkippedHeartbeatThresh`: a path whose last heartbeat is older is not offered. */
 export const SKIPPED_HEARTBEAT_THRESHOLD_MS = 50_000;
+
+/** A storage path as the storage catalog sees it, with its health. */
+export interface StorageStatus {
+  info: StorageInfo;
+  stat: FsStat;
+  /** Unix ms of the last heartbeat. */
+  lastHeartbeat: number;
+  heartbeatErr: string | null;
+  /** Heartbeat younger than 50 s and without error: the path is offered for new data. */
+  healthy: boolean;
+  /** Number of declared sector entries per type. */
+  counts: Record<FileTypeName, number>;
+}

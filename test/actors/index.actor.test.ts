@@ -6,7 +6,7 @@ import { type Actor, createActor } from 'xstate';
 import { createIndexActor, type IndexActor, type IndexClient } from '../../actors/index.actor.js';
 import type { DaemonSystem } from '../../machines/protocol.js';
 import { AbortedError, InternalError } from '../../src/errors.js';
-import { StorageCatalog } from '../../src/storage/storage-catalog.js';
+import { StorageCatalog } from '../../src/db/storage-catalog.js';
 import type { CatalogClient } from '../../src/storage/catalog-client.js';
 import { type Db, openDatabase } from '../../src/db/database.js';
 import { type SectorRecord, type SectorRecordDraft, SectorStore } from '../../src/db/sector-store.js';

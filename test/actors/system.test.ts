@@ -19,7 +19,7 @@ import { PartialFile } from '../../src/partial/partial-file.js';
 import { commP } from '../../src/piece/commp.js';
 import { generateUnsealedCid } from '../../src/piece/unsealed-cid.js';
 import { SealerPool } from '../../src/pool/pool.js';
-import { sectorFilePath } from '../../src/storage/layout.js';
+import { sectorFilePath } from '../../src/sector/layout.js';
 import { openDatabase } from '../../src/db/database.js';
 
 const P2K = 5; // StackedDrg2KiBV1_1

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileType } from '../../src/sector/sector-id.js';
-import { StorageCatalog } from '../../src/storage/storage-catalog.js';
+import { StorageCatalog } from '../../src/db/storage-catalog.js';
 import type { SectorDecl } from '../../src/storage/storage-types.js';
 import { openDatabase } from '../../src/db/database.js';
 import { peakRssMiB, quick, report } from './bench-util.js';

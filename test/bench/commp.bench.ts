@@ -56,7 +56,7 @@ const { shaBackend } = await import('../../native/binding.js');
 const { benchCompressions, fr32Pad } = await import('../../native/hash.js');
 const { addPiece } = await import('../../src/piece/add-piece.js');
 const { commP } = await import('../../src/piece/commp.js');
-const { commPFileParallel } = await import('../../src/piece/commp-parallel.js');
+const { commPFileParallel } = await import('../../src/pool/commp-parallel.js');
 const { SealerPool } = await import('../../src/pool/pool.js');
 
 async function best(rounds: number, fn: () => Promise<unknown> | unknown): Promise<number> {

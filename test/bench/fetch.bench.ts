@@ -15,14 +15,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ALL_PERMISSIONS, TokenAuthority } from '../../src/api/auth.js';
+import { ALL_PERMISSIONS, TokenAuthority } from '../../src/auth/tokens.js';
 import { FileType } from '../../src/sector/sector-id.js';
 import { openDatabase } from '../../src/db/database.js';
 import { createRemoteHandler } from '../../src/storage/http-handler.js';
-import { StorageCatalog } from '../../src/storage/storage-catalog.js';
+import { StorageCatalog, directCatalog } from '../../src/db/storage-catalog.js';
 import { LocalStore } from '../../src/storage/local-store.js';
 import { RemoteStore } from '../../src/storage/remote-store.js';
-import { directCatalog } from '../../src/storage/catalog-client.js';
 import { initStoragePath, readStorageMeta } from '../../src/storage/storage-config.js';
 import { peakRssMiB, quick, report } from './bench-util.js';
 

@@ -18,7 +18,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { columnHashes, poseidonLayer } from '../../native/poseidon.js';
 import { porepId, sealProofForSectorSize } from '../../src/sector/proofs.js';
-import { CacheFile } from '../../src/storage/layout.js';
+import { CacheFile } from '../../src/sector/layout.js';
 import type { PreCommit1Output } from '../../src/seal/pc1.js';
 import { sealPreCommit2 } from '../../src/seal/pc2.js';
 import { unsealedCommD } from '../../src/seal/unsealed-comm-d.js';

@@ -1,5 +1,33 @@
 import test from 'ava';
-import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const RECORDER = new URL('../helpers/resolve-recorder.js', import.meta.url).href;
+/** Packages of the daemon's runtime that the library front door must not load. */
+const HEAVY = ['xstate', 'piscina', 'better-sqlite3', 'comlink'];
+
+/** The packages (under node_modules) a fresh `node` resolves while importing `specifier`. */
+async function packagesLoadedBy(specifier: string): Promise<Set<string>> {
+  const dir = await mkdtemp(join(tmpdir(), 'ss-resolve-'));
+  try {
+    const log = join(dir, 'resolved.txt');
+    const script = `import { register } from 'node:module'; register(${JSON.stringify(RECORDER)}); await import(${JSON.stringify(specifier)});`;
+    // cwd is the package root, so the bare specifier resolves through package.json "exports"
+    await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: ROOT,
+      env: { ...process.env, RESOLVE_LOG: log },
+    });
+    const urls = (await readFile(log, 'utf8')).split('\n').filter(Boolean);
+    return new Set(urls.flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1] ?? []));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 test('the package resolves itself by name and exposes the piece-path API', async (t) => {
   // self-reference through package.json "exports", as a program embedding sector-storage would import it
@@ -22,4 +50,21 @@ test('the library computes a piece CID that the data-segment peer agrees with', 
   const theirs = Piece.fromPayload(payload);
   t.is(ours.pieceCidV2.toString(), theirs.link.toString());
   t.is(BigInt(ours.paddedSize), BigInt(theirs.size));
+});
+
+test('importing the library loads none of XState, Piscina, better-sqlite3 or Comlink', async (t) => {
+  const loaded = await packagesLoadedBy('sector-storage');
+  t.true(loaded.has('multiformats'), `the recorder saw the library's own dependencies: ${[...loaded].join(', ')}`);
+  t.deepEqual(HEAVY.filter((p) => loaded.has(p)), []);
+});
+
+test('sector-storage/daemon exports the daemon and loads its runtime', async (t) => {
+  const loaded = await packagesLoadedBy('sector-storage/daemon');
+  t.deepEqual(HEAVY.filter((p) => !loaded.has(p)), [], `loaded: ${[...loaded].join(', ')}`);
+  const daemon = (await import('sector-storage/daemon')) as Record<string, unknown>;
+  for (const name of ['startDaemon', 'startStorageWorker', 'startDaemonSystem', 'SectorService', 'SealerPool', 'openRepo', 'StorageCatalog']) {
+    t.is(typeof daemon[name], 'function', name);
+  }
+  const lib = (await import('sector-storage')) as Record<string, unknown>;
+  for (const name of ['startDaemon', 'SealerPool', 'openRepo', 'StorageCatalog']) t.false(name in lib, `${name} is not in the front door`);
 });

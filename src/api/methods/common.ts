@@ -3,7 +3,7 @@
  * `Filecoin.AuthNew`, `Filecoin.AuthVerify`.
  */
 import { InvalidArgumentError } from '../../errors.js';
-import { ALL_PERMISSIONS, type Permission } from '../auth.js';
+import { ALL_PERMISSIONS, type Permission } from '../../auth/tokens.js';
 import { expectArity } from '../params.js';
 import { defineMethod } from '../rpc-method.js';
 

@@ -17,11 +17,11 @@
  *
  * Sector ids are accepted as `{miner, number}` or Lotus's `{Miner, Number}`.
  */
-import { ALL_PERMISSIONS } from '../auth.js';
+import { ALL_PERMISSIONS } from '../../auth/tokens.js';
 import type { ApiComponents } from '../components.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { SectorId } from '../../sector/sector-id.js';
-import type { StorageStatus } from '../../storage/storage-catalog.js';
+import type { StorageStatus } from '../../storage/storage-types.js';
 import { RemoteStore } from '../../storage/remote-store.js';
 import type { CatalogClient } from '../../storage/catalog-client.js';
 import { heartbeatTimingFromEnv } from '../../storage/owner-leases.js';

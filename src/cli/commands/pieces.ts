@@ -195,7 +195,7 @@ const commp = defineCommand({
     const usePool = size >= PARALLEL_COMMP_MIN_BYTES && availableParallelism() > 1;
     // loaded on use: the CLI's start-up stays light for commands that only talk to the daemon
     const { commPFile } = await import('../../piece/commp.js');
-    const { commPFileParallel } = await import('../../piece/commp-parallel.js');
+    const { commPFileParallel } = await import('../../pool/commp-parallel.js');
     const pool = usePool ? new (await import('../../pool/pool.js')).SealerPool() : undefined;
     try {
       const r = pool

@@ -33,7 +33,7 @@ const run = defineCommand({
     const sectorSize = flags['sector-size'] === undefined ? undefined : parseSize(flags['sector-size']);
     const threads = flags.threads === undefined ? undefined : parseIntArg(flags.threads, 'thread count (--threads)');
     // loaded on use, so other commands do not load the pool, the actors and the native addon
-    const { startDaemon } = await import('../../daemon.js');
+    const { startDaemon } = await import('../../daemon/daemon.js');
     const daemon = await startDaemon({
       repoPath,
       listen: flags.listen,

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { SectorUnknownError } from '../../errors.js';
 import { FILE_TYPES, FileType, type FileTypeName } from '../../sector/sector-id.js';
 import { formatSize, parseSize } from '../../sector/sizes.js';
-import type { StorageStatus } from '../../storage/storage-catalog.js';
+import type { StorageStatus } from '../../storage/storage-types.js';
 import type { SectorLockInfo } from '../../storage/sector-locks.js';
 import { initStoragePath } from '../../storage/storage-config.js';
 import type { LocalPathInfo, SectorStorageInfo } from '../../storage/storage-types.js';

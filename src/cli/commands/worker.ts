@@ -48,7 +48,7 @@ const worker = defineCommand({
     const limit = flags['parallel-fetch-limit'] === undefined ? 5 : Number(flags['parallel-fetch-limit']);
     if (!Number.isSafeInteger(limit) || limit < 1) throw new UsageError('--parallel-fetch-limit must be a positive integer');
     // loaded on use, so other commands do not load the storage stack
-    const { startStorageWorker } = await import('../../storage/storage-worker.js');
+    const { startStorageWorker } = await import('../../daemon/storage-worker.js');
     const { heartbeatTimingFromEnv } = await import('../../storage/owner-leases.js');
     const { intervalMs } = heartbeatTimingFromEnv();
     const w = await startStorageWorker({

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import { ALL_PERMISSIONS, TokenAuthority } from '../../../src/api/auth.js';
-import type { AddPieceRequest, ApiComponents, SectorApiService } from '../../../src/api/components.js';
+import { ALL_PERMISSIONS, TokenAuthority } from '../../../src/auth/tokens.js';
+import type { ApiComponents, SectorApiService } from '../../../src/api/components.js';
+import type { AddPieceRequest } from '../../../src/piece/add-piece.js';
 import { ApiHttpServer } from '../../../src/api/http-server.js';
 import { apiMethods } from '../../../src/api/methods/index.js';
 import { ApiClient } from '../../../src/api/rpc-client.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { ALL_PERMISSIONS, TokenAuthority } from '../../../src/api/auth.js';
+import { ALL_PERMISSIONS, TokenAuthority } from '../../../src/auth/tokens.js';
 import { RepoInvalidError, RepoLockedError, UnauthorizedError } from '../../../src/errors.js';
 import { multiaddrToUrl, toMultiaddr } from '../../../src/repo/api-info.js';
 import { base32Raw } from '../../../src/repo/keystore.js';

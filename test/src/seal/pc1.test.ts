@@ -8,7 +8,7 @@ import anyTest, { type TestFn } from 'ava';
 import { columnHashes, poseidonLayer } from '../../../native/poseidon.js';
 import { AbortedError } from '../../../src/errors.js';
 import { SealerPool } from '../../../src/pool/pool.js';
-import type { TaskContext, TaskProgress } from '../../../src/pool/task-context.js';
+import type { TaskContext, TaskProgress } from '../../../src/lifecycle/task-context.js';
 import { createLabels } from '../../../src/seal/labels.js';
 import { type PreCommit1Input, sealPreCommit1 } from '../../../src/seal/pc1.js';
 import { PC1_CHECKPOINT_FILE, readCheckpoint } from '../../../src/seal/pc1-checkpoint.js';

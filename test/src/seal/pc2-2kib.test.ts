@@ -6,7 +6,7 @@ import { PartialFile } from '../../../src/partial/partial-file.js';
 import { sealPreCommit1 } from '../../../src/seal/pc1.js';
 import { sealPreCommit2 } from '../../../src/seal/pc2.js';
 import { readPAux } from '../../../src/seal/tree-access.js';
-import { CacheFile } from '../../../src/storage/layout.js';
+import { CacheFile } from '../../../src/sector/layout.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 

@@ -13,7 +13,7 @@ import { generateWindowPoSt, generateWinningPoSt, verifyPoSt } from '../../../sr
 import { unsealRange } from '../../../src/seal/unseal.js';
 import { decodeC1Output } from '../../../src/seal/vanilla-proof.js';
 import { verifySeal, verifySealDetailed, verifyVanillaProofs } from '../../../src/seal/verify.js';
-import { CacheFile } from '../../../src/storage/layout.js';
+import { CacheFile } from '../../../src/sector/layout.js';
 import { type SealedFixture, sealFixture } from './seal-fixture.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

@@ -7,14 +7,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ALL_PERMISSIONS, TokenAuthority } from '../../../src/api/auth.js';
+import { ALL_PERMISSIONS, TokenAuthority } from '../../../src/auth/tokens.js';
 import { type FileTypeName, type SectorId, sectorName } from '../../../src/sector/sector-id.js';
 import { type Db, openDatabase } from '../../../src/db/database.js';
 import { createRemoteHandler } from '../../../src/storage/http-handler.js';
-import { StorageCatalog } from '../../../src/storage/storage-catalog.js';
+import { StorageCatalog, directCatalog } from '../../../src/db/storage-catalog.js';
 import { LocalStore } from '../../../src/storage/local-store.js';
 import { RemoteStore } from '../../../src/storage/remote-store.js';
-import { directCatalog, type CatalogClient } from '../../../src/storage/catalog-client.js';
+import type { CatalogClient } from '../../../src/storage/catalog-client.js';
 import { type InitStoragePathOptions, initStoragePath } from '../../../src/storage/storage-config.js';
 
 /** StackedDrg2KiBV1_1 and StackedDrg8MiBV1_1. */

@@ -309,7 +309,7 @@ test.serial('a worker re-declares its paths and sectors when the manager restart
   const sector = { miner: 1000, number: 5 };
   writeSectorEntry(wRoot, 'sealed', sector, 1000);
   const logs: string[] = [];
-  const { startStorageWorker } = await import('../../../src/storage/storage-worker.js');
+  const { startStorageWorker } = await import('../../../src/daemon/storage-worker.js');
   const w = await startStorageWorker({
     managerUrl: d.url,
     token: d.token,
@@ -339,7 +339,7 @@ test.serial('a worker re-declares its paths and sectors when the manager restart
  * lock through the manager in its own name and then just keeps running (and heartbeating).
  */
 function lockingWorker(t: ExecutionContext<Ctx>, d: Daemon, storage: string, sector: SectorId, heartbeatMs: number): Proc {
-  const module = new URL('../../../src/storage/storage-worker.js', import.meta.url).href;
+  const module = new URL('../../../src/daemon/storage-worker.js', import.meta.url).href;
   const script = `
     import { startStorageWorker } from ${JSON.stringify(module)};
     const a = JSON.parse(process.env.LOCKING_WORKER);

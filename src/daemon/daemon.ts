@@ -13,23 +13,23 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ALL_PERMISSIONS, TokenAuthority } from './api/auth.js';
-import type { ApiComponents } from './api/components.js';
-import { ApiHttpServer } from './api/http-server.js';
-import { apiMethods } from './api/methods/index.js';
-import { RpcServer } from './api/rpc-server.js';
-import { StreamRegistry } from './api/stream-registry.js';
-import { createInspectionLog } from '../actors/inspect.js';
-import { ShutdownSteps } from './lifecycle/shutdown-steps.js';
-import { startDaemonSystem } from '../actors/system.js';
-import { InvalidArgumentError } from './errors.js';
-import { SealerPool } from './pool/pool.js';
-import { toMultiaddr } from './repo/api-info.js';
-import { openRepo, type Repo } from './repo/repo.js';
-import { RepoFiles } from './repo/repo-path.js';
-import { createRemoteHandler } from './storage/http-handler.js';
-import { LocalStore } from './storage/local-store.js';
-import { writeFileAtomic } from './storage/storage-config.js';
+import { ALL_PERMISSIONS, TokenAuthority } from '../auth/tokens.js';
+import type { ApiComponents } from '../api/components.js';
+import { ApiHttpServer } from '../api/http-server.js';
+import { apiMethods } from '../api/methods/index.js';
+import { RpcServer } from '../api/rpc-server.js';
+import { StreamRegistry } from '../api/stream-registry.js';
+import { createInspectionLog } from '../../actors/inspect.js';
+import { ShutdownSteps } from '../lifecycle/shutdown-steps.js';
+import { startDaemonSystem } from '../../actors/system.js';
+import { InvalidArgumentError } from '../errors.js';
+import { SealerPool } from '../pool/pool.js';
+import { toMultiaddr } from '../repo/api-info.js';
+import { openRepo, type Repo } from '../repo/repo.js';
+import { RepoFiles } from '../repo/repo-path.js';
+import { createRemoteHandler } from '../storage/http-handler.js';
+import { LocalStore } from '../storage/local-store.js';
+import { writeFileAtomic } from '../storage/storage-config.js';
 
 /** Default API listen address (loopback, Lotus miner's port). */
 export const DEFAULT_LISTEN = '127.0.0.1:2345';
@@ -75,7 +75,7 @@ export function parseListen(text: string): { host: string; port: number } {
 /** The program version from package.json. */
 export function programVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
     return pkg.version ?? '0.0.0';
   } catch {
     return '0.0.0';

@@ -5,14 +5,14 @@
  * bytes. Only the default C2 prover is reachable through the pool (a prover object cannot cross
  * the thread boundary); a Groth16 prover would be selected here by name.
  */
-import type { Handler } from '../pool/handlers.js';
-import type { TaskContext } from '../pool/task-context.js';
-import { type Commit1Input, sealCommit1 } from './c1.js';
-import { sealCommit2, type VerifyResult } from './c2.js';
-import { type CheckProvableOptions, checkProvable, type FaultySector, type ProvableSector } from './check-provable.js';
-import { type FinalizeInput, type FinalizeResult, finalizeSector } from './finalize.js';
-import type { PreCommit1Output } from './pc1.js';
-import { type PreCommit2Paths, sealPreCommit2 } from './pc2.js';
+import type { Handler } from './handlers.js';
+import type { TaskContext } from '../lifecycle/task-context.js';
+import { type Commit1Input, sealCommit1 } from '../seal/c1.js';
+import { sealCommit2, type VerifyResult } from '../seal/c2.js';
+import { type CheckProvableOptions, checkProvable, type FaultySector, type ProvableSector } from '../seal/check-provable.js';
+import { type FinalizeInput, type FinalizeResult, finalizeSector } from '../seal/finalize.js';
+import type { PreCommit1Output } from '../seal/pc1.js';
+import { type PreCommit2Paths, sealPreCommit2 } from '../seal/pc2.js';
 import {
   type GeneratePoStInput,
   generateWindowPoSt,
@@ -20,9 +20,9 @@ import {
   type VerifyPoStInput,
   verifyPoStDetailed,
   type WindowPoStResult,
-} from './post.js';
-import { type UnsealRangeInput, type UnsealRangeResult, unsealRange } from './unseal.js';
-import { type VerifySealInput, verifySealDetailed } from './verify.js';
+} from '../seal/post.js';
+import { type UnsealRangeInput, type UnsealRangeResult, unsealRange } from '../seal/unseal.js';
+import { type VerifySealInput, verifySealDetailed } from '../seal/verify.js';
 
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 

@@ -5,7 +5,7 @@
  * the root (sector-storage.md §4.1).
  */
 import { join } from 'node:path';
-import { type FileTypeName, type SectorId, sectorName } from '../sector/sector-id.js';
+import { type FileTypeName, type SectorId, sectorName } from './sector-id.js';
 
 /** Name of the per-path metadata file. */
 export const META_FILE = 'sectorstore.json';

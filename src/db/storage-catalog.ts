@@ -25,8 +25,8 @@ import {
   sectorName,
 } from '../sector/sector-id.js';
 import { formatSize } from '../sector/sizes.js';
-import type { Db } from '../db/database.js';
-import { validStorageId } from './storage-config.js';
+import type { Db } from './database.js';
+import { validStorageId } from '../storage/storage-config.js';
 import {
   type Clock,
   type Decl,
@@ -38,20 +38,9 @@ import {
   type SectorStorageInfo,
   type StorageInfo,
   systemClock,
-} from './storage-types.js';
-
-/** A storage path as the index sees it, with its health. */
-export interface StorageStatus {
-  info: StorageInfo;
-  stat: FsStat;
-  /** Unix ms of the last heartbeat. */
-  lastHeartbeat: number;
-  heartbeatErr: string | null;
-  /** Heartbeat younger than 50 s and without error: the path is offered for new data. */
-  healthy: boolean;
-  /** Number of declared sector entries per type. */
-  counts: Record<FileTypeName, number>;
-}
+  type StorageStatus,
+} from '../storage/storage-types.js';
+import { CATALOG_METHODS, type CatalogClient } from '../storage/catalog-client.js';
 
 interface StorageRow {
   info: StorageInfo;
@@ -507,4 +496,17 @@ export function typeBits(types: number): number[] {
     throw new InvalidArgumentError(`file types ${types} must be a non-empty mask of unsealed=1, sealed=2, cache=4`);
   }
   return FILE_TYPES.map((t) => FileType[t] as number).filter((b) => (types & b) !== 0);
+}
+
+/**
+ * Calls a StorageCatalog directly, as a {@link CatalogClient} (same process, no mailbox). Each
+ * call runs in a microtask so that errors surface as rejections, like through the actor.
+ */
+export function directCatalog(store: StorageCatalog): CatalogClient {
+  const out: Record<string, unknown> = {};
+  for (const m of CATALOG_METHODS) {
+    const fn = (store[m] as (...a: unknown[]) => unknown).bind(store);
+    out[m] = async (...args: unknown[]) => fn(...args);
+  }
+  return out as unknown as CatalogClient;
 }

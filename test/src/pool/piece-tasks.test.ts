@@ -6,10 +6,10 @@ import { MessageChannel } from 'node:worker_threads';
 import anyTest, { type TestFn } from 'ava';
 import { PayloadTooLargeError, RangeNotAllocatedError } from '../../../src/errors.js';
 import { commP } from '../../../src/piece/commp.js';
-import { commPFileParallel, subtreeSizeFor } from '../../../src/piece/commp-parallel.js';
+import { commPFileParallel, subtreeSizeFor } from '../../../src/pool/commp-parallel.js';
 import { SealerPool } from '../../../src/pool/pool.js';
 import { sendStream } from '../../../src/pool/port-stream.js';
-import type { TaskProgress } from '../../../src/pool/task-context.js';
+import type { TaskProgress } from '../../../src/lifecycle/task-context.js';
 import { seededBytes as randomBytes } from '../../helpers/bytes.js';
 
 const test = anyTest as TestFn<{ pool: SealerPool; dir: string }>;

@@ -7,10 +7,10 @@
  */
 import { stat } from 'node:fs/promises';
 import { EmptyPayloadError, FileNotFoundError, PayloadTooSmallError } from '../errors.js';
-import type { SealerPool } from '../pool/pool.js';
+import type { SealerPool } from './pool.js';
 import { paddedSizeForPayload } from '../sector/sizes.js';
-import { type CommPResult, commPResult, MIN_PAYLOAD_SIZE } from './commp.js';
-import { SubtreeStack } from './tree-stack.js';
+import { type CommPResult, commPResult, MIN_PAYLOAD_SIZE } from '../piece/commp.js';
+import { SubtreeStack } from '../piece/tree-stack.js';
 
 export interface CommPParallelOptions {
   /** Called as subtrees complete with payload bytes hashed so far and the file size. */

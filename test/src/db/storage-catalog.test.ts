@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { FileType } from '../../../src/sector/sector-id.js';
 import { type Db, openDatabase } from '../../../src/db/database.js';
-import { StorageCatalog } from '../../../src/storage/storage-catalog.js';
+import { StorageCatalog } from '../../../src/db/storage-catalog.js';
 import type { FsStat, StorageInfo } from '../../../src/storage/storage-types.js';
 
 const test = anyTest as TestFn<{ dir: string; db: Db; clock: { t: number; now(): number } }>;

@@ -5,15 +5,15 @@
  * between threads.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { Handler } from '../pool/handlers.js';
-import { receiveStream } from '../pool/port-stream.js';
-import type { TaskContext } from '../pool/task-context.js';
-import { type AddPieceResult, addPiece, addPieceWithPadding } from './add-piece.js';
-import { readFileRange } from './byte-source.js';
-import { carInfo } from './car-info.js';
-import { commPFile } from './commp.js';
-import { CommPHasher } from './commp-hasher.js';
-import { readPieceToFile } from './read-piece.js';
+import type { Handler } from './handlers.js';
+import { receiveStream } from './port-stream.js';
+import type { TaskContext } from '../lifecycle/task-context.js';
+import { type AddPieceResult, addPiece, addPieceWithPadding } from '../piece/add-piece.js';
+import { readFileRange } from '../piece/byte-source.js';
+import { carInfo } from '../piece/car-info.js';
+import { commPFile } from '../piece/commp.js';
+import { CommPHasher } from '../piece/commp-hasher.js';
+import { readPieceToFile } from '../piece/read-piece.js';
 
 /** A piece the addPiece task wrote, as it crosses threads back from the pool (CIDs as strings). */
 export interface PieceWritten {

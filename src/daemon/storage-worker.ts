@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Permission } from '../api/auth.js';
+import type { Permission } from '../auth/tokens.js';
 import type { ApiComponents } from '../api/components.js';
 import { ApiHttpServer } from '../api/http-server.js';
 import { ApiClient } from '../api/rpc-client.js';
@@ -25,14 +25,14 @@ import { RpcServer } from '../api/rpc-server.js';
 import { StreamRegistry } from '../api/stream-registry.js';
 import { InvalidArgumentError, StorageConfigInvalidError, UnauthorizedError } from '../errors.js';
 import { ShutdownSteps } from '../lifecycle/shutdown-steps.js';
-import { createRemoteHandler } from './http-handler.js';
-import { META_FILE } from './layout.js';
-import { LocalStore } from './local-store.js';
-import { type ManagerCall, ManagerLocks } from './manager-locks.js';
-import { RemoteStore } from './remote-store.js';
-import { rpcCatalog, type CatalogClient } from './catalog-client.js';
-import { initStoragePath } from './storage-config.js';
-import type { LocalPathInfo } from './storage-types.js';
+import { createRemoteHandler } from '../storage/http-handler.js';
+import { META_FILE } from '../sector/layout.js';
+import { LocalStore } from '../storage/local-store.js';
+import { type ManagerCall, ManagerLocks } from '../storage/manager-locks.js';
+import { RemoteStore } from '../storage/remote-store.js';
+import { rpcCatalog, type CatalogClient } from '../storage/catalog-client.js';
+import { initStoragePath } from '../storage/storage-config.js';
+import type { LocalPathInfo } from '../storage/storage-types.js';
 
 /** Options of {@link startStorageWorker}. */
 export interface StorageWorkerOptions {

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { TokenAuthority } from '../../src/api/auth.js';
-import { loadOrCreateJwtSecret } from '../../src/repo/keystore.js';
-import { cleanup, cliJson, lockHolder, runCli, startDaemon, tmpDir } from '../helpers/cli-daemon.js';
+import { TokenAuthority } from '../../../src/auth/tokens.js';
+import { loadOrCreateJwtSecret } from '../../../src/repo/keystore.js';
+import { cleanup, cliJson, lockHolder, runCli, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
 
 test.serial('starts on a fresh repository, answers the CLI, and shuts down cleanly on SIGTERM', async (t) => {
   const dir = tmpDir();

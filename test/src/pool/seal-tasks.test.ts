@@ -6,7 +6,7 @@ import { fr32Pad } from '../../../native/hash.js';
 import { AbortedError } from '../../../src/errors.js';
 import { PartialFile } from '../../../src/partial/partial-file.js';
 import { SealerPool } from '../../../src/pool/pool.js';
-import type { TaskProgress } from '../../../src/pool/task-context.js';
+import type { TaskProgress } from '../../../src/lifecycle/task-context.js';
 import { sealPreCommit1 } from '../../../src/seal/pc1.js';
 import { sealPreCommit2 } from '../../../src/seal/pc2.js';
 
