@@ -14,7 +14,9 @@
  * field does not match. Here every trailer update is first written to a journal next to the
  * file (`.<name>.trailer`, temp + fsync + rename), then applied in place, then the journal is
  * removed. Opening a file with a journal rolls it forward (or, read-only, uses it), so a crash at
- * any point leaves either the old or the new allocation, never an unreadable file.
+ * any point leaves either the old or the new allocation, never an unreadable file. A storage
+ * path's start-up scan rolls leftover journals forward with {@link recoverJournal}. The steps are
+ * crash points (lifecycle/crash-points.ts) for tests that kill a real process between them.
  *
  * `free` only updates the bitfield: Lotus's hole punch is rejected by Linux (see §5.1) and Node
  * cannot punch holes, so the freed bytes stay on disk, exactly as with Lotus.
@@ -22,6 +24,8 @@
 import { type FileHandle, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { FileNotFoundError, InvalidArgumentError, PartialFileCorruptError } from '../errors.js';
+import { crashPoint } from '../lifecycle/crash-points.js';
+import { WorkingFile } from '../sector/layout.js';
 import { assertPaddedSize, paddedIndex } from '../sector/sizes.js';
 import { addRange, coversRange, overlapSize, type Range, rangesToRuns, removeRange, runsToRanges } from './ranges.js';
 import { decodeRuns, encodeRuns, lastSetEnd, type Run } from './rleplus.js';
@@ -193,7 +197,7 @@ export class PartialFile {
     if (this.readOnly) throw new InvalidArgumentError(`partial file ${this.path} is open read-only`);
     const tail = trailerTail(next);
     const jpath = journalPath(this.path);
-    const tmp = `${jpath}.tmp`;
+    const tmp = join(dirname(this.path), WorkingFile.trailerJournalTemp(basename(this.path)));
     const header = Buffer.alloc(16);
     JOURNAL_MAGIC.copy(header, 0);
     header.writeBigUInt64LE(BigInt(this.sectorSize), 8);
@@ -204,9 +208,12 @@ export class PartialFile {
     } finally {
       await jfh.close();
     }
+    crashPoint('partial.journal.written');
     await rename(tmp, jpath);
     await syncDir(dirname(this.path));
+    crashPoint('partial.journal.renamed');
     await applyTail(this.#fh, this.sectorSize, tail);
+    crashPoint('partial.journal.applied');
     await rm(jpath, { force: true });
     this.#allocated = next;
   }
@@ -214,7 +221,52 @@ export class PartialFile {
 
 /** Name of the trailer journal of a partial file. */
 export function journalPath(path: string): string {
-  return join(dirname(path), `.${basename(path)}.trailer`);
+  return join(dirname(path), WorkingFile.trailerJournal(basename(path)));
+}
+
+/** What {@link recoverJournal} did with a trailer journal. */
+export type JournalRecovery =
+  | { outcome: 'none' }
+  | { outcome: 'applied'; allocated: Range[] }
+  | { outcome: 'discarded'; reason: string }
+  | { outcome: 'invalid'; reason: string };
+
+/**
+ * Start-up recovery of the trailer journal of the partial file at `path`, without knowing the
+ * sector size (the journal records it): a complete journal is rolled forward by opening the file
+ * read-write (the same roll-forward as {@link PartialFile.open}); the journal of a file that no
+ * longer exists is removed (it must never reach a new file of that name). A journal that is not
+ * one of ours, or that does not fit its file, is left alone and reported as `invalid`.
+ * @throws PartialFileCorruptError when the file's trailer is corrupt after the roll-forward
+ */
+export async function recoverJournal(path: string): Promise<JournalRecovery> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(journalPath(path));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { outcome: 'none' };
+    throw err;
+  }
+  const journal = parseJournal(bytes);
+  if (!journal) return { outcome: 'invalid', reason: `${journalPath(path)} is not a complete trailer journal` };
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await rm(journalPath(path), { force: true });
+    return { outcome: 'discarded', reason: `${path} does not exist` };
+  }
+  if (size < journal.sectorSize + 4) {
+    return {
+      outcome: 'invalid',
+      reason: `${journalPath(path)} is for a ${journal.sectorSize}-byte sector but ${path} is only ${size} bytes`,
+    };
+  }
+  const pf = await PartialFile.open(path, journal.sectorSize);
+  const allocated = pf.allocated();
+  await pf.close();
+  return { outcome: 'applied', allocated };
 }
 
 /** `trailer || u32 LE(trailer length)` for an allocation. */
@@ -278,11 +330,18 @@ async function readJournal(path: string, sectorSize: number): Promise<Uint8Array
     throw err;
   }
   // the journal only appears (by rename) once complete, so a mismatch means it is foreign: ignore it
+  const journal = parseJournal(bytes);
+  return journal?.sectorSize === sectorSize ? journal.tail : undefined;
+}
+
+/** A journal's sector size and tail, or undefined when the bytes are not a complete journal. */
+function parseJournal(bytes: Buffer): { sectorSize: number; tail: Uint8Array } | undefined {
   if (bytes.length < 20 || !bytes.subarray(0, 8).equals(JOURNAL_MAGIC)) return undefined;
-  if (bytes.readBigUInt64LE(8) !== BigInt(sectorSize)) return undefined;
+  const sectorSize = Number(bytes.readBigUInt64LE(8));
+  if (!Number.isSafeInteger(sectorSize) || sectorSize < 128 || !Number.isInteger(Math.log2(sectorSize))) return undefined;
   const tail = bytes.subarray(16);
   if (tail.readUInt32LE(tail.length - 4) !== tail.length - 4) return undefined;
-  return tail;
+  return { sectorSize, tail };
 }
 
 async function syncDir(dir: string): Promise<void> {

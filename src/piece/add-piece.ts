@@ -8,7 +8,8 @@
  * Safety: the first piece of a sector creates the file under a temporary name and renames it
  * into place only once the piece is written, synced and marked; for an existing file the range
  * is marked allocated (journaled trailer, see partial-file.ts) only after the data is synced, so
- * a payload that is too large, a cancelled task or a crash leaves nothing allocated.
+ * a payload that is too large, a cancelled task or a crash leaves nothing allocated. A temporary
+ * file left by a crash is removed by the start-up scan of its storage path (storage/path-scan.ts).
  *
  * A piece shorter than its declared size is zero-filled to it (its commitment includes the
  * zeros, like Lotus's zero-padding reader). Filler pieces (no source) take their commitment from
@@ -25,7 +26,9 @@ import {
   PieceDoesNotFitError,
 } from '../errors.js';
 import type { TaskProgress } from '../lifecycle/task-context.js';
+import { crashPoint } from '../lifecycle/crash-points.js';
 import { journalPath, PartialFile, partialFileExists } from '../partial/partial-file.js';
+import { WorkingFile } from '../sector/layout.js';
 import { assertPaddedSize } from '../sector/sizes.js';
 import { requiredPadding } from './alignment.js';
 import { type ByteSource, chunksOf, throwIfAborted } from './byte-source.js';
@@ -127,7 +130,9 @@ export async function addPiece(options: AddPieceOptions): Promise<AddPieceResult
   }
 
   const created = !(await partialFileExists(unsealedPath));
-  const path = created ? join(dirname(unsealedPath), `.${basename(unsealedPath)}.adding-${randomBytes(6).toString('hex')}`) : unsealedPath;
+  const path = created
+    ? join(dirname(unsealedPath), WorkingFile.addPieceTemp(basename(unsealedPath), randomBytes(6).toString('hex')))
+    : unsealedPath;
   const pf = created ? await PartialFile.create(path, sectorSize) : await PartialFile.open(path, sectorSize);
   let done = false;
   try {
@@ -152,10 +157,12 @@ export async function addPiece(options: AddPieceOptions): Promise<AddPieceResult
     // the rest of the piece must read as zeros; a file we just created is sparse zeros already
     if (!created) await writeZeros(pf, paddedOffset + paddedWritten, pieceSize - paddedWritten, options);
     await pf.sync();
+    crashPoint('addpiece.written');
     await pf.markAllocated(paddedOffset, pieceSize);
     await pf.close();
     done = true;
     if (created) {
+      crashPoint('addpiece.complete');
       // a journal left under the final name by an earlier, deleted file would be rolled forward
       // onto this one at its next open (see PartialFile.create)
       await rm(journalPath(unsealedPath), { force: true });
@@ -166,6 +173,7 @@ export async function addPiece(options: AddPieceOptions): Promise<AddPieceResult
         }
         throw err;
       });
+      crashPoint('addpiece.linked');
       await rm(path, { force: true });
       await syncDir(dirname(unsealedPath));
     }

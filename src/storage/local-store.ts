@@ -8,9 +8,11 @@
  * - a declaration whose file is missing on disk is dropped when found, not handed out as a path;
  * - reservations count against MaxStorage too, are checked and added in one synchronous step, and a
  *   refusal is a NoSpaceError (code 102 semantics) naming needed vs available bytes;
- * - heartbeats have a real ±5 % jitter and are also sent right after space changes hands.
+ * - heartbeats have a real ±5 % jitter and are also sent right after space changes hands;
+ * - opening a path recovers the working files a crash left (path-scan.ts), and an entry that is
+ *   not a sector file is reported, not declared, instead of stopping the path from opening.
  */
-import { lstatSync, readdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
@@ -18,7 +20,6 @@ import {
   InvalidArgumentError,
   NoSpaceError,
   NoSuitablePathError,
-  SectorNameInvalidError,
   StorageExistsError,
   StorageNotFoundError,
 } from '../errors.js';
@@ -32,13 +33,13 @@ import {
   type SectorId,
   type SectorRef,
   fileTypesOf,
-  parseSectorName,
   sectorName,
 } from '../sector/sector-id.js';
 import { formatSize } from '../sector/sizes.js';
 import { moveEntry } from './file-ops.js';
 import { PathUsage, type StatFs } from './fs-stat.js';
-import { FETCH_TEMP_DIR, sectorFetchPath, sectorFilePath } from '../sector/layout.js';
+import { sectorFetchPath, sectorFilePath } from '../sector/layout.js';
+import { recoverWorkingFiles, scanPath, type UnknownEntry } from './path-scan.js';
 import type { CatalogClient } from './catalog-client.js';
 import {
   addStorageConfigPath,
@@ -54,7 +55,6 @@ import {
   HEARTBEAT_INTERVAL_MS,
   type LocalPathInfo,
   type PathType,
-  type SectorDecl,
   type SectorPaths,
   systemClock,
 } from './storage-types.js';
@@ -84,6 +84,8 @@ interface LocalPath {
   root: string;
   meta: StorageMeta;
   usage: PathUsage;
+  /** Entries found by the last scan that are not sector files (reported, left alone). */
+  unknown: UnknownEntry[];
 }
 
 /** A set of reservations; `release()` frees them all (idempotent). */
@@ -137,9 +139,10 @@ export class LocalStore {
   }
 
   /**
-   * Opens an initialised storage path: validates its `sectorstore.json`, clears stale downloads
-   * from `fetching/`, scans its sector files (a malformed name is an error naming the file, and
-   * nothing is attached), attaches it to the index and declares what it holds.
+   * Opens an initialised storage path: validates its `sectorstore.json`, recovers what a crash
+   * left in it (journals rolled forward, temporaries and stale downloads removed; see
+   * path-scan.ts), scans its sector files, attaches it to the index and declares what it holds.
+   * Entries that are not sector files are logged and listed in the path's info, not declared.
    */
   async openPath(dir: string): Promise<LocalPathInfo> {
     const root = resolve(dir);
@@ -150,15 +153,17 @@ export class LocalStore {
         throw new StorageExistsError(`storage path ${root} has id ${meta.ID}, which is already attached from ${p.root}`);
       }
     }
-    for (const t of FILE_TYPES) {
-      await mkdir(join(root, t), { recursive: true, mode: 0o755 });
-      // Leftovers of a download killed midway: never complete, never declared.
-      await rm(join(root, t, FETCH_TEMP_DIR), { recursive: true, force: true });
+    for (const t of FILE_TYPES) await mkdir(join(root, t), { recursive: true, mode: 0o755 });
+    const recovery = await recoverWorkingFiles(root);
+    for (const line of recovery.actions) this.#log(`storage path ${root}: ${line}`);
+    const scan = scanPath(root, meta.CanStore);
+    const unknown = [...recovery.problems, ...scan.unknown];
+    for (const u of unknown) {
+      this.#log(`storage path ${root}: ${u.path} is not a sector file (${u.reason}); it is not declared and is left alone: move it out of the path`);
     }
-    const decls = scanPath(root, meta.CanStore);
     const usage = new PathUsage(root, meta.MaxStorage, { clock: this.#clock, ...(this.#statfs ? { statfs: this.#statfs } : {}) });
     usage.rescan();
-    const path: LocalPath = { id: meta.ID, root, meta, usage };
+    const path: LocalPath = { id: meta.ID, root, meta, usage, unknown };
     await this.catalog.storageAttach(
       {
         ID: meta.ID,
@@ -170,7 +175,7 @@ export class LocalStore {
       },
       usage.stat(),
     );
-    await this.catalog.storageDeclareSectors(meta.ID, decls, true);
+    await this.catalog.storageDeclareSectors(meta.ID, scan.decls, true);
     this.#paths.set(meta.ID, path);
     return this.#info(path);
   }
@@ -236,7 +241,10 @@ export class LocalStore {
         { ID: p.id, URLs: this.urls, Weight: meta.Weight, MaxStorage: meta.MaxStorage, CanSeal: meta.CanSeal, CanStore: meta.CanStore },
         p.usage.stat(),
       );
-      await this.catalog.storageDeclareSectors(p.id, scanPath(p.root, meta.CanStore), true);
+      // working files of operations in progress are skipped, never recovered, on a path in use
+      const scan = scanPath(p.root, meta.CanStore);
+      p.unknown = scan.unknown;
+      await this.catalog.storageDeclareSectors(p.id, scan.decls, true);
     }
   }
 
@@ -535,6 +543,7 @@ export class LocalStore {
       CanSeal: p.meta.CanSeal,
       CanStore: p.meta.CanStore,
       MaxStorage: p.meta.MaxStorage,
+      ...(p.unknown.length > 0 ? { UnknownEntries: p.unknown.map((u) => `${u.path}: ${u.reason}`) } : {}),
     };
   }
 
@@ -557,46 +566,6 @@ export class LocalStore {
     }, 50);
     this.#soon.unref();
   }
-}
-
-/**
- * Lists the sector entries of a path: names must parse strictly (s-t0<miner>-<number>), unsealed
- * and sealed entries must be files and cache entries directories. Anything else is an error
- * naming the file, so a stray file is fixed by the operator instead of silently ignored.
- */
-export function scanPath(root: string, primary: boolean): SectorDecl[] {
-  const bySector = new Map<string, SectorDecl>();
-  for (const t of FILE_TYPES) {
-    let names: string[] = [];
-    try {
-      names = readdirSync(join(root, t));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    for (const name of names.sort()) {
-      if (name === FETCH_TEMP_DIR) continue;
-      const file = join(root, t, name);
-      let id: SectorId;
-      try {
-        id = parseSectorName(name);
-      } catch (err) {
-        throw new SectorNameInvalidError(`storage path ${root}: unexpected entry ${file}: ${(err as Error).message}`, { cause: err });
-      }
-      const st = lstatSync(file);
-      if (st.isSymbolicLink()) {
-        // /remote serves these paths; a link could point anywhere, so it is refused outright.
-        throw new SectorNameInvalidError(`storage path ${root}: ${file} is a symbolic link; sector files must be real files`);
-      }
-      if (t === 'cache' ? !st.isDirectory() : !st.isFile()) {
-        throw new SectorNameInvalidError(`storage path ${root}: ${file} should be a ${t === 'cache' ? 'directory' : 'file'}`);
-      }
-      const key = `${id.miner}-${id.number}`;
-      const d = bySector.get(key) ?? { sector: id, types: 0, primary };
-      d.types |= FileType[t];
-      bySector.set(key, d);
-    }
-  }
-  return [...bySector.values()];
 }
 
 function exists(p: string): boolean {

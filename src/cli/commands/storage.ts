@@ -37,6 +37,8 @@ export function spaceBar(used: number, reserved: number, total: number): string 
 export interface StorageListEntry extends StorageStatus {
   /** Directory on the daemon, when the path is local to it. */
   local?: string;
+  /** Entries of a local path that are not sector files (`path: reason`), left alone. */
+  unknown?: string[];
 }
 
 /** The `storage list` text (paths sorted by capacity, then id). */
@@ -69,6 +71,7 @@ export function formatStorageList(entries: readonly StorageListEntry[], now: num
     if (e.heartbeatErr) lines.push(`\tError: ${e.heartbeatErr} (not offered for new data)`);
     else if (now - e.lastHeartbeat > SKIPPED_HEARTBEAT_THRESHOLD_MS) lines.push(`\tHeartbeat: ${age}s ago (stale; not offered for new data)`);
     if (e.local) lines.push(`\tLocal: ${e.local}`);
+    for (const u of e.unknown ?? []) lines.push(`\tNot a sector file (left alone; move it out of the path): ${u}`);
     for (const url of info.URLs) lines.push(`\tURL: ${url}`);
   }
   return lines;
@@ -156,7 +159,7 @@ const list = defineCommand({
       const [summary, local] = await Promise.all([api.call('StorageSummary', { signal }), api.call('StorageLocal', { signal })]);
       const entries: StorageListEntry[] = summary.map((s) => {
         const l = local.find((p) => p.ID === s.info.ID);
-        return l ? { ...s, local: l.LocalPath } : s;
+        return l ? { ...s, local: l.LocalPath, ...(l.UnknownEntries ? { unknown: l.UnknownEntries } : {}) } : s;
       });
       out.result(entries, (e) => formatStorageList(e, Date.now(), Boolean((out.stdout as { isTTY?: boolean }).isTTY)));
     } finally {
@@ -216,7 +219,10 @@ const attach = defineCommand({
       const info = await api.call('StorageAddLocal', path, { signal });
       out.result(info, (i) => {
         const use = [i.CanSeal ? 'seal' : '', i.CanStore ? 'store' : ''].filter(Boolean).join('+') || 'read-only';
-        return `attached ${i.LocalPath} as ${i.ID} (${use}; weight ${i.Weight}${i.MaxStorage ? `; max ${formatSize(i.MaxStorage)}` : ''})`;
+        return [
+          `attached ${i.LocalPath} as ${i.ID} (${use}; weight ${i.Weight}${i.MaxStorage ? `; max ${formatSize(i.MaxStorage)}` : ''})`,
+          ...(i.UnknownEntries ?? []).map((u) => `  Not a sector file (left alone; move it out of the path): ${u}`),
+        ];
       });
     } finally {
       api.close();

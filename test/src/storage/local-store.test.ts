@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { FileType } from '../../../src/sector/sector-id.js';
@@ -43,25 +43,6 @@ test('opening a path declares the sector files already on it, primary when the p
   ]);
   const found = m.store.storageFindSector(S1, SE, 0, false);
   t.deepEqual(found.map((f) => [f.ID, f.Primary, f.URLs]), [[info.ID, true, [`${URL1}/sealed/s-t01000-1`]]]);
-});
-
-test('a malformed sector file name is an error naming the file and attaches nothing', async (t) => {
-  const { m, dir, local } = t.context;
-  const p = makePath(dir, 'store', { canStore: true });
-  writeFileSync(join(p, 'sealed', 's-t01000-1.bak'), 'x');
-  await t.throwsAsync(local.addLocalPath(p), {
-    code: 'SECTOR_NAME_INVALID',
-    message: new RegExp(`unexpected entry ${join(p, 'sealed', 's-t01000-1.bak').replace(/[.]/g, '\\.')}`),
-  });
-  t.deepEqual(m.store.storageList(), {});
-  t.deepEqual(local.localPaths(), []);
-  t.false(existsSync(join(dir, 'storage.json')));
-  rmSync(join(p, 'sealed', 's-t01000-1.bak'));
-  writeFileSync(join(p, 'cache', 's-t01000-1'), 'a file where a directory belongs');
-  await t.throwsAsync(local.openPath(p), { code: 'SECTOR_NAME_INVALID', message: /should be a directory/ });
-  rmSync(join(p, 'cache', 's-t01000-1'));
-  symlinkSync('/etc/passwd', join(p, 'sealed', 's-t01000-1'));
-  await t.throwsAsync(local.openPath(p), { code: 'SECTOR_NAME_INVALID', message: /is a symbolic link/ });
 });
 
 test('a corrupted sectorstore.json and a missing path are refused with clear errors', async (t) => {
