@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'RANGE_NOT_ALLOCATED'
   | 'REPO_LOCKED'
   | 'REPO_INVALID'
+  | 'REPO_DRIFT'
   | 'DAEMON_UNREACHABLE'
   | 'UNAUTHORIZED'
   | 'NATIVE_UNAVAILABLE'
@@ -89,6 +90,8 @@ export const PartialFileCorruptError = defineError('PartialFileCorruptError', 'P
 export const RangeNotAllocatedError = defineError('RangeNotAllocatedError', 'RANGE_NOT_ALLOCATED');
 export const RepoLockedError = defineError('RepoLockedError', 'REPO_LOCKED');
 export const RepoInvalidError = defineError('RepoInvalidError', 'REPO_INVALID');
+/** The repository's database and its storage paths disagree in a way that starting would make worse. */
+export const RepoDriftError = defineError('RepoDriftError', 'REPO_DRIFT');
 export const DaemonUnreachableError = defineError('DaemonUnreachableError', 'DAEMON_UNREACHABLE');
 export const UnauthorizedError = defineError('UnauthorizedError', 'UNAUTHORIZED');
 export const NativeUnavailableError = defineError('NativeUnavailableError', 'NATIVE_UNAVAILABLE');
@@ -125,6 +128,7 @@ const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknow
   RANGE_NOT_ALLOCATED: RangeNotAllocatedError,
   REPO_LOCKED: RepoLockedError,
   REPO_INVALID: RepoInvalidError,
+  REPO_DRIFT: RepoDriftError,
   DAEMON_UNREACHABLE: DaemonUnreachableError,
   UNAUTHORIZED: UnauthorizedError,
   NATIVE_UNAVAILABLE: NativeUnavailableError,

@@ -93,6 +93,7 @@ export class StorageCatalog {
     listDecls: Statement;
     countByStorage: Statement;
     declsOfStorage: Statement;
+    maxNumber: Statement;
   };
 
   constructor(db: Db, options: { clock?: Clock } = {}) {
@@ -127,6 +128,7 @@ export class StorageCatalog {
       ),
       countByStorage: db.prepare('SELECT storage_id, file_type, count(*) AS n FROM sector_files GROUP BY storage_id, file_type'),
       declsOfStorage: db.prepare('SELECT miner, number, file_type FROM sector_files WHERE storage_id = ?'),
+      maxNumber: db.prepare('SELECT MAX(number) AS n FROM sector_files WHERE miner = ?'),
     };
     for (const r of db.prepare('SELECT * FROM storage_paths').all() as DbStorageRow[]) {
       this.#stores.set(r.id, {
@@ -409,6 +411,17 @@ export class StorageCatalog {
       healthy: this.#healthy(row),
       counts: counts.get(row.info.ID) ?? { unsealed: 0, sealed: 0, cache: 0 },
     }));
+  }
+
+  /**
+   * The highest sector number of `miner` with a file declared on any path (local or a worker's),
+   * or undefined when there is none: new sector numbers must stay above it, whatever the sector
+   * records say (reconcile.ts).
+   */
+  maxSectorNumberOnPaths(miner: number): number | undefined {
+    if (!Number.isSafeInteger(miner) || miner < 0) throw new InvalidArgumentError(`miner ${miner} must be a non-negative integer`);
+    const row = this.#s.maxNumber.get(miner) as { n: number | null };
+    return row.n ?? undefined;
   }
 
   /** The last reported stat of a storage path. */

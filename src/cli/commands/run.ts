@@ -22,6 +22,11 @@ const run = defineCommand({
       defaultText: '8MiB (StackedDrg8MiBV1_1)',
     },
     threads: { type: 'string', valueName: 'N', description: 'sealer pool threads', defaultText: 'all cores' },
+    'accept-drift': {
+      type: 'boolean',
+      description:
+        'start even though the database has no sectors while the storage paths hold sector files (a lost or replaced database); without it that start is refused',
+    },
     inspect: {
       type: 'string',
       valueName: 'FILE',
@@ -40,6 +45,7 @@ const run = defineCommand({
       sectorSize,
       threads: threads === 0 ? undefined : threads,
       ...(flags.inspect ? { inspectLog: flags.inspect } : {}),
+      acceptDrift: flags['accept-drift'],
       log: (line) => out.info(line),
     });
     if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
