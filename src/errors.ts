@@ -153,9 +153,27 @@ export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(byCode, code);
 }
 
+/** errno codes that mean the filesystem (or the user's quota) has no room for the write. */
+const NO_SPACE_ERRNOS = new Set(['ENOSPC', 'EDQUOT']);
+
+/**
+ * A full filesystem, whatever the call that hit it (write, fsync, rename, link, a journal or a
+ * temporary), is NO_SPACE: the one mapping used wherever files are written. Returns a
+ * NoSpaceError naming `what` was being written for an ENOSPC/EDQUOT error, `err` unchanged otherwise.
+ * @example
+ * try { await fh.write(buf) } catch (err) { throw noSpaceFrom(err, `piece data of ${path}`) }
+ */
+export function noSpaceFrom(err: unknown, what: string): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (err instanceof SectorStorageError || typeof code !== 'string' || !NO_SPACE_ERRNOS.has(code)) return err;
+  return new NoSpaceError(`no space left for ${what} (${code}: ${(err as Error).message})`, { cause: err });
+}
+
 /** Turns any thrown value into the wire form; unknown errors become INTERNAL. */
 export function toWireError(err: unknown): WireError {
   if (err instanceof SectorStorageError) return { code: err.code, message: err.message };
+  const full = noSpaceFrom(err, 'a write');
+  if (full !== err) return toWireError(full);
   if (err instanceof Error && err.name === 'AbortError') return { code: 'ABORTED', message: err.message };
   if (err instanceof Error) return { code: 'INTERNAL', message: err.message };
   return { code: 'INTERNAL', message: String(err) };

@@ -23,7 +23,7 @@
  */
 import { type FileHandle, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { FileNotFoundError, InvalidArgumentError, PartialFileCorruptError } from '../errors.js';
+import { FileNotFoundError, InvalidArgumentError, noSpaceFrom, PartialFileCorruptError } from '../errors.js';
 import { crashPoint } from '../lifecycle/crash-points.js';
 import { WorkingFile } from '../sector/layout.js';
 import { assertPaddedSize, paddedIndex } from '../sector/sizes.js';
@@ -63,7 +63,7 @@ export class PartialFile {
     assertPaddedSize(sectorSize, 'sector size');
     const fh = await open(path, 'wx+', 0o644).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EEXIST') throw new InvalidArgumentError(`partial file ${path} already exists`, { cause: err });
-      throw err;
+      throw noSpaceFrom(err, `the new partial file ${path}`);
     });
     try {
       // the path did not exist, so a journal under its name belongs to an earlier, deleted file
@@ -75,7 +75,7 @@ export class PartialFile {
     } catch (err) {
       await fh.close().catch(() => {});
       await rm(path, { force: true });
-      throw err;
+      throw noSpaceFrom(err, `the trailer of the new partial file ${path}`);
     }
     return new PartialFile(path, sectorSize, fh, [], false);
   }
@@ -96,7 +96,9 @@ export class PartialFile {
       const journal = await readJournal(path, sectorSize);
       let tail: Uint8Array | undefined;
       if (journal && !readOnly) {
-        await applyTail(fh, sectorSize, journal);
+        await applyTail(fh, sectorSize, journal).catch((err: unknown) => {
+          throw noSpaceFrom(err, `the trailer journal's roll-forward into ${path}`);
+        });
         await rm(journalPath(path), { force: true });
       } else if (journal) {
         tail = journal;
@@ -167,15 +169,21 @@ export class PartialFile {
     if (this.readOnly) throw new InvalidArgumentError(`partial file ${this.path} is open read-only`);
     this.#checkRange(paddedPos, data.length);
     let done = 0;
-    while (done < data.length) {
-      const { bytesWritten } = await this.#fh.write(data, done, data.length - done, paddedPos + done);
-      done += bytesWritten;
+    try {
+      while (done < data.length) {
+        const { bytesWritten } = await this.#fh.write(data, done, data.length - done, paddedPos + done);
+        done += bytesWritten;
+      }
+    } catch (err) {
+      throw noSpaceFrom(err, `${data.length} bytes at padded offset ${paddedPos} of ${this.path}`);
     }
   }
 
   /** Flushes written data to disk. */
   async sync(): Promise<void> {
-    await this.#fh.sync();
+    await this.#fh.sync().catch((err: unknown) => {
+      throw noSpaceFrom(err, `the data of ${this.path} (fsync)`);
+    });
   }
 
   async close(): Promise<void> {
@@ -201,18 +209,31 @@ export class PartialFile {
     const header = Buffer.alloc(16);
     JOURNAL_MAGIC.copy(header, 0);
     header.writeBigUInt64LE(BigInt(this.sectorSize), 8);
-    const jfh = await open(tmp, 'w', 0o644);
     try {
-      await jfh.writeFile(Buffer.concat([header, tail]));
-      await jfh.sync();
-    } finally {
-      await jfh.close();
+      const jfh = await open(tmp, 'w', 0o644);
+      try {
+        await jfh.writeFile(Buffer.concat([header, tail]));
+        await jfh.sync();
+      } finally {
+        await jfh.close();
+      }
+    } catch (err) {
+      // nothing changed yet: the file keeps its allocation, and a half journal must not stay
+      await rm(tmp, { force: true });
+      throw noSpaceFrom(err, `the trailer journal of ${this.path}`);
     }
     crashPoint('partial.journal.written');
-    await rename(tmp, jpath);
-    await syncDir(dirname(this.path));
+    try {
+      await rename(tmp, jpath);
+      await syncDir(dirname(this.path));
+    } catch (err) {
+      throw noSpaceFrom(err, `the trailer journal of ${this.path} (rename)`);
+    }
     crashPoint('partial.journal.renamed');
-    await applyTail(this.#fh, this.sectorSize, tail);
+    // From here the journal is durable: a failure leaves it, and the next open rolls it forward.
+    await applyTail(this.#fh, this.sectorSize, tail).catch((err: unknown) => {
+      throw noSpaceFrom(err, `the trailer of ${this.path}`);
+    });
     crashPoint('partial.journal.applied');
     await rm(jpath, { force: true });
     this.#allocated = next;

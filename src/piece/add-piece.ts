@@ -22,6 +22,7 @@ import type { CID } from 'multiformats/cid';
 import {
   EmptyPayloadError,
   InvalidArgumentError,
+  noSpaceFrom,
   PayloadTooLargeError,
   PieceDoesNotFitError,
 } from '../errors.js';
@@ -189,7 +190,7 @@ export async function addPiece(options: AddPieceOptions): Promise<AddPieceResult
   } catch (err) {
     if (!done) await pf.close().catch(() => {});
     if (created) await rm(path, { force: true });
-    throw err;
+    throw noSpaceFrom(err, `the ${pieceSize}-byte piece at padded offset ${paddedOffset} of ${unsealedPath}`);
   }
 }
 

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fr32Unpad } from '../../native/hash.js';
-import { InvalidArgumentError, RangeNotAllocatedError } from '../errors.js';
+import { InvalidArgumentError, noSpaceFrom, RangeNotAllocatedError } from '../errors.js';
 import { PartialFile } from '../partial/partial-file.js';
 import { throwIfAborted } from './byte-source.js';
 import { paddedIndex } from '../sector/sizes.js';
@@ -118,6 +118,6 @@ export async function readPieceToFile(options: ReadPieceOptions & { outPath: str
   } catch (err) {
     await out.close().catch(() => {});
     await rm(tmp, { force: true });
-    throw err;
+    throw noSpaceFrom(err, `the read of ${options.unsealedPath} into ${options.outPath}`);
   }
 }

@@ -6,6 +6,7 @@
  */
 import { constants } from 'node:fs';
 import { copyFile, type FileHandle, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { noSpaceFrom } from '../errors.js';
 import { dirname, join } from 'node:path';
 
 /** fsync a file or directory by path (directories: makes a rename durable). */
@@ -54,7 +55,7 @@ export async function moveEntry(src: string, dst: string, tmp: string): Promise<
     await fsyncPath(dirname(dst));
     return 'rename';
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw noSpaceFrom(err, `moving ${src} to ${dst}`);
   }
   await mkdir(dirname(tmp), { recursive: true, mode: 0o755 });
   await rm(tmp, { recursive: true, force: true });
@@ -64,7 +65,7 @@ export async function moveEntry(src: string, dst: string, tmp: string): Promise<
     await fsyncPath(dirname(dst));
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
-    throw err;
+    throw noSpaceFrom(err, `the copy of ${src} at ${tmp}`);
   }
   return 'copy';
 }

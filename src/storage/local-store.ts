@@ -35,7 +35,7 @@ import {
   fileTypesOf,
   sectorName,
 } from '../sector/sector-id.js';
-import { formatSize } from '../sector/sizes.js';
+import { assertPaddedSize, formatSize } from '../sector/sizes.js';
 import { moveEntry } from './file-ops.js';
 import { PathUsage, type StatFs } from './fs-stat.js';
 import { sectorFetchPath, sectorFilePath } from '../sector/layout.js';
@@ -97,6 +97,29 @@ export interface ReservationHandle {
 /** Result of {@link LocalStore.allocate}: paths ready to write into and their reservation. */
 export interface Allocation extends SectorPaths {
   reservation: ReservationHandle;
+}
+
+/** Result of {@link LocalStore.prepareAddPiece}. */
+export interface AddPieceTarget {
+  /** The sector's unsealed file (AddPiece creates it when `created`). */
+  path: string;
+  storageId: string;
+  /** True when the file does not exist yet: declare it (non-primary) once the piece is added. */
+  created: boolean;
+  reservation: ReservationHandle;
+}
+
+/** Allocation unit assumed for the small files of a write (the trailer's block, the journal). */
+const BLOCK = 4096;
+
+/**
+ * Bytes an AddPiece of `pieceSize` padded bytes can add to a path: the piece's data (with its zero
+ * fill, written into an existing file) in whole blocks, a block by which the partial file's
+ * trailer can grow (a new file's first trailer), and a block for the trailer journal (written
+ * then renamed: one file). A new file's temporary is the same file, linked into place.
+ */
+export function addPieceSpaceUse(pieceSize: number): number {
+  return Math.ceil(pieceSize / BLOCK) * BLOCK + 2 * BLOCK;
 }
 
 /** The local store of a node. */
@@ -322,26 +345,16 @@ export class LocalStore {
     const releases: ReservationHandle[] = [];
     try {
       for (const t of maskTypes(types)) {
-        const candidates = (await this.catalog.storageBestAlloc(FileType[t], ssize, pathType)).filter((c) => {
-          const p = this.#paths.get(c.ID);
-          return p !== undefined && (pathType === 'sealing' ? p.meta.CanSeal : p.meta.CanStore);
-        });
-        if (candidates.length === 0) {
-          throw new NoSuitablePathError(
-            `couldn't find a suitable ${pathType} path on this node for ${t} of ${sectorName(ref.id)} ` +
-              `(local paths: ${this.localPaths().map((p) => `${p.ID}${p.CanSeal ? ' seal' : ''}${p.CanStore ? ' store' : ''}`).join(', ') || 'none'})`,
-          );
-        }
         let chosen: string | undefined;
         let lastErr: unknown;
-        for (const c of candidates) {
+        for (const id of await this.#candidates(t, ssize, pathType, ref.id)) {
           if (overhead === null) {
-            chosen = c.ID;
+            chosen = id;
             break;
           }
           try {
-            releases.push(this.reserve(ref, FileType[t], { [t]: c.ID }, overhead));
-            chosen = c.ID;
+            releases.push(this.reserve(ref, FileType[t], { [t]: id }, overhead));
+            chosen = id;
             break;
           } catch (err) {
             if (!(err instanceof NoSpaceError)) throw err;
@@ -376,37 +389,87 @@ export class LocalStore {
     const ssize = sealProofInfo(ref.proofType).sectorSize;
     const table = overhead === 'sealing' ? FS_OVERHEAD_SEAL : FS_OVERHEAD_FINALIZED;
     const name = sectorName(ref.id);
-    const releases: (() => void)[] = [];
+    const handles: ReservationHandle[] = [];
     try {
       for (const t of maskTypes(types)) {
         const id = storages[t];
         if (id === undefined) throw new InvalidArgumentError(`reserve: no storage given for ${t} of ${name}`);
-        const p = this.#path(id);
         const need = Math.floor((table[t] * ssize) / 10);
-        const stat = p.usage.stat();
-        if (stat.Available < need) {
-          throw new NoSpaceError(
-            `not enough space on storage ${id} (${p.root}) for ${t} of ${name}: need ${need} bytes (${formatSize(need)}), ` +
-              `available ${stat.Available} bytes (${formatSize(stat.Available)}; free ${stat.FSAvailable}, reserved ${stat.Reserved}` +
-              `${stat.Max > 0 ? `, used ${stat.Used} of max ${stat.Max}` : ''})`,
-          );
-        }
-        releases.push(p.usage.addReservation({ type: t, name, bytes: need }));
+        handles.push(this.#reserveOn(this.#path(id), t, name, need, need, 0));
       }
     } catch (err) {
-      for (const r of releases) r();
+      for (const h of handles) h.release();
       throw err;
     }
+    return combine(handles);
+  }
+
+  /**
+   * The unsealed file an AddPiece of `pieceSize` padded bytes writes into, with a reservation of
+   * everything the write adds ({@link addPieceSpaceUse}: the piece's bytes, the trailer, its
+   * journal): the sector's local file when there is one (only its growth counts against the
+   * reservation), else a new file on a sealing path that has room for the whole sector, which the
+   * file grows to as it fills. Release the reservation when the write is done.
+   * @throws NoSpaceError naming needed and available bytes; NoSuitablePathError without a local sealing path
+   */
+  async prepareAddPiece(ref: SectorRef, pieceSize: number): Promise<AddPieceTarget> {
+    assertPaddedSize(pieceSize, 'piece size');
+    const ssize = sealProofInfo(ref.proofType).sectorSize;
+    const name = sectorName(ref.id);
+    const need = addPieceSpaceUse(pieceSize);
+    const found = await this.findLocal(ref.id, 'unsealed');
+    if (found) {
+      const p = this.#path(found.id);
+      const reservation = this.#reserveOn(p, 'unsealed', name, need, need, p.usage.entryUsage('unsealed', name));
+      return { path: found.path, storageId: found.id, created: false, reservation };
+    }
+    let lastErr: unknown;
+    for (const id of await this.#candidates('unsealed', ssize, 'sealing', ref.id)) {
+      try {
+        const reservation = this.#reserveOn(this.#path(id), 'unsealed', name, need, Math.max(need, ssize), 0);
+        return { path: sectorFilePath(this.#path(id).root, 'unsealed', ref.id), storageId: id, created: true, reservation };
+      } catch (err) {
+        if (!(err instanceof NoSpaceError)) throw err;
+        lastErr = err;
+      }
+    }
+    throw lastErr;
+  }
+
+  /**
+   * Adds a reservation of `bytes` for `type/name` on `p` if the path's live figures show at least
+   * `atLeast` bytes available; checked and added in one synchronous step.
+   */
+  #reserveOn(p: LocalPath, type: FileTypeName, name: string, bytes: number, atLeast: number, base: number): ReservationHandle {
+    const stat = p.usage.stat();
+    if (stat.Available < atLeast) {
+      throw new NoSpaceError(
+        `not enough space on storage ${p.id} (${p.root}) for ${type} of ${name}: need ${atLeast} bytes (${formatSize(atLeast)}), ` +
+          `available ${stat.Available} bytes (${formatSize(stat.Available)}; free ${stat.FSAvailable}, reserved ${stat.Reserved}` +
+          `${stat.Max > 0 ? `, used ${stat.Used} of max ${stat.Max}` : ''})`,
+      );
+    }
+    const remove = p.usage.addReservation({ type, name, bytes, base });
     this.#reportSoon();
-    return combine(
-      releases.map((r) => {
-        const release = () => {
-          r();
-          this.#reportSoon();
-        };
-        return { release, [Symbol.dispose]: release };
-      }),
-    );
+    const release = () => {
+      remove();
+      this.#reportSoon();
+    };
+    return { release, [Symbol.dispose]: release };
+  }
+
+  /** Local paths of the right kind for new files of `type`, best first as the index ranks them. */
+  async #candidates(type: FileTypeName, ssize: number, pathType: PathType, sector: SectorId): Promise<string[]> {
+    const candidates = (await this.catalog.storageBestAlloc(FileType[type], ssize, pathType)).filter((c) => {
+      const p = this.#paths.get(c.ID);
+      return p !== undefined && (pathType === 'sealing' ? p.meta.CanSeal : p.meta.CanStore);
+    });
+    if (candidates.length === 0) {
+      throw new NoSuitablePathError(
+        `couldn't find a suitable ${pathType} path on this node for ${type} of ${sectorName(sector)} (local paths: ${this.localPaths().map((p) => `${p.ID}${p.CanSeal ? ' seal' : ''}${p.CanStore ? ' store' : ''}`).join(', ') || 'none'})`,
+      );
+    }
+    return candidates.map((c) => c.ID);
   }
 
   /** Declares a local file in the index and refreshes the usage cache for it. */

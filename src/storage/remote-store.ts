@@ -17,6 +17,7 @@ import {
   FetchFailedError,
   FileNotFoundError,
   InvalidArgumentError,
+  noSpaceFrom,
   SectorStorageError,
   StorageNotFoundError,
 } from '../errors.js';
@@ -259,6 +260,9 @@ export class RemoteStore {
         } catch (err) {
           await rm(temp, { recursive: true, force: true });
           if (err instanceof AbortedError || options.signal?.aborted) throw err;
+          // another holder does not make room on this disk
+          const full = noSpaceFrom(err, `the download of ${url} into ${temp}`);
+          if (full !== err) throw full;
           errors.push(`${url}: ${(err as Error).message}`);
         }
       }
@@ -330,7 +334,8 @@ export class RemoteStore {
           break;
         } catch (err) {
           const retriable =
-            err instanceof FetchFailedError || (err instanceof Error && !(err instanceof SectorStorageError));
+            err instanceof FetchFailedError ||
+            (err instanceof Error && !(err instanceof SectorStorageError) && noSpaceFrom(err, url) === err);
           if (options.signal?.aborted || err instanceof AbortedError) throw err;
           if (!retriable || total === undefined || written === 0 || attempt >= this.#resumeAttempts) throw err;
           this.#log(`${url}: ${(err as Error).message}; resuming at byte ${written}`);
