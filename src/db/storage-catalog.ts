@@ -149,7 +149,10 @@ export class StorageCatalog {
 
   /**
    * Registers a storage path or, when its id is known, merges the new URLs and overwrites Weight,
-   * MaxStorage, CanSeal and CanStore (the stored stat and heartbeat are left alone, as in Lotus).
+   * MaxStorage, CanSeal and CanStore. Unlike Lotus (which keeps the old stat and heartbeat time), an
+   * attach is also a heartbeat: the node has just opened and measured the path, so its stat is
+   * stored and the path is healthy at once, not stale until its first heartbeat ~10 s later (a node
+   * that was down longer than the threshold could otherwise not place a new file meanwhile).
    */
   storageAttach(info: StorageInfo, stat: FsStat): void {
     validateInfo(info);
@@ -161,6 +164,7 @@ export class StorageCatalog {
       const next: StorageInfo = { ...info, URLs: urls };
       this.#s.updateStorageInfo.run(infoParams(next));
       known.info = next;
+      this.storageReportHealth(info.ID, { Stat: stat });
       return;
     }
     const now = this.#clock.now();

@@ -42,7 +42,21 @@ test('attach of a known id merges URLs and overwrites the flags', (t) => {
     CanSeal: true,
     CanStore: true,
   });
-  t.is(idx.storageStat('a').Available, 10 * GiB, 'a re-attach does not replace the stat');
+  t.is(idx.storageStat('a').Available, 1, 'a re-attach brings the node\'s fresh stat');
+});
+
+test('a re-attach is a heartbeat: a path down longer than the stale threshold is offered again the moment its node attaches it', (t) => {
+  const { clock } = t.context;
+  const idx = new StorageCatalog(t.context.db, { clock });
+  idx.storageAttach(info('a'), stat(GiB));
+  idx.storageReportHealth('a', { Stat: stat(GiB), Err: 'statfs: EIO' });
+  clock.t += 60_000; // the node was down for a minute
+  t.false(idx.storageStatus()[0]?.healthy);
+  t.throws(() => idx.storageBestAlloc(SE, 2048, 'sealing'), { code: 'NO_SUITABLE_PATH' });
+  idx.storageAttach(info('a'), stat(2 * GiB));
+  t.like(idx.storageStatus()[0], { healthy: true, lastHeartbeat: clock.t, heartbeatErr: null });
+  t.is(idx.storageStat('a').Available, 2 * GiB);
+  t.deepEqual(idx.storageBestAlloc(SE, 2048, 'sealing').map((s) => s.ID), ['a']);
 });
 
 test('attach refuses bad ids and URLs that do not parse', (t) => {

@@ -241,3 +241,18 @@ test('moveStorage puts the file back at its source when the index refuses the re
   t.deepEqual(m.store.storageFindSector(S1, SE, 0, false).map((f) => f.ID), [a.ID]);
   t.is(local.fsStat(b.ID).Reserved, 0, 'the move reservation is released');
 });
+
+test('a node restarted after more than 50 s of downtime can put new files on its own paths at once', async (t) => {
+  const { m, dir, local } = t.context;
+  const p = makePath(dir, 'seal', { canSeal: true });
+  await local.addLocalPath(p);
+  local.close();
+  m.clock.t += 60_000; // down for a minute: the last heartbeat is stale
+  const again = new LocalStore({ catalog: m.catalog, urls: [URL1], configFile: join(dir, 'storage.json'), clock: m.clock });
+  t.teardown(() => again.close());
+  await again.open();
+  const target = await again.prepareAddPiece({ id: S1, proofType: PROOF_8M }, MiB);
+  t.true(target.created);
+  target.reservation.release();
+  t.true(m.store.storageStatus().every((s) => s.healthy));
+});
