@@ -141,6 +141,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         const local = new LocalStore({
           catalog: index.storage,
           urls: [`${url}/remote`],
+          nodeId: repo.config.nodeId,
           configFile: join(repo.path, RepoFiles.storageConfig),
           log,
         });

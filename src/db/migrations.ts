@@ -54,4 +54,9 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE pieces ADD COLUMN piece_cid_v2 TEXT;
   `,
+  // 3: which node attached each URL of a storage path (JSON object URL → node id), so that a node
+  //    attaching again after a restart on a new address replaces its own URLs instead of adding
+  `
+  ALTER TABLE storage_paths ADD COLUMN url_nodes TEXT NOT NULL DEFAULT '{}';
+  `,
 ];

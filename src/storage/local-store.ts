@@ -67,6 +67,11 @@ export interface LocalStoreOptions {
   catalog: CatalogClient;
   /** This node's `/remote` base URLs, advertised for its paths. */
   urls: string[];
+  /**
+   * This node's persistent id (the repository's `nodeId`, a worker's own): the index replaces the
+   * URLs this node attached before instead of keeping them next to the new ones.
+   */
+  nodeId?: string;
   /** The repository's `storage.json`; without it paths are attached programmatically (workers). */
   configFile?: string;
   clock?: Clock;
@@ -126,6 +131,7 @@ export function addPieceSpaceUse(pieceSize: number): number {
 export class LocalStore {
   readonly catalog: CatalogClient;
   readonly urls: string[];
+  readonly nodeId: string | undefined;
   readonly #configFile: string | undefined;
   readonly #paths = new Map<string, LocalPath>();
   readonly #clock: Clock;
@@ -139,6 +145,7 @@ export class LocalStore {
   constructor(options: LocalStoreOptions) {
     this.catalog = options.catalog;
     this.urls = [...options.urls];
+    this.nodeId = options.nodeId;
     this.#configFile = options.configFile;
     this.#clock = options.clock ?? systemClock;
     this.#interval = options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
@@ -197,6 +204,7 @@ export class LocalStore {
         CanStore: meta.CanStore,
       },
       usage.stat(),
+      this.nodeId,
     );
     await this.catalog.storageDeclareSectors(meta.ID, scan.decls, true);
     this.#paths.set(meta.ID, path);
@@ -263,6 +271,7 @@ export class LocalStore {
       await this.catalog.storageAttach(
         { ID: p.id, URLs: this.urls, Weight: meta.Weight, MaxStorage: meta.MaxStorage, CanSeal: meta.CanSeal, CanStore: meta.CanStore },
         p.usage.stat(),
+        this.nodeId,
       );
       // working files of operations in progress are skipped, never recovered, on a path in use
       const scan = scanPath(p.root, meta.CanStore);

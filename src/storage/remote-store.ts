@@ -243,6 +243,12 @@ export class RemoteStore {
     if (holders.length === 0) {
       throw new FileNotFoundError(`sector not found: no other node holds the ${t} file of ${sectorName(sector)}`);
     }
+    // the index lists an unhealthy holder without URLs: its node is probably gone
+    if (holders.every((h) => h.URLs.length === 0)) {
+      throw new FetchFailedError(
+        `no holder of the ${t} file of ${sectorName(sector)} is offered for fetching (their paths' heartbeats are stale or failing: ${holders.map((h) => h.ID).join(', ')})`,
+      );
+    }
     const final = sectorFilePath(root, t, sector);
     const temp = sectorFetchPath(root, t, sector);
     const errors: string[] = [];

@@ -256,3 +256,18 @@ test('a node restarted after more than 50 s of downtime can put new files on its
   target.reservation.release();
   t.true(m.store.storageStatus().every((s) => s.healthy));
 });
+
+test('a node restarted on a new address replaces the URL it had on its paths', async (t) => {
+  const { m, dir, local } = t.context;
+  const p = makePath(dir, 'seal', { canSeal: true });
+  local.close();
+  const first = new LocalStore({ catalog: m.catalog, urls: ['http://127.0.0.1:1111/remote'], nodeId: 'node-1' });
+  const { ID } = await first.openPath(p);
+  first.close();
+  const second = new LocalStore({ catalog: m.catalog, urls: ['http://127.0.0.1:2222/remote'], nodeId: 'node-1' });
+  t.teardown(() => second.close());
+  await second.openPath(p);
+  t.deepEqual(m.store.storageInfo(ID).URLs, ['http://127.0.0.1:2222/remote']);
+  await second.redeclare();
+  t.deepEqual(m.store.storageInfo(ID).URLs, ['http://127.0.0.1:2222/remote']);
+});

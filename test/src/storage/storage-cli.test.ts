@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import anyTest, { type TestFn } from 'ava';
 import { ApiClient } from '../../../src/api/rpc-client.js';
-import { formatLocks, formatStorageList, spaceBar } from '../../../src/cli/commands/storage.js';
+import { formatFound, formatLocks, formatStorageList, groupFound, spaceBar } from '../../../src/cli/commands/storage.js';
 import { FileType } from '../../../src/sector/sector-id.js';
 import { initStoragePath } from '../../../src/storage/storage-config.js';
 import { tempDir, writeSectorEntry } from './storage-fixtures.js';
@@ -239,4 +239,32 @@ test('locks show each holder by owner with when it was last heard from, or by lo
     100_000,
   );
   t.regex(lines[1] ?? '', /^s-t01000-3\s+-\s+read×1\s+write\s+2\s+worker-x \(heard 3s ago\), bbbbbbbb$/);
+});
+
+test('find lists a holder whose node stopped heartbeating as unhealthy and offers no URL for it', (t) => {
+  const holder = (id: string, urls: string[]) => ({ ID: id, URLs: urls, BaseURLs: [], Weight: 10, CanSeal: true, CanStore: false, Primary: true });
+  const status = (id: string, lastHeartbeat: number, healthy: boolean) => ({
+    info: { ID: id, URLs: [], Weight: 10, MaxStorage: 0, CanSeal: true, CanStore: false },
+    stat: { Capacity: 0, Available: 0, FSAvailable: 0, Reserved: 0, Max: 0, Used: 0 },
+    lastHeartbeat,
+    heartbeatErr: null,
+    healthy,
+    counts: { unsealed: 0, sealed: 1, cache: 0 },
+  });
+  const found = groupFound(
+    { sealed: [holder('dead', []), holder('live', ['http://w/remote/sealed/s-t01000-1'])] },
+    [],
+    [status('dead', 45_000, false), status('live', 99_000, true)],
+    100_000,
+  );
+  t.deepEqual(formatFound(found), [
+    'In dead (Sealed) [primary]',
+    '\tSealing: true; Storage: false',
+    '\tRemote',
+    '\tUnhealthy (no heartbeat for 55s): not offered for fetching',
+    'In live (Sealed) [primary]',
+    '\tSealing: true; Storage: false',
+    '\tRemote',
+    '\tURL: http://w/remote/sealed/s-t01000-1',
+  ]);
 });
