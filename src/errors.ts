@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'SECTOR_NAME_INVALID'
   | 'PARTIAL_FILE_CORRUPT'
   | 'RANGE_NOT_ALLOCATED'
+  | 'PIECE_CORRUPT'
   | 'REPO_LOCKED'
   | 'REPO_INVALID'
   | 'REPO_DRIFT'
@@ -88,6 +89,8 @@ export const SectorStateInvalidError = defineError('SectorStateInvalidError', 'S
 export const SectorNameInvalidError = defineError('SectorNameInvalidError', 'SECTOR_NAME_INVALID');
 export const PartialFileCorruptError = defineError('PartialFileCorruptError', 'PARTIAL_FILE_CORRUPT');
 export const RangeNotAllocatedError = defineError('RangeNotAllocatedError', 'RANGE_NOT_ALLOCATED');
+/** A piece's stored bytes do not hash to its recorded piece CID. */
+export const PieceCorruptError = defineError('PieceCorruptError', 'PIECE_CORRUPT');
 export const RepoLockedError = defineError('RepoLockedError', 'REPO_LOCKED');
 export const RepoInvalidError = defineError('RepoInvalidError', 'REPO_INVALID');
 /** The repository's database and its storage paths disagree in a way that starting would make worse. */
@@ -126,6 +129,7 @@ const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknow
   SECTOR_NAME_INVALID: SectorNameInvalidError,
   PARTIAL_FILE_CORRUPT: PartialFileCorruptError,
   RANGE_NOT_ALLOCATED: RangeNotAllocatedError,
+  PIECE_CORRUPT: PieceCorruptError,
   REPO_LOCKED: RepoLockedError,
   REPO_INVALID: RepoInvalidError,
   REPO_DRIFT: RepoDriftError,
