@@ -355,7 +355,7 @@ export class LocalStore {
     try {
       for (const t of maskTypes(types)) {
         let chosen: string | undefined;
-        let lastErr: unknown;
+        const refusals: Error[] = [];
         for (const id of await this.#candidates(t, ssize, pathType, ref.id)) {
           if (overhead === null) {
             chosen = id;
@@ -367,10 +367,10 @@ export class LocalStore {
             break;
           } catch (err) {
             if (!(err instanceof NoSpaceError)) throw err;
-            lastErr = err;
+            refusals.push(err);
           }
         }
-        if (chosen === undefined) throw lastErr;
+        if (chosen === undefined) throw noSpaceAnywhere(refusals);
         const p = this.#path(chosen);
         out.paths[t] = sectorFilePath(p.root, t, ref.id);
         out.storages[t] = chosen;
@@ -432,17 +432,17 @@ export class LocalStore {
       const reservation = this.#reserveOn(p, 'unsealed', name, need, need, p.usage.entryUsage('unsealed', name));
       return { path: found.path, storageId: found.id, created: false, reservation };
     }
-    let lastErr: unknown;
+    const refusals: Error[] = [];
     for (const id of await this.#candidates('unsealed', ssize, 'sealing', ref.id)) {
       try {
         const reservation = this.#reserveOn(this.#path(id), 'unsealed', name, need, Math.max(need, ssize), 0);
         return { path: sectorFilePath(this.#path(id).root, 'unsealed', ref.id), storageId: id, created: true, reservation };
       } catch (err) {
         if (!(err instanceof NoSpaceError)) throw err;
-        lastErr = err;
+        refusals.push(err);
       }
     }
-    throw lastErr;
+    throw noSpaceAnywhere(refusals);
   }
 
   /**
@@ -467,18 +467,36 @@ export class LocalStore {
     return { release, [Symbol.dispose]: release };
   }
 
-  /** Local paths of the right kind for new files of `type`, best first as the index ranks them. */
+  /**
+   * Local paths of the right kind for new files of `type`: first those the index offers (best
+   * first as it ranks them), then the other local ones of that kind by their live free space. The
+   * index judges by the last heartbeats, which can be ~10 s old: a path it saw full may have room
+   * now, so its refusal (NO_SPACE) is not final here; every candidate is checked against its live
+   * figures when it is reserved.
+   */
   async #candidates(type: FileTypeName, ssize: number, pathType: PathType, sector: SectorId): Promise<string[]> {
-    const candidates = (await this.catalog.storageBestAlloc(FileType[type], ssize, pathType)).filter((c) => {
-      const p = this.#paths.get(c.ID);
+    const ofKind = (id: string) => {
+      const p = this.#paths.get(id);
       return p !== undefined && (pathType === 'sealing' ? p.meta.CanSeal : p.meta.CanStore);
-    });
+    };
+    let offered: string[] = [];
+    try {
+      offered = (await this.catalog.storageBestAlloc(FileType[type], ssize, pathType)).map((c) => c.ID).filter(ofKind);
+    } catch (err) {
+      if (!(err instanceof NoSpaceError)) throw err;
+    }
+    const rest = [...this.#paths.values()]
+      .filter((p) => ofKind(p.id) && !offered.includes(p.id))
+      .map((p) => ({ id: p.id, score: BigInt(p.usage.stat().Available) * BigInt(p.meta.Weight) }))
+      .sort((a, b) => (b.score > a.score ? 1 : b.score < a.score ? -1 : a.id < b.id ? -1 : 1))
+      .map((c) => c.id);
+    const candidates = [...offered, ...rest];
     if (candidates.length === 0) {
       throw new NoSuitablePathError(
         `couldn't find a suitable ${pathType} path on this node for ${type} of ${sectorName(sector)} (local paths: ${this.localPaths().map((p) => `${p.ID}${p.CanSeal ? ' seal' : ''}${p.CanStore ? ' store' : ''}`).join(', ') || 'none'})`,
       );
     }
-    return candidates.map((c) => c.ID);
+    return candidates;
   }
 
   /** Declares a local file in the index and refreshes the usage cache for it. */
@@ -638,6 +656,12 @@ export class LocalStore {
     }, 50);
     this.#soon.unref();
   }
+}
+
+/** The refusal of every candidate path (each quoting its live figures) as one NoSpaceError. */
+function noSpaceAnywhere(refusals: readonly Error[]): Error {
+  if (refusals.length === 1) return refusals[0] as Error;
+  return new NoSpaceError(`no path of this node has room: ${refusals.map((e) => e.message).join('; ')}`);
 }
 
 function exists(p: string): boolean {

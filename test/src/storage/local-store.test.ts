@@ -271,3 +271,31 @@ test('a node restarted on a new address replaces the URL it had on its paths', a
   await second.redeclare();
   t.deepEqual(m.store.storageInfo(ID).URLs, ['http://127.0.0.1:2222/remote']);
 });
+
+test('NO_SPACE quotes the live free space of the path, not the figures of its last heartbeat', async (t) => {
+  const { m, dir } = t.context;
+  const fs = { free: 4_257_218 }; // what the last heartbeat saw
+  const local = new LocalStore({ catalog: m.catalog, urls: [URL1], statfs: () => ({ Capacity: 100 * MiB, FSAvailable: fs.free }) });
+  t.teardown(() => local.close());
+  const { ID } = await local.openPath(makePath(dir, 'seal', { canSeal: true }));
+  fs.free = 62_464; // df now shows 61 KB; no heartbeat since
+  const err = await t.throwsAsync(local.prepareAddPiece({ id: S1, proofType: PROOF_8M }, MiB), { code: 'NO_SPACE' });
+  t.regex(err.message, new RegExp(`storage ${ID} .* available 62464 bytes \\(61 KiB; free 62464, reserved 0\\)`));
+  t.false(err.message.includes('4257218'));
+  await t.throwsAsync(local.allocate({ id: S1, proofType: PROOF_8M }, SE, 'sealing'), { code: 'NO_SPACE', message: /available 62464 bytes/ });
+});
+
+test('a path the last heartbeat saw full is used as soon as it has room again', async (t) => {
+  const { m, dir } = t.context;
+  const fs = { free: 1024 };
+  const local = new LocalStore({ catalog: m.catalog, urls: [URL1], statfs: () => ({ Capacity: 100 * MiB, FSAvailable: fs.free }) });
+  t.teardown(() => local.close());
+  const { ID } = await local.openPath(makePath(dir, 'seal', { canSeal: true }));
+  fs.free = 64 * MiB; // space was freed; the index still has the old figures
+  const target = await local.prepareAddPiece({ id: S1, proofType: PROOF_8M }, MiB);
+  t.is(target.storageId, ID);
+  target.reservation.release();
+  const alloc = await local.allocate({ id: S1, proofType: PROOF_8M }, SE, 'sealing');
+  t.is(alloc.storages.sealed, ID);
+  alloc.reservation.release();
+});
