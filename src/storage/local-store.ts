@@ -487,7 +487,13 @@ export class LocalStore {
     }
     const rest = [...this.#paths.values()]
       .filter((p) => ofKind(p.id) && !offered.includes(p.id))
-      .map((p) => ({ id: p.id, score: BigInt(p.usage.stat().Available) * BigInt(p.meta.Weight) }))
+      .flatMap((p) => {
+        try {
+          return [{ id: p.id, score: BigInt(p.usage.stat().Available) * BigInt(p.meta.Weight) }];
+        } catch {
+          return []; // the path cannot be measured (its heartbeat reports the error): not a candidate
+        }
+      })
       .sort((a, b) => (b.score > a.score ? 1 : b.score < a.score ? -1 : a.id < b.id ? -1 : 1))
       .map((c) => c.id);
     const candidates = [...offered, ...rest];
