@@ -212,6 +212,12 @@ export class SectorService {
     return { record, log };
   }
 
+  /** Tells the scheduler the highest sector number on any path, so new sectors are numbered above it. */
+  async noteSectorNumbersOnPaths(): Promise<void> {
+    const max = await this.#d.index.catalog.maxSectorNumberOnPaths(this.#d.miner);
+    if (max !== undefined) this.#d.root.send({ type: 'scheduler.numbers.seen', max });
+  }
+
   /** Every sector of this miner, as persisted (the write of the latest change included). */
   async listSectors(): Promise<SectorRecord[]> {
     return this.#d.index.sectors.list(this.#d.miner);

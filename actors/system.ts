@@ -22,7 +22,9 @@ import { type ChainClock, LocalChain } from '../src/chain/local-chain.js';
 import { CallStore } from '../src/db/call-store.js';
 import { ChainStore } from '../src/db/chain-store.js';
 import { type Db, openDatabase } from '../src/db/database.js';
-import { SectorStore } from '../src/db/sector-store.js';
+import { type SectorRecord, SectorStore } from '../src/db/sector-store.js';
+import { requiredFileTypes } from '../src/sector/sector-states.js';
+import { reconcile } from '../src/storage/reconcile.js';
 import { StorageCatalog } from '../src/db/storage-catalog.js';
 import type { IndexStores } from '../src/db/stores.js';
 import { generateUnsealedCid } from '../src/piece/unsealed-cid.js';
@@ -42,6 +44,36 @@ import { chainActors } from './chain-actors.js';
 import { type IndexClient, createIndexActor } from './index.actor.js';
 import { SectorService } from './sector-service.js';
 import { createWorkerTaskLogic, type TaskRunner } from './worker-task.actor.js';
+
+/**
+ * Compares the sector files the scan declared with the records (docs/design/sealing-daemon.md §8):
+ * new sectors are numbered above every number found on a path, files no record knows are
+ * reported, and a sector whose files are gone from every path is told so (it goes to
+ * FailedUnrecoverable instead of recreating them).
+ */
+async function reconcileWithDisks(a: {
+  minerId: number;
+  records: readonly SectorRecord[];
+  client: IndexClient;
+  root: Actor<SchedulerMachine>;
+  log: (line: string) => void;
+}): Promise<void> {
+  const drift = reconcile(
+    a.minerId,
+    await a.client.catalog.storageList(),
+    a.records.map((r) => ({ number: r.number, state: r.state, requires: requiredFileTypes(r.state, r.pieces.length > 0) })),
+  );
+  if (drift.maxNumberOnPaths !== undefined) a.root.send({ type: 'scheduler.numbers.seen', max: drift.maxNumberOnPaths });
+  for (const u of drift.unrecorded) {
+    a.log(`sector ${u.number} has files on ${u.storages.join(', ')} but no record: its number is not reused (see \`sectors drift\`)`);
+  }
+  if (drift.missing.length > 0) {
+    a.root.send({
+      type: 'scheduler.files.missing',
+      sectors: drift.missing.map((m) => ({ number: m.number, message: `its ${m.missing.join(' and ')} file${m.missing.length > 1 ? 's are' : ' is'} on no storage path (state ${m.state})` })),
+    });
+  }
+}
 
 /** Options of {@link startDaemonSystem}. Give `db` or `dbPath`, and one way to storage. */
 export interface DaemonSystemOptions {
@@ -252,6 +284,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     );
     workers.set(worker.id, worker);
     markReady();
+    await reconcileWithDisks({ minerId: options.minerId, records, client, root, log });
   } catch (err) {
     // stop first: a task waiting on `ready` must not turn the failed start into a sector failure
     root.stop();

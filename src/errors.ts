@@ -22,8 +22,10 @@ export type ErrorCode =
   | 'SECTOR_RECORD_INVALID'
   | 'PARTIAL_FILE_CORRUPT'
   | 'RANGE_NOT_ALLOCATED'
+  | 'PIECE_CORRUPT'
   | 'REPO_LOCKED'
   | 'REPO_INVALID'
+  | 'REPO_DRIFT'
   | 'DAEMON_UNREACHABLE'
   | 'UNAUTHORIZED'
   | 'NATIVE_UNAVAILABLE'
@@ -92,8 +94,12 @@ export const SectorNameInvalidError = defineError('SectorNameInvalidError', 'SEC
 export const SectorRecordInvalidError = defineError('SectorRecordInvalidError', 'SECTOR_RECORD_INVALID');
 export const PartialFileCorruptError = defineError('PartialFileCorruptError', 'PARTIAL_FILE_CORRUPT');
 export const RangeNotAllocatedError = defineError('RangeNotAllocatedError', 'RANGE_NOT_ALLOCATED');
+/** A piece's stored bytes do not hash to its recorded piece CID. */
+export const PieceCorruptError = defineError('PieceCorruptError', 'PIECE_CORRUPT');
 export const RepoLockedError = defineError('RepoLockedError', 'REPO_LOCKED');
 export const RepoInvalidError = defineError('RepoInvalidError', 'REPO_INVALID');
+/** The repository's database and its storage paths disagree in a way that starting would make worse. */
+export const RepoDriftError = defineError('RepoDriftError', 'REPO_DRIFT');
 export const DaemonUnreachableError = defineError('DaemonUnreachableError', 'DAEMON_UNREACHABLE');
 export const UnauthorizedError = defineError('UnauthorizedError', 'UNAUTHORIZED');
 export const NativeUnavailableError = defineError('NativeUnavailableError', 'NATIVE_UNAVAILABLE');
@@ -133,8 +139,10 @@ const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknow
   SECTOR_RECORD_INVALID: SectorRecordInvalidError,
   PARTIAL_FILE_CORRUPT: PartialFileCorruptError,
   RANGE_NOT_ALLOCATED: RangeNotAllocatedError,
+  PIECE_CORRUPT: PieceCorruptError,
   REPO_LOCKED: RepoLockedError,
   REPO_INVALID: RepoInvalidError,
+  REPO_DRIFT: RepoDriftError,
   DAEMON_UNREACHABLE: DaemonUnreachableError,
   UNAUTHORIZED: UnauthorizedError,
   NATIVE_UNAVAILABLE: NativeUnavailableError,
@@ -162,9 +170,27 @@ export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(byCode, code);
 }
 
+/** errno codes that mean the filesystem (or the user's quota) has no room for the write. */
+const NO_SPACE_ERRNOS = new Set(['ENOSPC', 'EDQUOT']);
+
+/**
+ * A full filesystem, whatever the call that hit it (write, fsync, rename, link, a journal or a
+ * temporary), is NO_SPACE: the one mapping used wherever files are written. Returns a
+ * NoSpaceError naming `what` was being written for an ENOSPC/EDQUOT error, `err` unchanged otherwise.
+ * @example
+ * try { await fh.write(buf) } catch (err) { throw noSpaceFrom(err, `piece data of ${path}`) }
+ */
+export function noSpaceFrom(err: unknown, what: string): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (err instanceof SectorStorageError || typeof code !== 'string' || !NO_SPACE_ERRNOS.has(code)) return err;
+  return new NoSpaceError(`no space left for ${what} (${code}: ${(err as Error).message})`, { cause: err });
+}
+
 /** Turns any thrown value into the wire form; unknown errors become INTERNAL. */
 export function toWireError(err: unknown): WireError {
   if (err instanceof SectorStorageError) return { code: err.code, message: err.message };
+  const full = noSpaceFrom(err, 'a write');
+  if (full !== err) return toWireError(full);
   if (err instanceof Error && err.name === 'AbortError') return { code: 'ABORTED', message: err.message };
   if (err instanceof Error) return { code: 'INTERNAL', message: err.message };
   return { code: 'INTERNAL', message: String(err) };

@@ -28,6 +28,8 @@ export interface SectorApiService {
   listSectors(): Promise<readonly SectorRecord[]>;
   /** One sector's record; rejects with SectorUnknownError for an unknown number. */
   sectorStatus(sector: number): Promise<SectorRecord>;
+  /** Tells the scheduler the highest sector number on any path (after a path was attached), so new sectors are numbered above it. */
+  noteSectorNumbersOnPaths(): Promise<void>;
 }
 
 /**

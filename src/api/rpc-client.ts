@@ -168,14 +168,22 @@ export class ApiClient {
 async function pipeBody(source: AsyncIterable<Uint8Array>, req: import('node:http').ClientRequest): Promise<void> {
   for await (const chunk of source) {
     if (req.destroyed) return;
-    if (!req.write(chunk)) {
-      await new Promise<void>((resolve) => {
-        req.once('drain', resolve);
-        req.once('close', resolve);
-      });
-    }
+    if (!req.write(chunk)) await drainedOrClosed(req);
   }
   req.end();
+}
+
+/** Resolves on the request's next `drain` or `close`, removing the listener that did not fire. */
+function drainedOrClosed(req: import('node:http').ClientRequest): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      req.off('drain', done);
+      req.off('close', done);
+      resolve();
+    };
+    req.on('drain', done);
+    req.on('close', done);
+  });
 }
 
 function splitOptions(args: unknown[]): { params: unknown[]; options: CallOptions } {

@@ -157,8 +157,24 @@ export function groupHelp(registry: readonly AnyCommand[], prefix: readonly stri
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * A reader that goes away (`sector-storage sectors list | head -1`, `| true`) makes writes to
+ * stdout or stderr fail with EPIPE, which Node raises as an unhandled 'error' event: a stack trace
+ * for a command that did its work. The output has nobody to go to, so it is dropped and the
+ * command finishes with its own exit code; any other stream error is still raised.
+ */
+export function dropOutputOnClosedPipe(streams: readonly NodeJS.WritableStream[] = [process.stdout, process.stderr]): void {
+  for (const stream of streams) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
+      throw err;
+    });
+  }
+}
+
 // Run only when executed as the program, not when imported by tests.
 if (isMainModule()) {
+  dropOutputOnClosedPipe();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

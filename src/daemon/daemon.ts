@@ -25,6 +25,7 @@ import { startDaemonSystem } from '../../actors/system.js';
 import { InvalidArgumentError } from '../errors.js';
 import { SealerPool } from '../pool/pool.js';
 import { toMultiaddr } from '../repo/api-info.js';
+import { checkStartDrift, describe as describeDrift } from '../repo/drift-guard.js';
 import { openRepo, type Repo } from '../repo/repo.js';
 import { RepoFiles } from '../repo/repo-path.js';
 import { createRemoteHandler } from '../storage/http-handler.js';
@@ -63,6 +64,11 @@ export interface DaemonOptions {
    * to this NDJSON file, so an operator can follow what each sector actor did.
    */
   inspectLog?: string;
+  /**
+   * Start even though the database knows no sectors while the storage paths hold sector files
+   * (repo/drift-guard.ts); otherwise that start is refused with REPO_DRIFT.
+   */
+  acceptDrift?: boolean;
 }
 
 /** A running daemon. */
@@ -104,6 +110,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const shutdown = new ShutdownSteps(log);
   shutdown.push('repository', () => repo.close());
   try {
+    const drift = checkStartDrift(repo, { acceptDrift: options.acceptDrift });
+    if (drift) {
+      log(`starting with --accept-drift: the database has no sectors, the storage paths hold sector files: ${drift.paths.map(describeDrift).join('; ')}`);
+    }
     const inspection = options.inspectLog ? createInspectionLog(options.inspectLog) : undefined;
     if (inspection) {
       shutdown.push('inspection log', () => inspection.close());
@@ -158,6 +168,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         const local = new LocalStore({
           catalog: index.catalog,
           urls: [`${url}/remote`],
+          nodeId: repo.config.nodeId,
           configFile: join(repo.path, RepoFiles.storageConfig),
           log,
         });

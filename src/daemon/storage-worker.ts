@@ -13,7 +13,8 @@
  * table: the scheduler issue adds the worker's task methods to it. Tokens are the manager's
  * (verified through its `AuthVerify`, cached for a minute).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Permission } from '../auth/tokens.js';
@@ -47,6 +48,11 @@ export interface StorageWorkerOptions {
   port: number;
   /** `HOST:PORT` other nodes use to reach this worker, when not the listen address. */
   advertise?: string;
+  /**
+   * This worker's persistent node id: the index replaces the URLs it attached before (a restart
+   * on another port leaves no dead URL). @default {@link workerNodeId} of the storage paths
+   */
+  nodeId?: string;
   /** Worker-specific API methods (the scheduler adds task execution here). @default {} */
   methods?: Record<string, AnyMethod>;
   /** Storage-path and lock-owner heartbeats, and the manager-restart check. @default 10_000 */
@@ -125,6 +131,7 @@ export async function startStorageWorker(options: StorageWorkerOptions): Promise
     const local = new LocalStore({
       catalog,
       urls: [`${url}/remote`],
+      nodeId: options.nodeId ?? workerNodeId(options.storage),
       log,
       ...(options.heartbeatIntervalMs ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
     });
@@ -193,6 +200,15 @@ export async function startStorageWorker(options: StorageWorkerOptions): Promise
     await shutdown.run().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * The default node id of a worker: its host name and its storage paths, which stay the same when
+ * it restarts (on whatever port) and differ between workers, with no state file to keep.
+ */
+export function workerNodeId(storage: readonly string[]): string {
+  const roots = storage.map((d) => resolve(d)).sort();
+  return `worker:${hostname()}:${createHash('sha256').update(JSON.stringify(roots)).digest('hex').slice(0, 16)}`;
 }
 
 /** A missing or empty directory becomes a sealing path; one with files but no metadata is refused. */

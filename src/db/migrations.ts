@@ -130,4 +130,9 @@ export const migrations: readonly string[] = [
   CREATE INDEX chain_messages_sector ON chain_messages (miner, number, kind);
   CREATE INDEX chain_messages_pending ON chain_messages (seq) WHERE included_epoch IS NULL;
   `,
+  // 6: which node attached each URL of a storage path (JSON object URL → node id), so that a node
+  //    attaching again after a restart on a new address replaces its own URLs instead of adding
+  `
+  ALTER TABLE storage_paths ADD COLUMN url_nodes TEXT NOT NULL DEFAULT '{}';
+  `,
 ];

@@ -44,6 +44,8 @@ import { CATALOG_METHODS, type CatalogClient } from '../storage/catalog-client.j
 
 interface StorageRow {
   info: StorageInfo;
+  /** URL → id of the node that attached it (URLs attached without a node id are absent). */
+  owners: Record<string, string>;
   stat: FsStat;
   lastHeartbeat: number;
   err: string | null;
@@ -52,6 +54,7 @@ interface StorageRow {
 interface DbStorageRow {
   id: string;
   urls: string;
+  url_nodes: string;
   weight: number;
   max_storage: number;
   can_seal: number;
@@ -93,6 +96,7 @@ export class StorageCatalog {
     listDecls: Statement;
     countByStorage: Statement;
     declsOfStorage: Statement;
+    maxNumber: Statement;
   };
 
   constructor(db: Db, options: { clock?: Clock } = {}) {
@@ -100,11 +104,11 @@ export class StorageCatalog {
     this.#clock = options.clock ?? systemClock;
     this.#s = {
       insertStorage: db.prepare(
-        `INSERT INTO storage_paths (id, urls, weight, max_storage, can_seal, can_store, fs_stat, last_heartbeat, heartbeat_err)
-         VALUES (@id, @urls, @weight, @max_storage, @can_seal, @can_store, @fs_stat, @last_heartbeat, NULL)`,
+        `INSERT INTO storage_paths (id, urls, url_nodes, weight, max_storage, can_seal, can_store, fs_stat, last_heartbeat, heartbeat_err)
+         VALUES (@id, @urls, @url_nodes, @weight, @max_storage, @can_seal, @can_store, @fs_stat, @last_heartbeat, NULL)`,
       ),
       updateStorageInfo: db.prepare(
-        `UPDATE storage_paths SET urls = @urls, weight = @weight, max_storage = @max_storage,
+        `UPDATE storage_paths SET urls = @urls, url_nodes = @url_nodes, weight = @weight, max_storage = @max_storage,
          can_seal = @can_seal, can_store = @can_store WHERE id = @id`,
       ),
       updateHealth: db.prepare(
@@ -127,6 +131,7 @@ export class StorageCatalog {
       ),
       countByStorage: db.prepare('SELECT storage_id, file_type, count(*) AS n FROM sector_files GROUP BY storage_id, file_type'),
       declsOfStorage: db.prepare('SELECT miner, number, file_type FROM sector_files WHERE storage_id = ?'),
+      maxNumber: db.prepare('SELECT MAX(number) AS n FROM sector_files WHERE miner = ?'),
     };
     for (const r of db.prepare('SELECT * FROM storage_paths').all() as DbStorageRow[]) {
       this.#stores.set(r.id, {
@@ -138,6 +143,7 @@ export class StorageCatalog {
           CanSeal: r.can_seal === 1,
           CanStore: r.can_store === 1,
         },
+        owners: JSON.parse(r.url_nodes) as Record<string, string>,
         stat: r.fs_stat ? (JSON.parse(r.fs_stat) as FsStat) : { ...emptyStat },
         lastHeartbeat: r.last_heartbeat,
         err: r.heartbeat_err,
@@ -147,23 +153,36 @@ export class StorageCatalog {
 
   /**
    * Registers a storage path or, when its id is known, merges the new URLs and overwrites Weight,
-   * MaxStorage, CanSeal and CanStore (the stored stat and heartbeat are left alone, as in Lotus).
+   * MaxStorage, CanSeal and CanStore. With `node` (the attaching node's persistent id), the URLs
+   * that node attached before are replaced by the new ones, so a node restarted on a new address
+   * leaves no dead URL behind; other nodes' URLs (a shared filesystem) stay. Unlike Lotus (which keeps the old stat and heartbeat time), an
+   * attach is also a heartbeat: the node has just opened and measured the path, so its stat is
+   * stored and the path is healthy at once, not stale until its first heartbeat ~10 s later (a node
+   * that was down longer than the threshold could otherwise not place a new file meanwhile).
    */
-  storageAttach(info: StorageInfo, stat: FsStat): void {
+  storageAttach(info: StorageInfo, stat: FsStat, node?: string): void {
     validateInfo(info);
     validateStat(info.ID, stat);
+    if (node !== undefined && (typeof node !== 'string' || node === '')) {
+      throw new InvalidArgumentError(`storage ${info.ID}: node id ${JSON.stringify(node)} must be a non-empty string`);
+    }
+    const owned = (urls: readonly string[]) => (node === undefined ? {} : Object.fromEntries(urls.map((u) => [u, node])));
     const known = this.#stores.get(info.ID);
     if (known) {
-      const urls = [...known.info.URLs];
+      // the node's earlier addresses are dead once it attaches from a new one: replace, not add
+      const urls = known.info.URLs.filter((u) => node === undefined || known.owners[u] !== node || info.URLs.includes(u));
       for (const u of info.URLs) if (!urls.includes(u)) urls.push(u);
+      const owners = Object.fromEntries(Object.entries({ ...known.owners, ...owned(info.URLs) }).filter(([u]) => urls.includes(u)));
       const next: StorageInfo = { ...info, URLs: urls };
-      this.#s.updateStorageInfo.run(infoParams(next));
+      this.#s.updateStorageInfo.run(infoParams(next, owners));
       known.info = next;
+      known.owners = owners;
+      this.storageReportHealth(info.ID, { Stat: stat });
       return;
     }
     const now = this.#clock.now();
-    const row: StorageRow = { info: { ...info, URLs: [...info.URLs] }, stat: { ...stat }, lastHeartbeat: now, err: null };
-    this.#s.insertStorage.run({ ...infoParams(row.info), fs_stat: JSON.stringify(stat), last_heartbeat: now });
+    const row: StorageRow = { info: { ...info, URLs: [...info.URLs] }, owners: owned(info.URLs), stat: { ...stat }, lastHeartbeat: now, err: null };
+    this.#s.insertStorage.run({ ...infoParams(row.info, row.owners), fs_stat: JSON.stringify(stat), last_heartbeat: now });
     this.#stores.set(info.ID, row);
   }
 
@@ -180,7 +199,9 @@ export class StorageCatalog {
       const urls = row.info.URLs.filter((u) => u !== url);
       if (urls.length > 0) {
         row.info = { ...row.info, URLs: urls };
-        this.#s.updateStorageInfo.run(infoParams(row.info));
+        const { [url]: _gone, ...owners } = row.owners;
+        row.owners = owners;
+        this.#s.updateStorageInfo.run(infoParams(row.info, row.owners));
         return;
       }
     }
@@ -298,7 +319,8 @@ export class StorageCatalog {
 
   /**
    * Holders of a sector's files of `types`, best first (weight × number of the types held, then
-   * primary copies, then id). With `allowFetch`, healthy sealing paths with room for the files
+   * primary copies, then id). A holder whose heartbeat is stale or failing is listed without URLs
+   * (not offered for fetching). With `allowFetch`, healthy sealing paths with room for the files
    * (`SealSpaceUse`) are appended as candidates with weight 0.
    */
   storageFindSector(sector: SectorId, types: number, ssize: number, allowFetch: boolean): SectorStorageInfo[] {
@@ -319,10 +341,13 @@ export class StorageCatalog {
       const row = this.#stores.get(id);
       if (!row) continue;
       const heldTypes = FILE_TYPES.filter((t) => h.types & FileType[t]);
+      // a path whose node stopped heartbeating (or reports an error) is still listed as a holder,
+      // but with no URL: its node is probably gone, and nothing should try to fetch from it
+      const bases = this.#healthy(row) ? row.info.URLs : [];
       out.push({
         ID: id,
-        URLs: row.info.URLs.flatMap((base) => heldTypes.map((t) => `${base}/${t}/${name}`)),
-        BaseURLs: [...row.info.URLs],
+        URLs: bases.flatMap((base) => heldTypes.map((t) => `${base}/${t}/${name}`)),
+        BaseURLs: [...bases],
         Weight: row.info.Weight * heldTypes.length,
         CanSeal: row.info.CanSeal,
         CanStore: row.info.CanStore,
@@ -411,6 +436,17 @@ export class StorageCatalog {
     }));
   }
 
+  /**
+   * The highest sector number of `miner` with a file declared on any path (local or a worker's),
+   * or undefined when there is none: new sector numbers must stay above it, whatever the sector
+   * records say (reconcile.ts).
+   */
+  maxSectorNumberOnPaths(miner: number): number | undefined {
+    if (!Number.isSafeInteger(miner) || miner < 0) throw new InvalidArgumentError(`miner ${miner} must be a non-negative integer`);
+    const row = this.#s.maxNumber.get(miner) as { n: number | null };
+    return row.n ?? undefined;
+  }
+
   /** The last reported stat of a storage path. */
   storageStat(id: string): FsStat {
     return { ...this.#row(id).stat };
@@ -437,10 +473,11 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function infoParams(info: StorageInfo) {
+function infoParams(info: StorageInfo, owners: Record<string, string>) {
   return {
     id: info.ID,
     urls: JSON.stringify(info.URLs),
+    url_nodes: JSON.stringify(owners),
     weight: info.Weight,
     max_storage: info.MaxStorage,
     can_seal: info.CanSeal ? 1 : 0,

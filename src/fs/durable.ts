@@ -22,11 +22,18 @@ export interface DurableWriteOptions {
    * file alone, when the target already exists.
    */
   exclusive?: boolean;
+  /** Called once the temp file is complete and synced, just before it gets its final name (a crash point in tests). */
+  beforeRename?: () => void;
 }
 
-/** A fresh temp name in the same directory as `path`. */
+/** A fresh temp name in the same directory as `path`: `.<name>.<pid>-<hex>.tmp`. */
 export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/** The name of the file a temp name of {@link tempPathFor} stands for, or undefined if `entry` is not one. */
+export function tempNameTarget(entry: string): string | undefined {
+  return /^\.(.+)\.\d+-[0-9a-f]+\.tmp$/s.exec(entry)?.[1];
 }
 
 /** Directory fsync is refused by some filesystems; the rename is still atomic there. */
@@ -72,8 +79,9 @@ export async function renameDurable(from: string, to: string): Promise<void> {
  * Gives the complete file `temp` the name `final` only if `final` does not exist (link, then
  * unlink the temp name), and fsyncs the directory. Fails with EEXIST otherwise; `temp` stays.
  */
-export async function publishExclusive(temp: string, final: string): Promise<void> {
+export async function publishExclusive(temp: string, final: string, hooks: { afterLink?: () => void } = {}): Promise<void> {
   await link(temp, final);
+  hooks.afterLink?.();
   await rm(temp, { force: true });
   await fsyncDir(dirname(final));
 }
@@ -142,10 +150,11 @@ export class DurableTempFile {
   }
 
   /** fsyncs and closes the temp file, then renames it to its final name (see {@link DurableWriteOptions.exclusive}). */
-  async commit(options: { exclusive?: boolean } = {}): Promise<void> {
+  async commit(options: { exclusive?: boolean; beforeRename?: () => void } = {}): Promise<void> {
     await this.handle.sync();
     this.#closed = true;
     await this.handle.close();
+    options.beforeRename?.();
     if (options.exclusive) await publishExclusive(this.temp, this.path);
     else await renameDurable(this.temp, this.path);
     this.#committed = true;

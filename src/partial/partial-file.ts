@@ -13,8 +13,10 @@
  * Crash safety: Lotus rewrites the trailer in place, so a crash can leave a file whose length
  * field does not match. Here every trailer update is first written to a journal next to the
  * file (`.<name>.trailer`, written durably by src/fs/durable.ts), then applied in place, then
- * the journal is removed. Opening a file with a journal rolls it forward (or, read-only, uses it), so a crash at
- * any point leaves either the old or the new allocation, never an unreadable file.
+ * the journal is removed. Opening a file with a journal rolls it forward (or, read-only, uses it),
+ * so a crash at any point leaves either the old or the new allocation, never an unreadable file. A
+ * storage path's start-up scan rolls leftover journals forward with {@link recoverJournal}. The
+ * steps are crash points (lifecycle/crash-points.ts) for tests that kill a real process between them.
  *
  * `free` only updates the bitfield: Lotus's hole punch is rejected by Linux (see §5.1) and Node
  * cannot punch holes, so the freed bytes stay on disk, exactly as with Lotus.
@@ -22,7 +24,9 @@
 import { type FileHandle, open, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { writeFileDurable } from '../fs/durable.js';
-import { FileNotFoundError, InvalidArgumentError, PartialFileCorruptError } from '../errors.js';
+import { FileNotFoundError, InvalidArgumentError, noSpaceFrom, PartialFileCorruptError } from '../errors.js';
+import { crashPoint } from '../lifecycle/crash-points.js';
+import { WorkingFile } from '../sector/layout.js';
 import { assertPaddedSize, paddedIndex } from '../sector/sizes.js';
 import { addRange, coversRange, overlapSize, type Range, rangesToRuns, removeRange, runsToRanges } from './ranges.js';
 import { decodeRuns, encodeRuns, lastSetEnd, type Run } from './rleplus.js';
@@ -60,7 +64,7 @@ export class PartialFile {
     assertPaddedSize(sectorSize, 'sector size');
     const fh = await open(path, 'wx+', 0o644).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EEXIST') throw new InvalidArgumentError(`partial file ${path} already exists`, { cause: err });
-      throw err;
+      throw noSpaceFrom(err, `the new partial file ${path}`);
     });
     try {
       // the path did not exist, so a journal under its name belongs to an earlier, deleted file
@@ -72,7 +76,7 @@ export class PartialFile {
     } catch (err) {
       await fh.close().catch(() => {});
       await rm(path, { force: true });
-      throw err;
+      throw noSpaceFrom(err, `the trailer of the new partial file ${path}`);
     }
     return new PartialFile(path, sectorSize, fh, [], false);
   }
@@ -93,7 +97,9 @@ export class PartialFile {
       const journal = await readJournal(path, sectorSize);
       let tail: Uint8Array | undefined;
       if (journal && !readOnly) {
-        await applyTail(fh, sectorSize, journal);
+        await applyTail(fh, sectorSize, journal).catch((err: unknown) => {
+          throw noSpaceFrom(err, `the trailer journal's roll-forward into ${path}`);
+        });
         await rm(journalPath(path), { force: true });
       } else if (journal) {
         tail = journal;
@@ -164,15 +170,21 @@ export class PartialFile {
     if (this.readOnly) throw new InvalidArgumentError(`partial file ${this.path} is open read-only`);
     this.#checkRange(paddedPos, data.length);
     let done = 0;
-    while (done < data.length) {
-      const { bytesWritten } = await this.#fh.write(data, done, data.length - done, paddedPos + done);
-      done += bytesWritten;
+    try {
+      while (done < data.length) {
+        const { bytesWritten } = await this.#fh.write(data, done, data.length - done, paddedPos + done);
+        done += bytesWritten;
+      }
+    } catch (err) {
+      throw noSpaceFrom(err, `${data.length} bytes at padded offset ${paddedPos} of ${this.path}`);
     }
   }
 
   /** Flushes written data to disk. */
   async sync(): Promise<void> {
-    await this.#fh.sync();
+    await this.#fh.sync().catch((err: unknown) => {
+      throw noSpaceFrom(err, `the data of ${this.path} (fsync)`);
+    });
   }
 
   async close(): Promise<void> {
@@ -197,9 +209,19 @@ export class PartialFile {
     const header = Buffer.alloc(16);
     JOURNAL_MAGIC.copy(header, 0);
     header.writeBigUInt64LE(BigInt(this.sectorSize), 8);
-    // the journal appears under its name only complete and durable (it sits beside the file)
-    await writeFileDurable(jpath, Buffer.concat([header, tail]));
-    await applyTail(this.#fh, this.sectorSize, tail);
+    // the journal appears under its name only complete and durable (it sits beside the file);
+    // a failure before that changes nothing: the file keeps its allocation
+    try {
+      await writeFileDurable(jpath, Buffer.concat([header, tail]), { beforeRename: () => crashPoint('partial.journal.written') });
+    } catch (err) {
+      throw noSpaceFrom(err, `the trailer journal of ${this.path}`);
+    }
+    crashPoint('partial.journal.renamed');
+    // From here the journal is durable: a failure leaves it, and the next open rolls it forward.
+    await applyTail(this.#fh, this.sectorSize, tail).catch((err: unknown) => {
+      throw noSpaceFrom(err, `the trailer of ${this.path}`);
+    });
+    crashPoint('partial.journal.applied');
     await rm(jpath, { force: true });
     this.#allocated = next;
   }
@@ -207,7 +229,52 @@ export class PartialFile {
 
 /** Name of the trailer journal of a partial file. */
 export function journalPath(path: string): string {
-  return join(dirname(path), `.${basename(path)}.trailer`);
+  return join(dirname(path), WorkingFile.trailerJournal(basename(path)));
+}
+
+/** What {@link recoverJournal} did with a trailer journal. */
+export type JournalRecovery =
+  | { outcome: 'none' }
+  | { outcome: 'applied'; allocated: Range[] }
+  | { outcome: 'discarded'; reason: string }
+  | { outcome: 'invalid'; reason: string };
+
+/**
+ * Start-up recovery of the trailer journal of the partial file at `path`, without knowing the
+ * sector size (the journal records it): a complete journal is rolled forward by opening the file
+ * read-write (the same roll-forward as {@link PartialFile.open}); the journal of a file that no
+ * longer exists is removed (it must never reach a new file of that name). A journal that is not
+ * one of ours, or that does not fit its file, is left alone and reported as `invalid`.
+ * @throws PartialFileCorruptError when the file's trailer is corrupt after the roll-forward
+ */
+export async function recoverJournal(path: string): Promise<JournalRecovery> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(journalPath(path));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { outcome: 'none' };
+    throw err;
+  }
+  const journal = parseJournal(bytes);
+  if (!journal) return { outcome: 'invalid', reason: `${journalPath(path)} is not a complete trailer journal` };
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await rm(journalPath(path), { force: true });
+    return { outcome: 'discarded', reason: `${path} does not exist` };
+  }
+  if (size < journal.sectorSize + 4) {
+    return {
+      outcome: 'invalid',
+      reason: `${journalPath(path)} is for a ${journal.sectorSize}-byte sector but ${path} is only ${size} bytes`,
+    };
+  }
+  const pf = await PartialFile.open(path, journal.sectorSize);
+  const allocated = pf.allocated();
+  await pf.close();
+  return { outcome: 'applied', allocated };
 }
 
 /** `trailer || u32 LE(trailer length)` for an allocation. */
@@ -271,11 +338,18 @@ async function readJournal(path: string, sectorSize: number): Promise<Uint8Array
     throw err;
   }
   // the journal only appears (by rename) once complete, so a mismatch means it is foreign: ignore it
+  const journal = parseJournal(bytes);
+  return journal?.sectorSize === sectorSize ? journal.tail : undefined;
+}
+
+/** A journal's sector size and tail, or undefined when the bytes are not a complete journal. */
+function parseJournal(bytes: Buffer): { sectorSize: number; tail: Uint8Array } | undefined {
   if (bytes.length < 20 || !bytes.subarray(0, 8).equals(JOURNAL_MAGIC)) return undefined;
-  if (bytes.readBigUInt64LE(8) !== BigInt(sectorSize)) return undefined;
+  const sectorSize = Number(bytes.readBigUInt64LE(8));
+  if (!Number.isSafeInteger(sectorSize) || sectorSize < 128 || !Number.isInteger(Math.log2(sectorSize))) return undefined;
   const tail = bytes.subarray(16);
   if (tail.readUInt32LE(tail.length - 4) !== tail.length - 4) return undefined;
-  return tail;
+  return { sectorSize, tail };
 }
 
 /** True when `path` exists. */

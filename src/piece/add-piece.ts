@@ -8,7 +8,8 @@
  * Safety: the first piece of a sector creates the file under a temporary name and renames it
  * into place only once the piece is written, synced and marked; for an existing file the range
  * is marked allocated (journaled trailer, see partial-file.ts) only after the data is synced, so
- * a payload that is too large, a cancelled task or a crash leaves nothing allocated.
+ * a payload that is too large, a cancelled task or a crash leaves nothing allocated. A temporary
+ * file left by a crash is removed by the start-up scan of its storage path (storage/path-scan.ts).
  *
  * A piece shorter than its declared size is zero-filled to it (its commitment includes the
  * zeros, like Lotus's zero-padding reader). Filler pieces (no source) take their commitment from
@@ -19,11 +20,13 @@ import type { CID } from 'multiformats/cid';
 import {
   EmptyPayloadError,
   InvalidArgumentError,
+  noSpaceFrom,
   PayloadTooLargeError,
   PieceDoesNotFitError,
 } from '../errors.js';
 import { publishExclusive, tempPathFor } from '../fs/durable.js';
 import type { TaskProgress } from '../lifecycle/task-context.js';
+import { crashPoint } from '../lifecycle/crash-points.js';
 import { journalPath, PartialFile, partialFileExists } from '../partial/partial-file.js';
 import { assertPaddedSize } from '../sector/sizes.js';
 import { requiredPadding } from './alignment.js';
@@ -151,15 +154,17 @@ export async function addPiece(options: AddPieceOptions): Promise<AddPieceResult
     // the rest of the piece must read as zeros; a file we just created is sparse zeros already
     if (!created) await writeZeros(pf, paddedOffset + paddedWritten, pieceSize - paddedWritten, options);
     await pf.sync();
+    crashPoint('addpiece.written');
     await pf.markAllocated(paddedOffset, pieceSize);
     await pf.close();
     done = true;
     if (created) {
+      crashPoint('addpiece.complete');
       // a journal left under the final name by an earlier, deleted file would be rolled forward
       // onto this one at its next open (see PartialFile.create)
       await rm(journalPath(unsealedPath), { force: true });
       // refuses to replace a file that appeared meanwhile (a rename would clobber it)
-      await publishExclusive(path, unsealedPath).catch((err: NodeJS.ErrnoException) => {
+      await publishExclusive(path, unsealedPath, { afterLink: () => crashPoint('addpiece.linked') }).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'EEXIST') {
           throw new InvalidArgumentError(`${unsealedPath} was created by someone else while this piece was being added`);
         }
@@ -178,7 +183,7 @@ export async function addPiece(options: AddPieceOptions): Promise<AddPieceResult
   } catch (err) {
     if (!done) await pf.close().catch(() => {});
     if (created) await rm(path, { force: true });
-    throw err;
+    throw noSpaceFrom(err, `the ${pieceSize}-byte piece at padded offset ${paddedOffset} of ${unsealedPath}`);
   }
 }
 

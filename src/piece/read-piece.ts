@@ -6,7 +6,7 @@
  * must be allocated.
  */
 import { fr32Unpad } from '../../native/hash.js';
-import { InvalidArgumentError, RangeNotAllocatedError } from '../errors.js';
+import { InvalidArgumentError, noSpaceFrom, RangeNotAllocatedError } from '../errors.js';
 import { DurableTempFile } from '../fs/durable.js';
 import { PartialFile } from '../partial/partial-file.js';
 import { throwIfAborted } from './byte-source.js';
@@ -112,6 +112,6 @@ export async function readPieceToFile(options: ReadPieceOptions & { outPath: str
     return { bytes };
   } catch (err) {
     await out.discard();
-    throw err;
+    throw noSpaceFrom(err, `the read of ${options.unsealedPath} into ${options.outPath}`);
   }
 }

@@ -15,6 +15,7 @@
  * {@link openRepo} takes the lock first, so nothing in the repository is touched while another
  * daemon owns it, and creates what is missing.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RepoInvalidError, StorageExistsError } from '../errors.js';
@@ -64,12 +65,18 @@ export function openRepo(path: string, options: OpenRepoOptions = {}): Repo {
   const lock = acquireRepoLock(path);
   let db: Db | undefined;
   try {
-    let config = readRepoConfig(path);
-    const created = config === undefined;
-    if (!config) {
+    const stored = readRepoConfig(path);
+    const created = stored === undefined;
+    let config: RepoConfig;
+    if (!stored) {
       config = newRepoConfig({ sectorSize: options.sectorSize, minerId: options.minerId });
       writeRepoConfig(path, config);
-    } else if (options.sectorSize !== undefined && options.sectorSize !== config.sectorSize) {
+    } else {
+      config = { ...stored, nodeId: stored.nodeId ?? randomUUID() };
+      // a repository created before node ids gets its id now, kept from then on
+      if (stored.nodeId === undefined) writeRepoConfig(path, config);
+    }
+    if (options.sectorSize !== undefined && options.sectorSize !== config.sectorSize) {
       throw new RepoInvalidError(
         `repository ${path} was created for ${config.sealProofName} (sector size ${config.sectorSize}); --sector-size ${options.sectorSize} cannot change it`,
       );

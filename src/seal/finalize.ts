@@ -21,7 +21,7 @@ import { PartialFile, partialFileExists } from '../partial/partial-file.js';
 import { type Range, removeRange } from '../partial/ranges.js';
 import { sealProofInfo } from '../sector/proofs.js';
 import { paddedIndex } from '../sector/sizes.js';
-import { CacheFile } from '../sector/layout.js';
+import { CacheFile, isCacheTemporary } from '../sector/layout.js';
 import { PC1_CHECKPOINT_FILE } from './pc1-checkpoint.js';
 
 /** An unpadded byte range of the sector (a deal piece). */
@@ -106,7 +106,7 @@ export async function finalizeSector(input: FinalizeInput): Promise<FinalizeResu
     return result; // no cache directory: nothing to clear
   }
   for (const name of entries) {
-    if (clearable.has(name) || name.endsWith('.tmp') || name.startsWith('unseal-')) {
+    if (clearable.has(name) || isCacheTemporary(name)) {
       await rm(join(input.cacheDir, name), { recursive: true, force: true });
       result.removed.push(name);
     }

@@ -55,3 +55,50 @@ export type SectorStateName = (typeof SECTOR_STATES)[number];
 export function isSectorState(v: unknown): v is SectorStateName {
   return typeof v === 'string' && (SECTOR_STATES as readonly string[]).includes(v);
 }
+
+/**
+ * The file types (FileType mask: unsealed 1, sealed 2, cache 4) a sector in `state` cannot do
+ * without, so that start-up reconciliation can tell a lost sector from one that has nothing on
+ * disk yet: its data (the unsealed file) until the sealed replica exists, then the replica (sealed
+ * and cache). Proving sectors are left to the periodic CheckProvable, which declares them faulty.
+ */
+export function requiredFileTypes(state: SectorStateName, hasPieces: boolean): number {
+  switch (state) {
+    case 'Empty':
+    case 'WaitDeals':
+    case 'AddPiece':
+    case 'AddPieceFailed':
+    case 'Packing':
+    case 'PackingFailed':
+    case 'GetTicket':
+    case 'PreCommit1':
+    case 'PreCommit2':
+    case 'SealPreCommit1Failed':
+    case 'SealPreCommit2Failed':
+      return hasPieces ? 1 : 0;
+    case 'PreCommitting':
+    case 'PreCommitWait':
+    case 'PreCommitFailed':
+    case 'WaitSeed':
+    case 'Committing':
+    case 'ComputeProofFailed':
+    case 'SubmitCommit':
+    case 'CommitWait':
+    case 'CommitFailed':
+    case 'FinalizeSector':
+    case 'FinalizeFailed':
+      return 2 | 4;
+    case 'Proving':
+    case 'Faulty':
+    case 'FaultReported':
+    case 'Removing':
+    case 'RemoveFailed':
+    case 'Removed':
+    case 'FailedUnrecoverable':
+      return 0;
+    default: {
+      const never: never = state;
+      throw new TypeError(`unknown sector state ${String(never)}`);
+    }
+  }
+}

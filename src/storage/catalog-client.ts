@@ -18,7 +18,8 @@ import type {
 
 /** The catalog operations, Promise-returning (same names and parameters as StorageCatalog). */
 export interface CatalogClient {
-  storageAttach(info: StorageInfo, stat: FsStat): Promise<void>;
+  /** `node`: the attaching node's persistent id; its earlier URLs are replaced by `info.URLs`. */
+  storageAttach(info: StorageInfo, stat: FsStat, node?: string): Promise<void>;
   storageDetach(id: string, url?: string): Promise<void>;
   storageInfo(id: string): Promise<StorageInfo>;
   storageList(): Promise<Record<string, Decl[]>>;

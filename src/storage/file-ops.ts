@@ -5,6 +5,7 @@
  * holds complete data. The caller updates the index and only then deletes the source.
  */
 import { copyFile, type FileHandle, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { noSpaceFrom } from '../errors.js';
 import { dirname, join } from 'node:path';
 import { fsyncPath, renameDurable } from '../fs/durable.js';
 
@@ -40,7 +41,7 @@ export async function moveEntry(src: string, dst: string, tmp: string): Promise<
     await renameDurable(src, dst);
     return 'rename';
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw noSpaceFrom(err, `moving ${src} to ${dst}`);
   }
   await mkdir(dirname(tmp), { recursive: true, mode: 0o755 });
   await rm(tmp, { recursive: true, force: true });
@@ -49,7 +50,7 @@ export async function moveEntry(src: string, dst: string, tmp: string): Promise<
     await renameDurable(tmp, dst);
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
-    throw err;
+    throw noSpaceFrom(err, `the copy of ${src} at ${tmp}`);
   }
   return 'copy';
 }

@@ -13,7 +13,7 @@ import { lstatSync, readdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileNotFoundError } from '../errors.js';
 import { FILE_TYPES, type FileTypeName } from '../sector/sector-id.js';
-import { FETCH_TEMP_DIR } from '../sector/layout.js';
+import { FETCH_TEMP_DIR, parseWorkingName } from '../sector/layout.js';
 import type { Clock, FsStat } from './storage-types.js';
 import { systemClock } from './storage-types.js';
 
@@ -66,6 +66,22 @@ export interface Reservation {
   /** Sector file name `s-t0<miner>-<number>`. */
   name: string;
   bytes: number;
+  /**
+   * What the entry occupied when the reservation was made (a write into an existing file): only
+   * growth beyond it counts as written into the reservation. @default 0
+   */
+  base?: number;
+}
+
+/**
+ * The sector entry a name in a type directory counts for: its own name, or for a working file
+ * (an AddPiece temporary, a trailer journal, a replica temporary; sector/layout.ts) the sector
+ * entry it belongs to, so that the bytes of a write in progress count where they will end up.
+ */
+export function entryOf(name: string): string {
+  let owner = name;
+  for (let w = parseWorkingName(owner); w; w = parseWorkingName(owner)) owner = w.of;
+  return owner;
 }
 
 /** Filesystem capacity and free bytes of a path (statfs), injectable for tests. */
@@ -117,7 +133,8 @@ export class PathUsage {
       for (const name of names) {
         if (name === FETCH_TEMP_DIR) continue;
         const bytes = diskUsage(join(this.root, t, name), true);
-        entries.set(`${t}/${name}`, bytes);
+        const key = `${t}/${entryOf(name)}`;
+        entries.set(key, (entries.get(key) ?? 0) + bytes);
         sectorBytes += bytes;
       }
     }
@@ -130,9 +147,22 @@ export class PathUsage {
 
   /** Re-measures one sector entry (after it was written, moved in or fetched). */
   update(type: FileTypeName, name: string): void {
-    const bytes = diskUsage(join(this.root, type, name), true);
+    const bytes = this.entryUsage(type, name);
     if (bytes === 0 && !this.#exists(type, name)) this.#entries.delete(`${type}/${name}`);
     else this.#entries.set(`${type}/${name}`, bytes);
+  }
+
+  /**
+   * Allocated bytes of one sector entry: the entry itself, the working files that belong to it
+   * ({@link entryOf}) and its download in `fetching/`. `names` is the type directory's listing,
+   * when the caller has it.
+   */
+  entryUsage(type: FileTypeName, name: string, names?: readonly string[]): number {
+    let bytes = diskUsage(join(this.root, type, name), true) + diskUsage(join(this.root, type, FETCH_TEMP_DIR, name), true);
+    for (const other of names ?? listDir(join(this.root, type))) {
+      if (other !== name && other !== FETCH_TEMP_DIR && entryOf(other) === name) bytes += diskUsage(join(this.root, type, other), true);
+    }
+    return bytes;
   }
 
   /** Forgets one sector entry (after it was removed or moved away). */
@@ -171,13 +201,17 @@ export class PathUsage {
     let reserved = 0;
     let writtenReserved = 0;
     const reservedKeys = new Set<string>();
+    const listings = new Map<FileTypeName, string[]>();
     for (const r of this.#reservations) {
       const key = `${r.type}/${r.name}`;
-      const written = this.#exists(r.type, r.name)
-        ? diskUsage(join(this.root, r.type, r.name), true)
-        : diskUsage(join(this.root, r.type, FETCH_TEMP_DIR, r.name), true);
-      reserved += Math.max(0, r.bytes - written);
-      if (!reservedKeys.has(key)) writtenReserved += written;
+      let names = listings.get(r.type);
+      if (!names) {
+        names = listDir(join(this.root, r.type));
+        listings.set(r.type, names);
+      }
+      const usage = this.entryUsage(r.type, r.name, names);
+      reserved += Math.max(0, r.bytes - Math.max(0, usage - (r.base ?? 0)));
+      if (!reservedKeys.has(key)) writtenReserved += usage;
       reservedKeys.add(key);
     }
     let used = this.#other + writtenReserved;
@@ -201,5 +235,13 @@ export class PathUsage {
     } catch {
       return false;
     }
+  }
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }

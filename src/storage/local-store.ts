@@ -8,9 +8,11 @@
  * - a declaration whose file is missing on disk is dropped when found, not handed out as a path;
  * - reservations count against MaxStorage too, are checked and added in one synchronous step, and a
  *   refusal is a NoSpaceError (code 102 semantics) naming needed vs available bytes;
- * - heartbeats have a real ±5 % jitter and are also sent right after space changes hands.
+ * - heartbeats have a real ±5 % jitter and are also sent right after space changes hands;
+ * - opening a path recovers the working files a crash left (path-scan.ts), and an entry that is
+ *   not a sector file is reported, not declared, instead of stopping the path from opening.
  */
-import { lstatSync, readdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
@@ -18,7 +20,6 @@ import {
   InvalidArgumentError,
   NoSpaceError,
   NoSuitablePathError,
-  SectorNameInvalidError,
   StorageExistsError,
   StorageNotFoundError,
 } from '../errors.js';
@@ -32,13 +33,13 @@ import {
   type SectorId,
   type SectorRef,
   fileTypesOf,
-  parseSectorName,
   sectorName,
 } from '../sector/sector-id.js';
-import { formatSize } from '../sector/sizes.js';
+import { assertPaddedSize, formatSize } from '../sector/sizes.js';
 import { moveEntry } from './file-ops.js';
 import { PathUsage, type StatFs } from './fs-stat.js';
-import { FETCH_TEMP_DIR, sectorFetchPath, sectorFilePath } from '../sector/layout.js';
+import { sectorFetchPath, sectorFilePath } from '../sector/layout.js';
+import { recoverWorkingFiles, scanPath, type UnknownEntry } from './path-scan.js';
 import type { CatalogClient } from './catalog-client.js';
 import {
   addStorageConfigPath,
@@ -54,7 +55,6 @@ import {
   HEARTBEAT_INTERVAL_MS,
   type LocalPathInfo,
   type PathType,
-  type SectorDecl,
   type SectorPaths,
   systemClock,
 } from './storage-types.js';
@@ -67,6 +67,11 @@ export interface LocalStoreOptions {
   catalog: CatalogClient;
   /** This node's `/remote` base URLs, advertised for its paths. */
   urls: string[];
+  /**
+   * This node's persistent id (the repository's `nodeId`, a worker's own): the index replaces the
+   * URLs this node attached before instead of keeping them next to the new ones.
+   */
+  nodeId?: string;
   /** The repository's `storage.json`; without it paths are attached programmatically (workers). */
   configFile?: string;
   clock?: Clock;
@@ -84,6 +89,8 @@ interface LocalPath {
   root: string;
   meta: StorageMeta;
   usage: PathUsage;
+  /** Entries found by the last scan that are not sector files (reported, left alone). */
+  unknown: UnknownEntry[];
 }
 
 /** A set of reservations; `release()` frees them all (idempotent). */
@@ -97,10 +104,34 @@ export interface Allocation extends SectorPaths {
   reservation: ReservationHandle;
 }
 
+/** Result of {@link LocalStore.prepareAddPiece}. */
+export interface AddPieceTarget {
+  /** The sector's unsealed file (AddPiece creates it when `created`). */
+  path: string;
+  storageId: string;
+  /** True when the file does not exist yet: declare it (non-primary) once the piece is added. */
+  created: boolean;
+  reservation: ReservationHandle;
+}
+
+/** Allocation unit assumed for the small files of a write (the trailer's block, the journal). */
+const BLOCK = 4096;
+
+/**
+ * Bytes an AddPiece of `pieceSize` padded bytes can add to a path: the piece's data (with its zero
+ * fill, written into an existing file) in whole blocks, a block by which the partial file's
+ * trailer can grow (a new file's first trailer), and a block for the trailer journal (written
+ * then renamed: one file). A new file's temporary is the same file, linked into place.
+ */
+export function addPieceSpaceUse(pieceSize: number): number {
+  return Math.ceil(pieceSize / BLOCK) * BLOCK + 2 * BLOCK;
+}
+
 /** The local store of a node. */
 export class LocalStore {
   readonly catalog: CatalogClient;
   readonly urls: string[];
+  readonly nodeId: string | undefined;
   readonly #configFile: string | undefined;
   readonly #paths = new Map<string, LocalPath>();
   readonly #clock: Clock;
@@ -114,6 +145,7 @@ export class LocalStore {
   constructor(options: LocalStoreOptions) {
     this.catalog = options.catalog;
     this.urls = [...options.urls];
+    this.nodeId = options.nodeId;
     this.#configFile = options.configFile;
     this.#clock = options.clock ?? systemClock;
     this.#interval = options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
@@ -137,9 +169,10 @@ export class LocalStore {
   }
 
   /**
-   * Opens an initialised storage path: validates its `sectorstore.json`, clears stale downloads
-   * from `fetching/`, scans its sector files (a malformed name is an error naming the file, and
-   * nothing is attached), attaches it to the index and declares what it holds.
+   * Opens an initialised storage path: validates its `sectorstore.json`, recovers what a crash
+   * left in it (journals rolled forward, temporaries and stale downloads removed; see
+   * path-scan.ts), scans its sector files, attaches it to the index and declares what it holds.
+   * Entries that are not sector files are logged and listed in the path's info, not declared.
    */
   async openPath(dir: string): Promise<LocalPathInfo> {
     const root = resolve(dir);
@@ -150,15 +183,17 @@ export class LocalStore {
         throw new StorageExistsError(`storage path ${root} has id ${meta.ID}, which is already attached from ${p.root}`);
       }
     }
-    for (const t of FILE_TYPES) {
-      await mkdir(join(root, t), { recursive: true, mode: 0o755 });
-      // Leftovers of a download killed midway: never complete, never declared.
-      await rm(join(root, t, FETCH_TEMP_DIR), { recursive: true, force: true });
+    for (const t of FILE_TYPES) await mkdir(join(root, t), { recursive: true, mode: 0o755 });
+    const recovery = await recoverWorkingFiles(root);
+    for (const line of recovery.actions) this.#log(`storage path ${root}: ${line}`);
+    const scan = scanPath(root, meta.CanStore);
+    const unknown = [...recovery.problems, ...scan.unknown];
+    for (const u of unknown) {
+      this.#log(`storage path ${root}: ${u.path} is not a sector file (${u.reason}); it is not declared and is left alone: move it out of the path`);
     }
-    const decls = scanPath(root, meta.CanStore);
     const usage = new PathUsage(root, meta.MaxStorage, { clock: this.#clock, ...(this.#statfs ? { statfs: this.#statfs } : {}) });
     usage.rescan();
-    const path: LocalPath = { id: meta.ID, root, meta, usage };
+    const path: LocalPath = { id: meta.ID, root, meta, usage, unknown };
     await this.catalog.storageAttach(
       {
         ID: meta.ID,
@@ -169,8 +204,9 @@ export class LocalStore {
         CanStore: meta.CanStore,
       },
       usage.stat(),
+      this.nodeId,
     );
-    await this.catalog.storageDeclareSectors(meta.ID, decls, true);
+    await this.catalog.storageDeclareSectors(meta.ID, scan.decls, true);
     this.#paths.set(meta.ID, path);
     return this.#info(path);
   }
@@ -235,8 +271,12 @@ export class LocalStore {
       await this.catalog.storageAttach(
         { ID: p.id, URLs: this.urls, Weight: meta.Weight, MaxStorage: meta.MaxStorage, CanSeal: meta.CanSeal, CanStore: meta.CanStore },
         p.usage.stat(),
+        this.nodeId,
       );
-      await this.catalog.storageDeclareSectors(p.id, scanPath(p.root, meta.CanStore), true);
+      // working files of operations in progress are skipped, never recovered, on a path in use
+      const scan = scanPath(p.root, meta.CanStore);
+      p.unknown = scan.unknown;
+      await this.catalog.storageDeclareSectors(p.id, scan.decls, true);
     }
   }
 
@@ -314,33 +354,23 @@ export class LocalStore {
     const releases: ReservationHandle[] = [];
     try {
       for (const t of maskTypes(types)) {
-        const candidates = (await this.catalog.storageBestAlloc(FileType[t], ssize, pathType)).filter((c) => {
-          const p = this.#paths.get(c.ID);
-          return p !== undefined && (pathType === 'sealing' ? p.meta.CanSeal : p.meta.CanStore);
-        });
-        if (candidates.length === 0) {
-          throw new NoSuitablePathError(
-            `couldn't find a suitable ${pathType} path on this node for ${t} of ${sectorName(ref.id)} ` +
-              `(local paths: ${this.localPaths().map((p) => `${p.ID}${p.CanSeal ? ' seal' : ''}${p.CanStore ? ' store' : ''}`).join(', ') || 'none'})`,
-          );
-        }
         let chosen: string | undefined;
-        let lastErr: unknown;
-        for (const c of candidates) {
+        const refusals: Error[] = [];
+        for (const id of await this.#candidates(t, ssize, pathType, ref.id)) {
           if (overhead === null) {
-            chosen = c.ID;
+            chosen = id;
             break;
           }
           try {
-            releases.push(this.reserve(ref, FileType[t], { [t]: c.ID }, overhead));
-            chosen = c.ID;
+            releases.push(this.reserve(ref, FileType[t], { [t]: id }, overhead));
+            chosen = id;
             break;
           } catch (err) {
             if (!(err instanceof NoSpaceError)) throw err;
-            lastErr = err;
+            refusals.push(err);
           }
         }
-        if (chosen === undefined) throw lastErr;
+        if (chosen === undefined) throw noSpaceAnywhere(refusals);
         const p = this.#path(chosen);
         out.paths[t] = sectorFilePath(p.root, t, ref.id);
         out.storages[t] = chosen;
@@ -368,37 +398,111 @@ export class LocalStore {
     const ssize = sealProofInfo(ref.proofType).sectorSize;
     const table = overhead === 'sealing' ? FS_OVERHEAD_SEAL : FS_OVERHEAD_FINALIZED;
     const name = sectorName(ref.id);
-    const releases: (() => void)[] = [];
+    const handles: ReservationHandle[] = [];
     try {
       for (const t of maskTypes(types)) {
         const id = storages[t];
         if (id === undefined) throw new InvalidArgumentError(`reserve: no storage given for ${t} of ${name}`);
-        const p = this.#path(id);
         const need = Math.floor((table[t] * ssize) / 10);
-        const stat = p.usage.stat();
-        if (stat.Available < need) {
-          throw new NoSpaceError(
-            `not enough space on storage ${id} (${p.root}) for ${t} of ${name}: need ${need} bytes (${formatSize(need)}), ` +
-              `available ${stat.Available} bytes (${formatSize(stat.Available)}; free ${stat.FSAvailable}, reserved ${stat.Reserved}` +
-              `${stat.Max > 0 ? `, used ${stat.Used} of max ${stat.Max}` : ''})`,
-          );
-        }
-        releases.push(p.usage.addReservation({ type: t, name, bytes: need }));
+        handles.push(this.#reserveOn(this.#path(id), t, name, need, need, 0));
       }
     } catch (err) {
-      for (const r of releases) r();
+      for (const h of handles) h.release();
       throw err;
     }
+    return combine(handles);
+  }
+
+  /**
+   * The unsealed file an AddPiece of `pieceSize` padded bytes writes into, with a reservation of
+   * everything the write adds ({@link addPieceSpaceUse}: the piece's bytes, the trailer, its
+   * journal): the sector's local file when there is one (only its growth counts against the
+   * reservation), else a new file on a sealing path that has room for the whole sector, which the
+   * file grows to as it fills. Release the reservation when the write is done.
+   * @throws NoSpaceError naming needed and available bytes; NoSuitablePathError without a local sealing path
+   */
+  async prepareAddPiece(ref: SectorRef, pieceSize: number): Promise<AddPieceTarget> {
+    assertPaddedSize(pieceSize, 'piece size');
+    const ssize = sealProofInfo(ref.proofType).sectorSize;
+    const name = sectorName(ref.id);
+    const need = addPieceSpaceUse(pieceSize);
+    const found = await this.findLocal(ref.id, 'unsealed');
+    if (found) {
+      const p = this.#path(found.id);
+      const reservation = this.#reserveOn(p, 'unsealed', name, need, need, p.usage.entryUsage('unsealed', name));
+      return { path: found.path, storageId: found.id, created: false, reservation };
+    }
+    const refusals: Error[] = [];
+    for (const id of await this.#candidates('unsealed', ssize, 'sealing', ref.id)) {
+      try {
+        const reservation = this.#reserveOn(this.#path(id), 'unsealed', name, need, Math.max(need, ssize), 0);
+        return { path: sectorFilePath(this.#path(id).root, 'unsealed', ref.id), storageId: id, created: true, reservation };
+      } catch (err) {
+        if (!(err instanceof NoSpaceError)) throw err;
+        refusals.push(err);
+      }
+    }
+    throw noSpaceAnywhere(refusals);
+  }
+
+  /**
+   * Adds a reservation of `bytes` for `type/name` on `p` if the path's live figures show at least
+   * `atLeast` bytes available; checked and added in one synchronous step.
+   */
+  #reserveOn(p: LocalPath, type: FileTypeName, name: string, bytes: number, atLeast: number, base: number): ReservationHandle {
+    const stat = p.usage.stat();
+    if (stat.Available < atLeast) {
+      throw new NoSpaceError(
+        `not enough space on storage ${p.id} (${p.root}) for ${type} of ${name}: need ${atLeast} bytes (${formatSize(atLeast)}), ` +
+          `available ${stat.Available} bytes (${formatSize(stat.Available)}; free ${stat.FSAvailable}, reserved ${stat.Reserved}` +
+          `${stat.Max > 0 ? `, used ${stat.Used} of max ${stat.Max}` : ''})`,
+      );
+    }
+    const remove = p.usage.addReservation({ type, name, bytes, base });
     this.#reportSoon();
-    return combine(
-      releases.map((r) => {
-        const release = () => {
-          r();
-          this.#reportSoon();
-        };
-        return { release, [Symbol.dispose]: release };
-      }),
-    );
+    const release = () => {
+      remove();
+      this.#reportSoon();
+    };
+    return { release, [Symbol.dispose]: release };
+  }
+
+  /**
+   * Local paths of the right kind for new files of `type`: first those the index offers (best
+   * first as it ranks them), then the other local ones of that kind by their live free space. The
+   * index judges by the last heartbeats, which can be ~10 s old: a path it saw full may have room
+   * now, so its refusal (NO_SPACE) is not final here; every candidate is checked against its live
+   * figures when it is reserved.
+   */
+  async #candidates(type: FileTypeName, ssize: number, pathType: PathType, sector: SectorId): Promise<string[]> {
+    const ofKind = (id: string) => {
+      const p = this.#paths.get(id);
+      return p !== undefined && (pathType === 'sealing' ? p.meta.CanSeal : p.meta.CanStore);
+    };
+    let offered: string[] = [];
+    try {
+      offered = (await this.catalog.storageBestAlloc(FileType[type], ssize, pathType)).map((c) => c.ID).filter(ofKind);
+    } catch (err) {
+      if (!(err instanceof NoSpaceError)) throw err;
+    }
+    const rest = [...this.#paths.values()]
+      .filter((p) => ofKind(p.id) && !offered.includes(p.id))
+      .flatMap((p) => {
+        try {
+          return [{ id: p.id, score: BigInt(p.usage.stat().Available) * BigInt(p.meta.Weight) }];
+        } catch {
+          return []; // the path cannot be measured (its heartbeat reports the error): not a candidate
+        }
+      })
+      .sort((a, b) => (b.score > a.score ? 1 : b.score < a.score ? -1 : a.id < b.id ? -1 : 1))
+      .map((c) => c.id);
+    const candidates = [...offered, ...rest];
+    if (candidates.length === 0) {
+      throw new NoSuitablePathError(
+        `couldn't find a suitable ${pathType} path on this node for ${type} of ${sectorName(sector)} (local paths: ${this.localPaths().map((p) => `${p.ID}${p.CanSeal ? ' seal' : ''}${p.CanStore ? ' store' : ''}`).join(', ') || 'none'})`,
+      );
+    }
+    return candidates;
   }
 
   /** Declares a local file in the index and refreshes the usage cache for it. */
@@ -538,6 +642,7 @@ export class LocalStore {
       CanSeal: p.meta.CanSeal,
       CanStore: p.meta.CanStore,
       MaxStorage: p.meta.MaxStorage,
+      ...(p.unknown.length > 0 ? { UnknownEntries: p.unknown.map((u) => `${u.path}: ${u.reason}`) } : {}),
     };
   }
 
@@ -562,44 +667,10 @@ export class LocalStore {
   }
 }
 
-/**
- * Lists the sector entries of a path: names must parse strictly (s-t0<miner>-<number>), unsealed
- * and sealed entries must be files and cache entries directories. Anything else is an error
- * naming the file, so a stray file is fixed by the operator instead of silently ignored.
- */
-export function scanPath(root: string, primary: boolean): SectorDecl[] {
-  const bySector = new Map<string, SectorDecl>();
-  for (const t of FILE_TYPES) {
-    let names: string[] = [];
-    try {
-      names = readdirSync(join(root, t));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    for (const name of names.sort()) {
-      if (name === FETCH_TEMP_DIR) continue;
-      const file = join(root, t, name);
-      let id: SectorId;
-      try {
-        id = parseSectorName(name);
-      } catch (err) {
-        throw new SectorNameInvalidError(`storage path ${root}: unexpected entry ${file}: ${(err as Error).message}`, { cause: err });
-      }
-      const st = lstatSync(file);
-      if (st.isSymbolicLink()) {
-        // /remote serves these paths; a link could point anywhere, so it is refused outright.
-        throw new SectorNameInvalidError(`storage path ${root}: ${file} is a symbolic link; sector files must be real files`);
-      }
-      if (t === 'cache' ? !st.isDirectory() : !st.isFile()) {
-        throw new SectorNameInvalidError(`storage path ${root}: ${file} should be a ${t === 'cache' ? 'directory' : 'file'}`);
-      }
-      const key = `${id.miner}-${id.number}`;
-      const d = bySector.get(key) ?? { sector: id, types: 0, primary };
-      d.types |= FileType[t];
-      bySector.set(key, d);
-    }
-  }
-  return [...bySector.values()];
+/** The refusal of every candidate path (each quoting its live figures) as one NoSpaceError. */
+function noSpaceAnywhere(refusals: readonly Error[]): Error {
+  if (refusals.length === 1) return refusals[0] as Error;
+  return new NoSpaceError(`no path of this node has room: ${refusals.map((e) => e.message).join('; ')}`);
 }
 
 function exists(p: string): boolean {

@@ -17,6 +17,7 @@ import {
   FetchFailedError,
   FileNotFoundError,
   InvalidArgumentError,
+  noSpaceFrom,
   SectorStorageError,
   StorageNotFoundError,
 } from '../errors.js';
@@ -243,6 +244,12 @@ export class RemoteStore {
     if (holders.length === 0) {
       throw new FileNotFoundError(`sector not found: no other node holds the ${t} file of ${sectorName(sector)}`);
     }
+    // the index lists an unhealthy holder without URLs: its node is probably gone
+    if (holders.every((h) => h.URLs.length === 0)) {
+      throw new FetchFailedError(
+        `no holder of the ${t} file of ${sectorName(sector)} is offered for fetching (their paths' heartbeats are stale or failing: ${holders.map((h) => h.ID).join(', ')})`,
+      );
+    }
     const final = sectorFilePath(root, t, sector);
     const temp = sectorFetchPath(root, t, sector);
     const errors: string[] = [];
@@ -259,6 +266,9 @@ export class RemoteStore {
         } catch (err) {
           await rm(temp, { recursive: true, force: true });
           if (err instanceof AbortedError || options.signal?.aborted) throw err;
+          // another holder does not make room on this disk
+          const full = noSpaceFrom(err, `the download of ${url} into ${temp}`);
+          if (full !== err) throw full;
           errors.push(`${url}: ${(err as Error).message}`);
         }
       }
@@ -330,7 +340,8 @@ export class RemoteStore {
           break;
         } catch (err) {
           const retriable =
-            err instanceof FetchFailedError || (err instanceof Error && !(err instanceof SectorStorageError));
+            err instanceof FetchFailedError ||
+            (err instanceof Error && !(err instanceof SectorStorageError) && noSpaceFrom(err, url) === err);
           if (options.signal?.aborted || err instanceof AbortedError) throw err;
           if (!retriable || total === undefined || written === 0 || attempt >= this.#resumeAttempts) throw err;
           this.#log(`${url}: ${(err as Error).message}; resuming at byte ${written}`);

@@ -84,6 +84,8 @@ export interface LocalPathInfo {
   CanSeal: boolean;
   CanStore: boolean;
   MaxStorage: number;
+  /** Entries of the path that are not sector files (`path: reason`), left alone; absent when none. */
+  UnknownEntries?: string[];
 }
 
 /** Paths and storage ids per file type returned by acquireSector. */

@@ -66,11 +66,15 @@ export interface DaemonProcess {
 
 /**
  * Starts `sector-storage run` on `repo` (port 0, one pool thread) and waits for its `api` file.
- * Rejects with the daemon's output if it exits first.
+ * Rejects with the daemon's output if it exits first. `env` adds environment variables.
  */
-export async function startDaemon(repo: string, extra: readonly string[] = []): Promise<DaemonProcess> {
+export async function startDaemon(
+  repo: string,
+  extra: readonly string[] = [],
+  env: Readonly<Record<string, string>> = {},
+): Promise<DaemonProcess> {
   const child = spawn(process.execPath, [CLI, 'run', '--listen', '127.0.0.1:0', '--threads', '1', ...extra], {
-    env: { ...process.env, SECTOR_STORAGE_PATH: repo },
+    env: { ...process.env, SECTOR_STORAGE_PATH: repo, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

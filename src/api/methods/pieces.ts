@@ -3,9 +3,12 @@
  * - `Filecoin.SectorAddPieceToAny(payloadSize, data, opts)` (write): adds a piece whose bytes
  *   are pushed to `/rpc/streams/v0/push/<uuid>`; `data` is Lotus's reader reference
  *   `{"Type":"push","Info":"<uuid>"}`; `opts` is `{"Sector"?: n, "PieceSize"?: padded}`.
- * - `Filecoin.SectorsReadPiece(sector, offset, size)` (admin, streamed): the unpadded bytes
+ * - `Filecoin.SectorsReadPiece(sector, offset, size, opts?)` (admin, streamed): the unpadded bytes
  *   `[offset, offset+size)` of a sector, as the HTTP response body. Admin like Lotus's `/remote`,
- *   since it hands out stored data.
+ *   since it hands out stored data. `opts` is `{"Verify"?: boolean}`: a range that reads a whole
+ *   recorded piece is verified against its piece CID unless `Verify` is false (PIECE_CORRUPT when
+ *   the bytes do not match; see piece/whole-piece.ts for what a range read can guarantee);
+ *   `Verify: true` on a range that is not a whole piece is INVALID_ARGUMENT.
  */
 import {
   InvalidArgumentError,
@@ -13,6 +16,8 @@ import {
   PayloadTooSmallError,
   SectorUnknownError,
 } from '../../errors.js';
+import { verifyPieceStream } from '../../piece/verify-piece.js';
+import { findWholePiece } from '../../piece/whole-piece.js';
 import { dealPieceSize } from '../../sector/sizes.js';
 import type { SectorApiService } from '../components.js';
 import { expectArity, intField, intParam, objectParam } from '../params.js';
@@ -32,6 +37,12 @@ export interface AddPieceOptions {
   Sector?: number;
   /** Declared padded piece size (power of two ≥ 128); default: the smallest holding the payload. */
   PieceSize?: number;
+}
+
+/** Options of `SectorsReadPiece`. */
+export interface ReadPieceOptions {
+  /** Verify the piece read against its piece CID; default: when the range is a whole recorded piece. */
+  Verify?: boolean;
 }
 
 /** Result of `SectorAddPieceToAny` (Lotus's SectorOffset plus the piece's identity). */
@@ -123,19 +134,29 @@ export const piecesMethods = {
     },
   }),
 
-  /** `Filecoin.SectorsReadPiece(sector, offset, size)` → body of `size` unpadded bytes (admin, streamed). */
+  /** `Filecoin.SectorsReadPiece(sector, offset, size, {Verify?})` → body of `size` unpadded bytes (admin, streamed). */
   SectorsReadPiece: defineStreamMethod({
     perm: 'admin',
-    params: (raw): [number, number, number] => {
-      expectArity(raw, 3);
+    params: (raw): [number, number, number, ReadPieceOptions?] => {
+      expectArity(raw, 3, 4);
       const size = intParam(raw, 2, 'size');
       if (size === 0) throw new InvalidArgumentError('param size must be at least 1 byte');
-      return [intParam(raw, 0, 'sector'), intParam(raw, 1, 'offset'), size];
+      const opts = raw[3] === undefined || raw[3] === null ? {} : objectParam(raw, 3, 'opts');
+      if (opts.Verify !== undefined && typeof opts.Verify !== 'boolean') {
+        throw new InvalidArgumentError(`param opts.Verify must be a boolean (got ${JSON.stringify(opts.Verify)})`);
+      }
+      return [intParam(raw, 0, 'sector'), intParam(raw, 1, 'offset'), size, opts.Verify === undefined ? {} : { Verify: opts.Verify }];
     },
-    run: async ([sector, offset, size], ctx) => {
+    run: async ([sector, offset, size, opts = {}], ctx) => {
       const sectors = service(ctx.components.sectors);
+      const piece = opts.Verify === false ? undefined : findWholePiece((await sectors.sectorStatus(sector)).pieces, offset, size);
+      if (opts.Verify === true && !piece) {
+        throw new InvalidArgumentError(
+          `sector ${sector}: the range of ${size} bytes at offset ${offset} is not a whole piece, so it cannot be verified (read a piece from its offset, at least its payload size long)`,
+        );
+      }
       const body = await sectors.readPiece({ sector, offset, size, signal: ctx.signal });
-      return exactly(body, size, `sector ${sector} read`);
+      return exactly(piece ? verifyPieceStream(body, piece, { sector, offset }) : body, size, `sector ${sector} read`);
     },
   }),
 };

@@ -135,15 +135,18 @@ function declsParam(raw: unknown[], i: number): SectorDecl[] {
 // ---- methods ----------------------------------------------------------------------------------
 
 export const storageMethods = {
-  /** `StorageAttach(info, stat)`: registers a path (or merges URLs of a known id). */
+  /**
+   * `StorageAttach(info, stat, node?)`: registers a path (or merges URLs of a known id); with the
+   * attaching node's id (an addition over Lotus), that node's earlier URLs are replaced.
+   */
   StorageAttach: defineMethod({
     perm: 'admin',
-    params: (raw): [StorageInfo, FsStat] => {
-      expectArity(raw, 2);
-      return [infoParam(raw, 0), statParam(raw, 1, 'stat')];
+    params: (raw): [StorageInfo, FsStat, string?] => {
+      expectArity(raw, 2, 3);
+      return [infoParam(raw, 0), statParam(raw, 1, 'stat'), optionalString(raw, 2, 'node')];
     },
-    run: async ([info, stat], ctx): Promise<null> => {
-      await st(ctx).catalog.storageAttach(info, stat);
+    run: async ([info, stat, node], ctx): Promise<null> => {
+      await st(ctx).catalog.storageAttach(info, stat, node);
       return null;
     },
   }),
@@ -289,7 +292,12 @@ export const storageMethods = {
       expectArity(raw, 1);
       return [stringParam(raw, 0, 'path')];
     },
-    run: ([path], ctx): Promise<LocalPathInfo> => st(ctx).local.addLocalPath(path),
+    run: async ([path], ctx): Promise<LocalPathInfo> => {
+      const info = await st(ctx).local.addLocalPath(path);
+      // sector numbers found on the new path are never handed out to new sectors
+      await ctx.components.sectors?.noteSectorNumbersOnPaths();
+      return info;
+    },
   }),
   /** `StorageDetachLocal(pathOrId) → LocalPathInfo`: detaches a daemon path (files stay on disk). */
   StorageDetachLocal: defineMethod({

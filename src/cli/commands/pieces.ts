@@ -15,6 +15,7 @@ import {
 } from '../../errors.js';
 import { DurableTempFile } from '../../fs/durable.js';
 import type { PieceInfo } from '../../piece/unsealed-cid.js';
+import { findWholePiece } from '../../piece/whole-piece.js';
 import { assertPaddedSize, formatSize, parseSize } from '../../sector/sizes.js';
 import { parseIntArg } from '../args.js';
 import { defineCommand } from '../command.js';
@@ -128,9 +129,11 @@ const read = defineCommand({
   path: ['pieces', 'read'],
   summary: 'read unpadded bytes of a sector back into a file, through the daemon',
   description:
-    'Writes SIZE bytes starting at the unpadded OFFSET of SECTOR to --out (through a temporary file renamed into place, so a failed read leaves nothing behind). Use the offset and payload size printed by "pieces add" to get the original file back.',
+    'Writes SIZE bytes starting at the unpadded OFFSET of SECTOR to --out (through a temporary file renamed into place, so a failed read leaves nothing behind). Use the offset and payload size printed by "pieces add" to get the original file back.\n\n' +
+    'A read of a whole piece (from its offset, at least its payload size and at most its capacity long) is verified: the bytes are hashed while they stream and must give the piece CID recorded when the piece was added; otherwise the read fails with PIECE_CORRUPT and no file is written. Any other range cannot be checked (the piece CID covers the whole piece): it is returned as stored, and corruption inside it is not detected. --no-verify skips the check.',
   flags: {
     out: { type: 'string', valueName: 'FILE', description: 'output file (required)' },
+    'no-verify': { type: 'boolean', description: 'do not verify a whole piece against its piece CID' },
   },
   positionals: [
     { name: 'SECTOR', description: 'sector number' },
@@ -148,7 +151,16 @@ const read = defineCommand({
     const bar = new ProgressBar({ phase: 'read' });
     let file: DurableTempFile | undefined;
     try {
-      const body = await api.stream('SectorsReadPiece', sector, offset, size, { signal });
+      // which piece the range reads whole decides whether it can be verified (and is said so)
+      const status = await api.call('SectorsStatus', sector, { signal });
+      const piece = flags['no-verify']
+        ? undefined
+        : findWholePiece(
+            status.Pieces.map((p) => ({ pieceCid: p.PieceCID, paddedOffset: p.PaddedOffset, paddedSize: p.PaddedSize, payloadSize: p.PayloadSize })),
+            offset,
+            size,
+          );
+      const body = await api.stream('SectorsReadPiece', sector, offset, size, { Verify: piece !== undefined }, { signal });
       try {
         file = await DurableTempFile.open(target);
       } catch (err) {
@@ -165,7 +177,12 @@ const read = defineCommand({
       if (written !== size) throw new InvalidArgumentError(`the daemon sent ${written} of ${size} bytes`);
       await file.commit();
       bar.finish();
-      out.result({ sector, offset, size, out: target }, (r) => `wrote ${r.size} bytes of sector ${r.sector} (offset ${r.offset}) to ${r.out}`);
+      const why = flags['no-verify'] ? '--no-verify' : 'the range is not a whole piece, so nothing can be checked';
+      out.result(
+        { sector, offset, size, out: target, verified: piece !== undefined, ...(piece ? { pieceCid: piece.pieceCid } : {}) },
+        (r) =>
+          `wrote ${r.size} bytes of sector ${r.sector} (offset ${r.offset}) to ${r.out}, ${r.pieceCid ? `verified against piece ${r.pieceCid}` : `not verified (${why})`}`,
+      );
     } catch (err) {
       await file?.discard();
       throw err;

@@ -42,6 +42,11 @@ const run = defineCommand({
       description: 'an upload silent this long fails UPLOAD_STALLED and frees its thread and sector',
       defaultText: '15000',
     },
+    'accept-drift': {
+      type: 'boolean',
+      description:
+        'start even though the database has no sectors while the storage paths hold sector files (a lost or replaced database); without it that start is refused',
+    },
     inspect: {
       type: 'string',
       valueName: 'FILE',
@@ -68,6 +73,7 @@ const run = defineCommand({
       ...(epochMs !== undefined ? { epochMs } : {}),
       ...(seedWaitEpochs !== undefined ? { seedWaitEpochs } : {}),
       ...(uploadIdleMs !== undefined ? { uploadIdleMs } : {}),
+      acceptDrift: flags['accept-drift'],
       log: (line) => out.info(line),
     });
     if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));

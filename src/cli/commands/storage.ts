@@ -37,6 +37,8 @@ export function spaceBar(used: number, reserved: number, total: number): string 
 export interface StorageListEntry extends StorageStatus {
   /** Directory on the daemon, when the path is local to it. */
   local?: string;
+  /** Entries of a local path that are not sector files (`path: reason`), left alone. */
+  unknown?: string[];
 }
 
 /** The `storage list` text (paths sorted by capacity, then id). */
@@ -69,6 +71,7 @@ export function formatStorageList(entries: readonly StorageListEntry[], now: num
     if (e.heartbeatErr) lines.push(`\tError: ${e.heartbeatErr} (not offered for new data)`);
     else if (now - e.lastHeartbeat > SKIPPED_HEARTBEAT_THRESHOLD_MS) lines.push(`\tHeartbeat: ${age}s ago (stale; not offered for new data)`);
     if (e.local) lines.push(`\tLocal: ${e.local}`);
+    for (const u of e.unknown ?? []) lines.push(`\tNot a sector file (left alone; move it out of the path): ${u}`);
     for (const url of info.URLs) lines.push(`\tURL: ${url}`);
   }
   return lines;
@@ -83,12 +86,19 @@ export interface FoundStorage {
   primary: boolean;
   local?: string;
   urls: string[];
+  /**
+   * Why the path is not offered for fetching (its heartbeat is stale or failing: the index lists
+   * it without URLs); absent for a healthy path.
+   */
+  unhealthy?: string;
 }
 
-/** Groups per-type find results by storage (sorted by id). */
+/** Groups per-type find results by storage (sorted by id), with each path's health from `status`. */
 export function groupFound(
   byType: Partial<Record<FileTypeName, SectorStorageInfo[]>>,
   local: readonly LocalPathInfo[],
+  status: readonly StorageStatus[] = [],
+  now = Date.now(),
 ): FoundStorage[] {
   const out = new Map<string, FoundStorage>();
   for (const t of FILE_TYPES) {
@@ -101,6 +111,7 @@ export function groupFound(
         primary: false,
         urls: [],
         ...(local.find((l) => l.ID === h.ID) ? { local: local.find((l) => l.ID === h.ID)?.LocalPath as string } : {}),
+        ...unhealthy(status.find((st) => st.info.ID === h.ID), now),
       };
       f.types.push(t);
       f.primary ||= h.Primary;
@@ -113,6 +124,14 @@ export function groupFound(
 
 const typeLabel: Record<FileTypeName, string> = { unsealed: 'Unsealed', sealed: 'Sealed', cache: 'Cache' };
 
+function unhealthy(status: StorageStatus | undefined, now: number): { unhealthy?: string } {
+  if (!status || status.healthy) return {};
+  const why = status.heartbeatErr
+    ? `its last health report failed: ${status.heartbeatErr}`
+    : `no heartbeat for ${Math.max(0, Math.round((now - status.lastHeartbeat) / 1000))}s`;
+  return { unhealthy: why };
+}
+
 /** The `storage find` text. */
 export function formatFound(found: readonly FoundStorage[]): string[] {
   const lines: string[] = [];
@@ -120,6 +139,7 @@ export function formatFound(found: readonly FoundStorage[]): string[] {
     lines.push(`In ${f.id} (${f.types.map((t) => typeLabel[t]).join(', ')})${f.primary ? ' [primary]' : ''}`);
     lines.push(`\tSealing: ${f.canSeal}; Storage: ${f.canStore}`);
     lines.push(f.local ? `\tLocal (${f.local})` : '\tRemote');
+    if (f.unhealthy) lines.push(`\tUnhealthy (${f.unhealthy}): not offered for fetching`);
     for (const u of f.urls) lines.push(`\tURL: ${u}`);
   }
   return lines;
@@ -156,7 +176,7 @@ const list = defineCommand({
       const [summary, local] = await Promise.all([api.call('StorageSummary', { signal }), api.call('StorageLocal', { signal })]);
       const entries: StorageListEntry[] = summary.map((s) => {
         const l = local.find((p) => p.ID === s.info.ID);
-        return l ? { ...s, local: l.LocalPath } : s;
+        return l ? { ...s, local: l.LocalPath, ...(l.UnknownEntries ? { unknown: l.UnknownEntries } : {}) } : s;
       });
       out.result(entries, (e) => formatStorageList(e, Date.now(), Boolean((out.stdout as { isTTY?: boolean }).isTTY)));
     } finally {
@@ -178,7 +198,8 @@ const find = defineCommand({
       const sector = { miner: minerId, number };
       const byType: Partial<Record<FileTypeName, SectorStorageInfo[]>> = {};
       for (const t of FILE_TYPES) byType[t] = await api.call('StorageFindSector', sector, FileType[t], 0, false, { signal });
-      const found = groupFound(byType, await api.call('StorageLocal', { signal }));
+      const [local, status] = await Promise.all([api.call('StorageLocal', { signal }), api.call('StorageSummary', { signal })]);
+      const found = groupFound(byType, local, status);
       if (found.length === 0) throw new SectorUnknownError(`sector ${number} (s-t0${minerId}-${number}) is not stored in any storage path`);
       out.result(found, formatFound);
     } finally {
@@ -216,7 +237,10 @@ const attach = defineCommand({
       const info = await api.call('StorageAddLocal', path, { signal });
       out.result(info, (i) => {
         const use = [i.CanSeal ? 'seal' : '', i.CanStore ? 'store' : ''].filter(Boolean).join('+') || 'read-only';
-        return `attached ${i.LocalPath} as ${i.ID} (${use}; weight ${i.Weight}${i.MaxStorage ? `; max ${formatSize(i.MaxStorage)}` : ''})`;
+        return [
+          `attached ${i.LocalPath} as ${i.ID} (${use}; weight ${i.Weight}${i.MaxStorage ? `; max ${formatSize(i.MaxStorage)}` : ''})`,
+          ...(i.UnknownEntries ?? []).map((u) => `  Not a sector file (left alone; move it out of the path): ${u}`),
+        ];
       });
     } finally {
       api.close();

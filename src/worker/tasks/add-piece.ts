@@ -60,22 +60,22 @@ export async function runAddPiece(env: WorkerEnv, task: TaskOf<'AP'>, run: TaskR
   const lock = await lockSector(env, sector, FileType.none, FileType.unsealed, signal);
   let release: (() => void) | undefined;
   try {
-    const found = await env.localStore.findLocal(sector, 'unsealed');
-    if (!found && input.paddedOffset > 0) {
+    // the file and the space for everything this write adds (data, trailer, journal), reserved
+    const target = await env.localStore.prepareAddPiece(refOf(task), input.pieceSize);
+    release = () => target.reservation.release();
+    if (target.created && input.paddedOffset > 0) {
       throw new FileNotFoundError(
         `the unsealed file of ${name} is on no local storage path, but its recorded pieces end at padded offset ${input.paddedOffset}; ` +
           'the file was lost and is not recreated (its pieces would be missing from the sector)',
       );
     }
-    if (found) await discardUnrecorded(found.path, sectorSize, input.paddedOffset, name);
-    const alloc = found ? undefined : await env.localStore.allocate(refOf(task), FileType.unsealed, 'sealing');
-    release = alloc ? () => alloc.reservation.release() : undefined;
-    const unsealedPath = found?.path ?? alloc?.paths.unsealed;
-    const storageId = found?.id ?? alloc?.storages.unsealed;
-    if (unsealedPath === undefined || storageId === undefined) throw new InternalError(`no unsealed path for ${name}`);
+    if (!target.created) await discardUnrecorded(target.path, sectorSize, input.paddedOffset, name);
+    const unsealedPath = target.path;
+    const storageId = target.storageId;
+    const found = !target.created;
 
     const onProgress = progressTo(run.onProgress, request?.onProgress);
-    const piece = await writePiece(env, { unsealedPath, sectorSize, mustExist: found !== undefined, task, upload, signal, onProgress });
+    const piece = await writePiece(env, { unsealedPath, sectorSize, mustExist: found, task, upload, signal, onProgress });
     await env.localStore.declareSector(storageId, sector, 'unsealed', true);
     return { pieceCid: piece.pieceCid, pieceCidV2: piece.pieceCidV2, paddedSize: piece.paddedSize, payloadSize: piece.payloadSize };
   } finally {

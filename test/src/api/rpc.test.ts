@@ -45,6 +45,7 @@ function memorySectors(): SectorApiService & { data: Map<number, Uint8Array> } {
     async listSectors() {
       return [...records.values()];
     },
+    async noteSectorNumbersOnPaths() {},
     async sectorStatus(n: number) {
       const r = records.get(n);
       if (!r) throw new SectorUnknownError(`sector ${n} does not exist`);

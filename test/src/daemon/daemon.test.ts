@@ -16,7 +16,10 @@ test.serial('starts on a fresh repository, answers the CLI, and shuts down clean
     t.true(daemon.output().includes(api));
     t.is(statSync(join(repo, 'token')).mode & 0o777, 0o600);
     t.is(lockHolder(repo), daemon.pid);
-    t.deepEqual(JSON.parse(readFileSync(join(repo, 'config.json'), 'utf8')), {
+    const config = JSON.parse(readFileSync(join(repo, 'config.json'), 'utf8'));
+    t.regex(config.nodeId, /^[0-9a-f-]{36}$/);
+    t.deepEqual(config, {
+      nodeId: config.nodeId,
       minerId: 1000,
       sealProof: 5,
       sealProofName: 'StackedDrg2KiBV1_1',

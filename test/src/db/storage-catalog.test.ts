@@ -42,7 +42,54 @@ test('attach of a known id merges URLs and overwrites the flags', (t) => {
     CanSeal: true,
     CanStore: true,
   });
-  t.is(idx.storageStat('a').Available, 10 * GiB, 'a re-attach does not replace the stat');
+  t.is(idx.storageStat('a').Available, 1, 'a re-attach brings the node\'s fresh stat');
+});
+
+test('a re-attach is a heartbeat: a path down longer than the stale threshold is offered again the moment its node attaches it', (t) => {
+  const { clock } = t.context;
+  const idx = new StorageCatalog(t.context.db, { clock });
+  idx.storageAttach(info('a'), stat(GiB));
+  idx.storageReportHealth('a', { Stat: stat(GiB), Err: 'statfs: EIO' });
+  clock.t += 60_000; // the node was down for a minute
+  t.false(idx.storageStatus()[0]?.healthy);
+  t.throws(() => idx.storageBestAlloc(SE, 2048, 'sealing'), { code: 'NO_SUITABLE_PATH' });
+  idx.storageAttach(info('a'), stat(2 * GiB));
+  t.like(idx.storageStatus()[0], { healthy: true, lastHeartbeat: clock.t, heartbeatErr: null });
+  t.is(idx.storageStat('a').Available, 2 * GiB);
+  t.deepEqual(idx.storageBestAlloc(SE, 2048, 'sealing').map((s) => s.ID), ['a']);
+});
+
+test('a node that attaches again replaces its own URLs and keeps those of other nodes, across restarts', (t) => {
+  const idx = new StorageCatalog(t.context.db);
+  const url = (port: number) => `http://127.0.0.1:${port}/remote`;
+  idx.storageAttach(info('a', { URLs: [url(1)] }), stat(GiB), 'node-1');
+  idx.storageAttach(info('a', { URLs: [url(2)] }), stat(GiB), 'node-2'); // a second node on the same shared filesystem
+  t.deepEqual(idx.storageInfo('a').URLs, [url(1), url(2)]);
+  idx.storageAttach(info('a', { URLs: [url(3)] }), stat(GiB), 'node-1'); // node-1 restarted on a new port
+  t.deepEqual(idx.storageInfo('a').URLs, [url(2), url(3)]);
+  const again = new StorageCatalog(t.context.db);
+  again.storageAttach(info('a', { URLs: [url(4)] }), stat(GiB), 'node-1');
+  t.deepEqual(again.storageInfo('a').URLs, [url(2), url(4)], 'who owns which URL survives a restart of the index');
+  again.storageDetach('a', url(4));
+  again.storageAttach(info('a', { URLs: [url(5)] }), stat(GiB), 'node-2');
+  t.deepEqual(again.storageInfo('a').URLs, [url(5)]);
+  again.storageAttach(info('a', { URLs: [url(6)] }), stat(GiB));
+  t.deepEqual(again.storageInfo('a').URLs, [url(5), url(6)], 'an attach naming no node only adds, as in Lotus');
+  t.throws(() => again.storageAttach(info('a'), stat(GiB), ''), { code: 'INVALID_ARGUMENT', message: /node id/ });
+});
+
+test('a holder whose path is unhealthy is listed without URLs, so nothing fetches from it', (t) => {
+  const { clock } = t.context;
+  const idx = new StorageCatalog(t.context.db, { clock });
+  idx.storageAttach(info('w', { URLs: ['http://10.0.0.9:3456/remote'] }), stat(GiB), 'worker');
+  idx.storageDeclareSector('w', S1, SE, true);
+  t.deepEqual(idx.storageFindSector(S1, SE, 0, false)[0]?.URLs, ['http://10.0.0.9:3456/remote/sealed/s-t01000-1']);
+  clock.t += 55_000; // the worker was killed: no heartbeat for 55 s
+  t.like(idx.storageFindSector(S1, SE, 0, false)[0], { ID: 'w', URLs: [], BaseURLs: [], Primary: true });
+  idx.storageReportHealth('w', { Stat: stat(GiB) });
+  t.is(idx.storageFindSector(S1, SE, 0, false)[0]?.URLs.length, 1);
+  idx.storageReportHealth('w', { Stat: stat(GiB), Err: 'EIO' });
+  t.deepEqual(idx.storageFindSector(S1, SE, 0, false)[0]?.URLs, [], 'a failing path is not offered either');
 });
 
 test('attach refuses bad ids and URLs that do not parse', (t) => {

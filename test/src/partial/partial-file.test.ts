@@ -5,6 +5,7 @@ import anyTest, { type TestFn } from 'ava';
 import { FileNotFoundError, PartialFileCorruptError } from '../../../src/errors.js';
 import { journalPath, PartialFile } from '../../../src/partial/partial-file.js';
 import { encodeRuns } from '../../../src/partial/rleplus.js';
+import { writeJournal } from '../../helpers/partial-journal.js';
 
 const test = anyTest as TestFn<{ dir: string }>;
 const SSIZE = 2048;
@@ -15,18 +16,6 @@ test.beforeEach(async (t) => {
 test.afterEach.always(async (t) => {
   await rm(t.context.dir, { recursive: true, force: true });
 });
-
-/** Writes a complete trailer journal for `path` (as a crash after journaling leaves it); returns the trailer. */
-async function writeJournal(path: string, runs: Parameters<typeof encodeRuns>[0]): Promise<Uint8Array> {
-  const trailer = encodeRuns(runs);
-  const journal = Buffer.alloc(16 + trailer.length + 4);
-  Buffer.from('SSPFJ1\n\0', 'latin1').copy(journal, 0);
-  journal.writeBigUInt64LE(BigInt(SSIZE), 8);
-  journal.set(trailer, 16);
-  journal.writeUInt32LE(trailer.length, 16 + trailer.length);
-  await writeFile(journalPath(path), journal);
-  return trailer;
-}
 
 async function tail(path: string, n: number): Promise<number[]> {
   const b = await readFile(path);
@@ -146,7 +135,7 @@ test('a trailer update interrupted after its journal was written is rolled forwa
   await pf.markAllocated(0, 128);
   await pf.close();
   // simulate a crash in the middle of the in-place rewrite: journal complete, trailer torn
-  const trailer = await writeJournal(path, [{ value: true, length: 1024 }]);
+  const trailer = await writeJournal(path, SSIZE, [{ value: true, length: 1024 }]);
   await truncate(path, SSIZE + 3);
 
   const ro = await PartialFile.open(path, SSIZE, { readOnly: true });
@@ -164,7 +153,7 @@ test('a trailer update interrupted after its journal was written is rolled forwa
 test('a journal left by an earlier, deleted file of the same name never touches a new file', async (t) => {
   const path = join(t.context.dir, 's-t01000-5');
   // a complete journal (allocate everything) whose file was later removed
-  await writeJournal(path, [{ value: true, length: SSIZE }]);
+  await writeJournal(path, SSIZE, [{ value: true, length: SSIZE }]);
 
   const pf = await PartialFile.create(path, SSIZE);
   await pf.close();
@@ -177,7 +166,7 @@ test('a journal left by an earlier, deleted file of the same name never touches 
 test('the first AddPiece of a sector does not inherit a stale journal of a deleted unsealed file', async (t) => {
   const { addPiece } = await import('../../../src/piece/add-piece.js');
   const path = join(t.context.dir, 's-t01000-6');
-  await writeJournal(path, [{ value: true, length: SSIZE }]);
+  await writeJournal(path, SSIZE, [{ value: true, length: SSIZE }]);
 
   await addPiece({ unsealedPath: path, sectorSize: SSIZE, paddedOffset: 0, pieceSize: 256, source: new Uint8Array(200).fill(7) });
   const pf = await PartialFile.open(path, SSIZE);

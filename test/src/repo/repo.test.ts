@@ -19,7 +19,8 @@ test('creates config, keystore, database and the default storage path on first o
   try {
     const repo = openRepo(dir);
     t.true(repo.created);
-    t.deepEqual(repo.config, { minerId: 1000, sealProof: 6, sealProofName: 'StackedDrg8MiBV1_1', sectorSize: 8 * 1024 * 1024 });
+    t.regex(repo.config.nodeId, /^[0-9a-f-]{36}$/);
+    t.deepEqual(repo.config, { nodeId: repo.config.nodeId, minerId: 1000, sealProof: 6, sealProofName: 'StackedDrg8MiBV1_1', sectorSize: 8 * 1024 * 1024 });
     t.is(repo.storagePaths.length, 1);
     t.is(repo.storagePaths[0]!.path, join(dir, 'storage'));
     t.true(repo.storagePaths[0]!.meta.CanSeal && repo.storagePaths[0]!.meta.CanStore);
@@ -32,7 +33,26 @@ test('creates config, keystore, database and the default storage path on first o
     t.false(again.created);
     t.deepEqual(Buffer.from(again.jwtSecret), Buffer.from(secret));
     t.is(again.storagePaths[0]!.meta.ID, repo.storagePaths[0]!.meta.ID);
+    t.is(again.config.nodeId, repo.config.nodeId, 'the node id is persistent');
     again.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a repository created before node ids gets one on its next open, and keeps it', (t) => {
+  const dir = tmpRepo();
+  try {
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ minerId: 1000, sealProof: 5, sealProofName: 'StackedDrg2KiBV1_1', sectorSize: 2048 }));
+    const repo = openRepo(dir);
+    const id = repo.config.nodeId;
+    repo.close();
+    t.is(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).nodeId, id);
+    const again = openRepo(dir);
+    t.is(again.config.nodeId, id);
+    again.close();
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ nodeId: 42, minerId: 1000, sealProof: 5 }));
+    t.throws(() => openRepo(dir), { instanceOf: RepoInvalidError, message: /"nodeId" must be a uuid/ });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

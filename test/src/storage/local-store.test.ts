@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { FileType } from '../../../src/sector/sector-id.js';
@@ -43,25 +43,6 @@ test('opening a path declares the sector files already on it, primary when the p
   ]);
   const found = m.store.storageFindSector(S1, SE, 0, false);
   t.deepEqual(found.map((f) => [f.ID, f.Primary, f.URLs]), [[info.ID, true, [`${URL1}/sealed/s-t01000-1`]]]);
-});
-
-test('a malformed sector file name is an error naming the file and attaches nothing', async (t) => {
-  const { m, dir, local } = t.context;
-  const p = makePath(dir, 'store', { canStore: true });
-  writeFileSync(join(p, 'sealed', 's-t01000-1.bak'), 'x');
-  await t.throwsAsync(local.addLocalPath(p), {
-    code: 'SECTOR_NAME_INVALID',
-    message: new RegExp(`unexpected entry ${join(p, 'sealed', 's-t01000-1.bak').replace(/[.]/g, '\\.')}`),
-  });
-  t.deepEqual(m.store.storageList(), {});
-  t.deepEqual(local.localPaths(), []);
-  t.false(existsSync(join(dir, 'storage.json')));
-  rmSync(join(p, 'sealed', 's-t01000-1.bak'));
-  writeFileSync(join(p, 'cache', 's-t01000-1'), 'a file where a directory belongs');
-  await t.throwsAsync(local.openPath(p), { code: 'SECTOR_NAME_INVALID', message: /should be a directory/ });
-  rmSync(join(p, 'cache', 's-t01000-1'));
-  symlinkSync('/etc/passwd', join(p, 'sealed', 's-t01000-1'));
-  await t.throwsAsync(local.openPath(p), { code: 'SECTOR_NAME_INVALID', message: /is a symbolic link/ });
 });
 
 test('a corrupted sectorstore.json and a missing path are refused with clear errors', async (t) => {
@@ -259,4 +240,62 @@ test('moveStorage puts the file back at its source when the index refuses the re
   t.deepEqual((await local.findLocal(S1, 'sealed'))?.id, a.ID, 'the declaration at the source still resolves');
   t.deepEqual(m.store.storageFindSector(S1, SE, 0, false).map((f) => f.ID), [a.ID]);
   t.is(local.fsStat(b.ID).Reserved, 0, 'the move reservation is released');
+});
+
+test('a node restarted after more than 50 s of downtime can put new files on its own paths at once', async (t) => {
+  const { m, dir, local } = t.context;
+  const p = makePath(dir, 'seal', { canSeal: true });
+  await local.addLocalPath(p);
+  local.close();
+  m.clock.t += 60_000; // down for a minute: the last heartbeat is stale
+  const again = new LocalStore({ catalog: m.catalog, urls: [URL1], configFile: join(dir, 'storage.json'), clock: m.clock });
+  t.teardown(() => again.close());
+  await again.open();
+  const target = await again.prepareAddPiece({ id: S1, proofType: PROOF_8M }, MiB);
+  t.true(target.created);
+  target.reservation.release();
+  t.true(m.store.storageStatus().every((s) => s.healthy));
+});
+
+test('a node restarted on a new address replaces the URL it had on its paths', async (t) => {
+  const { m, dir, local } = t.context;
+  const p = makePath(dir, 'seal', { canSeal: true });
+  local.close();
+  const first = new LocalStore({ catalog: m.catalog, urls: ['http://127.0.0.1:1111/remote'], nodeId: 'node-1' });
+  const { ID } = await first.openPath(p);
+  first.close();
+  const second = new LocalStore({ catalog: m.catalog, urls: ['http://127.0.0.1:2222/remote'], nodeId: 'node-1' });
+  t.teardown(() => second.close());
+  await second.openPath(p);
+  t.deepEqual(m.store.storageInfo(ID).URLs, ['http://127.0.0.1:2222/remote']);
+  await second.redeclare();
+  t.deepEqual(m.store.storageInfo(ID).URLs, ['http://127.0.0.1:2222/remote']);
+});
+
+test('NO_SPACE quotes the live free space of the path, not the figures of its last heartbeat', async (t) => {
+  const { m, dir } = t.context;
+  const fs = { free: 4_257_218 }; // what the last heartbeat saw
+  const local = new LocalStore({ catalog: m.catalog, urls: [URL1], statfs: () => ({ Capacity: 100 * MiB, FSAvailable: fs.free }) });
+  t.teardown(() => local.close());
+  const { ID } = await local.openPath(makePath(dir, 'seal', { canSeal: true }));
+  fs.free = 62_464; // df now shows 61 KB; no heartbeat since
+  const err = await t.throwsAsync(local.prepareAddPiece({ id: S1, proofType: PROOF_8M }, MiB), { code: 'NO_SPACE' });
+  t.regex(err.message, new RegExp(`storage ${ID} .* available 62464 bytes \\(61 KiB; free 62464, reserved 0\\)`));
+  t.false(err.message.includes('4257218'));
+  await t.throwsAsync(local.allocate({ id: S1, proofType: PROOF_8M }, SE, 'sealing'), { code: 'NO_SPACE', message: /available 62464 bytes/ });
+});
+
+test('a path the last heartbeat saw full is used as soon as it has room again', async (t) => {
+  const { m, dir } = t.context;
+  const fs = { free: 1024 };
+  const local = new LocalStore({ catalog: m.catalog, urls: [URL1], statfs: () => ({ Capacity: 100 * MiB, FSAvailable: fs.free }) });
+  t.teardown(() => local.close());
+  const { ID } = await local.openPath(makePath(dir, 'seal', { canSeal: true }));
+  fs.free = 64 * MiB; // space was freed; the index still has the old figures
+  const target = await local.prepareAddPiece({ id: S1, proofType: PROOF_8M }, MiB);
+  t.is(target.storageId, ID);
+  target.reservation.release();
+  const alloc = await local.allocate({ id: S1, proofType: PROOF_8M }, SE, 'sealing');
+  t.is(alloc.storages.sealed, ID);
+  alloc.reservation.release();
 });

@@ -272,3 +272,23 @@ test('a fetched file whose declaration fails is not left undeclared in the secto
   t.deepEqual(m.store.storageFindSector(S1, SE, 0, false).map((f) => f.ID), [aId]);
   t.is(c.local.fsStat(cId).Reserved, 0);
 });
+
+test('a holder whose node stopped heartbeating is not fetched from, and the error says why', async (t) => {
+  const { a, b, aRoot, m } = t.context;
+  writeSectorEntry(aRoot, 'sealed', S1, 50_000, 5);
+  await a.local.redeclare();
+  let asked = 0;
+  a.server.prependListener('request', () => {
+    asked++;
+  });
+  m.clock.t += 60_000; // node a was killed a minute ago; node b is alive
+  await b.local.reportHealth();
+  await t.throwsAsync(b.remote.acquireSector(REF, SE, 0, 'sealing', 'copy'), {
+    code: 'FETCH_FAILED',
+    message: /no holder of the sealed file of s-t01000-1 is offered for fetching \(their paths' heartbeats are stale or failing: \S+\)/,
+  });
+  t.is(asked, 0, 'the dead node was never contacted');
+  await a.local.reportHealth(); // it is back
+  await t.notThrowsAsync(b.remote.acquireSector(REF, SE, 0, 'sealing', 'copy'));
+  t.is(asked, 1);
+});

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import anyTest, { type TestFn } from 'ava';
 import { ApiClient } from '../../../src/api/rpc-client.js';
-import { formatLocks, formatStorageList, spaceBar } from '../../../src/cli/commands/storage.js';
+import { formatFound, formatLocks, formatStorageList, groupFound, spaceBar } from '../../../src/cli/commands/storage.js';
 import { FileType } from '../../../src/sector/sector-id.js';
 import { initStoragePath } from '../../../src/storage/storage-config.js';
 import { tempDir, writeSectorEntry } from './storage-fixtures.js';
@@ -91,14 +91,18 @@ test.serial('attach refuses a missing path, a corrupted sectorstore.json and --i
   t.is(flagsWithoutInit.code, 2);
 });
 
-test.serial('a malformed sector file name on an attached path is named in the error', async (t) => {
+test.serial('a path holding a file that is not a sector file attaches, and attach and list name the file', async (t) => {
   const { repo, dir } = t.context;
   const p = join(dir, 'messy');
   initStoragePath(p, { canStore: true });
   writeFileSync(join(p, 'sealed', 'notes.txt'), 'hello');
   const r = await cli(repo, ['storage', 'attach', p]);
-  t.is(r.code, 1);
-  t.regex(r.stderr, new RegExp(`unexpected entry ${join(p, 'sealed', 'notes.txt').replace(/\./g, '\\.')}.*\\[SECTOR_NAME_INVALID\\]`));
+  t.is(r.code, 0, r.stderr);
+  const named = `not a sector file (left alone; move it out of the path): ${join(p, 'sealed', 'notes.txt')}`;
+  t.true(r.stdout.toLowerCase().includes(named.toLowerCase()), r.stdout);
+  const list = await cli(repo, ['storage', 'list']);
+  t.true(list.stdout.toLowerCase().includes(named.toLowerCase()), list.stdout);
+  t.is(readFileSync(join(p, 'sealed', 'notes.txt'), 'utf8'), 'hello');
 });
 
 test.serial('list, find and locks show what the index knows', async (t) => {
@@ -199,6 +203,24 @@ test('the list shows a limit bar, read-only use and stale or failing heartbeats'
   t.deepEqual(formatLocks([]), ['no sector locks held']);
 });
 
+test('the list names the entries of a local path that are not sector files', (t) => {
+  const entry = {
+    info: { ID: 'a', URLs: [], Weight: 10, MaxStorage: 0, CanSeal: true, CanStore: true },
+    stat: { Capacity: GiB, Available: GiB, FSAvailable: GiB, Reserved: 0, Max: 0, Used: 0 },
+    lastHeartbeat: 0,
+    heartbeatErr: null,
+    healthy: true,
+    counts: { unsealed: 0, sealed: 0, cache: 0 },
+    local: '/p',
+    unknown: ['/p/sealed/s-t01000-1.bak: "s-t01000-1.bak" is not a sector file name'],
+  };
+  t.true(
+    formatStorageList([entry], 0).includes(
+      '\tNot a sector file (left alone; move it out of the path): /p/sealed/s-t01000-1.bak: "s-t01000-1.bak" is not a sector file name',
+    ),
+  );
+});
+
 test('locks show each holder by owner with when it was last heard from, or by lock id without an owner', (t) => {
   const none = { unsealed: 0, sealed: 0, cache: 0 };
   const lines = formatLocks(
@@ -217,4 +239,32 @@ test('locks show each holder by owner with when it was last heard from, or by lo
     100_000,
   );
   t.regex(lines[1] ?? '', /^s-t01000-3\s+-\s+read×1\s+write\s+2\s+worker-x \(heard 3s ago\), bbbbbbbb$/);
+});
+
+test('find lists a holder whose node stopped heartbeating as unhealthy and offers no URL for it', (t) => {
+  const holder = (id: string, urls: string[]) => ({ ID: id, URLs: urls, BaseURLs: [], Weight: 10, CanSeal: true, CanStore: false, Primary: true });
+  const status = (id: string, lastHeartbeat: number, healthy: boolean) => ({
+    info: { ID: id, URLs: [], Weight: 10, MaxStorage: 0, CanSeal: true, CanStore: false },
+    stat: { Capacity: 0, Available: 0, FSAvailable: 0, Reserved: 0, Max: 0, Used: 0 },
+    lastHeartbeat,
+    heartbeatErr: null,
+    healthy,
+    counts: { unsealed: 0, sealed: 1, cache: 0 },
+  });
+  const found = groupFound(
+    { sealed: [holder('dead', []), holder('live', ['http://w/remote/sealed/s-t01000-1'])] },
+    [],
+    [status('dead', 45_000, false), status('live', 99_000, true)],
+    100_000,
+  );
+  t.deepEqual(formatFound(found), [
+    'In dead (Sealed) [primary]',
+    '\tSealing: true; Storage: false',
+    '\tRemote',
+    '\tUnhealthy (no heartbeat for 55s): not offered for fetching',
+    'In live (Sealed) [primary]',
+    '\tSealing: true; Storage: false',
+    '\tRemote',
+    '\tURL: http://w/remote/sealed/s-t01000-1',
+  ]);
 });

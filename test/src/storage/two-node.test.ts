@@ -164,6 +164,20 @@ test.serial('a sector declared on the worker is found, fetched to the daemon in 
   t.deepEqual(onDisk(wRoot), []);
 });
 
+test.serial('a worker restarted on a new port replaces its URL in the index instead of adding one', async (t) => {
+  const { dir } = t.context;
+  const d = await startDaemon(t, join(dir, 'repo'), await freePort());
+  const wRoot = join(dir, 'worker-store');
+  const wMeta = initStoragePath(wRoot, { canSeal: true, weight: 10 });
+  const first = await startWorker(t, d, wRoot);
+  t.deepEqual((await d.api.call('StorageInfo', wMeta.ID)).URLs, [`${first.url}/remote`]);
+  first.proc.child.kill('SIGKILL');
+  await new Promise((r) => first.proc.child.once('exit', r));
+  const second = await startWorker(t, d, wRoot);
+  t.not(second.url, first.url);
+  t.deepEqual((await d.api.call('StorageInfo', wMeta.ID)).URLs, [`${second.url}/remote`], 'the dead address is gone');
+});
+
 test.serial('the copy keeps the source, and a cache directory arrives intact', async (t) => {
   const { dir } = t.context;
   const d = await startDaemon(t, join(dir, 'repo'), await freePort());

@@ -40,13 +40,15 @@ test.after.always(async () => {
   await pool.close();
 });
 
-test.serial('an upload that has sent nothing holds no pool thread: a normal add completes while two silent uploads wait, which then fail UPLOAD_STALLED', async (t) => {
-  const f = await workerFixture(pool, { uploadIdleMs: 1500 });
+test.serial('an upload that has sent nothing holds no pool thread: a normal add completes while two silent uploads still wait', async (t) => {
+  // a long idle timeout, so only holding no thread (not the timeout) lets the normal add through
+  const f = await workerFixture(pool, { uploadIdleMs: 60_000 });
   t.teardown(f.close);
   const silent = [stalling(), stalling()];
+  const cancel = silent.map(() => new AbortController());
   const settled: string[] = [];
   const stalled = silent.map((s, i) => {
-    f.sources.set(`silent-${i}`, { source: s.source });
+    f.sources.set(`silent-${i}`, { source: s.source, signal: cancel[i]!.signal });
     return f
       .run(task('AP', { miner: MINER, number: i + 1 }, { paddedOffset: 0, pieceSize: 512, payloadSize: 300, source: { type: 'request', requestId: `silent-${i}` } }))
       .then(
@@ -60,12 +62,11 @@ test.serial('an upload that has sent nothing holds no pool thread: a normal add 
   const bytes = seededBytes(300, 3);
   f.sources.set('normal', { source: once(bytes) });
   const normal = await f.run(task('AP', { miner: MINER, number: 3 }, { paddedOffset: 0, pieceSize: 512, payloadSize: 300, source: { type: 'request', requestId: 'normal' } }));
-  settled.push('normal');
   t.is(normal.pieceCid, (await commP(once(bytes))).pieceCid.toString());
+  t.deepEqual(settled, [], 'the silent uploads were still waiting when the normal add finished on a 2-thread pool');
+  for (const c of cancel) c.abort();
   const errors = await Promise.all(stalled);
-  t.is(settled[0], 'normal', `order of settlement: ${settled.join(', ')}`);
-  t.deepEqual(errors.map(codeOf), ['UPLOAD_STALLED', 'UPLOAD_STALLED']);
-  t.regex((errors[0] as Error).message, /s-t01000-1 .*sent nothing for 1500 ms/);
+  t.deepEqual(errors.map(codeOf), ['ABORTED', 'ABORTED']);
   for (const s of silent) s.release();
   for (const n of [1, 2]) t.deepEqual(await holders(f, { miner: MINER, number: n }, 'unsealed'), [], 'nothing was allocated for a silent upload');
 });
@@ -101,7 +102,7 @@ test.serial('uploads that stall midway fail UPLOAD_STALLED after the idle timeou
   t.deepEqual(errors.map(codeOf), ['UPLOAD_STALLED', 'UPLOAD_STALLED']);
   t.true(settled.indexOf('normal') > 0, `the normal add waited for a stalled one to let go of its thread: ${settled.join(', ')}`);
   // the stall started before the normal add, so its thread is free within the idle timeout (plus scheduling slack)
-  t.true(waited < idleMs + 3000, `the normal add waited ${waited.toFixed(0)} ms with a ${idleMs} ms idle timeout`);
+  t.true(waited < idleMs + 15_000, `the normal add waited ${waited.toFixed(0)} ms with a ${idleMs} ms idle timeout`);
 
   // both threads are free: two tasks run side by side on different threads
   t.is(pool.queueSize, 0);
