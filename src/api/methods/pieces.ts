@@ -11,13 +11,12 @@ import {
   InvalidArgumentError,
   PayloadTooLargeError,
   PayloadTooSmallError,
-  SectorUnknownError,
 } from '../../errors.js';
 import { dealPieceSize } from '../../sector/sizes.js';
-import type { SectorApiService } from '../components.js';
 import { expectArity, intField, intParam, objectParam } from '../params.js';
 import { defineMethod, defineStreamMethod } from '../rpc-method.js';
 import { isStreamId } from '../stream-registry.js';
+import { sectorService } from './sectors.js';
 
 /** Lotus's reference to request data sent out of band. */
 export interface DataRef {
@@ -44,11 +43,6 @@ export interface AddPieceResult {
   PieceCIDv2: string;
   PaddedSize: number;
   PayloadSize: number;
-}
-
-function service(s: SectorApiService | undefined): SectorApiService {
-  if (!s) throw new SectorUnknownError('this node has no sector service');
-  return s;
 }
 
 /**
@@ -95,7 +89,7 @@ export const piecesMethods = {
       return [payloadSize, { Type: 'push', Info: data.Info }, { Sector, PieceSize }];
     },
     run: async ([payloadSize, data, opts = {}], ctx): Promise<AddPieceResult> => {
-      const sectors = service(ctx.components.sectors);
+      const sectors = sectorService(ctx.components.sectors);
       const pieceSize = dealPieceSize({ payloadSize, pieceSize: opts.PieceSize, sectorSize: ctx.components.daemon.sectorSize });
       const taken = await ctx.streams.take(data.Info, ctx.signal);
       try {
@@ -133,7 +127,7 @@ export const piecesMethods = {
       return [intParam(raw, 0, 'sector'), intParam(raw, 1, 'offset'), size];
     },
     run: async ([sector, offset, size], ctx) => {
-      const sectors = service(ctx.components.sectors);
+      const sectors = sectorService(ctx.components.sectors);
       const body = await sectors.readPiece({ sector, offset, size, signal: ctx.signal });
       return exactly(body, size, `sector ${sector} read`);
     },
