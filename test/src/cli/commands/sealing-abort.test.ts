@@ -1,6 +1,6 @@
 /**
- * `sealing jobs` and `sealing abort` on a call that is really running: an 8 MiB pledged sector,
- * whose PC2 runs long enough (seconds) to be seen running and stopped through the CLI.
+ * `sealing jobs` and `sealing abort` on calls that are really running: 8 MiB pledged sectors, whose
+ * PC1 and PC2 run long enough (seconds) to be seen running and stopped through the CLI.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -51,15 +51,57 @@ async function until<T>(t: ExecutionContext, what: string, check: () => Promise<
   throw new Error(`timed out waiting for ${what}`);
 }
 
-test.serial('sealing jobs shows a running PC2, sealing abort stops it by id prefix, and the sector applies the PC2 failure rule', async (t) => {
-  const { Number: n } = await cliJson<{ Number: number }>(repo, ['sectors', 'pledge']);
-  const running = await until(t, 'a running PC2', async () => {
-    const jobs = (await rawRpc(repo, 'Filecoin.WorkerJobs', [])).result as Record<string, JobRow[]>;
-    return jobs.local?.find((j) => j.Task === 'seal/v0/precommit/2' && j.RunWait === 0 && j.Sector.Number === n);
+/** The first job of sector `n` running `task` (Lotus wire name) on the local worker, if any. */
+async function runningJob(n: number, task: string): Promise<JobRow | undefined> {
+  const jobs = (await rawRpc(repo, 'Filecoin.WorkerJobs', [])).result as Record<string, JobRow[]>;
+  return jobs.local?.find((j) => j.Task === task && j.RunWait === 0 && j.Sector.Number === n);
+}
+
+/** Waits for sector `n` to be in `state`. */
+function stateOf(t: ExecutionContext, n: number, state: string): Promise<{ State: string; LastErrCode?: string }> {
+  return until(t, `sector ${n} in ${state}`, async () => {
+    const s = (await rawRpc(repo, 'Filecoin.SectorsStatus', [n])).result as { State: string; LastErrCode?: string };
+    return s.State === state ? s : undefined;
   });
+}
+
+/** Checks that nothing of sector `n` is left under the storage path. */
+function noFilesOf(t: ExecutionContext, n: number): void {
+  for (const dir of ['unsealed', 'sealed', 'cache']) {
+    const path = join(repo, 'storage', dir);
+    t.deepEqual(existsSync(path) ? readdirSync(path).filter((f) => f.includes(`s-t01000-${n}`)) : [], [], `nothing of sector ${n} left in storage/${dir}`);
+  }
+}
+
+let aborted: number | undefined;
+
+test.serial('sealing abort stops a running PC1 by id prefix, and the sector applies the PC1 failure rule', async (t) => {
+  const { Number: n } = await cliJson<{ Number: number }>(repo, ['sectors', 'pledge']);
+  aborted = n;
+  // PC1 checks its cancellation flag every 65536 nodes (8 per 8 MiB sector): abort it as soon as it runs
+  const running = await until(t, 'a running PC1', () => runningJob(n, 'seal/v0/precommit/1'), 180_000);
+  const id8 = running.ID.ID.replaceAll('-', '').slice(0, 8);
+  const abort = await runCli(repo, ['sealing', 'abort', id8]);
+  t.is(abort.code, 0, abort.stderr);
+  t.is(abort.stdout, `aborting job ${running.ID.ID}, task PC1, sector ${n}, running on host ${hostname()}\n`);
+
+  const call = await until(t, 'the aborted call to finish', async () => {
+    const calls = (await rawRpc(repo, 'Filecoin.SealingCalls', [n])).result as Call[];
+    return calls.find((c) => c.ID === running.ID.ID && c.Outcome !== undefined);
+  });
+  t.is(call.Outcome, 'aborted');
+  t.is(call.Error?.code, 'ABORTED');
+  t.is((await stateOf(t, n, 'SealPreCommit1Failed')).LastErrCode, 'ABORTED');
+  const again = await runCli(repo, ['sealing', 'abort', id8]);
+  t.is(again.code, 1);
+  t.regex(again.stderr, /is not queued or running \[CALL_UNKNOWN\]/);
+});
+
+test.serial('sealing jobs shows a running PC2 as lotus-miner does, and sectors remove stops it and leaves no file', async (t) => {
+  const { Number: n } = await cliJson<{ Number: number }>(repo, ['sectors', 'pledge']);
+  const running = await until(t, 'a running PC2', () => runningJob(n, 'seal/v0/precommit/2'), 180_000);
   t.deepEqual(running.ID.Sector, { Miner: 1000, Number: n }, "Lotus's CallID names the sector");
   t.is(running.Hostname, hostname());
-
   const id8 = running.ID.ID.replaceAll('-', '').slice(0, 8);
   const table = await runCli(repo, ['sealing', 'jobs']);
   t.is(table.code, 0, table.stderr);
@@ -68,33 +110,12 @@ test.serial('sealing jobs shows a running PC2, sealing abort stops it by id pref
   const rows = await cliJson<JobRow[]>(repo, ['sealing', 'jobs']);
   t.true(rows.some((r) => r.Worker === 'local' && r.ID.ID === running.ID.ID));
 
-  const abort = await runCli(repo, ['sealing', 'abort', id8]);
-  t.is(abort.code, 0, abort.stderr);
-  t.is(abort.stdout, `aborting job ${running.ID.ID}, task PC2, sector ${n}, running on host ${hostname()}\n`);
-
-  const aborted = await until(t, 'the aborted call to finish', async () => {
-    const calls = (await rawRpc(repo, 'Filecoin.SealingCalls', [n])).result as Call[];
-    return calls.find((c) => c.ID === running.ID.ID && c.Outcome !== undefined);
-  });
-  t.is(aborted.Outcome, 'aborted');
-  t.is(aborted.Error?.code, 'ABORTED');
-  const status = await until(t, 'SealPreCommit2Failed', async () => {
-    const s = (await rawRpc(repo, 'Filecoin.SectorsStatus', [n])).result as { State: string; LastErrCode?: string };
-    return s.State === 'SealPreCommit2Failed' ? s : undefined;
-  });
-  t.is(status.LastErrCode, 'ABORTED');
-  const again = await runCli(repo, ['sealing', 'abort', id8]);
-  t.is(again.code, 1);
-  t.regex(again.stderr, /is not queued or running \[CALL_UNKNOWN\]/);
-
-  // the failed sector is removed with its files (its PC2 retry waits out the one-minute cool-down)
-  t.is((await runCli(repo, ['sectors', 'remove', String(n)])).code, 0);
-  await until(t, 'Removed', async () => {
-    const s = (await rawRpc(repo, 'Filecoin.SectorsStatus', [n])).result as { State: string };
-    return s.State === 'Removed' ? s : undefined;
-  });
-  for (const dir of ['unsealed', 'sealed', 'cache']) {
-    const path = join(repo, 'storage', dir);
-    t.deepEqual(existsSync(path) ? readdirSync(path).filter((f) => f.includes(`s-t01000-${n}`)) : [], [], `nothing left in storage/${dir}`);
+  // one sector removed while its PC2 runs, the other in its failure state's cool-down
+  for (const sector of [n, aborted!]) t.is((await runCli(repo, ['sectors', 'remove', String(sector)])).code, 0);
+  for (const sector of [n, aborted!]) {
+    await stateOf(t, sector, 'Removed');
+    noFilesOf(t, sector);
   }
+  const open = (await rawRpc(repo, 'Filecoin.WorkerJobs', [])).result as Record<string, JobRow[]>;
+  t.deepEqual(Object.values(open).flat(), [], 'no call of a removed sector is left open');
 });
