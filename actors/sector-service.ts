@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Actor } from 'xstate';
 import {
   AbortedError,
+  CallUnknownError,
   InvalidArgumentError,
   PayloadTooLargeError,
   PayloadTooSmallError,
@@ -19,7 +20,7 @@ import { readPiece as readUnsealed } from '../src/piece/read-piece.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
 import { dealPieceSize } from '../src/sector/sizes.js';
 import type { LocalStore } from '../src/storage/local-store.js';
-import type { SectorLogEntry, SectorRecord, SectorStateName } from '../src/db/sector-store.js';
+import type { LogMarks, SectorLogEntry, SectorRecord, SectorStateName } from '../src/db/sector-store.js';
 import type { ReplyValue, SchedulerReply } from '../machines/protocol.js';
 import type { SchedulerMachine } from '../machines/scheduler.machine.js';
 import type { IndexClient } from './index.actor.js';
@@ -178,10 +179,17 @@ export class SectorService {
    * Resolves with the full id once the stop is under way (the sector sees the call fail ABORTED).
    */
   async abort(callId: string): Promise<string> {
-    const call = await this.#d.index.calls.findByPrefix(callId);
+    const call = await this.findCall(callId);
     const requestId = randomUUID();
     await this.#request(requestId, () => this.#d.root.send({ type: 'scheduler.call.abort', requestId, callId: call.callId }));
     return call.callId;
+  }
+
+  /** The call whose id is `callIdOrPrefix` or starts with it. @throws CallUnknownError (none, or several), InvalidArgumentError */
+  async findCall(callIdOrPrefix: string): Promise<CallRecord> {
+    const call = await this.#d.index.calls.findByPrefix(callIdOrPrefix);
+    if (call.sector.miner !== this.#d.miner) throw new CallUnknownError(`call ${call.callId} is not one of miner ${this.#d.miner}`);
+    return call;
   }
 
   /** Calls not yet returned to their sectors: what `sealing jobs` shows. */
@@ -216,6 +224,11 @@ export class SectorService {
   async noteSectorNumbersOnPaths(): Promise<void> {
     const max = await this.#d.index.catalog.maxSectorNumberOnPaths(this.#d.miner);
     if (max !== undefined) this.#d.root.send({ type: 'scheduler.numbers.seen', max });
+  }
+
+  /** Per sector: when its log began and when it first logged `kind` (`sectors list` seal times). */
+  async logMarks(kind: string): Promise<LogMarks[]> {
+    return this.#d.index.sectors.logMarks(this.#d.miner, kind);
   }
 
   /** Every sector of this miner, as persisted (the write of the latest change included). */

@@ -369,8 +369,13 @@ export const schedulerMachine = setup({
       if (call?.phase !== 'running') return;
       const workers = context.workers.map((w) => (w.id === call.worker ? { ...w, used: w.used - (call.threads ?? 0) } : w));
       enqueue.assign({ workers });
-      const outcome = event.ret.ok ? 'ok' : call.aborting && event.ret.error.code === 'ABORTED' ? 'aborted' : 'failed';
-      const f = finishWrite(context, self, call, event.ret, outcome);
+      // an aborted call ends aborted even if its thread finished first: the operator (or the
+      // sector's removal) asked for it to be stopped, and its sector acts on that
+      const ret: CallReturn = call.aborting
+        ? { ok: false, error: failure('ABORTED', `call ${call.callId} (${call.task.type}) aborted`) }
+        : event.ret;
+      const outcome = ret.ok ? 'ok' : call.aborting ? 'aborted' : 'failed';
+      const f = finishWrite(context, self, call, ret, outcome);
       enqueue.assign(f.patch);
       enqueue.sendTo(indexRef, f.event);
     }),

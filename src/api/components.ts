@@ -10,7 +10,8 @@
  * ```
  * and ask the daemon's owner to pass the value.
  */
-import type { SectorRecord } from '../db/sector-store.js';
+import type { LogMarks, SectorLogEntry, SectorRecord, SectorStateName } from '../db/sector-store.js';
+import type { CallRecord } from '../tasks/calls.js';
 import type { AddedPiece, AddPieceRequest } from '../piece/add-piece.js';
 import type { Permission } from '../auth/tokens.js';
 import type { CatalogClient } from '../storage/catalog-client.js';
@@ -30,6 +31,28 @@ export interface SectorApiService {
   sectorStatus(sector: number): Promise<SectorRecord>;
   /** Tells the scheduler the highest sector number on any path (after a path was attached), so new sectors are numbered above it. */
   noteSectorNumbersOnPaths(): Promise<void>;
+  /** One sector's record and its log; rejects with SectorUnknownError for an unknown number. */
+  status(sector: number): Promise<{ record: SectorRecord; log: SectorLogEntry[] }>;
+  /** The sectors in any of `states`. */
+  listInStates(states: SectorStateName[]): Promise<readonly SectorRecord[]>;
+  /** Sectors per state. */
+  summary(): Promise<Record<string, number>>;
+  /** Per sector: when its log began and when it first logged an entry of `kind`. */
+  logMarks(kind: string): Promise<readonly LogMarks[]>;
+  /** A new committed-capacity sector, sealed at once; resolves with its number. */
+  pledge(): Promise<number>;
+  /** Stops a sector waiting for deals and seals it (SECTOR_UNKNOWN, SECTOR_STATE_INVALID). */
+  startPacking(sector: number): Promise<void>;
+  /** Removes a sector in any state, with its files on every path (SECTOR_UNKNOWN). */
+  remove(sector: number): Promise<void>;
+  /** The call with this id or unique id prefix (CALL_UNKNOWN). */
+  findCall(callIdOrPrefix: string): Promise<CallRecord>;
+  /** Stops a queued or running call; resolves with its full id (CALL_UNKNOWN when it is neither). */
+  abort(callIdOrPrefix: string): Promise<string>;
+  /** Calls not yet returned to their sectors. */
+  jobs(): Promise<readonly CallRecord[]>;
+  /** Every call made for a sector, newest first. */
+  calls(sector: number): Promise<readonly CallRecord[]>;
 }
 
 /**

@@ -81,3 +81,18 @@ export function tabulate(rows: readonly (readonly string[])[]): string[] {
       .trimEnd(),
   );
 }
+
+/**
+ * A duration as lotus-miner prints job and seal times: Go's `Duration.String()` after
+ * `Truncate(100 * time.Millisecond)` (`300ms`, `4.2s`, `1m5.3s`, `2h0m7s`).
+ */
+export function formatElapsed(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return 'n/a';
+  const t = Math.floor(ms / 100) * 100;
+  if (t === 0) return '0s';
+  if (t < 1000) return `${t}ms`;
+  const h = Math.floor(t / 3_600_000);
+  const m = Math.floor((t % 3_600_000) / 60_000);
+  const s = ((t % 60_000) / 1000).toFixed(1).replace(/\.0$/, '');
+  return `${h > 0 ? `${h}h` : ''}${h > 0 || m > 0 ? `${m}m` : ''}${s}s`;
+}

@@ -49,6 +49,13 @@ export interface SectorLogEntry extends SectorLogInput {
   timestamp: number;
 }
 
+/** Times (unix ms) from a sector's log: its first entry, and its first entry of a chosen kind. */
+export interface LogMarks {
+  number: number;
+  first: number;
+  marked?: number;
+}
+
 /** What else a {@link SectorStore.save} commits with the record. */
 export interface SaveOptions {
   /** Calls whose results this record applies: marked `returned` in the same transaction (each must be `done`). */
@@ -161,6 +168,10 @@ export class SectorStore {
       ),
       deleteLog: db.prepare<[number, number, number, number]>('DELETE FROM sector_log WHERE miner = ? AND number = ? AND id BETWEEN ? AND ?'),
       log: db.prepare<[number, number], LogRow>('SELECT kind, message, trace, timestamp FROM sector_log WHERE miner = ? AND number = ? ORDER BY id'),
+      logMarks: db.prepare<[string, number], { number: number; first: number; marked: number | null }>(
+        `SELECT number, MIN(timestamp) AS first, MIN(CASE WHEN kind = ? THEN timestamp END) AS marked
+         FROM sector_log WHERE miner = ? GROUP BY number ORDER BY number`,
+      ),
       logTail: db.prepare<[number, number, number], LogRow>(
         `SELECT kind, message, trace, timestamp FROM
            (SELECT id, kind, message, trace, timestamp FROM sector_log WHERE miner = ? AND number = ? ORDER BY id DESC LIMIT ?)
@@ -265,6 +276,16 @@ export class SectorStore {
       if (r.trace !== null) e.trace = r.trace;
       return e;
     });
+  }
+
+  /**
+   * For every sector of `miner` with a log: when its first entry was appended, and when its first
+   * entry of `kind` was (absent when it has none). One query for all sectors, so `sectors list`
+   * can show seal times without reading every log.
+   */
+  logMarks(miner: number, kind: string): LogMarks[] {
+    if (typeof kind !== 'string' || kind === '') throw new InvalidArgumentError('logMarks: kind must be a non-empty string');
+    return this.#s.logMarks.all(kind, miner).map((r) => (r.marked === null ? { number: r.number, first: r.first } : { number: r.number, first: r.first, marked: r.marked }));
   }
 
   /** The number a new sector of `miner` gets: one past the highest recorded, readable or not (0 for the first). */

@@ -54,6 +54,51 @@ export async function cliJson<T = Record<string, unknown>>(repo: string, args: r
   return JSON.parse(r.stdout) as T;
 }
 
+/** Options of `sector-storage run` that sealing tests set (each becomes its flag). */
+export interface DaemonFlags {
+  /** `--sector-size` (a new repository only), e.g. `2KiB`. */
+  sectorSize?: string;
+  /** `--fixed-randomness TICKET:SEED`: 64 hex digits each. */
+  fixedRandomness?: { ticket: string; seed: string };
+  /** `--epoch-ms`: the local chain's epoch length. */
+  epochMs?: number;
+  /** `--seed-wait-epochs`: epochs from a landed pre-commit to its seed. */
+  seedWaitEpochs?: number;
+}
+
+/** The `run` arguments for `flags`. */
+export function daemonArgs(flags: DaemonFlags): string[] {
+  const args: string[] = [];
+  if (flags.sectorSize !== undefined) args.push('--sector-size', flags.sectorSize);
+  if (flags.fixedRandomness) args.push('--fixed-randomness', `${flags.fixedRandomness.ticket}:${flags.fixedRandomness.seed}`);
+  if (flags.epochMs !== undefined) args.push('--epoch-ms', String(flags.epochMs));
+  if (flags.seedWaitEpochs !== undefined) args.push('--seed-wait-epochs', String(flags.seedWaitEpochs));
+  return args;
+}
+
+/** A JSON-RPC 2.0 answer as it came over the wire. */
+export interface RawRpcAnswer {
+  status: number;
+  result?: unknown;
+  error?: { code: number; message: string; data?: { code: string } };
+}
+
+/**
+ * Posts one JSON-RPC request to the daemon of `repo` exactly as given (no client-side checks), with
+ * the repository's admin token or `token`.
+ */
+export async function rawRpc(repo: string, method: string, params: unknown, token?: string): Promise<RawRpcAnswer> {
+  const m = /^\/ip4\/([^/]+)\/tcp\/(\d+)\/http$/.exec(readFileSync(join(repo, 'api'), 'utf8').trim());
+  if (!m) throw new Error(`unexpected api file in ${repo}`);
+  const res = await fetch(`http://${m[1]}:${m[2]}/rpc/v0`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token ?? readFileSync(join(repo, 'token'), 'utf8').trim()}` },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  const body = (await res.json()) as Omit<RawRpcAnswer, 'status'>;
+  return { status: res.status, ...body };
+}
+
 /** A daemon process. */
 export interface DaemonProcess {
   readonly child: ChildProcess;

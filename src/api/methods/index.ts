@@ -5,6 +5,7 @@
  */
 import { commonMethods } from './common.js';
 import { piecesMethods } from './pieces.js';
+import { sealingMethods } from './sealing.js';
 import { sectorsMethods } from './sectors.js';
 import { storageMethods } from './storage.js';
 
@@ -12,6 +13,7 @@ export const apiMethods = {
   ...commonMethods,
   ...sectorsMethods,
   ...piecesMethods,
+  ...sealingMethods,
   ...storageMethods,
 };
 

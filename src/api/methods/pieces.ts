@@ -14,15 +14,14 @@ import {
   InvalidArgumentError,
   PayloadTooLargeError,
   PayloadTooSmallError,
-  SectorUnknownError,
 } from '../../errors.js';
 import { verifyPieceStream } from '../../piece/verify-piece.js';
 import { findWholePiece } from '../../piece/whole-piece.js';
 import { dealPieceSize } from '../../sector/sizes.js';
-import type { SectorApiService } from '../components.js';
 import { expectArity, intField, intParam, objectParam } from '../params.js';
 import { defineMethod, defineStreamMethod } from '../rpc-method.js';
 import { isStreamId } from '../stream-registry.js';
+import { sectorService } from './sectors.js';
 
 /** Lotus's reference to request data sent out of band. */
 export interface DataRef {
@@ -55,11 +54,6 @@ export interface AddPieceResult {
   PieceCIDv2: string;
   PaddedSize: number;
   PayloadSize: number;
-}
-
-function service(s: SectorApiService | undefined): SectorApiService {
-  if (!s) throw new SectorUnknownError('this node has no sector service');
-  return s;
 }
 
 /**
@@ -106,7 +100,7 @@ export const piecesMethods = {
       return [payloadSize, { Type: 'push', Info: data.Info }, { Sector, PieceSize }];
     },
     run: async ([payloadSize, data, opts = {}], ctx): Promise<AddPieceResult> => {
-      const sectors = service(ctx.components.sectors);
+      const sectors = sectorService(ctx.components.sectors);
       const pieceSize = dealPieceSize({ payloadSize, pieceSize: opts.PieceSize, sectorSize: ctx.components.daemon.sectorSize });
       const taken = await ctx.streams.take(data.Info, ctx.signal);
       try {
@@ -148,7 +142,7 @@ export const piecesMethods = {
       return [intParam(raw, 0, 'sector'), intParam(raw, 1, 'offset'), size, opts.Verify === undefined ? {} : { Verify: opts.Verify }];
     },
     run: async ([sector, offset, size, opts = {}], ctx) => {
-      const sectors = service(ctx.components.sectors);
+      const sectors = sectorService(ctx.components.sectors);
       const piece = opts.Verify === false ? undefined : findWholePiece((await sectors.sectorStatus(sector)).pieces, offset, size);
       if (opts.Verify === true && !piece) {
         throw new InvalidArgumentError(

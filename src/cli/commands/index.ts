@@ -5,6 +5,7 @@
 import type { AnyCommand } from '../command.js';
 import { piecesCommands } from './pieces.js';
 import { runCommands } from './run.js';
+import { sealingCommands } from './sealing.js';
 import { sectorsCommands } from './sectors.js';
 import { sealCommands } from './seal.js';
 import { storageCommands } from './storage.js';
@@ -14,6 +15,7 @@ export const commands: readonly AnyCommand[] = [
   ...runCommands,
   ...piecesCommands,
   ...sectorsCommands,
+  ...sealingCommands,
   ...sealCommands,
   ...storageCommands,
   ...workerCommands,

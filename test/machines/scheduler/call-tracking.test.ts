@@ -212,3 +212,16 @@ test('a refused add of a new sector frees its number', async (t) => {
   t.like(next, { ok: true, value: { sector: 0 } }, 'the number is given out again');
   h.stop();
 });
+
+test('an aborted call ends aborted even when its thread returned a result first', async (t) => {
+  const h = schedulerHarness();
+  await pledgedToPc1(h);
+  const pc1 = h.run('PC1');
+  await h.request({ type: 'scheduler.call.abort', callId: pc1.callId });
+  pc1.finish({ ok: true, result: { type: 'PC1', value: PC1 } });
+  await h.flush();
+  t.is(h.calls.get(pc1.callId)?.outcome, 'aborted');
+  t.is(h.sectorState(0), 'SealPreCommit1Failed');
+  t.is(h.saves.at(-1)?.record.pc1, undefined, 'the result of the aborted call is not applied');
+  h.stop();
+});

@@ -8,7 +8,7 @@ import { apiMethods } from '../../../src/api/methods/index.js';
 import { ApiClient } from '../../../src/api/rpc-client.js';
 import { RpcServer } from '../../../src/api/rpc-server.js';
 import { StreamRegistry } from '../../../src/api/stream-registry.js';
-import { type SectorStorageError, SectorUnknownError, UnauthorizedError } from '../../../src/errors.js';
+import { CallUnknownError, type SectorStorageError, SectorUnknownError, UnauthorizedError } from '../../../src/errors.js';
 import type { SectorRecord } from '../../../src/db/sector-store.js';
 
 /** An in-memory sector service: keeps each added piece's bytes so reads can be checked. */
@@ -51,6 +51,60 @@ function memorySectors(): SectorApiService & { data: Map<number, Uint8Array> } {
       if (!r) throw new SectorUnknownError(`sector ${n} does not exist`);
       return r;
     },
+    async status(n: number) {
+      return { record: await this.sectorStatus(n), log: [] };
+    },
+    async listInStates(states) {
+      return [...records.values()].filter((r) => states.includes(r.state));
+    },
+    async summary() {
+      const out: Record<string, number> = {};
+      for (const r of records.values()) out[r.state] = (out[r.state] ?? 0) + 1;
+      return out;
+    },
+    async logMarks() {
+      return [];
+    },
+    async pledge() {
+      const n = Math.max(0, ...records.keys()) + 1;
+      records.set(n, { ...blankRecord(n), state: 'Packing', packingRequested: true });
+      return n;
+    },
+    async startPacking(n: number) {
+      const r = await this.sectorStatus(n);
+      records.set(n, { ...r, packingRequested: true });
+    },
+    async remove(n: number) {
+      const r = await this.sectorStatus(n);
+      records.set(n, { ...r, state: 'Removed' });
+    },
+    async findCall(id: string): Promise<never> {
+      throw new CallUnknownError(`no call id starts with "${id}"`);
+    },
+    async abort(id: string): Promise<never> {
+      throw new CallUnknownError(`no call id starts with "${id}"`);
+    },
+    async jobs() {
+      return [];
+    },
+    async calls() {
+      return [];
+    },
+  };
+}
+
+function blankRecord(n: number): SectorRecord {
+  return {
+    v: 2,
+    miner: 1000,
+    number: n,
+    proofType: 5,
+    state: 'WaitDeals',
+    pieces: [],
+    packingRequested: false,
+    counters: { preCommit2Fails: 0, invalidProofs: 0, retries: 0 },
+    lastLogAt: 1,
+    updatedAt: 1,
   };
 }
 

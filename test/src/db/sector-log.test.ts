@@ -140,3 +140,22 @@ test('truncating one sector’s log leaves the others alone', (t) => {
   );
   t.is(store.log(1000, 1).length, 4002);
 });
+
+test('logMarks gives each sector of a miner its first entry and its first entry of a kind, in one query', (t) => {
+  const { store, clock } = t.context;
+  store.save(draft(1), { log: [event('SectorStart')] });
+  store.save({ ...draft(2), miner: 2000 }, { log: [event('SectorStart')] });
+  clock.t = 1500;
+  store.save(draft(3, 'Packing'), { log: [event('SectorPacked')] });
+  clock.t = 4000;
+  store.save(draft(1, 'FinalizeSector'), { log: [event('SectorProving')] });
+  clock.t = 5000;
+  store.save(draft(1, 'Proving'), { log: [event('SectorFinalized'), event('SectorProving', 'again')] });
+  store.save(draft(4)); // no log: not listed
+  t.deepEqual(store.logMarks(1000, 'event;sealing.SectorProving'), [
+    { number: 1, first: 1000, marked: 4000 },
+    { number: 3, first: 1500 },
+  ]);
+  t.deepEqual(store.logMarks(2000, 'event;sealing.SectorProving'), [{ number: 2, first: 1000 }]);
+  t.throws(() => store.logMarks(1000, ''), { instanceOf: InvalidArgumentError });
+});

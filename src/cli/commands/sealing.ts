@@ -1,0 +1,133 @@
+/**
+ * `sector-storage sealing …`, lotus-miner style (`cmd/lotus-miner/sealing.go`): `jobs` (the calls
+ * not yet returned to their sectors), `calls --sector N` (every call ever made for a sector) and
+ * `abort CALLID`.
+ */
+import { InvalidArgumentError } from '../../errors.js';
+import { RUN_WAIT, type SealingCall, type WorkerJob } from '../../api/methods/sealing.js';
+import { TASK_WIRE_NAMES, type TaskType } from '../../tasks/task-types.js';
+import { parseIntArg } from '../args.js';
+import { defineCommand } from '../command.js';
+import { formatElapsed, tabulate } from '../output.js';
+
+const SHORT_NAMES = new Map(Object.entries(TASK_WIRE_NAMES).map(([short, wire]) => [wire, short as TaskType]));
+
+/** Lotus's short name of a wire task name (`UNK` for one this program does not know, as Lotus). */
+export function taskShortName(wire: string): string {
+  return SHORT_NAMES.get(wire) ?? 'UNK';
+}
+
+/** A job row of `sealing jobs --json`: Lotus's WorkerJob and the worker it is listed under. */
+export interface JobRow extends WorkerJob {
+  Worker: string;
+}
+
+/** Lotus's state words for RunWait. */
+export function runWaitState(runWait: number): string {
+  if (runWait === RUN_WAIT.running) return 'running';
+  if (runWait === RUN_WAIT.retWait) return 'ret-wait';
+  if (runWait === -2) return 'returned';
+  if (runWait === -3) return 'ret-done';
+  return runWait > 0 ? 'assigned' : `runwait(${runWait})`;
+}
+
+/** The jobs of every worker in lotus-miner's order: by RunWait, then oldest first, then call id. */
+export function flattenJobs(byWorker: Record<string, WorkerJob[]>): JobRow[] {
+  const rows = Object.entries(byWorker).flatMap(([worker, jobs]) => jobs.map((j) => ({ Worker: worker, ...j })));
+  return rows.sort((a, b) => a.RunWait - b.RunWait || Date.parse(a.Start) - Date.parse(b.Start) || a.ID.ID.localeCompare(b.ID.ID));
+}
+
+/** The `sealing jobs` table (ID and Worker are the first 8 characters, as Lotus's first 4 bytes in hex). */
+export function formatJobs(rows: readonly JobRow[], now = Date.now()): string[] {
+  if (rows.length === 0) return ['no jobs'];
+  const table = [['ID', 'Sector', 'Worker', 'Hostname', 'Task', 'State', 'Time']];
+  for (const j of rows) {
+    table.push([
+      j.ID.ID.replaceAll('-', '').slice(0, 8),
+      String(j.Sector.Number),
+      j.Worker.replaceAll('-', '').slice(0, 8),
+      j.Hostname ?? '',
+      taskShortName(j.Task),
+      runWaitState(j.RunWait),
+      formatElapsed(now - Date.parse(j.Start)),
+    ]);
+  }
+  return tabulate(table);
+}
+
+const time = (ms: number | undefined) => (ms === undefined ? '-' : new Date(ms).toISOString());
+
+/** The `sealing calls` table. */
+export function formatCalls(calls: readonly SealingCall[], sector: number): string[] {
+  if (calls.length === 0) return [`no calls for sector ${sector}`];
+  const table = [['ID', 'Task', 'State', 'Attempts', 'Started', 'Finished', 'Outcome']];
+  for (const c of calls) {
+    table.push([c.ID.replaceAll('-', '').slice(0, 8), c.Task, c.State, String(c.Attempts), time(c.Started), time(c.Finished), c.Outcome ?? '-']);
+  }
+  const lines = tabulate(table);
+  for (const c of calls) if (c.Error) lines.push(`  call ${c.ID} (${c.Task}) error: ${c.Error.message} [${c.Error.code}]`);
+  return lines;
+}
+
+const jobs = defineCommand({
+  path: ['sealing', 'jobs'],
+  summary: 'list the calls not yet returned to their sectors: running, waiting for a worker, or done and not yet applied',
+  description:
+    'Columns as lotus-miner: ID (first 8 hex digits of the call id; "sealing abort" takes it), Sector, Worker ("local" is the daemon\'s own pool; 00000000 when no worker holds the call), Hostname, Task (AP, PC1, PC2, C1, C2, FIN, GET, UNS), State (running, assigned = waiting for a worker, ret-wait = done, its sector has not applied the result yet) and Time since it started.',
+  flags: {},
+  positionals: [],
+  async run({ out, connect, signal }) {
+    const api = await connect();
+    try {
+      const rows = flattenJobs(await api.call('WorkerJobs', { signal }));
+      out.result(rows, (r) => formatJobs(r));
+    } finally {
+      api.close();
+    }
+  },
+});
+
+const calls = defineCommand({
+  path: ['sealing', 'calls'],
+  summary: 'list every call ever made for a sector, oldest first (so you can check that no phase ran twice)',
+  description:
+    'Columns: ID (first 8 hex digits), Task, State (started, running, done, returned), Attempts (more than 1: re-queued after the daemon died), Started, Finished, Outcome (ok, failed, aborted, interrupted).',
+  flags: {
+    sector: { type: 'string', valueName: 'N', description: 'sector number (required)' },
+  },
+  positionals: [],
+  async run({ flags, out, connect, signal }) {
+    if (flags.sector === undefined) throw new InvalidArgumentError('--sector N is required');
+    const n = parseIntArg(flags.sector, 'sector number (--sector)');
+    const api = await connect();
+    try {
+      const list = await api.call('SealingCalls', n, { signal });
+      out.result(list, (c) => formatCalls(c, n));
+    } finally {
+      api.close();
+    }
+  },
+});
+
+const abort = defineCommand({
+  path: ['sealing', 'abort'],
+  summary: 'stop a queued or running call; its sector sees the task fail ABORTED and applies its failure rules',
+  flags: {},
+  positionals: [{ name: 'CALLID', description: 'the call id, or a prefix of it that only one call has (as "sealing jobs" shows)' }],
+  async run({ args, out, connect, signal }) {
+    const id = args.CALLID!;
+    const api = await connect();
+    try {
+      const call = await api.call('SealingAbort', id, { signal });
+      out.result(
+        call,
+        (c) =>
+          `aborting job ${c.ID}, task ${c.Task}, sector ${c.Sector.Number}${c.State === 'running' && c.Hostname ? `, running on host ${c.Hostname}` : ''}`,
+      );
+    } finally {
+      api.close();
+    }
+  },
+});
+
+export const sealingCommands = [jobs, calls, abort];
