@@ -462,9 +462,8 @@ export const schedulerMachine = setup({
         if (context.sectors[s.number]) enqueue.sendTo(sectorChildId(s.number), { type: 'sector.files.missing', message: s.message } satisfies SectorEvent);
       }
     }),
-    reportFaults: enqueueActions(({ context, event, enqueue }) => {
-      const faulty = (event as unknown as { output: { number: number; reason: string }[] }).output;
-      for (const f of faulty) {
+    reportFaults: enqueueActions(({ context, enqueue }, params: { faulty: { number: number; reason: string }[] }) => {
+      for (const f of params.faulty) {
         if (context.sectors[f.number]?.state === 'Proving') enqueue.sendTo(sectorChildId(f.number), { type: 'sector.faulty', reason: f.reason } satisfies SectorEvent);
       }
     }),
@@ -585,7 +584,7 @@ export const schedulerMachine = setup({
                     .filter((s) => s.state === 'Proving')
                     .map((s) => s.number),
                 }),
-                onDone: { actions: 'reportFaults', target: 'idle' },
+                onDone: { actions: { type: 'reportFaults', params: ({ event }) => ({ faulty: event.output }) }, target: 'idle' },
                 onError: { target: 'idle' },
               },
             },

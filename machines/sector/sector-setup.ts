@@ -132,18 +132,12 @@ export const sectorSetup = setup({
       assertEvent(event, 'sector.task.done');
       return event.result.type !== 'PC2' || event.result.value.commD === context.commD;
     },
-    messageOk: ({ event }) => (event as unknown as { output: MessageOutcome }).output.ok,
+    messageOk: (_, params: { outcome: MessageOutcome }) => params.outcome.ok,
     pc2FailedTooOften: ({ context }) => context.counters.preCommit2Fails > MAX_PC2_FAILS,
     proofsFailedTooOften: ({ context }) => context.counters.invalidProofs > MAX_INVALID_PROOFS,
     /** The pre-commit is on chain with this sector's CommR. */
-    preCommitLanded: ({ context, event }) => {
-      const info = (event as unknown as { output: { commR: string; epoch: number } | undefined }).output;
-      return info !== undefined && info.commR === context.commR;
-    },
-    preCommitMismatch: ({ context, event }) => {
-      const info = (event as unknown as { output: { commR: string; epoch: number } | undefined }).output;
-      return info !== undefined && info.commR !== context.commR;
-    },
+    preCommitLanded: ({ context }, params: { info: { commR: string } | undefined }) => params.info !== undefined && params.info.commR === context.commR,
+    preCommitMismatch: ({ context }, params: { info: { commR: string } | undefined }) => params.info !== undefined && params.info.commR !== context.commR,
   },
   actions: {
     setState: assign((_, params: { state: SectorStateName }) => ({ state: params.state })),
@@ -261,13 +255,13 @@ export const sectorSetup = setup({
     }),
     setError: assign((_, params: WireError) => ({ error: { code: params.code, message: params.message } })),
     /** Keeps an invoked actor's failure (chain, files) as the sector's error. */
-    storeActorError: assign(({ event }, params: { what: string }) => {
-      const e = errorOf((event as unknown as { error: unknown }).error);
+    storeActorError: assign((_, params: { what: string; error: unknown }) => {
+      const e = errorOf(params.error);
       return { error: { code: e.code, message: `${params.what}: ${e.message}` } };
     }),
     /** Keeps a chain message's refusal as the sector's error. */
-    storeRefusal: assign(({ event }, params: { what: string }) => ({
-      error: { code: 'PROOF_INVALID' as const, message: `${params.what}: ${(event as unknown as { output: { reason: string } }).output.reason}` },
+    storeRefusal: assign((_, params: { what: string; outcome: MessageOutcome }) => ({
+      error: { code: 'PROOF_INVALID' as const, message: `${params.what}: ${params.outcome.ok ? 'no reason given' : params.outcome.reason}` },
     })),
     clearError: assign({ error: undefined }),
     /**
@@ -283,20 +277,17 @@ export const sectorSetup = setup({
     resetPc2Failures: assign(({ context }) => ({ counters: { ...context.counters, preCommit2Fails: 0 } })),
     countInvalidProof: assign(({ context }) => ({ counters: { ...context.counters, invalidProofs: context.counters.invalidProofs + 1 } })),
     resetProofCounters: assign(({ context }) => ({ counters: { ...context.counters, invalidProofs: 0, retries: 0 } })),
-    assignTicket: assign(({ event }) => ({ ticket: (event as unknown as { output: ChainRandomness }).output })),
-    assignSeed: assign(({ event }) => ({ seed: (event as unknown as { output: ChainRandomness }).output })),
-    assignPreCommit: assign(({ event }) => ({ preCommit: { message: (event as unknown as { output: { message: string } }).output.message } })),
-    assignPreCommitEpoch: assign(({ context, event }) => ({
-      preCommit: { message: context.preCommit?.message ?? '', epoch: (event as unknown as { output: { epoch: number } }).output.epoch },
+    assignTicket: assign((_, params: { ticket: ChainRandomness }) => ({ ticket: params.ticket })),
+    assignSeed: assign((_, params: { seed: ChainRandomness }) => ({ seed: params.seed })),
+    assignPreCommit: assign((_, params: { message: string }) => ({ preCommit: { message: params.message } })),
+    assignPreCommitEpoch: assign(({ context }, params: { epoch: number }) => ({
+      preCommit: { message: context.preCommit?.message ?? '', epoch: params.epoch },
     })),
-    assignCommit: assign(({ event }) => ({ commit: { message: (event as unknown as { output: { message: string } }).output.message } })),
+    assignCommit: assign((_, params: { message: string }) => ({ commit: { message: params.message } })),
     /** The commit landed: the chain holds the proof, the record keeps its digest only. */
-    assignCommitLanded: assign(({ context, event }) => {
+    assignCommitLanded: assign(({ context }, params: { epoch: number }) => {
       const { value: _, ...proof } = context.proof ?? { sha256: '', bytes: 0, prover: '' };
-      return {
-        commit: { message: context.commit?.message ?? '', epoch: (event as unknown as { output: { epoch: number } }).output.epoch },
-        proof,
-      };
+      return { commit: { message: context.commit?.message ?? '', epoch: params.epoch }, proof };
     }),
     /** Starts the sealing over from a new ticket (a different ticket gives different work ids). */
     dropSealingResults: assign({ ticket: undefined, pc1: undefined, commR: undefined, preCommit: undefined, seed: undefined, c1: undefined, proof: undefined, commit: undefined }),
@@ -310,7 +301,7 @@ export const sectorSetup = setup({
       assertEvent(event, 'sector.files.missing');
       return { error: { code: 'FILE_NOT_FOUND' as const, message: event.message } };
     }),
-    assignCommD: assign(({ event }) => ({ commD: (event as unknown as { output: string }).output, cc: false })),
+    assignCommD: assign((_, params: { commD: string }) => ({ commD: params.commD, cc: false })),
     // ---- deal filling (see deal-logic.ts)
     enqueueRequest: assign(({ context, event }) => {
       assertEvent(event, 'sector.addPiece');
