@@ -40,6 +40,8 @@ import { SystemId } from '../machines/protocol.js';
 import { type SchedulerMachine, schedulerMachine } from '../machines/scheduler.machine.js';
 import type { CommDInput } from '../machines/sector/sector-setup.js';
 import { sectorMachine } from '../machines/sector/sector.machine.js';
+import { dormantSectorsLogic, startsDormant } from '../machines/scheduler/dormant.js';
+import { sectorGroupMachine } from '../machines/scheduler/sector-group.machine.js';
 import { chainActors } from './chain-actors.js';
 import { type IndexClient, createIndexActor } from './index.actor.js';
 import { SectorService } from './sector-service.js';
@@ -105,6 +107,11 @@ export interface DaemonSystemOptions {
   chain?: (index: IndexClient) => ChainAdapter;
   /** Settings of the default local chain. */
   localChain?: { epochMs?: number; seedWaitEpochs?: number; fixedRandomness?: FixedRandomness; clock?: ChainClock };
+  /**
+   * Runs the tasks instead of the local worker (benchmarks measure the call path with a task body
+   * of their own); the local worker still removes files and checks provability.
+   */
+  taskRunner?: TaskRunner;
   /** Where SDR parent caches live. @default PC1's default */
   parentCacheDir?: string;
   /** Silence after which a client's upload fails UPLOAD_STALLED. @default 15000 */
@@ -179,6 +186,9 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     log(`sector ${u.number} of miner ${u.miner} is not started: its record (state ${u.state}) is unreadable: ${u.reason}`);
   }
   const openCalls = calls.open().filter((c) => c.sector.miner === options.minerId);
+  // sectors that wait for nothing get their actor only when an event for them arrives
+  const dormant = records.filter(startsDormant);
+  const awake = records.filter((r) => !startsDormant(r));
   const nextNumber = stores.sectors.nextNumber(options.minerId);
 
   const index = createIndexActor({ db, stores, onError });
@@ -209,17 +219,22 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   const machine = schedulerMachine.provide({
     actors: {
       index: index.logic,
-      sector: sectorMachine.provide({
+      sectorGroup: sectorGroupMachine.provide({
         actors: {
+          sector: sectorMachine.provide({
+            actors: {
           computeCommD: fromPromise<string, CommDInput>(async ({ input }) => generateUnsealedCid(input.proofType, input.pieces).toString()),
           ...chainActors(getChain),
           removeFiles: fromPromise<void, { sector: { miner: number; number: number } }>(async ({ input, signal }) => {
             const removed = await (await getWorker()).removeSector(input.sector, signal);
-            if (removed.elsewhere.length > 0) log(`sector ${input.sector.number}: copies on other nodes were not removed: ${removed.elsewhere.join(', ')}`);
+                if (removed.elsewhere.length > 0) log(`sector ${input.sector.number}: copies on other nodes were not removed: ${removed.elsewhere.join(', ')}`);
+              }),
+            },
           }),
         },
       }),
       workerTask: createWorkerTaskLogic({ workers, ready, inflight }),
+      dormantSectors: dormantSectorsLogic(dormant),
       checkProvable: fromPromise<{ number: number; reason: string }[], { miner: number; numbers: number[] }>(async ({ input, signal }) => {
         const w = await getWorker();
         const found = await Promise.all(input.numbers.map((n) => client.sectors.get(input.miner, n)));
@@ -236,8 +251,9 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     input: {
       miner: options.minerId,
       proofType: options.sealProof,
-      worker: { id: 'local', hostname, threads: options.pool.threads },
-      records,
+      worker: { id: 'local', hostname, threads: options.taskRunner?.threads ?? options.pool.threads },
+      records: awake,
+      dormant: dormant.map((r) => ({ number: r.number, state: r.state, proofType: r.proofType })),
       openCalls,
       nextNumber,
       startedAt: now(),
@@ -282,7 +298,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
       { pool: options.pool, localStore, locks, sources, ...(options.parentCacheDir ? { parentCacheDir: options.parentCacheDir } : {}), log },
       { hostname, ...(options.uploadIdleMs !== undefined ? { uploadIdleMs: options.uploadIdleMs } : {}) },
     );
-    workers.set(worker.id, worker);
+    workers.set(worker.id, options.taskRunner ?? worker);
     markReady();
     await reconcileWithDisks({ minerId: options.minerId, records, client, root, log });
   } catch (err) {

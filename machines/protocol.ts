@@ -20,7 +20,8 @@ import type { IndexStores, StoreCallOf } from '../src/db/stores.js';
 import type { WireError } from '../src/errors.js';
 import type { CallReturn } from '../src/tasks/calls.js';
 import type { Task, TaskResult } from '../src/tasks/task-types.js';
-import type { PieceRecord, SectorStateName } from '../src/db/sector-store.js';
+import type { PieceRecord, SectorRecordDraft, SectorStateName } from '../src/db/sector-store.js';
+import type { SectorInput } from './sector/sector-context.js';
 
 /** System ids of the long-lived actors. */
 export const SystemId = {
@@ -30,7 +31,7 @@ export const SystemId = {
   index: 'index',
 } as const;
 
-/** Child id of a sector actor (spawned by the scheduler). */
+/** Child id and system id of a sector actor (spawned by its group, machines/scheduler/sector-group.machine.ts). */
 export function sectorChildId(number: number): `sector:${number}` {
   return `sector:${number}`;
 }
@@ -105,7 +106,9 @@ export type SchedulerCommand =
   /** Sector numbers seen on storage (reconciliation, storage attach): new sectors are numbered above. */
   | { type: 'scheduler.numbers.seen'; max: number }
   /** Sectors whose files reconciliation found missing. */
-  | { type: 'scheduler.files.missing'; sectors: { number: number; message: string }[] };
+  | { type: 'scheduler.files.missing'; sectors: { number: number; message: string }[] }
+  /** A dormant sector's record, to create its actor (machines/scheduler/dormant.ts). */
+  | { type: 'scheduler.sector.wake'; record: SectorRecordDraft & { lastLogAt?: number } };
 
 /** Facts and requests from sector actors. */
 export type SchedulerSectorEvent =
@@ -116,7 +119,9 @@ export type SchedulerSectorEvent =
   | { type: 'scheduler.piece.added'; requestId: string; sector: number; piece: PieceRecord }
   | { type: 'scheduler.piece.failed'; requestId: string; sector: number; error: WireError }
   /** A new sector whose first piece failed holds nothing durable: stop it and free its number. */
-  | { type: 'scheduler.sector.discard'; number: number };
+  | { type: 'scheduler.sector.discard'; number: number }
+  /** A sector actor failed (a bug), reported by its group. */
+  | { type: 'scheduler.sector.crashed'; number: number; error: WireError };
 
 /** From a worker task actor: how the call ended (a remote worker's Return* would arrive the same way). */
 export type SchedulerTaskEvent = { type: 'scheduler.task.finished'; callId: string; ret: CallReturn };
@@ -124,7 +129,15 @@ export type SchedulerTaskEvent = { type: 'scheduler.task.finished'; callId: stri
 /** To a worker task actor: stop the call (its `scheduler.task.finished` follows once the thread let go). */
 export type TaskActorEvent = { type: 'task.abort' };
 
-export type SchedulerEvent = SchedulerCommand | SchedulerSectorEvent | SchedulerTaskEvent | IndexResult;
+/**
+ * Raised by the scheduler to itself: spawning a sector in its group and sending to a sector go
+ * through these, so that every route to a sector is one action (machines/scheduler/sector-group.machine.ts).
+ */
+export type SchedulerInternalEvent =
+  | { type: 'scheduler.sector.spawn'; input: SectorInput; then?: SectorEvent[] }
+  | { type: 'scheduler.sector.send'; number: number; events: SectorEvent[] };
+
+export type SchedulerEvent = SchedulerCommand | SchedulerSectorEvent | SchedulerTaskEvent | SchedulerInternalEvent | IndexResult;
 
 /** Emitted by the scheduler (listen with `actor.on('scheduler.reply', …)`): the answer to a command. */
 export type SchedulerReply =

@@ -36,10 +36,12 @@ import type {
 } from './protocol.js';
 import { sectorChildId, taskChildId } from './protocol.js';
 import { type TrackedCall, callOfWaiter, restoredCalls, without } from './scheduler/call-tracker.js';
+import { drop, put } from './scheduler/tables.js';
 import { explicitRefusal, findSector, withPiece } from './scheduler/placement.js';
 import { type QueuedCall, type WorkerSlots, enqueue, plan } from './scheduler/task-queue.js';
 import type { SectorRecordDraft } from '../src/db/sector-store.js';
-import { sectorMachine } from './sector/sector.machine.js';
+import { type GroupEvent, groupIdOf, sectorGroupMachine } from './scheduler/sector-group.machine.js';
+import type { DormantEvent } from './scheduler/dormant.js';
 
 /** Construction data of the scheduler. */
 export interface SchedulerInput {
@@ -50,6 +52,11 @@ export interface SchedulerInput {
   worker: { id: string; hostname: string; threads: number };
   /** Persisted records of this miner's sectors, restored as sector actors at start. */
   records: SectorRecordDraft[];
+  /**
+   * Sectors restored dormant (machines/scheduler/dormant.ts): no actor until an event for them
+   * arrives; their records are kept by the `dormantSectors` actor.
+   */
+  dormant?: Pick<SectorRecordDraft, 'number' | 'state' | 'proofType'>[];
   /** Calls not yet returned (the call store's `open()`), restored at start. */
   openCalls?: CallRecord[];
   /** Number of the next new sector. */
@@ -95,6 +102,11 @@ export interface SchedulerContext {
   workers: WorkerSlots[];
   /** Index writes waiting for their answer, by request id. */
   writes: Record<number, PendingWrite>;
+  /** The sector groups spawned so far (machines/scheduler/sector-group.machine.ts). */
+  groups: Record<string, true>;
+  /** Dormant sectors (no actor yet), and the events held for those being woken, by number. */
+  dormant: Record<string, true>;
+  waking: Record<string, SectorEvent[]>;
   seq: number;
   /** Calls that were running when the previous process died: written back to `started` at start. */
   requeueAtStart: string[];
@@ -134,11 +146,13 @@ export const schedulerMachine = setup({
     index: fromCallback<IndexEvent>(() => {
       throw new Error('index actor is not provided');
     }),
-    sector: sectorMachine,
+    sectorGroup: sectorGroupMachine,
     /** Runs one call on a worker; answers `scheduler.task.finished`, stops on `task.abort`. */
     workerTask: fromCallback<TaskActorEvent, { callId: string; task: Task; worker: string }>(() => {
       throw new Error('workerTask is not provided');
     }),
+    /** Keeps dormant sectors' records until they are woken (machines/scheduler/dormant.ts). */
+    dormantSectors: fromCallback<DormantEvent>(() => {}),
     /** CheckProvable over sectors; resolves the bad ones. */
     checkProvable: fromPromise<{ number: number; reason: string }[], { miner: number; numbers: number[] }>(async () => {
       throw new Error('checkProvable is not provided');
@@ -163,11 +177,32 @@ export const schedulerMachine = setup({
     hasProving: ({ context }) => Object.values(context.sectors).some((s) => s.state === 'Proving'),
   },
   actions: {
+    /** Spawns a sector actor in its group (the group first, when this is its first sector), then gives it `then`. */
+    spawnSector: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'scheduler.sector.spawn');
+      const params = event;
+      const group = groupIdOf(params.input.number);
+      if (!context.groups[group]) {
+        put(context.groups, group, true);
+        enqueue.spawnChild('sectorGroup', { id: group });
+      }
+      const id = sectorChildId(params.input.number);
+      enqueue.sendTo(group, { type: 'group.spawn', id, input: params.input } satisfies GroupEvent);
+      for (const event of params.then ?? []) enqueue.sendTo(group, { type: 'group.deliver', id, event } satisfies GroupEvent);
+    }),
+    /** Sends events to a sector through its group (whose mailbox keeps them in order after its spawn). */
+    toSector: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'scheduler.sector.send');
+      const params = event;
+      const group = groupIdOf(params.number);
+      if (!context.groups[group]) return; // no actor was ever spawned for it
+      for (const event of params.events) enqueue.sendTo(group, { type: 'group.deliver', id: sectorChildId(params.number), event } satisfies GroupEvent);
+    }),
     /** Spawns one actor per persisted record (each routes itself to its state) and re-queues dead calls. */
     restoreSectors: enqueueActions(({ context, enqueue }) => {
       for (const record of context.restore) {
-        enqueue.spawnChild('sector', {
-          id: sectorChildId(record.number),
+        enqueue.raise({
+          type: 'scheduler.sector.spawn',
           input: { miner: record.miner, number: record.number, proofType: record.proofType, record, restoredAt: context.startedAt },
         });
       }
@@ -208,12 +243,12 @@ export const schedulerMachine = setup({
       if (!target) {
         const number = nextNumber++;
         target = { number, state: 'WaitDeals', sectorSize: sealProofInfo(context.proofType).sectorSize, reservedEnd: 0, accepting: true };
-        enqueue.spawnChild('sector', { id: sectorChildId(number), input: { miner: context.miner, number, proofType: context.proofType } });
+        enqueue.raise({ type: 'scheduler.sector.spawn', ...{ input: { miner: context.miner, number, proofType: context.proofType } } });
       }
       const previous = context.requests[requestId];
       enqueue.assign({
         nextNumber,
-        sectors: { ...context.sectors, [target.number]: withPiece(target, pieceSize) },
+        sectors: put(context.sectors, target.number, withPiece(target, pieceSize)),
         requests: {
           ...context.requests,
           [requestId]: {
@@ -224,19 +259,22 @@ export const schedulerMachine = setup({
           },
         },
       });
-      enqueue.sendTo(sectorChildId(target.number), { type: 'sector.addPiece', requestId, pieceSize, payloadSize } satisfies SectorEvent);
+      enqueue.raise({ type: 'scheduler.sector.send', ...{ number: target.number, events: [{ type: 'sector.addPiece', requestId, pieceSize, payloadSize }] } });
     }),
     /** A new committed-capacity sector (Lotus PledgeSector → SectorStartCC). */
     pledge: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'scheduler.pledge');
       const number = context.nextNumber;
-      enqueue.spawnChild('sector', { id: sectorChildId(number), input: { miner: context.miner, number, proofType: context.proofType, cc: true } });
+      enqueue.raise({ type: 'scheduler.sector.spawn', ...{ input: { miner: context.miner, number, proofType: context.proofType, cc: true } } });
       enqueue.assign({
         nextNumber: number + 1,
-        sectors: {
-          ...context.sectors,
-          [number]: { number, state: 'Packing', sectorSize: sealProofInfo(context.proofType).sectorSize, reservedEnd: 0, accepting: false },
-        },
+        sectors: put(context.sectors, number, {
+          number,
+          state: 'Packing',
+          sectorSize: sealProofInfo(context.proofType).sectorSize,
+          reservedEnd: 0,
+          accepting: false,
+        }),
       });
       enqueue.emit({ type: 'scheduler.reply', requestId: event.requestId, ok: true, value: { kind: 'sector.pledged', sector: number } });
     }),
@@ -249,8 +287,8 @@ export const schedulerMachine = setup({
       if (!['WaitDeals', 'AddPiece', 'Empty', 'Packing'].includes(s.state)) {
         return refuse(failure('SECTOR_STATE_INVALID', `sector ${sector} is in state ${s.state} and cannot be packed`));
       }
-      enqueue.assign({ sectors: { ...context.sectors, [sector]: { ...s, accepting: false } } });
-      enqueue.sendTo(sectorChildId(sector), { type: 'sector.startPacking' } satisfies SectorEvent);
+      enqueue.assign({ sectors: put(context.sectors, sector, { ...s, accepting: false }) });
+      enqueue.raise({ type: 'scheduler.sector.send', ...{ number: sector, events: [{ type: 'sector.startPacking' }] } });
       enqueue.emit({ type: 'scheduler.reply', requestId, ok: true, value: { kind: 'packing.requested', sector } });
     }),
     removeSector: enqueueActions(({ context, event, enqueue }) => {
@@ -261,8 +299,10 @@ export const schedulerMachine = setup({
         return;
       }
       const s = context.sectors[sector]!;
-      enqueue.assign({ sectors: { ...context.sectors, [sector]: { ...s, accepting: false } } });
-      enqueue.sendTo(sectorChildId(sector), { type: 'sector.remove' } satisfies SectorEvent);
+      const d = deliveries(context, [{ number: sector, event: { type: 'sector.remove' } }]);
+      enqueue.assign({ sectors: put(context.sectors, sector, { ...s, accepting: false }), ...d.patch });
+      for (const x of d.send) enqueue.raise({ type: 'scheduler.sector.send', ...{ number: x.number, events: [x.event] } });
+      for (const n of d.wake) enqueue.sendTo('dormant', { type: 'dormant.wake', number: n } satisfies DormantEvent);
       enqueue.emit({ type: 'scheduler.reply', requestId, ok: true, value: { kind: 'sector.removing', sector } });
     }),
     /** Drops the request's queued task and tells its sector; a running upload is stopped by the facade's signal. */
@@ -270,7 +310,7 @@ export const schedulerMachine = setup({
       assertEvent(event, 'scheduler.request.cancel');
       const pending = context.requests[event.requestId];
       if (!pending) return;
-      enqueue.sendTo(sectorChildId(pending.sector), { type: 'sector.request.cancel', requestId: event.requestId } satisfies SectorEvent);
+      enqueue.raise({ type: 'scheduler.sector.send', ...{ number: pending.sector, events: [{ type: 'sector.request.cancel', requestId: event.requestId }] } });
     }),
     /** A sector asks for work: attach it to the open call of the same WorkID, or start a call. */
     requestTask: enqueueActions(({ context, event, enqueue, self }) => {
@@ -281,14 +321,14 @@ export const schedulerMachine = setup({
       const existing = context.byWork[workId] !== undefined ? context.calls[context.byWork[workId]!] : undefined;
       if (existing?.phase === 'done' && existing.ret) {
         // finished before (maybe before a restart) and never applied: deliver, do not redo
-        enqueue.sendTo(sectorChildId(waiter.sector), resultEvent(taskId, existing.callId, existing.ret));
+        enqueue.raise({ type: 'scheduler.sector.send', ...{ number: waiter.sector, events: [resultEvent(taskId, existing.callId, existing.ret)] } });
         enqueue.assign(without(context.calls, context.byWork, existing.callId));
         return;
       }
       if (existing) {
         const attached: TrackedCall = { ...existing, waiter };
         const queue = existing.phase === 'restored' ? enqueue_(context.queue, attached) : context.queue;
-        enqueue.assign({ calls: { ...context.calls, [existing.callId]: existing.phase === 'restored' ? { ...attached, phase: 'queued' } : attached }, queue });
+        enqueue.assign({ calls: put(context.calls, existing.callId, existing.phase === 'restored' ? { ...attached, phase: 'queued' } : attached), queue });
         return;
       }
       const callId = globalThis.crypto.randomUUID();
@@ -304,9 +344,9 @@ export const schedulerMachine = setup({
       };
       enqueue.assign({
         seq: context.seq + 1,
-        calls: { ...context.calls, [callId]: call },
-        byWork: { ...context.byWork, [workId]: callId },
-        writes: { ...context.writes, [requestId]: { op: 'start', callId } },
+        calls: put(context.calls, callId, call),
+        byWork: put(context.byWork, workId, callId),
+        writes: put(context.writes, requestId, { op: 'start', callId }),
       });
       enqueue.sendTo(indexRef, { type: 'index.call', requestId, store: 'calls', method: 'start', args: [{ callId, workId, task }], replyTo: self } as IndexEvent);
     }),
@@ -315,12 +355,12 @@ export const schedulerMachine = setup({
       assertEvent(event, 'index.result');
       const w = context.writes[event.requestId];
       if (!w) return;
-      const { [event.requestId]: _, ...writes } = context.writes;
+      const writes = drop(context.writes, event.requestId);
       enqueue.assign({ writes });
       const call = context.calls[w.callId];
       if (!call) return;
       const tell = (e: SectorEvent) => {
-        if (call.waiter) enqueue.sendTo(sectorChildId(call.waiter.sector), e);
+        if (call.waiter) enqueue.raise({ type: 'scheduler.sector.send', ...{ number: call.waiter.sector, events: [e] } });
       };
       if (!event.ok) {
         // the call is not durable: the sector is told it failed rather than left waiting
@@ -336,7 +376,7 @@ export const schedulerMachine = setup({
           enqueue.sendTo(indexRef, f.event);
           return;
         }
-        enqueue.assign({ calls: { ...context.calls, [call.callId]: { ...call, phase: 'queued' } }, queue: enqueue_(context.queue, call) });
+        enqueue.assign({ calls: put(context.calls, call.callId, { ...call, phase: 'queued' }), queue: enqueue_(context.queue, call) });
         return;
       }
       // finish: durable; tell the sector now, or keep it for when the sector asks
@@ -344,7 +384,7 @@ export const schedulerMachine = setup({
         tell(resultEvent(call.waiter.taskId, call.callId, call.ret));
         enqueue.assign(without(context.calls, context.byWork, call.callId));
       } else {
-        enqueue.assign({ calls: { ...context.calls, [call.callId]: { ...call, phase: 'done' } } });
+        enqueue.assign({ calls: put(context.calls, call.callId, { ...call, phase: 'done' }) });
       }
     }),
     /** Starts every queued call a worker has room for. */
@@ -353,7 +393,7 @@ export const schedulerMachine = setup({
       const { placements, workers } = plan(context.queue, context.workers);
       if (placements.length === 0) return;
       const placed = new Set(placements.map((p) => p.callId));
-      const calls = { ...context.calls };
+      const calls = context.calls;
       for (const p of placements) {
         const call = calls[p.callId]!;
         calls[p.callId] = { ...call, phase: 'running', worker: p.worker, threads: p.threads };
@@ -407,10 +447,10 @@ export const schedulerMachine = setup({
           return;
         }
         case 'starting':
-          enqueue.assign({ calls: { ...context.calls, [call.callId]: { ...call, aborting: true } } });
+          enqueue.assign({ calls: put(context.calls, call.callId, { ...call, aborting: true }) });
           return;
         case 'running':
-          enqueue.assign({ calls: { ...context.calls, [call.callId]: { ...call, aborting: true } } });
+          enqueue.assign({ calls: put(context.calls, call.callId, { ...call, aborting: true }) });
           enqueue.sendTo(taskChildId(call.callId), { type: 'task.abort' } satisfies TaskActorEvent);
           return;
         default:
@@ -419,13 +459,13 @@ export const schedulerMachine = setup({
     }),
     updateSummary: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'scheduler.sector.changed');
-      enqueue.assign({ sectors: { ...context.sectors, [event.summary.number]: event.summary } });
+      enqueue.assign({ sectors: put(context.sectors, event.summary.number, event.summary) });
     }),
     /** A new sector whose first piece failed: it never existed; its number is free again if it was the last. */
     discardSector: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'scheduler.sector.discard');
-      const { [event.number]: _, ...sectors } = context.sectors;
-      enqueue.stopChild(sectorChildId(event.number));
+      const sectors = drop(context.sectors, event.number);
+      enqueue.sendTo(groupIdOf(event.number), { type: 'group.stop', id: sectorChildId(event.number) } satisfies GroupEvent);
       let { calls, byWork } = context;
       for (const c of Object.values(context.calls)) {
         if (c.task.sector.number !== event.number || c.phase !== 'done') continue;
@@ -458,14 +498,35 @@ export const schedulerMachine = setup({
     }),
     filesMissing: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'scheduler.files.missing');
-      for (const s of event.sectors) {
-        if (context.sectors[s.number]) enqueue.sendTo(sectorChildId(s.number), { type: 'sector.files.missing', message: s.message } satisfies SectorEvent);
-      }
+      const items = event.sectors
+        .filter((x) => context.sectors[x.number])
+        .map((x) => ({ number: x.number, event: { type: 'sector.files.missing', message: x.message } as SectorEvent }));
+      const d = deliveries(context, items);
+      enqueue.assign(d.patch);
+      for (const x of d.send) enqueue.raise({ type: 'scheduler.sector.send', ...{ number: x.number, events: [x.event] } });
+      for (const n of d.wake) enqueue.sendTo('dormant', { type: 'dormant.wake', number: n } satisfies DormantEvent);
     }),
+    /** Tells each faulty Proving sector (CheckProvable's verdict), waking dormant ones. */
     reportFaults: enqueueActions(({ context, enqueue }, params: { faulty: { number: number; reason: string }[] }) => {
-      for (const f of params.faulty) {
-        if (context.sectors[f.number]?.state === 'Proving') enqueue.sendTo(sectorChildId(f.number), { type: 'sector.faulty', reason: f.reason } satisfies SectorEvent);
-      }
+      const items = params.faulty
+        .filter((f) => context.sectors[f.number]?.state === 'Proving')
+        .map((f) => ({ number: f.number, event: { type: 'sector.faulty', reason: f.reason } as SectorEvent }));
+      const d = deliveries(context, items);
+      enqueue.assign(d.patch);
+      for (const x of d.send) enqueue.raise({ type: 'scheduler.sector.send', ...{ number: x.number, events: [x.event] } });
+      for (const n of d.wake) enqueue.sendTo('dormant', { type: 'dormant.wake', number: n } satisfies DormantEvent);
+    }),
+    /** A dormant sector's record arrived: its actor is created and gets the events held for it. */
+    wakeSector: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'scheduler.sector.wake');
+      const r = event.record;
+      enqueue.raise({
+        type: 'scheduler.sector.spawn',
+        input: { miner: r.miner, number: r.number, proofType: r.proofType, record: r, restoredAt: context.startedAt },
+        then: context.waking[r.number] ?? [],
+      });
+      const { [r.number]: _, ...waking } = context.waking;
+      enqueue.assign({ waking });
     }),
     /** A sector actor crashed (a bug): fail what waits on it and stop placing pieces there. */
     sectorCrashed: enqueueActions(({ context, event, enqueue }) => {
@@ -479,7 +540,7 @@ export const schedulerMachine = setup({
         enqueue.emit({ type: 'scheduler.reply', requestId: rid, ok: false, error });
       }
       const s = context.sectors[number];
-      enqueue.assign({ requests, sectors: s ? { ...context.sectors, [number]: { ...s, accepting: false } } : context.sectors });
+      enqueue.assign({ requests, sectors: s ? put(context.sectors, number, { ...s, accepting: false }) : context.sectors });
     }),
     /** Refuses a command while the index is down. */
     refuse: enqueueActions(({ context, event, enqueue }) => {
@@ -505,13 +566,16 @@ export const schedulerMachine = setup({
       checkProvableMs: input.checkProvableMs ?? 600_000,
       hostname: input.worker.hostname,
       restore: input.records,
-      sectors: Object.fromEntries(input.records.map((r) => [r.number, summaryOfRecord(r)])),
+      sectors: Object.fromEntries([...input.records, ...(input.dormant ?? [])].map((r) => [r.number, summaryOfRecord(r)])),
       requests: {},
       calls: restored.calls,
       byWork: restored.byWork,
       queue: [],
       workers: [{ id: input.worker.id, threads: input.worker.threads, used: 0 }],
       writes: {},
+      groups: {},
+      dormant: Object.fromEntries((input.dormant ?? []).map((d) => [d.number, true as const])),
+      waking: {},
       seq: (input.openCalls ?? []).length,
       requeueAtStart: restored.requeue,
     };
@@ -532,6 +596,7 @@ export const schedulerMachine = setup({
     /** Normal operation, with the start-up grace and the CheckProvable timer beside it. */
     running: {
       type: 'parallel',
+      invoke: { id: 'dormant', src: 'dormantSectors' },
       entry: [
         { type: 'requeueDead', params: ({ context }) => ({ callIds: context.requeueAtStart }) },
         'restoreSectors',
@@ -553,13 +618,11 @@ export const schedulerMachine = setup({
         'scheduler.piece.failed': [{ guard: 'canReplace', actions: 'replacePiece' }, { actions: 'replyFailed' }],
         'scheduler.numbers.seen': { actions: 'numbersSeen' },
         'scheduler.files.missing': { actions: 'filesMissing' },
-        'scheduler.faults': {
-          actions: enqueueActions(({ event, enqueue }) => {
-            assertEvent(event, 'scheduler.faults');
-            for (const f of event.faulty) enqueue.sendTo(sectorChildId(f.number), { type: 'sector.faulty', reason: f.reason } satisfies SectorEvent);
-          }),
-        },
-        'xstate.error.actor.*': { actions: 'sectorCrashed' },
+        'scheduler.sector.wake': { actions: 'wakeSector' },
+        'scheduler.sector.spawn': { actions: 'spawnSector' },
+        'scheduler.sector.send': { actions: 'toSector' },
+        'scheduler.sector.crashed': { actions: 'sectorCrashed' },
+        'scheduler.faults': { actions: { type: 'reportFaults', params: ({ event }) => ({ faulty: event.faulty }) } },
       },
       states: {
         /** Restored calls no sector claims are closed once the sectors had their chance to ask. */
@@ -599,6 +662,32 @@ export const schedulerMachine = setup({
   },
 });
 
+/**
+ * Where an event for sector `n` goes: to its actor, or — for a dormant sector — held until its
+ * actor exists, with its record asked for once (machines/scheduler/dormant.ts).
+ */
+function deliveries(
+  context: Pick<SchedulerContext, 'dormant' | 'waking'>,
+  items: readonly { number: number; event: SectorEvent }[],
+): { send: { number: number; event: SectorEvent }[]; wake: number[]; patch: Pick<SchedulerContext, 'dormant' | 'waking'> } {
+  const dormant = { ...context.dormant };
+  const waking = { ...context.waking };
+  const send: { number: number; event: SectorEvent }[] = [];
+  const wake: number[] = [];
+  for (const it of items) {
+    if (dormant[it.number]) {
+      delete dormant[it.number];
+      waking[it.number] = [it.event];
+      wake.push(it.number);
+    } else if (waking[it.number]) {
+      waking[it.number] = [...waking[it.number]!, it.event];
+    } else {
+      send.push(it);
+    }
+  }
+  return { send, wake, patch: { dormant, waking } };
+}
+
 /** Queue entry of a call. */
 function enqueue_(queue: readonly QueuedCall[], call: TrackedCall): QueuedCall[] {
   return enqueue(queue, { callId: call.callId, task: call.task, seq: call.seq, sectorSize: call.sectorSize });
@@ -616,15 +705,15 @@ function finishWrite(
   return {
     patch: {
       seq: context.seq + 1,
-      calls: { ...context.calls, [call.callId]: { ...call, phase: 'finishing', ret } },
-      writes: { ...context.writes, [requestId]: { op: 'finish', callId: call.callId } },
+      calls: put(context.calls, call.callId, { ...call, phase: 'finishing', ret }),
+      writes: put(context.writes, requestId, { op: 'finish', callId: call.callId }),
     },
     event: { type: 'index.call', requestId, store: 'calls', method: 'finish', args: [call.callId, ret, outcome], replyTo: self } as IndexEvent,
   };
 }
 
 /** What the scheduler assumes of a restored sector until it reports (pieces are placed only after). */
-function summaryOfRecord(r: SectorRecordDraft): SectorSummary {
+function summaryOfRecord(r: Pick<SectorRecordDraft, 'number' | 'state' | 'proofType'>): SectorSummary {
   return { number: r.number, state: r.state, sectorSize: sealProofInfo(r.proofType).sectorSize, reservedEnd: 0, accepting: false };
 }
 

@@ -10,7 +10,7 @@
  * cannot be decoded is refused by name and never takes the others down: lists return the readable
  * records and report the unreadable ones.
  */
-import { InternalError, InvalidArgumentError, SectorRecordInvalidError } from '../errors.js';
+import { InternalError, InvalidArgumentError, SectorRecordInvalidError, SectorUnknownError } from '../errors.js';
 import type { CallStore } from './call-store.js';
 import type { Db } from './database.js';
 import {
@@ -162,6 +162,7 @@ export class SectorStore {
       appendLog: db.prepare<[number | null, number, number, string, string, string | null, number]>(
         'INSERT INTO sector_log (id, miner, number, kind, message, trace, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
+      touchLog: db.prepare<[number, number, number]>('UPDATE sectors SET last_log_at = ? WHERE miner = ? AND number = ?'),
       logCount: db.prepare<[number, number], { n: number }>('SELECT COUNT(*) AS n FROM sector_log WHERE miner = ? AND number = ?'),
       logIdAt: db.prepare<[number, number, number], { id: number }>(
         'SELECT id FROM sector_log WHERE miner = ? AND number = ? ORDER BY id LIMIT 1 OFFSET ?',
@@ -208,6 +209,30 @@ export class SectorStore {
       if (appended) this.#truncateLog(d.miner, d.number, now);
       if (applied.length > 0) this.#calls!.markReturned(applied);
       return { ...d, lastLogAt: row?.last_log_at ?? now, updatedAt: now };
+    })();
+  }
+
+  /**
+   * Appends `options.log` to a sector's log and marks the `options.applied` calls returned, in one
+   * transaction, leaving its record as it is (a restart's log entry, or a result that changed
+   * nothing persisted, need not rewrite the record and its pieces).
+   * @throws SectorUnknownError (no record), and as {@link save} for the log and the calls
+   */
+  note(miner: number, number: number, options: SaveOptions): void {
+    const entries = (options.log ?? []).map(checkLogEntry);
+    const applied = options.applied ?? [];
+    if (!Array.isArray(applied) || !applied.every((id) => typeof id === 'string')) {
+      throw new InvalidArgumentError('note: applied must be an array of call ids');
+    }
+    if (applied.length > 0 && !this.#calls) throw new InternalError('this sector store has no call store to mark applied calls in');
+    const now = this.#now();
+    this.#db.transaction(() => {
+      if (entries.length > 0) {
+        if (this.#s.touchLog.run(now, miner, number).changes !== 1) throw new SectorUnknownError(`sector ${number} of miner ${miner} has no record`);
+        for (const e of entries) this.#s.appendLog.run(null, miner, number, e.kind, e.message, e.trace ?? null, now);
+        this.#truncateLog(miner, number, now);
+      }
+      if (applied.length > 0) this.#calls!.markReturned(applied);
     })();
   }
 

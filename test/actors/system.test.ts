@@ -440,7 +440,7 @@ test.serial('after a failed record save the sector holds what the database holds
     const lost = randomBytes(300);
     const err = await t.throwsAsync(d.sectors.addPiece({ source: once(lost), payloadSize: lost.length }));
     t.regex(err!.message, /disk full \(test\)/, 'the call fails with the save’s own error');
-    const sector = d.system.getSnapshot().children['sector:0'];
+    const sector = d.system.system.get('sector:0');
     if (!sector) throw new Error('sector 0 was not spawned');
     t.deepEqual((sector.getSnapshot() as { context: { pieces: unknown[] } }).context.pieces, [], 'the actor dropped the piece');
     db.exec('DROP TRIGGER fail_deal_pieces'); // the disk has room again
