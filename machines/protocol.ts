@@ -134,7 +134,7 @@ export type TaskActorEvent = { type: 'task.abort' };
  * through these, so that every route to a sector is one action (machines/scheduler/sector-group.machine.ts).
  */
 export type SchedulerInternalEvent =
-  | { type: 'scheduler.sector.spawn'; input: SectorInput; then?: SectorEvent[] }
+  | { type: 'scheduler.sector.spawn'; input: SectorInput; events?: SectorEvent[] }
   | { type: 'scheduler.sector.send'; number: number; events: SectorEvent[] };
 
 export type SchedulerEvent = SchedulerCommand | SchedulerSectorEvent | SchedulerTaskEvent | SchedulerInternalEvent | IndexResult;

@@ -188,7 +188,7 @@ export const schedulerMachine = setup({
       }
       const id = sectorChildId(params.input.number);
       enqueue.sendTo(group, { type: 'group.spawn', id, input: params.input } satisfies GroupEvent);
-      for (const event of params.then ?? []) enqueue.sendTo(group, { type: 'group.deliver', id, event } satisfies GroupEvent);
+      for (const event of params.events ?? []) enqueue.sendTo(group, { type: 'group.deliver', id, event } satisfies GroupEvent);
     }),
     /** Sends events to a sector through its group (whose mailbox keeps them in order after its spawn). */
     toSector: enqueueActions(({ context, event, enqueue }) => {
@@ -523,7 +523,7 @@ export const schedulerMachine = setup({
       enqueue.raise({
         type: 'scheduler.sector.spawn',
         input: { miner: r.miner, number: r.number, proofType: r.proofType, record: r, restoredAt: context.startedAt },
-        then: context.waking[r.number] ?? [],
+        events: context.waking[r.number] ?? [],
       });
       const { [r.number]: _, ...waking } = context.waking;
       enqueue.assign({ waking });
