@@ -177,7 +177,7 @@ export const schedulerMachine = setup({
     hasProving: ({ context }) => Object.values(context.sectors).some((s) => s.state === 'Proving'),
   },
   actions: {
-    /** Spawns a sector actor in its group (the group first, when this is its first sector), then gives it `then`. */
+    /** Spawns a sector actor in its group (the group first, when this is its first sector), then gives it `events`. */
     spawnSector: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'scheduler.sector.spawn');
       const params = event;
