@@ -407,6 +407,8 @@ export const schedulerMachine = setup({
       assertEvent(event, 'scheduler.task.finished');
       const call = context.calls[event.callId];
       if (call?.phase !== 'running') return;
+      // its run has settled: the task actor is done (a callback actor does not stop by itself)
+      enqueue.stopChild(taskChildId(call.callId));
       const workers = context.workers.map((w) => (w.id === call.worker ? { ...w, used: w.used - (call.threads ?? 0) } : w));
       enqueue.assign({ workers });
       // an aborted call ends aborted even if its thread finished first: the operator (or the
