@@ -3,7 +3,8 @@
  * It
  * - invokes the index actor (`systemId: 'index'`, the single SQLite writer);
  * - spawns one sector actor per sector (`sector:<n>`), restored from the records it is started
- *   with, and new ones for pieces no open sector has room for and for pledges;
+ *   with, and new ones for pieces no open sector has room for, for pledges, and for records the
+ *   operator imported from a sector's files (`scheduler.sector.adopt`);
  * - places deal pieces and relays each outcome to the facade as one emitted `scheduler.reply`;
  * - runs the tasks sectors ask for: every task is a tracked call (scheduler/call-tracker.ts), queued
  *   in Lotus's order and placed on a worker with free threads (scheduler/task-queue.ts), run by a
@@ -36,6 +37,7 @@ import type {
 } from './protocol.js';
 import { sectorChildId, taskChildId } from './protocol.js';
 import { type TrackedCall, callOfWaiter, restoredCalls, without } from './scheduler/call-tracker.js';
+import { adoptionRefusal } from './scheduler/adoption.js';
 import { explicitRefusal, findSector, withPiece } from './scheduler/placement.js';
 import { type QueuedCall, type WorkerSlots, enqueue, plan } from './scheduler/task-queue.js';
 import type { SectorRecordDraft } from '../src/db/sector-store.js';
@@ -262,8 +264,27 @@ export const schedulerMachine = setup({
       }
       const s = context.sectors[sector]!;
       enqueue.assign({ sectors: { ...context.sectors, [sector]: { ...s, accepting: false } } });
-      enqueue.sendTo(sectorChildId(sector), { type: 'sector.remove' } satisfies SectorEvent);
+      enqueue.sendTo(sectorChildId(sector), { type: 'sector.remove', ...(event.reason !== undefined ? { reason: event.reason } : {}) } satisfies SectorEvent);
       enqueue.emit({ type: 'scheduler.reply', requestId, ok: true, value: { kind: 'sector.removing', sector } });
+    }),
+    /**
+     * Starts the actor of a record written outside the sectors (imported from its files), as
+     * restoreSectors does; new sectors are numbered above it.
+     */
+    adoptSector: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'scheduler.sector.adopt');
+      const { requestId, record } = event;
+      const refusal = adoptionRefusal(context.sectors, context.miner, record);
+      if (refusal) return enqueue.emit({ type: 'scheduler.reply', requestId, ok: false, error: refusal });
+      enqueue.spawnChild('sector', {
+        id: sectorChildId(record.number),
+        input: { miner: record.miner, number: record.number, proofType: record.proofType, record },
+      });
+      enqueue.assign({
+        sectors: { ...context.sectors, [record.number]: summaryOfRecord(record) },
+        nextNumber: Math.max(context.nextNumber, record.number + 1),
+      });
+      enqueue.emit({ type: 'scheduler.reply', requestId, ok: true, value: { kind: 'sector.adopted', sector: record.number } });
     }),
     /** Drops the request's queued task and tells its sector; a running upload is stopped by the facade's signal. */
     cancelRequest: enqueueActions(({ context, event, enqueue }) => {
@@ -542,6 +563,7 @@ export const schedulerMachine = setup({
         'scheduler.pledge': { actions: 'pledge' },
         'scheduler.startPacking': { actions: 'startPacking' },
         'scheduler.remove': { actions: 'removeSector' },
+        'scheduler.sector.adopt': { actions: 'adoptSector' },
         'scheduler.request.cancel': { actions: 'cancelRequest' },
         'scheduler.task.request': { actions: ['requestTask', 'dispatch'] },
         'scheduler.task.abort': { actions: ['abortCall', 'dispatch'] },
