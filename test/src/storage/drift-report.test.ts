@@ -5,7 +5,7 @@ import { requiredFileTypes } from '../../../src/sector/sector-states.js';
 import { driftReport } from '../../../src/storage/drift-report.js';
 
 const { unsealed: U, sealed: SE, cache: C } = FileType;
-const decl = (Number: number, SectorFileType: number, Miner = 1000) => ({ Miner, Number, SectorFileType });
+const decl = (number: number, SectorFileType: number, Miner = 1000) => ({ Miner, Number: number, SectorFileType });
 
 test('each unrecorded sector lists its files by type and storage, with the path where the storage is open on this node', (t) => {
   const catalog = {
