@@ -63,16 +63,21 @@ async function reconcileWithDisks(a: {
   const drift = reconcile(
     a.minerId,
     await a.client.catalog.storageList(),
-    a.records.map((r) => ({ number: r.number, state: r.state, requires: requiredFileTypes(r.state, r.pieces.length > 0) })),
+    a.records.map((r) => ({ number: r.number, state: r.state, requires: requiredFileTypes(r.state, r.pieces.length > 0, r.commR !== undefined) })),
   );
   if (drift.maxNumberOnPaths !== undefined) a.root.send({ type: 'scheduler.numbers.seen', max: drift.maxNumberOnPaths });
   for (const u of drift.unrecorded) {
     a.log(`sector ${u.number} has files on ${u.storages.join(', ')} but no record: its number is not reused (see \`sectors drift\`)`);
   }
-  if (drift.missing.length > 0) {
+  const what = (m: { missing: string[] }) => `its ${m.missing.join(' and ')} file${m.missing.length > 1 ? 's are' : ' is'} on no storage path`;
+  // a sector already FailedUnrecoverable was told at an earlier start: it is reported, not failed again
+  const marked = drift.missing.filter((m) => m.state === 'FailedUnrecoverable');
+  for (const m of marked) a.log(`sector ${m.number} is FailedUnrecoverable: ${what(m)} (see \`sectors drift\`)`);
+  const fresh = drift.missing.filter((m) => m.state !== 'FailedUnrecoverable');
+  if (fresh.length > 0) {
     a.root.send({
       type: 'scheduler.files.missing',
-      sectors: drift.missing.map((m) => ({ number: m.number, message: `its ${m.missing.join(' and ')} file${m.missing.length > 1 ? 's are' : ' is'} on no storage path (state ${m.state})` })),
+      sectors: fresh.map((m) => ({ number: m.number, message: `${what(m)} (state ${m.state})` })),
     });
   }
 }
@@ -318,6 +323,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     localStore: () => localStore!,
     worker,
     sources,
+    log,
   });
   let stopping: Promise<void> | undefined;
   const stop = () => {

@@ -7,7 +7,7 @@
  *
  * Who sends what (the actor map):
  *
- *   facade (SectorService) ──scheduler.addPiece / startPacking / pledge / remove / call.abort …──▶ scheduler
+ *   facade (SectorService) ──scheduler.addPiece / startPacking / pledge / remove / sector.adopt / call.abort …──▶ scheduler
  *   scheduler ──emit scheduler.reply──▶ facade
  *   scheduler ──sector.addPiece / startPacking / request.cancel / task.done / task.failed / remove / faulty──▶ sector:<n>
  *   sector:<n> ──sendParent scheduler.task.request / task.abort / sector.changed / piece.* / sector.discard──▶ scheduler
@@ -79,8 +79,8 @@ export type SectorEvent =
   | { type: 'sector.task.done'; taskId: string; callId: string; result: TaskResult }
   /** The task failed (or was aborted); `callId` when a call was made for it. */
   | { type: 'sector.task.failed'; taskId: string; callId?: string; error: WireError }
-  /** Lotus SectorRemove: from any state; a running task is aborted first. */
-  | { type: 'sector.remove' }
+  /** Lotus SectorRemove: from any state; a running task is aborted first. `reason` goes into its log entry. */
+  | { type: 'sector.remove'; reason?: string }
   /** CheckProvable found the sector's files unfit for proving. */
   | { type: 'sector.faulty'; reason: string }
   /** Start-up reconciliation found files of the sector missing from every path. */
@@ -97,8 +97,13 @@ export type SchedulerCommand =
   | { type: 'scheduler.request.cancel'; requestId: string }
   /** `sectors pledge`: a new committed-capacity sector (Lotus PledgeSector). */
   | { type: 'scheduler.pledge'; requestId: string }
-  /** `sectors remove N`. */
-  | { type: 'scheduler.remove'; requestId: string; sector: number }
+  /** `sectors remove N`; `sectors drift resolve N --lost` gives the `reason` the sector logs. */
+  | { type: 'scheduler.remove'; requestId: string; sector: number; reason?: string }
+  /**
+   * `sectors drift resolve N --import`: start an actor for a record the facade has just written
+   * (imported from the sector's files); refused for a number that already has an actor.
+   */
+  | { type: 'scheduler.sector.adopt'; requestId: string; record: SectorRecordDraft }
   /** `sealing abort CALLID`: stop a queued or running call and fail it. */
   | { type: 'scheduler.call.abort'; requestId: string; callId: string }
   /** CheckProvable's verdict on Proving sectors (from the periodic check). */
@@ -150,6 +155,7 @@ export type ReplyValue =
   | { kind: 'packing.requested'; sector: number }
   | { kind: 'sector.pledged'; sector: number }
   | { kind: 'sector.removing'; sector: number }
+  | { kind: 'sector.adopted'; sector: number }
   | { kind: 'call.aborting'; callId: string };
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
  * It
  * - invokes the index actor (`systemId: 'index'`, the single SQLite writer);
  * - spawns one sector actor per sector (`sector:<n>`), restored from the records it is started
- *   with, and new ones for pieces no open sector has room for and for pledges;
+ *   with, and new ones for pieces no open sector has room for, for pledges, and for records the
+ *   operator imported from a sector's files (`scheduler.sector.adopt`);
  * - places deal pieces and relays each outcome to the facade as one emitted `scheduler.reply`;
  * - runs the tasks sectors ask for: every task is a tracked call (scheduler/call-tracker.ts), queued
  *   in Lotus's order and placed on a worker with free threads (scheduler/task-queue.ts), run by a
@@ -37,6 +38,7 @@ import type {
 import { sectorChildId, taskChildId } from './protocol.js';
 import { type TrackedCall, callOfWaiter, restoredCalls, without } from './scheduler/call-tracker.js';
 import { drop, put } from './scheduler/tables.js';
+import { adoptionRefusal } from './scheduler/adoption.js';
 import { explicitRefusal, findSector, withPiece } from './scheduler/placement.js';
 import { type QueuedCall, type WorkerSlots, enqueue, plan } from './scheduler/task-queue.js';
 import type { SectorRecordDraft } from '../src/db/sector-store.js';
@@ -299,11 +301,30 @@ export const schedulerMachine = setup({
         return;
       }
       const s = context.sectors[sector]!;
-      const d = deliveries(context, [{ number: sector, event: { type: 'sector.remove' } }]);
+      const d = deliveries(context, [{ number: sector, event: { type: 'sector.remove', ...(event.reason !== undefined ? { reason: event.reason } : {}) } }]);
       enqueue.assign({ sectors: put(context.sectors, sector, { ...s, accepting: false }), ...d.patch });
       for (const x of d.send) enqueue.raise({ type: 'scheduler.sector.send', ...{ number: x.number, events: [x.event] } });
       for (const n of d.wake) enqueue.sendTo('dormant', { type: 'dormant.wake', number: n } satisfies DormantEvent);
       enqueue.emit({ type: 'scheduler.reply', requestId, ok: true, value: { kind: 'sector.removing', sector } });
+    }),
+    /**
+     * Starts the actor of a record written outside the sectors (imported from its files), as
+     * restoreSectors does; new sectors are numbered above it.
+     */
+    adoptSector: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, 'scheduler.sector.adopt');
+      const { requestId, record } = event;
+      const refusal = adoptionRefusal(context.sectors, context.miner, record);
+      if (refusal) return enqueue.emit({ type: 'scheduler.reply', requestId, ok: false, error: refusal });
+      enqueue.raise({
+        type: 'scheduler.sector.spawn',
+        input: { miner: record.miner, number: record.number, proofType: record.proofType, record },
+      });
+      enqueue.assign({
+        sectors: put(context.sectors, record.number, summaryOfRecord(record)),
+        nextNumber: Math.max(context.nextNumber, record.number + 1),
+      });
+      enqueue.emit({ type: 'scheduler.reply', requestId, ok: true, value: { kind: 'sector.adopted', sector: record.number } });
     }),
     /** Drops the request's queued task and tells its sector; a running upload is stopped by the facade's signal. */
     cancelRequest: enqueueActions(({ context, event, enqueue }) => {
@@ -608,6 +629,7 @@ export const schedulerMachine = setup({
         'scheduler.pledge': { actions: 'pledge' },
         'scheduler.startPacking': { actions: 'startPacking' },
         'scheduler.remove': { actions: 'removeSector' },
+        'scheduler.sector.adopt': { actions: 'adoptSector' },
         'scheduler.request.cancel': { actions: 'cancelRequest' },
         'scheduler.task.request': { actions: ['requestTask', 'dispatch'] },
         'scheduler.task.abort': { actions: ['abortCall', 'dispatch'] },

@@ -16,6 +16,7 @@ import type { AddedPiece, AddPieceRequest } from '../piece/add-piece.js';
 import type { Permission } from '../auth/tokens.js';
 import type { CatalogClient } from '../storage/catalog-client.js';
 import type { LocalStore } from '../storage/local-store.js';
+import type { DriftReport, DriftResolution, DriftResolveMode } from '../storage/drift-report.js';
 
 /**
  * The sector operations the API needs, satisfied by the facade that `actors/system.ts`
@@ -51,6 +52,10 @@ export interface SectorApiService {
   abort(callIdOrPrefix: string): Promise<string>;
   /** Calls not yet returned to their sectors. */
   jobs(): Promise<readonly CallRecord[]>;
+  /** The drift between the storage paths and the sector records now. */
+  drift(): Promise<DriftReport>;
+  /** Resolves one sector's drift: import its record from its files, or remove a record whose files are gone. */
+  resolveDrift(sector: number, mode: DriftResolveMode): Promise<DriftResolution>;
   /** Every call made for a sector, newest first. */
   calls(sector: number): Promise<readonly CallRecord[]>;
 }

@@ -10,7 +10,7 @@
  * cannot be decoded is refused by name and never takes the others down: lists return the readable
  * records and report the unreadable ones.
  */
-import { InternalError, InvalidArgumentError, SectorRecordInvalidError, SectorUnknownError } from '../errors.js';
+import { InternalError, InvalidArgumentError, SectorExistsError, SectorRecordInvalidError, SectorUnknownError } from '../errors.js';
 import type { CallStore } from './call-store.js';
 import type { Db } from './database.js';
 import {
@@ -62,6 +62,11 @@ export interface SaveOptions {
   applied?: readonly string[];
   /** Entries appended to the sector's log (and `lastLogAt` set to now). */
   log?: readonly SectorLogInput[];
+  /**
+   * The record must be a new row (a sector imported from its files): SectorExistsError, writing
+   * nothing, when the number already has one.
+   */
+  create?: boolean;
 }
 
 /** A record that cannot be decoded, and why. */
@@ -185,8 +190,8 @@ export class SectorStore {
    * Writes a sector record, replaces its pieces, appends `options.log` to its log and marks the
    * `options.applied` calls returned, all in one transaction; returns the stored record.
    * @throws SectorRecordInvalidError (bad record), InvalidArgumentError (bad log entry or call
-   *   list), CallStateInvalidError / CallUnknownError (an applied call that is not `done`): nothing
-   *   of the save is kept
+   *   list), CallStateInvalidError / CallUnknownError (an applied call that is not `done`),
+   *   SectorExistsError (`create` for a number that has a record): nothing of the save is kept
    */
   save(draft: SectorRecordDraft, options: SaveOptions = {}): SectorRecord {
     const d = validateDraft(draft);
@@ -199,6 +204,9 @@ export class SectorStore {
     const now = this.#now();
     const { pieces, ...rest } = d;
     return this.#db.transaction(() => {
+      if (options.create && this.#s.get.get(d.miner, d.number)) {
+        throw new SectorExistsError(`sector ${d.number} of miner ${d.miner} already has a record`);
+      }
       const appended = entries.length > 0 ? 1 : 0;
       const row = this.#s.upsert.get(d.miner, d.number, d.proofType, d.state, JSON.stringify(rest), now, now, appended);
       this.#s.deletePieces.run(d.miner, d.number);

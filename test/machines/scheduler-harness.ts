@@ -187,6 +187,12 @@ export function schedulerHarness(options: SchedulerHarnessOptions = {}) {
       await flush();
       return h.reply(requestId);
     },
+    /** The ids of the sector actors, under every group, sorted. */
+    sectorIds: (): string[] =>
+      Object.values(root.getSnapshot().children)
+        .filter((g) => g?.id.startsWith('group:'))
+        .flatMap((g) => Object.keys((g!.getSnapshot() as { children: Record<string, unknown> }).children))
+        .sort(),
     sectorState: (n: number) => {
       const ref = root.system.get(`sector:${n}`) as { getSnapshot(): { status: string; context: { state: string } } } | undefined;
       return ref?.getSnapshot().status === 'active' ? ref.getSnapshot().context.state : undefined;

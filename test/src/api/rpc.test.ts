@@ -90,6 +90,12 @@ function memorySectors(): SectorApiService & { data: Map<number, Uint8Array> } {
     async calls() {
       return [];
     },
+    async drift() {
+      return { unrecorded: [], missing: [], maxNumberOnPaths: undefined };
+    },
+    async resolveDrift(n: number): Promise<never> {
+      throw new SectorUnknownError(`sector ${n} does not exist: it has no record and no file`);
+    },
   };
 }
 
