@@ -20,7 +20,7 @@ import { readPiece as readUnsealed } from '../src/piece/read-piece.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
 import { dealPieceSize } from '../src/sector/sizes.js';
 import type { LocalStore } from '../src/storage/local-store.js';
-import type { LogMarks, SectorLogEntry, SectorRecord, SectorStateName } from '../src/db/sector-store.js';
+import type { LogMarks, SectorLogEntry, SectorRecord, SectorStateName, UnreadableSector } from '../src/db/sector-store.js';
 import type { ReplyValue, SchedulerCommand, SchedulerReply } from '../machines/protocol.js';
 import type { SchedulerMachine } from '../machines/scheduler.machine.js';
 import type { IndexClient } from './index.actor.js';
@@ -264,6 +264,11 @@ export class SectorService {
   /** Per sector: when its log began and when it first logged `kind` (`sectors list` seal times). */
   async logMarks(kind: string): Promise<LogMarks[]> {
     return this.#d.index.sectors.logMarks(this.#d.miner, kind);
+  }
+
+  /** Sectors whose records cannot be read (damaged, or of an unknown version), with the reason; they are not started. */
+  async unreadable(): Promise<UnreadableSector[]> {
+    return (await this.#d.index.sectors.listWithErrors(this.#d.miner)).unreadable;
   }
 
   /** Every sector of this miner, as persisted (the write of the latest change included). */

@@ -10,7 +10,7 @@
  * ```
  * and ask the daemon's owner to pass the value.
  */
-import type { LogMarks, SectorLogEntry, SectorRecord, SectorStateName } from '../db/sector-store.js';
+import type { LogMarks, SectorLogEntry, SectorRecord, SectorStateName, UnreadableSector } from '../db/sector-store.js';
 import type { CallRecord } from '../tasks/calls.js';
 import type { AddedPiece, AddPieceRequest } from '../piece/add-piece.js';
 import type { Permission } from '../auth/tokens.js';
@@ -28,6 +28,8 @@ export interface SectorApiService {
   readPiece(req: { sector: number; offset: number; size: number; signal?: AbortSignal }): Promise<AsyncIterable<Uint8Array>> | AsyncIterable<Uint8Array>;
   /** Every sector's persisted record. */
   listSectors(): Promise<readonly SectorRecord[]>;
+  /** Sectors whose records cannot be read, with the reason (they are not started). */
+  unreadable(): Promise<readonly UnreadableSector[]>;
   /** One sector's record; rejects with SectorUnknownError for an unknown number. */
   sectorStatus(sector: number): Promise<SectorRecord>;
   /** Tells the scheduler the highest sector number on any path (after a path was attached), so new sectors are numbered above it. */

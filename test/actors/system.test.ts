@@ -209,6 +209,7 @@ test.serial('a system starts with an unreadable sector record: it logs it, leave
     (await d.sectors.listSectors()).map((r) => r.number),
     [0],
   );
+  t.deepEqual(await d.sectors.unreadable(), [{ miner: MINER, number: 1, state: 'PreCommit1', reason: 'its JSON does not parse' }], 'it is shown as failed with the reason');
   await t.throwsAsync(d.sectors.sectorStatus(1), {
     code: 'SECTOR_RECORD_INVALID',
     message: 'sector record of miner 1000 sector 1 is unreadable: its JSON does not parse',

@@ -46,6 +46,9 @@ function memorySectors(): SectorApiService & { data: Map<number, Uint8Array> } {
       return [...records.values()];
     },
     async noteSectorNumbersOnPaths() {},
+    async unreadable() {
+      return [];
+    },
     async sectorStatus(n: number) {
       const r = records.get(n);
       if (!r) throw new SectorUnknownError(`sector ${n} does not exist`);
