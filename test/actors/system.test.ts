@@ -1,6 +1,7 @@
+import { initStoragePath } from '../../src/storage/storage-config.js';
 import { heldChain } from '../helpers/held-chain.js';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeSync, fstatSync, closeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
@@ -489,4 +490,16 @@ test.serial('a reader that stops after the first chunk of a piece leaves no unse
   }
   t.is(chunks, 1);
   t.is(openUnsealed(), before, 'the file handle was closed');
+});
+
+test.serial('a pledge when no sealing path has room for a sector is refused NO_SPACE and creates nothing', async (t) => {
+  const root = join(t.context.dir, 'tiny');
+  // MaxStorage below one 2 KiB sector's sealing footprint (unsealed + sealed + cache)
+  initStoragePath(root, { canSeal: true, canStore: true, maxStorage: 4096 });
+  const d = await t.context.start({ storageRoots: [root] });
+  const err = await t.throwsAsync(d.sectors.pledge(), { code: 'NO_SPACE' } as never);
+  t.regex(err!.message, /not enough space/);
+  t.deepEqual(await d.sectors.listSectors(), []);
+  t.deepEqual(await d.sectors.summary(), {});
+  t.deepEqual(readdirSync(join(root, 'unsealed')), [], 'no file was written');
 });
