@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isCacheTemporary } from '../../src/sector/layout.js';
-import { CLI, type CliResult, cliJson, rawRpc, runCli } from './cli-daemon.js';
+import { CLI, type CliResult, cliJson, rawRpc } from './cli-daemon.js';
 
 /** `sectors status --json`, the fields these tests read. */
 export interface SectorStatus {
@@ -247,20 +247,33 @@ export function sealingCalls(repo: string, n: number): Promise<SealingCallRow[]>
 
 const SECTOR_FILE = /^s-t01000-(\d+)$/;
 const PATH_ENTRIES = new Set(['unsealed', 'sealed', 'cache', 'sectorstore.json']);
+const FILE_TYPE_BITS = { unsealed: 1, sealed: 2, cache: 4 } as const;
+
+/** One admin API call that must succeed. */
+async function api<T>(repo: string, method: string, params: unknown[]): Promise<T> {
+  const r = await rawRpc(repo, `Filecoin.${method}`, params);
+  if (r.error) throw new Error(`${method}(${JSON.stringify(params)}): ${r.error.message}`);
+  return r.result as T;
+}
 
 /**
- * Compares the repository's storage path (`<repo>/storage`) with the index, through the CLI:
- * every entry is a sector file or directory the catalog declares on this path (`storage find N
- * --json`), of a sector the daemon knows (`sectors list --json`); `storage list --json` reports no
- * entry it does not recognise; with `quiescent` (no task running), no cache directory holds a
- * temporary. Returns the problems found.
+ * Compares the repository's storage path (`<repo>/storage`) with the index through the API (the
+ * calls `storage find` and `storage list` make): every entry is a sector file or directory that
+ * the catalog declares on this path (`StorageFindSector`), of a sector the daemon lists; the path
+ * reports no entry it does not recognise (`StorageLocal`); with `quiescent` (no task running), no
+ * cache directory holds a temporary; and nothing the index declares on the path is missing from
+ * it. Returns the problems found.
  */
 export async function storageProblems(repo: string, options: { quiescent?: boolean } = {}): Promise<string[]> {
   const root = join(repo, 'storage');
   const problems: string[] = [];
-  const sectors = new Set((await cliJson<Array<{ SectorID: number; State: string }>>(repo, ['sectors', 'list'])).map((s) => s.SectorID));
-  const onDisk = new Map<number, Set<string>>();
+  const sectors = new Set((await api<Array<{ SectorID: number }>>(repo, 'SectorsList', [])).map((s) => s.SectorID));
+  const local = await api<Array<{ ID: string; LocalPath: string; UnknownEntries?: string[] }>>(repo, 'StorageLocal', []);
+  const path = local.find((l) => l.LocalPath === root);
+  if (!path) return [`${root} is not one of the daemon's storage paths: ${JSON.stringify(local)}`];
+  for (const u of path.UnknownEntries ?? []) problems.push(`the daemon reports an entry it does not know: ${u}`);
   for (const entry of readdirSync(root)) if (!PATH_ENTRIES.has(entry)) problems.push(`storage/${entry} is not part of a storage path`);
+  const onDisk = new Set<string>();
   for (const type of ['unsealed', 'sealed', 'cache'] as const) {
     const dir = join(root, type);
     if (!existsSync(dir)) continue;
@@ -271,21 +284,22 @@ export async function storageProblems(repo: string, options: { quiescent?: boole
         continue;
       }
       const n = Number(m[1]);
-      if (!onDisk.has(n)) onDisk.set(n, new Set());
-      onDisk.get(n)!.add(type);
+      onDisk.add(`${type}/${name}`);
+      if (!sectors.has(n)) problems.push(`storage/${type}/${name} is on disk but the daemon lists no sector ${n}`);
+      const found = await api<Array<{ ID: string }>>(repo, 'StorageFindSector', [{ Miner: 1000, Number: n }, FILE_TYPE_BITS[type], 0, false]);
+      if (!found.some((f) => f.ID === path.ID)) problems.push(`storage/${type}/${name} is on disk but the index does not declare it on this path`);
       if (type === 'cache' && options.quiescent) {
         for (const f of readdirSync(join(dir, name))) if (isCacheTemporary(f)) problems.push(`storage/cache/${name}/${f} is a temporary left behind`);
       }
     }
   }
-  for (const [n, types] of onDisk) {
-    if (!sectors.has(n)) problems.push(`sector ${n} has files (${[...types].join(', ')}) but the daemon lists no such sector`);
-    const r = await runCli(repo, ['storage', 'find', String(n), '--json']);
-    const found = r.code === 0 ? (JSON.parse(r.stdout) as Array<{ types: string[]; local?: string }>) : [];
-    const declared = new Set(found.filter((f) => f.local === root).flatMap((f) => f.types));
-    for (const t of types) if (!declared.has(t)) problems.push(`storage/${t}/s-t01000-${n} is on disk but the index does not declare it (${r.stdout.trim() || r.stderr.trim()})`);
+  // and the other way: nothing the index declares on this path is missing from it
+  for (const n of sectors) {
+    for (const type of ['unsealed', 'sealed', 'cache'] as const) {
+      if (onDisk.has(`${type}/s-t01000-${n}`)) continue;
+      const found = await api<Array<{ ID: string }>>(repo, 'StorageFindSector', [{ Miner: 1000, Number: n }, FILE_TYPE_BITS[type], 0, false]);
+      if (found.some((f) => f.ID === path.ID)) problems.push(`the index declares storage/${type}/s-t01000-${n}, which is not on disk`);
+    }
   }
-  const list = await cliJson<Array<{ local?: string; unknown?: string[] }>>(repo, ['storage', 'list']);
-  for (const p of list) for (const u of p.unknown ?? []) problems.push(`storage list reports an unknown entry: ${u}`);
   return problems;
 }

@@ -12,7 +12,10 @@
  * - 2 KiB, one repository per crash point (lifecycle/crash-points.ts): just after PC1's (C1's,
  *   C2's) result was committed and before its sector applied it, while C1 or C2 runs, and half-way
  *   through Finalize.
- * - 2 KiB, twelve kills at seeded random moments while several sectors seal.
+ * - 2 KiB, twelve kills at seeded random points while several sectors seal: each round adds a
+ *   sector (a pledge or a deal) and kills the daemon a seeded delay (0–80 ms) after that sector
+ *   reached a seeded sealing state; the sectors of earlier rounds are restored in whatever state
+ *   the previous kill left them.
  *
  * SIGKILL_MATRIX_SEED replays the seeded moments.
  */
@@ -354,12 +357,29 @@ function atRest(repo: string, task: string): { record: string | undefined; calls
   }
 }
 
-// ─── 2 KiB: kills at seeded random moments while several sectors seal ───
+// ─── 2 KiB: kills at seeded random points while several sectors seal ───
 
 const RANDOM_KILLS = 12;
-const MAX_SECTORS = 8;
+/** A sector's states in sealing order: a round's kill waits for its newest sector to reach a seeded one of them. */
+const SEALING_ORDER = [
+  'WaitDeals',
+  'AddPiece',
+  'Packing',
+  'GetTicket',
+  'PreCommit1',
+  'PreCommit2',
+  'PreCommitting',
+  'PreCommitWait',
+  'WaitSeed',
+  'Committing',
+  'SubmitCommit',
+  'CommitWait',
+  'FinalizeSector',
+  'Proving',
+];
+const KILL_TARGETS = ['Packing', 'PreCommit1', 'PreCommit2', 'PreCommitWait', 'WaitSeed', 'Committing', 'CommitWait', 'FinalizeSector'];
 
-test.serial(`2 KiB: ${RANDOM_KILLS} kill -9s at seeded random moments while several sectors seal; every sector reaches Proving with its uninterrupted CommR and each phase returned once`, async (t) => {
+test.serial(`2 KiB: ${RANDOM_KILLS} kill -9s at seeded random points while several sectors seal; every sector reaches Proving with its uninterrupted CommR and each phase returned once`, async (t) => {
   const random = seededRandom(seed ^ 0x5eed);
   t.log(`${SEED_ENV}=${seed}`);
   const repo = tmpDir('ss-matrix-random-');
@@ -375,22 +395,31 @@ test.serial(`2 KiB: ${RANDOM_KILLS} kill -9s at seeded random moments while seve
     sectors.add(piece.sector);
     deals.set(piece.sector, [...(deals.get(piece.sector) ?? []), { piece, file }]);
     if (seal && piece.paddedOffset + piece.paddedSize < 2048) t.is((await runCli(repo, ['sectors', 'seal', String(piece.sector)])).code, 0);
+    return piece.sector;
   };
-  const pledge = async () => sectors.add((await cliJson<{ Number: number }>(repo, ['sectors', 'pledge'])).Number);
+  const pledge = async () => {
+    const n = (await cliJson<{ Number: number }>(repo, ['sectors', 'pledge'])).Number;
+    sectors.add(n);
+    return n;
+  };
 
   let daemon = await startDaemon(repo, ARGS_2K);
   const outputs: string[] = [];
   const kills: string[] = [];
   try {
-    await pledge();
     await addDeal(700, false);
     await addDeal(900, true); // fills the deal sector: it packs by itself
-    await pledge();
     for (let k = 1; k <= RANDOM_KILLS; k++) {
-      const r = random();
-      if (sectors.size < MAX_SECTORS && r < 0.3) await pledge();
-      else if (sectors.size < MAX_SECTORS && r < 0.5) await addDeal(200 + Math.floor(random() * 800), true);
-      const delay = Math.round(random() * 1500);
+      // new work every round, so each kill lands somewhere in the sealing of the newest sectors
+      // (or, with a short delay, while the sectors restored by the last start ask for their calls)
+      const newest = random() < 0.6 ? await pledge() : await addDeal(200 + Math.floor(random() * 800), true);
+      const target = KILL_TARGETS[Math.floor(random() * KILL_TARGETS.length)]!;
+      const delay = Math.round(random() * 80);
+      let seen = '';
+      for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(20)) {
+        seen = (await sectorStatus(repo, newest)).State;
+        if (SEALING_ORDER.indexOf(seen) >= SEALING_ORDER.indexOf(target)) break;
+      }
       await sleep(delay);
       const jobs = Object.values(((await rawRpc(repo, 'Filecoin.WorkerJobs', [])).result ?? {}) as Record<string, Array<{ Sector: { Number: number }; Task: string; RunWait: number }>>)
         .flat()
@@ -400,7 +429,7 @@ test.serial(`2 KiB: ${RANDOM_KILLS} kill -9s at seeded random moments while seve
       const killed = await daemon.kill();
       t.is(killed.signal, 'SIGKILL');
       outputs.push(killed.output);
-      kills.push(`kill ${k} after ${delay} ms: running [${jobs.join(', ')}], sectors ${states.join(' ')}`);
+      kills.push(`kill ${k}: ${delay} ms after sector ${newest} reached ${target}${seen === target ? '' : ` (first seen in ${seen})`}: running [${jobs.join(', ')}], sectors ${states.join(' ')}`);
       daemon = await startDaemon(repo, ARGS_2K);
     }
     t.log(kills.join('\n'));
