@@ -343,17 +343,63 @@ for (const c of POINT_CASES) {
   });
 }
 
-/** What the repository says about sector 0 and its calls of `task` while the daemon is down. */
-function atRest(repo: string, task: string): { record: string | undefined; calls: Array<{ state: string; outcome?: string; attempts: number }> } {
+/** What the repository says about sector `n` and its calls of `task` while the daemon is down. */
+function atRest(repo: string, task: string, n = 0): { record: string | undefined; calls: Array<{ state: string; outcome?: string; attempts: number }> } {
   const db = openDatabase(join(repo, 'sector-storage.db'), { readonly: true });
   try {
-    const calls = new CallStore(db).list({ number: 0 }).filter((x) => x.task === task);
+    const calls = new CallStore(db).list({ number: n }).filter((x) => x.task === task);
     return {
-      record: new SectorStore(db).get(1000, 0)?.state,
+      record: new SectorStore(db).get(1000, n)?.state,
       calls: calls.map((x) => ({ state: x.state, attempts: x.attempts, ...(x.outcome ? { outcome: x.outcome } : {}) })),
     };
   } finally {
     db.close();
+  }
+}
+
+// ─── 2 KiB: the first AddPiece of a new sector, killed before the sector's record exists ───
+
+for (const point of ['call.running.AP', 'call.done.AP'] as const) {
+  for (const first of [true, false]) {
+    test(`2 KiB: a daemon killed ${point === 'call.done.AP' ? 'after' : 'while'} the first AddPiece of a new sector ${point === 'call.done.AP' ? 'finished' : 'ran'} (${point}), before its record existed, starts again ${first ? 'on a database with no sector yet ' : ''}and the unreported piece leaves no file behind`, async (t) => {
+      const repo = tmpDir('ss-matrix-ap-');
+      t.teardown(() => cleanup(repo));
+      const files = ['old', 'lost', 'next'].map((name, i) => {
+        const file = join(repo, `${name}.bin`);
+        // 1200 bytes: a 2 KiB piece, so each piece takes a sector of its own
+        writeFileSync(file, seededBytes(1200, 40 + i));
+        return file;
+      });
+      let daemon = await startDaemon(repo, ARGS_2K);
+      const kept: Array<{ piece: AddedPiece; file: string }> = [];
+      try {
+        if (!first) {
+          kept.push({ piece: await cliJson<AddedPiece>(repo, ['pieces', 'add', files[0]!]), file: files[0]! });
+          await waitForState(repo, 0, ['Proving']);
+        }
+        await daemon.stop();
+        const lostSector = first ? 0 : 1;
+        daemon = await startDaemon(repo, ARGS_2K, { [CRASH_AT_ENV]: point });
+        const lost = await runCli(repo, ['pieces', 'add', files[1]!]);
+        await crashed(t, daemon, point);
+        t.not(lost.code, 0, 'the piece was never reported added');
+        const rest = atRest(repo, 'AP', lostSector);
+        t.is(rest.record, undefined, `sector ${lostSector} has no record yet`);
+        t.deepEqual(rest.calls, [{ state: point === 'call.done.AP' ? 'done' : 'running', attempts: 1, ...(point === 'call.done.AP' ? { outcome: 'ok' } : {}) }]);
+
+        daemon = await startDaemon(repo, ARGS_2K);
+        t.deepEqual(await storageProblems(repo, { quiescent: true }), [], `no file of the lost piece's sector ${lostSector} is left:\n${daemon.output()}`);
+        const next = await cliJson<AddedPiece>(repo, ['pieces', 'add', files[2]!]);
+        t.like(next, { sector: lostSector, paddedOffset: 0 }, 'the next piece takes the number of the sector that never was');
+        kept.push({ piece: next, file: files[2]! });
+        const status = await waitForState(repo, lostSector, ['Proving']);
+        sameAsReference(t, lostSector, status, await offlineSeal({ sectorSize: '2KiB', number: lostSector, ticket: TICKET, seed: SEED, pieces: [files[2]!] }));
+        for (const k of kept) await readsBack(t, repo, k.piece, k.file);
+        t.deepEqual(await storageProblems(repo, { quiescent: true }), []);
+      } finally {
+        await daemon.stop();
+      }
+    });
   }
 }
 
