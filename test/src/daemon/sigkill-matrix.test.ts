@@ -403,6 +403,36 @@ for (const point of ['call.running.AP', 'call.done.AP'] as const) {
   }
 }
 
+test('2 KiB: a daemon killed after the AddPiece of a second piece finished (call.done.AP), before the sector recorded it, restarts with the confirmed piece only; that AddPiece shows interrupted, not ok, and packing writes over its bytes', async (t) => {
+  const repo = tmpDir('ss-matrix-ap2-');
+  t.teardown(() => cleanup(repo));
+  const [a, b] = ['a', 'b'].map((name, i) => {
+    const file = join(repo, `${name}.bin`);
+    writeFileSync(file, seededBytes(450, 50 + i)); // 512-byte pieces: both fit sector 0
+    return file;
+  }) as [string, string];
+  const reference = offlineSeal({ sectorSize: '2KiB', number: 0, ticket: TICKET, seed: SEED, pieces: [a] });
+  reference.catch(() => {});
+  let daemon = await startDaemon(repo, ARGS_2K);
+  try {
+    const kept = await cliJson<AddedPiece>(repo, ['pieces', 'add', a]);
+    await daemon.stop();
+    daemon = await startDaemon(repo, ARGS_2K, { [CRASH_AT_ENV]: 'call.done.AP' satisfies CrashPoint });
+    t.not((await runCli(repo, ['pieces', 'add', b])).code, 0, 'the second piece was never reported added');
+    await crashed(t, daemon, 'call.done.AP');
+    daemon = await startDaemon(repo, ARGS_2K);
+    t.deepEqual((await sectorStatus(repo, 0)).Deals, [kept.pieceCid], 'the sector holds its confirmed piece only');
+    t.is((await runCli(repo, ['sectors', 'seal', '0'])).code, 0);
+    const status = await waitForState(repo, 0, ['Proving']);
+    sameAsReference(t, 0, status, await reference);
+    const byTask = await checkCalls(t, repo, 0, status.Pieces.length);
+    t.is(byTask.AP!.filter((c) => c.Outcome === 'interrupted').length, 1, 'the unrecorded piece\'s AddPiece');
+    await readsBack(t, repo, kept, a);
+  } finally {
+    await daemon.stop();
+  }
+});
+
 // ─── 2 KiB: kills at seeded random points while several sectors seal ───
 
 const RANDOM_KILLS = 12;
