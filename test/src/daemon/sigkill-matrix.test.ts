@@ -10,8 +10,8 @@
  *   its second layer (crash point `pc1.mid-layer`: 8 MiB layers are labelled in four chunks), PC2
  *   at a seeded moment.
  * - 2 KiB, one repository per crash point (lifecycle/crash-points.ts): just after PC1's (C1's,
- *   C2's) result was committed and before its sector applied it, while C1 or C2 runs, half-way
- *   through Finalize; and while or after an AddPiece ran whose sector never recorded the piece
+ *   C2's, GET's) result was committed and before its sector applied it, while C1, C2 or GET runs,
+ *   half-way through Finalize; and while or after an AddPiece ran whose sector never recorded the piece
  *   (the first piece of a new sector, with and without earlier sectors; a second piece).
  * - 2 KiB, twelve kills at seeded random points while several sectors seal: each round adds a
  *   sector (a pledge or a deal) and kills the daemon a seeded delay (0–80 ms) after that sector
@@ -303,6 +303,20 @@ const POINT_CASES: PointCase[] = [
     task: 'C2',
     attempts: 1,
     atKill: { call: 'done', record: 'Committing' },
+  },
+  {
+    point: 'call.running.GET',
+    when: 'while GET moves the finalized sector (FIN done and applied)',
+    task: 'GET',
+    attempts: 2,
+    atKill: { call: 'running', record: 'FinalizeSector' },
+  },
+  {
+    point: 'call.done.GET',
+    when: 'just after GET\'s result was committed, before the sector applied it',
+    task: 'GET',
+    attempts: 1,
+    atKill: { call: 'done', record: 'FinalizeSector' },
   },
   {
     point: 'finalize.cache-partly-cleared',
