@@ -122,7 +122,8 @@ test.serial(`${ROUNDS} rounds of uploads and stalled clients ended by kill -9 at
           ),
         );
       }
-      const delay = Math.round(random() * 2500);
+      // the CLI clients need a few hundred ms to start: most kills land after some adds were reported
+      const delay = Math.round(300 + random() * 2700);
       await sleep(delay);
       const states = ((await rawRpc(repo, 'Filecoin.SectorsList', [])).result as Array<{ SectorID: number; State: string }>).map((s) => `${s.SectorID}:${s.State}`);
       const killed = await daemon.kill();
