@@ -24,7 +24,7 @@ import { ChainStore } from '../src/db/chain-store.js';
 import { type Db, openDatabase } from '../src/db/database.js';
 import { type SectorRecord, SectorStore } from '../src/db/sector-store.js';
 import { requiredFileTypes } from '../src/sector/sector-states.js';
-import { reconcile } from '../src/storage/reconcile.js';
+import { isFirstPieceLeftover, openFirstPieces, reconcile } from '../src/storage/reconcile.js';
 import { StorageCatalog } from '../src/db/storage-catalog.js';
 import type { IndexStores } from '../src/db/stores.js';
 import { generateUnsealedCid } from '../src/piece/unsealed-cid.js';
@@ -36,6 +36,7 @@ import { SectorLocks } from '../src/storage/sector-locks.js';
 import { initStoragePath } from '../src/storage/storage-config.js';
 import { LocalWorker } from '../src/worker/local-worker.js';
 import type { RequestSource } from '../src/worker/worker-env.js';
+import type { CallRecord } from '../src/tasks/calls.js';
 import { SystemId } from '../machines/protocol.js';
 import { type SchedulerMachine, schedulerMachine } from '../machines/scheduler.machine.js';
 import type { CommDInput } from '../machines/sector/sector-setup.js';
@@ -49,14 +50,17 @@ import { createWorkerTaskLogic, type TaskRunner } from './worker-task.actor.js';
 
 /**
  * Compares the sector files the scan declared with the records (docs/design/sealing-daemon.md §8):
- * new sectors are numbered above every number found on a path, files no record knows are
- * reported, and a sector whose files are gone from every path is told so (it goes to
- * FailedUnrecoverable instead of recreating them).
+ * the unsealed file a crash left of a new sector's first AddPiece (its record was never written,
+ * its piece never reported) is removed; new sectors are numbered above every other number found
+ * on a path, other files no record knows are reported, and a sector whose files are gone from
+ * every path is told so (it goes to FailedUnrecoverable instead of recreating them).
  */
 async function reconcileWithDisks(a: {
   minerId: number;
   records: readonly SectorRecord[];
+  openCalls: readonly CallRecord[];
   client: IndexClient;
+  worker: LocalWorker;
   root: Actor<SchedulerMachine>;
   log: (line: string) => void;
 }): Promise<void> {
@@ -65,8 +69,22 @@ async function reconcileWithDisks(a: {
     await a.client.catalog.storageList(),
     a.records.map((r) => ({ number: r.number, state: r.state, requires: requiredFileTypes(r.state, r.pieces.length > 0, r.commR !== undefined) })),
   );
-  if (drift.maxNumberOnPaths !== undefined) a.root.send({ type: 'scheduler.numbers.seen', max: drift.maxNumberOnPaths });
+  const openFirst = openFirstPieces(a.minerId, a.openCalls);
+  const unrecorded = [];
   for (const u of drift.unrecorded) {
+    if (!isFirstPieceLeftover(u.number, u.types, openFirst)) {
+      unrecorded.push(u);
+      continue;
+    }
+    const removed = await a.worker.removeSector({ miner: a.minerId, number: u.number });
+    a.log(
+      `sector ${u.number} has no record: its unsealed file is what a crash left of its first AddPiece, whose piece was never reported; removed ${removed.removed.join(', ') || 'nothing local'}`,
+    );
+    if (removed.elsewhere.length > 0) unrecorded.push(u); // copies on other nodes keep the number out of use
+  }
+  // records are numbered below the database's next number already; files of other numbers keep theirs out of use
+  if (unrecorded.length > 0) a.root.send({ type: 'scheduler.numbers.seen', max: Math.max(...unrecorded.map((u) => u.number)) });
+  for (const u of unrecorded) {
     a.log(`sector ${u.number} has files on ${u.storages.join(', ')} but no record: its number is not reused (see \`sectors drift\`)`);
   }
   const what = (m: { missing: string[] }) => `its ${m.missing.join(' and ')} file${m.missing.length > 1 ? 's are' : ' is'} on no storage path`;
@@ -305,7 +323,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     );
     workers.set(worker.id, options.taskRunner ?? worker);
     markReady();
-    await reconcileWithDisks({ minerId: options.minerId, records, client, root, log });
+    await reconcileWithDisks({ minerId: options.minerId, records, openCalls, client, worker, root, log });
   } catch (err) {
     // stop first: a task waiting on `ready` must not turn the failed start into a sector failure
     root.stop();
