@@ -169,6 +169,8 @@ export class SectorService {
     assertSectorNumber(sector);
     const requestId = randomUUID();
     await this.#request(requestId, () => this.#d.root.send({ type: 'scheduler.startPacking', requestId, sector }));
+    // answered once the sector's record holding the request is committed (a kill right after keeps it)
+    await this.#d.index.flush();
   }
 
   /**
@@ -180,6 +182,7 @@ export class SectorService {
     await this.#d.index.catalog.storageBestAlloc(FileType.unsealed | FileType.sealed | FileType.cache, sectorSize, 'sealing');
     const requestId = randomUUID();
     const value = await this.#request(requestId, () => this.#d.root.send({ type: 'scheduler.pledge', requestId }));
+    await this.#d.index.flush();
     if (value.kind !== 'sector.pledged') throw new InvalidArgumentError(`unexpected reply ${value.kind}`);
     return value.sector;
   }
@@ -189,6 +192,7 @@ export class SectorService {
     assertSectorNumber(sector);
     const requestId = randomUUID();
     await this.#request(requestId, () => this.#d.root.send({ type: 'scheduler.remove', requestId, sector }));
+    await this.#d.index.flush();
   }
 
   /**
