@@ -18,7 +18,7 @@ import { type CallbackActorLogic, fromCallback } from 'xstate';
 import { AbortedError, InternalError, InvalidArgumentError, toWireError } from '../src/errors.js';
 import { callCrashPoint, crashPoint } from '../src/lifecycle/crash-points.js';
 import type { CallRecord } from '../src/tasks/calls.js';
-import type { Db } from '../src/db/database.js';
+import { type Db, inTransaction } from '../src/db/database.js';
 import type { IndexStores, StoreClients } from '../src/db/stores.js';
 import type { DaemonSystem, IndexEvent, IndexResult } from '../machines/protocol.js';
 
@@ -100,10 +100,6 @@ export function createIndexActor<M extends object = IndexStores>(options: IndexA
   const pending = new Map<number, Pending>();
   let nextRequestId = 1;
   const methods = new Map<string, Set<string>>(Object.entries(stores).map(([name, store]) => [name, methodNames(store as object)]));
-  // better-sqlite3 builds four wrapper functions per `db.transaction(fn)`: built once here, not
-  // per call (it was a tenth of a tracked task's cost). Inside the batch's transaction this one
-  // runs as a savepoint, so a failing call rolls back alone.
-  const inTransaction = db.transaction((run: () => unknown) => run());
 
   /** Delivers one answer: to the actor in `replyTo`, else to the IndexClient's promise. */
   const answer = (e: IndexEvent<M>, a: Answer, report: boolean) => {
@@ -137,7 +133,7 @@ export function createIndexActor<M extends object = IndexStores>(options: IndexA
     if (!Array.isArray(args)) return { ok: false, error: new InvalidArgumentError(`index call ${store}.${method}: args must be an array`) };
     const target = (stores as Record<string, StoreMethods>)[store as string]!;
     try {
-      return { ok: true, value: inTransaction(() => target[method]!(...args)) };
+      return { ok: true, value: inTransaction(db, () => target[method]!(...args)) };
     } catch (err) {
       return { ok: false, error: err ?? new InternalError(`${store}.${method} failed`) };
     }
@@ -152,7 +148,7 @@ export function createIndexActor<M extends object = IndexStores>(options: IndexA
       if (events.length === 0) return;
       const answers: Answer[] = [];
       try {
-        inTransaction(() => {
+        inTransaction(db, () => {
           for (const e of events) answers.push(apply(e));
         });
       } catch (err) {
