@@ -9,7 +9,7 @@
  * | SealPreCommit2Failed | PreCommit2, or PreCommit1 once PC2 failed more than 3 times |
  * | PreCommitFailed | WaitSeed if the pre-commit is on chain with this CommR, else PreCommitting |
  * | ComputeProofFailed | Committing, or SealPreCommit1Failed after more than one proof failure |
- * | CommitFailed | Committing (a new proof), or SealPreCommit1Failed after more than one invalid proof |
+ * | CommitFailed | CommitWait if its commit message was sent (only the wait failed), else Committing (a new proof), or SealPreCommit1Failed after more than one invalid proof |
  * | FinalizeFailed | FinalizeSector |
  */
 import { sectorSetup } from './sector-setup.js';
@@ -86,6 +86,9 @@ export const CommitFailed = sectorSetup.createStateConfig({
   exit: 'resetCooldown',
   after: {
     cooldown: [
+      // the message was sent and only waiting for it failed (a refused one is dropped with its
+      // proof): wait for it again rather than send a second proof for a sector it may have proven
+      { guard: 'hasCommitMessage', actions: { type: 'log', params: { event: 'SectorRetryCommitWait' } }, target: 'CommitWait' },
       {
         guard: 'proofsFailedTooOften',
         actions: ['resetProofCounters', 'dropProof', { type: 'log', params: { event: 'SectorSealPreCommit1Failed' } }],

@@ -90,6 +90,31 @@ test('a commit message that cannot be sent moves the sector to CommitFailed, and
   h.stop();
 });
 
+test('a commit message whose wait failed is waited for again after the cool-down (Lotus SectorRetryCommitWait), computing no new proof', async (t) => {
+  const h = cc();
+  await toPreCommitting(h);
+  await preCommit(h);
+  await commitProof(h);
+  h.invocation('chainSubmitCommit').resolve({ message: 'c-msg' });
+  await h.flush();
+  t.is(h.state(), 'CommitWait');
+  const tasks = h.requests().length;
+  h.invocation('chainWaitCommit').reject(new Error('node unreachable'));
+  await h.flush();
+  t.is(h.state(), 'CommitFailed');
+  t.regex(h.context().error?.message ?? '', /waiting for the commit failed: node unreachable/);
+  await wait(h, 60_000);
+  t.is(h.state(), 'CommitWait');
+  t.is(h.requests().length, tasks, 'no C1 or C2 was asked for again');
+  t.is(invoked(h, 'chainSubmitCommit'), 1, 'the commit is not sent again');
+  t.deepEqual(h.invocation('chainWaitCommit').input, { sector: { miner: 1000, number: 7 }, message: 'c-msg' });
+  t.true(h.logKinds().includes('event;sealing.SectorRetryCommitWait'));
+  h.invocation('chainWaitCommit').resolve({ ok: true, epoch: 30 });
+  await h.flush();
+  t.is(h.state(), 'FinalizeSector');
+  h.stop();
+});
+
 test('a failed move to storage (GET) sends the sector to FinalizeFailed, which after the cool-down retries only the move', async (t) => {
   const h = cc();
   await toPreCommitting(h);
