@@ -198,24 +198,34 @@ export class PathUsage {
   stat(): FsStat {
     if (this.#rescanMs > 0 && this.#clock.now() - this.#lastScan >= this.#rescanMs) this.rescan();
     const fs = this.#statfs(this.root);
-    let reserved = 0;
-    let writtenReserved = 0;
-    const reservedKeys = new Set<string>();
-    const listings = new Map<FileTypeName, string[]>();
+    // Reservations of one entry share its written bytes: a write counts once against their sum,
+    // not once against each (two reservations of one file would otherwise both shrink by it).
+    const byEntry = new Map<string, { type: FileTypeName; name: string; bytes: number; base: number }>();
     for (const r of this.#reservations) {
       const key = `${r.type}/${r.name}`;
-      let names = listings.get(r.type);
-      if (!names) {
-        names = listDir(join(this.root, r.type));
-        listings.set(r.type, names);
+      const e = byEntry.get(key);
+      if (e) {
+        e.bytes += r.bytes;
+        e.base = Math.min(e.base, r.base ?? 0);
+      } else {
+        byEntry.set(key, { type: r.type, name: r.name, bytes: r.bytes, base: r.base ?? 0 });
       }
-      const usage = this.entryUsage(r.type, r.name, names);
-      reserved += Math.max(0, r.bytes - Math.max(0, usage - (r.base ?? 0)));
-      if (!reservedKeys.has(key)) writtenReserved += usage;
-      reservedKeys.add(key);
+    }
+    let reserved = 0;
+    let writtenReserved = 0;
+    const listings = new Map<FileTypeName, string[]>();
+    for (const e of byEntry.values()) {
+      let names = listings.get(e.type);
+      if (!names) {
+        names = listDir(join(this.root, e.type));
+        listings.set(e.type, names);
+      }
+      const usage = this.entryUsage(e.type, e.name, names);
+      reserved += Math.max(0, e.bytes - Math.max(0, usage - e.base));
+      writtenReserved += usage;
     }
     let used = this.#other + writtenReserved;
-    for (const [key, bytes] of this.#entries) if (!reservedKeys.has(key)) used += bytes;
+    for (const [key, bytes] of this.#entries) if (!byEntry.has(key)) used += bytes;
     let available = Math.max(0, fs.FSAvailable - reserved);
     if (this.maxStorage > 0) available = Math.min(available, Math.max(0, this.maxStorage - used - reserved));
     return {

@@ -7,7 +7,7 @@
  * | `GET /remote/stat/<id>` | FsStat of a local path (404 if not local) |
  * | `GET /remote/<type>/<sector>` | a file (`application/octet-stream`, Range → 206) or a cache directory (`application/x-tar`) |
  * | `GET /remote/<type>/<sector>/<spt>/allocated/<offset>/<size>` | 200 if the unpadded range of the unsealed file is allocated, else 416 |
- * | `DELETE /remote/<type>/<sector>` | removes this node's copies (and their declarations) |
+ * | `DELETE /remote/<type>/<sector>` | removes this node's copies (and their declarations); 404 when it holds none |
  *
  * Requires an API token with `admin` (401 without a token, 403 with a weaker one). Only files the
  * index says this node holds are served, and only under a local storage path: the path is built
@@ -141,7 +141,11 @@ async function route(local: LocalStore, req: IncomingMessage, res: ServerRespons
     const sector = sector_(seg[1] as string);
     if (method === 'DELETE') {
       req.resume();
-      await local.remove(sector, FileType[type], false);
+      // Lotus answers 200 when only another node holds the copy, so its client stops at the
+      // first URL that "succeeded" with the copy still on disk elsewhere; 404 makes it (and ours)
+      // go on to the next URL. No client needs the 200: a move deletes at the URL it fetched from.
+      const removed = await local.remove(sector, FileType[type], false);
+      if (removed === 0) throw new HttpError(404, `${type} file of ${seg[1]} is not stored on this node; nothing removed`);
       res.writeHead(200, { 'Content-Length': '0' });
       res.end();
       return;

@@ -18,12 +18,12 @@
  * Sector ids are accepted as `{miner, number}` or Lotus's `{Miner, Number}`.
  */
 import type { ApiComponents } from '../components.js';
-import { InvalidArgumentError } from '../../errors.js';
-import type { SectorId } from '../../sector/sector-id.js';
+import { AbortedError, InvalidArgumentError } from '../../errors.js';
+import { type SectorId, sectorName } from '../../sector/sector-id.js';
 import type { StorageStatus } from '../../storage/storage-types.js';
 import type { RemoteStore } from '../../storage/remote-store.js';
 import type { CatalogClient } from '../../storage/catalog-client.js';
-import type { OwnerHeartbeat, SectorLockInfo, SectorLocks } from '../../storage/sector-locks.js';
+import type { OwnerHeartbeat, SectorLock, SectorLockInfo, SectorLocks } from '../../storage/sector-locks.js';
 import type {
   AcquireMode,
   Decl,
@@ -340,12 +340,22 @@ export const storageMethods = {
       // would be granted a lock nobody can release (no owner lease, no StorageUnlock).
       if (ctx.signal.aborted) onAbort();
       ctx.signal.addEventListener('abort', onAbort, { once: true });
+      let lock: SectorLock;
       try {
-        const lock = await st(ctx).locks.acquire(sector, read, write, { signal: wait.signal, ...(owner ? { owner } : {}) });
-        return lock.id;
+        lock = await st(ctx).locks.acquire(sector, read, write, { signal: wait.signal, ...(owner ? { owner } : {}) });
       } finally {
         ctx.signal.removeEventListener('abort', onAbort);
       }
+      // Granted, but the reply is not delivered yet: a caller that disconnects now never learns
+      // the lock id, so nobody could release the lock (an owner's lease would end it only after
+      // the threshold). The call's signal aborts until the reply is fully written (the HTTP
+      // server's rule), so it releases the lock in that window.
+      if (ctx.signal.aborted) {
+        lock.release();
+        throw new AbortedError(`the caller of StorageLock went away before the lock on ${sectorName(sector)} reached it; released`);
+      }
+      ctx.signal.addEventListener('abort', () => lock.release(), { once: true });
+      return lock.id;
     },
   }),
   /** `StorageTryLock(sector, read, write, owner?) → lockId | null`. */
@@ -355,8 +365,13 @@ export const storageMethods = {
       expectArity(raw, 3, 4);
       return [sectorParam(raw, 0, 'sector'), maskParam(raw, 1, 'read'), maskParam(raw, 2, 'write'), optionalString(raw, 3, 'owner')];
     },
-    run: ([sector, read, write, owner], ctx): string | null =>
-      st(ctx).locks.tryAcquire(sector, read, write, owner ? { owner } : {})?.id ?? null,
+    run: ([sector, read, write, owner], ctx): string | null => {
+      if (ctx.signal.aborted) throw new AbortedError(`the caller of StorageTryLock on ${sectorName(sector)} went away`);
+      const lock = st(ctx).locks.tryAcquire(sector, read, write, owner ? { owner } : {});
+      // as StorageLock: a reply that cannot be delivered releases the lock
+      ctx.signal.addEventListener('abort', () => lock?.release(), { once: true });
+      return lock?.id ?? null;
+    },
   }),
   /** `StorageUnlock(lockId) → bool`. */
   StorageUnlock: defineMethod({

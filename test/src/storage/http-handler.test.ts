@@ -189,3 +189,41 @@ test('a suffix range of an empty file is unsatisfiable (416), not a 206 with an 
   t.is(tail.status, 206);
   t.is(tail.headers['content-range'], 'bytes 9990-9999/10000');
 });
+
+test('DELETE of a copy only another node holds is 404 and leaves that copy and its declaration alone', async (t) => {
+  const { m, dir } = t.context;
+  const other = await makeNode(m.catalog);
+  t.teardown(() => other.close());
+  const S3 = { miner: 1000, number: 3 };
+  const root = makePath(dir, 'other', { canStore: true });
+  writeSectorEntry(root, 'sealed', S3, 1000);
+  const { ID } = await other.local.openPath(root);
+  const r = await send(t.context.node, '/remote/sealed/s-t01000-3', { method: 'DELETE' });
+  t.is(r.status, 404);
+  t.regex(json(r).Error, /not stored on this node; nothing removed/);
+  t.true((await import('node:fs')).existsSync(`${root}/sealed/s-t01000-3`));
+  t.deepEqual(m.store.storageFindSector(S3, FileType.sealed, 0, false).map((h) => h.ID), [ID]);
+});
+
+test('a remove goes on to the next URL of a holder when the first node answers that it holds no copy', async (t) => {
+  const { m, dir, node } = t.context;
+  const holder = await makeNode(m.catalog);
+  t.teardown(() => holder.close());
+  const S3 = { miner: 1000, number: 3 };
+  const root = makePath(dir, 'shared', { canStore: true });
+  writeSectorEntry(root, 'sealed', S3, 1000);
+  const { readStorageMeta } = await import('../../../src/storage/storage-config.js');
+  const meta = readStorageMeta(root);
+  // the path is attached with this node's URL first (as by a node mounting the same filesystem
+  // that has not opened it), then by the node that holds it
+  const stat = { Capacity: 1, Available: 1, FSAvailable: 1, Reserved: 0, Max: 0, Used: 0 };
+  m.store.storageAttach({ ID: meta.ID, URLs: [node.url], Weight: 10, MaxStorage: 0, CanSeal: false, CanStore: true }, stat);
+  await holder.local.openPath(root);
+  t.deepEqual(m.store.storageInfo(meta.ID).URLs, [node.url, holder.url]);
+  const fetcher = await makeNode(m.catalog);
+  t.teardown(() => fetcher.close());
+  await fetcher.remote.remove(S3, FileType.sealed, false);
+  t.false((await import('node:fs')).existsSync(`${root}/sealed/s-t01000-3`), 'the holder removed its copy');
+  t.deepEqual(m.store.storageFindSector(S3, FileType.sealed, 0, false), []);
+  t.true(fetcher.logs.some((l) => /404/.test(l)), 'the first URL answered 404');
+});

@@ -2,7 +2,7 @@
  * The daemon and a `sector-storage worker` process on loopback, each with its own storage path.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -346,6 +346,31 @@ test.serial('a worker re-declares its paths and sectors when the manager restart
   });
   t.deepEqual(found.map((h) => [h.ID, h.URLs]), [[wMeta.ID, [`${w.url}/remote/sealed/s-t01000-5`]]]);
   t.true(logs.some((l) => /manager restarted .* re-declaring storage/.test(l)));
+});
+
+test.serial('a worker whose second path fails at start takes its first path out of service at once', async (t) => {
+  const { dir } = t.context;
+  const d = await startDaemon(t, join(dir, 'repo'), await freePort());
+  const good = join(dir, 'good');
+  const goodMeta = initStoragePath(good, { canSeal: true, weight: 10 });
+  const sector = { miner: 1000, number: 6 };
+  writeSectorEntry(good, 'sealed', sector, 1000);
+  const bad = join(dir, 'bad');
+  mkdirSync(bad);
+  writeFileSync(join(bad, 'stray'), 'not a storage path');
+  const { startStorageWorker } = await import('../../../src/daemon/storage-worker.js');
+  await t.throwsAsync(
+    startStorageWorker({ managerUrl: d.url, token: d.token, storage: [good, bad], host: '127.0.0.1', port: 0, log: () => {} }),
+    { code: 'STORAGE_CONFIG_INVALID' },
+  );
+  const status = (await d.api.call('StorageSummary')).find((s) => s.info.ID === goodMeta.ID);
+  t.truthy(status, 'the path stays known with its sector files');
+  t.false(status?.healthy, 'but is not healthy');
+  t.regex(status?.heartbeatErr ?? '', /failed to start: .*bad has files but no sectorstore\.json/);
+  const holders = await d.api.call('StorageFindSector', sector, SE, 0, false);
+  t.deepEqual(holders.map((h) => [h.ID, h.URLs]), [[goodMeta.ID, []]], 'declared, but not offered for fetching');
+  const alloc = await d.api.call('StorageBestAlloc', SE, 2048, 'sealing');
+  t.false(alloc.some((a) => a.ID === goodMeta.ID), 'and not offered for new files');
 });
 
 /**
