@@ -61,6 +61,16 @@ import {
   systemClock,
 } from './storage-types.js';
 
+/** What {@link LocalStore.redeclare} did on one path. */
+export interface RedeclaredPath {
+  ID: string;
+  LocalPath: string;
+  /** Sectors with files found (and declared). */
+  sectors: number;
+  /** Declarations dropped because their files are gone. */
+  dropped: number;
+}
+
 /** Which overhead table a reservation uses. */
 export type OverheadKind = 'sealing' | 'finalized';
 
@@ -261,9 +271,17 @@ export class LocalStore {
     return this.#path(id).usage.reservations();
   }
 
-  /** Re-reads metadata, re-attaches and re-declares every path (after a manager restart). */
-  async redeclare(): Promise<void> {
-    for (const p of [...this.#paths.values()]) {
+  /**
+   * Re-reads metadata, re-attaches and re-scans open paths (all, or the one with `id`) and makes
+   * the index agree with their disks (Lotus `StorageRedeclareLocal`): every sector file found is
+   * declared and, with `dropMissing` (the default), declarations of files that are gone are
+   * dropped. A worker runs it after the manager restarts; `storage redeclare` after files were
+   * moved by hand. A path whose metadata id changed is skipped (logged).
+   */
+  async redeclare(options: { id?: string; dropMissing?: boolean } = {}): Promise<RedeclaredPath[]> {
+    const paths = options.id === undefined ? [...this.#paths.values()] : [this.#path(options.id)];
+    const out: RedeclaredPath[] = [];
+    for (const p of paths) {
       const meta = readStorageMeta(p.root);
       if (meta.ID !== p.id) {
         this.#log(`storage path ${p.root}: id changed from ${p.id} to ${meta.ID}; skipping`);
@@ -278,8 +296,10 @@ export class LocalStore {
       // working files of operations in progress are skipped, never recovered, on a path in use
       const scan = scanPath(p.root, meta.CanStore);
       p.unknown = scan.unknown;
-      await this.catalog.storageDeclareSectors(p.id, scan.decls, true);
+      const r = await this.catalog.storageDeclareSectors(p.id, scan.decls, options.dropMissing ?? true);
+      out.push({ ID: p.id, LocalPath: p.root, sectors: r.declared, dropped: r.dropped });
     }
+    return out;
   }
 
   /**

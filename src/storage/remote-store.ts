@@ -68,6 +68,8 @@ export class RemoteStore {
   readonly #resumeAttempts: number;
   readonly #log: (m: string) => void;
   readonly #busy = new Map<string, Promise<void>>();
+  /** `fetching/` entries being written by a download of this store right now. */
+  readonly #fetching = new Set<string>();
 
   constructor(options: RemoteStoreOptions) {
     this.local = options.local;
@@ -127,6 +129,11 @@ export class RemoteStore {
     } finally {
       release();
     }
+  }
+
+  /** True when `path` (a `fetching/` entry) is being written by a download of this store now. */
+  isFetching(path: string): boolean {
+    return this.#fetching.has(path);
   }
 
   /** Removes one file type everywhere: local copies first, then each remote holder via HTTP DELETE. */
@@ -253,6 +260,23 @@ export class RemoteStore {
     const final = sectorFilePath(root, t, sector);
     const temp = sectorFetchPath(root, t, sector);
     const errors: string[] = [];
+    this.#fetching.add(temp);
+    try {
+      return await this.#fetchInto(holders, t, sector, temp, final, errors, options);
+    } finally {
+      this.#fetching.delete(temp);
+    }
+  }
+
+  async #fetchInto(
+    holders: readonly SectorStorageInfo[],
+    t: FileTypeName,
+    sector: SectorId,
+    temp: string,
+    final: string,
+    errors: string[],
+    options: AcquireOptions,
+  ): Promise<string> {
     for (const h of holders) {
       for (const url of h.URLs) {
         try {

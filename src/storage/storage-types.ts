@@ -63,6 +63,14 @@ export interface Decl {
   SectorFileType: number;
 }
 
+/** One declared sector file: one file type of one sector on one storage path. */
+export interface SectorFileDecl {
+  storage: string;
+  sector: SectorId;
+  type: FileTypeName;
+  primary: boolean;
+}
+
 /** One sector declaration for batch declares. */
 export interface SectorDecl {
   sector: SectorId;
