@@ -21,8 +21,6 @@ import {
   SectorStorageError,
   StorageNotFoundError,
 } from '../errors.js';
-import { PartialFile } from '../partial/partial-file.js';
-import { sealProofInfo } from '../sector/proofs.js';
 import { FileType, type FileTypeName, type SectorId, type SectorRef, sectorName } from '../sector/sector-id.js';
 import { paddedIndex } from '../sector/sizes.js';
 import { renameDurable } from '../fs/durable.js';
@@ -33,6 +31,7 @@ import { type LocalStore, maskTypes } from './local-store.js';
 import type { CatalogClient } from './catalog-client.js';
 import type { AcquireMode, FsStat, PathType, SectorPaths, SectorStorageInfo } from './storage-types.js';
 import { extractTar } from './tar.js';
+import { isUnsealed, readUnsealed, type UnsealedReaderDeps } from './unsealed-reader.js';
 
 /** Options of {@link RemoteStore}. */
 export interface RemoteStoreOptions {
@@ -191,33 +190,21 @@ export class RemoteStore {
    * Whether the unpadded range `[offset, offset+size)` of the sector's unsealed file is allocated,
    * on a local copy or, failing that, on any remote holder (`allocated` probe; best weight first).
    */
-  async checkAllocated(ref: SectorRef, offset: number, size: number, signal?: AbortSignal): Promise<boolean> {
-    const ssize = sealProofInfo(ref.proofType).sectorSize;
-    const local = await this.local.findLocal(ref.id, 'unsealed');
-    if (local) {
-      const pf = await PartialFile.open(local.path, ssize, { readOnly: true });
-      try {
-        if (pf.isAllocated(paddedIndex(offset), paddedIndex(size))) return true;
-      } finally {
-        await pf.close();
-      }
-    }
-    for (const h of sortByWeight(await this.catalog.storageFindSector(ref.id, FileType.unsealed, 0, false))) {
-      if (this.local.localRoot(h.ID) !== undefined) continue;
-      for (const url of h.URLs) {
-        try {
-          const res = await sendRequest(`${url}/${ref.proofType}/allocated/${offset}/${size}`, { headers: this.#headers(), signal });
-          const text = await readText(res);
-          if (res.statusCode === 200) return true;
-          if (res.statusCode === 416) continue;
-          this.#log(`allocated probe ${url}: HTTP ${res.statusCode} ${text.slice(0, 200)}`);
-        } catch (err) {
-          if (err instanceof AbortedError) throw err;
-          this.#log(`allocated probe ${url}: ${(err as Error).message}`);
-        }
-      }
-    }
-    return false;
+  checkAllocated(ref: SectorRef, offset: number, size: number, signal?: AbortSignal): Promise<boolean> {
+    return isUnsealed(this.#readerDeps(), ref, paddedIndex(offset), paddedIndex(size), signal);
+  }
+
+  /**
+   * The padded bytes `[offset, offset+size)` of the sector's unsealed data, read from a local copy
+   * or streamed from a remote holder that has the range allocated; null when no copy has it
+   * (Lotus `Reader`; see unsealed-reader.ts).
+   */
+  reader(ref: SectorRef, offset: number, size: number, signal?: AbortSignal): Promise<AsyncGenerator<Uint8Array> | null> {
+    return readUnsealed(this.#readerDeps(), ref, offset, size, signal);
+  }
+
+  #readerDeps(): UnsealedReaderDeps {
+    return { local: this.local, catalog: this.catalog, limiter: this.limiter, headers: (extra) => this.#headers(extra), log: this.#log };
   }
 
   #headers(extra: Record<string, string> = {}): Record<string, string> {
