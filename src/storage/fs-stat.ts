@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { FileNotFoundError } from '../errors.js';
 import { FILE_TYPES, type FileTypeName } from '../sector/sector-id.js';
 import { FETCH_TEMP_DIR, parseWorkingName } from '../sector/layout.js';
+import { JOURNAL_SUFFIX } from './fetch-journal.js';
 import type { Clock, FsStat } from './storage-types.js';
 import { systemClock } from './storage-types.js';
 
@@ -84,6 +85,11 @@ export function entryOf(name: string): string {
   return owner;
 }
 
+/** The sector entry a name in `fetching/` is a download (or its progress record) of. */
+function entryOfDownload(name: string): string {
+  return name.endsWith(JOURNAL_SUFFIX) ? name.slice(0, -JOURNAL_SUFFIX.length) : name;
+}
+
 /** Filesystem capacity and free bytes of a path (statfs), injectable for tests. */
 export type StatFs = (path: string) => { Capacity: number; FSAvailable: number };
 
@@ -138,8 +144,17 @@ export class PathUsage {
         sectorBytes += bytes;
       }
     }
+    // downloads kept in fetching/ for resuming count for the entry they become
     let fetching = 0;
-    for (const t of FILE_TYPES) fetching += diskUsage(join(this.root, t, FETCH_TEMP_DIR), true);
+    for (const t of FILE_TYPES) {
+      const dir = join(this.root, t, FETCH_TEMP_DIR);
+      for (const name of listDir(dir)) {
+        const bytes = diskUsage(join(dir, name), true);
+        fetching += bytes;
+        const key = `${t}/${entryOfDownload(name)}`;
+        entries.set(key, (entries.get(key) ?? 0) + bytes);
+      }
+    }
     this.#entries = entries;
     this.#other = Math.max(0, diskUsage(this.root) - sectorBytes - fetching);
     this.#lastScan = this.#clock.now();
@@ -154,11 +169,12 @@ export class PathUsage {
 
   /**
    * Allocated bytes of one sector entry: the entry itself, the working files that belong to it
-   * ({@link entryOf}) and its download in `fetching/`. `names` is the type directory's listing,
+   * ({@link entryOf}) and its download in `fetching/` with its progress record. `names` is the type directory's listing,
    * when the caller has it.
    */
   entryUsage(type: FileTypeName, name: string, names?: readonly string[]): number {
-    let bytes = diskUsage(join(this.root, type, name), true) + diskUsage(join(this.root, type, FETCH_TEMP_DIR, name), true);
+    const fetching = join(this.root, type, FETCH_TEMP_DIR);
+    let bytes = diskUsage(join(this.root, type, name), true) + diskUsage(join(fetching, name), true) + diskUsage(join(fetching, `${name}${JOURNAL_SUFFIX}`), true);
     for (const other of names ?? listDir(join(this.root, type))) {
       if (other !== name && other !== FETCH_TEMP_DIR && entryOf(other) === name) bytes += diskUsage(join(this.root, type, other), true);
     }

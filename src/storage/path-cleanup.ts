@@ -8,7 +8,7 @@
  *   file is kept) or the file belongs to another miner;
  * - `missing`: a declaration whose file is gone from the path; the declaration is dropped;
  * - `fetching`: a download left in a `fetching/` folder (kept for resuming after a crash) that no
- *   fetch of this node is working on; it is removed.
+ *   fetch of this node is working on; it is removed with its progress record.
  *
  * Entries that are not sector files are never touched (the store does not write names it does not
  * produce); `storage list` names them. A plan is computed first; with `apply` each action runs
@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { FETCH_TEMP_DIR, sectorFilePath } from '../sector/layout.js';
 import { FILE_TYPES, FileType, type FileTypeName, type SectorId, parseSectorName, sectorName } from '../sector/sector-id.js';
 import type { CatalogClient } from './catalog-client.js';
+import { JOURNAL_SUFFIX, journalPathOf, removeFetchJournal } from './fetch-journal.js';
 import type { LocalStore } from './local-store.js';
 import { scanPath } from './path-scan.js';
 import type { SectorLocks } from './sector-locks.js';
@@ -113,7 +114,10 @@ async function planCleanup(deps: CleanupDeps): Promise<CleanupItem[]> {
     }
     for (const t of FILE_TYPES) {
       const dir = join(p.LocalPath, t, FETCH_TEMP_DIR);
-      for (const name of await list(dir)) {
+      const names = await list(dir);
+      for (const name of names) {
+        // a progress record goes with its download (one finding for both)
+        if (name.endsWith(JOURNAL_SUFFIX) && names.includes(name.slice(0, -JOURNAL_SUFFIX.length))) continue;
         const path = join(dir, name);
         if (deps.fetchInProgress(path)) continue;
         items.push({ kind: 'fetching', storage: p.ID, path, action: 'remove', reason: 'an interrupted download no fetch is resuming', done: false });
@@ -160,6 +164,7 @@ async function carryOut(deps: CleanupDeps, item: CleanupItem): Promise<void> {
         return;
       }
       await rm(item.path, { recursive: true, force: true });
+      await removeFetchJournal(journalPathOf(item.path));
     }
     item.done = true;
   } catch (err) {

@@ -242,7 +242,7 @@ test.serial('a fetch killed midway leaves no partial file and no index row, and 
   const sector: SectorId = { miner: 1000, number: 8 };
   const data = writeSectorEntry(wRoot, 'sealed', sector, 6 * 1024 * 1024, 3);
   let workerPort = 0;
-  const proxy = await stallingProxy(t, () => workerPort, 2 * 1024 * 1024);
+  const proxy = await stallingProxy(t, () => workerPort, 5 * 1024 * 1024);
   const w = await startWorker(t, d, wRoot, `127.0.0.1:${proxy.port}`);
   workerPort = Number(new URL(w.listen).port);
   t.is(w.url, `http://127.0.0.1:${proxy.port}`, 'the worker advertises the proxy');
@@ -258,7 +258,7 @@ test.serial('a fetch killed midway leaves no partial file and no index row, and 
 
   proxy.state.hold = false;
   d = await startDaemon(t, repo, port);
-  t.false(existsSync(temp), 'the interrupted download was cleaned at start');
+  t.false(existsSync(temp), 'the interrupted download, with no progress recorded yet, was cleaned at start');
   const holders = await d.api.call('StorageFindSector', sector, SE, 0, false);
   t.deepEqual(holders.map((h) => h.ID), [wMeta.ID], 'no index row for the killed fetch');
 

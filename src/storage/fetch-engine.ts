@@ -1,0 +1,572 @@
+/**
+ * Downloading a sector file, or a cache directory file by file, from one holder URL into a
+ * `fetching/` entry: in parallel byte ranges, at the disk's pace, resumable after a crash.
+ *
+ * - **Size first.** A file is probed (`Range: bytes=0-0`: its size and validator); a cache
+ *   directory is listed (`<entry>/files`, fetch-protocol.ts; a peer without that route gets the
+ *   tar path of remote-store.ts). A size beyond what was reserved is refused before anything is
+ *   written, and every later response must agree with it (status, `Content-Range`, length).
+ * - **Parallel ranges.** What is missing is cut into segments (at least `segmentBytes` each) and
+ *   fetched over up to `streams` connections at once, each written at its offset by a
+ *   {@link RangeWriter} fed by the raw client (raw-http.ts); a segment whose connection drops is
+ *   resumed from the last byte written, a few times.
+ * - **Resume.** Every `checkpointBytes` of new data a file is flushed (fdatasync) and the ranges
+ *   written before the flush are recorded (fetch-journal.ts). A later fetch into the same entry
+ *   (after `kill -9`, a reboot, a failed holder) keeps those ranges only after checking them: the
+ *   holder's SHA-256 of every 4 MiB chunk (`digests` route) against the same digests of the bytes
+ *   on disk, chunk by chunk; a holder without that route is checked by re-reading the last chunk
+ *   of each kept range, and a mismatch there drops the file's progress. Only what is missing or
+ *   failed the check is fetched again. If-Range (ETag, else Last-Modified) keeps a holder's file
+ *   that changed during the fetch from being mixed with the old one.
+ *
+ * The entry becomes complete files truncated to their sizes and fsynced; giving it its final name,
+ * declaring it and removing the record are the caller's (remote-store.ts).
+ */
+import { constants } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AbortedError, FetchFailedError } from '../errors.js';
+import { fsyncDir } from '../fs/durable.js';
+import {
+  type ByteRange,
+  type FetchJournal,
+  journalPathOf,
+  mergeRanges,
+  missingRanges,
+  rangeBytes,
+  readFetchJournal,
+  writeFetchJournal,
+} from './fetch-journal.js';
+import { type CacheFileEntry, cacheFileUrl, chunkDigests, DIGEST_BYTES, DIGEST_CHUNK, digestsUrl, filesUrl } from './fetch-protocol.js';
+import { RangeWriter } from './fetch-writer.js';
+import { readText, sendRequest, withIdleTimeout } from './http-client.js';
+import { type BodySink, type HeadDecision, type RawHead, RawHttpUnsupportedError, rawGet } from './raw-http.js';
+
+/** Options of one download. */
+export interface FetchOptions {
+  /** Request headers (auth) plus `extra`. */
+  headers: (extra?: Record<string, string>) => Record<string, string>;
+  signal?: AbortSignal;
+  /** A connection fails when no byte arrives for this long. */
+  idleMs: number;
+  /** Connections at once. */
+  streams: number;
+  /** Smallest segment worth its own connection. */
+  segmentBytes: number;
+  /** New bytes of a file between flush + progress record. */
+  checkpointBytes: number;
+  /** Range-resume attempts of a segment after its connection dropped. */
+  resumeAttempts: number;
+  /** The most bytes the download may have in total (what was reserved for it, with slack). */
+  maxBytes: number;
+  /** Bytes of each write block, and blocks per connection. */
+  blockSize?: number;
+  blocks?: number;
+  /**
+   * Hosts whose responses the raw client does not read (no Content-Length): Node's client is used
+   * for them from then on. Owned by the caller (one per store). @default a new set per download
+   */
+  viaNode?: Set<string>;
+  /** Bytes present so far (kept + received), after every write. */
+  onProgress?: (bytes: number) => void;
+  log: (message: string) => void;
+}
+
+/** What a download did. */
+export interface FetchStats {
+  /** Total bytes of the entry. */
+  size: number;
+  /** Bytes kept from an earlier attempt (checked against the holder). */
+  kept: number;
+  /** Bytes received over the network this time (bodies of data requests and checks). */
+  received: number;
+  /** How kept bytes were checked. */
+  check: 'digests' | 'last-chunk' | 'none';
+}
+
+/** One file of a download. */
+interface Target {
+  name: string;
+  url: string;
+  path: string;
+  size: number;
+  /** `If-Range` value, when the holder gave one. */
+  validator?: string;
+  fh?: FileHandle;
+  /** Written ranges of finished segments (and kept ones). */
+  written: ByteRange[];
+  /** Segments being written: their start and writer. */
+  active: Set<{ start: number; writer: RangeWriter }>;
+  sinceCheckpoint: number;
+}
+
+/** Downloads a file from `url` into `temp` (resuming from `temp`'s progress record). */
+export async function fetchFile(url: string, temp: string, o: FetchOptions): Promise<FetchStats> {
+  const journalPath = journalPathOf(temp);
+  const journal = await readFetchJournal(journalPath);
+  const st = await stat(temp).catch(() => undefined);
+  if (st && !st.isFile()) await rm(temp, { recursive: true, force: true });
+  const fh = await open(temp, constants.O_RDWR | constants.O_CREAT, 0o644);
+  const target: Target = { name: '', url, path: temp, size: 0, fh, written: [], active: new Set(), sinceCheckpoint: 0 };
+  const stats: FetchStats = { size: 0, kept: 0, received: 0, check: 'none' };
+  try {
+    const probe = await probeFile(target, o, stats);
+    if (probe === 'whole') {
+      // the holder ignores Range: its answer to the probe was the whole file
+      target.written = [[0, target.size]];
+    } else {
+      const candidate = journal?.kind === 'file' && journal.files['']?.size === target.size ? (journal.files['']?.ranges ?? []) : [];
+      if (candidate.length === 0) await fh.truncate(0);
+      const d = new Download('file', journalPath, [target], o, stats);
+      await d.run(candidate);
+    }
+    await finishFile(target);
+    return stats;
+  } finally {
+    await target.fh?.close().catch(() => {});
+  }
+}
+
+/**
+ * Downloads a cache directory from `url` into the directory `temp` file by file; resolves with
+ * undefined (having written nothing) when the holder has no `files` route.
+ */
+export async function fetchDirByFiles(url: string, temp: string, o: FetchOptions): Promise<FetchStats | undefined> {
+  const list = await listFiles(url, o);
+  if (list === undefined) return undefined;
+  const total = list.reduce((n, f) => n + f.size, 0);
+  if (total > o.maxBytes) {
+    throw new FetchFailedError(`${url}: the holder lists ${total} bytes of files, more than the ${o.maxBytes} bytes this fetch may take`);
+  }
+  const journalPath = journalPathOf(temp);
+  const journal = await readFetchJournal(journalPath);
+  const st = await stat(temp).catch(() => undefined);
+  if (st && !st.isDirectory()) await rm(temp, { force: true });
+  await mkdir(temp, { recursive: true, mode: 0o755 });
+  const names = new Set(list.map((f) => f.name));
+  for (const stale of await readdir(temp)) if (!names.has(stale)) await rm(join(temp, stale), { recursive: true, force: true });
+  const targets: Target[] = list.map((f) => ({
+    name: f.name,
+    url: cacheFileUrl(url, f.name),
+    path: join(temp, f.name),
+    size: f.size,
+    written: [],
+    active: new Set(),
+    sinceCheckpoint: 0,
+  }));
+  const stats: FetchStats = { size: total, kept: 0, received: 0, check: 'none' };
+  try {
+    for (const t of targets) t.fh = await open(t.path, constants.O_RDWR | constants.O_CREAT, 0o644);
+    const candidates = new Map<Target, ByteRange[]>();
+    for (const t of targets) {
+      const p = journal?.kind === 'dir' ? journal.files[t.name] : undefined;
+      if (p && p.size === t.size && p.ranges.length > 0) candidates.set(t, p.ranges);
+      else await t.fh?.truncate(0);
+    }
+    const d = new Download('dir', journalPath, targets, o, stats);
+    await d.run(candidates);
+    for (const t of targets) await finishFile(t);
+    await fsyncDir(temp);
+    return stats;
+  } finally {
+    for (const t of targets) await t.fh?.close().catch(() => {});
+  }
+}
+
+/** Truncates a complete file to its size and fsyncs it. */
+async function finishFile(t: Target): Promise<void> {
+  const fh = t.fh as FileHandle;
+  await fh.truncate(t.size);
+  await fh.sync();
+}
+
+/** The `files` listing of a cache directory, or undefined when the holder does not offer it. */
+async function listFiles(url: string, o: FetchOptions): Promise<CacheFileEntry[] | undefined> {
+  const res = await sendRequest(filesUrl(url), { headers: o.headers(), signal: o.signal });
+  const text = await readText(res);
+  if (res.statusCode !== 200) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new FetchFailedError(`${filesUrl(url)}: the file list is not JSON`);
+  }
+  if (!Array.isArray(parsed)) throw new FetchFailedError(`${filesUrl(url)}: the file list is not a list`);
+  const seen = new Set<string>();
+  return parsed.map((e: unknown) => {
+    const f = e as { name?: unknown; size?: unknown };
+    if (typeof f?.name !== 'string' || f.name === '' || f.name === '.' || f.name === '..' || /[/\\\0]/.test(f.name) || seen.has(f.name)) {
+      throw new FetchFailedError(`${filesUrl(url)}: file name ${JSON.stringify(f?.name)} refused (plain, unique names only)`);
+    }
+    if (!Number.isSafeInteger(f.size) || (f.size as number) < 0) throw new FetchFailedError(`${filesUrl(url)}: size of ${f.name} is not a byte count`);
+    seen.add(f.name);
+    return { name: f.name, size: f.size as number };
+  });
+}
+
+/** `Range: bytes=0-0`: the file's size and validator; 'whole' when the holder sent the whole file instead. */
+async function probeFile(t: Target, o: FetchOptions, stats: FetchStats): Promise<'ranges' | 'whole'> {
+  let whole: RangeWriter | undefined;
+  const result = await get(t.url, o, { Range: 'bytes=0-0' }, (head) => {
+    if (head.status === 200) {
+      checkOctets(t.url, head);
+      if (head.length > o.maxBytes) throw tooLarge(t.url, head.length, o.maxBytes);
+      t.size = head.length;
+      whole = new RangeWriter(t.fh as FileHandle, 0, writerOptions(o, () => o.onProgress?.(whole?.done ?? 0)));
+      return { sink: whole };
+    }
+    return { text: true };
+  });
+  if (whole) {
+    stats.size = t.size;
+    stats.received += result.received;
+    await whole.finish();
+    return 'whole';
+  }
+  const { head } = result;
+  const range = head.headers['content-range'] ?? '';
+  let size: number;
+  if (head.status === 206) {
+    checkOctets(t.url, head);
+    const m = /^bytes 0-0\/(\d+)$/.exec(range);
+    if (!m) throw new FetchFailedError(`${t.url}: answered bytes=0-0 with Content-Range ${JSON.stringify(range)}`);
+    size = Number(m[1]);
+  } else if (head.status === 416 && /^bytes \*\/0$/.test(range)) {
+    size = 0;
+  } else {
+    throw new FetchFailedError(`${t.url}: HTTP ${head.status} ${(result.text ?? '').slice(0, 300)}`.trim());
+  }
+  if (size > o.maxBytes) throw tooLarge(t.url, size, o.maxBytes);
+  t.size = size;
+  stats.size = size;
+  const etag = head.headers.etag;
+  t.validator = etag && !etag.startsWith('W/') ? etag : head.headers['last-modified'];
+  return 'ranges';
+}
+
+function tooLarge(url: string, size: number, max: number): Error {
+  return new FetchFailedError(`${url}: the holder says the file has ${size} bytes, more than the ${max} bytes this fetch may take`);
+}
+
+function checkOctets(url: string, head: RawHead): void {
+  const type = head.headers['content-type'] ?? '';
+  if (type !== 'application/octet-stream') throw new FetchFailedError(`${url}: unknown content type ${JSON.stringify(type)} for a sector file`);
+}
+
+function writerOptions(o: FetchOptions, onWritten: (n: number) => void) {
+  return { ...(o.blockSize ? { blockSize: o.blockSize } : {}), ...(o.blocks ? { blocks: o.blocks } : {}), onWritten };
+}
+
+/**
+ * One GET through the raw client (plain http), or Node's client for https and for holders whose
+ * responses the raw client does not handle.
+ */
+async function get(
+  url: string,
+  o: FetchOptions,
+  extra: Record<string, string>,
+  onHead: (head: RawHead) => HeadDecision,
+): Promise<{ head: RawHead; received: number; text?: string }> {
+  const parsed = new URL(url);
+  o.viaNode ??= new Set<string>();
+  const viaNode = o.viaNode;
+  if (parsed.protocol === 'http:' && !viaNode.has(parsed.host)) {
+    try {
+      return await rawGet(parsed, { headers: o.headers(extra), ...(o.signal ? { signal: o.signal } : {}), idleMs: o.idleMs }, (head, resume) => {
+        const d = onHead(head);
+        if ('sink' in d && d.sink instanceof RangeWriter) d.sink.resume = resume;
+        return d;
+      });
+    } catch (err) {
+      if (!(err instanceof RawHttpUnsupportedError)) throw err;
+      viaNode.add(parsed.host);
+    }
+  }
+  const res = await sendRequest(url, { headers: o.headers(extra), signal: o.signal });
+  const cl = Number(res.headers['content-length']);
+  const head: RawHead = {
+    status: res.statusCode ?? 0,
+    headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)])),
+    length: Number.isSafeInteger(cl) ? cl : -1,
+  };
+  let d: HeadDecision;
+  try {
+    d = onHead(head);
+  } catch (err) {
+    res.destroy();
+    throw err;
+  }
+  if (!('sink' in d)) return { head, received: 0, text: await readText(res, 64 * 1024) };
+  const sink = d.sink;
+  let received = 0;
+  for await (const chunk of withIdleTimeout(res, o.idleMs, url) as AsyncIterable<Buffer>) {
+    received += chunk.length;
+    if (head.length >= 0 && received > head.length) throw new FetchFailedError(`${url}: body longer than its Content-Length ${head.length}`);
+    if (sink instanceof RangeWriter) {
+      await sink.push(chunk);
+      continue;
+    }
+    for (let at = 0; at < chunk.length; ) {
+      const space = sink.space();
+      const k = Math.min(space.length, chunk.length - at);
+      if (k === 0) throw new FetchFailedError(`${url}: more body than expected`);
+      chunk.copy(space, 0, at, at + k);
+      at += k;
+      sink.filled(k);
+    }
+  }
+  if (head.length >= 0 && received !== head.length) throw new FetchFailedError(`${url}: body ended after ${received} of ${head.length} bytes`);
+  return { head, received };
+}
+
+/** The work of one download: verify what is kept, fetch the rest in segments, checkpoint. */
+class Download {
+  readonly #kind: FetchJournal['kind'];
+  readonly #journalPath: string;
+  readonly #targets: Target[];
+  readonly #o: FetchOptions;
+  readonly #stats: FetchStats;
+  #checkpoint: Promise<void> | undefined;
+
+  constructor(kind: FetchJournal['kind'], journalPath: string, targets: Target[], o: FetchOptions, stats: FetchStats) {
+    this.#kind = kind;
+    this.#journalPath = journalPath;
+    this.#targets = targets;
+    this.#o = o;
+    this.#stats = stats;
+  }
+
+  /** Runs the download; `candidates` are the ranges the record claims (one list for a file download, per target for a directory). */
+  async run(candidates: ByteRange[] | Map<Target, ByteRange[]>): Promise<void> {
+    const claimed = (t: Target) => (Array.isArray(candidates) ? candidates : (candidates.get(t) ?? []));
+    let claimedBytes = 0;
+    for (const t of this.#targets) {
+      const c = claimed(t);
+      if (c.length === 0) continue;
+      claimedBytes += rangeBytes(c);
+      t.written = await this.#verify(t, c);
+      this.#stats.kept += rangeBytes(t.written);
+    }
+    if (claimedBytes > 0) {
+      const total = this.#targets.reduce((n, t) => n + t.size, 0);
+      this.#o.log(
+        `resuming ${this.#journalPath.slice(0, -6)}: ${this.#stats.kept} of ${total} bytes kept (${claimedBytes} recorded, checked by ${this.#stats.check}), fetching ${total - this.#stats.kept}`,
+      );
+    }
+    await this.#writeJournal();
+    const queue: { t: Target; range: ByteRange }[] = [];
+    for (const t of this.#targets) {
+      for (const [s, e] of missingRanges(t.size, t.written)) {
+        const k = Math.max(1, Math.min(this.#o.streams, Math.floor((e - s) / this.#o.segmentBytes)));
+        const step = Math.ceil((e - s) / k);
+        for (let a = s; a < e; a += step) queue.push({ t, range: [a, Math.min(e, a + step)] });
+      }
+    }
+    // big segments first, so the connections finish together
+    queue.sort((a, b) => b.range[1] - b.range[0] - (a.range[1] - a.range[0]));
+    let failed: Error | undefined;
+    const worker = async () => {
+      for (let job = queue.shift(); job && !failed; job = queue.shift()) {
+        try {
+          await this.#segment(job.t, job.range[0], job.range[1]);
+        } catch (err) {
+          failed ??= err as Error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(this.#o.streams, queue.length)) }, worker));
+    await this.#checkpoint;
+    if (failed) {
+      // record what arrived, so that the next attempt resumes from it
+      await this.#checkpointNow().catch(() => {});
+      throw failed;
+    }
+    for (const t of this.#targets) {
+      const have = rangeBytes(mergeRanges(t.written));
+      if (have !== t.size) throw new FetchFailedError(`${t.url}: ${have} of ${t.size} bytes arrived`);
+    }
+  }
+
+  /** Fetches `[start, end)` of a target, resuming after dropped connections. */
+  async #segment(t: Target, start: number, end: number): Promise<void> {
+    let from = start;
+    for (let attempt = 0; ; attempt++) {
+      const writer = new RangeWriter(t.fh as FileHandle, from, writerOptions(this.#o, (n) => this.#written(t, n)));
+      const entry = { start: from, writer };
+      t.active.add(entry);
+      let error: unknown;
+      try {
+        const extra: Record<string, string> = { Range: `bytes=${from}-${end - 1}` };
+        if (t.validator) extra['If-Range'] = t.validator;
+        const r = await get(t.url, this.#o, extra, (head) => {
+          this.#checkRangeHead(t, head, from, end);
+          return { sink: writer };
+        });
+        this.#stats.received += r.received;
+      } catch (err) {
+        error = err;
+      }
+      let done: number;
+      try {
+        done = await writer.finish();
+      } finally {
+        t.active.delete(entry);
+      }
+      if (done > from) t.written = mergeRanges([...t.written, [from, done]]);
+      if (error === undefined) {
+        if (done !== end) throw new FetchFailedError(`${t.url}: wrote ${done - from} of ${end - from} bytes of bytes=${from}-${end - 1}`);
+        return;
+      }
+      if (error instanceof AbortedError || this.#o.signal?.aborted) throw error;
+      const retriable = error instanceof FetchFailedError && !(error as { fatal?: boolean }).fatal;
+      if (!retriable || attempt >= this.#o.resumeAttempts) throw error;
+      this.#o.log(`${t.url}: ${(error as Error).message}; resuming at byte ${done}`);
+      from = done;
+      if (from >= end) return;
+    }
+  }
+
+  /** A data response must be exactly the range asked for, of the file size known. */
+  #checkRangeHead(t: Target, head: RawHead, from: number, end: number): void {
+    const fatal = (message: string) => Object.assign(new FetchFailedError(message), { fatal: true });
+    if (head.status === 200) throw fatal(`${t.url}: the holder's file changed during the fetch (it answered a ranged If-Range request with the whole file)`);
+    if (head.status !== 206) throw fatal(`${t.url}: HTTP ${head.status} for bytes=${from}-${end - 1}`);
+    checkOctets(t.url, head);
+    const range = head.headers['content-range'] ?? '';
+    const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(range);
+    if (!m || Number(m[1]) !== from || Number(m[2]) !== end - 1) {
+      throw fatal(`${t.url}: asked for bytes=${from}-${end - 1}, got Content-Range ${JSON.stringify(range)}`);
+    }
+    if (Number(m[3]) !== t.size) throw fatal(`${t.url}: the file has ${t.size} bytes, but this response says ${m[3]}`);
+    if (head.length !== end - from) throw fatal(`${t.url}: Content-Length ${head.length} for a range of ${end - from} bytes`);
+  }
+
+  #written(t: Target, n: number): void {
+    t.sinceCheckpoint += n;
+    if (this.#o.onProgress) {
+      let bytes = 0;
+      for (const x of this.#targets) {
+        bytes += rangeBytes(mergeRanges(x.written));
+        for (const a of x.active) bytes += a.writer.done - a.start;
+      }
+      this.#o.onProgress(bytes);
+    }
+    if (t.sinceCheckpoint >= this.#o.checkpointBytes && !this.#checkpoint) {
+      this.#checkpoint = this.#checkpointNow()
+        .catch((err) => this.#o.log(`recording the progress of ${this.#journalPath}: ${(err as Error).message}`))
+        .finally(() => {
+          this.#checkpoint = undefined;
+        });
+    }
+  }
+
+  /** Flushes every file, then records the ranges written before the flush. */
+  async #checkpointNow(): Promise<void> {
+    const snapshot = new Map<Target, ByteRange[]>();
+    for (const t of this.#targets) {
+      const ranges = [...t.written];
+      for (const a of t.active) if (a.writer.done > a.start) ranges.push([a.start, a.writer.done]);
+      snapshot.set(t, mergeRanges(ranges));
+      t.sinceCheckpoint = 0;
+    }
+    for (const t of this.#targets) await t.fh?.datasync();
+    await this.#writeJournal(snapshot);
+  }
+
+  async #writeJournal(ranges?: Map<Target, ByteRange[]>): Promise<void> {
+    const files: FetchJournal['files'] = {};
+    for (const t of this.#targets) files[t.name] = { size: t.size, ranges: ranges?.get(t) ?? mergeRanges(t.written) };
+    await writeFetchJournal(this.#journalPath, { v: 1, kind: this.#kind, files });
+  }
+
+  /**
+   * The part of `claimed` that holds the holder's bytes: whole digest chunks whose SHA-256 equals
+   * the holder's; without the digests route, the claim stands if its last chunk re-read from the
+   * holder equals the bytes on disk, and falls otherwise.
+   */
+  async #verify(t: Target, claimed: ByteRange[]): Promise<ByteRange[]> {
+    const kept: ByteRange[] = [];
+    for (const [s, e] of mergeRanges(claimed)) {
+      const from = Math.ceil(s / DIGEST_CHUNK) * DIGEST_CHUNK;
+      const to = e === t.size ? e : Math.floor(e / DIGEST_CHUNK) * DIGEST_CHUNK;
+      if (to <= from) continue;
+      const theirs = await this.#remoteDigests(t, from, to - from);
+      if (theirs === undefined) return this.#verifyByLastChunk(t, claimed);
+      this.#stats.check = 'digests';
+      const ours = await chunkDigests(t.path, from, to - from, this.#o.signal).catch(() => Buffer.alloc(0));
+      for (let i = 0; i * DIGEST_CHUNK < to - from; i++) {
+        const a = ours.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES);
+        const b = theirs.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES);
+        if (a.length === DIGEST_BYTES && a.equals(b)) kept.push([from + i * DIGEST_CHUNK, Math.min(to, from + (i + 1) * DIGEST_CHUNK)]);
+      }
+    }
+    return mergeRanges(kept);
+  }
+
+  async #remoteDigests(t: Target, offset: number, length: number): Promise<Buffer | undefined> {
+    const url = digestsUrl(t.url, offset, length);
+    const res = await sendRequest(url, { headers: this.#o.headers(), signal: this.#o.signal });
+    const want = Math.ceil(length / DIGEST_CHUNK) * DIGEST_BYTES;
+    const parts: Buffer[] = [];
+    let n = 0;
+    for await (const c of res as AsyncIterable<Buffer>) {
+      n += c.length;
+      if (n > want) {
+        res.destroy();
+        break;
+      }
+      parts.push(c);
+    }
+    if (res.statusCode !== 200) return undefined;
+    const body = Buffer.concat(parts);
+    if (body.length !== want) throw new FetchFailedError(`${url}: ${body.length} bytes of digests, expected ${want}`);
+    return body;
+  }
+
+  async #verifyByLastChunk(t: Target, claimed: ByteRange[]): Promise<ByteRange[]> {
+    this.#stats.check = 'last-chunk';
+    const ranges = mergeRanges(claimed);
+    for (const [s, e] of ranges) {
+      const from = Math.max(s, e - DIGEST_CHUNK);
+      const theirs = new BufferSink(e - from);
+      const local = Buffer.alloc(e - from);
+      try {
+        const r = await get(t.url, this.#o, { Range: `bytes=${from}-${e - 1}` }, (head) => {
+          this.#checkRangeHead(t, head, from, e);
+          return { sink: theirs };
+        });
+        this.#stats.received += r.received;
+      } catch (err) {
+        if (err instanceof AbortedError) throw err;
+        this.#o.log(`${t.url}: checking the kept bytes failed (${(err as Error).message}); starting over`);
+        return [];
+      }
+      await (t.fh as FileHandle).read(local, 0, local.length, from);
+      if (!local.equals(theirs.bytes)) {
+        this.#o.log(`${t.url}: the kept bytes before byte ${e} differ from the holder's; starting over`);
+        return [];
+      }
+    }
+    return ranges;
+  }
+}
+
+/** A body sink into one buffer of the exact expected size (small checks). */
+class BufferSink implements BodySink {
+  readonly #buf: Buffer;
+  #fill = 0;
+  constructor(size: number) {
+    this.#buf = Buffer.alloc(size);
+  }
+  get bytes(): Buffer {
+    return this.#buf.subarray(0, this.#fill);
+  }
+  space(): Buffer {
+    // never empty: bytes past the end land in a scratch tail the length check rejects
+    return this.#fill < this.#buf.length ? this.#buf.subarray(this.#fill) : Buffer.allocUnsafe(1);
+  }
+  filled(n: number): boolean {
+    this.#fill = Math.min(this.#buf.length, this.#fill + n);
+    return true;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The progress record of a download in a `fetching/` folder, so that a fetch killed midway (the
+ * process, the machine) continues from what is on disk instead of starting again.
+ *
+ * `fetching/<name>.fetch` sits beside the download `fetching/<name>` (a file, or a directory for a
+ * cache) and lists, per file, the byte ranges that were written *and* flushed to disk (fdatasync)
+ * before the record was written (durably: temp, fsync, rename). It is a claim, not proof: the
+ * fetcher checks the kept bytes against the holder's (chunk digests, fetch-engine.ts) before
+ * it relies on them. A record that is missing, unreadable or inconsistent means no progress.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { writeFileDurable } from '../fs/durable.js';
+
+/** A byte range `[start, end)`. */
+export type ByteRange = [number, number];
+
+/** The progress of one file of a download. */
+export interface FileProgress {
+  size: number;
+  /** Durable ranges, sorted and disjoint. */
+  ranges: ByteRange[];
+}
+
+/** The record of a download: one file (name '') or the files of a cache directory. */
+export interface FetchJournal {
+  v: 1;
+  kind: 'file' | 'dir';
+  files: Record<string, FileProgress>;
+}
+
+/** Suffix of the record beside a download. */
+export const JOURNAL_SUFFIX = '.fetch';
+
+/** `fetching/<name>.fetch` for the download `fetching/<name>`. */
+export function journalPathOf(download: string): string {
+  return `${download}${JOURNAL_SUFFIX}`;
+}
+
+/** The sorted union of ranges (touching ranges merge). */
+export function mergeRanges(ranges: readonly ByteRange[]): ByteRange[] {
+  const sorted = ranges.filter(([s, e]) => e > s).sort((a, b) => a[0] - b[0]);
+  const out: ByteRange[] = [];
+  for (const [s, e] of sorted) {
+    const last = out[out.length - 1];
+    if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+    else out.push([s, e]);
+  }
+  return out;
+}
+
+/** `[0, size)` without `have` (sorted, disjoint). */
+export function missingRanges(size: number, have: readonly ByteRange[]): ByteRange[] {
+  const out: ByteRange[] = [];
+  let at = 0;
+  for (const [s, e] of mergeRanges(have)) {
+    if (s > at) out.push([at, Math.min(s, size)]);
+    at = Math.max(at, e);
+  }
+  if (at < size) out.push([at, size]);
+  return out.filter(([s, e]) => e > s);
+}
+
+/** Total bytes of disjoint ranges. */
+export function rangeBytes(ranges: readonly ByteRange[]): number {
+  return ranges.reduce((n, [s, e]) => n + (e - s), 0);
+}
+
+/** Reads a record; undefined when it is absent or not a consistent record. */
+export async function readFetchJournal(path: string): Promise<FetchJournal | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    return validJournal(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
+}
+
+function validJournal(j: unknown): FetchJournal | undefined {
+  if (typeof j !== 'object' || j === null) return undefined;
+  const o = j as Record<string, unknown>;
+  if (o.v !== 1 || (o.kind !== 'file' && o.kind !== 'dir') || typeof o.files !== 'object' || o.files === null) return undefined;
+  const files: Record<string, FileProgress> = {};
+  for (const [name, p] of Object.entries(o.files as Record<string, unknown>)) {
+    if (o.kind === 'file' ? name !== '' : name === '' || name.includes('/') || name === '.' || name === '..') return undefined;
+    const fp = p as { size?: unknown; ranges?: unknown };
+    if (!Number.isSafeInteger(fp.size) || (fp.size as number) < 0 || !Array.isArray(fp.ranges)) return undefined;
+    const size = fp.size as number;
+    const ranges: ByteRange[] = [];
+    let last = -1;
+    for (const r of fp.ranges as unknown[]) {
+      if (!Array.isArray(r) || r.length !== 2) return undefined;
+      const [s, e] = r as [unknown, unknown];
+      if (!Number.isSafeInteger(s) || !Number.isSafeInteger(e) || (s as number) <= last || (e as number) <= (s as number) || (e as number) > size) return undefined;
+      ranges.push([s as number, e as number]);
+      last = e as number;
+    }
+    files[name] = { size, ranges };
+  }
+  if (o.kind === 'file' && Object.keys(files).length !== 1) return undefined;
+  return { v: 1, kind: o.kind, files };
+}
+
+/** Writes a record durably. */
+export async function writeFetchJournal(path: string, journal: FetchJournal): Promise<void> {
+  await writeFileDurable(path, JSON.stringify(journal));
+}
+
+/** Removes a record (absent is fine). */
+export async function removeFetchJournal(path: string): Promise<void> {
+  await rm(path, { force: true });
+}
