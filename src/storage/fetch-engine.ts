@@ -10,14 +10,16 @@
  *   fetched over up to `streams` connections at once, each written at its offset by a
  *   {@link RangeWriter} fed by the raw client (raw-http.ts); a segment whose connection drops is
  *   resumed from the last byte written, a few times.
- * - **Resume.** Every `checkpointBytes` of new data a file is flushed (fdatasync) and the ranges
- *   written before the flush are recorded (fetch-journal.ts). A later fetch into the same entry
- *   (after `kill -9`, a reboot, a failed holder) keeps those ranges only after checking them: the
+ * - **Resume.** Every `recordBytes` of new data the ranges written so far are recorded
+ *   (fetch-journal.ts), and every `checkpointBytes` the files are first flushed (fdatasync), which
+ *   also keeps dirty pages few and the final fsync short. A later fetch into the same entry (after
+ *   `kill -9`, a reboot, a failed holder) keeps recorded ranges only after checking them: the
  *   holder's SHA-256 of every 4 MiB chunk (`digests` route) against the same digests of the bytes
- *   on disk, chunk by chunk; a holder without that route is checked by re-reading the last chunk
- *   of each kept range, and a mismatch there drops the file's progress. Only what is missing or
- *   failed the check is fetched again. If-Range (ETag, else Last-Modified) keeps a holder's file
- *   that changed during the fetch from being mixed with the old one.
+ *   on disk, chunk by chunk, so what a power loss took is found and fetched again. A holder
+ *   without that route (Lotus) is checked by re-reading the last chunk of each flushed range;
+ *   unflushed ranges are not trusted then, and a mismatch drops the file's progress. Only what is
+ *   missing or failed the check is fetched again. If-Range (ETag, else Last-Modified) keeps a
+ *   holder's file that changed during the fetch from being mixed with the old one.
  *
  * The entry becomes complete files truncated to their sizes and fsynced; giving it its final name,
  * declaring it and removing the record are the caller's (remote-store.ts).
@@ -30,6 +32,7 @@ import { fsyncDir } from '../fs/durable.js';
 import {
   type ByteRange,
   type FetchJournal,
+  JOURNAL_SUFFIX,
   journalPathOf,
   mergeRanges,
   missingRanges,
@@ -53,8 +56,10 @@ export interface FetchOptions {
   streams: number;
   /** Smallest segment worth its own connection. */
   segmentBytes: number;
-  /** New bytes of a file between flush + progress record. */
+  /** New bytes between flushing the files (and recording that). */
   checkpointBytes: number;
+  /** New bytes between records of what was written. @default the digest chunk (4 MiB) */
+  recordBytes?: number;
   /** Range-resume attempts of a segment after its connection dropped. */
   resumeAttempts: number;
   /** The most bytes the download may have in total (what was reserved for it, with slack). */
@@ -97,7 +102,14 @@ interface Target {
   written: ByteRange[];
   /** Segments being written: their start and writer. */
   active: Set<{ start: number; writer: RangeWriter }>;
-  sinceCheckpoint: number;
+  /** Ranges flushed to disk (as last recorded). */
+  synced: ByteRange[];
+}
+
+/** What a progress record claims for a target. */
+interface Claim {
+  synced: ByteRange[];
+  written: ByteRange[];
 }
 
 /** Downloads a file from `url` into `temp` (resuming from `temp`'s progress record). */
@@ -107,7 +119,7 @@ export async function fetchFile(url: string, temp: string, o: FetchOptions): Pro
   const st = await stat(temp).catch(() => undefined);
   if (st && !st.isFile()) await rm(temp, { recursive: true, force: true });
   const fh = await open(temp, constants.O_RDWR | constants.O_CREAT, 0o644);
-  const target: Target = { name: '', url, path: temp, size: 0, fh, written: [], active: new Set(), sinceCheckpoint: 0 };
+  const target: Target = { name: '', url, path: temp, size: 0, fh, written: [], active: new Set(), synced: [] };
   const stats: FetchStats = { size: 0, kept: 0, received: 0, check: 'none' };
   try {
     const probe = await probeFile(target, o, stats);
@@ -115,10 +127,12 @@ export async function fetchFile(url: string, temp: string, o: FetchOptions): Pro
       // the holder ignores Range: its answer to the probe was the whole file
       target.written = [[0, target.size]];
     } else {
-      const candidate = journal?.kind === 'file' && journal.files['']?.size === target.size ? (journal.files['']?.ranges ?? []) : [];
-      if (candidate.length === 0) await fh.truncate(0);
+      const p = journal?.kind === 'file' ? journal.files[''] : undefined;
+      const claims = new Map<Target, Claim>();
+      if (p && p.size === target.size && (p.written ?? p.ranges).length > 0) claims.set(target, { synced: p.ranges, written: p.written ?? p.ranges });
+      else await fh.truncate(0);
       const d = new Download('file', journalPath, [target], o, stats);
-      await d.run(candidate);
+      await d.run(claims);
     }
     await finishFile(target);
     return stats;
@@ -152,19 +166,19 @@ export async function fetchDirByFiles(url: string, temp: string, o: FetchOptions
     size: f.size,
     written: [],
     active: new Set(),
-    sinceCheckpoint: 0,
+    synced: [],
   }));
   const stats: FetchStats = { size: total, kept: 0, received: 0, check: 'none' };
   try {
     for (const t of targets) t.fh = await open(t.path, constants.O_RDWR | constants.O_CREAT, 0o644);
-    const candidates = new Map<Target, ByteRange[]>();
+    const claims = new Map<Target, Claim>();
     for (const t of targets) {
       const p = journal?.kind === 'dir' ? journal.files[t.name] : undefined;
-      if (p && p.size === t.size && p.ranges.length > 0) candidates.set(t, p.ranges);
+      if (p && p.size === t.size && (p.written ?? p.ranges).length > 0) claims.set(t, { synced: p.ranges, written: p.written ?? p.ranges });
       else await t.fh?.truncate(0);
     }
     const d = new Download('dir', journalPath, targets, o, stats);
-    await d.run(candidates);
+    await d.run(claims);
     for (const t of targets) await finishFile(t);
     await fsyncDir(temp);
     return stats;
@@ -319,14 +333,22 @@ async function get(
   return { head, received };
 }
 
-/** The work of one download: verify what is kept, fetch the rest in segments, checkpoint. */
+/** The work of one download: verify what is kept, fetch the rest in segments, record progress. */
 class Download {
   readonly #kind: FetchJournal['kind'];
   readonly #journalPath: string;
   readonly #targets: Target[];
   readonly #o: FetchOptions;
   readonly #stats: FetchStats;
-  #checkpoint: Promise<void> | undefined;
+  /** New bytes since the last record / the last flush. */
+  #sinceRecord = 0;
+  #sinceSync = 0;
+  /** The flush running now, if any. */
+  #syncing: Promise<void> | undefined;
+  /** The record writer running now, and what it still has to write. */
+  #recording: Promise<void> | undefined;
+  #recordDue = false;
+  #recordDurable = false;
 
   constructor(kind: FetchJournal['kind'], journalPath: string, targets: Target[], o: FetchOptions, stats: FetchStats) {
     this.#kind = kind;
@@ -336,24 +358,25 @@ class Download {
     this.#stats = stats;
   }
 
-  /** Runs the download; `candidates` are the ranges the record claims (one list for a file download, per target for a directory). */
-  async run(candidates: ByteRange[] | Map<Target, ByteRange[]>): Promise<void> {
-    const claimed = (t: Target) => (Array.isArray(candidates) ? candidates : (candidates.get(t) ?? []));
+  /** Runs the download from what the progress record claims per target. */
+  async run(claims: Map<Target, Claim>): Promise<void> {
     let claimedBytes = 0;
     for (const t of this.#targets) {
-      const c = claimed(t);
-      if (c.length === 0) continue;
-      claimedBytes += rangeBytes(c);
+      const c = claims.get(t);
+      if (!c) continue;
+      claimedBytes += rangeBytes(mergeRanges([...c.written, ...c.synced]));
       t.written = await this.#verify(t, c);
+      // what passed the check is on disk as the holder has it; flushed with the first flush
+      t.synced = mergeRanges(c.synced.flatMap(([s, e]) => t.written.filter(([a, b]) => b > s && a < e).map(([a, b]): ByteRange => [Math.max(a, s), Math.min(b, e)])));
       this.#stats.kept += rangeBytes(t.written);
     }
     if (claimedBytes > 0) {
       const total = this.#targets.reduce((n, t) => n + t.size, 0);
       this.#o.log(
-        `resuming ${this.#journalPath.slice(0, -6)}: ${this.#stats.kept} of ${total} bytes kept (${claimedBytes} recorded, checked by ${this.#stats.check}), fetching ${total - this.#stats.kept}`,
+        `resuming ${this.#journalPath.slice(0, -JOURNAL_SUFFIX.length)}: ${this.#stats.kept} of ${total} bytes kept (${claimedBytes} recorded, checked by ${this.#stats.check}), fetching ${total - this.#stats.kept}`,
       );
     }
-    await this.#writeJournal();
+    await this.#writeJournal(new Map(this.#targets.map((t) => [t, t.written])), false);
     const queue: { t: Target; range: ByteRange }[] = [];
     for (const t of this.#targets) {
       for (const [s, e] of missingRanges(t.size, t.written)) {
@@ -375,10 +398,11 @@ class Download {
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(this.#o.streams, queue.length)) }, worker));
-    await this.#checkpoint;
+    await this.#idle();
     if (failed) {
-      // record what arrived, so that the next attempt resumes from it
-      await this.#checkpointNow().catch(() => {});
+      // flush and record what arrived, so that the next attempt resumes from it
+      await this.#sync().catch(() => {});
+      await this.#idle();
       throw failed;
     }
     for (const t of this.#targets) {
@@ -391,7 +415,7 @@ class Download {
   async #segment(t: Target, start: number, end: number): Promise<void> {
     let from = start;
     for (let attempt = 0; ; attempt++) {
-      const writer = new RangeWriter(t.fh as FileHandle, from, writerOptions(this.#o, (n) => this.#written(t, n)));
+      const writer = new RangeWriter(t.fh as FileHandle, from, writerOptions(this.#o, (n) => this.#written(n)));
       const entry = { start: from, writer };
       t.active.add(entry);
       let error: unknown;
@@ -441,8 +465,9 @@ class Download {
     if (head.length !== end - from) throw fatal(`${t.url}: Content-Length ${head.length} for a range of ${end - from} bytes`);
   }
 
-  #written(t: Target, n: number): void {
-    t.sinceCheckpoint += n;
+  #written(n: number): void {
+    this.#sinceRecord += n;
+    this.#sinceSync += n;
     if (this.#o.onProgress) {
       let bytes = 0;
       for (const x of this.#targets) {
@@ -451,47 +476,84 @@ class Download {
       }
       this.#o.onProgress(bytes);
     }
-    if (t.sinceCheckpoint >= this.#o.checkpointBytes && !this.#checkpoint) {
-      this.#checkpoint = this.#checkpointNow()
-        .catch((err) => this.#o.log(`recording the progress of ${this.#journalPath}: ${(err as Error).message}`))
+    if (this.#sinceSync >= this.#o.checkpointBytes && !this.#syncing) {
+      this.#syncing = this.#sync()
+        .catch((err) => this.#o.log(`flushing ${this.#journalPath.slice(0, -JOURNAL_SUFFIX.length)}: ${(err as Error).message}`))
         .finally(() => {
-          this.#checkpoint = undefined;
+          this.#syncing = undefined;
         });
     }
+    if (this.#sinceRecord >= (this.#o.recordBytes ?? DIGEST_CHUNK)) this.#requestRecord(false);
   }
 
-  /** Flushes every file, then records the ranges written before the flush. */
-  async #checkpointNow(): Promise<void> {
+  /** Flushes the files, then records (durably) that what was written before is on disk. */
+  async #sync(): Promise<void> {
+    const before = this.#snapshot();
+    this.#sinceSync = 0;
+    for (const t of this.#targets) await t.fh?.datasync();
+    for (const t of this.#targets) t.synced = before.get(t) ?? t.synced;
+    this.#requestRecord(true);
+  }
+
+  /**
+   * Has the record rewritten with the current progress; writes are one at a time and always
+   * write the latest state, so a slow write never puts an older record over a newer one.
+   */
+  #requestRecord(durable: boolean): void {
+    this.#recordDue = true;
+    this.#recordDurable ||= durable;
+    this.#recording ??= (async () => {
+      while (this.#recordDue) {
+        const d = this.#recordDurable;
+        this.#recordDue = false;
+        this.#recordDurable = false;
+        this.#sinceRecord = 0;
+        try {
+          await this.#writeJournal(this.#snapshot(), d);
+        } catch (err) {
+          this.#o.log(`recording the progress of ${this.#journalPath.slice(0, -JOURNAL_SUFFIX.length)}: ${(err as Error).message}`);
+        }
+      }
+    })().finally(() => {
+      this.#recording = undefined;
+    });
+  }
+
+  /** Waits until no flush and no record write is running. */
+  async #idle(): Promise<void> {
+    while (this.#syncing || this.#recording) await (this.#syncing ?? this.#recording);
+  }
+
+  /** The ranges written so far, per target (finished segments and the written prefix of running ones). */
+  #snapshot(): Map<Target, ByteRange[]> {
     const snapshot = new Map<Target, ByteRange[]>();
     for (const t of this.#targets) {
       const ranges = [...t.written];
       for (const a of t.active) if (a.writer.done > a.start) ranges.push([a.start, a.writer.done]);
       snapshot.set(t, mergeRanges(ranges));
-      t.sinceCheckpoint = 0;
     }
-    for (const t of this.#targets) await t.fh?.datasync();
-    await this.#writeJournal(snapshot);
+    return snapshot;
   }
 
-  async #writeJournal(ranges?: Map<Target, ByteRange[]>): Promise<void> {
+  async #writeJournal(written: Map<Target, ByteRange[]>, durable: boolean): Promise<void> {
     const files: FetchJournal['files'] = {};
-    for (const t of this.#targets) files[t.name] = { size: t.size, ranges: ranges?.get(t) ?? mergeRanges(t.written) };
-    await writeFetchJournal(this.#journalPath, { v: 1, kind: this.#kind, files });
+    for (const t of this.#targets) files[t.name] = { size: t.size, ranges: t.synced, written: written.get(t) ?? t.written };
+    await writeFetchJournal(this.#journalPath, { v: 1, kind: this.#kind, files }, durable);
   }
 
   /**
-   * The part of `claimed` that holds the holder's bytes: whole digest chunks whose SHA-256 equals
-   * the holder's; without the digests route, the claim stands if its last chunk re-read from the
-   * holder equals the bytes on disk, and falls otherwise.
+   * The part of a claim that holds the holder's bytes: whole digest chunks of the written ranges
+   * whose SHA-256 equals the holder's; without the digests route, the flushed ranges if the last
+   * chunk of each, re-read from the holder, equals the bytes on disk, and nothing otherwise.
    */
-  async #verify(t: Target, claimed: ByteRange[]): Promise<ByteRange[]> {
+  async #verify(t: Target, claim: Claim): Promise<ByteRange[]> {
     const kept: ByteRange[] = [];
-    for (const [s, e] of mergeRanges(claimed)) {
+    for (const [s, e] of mergeRanges([...claim.written, ...claim.synced])) {
       const from = Math.ceil(s / DIGEST_CHUNK) * DIGEST_CHUNK;
       const to = e === t.size ? e : Math.floor(e / DIGEST_CHUNK) * DIGEST_CHUNK;
       if (to <= from) continue;
       const theirs = await this.#remoteDigests(t, from, to - from);
-      if (theirs === undefined) return this.#verifyByLastChunk(t, claimed);
+      if (theirs === undefined) return this.#verifyByLastChunk(t, claim.synced);
       this.#stats.check = 'digests';
       const ours = await chunkDigests(t.path, from, to - from, this.#o.signal).catch(() => Buffer.alloc(0));
       for (let i = 0; i * DIGEST_CHUNK < to - from; i++) {

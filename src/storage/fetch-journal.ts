@@ -3,12 +3,15 @@
  * process, the machine) continues from what is on disk instead of starting again.
  *
  * `fetching/<name>.fetch` sits beside the download `fetching/<name>` (a file, or a directory for a
- * cache) and lists, per file, the byte ranges that were written *and* flushed to disk (fdatasync)
- * before the record was written (durably: temp, fsync, rename). It is a claim, not proof: the
- * fetcher checks the kept bytes against the holder's (chunk digests, fetch-engine.ts) before
- * it relies on them. A record that is missing, unreadable or inconsistent means no progress.
+ * cache) and lists, per file, the byte ranges written so far (`written`, recorded every few MiB
+ * without flushing: what survives the process being killed) and those flushed to disk (fdatasync)
+ * before the record was made (`ranges`: what survives a power loss). It is a claim, not proof:
+ * the fetcher checks kept bytes against the holder's chunk digests before it relies on them, and
+ * trusts only `ranges` where it cannot (fetch-engine.ts). The record is replaced by a rename
+ * (fsynced with each flush, not in between), so it is either a whole record or absent; one that is
+ * missing, unreadable or inconsistent means no progress.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { writeFileDurable } from '../fs/durable.js';
 
 /** A byte range `[start, end)`. */
@@ -17,8 +20,10 @@ export type ByteRange = [number, number];
 /** The progress of one file of a download. */
 export interface FileProgress {
   size: number;
-  /** Durable ranges, sorted and disjoint. */
+  /** Ranges flushed to disk before the record was made, sorted and disjoint. */
   ranges: ByteRange[];
+  /** Ranges written (a superset of `ranges`), sorted and disjoint. @default ranges */
+  written?: ByteRange[];
 }
 
 /** The record of a download: one file (name '') or the files of a cache directory. */
@@ -87,27 +92,52 @@ function validJournal(j: unknown): FetchJournal | undefined {
   const files: Record<string, FileProgress> = {};
   for (const [name, p] of Object.entries(o.files as Record<string, unknown>)) {
     if (o.kind === 'file' ? name !== '' : name === '' || name.includes('/') || name === '.' || name === '..') return undefined;
-    const fp = p as { size?: unknown; ranges?: unknown };
-    if (!Number.isSafeInteger(fp.size) || (fp.size as number) < 0 || !Array.isArray(fp.ranges)) return undefined;
+    const fp = p as { size?: unknown; ranges?: unknown; written?: unknown };
+    if (!Number.isSafeInteger(fp.size) || (fp.size as number) < 0) return undefined;
     const size = fp.size as number;
-    const ranges: ByteRange[] = [];
-    let last = -1;
-    for (const r of fp.ranges as unknown[]) {
-      if (!Array.isArray(r) || r.length !== 2) return undefined;
-      const [s, e] = r as [unknown, unknown];
-      if (!Number.isSafeInteger(s) || !Number.isSafeInteger(e) || (s as number) <= last || (e as number) <= (s as number) || (e as number) > size) return undefined;
-      ranges.push([s as number, e as number]);
-      last = e as number;
-    }
-    files[name] = { size, ranges };
+    const ranges = validRanges(fp.ranges, size);
+    const written = fp.written === undefined ? ranges : validRanges(fp.written, size);
+    if (!ranges || !written) return undefined;
+    files[name] = { size, ranges, written };
   }
   if (o.kind === 'file' && Object.keys(files).length !== 1) return undefined;
   return { v: 1, kind: o.kind, files };
 }
 
-/** Writes a record durably. */
-export async function writeFetchJournal(path: string, journal: FetchJournal): Promise<void> {
-  await writeFileDurable(path, JSON.stringify(journal));
+/** Sorted, disjoint ranges within `[0, size]`, or undefined. */
+function validRanges(v: unknown, size: number): ByteRange[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const out: ByteRange[] = [];
+  let last = -1;
+  for (const r of v as unknown[]) {
+    if (!Array.isArray(r) || r.length !== 2) return undefined;
+    const [s, e] = r as [unknown, unknown];
+    if (!Number.isSafeInteger(s) || !Number.isSafeInteger(e) || (s as number) <= last || (e as number) <= (s as number) || (e as number) > size) return undefined;
+    out.push([s as number, e as number]);
+    last = e as number;
+  }
+  return out;
+}
+
+/** Bytes a record claims for a file (written, flushed or not). */
+export function recordedBytes(p: FileProgress): number {
+  return rangeBytes(p.written ?? p.ranges);
+}
+
+/**
+ * Replaces a record: durably (temp, fsync, rename, directory fsync) when `durable`, else by a
+ * plain rename, which a killed process cannot tear but a power loss may undo (the record is then
+ * older or absent: less progress, never wrong progress).
+ */
+export async function writeFetchJournal(path: string, journal: FetchJournal, durable = true): Promise<void> {
+  const text = JSON.stringify(journal);
+  if (durable) {
+    await writeFileDurable(path, text);
+    return;
+  }
+  const temp = `${path}.tmp`;
+  await writeFile(temp, text);
+  await rename(temp, path);
 }
 
 /** Removes a record (absent is fine). */

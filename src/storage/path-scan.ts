@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { recoverJournal } from '../partial/partial-file.js';
 import { tempNameTarget } from '../fs/durable.js';
 import { FETCH_TEMP_DIR, isCacheTemporary, parseWorkingName } from '../sector/layout.js';
-import { JOURNAL_SUFFIX, rangeBytes, readFetchJournal } from './fetch-journal.js';
+import { JOURNAL_SUFFIX, readFetchJournal, recordedBytes } from './fetch-journal.js';
 import { FILE_TYPES, FileType, type FileTypeName, type SectorId, parseSectorName } from '../sector/sector-id.js';
 import type { SectorDecl } from './storage-types.js';
 
@@ -184,7 +184,7 @@ async function recoverDownloads(dir: string, out: PathRecovery): Promise<void> {
   for (const name of names) {
     if (name.endsWith(JOURNAL_SUFFIX) || tempNameTarget(name) !== undefined) continue;
     const j = names.includes(`${name}${JOURNAL_SUFFIX}`) ? await readFetchJournal(join(dir, `${name}${JOURNAL_SUFFIX}`)) : undefined;
-    const recorded = j ? Object.values(j.files).reduce((n, f) => n + rangeBytes(f.ranges), 0) : 0;
+    const recorded = j ? Object.values(j.files).reduce((n, f) => n + recordedBytes(f), 0) : 0;
     if (recorded > 0) {
       kept.add(name);
       kept.add(`${name}${JOURNAL_SUFFIX}`);

@@ -35,7 +35,7 @@ import {
 import { paddedIndex } from '../sector/sizes.js';
 import { renameDurable } from '../fs/durable.js';
 import { type FetchOptions, type FetchStats, fetchDirByFiles, fetchFile } from './fetch-engine.js';
-import { JOURNAL_SUFFIX, journalPathOf, readFetchJournal, removeFetchJournal } from './fetch-journal.js';
+import { JOURNAL_SUFFIX, journalPathOf, readFetchJournal, recordedBytes, removeFetchJournal } from './fetch-journal.js';
 import { Limiter, readText, sendRequest, withIdleTimeout } from './http-client.js';
 import { sectorFetchPath, sectorFilePath } from '../sector/layout.js';
 import { type LocalStore, maskTypes } from './local-store.js';
@@ -396,7 +396,7 @@ function positive(n: number, what: string): number {
 /** True when a `fetching/` entry has a progress record with recorded bytes. */
 async function resumable(temp: string): Promise<boolean> {
   const j = await readFetchJournal(journalPathOf(temp));
-  return j !== undefined && Object.values(j.files).some((f) => f.ranges.length > 0);
+  return j !== undefined && Object.values(j.files).some((f) => recordedBytes(f) > 0);
 }
 
 /** Removes a download and its progress record. */
