@@ -280,13 +280,14 @@ async function get(
   o: FetchOptions,
   extra: Record<string, string>,
   onHead: (head: RawHead) => HeadDecision,
+  signal: AbortSignal | undefined = o.signal,
 ): Promise<{ head: RawHead; received: number; text?: string }> {
   const parsed = new URL(url);
   o.viaNode ??= new Set<string>();
   const viaNode = o.viaNode;
   if (parsed.protocol === 'http:' && !viaNode.has(parsed.host)) {
     try {
-      return await rawGet(parsed, { headers: o.headers(extra), ...(o.signal ? { signal: o.signal } : {}), idleMs: o.idleMs }, (head, resume) => {
+      return await rawGet(parsed, { headers: o.headers(extra), ...(signal ? { signal } : {}), idleMs: o.idleMs }, (head, resume) => {
         const d = onHead(head);
         if ('sink' in d && d.sink instanceof RangeWriter) d.sink.resume = resume;
         return d;
@@ -296,7 +297,7 @@ async function get(
       viaNode.add(parsed.host);
     }
   }
-  const res = await sendRequest(url, { headers: o.headers(extra), signal: o.signal });
+  const res = await sendRequest(url, { headers: o.headers(extra), signal });
   const cl = Number(res.headers['content-length']);
   const head: RawHead = {
     status: res.statusCode ?? 0,
@@ -415,17 +416,26 @@ class Download {
   async #segment(t: Target, start: number, end: number): Promise<void> {
     let from = start;
     for (let attempt = 0; ; attempt++) {
-      const writer = new RangeWriter(t.fh as FileHandle, from, writerOptions(this.#o, (n) => this.#written(n)));
+      // a failed write stops the transfer at once (the reader would otherwise wait, paused)
+      const stop = new AbortController();
+      const signal = this.#o.signal ? AbortSignal.any([this.#o.signal, stop.signal]) : stop.signal;
+      const writer = new RangeWriter(t.fh as FileHandle, from, { ...writerOptions(this.#o, (n) => this.#written(n)), onError: () => stop.abort() });
       const entry = { start: from, writer };
       t.active.add(entry);
       let error: unknown;
       try {
         const extra: Record<string, string> = { Range: `bytes=${from}-${end - 1}` };
         if (t.validator) extra['If-Range'] = t.validator;
-        const r = await get(t.url, this.#o, extra, (head) => {
-          this.#checkRangeHead(t, head, from, end);
-          return { sink: writer };
-        });
+        const r = await get(
+          t.url,
+          this.#o,
+          extra,
+          (head) => {
+            this.#checkRangeHead(t, head, from, end);
+            return { sink: writer };
+          },
+          signal,
+        );
         this.#stats.received += r.received;
       } catch (err) {
         error = err;

@@ -136,11 +136,17 @@ export async function writeFetchJournal(path: string, journal: FetchJournal, dur
     return;
   }
   const temp = `${path}.tmp`;
-  await writeFile(temp, text);
-  await rename(temp, path);
+  try {
+    await writeFile(temp, text);
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
 }
 
-/** Removes a record (absent is fine). */
+/** Removes a record (absent is fine) and the temporary of an unfinished replacement. */
 export async function removeFetchJournal(path: string): Promise<void> {
   await rm(path, { force: true });
+  await rm(`${path}.tmp`, { force: true });
 }

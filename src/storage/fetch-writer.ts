@@ -17,6 +17,11 @@ export interface RangeWriterOptions {
   blocks?: number;
   /** Called after every completed write with its byte count. */
   onWritten?: (bytes: number) => void;
+  /**
+   * Called once when a write fails (the reader is paused from then on: stop the transfer; the
+   * error comes out of {@link RangeWriter.finish}).
+   */
+  onError?: (err: Error) => void;
 }
 
 interface Pending {
@@ -30,6 +35,7 @@ export class RangeWriter implements BodySink {
   readonly #blockSize: number;
   readonly #free: Buffer[] = [];
   readonly #onWritten: ((bytes: number) => void) | undefined;
+  readonly #onError: ((err: Error) => void) | undefined;
   #cur: Buffer;
   #fill = 0;
   /** File position of the current block's first byte. */
@@ -50,6 +56,7 @@ export class RangeWriter implements BodySink {
     this.#pos = start;
     this.#done = start;
     this.#onWritten = options.onWritten;
+    this.#onError = options.onError;
   }
 
   /** The function that un-pauses the reader (given by the raw client once the head arrived). */
@@ -120,7 +127,9 @@ export class RangeWriter implements BodySink {
         this.#onWritten?.(n);
       },
       (err: Error) => {
-        this.#error ??= err;
+        if (this.#error) return;
+        this.#error = err;
+        this.#onError?.(err);
       },
     );
     const tracked = p.finally(() => {

@@ -13,7 +13,10 @@ import { FileType } from '../../../src/sector/sector-id.js';
 import { createRemoteHandler } from '../../../src/storage/http-handler.js';
 import { journalPathOf, readFetchJournal } from '../../../src/storage/fetch-journal.js';
 import { DIGEST_CHUNK } from '../../../src/storage/fetch-protocol.js';
-import { authority, type Manager, makeManager, makeNode, makePath, type Node, PROOF_8M, tempDir } from './storage-fixtures.js';
+import { LocalStore } from '../../../src/storage/local-store.js';
+import { RemoteStore } from '../../../src/storage/remote-store.js';
+import { mountTmpfs, TMPFS_UNAVAILABLE } from '../../helpers/tmpfs.js';
+import { adminToken, authority, type Manager, makeManager, makeNode, makePath, type Node, PROOF_8M, tempDir } from './storage-fixtures.js';
 
 interface Ctx {
   m: Manager;
@@ -324,4 +327,28 @@ test('a holder whose file list disagrees with its files is caught', async (t) =>
   await t.throwsAsync(node.remote.acquireSector(REF, C, 0, 'sealing', 'copy'), { code: 'FETCH_FAILED', message: /the file has 1048576 bytes, but this response says 2097152/ });
   t.false(existsSync(join(root, 'cache', 's-t01000-1')));
   t.deepEqual(t.context.m.store.storageList()[id], []);
+});
+
+const onTmpfs = TMPFS_UNAVAILABLE === undefined ? test.serial : test.skip;
+const skipped = TMPFS_UNAVAILABLE === undefined ? '' : ` [skipped: ${TMPFS_UNAVAILABLE}]`;
+
+onTmpfs(`a disk that fills up during a fetch stops it at once with NO_SPACE and leaves nothing behind${skipped}`, async (t) => {
+  // more than the fetcher's blocks and both sockets' buffers can hold once its writes fail
+  const data = putSealed(t, 96 * MiB);
+  await t.context.a.local.redeclare();
+  const fs = mountTmpfs(6 * MiB);
+  t.teardown(() => fs.unmount());
+  // the fetching node believes it has room (its statfs says so): the disk itself runs out
+  const local = new LocalStore({ catalog: t.context.m.catalog, urls: ['http://127.0.0.1:1/remote'], statfs: () => ({ Capacity: 1 << 30, FSAvailable: 1 << 30 }), log: () => {} });
+  t.teardown(() => local.close());
+  const root = makePath(fs.dir, 'seal', { canSeal: true });
+  const { ID: id } = await local.openPath(root);
+  const remote = new RemoteStore({ local, token: adminToken, streams: 1, idleTimeoutMs: 60_000, log: () => {} });
+  const started = Date.now();
+  await t.throwsAsync(remote.acquireSector(REF_512M, SE, 0, 'sealing', 'copy'), { code: 'NO_SPACE' });
+  t.true(Date.now() - started < 30_000, 'not after an idle timeout');
+  t.false(existsSync(join(root, 'sealed', 's-t01000-1')));
+  t.deepEqual(readdirSync(join(root, 'sealed', 'fetching')), [], 'the download that cannot fit is removed');
+  t.deepEqual(t.context.m.store.storageList()[id], []);
+  t.true(data.length > 6 * MiB);
 });
