@@ -2,7 +2,7 @@
  * The daemon and a `sector-storage worker` process on loopback, each with its own storage path.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -232,7 +232,7 @@ async function stallingProxy(t: ExecutionContext<Ctx>, target: () => number, hol
   return { port: (tcp.address() as AddressInfo).port, state };
 }
 
-test.serial('a fetch killed midway leaves no partial file and no index row, and the retry completes', async (t) => {
+test.serial('a fetch killed midway leaves no partial file and no index row, and the retry resumes the download it kept', async (t) => {
   const { dir } = t.context;
   const port = await freePort();
   const repo = join(dir, 'repo');
@@ -250,7 +250,10 @@ test.serial('a fetch killed midway leaves no partial file and no index row, and 
   const temp = join(daemonPath.LocalPath, 'sealed', 'fetching', 's-t01000-8');
 
   const pending = d.api.call('StorageFetch', sector, SE, 'sealing', 'copy').catch((e: Error) => e);
-  await until('partial download on disk', () => (existsSync(temp) && statSync(temp).size > 0 ? true : undefined), d.proc);
+  // killed once its first 4 MiB are recorded beside the download
+  const record = `${temp}.fetch`;
+  const recorded = () => (existsSync(record) && /"written":\[\[0,\d+\]\]/.test(readFileSync(record, 'utf8')) ? true : undefined);
+  await until('progress recorded', recorded, d.proc);
   d.proc.child.kill('SIGKILL');
   await new Promise((r) => d.proc.child.once('exit', r));
   t.true((await pending) instanceof Error, 'the call died with the daemon');
@@ -258,7 +261,8 @@ test.serial('a fetch killed midway leaves no partial file and no index row, and 
 
   proxy.state.hold = false;
   d = await startDaemon(t, repo, port);
-  t.false(existsSync(temp), 'the interrupted download, with no progress recorded yet, was cleaned at start');
+  t.true(existsSync(temp) && existsSync(record), 'the interrupted download and its record were kept at start');
+  t.regex(d.proc.out + d.proc.err, /kept .*s-t01000-8 \(an interrupted download with \d+ bytes recorded/);
   const holders = await d.api.call('StorageFindSector', sector, SE, 0, false);
   t.deepEqual(holders.map((h) => h.ID), [wMeta.ID], 'no index row for the killed fetch');
 
@@ -271,6 +275,8 @@ test.serial('a fetch killed midway leaves no partial file and no index row, and 
   }
   // Buffer.equals: ava's deepEqual on megabytes blocks the event loop for seconds
   t.true(readFileSync(join(daemonPath.LocalPath, 'sealed', 's-t01000-8')).equals(data));
+  t.regex(d.proc.out + d.proc.err, /resuming .*s-t01000-8: \d+ of 6291456 bytes kept .*checked by digests/);
+  t.deepEqual(readdirSync(join(daemonPath.LocalPath, 'sealed', 'fetching')), []);
   t.deepEqual(await inIndex(d.api, daemonPath.ID), onDisk(daemonPath.LocalPath));
 });
 
