@@ -472,6 +472,7 @@ class Download {
       throw fatal(`${t.url}: asked for bytes=${from}-${end - 1}, got Content-Range ${JSON.stringify(range)}`);
     }
     if (Number(m[3]) !== t.size) throw fatal(`${t.url}: the file has ${t.size} bytes, but this response says ${m[3]}`);
+    if (head.length < 0) throw fatal(`${t.url}: a range response without a Content-Length (its end could not be told from a cut)`);
     if (head.length !== end - from) throw fatal(`${t.url}: Content-Length ${head.length} for a range of ${end - from} bytes`);
   }
 

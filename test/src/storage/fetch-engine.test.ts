@@ -285,6 +285,17 @@ for (const [what, size, lie, message] of [
     /the file has 300000 bytes, but this response says 400000/,
   ],
   [
+    'sends ranges chunked, without a Content-Length',
+    300_000,
+    (req: IncomingMessage, res: ServerResponse, range: [number, number] | undefined) => {
+      if (!range || req.headers.range === 'bytes=0-0') return false;
+      res.writeHead(206, { 'Content-Type': 'application/octet-stream', 'Content-Range': `bytes ${range[0]}-${range[1]}/300000` });
+      res.end(Buffer.alloc(range[1] - range[0] + 1));
+      return true;
+    },
+    /a range response without a Content-Length/,
+  ],
+  [
     'answers another range than the one asked for',
     300_000,
     (req: IncomingMessage, res: ServerResponse, range: [number, number] | undefined) => {
