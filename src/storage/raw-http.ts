@@ -169,8 +169,10 @@ export function rawGet(url: URL, options: RawGetOptions, onHead: (head: RawHead,
             }
             more = onHeadDone(end);
           } else if (text) {
-            if (received < MAX_TEXT) text.push(Buffer.from(textBuf.subarray(0, n)));
+            text.push(Buffer.from(textBuf.subarray(0, n)));
             more = body(n);
+            // an error text longer than this is cut, not read to its end
+            if (!settled && received >= MAX_TEXT) finish();
           } else {
             more = body(n);
           }
