@@ -59,7 +59,11 @@ export interface RemoteStoreOptions {
   idleTimeoutMs?: number;
   /** Range-resume attempts of a byte range after its connection dropped. @default 3 */
   resumeAttempts?: number;
-  /** Connections of one download (parallel byte ranges, or cache files at once). @default 4 */
+  /**
+   * Connections of one download (parallel byte ranges, or cache files at once). Two keep both
+   * ends busy while the disk writes; more add no throughput on a loopback of two cores, and each
+   * one can hold a full TCP receive window that a killed fetch has to be sent again. @default 2
+   */
   streams?: number;
   /** Smallest byte range worth its own connection. @default 64 MiB */
   segmentBytes?: number;
@@ -103,7 +107,7 @@ export class RemoteStore {
     this.#token = options.token;
     this.#idleMs = options.idleTimeoutMs ?? 60_000;
     this.#resumeAttempts = options.resumeAttempts ?? 3;
-    this.#streams = positive(options.streams ?? 4, 'streams');
+    this.#streams = positive(options.streams ?? 2, 'streams');
     this.#segmentBytes = positive(options.segmentBytes ?? 64 * MiB, 'segmentBytes');
     this.#checkpointBytes = positive(options.checkpointBytes ?? 64 * MiB, 'checkpointBytes');
     this.#blockSize = options.blockSize;
