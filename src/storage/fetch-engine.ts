@@ -40,18 +40,14 @@ import {
   readFetchJournal,
   writeFetchJournal,
 } from './fetch-journal.js';
-import { type CacheFileEntry, cacheFileUrl, chunkDigests, DIGEST_BYTES, DIGEST_CHUNK, digestsUrl, filesUrl } from './fetch-protocol.js';
+import { type CacheFileEntry, cacheFileUrl, DIGEST_CHUNK, filesUrl } from './fetch-protocol.js';
 import { RangeWriter } from './fetch-writer.js';
-import { readText, sendRequest, withIdleTimeout } from './http-client.js';
-import { type BodySink, type HeadDecision, type RawHead, RawHttpUnsupportedError, rawGet } from './raw-http.js';
+import { checkOctets, checkRangeHead, get, isFatal, type TransportOptions } from './fetch-transport.js';
+import { type Claim, verifyClaim } from './fetch-verify.js';
+import { readText, sendRequest } from './http-client.js';
 
 /** Options of one download. */
-export interface FetchOptions {
-  /** Request headers (auth) plus `extra`. */
-  headers: (extra?: Record<string, string>) => Record<string, string>;
-  signal?: AbortSignal;
-  /** A connection fails when no byte arrives for this long. */
-  idleMs: number;
+export interface FetchOptions extends TransportOptions {
   /** Connections at once. */
   streams: number;
   /** Smallest segment worth its own connection. */
@@ -67,11 +63,6 @@ export interface FetchOptions {
   /** Bytes of each write block, and blocks per connection. */
   blockSize?: number;
   blocks?: number;
-  /**
-   * Hosts whose responses the raw client does not read (no Content-Length): Node's client is used
-   * for them from then on. Owned by the caller (one per store). @default a new set per download
-   */
-  viaNode?: Set<string>;
   /** Bytes present so far (kept + received), after every write. */
   onProgress?: (bytes: number) => void;
   log: (message: string) => void;
@@ -104,12 +95,6 @@ interface Target {
   active: Set<{ start: number; writer: RangeWriter }>;
   /** Ranges flushed to disk (as last recorded). */
   synced: ByteRange[];
-}
-
-/** What a progress record claims for a target. */
-interface Claim {
-  synced: ByteRange[];
-  written: ByteRange[];
 }
 
 /** Downloads a file from `url` into `temp` (resuming from `temp`'s progress record). */
@@ -262,76 +247,8 @@ function tooLarge(url: string, size: number, max: number): Error {
   return new FetchFailedError(`${url}: the holder says the file has ${size} bytes, more than the ${max} bytes this fetch may take`);
 }
 
-function checkOctets(url: string, head: RawHead): void {
-  const type = head.headers['content-type'] ?? '';
-  if (type !== 'application/octet-stream') throw new FetchFailedError(`${url}: unknown content type ${JSON.stringify(type)} for a sector file`);
-}
-
 function writerOptions(o: FetchOptions, onWritten: (n: number) => void) {
   return { ...(o.blockSize ? { blockSize: o.blockSize } : {}), ...(o.blocks ? { blocks: o.blocks } : {}), onWritten };
-}
-
-/**
- * One GET through the raw client (plain http), or Node's client for https and for holders whose
- * responses the raw client does not handle.
- */
-async function get(
-  url: string,
-  o: FetchOptions,
-  extra: Record<string, string>,
-  onHead: (head: RawHead) => HeadDecision,
-  signal: AbortSignal | undefined = o.signal,
-): Promise<{ head: RawHead; received: number; text?: string }> {
-  const parsed = new URL(url);
-  o.viaNode ??= new Set<string>();
-  const viaNode = o.viaNode;
-  if (parsed.protocol === 'http:' && !viaNode.has(parsed.host)) {
-    try {
-      return await rawGet(parsed, { headers: o.headers(extra), ...(signal ? { signal } : {}), idleMs: o.idleMs }, (head, resume) => {
-        const d = onHead(head);
-        if ('sink' in d && d.sink instanceof RangeWriter) d.sink.resume = resume;
-        return d;
-      });
-    } catch (err) {
-      if (!(err instanceof RawHttpUnsupportedError)) throw err;
-      viaNode.add(parsed.host);
-    }
-  }
-  const res = await sendRequest(url, { headers: o.headers(extra), signal });
-  const cl = Number(res.headers['content-length']);
-  const head: RawHead = {
-    status: res.statusCode ?? 0,
-    headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)])),
-    length: Number.isSafeInteger(cl) ? cl : -1,
-  };
-  let d: HeadDecision;
-  try {
-    d = onHead(head);
-  } catch (err) {
-    res.destroy();
-    throw err;
-  }
-  if (!('sink' in d)) return { head, received: 0, text: await readText(res, 64 * 1024) };
-  const sink = d.sink;
-  let received = 0;
-  for await (const chunk of withIdleTimeout(res, o.idleMs, url) as AsyncIterable<Buffer>) {
-    received += chunk.length;
-    if (head.length >= 0 && received > head.length) throw new FetchFailedError(`${url}: body longer than its Content-Length ${head.length}`);
-    if (sink instanceof RangeWriter) {
-      await sink.push(chunk);
-      continue;
-    }
-    for (let at = 0; at < chunk.length; ) {
-      const space = sink.space();
-      const k = Math.min(space.length, chunk.length - at);
-      if (k === 0) throw new FetchFailedError(`${url}: more body than expected`);
-      chunk.copy(space, 0, at, at + k);
-      at += k;
-      sink.filled(k);
-    }
-  }
-  if (head.length >= 0 && received !== head.length) throw new FetchFailedError(`${url}: body ended after ${received} of ${head.length} bytes`);
-  return { head, received };
 }
 
 /** The work of one download: verify what is kept, fetch the rest in segments, record progress. */
@@ -366,7 +283,7 @@ class Download {
       const c = claims.get(t);
       if (!c) continue;
       claimedBytes += rangeBytes(mergeRanges([...c.written, ...c.synced]));
-      t.written = await this.#verify(t, c);
+      t.written = await verifyClaim(t, c, this.#o, this.#stats);
       // what passed the check is on disk as the holder has it; flushed with the first flush
       t.synced = mergeRanges(c.synced.flatMap(([s, e]) => t.written.filter(([a, b]) => b > s && a < e).map(([a, b]): ByteRange => [Math.max(a, s), Math.min(b, e)])));
       this.#stats.kept += rangeBytes(t.written);
@@ -431,7 +348,7 @@ class Download {
           this.#o,
           extra,
           (head) => {
-            this.#checkRangeHead(t, head, from, end);
+            checkRangeHead(t.url, t.size, head, from, end);
             return { sink: writer };
           },
           signal,
@@ -452,28 +369,12 @@ class Download {
         return;
       }
       if (error instanceof AbortedError || this.#o.signal?.aborted) throw error;
-      const retriable = error instanceof FetchFailedError && !(error as { fatal?: boolean }).fatal;
+      const retriable = error instanceof FetchFailedError && !isFatal(error);
       if (!retriable || attempt >= this.#o.resumeAttempts) throw error;
       this.#o.log(`${t.url}: ${(error as Error).message}; resuming at byte ${done}`);
       from = done;
       if (from >= end) return;
     }
-  }
-
-  /** A data response must be exactly the range asked for, of the file size known. */
-  #checkRangeHead(t: Target, head: RawHead, from: number, end: number): void {
-    const fatal = (message: string) => Object.assign(new FetchFailedError(message), { fatal: true });
-    if (head.status === 200) throw fatal(`${t.url}: the holder's file changed during the fetch (it answered a ranged If-Range request with the whole file)`);
-    if (head.status !== 206) throw fatal(`${t.url}: HTTP ${head.status} for bytes=${from}-${end - 1}`);
-    checkOctets(t.url, head);
-    const range = head.headers['content-range'] ?? '';
-    const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(range);
-    if (!m || Number(m[1]) !== from || Number(m[2]) !== end - 1) {
-      throw fatal(`${t.url}: asked for bytes=${from}-${end - 1}, got Content-Range ${JSON.stringify(range)}`);
-    }
-    if (Number(m[3]) !== t.size) throw fatal(`${t.url}: the file has ${t.size} bytes, but this response says ${m[3]}`);
-    if (head.length < 0) throw fatal(`${t.url}: a range response without a Content-Length (its end could not be told from a cut)`);
-    if (head.length !== end - from) throw fatal(`${t.url}: Content-Length ${head.length} for a range of ${end - from} bytes`);
   }
 
   #written(n: number): void {
@@ -550,96 +451,5 @@ class Download {
     const files: FetchJournal['files'] = {};
     for (const t of this.#targets) files[t.name] = { size: t.size, ranges: t.synced, written: written.get(t) ?? t.written };
     await writeFetchJournal(this.#journalPath, { v: 1, kind: this.#kind, files }, durable);
-  }
-
-  /**
-   * The part of a claim that holds the holder's bytes: whole digest chunks of the written ranges
-   * whose SHA-256 equals the holder's; without the digests route, the flushed ranges if the last
-   * chunk of each, re-read from the holder, equals the bytes on disk, and nothing otherwise.
-   */
-  async #verify(t: Target, claim: Claim): Promise<ByteRange[]> {
-    const kept: ByteRange[] = [];
-    for (const [s, e] of mergeRanges([...claim.written, ...claim.synced])) {
-      const from = Math.ceil(s / DIGEST_CHUNK) * DIGEST_CHUNK;
-      const to = e === t.size ? e : Math.floor(e / DIGEST_CHUNK) * DIGEST_CHUNK;
-      if (to <= from) continue;
-      const theirs = await this.#remoteDigests(t, from, to - from);
-      if (theirs === undefined) return this.#verifyByLastChunk(t, claim.synced);
-      this.#stats.check = 'digests';
-      const ours = await chunkDigests(t.path, from, to - from, this.#o.signal).catch(() => Buffer.alloc(0));
-      for (let i = 0; i * DIGEST_CHUNK < to - from; i++) {
-        const a = ours.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES);
-        const b = theirs.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES);
-        if (a.length === DIGEST_BYTES && a.equals(b)) kept.push([from + i * DIGEST_CHUNK, Math.min(to, from + (i + 1) * DIGEST_CHUNK)]);
-      }
-    }
-    return mergeRanges(kept);
-  }
-
-  async #remoteDigests(t: Target, offset: number, length: number): Promise<Buffer | undefined> {
-    const url = digestsUrl(t.url, offset, length);
-    const res = await sendRequest(url, { headers: this.#o.headers(), signal: this.#o.signal });
-    const want = Math.ceil(length / DIGEST_CHUNK) * DIGEST_BYTES;
-    const parts: Buffer[] = [];
-    let n = 0;
-    for await (const c of res as AsyncIterable<Buffer>) {
-      n += c.length;
-      if (n > want) {
-        res.destroy();
-        break;
-      }
-      parts.push(c);
-    }
-    if (res.statusCode !== 200) return undefined;
-    const body = Buffer.concat(parts);
-    if (body.length !== want) throw new FetchFailedError(`${url}: ${body.length} bytes of digests, expected ${want}`);
-    return body;
-  }
-
-  async #verifyByLastChunk(t: Target, claimed: ByteRange[]): Promise<ByteRange[]> {
-    this.#stats.check = 'last-chunk';
-    const ranges = mergeRanges(claimed);
-    for (const [s, e] of ranges) {
-      const from = Math.max(s, e - DIGEST_CHUNK);
-      const theirs = new BufferSink(e - from);
-      const local = Buffer.alloc(e - from);
-      try {
-        const r = await get(t.url, this.#o, { Range: `bytes=${from}-${e - 1}` }, (head) => {
-          this.#checkRangeHead(t, head, from, e);
-          return { sink: theirs };
-        });
-        this.#stats.received += r.received;
-      } catch (err) {
-        if (err instanceof AbortedError) throw err;
-        this.#o.log(`${t.url}: checking the kept bytes failed (${(err as Error).message}); starting over`);
-        return [];
-      }
-      await (t.fh as FileHandle).read(local, 0, local.length, from);
-      if (!local.equals(theirs.bytes)) {
-        this.#o.log(`${t.url}: the kept bytes before byte ${e} differ from the holder's; starting over`);
-        return [];
-      }
-    }
-    return ranges;
-  }
-}
-
-/** A body sink into one buffer of the exact expected size (small checks). */
-class BufferSink implements BodySink {
-  readonly #buf: Buffer;
-  #fill = 0;
-  constructor(size: number) {
-    this.#buf = Buffer.alloc(size);
-  }
-  get bytes(): Buffer {
-    return this.#buf.subarray(0, this.#fill);
-  }
-  space(): Buffer {
-    // never empty: bytes past the end land in a scratch tail the length check rejects
-    return this.#fill < this.#buf.length ? this.#buf.subarray(this.#fill) : Buffer.allocUnsafe(1);
-  }
-  filled(n: number): boolean {
-    this.#fill = Math.min(this.#buf.length, this.#fill + n);
-    return true;
   }
 }
