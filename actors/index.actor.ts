@@ -16,6 +16,8 @@
  */
 import { type CallbackActorLogic, fromCallback } from 'xstate';
 import { AbortedError, InternalError, InvalidArgumentError, toWireError } from '../src/errors.js';
+import { callCrashPoint, crashPoint } from '../src/lifecycle/crash-points.js';
+import type { CallRecord } from '../src/tasks/calls.js';
 import type { Db } from '../src/db/database.js';
 import type { IndexStores, StoreClients } from '../src/db/stores.js';
 import type { DaemonSystem, IndexEvent, IndexResult } from '../machines/protocol.js';
@@ -66,6 +68,21 @@ function methodNames(store: object): Set<string> {
     }
   }
   return names;
+}
+
+/**
+ * The crash points of the call tracker (`call.running.<TASK>`, `call.done.<TASK>`): once a batch
+ * holding a call's `run` or `finish` is committed and before anyone hears of it, so a test can
+ * kill the daemon with the call durably running, or durably done but not yet applied by its sector.
+ */
+function crashAfterCommit(events: readonly { type: string }[], answers: readonly Answer[]): void {
+  for (const [i, e] of events.entries()) {
+    const a = answers[i]!;
+    if (e.type !== 'index.call' || !a.ok) continue;
+    const { store, method } = e as { store?: unknown; method?: unknown };
+    if (store !== 'calls' || (method !== 'run' && method !== 'finish')) continue;
+    crashPoint(callCrashPoint(method === 'run' ? 'running' : 'done', (a.value as CallRecord).task));
+  }
 }
 
 /**
@@ -143,6 +160,7 @@ export function createIndexActor<M extends object = IndexStores>(options: IndexA
         for (const e of events) answer(e, { ok: false, error }, false);
         return;
       }
+      crashAfterCommit(events, answers);
       for (const [i, e] of events.entries()) answer(e, answers[i]!, true);
     };
     receive((event) => {

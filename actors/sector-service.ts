@@ -20,14 +20,16 @@ import { readPiece as readUnsealed } from '../src/piece/read-piece.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
 import { dealPieceSize } from '../src/sector/sizes.js';
 import type { LocalStore } from '../src/storage/local-store.js';
-import type { LogMarks, SectorLogEntry, SectorRecord, SectorStateName } from '../src/db/sector-store.js';
-import type { ReplyValue, SchedulerReply } from '../machines/protocol.js';
+import type { LogMarks, SectorLogEntry, SectorRecord, SectorStateName, UnreadableSector } from '../src/db/sector-store.js';
+import type { ReplyValue, SchedulerCommand, SchedulerReply } from '../machines/protocol.js';
 import type { SchedulerMachine } from '../machines/scheduler.machine.js';
 import type { IndexClient } from './index.actor.js';
 import type { RequestSource } from '../src/worker/worker-env.js';
 import type { LocalWorker } from '../src/worker/local-worker.js';
 import type { CallRecord, CallState } from '../src/tasks/calls.js';
 import { FileType } from '../src/sector/sector-id.js';
+import { DRIFT_RESOLVE_MODES, type DriftReport, type DriftResolution, type DriftResolveMode } from '../src/storage/drift-report.js';
+import { SectorDrift } from './sector-drift.js';
 
 export interface SectorServiceDeps {
   root: Actor<SchedulerMachine>;
@@ -38,6 +40,8 @@ export interface SectorServiceDeps {
   /** The local worker: an upload is placed only once it has bytes buffered. */
   worker: Pick<LocalWorker, 'waitForUpload'>;
   sources: Map<string, RequestSource>;
+  /** Operational log lines (drift resolution). @default console.warn */
+  log?: (line: string) => void;
 }
 
 /** A sector's status as `sectors status` shows it: the record, its log, and the calls made for it. */
@@ -70,10 +74,23 @@ export class SectorService {
   readonly #d: SectorServiceDeps;
   readonly #pending = new Map<string, (reply: SchedulerReply) => void>();
   readonly #sub: { unsubscribe(): void };
+  readonly #drift: SectorDrift;
   #stopped = false;
 
   constructor(deps: SectorServiceDeps) {
     this.#d = deps;
+    this.#drift = new SectorDrift({
+      root: deps.root,
+      index: deps.index,
+      miner: deps.miner,
+      sealProof: deps.sealProof,
+      localStore: deps.localStore,
+      command: (build: (requestId: string) => SchedulerCommand) => {
+        const requestId = randomUUID();
+        return this.#request(requestId, () => deps.root.send(build(requestId)));
+      },
+      log: deps.log ?? ((line: string) => console.warn(line)),
+    });
     this.#sub = deps.root.on('scheduler.reply', (reply) => {
       const settle = this.#pending.get(reply.requestId);
       if (!settle) return;
@@ -152,6 +169,8 @@ export class SectorService {
     assertSectorNumber(sector);
     const requestId = randomUUID();
     await this.#request(requestId, () => this.#d.root.send({ type: 'scheduler.startPacking', requestId, sector }));
+    // answered once the sector's record holding the request is committed (a kill right after keeps it)
+    await this.#d.index.flush();
   }
 
   /**
@@ -163,6 +182,7 @@ export class SectorService {
     await this.#d.index.catalog.storageBestAlloc(FileType.unsealed | FileType.sealed | FileType.cache, sectorSize, 'sealing');
     const requestId = randomUUID();
     const value = await this.#request(requestId, () => this.#d.root.send({ type: 'scheduler.pledge', requestId }));
+    await this.#d.index.flush();
     if (value.kind !== 'sector.pledged') throw new InvalidArgumentError(`unexpected reply ${value.kind}`);
     return value.sector;
   }
@@ -172,6 +192,7 @@ export class SectorService {
     assertSectorNumber(sector);
     const requestId = randomUUID();
     await this.#request(requestId, () => this.#d.root.send({ type: 'scheduler.remove', requestId, sector }));
+    await this.#d.index.flush();
   }
 
   /**
@@ -226,9 +247,32 @@ export class SectorService {
     if (max !== undefined) this.#d.root.send({ type: 'scheduler.numbers.seen', max });
   }
 
+  /** The drift between the storage paths and the records now (`sectors drift`). */
+  async drift(): Promise<DriftReport> {
+    return this.#drift.report();
+  }
+
+  /**
+   * Resolves sector `sector`'s drift (`sectors drift resolve N --import|--lost`): `import` builds
+   * its record from the files no record knows, `lost` removes a record whose files are gone.
+   * @throws SectorUnknownError, SectorExistsError, FileNotFoundError (files that make no sector),
+   *   InvalidArgumentError (no drift of that kind, a bad mode)
+   */
+  async resolveDrift(sector: number, mode: DriftResolveMode): Promise<DriftResolution> {
+    assertSectorNumber(sector);
+    if (!DRIFT_RESOLVE_MODES.includes(mode)) throw new InvalidArgumentError(`drift resolution mode ${JSON.stringify(mode)} must be one of ${DRIFT_RESOLVE_MODES.join(', ')}`);
+    if (this.#stopped) throw new AbortedError('the sector system is stopped');
+    return this.#drift.resolve(sector, mode);
+  }
+
   /** Per sector: when its log began and when it first logged `kind` (`sectors list` seal times). */
   async logMarks(kind: string): Promise<LogMarks[]> {
     return this.#d.index.sectors.logMarks(this.#d.miner, kind);
+  }
+
+  /** Sectors whose records cannot be read (damaged, or of an unknown version), with the reason; they are not started. */
+  async unreadable(): Promise<UnreadableSector[]> {
+    return (await this.#d.index.sectors.listWithErrors(this.#d.miner)).unreadable;
   }
 
   /** Every sector of this miner, as persisted (the write of the latest change included). */

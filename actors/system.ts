@@ -24,7 +24,7 @@ import { ChainStore } from '../src/db/chain-store.js';
 import { type Db, openDatabase } from '../src/db/database.js';
 import { type SectorRecord, SectorStore } from '../src/db/sector-store.js';
 import { requiredFileTypes } from '../src/sector/sector-states.js';
-import { reconcile } from '../src/storage/reconcile.js';
+import { isFirstPieceLeftover, openFirstPieces, reconcile } from '../src/storage/reconcile.js';
 import { StorageCatalog } from '../src/db/storage-catalog.js';
 import type { IndexStores } from '../src/db/stores.js';
 import { generateUnsealedCid } from '../src/piece/unsealed-cid.js';
@@ -36,10 +36,13 @@ import { SectorLocks } from '../src/storage/sector-locks.js';
 import { initStoragePath } from '../src/storage/storage-config.js';
 import { LocalWorker } from '../src/worker/local-worker.js';
 import type { RequestSource } from '../src/worker/worker-env.js';
+import type { CallRecord } from '../src/tasks/calls.js';
 import { SystemId } from '../machines/protocol.js';
 import { type SchedulerMachine, schedulerMachine } from '../machines/scheduler.machine.js';
 import type { CommDInput } from '../machines/sector/sector-setup.js';
 import { sectorMachine } from '../machines/sector/sector.machine.js';
+import { dormantSectorsLogic, startsDormant } from '../machines/scheduler/dormant.js';
+import { sectorGroupMachine } from '../machines/scheduler/sector-group.machine.js';
 import { chainActors } from './chain-actors.js';
 import { type IndexClient, createIndexActor } from './index.actor.js';
 import { SectorService } from './sector-service.js';
@@ -47,30 +50,52 @@ import { createWorkerTaskLogic, type TaskRunner } from './worker-task.actor.js';
 
 /**
  * Compares the sector files the scan declared with the records (docs/design/sealing-daemon.md §8):
- * new sectors are numbered above every number found on a path, files no record knows are
- * reported, and a sector whose files are gone from every path is told so (it goes to
- * FailedUnrecoverable instead of recreating them).
+ * the unsealed file a crash left of a new sector's first AddPiece (its record was never written,
+ * its piece never reported) is removed; new sectors are numbered above every other number found
+ * on a path, other files no record knows are reported, and a sector whose files are gone from
+ * every path is told so (it goes to FailedUnrecoverable instead of recreating them).
  */
 async function reconcileWithDisks(a: {
   minerId: number;
   records: readonly SectorRecord[];
+  openCalls: readonly CallRecord[];
   client: IndexClient;
+  worker: LocalWorker;
   root: Actor<SchedulerMachine>;
   log: (line: string) => void;
 }): Promise<void> {
   const drift = reconcile(
     a.minerId,
     await a.client.catalog.storageList(),
-    a.records.map((r) => ({ number: r.number, state: r.state, requires: requiredFileTypes(r.state, r.pieces.length > 0) })),
+    a.records.map((r) => ({ number: r.number, state: r.state, requires: requiredFileTypes(r.state, r.pieces.length > 0, r.commR !== undefined) })),
   );
-  if (drift.maxNumberOnPaths !== undefined) a.root.send({ type: 'scheduler.numbers.seen', max: drift.maxNumberOnPaths });
+  const openFirst = openFirstPieces(a.minerId, a.openCalls);
+  const unrecorded = [];
   for (const u of drift.unrecorded) {
+    if (!isFirstPieceLeftover(u.number, u.types, openFirst)) {
+      unrecorded.push(u);
+      continue;
+    }
+    const removed = await a.worker.removeSector({ miner: a.minerId, number: u.number });
+    a.log(
+      `sector ${u.number} has no record: its unsealed file is what a crash left of its first AddPiece, whose piece was never reported; removed ${removed.removed.join(', ') || 'nothing local'}`,
+    );
+    if (removed.elsewhere.length > 0) unrecorded.push(u); // copies on other nodes keep the number out of use
+  }
+  // records are numbered below the database's next number already; files of other numbers keep theirs out of use
+  if (unrecorded.length > 0) a.root.send({ type: 'scheduler.numbers.seen', max: Math.max(...unrecorded.map((u) => u.number)) });
+  for (const u of unrecorded) {
     a.log(`sector ${u.number} has files on ${u.storages.join(', ')} but no record: its number is not reused (see \`sectors drift\`)`);
   }
-  if (drift.missing.length > 0) {
+  const what = (m: { missing: string[] }) => `its ${m.missing.join(' and ')} file${m.missing.length > 1 ? 's are' : ' is'} on no storage path`;
+  // a sector already FailedUnrecoverable was told at an earlier start: it is reported, not failed again
+  const marked = drift.missing.filter((m) => m.state === 'FailedUnrecoverable');
+  for (const m of marked) a.log(`sector ${m.number} is FailedUnrecoverable: ${what(m)} (see \`sectors drift\`)`);
+  const fresh = drift.missing.filter((m) => m.state !== 'FailedUnrecoverable');
+  if (fresh.length > 0) {
     a.root.send({
       type: 'scheduler.files.missing',
-      sectors: drift.missing.map((m) => ({ number: m.number, message: `its ${m.missing.join(' and ')} file${m.missing.length > 1 ? 's are' : ' is'} on no storage path (state ${m.state})` })),
+      sectors: fresh.map((m) => ({ number: m.number, message: `${what(m)} (state ${m.state})` })),
     });
   }
 }
@@ -105,6 +130,11 @@ export interface DaemonSystemOptions {
   chain?: (index: IndexClient) => ChainAdapter;
   /** Settings of the default local chain. */
   localChain?: { epochMs?: number; seedWaitEpochs?: number; fixedRandomness?: FixedRandomness; clock?: ChainClock };
+  /**
+   * Runs the tasks instead of the local worker (benchmarks measure the call path with a task body
+   * of their own); the local worker still removes files and checks provability.
+   */
+  taskRunner?: TaskRunner;
   /** Where SDR parent caches live. @default PC1's default */
   parentCacheDir?: string;
   /** Silence after which a client's upload fails UPLOAD_STALLED. @default 15000 */
@@ -179,6 +209,9 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     log(`sector ${u.number} of miner ${u.miner} is not started: its record (state ${u.state}) is unreadable: ${u.reason}`);
   }
   const openCalls = calls.open().filter((c) => c.sector.miner === options.minerId);
+  // sectors that wait for nothing get their actor only when an event for them arrives
+  const dormant = records.filter(startsDormant);
+  const awake = records.filter((r) => !startsDormant(r));
   const nextNumber = stores.sectors.nextNumber(options.minerId);
 
   const index = createIndexActor({ db, stores, onError });
@@ -209,17 +242,22 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   const machine = schedulerMachine.provide({
     actors: {
       index: index.logic,
-      sector: sectorMachine.provide({
+      sectorGroup: sectorGroupMachine.provide({
         actors: {
+          sector: sectorMachine.provide({
+            actors: {
           computeCommD: fromPromise<string, CommDInput>(async ({ input }) => generateUnsealedCid(input.proofType, input.pieces).toString()),
           ...chainActors(getChain),
           removeFiles: fromPromise<void, { sector: { miner: number; number: number } }>(async ({ input, signal }) => {
             const removed = await (await getWorker()).removeSector(input.sector, signal);
-            if (removed.elsewhere.length > 0) log(`sector ${input.sector.number}: copies on other nodes were not removed: ${removed.elsewhere.join(', ')}`);
+                if (removed.elsewhere.length > 0) log(`sector ${input.sector.number}: copies on other nodes were not removed: ${removed.elsewhere.join(', ')}`);
+              }),
+            },
           }),
         },
       }),
       workerTask: createWorkerTaskLogic({ workers, ready, inflight }),
+      dormantSectors: dormantSectorsLogic(dormant),
       checkProvable: fromPromise<{ number: number; reason: string }[], { miner: number; numbers: number[] }>(async ({ input, signal }) => {
         const w = await getWorker();
         const found = await Promise.all(input.numbers.map((n) => client.sectors.get(input.miner, n)));
@@ -236,8 +274,9 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     input: {
       miner: options.minerId,
       proofType: options.sealProof,
-      worker: { id: 'local', hostname, threads: options.pool.threads },
-      records,
+      worker: { id: 'local', hostname, threads: options.taskRunner?.threads ?? options.pool.threads },
+      records: awake,
+      dormant: dormant.map((r) => ({ number: r.number, state: r.state, proofType: r.proofType })),
       openCalls,
       nextNumber,
       startedAt: now(),
@@ -282,9 +321,9 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
       { pool: options.pool, localStore, locks, sources, ...(options.parentCacheDir ? { parentCacheDir: options.parentCacheDir } : {}), log },
       { hostname, ...(options.uploadIdleMs !== undefined ? { uploadIdleMs: options.uploadIdleMs } : {}) },
     );
-    workers.set(worker.id, worker);
+    workers.set(worker.id, options.taskRunner ?? worker);
     markReady();
-    await reconcileWithDisks({ minerId: options.minerId, records, client, root, log });
+    await reconcileWithDisks({ minerId: options.minerId, records, openCalls, client, worker, root, log });
   } catch (err) {
     // stop first: a task waiting on `ready` must not turn the failed start into a sector failure
     root.stop();
@@ -302,6 +341,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     localStore: () => localStore!,
     worker,
     sources,
+    log,
   });
   let stopping: Promise<void> | undefined;
   const stop = () => {

@@ -7,7 +7,7 @@
  *
  * Who sends what (the actor map):
  *
- *   facade (SectorService) ──scheduler.addPiece / startPacking / pledge / remove / call.abort …──▶ scheduler
+ *   facade (SectorService) ──scheduler.addPiece / startPacking / pledge / remove / sector.adopt / call.abort …──▶ scheduler
  *   scheduler ──emit scheduler.reply──▶ facade
  *   scheduler ──sector.addPiece / startPacking / request.cancel / task.done / task.failed / remove / faulty──▶ sector:<n>
  *   sector:<n> ──sendParent scheduler.task.request / task.abort / sector.changed / piece.* / sector.discard──▶ scheduler
@@ -20,7 +20,8 @@ import type { IndexStores, StoreCallOf } from '../src/db/stores.js';
 import type { WireError } from '../src/errors.js';
 import type { CallReturn } from '../src/tasks/calls.js';
 import type { Task, TaskResult } from '../src/tasks/task-types.js';
-import type { PieceRecord, SectorStateName } from '../src/db/sector-store.js';
+import type { PieceRecord, SectorRecordDraft, SectorStateName } from '../src/db/sector-store.js';
+import type { SectorInput } from './sector/sector-context.js';
 
 /** System ids of the long-lived actors. */
 export const SystemId = {
@@ -30,7 +31,7 @@ export const SystemId = {
   index: 'index',
 } as const;
 
-/** Child id of a sector actor (spawned by the scheduler). */
+/** Child id and system id of a sector actor (spawned by its group, machines/scheduler/sector-group.machine.ts). */
 export function sectorChildId(number: number): `sector:${number}` {
   return `sector:${number}`;
 }
@@ -78,8 +79,8 @@ export type SectorEvent =
   | { type: 'sector.task.done'; taskId: string; callId: string; result: TaskResult }
   /** The task failed (or was aborted); `callId` when a call was made for it. */
   | { type: 'sector.task.failed'; taskId: string; callId?: string; error: WireError }
-  /** Lotus SectorRemove: from any state; a running task is aborted first. */
-  | { type: 'sector.remove' }
+  /** Lotus SectorRemove: from any state; a running task is aborted first. `reason` goes into its log entry. */
+  | { type: 'sector.remove'; reason?: string }
   /** CheckProvable found the sector's files unfit for proving. */
   | { type: 'sector.faulty'; reason: string }
   /** Start-up reconciliation found files of the sector missing from every path. */
@@ -96,8 +97,13 @@ export type SchedulerCommand =
   | { type: 'scheduler.request.cancel'; requestId: string }
   /** `sectors pledge`: a new committed-capacity sector (Lotus PledgeSector). */
   | { type: 'scheduler.pledge'; requestId: string }
-  /** `sectors remove N`. */
-  | { type: 'scheduler.remove'; requestId: string; sector: number }
+  /** `sectors remove N`; `sectors drift resolve N --lost` gives the `reason` the sector logs. */
+  | { type: 'scheduler.remove'; requestId: string; sector: number; reason?: string }
+  /**
+   * `sectors drift resolve N --import`: start an actor for a record the facade has just written
+   * (imported from the sector's files); refused for a number that already has an actor.
+   */
+  | { type: 'scheduler.sector.adopt'; requestId: string; record: SectorRecordDraft }
   /** `sealing abort CALLID`: stop a queued or running call and fail it. */
   | { type: 'scheduler.call.abort'; requestId: string; callId: string }
   /** CheckProvable's verdict on Proving sectors (from the periodic check). */
@@ -105,7 +111,9 @@ export type SchedulerCommand =
   /** Sector numbers seen on storage (reconciliation, storage attach): new sectors are numbered above. */
   | { type: 'scheduler.numbers.seen'; max: number }
   /** Sectors whose files reconciliation found missing. */
-  | { type: 'scheduler.files.missing'; sectors: { number: number; message: string }[] };
+  | { type: 'scheduler.files.missing'; sectors: { number: number; message: string }[] }
+  /** A dormant sector's record, to create its actor (machines/scheduler/dormant.ts). */
+  | { type: 'scheduler.sector.wake'; record: SectorRecordDraft & { lastLogAt?: number } };
 
 /** Facts and requests from sector actors. */
 export type SchedulerSectorEvent =
@@ -116,7 +124,9 @@ export type SchedulerSectorEvent =
   | { type: 'scheduler.piece.added'; requestId: string; sector: number; piece: PieceRecord }
   | { type: 'scheduler.piece.failed'; requestId: string; sector: number; error: WireError }
   /** A new sector whose first piece failed holds nothing durable: stop it and free its number. */
-  | { type: 'scheduler.sector.discard'; number: number };
+  | { type: 'scheduler.sector.discard'; number: number }
+  /** A sector actor failed (a bug), reported by its group. */
+  | { type: 'scheduler.sector.crashed'; number: number; error: WireError };
 
 /** From a worker task actor: how the call ended (a remote worker's Return* would arrive the same way). */
 export type SchedulerTaskEvent = { type: 'scheduler.task.finished'; callId: string; ret: CallReturn };
@@ -124,7 +134,15 @@ export type SchedulerTaskEvent = { type: 'scheduler.task.finished'; callId: stri
 /** To a worker task actor: stop the call (its `scheduler.task.finished` follows once the thread let go). */
 export type TaskActorEvent = { type: 'task.abort' };
 
-export type SchedulerEvent = SchedulerCommand | SchedulerSectorEvent | SchedulerTaskEvent | IndexResult;
+/**
+ * Raised by the scheduler to itself: spawning a sector in its group and sending to a sector go
+ * through these, so that every route to a sector is one action (machines/scheduler/sector-group.machine.ts).
+ */
+export type SchedulerInternalEvent =
+  | { type: 'scheduler.sector.spawn'; input: SectorInput; events?: SectorEvent[] }
+  | { type: 'scheduler.sector.send'; number: number; events: SectorEvent[] };
+
+export type SchedulerEvent = SchedulerCommand | SchedulerSectorEvent | SchedulerTaskEvent | SchedulerInternalEvent | IndexResult;
 
 /** Emitted by the scheduler (listen with `actor.on('scheduler.reply', …)`): the answer to a command. */
 export type SchedulerReply =
@@ -137,6 +155,7 @@ export type ReplyValue =
   | { kind: 'packing.requested'; sector: number }
   | { kind: 'sector.pledged'; sector: number }
   | { kind: 'sector.removing'; sector: number }
+  | { kind: 'sector.adopted'; sector: number }
   | { kind: 'call.aborting'; callId: string };
 
 // ---------------------------------------------------------------------------------------------

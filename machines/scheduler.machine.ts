@@ -3,7 +3,8 @@
  * It
  * - invokes the index actor (`systemId: 'index'`, the single SQLite writer);
  * - spawns one sector actor per sector (`sector:<n>`), restored from the records it is started
- *   with, and new ones for pieces no open sector has room for and for pledges;
+ *   with, and new ones for pieces no open sector has room for, for pledges, and for records the
+ *   operator imported from a sector's files (`scheduler.sector.adopt`);
  * - places deal pieces and relays each outcome to the facade as one emitted `scheduler.reply`;
  * - runs the tasks sectors ask for: every task is a tracked call (scheduler/call-tracker.ts), queued
  *   in Lotus's order and placed on a worker with free threads (scheduler/task-queue.ts), run by a
@@ -16,111 +17,27 @@
  * that holds the result. At start, calls still open are restored: a done result is delivered
  * when its sector asks for the same work again, a call that was running is queued again, and
  * calls no sector asks for within `restoreGraceMs` are closed.
+ *
+ * The actions live by concern: scheduler/sector-actions.ts (sectors, pieces, pledges, removal,
+ * dormant and adopted sectors), scheduler/call-actions.ts (the call tracker and dispatch), over
+ * the types and named actors of scheduler/scheduler-base.ts.
  */
-import { assertEvent, enqueueActions, fromCallback, fromPromise, setup } from 'xstate';
-import { toWireError, type WireError } from '../src/errors.js';
+import { assertEvent, enqueueActions, raise, setup } from 'xstate';
+import { toWireError } from '../src/errors.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
-import { paddedSizeError } from '../src/sector/sizes.js';
-import type { CallRecord, CallReturn } from '../src/tasks/calls.js';
-import type { Task } from '../src/tasks/task-types.js';
-import { workIdOf } from '../src/tasks/work-id.js';
-import type {
-  DaemonSystem,
-  IndexEvent,
-  PieceRequest,
-  SchedulerEvent,
-  SchedulerReply,
-  SectorEvent,
-  SectorSummary,
-  TaskActorEvent,
-} from './protocol.js';
-import { sectorChildId, taskChildId } from './protocol.js';
-import { type TrackedCall, callOfWaiter, restoredCalls, without } from './scheduler/call-tracker.js';
-import { explicitRefusal, findSector, withPiece } from './scheduler/placement.js';
-import { type QueuedCall, type WorkerSlots, enqueue, plan } from './scheduler/task-queue.js';
-import type { SectorRecordDraft } from '../src/db/sector-store.js';
-import { sectorMachine } from './sector/sector.machine.js';
+import type { SchedulerEvent, SchedulerReply } from './protocol.js';
+import * as callActions from './scheduler/call-actions.js';
+import { restoredCalls } from './scheduler/call-tracker.js';
+import {
+  MAX_PLACEMENTS,
+  type SchedulerContext,
+  type SchedulerInput,
+  schedulerActors,
+  summaryOfRecord,
+} from './scheduler/scheduler-base.js';
+import * as sectorActions from './scheduler/sector-actions.js';
 
-/** Construction data of the scheduler. */
-export interface SchedulerInput {
-  miner: number;
-  /** Seal proof of new sectors. */
-  proofType: number;
-  /** The local worker: its id, hostname and pool threads. */
-  worker: { id: string; hostname: string; threads: number };
-  /** Persisted records of this miner's sectors, restored as sector actors at start. */
-  records: SectorRecordDraft[];
-  /** Calls not yet returned (the call store's `open()`), restored at start. */
-  openCalls?: CallRecord[];
-  /** Number of the next new sector. */
-  nextNumber: number;
-  /** Unix ms at start: restored failure states wait what is left of their cool-down. */
-  startedAt: number;
-  /** How long after start unclaimed restored calls are closed. @default 0 (once restoring is over) */
-  restoreGraceMs?: number;
-  /** Period of CheckProvable over Proving sectors. @default 600000 */
-  checkProvableMs?: number;
-}
-
-/** A facade request the scheduler still owes a reply. */
-export interface PendingRequest {
-  request: PieceRequest;
-  sector: number;
-  /** The client named the sector; otherwise the scheduler placed the piece and may re-place it. */
-  explicit: boolean;
-  attempts: number;
-}
-
-/** An index write whose answer the scheduler waits for. */
-type PendingWrite = { op: 'start' | 'finish'; callId: string };
-
-export interface SchedulerContext {
-  miner: number;
-  proofType: number;
-  nextNumber: number;
-  startedAt: number;
-  restoreGraceMs: number;
-  checkProvableMs: number;
-  hostname: string;
-  /** Records still to restore (emptied once their actors are spawned). */
-  restore: SectorRecordDraft[];
-  /** What each sector last reported, by number. */
-  sectors: Record<string, SectorSummary>;
-  requests: Record<string, PendingRequest>;
-  /** Tracked calls of this run, by call id, and the open call of each WorkID. */
-  calls: Record<string, TrackedCall>;
-  byWork: Record<string, string>;
-  /** Calls waiting for a worker, in Lotus's order. */
-  queue: QueuedCall[];
-  workers: WorkerSlots[];
-  /** Index writes waiting for their answer, by request id. */
-  writes: Record<number, PendingWrite>;
-  seq: number;
-  /** Calls that were running when the previous process died: written back to `started` at start. */
-  requeueAtStart: string[];
-  /** Why the index actor stopped, once it has. */
-  indexError?: WireError;
-}
-
-/** How many times an auto-placed piece is re-placed after a sector turned it down. */
-const MAX_PLACEMENTS = 4;
-
-function failure(code: WireError['code'], message: string): WireError {
-  return { code, message };
-}
-
-const indexRef = ({ system }: { system: unknown }) => {
-  const index = (system as DaemonSystem).get('index');
-  if (!index) throw new Error('scheduler: no index actor in the system');
-  return index;
-};
-
-/** What a sector hears of a finished call. */
-function resultEvent(taskId: string, callId: string, ret: CallReturn): SectorEvent {
-  return ret.ok
-    ? { type: 'sector.task.done', taskId, callId, result: ret.result }
-    : { type: 'sector.task.failed', taskId, callId, error: ret.error };
-}
+export type { PendingRequest, SchedulerContext, SchedulerInput } from './scheduler/scheduler-base.js';
 
 export const schedulerMachine = setup({
   types: {} as {
@@ -129,21 +46,7 @@ export const schedulerMachine = setup({
     input: SchedulerInput;
     emitted: SchedulerReply;
   },
-  actors: {
-    /** The index actor (bound in actors/index.actor.ts). */
-    index: fromCallback<IndexEvent>(() => {
-      throw new Error('index actor is not provided');
-    }),
-    sector: sectorMachine,
-    /** Runs one call on a worker; answers `scheduler.task.finished`, stops on `task.abort`. */
-    workerTask: fromCallback<TaskActorEvent, { callId: string; task: Task; worker: string }>(() => {
-      throw new Error('workerTask is not provided');
-    }),
-    /** CheckProvable over sectors; resolves the bad ones. */
-    checkProvable: fromPromise<{ number: number; reason: string }[], { miner: number; numbers: number[] }>(async () => {
-      throw new Error('checkProvable is not provided');
-    }),
-  },
+  actors: schedulerActors,
   delays: {
     restoreGrace: ({ context }) => context.restoreGraceMs,
     checkProvable: ({ context }) => context.checkProvableMs,
@@ -163,335 +66,8 @@ export const schedulerMachine = setup({
     hasProving: ({ context }) => Object.values(context.sectors).some((s) => s.state === 'Proving'),
   },
   actions: {
-    /** Spawns one actor per persisted record (each routes itself to its state) and re-queues dead calls. */
-    restoreSectors: enqueueActions(({ context, enqueue }) => {
-      for (const record of context.restore) {
-        enqueue.spawnChild('sector', {
-          id: sectorChildId(record.number),
-          input: { miner: record.miner, number: record.number, proofType: record.proofType, record, restoredAt: context.startedAt },
-        });
-      }
-      enqueue.assign({ restore: [] });
-    }),
-    /** Writes `running → started` for calls whose thread died with the previous process. */
-    requeueDead: enqueueActions(({ enqueue }, params: { callIds: string[] }) => {
-      for (const callId of params.callIds) {
-        enqueue.sendTo(indexRef, { type: 'index.call', requestId: -1, store: 'calls', method: 'requeue', args: [callId] } as IndexEvent);
-      }
-    }),
-    /** Closes restored calls no sector asked for (the sector moved on or is gone). */
-    closeUnclaimed: enqueueActions(({ context, enqueue }) => {
-      let { calls, byWork } = context;
-      for (const c of Object.values(context.calls)) {
-        if (c.waiter || (c.phase !== 'restored' && c.phase !== 'done')) continue;
-        enqueue.sendTo(indexRef, { type: 'index.call', requestId: -1, store: 'calls', method: 'close', args: [c.callId] } as IndexEvent);
-        ({ calls, byWork } = without(calls, byWork, c.callId));
-      }
-      enqueue.assign({ calls, byWork });
-    }),
-    /** Places a deal piece and forwards it to its sector, creating a sector when none has room. */
-    placePiece: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'scheduler.addPiece');
-      const { requestId, pieceSize, payloadSize } = event;
-      const reply = (error: WireError) => enqueue.emit({ type: 'scheduler.reply', requestId, ok: false, error });
-      const badSize = paddedSizeError(pieceSize, 'piece size');
-      if (badSize) return reply(toWireError(badSize));
-      let target: SectorSummary | undefined;
-      if (event.sector !== undefined) {
-        target = context.sectors[event.sector];
-        const refusal = explicitRefusal(target, event.sector, pieceSize);
-        if (refusal) return reply(refusal);
-      } else {
-        target = findSector(context.sectors, pieceSize);
-      }
-      let nextNumber = context.nextNumber;
-      if (!target) {
-        const number = nextNumber++;
-        target = { number, state: 'WaitDeals', sectorSize: sealProofInfo(context.proofType).sectorSize, reservedEnd: 0, accepting: true };
-        enqueue.spawnChild('sector', { id: sectorChildId(number), input: { miner: context.miner, number, proofType: context.proofType } });
-      }
-      const previous = context.requests[requestId];
-      enqueue.assign({
-        nextNumber,
-        sectors: { ...context.sectors, [target.number]: withPiece(target, pieceSize) },
-        requests: {
-          ...context.requests,
-          [requestId]: {
-            request: { requestId, pieceSize, payloadSize },
-            sector: target.number,
-            explicit: event.sector !== undefined,
-            attempts: (previous?.attempts ?? 0) + 1,
-          },
-        },
-      });
-      enqueue.sendTo(sectorChildId(target.number), { type: 'sector.addPiece', requestId, pieceSize, payloadSize } satisfies SectorEvent);
-    }),
-    /** A new committed-capacity sector (Lotus PledgeSector → SectorStartCC). */
-    pledge: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'scheduler.pledge');
-      const number = context.nextNumber;
-      enqueue.spawnChild('sector', { id: sectorChildId(number), input: { miner: context.miner, number, proofType: context.proofType, cc: true } });
-      enqueue.assign({
-        nextNumber: number + 1,
-        sectors: {
-          ...context.sectors,
-          [number]: { number, state: 'Packing', sectorSize: sealProofInfo(context.proofType).sectorSize, reservedEnd: 0, accepting: false },
-        },
-      });
-      enqueue.emit({ type: 'scheduler.reply', requestId: event.requestId, ok: true, value: { kind: 'sector.pledged', sector: number } });
-    }),
-    startPacking: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'scheduler.startPacking');
-      const { requestId, sector } = event;
-      const s = context.sectors[sector];
-      const refuse = (error: WireError) => enqueue.emit({ type: 'scheduler.reply', requestId, ok: false, error });
-      if (!s) return refuse(failure('SECTOR_UNKNOWN', `sector ${sector} does not exist`));
-      if (!['WaitDeals', 'AddPiece', 'Empty', 'Packing'].includes(s.state)) {
-        return refuse(failure('SECTOR_STATE_INVALID', `sector ${sector} is in state ${s.state} and cannot be packed`));
-      }
-      enqueue.assign({ sectors: { ...context.sectors, [sector]: { ...s, accepting: false } } });
-      enqueue.sendTo(sectorChildId(sector), { type: 'sector.startPacking' } satisfies SectorEvent);
-      enqueue.emit({ type: 'scheduler.reply', requestId, ok: true, value: { kind: 'packing.requested', sector } });
-    }),
-    removeSector: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'scheduler.remove');
-      const { requestId, sector } = event;
-      if (!context.sectors[sector]) {
-        enqueue.emit({ type: 'scheduler.reply', requestId, ok: false, error: failure('SECTOR_UNKNOWN', `sector ${sector} does not exist`) });
-        return;
-      }
-      const s = context.sectors[sector]!;
-      enqueue.assign({ sectors: { ...context.sectors, [sector]: { ...s, accepting: false } } });
-      enqueue.sendTo(sectorChildId(sector), { type: 'sector.remove' } satisfies SectorEvent);
-      enqueue.emit({ type: 'scheduler.reply', requestId, ok: true, value: { kind: 'sector.removing', sector } });
-    }),
-    /** Drops the request's queued task and tells its sector; a running upload is stopped by the facade's signal. */
-    cancelRequest: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'scheduler.request.cancel');
-      const pending = context.requests[event.requestId];
-      if (!pending) return;
-      enqueue.sendTo(sectorChildId(pending.sector), { type: 'sector.request.cancel', requestId: event.requestId } satisfies SectorEvent);
-    }),
-    /** A sector asks for work: attach it to the open call of the same WorkID, or start a call. */
-    requestTask: enqueueActions(({ context, event, enqueue, self }) => {
-      assertEvent(event, 'scheduler.task.request');
-      const { task, taskId } = event;
-      const waiter = { sector: task.sector.number, taskId };
-      const workId = workIdOf(task);
-      const existing = context.byWork[workId] !== undefined ? context.calls[context.byWork[workId]!] : undefined;
-      if (existing?.phase === 'done' && existing.ret) {
-        // finished before (maybe before a restart) and never applied: deliver, do not redo
-        enqueue.sendTo(sectorChildId(waiter.sector), resultEvent(taskId, existing.callId, existing.ret));
-        enqueue.assign(without(context.calls, context.byWork, existing.callId));
-        return;
-      }
-      if (existing) {
-        const attached: TrackedCall = { ...existing, waiter };
-        const queue = existing.phase === 'restored' ? enqueue_(context.queue, attached) : context.queue;
-        enqueue.assign({ calls: { ...context.calls, [existing.callId]: existing.phase === 'restored' ? { ...attached, phase: 'queued' } : attached }, queue });
-        return;
-      }
-      const callId = globalThis.crypto.randomUUID();
-      const requestId = context.seq;
-      const call: TrackedCall = {
-        callId,
-        workId,
-        task,
-        phase: 'starting',
-        waiter,
-        seq: context.seq,
-        sectorSize: sealProofInfo(task.proofType).sectorSize,
-      };
-      enqueue.assign({
-        seq: context.seq + 1,
-        calls: { ...context.calls, [callId]: call },
-        byWork: { ...context.byWork, [workId]: callId },
-        writes: { ...context.writes, [requestId]: { op: 'start', callId } },
-      });
-      enqueue.sendTo(indexRef, { type: 'index.call', requestId, store: 'calls', method: 'start', args: [{ callId, workId, task }], replyTo: self } as IndexEvent);
-    }),
-    /** An index write the scheduler waited for is answered. */
-    writeAnswered: enqueueActions(({ context, event, enqueue, self }) => {
-      assertEvent(event, 'index.result');
-      const w = context.writes[event.requestId];
-      if (!w) return;
-      const { [event.requestId]: _, ...writes } = context.writes;
-      enqueue.assign({ writes });
-      const call = context.calls[w.callId];
-      if (!call) return;
-      const tell = (e: SectorEvent) => {
-        if (call.waiter) enqueue.sendTo(sectorChildId(call.waiter.sector), e);
-      };
-      if (!event.ok) {
-        // the call is not durable: the sector is told it failed rather than left waiting
-        const what = w.op === 'start' ? 'could not be recorded' : 'finished but its result could not be recorded';
-        tell({ type: 'sector.task.failed', taskId: call.waiter?.taskId ?? '', error: failure('INTERNAL', `call ${call.callId} (${call.task.type}) ${what}: ${event.error.message}`) });
-        enqueue.assign(without(context.calls, context.byWork, call.callId));
-        return;
-      }
-      if (w.op === 'start') {
-        if (call.aborting) {
-          const f = finishWrite(context, self, call, { ok: false, error: failure('ABORTED', `call ${call.callId} aborted before it started`) }, 'aborted');
-          enqueue.assign(f.patch);
-          enqueue.sendTo(indexRef, f.event);
-          return;
-        }
-        enqueue.assign({ calls: { ...context.calls, [call.callId]: { ...call, phase: 'queued' } }, queue: enqueue_(context.queue, call) });
-        return;
-      }
-      // finish: durable; tell the sector now, or keep it for when the sector asks
-      if (call.waiter && call.ret) {
-        tell(resultEvent(call.waiter.taskId, call.callId, call.ret));
-        enqueue.assign(without(context.calls, context.byWork, call.callId));
-      } else {
-        enqueue.assign({ calls: { ...context.calls, [call.callId]: { ...call, phase: 'done' } } });
-      }
-    }),
-    /** Starts every queued call a worker has room for. */
-    dispatch: enqueueActions(({ context, enqueue }) => {
-      if (context.queue.length === 0) return;
-      const { placements, workers } = plan(context.queue, context.workers);
-      if (placements.length === 0) return;
-      const placed = new Set(placements.map((p) => p.callId));
-      const calls = { ...context.calls };
-      for (const p of placements) {
-        const call = calls[p.callId]!;
-        calls[p.callId] = { ...call, phase: 'running', worker: p.worker, threads: p.threads };
-        enqueue.spawnChild('workerTask', { id: taskChildId(p.callId), input: { callId: p.callId, task: call.task, worker: p.worker } });
-        enqueue.sendTo(indexRef, { type: 'index.call', requestId: -1, store: 'calls', method: 'run', args: [p.callId, p.worker, context.hostname] } as IndexEvent);
-      }
-      enqueue.assign({ calls, workers, queue: context.queue.filter((q) => !placed.has(q.callId)) });
-    }),
-    /** A worker finished a call: free its threads and make the result durable before anyone hears of it. */
-    taskFinished: enqueueActions(({ context, event, enqueue, self }) => {
-      assertEvent(event, 'scheduler.task.finished');
-      const call = context.calls[event.callId];
-      if (call?.phase !== 'running') return;
-      const workers = context.workers.map((w) => (w.id === call.worker ? { ...w, used: w.used - (call.threads ?? 0) } : w));
-      enqueue.assign({ workers });
-      // an aborted call ends aborted even if its thread finished first: the operator (or the
-      // sector's removal) asked for it to be stopped, and its sector acts on that
-      const ret: CallReturn = call.aborting
-        ? { ok: false, error: failure('ABORTED', `call ${call.callId} (${call.task.type}) aborted`) }
-        : event.ret;
-      const outcome = ret.ok ? 'ok' : call.aborting ? 'aborted' : 'failed';
-      const f = finishWrite(context, self, call, ret, outcome);
-      enqueue.assign(f.patch);
-      enqueue.sendTo(indexRef, f.event);
-    }),
-    /** Stops a call: a queued one ends at once, a running one once its thread let go. */
-    abortCall: enqueueActions(({ context, event, enqueue, self }) => {
-      assertEvent(event, ['scheduler.task.abort', 'scheduler.call.abort']);
-      const call = event.type === 'scheduler.task.abort' ? callOfWaiter(context.calls, event.sector, event.taskId) : context.calls[event.callId];
-      if (event.type === 'scheduler.call.abort') {
-        if (!call || call.phase === 'finishing' || call.phase === 'done') {
-          enqueue.emit({
-            type: 'scheduler.reply',
-            requestId: event.requestId,
-            ok: false,
-            error: failure('CALL_UNKNOWN', `call ${event.callId} is not queued or running`),
-          });
-          return;
-        }
-        enqueue.emit({ type: 'scheduler.reply', requestId: event.requestId, ok: true, value: { kind: 'call.aborting', callId: call.callId } });
-      }
-      if (!call) return;
-      const aborted = { ok: false as const, error: failure('ABORTED', `call ${call.callId} (${call.task.type}) aborted`) };
-      switch (call.phase) {
-        case 'queued':
-        case 'restored':
-        {
-          const f = finishWrite(context, self, call, aborted, 'aborted');
-          enqueue.assign({ ...f.patch, queue: context.queue.filter((q) => q.callId !== call.callId) });
-          enqueue.sendTo(indexRef, f.event);
-          return;
-        }
-        case 'starting':
-          enqueue.assign({ calls: { ...context.calls, [call.callId]: { ...call, aborting: true } } });
-          return;
-        case 'running':
-          enqueue.assign({ calls: { ...context.calls, [call.callId]: { ...call, aborting: true } } });
-          enqueue.sendTo(taskChildId(call.callId), { type: 'task.abort' } satisfies TaskActorEvent);
-          return;
-        default:
-          return;
-      }
-    }),
-    updateSummary: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'scheduler.sector.changed');
-      enqueue.assign({ sectors: { ...context.sectors, [event.summary.number]: event.summary } });
-    }),
-    /** A new sector whose first piece failed: it never existed; its number is free again if it was the last. */
-    discardSector: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'scheduler.sector.discard');
-      const { [event.number]: _, ...sectors } = context.sectors;
-      enqueue.stopChild(sectorChildId(event.number));
-      let { calls, byWork } = context;
-      for (const c of Object.values(context.calls)) {
-        if (c.task.sector.number !== event.number || c.phase !== 'done') continue;
-        enqueue.sendTo(indexRef, { type: 'index.call', requestId: -1, store: 'calls', method: 'close', args: [c.callId] } as IndexEvent);
-        ({ calls, byWork } = without(calls, byWork, c.callId));
-      }
-      enqueue.assign({ sectors, calls, byWork, nextNumber: context.nextNumber === event.number + 1 ? event.number : context.nextNumber });
-    }),
-    replyAdded: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'scheduler.piece.added');
-      const { [event.requestId]: _, ...requests } = context.requests;
-      enqueue.assign({ requests });
-      enqueue.emit({ type: 'scheduler.reply', requestId: event.requestId, ok: true, value: { kind: 'piece.added', sector: event.sector, piece: event.piece } });
-    }),
-    replyFailed: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'scheduler.piece.failed');
-      const { [event.requestId]: _, ...requests } = context.requests;
-      enqueue.assign({ requests });
-      enqueue.emit({ type: 'scheduler.reply', requestId: event.requestId, ok: false, error: event.error });
-    }),
-    /** Tries another sector for a piece its sector turned down. */
-    replacePiece: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'scheduler.piece.failed');
-      const pending = context.requests[event.requestId];
-      if (pending) enqueue.raise({ type: 'scheduler.addPiece', ...pending.request });
-    }),
-    numbersSeen: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'scheduler.numbers.seen');
-      if (event.max + 1 > context.nextNumber) enqueue.assign({ nextNumber: event.max + 1 });
-    }),
-    filesMissing: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, 'scheduler.files.missing');
-      for (const s of event.sectors) {
-        if (context.sectors[s.number]) enqueue.sendTo(sectorChildId(s.number), { type: 'sector.files.missing', message: s.message } satisfies SectorEvent);
-      }
-    }),
-    reportFaults: enqueueActions(({ context, event, enqueue }) => {
-      const faulty = (event as unknown as { output: { number: number; reason: string }[] }).output;
-      for (const f of faulty) {
-        if (context.sectors[f.number]?.state === 'Proving') enqueue.sendTo(sectorChildId(f.number), { type: 'sector.faulty', reason: f.reason } satisfies SectorEvent);
-      }
-    }),
-    /** A sector actor crashed (a bug): fail what waits on it and stop placing pieces there. */
-    sectorCrashed: enqueueActions(({ context, event, enqueue }) => {
-      const id = event.type.slice('xstate.error.actor.'.length);
-      const number = Number(id.slice('sector:'.length));
-      const error = failure('INTERNAL', `sector ${number} actor failed: ${toWireError((event as unknown as { error: unknown }).error).message}`);
-      const requests = { ...context.requests };
-      for (const [rid, p] of Object.entries(context.requests)) {
-        if (p.sector !== number) continue;
-        delete requests[rid];
-        enqueue.emit({ type: 'scheduler.reply', requestId: rid, ok: false, error });
-      }
-      const s = context.sectors[number];
-      enqueue.assign({ requests, sectors: s ? { ...context.sectors, [number]: { ...s, accepting: false } } : context.sectors });
-    }),
-    /** Refuses a command while the index is down. */
-    refuse: enqueueActions(({ context, event, enqueue }) => {
-      if (!('requestId' in event) || typeof event.requestId !== 'string' || event.type === 'scheduler.request.cancel') return;
-      enqueue.emit({
-        type: 'scheduler.reply',
-        requestId: event.requestId,
-        ok: false,
-        error: failure('INTERNAL', `the index actor stopped: ${context.indexError?.message ?? 'unknown error'}`),
-      });
-    }),
+    ...sectorActions,
+    ...callActions,
   },
 }).createMachine({
   id: 'scheduler',
@@ -506,13 +82,16 @@ export const schedulerMachine = setup({
       checkProvableMs: input.checkProvableMs ?? 600_000,
       hostname: input.worker.hostname,
       restore: input.records,
-      sectors: Object.fromEntries(input.records.map((r) => [r.number, summaryOfRecord(r)])),
+      sectors: Object.fromEntries([...input.records, ...(input.dormant ?? [])].map((r) => [r.number, summaryOfRecord(r)])),
       requests: {},
       calls: restored.calls,
       byWork: restored.byWork,
       queue: [],
       workers: [{ id: input.worker.id, threads: input.worker.threads, used: 0 }],
       writes: {},
+      groups: {},
+      dormant: Object.fromEntries((input.dormant ?? []).map((d) => [d.number, true as const])),
+      waking: {},
       seq: (input.openCalls ?? []).length,
       requeueAtStart: restored.requeue,
     };
@@ -533,8 +112,9 @@ export const schedulerMachine = setup({
     /** Normal operation, with the start-up grace and the CheckProvable timer beside it. */
     running: {
       type: 'parallel',
+      invoke: { id: 'dormant', src: 'dormantSectors' },
       entry: [
-        { type: 'requeueDead', params: ({ context }) => ({ callIds: context.requeueAtStart }) },
+        'requeueDead',
         'restoreSectors',
       ],
       on: {
@@ -542,6 +122,7 @@ export const schedulerMachine = setup({
         'scheduler.pledge': { actions: 'pledge' },
         'scheduler.startPacking': { actions: 'startPacking' },
         'scheduler.remove': { actions: 'removeSector' },
+        'scheduler.sector.adopt': { actions: 'adoptSector' },
         'scheduler.request.cancel': { actions: 'cancelRequest' },
         'scheduler.task.request': { actions: ['requestTask', 'dispatch'] },
         'scheduler.task.abort': { actions: ['abortCall', 'dispatch'] },
@@ -554,13 +135,11 @@ export const schedulerMachine = setup({
         'scheduler.piece.failed': [{ guard: 'canReplace', actions: 'replacePiece' }, { actions: 'replyFailed' }],
         'scheduler.numbers.seen': { actions: 'numbersSeen' },
         'scheduler.files.missing': { actions: 'filesMissing' },
-        'scheduler.faults': {
-          actions: enqueueActions(({ event, enqueue }) => {
-            assertEvent(event, 'scheduler.faults');
-            for (const f of event.faulty) enqueue.sendTo(sectorChildId(f.number), { type: 'sector.faulty', reason: f.reason } satisfies SectorEvent);
-          }),
-        },
-        'xstate.error.actor.*': { actions: 'sectorCrashed' },
+        'scheduler.sector.wake': { actions: 'wakeSector' },
+        'scheduler.sector.spawn': { actions: 'spawnSector' },
+        'scheduler.sector.send': { actions: 'toSector' },
+        'scheduler.sector.crashed': { actions: 'sectorCrashed' },
+        'scheduler.faults': { actions: 'reportFaults' },
       },
       states: {
         /** Restored calls no sector claims are closed once the sectors had their chance to ask. */
@@ -585,7 +164,7 @@ export const schedulerMachine = setup({
                     .filter((s) => s.state === 'Proving')
                     .map((s) => s.number),
                 }),
-                onDone: { actions: 'reportFaults', target: 'idle' },
+                onDone: { actions: raise(({ event }) => ({ type: 'scheduler.faults' as const, faulty: event.output })), target: 'idle' },
                 onError: { target: 'idle' },
               },
             },
@@ -599,34 +178,5 @@ export const schedulerMachine = setup({
     },
   },
 });
-
-/** Queue entry of a call. */
-function enqueue_(queue: readonly QueuedCall[], call: TrackedCall): QueuedCall[] {
-  return enqueue(queue, { callId: call.callId, task: call.task, seq: call.seq, sectorSize: call.sectorSize });
-}
-
-/** The write of a call's result (`calls.finish`) and the context while it is in flight; the sector hears of the result once it is committed. */
-function finishWrite(
-  context: SchedulerContext,
-  self: unknown,
-  call: TrackedCall,
-  ret: CallReturn,
-  outcome: 'ok' | 'failed' | 'aborted',
-): { patch: Partial<SchedulerContext>; event: IndexEvent } {
-  const requestId = context.seq;
-  return {
-    patch: {
-      seq: context.seq + 1,
-      calls: { ...context.calls, [call.callId]: { ...call, phase: 'finishing', ret } },
-      writes: { ...context.writes, [requestId]: { op: 'finish', callId: call.callId } },
-    },
-    event: { type: 'index.call', requestId, store: 'calls', method: 'finish', args: [call.callId, ret, outcome], replyTo: self } as IndexEvent,
-  };
-}
-
-/** What the scheduler assumes of a restored sector until it reports (pieces are placed only after). */
-function summaryOfRecord(r: SectorRecordDraft): SectorSummary {
-  return { number: r.number, state: r.state, sectorSize: sealProofInfo(r.proofType).sectorSize, reservedEnd: 0, accepting: false };
-}
 
 export type SchedulerMachine = typeof schedulerMachine;

@@ -66,15 +66,14 @@ export function callOfWaiter(calls: Record<string, TrackedCall>, sector: number,
   return Object.values(calls).find((c) => c.waiter?.sector === sector && c.waiter.taskId === taskId);
 }
 
-/** Removes a call from both maps (a new object each). */
+/** Removes a call from both tables, in place (machines/scheduler/tables.ts says why). */
 export function without(
   calls: Record<string, TrackedCall>,
   byWork: Record<string, string>,
   callId: string,
 ): { calls: Record<string, TrackedCall>; byWork: Record<string, string> } {
   const call = calls[callId];
-  const { [callId]: _, ...restCalls } = calls;
-  if (!call || byWork[call.workId] !== callId) return { calls: restCalls, byWork };
-  const { [call.workId]: __, ...restWork } = byWork;
-  return { calls: restCalls, byWork: restWork };
+  delete calls[callId];
+  if (call && byWork[call.workId] === callId) delete byWork[call.workId];
+  return { calls, byWork };
 }

@@ -52,9 +52,9 @@ export const SubmitCommit = sectorSetup.createStateConfig({
   invoke: {
     src: 'chainSubmitCommit',
     input: ({ context }) => ({ sector: { miner: context.miner, number: context.number }, proof: context.proof?.value ?? '' }),
-    onDone: { actions: ['assignCommit', { type: 'log', params: { event: 'SectorCommitSubmitted' } }], target: 'CommitWait' },
+    onDone: { actions: [{ type: 'assignCommit', params: ({ event }) => ({ message: event.output.message }) }, { type: 'log', params: { event: 'SectorCommitSubmitted' } }], target: 'CommitWait' },
     onError: {
-      actions: [{ type: 'storeActorError', params: { what: 'sending the commit failed' } }, { type: 'log', params: { event: 'SectorCommitFailed' } }],
+      actions: [{ type: 'storeActorError', params: ({ event }) => ({ what: 'sending the commit failed', error: event.error }) }, { type: 'log', params: { event: 'SectorCommitFailed' } }],
       target: 'CommitFailed',
     },
   },
@@ -67,10 +67,12 @@ export const CommitWait = sectorSetup.createStateConfig({
     src: 'chainWaitCommit',
     input: ({ context }) => ({ sector: { miner: context.miner, number: context.number }, message: context.commit?.message ?? '' }),
     onDone: [
-      { guard: 'messageOk', actions: ['assignCommitLanded', { type: 'log', params: { event: 'SectorProving' } }], target: 'FinalizeSector' },
+      {
+        guard: { type: 'messageOk', params: ({ event }) => ({ outcome: event.output }) },
+        actions: [{ type: 'assignCommitLanded', params: ({ event }) => ({ epoch: event.output.ok ? event.output.epoch : 0 }) }, { type: 'log', params: { event: 'SectorProving' } }], target: 'FinalizeSector' },
       {
         actions: [
-          { type: 'storeRefusal', params: { what: 'the commit message failed' } },
+          { type: 'storeRefusal', params: ({ event }) => ({ what: 'the commit message failed', outcome: event.output }) },
           'countInvalidProof',
           'dropProof',
           { type: 'log', params: { event: 'SectorCommitFailed' } },
@@ -79,7 +81,7 @@ export const CommitWait = sectorSetup.createStateConfig({
       },
     ],
     onError: {
-      actions: [{ type: 'storeActorError', params: { what: 'waiting for the commit failed' } }, { type: 'log', params: { event: 'SectorCommitFailed' } }],
+      actions: [{ type: 'storeActorError', params: ({ event }) => ({ what: 'waiting for the commit failed', error: event.error }) }, { type: 'log', params: { event: 'SectorCommitFailed' } }],
       target: 'CommitFailed',
     },
   },

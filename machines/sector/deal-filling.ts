@@ -131,9 +131,9 @@ export const Packing = sectorSetup.createStateConfig({
           proofType: context.proofType,
           pieces: context.pieces.map((p) => ({ pieceCid: p.pieceCid, paddedSize: p.paddedSize })),
         }),
-        onDone: { actions: ['assignCommD', { type: 'log', params: { event: 'SectorPacked' } }], target: '#sector.GetTicket' },
+        onDone: { actions: [{ type: 'assignCommD', params: ({ event }) => ({ commD: event.output }) }, { type: 'log', params: { event: 'SectorPacked' } }], target: '#sector.GetTicket' },
         onError: {
-          actions: [{ type: 'storeActorError', params: { what: 'CommD failed' } }, { type: 'log', params: { event: 'SectorPackingFailed' } }],
+          actions: [{ type: 'storeActorError', params: ({ event }) => ({ what: 'CommD failed', error: event.error }) }, { type: 'log', params: { event: 'SectorPackingFailed' } }],
           target: '#sector.PackingFailed',
         },
       },

@@ -50,10 +50,10 @@ export const PreCommitFailed = sectorSetup.createStateConfig({
         src: 'chainPreCommitInfo',
         input: ({ context }) => ({ sector: { miner: context.miner, number: context.number } }),
         onDone: [
-          { guard: 'preCommitLanded', actions: { type: 'log', params: { event: 'SectorRetryWaitSeed' } }, target: '#sector.WaitSeed' },
+          { guard: { type: 'preCommitLanded', params: ({ event }) => ({ info: event.output }) }, actions: { type: 'log', params: { event: 'SectorRetryWaitSeed' } }, target: '#sector.WaitSeed' },
           // Lotus stalls here for an operator: a different CommR on chain means another seal of this number
           {
-            guard: 'preCommitMismatch',
+            guard: { type: 'preCommitMismatch', params: ({ event }) => ({ info: event.output }) },
             actions: [{ type: 'setError', params: { code: 'SECTOR_STATE_INVALID', message: 'a pre-commit with another CommR is on chain for this sector; remove it or resolve by hand' } }, 'persist'],
             target: 'stalled',
           },

@@ -23,10 +23,10 @@ export const GetTicket = sectorSetup.createStateConfig({
         src: 'chainGetTicket',
         input: ({ context }) => ({ sector: { miner: context.miner, number: context.number } }),
         onDone: {
-          actions: ['assignTicket', 'clearError', { type: 'log', params: { event: 'SectorTicket' } }],
+          actions: [{ type: 'assignTicket', params: ({ event }) => ({ ticket: event.output }) }, 'clearError', { type: 'log', params: { event: 'SectorTicket' } }],
           target: '#sector.PreCommit1',
         },
-        onError: { actions: [{ type: 'storeActorError', params: { what: 'getting a ticket failed' } }, 'persist'], target: 'waiting' },
+        onError: { actions: [{ type: 'storeActorError', params: ({ event }) => ({ what: 'getting a ticket failed', error: event.error }) }, 'persist'], target: 'waiting' },
       },
     },
     waiting: { after: { chainRetry: 'asking' } },
@@ -93,9 +93,9 @@ export const PreCommitting = sectorSetup.createStateConfig({
         dealIds: [],
       },
     }),
-    onDone: { actions: ['assignPreCommit', { type: 'log', params: { event: 'SectorPreCommitted' } }], target: 'PreCommitWait' },
+    onDone: { actions: [{ type: 'assignPreCommit', params: ({ event }) => ({ message: event.output.message }) }, { type: 'log', params: { event: 'SectorPreCommitted' } }], target: 'PreCommitWait' },
     onError: {
-      actions: [{ type: 'storeActorError', params: { what: 'sending the pre-commit failed' } }, { type: 'log', params: { event: 'SectorChainPreCommitFailed' } }],
+      actions: [{ type: 'storeActorError', params: ({ event }) => ({ what: 'sending the pre-commit failed', error: event.error }) }, { type: 'log', params: { event: 'SectorChainPreCommitFailed' } }],
       target: 'PreCommitFailed',
     },
   },
@@ -108,14 +108,16 @@ export const PreCommitWait = sectorSetup.createStateConfig({
     src: 'chainWaitPreCommit',
     input: ({ context }) => ({ sector: { miner: context.miner, number: context.number }, message: context.preCommit?.message ?? '' }),
     onDone: [
-      { guard: 'messageOk', actions: ['assignPreCommitEpoch', { type: 'log', params: { event: 'SectorPreCommitLanded' } }], target: 'WaitSeed' },
       {
-        actions: [{ type: 'storeRefusal', params: { what: 'the pre-commit message failed' } }, { type: 'log', params: { event: 'SectorChainPreCommitFailed' } }],
+        guard: { type: 'messageOk', params: ({ event }) => ({ outcome: event.output }) },
+        actions: [{ type: 'assignPreCommitEpoch', params: ({ event }) => ({ epoch: event.output.ok ? event.output.epoch : 0 }) }, { type: 'log', params: { event: 'SectorPreCommitLanded' } }], target: 'WaitSeed' },
+      {
+        actions: [{ type: 'storeRefusal', params: ({ event }) => ({ what: 'the pre-commit message failed', outcome: event.output }) }, { type: 'log', params: { event: 'SectorChainPreCommitFailed' } }],
         target: 'PreCommitFailed',
       },
     ],
     onError: {
-      actions: [{ type: 'storeActorError', params: { what: 'waiting for the pre-commit failed' } }, { type: 'log', params: { event: 'SectorChainPreCommitFailed' } }],
+      actions: [{ type: 'storeActorError', params: ({ event }) => ({ what: 'waiting for the pre-commit failed', error: event.error }) }, { type: 'log', params: { event: 'SectorChainPreCommitFailed' } }],
       target: 'PreCommitFailed',
     },
   },
@@ -127,9 +129,9 @@ export const WaitSeed = sectorSetup.createStateConfig({
   invoke: {
     src: 'chainWaitSeed',
     input: ({ context }) => ({ sector: { miner: context.miner, number: context.number }, preCommitEpoch: context.preCommit?.epoch ?? 0 }),
-    onDone: { actions: ['assignSeed', { type: 'log', params: { event: 'SectorSeedReady' } }], target: 'Committing' },
+    onDone: { actions: [{ type: 'assignSeed', params: ({ event }) => ({ seed: event.output }) }, { type: 'log', params: { event: 'SectorSeedReady' } }], target: 'Committing' },
     onError: {
-      actions: [{ type: 'storeActorError', params: { what: 'waiting for the seed failed' } }, { type: 'log', params: { event: 'SectorChainPreCommitFailed' } }],
+      actions: [{ type: 'storeActorError', params: ({ event }) => ({ what: 'waiting for the seed failed', error: event.error }) }, { type: 'log', params: { event: 'SectorChainPreCommitFailed' } }],
       target: 'PreCommitFailed',
     },
   },

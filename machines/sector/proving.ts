@@ -9,11 +9,16 @@
  */
 import { sectorSetup } from './sector-setup.js';
 
-/** Drops what proving does not need, then moves the sector to long-term storage. */
+/**
+ * Drops what proving does not need, then moves the sector to long-term storage. FIN's result is
+ * saved with the record, which drops C1's output (FIN deleted it): a sector restored here without
+ * it has been finalized and only moves, so FIN never runs twice.
+ */
 export const FinalizeSector = sectorSetup.createStateConfig({
   entry: [{ type: 'setState', params: { state: 'FinalizeSector' } }, 'persist'],
-  initial: 'finalizing',
+  initial: 'routing',
   states: {
+    routing: { always: [{ guard: 'hasC1', target: 'finalizing' }, { target: 'moving' }] },
     finalizing: {
       entry: { type: 'requestTask', params: { type: 'FIN' } },
       on: {

@@ -28,7 +28,7 @@ export const Removing = sectorSetup.createStateConfig({
         input: ({ context }) => ({ sector: { miner: context.miner, number: context.number } }),
         onDone: { actions: ['clearError', { type: 'log', params: { event: 'SectorRemoved' } }], target: '#sector.Removed' },
         onError: {
-          actions: [{ type: 'storeActorError', params: { what: 'removing the files failed' } }, { type: 'log', params: { event: 'SectorRemoveFailed' } }],
+          actions: [{ type: 'storeActorError', params: ({ event }) => ({ what: 'removing the files failed', error: event.error }) }, { type: 'log', params: { event: 'SectorRemoveFailed' } }],
           target: '#sector.RemoveFailed',
         },
       },

@@ -9,12 +9,13 @@
  * the record: the entries, the record and the `returned` mark of the calls whose results were
  * applied are written in one transaction, so after a crash either all of them hold or none does.
  */
-import { type ActorRefFrom, assertEvent, assign, enqueueActions, fromPromise, sendParent, setup } from 'xstate';
+import { type ActorRefFrom, assertEvent, assign, enqueueActions, fromPromise, sendTo, setup } from 'xstate';
 import type { ChainRandomness, MessageOutcome, PreCommitParams } from '../../src/chain/chain-adapter.js';
 import type { ErrorCode, WireError } from '../../src/errors.js';
 import { isValidPaddedSize } from '../../src/sector/sizes.js';
 import type { SectorId } from '../../src/sector/sector-id.js';
 import type { TaskType } from '../../src/tasks/task-types.js';
+import type { StoreCall } from '../../src/db/stores.js';
 import type { DaemonSystem, IndexEvent, SchedulerSectorEvent, SectorEvent } from '../protocol.js';
 import { placePiece } from '../sector-space.js';
 import {
@@ -42,6 +43,17 @@ export interface CommDInput {
 }
 
 type Sector = { sector: SectorId };
+
+/**
+ * Where a sector reports: the scheduler, through the system (a sector's parent is its group, see
+ * machines/scheduler/sector-group.machine.ts). Missing, it must fail loudly: sendTo(undefined)
+ * would deliver to the sector itself.
+ */
+const scheduler = ({ system }: { system: unknown }) => {
+  const s = (system as DaemonSystem).get('scheduler');
+  if (!s) throw new Error('no scheduler actor in the system');
+  return s;
+};
 
 /** The actors a sector invokes; each is bound to real I/O in actors/system.ts. */
 const notProvided = (name: string) => async (): Promise<never> => {
@@ -132,18 +144,12 @@ export const sectorSetup = setup({
       assertEvent(event, 'sector.task.done');
       return event.result.type !== 'PC2' || event.result.value.commD === context.commD;
     },
-    messageOk: ({ event }) => (event as unknown as { output: MessageOutcome }).output.ok,
+    messageOk: (_, params: { outcome: MessageOutcome }) => params.outcome.ok,
     pc2FailedTooOften: ({ context }) => context.counters.preCommit2Fails > MAX_PC2_FAILS,
     proofsFailedTooOften: ({ context }) => context.counters.invalidProofs > MAX_INVALID_PROOFS,
     /** The pre-commit is on chain with this sector's CommR. */
-    preCommitLanded: ({ context, event }) => {
-      const info = (event as unknown as { output: { commR: string; epoch: number } | undefined }).output;
-      return info !== undefined && info.commR === context.commR;
-    },
-    preCommitMismatch: ({ context, event }) => {
-      const info = (event as unknown as { output: { commR: string; epoch: number } | undefined }).output;
-      return info !== undefined && info.commR !== context.commR;
-    },
+    preCommitLanded: ({ context }, params: { info: { commR: string } | undefined }) => params.info !== undefined && params.info.commR === context.commR,
+    preCommitMismatch: ({ context }, params: { info: { commR: string } | undefined }) => params.info !== undefined && params.info.commR !== context.commR,
   },
   actions: {
     setState: assign((_, params: { state: SectorStateName }) => ({ state: params.state })),
@@ -169,6 +175,11 @@ export const sectorSetup = setup({
         const saveId = context.saveSeq;
         const applied = context.applied;
         const log = context.pendingLog;
+        // an unchanged record (a restart's entry, a result that changed nothing persisted) is not rewritten
+        const call: StoreCall =
+          key === context.savedKey && !params?.awaitReply
+            ? { store: 'sectors', method: 'note', args: [context.miner, context.number, { applied, log }] }
+            : { store: 'sectors', method: 'save', args: [record, { applied, log }] };
         enqueue.sendTo(
           ({ system }) => {
             const index = (system as DaemonSystem).get('index');
@@ -176,14 +187,7 @@ export const sectorSetup = setup({
             if (!index) throw new Error(`sector ${context.number}: no index actor in the system`);
             return index;
           },
-          {
-            type: 'index.call',
-            requestId: saveId,
-            store: 'sectors',
-            method: 'save',
-            args: [record, { applied, log }],
-            replyTo: self,
-          } as IndexEvent,
+          { type: 'index.call', requestId: saveId, replyTo: self, ...call } satisfies IndexEvent,
         );
         enqueue.assign({
           savedKey: key,
@@ -194,7 +198,7 @@ export const sectorSetup = setup({
           ...(params?.awaitReply ? { replyAfterSave: saveId } : {}),
         });
       }
-      enqueue.sendParent({ type: 'scheduler.sector.changed', summary: summaryOf(context) } satisfies SchedulerSectorEvent);
+      enqueue.sendTo(scheduler, { type: 'scheduler.sector.changed', summary: summaryOf(context) } satisfies SchedulerSectorEvent);
     }),
     /** The index committed a save: its record (and every earlier answered one) is durable. */
     confirmSave: assign(({ context, event }) => {
@@ -219,12 +223,12 @@ export const sectorSetup = setup({
         pendingLog: [...(failed?.log ?? []), ...context.pendingLog],
       };
     }),
-    report: sendParent(({ context }) => ({ type: 'scheduler.sector.changed', summary: summaryOf(context) }) satisfies SchedulerSectorEvent),
+    report: sendTo(scheduler, ({ context }) => ({ type: 'scheduler.sector.changed', summary: summaryOf(context) }) satisfies SchedulerSectorEvent),
     /** Asks the scheduler to run this phase's task. */
     requestTask: enqueueActions(({ context, enqueue }, params: { type: Exclude<TaskType, 'AP' | 'UNS'> }) => {
       const taskId = `${context.number}-${context.taskSeq}`;
       enqueue.assign({ taskId, taskSeq: context.taskSeq + 1 });
-      enqueue.sendParent({ type: 'scheduler.task.request', taskId, task: taskFor(context, params.type) } satisfies SchedulerSectorEvent);
+      enqueue.sendTo(scheduler, { type: 'scheduler.task.request', taskId, task: taskFor(context, params.type) } satisfies SchedulerSectorEvent);
     }),
     /** Asks the scheduler to run the first pending AddPiece step. */
     requestStep: enqueueActions(({ context, enqueue }) => {
@@ -232,12 +236,12 @@ export const sectorSetup = setup({
       if (!task) return;
       const taskId = `${context.number}-${context.taskSeq}`;
       enqueue.assign({ taskId, taskSeq: context.taskSeq + 1 });
-      enqueue.sendParent({ type: 'scheduler.task.request', taskId, task } satisfies SchedulerSectorEvent);
+      enqueue.sendTo(scheduler, { type: 'scheduler.task.request', taskId, task } satisfies SchedulerSectorEvent);
     }),
     /** Asks the scheduler to abort the task in flight (removal); its failed/done still arrives. */
     abortTask: enqueueActions(({ context, enqueue }) => {
       if (context.taskId === undefined) return;
-      enqueue.sendParent({ type: 'scheduler.task.abort', sector: context.number, taskId: context.taskId } satisfies SchedulerSectorEvent);
+      enqueue.sendTo(scheduler, { type: 'scheduler.task.abort', sector: context.number, taskId: context.taskId } satisfies SchedulerSectorEvent);
     }),
     /** Applies a sealing task's result; the next save marks its call returned. */
     takeResult: assign(({ context, event }) => {
@@ -261,13 +265,13 @@ export const sectorSetup = setup({
     }),
     setError: assign((_, params: WireError) => ({ error: { code: params.code, message: params.message } })),
     /** Keeps an invoked actor's failure (chain, files) as the sector's error. */
-    storeActorError: assign(({ event }, params: { what: string }) => {
-      const e = errorOf((event as unknown as { error: unknown }).error);
+    storeActorError: assign((_, params: { what: string; error: unknown }) => {
+      const e = errorOf(params.error);
       return { error: { code: e.code, message: `${params.what}: ${e.message}` } };
     }),
     /** Keeps a chain message's refusal as the sector's error. */
-    storeRefusal: assign(({ event }, params: { what: string }) => ({
-      error: { code: 'PROOF_INVALID' as const, message: `${params.what}: ${(event as unknown as { output: { reason: string } }).output.reason}` },
+    storeRefusal: assign((_, params: { what: string; outcome: MessageOutcome }) => ({
+      error: { code: 'PROOF_INVALID' as const, message: `${params.what}: ${params.outcome.ok ? 'no reason given' : params.outcome.reason}` },
     })),
     clearError: assign({ error: undefined }),
     /**
@@ -283,20 +287,17 @@ export const sectorSetup = setup({
     resetPc2Failures: assign(({ context }) => ({ counters: { ...context.counters, preCommit2Fails: 0 } })),
     countInvalidProof: assign(({ context }) => ({ counters: { ...context.counters, invalidProofs: context.counters.invalidProofs + 1 } })),
     resetProofCounters: assign(({ context }) => ({ counters: { ...context.counters, invalidProofs: 0, retries: 0 } })),
-    assignTicket: assign(({ event }) => ({ ticket: (event as unknown as { output: ChainRandomness }).output })),
-    assignSeed: assign(({ event }) => ({ seed: (event as unknown as { output: ChainRandomness }).output })),
-    assignPreCommit: assign(({ event }) => ({ preCommit: { message: (event as unknown as { output: { message: string } }).output.message } })),
-    assignPreCommitEpoch: assign(({ context, event }) => ({
-      preCommit: { message: context.preCommit?.message ?? '', epoch: (event as unknown as { output: { epoch: number } }).output.epoch },
+    assignTicket: assign((_, params: { ticket: ChainRandomness }) => ({ ticket: params.ticket })),
+    assignSeed: assign((_, params: { seed: ChainRandomness }) => ({ seed: params.seed })),
+    assignPreCommit: assign((_, params: { message: string }) => ({ preCommit: { message: params.message } })),
+    assignPreCommitEpoch: assign(({ context }, params: { epoch: number }) => ({
+      preCommit: { message: context.preCommit?.message ?? '', epoch: params.epoch },
     })),
-    assignCommit: assign(({ event }) => ({ commit: { message: (event as unknown as { output: { message: string } }).output.message } })),
+    assignCommit: assign((_, params: { message: string }) => ({ commit: { message: params.message } })),
     /** The commit landed: the chain holds the proof, the record keeps its digest only. */
-    assignCommitLanded: assign(({ context, event }) => {
+    assignCommitLanded: assign(({ context }, params: { epoch: number }) => {
       const { value: _, ...proof } = context.proof ?? { sha256: '', bytes: 0, prover: '' };
-      return {
-        commit: { message: context.commit?.message ?? '', epoch: (event as unknown as { output: { epoch: number } }).output.epoch },
-        proof,
-      };
+      return { commit: { message: context.commit?.message ?? '', epoch: params.epoch }, proof };
     }),
     /** Starts the sealing over from a new ticket (a different ticket gives different work ids). */
     dropSealingResults: assign({ ticket: undefined, pc1: undefined, commR: undefined, preCommit: undefined, seed: undefined, c1: undefined, proof: undefined, commit: undefined }),
@@ -310,7 +311,7 @@ export const sectorSetup = setup({
       assertEvent(event, 'sector.files.missing');
       return { error: { code: 'FILE_NOT_FOUND' as const, message: event.message } };
     }),
-    assignCommD: assign(({ event }) => ({ commD: (event as unknown as { output: string }).output, cc: false })),
+    assignCommD: assign((_, params: { commD: string }) => ({ commD: params.commD, cc: false })),
     // ---- deal filling (see deal-logic.ts)
     enqueueRequest: assign(({ context, event }) => {
       assertEvent(event, 'sector.addPiece');
@@ -318,11 +319,11 @@ export const sectorSetup = setup({
     }),
     rejectRequest: enqueueActions(({ context, event, enqueue }, params: { code: ErrorCode }) => {
       assertEvent(event, 'sector.addPiece');
-      enqueue.sendParent(deals.rejection(context, event, params.code));
-      enqueue.sendParent({ type: 'scheduler.sector.changed', summary: summaryOf(context) } satisfies SchedulerSectorEvent);
+      enqueue.sendTo(scheduler, deals.rejection(context, event, params.code));
+      enqueue.sendTo(scheduler, { type: 'scheduler.sector.changed', summary: summaryOf(context) } satisfies SchedulerSectorEvent);
     }),
     rejectQueued: enqueueActions(({ context, enqueue }, params?: { message?: string }) => {
-      for (const e of deals.queuedFailures(context, params?.message)) enqueue.sendParent(e);
+      for (const e of deals.queuedFailures(context, params?.message)) enqueue.sendTo(scheduler, e);
       enqueue.assign({ queue: [] });
     }),
     dropQueued: enqueueActions(({ context, event, enqueue }) => {
@@ -330,7 +331,7 @@ export const sectorSetup = setup({
       const out = deals.dropQueued(context, event.requestId);
       if (!out) return;
       enqueue.assign({ queue: out.queue });
-      enqueue.sendParent(out.failure);
+      enqueue.sendTo(scheduler, out.failure);
     }),
     markActiveCancelled: assign(({ context }) => (context.active ? { active: { ...context.active, cancelled: true } } : {})),
     markPackingRequested: assign({ packingRequested: true }),
@@ -343,7 +344,7 @@ export const sectorSetup = setup({
     replyAdded: enqueueActions(({ context, enqueue }) => {
       const e = deals.addedReply(context);
       if (!e) return;
-      enqueue.sendParent(e);
+      enqueue.sendTo(scheduler, e);
       enqueue.assign({ active: undefined, replyAfterSave: undefined });
     }),
     replyFailed: enqueueActions(({ context, event, enqueue }, params: { error?: WireError }) => {
@@ -353,14 +354,14 @@ export const sectorSetup = setup({
         (event.type === 'sector.task.failed'
           ? event.error
           : { code: 'INTERNAL' as const, message: `sector ${context.number}: AddPiece ended unexpectedly` });
-      enqueue.sendParent({ type: 'scheduler.piece.failed', requestId: context.active.requestId, sector: context.number, error } satisfies SchedulerSectorEvent);
+      enqueue.sendTo(scheduler, { type: 'scheduler.piece.failed', requestId: context.active.requestId, sector: context.number, error } satisfies SchedulerSectorEvent);
       enqueue.assign({ active: undefined, steps: [], taskId: undefined, replyAfterSave: undefined });
     }),
     /** Fails the active deal piece with the error of the save that was to record it. */
     replySaveFailed: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, 'index.result');
       if (!context.active || event.ok) return;
-      enqueue.sendParent(deals.saveFailedReply(context, event.error));
+      enqueue.sendTo(scheduler, deals.saveFailedReply(context, event.error));
       enqueue.assign({ active: undefined });
     }),
     /** Back to the pieces of the last confirmed record (a failed save keeps no piece). */
@@ -370,7 +371,7 @@ export const sectorSetup = setup({
       assertEvent(event, 'sector.task.failed');
       return { applied: event.callId ? [...context.applied, event.callId] : context.applied, steps: [], taskId: undefined };
     }),
-    discard: sendParent(({ context }) => ({ type: 'scheduler.sector.discard', number: context.number }) satisfies SchedulerSectorEvent),
+    discard: sendTo(scheduler, ({ context }) => ({ type: 'scheduler.sector.discard', number: context.number }) satisfies SchedulerSectorEvent),
   },
 });
 

@@ -95,8 +95,11 @@ export function applyResult(c: SectorContext, result: TaskResult): Partial<Secto
       return { c1: result.value };
     case 'C2':
       return { proof: { value: result.value.proof, sha256: result.value.sha256, bytes: base64Bytes(result.value.proof), prover: result.value.prover } };
-    case 'AP':
     case 'FIN':
+      // finalize removed C1's output from the cache: the record no longer points at it, which is
+      // also how a sector restored in FinalizeSector knows FIN is done (proving.ts)
+      return { c1: undefined };
+    case 'AP':
     case 'GET':
     case 'UNS':
       return {};

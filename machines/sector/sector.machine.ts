@@ -17,7 +17,8 @@
  * (`scheduler.task.request` → `sector.task.done/failed`), and `index.call` saves of its record
  * answered by `index.result` once committed.
  *
- * Global events: `sector.remove` from any state (Lotus SectorRemove); `sector.files.missing`
+ * Global events: `sector.remove` from any state (Lotus SectorRemove; its `reason`, when given, is
+ * the message of its log entry); `sector.files.missing`
  * (start-up reconciliation) makes a sector whose data is gone FailedUnrecoverable;
  * `sector.startPacking` is "ignorable" as in Lotus.
  */
@@ -51,12 +52,15 @@ export const sectorMachine = sectorSetup.createMachine({
       actions: [
         { type: 'replyFailed', params: { error: { code: 'ABORTED', message: 'the sector is being removed' } } },
         { type: 'rejectQueued', params: { message: 'the sector is being removed' } },
-        { type: 'log', params: { event: 'SectorRemove' } },
+        { type: 'log', params: ({ event }) => ({ event: 'SectorRemove', ...(event.type === 'sector.remove' && event.reason ? { message: event.reason } : {}) }) },
       ],
       target: '.Removing',
     },
     'sector.files.missing': {
-      actions: ['storeFilesMissing', { type: 'log', params: { event: 'SectorFatalError' } }],
+      actions: [
+        'storeFilesMissing',
+        { type: 'log', params: ({ event }) => ({ event: 'SectorFatalError', message: event.type === 'sector.files.missing' ? event.message : '' }) },
+      ],
       target: '.FailedUnrecoverable',
     },
   },

@@ -10,12 +10,13 @@
  * ```
  * and ask the daemon's owner to pass the value.
  */
-import type { LogMarks, SectorLogEntry, SectorRecord, SectorStateName } from '../db/sector-store.js';
+import type { LogMarks, SectorLogEntry, SectorRecord, SectorStateName, UnreadableSector } from '../db/sector-store.js';
 import type { CallRecord } from '../tasks/calls.js';
 import type { AddedPiece, AddPieceRequest } from '../piece/add-piece.js';
 import type { Permission } from '../auth/tokens.js';
 import type { CatalogClient } from '../storage/catalog-client.js';
 import type { LocalStore } from '../storage/local-store.js';
+import type { DriftReport, DriftResolution, DriftResolveMode } from '../storage/drift-report.js';
 
 /**
  * The sector operations the API needs, satisfied by the facade that `actors/system.ts`
@@ -27,6 +28,8 @@ export interface SectorApiService {
   readPiece(req: { sector: number; offset: number; size: number; signal?: AbortSignal }): Promise<AsyncIterable<Uint8Array>> | AsyncIterable<Uint8Array>;
   /** Every sector's persisted record. */
   listSectors(): Promise<readonly SectorRecord[]>;
+  /** Sectors whose records cannot be read, with the reason (they are not started). */
+  unreadable(): Promise<readonly UnreadableSector[]>;
   /** One sector's record; rejects with SectorUnknownError for an unknown number. */
   sectorStatus(sector: number): Promise<SectorRecord>;
   /** Tells the scheduler the highest sector number on any path (after a path was attached), so new sectors are numbered above it. */
@@ -51,6 +54,10 @@ export interface SectorApiService {
   abort(callIdOrPrefix: string): Promise<string>;
   /** Calls not yet returned to their sectors. */
   jobs(): Promise<readonly CallRecord[]>;
+  /** The drift between the storage paths and the sector records now. */
+  drift(): Promise<DriftReport>;
+  /** Resolves one sector's drift: import its record from its files, or remove a record whose files are gone. */
+  resolveDrift(sector: number, mode: DriftResolveMode): Promise<DriftResolution>;
   /** Every call made for a sector, newest first. */
   calls(sector: number): Promise<readonly CallRecord[]>;
 }

@@ -73,7 +73,8 @@ export class CallStore {
       requeue: db.prepare<[string]>(`UPDATE calls SET state = 'started' WHERE call_id = ? AND state = 'running'`),
       returned: db.prepare<[number, string]>(`UPDATE calls SET state = 'returned', returned_at = ? WHERE call_id = ? AND state = 'done'`),
       close: db.prepare<[string, number, number, string]>(
-        `UPDATE calls SET state = 'returned', outcome = COALESCE(outcome, ?), finished_at = COALESCE(finished_at, ?), returned_at = ?
+        `UPDATE calls SET state = 'returned', outcome = CASE WHEN outcome IN ('failed', 'aborted') THEN outcome ELSE ? END,
+           finished_at = COALESCE(finished_at, ?), returned_at = ?
          WHERE call_id = ? AND state <> 'returned'`,
       ),
       open: db.prepare<[], CallRow>(`SELECT * FROM calls WHERE state <> 'returned' ORDER BY created_at, call_id`),
@@ -153,7 +154,9 @@ export class CallStore {
 
   /**
    * Closes an open call nobody will apply (its sector moved on or is gone): `→ returned`, with the
-   * outcome `interrupted` unless it had finished (a `done` call keeps its outcome and result).
+   * outcome `interrupted`. A call that had failed or was aborted keeps that outcome; one that had
+   * succeeded keeps its result but not the outcome `ok`, which `sealing calls` shows only for a
+   * result its sector applied (a piece whose sector reset after a crash was never added).
    */
   close(callId: string): CallRecord {
     const at = this.#now();

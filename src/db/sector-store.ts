@@ -10,7 +10,7 @@
  * cannot be decoded is refused by name and never takes the others down: lists return the readable
  * records and report the unreadable ones.
  */
-import { InternalError, InvalidArgumentError, SectorRecordInvalidError } from '../errors.js';
+import { InternalError, InvalidArgumentError, SectorExistsError, SectorRecordInvalidError, SectorUnknownError } from '../errors.js';
 import type { CallStore } from './call-store.js';
 import type { Db } from './database.js';
 import {
@@ -62,6 +62,11 @@ export interface SaveOptions {
   applied?: readonly string[];
   /** Entries appended to the sector's log (and `lastLogAt` set to now). */
   log?: readonly SectorLogInput[];
+  /**
+   * The record must be a new row (a sector imported from its files): SectorExistsError, writing
+   * nothing, when the number already has one.
+   */
+  create?: boolean;
 }
 
 /** A record that cannot be decoded, and why. */
@@ -162,6 +167,7 @@ export class SectorStore {
       appendLog: db.prepare<[number | null, number, number, string, string, string | null, number]>(
         'INSERT INTO sector_log (id, miner, number, kind, message, trace, timestamp) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
+      touchLog: db.prepare<[number, number, number]>('UPDATE sectors SET last_log_at = ? WHERE miner = ? AND number = ?'),
       logCount: db.prepare<[number, number], { n: number }>('SELECT COUNT(*) AS n FROM sector_log WHERE miner = ? AND number = ?'),
       logIdAt: db.prepare<[number, number, number], { id: number }>(
         'SELECT id FROM sector_log WHERE miner = ? AND number = ? ORDER BY id LIMIT 1 OFFSET ?',
@@ -184,8 +190,8 @@ export class SectorStore {
    * Writes a sector record, replaces its pieces, appends `options.log` to its log and marks the
    * `options.applied` calls returned, all in one transaction; returns the stored record.
    * @throws SectorRecordInvalidError (bad record), InvalidArgumentError (bad log entry or call
-   *   list), CallStateInvalidError / CallUnknownError (an applied call that is not `done`): nothing
-   *   of the save is kept
+   *   list), CallStateInvalidError / CallUnknownError (an applied call that is not `done`),
+   *   SectorExistsError (`create` for a number that has a record): nothing of the save is kept
    */
   save(draft: SectorRecordDraft, options: SaveOptions = {}): SectorRecord {
     const d = validateDraft(draft);
@@ -198,6 +204,9 @@ export class SectorStore {
     const now = this.#now();
     const { pieces, ...rest } = d;
     return this.#db.transaction(() => {
+      if (options.create && this.#s.get.get(d.miner, d.number)) {
+        throw new SectorExistsError(`sector ${d.number} of miner ${d.miner} already has a record`);
+      }
       const appended = entries.length > 0 ? 1 : 0;
       const row = this.#s.upsert.get(d.miner, d.number, d.proofType, d.state, JSON.stringify(rest), now, now, appended);
       this.#s.deletePieces.run(d.miner, d.number);
@@ -208,6 +217,30 @@ export class SectorStore {
       if (appended) this.#truncateLog(d.miner, d.number, now);
       if (applied.length > 0) this.#calls!.markReturned(applied);
       return { ...d, lastLogAt: row?.last_log_at ?? now, updatedAt: now };
+    })();
+  }
+
+  /**
+   * Appends `options.log` to a sector's log and marks the `options.applied` calls returned, in one
+   * transaction, leaving its record as it is (a restart's log entry, or a result that changed
+   * nothing persisted, need not rewrite the record and its pieces).
+   * @throws SectorUnknownError (no record), and as {@link save} for the log and the calls
+   */
+  note(miner: number, number: number, options: SaveOptions): void {
+    const entries = (options.log ?? []).map(checkLogEntry);
+    const applied = options.applied ?? [];
+    if (!Array.isArray(applied) || !applied.every((id) => typeof id === 'string')) {
+      throw new InvalidArgumentError('note: applied must be an array of call ids');
+    }
+    if (applied.length > 0 && !this.#calls) throw new InternalError('this sector store has no call store to mark applied calls in');
+    const now = this.#now();
+    this.#db.transaction(() => {
+      if (entries.length > 0) {
+        if (this.#s.touchLog.run(now, miner, number).changes !== 1) throw new SectorUnknownError(`sector ${number} of miner ${miner} has no record`);
+        for (const e of entries) this.#s.appendLog.run(null, miner, number, e.kind, e.message, e.trace ?? null, now);
+        this.#truncateLog(miner, number, now);
+      }
+      if (applied.length > 0) this.#calls!.markReturned(applied);
     })();
   }
 

@@ -7,11 +7,13 @@
  * are then reported as drift and their numbers kept out of use by the daemon's reconciliation.
  */
 import { join } from 'node:path';
+import { CallStore } from '../db/call-store.js';
 import { SectorStore } from '../db/sector-store.js';
 import type { Db } from '../db/database.js';
 import { RepoDriftError } from '../errors.js';
 import { FILE_TYPES, FileType, type FileTypeName } from '../sector/sector-id.js';
 import { scanPath } from '../storage/path-scan.js';
+import { isFirstPieceLeftover, openFirstPieces } from '../storage/reconcile.js';
 import { RepoFiles } from './repo-path.js';
 
 /** Sector files of the miner found on one storage path. */
@@ -45,9 +47,14 @@ export interface DriftGuardRepo {
 export function checkStartDrift(repo: DriftGuardRepo, options: { acceptDrift?: boolean } = {}): AcceptedDrift | undefined {
   const miner = repo.config.minerId;
   if (new SectorStore(repo.db).list(miner).length > 0) return undefined;
+  // the daemon's own crash leftovers are not a lost database: reconciliation removes them at start
+  const openFirst = openFirstPieces(miner, new CallStore(repo.db).open());
+  const scanned = repo.storagePaths.map(({ path }) => ({ path, decls: scanPath(path, true).decls.filter((d) => d.sector.miner === miner) }));
+  const typesOf = new Map<number, number>();
+  for (const { decls } of scanned) for (const d of decls) typesOf.set(d.sector.number, (typesOf.get(d.sector.number) ?? 0) | d.types);
   const paths: PathSectorFiles[] = [];
-  for (const { path } of repo.storagePaths) {
-    const decls = scanPath(path, true).decls.filter((d) => d.sector.miner === miner);
+  for (const { path, decls: all } of scanned) {
+    const decls = all.filter((d) => !isFirstPieceLeftover(d.sector.number, typesOf.get(d.sector.number)!, openFirst));
     if (decls.length === 0) continue;
     const files = { unsealed: 0, sealed: 0, cache: 0 };
     for (const d of decls) for (const t of FILE_TYPES) if (d.types & FileType[t]) files[t]++;

@@ -16,6 +16,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
+import { crashPoint } from '../lifecycle/crash-points.js';
 import { sealTreeShapes, treeFileNames } from '../merkle/tree-shape.js';
 import { PartialFile, partialFileExists } from '../partial/partial-file.js';
 import { type Range, removeRange } from '../partial/ranges.js';
@@ -109,6 +110,7 @@ export async function finalizeSector(input: FinalizeInput): Promise<FinalizeResu
     if (clearable.has(name) || isCacheTemporary(name)) {
       await rm(join(input.cacheDir, name), { recursive: true, force: true });
       result.removed.push(name);
+      if (result.removed.length === 1) crashPoint('finalize.cache-partly-cleared');
     }
   }
   return result;

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { allocateLayerBuffer, sdrLabelRange } from '../../native/sdr.js';
 import { CacheCorruptError, InvalidArgumentError, PieceDoesNotFitError } from '../errors.js';
 import { writeFileDurable } from '../fs/durable.js';
+import { crashPoint } from '../lifecycle/crash-points.js';
 import type { TaskContext } from '../lifecycle/task-context.js';
 import { porepId as porepIdOf, type RegisteredSealProof, type SealProofInfo, sealProofForSectorSize, sealProofInfo } from '../sector/proofs.js';
 import { CacheFile } from '../sector/layout.js';
@@ -304,6 +305,8 @@ async function labelLayer(a: LabelLayerArgs): Promise<void> {
   let pending = cache.read(0, Math.min(chunkNodes, nodes), ready);
   for (let start = 0; start < nodes; start += chunkNodes) {
     ctx.throwIfCancelled();
+    // crash-safety test hook: the layers before this one are checkpointed, this one is half done
+    if (layer > 1 && start > 0 && start >= nodes / 2 && start - chunkNodes < nodes / 2) crashPoint('pc1.mid-layer');
     const parents = await pending;
     const next = Math.min(nodes, start + chunkNodes);
     if (next < nodes) {

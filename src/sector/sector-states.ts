@@ -61,8 +61,11 @@ export function isSectorState(v: unknown): v is SectorStateName {
  * without, so that start-up reconciliation can tell a lost sector from one that has nothing on
  * disk yet: its data (the unsealed file) until the sealed replica exists, then the replica (sealed
  * and cache). Proving sectors are left to the periodic CheckProvable, which declares them faulty.
+ * A FailedUnrecoverable sector still needs where its data lived (the replica once it has a CommR,
+ * else its unsealed file when it has pieces): its missing files stay drift, listed by `sectors
+ * drift`, until the operator resolves it (`sectors drift resolve N --lost`).
  */
-export function requiredFileTypes(state: SectorStateName, hasPieces: boolean): number {
+export function requiredFileTypes(state: SectorStateName, hasPieces: boolean, hasReplica = false): number {
   switch (state) {
     case 'Empty':
     case 'WaitDeals':
@@ -94,8 +97,9 @@ export function requiredFileTypes(state: SectorStateName, hasPieces: boolean): n
     case 'Removing':
     case 'RemoveFailed':
     case 'Removed':
-    case 'FailedUnrecoverable':
       return 0;
+    case 'FailedUnrecoverable':
+      return hasReplica ? 2 | 4 : hasPieces ? 1 : 0;
     default: {
       const never: never = state;
       throw new TypeError(`unknown sector state ${String(never)}`);

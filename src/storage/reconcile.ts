@@ -11,6 +11,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { FILE_TYPES, FileType, type FileTypeName } from '../sector/sector-id.js';
+import type { CallRecord } from '../tasks/calls.js';
 import type { Decl } from './storage-types.js';
 
 /** A sector record as reconciliation sees it. */
@@ -103,4 +104,29 @@ export function isDriftFree(d: Drift): boolean {
  */
 export function nextSectorNumber(fromRecords: number, maxNumberOnPaths: number | undefined): number {
   return maxNumberOnPaths === undefined ? fromRecords : Math.max(fromRecords, maxNumberOnPaths + 1);
+}
+
+/**
+ * Sectors of `miner` whose first AddPiece (padded offset 0) was still an open call when the
+ * daemon started: a crash stopped it, or stopped its sector before the sector applied its result.
+ */
+export function openFirstPieces(miner: number, openCalls: readonly CallRecord[]): Set<number> {
+  const numbers = new Set<number>();
+  for (const c of openCalls) {
+    if (c.sector.miner === miner && c.input.type === 'AP' && c.input.input.paddedOffset === 0) numbers.add(c.sector.number);
+  }
+  return numbers;
+}
+
+/**
+ * True when the sector files no record knows (`types`, a FileType mask over every path) are what a
+ * crash leaves of a new sector's first AddPiece, so they are working files to remove rather than
+ * drift. A new deal sector is recorded with its first piece (a refused add creates no sector), and
+ * an AddPiece publishes a new unsealed file before its sector saves the record: a crash in between
+ * leaves the file without a record. Nothing in it was ever reported (a piece is reported only once
+ * the record holding it is committed). Recognised by the first AddPiece of that sector still open
+ * in the call tracker at start ({@link openFirstPieces}), and by nothing but an unsealed file.
+ */
+export function isFirstPieceLeftover(number: number, types: number, openFirst: ReadonlySet<number>): boolean {
+  return types === FileType.unsealed && openFirst.has(number);
 }

@@ -1,6 +1,7 @@
+import { initStoragePath } from '../../src/storage/storage-config.js';
 import { heldChain } from '../helpers/held-chain.js';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeSync, fstatSync, closeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
@@ -209,6 +210,7 @@ test.serial('a system starts with an unreadable sector record: it logs it, leave
     (await d.sectors.listSectors()).map((r) => r.number),
     [0],
   );
+  t.deepEqual(await d.sectors.unreadable(), [{ miner: MINER, number: 1, state: 'PreCommit1', reason: 'its JSON does not parse' }], 'it is shown as failed with the reason');
   await t.throwsAsync(d.sectors.sectorStatus(1), {
     code: 'SECTOR_RECORD_INVALID',
     message: 'sector record of miner 1000 sector 1 is unreadable: its JSON does not parse',
@@ -440,7 +442,7 @@ test.serial('after a failed record save the sector holds what the database holds
     const lost = randomBytes(300);
     const err = await t.throwsAsync(d.sectors.addPiece({ source: once(lost), payloadSize: lost.length }));
     t.regex(err!.message, /disk full \(test\)/, 'the call fails with the save’s own error');
-    const sector = d.system.getSnapshot().children['sector:0'];
+    const sector = d.system.system.get('sector:0');
     if (!sector) throw new Error('sector 0 was not spawned');
     t.deepEqual((sector.getSnapshot() as { context: { pieces: unknown[] } }).context.pieces, [], 'the actor dropped the piece');
     db.exec('DROP TRIGGER fail_deal_pieces'); // the disk has room again
@@ -488,4 +490,16 @@ test.serial('a reader that stops after the first chunk of a piece leaves no unse
   }
   t.is(chunks, 1);
   t.is(openUnsealed(), before, 'the file handle was closed');
+});
+
+test.serial('a pledge when no sealing path has room for a sector is refused NO_SPACE and creates nothing', async (t) => {
+  const root = join(t.context.dir, 'tiny');
+  // MaxStorage below one 2 KiB sector's sealing footprint (unsealed + sealed + cache)
+  initStoragePath(root, { canSeal: true, canStore: true, maxStorage: 4096 });
+  const d = await t.context.start({ storageRoots: [root] });
+  const err = await t.throwsAsync(d.sectors.pledge(), { code: 'NO_SPACE' } as never);
+  t.regex(err!.message, /not enough space/);
+  t.deepEqual(await d.sectors.listSectors(), []);
+  t.deepEqual(await d.sectors.summary(), {});
+  t.deepEqual(readdirSync(join(root, 'unsealed')), [], 'no file was written');
 });

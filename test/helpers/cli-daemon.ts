@@ -105,8 +105,12 @@ export interface DaemonProcess {
   readonly pid: number;
   /** Output so far. */
   output(): string;
+  /** Settles when the process has exited, however it ended. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM, waits for exit (SIGKILL after `graceMs`); resolves with the exit code and output. */
   stop(graceMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>;
+  /** `kill -9`: SIGKILL, no chance to clean up; resolves once the process is gone. */
+  kill(): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>;
 }
 
 /**
@@ -136,6 +140,11 @@ export async function startDaemon(
     child,
     pid: child.pid!,
     output: () => out,
+    exited,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      return { ...(await exited), output: out };
+    },
     async stop(graceMs = 20_000) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);

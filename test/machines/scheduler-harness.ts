@@ -7,6 +7,7 @@
 import { createActor, fromCallback, fromPromise, SimulatedClock } from 'xstate';
 import type { IndexEvent, SchedulerReply, TaskActorEvent } from '../../machines/protocol.js';
 import { type SchedulerInput, schedulerMachine } from '../../machines/scheduler.machine.js';
+import { sectorGroupMachine } from '../../machines/scheduler/sector-group.machine.js';
 import type { SectorLogInput as LogEntryDraft, SectorRecordDraft } from '../../src/db/sector-store.js';
 import { sectorMachine } from '../../machines/sector/sector.machine.js';
 import { CallStore } from '../../src/db/call-store.js';
@@ -81,6 +82,12 @@ export function schedulerHarness(options: SchedulerHarnessOptions = {}) {
           db.transaction(() => calls.markReturned(opts.applied))();
           saves.push(structuredClone({ record, applied: opts.applied, log: opts.log }));
           answer = { ok: true, value: undefined };
+        } else if (e.store === 'sectors' && e.method === 'note') {
+          const [, number, opts] = e.args as unknown as [number, number, { applied: string[]; log: LogEntryDraft[] }];
+          db.transaction(() => calls.markReturned(opts.applied))();
+          const last = [...saves].reverse().find((x) => x.record.number === number)?.record ?? options.records?.find((r) => r.number === number);
+          if (last) saves.push(structuredClone({ record: last, applied: opts.applied, log: opts.log }));
+          answer = { ok: true, value: undefined };
         } else {
           answer = { ok: false, error: { code: 'INTERNAL', message: `fake index: no ${e.store}.${e.method}` } };
         }
@@ -109,7 +116,9 @@ export function schedulerHarness(options: SchedulerHarnessOptions = {}) {
     checks.push(input.numbers);
     return options.faulty?.(input.numbers) ?? [];
   });
-  const machine = schedulerMachine.provide({ actors: { index, sector, workerTask, checkProvable } });
+  const machine = schedulerMachine.provide({
+    actors: { index, sectorGroup: sectorGroupMachine.provide({ actors: { sector } }), workerTask, checkProvable },
+  });
   const root = createActor(machine, {
     clock,
     systemId: 'scheduler',
@@ -178,7 +187,16 @@ export function schedulerHarness(options: SchedulerHarnessOptions = {}) {
       await flush();
       return h.reply(requestId);
     },
-    sectorState: (n: number) => (root.getSnapshot().children[`sector:${n}`] as { getSnapshot(): { context: { state: string } } } | undefined)?.getSnapshot().context.state,
+    /** The ids of the sector actors, under every group, sorted. */
+    sectorIds: (): string[] =>
+      Object.values(root.getSnapshot().children)
+        .filter((g) => g?.id.startsWith('group:'))
+        .flatMap((g) => Object.keys((g!.getSnapshot() as { children: Record<string, unknown> }).children))
+        .sort(),
+    sectorState: (n: number) => {
+      const ref = root.system.get(`sector:${n}`) as { getSnapshot(): { status: string; context: { state: string } } } | undefined;
+      return ref?.getSnapshot().status === 'active' ? ref.getSnapshot().context.state : undefined;
+    },
     stop: () => root.stop(),
   };
   return h;

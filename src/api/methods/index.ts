@@ -4,6 +4,7 @@
  * add one spread line here for a new area.
  */
 import { commonMethods } from './common.js';
+import { driftMethods } from './drift.js';
 import { piecesMethods } from './pieces.js';
 import { sealingMethods } from './sealing.js';
 import { sectorsMethods } from './sectors.js';
@@ -12,6 +13,7 @@ import { storageMethods } from './storage.js';
 export const apiMethods = {
   ...commonMethods,
   ...sectorsMethods,
+  ...driftMethods,
   ...piecesMethods,
   ...sealingMethods,
   ...storageMethods,

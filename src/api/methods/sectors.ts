@@ -13,7 +13,7 @@
  * so `sectors list` needs one call.
  */
 import { InvalidArgumentError, SectorUnknownError } from '../../errors.js';
-import type { LogMarks, SectorLogEntry, SectorRecord } from '../../db/sector-store.js';
+import type { LogMarks, SectorLogEntry, SectorRecord, UnreadableSector } from '../../db/sector-store.js';
 import { VANILLA_BUNDLE_NOTE, vanillaBundleProver } from '../../seal/c2.js';
 import { sealProofInfo } from '../../sector/proofs.js';
 import { isSectorState, SECTOR_STATES, type SectorStateName } from '../../sector/sector-states.js';
@@ -211,6 +211,34 @@ async function entries(s: SectorApiService, records: readonly SectorRecord[]): P
     .sort((a, b) => a.SectorID - b.SectorID);
 }
 
+/**
+ * A sector whose record cannot be read, as the list shows it: state `Unreadable` (not a Lotus
+ * state: the sector is not started) and the reason as its last error.
+ */
+function unreadableInfo(u: UnreadableSector): SectorInfo {
+  return {
+    SectorID: u.number,
+    Miner: u.miner,
+    State: 'Unreadable',
+    CommD: null,
+    CommR: null,
+    Ticket: { Value: null, Epoch: -1 },
+    Seed: { Value: null, Epoch: -1 },
+    PreCommitMsg: null,
+    CommitMsg: null,
+    ProofInfo: null,
+    Deals: [],
+    Retries: 0,
+    LastErr: `its record (last state ${u.state}) cannot be read: ${u.reason}`,
+    LastErrCode: 'SECTOR_RECORD_INVALID',
+    SealProof: -1,
+    SectorSize: 0,
+    Pieces: [],
+    UsedPadded: 0,
+    UpdatedAt: 0,
+  };
+}
+
 /** A list of sector state names (Lotus's spelling), naming the first unknown one. */
 function statesParam(raw: unknown[], i: number, name: string): SectorStateName[] {
   const v = raw[i];
@@ -270,7 +298,8 @@ export const sectorsMethods = {
     },
     run: async (_p, { components }): Promise<SectorInfo[]> => {
       const s = sectorService(components.sectors);
-      return entries(s, await s.listSectors());
+      const list = [...(await entries(s, await s.listSectors())), ...(await s.unreadable()).map(unreadableInfo)];
+      return list.sort((a, b) => a.SectorID - b.SectorID);
     },
   }),
   /** `Filecoin.SectorsListInStates(states) → SectorInfo[]` (read): the sectors in any of the named states. */

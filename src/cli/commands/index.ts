@@ -3,6 +3,7 @@
  * `defineCommand`); add one spread line here for a new file.
  */
 import type { AnyCommand } from '../command.js';
+import { driftCommands } from './drift.js';
 import { piecesCommands } from './pieces.js';
 import { runCommands } from './run.js';
 import { sealingCommands } from './sealing.js';
@@ -15,6 +16,7 @@ export const commands: readonly AnyCommand[] = [
   ...runCommands,
   ...piecesCommands,
   ...sectorsCommands,
+  ...driftCommands,
   ...sealingCommands,
   ...sealCommands,
   ...storageCommands,

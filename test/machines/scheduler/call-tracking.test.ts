@@ -225,3 +225,15 @@ test('an aborted call ends aborted even when its thread returned a result first'
   t.is(h.saves.at(-1)?.record.pc1, undefined, 'the result of the aborted call is not applied');
   h.stop();
 });
+
+test('a finished call leaves no worker task actor behind', async (t) => {
+  const h = schedulerHarness();
+  await h.request({ type: 'scheduler.pledge' });
+  await h.request({ type: 'scheduler.pledge' });
+  await h.finish('AP', { pieceCid: 'f', pieceCidV2: '', paddedSize: 2048, payloadSize: 0 });
+  h.runs[0]!.finish({ ok: true, result: { type: 'AP', value: { pieceCid: 'f', pieceCidV2: '', paddedSize: 2048, payloadSize: 0 } } });
+  await h.flush();
+  const tasks = Object.keys(h.root.getSnapshot().children).filter((id) => id.startsWith('task:'));
+  t.deepEqual(tasks, [], 'every task actor was stopped once its call finished');
+  h.stop();
+});

@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { SectorRecordDraft } from '../../../src/db/sector-store.js';
 import { workIdOf } from '../../../src/tasks/work-id.js';
-import { commitProof, pack, pc1, pc2, preCommit, ticket } from './drive.js';
+import { commit, commitProof, pack, pc1, pc2, preCommit, ticket } from './drive.js';
 import { type SectorHarness, sectorHarness } from './sector-harness.js';
 
 /** A harness restored from the last record `h` saved, as a restart would spawn it. */
@@ -65,6 +65,35 @@ test('a sector restored in Committing after C1 asks for C2 directly', async (t) 
   t.is(r.state(), 'Committing');
   t.deepEqual(r.lastTask(), c2);
   r.stop();
+});
+
+test('a sector restored in FinalizeSector after FIN asks for GET directly; before FIN, for FIN again', async (t) => {
+  const h = sectorHarness({ miner: 1000, number: 5, proofType: 0, cc: true });
+  await pack(h);
+  await ticket(h);
+  await pc1(h);
+  await pc2(h);
+  await preCommit(h);
+  await commitProof(h);
+  await commit(h);
+  const fin = h.lastTask();
+  t.is(fin.type, 'FIN');
+  const before = restart(h);
+  t.is(before.state(), 'FinalizeSector');
+  t.deepEqual(before.lastTask(), fin, 'FIN was not applied: it is asked for again (the same work)');
+  before.finish('FIN', { freedBytes: 0, removedFiles: 3 });
+  await before.flush();
+  const get = before.lastTask();
+  t.is(get.type, 'GET');
+  t.is(before.lastSave()!.record.c1, undefined, 'the record saved with FIN\'s result no longer points at C1\'s deleted output');
+  const after = restart(before);
+  t.is(after.state(), 'FinalizeSector');
+  t.deepEqual(after.lastTask(), get, 'FIN is not run again');
+  t.deepEqual(after.requests().map((r) => r.task.type), ['GET'], 'the one task asked for is GET');
+  after.finish('GET', { storage: {} });
+  await after.flush();
+  t.is(after.state(), 'Proving');
+  after.stop();
 });
 
 test('a sector restored in AddPiece resumes in WaitDeals with its recorded pieces', async (t) => {

@@ -49,6 +49,12 @@ const ACTORS = [
   'removeFiles',
 ] as const;
 
+/** A restored record as a sector would write it (the store stamps lastLogAt). */
+function withoutStamps(r: SectorRecordDraft & { lastLogAt?: number }): SectorRecordDraft {
+  const { lastLogAt: _, ...rest } = r;
+  return rest;
+}
+
 export function sectorHarness(input: SectorInput, options: HarnessOptions = {}) {
   const clock = new SimulatedClock();
   const saves: Save[] = [];
@@ -76,8 +82,12 @@ export function sectorHarness(input: SectorInput, options: HarnessOptions = {}) 
       sector,
       index: fromCallback<IndexEvent>(({ receive }) => {
         receive((e) => {
-          if (e.type !== 'index.call' || e.store !== 'sectors' || e.method !== 'save') return;
-          const [record, opts] = e.args as unknown as [SectorRecordDraft, { applied: string[]; log: LogEntryDraft[] }];
+          if (e.type !== 'index.call' || e.store !== 'sectors' || (e.method !== 'save' && e.method !== 'note')) return;
+          // a note appends to the log of the record as it is: recorded as a save of that record
+          const [record, opts] =
+            e.method === 'save'
+              ? (e.args as unknown as [SectorRecordDraft, { applied: string[]; log: LogEntryDraft[] }])
+              : [saves.at(-1)?.record ?? withoutStamps(input.record!), (e.args as unknown as [number, number, { applied: string[]; log: LogEntryDraft[] }])[2]];
           const error = options.failSave?.(record);
           if (error) failedSaves.push(structuredClone(record));
           else saves.push(structuredClone({ record, applied: opts.applied, log: opts.log }));
@@ -100,7 +110,8 @@ export function sectorHarness(input: SectorInput, options: HarnessOptions = {}) 
       },
     },
   });
-  const root = createActor(parent, { clock }).start();
+  // sectors report to the system's scheduler: the harness's parent stands in for it
+  const root = createActor(parent, { clock, systemId: 'scheduler' }).start();
   const ref = () => root.getSnapshot().children.sector as ActorRefFrom<typeof sector> | undefined;
   const context = () => ref()!.getSnapshot().context;
   const send = (e: SectorEvent) => ref()!.send(e);

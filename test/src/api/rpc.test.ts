@@ -46,6 +46,9 @@ function memorySectors(): SectorApiService & { data: Map<number, Uint8Array> } {
       return [...records.values()];
     },
     async noteSectorNumbersOnPaths() {},
+    async unreadable() {
+      return [];
+    },
     async sectorStatus(n: number) {
       const r = records.get(n);
       if (!r) throw new SectorUnknownError(`sector ${n} does not exist`);
@@ -89,6 +92,12 @@ function memorySectors(): SectorApiService & { data: Map<number, Uint8Array> } {
     },
     async calls() {
       return [];
+    },
+    async drift() {
+      return { unrecorded: [], missing: [], maxNumberOnPaths: undefined };
+    },
+    async resolveDrift(n: number): Promise<never> {
+      throw new SectorUnknownError(`sector ${n} does not exist: it has no record and no file`);
     },
   };
 }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { CRASH_AT_ENV, CRASH_POINTS, type CrashPoint } from '../../../src/lifecycle/crash-points.js';
+import { CRASH_AT_ENV, type CrashPoint, WRITE_CRASH_POINTS } from '../../../src/lifecycle/crash-points.js';
 import { cleanup, cliJson, runCli, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
 
 interface Added {
@@ -38,7 +38,7 @@ type Target = 'existing' | 'new';
 /** Points a write into an existing file never reaches (they are about linking a new file). */
 const NEW_FILE_ONLY: readonly CrashPoint[] = ['addpiece.complete', 'addpiece.linked'];
 
-for (const point of CRASH_POINTS) {
+for (const point of WRITE_CRASH_POINTS) {
   for (const target of ['existing', 'new'] as const satisfies readonly Target[]) {
     if (target === 'existing' && NEW_FILE_ONLY.includes(point)) continue;
     test.serial(`a daemon killed at ${point} while adding to ${target === 'new' ? 'a new' : 'an existing'} sector starts again and reads back every piece it reported`, async (t) => {

@@ -148,7 +148,7 @@ test('a transition of a call that does not exist is refused as CALL_UNKNOWN nami
   t.throws(() => calls.close(id), unknown);
 });
 
-test('close ends an open call nobody will apply as interrupted, keeping the outcome of a finished one', (t) => {
+test('close ends an open call nobody will apply as interrupted, a finished one keeping its result, and a failed one its outcome', (t) => {
   const { calls, clock } = t.context;
   const queued = callIn(t, 'started', 1);
   const running = callIn(t, 'running', 2);
@@ -157,8 +157,11 @@ test('close ends an open call nobody will apply as interrupted, keeping the outc
   t.like(calls.close(queued), { state: 'returned', outcome: 'interrupted', finishedAt: 9000, returnedAt: 9000 });
   t.like(calls.close(running), { state: 'returned', outcome: 'interrupted', finishedAt: 9000 });
   const closedDone = calls.close(done);
-  t.like(closedDone, { state: 'returned', outcome: 'ok', finishedAt: 1000, returnedAt: 9000 });
+  t.like(closedDone, { state: 'returned', outcome: 'interrupted', finishedAt: 1000, returnedAt: 9000 }, 'not ok: its sector never applied it');
   t.deepEqual(closedDone.returned, PC1_OK);
+  const failed = callIn(t, 'running', 4);
+  calls.finish(failed, FAILED);
+  t.like(calls.close(failed), { state: 'returned', outcome: 'failed', returned: FAILED }, 'a failure stays a failure');
   t.deepEqual(calls.open(), []);
 });
 

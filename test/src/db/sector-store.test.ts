@@ -243,3 +243,22 @@ test('records survive closing and reopening the database', (t) => {
   t.is(back?.commD, FILLER);
   t.true(back?.packingRequested);
 });
+
+test('a save with create writes a new record and its log, and is refused with SECTOR_EXISTS over any existing row, readable or not', (t) => {
+  const store = new SectorStore(t.context.db, { now: () => 5 });
+  store.save(draft(2, { state: 'Proving', packingRequested: true, commR: COMMR }), { create: true, log: [{ kind: 'import', message: 'from its files' }] });
+  t.is(store.get(1000, 2)?.state, 'Proving');
+  t.deepEqual(store.log(1000, 2), [{ kind: 'import', message: 'from its files', timestamp: 5 }]);
+
+  const err = t.throws(() => store.save(draft(2), { create: true, log: [{ kind: 'import', message: 'again' }] }), { code: 'SECTOR_EXISTS' });
+  t.is(err?.message, 'sector 2 of miner 1000 already has a record');
+  t.is(store.get(1000, 2)?.state, 'Proving', 'the record is untouched');
+  t.is(store.get(1000, 2)?.pieces.length, 2);
+  t.is(store.log(1000, 2).length, 1, 'and so is its log');
+
+  rawRow(t.context.db, 3, '{"v": 99}');
+  t.throws(() => store.save(draft(3), { create: true }), { code: 'SECTOR_EXISTS' });
+  t.throws(() => store.get(1000, 3), { code: 'SECTOR_RECORD_INVALID' }, 'the unreadable row is not overwritten');
+  store.save(draft(3));
+  t.is(store.get(1000, 3)?.state, 'WaitDeals', 'without create a save replaces the row, as before');
+});

@@ -2,7 +2,8 @@ import { rmSync } from 'node:fs';
 import anyTest, { type TestFn } from 'ava';
 import { FileType } from '../../../src/sector/sector-id.js';
 import { LocalStore } from '../../../src/storage/local-store.js';
-import { isDriftFree, nextSectorNumber, reconcile } from '../../../src/storage/reconcile.js';
+import type { CallRecord } from '../../../src/tasks/calls.js';
+import { isDriftFree, isFirstPieceLeftover, nextSectorNumber, openFirstPieces, reconcile } from '../../../src/storage/reconcile.js';
 import { type Manager, makeManager, makePath, tempDir, writeSectorEntry } from './storage-fixtures.js';
 
 const test = anyTest as TestFn<{ m: Manager; dir: string; local: LocalStore }>;
@@ -86,4 +87,25 @@ test('bad records are refused, naming the record', (t) => {
     { code: 'INVALID_ARGUMENT', message: /sector 1 has two records/ },
   );
   t.throws(() => t.context.m.store.maxSectorNumberOnPaths(-3), { code: 'INVALID_ARGUMENT' });
+});
+
+/** An open call record of `task` for sector `number` (only the fields the functions read matter). */
+function openCall(miner: number, number: number, task: 'AP' | 'PC1', paddedOffset = 0): CallRecord {
+  const sector = { miner, number };
+  const input =
+    task === 'AP'
+      ? { sector, proofType: 5, priority: 0, type: 'AP' as const, input: { paddedOffset, pieceSize: 1024, payloadSize: 1000, source: { type: 'zeros' as const } } }
+      : { sector, proofType: 5, priority: 0, type: 'PC1' as const, input: { ticket: '00'.repeat(32), pieces: [] } };
+  return { callId: `c-${number}-${task}-${paddedOffset}`, workId: 'w', sector, task, state: 'running', priority: 0, input, attempts: 1, createdAt: 0 };
+}
+
+test('a sector whose first AddPiece is an open call, with nothing but an unsealed file, is a crash leftover; anything more is drift', (t) => {
+  const open = [openCall(1000, 4, 'AP'), openCall(1000, 5, 'AP', 1024), openCall(1000, 6, 'PC1'), openCall(2000, 7, 'AP')];
+  const first = openFirstPieces(1000, open);
+  t.deepEqual([...first], [4], 'only an AddPiece at padded offset 0 of this miner');
+  t.true(isFirstPieceLeftover(4, U, first));
+  t.false(isFirstPieceLeftover(4, U | SE, first), 'a first AddPiece never leaves a sealed file');
+  t.false(isFirstPieceLeftover(4, U | C, first), 'nor a cache');
+  t.false(isFirstPieceLeftover(5, U, first), 'a later piece of a sector means the sector had a record once');
+  t.false(isFirstPieceLeftover(8, U, first), 'no open call: an old path or a lost database');
 });

@@ -1,0 +1,202 @@
+/**
+ * The scheduler's types, its named actors, and the base `setup()` its action modules build on
+ * (sector-actions.ts, call-actions.ts); the machine itself is machines/scheduler.machine.ts.
+ */
+import { fromCallback, fromPromise, setup } from 'xstate';
+import type { WireError } from '../../src/errors.js';
+import { sealProofInfo } from '../../src/sector/proofs.js';
+import type { CallRecord, CallReturn } from '../../src/tasks/calls.js';
+import type { Task } from '../../src/tasks/task-types.js';
+import type { SectorRecordDraft } from '../../src/db/sector-store.js';
+import type {
+  DaemonSystem,
+  IndexEvent,
+  PieceRequest,
+  SchedulerEvent,
+  SchedulerReply,
+  SectorEvent,
+  SectorSummary,
+  TaskActorEvent,
+} from '../protocol.js';
+import type { TrackedCall } from './call-tracker.js';
+import type { DormantEvent } from './dormant.js';
+import { sectorGroupMachine } from './sector-group.machine.js';
+import { type QueuedCall, type WorkerSlots, enqueue } from './task-queue.js';
+import { put } from './tables.js';
+
+/** Construction data of the scheduler. */
+export interface SchedulerInput {
+  miner: number;
+  /** Seal proof of new sectors. */
+  proofType: number;
+  /** The local worker: its id, hostname and pool threads. */
+  worker: { id: string; hostname: string; threads: number };
+  /** Persisted records of this miner's sectors, restored as sector actors at start. */
+  records: SectorRecordDraft[];
+  /**
+   * Sectors restored dormant (machines/scheduler/dormant.ts): no actor until an event for them
+   * arrives; their records are kept by the `dormantSectors` actor.
+   */
+  dormant?: Pick<SectorRecordDraft, 'number' | 'state' | 'proofType'>[];
+  /** Calls not yet returned (the call store's `open()`), restored at start. */
+  openCalls?: CallRecord[];
+  /** Number of the next new sector. */
+  nextNumber: number;
+  /** Unix ms at start: restored failure states wait what is left of their cool-down. */
+  startedAt: number;
+  /** How long after start unclaimed restored calls are closed. @default 0 (once restoring is over) */
+  restoreGraceMs?: number;
+  /** Period of CheckProvable over Proving sectors. @default 600000 */
+  checkProvableMs?: number;
+}
+
+/** A facade request the scheduler still owes a reply. */
+export interface PendingRequest {
+  request: PieceRequest;
+  sector: number;
+  /** The client named the sector; otherwise the scheduler placed the piece and may re-place it. */
+  explicit: boolean;
+  attempts: number;
+}
+
+/** An index write whose answer the scheduler waits for. */
+type PendingWrite = { op: 'start' | 'finish'; callId: string };
+
+export interface SchedulerContext {
+  miner: number;
+  proofType: number;
+  nextNumber: number;
+  startedAt: number;
+  restoreGraceMs: number;
+  checkProvableMs: number;
+  hostname: string;
+  /** Records still to restore (emptied once their actors are spawned). */
+  restore: SectorRecordDraft[];
+  /** What each sector last reported, by number. */
+  sectors: Record<string, SectorSummary>;
+  requests: Record<string, PendingRequest>;
+  /** Tracked calls of this run, by call id, and the open call of each WorkID. */
+  calls: Record<string, TrackedCall>;
+  byWork: Record<string, string>;
+  /** Calls waiting for a worker, in Lotus's order. */
+  queue: QueuedCall[];
+  workers: WorkerSlots[];
+  /** Index writes waiting for their answer, by request id. */
+  writes: Record<number, PendingWrite>;
+  /** The sector groups spawned so far (machines/scheduler/sector-group.machine.ts). */
+  groups: Record<string, true>;
+  /** Dormant sectors (no actor yet), and the events held for those being woken, by number. */
+  dormant: Record<string, true>;
+  waking: Record<string, SectorEvent[]>;
+  seq: number;
+  /** Calls that were running when the previous process died: written back to `started` at start. */
+  requeueAtStart: string[];
+  /** Why the index actor stopped, once it has. */
+  indexError?: WireError;
+}
+
+/** How many times an auto-placed piece is re-placed after a sector turned it down. */
+export const MAX_PLACEMENTS = 4;
+
+export function failure(code: WireError['code'], message: string): WireError {
+  return { code, message };
+}
+
+export const indexRef = ({ system }: { system: unknown }) => {
+  const index = (system as DaemonSystem).get('index');
+  if (!index) throw new Error('scheduler: no index actor in the system');
+  return index;
+};
+
+/** What a sector hears of a finished call. */
+export function resultEvent(taskId: string, callId: string, ret: CallReturn): SectorEvent {
+  return ret.ok
+    ? { type: 'sector.task.done', taskId, callId, result: ret.result }
+    : { type: 'sector.task.failed', taskId, callId, error: ret.error };
+}
+
+/** The scheduler's named actors, bound to the world in actors/system.ts. */
+export const schedulerActors = {
+    /** The index actor (bound in actors/index.actor.ts). */
+    index: fromCallback<IndexEvent>(() => {
+      throw new Error('index actor is not provided');
+    }),
+    sectorGroup: sectorGroupMachine,
+    /** Runs one call on a worker; answers `scheduler.task.finished`, stops on `task.abort`. */
+    workerTask: fromCallback<TaskActorEvent, { callId: string; task: Task; worker: string }>(() => {
+      throw new Error('workerTask is not provided');
+    }),
+    /** Keeps dormant sectors' records until they are woken (machines/scheduler/dormant.ts). */
+    dormantSectors: fromCallback<DormantEvent>(() => {}),
+    /** CheckProvable over sectors; resolves the bad ones. */
+    checkProvable: fromPromise<{ number: number; reason: string }[], { miner: number; numbers: number[] }>(async () => {
+      throw new Error('checkProvable is not provided');
+    }),
+};
+
+/** The base every scheduler action module is typed against. */
+export const schedulerBase = setup({
+  types: {} as {
+    context: SchedulerContext;
+    events: SchedulerEvent;
+    input: SchedulerInput;
+    emitted: SchedulerReply;
+  },
+  actors: schedulerActors,
+});
+
+/**
+ * Where an event for sector `n` goes: to its actor, or — for a dormant sector — held until its
+ * actor exists, with its record asked for once (machines/scheduler/dormant.ts).
+ */
+export function deliveries(
+  context: Pick<SchedulerContext, 'dormant' | 'waking'>,
+  items: readonly { number: number; event: SectorEvent }[],
+): { send: { number: number; event: SectorEvent }[]; wake: number[]; patch: Pick<SchedulerContext, 'dormant' | 'waking'> } {
+  const dormant = { ...context.dormant };
+  const waking = { ...context.waking };
+  const send: { number: number; event: SectorEvent }[] = [];
+  const wake: number[] = [];
+  for (const it of items) {
+    if (dormant[it.number]) {
+      delete dormant[it.number];
+      waking[it.number] = [it.event];
+      wake.push(it.number);
+    } else if (waking[it.number]) {
+      waking[it.number] = [...waking[it.number]!, it.event];
+    } else {
+      send.push(it);
+    }
+  }
+  return { send, wake, patch: { dormant, waking } };
+}
+
+/** Queue entry of a call. */
+export function enqueue_(queue: readonly QueuedCall[], call: TrackedCall): QueuedCall[] {
+  return enqueue(queue, { callId: call.callId, task: call.task, seq: call.seq, sectorSize: call.sectorSize });
+}
+
+/** The write of a call's result (`calls.finish`) and the context while it is in flight; the sector hears of the result once it is committed. */
+export function finishWrite(
+  context: SchedulerContext,
+  self: unknown,
+  call: TrackedCall,
+  ret: CallReturn,
+  outcome: 'ok' | 'failed' | 'aborted',
+): { patch: Partial<SchedulerContext>; event: IndexEvent } {
+  const requestId = context.seq;
+  return {
+    patch: {
+      seq: context.seq + 1,
+      calls: put(context.calls, call.callId, { ...call, phase: 'finishing', ret }),
+      writes: put(context.writes, requestId, { op: 'finish', callId: call.callId }),
+    },
+    event: { type: 'index.call', requestId, store: 'calls', method: 'finish', args: [call.callId, ret, outcome], replyTo: self } as IndexEvent,
+  };
+}
+
+/** What the scheduler assumes of a restored sector until it reports (pieces are placed only after). */
+export function summaryOfRecord(r: Pick<SectorRecordDraft, 'number' | 'state' | 'proofType'>): SectorSummary {
+  return { number: r.number, state: r.state, sectorSize: sealProofInfo(r.proofType).sectorSize, reservedEnd: 0, accepting: false };
+}
+
