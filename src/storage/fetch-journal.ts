@@ -8,11 +8,12 @@
  * before the record was made (`ranges`: what survives a power loss). It is a claim, not proof:
  * the fetcher checks kept bytes against the holder's chunk digests before it relies on them, and
  * trusts only `ranges` where it cannot (fetch-engine.ts). The record is replaced by a rename
- * (fsynced with each flush, not in between), so it is either a whole record or absent; one that is
- * missing, unreadable or inconsistent means no progress.
+ * (src/fs/durable.ts; fsynced with each flush, not in between), so after a killed process it is
+ * a whole record or absent; one that is missing, unreadable or inconsistent means no progress.
  */
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { writeFileDurable } from '../fs/durable.js';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { replaceFileUnsynced, tempNameTarget, writeFileDurable } from '../fs/durable.js';
 
 /** A byte range `[start, end)`. */
 export type ByteRange = [number, number];
@@ -127,26 +128,27 @@ export function recordedBytes(p: FileProgress): number {
 /**
  * Replaces a record: durably (temp, fsync, rename, directory fsync) when `durable`, else by a
  * plain rename, which a killed process cannot tear but a power loss may undo (the record is then
- * older or absent: less progress, never wrong progress).
+ * older, absent or unreadable: less progress, never wrong progress).
  */
 export async function writeFetchJournal(path: string, journal: FetchJournal, durable = true): Promise<void> {
   const text = JSON.stringify(journal);
-  if (durable) {
-    await writeFileDurable(path, text);
-    return;
-  }
-  const temp = `${path}.tmp`;
-  try {
-    await writeFile(temp, text);
-    await rename(temp, path);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
-  }
+  if (durable) await writeFileDurable(path, text);
+  else await replaceFileUnsynced(path, text);
 }
 
-/** Removes a record (absent is fine) and the temporary of an unfinished replacement. */
+/** Removes a record (absent is fine) and temporaries of replacements a killed process left. */
 export async function removeFetchJournal(path: string): Promise<void> {
   await rm(path, { force: true });
-  await rm(`${path}.tmp`, { force: true });
+  const name = basename(path);
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  for (const n of names) if (tempNameTarget(n) === name) await rm(join(dirname(path), n), { force: true });
+}
+
+/**
+ * The download a name in a `fetching/` folder belongs to: the download itself, its progress
+ * record, or a temporary of a replacement of that record.
+ */
+export function downloadOf(name: string): string {
+  const target = tempNameTarget(name) ?? name;
+  return target.endsWith(JOURNAL_SUFFIX) ? target.slice(0, -JOURNAL_SUFFIX.length) : target;
 }

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { FileNotFoundError } from '../errors.js';
 import { FILE_TYPES, type FileTypeName } from '../sector/sector-id.js';
 import { FETCH_TEMP_DIR, parseWorkingName } from '../sector/layout.js';
-import { JOURNAL_SUFFIX } from './fetch-journal.js';
+import { downloadOf, journalPathOf } from './fetch-journal.js';
 import type { Clock, FsStat } from './storage-types.js';
 import { systemClock } from './storage-types.js';
 
@@ -85,11 +85,6 @@ export function entryOf(name: string): string {
   return owner;
 }
 
-/** The sector entry a name in `fetching/` is a download (or its progress record) of. */
-function entryOfDownload(name: string): string {
-  return name.endsWith(JOURNAL_SUFFIX) ? name.slice(0, -JOURNAL_SUFFIX.length) : name;
-}
-
 /** Filesystem capacity and free bytes of a path (statfs), injectable for tests. */
 export type StatFs = (path: string) => { Capacity: number; FSAvailable: number };
 
@@ -151,7 +146,7 @@ export class PathUsage {
       for (const name of listDir(dir)) {
         const bytes = diskUsage(join(dir, name), true);
         fetching += bytes;
-        const key = `${t}/${entryOfDownload(name)}`;
+        const key = `${t}/${downloadOf(name)}`;
         entries.set(key, (entries.get(key) ?? 0) + bytes);
       }
     }
@@ -174,7 +169,7 @@ export class PathUsage {
    */
   entryUsage(type: FileTypeName, name: string, names?: readonly string[]): number {
     const fetching = join(this.root, type, FETCH_TEMP_DIR);
-    let bytes = diskUsage(join(this.root, type, name), true) + diskUsage(join(fetching, name), true) + diskUsage(join(fetching, `${name}${JOURNAL_SUFFIX}`), true);
+    let bytes = diskUsage(join(this.root, type, name), true) + diskUsage(join(fetching, name), true) + diskUsage(join(fetching, journalPathOf(name)), true);
     for (const other of names ?? listDir(join(this.root, type))) {
       if (other !== name && other !== FETCH_TEMP_DIR && entryOf(other) === name) bytes += diskUsage(join(this.root, type, other), true);
     }

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { FETCH_TEMP_DIR, sectorFilePath } from '../sector/layout.js';
 import { FILE_TYPES, FileType, type FileTypeName, type SectorId, parseSectorName, sectorName } from '../sector/sector-id.js';
 import type { CatalogClient } from './catalog-client.js';
-import { JOURNAL_SUFFIX, journalPathOf, removeFetchJournal } from './fetch-journal.js';
+import { downloadOf, journalPathOf, removeFetchJournal } from './fetch-journal.js';
 import type { LocalStore } from './local-store.js';
 import { scanPath } from './path-scan.js';
 import type { SectorLocks } from './sector-locks.js';
@@ -116,8 +116,8 @@ async function planCleanup(deps: CleanupDeps): Promise<CleanupItem[]> {
       const dir = join(p.LocalPath, t, FETCH_TEMP_DIR);
       const names = await list(dir);
       for (const name of names) {
-        // a progress record goes with its download (one finding for both)
-        if (name.endsWith(JOURNAL_SUFFIX) && names.includes(name.slice(0, -JOURNAL_SUFFIX.length))) continue;
+        // a progress record (and a temporary of one) goes with its download: one finding for both
+        if (downloadOf(name) !== name && names.includes(downloadOf(name))) continue;
         const path = join(dir, name);
         if (deps.fetchInProgress(path)) continue;
         items.push({ kind: 'fetching', storage: p.ID, path, action: 'remove', reason: 'an interrupted download no fetch is resuming', done: false });

@@ -24,9 +24,8 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { recoverJournal } from '../partial/partial-file.js';
-import { tempNameTarget } from '../fs/durable.js';
 import { FETCH_TEMP_DIR, isCacheTemporary, parseWorkingName } from '../sector/layout.js';
-import { JOURNAL_SUFFIX, readFetchJournal, recordedBytes } from './fetch-journal.js';
+import { downloadOf, journalPathOf, readFetchJournal, recordedBytes } from './fetch-journal.js';
 import { FILE_TYPES, FileType, type FileTypeName, type SectorId, parseSectorName } from '../sector/sector-id.js';
 import type { SectorDecl } from './storage-types.js';
 
@@ -182,12 +181,13 @@ async function recoverDownloads(dir: string, out: PathRecovery): Promise<void> {
   const names = await listAsync(dir);
   const kept = new Set<string>();
   for (const name of names) {
-    if (name.endsWith(JOURNAL_SUFFIX) || tempNameTarget(name) !== undefined) continue;
-    const j = names.includes(`${name}${JOURNAL_SUFFIX}`) ? await readFetchJournal(join(dir, `${name}${JOURNAL_SUFFIX}`)) : undefined;
+    if (downloadOf(name) !== name) continue;
+    const record = journalPathOf(name);
+    const j = names.includes(record) ? await readFetchJournal(join(dir, record)) : undefined;
     const recorded = j ? Object.values(j.files).reduce((n, f) => n + recordedBytes(f), 0) : 0;
     if (recorded > 0) {
       kept.add(name);
-      kept.add(`${name}${JOURNAL_SUFFIX}`);
+      kept.add(record);
       out.actions.push(`kept ${join(dir, name)} (an interrupted download with ${recorded} bytes recorded; the next fetch checks and resumes it)`);
     }
   }

@@ -13,7 +13,7 @@
  * tried best first (weight descending; Lotus sorts ascending by mistake).
  */
 import { mkdir, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import {
   AbortedError,
   FetchFailedError,
@@ -35,7 +35,7 @@ import {
 import { paddedIndex } from '../sector/sizes.js';
 import { renameDurable } from '../fs/durable.js';
 import { type FetchOptions, type FetchStats, fetchDirByFiles, fetchFile } from './fetch-engine.js';
-import { JOURNAL_SUFFIX, journalPathOf, readFetchJournal, recordedBytes, removeFetchJournal } from './fetch-journal.js';
+import { downloadOf, journalPathOf, readFetchJournal, recordedBytes, removeFetchJournal } from './fetch-journal.js';
 import { Limiter, readText, sendRequest, withIdleTimeout } from './http-client.js';
 import { sectorFetchPath, sectorFilePath } from '../sector/layout.js';
 import { type LocalStore, maskTypes } from './local-store.js';
@@ -164,9 +164,9 @@ export class RemoteStore {
     }
   }
 
-  /** True when `path` (a `fetching/` entry or its progress record) is being written by a download of this store now. */
+  /** True when `path` (a `fetching/` entry, its progress record or a temporary of that) is being written by a download of this store now. */
   isFetching(path: string): boolean {
-    return this.#fetching.has(path) || (path.endsWith(JOURNAL_SUFFIX) && this.#fetching.has(path.slice(0, -JOURNAL_SUFFIX.length)));
+    return this.#fetching.has(join(dirname(path), downloadOf(basename(path))));
   }
 
   /** Removes one file type everywhere: local copies first, then each remote holder via HTTP DELETE. */

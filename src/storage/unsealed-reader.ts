@@ -107,7 +107,7 @@ export async function readUnsealed(
 ): Promise<AsyncGenerator<Uint8Array> | null> {
   checkPaddedRange(ref, offset, size);
   const path = await localHas(deps, ref, offset, size);
-  if (path !== undefined) return exactly(createReadStream(path, { start: offset, end: offset + size - 1, highWaterMark: 1 << 20, ...(signal ? { signal } : {}) }), size, path);
+  if (path !== undefined) return exactly(createReadStream(path, { start: offset, end: offset + size - 1, highWaterMark: 1 << 20, ...(signal ? { signal } : {}) }), size, path, false);
   const holders = await remoteHolders(deps, ref);
   if (holders.length === 0) return null;
   for (const h of holders) {
@@ -115,7 +115,7 @@ export async function readUnsealed(
       try {
         if (!(await probe(deps, url, ref, offset, size, signal))) continue;
         const res = await rangeRequest(deps, url, offset, size, signal);
-        return exactly(res, size, url);
+        return exactly(res, size, url, signal ? { signal } : {});
       } catch (err) {
         if (err instanceof AbortedError) throw err;
         deps.log(`reading ${sectorName(ref.id)} [${offset}, ${offset + size}) from ${url}: ${(err as Error).message}`);
@@ -142,13 +142,23 @@ async function rangeRequest(deps: UnsealedReaderDeps, url: string, offset: numbe
   }
 }
 
-/** Passes a byte stream through, failing if it is shorter or longer than `size`. */
-async function* exactly(source: AsyncIterable<Buffer | Uint8Array>, size: number, what: string): AsyncGenerator<Uint8Array> {
+/**
+ * Passes a byte stream through, failing with FetchFailedError if it is shorter or longer than
+ * `size`. A response body (`remote`) that breaks off is a cut range too (FetchFailedError, not a
+ * raw socket error), or AbortedError when the caller's signal stopped it.
+ */
+async function* exactly(source: AsyncIterable<Buffer | Uint8Array>, size: number, what: string, remote: { signal?: AbortSignal } | false): AsyncGenerator<Uint8Array> {
   let n = 0;
-  for await (const chunk of source) {
-    n += chunk.length;
-    if (n > size) throw new FetchFailedError(`${what}: sent more than the ${size} bytes asked for`);
-    yield chunk;
+  try {
+    for await (const chunk of source) {
+      n += chunk.length;
+      if (n > size) throw new FetchFailedError(`${what}: sent more than the ${size} bytes asked for`);
+      yield chunk;
+    }
+  } catch (err) {
+    if (!remote || err instanceof FetchFailedError || err instanceof AbortedError) throw err;
+    if (remote.signal?.aborted) throw new AbortedError(`reading ${what} was cancelled`, { cause: err });
+    throw new FetchFailedError(`${what}: the range was cut off after ${n} of ${size} bytes (${(err as Error).message})`, { cause: err });
   }
   if (n !== size) throw new FetchFailedError(`${what}: the range ended after ${n} of ${size} bytes`);
 }

@@ -4,7 +4,7 @@
  * and peers that lie about sizes or cut bodies short.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -233,6 +233,90 @@ test('without the digests route, kept bytes are checked against the holder\'s la
   await node.remote.acquireSector(REF, SE, 0, 'sealing', 'copy');
   t.true(readFileSync(join(root, 'sealed', 's-t01000-1')).equals(data), 'a mismatch drops the kept bytes and the file is fetched whole');
   t.true(node.logs.some((l) => /differ from the holder's; starting over/.test(l)));
+});
+
+/** Replaces node a's sealed file by another version of the same size (a new inode and modification time). */
+function replaceSealed(t: { context: Ctx }, size: number): Buffer {
+  const next = randomBytes(size);
+  const path = join(t.context.aRoot, 'sealed', 's-t01000-1');
+  writeFileSync(`${path}.next`, next);
+  utimesSync(`${path}.next`, new Date(), new Date(Date.now() + 5000));
+  renameSync(`${path}.next`, path);
+  return next;
+}
+
+test('a holder\'s file replaced between a cut-off download and its resume is fetched anew, not spliced with the old bytes', async (t) => {
+  putSealed(t, 4 * DIGEST_CHUNK);
+  await t.context.a.local.redeclare();
+  const handler = createRemoteHandler({ local: t.context.a.local, verify: (tok) => authority.verifyToken(tok), log: () => {} });
+  let cut = true;
+  let sent = 0;
+  const url = await serve(t, (req, res) => {
+    const write = res.write.bind(res) as (...a: unknown[]) => boolean;
+    res.write = ((chunk: Buffer, ...rest: unknown[]) => {
+      if (res.statusCode === 206 && !req.url?.includes('/digests/')) sent += chunk.length;
+      const ok = write(chunk, ...rest);
+      if (cut && res.statusCode === 206 && sent > 2.5 * DIGEST_CHUNK) res.destroy();
+      return ok;
+    }) as typeof res.write;
+    void handler(req, res);
+  });
+  onlyThroughProxy(t);
+  holder(t, 'changing', url, SE);
+  const { node, root } = await fetcher(t, { streams: 1, checkpointBytes: DIGEST_CHUNK, blockSize: MiB, resumeAttempts: 0 });
+  t.teardown(() => node.close());
+  await t.throwsAsync(node.remote.acquireSector(REF_512M, SE, 0, 'sealing', 'copy'), { code: 'FETCH_FAILED' });
+  const temp = join(root, 'sealed', 'fetching', 's-t01000-1');
+  t.true(((await readFetchJournal(journalPathOf(temp)))?.files['']?.ranges[0]?.[1] ?? 0) >= DIGEST_CHUNK, 'progress was recorded');
+  const next = replaceSealed(t, 4 * DIGEST_CHUNK);
+  cut = false;
+  sent = 0;
+  await node.remote.acquireSector(REF_512M, SE, 0, 'sealing', 'copy');
+  t.true(readFileSync(join(root, 'sealed', 's-t01000-1')).equals(next), 'the new version, whole');
+  t.is(sent, next.length + 1, 'every byte sent again: none of the kept chunks matches the new digests');
+  t.true(node.logs.some((l) => /resuming .*: 0 of \d+ bytes kept .*checked by digests/.test(l)), node.logs.join('\n'));
+});
+
+test('a holder\'s file replaced during a fetch fails that fetch (If-Range) instead of mixing versions, and the next fetch gets the new one', async (t) => {
+  putSealed(t, 3 * MiB);
+  await t.context.a.local.redeclare();
+  const handler = createRemoteHandler({ local: t.context.a.local, verify: (tok) => authority.verifyToken(tok), log: () => {} });
+  let replaceOnce = true;
+  let next: Buffer | undefined;
+  const url = await serve(t, (req, res) => {
+    // after the probe (which gave the fetcher the old version's ETag), before the first range
+    if (replaceOnce && req.headers.range && req.headers.range !== 'bytes=0-0') {
+      replaceOnce = false;
+      t.truthy(req.headers['if-range'], 'the range request carries the validator of the probe');
+      next = replaceSealed(t, 3 * MiB);
+    }
+    void handler(req, res);
+  });
+  onlyThroughProxy(t);
+  holder(t, 'changing', url, SE);
+  const { node, root, id } = await fetcher(t, { streams: 2, segmentBytes: MiB });
+  t.teardown(() => node.close());
+  await t.throwsAsync(node.remote.acquireSector(REF, SE, 0, 'sealing', 'copy'), { code: 'FETCH_FAILED', message: /changed during the fetch/ });
+  t.false(existsSync(join(root, 'sealed', 's-t01000-1')), 'nothing under the sector name');
+  t.deepEqual(t.context.m.store.storageList()[id], [], 'no index row');
+  await node.remote.acquireSector(REF, SE, 0, 'sealing', 'copy');
+  t.true(readFileSync(join(root, 'sealed', 's-t01000-1')).equals(next as Buffer));
+});
+
+test('a download whose progress record is unreadable is fetched from the start', async (t) => {
+  const data = putSealed(t, 2 * MiB + 77);
+  await t.context.a.local.redeclare();
+  const served = countServed(t.context.a);
+  const { node, root } = await fetcher(t);
+  t.teardown(() => node.close());
+  const temp = join(root, 'sealed', 'fetching', 's-t01000-1');
+  mkdirSync(join(root, 'sealed', 'fetching'), { recursive: true });
+  writeFileSync(temp, Buffer.alloc(data.length, 0xee)); // wrong bytes a torn record would have vouched for
+  writeFileSync(journalPathOf(temp), '{"v":1,"kind":"file","files":{"":{"size":2097229,"ranges":[[0,2');
+  await node.remote.acquireSector(REF, SE, 0, 'sealing', 'copy');
+  t.true(readFileSync(join(root, 'sealed', 's-t01000-1')).equals(data));
+  t.is(served.bytes, data.length + 1, 'the whole file was fetched (and the probe\'s byte)');
+  t.false(node.logs.some((l) => /resuming/.test(l)));
 });
 
 /** A fake holder of a sealed file of `size` bytes whose responses `lie` can spoil. */

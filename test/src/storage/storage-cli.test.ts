@@ -172,6 +172,12 @@ test.serial('detach of an id that is not local removes it from the index; RPC pa
   await t.throwsAsync(call('StorageBestAlloc', 2, 2048, 'scratch'), { code: 'INVALID_ARGUMENT', message: /pathType/ });
   await t.throwsAsync(call('StorageReportHealth', 'gone-worker', { Stat: stat }), { code: 'STORAGE_NOT_FOUND' });
   await t.throwsAsync(call('StorageLock', { miner: 1, number: 1 }, 0, 0), { code: 'LOCK_FAILED' });
+  await t.throwsAsync(call('StorageCleanup', 'yes'), { code: 'INVALID_ARGUMENT', message: /param apply must be true or false \(got "yes"\)/ });
+  await t.throwsAsync(call('StorageCleanup'), { code: 'INVALID_ARGUMENT', message: /expected 1 params, got 0/ });
+  await t.throwsAsync(call('StorageRedeclareLocal', 42, true), { code: 'INVALID_ARGUMENT', message: /param id must be a string/ });
+  await t.throwsAsync(call('StorageRedeclareLocal', null, 'no'), { code: 'INVALID_ARGUMENT', message: /param dropMissing must be true or false/ });
+  await t.throwsAsync(call('StorageRedeclareLocal', 'no-such-path', true), { code: 'STORAGE_NOT_FOUND' });
+  await t.throwsAsync(call('StorageListSectors', 1), { code: 'INVALID_ARGUMENT', message: /expected 0 params, got 1/ });
 });
 
 test.serial('list sectors shows every declared file with its type, primary copy, path use and URLs, store paths first', async (t) => {
@@ -264,6 +270,9 @@ test.serial('redeclare after a file was moved between paths by hand makes the in
   const usage = await cli(repo, ['storage', 'redeclare']);
   t.is(usage.code, 2);
   t.regex(usage.stderr, /give --id ID or --all/);
+  const both = await cli(repo, ['storage', 'redeclare', '--id', idB, '--all']);
+  t.is(both.code, 2);
+  t.regex(both.stderr, /give --id ID or --all/);
   const one = await cli(repo, ['storage', 'redeclare', '--id', idB]);
   t.is(one.code, 0, one.stderr);
   t.is(one.stdout, `${idB} (${b}): 1 sector(s) declared, 0 declaration(s) of missing files dropped\n`);

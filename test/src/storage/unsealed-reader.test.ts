@@ -134,3 +134,25 @@ test('a holder that answers a range request with the whole file (200) is not rea
   t.is(await b.remote.reader({ id: S2, proofType: PROOF_8M }, 128, 128), null);
   t.true(b.logs.some((l) => /expected 206 for bytes 128-255, got HTTP 200/.test(l)), b.logs.join('\n'));
 });
+
+test('a holder whose range body is cut short fails the read with FETCH_FAILED instead of a short read', async (t) => {
+  const { m, b, servers } = t.context;
+  const S3 = { miner: 1000, number: 3 };
+  const s = createServer((req, res) => {
+    if (req.url?.includes('/allocated/')) {
+      res.writeHead(200).end();
+      return;
+    }
+    res.writeHead(206, { 'Content-Type': 'application/octet-stream', 'Content-Length': '1024', 'Content-Range': 'bytes 0-1023/8388608' });
+    res.write(Buffer.alloc(300), () => res.destroy());
+  });
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  servers.push(s);
+  const url = `http://127.0.0.1:${(s.address() as AddressInfo).port}/remote`;
+  const stat = { Capacity: 1, Available: 1, FSAvailable: 1, Reserved: 0, Max: 0, Used: 0 };
+  m.store.storageAttach({ ID: 'cutter', URLs: [url], Weight: 10, MaxStorage: 0, CanSeal: false, CanStore: true }, stat);
+  m.store.storageDeclareSector('cutter', S3, FileType.unsealed, true);
+  const stream = await b.remote.reader({ id: S3, proofType: PROOF_8M }, 0, 1024);
+  t.not(stream, null);
+  await t.throwsAsync(collect(stream), { code: 'FETCH_FAILED', message: /the range was cut off after \d+ of 1024 bytes/ });
+});
