@@ -4,19 +4,19 @@
  * RemoteStore (parallel byte ranges, per-file cache fetch, fsync, rename, declare), against a
  * local copy of the same bytes in the same run (`copyFile` + fsync of the file; of each file of
  * the directory + the directory). Also the cache directory as one tar stream (what a Lotus peer
- * serves), and a file fetch whose process is killed (SIGKILL) once midway and started again:
- * total time against the uninterrupted fetch, and the bytes the holder sent twice. Peak RSS of
- * each process shows that transfers stream rather than buffer.
+ * serves), and a file and a cache directory fetch whose process is killed (SIGKILL) once midway
+ * and started again: total time against the uninterrupted fetch, and the bytes the holder sent
+ * twice. Peak RSS of each process shows that transfers stream rather than buffer.
  *
  * Run as `node fetch.bench.js` (the parent); it starts itself with `--serve <dir>` as the holder
  * and with `--fetch <json>` as the fetching process that gets killed.
  */
 import { spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { closeSync, copyFileSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ALL_PERMISSIONS, TokenAuthority } from '../../src/auth/tokens.js';
@@ -101,17 +101,17 @@ async function serve(root: string): Promise<void> {
   });
 }
 
-/** A fetching node over its own index (`--fetch`), for the killed-midway run; prints progress lines. */
-async function fetchChild(args: { db: string; dest: string; holderId: string; url: string }): Promise<void> {
+/** A fetching node over its own index (`--fetch`), for the killed-midway runs; prints progress lines. */
+async function fetchChild(args: { db: string; dest: string; holderId: string; url: string; type: 'sealed' | 'cache' }): Promise<void> {
   const db = openDatabase(args.db);
   const store = new StorageCatalog(db);
   store.storageAttach({ ID: args.holderId, URLs: [args.url], Weight: 10, MaxStorage: 0, CanSeal: false, CanStore: true }, STAT);
-  store.storageDeclareSector(args.holderId, SECTOR, FileType.sealed, true);
+  store.storageDeclareSector(args.holderId, SECTOR, FileType[args.type], true);
   const local = new LocalStore({ catalog: directCatalog(store), urls: ['http://127.0.0.1:2/remote'], log: () => {} });
   await local.openPath(args.dest);
   const remote = new RemoteStore({ local, token, log: () => {} });
   let last = 0;
-  await remote.acquireSector(REF, FileType.sealed, 0, 'sealing', 'copy', {
+  await remote.acquireSector(REF, FileType[args.type], 0, 'sealing', 'copy', {
     onProgress: ({ bytes }) => {
       if (bytes - last < 4 * MiB) return;
       last = bytes;
@@ -143,6 +143,19 @@ function lineReader(proc: ReturnType<typeof spawn>) {
   };
 }
 
+/**
+ * The CPU, and the SIMD the fetch path can use: none of its own (bytes move between the socket,
+ * the write blocks and the disk by system calls); only the chunk digests of a resume hash, with
+ * OpenSSL's SHA-256, which uses the SHA extensions when the CPU has them.
+ */
+function machine(): string {
+  let sha = 'unknown';
+  try {
+    sha = /^flags\s*:.*\bsha_ni\b/m.test(readFileSync('/proc/cpuinfo', 'utf8')) ? 'yes' : 'no';
+  } catch {}
+  return `cpu: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} cores); SIMD: none in the transfer path; resume digests by OpenSSL SHA-256 (sha_ni: ${sha})`;
+}
+
 /** Copies a flat directory file by file with fsync, then fsyncs the directory. */
 async function copyDir(src: string, dst: string): Promise<void> {
   mkdirSync(dst);
@@ -154,6 +167,7 @@ async function copyDir(src: string, dst: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  console.log(machine());
   const dir = mkdtempSync(join(tmpdir(), 'ss-fetch-bench-'));
   const children: ReturnType<typeof spawn>[] = [];
   const loadBefore = loadavg();
@@ -215,32 +229,37 @@ async function main(): Promise<void> {
     local.close();
     db.close();
 
-    // killed once midway: a fetching process, SIGKILLed at half the file, then started again
-    const killDest = join(dir, 'kill-dest');
-    initStoragePath(killDest, { canSeal: true });
-    const childArgs = JSON.stringify({ db: join(dir, 'killed.sqlite'), dest: killDest, holderId, url });
-    const sentBefore = (await holderStats()).sent;
-    let childRss = 0;
-    const killedSec = await seconds(async () => {
-      for (const killAt of [SIZE / 2, undefined]) {
-        const c = spawn(process.execPath, [fileURLToPath(import.meta.url), '--fetch', childArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
-        children.push(c);
-        const read = lineReader(c);
-        const exited = new Promise((r) => c.once('exit', r));
-        for (;;) {
-          const line = await read().catch(() => 'exited');
-          if (line === 'exited') break;
-          if (line.startsWith('done ')) childRss = Math.max(childRss, Number(line.slice(5)));
-          if (killAt !== undefined && line.startsWith('progress ') && Number(line.slice(9)) >= killAt) {
-            c.kill('SIGKILL');
-            break;
+    // killed once midway: a fetching process, SIGKILLed at half the file (the directory), then started again
+    const killed = async (type: 'sealed' | 'cache') => {
+      const dest = join(dir, `kill-${type}`);
+      initStoragePath(dest, { canSeal: true });
+      const args = JSON.stringify({ db: join(dir, `killed-${type}.sqlite`), dest, holderId, url, type });
+      const sentBefore = (await holderStats()).sent;
+      let rss = 0;
+      const sec = await seconds(async () => {
+        for (const killAt of [SIZE / 2, undefined]) {
+          const c = spawn(process.execPath, [fileURLToPath(import.meta.url), '--fetch', args], { stdio: ['ignore', 'pipe', 'inherit'] });
+          children.push(c);
+          const read = lineReader(c);
+          const exited = new Promise((r) => c.once('exit', r));
+          for (;;) {
+            const line = await read().catch(() => 'exited');
+            if (line === 'exited') break;
+            if (line.startsWith('done ')) rss = Math.max(rss, Number(line.slice(5)));
+            if (killAt !== undefined && line.startsWith('progress ') && Number(line.slice(9)) >= killAt) {
+              c.kill('SIGKILL');
+              break;
+            }
           }
+          await exited;
+          if (killAt === undefined && c.exitCode !== 0) throw new Error(`the resumed fetch of the ${type} entry failed (exit ${c.exitCode})`);
         }
-        await exited;
-        if (killAt === undefined && c.exitCode !== 0) throw new Error(`the resumed fetch failed (exit ${c.exitCode})`);
-      }
-    });
-    const resent = (await holderStats()).sent - sentBefore - SIZE;
+      });
+      const size = type === 'sealed' ? SIZE : SIZE + 64;
+      return { sec, rss, resent: (await holderStats()).sent - sentBefore - size };
+    };
+    const killedFile = await killed('sealed');
+    const killedDir = await killed('cache');
 
     const rate = (sec: number) => SIZE / MiB / sec;
     const copyRate = rate(copySec);
@@ -251,10 +270,15 @@ async function main(): Promise<void> {
     report({ name: `fetch cache dir as tar, Lotus peer (${sz})`, value: rate(tarSec), unit: 'MiB/s', note: `${(rate(tarSec) / copyDirRate).toFixed(2)}× local copy of the dir` });
     report({ name: `baseline: local copyFile+fsync (${sz})`, value: copyRate, unit: 'MiB/s' });
     report({ name: `baseline: local copy of the dir, each file fsynced (${sz})`, value: copyDirRate, unit: 'MiB/s' });
-    report({ name: `fetch file killed (SIGKILL) at half and resumed: total time`, value: killedSec, unit: 's', note: `${(killedSec / fileSec).toFixed(2)}× the uninterrupted fetch (${fileSec.toFixed(2)} s)` });
-    report({ name: 'fetch file killed at half: bytes the holder sent twice', value: resent / MiB, unit: 'MiB', note: `of ${sz}; starting over would re-send ≥ ${SIZE / 2 / MiB} MiB` });
+    for (const [what, k, uninterrupted] of [
+      ['file', killedFile, fileSec],
+      ['cache dir', killedDir, dirSec],
+    ] as const) {
+      report({ name: `fetch ${what} killed (SIGKILL) at half and resumed: total time`, value: k.sec, unit: 's', note: `${(k.sec / uninterrupted).toFixed(2)}× the uninterrupted fetch (${uninterrupted.toFixed(2)} s)` });
+      report({ name: `fetch ${what} killed at half: bytes the holder sent twice`, value: k.resent / MiB, unit: 'MiB', note: `of ${sz}; starting over would re-send ≥ ${SIZE / 2 / MiB} MiB` });
+      report({ name: `fetch peak RSS (fetching process of the ${what}, killed and resumed)`, value: k.rss, unit: 'MiB' });
+    }
     report({ name: 'fetch peak RSS (fetching process)', value: fetcherRss, unit: 'MiB' });
-    report({ name: 'fetch peak RSS (fetching process killed and resumed)', value: childRss, unit: 'MiB' });
     report({ name: 'fetch peak RSS (serving process)', value: (await holderStats()).rss, unit: 'MiB' });
     proc.stdin?.end();
     const loadAfter = loadavg();
