@@ -181,7 +181,7 @@ async function finishFile(t: Target): Promise<void> {
 
 /** The `files` listing of a cache directory, or undefined when the holder does not offer it. */
 async function listFiles(url: string, o: FetchOptions): Promise<CacheFileEntry[] | undefined> {
-  const res = await sendRequest(filesUrl(url), { headers: o.headers(), signal: o.signal });
+  const res = await sendRequest(filesUrl(url), { headers: o.headers(), signal: o.signal, idleMs: o.idleMs });
   const text = await readText(res);
   if (res.statusCode !== 200) return undefined;
   let parsed: unknown;

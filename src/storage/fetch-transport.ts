@@ -6,7 +6,7 @@
  */
 import { FetchFailedError } from '../errors.js';
 import { RangeWriter } from './fetch-writer.js';
-import { readText, sendRequest, withIdleTimeout } from './http-client.js';
+import { readText, sendRequest } from './http-client.js';
 import { type BodySink, type HeadDecision, type RawHead, RawHttpUnsupportedError, rawGet } from './raw-http.js';
 
 /** What a GET needs. */
@@ -83,7 +83,7 @@ export async function get(
       viaNode.add(parsed.host);
     }
   }
-  const res = await sendRequest(url, { headers: o.headers(extra), signal });
+  const res = await sendRequest(url, { headers: o.headers(extra), signal, idleMs: o.idleMs });
   const cl = Number(res.headers['content-length']);
   const head: RawHead = {
     status: res.statusCode ?? 0,
@@ -100,7 +100,7 @@ export async function get(
   if (!('sink' in d)) return { head, received: 0, text: await readText(res, 64 * 1024) };
   const sink = d.sink;
   let received = 0;
-  for await (const chunk of withIdleTimeout(res, o.idleMs, url) as AsyncIterable<Buffer>) {
+  for await (const chunk of res as AsyncIterable<Buffer>) {
     received += chunk.length;
     if (head.length >= 0 && received > head.length) throw new FetchFailedError(`${url}: body longer than its Content-Length ${head.length}`);
     if (sink instanceof RangeWriter) {

@@ -13,6 +13,13 @@ import { chunkDigests, DIGEST_BYTES, DIGEST_CHUNK, digestsUrl } from './fetch-pr
 import { BufferSink, checkRangeHead, get, type TransportOptions } from './fetch-transport.js';
 import { sendRequest } from './http-client.js';
 
+/**
+ * Bytes of a file whose digests one request asks for: the holder reads and hashes that much
+ * before it answers, so a window keeps each answer within seconds (and inside the idle timeout)
+ * however large the file.
+ */
+export const DIGEST_WINDOW = 256 * DIGEST_CHUNK;
+
 /** The file being checked. */
 export interface CheckedFile {
   url: string;
@@ -39,22 +46,31 @@ export interface CheckStats {
  * The part of a claim that holds the holder's bytes: whole digest chunks of the written ranges
  * whose SHA-256 equals the holder's; without the digests route, the flushed ranges if the last
  * chunk of each, re-read from the holder, equals the bytes on disk, and nothing otherwise.
- * Records in `stats` how it checked and what it received.
+ * Records in `stats` how it checked and what it received. `digestWindow` (a multiple of the
+ * digest chunk, default {@link DIGEST_WINDOW}) is the most one digests request covers.
  */
-export async function verifyClaim(t: CheckedFile, claim: Claim, o: TransportOptions & { log: (m: string) => void }, stats: CheckStats): Promise<ByteRange[]> {
+export async function verifyClaim(
+  t: CheckedFile,
+  claim: Claim,
+  o: TransportOptions & { log: (m: string) => void; digestWindow?: number },
+  stats: CheckStats,
+): Promise<ByteRange[]> {
+  const window = o.digestWindow ?? DIGEST_WINDOW;
   const kept: ByteRange[] = [];
   for (const [s, e] of mergeRanges([...claim.written, ...claim.synced])) {
     const from = Math.ceil(s / DIGEST_CHUNK) * DIGEST_CHUNK;
     const to = e === t.size ? e : Math.floor(e / DIGEST_CHUNK) * DIGEST_CHUNK;
-    if (to <= from) continue;
-    const theirs = await remoteDigests(t, from, to - from, o);
-    if (theirs === undefined) return verifyByLastChunk(t, claim.synced, o, stats);
-    stats.check = 'digests';
-    const ours = await chunkDigests(t.path, from, to - from, o.signal).catch(() => Buffer.alloc(0));
-    for (let i = 0; i * DIGEST_CHUNK < to - from; i++) {
-      const a = ours.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES);
-      const b = theirs.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES);
-      if (a.length === DIGEST_BYTES && a.equals(b)) kept.push([from + i * DIGEST_CHUNK, Math.min(to, from + (i + 1) * DIGEST_CHUNK)]);
+    for (let w = from; w < to; w += window) {
+      const end = Math.min(to, w + window);
+      const theirs = await remoteDigests(t, w, end - w, o);
+      if (theirs === undefined) return verifyByLastChunk(t, claim.synced, o, stats);
+      stats.check = 'digests';
+      const ours = await chunkDigests(t.path, w, end - w, o.signal).catch(() => Buffer.alloc(0));
+      for (let i = 0; i * DIGEST_CHUNK < end - w; i++) {
+        const a = ours.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES);
+        const b = theirs.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES);
+        if (a.length === DIGEST_BYTES && a.equals(b)) kept.push([w + i * DIGEST_CHUNK, Math.min(end, w + (i + 1) * DIGEST_CHUNK)]);
+      }
     }
   }
   return mergeRanges(kept);
@@ -63,7 +79,7 @@ export async function verifyClaim(t: CheckedFile, claim: Claim, o: TransportOpti
 /** The holder's digests of a range, or undefined when it has no digests route. */
 async function remoteDigests(t: CheckedFile, offset: number, length: number, o: TransportOptions): Promise<Buffer | undefined> {
   const url = digestsUrl(t.url, offset, length);
-  const res = await sendRequest(url, { headers: o.headers(), signal: o.signal });
+  const res = await sendRequest(url, { headers: o.headers(), signal: o.signal, idleMs: o.idleMs });
   const want = Math.ceil(length / DIGEST_CHUNK) * DIGEST_BYTES;
   const parts: Buffer[] = [];
   let n = 0;

@@ -36,7 +36,7 @@ import { paddedIndex } from '../sector/sizes.js';
 import { renameDurable } from '../fs/durable.js';
 import { type FetchOptions, type FetchStats, fetchDirByFiles, fetchFile } from './fetch-engine.js';
 import { downloadOf, journalPathOf, readFetchJournal, recordedBytes, removeFetchJournal } from './fetch-journal.js';
-import { Limiter, readText, sendRequest, withIdleTimeout } from './http-client.js';
+import { Limiter, readText, sendRequest } from './http-client.js';
 import { sectorFetchPath, sectorFilePath } from '../sector/layout.js';
 import { type LocalStore, maskTypes } from './local-store.js';
 import type { CatalogClient } from './catalog-client.js';
@@ -207,7 +207,7 @@ export class RemoteStore {
     const errors: string[] = [];
     for (const base of info.URLs) {
       try {
-        const res = await sendRequest(`${base}/stat/${encodeURIComponent(id)}`, { headers: this.#headers(), signal });
+        const res = await sendRequest(`${base}/stat/${encodeURIComponent(id)}`, { headers: this.#headers(), signal, idleMs: this.#idleMs });
         const body = await readText(res);
         if (res.statusCode === 200) return JSON.parse(body) as FsStat;
         if (res.statusCode === 404) throw new StorageNotFoundError(`fsstat: path not found: storage ${id} is not local to ${base}`);
@@ -238,7 +238,7 @@ export class RemoteStore {
   }
 
   #readerDeps(): UnsealedReaderDeps {
-    return { local: this.local, catalog: this.catalog, limiter: this.limiter, headers: (extra) => this.#headers(extra), log: this.#log };
+    return { local: this.local, catalog: this.catalog, limiter: this.limiter, headers: (extra) => this.#headers(extra), idleMs: this.#idleMs, log: this.#log };
   }
 
   #headers(extra: Record<string, string> = {}): Record<string, string> {
@@ -350,7 +350,7 @@ export class RemoteStore {
   }
 
   async #downloadTar(url: string, temp: string, options: AcquireOptions): Promise<FetchStats> {
-    const res = await sendRequest(url, { headers: this.#headers(), signal: options.signal });
+    const res = await sendRequest(url, { headers: this.#headers(), signal: options.signal, idleMs: this.#idleMs });
     await expectOk(res, url, [200]);
     const type = String(res.headers['content-type'] ?? '');
     if (type !== 'application/x-tar') {
@@ -365,13 +365,13 @@ export class RemoteStore {
         yield c;
       }
     };
-    await extractTar(counted(withIdleTimeout(res, this.#idleMs, url)), temp);
+    await extractTar(counted(res), temp);
     return { size: bytes, kept: 0, received: bytes, check: 'none' };
   }
 
   async #deleteRemote(url: string, throwOnError = false): Promise<void> {
     try {
-      const res = await sendRequest(url, { method: 'DELETE', headers: this.#headers() });
+      const res = await sendRequest(url, { method: 'DELETE', headers: this.#headers(), idleMs: this.#idleMs });
       const body = await readText(res);
       if (res.statusCode !== 200) throw new FetchFailedError(`DELETE ${url}: HTTP ${res.statusCode} ${body.slice(0, 200)}`);
     } catch (err) {

@@ -29,6 +29,8 @@ export interface UnsealedReaderDeps {
   /** The node's fetch limiter (remote reads and fetches share it, as in Lotus). */
   limiter: Limiter;
   headers: (extra?: Record<string, string>) => Record<string, string>;
+  /** A holder that sends nothing for this long (before its answer, or in a probe's body) fails. */
+  idleMs: number;
   log: (message: string) => void;
 }
 
@@ -66,7 +68,7 @@ async function remoteHolders(deps: UnsealedReaderDeps, ref: SectorRef): Promise<
 
 /** The allocated probe of one holder URL: true (200), false (416); anything else throws. */
 async function probe(deps: UnsealedReaderDeps, url: string, ref: SectorRef, offset: number, size: number, signal?: AbortSignal): Promise<boolean> {
-  const res = await sendRequest(`${url}/${ref.proofType}/allocated/${unpaddedIndex(offset)}/${unpaddedIndex(size)}`, { headers: deps.headers(), signal });
+  const res = await sendRequest(`${url}/${ref.proofType}/allocated/${unpaddedIndex(offset)}/${unpaddedIndex(size)}`, { headers: deps.headers(), signal, idleMs: deps.idleMs });
   const text = await readText(res);
   if (res.statusCode === 200) return true;
   if (res.statusCode === 416) return false;
@@ -128,7 +130,8 @@ export async function readUnsealed(
 async function rangeRequest(deps: UnsealedReaderDeps, url: string, offset: number, size: number, signal?: AbortSignal): Promise<IncomingMessage> {
   const release = await deps.limiter.acquire(signal);
   try {
-    const res = await sendRequest(url, { headers: deps.headers({ Range: `bytes=${offset}-${offset + size - 1}` }), signal });
+    // the body goes to the caller, who may pause it: only the wait for the answer is timed
+    const res = await sendRequest(url, { headers: deps.headers({ Range: `bytes=${offset}-${offset + size - 1}` }), signal, idleMs: deps.idleMs, idleBody: false });
     const range = String(res.headers['content-range'] ?? '');
     const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(range);
     if (res.statusCode !== 206 || !m || Number(m[1]) !== offset || Number(m[2]) !== offset + size - 1) {

@@ -319,6 +319,53 @@ test('a download whose progress record is unreadable is fetched from the start',
   t.false(node.logs.some((l) => /resuming/.test(l)));
 });
 
+for (const [what, stalls, resume] of [
+  ['before listing a cache directory\'s files', (u: string) => u.endsWith('/files'), false],
+  ['before the digests of a kept download', (u: string) => u.includes('/digests/'), true],
+  ['before the head of a byte range', (_url: string, range?: string) => range !== undefined && range !== 'bytes=0-0', false],
+] as const) {
+  test(`a holder that stops answering ${what} fails the fetch after the idle timeout instead of holding it for ever`, async (t) => {
+    putSealed(t, DIGEST_CHUNK + 10);
+    putCache(t, { p_aux: 64, t_aux: 300 });
+    await t.context.a.local.redeclare();
+    const handler = createRemoteHandler({ local: t.context.a.local, verify: (tok) => authority.verifyToken(tok), log: () => {} });
+    const url = await serve(t, (req, res) => {
+      if (stalls(req.url ?? '', req.headers.range)) return; // accepted, never answered
+      void handler(req, res);
+    });
+    onlyThroughProxy(t);
+    holder(t, 'stalling', url, SE | C);
+    const { node, root } = await fetcher(t, { idleTimeoutMs: 400 });
+    t.teardown(() => node.close());
+    const type = what.includes('cache') ? C : SE;
+    if (resume) {
+      // a download whose first chunk was recorded: the resume asks for its digests
+      const temp = join(root, 'sealed', 'fetching', 's-t01000-1');
+      mkdirSync(join(root, 'sealed', 'fetching'), { recursive: true });
+      writeFileSync(temp, readFileSync(join(t.context.aRoot, 'sealed', 's-t01000-1')).subarray(0, DIGEST_CHUNK));
+      writeFileSync(journalPathOf(temp), JSON.stringify({ v: 1, kind: 'file', files: { '': { size: DIGEST_CHUNK + 10, ranges: [[0, DIGEST_CHUNK]] } } }));
+    }
+    const started = Date.now();
+    await t.throwsAsync(node.remote.acquireSector(REF, type, 0, 'sealing', 'copy'), { code: 'FETCH_FAILED', message: /no (answer|data) for 400 ms/ });
+    t.true(Date.now() - started < 10_000, `failed after ${Date.now() - started} ms`);
+    t.false(existsSync(join(root, type === C ? 'cache' : 'sealed', 's-t01000-1')));
+  });
+}
+
+test('remote stat, the allocated probe and a remote read of a holder that never answers fail or move on after the idle timeout', async (t) => {
+  const url = await serve(t, () => {});
+  const S9 = { miner: 1000, number: 9 };
+  t.context.m.store.storageAttach({ ID: 'mute', URLs: [url], Weight: 100, MaxStorage: 0, CanSeal: false, CanStore: true }, STAT);
+  t.context.m.store.storageDeclareSector('mute', S9, FileType.unsealed, true);
+  const { node } = await fetcher(t, { idleTimeoutMs: 300 });
+  t.teardown(() => node.close());
+  await t.throwsAsync(node.remote.fsStat('mute'), { code: 'FETCH_FAILED', message: /no answer for 300 ms/ });
+  const ref = { id: S9, proofType: PROOF_8M };
+  t.false(await node.remote.checkAllocated(ref, 0, 127));
+  t.is(await node.remote.reader(ref, 0, 128), null);
+  t.true(node.logs.some((l) => /allocated probe .*no answer for 300 ms/.test(l)), node.logs.join('\n'));
+});
+
 /** A fake holder of a sealed file of `size` bytes whose responses `lie` can spoil. */
 async function liar(t: { context: Ctx }, size: number, lie: (req: IncomingMessage, res: ServerResponse, range: [number, number] | undefined) => boolean): Promise<string> {
   const data = randomBytes(size);
