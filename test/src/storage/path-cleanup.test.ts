@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { FileType } from '../../../src/sector/sector-id.js';
@@ -88,4 +88,21 @@ test('a declaration whose file came back before the apply is not dropped', async
     ['fetching', true, undefined],
   ]);
   t.is(m.store.storageFindSector(S, FileType.sealed, 0, false).length, 1);
+});
+
+test('a leftover download, its progress record and a temporary of the record are one finding and go together', async (t) => {
+  const { root } = t.context;
+  const dir = join(root, 'sealed', 'fetching');
+  mkdirSync(dir);
+  for (const name of ['s-t01000-11', 's-t01000-11.fetch', '.s-t01000-11.fetch.77-00aa11bb.tmp']) writeFileSync(join(dir, name), 'x');
+  // a temporary whose record and download are gone stands alone
+  writeFileSync(join(dir, '.s-t01000-12.fetch.77-00aa11bb.tmp'), 'y');
+  const dry = await cleanupPaths(deps(t), false);
+  t.deepEqual(dry.items.map((i) => [i.kind, i.path]), [
+    ['fetching', join(dir, '.s-t01000-12.fetch.77-00aa11bb.tmp')],
+    ['fetching', join(dir, 's-t01000-11')],
+  ]);
+  const applied = await cleanupPaths(deps(t), true);
+  t.true(applied.items.every((i) => i.done));
+  t.deepEqual(readdirSync(dir), []);
 });
