@@ -28,7 +28,13 @@ import type { RequestSource } from '../src/worker/worker-env.js';
 import type { LocalWorker } from '../src/worker/local-worker.js';
 import type { CallRecord, CallState } from '../src/tasks/calls.js';
 import { FileType } from '../src/sector/sector-id.js';
-import { DRIFT_RESOLVE_MODES, type DriftReport, type DriftResolution, type DriftResolveMode } from '../src/storage/drift-report.js';
+import {
+  DRIFT_RESOLVE_MODES,
+  type DriftReport,
+  type DriftResolution,
+  type DriftResolveMode,
+  type UnrecordedSectorFiles,
+} from '../src/storage/drift-report.js';
 import { SectorDrift } from './sector-drift.js';
 
 export interface SectorServiceDeps {
@@ -241,10 +247,16 @@ export class SectorService {
     return { record, log };
   }
 
-  /** Tells the scheduler the highest sector number on any path, so new sectors are numbered above it. */
-  async noteSectorNumbersOnPaths(): Promise<void> {
+  /**
+   * A storage path was attached, or files on one were declared (a worker's path): tells the
+   * scheduler the highest sector number on any path, so new sectors are numbered above it, and
+   * reports the files on `storageId` that no record knows (logged, and returned for the caller to
+   * show); `only` limits the report to those sector numbers (the ones just declared).
+   */
+  async storageAttached(storageId: string, only?: readonly number[]): Promise<UnrecordedSectorFiles[]> {
     const max = await this.#d.index.catalog.maxSectorNumberOnPaths(this.#d.miner);
     if (max !== undefined) this.#d.root.send({ type: 'scheduler.numbers.seen', max });
+    return this.#drift.unrecordedOn(storageId, only);
   }
 
   /** The drift between the storage paths and the records now (`sectors drift`). */

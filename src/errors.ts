@@ -39,6 +39,10 @@ export type ErrorCode =
   | 'LOCK_FAILED'
   | 'FETCH_FAILED'
   | 'PROOF_INVALID'
+  | 'TICKET_EXPIRED'
+  | 'PRECOMMIT_REFUSED'
+  | 'COMMIT_REFUSED'
+  | 'FAULT_REFUSED'
   | 'CACHE_CORRUPT'
   | 'TASK_FAILED'
   | 'CALL_UNKNOWN'
@@ -113,6 +117,14 @@ export const FileNotFoundError = defineError('FileNotFoundError', 'FILE_NOT_FOUN
 export const LockFailedError = defineError('LockFailedError', 'LOCK_FAILED');
 export const FetchFailedError = defineError('FetchFailedError', 'FETCH_FAILED');
 export const ProofInvalidError = defineError('ProofInvalidError', 'PROOF_INVALID');
+/** The chain refused a pre-commit because its sealing ticket is too old (Lotus ErrExpiredTicket): seal again from a new ticket. */
+export const TicketExpiredError = defineError('TicketExpiredError', 'TICKET_EXPIRED');
+/** The chain refused a pre-commit for another reason (already pre-committed, a ticket not from the past). */
+export const PreCommitRefusedError = defineError('PreCommitRefusedError', 'PRECOMMIT_REFUSED');
+/** The chain refused a commit for a reason other than its proof (no pre-commit, too early, already proven). */
+export const CommitRefusedError = defineError('CommitRefusedError', 'COMMIT_REFUSED');
+/** The chain refused a fault declaration (the sector is not proven). */
+export const FaultRefusedError = defineError('FaultRefusedError', 'FAULT_REFUSED');
 export const CacheCorruptError = defineError('CacheCorruptError', 'CACHE_CORRUPT');
 export const TaskFailedError = defineError('TaskFailedError', 'TASK_FAILED');
 export const CallUnknownError = defineError('CallUnknownError', 'CALL_UNKNOWN');
@@ -156,6 +168,10 @@ const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknow
   LOCK_FAILED: LockFailedError,
   FETCH_FAILED: FetchFailedError,
   PROOF_INVALID: ProofInvalidError,
+  TICKET_EXPIRED: TicketExpiredError,
+  PRECOMMIT_REFUSED: PreCommitRefusedError,
+  COMMIT_REFUSED: CommitRefusedError,
+  FAULT_REFUSED: FaultRefusedError,
   CACHE_CORRUPT: CacheCorruptError,
   TASK_FAILED: TaskFailedError,
   CALL_UNKNOWN: CallUnknownError,
