@@ -225,6 +225,13 @@ export function schedulerHarness(options: SchedulerHarnessOptions = {}) {
       workersById.set(info.id, info);
       root.send({ type: 'scheduler.worker.connected', info });
     },
+    /** Disconnects a worker. */
+    disconnect: async (id: string) => {
+      root.send({ type: 'scheduler.worker.disconnected', id });
+      await flush();
+    },
+    /** The workers the scheduler holds, by id. */
+    workers: () => root.getSnapshot().context.workers,
     saves,
     runs,
     held,
