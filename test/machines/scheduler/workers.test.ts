@@ -137,3 +137,99 @@ test('controlling a worker the scheduler does not know is answered WORKER_UNKNOW
   t.false(w.cordoned);
   t.deepEqual(w.disabledTypes, []);
 });
+
+const ONE = { cpus: 1, memPhysical: 2 ** 40, memSwap: 0, memReserved: 0, gpus: [] };
+const preparingOn = (h: SchedulerHarness) => h.preparing.map((p) => [p.task.sector.number, p.worker]);
+
+test('a task waiting in a busy worker\'s window starts on a worker that is free as soon as there is one (Lotus leaves it in the busy worker\'s window: fixed)', async (t) => {
+  const h = schedulerHarness({ holdPrepare: true, workers: [workerInfo('a', { resources: ONE })] });
+  t.teardown(() => h.stop());
+  await h.request({ type: 'scheduler.pledge' });
+  await h.request({ type: 'scheduler.pledge' });
+  t.deepEqual(assignedOf(h), { 1: 'a' });
+  h.connect(workerInfo('b', { resources: ONE }));
+  await h.flush();
+  t.deepEqual(preparingOn(h), [
+    [0, 'a'],
+    [1, 'b'],
+  ]);
+  t.deepEqual(assignedOf(h), {});
+});
+
+test('a worker prepares its next task while its active pool is busy, and starts its work once the pool has room', async (t) => {
+  const h = schedulerHarness({ holdPrepare: true, workers: [workerInfo('a', { resources: ONE })] });
+  t.teardown(() => h.stop());
+  await h.request({ type: 'scheduler.pledge' });
+  h.preparing[0]!.prepared();
+  await h.flush();
+  t.is(h.runs.length, 1, 'the first filler works');
+  await h.request({ type: 'scheduler.pledge' });
+  t.deepEqual(preparingOn(h), [
+    [0, 'a'],
+    [1, 'a'],
+  ], 'the second prepares meanwhile: preparing and active are separate pools');
+  h.preparing[1]!.prepared();
+  await h.flush();
+  t.is(h.runs.length, 1, 'prepared, it waits for room in active');
+  t.is(h.root.getSnapshot().context.calls[h.preparing[1]!.callId]?.phase, 'preparing');
+  await h.finish('AP', FILLER);
+  t.deepEqual(
+    h.runs.map((r) => r.task.sector.number),
+    [0, 1],
+  );
+  t.like(h.calls.get(h.preparing[1]!.callId), { state: 'running', worker: 'a' });
+});
+
+test('cordon drains a worker: its started work finishes, its unstarted tasks go back to the queue, nothing new starts there until uncordon', async (t) => {
+  const h = schedulerHarness({ holdPrepare: true, workers: [workerInfo('a', { resources: ONE })] });
+  t.teardown(() => h.stop());
+  await h.request({ type: 'scheduler.pledge' });
+  await h.request({ type: 'scheduler.pledge' });
+  t.like(await h.request({ type: 'scheduler.worker.cordon', id: 'a' }), { ok: true });
+  t.deepEqual(assignedOf(h), { 1: null }, 'the unstarted filler is back in the queue');
+  h.preparing[0]!.prepared();
+  await h.flush();
+  await h.finish('AP', FILLER);
+  t.is(h.sectorState(0), 'GetTicket', 'started work finished');
+  t.is(h.preparing.length, 1, 'nothing new started on the cordoned worker');
+  t.like(await h.request({ type: 'scheduler.worker.uncordon', id: 'a' }), { ok: true });
+  t.deepEqual(preparingOn(h), [
+    [0, 'a'],
+    [1, 'a'],
+  ]);
+});
+
+test('disabling a task type on a worker sends that type elsewhere; disabling the whole worker gives back its unstarted tasks', async (t) => {
+  const h = schedulerHarness({ workers: [workerInfo('a'), workerInfo('b', { taskTypes: ['AP', ...ALWAYS] }, )] });
+  t.teardown(() => h.stop());
+  t.like(await h.request({ type: 'scheduler.worker.disable', id: 'a', taskType: 'AP' }), { ok: true });
+  await h.request({ type: 'scheduler.pledge' });
+  t.is(h.run('AP').worker, 'b');
+  await h.finish('AP', FILLER);
+  t.like(await h.request({ type: 'scheduler.worker.disable', id: 'a' }), { ok: true });
+  h.heldOf('chainGetTicket').resolve(TICKET);
+  await h.flush();
+  t.deepEqual(assignedOf(h), { 0: null }, 'PC1 waits: only the disabled worker runs it');
+  t.like(await h.request({ type: 'scheduler.worker.enable', id: 'a' }), { ok: true });
+  t.is(h.run('PC1').worker, 'a');
+});
+
+test('a task that needs a sector\'s files that are on no storage path fails FILE_NOT_FOUND naming them, instead of waiting in the queue for ever (Lotus waits: fixed)', async (t) => {
+  const h = schedulerHarness();
+  await pledgedToPc1(h);
+  await h.finish('PC1', PC1);
+  const record = structuredClone(h.saves.at(-1)!.record);
+  t.is(record.state, 'PreCommit2');
+  h.stop();
+  // a new database: the catalog lists no file of the sector anywhere
+  const r = schedulerHarness({ records: [record], nextNumber: 1 });
+  t.teardown(() => r.stop());
+  await r.flush();
+  const pc2 = r.calls.list({ number: 0 }).find((c) => c.task === 'PC2')!;
+  t.like(pc2, { state: 'returned', outcome: 'failed' });
+  t.is(pc2.returned?.ok, false);
+  const error = pc2.returned?.ok === false ? pc2.returned.error : undefined;
+  t.is(error?.code, 'FILE_NOT_FOUND');
+  t.regex(error?.message ?? '', /the sealed\+cache files of s-t01000-0 are on no storage path: no worker can run PC2/);
+  t.is(r.sectorState(0), 'SealPreCommit2Failed');
+});
