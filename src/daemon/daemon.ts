@@ -31,6 +31,7 @@ import { RepoFiles } from '../repo/repo-path.js';
 import { createRemoteHandler } from '../storage/http-handler.js';
 import { LocalStore } from '../storage/local-store.js';
 import { writeFileDurableSync } from '../fs/durable.js';
+import type { TaskType } from '../tasks/task-types.js';
 import type { FixedRandomness } from '../chain/fixed-randomness.js';
 import { heartbeatTimingFromEnv } from '../storage/owner-leases.js';
 import { RemoteStore } from '../storage/remote-store.js';
@@ -47,6 +48,10 @@ export interface DaemonOptions {
   sectorSize?: number;
   /** Pool threads. @default os.availableParallelism() */
   threads?: number;
+  /** Task types the daemon's own pool runs (`run --local-tasks`); empty: it only schedules. @default every type */
+  localTasks?: readonly TaskType[];
+  /** The local worker ignores resources (`run --ignore-resources`); per-type limits still apply. @default false */
+  ignoreResources?: boolean;
   /** One line per event worth telling the operator. @default console.log */
   log?: (line: string) => void;
   /** Every sector gets this ticket and seed from the local chain (`run --fixed-randomness`). */
@@ -161,6 +166,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       },
       ...(options.uploadIdleMs !== undefined ? { uploadIdleMs: options.uploadIdleMs } : {}),
       ...(options.checkProvableMs !== undefined ? { checkProvableMs: options.checkProvableMs } : {}),
+      ...(options.localTasks ? { localTasks: options.localTasks } : {}),
+      ...(options.ignoreResources ? { ignoreResources: true } : {}),
       minerId: repo.config.minerId,
       sealProof: repo.config.sealProof,
       // the node's storage paths (storage.json), advertised with this node's /remote URL
@@ -181,6 +188,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // stopped after the HTTP server, so in-flight calls end first
     shutdown.pushAfter('HTTP server', 'actor system', () => system.stop());
     components.sectors = system.sectors;
+    components.workers = system.workerService;
     components.system = system;
     components.storage = {
       catalog: system.index.catalog,

@@ -4,7 +4,7 @@
  * WORKER_LOST do to their calls. On the simulated-clock harness.
  */
 import test from 'ava';
-import { schedDiag } from '../../../machines/scheduler/sched-views.js';
+import { callPlacements, schedDiag, workerStates } from '../../../machines/scheduler/sched-views.js';
 import type { TaskType } from '../../../src/tasks/task-types.js';
 import { type SchedulerHarness, schedulerHarness, workerInfo } from '../scheduler-harness.js';
 
@@ -232,4 +232,16 @@ test('a task that needs a sector\'s files that are on no storage path fails FILE
   t.is(error?.code, 'FILE_NOT_FOUND');
   t.regex(error?.message ?? '', /the sealed\+cache files of s-t01000-0 are on no storage path: no worker can run PC2/);
   t.is(r.sectorState(0), 'SealPreCommit2Failed');
+});
+
+test('the jobs view puts a started call under its worker with RunWait 0 and a window\'s call with RunWait window + 1', async (t) => {
+  const h = schedulerHarness({ holdPrepare: true, workers: [workerInfo('a', { resources: ONE })] });
+  t.teardown(() => h.stop());
+  await h.request({ type: 'scheduler.pledge' });
+  await h.request({ type: 'scheduler.pledge' });
+  const [first, second] = h.calls.open().sort((x, y) => x.sector.number - y.sector.number);
+  t.deepEqual(callPlacements(h.root.getSnapshot().context), { [first!.callId]: { worker: 'a', runWait: 0 }, [second!.callId]: { worker: 'a', runWait: 1 } });
+  const states = workerStates(h.root.getSnapshot().context);
+  t.like(states[0], { connected: true, enabled: true, cordoned: false, windows: [[second!.callId], []], started: [{ callId: first!.callId, type: 'AP', stage: 'preparing' }] });
+  t.like(states[0]!.preparing, { cpuUse: 1 });
 });
