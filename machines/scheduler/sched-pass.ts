@@ -73,6 +73,8 @@ export class Planner {
   readonly #stamp: number[];
   readonly #heaps = new Map<string, MinHeap>();
   readonly #useHeaps: boolean;
+  /** Needs by task type, sector size and worker threads: a pass asks for the same few many times. */
+  readonly #needs = new Map<string, Need>();
 
   /**
    * @param windows existing windows by worker id (incremental placement); absent: every schedulable
@@ -245,7 +247,7 @@ export class Planner {
   /** The first window of worker `w` that can still hold the call, within the worker's per-type limit. */
   #fittingWindow(w: number, call: PassCall): number | undefined {
     const pw = this.workers[w]!;
-    const need = needOf(call.type, call.sectorSize, pw.info.resources);
+    const need = this.#need(pw, call);
     const windows = this.windows[w]!;
     let inWindows = 0;
     for (const x of windows) inWindows += x.allocated.counts[call.type] ?? 0;
@@ -261,7 +263,7 @@ export class Planner {
   #assign(w: number, window: number, call: PassCall, claim: Claim | undefined): Placement {
     const pw = this.workers[w]!;
     const x = this.windows[w]![window]!;
-    const need: Need = needOf(call.type, call.sectorSize, pw.info.resources);
+    const need = this.#need(pw, call);
     addTo(x.allocated, need, pw.info.resources);
     x.todo.push(call.callId);
     if (claim) {
@@ -271,6 +273,16 @@ export class Planner {
     this.#util[w] = this.#utilOf(w);
     this.#stamp[w]!++;
     return claim ? { worker: pw.info.id, window, claim } : { worker: pw.info.id, window };
+  }
+
+  #need(pw: PassWorker, call: PassCall): Need {
+    const key = `${call.type}|${call.sectorSize}|${pw.info.resources.cpus}`;
+    let need = this.#needs.get(key);
+    if (!need) {
+      need = needOf(call.type, call.sectorSize, pw.info.resources);
+      this.#needs.set(key, need);
+    }
+    return need;
   }
 
   #utilOf(w: number): number {
