@@ -137,6 +137,8 @@ export const sectorSetup = setup({
       assertEvent(event, 'sector.task.failed');
       return event.error.code === 'FILE_NOT_FOUND';
     },
+    /** The sector's failure was a full disk: a retry can succeed once space is freed. */
+    failedForSpace: ({ context }) => context.error?.code === 'NO_SPACE',
     /** Nothing of this new sector is durable and no other piece waits for it: it can vanish. */
     unbornAndIdle: ({ context }) => isUnborn(context) && context.queue.length === 0,
     hasC1: ({ context }) => context.c1 !== undefined,

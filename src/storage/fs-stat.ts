@@ -1,5 +1,5 @@
 /**
- * Space accounting of a local storage path (sector-storage.md §4.2).
+ * Space accounting of a local storage path (lotus `extern/sector-storage/fsutil`).
  *
  * Lotus walks the whole path on every stat when MaxStorage is set ("expensive for very large
  * paths"). Here a {@link PathUsage} caches the on-disk usage of every sector entry, measured once by

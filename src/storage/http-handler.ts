@@ -1,6 +1,6 @@
 /**
  * The `/remote` HTTP endpoint through which nodes fetch sector files from each other
- * (sector-storage.md §4.8):
+ * (lotus `extern/sector-storage/stores/http_handler.go`):
  *
  * | route | |
  * |---|---|

@@ -1,5 +1,5 @@
 /**
- * The storage paths of one node (sector-storage.md §4.5): opens the paths listed in `storage.json`,
+ * The storage paths of one node (lotus `extern/sector-storage/stores/local.go`): opens the paths listed in `storage.json`,
  * attaches them to the index and declares the sector files found on them, reports their health
  * every ~10 s, and resolves, allocates, reserves, removes and moves sector files.
  *

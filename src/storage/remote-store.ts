@@ -1,5 +1,5 @@
 /**
- * The store that workers and the manager use (sector-storage.md §4.7): the local store plus
+ * The store that workers and the manager use (lotus `extern/sector-storage/stores/remote.go`): the local store plus
  * fetching missing sector files from other nodes over HTTP.
  *
  * A fetch goes to `<type>/fetching/<name>` on the chosen local path (space reserved first), is

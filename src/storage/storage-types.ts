@@ -1,5 +1,5 @@
 /**
- * Wire types of the storage layer (sector-storage.md §4.2–4.4). Records that Lotus exposes over its
+ * Wire types of the storage layer (lotus `extern/sector-storage/stores/index.go`). Records that Lotus exposes over its
  * API keep Lotus's field names (`ID`, `URLs`, `Weight`, …) so the JSON matches `lotus-miner`;
  * sector ids stay in the project's `{ miner, number }` form.
  */

@@ -212,6 +212,8 @@ export const storageMethods = {
     },
     run: async ([id, sector, types, primary], ctx): Promise<null> => {
       await st(ctx).catalog.storageDeclareSector(id, sector, types, primary);
+      // a worker's file of a sector the records do not know keeps its number out of use
+      await ctx.components.sectors?.noteSectorNumbersOnPaths();
       return null;
     },
   }),
@@ -222,7 +224,12 @@ export const storageMethods = {
       expectArity(raw, 3);
       return [stringParam(raw, 0, 'id'), declsParam(raw, 1), boolParam(raw, 2, 'dropMissing')];
     },
-    run: ([id, decls, drop], ctx) => st(ctx).catalog.storageDeclareSectors(id, decls, drop),
+    run: async ([id, decls, drop], ctx) => {
+      const result = await st(ctx).catalog.storageDeclareSectors(id, decls, drop);
+      // sector numbers found on a worker's (newly attached) path are never handed out to new sectors
+      await ctx.components.sectors?.noteSectorNumbersOnPaths();
+      return result;
+    },
   }),
   /** `StorageDropSector(id, sector, types)`. */
   StorageDropSector: defineMethod({

@@ -1,5 +1,5 @@
 /**
- * `sector-storage storage …`, in the style of `lotus-miner storage` (sector-storage.md §9.2):
+ * `sector-storage storage …`, in the style of `lotus-miner storage` (lotus `cmd/lotus-miner/storage.go`):
  * `list` (space bars, counts, weight, use, URLs, and heartbeat health), `find SECTOR`,
  * `attach PATH [--init] [--seal] [--store] [--weight N] [--max-storage SIZE]`, `detach PATH|ID`
  * and `locks`.
