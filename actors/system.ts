@@ -182,8 +182,11 @@ export interface WorkerRegistry {
   /**
    * Registers a worker (or updates a known one's info) and the runner its calls run on; sends
    * `scheduler.worker.connected`. InvalidArgumentError for a bad info or a runner of another id.
+   * `holds`: ids of calls the worker still runs or has finished (it outlived a restart of the
+   * daemon): each that is open is started on it again (its runner is given the call id and waits
+   * for that result), not run elsewhere.
    */
-  connect(info: WorkerInfo, runner: TaskRunner): void;
+  connect(info: WorkerInfo, runner: TaskRunner, options?: { holds?: readonly string[] }): void;
   /**
    * The worker is gone: its unstarted tasks go back to the queue (`scheduler.worker.disconnected`);
    * its started calls end as their runner reports them (WORKER_LOST puts a call back in the queue).
@@ -279,11 +282,13 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     ...(Object.keys(localLimits).length > 0 ? { limits: localLimits } : {}),
   });
   const registry: WorkerRegistry = {
-    connect(info, runner) {
+    connect(info, runner, connectOptions) {
       const checked = checkWorkerInfo(info);
       if (runner.id !== checked.id) throw new InvalidArgumentError(`the runner of worker ${checked.id} has id ${runner.id}`);
+      const holds = connectOptions?.holds ?? [];
+      if (!Array.isArray(holds) || !holds.every((h) => typeof h === 'string')) throw new InvalidArgumentError(`worker ${checked.id}: holds must be a list of call ids`);
       workers.set(checked.id, runner);
-      root.send({ type: 'scheduler.worker.connected', info: checked });
+      root.send({ type: 'scheduler.worker.connected', info: checked, ...(holds.length > 0 ? { holds: [...holds] } : {}) });
     },
     disconnect(id) {
       workers.delete(id);

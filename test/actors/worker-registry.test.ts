@@ -136,6 +136,7 @@ test.serial('connect refuses an info that does not check out, or a runner of ano
   const bad = { ...infoOf(d, 'w-1', ['PC1']), taskTypes: ['PC9'] } as unknown as WorkerInfo;
   t.throws(() => d.workers.connect(bad, runner), { code: 'INVALID_ARGUMENT', message: /worker w-1: task type must be one of/ });
   t.throws(() => d.workers.connect(infoOf(d, 'w-2', ['PC1']), runner), { code: 'INVALID_ARGUMENT', message: /the runner of worker w-2 has id w-1/ });
+  t.throws(() => d.workers.connect(infoOf(d, 'w-1', ['PC1']), runner, { holds: [7] as unknown as string[] }), { code: 'INVALID_ARGUMENT', message: 'worker w-1: holds must be a list of call ids' });
   t.is(d.workers.runner('w-1'), undefined);
   t.deepEqual(
     d.workerService.states().map((w) => w.info.id),

@@ -221,9 +221,9 @@ export function schedulerHarness(options: SchedulerHarnessOptions = {}) {
     catalog,
     preparing,
     /** Connects (or updates) a worker. */
-    connect: (info: WorkerInfo) => {
+    connect: (info: WorkerInfo, holds?: string[]) => {
       workersById.set(info.id, info);
-      root.send({ type: 'scheduler.worker.connected', info });
+      root.send({ type: 'scheduler.worker.connected', info, ...(holds ? { holds } : {}) });
     },
     /** Disconnects a worker. */
     disconnect: async (id: string) => {

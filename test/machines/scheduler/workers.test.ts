@@ -4,6 +4,7 @@
  * WORKER_LOST do to their calls. On the simulated-clock harness.
  */
 import test from 'ava';
+import { openDatabase } from '../../../src/db/database.js';
 import { callPlacements, schedDiag, workerStates } from '../../../machines/scheduler/sched-views.js';
 import type { TaskType } from '../../../src/tasks/task-types.js';
 import { type SchedulerHarness, schedulerHarness, workerInfo } from '../scheduler-harness.js';
@@ -244,4 +245,45 @@ test('the jobs view puts a started call under its worker with RunWait 0 and a wi
   const states = workerStates(h.root.getSnapshot().context);
   t.like(states[0], { connected: true, enabled: true, cordoned: false, windows: [[second!.callId], []], started: [{ callId: first!.callId, type: 'AP', stage: 'preparing' }] });
   t.like(states[0]!.preparing, { cpuUse: 1 });
+});
+
+/** PC1 of sector 0 running on worker `remote` when the daemon stops; the restarted scheduler (InitWait 3 s) has only `local` at first. */
+async function restartedWithPc1OnRemote(t: import('ava').ExecutionContext) {
+  const db = openDatabase(':memory:');
+  const h = schedulerHarness({ db, workers: [workerInfo('local', { taskTypes: ['AP', ...ALWAYS] }), workerInfo('remote', { taskTypes: ['PC1'] })] });
+  await pledgedToPc1(h);
+  const pc1 = h.run('PC1');
+  t.is(pc1.worker, 'remote');
+  const record = structuredClone(h.saves.at(-1)!.record);
+  h.stop();
+  const r = schedulerHarness({ db, records: [record], nextNumber: 1, initWaitMs: 3_000, workers: [workerInfo('local')] });
+  t.teardown(() => r.stop());
+  await r.flush();
+  return { r, pc1 };
+}
+
+test('after a daemon restart a call a reconnecting worker still holds runs on that worker again under its id, even cordoned, not elsewhere', async (t) => {
+  const { r, pc1 } = await restartedWithPc1OnRemote(t);
+  r.connect(workerInfo('remote', { taskTypes: ['PC1'], resources: ONE, limits: { PC1: 1 } }), [pc1.callId, 'a-call-nobody-knows']);
+  await r.flush();
+  t.like(await r.request({ type: 'scheduler.worker.cordon', id: 'remote' }), { ok: true });
+  r.clock.increment(3_000);
+  await r.flush();
+  const again = r.run('PC1');
+  t.is(again.callId, pc1.callId);
+  t.is(again.worker, 'remote');
+  t.is(r.runs.filter((x) => x.task.type === 'PC1').length, 1, 'it did not run on the idle local worker');
+  await r.finish('PC1', PC1);
+  t.is(r.sectorState(0), 'PreCommit2');
+  t.deepEqual(r.root.getSnapshot().context.heldBy, {}, 'nothing is left held');
+});
+
+test('after a daemon restart a call whose worker does not come back (or no longer holds it) runs on any worker once InitWait is over', async (t) => {
+  const { r, pc1 } = await restartedWithPc1OnRemote(t);
+  r.connect(workerInfo('remote', { taskTypes: ['PC1'] }), []);
+  r.clock.increment(3_000);
+  await r.flush();
+  const again = r.run('PC1');
+  t.is(again.callId, pc1.callId);
+  t.is(again.worker, 'local', 'placed by the pass (the tie goes to the first worker id)');
 });
