@@ -239,6 +239,12 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   const now = options.now ?? Date.now;
   const log = options.log ?? ((message: string) => console.warn(message));
 
+  // the local worker's registration, checked before anything is opened (a bad limit names its variable)
+  const localTasks = [...(options.localTasks ?? TASK_TYPES)];
+  const sectorSize = sealProofInfo(options.sealProof).sectorSize;
+  const localLimits = options.localLimits ?? limitsFromEnv(process.env, sectorSize, localTasks);
+  const resources = options.localResources ?? localResources(options.pool.threads);
+
   const db = options.db ?? openDatabase(options.dbPath!);
   const ownsDb = !options.db;
   const calls = new CallStore(db, { now });
@@ -267,10 +273,6 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   const sources = new Map<string, RequestSource>();
   const inflight = new Set<Promise<unknown>>();
   const workers = new Map<string, TaskRunner>();
-  const localTasks = [...(options.localTasks ?? TASK_TYPES)];
-  const sectorSize = sealProofInfo(options.sealProof).sectorSize;
-  const localLimits = options.localLimits ?? limitsFromEnv(process.env, sectorSize, localTasks);
-  const resources = options.localResources ?? localResources(options.pool.threads);
   /** The local worker as it registers: its paths are the node's local storage paths now. */
   const localInfo = (): WorkerInfo => ({
     id: LOCAL_WORKER_ID,

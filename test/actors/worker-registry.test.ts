@@ -194,3 +194,28 @@ test.serial('a worker that disconnects before its placed call starts gives it ba
     'the gone worker is forgotten once none of its calls is left',
   );
 });
+
+test.serial('the local worker registers with the pool\'s threads, this machine\'s memory, --ignore-resources and the *_MAX_CONCURRENT limits of the environment', async (t) => {
+  process.env.PC1_2K_MAX_CONCURRENT = '1';
+  process.env.C2_2K_MAX_CONCURRENT = '0';
+  t.teardown(() => {
+    delete process.env.PC1_2K_MAX_CONCURRENT;
+    delete process.env.C2_2K_MAX_CONCURRENT;
+  });
+  const d = await t.context.start({ ignoreResources: true });
+  const [local] = d.workerService.states();
+  t.is(local?.info.id, 'local');
+  t.is(local!.info.resources.cpus, 2, 'the pool\'s threads');
+  t.true(local!.info.resources.memPhysical > 0);
+  t.true(local!.info.ignoreResources);
+  t.deepEqual(local!.info.limits, { PC1: 1 }, '0 is no limit');
+  t.deepEqual(local!.info.paths, d.localStore!.localPaths().map((p) => p.ID));
+});
+
+test.serial('a *_MAX_CONCURRENT value that is not a count stops the start, naming the variable', async (t) => {
+  process.env.PC2_2K_MAX_CONCURRENT = 'lots';
+  t.teardown(() => {
+    delete process.env.PC2_2K_MAX_CONCURRENT;
+  });
+  await t.throwsAsync(t.context.start(), { code: 'INVALID_ARGUMENT', message: 'PC2_2K_MAX_CONCURRENT="lots" must be a non-negative integer (0 = no limit)' });
+});
