@@ -28,6 +28,8 @@ export const RUN_WAIT = {
   assigned: 1,
   /** Finished, result not yet applied by its sector (Lotus RWRetWait). */
   retWait: -1,
+  /** Returned to its sector (Lotus RWRetDone). */
+  retDone: -3,
 } as const;
 
 /** The worker key Lotus lists jobs under when no worker holds them (ret-wait). */
@@ -96,7 +98,7 @@ export function workerJobOf(c: CallRecord, placed?: { worker: string; runWait: n
     ID: idOf(c),
     Sector: { Miner: c.sector.miner, Number: c.sector.number },
     Task: TASK_WIRE_NAMES[c.task],
-    RunWait: running ? RUN_WAIT.running : waiting ? RUN_WAIT.assigned : RUN_WAIT.retWait,
+    RunWait: running ? RUN_WAIT.running : waiting ? RUN_WAIT.assigned : c.state === 'returned' ? RUN_WAIT.retDone : RUN_WAIT.retWait,
     Start: new Date(start).toISOString(),
   };
   // a waiting call is on no worker yet (a hostname it carries is from a run before a restart)
@@ -168,6 +170,23 @@ export const sealingMethods = {
         else out[worker] = [job];
       }
       return out;
+    },
+  }),
+  /**
+   * `Filecoin.WorkerJobsDone(sinceMs) → {nil uuid: WorkerJob[]}` (admin, ours): calls returned to
+   * their sectors since `sinceMs` (unix ms), RunWait −3 (Lotus RWRetDone), for
+   * `sealing jobs --show-ret-done` (Lotus's WorkerJobs lists them itself; ours lists open calls only).
+   */
+  WorkerJobsDone: defineMethod({
+    perm: 'admin',
+    params: (raw): [number] => {
+      expectArity(raw, 1);
+      return [intParam(raw, 0, 'sinceMs')];
+    },
+    run: async ([sinceMs], { components }): Promise<Record<string, WorkerJob[]>> => {
+      const s = sectorService(components.sectors);
+      const done = s.returnedSince ? await s.returnedSince(sinceMs) : [];
+      return done.length === 0 ? {} : { [NO_WORKER]: done.map((c) => workerJobOf(c).job) };
     },
   }),
   /**

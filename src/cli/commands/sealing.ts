@@ -78,12 +78,17 @@ const jobs = defineCommand({
   summary: 'list the calls not yet returned to their sectors: running, waiting for a worker, or done and not yet applied',
   description:
     'Columns as lotus-miner: ID (first 8 hex digits of the call id; "sealing abort" takes it), Sector, Worker ("local" is the daemon\'s own pool; 00000000 when no worker holds the call), Hostname, Task (AP, PC1, PC2, C1, C2, FIN, GET, UNS), State (running = started on the worker, its prepare step included; assigned(n) = in window n of the worker, not started; queued = in no window yet; ret-wait = done, its sector has not applied the result yet) and Time since it started.',
-  flags: {},
+  flags: {
+    'show-ret-done': { type: 'boolean', description: 'also list the calls returned to their sectors in the last hour (state ret-done)' },
+  },
   positionals: [],
-  async run({ out, connect, signal }) {
+  async run({ flags, out, connect, signal }) {
     const api = await connect();
     try {
-      const rows = flattenJobs(await api.call('WorkerJobs', { signal }));
+      const open = await api.call('WorkerJobs', { signal });
+      const done = flags['show-ret-done'] === true ? await api.call('WorkerJobsDone', Date.now() - 3_600_000, { signal }) : {};
+      for (const [worker, jobs] of Object.entries(done)) open[worker] = [...(open[worker] ?? []), ...jobs];
+      const rows = flattenJobs(open);
       out.result(rows, (r) => formatJobs(r));
     } finally {
       api.close();

@@ -56,7 +56,7 @@ test.serial('sealing workers shows the local worker with the task types of --loc
   t.regex(lines[4]!, /^\tVMEM: \[\|*\s*\] \d+% .+\/.+$/);
 });
 
-test.serial('a task no worker runs waits in the queue: sched-diag lists it with no window, sealing jobs under no worker as assigned', async (t) => {
+test.serial('a task no worker runs waits in the queue: sched-diag lists it with no window, sealing jobs under no worker as queued, its returned calls with --show-ret-done', async (t) => {
   const pledged = await cliJson<{ Number: number }>(repo, ['sectors', 'pledge']);
   let diag: SchedDiagJson | undefined;
   for (let i = 0; i < 600; i++) {
@@ -76,6 +76,13 @@ test.serial('a task no worker runs waits in the queue: sched-diag lists it with 
     jobs.find((j) => j.ID.ID === pc2!.CallID),
     { Worker: '00000000-0000-0000-0000-000000000000', RunWait: 1, Task: 'seal/v0/precommit/2' },
   );
+  t.false(jobs.some((j) => j.RunWait === -3), 'calls returned to their sector are not listed by default');
+  const withDone = await cliJson<JobRow[]>(repo, ['sealing', 'jobs', '--show-ret-done']);
+  const done = withDone.filter((j) => j.RunWait === -3 && j.Sector.Number === pledged.Number).map((j) => j.Task).sort();
+  t.deepEqual(done, ['seal/v0/addpiece', 'seal/v0/precommit/1'], 'AP and PC1 were returned: ret-done');
+  t.regex((await runCli(repo, ['sealing', 'jobs', '--show-ret-done'])).stdout, /\sPC1\s+ret-done\s/);
+  const bad = await rawRpc(repo, 'Filecoin.WorkerJobsDone', ['yesterday']);
+  t.is(bad.error?.data?.code, 'INVALID_ARGUMENT');
   const forced = await cliJson<SchedDiagJson>(repo, ['sealing', 'sched-diag', '--force-sched']);
   t.true(forced.SchedInfo.Requests.some((r) => r.CallID === pc2!.CallID), 'a forced pass cannot place it either');
 });
