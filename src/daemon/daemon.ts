@@ -48,10 +48,6 @@ export interface DaemonOptions {
   sectorSize?: number;
   /** Pool threads. @default os.availableParallelism() */
   threads?: number;
-  /** Task types the daemon's own pool runs (`run --local-tasks`); empty: it only schedules. @default every type */
-  localTasks?: readonly TaskType[];
-  /** The local worker ignores resources (`run --ignore-resources`); per-type limits still apply. @default false */
-  ignoreResources?: boolean;
   /** One line per event worth telling the operator. @default console.log */
   log?: (line: string) => void;
   /** Every sector gets this ticket and seed from the local chain (`run --fixed-randomness`). */
@@ -74,6 +70,10 @@ export interface DaemonOptions {
    * (repo/drift-guard.ts); otherwise that start is refused with REPO_DRIFT.
    */
   acceptDrift?: boolean;
+  /** Task types the daemon's own pool runs (`run --local-tasks`); empty: none (remote workers do the work). @default every type */
+  localTasks?: readonly TaskType[];
+  /** The local worker ignores resources (`run --ignore-resources`); per-type limits still apply. @default false */
+  ignoreResources?: boolean;
 }
 
 /** A running daemon. */
@@ -166,10 +166,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       },
       ...(options.uploadIdleMs !== undefined ? { uploadIdleMs: options.uploadIdleMs } : {}),
       ...(options.checkProvableMs !== undefined ? { checkProvableMs: options.checkProvableMs } : {}),
-      ...(options.localTasks ? { localTasks: options.localTasks } : {}),
-      ...(options.ignoreResources ? { ignoreResources: true } : {}),
       minerId: repo.config.minerId,
       sealProof: repo.config.sealProof,
+      ...(options.localTasks ? { localTasks: options.localTasks } : {}),
+      ...(options.ignoreResources ? { ignoreResources: true } : {}),
       // the node's storage paths (storage.json), advertised with this node's /remote URL
       localStore: async (index) => {
         const local = new LocalStore({

@@ -251,3 +251,11 @@ test('the pass\'s per-shape heaps place exactly as a scan of every worker does (
     for (const c of calls) t.deepEqual(heaps.place(c), scan.place(c), `round ${round}, ${c.callId}`);
   }
 });
+
+test('ignore-resources: a worker takes tasks its memory and threads could not hold, up to its per-type limit', (t) => {
+  const tiny = worker('tiny', { resources: { cpus: 1, memPhysical: GiB, memSwap: 0, memReserved: 0, gpus: [] }, ignoreResources: true, limits: { PC1: 3 } });
+  const calls = ['1', '2', '3', '4'].map((id) => call(id, 'PC1', ALLOC_PC1));
+  t.deepEqual(placedOn(planAll(calls, [tiny], { paths: roomy('tiny'), claims: {} })), { 1: 'tiny', 2: 'tiny', 3: 'tiny' });
+  const strict = worker('tiny', { ...tiny.info, ignoreResources: false });
+  t.deepEqual(placedOn(planAll(calls, [strict], { paths: roomy('tiny'), claims: {} })), {}, 'without it a 56 GiB PC1 does not fit 1 GiB');
+});
