@@ -103,7 +103,7 @@ test('a pre-commit on chain with another CommR stalls the sector for an operator
   h.stop();
 });
 
-test('a failed proof computation is retried once, then the sector goes back to PC1', async (t) => {
+test('a failed proof computation is retried twice (Lotus counts retries: InvalidProofs > 1), then the sector goes back to PC1', async (t) => {
   const h = cc();
   await toPreCommit2(h);
   await pc2(h);
@@ -112,9 +112,10 @@ test('a failed proof computation is retried once, then the sector goes back to P
   h.fail('TASK_FAILED', 'c1 failed');
   await h.flush();
   t.is(h.state(), 'ComputeProofFailed');
-  t.is(h.context().counters.invalidProofs, 1);
+  t.is(h.context().counters.invalidProofs, 0, 'a failure is not a retry');
   await wait(h, 60_000);
   t.is(h.state(), 'Committing');
+  t.is(h.context().counters.invalidProofs, 1, 'the first retry');
   h.finish('C1', { sha256: 'cc'.repeat(32), bytes: 10 });
   await h.flush();
   t.is(h.lastTask().type, 'C2');
@@ -123,7 +124,14 @@ test('a failed proof computation is retried once, then the sector goes back to P
   t.is(h.state(), 'ComputeProofFailed');
   t.is(h.context().c1, undefined, 'C1 output is recomputed after a C2 failure');
   await wait(h, 60_000);
-  t.is(h.state(), 'SealPreCommit1Failed', 'more than one proof failure redoes PC1');
+  t.is(h.state(), 'Committing', 'the second failure is retried too');
+  t.is(h.context().counters.invalidProofs, 2);
+  t.is(h.lastTask().type, 'C1');
+  h.fail('TASK_FAILED', 'c1 failed again');
+  await h.flush();
+  await wait(h, 60_000);
+  t.is(h.state(), 'SealPreCommit1Failed', 'a failure after two retries redoes PC1');
+  t.is(h.context().counters.invalidProofs, 0);
   h.stop();
 });
 
