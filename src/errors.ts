@@ -49,6 +49,9 @@ export type ErrorCode =
   | 'CALL_STATE_INVALID'
   | 'ABORTED'
   | 'UPLOAD_STALLED'
+  | 'WORKER_UNKNOWN'
+  | 'WORKER_LOST'
+  | 'NO_WORKER'
   | 'INTERNAL';
 
 /** Base class: a code, a name and an optional cause. */
@@ -132,6 +135,15 @@ export const CallStateInvalidError = defineError('CallStateInvalidError', 'CALL_
 export const AbortedError = defineError('AbortedError', 'ABORTED');
 /** A client's upload sent nothing for longer than the idle timeout; the piece is dropped. */
 export const UploadStalledError = defineError('UploadStalledError', 'UPLOAD_STALLED');
+/** No connected worker has that id. */
+export const WorkerUnknownError = defineError('WorkerUnknownError', 'WORKER_UNKNOWN');
+/**
+ * The worker running a call went away for good (its connection's grace period ended): the
+ * scheduler queues the call again instead of failing its sector (docs/design/scheduler.md §1).
+ */
+export const WorkerLostError = defineError('WorkerLostError', 'WORKER_LOST');
+/** No worker can ever run the task (an upload's AddPiece while the local worker does not run AP). */
+export const NoWorkerError = defineError('NoWorkerError', 'NO_WORKER');
 export const InternalError = defineError('InternalError', 'INTERNAL');
 
 const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknown }) => SectorStorageError> = {
@@ -178,6 +190,9 @@ const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknow
   CALL_STATE_INVALID: CallStateInvalidError,
   ABORTED: AbortedError,
   UPLOAD_STALLED: UploadStalledError,
+  WORKER_UNKNOWN: WorkerUnknownError,
+  WORKER_LOST: WorkerLostError,
+  NO_WORKER: NoWorkerError,
   INTERNAL: InternalError,
 };
 

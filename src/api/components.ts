@@ -38,6 +38,8 @@ export interface SectorApiService {
    * sectors `only`, when given).
    */
   storageAttached(storageId: string, only?: readonly number[]): Promise<UnrecordedSectorFiles[]>;
+  /** A local storage path was attached or detached: the local worker is re-registered with its paths. */
+  storagePathsChanged?(): void;
   /** One sector's record and its log; rejects with SectorUnknownError for an unknown number. */
   status(sector: number): Promise<{ record: SectorRecord; log: SectorLogEntry[] }>;
   /** The sectors in any of `states`. */
@@ -58,6 +60,8 @@ export interface SectorApiService {
   abort(callIdOrPrefix: string): Promise<string>;
   /** Calls not yet returned to their sectors. */
   jobs(): Promise<readonly CallRecord[]>;
+  /** Calls returned to their sectors since `sinceMs` (unix ms), among the newest returned ones. */
+  returnedSince?(sinceMs: number): Promise<readonly CallRecord[]>;
   /** The drift between the storage paths and the sector records now. */
   drift(): Promise<DriftReport>;
   /** Resolves one sector's drift: import its record from its files, or remove a record whose files are gone. */

@@ -439,6 +439,7 @@ export const storageMethods = {
     run: async ([path], ctx): Promise<AttachedPathInfo> => {
       const info = await st(ctx).local.addLocalPath(path);
       // sector numbers found on the new path are never handed out to new sectors
+      ctx.components.sectors?.storagePathsChanged?.();
       return { ...info, Unrecorded: await attachedDrift(ctx, info.ID) };
     },
   }),
@@ -449,7 +450,11 @@ export const storageMethods = {
       expectArity(raw, 1);
       return [stringParam(raw, 0, 'pathOrId')];
     },
-    run: ([p], ctx): Promise<LocalPathInfo> => st(ctx).local.detachLocalPath(p),
+    run: async ([p], ctx): Promise<LocalPathInfo> => {
+      const info = await st(ctx).local.detachLocalPath(p);
+      ctx.components.sectors?.storagePathsChanged?.();
+      return info;
+    },
   }),
   /**
    * `StorageFetch(sector, types, pathType, mode) → SectorPaths`: makes the sector's files of
