@@ -8,6 +8,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeUnavailableError } from '../src/errors.js';
 
+/** What a cancellable native call returns when its cancel flag was set (native/src/cancel.h). */
+export const NATIVE_CANCELLED = -2;
+
 /** The raw binding. Each area (hash, sdr, poseidon) declares its functions in its own facade. */
 export type RawBinding = Record<string, (...args: never[]) => unknown>;
 

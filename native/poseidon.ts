@@ -8,7 +8,8 @@
  * and allocates outputs; C computes (STYLE.md §3.9). Constants per arity are built on first
  * use in each thread (a few milliseconds, once).
  */
-import { binding } from './binding.js';
+import { AbortedError } from '../src/errors.js';
+import { binding, NATIVE_CANCELLED } from './binding.js';
 
 /** Arities neptune defines round numbers for (and this addon therefore supports). */
 export const POSEIDON_ARITIES: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 24, 36];
@@ -19,8 +20,8 @@ export const FR_MODULUS = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffff
 const NODE = 32;
 
 interface PoseidonBinding {
-  poseidonHashMany(arity: number, inputs: Uint8Array, out: Uint8Array, mode: number, threads?: number): number;
-  poseidonColumns(layers: Uint8Array[], out: Uint8Array, threads?: number): number;
+  poseidonHashMany(arity: number, inputs: Uint8Array, out: Uint8Array, mode: number, threads?: number, cancel?: Int32Array): number;
+  poseidonColumns(layers: Uint8Array[], out: Uint8Array, threads?: number, cancel?: Int32Array): number;
   poseidonSplitThreads(hashes: number, threads: number): number;
   frAddNodes(a: Uint8Array, b: Uint8Array, out: Uint8Array): number;
   frSubNodes(a: Uint8Array, b: Uint8Array, out: Uint8Array): number;
@@ -55,6 +56,21 @@ export interface PoseidonBulkOptions {
    * thread) use fewer threads or just the caller's. @default 1
    */
   threads?: number;
+  /**
+   * A task's cancel flag (`TaskContext.cancelFlag`: an Int32Array, usually over shared memory,
+   * non-zero once cancelled). Every native thread of the call polls it every four hashes, so a
+   * call of any size stops within milliseconds and throws AbortedError; `out` is then partly
+   * written.
+   */
+  cancel?: Int32Array | undefined;
+}
+
+function checkCancel(options: PoseidonBulkOptions | undefined): Int32Array | undefined {
+  const cancel = options?.cancel;
+  if (cancel !== undefined && !(cancel instanceof Int32Array && cancel.length >= 1)) {
+    throw new TypeError('options.cancel must be an Int32Array of at least one element');
+  }
+  return cancel;
 }
 
 function checkThreads(options: PoseidonBulkOptions | undefined): number {
@@ -128,7 +144,8 @@ export function poseidonLayer(children: Uint8Array, parents: Uint8Array, arity: 
   if (children.length !== parents.length * arity) {
     throw new RangeError(`children must be ${parents.length * arity} bytes (parents × arity), got ${children.length}`);
   }
-  const bad = native().poseidonHashMany(arity, children, parents, Mode.fast, threads);
+  const bad = native().poseidonHashMany(arity, children, parents, Mode.fast, threads, checkCancel(options));
+  if (bad === NATIVE_CANCELLED) throw new AbortedError('Poseidon tree row cancelled');
   if (bad >= 0) throw notCanonical('children node', bad);
 }
 
@@ -147,7 +164,8 @@ export function columnHashes(layers: readonly Uint8Array[], out: Uint8Array, opt
     checkBytes(`layers[${i}]`, layer);
     if (layer.length !== out.length) throw new RangeError(`layers[${i}] must be ${out.length} bytes like out, got ${layer.length}`);
   });
-  const bad = native().poseidonColumns([...layers], out, threads);
+  const bad = native().poseidonColumns([...layers], out, threads, checkCancel(options));
+  if (bad === NATIVE_CANCELLED) throw new AbortedError('column hashes cancelled');
   if (bad >= 0) {
     const k = layers.length;
     throw notCanonical(`layers[${bad % k}] node`, Math.floor(bad / k));

@@ -3,10 +3,12 @@
  * the checks here only keep a direct caller from reading or writing out of bounds.
  *
  *   sdrParents(drgSeed: Uint8Array(28), feistelKeys: Uint8Array(32), nodes, legacy: boolean,
- *              start, out: Uint32Array(14·count)) -> undefined
+ *              start, out: Uint32Array(14·count), cancel?: Int32Array) -> -1, or -2 when cancelled
  *   sdrLabelRange(replicaId: Uint8Array(32), layer, start, parents: Uint32Array(14·count),
- *                 current: Uint8Array(32·nodes), previous: Uint8Array(32·nodes) | null)
- *                 -> -1, or the offset in the range of the first node with an invalid parent
+ *                 current: Uint8Array(32·nodes), previous: Uint8Array(32·nodes) | null,
+ *                 cancel?: Int32Array)
+ *                 -> -1, the offset in the range of the first node with an invalid parent, or
+ *                    -2 when cancelled (cancel.h)
  *   chachaWords(seed: Uint8Array(32), rounds, out: Uint32Array) -> undefined
  *   blake2b512(data: Uint8Array, out: Uint8Array(64)) -> undefined
  *   sdrPermute(drgSeed, feistelKeys, nodes, legacy, index) -> Feistel permutation of index
@@ -15,6 +17,7 @@
  */
 #include <string.h>
 #include "blake2b.h"
+#include "cancel.h"
 #include "chacha8.h"
 #include "napi_util.h"
 #include "sdr_graph.h"
@@ -61,15 +64,15 @@ static bool is_null_or_undefined(napi_env env, napi_value v) {
   ss_sdr_graph_init(&g, drgSeed, keys_, nodes, legacy)
 
 static napi_value sdr_parents(napi_env env, napi_callback_info info) {
-  SS_ARGS(6);
+  SS_ARGS_UPTO(6, 7);
   SDR_GRAPH_ARGS(graph);
   SS_U64(start, 4);
   SDR_U32S(out, 5);
+  SS_CANCEL_FLAG(cancel, 6);
   if (out_len % SS_SDR_DEGREE != 0) SS_RANGE_ERROR("out length must be a multiple of 14");
   uint64_t count = out_len / SS_SDR_DEGREE;
   if (start > nodes || count > nodes - start) SS_RANGE_ERROR("start + out.length / 14 must be <= nodes");
-  ss_sdr_graph_parents(&graph, start, count, out);
-  return ss_undefined(env);
+  return ss_number(env, ss_sdr_graph_parents(&graph, start, count, out, cancel) ? -1 : SS_CANCELLED);
 }
 
 static napi_value sdr_permute(napi_env env, napi_callback_info info) {
@@ -81,12 +84,13 @@ static napi_value sdr_permute(napi_env env, napi_callback_info info) {
 }
 
 static napi_value sdr_label_range(napi_env env, napi_callback_info info) {
-  SS_ARGS(6);
+  SS_ARGS_UPTO(6, 7);
   SS_BYTES_LEN(replicaId, 0, 32);
   SS_U64(layer, 1);
   SS_U64(start, 2);
   SDR_U32S(parents, 3);
   SS_BYTES(current, 4);
+  SS_CANCEL_FLAG(cancel, 6);
   if (layer < 1 || layer > 0xffffffffULL) SS_RANGE_ERROR("layer must be >= 1");
   if (current_len % 32 != 0 || current_len < 64) SS_RANGE_ERROR("current must be a multiple of 32 bytes, at least 64");
   uint64_t nodes = current_len / 32;
@@ -103,7 +107,7 @@ static napi_value sdr_label_range(napi_env env, napi_callback_info info) {
   }
   ss_instance *inst = ss_get_instance(env);
   int64_t bad = ss_sdr_label_range(replicaId, (uint32_t)layer, nodes, start, count, parents, current,
-                                   prev, inst && inst->use_sha_ni);
+                                   prev, inst && inst->use_sha_ni, cancel);
   return ss_number(env, (double)bad);
 }
 

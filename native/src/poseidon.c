@@ -1,5 +1,6 @@
 /* neptune Poseidon: constant generation (Grain LFSR, Cauchy MDS), the reference permutation and
  * the byte-level bulk entry points. The optimised permutation lives in poseidon_opt.c. */
+#include "cancel.h"
 #include "fr_adx.h"
 #include "poseidon.h"
 #include <stdlib.h>
@@ -149,12 +150,13 @@ void ss_poseidon_hash_ref(const ss_poseidon_params *p, const ss_fr *in, ss_fr *o
 }
 
 int64_t ss_poseidon_hash_many(const ss_poseidon_params *p, const uint8_t *in, uint8_t *out, size_t count,
-                              ss_poseidon_mode mode) {
+                              ss_poseidon_mode mode, const int32_t *cancel) {
   const int k = p->arity;
   ss_fr v[4 * SS_POSEIDON_MAX_ARITY], h[4];
   size_t i = 0;
   if (mode == SS_POSEIDON_FAST) /* groups of four, interleaved */
     for (; i + 4 <= count; i += 4) {
+      if (ss_cancel_requested(cancel)) return SS_CANCELLED;
       const uint8_t *src = in + i * (size_t)k * 32;
       for (int j = 0; j < 4 * k; j++)
         if (!ss_fr_from_bytes(&v[j], src + 32 * j)) return (int64_t)(i * (size_t)k + (size_t)j);
@@ -162,6 +164,7 @@ int64_t ss_poseidon_hash_many(const ss_poseidon_params *p, const uint8_t *in, ui
       for (int l = 0; l < 4; l++) ss_fr_to_bytes(out + 32 * (i + l), &h[l]);
     }
   for (; i < count; i++) {
+    if ((i & 3) == 0 && ss_cancel_requested(cancel)) return SS_CANCELLED;
     const uint8_t *src = in + i * (size_t)k * 32;
     for (int j = 0; j < k; j++)
       if (!ss_fr_from_bytes(&v[j], src + 32 * j)) return (int64_t)(i * (size_t)k + (size_t)j);
@@ -177,11 +180,12 @@ int64_t ss_poseidon_hash_many(const ss_poseidon_params *p, const uint8_t *in, ui
 }
 
 int64_t ss_poseidon_columns(const ss_poseidon_params *p, const uint8_t *const *layers, uint8_t *out,
-                            size_t nodes) {
+                            size_t nodes, const int32_t *cancel) {
   const int k = p->arity;
   ss_fr v[4 * SS_POSEIDON_MAX_ARITY], h[4];
   size_t n = 0;
   for (; n + 4 <= nodes; n += 4) {
+    if (ss_cancel_requested(cancel)) return SS_CANCELLED;
     for (int l = 0; l < 4; l++)
       for (int j = 0; j < k; j++)
         if (!ss_fr_from_bytes(&v[l * k + j], layers[j] + 32 * (n + l))) return (int64_t)((n + l) * (size_t)k + (size_t)j);

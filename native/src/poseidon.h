@@ -56,15 +56,16 @@ bool ss_poseidon_opt_build(ss_poseidon_params *p);
 
 /* Byte-level bulk operations over canonical LE 32-byte nodes. Each returns -1 on success or
  * the index (in 32-byte elements of the input) of the first element >= r; outputs before the
- * failing element may have been written. */
+ * failing element may have been written. `cancel` (may be NULL) is polled every four hashes:
+ * once it is set the call returns SS_CANCELLED (cancel.h) with part of `out` written. */
 
 /* out[i] = Poseidon(in[i*arity .. i*arity + arity - 1]) for i < count. */
 int64_t ss_poseidon_hash_many(const ss_poseidon_params *p, const uint8_t *in, uint8_t *out, size_t count,
-                              ss_poseidon_mode mode);
+                              ss_poseidon_mode mode, const int32_t *cancel);
 /* out[v] = Poseidon_k(layers[0][v], …, layers[k-1][v]) for v < nodes; k = p->arity. The
  * returned index is v * k + layer. */
 int64_t ss_poseidon_columns(const ss_poseidon_params *p, const uint8_t *const *layers, uint8_t *out,
-                            size_t nodes);
+                            size_t nodes, const int32_t *cancel);
 
 /* Encoding (sealing-crypto.md §5): out = (a + b) mod r or (a - b) mod r per node. Returns -1 or
  * the first node index where an input is >= r (a checked first); nothing is written then. */

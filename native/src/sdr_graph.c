@@ -2,6 +2,7 @@
 #include "sdr_graph.h"
 #include <string.h>
 #include "blake2b.h"
+#include "cancel.h"
 #include "chacha8.h"
 
 void ss_sdr_graph_init(ss_sdr_graph *g, const uint8_t drg_seed[28], const uint64_t feistel_keys[4],
@@ -197,17 +198,24 @@ static bool has_avx512(void) {
 }
 #endif
 
-void ss_sdr_graph_parents(const ss_sdr_graph *g, uint64_t start, uint64_t count, uint32_t *out) {
+bool ss_sdr_graph_parents(const ss_sdr_graph *g, uint64_t start, uint64_t count, uint32_t *out,
+                          const int32_t *cancel) {
+  for (uint64_t at = 0; at < count; at += SS_SDR_PARENTS_CANCEL_NODES) {
+    if (ss_cancel_requested(cancel)) return false;
+    const uint64_t n = count - at < SS_SDR_PARENTS_CANCEL_NODES ? count - at : SS_SDR_PARENTS_CANCEL_NODES;
+    uint32_t *o = out + SS_SDR_DEGREE * at;
 #if defined(__x86_64__)
-  if (has_avx512()) {
-    for (uint64_t i = 0; i < count; i++) ss_sdr_graph_base_parents(g, start + i, out + SS_SDR_DEGREE * i);
-    exp_parents_range_x8(g, start, count, out);
-    return;
-  }
+    if (has_avx512()) {
+      for (uint64_t i = 0; i < n; i++) ss_sdr_graph_base_parents(g, start + at + i, o + SS_SDR_DEGREE * i);
+      exp_parents_range_x8(g, start + at, n, o);
+      continue;
+    }
 #endif
-  for (uint64_t i = 0; i < count; i++) {
-    ss_sdr_graph_base_parents(g, start + i, out);
-    ss_sdr_graph_exp_parents(g, start + i, out + SS_SDR_BASE_DEGREE);
-    out += SS_SDR_DEGREE;
+    for (uint64_t i = 0; i < n; i++) {
+      ss_sdr_graph_base_parents(g, start + at + i, o);
+      ss_sdr_graph_exp_parents(g, start + at + i, o + SS_SDR_BASE_DEGREE);
+      o += SS_SDR_DEGREE;
+    }
   }
+  return true;
 }

@@ -6,6 +6,7 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
+#include "cancel.h"
 #include "sdr_graph.h"
 #include "sha256.h"
 
@@ -78,7 +79,7 @@ static inline void prefetch_parents(const uint32_t *p, const uint8_t *cur, const
 
 static int64_t label_range(const uint8_t replica_id[32], uint32_t layer, uint64_t nodes, uint64_t start,
                            uint64_t count, const uint32_t *parents, uint8_t *cur, const uint8_t *prev,
-                           bool shani) {
+                           bool shani, const int32_t *cancel) {
   uint8_t hdr[32];
   /* message chunks: replica id, header block, then the 37 parent labels */
   const uint8_t *chunks[2 + 37];
@@ -86,6 +87,7 @@ static int64_t label_range(const uint8_t replica_id[32], uint32_t layer, uint64_
   chunks[1] = hdr;
   const bool straddles = ((uintptr_t)cur & 31) != 0 || (prev && ((uintptr_t)prev & 31) != 0);
   for (uint64_t i = 0; i < count; i++) {
+    if (i % SS_SDR_CANCEL_NODES == 0 && ss_cancel_requested(cancel)) return SS_CANCELLED;
     const uint64_t v = start + i;
     const uint32_t *p = parents + SS_SDR_DEGREE * i;
     if (i + PREFETCH_AHEAD < count)
@@ -106,8 +108,8 @@ static int64_t label_range(const uint8_t replica_id[32], uint32_t layer, uint64_
 
 int64_t ss_sdr_label_range(const uint8_t replica_id[32], uint32_t layer, uint64_t nodes,
                            uint64_t start, uint64_t count, const uint32_t *parents, uint8_t *cur,
-                           const uint8_t *prev, bool use_sha_ni) {
-  return label_range(replica_id, layer, nodes, start, count, parents, cur, prev, use_sha_ni);
+                           const uint8_t *prev, bool use_sha_ni, const int32_t *cancel) {
+  return label_range(replica_id, layer, nodes, start, count, parents, cur, prev, use_sha_ni, cancel);
 }
 
 bool ss_sdr_advise_huge_pages(void *addr, size_t len) {

@@ -57,6 +57,8 @@ export interface ParentCacheOptions {
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
   /** Checked between chunks of generation; throw to abandon it (nothing is left behind). */
   readonly throwIfCancelled?: (() => void) | undefined;
+  /** A task's cancel flag, polled inside each chunk's native call as well. */
+  readonly cancel?: Int32Array | undefined;
 }
 
 /* Files already verified by this thread, keyed by path, with the stat that was verified. */
@@ -183,7 +185,7 @@ async function generate(graph: SdrGraph, path: string, manifestPath: string, opt
     for (let start = 0; start < graph.nodes; start += PARENT_CHUNK_NODES) {
       options.throwIfCancelled?.();
       const count = Math.min(PARENT_CHUNK_NODES, graph.nodes - start);
-      const parents = graphParents(graph, start, count, chunk);
+      const parents = graphParents(graph, start, count, chunk, options.cancel);
       const bytes = new Uint8Array(parents.buffer, parents.byteOffset, count * PARENT_BYTES_PER_NODE);
       h.update(bytes);
       await file.handle.write(bytes, 0, bytes.length, start * PARENT_BYTES_PER_NODE);

@@ -235,6 +235,7 @@ export async function sealPreCommit1(input: PreCommit1Input, ctx: TaskContext = 
       dir: input.parentCacheDir,
       onProgress: (d, t) => ctx.progress({ phase: 'parents', done: d, total: t, detail: 'parent cache' }),
       throwIfCancelled: () => ctx.throwIfCancelled(),
+      cancel: ctx.cancelFlag,
     });
     parentCachePath = cache.path;
     stats.parentCacheSeconds = (performance.now() - t0) / 1000;
@@ -295,6 +296,9 @@ interface LabelLayerArgs {
 /**
  * Labels one layer chunk by chunk. Parents are double-buffered: the read of the next chunk
  * runs on the libuv pool while the (synchronous) native labeller works on the current one.
+ * The native labeller polls the task's cancel flag inside each chunk too, so a cancelled PC1
+ * stops within milliseconds whatever the chunk size; the unfinished layer is never written, and
+ * the checkpoint still names only the finished ones (a new run resumes after them).
  */
 async function labelLayer(a: LabelLayerArgs): Promise<void> {
   const { cache, layer, layers, current, chunkNodes, ctx } = a;
@@ -303,19 +307,24 @@ async function labelLayer(a: LabelLayerArgs): Promise<void> {
   let ready = new Uint32Array(size);
   let spare = new Uint32Array(size);
   let pending = cache.read(0, Math.min(chunkNodes, nodes), ready);
-  for (let start = 0; start < nodes; start += chunkNodes) {
-    ctx.throwIfCancelled();
-    // crash-safety test hook: the layers before this one are checkpointed, this one is half done
-    if (layer > 1 && start > 0 && start >= nodes / 2 && start - chunkNodes < nodes / 2) crashPoint('pc1.mid-layer');
-    const parents = await pending;
-    const next = Math.min(nodes, start + chunkNodes);
-    if (next < nodes) {
-      pending = cache.read(next, Math.min(chunkNodes, nodes - next), spare);
-      [ready, spare] = [spare, ready];
+  try {
+    for (let start = 0; start < nodes; start += chunkNodes) {
+      ctx.throwIfCancelled();
+      // crash-safety test hook: the layers before this one are checkpointed, this one is half done
+      if (layer > 1 && start > 0 && start >= nodes / 2 && start - chunkNodes < nodes / 2) crashPoint('pc1.mid-layer');
+      const parents = await pending;
+      const next = Math.min(nodes, start + chunkNodes);
+      if (next < nodes) {
+        pending = cache.read(next, Math.min(chunkNodes, nodes - next), spare);
+        [ready, spare] = [spare, ready];
+      }
+      const previous = layer > 1 ? a.previous : undefined;
+      const bad = sdrLabelRange({ replicaId: a.replicaId, layer, start, parents, current, previous, cancel: ctx.cancelFlag });
+      if (bad >= 0) throw new CacheCorruptError(`parent cache ${cache.path} has invalid parents for node ${start + bad}`);
+      ctx.progress({ phase: 'pc1', done: (layer - 1) * nodes + next, total: layers * nodes, detail: `layer ${layer}/${layers}` });
     }
-    const previous = layer > 1 ? a.previous : undefined;
-    const bad = sdrLabelRange({ replicaId: a.replicaId, layer, start, parents, current, previous });
-    if (bad >= 0) throw new CacheCorruptError(`parent cache ${cache.path} has invalid parents for node ${start + bad}`);
-    ctx.progress({ phase: 'pc1', done: (layer - 1) * nodes + next, total: layers * nodes, detail: `layer ${layer}/${layers}` });
+  } catch (err) {
+    await pending.catch(() => undefined); // no read may still be running when the cache closes
+    throw err;
   }
 }
