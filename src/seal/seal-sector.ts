@@ -8,6 +8,10 @@
  *
  * The directory gets Lotus's layout: `unsealed/s-t0<miner>-<n>`, `sealed/s-t0<miner>-<n>`,
  * `cache/s-t0<miner>-<n>/`.
+ *
+ * The steps after AddPiece ({@link SealSteps}) run in the calling thread by default, or on a
+ * sealer pool thread (what the `seal` command does), which keeps the calling thread free to
+ * notice a signal and set the task's cancel flag while a long native call runs.
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
@@ -16,16 +20,17 @@ import { AbortedError, InternalError, InvalidArgumentError } from '../errors.js'
 import { fillerPieces } from '../piece/alignment.js';
 import { addPiece, addPieceWithPadding } from '../piece/add-piece.js';
 import { computeCommD } from '../piece/unsealed-cid.js';
-import type { TaskContext, TaskProgress } from '../lifecycle/task-context.js';
+import { cancelFlagFor, type TaskContext, type TaskProgress } from '../lifecycle/task-context.js';
+import { sectorFilePath } from '../sector/layout.js';
 import { type RegisteredSealProof, sealProofForSectorSize } from '../sector/proofs.js';
 import { sectorId } from '../sector/sector-id.js';
 import { paddedSizeForPayload } from '../sector/sizes.js';
-import { sectorFilePath } from '../sector/layout.js';
-import { sealCommit1 } from './c1.js';
-import { type SnarkProver, sealCommit2, vanillaBundleProver } from './c2.js';
-import { sealPreCommit1 } from './pc1.js';
-import { sealPreCommit2 } from './pc2.js';
-import { verifySealDetailed } from './verify.js';
+import { type Commit1Input, sealCommit1 } from './c1.js';
+import { type SnarkProver, sealCommit2, type VerifyResult, vanillaBundleProver } from './c2.js';
+import { commitmentBytes } from './commitment-cid.js';
+import { type PreCommit1Input, type PreCommit1Output, sealPreCommit1 } from './pc1.js';
+import { type PreCommit2Paths, sealPreCommit2 } from './pc2.js';
+import { type VerifySealInput, verifySealDetailed } from './verify.js';
 
 /** The phases of a seal, in order. */
 export const SEAL_PHASES = ['addPiece', 'pc1', 'pc2', 'c1', 'c2', 'verify'] as const;
@@ -33,6 +38,47 @@ export type SealPhase = (typeof SEAL_PHASES)[number];
 
 /** lotus-bench's interactive seed: bytes 1..31 then 255. */
 export const LOTUS_BENCH_SEED = Uint8Array.from([...Array.from({ length: 31 }, (_, i) => i + 1), 255]);
+
+/** How a step is run: cancelled by `signal`, reporting progress to `onProgress`. */
+export interface SealStepOptions {
+  readonly signal?: AbortSignal | undefined;
+  readonly onProgress?: ((p: TaskProgress) => void) | undefined;
+}
+
+/**
+ * The steps of a seal after AddPiece, with plain structured-cloneable inputs and outputs (as
+ * the pool's task handlers of the same names take them), so that they can run in this thread
+ * ({@link inThreadSealSteps}) or on a pool thread (`sealStepsOnPool` in src/pool).
+ */
+export interface SealSteps {
+  pc1(input: PreCommit1Input, options: SealStepOptions): Promise<PreCommit1Output>;
+  /** Resolves to the commitments as CID strings. */
+  pc2(
+    input: { pc1: PreCommit1Output; paths: PreCommit2Paths; threads?: number | undefined },
+    options: SealStepOptions,
+  ): Promise<{ commD: string; commR: string }>;
+  c1(input: Commit1Input, options: SealStepOptions): Promise<Uint8Array>;
+  /** C2 with the default prover (the vanilla proof bundle). */
+  c2(input: { c1: Uint8Array }, options: SealStepOptions): Promise<Uint8Array>;
+  verifySeal(input: VerifySealInput, options: SealStepOptions): Promise<VerifyResult>;
+}
+
+/** The steps in the calling thread, all with `ctx` (progress and cancellation). */
+export function inThreadSealSteps(ctx: TaskContext): SealSteps {
+  return {
+    pc1: (input) => sealPreCommit1(input, ctx),
+    pc2: async ({ pc1, paths, threads }) => {
+      const out = await sealPreCommit2(pc1, paths, ctx, { threads });
+      return { commD: out.commD.toString(), commR: out.commR.toString() };
+    },
+    c1: (input) => sealCommit1(input, ctx),
+    c2: async ({ c1 }) => {
+      ctx.throwIfCancelled();
+      return sealCommit2(c1);
+    },
+    verifySeal: async (input) => verifySealDetailed(input),
+  };
+}
 
 /** Options of {@link sealSector}. */
 export interface SealSectorOptions {
@@ -54,6 +100,10 @@ export interface SealSectorOptions {
   parentCacheDir?: string;
   /** C2 prover. @default vanillaBundleProver */
   prover?: SnarkProver;
+  /** Where PC1, PC2, C1, C2 (default prover) and verification run. @default this thread */
+  steps?: SealSteps;
+  /** Native threads of PC2's Poseidon work. @default every core */
+  pc2Threads?: number;
   /** Progress of the running phase (phase names as reported by each step). */
   onProgress?: (p: TaskProgress) => void;
   /** Called when a phase starts and when it ends (with its duration). */
@@ -119,7 +169,10 @@ export async function sealSector(options: SealSectorOptions): Promise<SealSector
     throwIfCancelled() {
       if (signal?.aborted) throw new AbortedError('seal cancelled');
     },
+    cancelFlag: cancelFlagFor(signal),
   };
+  const steps = options.steps ?? inThreadSealSteps(ctx);
+  const taskOptions = { signal, onProgress: options.onProgress };
   const times = {} as Record<SealPhase, number>;
   async function phase<T>(name: SealPhase, run: () => Promise<T>): Promise<T> {
     ctx.throwIfCancelled();
@@ -172,7 +225,7 @@ export async function sealSector(options: SealSectorOptions): Promise<SealSector
   });
 
   const pc1 = await phase('pc1', () =>
-    sealPreCommit1(
+    steps.pc1(
       {
         proof: info.id,
         cacheDir: paths.cache,
@@ -183,15 +236,22 @@ export async function sealSector(options: SealSectorOptions): Promise<SealSector
         pieces: pieces.placed.map((p) => ({ size: p.paddedSize })),
         parentCacheDir: options.parentCacheDir,
       },
-      ctx,
+      taskOptions,
     ),
   );
   // the data on disk and the piece commitments must agree (GenerateUnsealedCID vs the file)
   const fromPieces = Buffer.from(computeCommD(info.sectorSize, pieces.comms)).toString('hex');
   if (fromPieces !== pc1.commD) throw new InternalError(`CommD of the pieces (${fromPieces}) differs from the unsealed file's (${pc1.commD})`);
-  const pc2 = await phase('pc2', () => sealPreCommit2(pc1, { cacheDir: paths.cache, sealedPath: paths.sealed, unsealedPath: paths.unsealed }, ctx));
+  const pc2 = await phase('pc2', () =>
+    steps.pc2(
+      { pc1, paths: { cacheDir: paths.cache, sealedPath: paths.sealed, unsealedPath: paths.unsealed }, threads: options.pc2Threads },
+      taskOptions,
+    ),
+  );
+  const commD = commitmentBytes(pc2.commD, 'commD');
+  const commR = commitmentBytes(pc2.commR, 'commR');
   const c1 = await phase('c1', () =>
-    sealCommit1(
+    steps.c1(
       {
         sealProof: info.id,
         cacheDir: paths.cache,
@@ -200,32 +260,27 @@ export async function sealSector(options: SealSectorOptions): Promise<SealSector
         sectorNumber: id.number,
         ticket,
         seed,
-        commD: pc2.raw.commD,
-        commR: pc2.raw.commR,
+        commD,
+        commR,
       },
-      ctx,
+      taskOptions,
     ),
   );
-  const proof = await phase('c2', () => sealCommit2(c1, { prover }));
+  // a prover object cannot cross to a pool thread: only the default one runs as a task
+  const proof = await phase('c2', () => (prover === vanillaBundleProver ? steps.c2({ c1 }, taskOptions) : sealCommit2(c1, { prover })));
   const check = await phase('verify', () =>
-    verifySealDetailed({
-      sealProof: info.id,
-      commR: pc2.raw.commR,
-      commD: pc2.raw.commD,
-      minerId: id.miner,
-      sectorNumber: id.number,
-      ticket,
-      seed,
-      proof,
-    }),
+    steps.verifySeal(
+      { sealProof: info.id, commR, commD, minerId: id.miner, sectorNumber: id.number, ticket, seed, proof },
+      taskOptions,
+    ),
   );
   return {
     sealProof: info.id,
     proofName: info.name,
     minerId: id.miner,
     sectorNumber: id.number,
-    commD: pc2.commD.toString(),
-    commR: pc2.commR.toString(),
+    commD: pc2.commD,
+    commR: pc2.commR,
     pieces: pieces.placed,
     times,
     proof,

@@ -5,11 +5,17 @@
  *
  * C2 here produces a vanilla proof bundle: non-succinct and not accepted on chain (Filecoin's
  * Groth16 parameters are not available; see src/seal/c2.ts for where a Groth16 prover plugs in).
+ *
+ * The phases after AddPiece run on a sealer pool thread, so the main thread stays free to take
+ * Ctrl-C: SIGINT sets the running task's cancel flag, which the native code polls, and the
+ * command stops within a second with an ABORTED error.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { InvalidArgumentError } from '../../errors.js';
+import { AbortedError, InvalidArgumentError } from '../../errors.js';
+import { SealerPool } from '../../pool/pool.js';
+import { sealStepsOnPool } from '../../pool/seal-steps.js';
 import { VANILLA_BUNDLE_NOTE } from '../../seal/c2.js';
 import { LOTUS_BENCH_SEED, SEAL_PHASES, type SealPhase, sealSector } from '../../seal/seal-sector.js';
 import { formatSize, parseSize } from '../../sector/sizes.js';
@@ -70,6 +76,8 @@ const seal = defineCommand({
     const seed = flags.seed === undefined ? LOTUS_BENCH_SEED : parseHex32(flags.seed, 'seed (--seed)');
     const dir = flags.dir === undefined ? await mkdtemp(join(tmpdir(), 'sector-storage-seal-')) : resolve(flags.dir);
     let bar: ProgressBar | undefined;
+    let running: SealPhase | undefined;
+    const pool = new SealerPool({ threads: 1 });
     try {
       const result = await sealSector({
         sectorSize,
@@ -81,7 +89,9 @@ const seal = defineCommand({
         seed,
         parentCacheDir: flags['parent-cache'],
         signal,
+        steps: sealStepsOnPool(pool),
         onPhase: (e) => {
+          running = e.state === 'start' ? e.phase : undefined;
           if (e.state === 'start') {
             bar = new ProgressBar({ phase: PHASE_LABEL[e.phase], unit: e.phase === 'addPiece' ? 'bytes' : 'count' });
           } else {
@@ -123,8 +133,16 @@ const seal = defineCommand({
         ],
       );
       return result.verified ? 0 : 1;
+    } catch (err) {
+      if (signal.aborted) {
+        const why = signal.reason instanceof Error ? signal.reason.message : 'cancelled';
+        const during = running ? ` during ${PHASE_LABEL[running]}` : '';
+        throw new AbortedError(`seal stopped${during}: ${why}`, { cause: err });
+      }
+      throw err;
     } finally {
       bar?.abort();
+      await pool.close();
       if (flags.dir === undefined) await rm(dir, { recursive: true, force: true });
     }
   },
