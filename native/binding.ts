@@ -30,7 +30,7 @@ export function binding(): RawBinding {
     cached = createRequire(import.meta.url)(path) as RawBinding;
   } catch (err) {
     throw new NativeUnavailableError(
-      `native sealer addon could not be loaded from ${path} (platform ${process.platform}-${process.arch}, node ${process.version}); run "npm ci" or "npm run build:native"`,
+      `native sealer addon could not be loaded from ${path} (platform ${process.platform}-${process.arch}, node ${process.version}): ${(err as Error).message}; run "npm ci" or "npm run build:native"`,
       { cause: err },
     );
   }
@@ -40,4 +40,62 @@ export function binding(): RawBinding {
 /** Which SHA-256 implementation the addon uses in this thread: SHA-NI or portable C. */
 export function shaBackend(): 'sha-ni' | 'portable' {
   return (binding().shaBackend as () => 'sha-ni' | 'portable')();
+}
+
+/**
+ * The kernel paths of the addon, lowest first (native/src/cpu.h): `portable` is C only; `shani`
+ * adds SHA-NI (SHA-256) and MULX/ADX (the Fr product); `avx2` adds the AVX2 kernels (8-lane
+ * BLAKE2b of the expander graph, 8-stream node-pair schedules); `avx512` runs those on AVX-512;
+ * `ifma` adds the AVX-512 IFMA Poseidon. Each thread uses one path: the best this CPU runs, or
+ * the one `SECTOR_STORAGE_SIMD` names (the addon refuses to load, naming the paths this CPU
+ * runs, when it cannot run that one). `SECTOR_STORAGE_PORTABLE_SHA=1` still turns SHA-NI off.
+ */
+export const SIMD_PATHS = ['portable', 'shani', 'avx2', 'avx512', 'ifma'] as const;
+export type SimdPath = (typeof SIMD_PATHS)[number];
+
+/** What each kernel family of a thread runs on. */
+export interface SimdInfo {
+  readonly path: SimdPath;
+  readonly sha256: 'portable' | 'sha-ni' | 'sha-ni+avx2' | 'sha-ni+avx512';
+  readonly blake2b: 'portable' | 'avx2' | 'avx512';
+  readonly poseidon: 'portable' | 'adx' | 'ifma';
+}
+
+interface SimdBinding {
+  simdPath(): SimdPath;
+  simdPaths(): SimdPath[];
+  setSimdPath(path: string): void;
+  simdInfo(): SimdInfo;
+}
+
+function simd(): SimdBinding {
+  return binding() as unknown as SimdBinding;
+}
+
+/** The calling thread's path. */
+export function simdPath(): SimdPath {
+  return simd().simdPath();
+}
+
+/** The paths this CPU can run, lowest first (`portable` always). */
+export function simdPaths(): SimdPath[] {
+  return simd().simdPaths();
+}
+
+/** What each kernel family runs on in the calling thread. */
+export function simdInfo(): SimdInfo {
+  return simd().simdInfo();
+}
+
+/**
+ * Switches the calling thread's path (other threads keep theirs); results do not depend on it.
+ * Throws a RangeError for an unknown name and NativeUnavailableError for a path this CPU
+ * cannot run.
+ */
+export function setSimdPath(path: SimdPath): void {
+  if (!(SIMD_PATHS as readonly string[]).includes(path)) throw new RangeError(`path must be one of ${SIMD_PATHS.join(', ')}, got ${String(path)}`);
+  if (!simdPaths().includes(path)) {
+    throw new NativeUnavailableError(`SIMD path ${path} cannot run on this CPU (it runs: ${simdPaths().join(', ')})`);
+  }
+  simd().setSimdPath(path);
 }

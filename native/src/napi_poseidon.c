@@ -76,7 +76,7 @@ static napi_value poseidon_hash_many(napi_env env, napi_callback_info info) {
   if (!p) return NULL;
   if (out_len % 32 != 0 || inputs_len != out_len * arity) SS_RANGE_ERROR("inputs must be arity x out bytes");
   if (mode > SS_POSEIDON_PORTABLE) SS_RANGE_ERROR("mode must be 0, 1 or 2");
-  return ss_number(env, (double)ss_poseidon_hash_many_mt(p, inputs, out, out_len / 32, (ss_poseidon_mode)mode, threads, cancel));
+  return ss_number(env, (double)ss_poseidon_hash_many_mt(p, inputs, out, out_len / 32, (ss_poseidon_mode)mode, ss_simd(env), threads, cancel));
 }
 
 /* poseidonColumns(layers: Uint8Array[], out, threads?, cancel?) -> -1, (node * layers + layer)
@@ -114,7 +114,7 @@ static napi_value poseidon_columns(napi_env env, napi_callback_info info) {
     if (len != out_len) SS_RANGE_ERROR("every layer must have the length of out");
     layers[i] = (const uint8_t *)data;
   }
-  return ss_number(env, (double)ss_poseidon_columns_mt(p, layers, out, out_len / 32, threads, cancel));
+  return ss_number(env, (double)ss_poseidon_columns_mt(p, layers, out, out_len / 32, ss_simd(env), threads, cancel));
 }
 
 /* poseidonSplitThreads(hashes, threads) -> threads a bulk call of that many hashes runs on. */

@@ -72,7 +72,7 @@ static napi_value sdr_parents(napi_env env, napi_callback_info info) {
   if (out_len % SS_SDR_DEGREE != 0) SS_RANGE_ERROR("out length must be a multiple of 14");
   uint64_t count = out_len / SS_SDR_DEGREE;
   if (start > nodes || count > nodes - start) SS_RANGE_ERROR("start + out.length / 14 must be <= nodes");
-  return ss_number(env, ss_sdr_graph_parents(&graph, start, count, out, cancel) ? -1 : SS_CANCELLED);
+  return ss_number(env, ss_sdr_graph_parents(&graph, start, count, out, cancel, ss_simd(env)) ? -1 : SS_CANCELLED);
 }
 
 static napi_value sdr_permute(napi_env env, napi_callback_info info) {
@@ -105,9 +105,8 @@ static napi_value sdr_label_range(napi_env env, napi_callback_info info) {
     if (previous == current) SS_RANGE_ERROR("previous and current must be different buffers");
     prev = previous;
   }
-  ss_instance *inst = ss_get_instance(env);
   int64_t bad = ss_sdr_label_range(replicaId, (uint32_t)layer, nodes, start, count, parents, current,
-                                   prev, inst && inst->use_sha_ni, cancel);
+                                   prev, ss_simd(env), cancel);
   return ss_number(env, (double)bad);
 }
 

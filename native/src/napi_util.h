@@ -6,13 +6,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
+#include "cpu.h"
 
 /* Per-instance data: one copy per loaded addon instance (one per worker thread). */
 typedef struct {
-  bool use_sha_ni; /* SHA extensions present and not disabled by SECTOR_STORAGE_PORTABLE_SHA=1 */
-  void *poseidon;  /* lazily built Poseidon constants (owned by napi_poseidon.c) */
+  ss_simd_path path; /* SECTOR_STORAGE_SIMD, else the best path of this CPU (cpu.h) */
+  unsigned simd;     /* the SS_HW_* features this thread's kernels use: the path's, without
+                        SS_HW_SHANI when SECTOR_STORAGE_PORTABLE_SHA=1 or setShaBackend says so */
+  void *poseidon;    /* lazily built Poseidon constants (owned by napi_poseidon.c) */
   void (*poseidon_free)(void *);
 } ss_instance;
+
+/* The features of the calling thread's instance (0, portable C, when it is missing). */
+unsigned ss_simd(napi_env env);
 
 ss_instance *ss_get_instance(napi_env env);
 

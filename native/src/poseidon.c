@@ -77,7 +77,6 @@ ss_poseidon_params *ss_poseidon_params_new(int arity) {
   p->t = arity + 1;
   p->rf = 8;
   p->rp = rp;
-  p->use_adx = ss_fr_cpu_has_adx();
   const int t = p->t;
   const size_t nrc = (size_t)(p->rf + p->rp) * t;
   p->rc = malloc(nrc * sizeof(ss_fr));
@@ -150,17 +149,18 @@ void ss_poseidon_hash_ref(const ss_poseidon_params *p, const ss_fr *in, ss_fr *o
 }
 
 int64_t ss_poseidon_hash_many(const ss_poseidon_params *p, const uint8_t *in, uint8_t *out, size_t count,
-                              ss_poseidon_mode mode, const int32_t *cancel) {
+                              ss_poseidon_mode mode, unsigned simd, const int32_t *cancel) {
   const int k = p->arity;
+  if (mode == SS_POSEIDON_PORTABLE) simd = 0;
   ss_fr v[4 * SS_POSEIDON_MAX_ARITY], h[4];
   size_t i = 0;
-  if (mode == SS_POSEIDON_FAST) /* groups of four, interleaved */
+  if (mode != SS_POSEIDON_REFERENCE) /* groups of four, interleaved */
     for (; i + 4 <= count; i += 4) {
       if (ss_cancel_requested(cancel)) return SS_CANCELLED;
       const uint8_t *src = in + i * (size_t)k * 32;
       for (int j = 0; j < 4 * k; j++)
         if (!ss_fr_from_bytes(&v[j], src + 32 * j)) return (int64_t)(i * (size_t)k + (size_t)j);
-      ss_poseidon_hash4(p, v, h);
+      ss_poseidon_hash4(p, v, h, simd);
       for (int l = 0; l < 4; l++) ss_fr_to_bytes(out + 32 * (i + l), &h[l]);
     }
   for (; i < count; i++) {
@@ -170,17 +170,15 @@ int64_t ss_poseidon_hash_many(const ss_poseidon_params *p, const uint8_t *in, ui
       if (!ss_fr_from_bytes(&v[j], src + 32 * j)) return (int64_t)(i * (size_t)k + (size_t)j);
     if (mode == SS_POSEIDON_REFERENCE)
       ss_poseidon_hash_ref(p, v, &h[0]);
-    else if (mode == SS_POSEIDON_PORTABLE)
-      ss_poseidon_hash_portable(p, v, &h[0]);
     else
-      ss_poseidon_hash(p, v, &h[0]);
+      ss_poseidon_hash(p, v, &h[0], simd);
     ss_fr_to_bytes(out + 32 * i, &h[0]);
   }
   return -1;
 }
 
 int64_t ss_poseidon_columns(const ss_poseidon_params *p, const uint8_t *const *layers, uint8_t *out,
-                            size_t nodes, const int32_t *cancel) {
+                            size_t nodes, unsigned simd, const int32_t *cancel) {
   const int k = p->arity;
   ss_fr v[4 * SS_POSEIDON_MAX_ARITY], h[4];
   size_t n = 0;
@@ -189,13 +187,13 @@ int64_t ss_poseidon_columns(const ss_poseidon_params *p, const uint8_t *const *l
     for (int l = 0; l < 4; l++)
       for (int j = 0; j < k; j++)
         if (!ss_fr_from_bytes(&v[l * k + j], layers[j] + 32 * (n + l))) return (int64_t)((n + l) * (size_t)k + (size_t)j);
-    ss_poseidon_hash4(p, v, h);
+    ss_poseidon_hash4(p, v, h, simd);
     for (int l = 0; l < 4; l++) ss_fr_to_bytes(out + 32 * (n + l), &h[l]);
   }
   for (; n < nodes; n++) {
     for (int j = 0; j < k; j++)
       if (!ss_fr_from_bytes(&v[j], layers[j] + 32 * n)) return (int64_t)(n * (size_t)k + (size_t)j);
-    ss_poseidon_hash(p, v, &h[0]);
+    ss_poseidon_hash(p, v, &h[0], simd);
     ss_fr_to_bytes(out + 32 * n, &h[0]);
   }
   return -1;

@@ -12,13 +12,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "cpu.h"
 #include "fr.h"
 
 #define SS_POSEIDON_MAX_ARITY 36
 
 typedef struct {
   int arity, t, rf, rp;
-  bool use_adx; /* the CPU has MULX/ADX: the optimised form uses fr_adx.h */
   ss_fr tag;  /* 2^arity - 1 */
   ss_fr *rc;  /* (rf + rp) * t round constants, in consumption order */
   ss_fr *mds; /* t * t, row major: new[i] = sum_j mds[i*t+j] * s[j] */
@@ -39,16 +39,17 @@ int ss_poseidon_partial_rounds(int arity);
 ss_poseidon_params *ss_poseidon_params_new(int arity);
 void ss_poseidon_params_free(ss_poseidon_params *p);
 
-/* One hash of `arity` Montgomery inputs. */
+/* One hash of `arity` Montgomery inputs: the reference permutation, or the optimised one with
+ * the features `simd` enables (cpu.h; SS_HW_ADX selects the MULX/ADX product, 0 the portable
+ * one). */
 void ss_poseidon_hash_ref(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out);
-void ss_poseidon_hash(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out);
+void ss_poseidon_hash(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, unsigned simd);
 /* Four independent hashes at once (in: 4 × arity inputs, out: 4), interleaved for ILP; same
  * results as four ss_poseidon_hash calls. */
-void ss_poseidon_hash4(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out);
-/* The optimised form with the portable product even when ADX is present (tests). */
-void ss_poseidon_hash_portable(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out);
+void ss_poseidon_hash4(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, unsigned simd);
 
-/* Which permutation the bulk functions use. */
+/* Which permutation the bulk functions use: the optimised one with the caller's features, the
+ * reference one, or the optimised one in portable C whatever the features. */
 typedef enum { SS_POSEIDON_FAST = 0, SS_POSEIDON_REFERENCE = 1, SS_POSEIDON_PORTABLE = 2 } ss_poseidon_mode;
 
 /* Builds the optimised-form tables of p (called by ss_poseidon_params_new). false on OOM. */
@@ -61,11 +62,11 @@ bool ss_poseidon_opt_build(ss_poseidon_params *p);
 
 /* out[i] = Poseidon(in[i*arity .. i*arity + arity - 1]) for i < count. */
 int64_t ss_poseidon_hash_many(const ss_poseidon_params *p, const uint8_t *in, uint8_t *out, size_t count,
-                              ss_poseidon_mode mode, const int32_t *cancel);
+                              ss_poseidon_mode mode, unsigned simd, const int32_t *cancel);
 /* out[v] = Poseidon_k(layers[0][v], …, layers[k-1][v]) for v < nodes; k = p->arity. The
  * returned index is v * k + layer. */
 int64_t ss_poseidon_columns(const ss_poseidon_params *p, const uint8_t *const *layers, uint8_t *out,
-                            size_t nodes, const int32_t *cancel);
+                            size_t nodes, unsigned simd, const int32_t *cancel);
 
 /* Encoding (sealing-crypto.md §5): out = (a + b) mod r or (a - b) mod r per node. Returns -1 or
  * the first node index where an input is >= r (a checked first); nothing is written then. */

@@ -15,6 +15,7 @@ typedef struct {
   size_t count;                   /* hashes in the range */
   size_t first;                   /* index of the range's first hash in the whole call */
   ss_poseidon_mode mode;
+  unsigned simd;                  /* the caller's features (cpu.h) */
   const int32_t *cancel;          /* the call's cancel flag (shared by every range) */
   bool columns;
   int64_t bad;                    /* result of the range, in the range's own element indices */
@@ -30,8 +31,8 @@ unsigned ss_poseidon_mt_threads(size_t count, unsigned threads) {
 }
 
 static void run_job(mt_job *j) {
-  j->bad = j->columns ? ss_poseidon_columns(j->p, j->layers, j->out, j->count, j->cancel)
-                      : ss_poseidon_hash_many(j->p, j->in, j->out, j->count, j->mode, j->cancel);
+  j->bad = j->columns ? ss_poseidon_columns(j->p, j->layers, j->out, j->count, j->simd, j->cancel)
+                      : ss_poseidon_hash_many(j->p, j->in, j->out, j->count, j->mode, j->simd, j->cancel);
 }
 
 static void *job_main(void *arg) {
@@ -83,13 +84,14 @@ static int64_t run_split(mt_job *jobs, unsigned n, size_t count, int k) {
 }
 
 int64_t ss_poseidon_hash_many_mt(const ss_poseidon_params *p, const uint8_t *in, uint8_t *out, size_t count,
-                                 ss_poseidon_mode mode, unsigned threads, const int32_t *cancel) {
+                                 ss_poseidon_mode mode, unsigned simd, unsigned threads, const int32_t *cancel) {
   unsigned n = ss_poseidon_mt_threads(count, threads);
-  if (n == 1) return ss_poseidon_hash_many(p, in, out, count, mode, cancel);
+  if (n == 1) return ss_poseidon_hash_many(p, in, out, count, mode, simd, cancel);
   mt_job jobs[SS_POSEIDON_MT_MAX_THREADS] = {0};
   for (unsigned t = 0; t < n; t++) {
     jobs[t].p = p;
     jobs[t].mode = mode;
+    jobs[t].simd = simd;
     jobs[t].cancel = cancel;
     jobs[t].columns = false;
   }
@@ -99,9 +101,9 @@ int64_t ss_poseidon_hash_many_mt(const ss_poseidon_params *p, const uint8_t *in,
 }
 
 int64_t ss_poseidon_columns_mt(const ss_poseidon_params *p, const uint8_t *const *layers, uint8_t *out, size_t nodes,
-                               unsigned threads, const int32_t *cancel) {
+                               unsigned simd, unsigned threads, const int32_t *cancel) {
   unsigned n = ss_poseidon_mt_threads(nodes, threads);
-  if (n == 1) return ss_poseidon_columns(p, layers, out, nodes, cancel);
+  if (n == 1) return ss_poseidon_columns(p, layers, out, nodes, simd, cancel);
   mt_job jobs[SS_POSEIDON_MT_MAX_THREADS] = {0};
   for (unsigned t = 0; t < n; t++) {
     jobs[t].p = p;

@@ -144,7 +144,7 @@ done:
 }
 
 /* The permutation is written once and instantiated twice: with the portable product and with
- * the MULX/ADX one (chosen per CPU in ss_poseidon_params_new). `adx` is a compile-time constant
+ * the MULX/ADX one (chosen by the caller's SS_HW_ADX feature). `adx` is a compile-time constant
  * in each instantiation, so the branch folds away. */
 #ifdef SS_FR_HAVE_ADX
 #define MUL(r, a, b) (adx ? ss_fr_mul_adx((r), (a), (b)) : ss_fr_mul((r), (a), (b)))
@@ -219,13 +219,9 @@ static inline __attribute__((always_inline)) void hash_impl(const ss_poseidon_pa
   }
 }
 
-void ss_poseidon_hash_portable(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out) {
-  hash_impl(p, in, out, false);
-}
-
-void ss_poseidon_hash(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out) {
+void ss_poseidon_hash(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, unsigned simd) {
 #ifdef SS_FR_HAVE_ADX
-  if (p->use_adx) {
+  if (simd & SS_HW_ADX) {
     hash_impl(p, in, out, true);
     return;
   }
@@ -327,9 +323,9 @@ static inline __attribute__((always_inline)) void hash_lanes_impl(const ss_posei
   }
 }
 
-void ss_poseidon_hash4(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out) {
+void ss_poseidon_hash4(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, unsigned simd) {
 #ifdef SS_FR_HAVE_ADX
-  if (p->use_adx) {
+  if (simd & SS_HW_ADX) {
     hash_lanes_impl(p, in, out, true);
     return;
   }

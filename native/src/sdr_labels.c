@@ -79,7 +79,7 @@ static inline void prefetch_parents(const uint32_t *p, const uint8_t *cur, const
 
 static int64_t label_range(const uint8_t replica_id[32], uint32_t layer, uint64_t nodes, uint64_t start,
                            uint64_t count, const uint32_t *parents, uint8_t *cur, const uint8_t *prev,
-                           bool shani, const int32_t *cancel) {
+                           unsigned simd, const int32_t *cancel) {
   uint8_t hdr[32];
   /* message chunks: replica id, header block, then the 37 parent labels */
   const uint8_t *chunks[2 + 37];
@@ -95,11 +95,11 @@ static int64_t label_range(const uint8_t replica_id[32], uint32_t layer, uint64_
     header_block(hdr, layer, v);
     uint8_t *out = cur + 32 * v;
     if (v == 0) {
-      ss_sha256_chunks(shani, chunks, 2, out);
+      ss_sha256_chunks(simd, chunks, 2, out);
     } else {
       if (!parents_valid(p, v, nodes, layer)) return (int64_t)i;
       parent_sequence(chunks + 2, p, layer, cur, prev);
-      ss_sha256_chunks(shani, chunks, 2 + 37, out);
+      ss_sha256_chunks(simd, chunks, 2 + 37, out);
     }
     ss_trunc254(out);
   }
@@ -108,8 +108,8 @@ static int64_t label_range(const uint8_t replica_id[32], uint32_t layer, uint64_
 
 int64_t ss_sdr_label_range(const uint8_t replica_id[32], uint32_t layer, uint64_t nodes,
                            uint64_t start, uint64_t count, const uint32_t *parents, uint8_t *cur,
-                           const uint8_t *prev, bool use_sha_ni, const int32_t *cancel) {
-  return label_range(replica_id, layer, nodes, start, count, parents, cur, prev, use_sha_ni, cancel);
+                           const uint8_t *prev, unsigned simd, const int32_t *cancel) {
+  return label_range(replica_id, layer, nodes, start, count, parents, cur, prev, simd, cancel);
 }
 
 bool ss_sdr_advise_huge_pages(void *addr, size_t len) {

@@ -18,7 +18,7 @@
  * SS_CANCELLED when the flag was set (a prefix of the range is labelled). */
 int64_t ss_sdr_label_range(const uint8_t replica_id[32], uint32_t layer, uint64_t nodes,
                            uint64_t start, uint64_t count, const uint32_t *parents, uint8_t *cur,
-                           const uint8_t *prev, bool use_sha_ni, const int32_t *cancel);
+                           const uint8_t *prev, unsigned simd, const int32_t *cancel);
 
 /* Nodes labelled between two polls of the cancel flag: about a millisecond of work. */
 #define SS_SDR_CANCEL_NODES 1024

@@ -1,5 +1,5 @@
 /* SHA-256 dispatcher: constants, message padding, and the choice between the portable and the
- * SHA-NI backend, made per call from the caller's `shani` flag (no global state). */
+ * SHA-NI backend, made per call from the caller's `simd` features (no global state). */
 #include "sha256.h"
 #include <string.h>
 #include "sha256_impl.h"
@@ -38,31 +38,31 @@ void ss_sha256_digest(const uint32_t st[8], uint8_t out[32]) {
   for (int i = 0; i < 8; i++) ss_put_be32(out + 4 * i, st[i]);
 }
 
-void ss_sha256_compress(bool shani, uint32_t st[8], const uint8_t block[64]) {
-  if (shani)
+void ss_sha256_compress(unsigned simd, uint32_t st[8], const uint8_t block[64]) {
+  if (simd & SS_HW_SHANI)
     ss_sha256_shani_blocks(st, block, 1);
   else
     ss_sha256_portable_blocks(st, block, 1);
 }
 
-void ss_sha256_compress_halves(bool shani, uint32_t st[8], const uint8_t lo[32], const uint8_t hi[32]) {
-  if (shani)
+void ss_sha256_compress_halves(unsigned simd, uint32_t st[8], const uint8_t lo[32], const uint8_t hi[32]) {
+  if (simd & SS_HW_SHANI)
     ss_sha256_shani_halves(st, lo, hi);
   else
     ss_sha256_portable_halves(st, lo, hi);
 }
 
-void ss_sha256_compress_blocks(bool shani, uint32_t st[8], const uint8_t *blocks, size_t n_blocks) {
+void ss_sha256_compress_blocks(unsigned simd, uint32_t st[8], const uint8_t *blocks, size_t n_blocks) {
   if (n_blocks == 0) return;
-  if (shani)
+  if (simd & SS_HW_SHANI)
     ss_sha256_shani_blocks(st, blocks, n_blocks);
   else
     ss_sha256_portable_blocks(st, blocks, n_blocks);
 }
 
-void ss_sha256_compress2(bool shani, uint32_t st0[8], const uint8_t block0[64], uint32_t st1[8],
+void ss_sha256_compress2(unsigned simd, uint32_t st0[8], const uint8_t block0[64], uint32_t st1[8],
                          const uint8_t block1[64]) {
-  if (shani) {
+  if (simd & SS_HW_SHANI) {
     ss_sha256_shani_compress2(st0, block0, st1, block1);
   } else {
     ss_sha256_portable_blocks(st0, block0, 1);
@@ -76,11 +76,11 @@ void ss_sha256_pad_half(uint64_t total_len, uint8_t half[32]) {
   ss_put_be64(half + 24, total_len * 8);
 }
 
-void ss_sha256(bool shani, const uint8_t *msg, size_t len, uint8_t out[32]) {
+void ss_sha256(unsigned simd, const uint8_t *msg, size_t len, uint8_t out[32]) {
   uint32_t st[8];
   ss_sha256_init(st);
   size_t full = len / 64;
-  ss_sha256_compress_blocks(shani, st, msg, full);
+  ss_sha256_compress_blocks(simd, st, msg, full);
   /* The tail (0..63 bytes) plus 0x80 and the 8-byte length fits one block when tail <= 55. */
   uint8_t tail[128];
   size_t rem = len - full * 64;
@@ -89,31 +89,31 @@ void ss_sha256(bool shani, const uint8_t *msg, size_t len, uint8_t out[32]) {
   if (rem) memcpy(tail, msg + full * 64, rem);
   tail[rem] = 0x80;
   ss_put_be64(tail + tail_blocks * 64 - 8, (uint64_t)len * 8);
-  ss_sha256_compress_blocks(shani, st, tail, tail_blocks);
+  ss_sha256_compress_blocks(simd, st, tail, tail_blocks);
   ss_sha256_digest(st, out);
 }
 
-void ss_sha256_chunks(bool shani, const uint8_t *const *chunks, size_t n_chunks, uint8_t out[32]) {
-  if (shani)
+void ss_sha256_chunks(unsigned simd, const uint8_t *const *chunks, size_t n_chunks, uint8_t out[32]) {
+  if (simd & SS_HW_SHANI)
     ss_sha256_shani_chunks(chunks, n_chunks, out);
   else
     ss_sha256_portable_chunks(chunks, n_chunks, out);
 }
 
-void ss_sha256_pair(bool shani, const uint8_t a[32], const uint8_t b[32], uint8_t out[32]) {
+void ss_sha256_pair(unsigned simd, const uint8_t a[32], const uint8_t b[32], uint8_t out[32]) {
   const uint8_t *chunks[2] = {a, b};
-  ss_sha256_chunks(shani, chunks, 2, out);
+  ss_sha256_chunks(simd, chunks, 2, out);
   ss_trunc254(out);
 }
 
-void ss_sha256_pairs(bool shani, const uint8_t *in, size_t n_pairs, uint8_t *out) {
-  if (shani)
-    ss_sha256_shani_pairs(in, n_pairs, out);
+void ss_sha256_pairs(unsigned simd, const uint8_t *in, size_t n_pairs, uint8_t *out) {
+  if (simd & SS_HW_SHANI)
+    ss_sha256_shani_pairs(simd, in, n_pairs, out);
   else
     ss_sha256_portable_pairs(in, n_pairs, out);
 }
 
-uint32_t ss_sha256_bench(bool shani, unsigned ways, uint64_t count) {
+uint32_t ss_sha256_bench(unsigned simd, unsigned ways, uint64_t count) {
   if (ways != 1 && ways != 2 && ways != 4) return 0;
-  return shani ? ss_sha256_shani_bench(ways, count) : ss_sha256_portable_bench(ways, count);
+  return (simd & SS_HW_SHANI) ? ss_sha256_shani_bench(ways, count) : ss_sha256_portable_bench(ways, count);
 }
