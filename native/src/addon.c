@@ -122,7 +122,7 @@ static napi_value simd_info(napi_env env, napi_callback_info info) {
   SS_CALL(env, napi_create_object(env, &o));
   const char *sha = !(f & SS_HW_SHANI) ? "portable" : (f & SS_HW_AVX512) ? "sha-ni+avx512" : (f & SS_HW_AVX2) ? "sha-ni+avx2" : "sha-ni";
   const char *b2 = (f & SS_HW_AVX512) ? "avx512" : (f & SS_HW_AVX2) ? "avx2" : "portable";
-  const char *pos = (f & SS_HW_ADX) ? "adx" : "portable";
+  const char *pos = (f & SS_HW_IFMA) ? "ifma" : (f & SS_HW_ADX) ? "adx" : "portable";
   SS_CALL(env, napi_set_named_property(env, o, "path", str(env, ss_simd_path_name(inst ? inst->path : SS_PATH_PORTABLE))));
   SS_CALL(env, napi_set_named_property(env, o, "sha256", str(env, sha)));
   SS_CALL(env, napi_set_named_property(env, o, "blake2b", str(env, b2)));

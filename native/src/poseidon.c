@@ -94,7 +94,7 @@ ss_poseidon_params *ss_poseidon_params_new(int arity) {
       ss_fr_from_u64(&s, (uint64_t)(i + t + j));
       ss_fr_inv(&p->mds[i * t + j], &s);
     }
-  if (!ss_poseidon_opt_build(p)) goto fail;
+  if (!ss_poseidon_opt_build(p) || !ss_poseidon_ifma_build(p)) goto fail;
   return p;
 fail:
   ss_poseidon_params_free(p);
@@ -109,6 +109,7 @@ void ss_poseidon_params_free(ss_poseidon_params *p) {
   free(p->pre_sparse);
   free(p->partial_k);
   free(p->sparse);
+  ss_poseidon_ifma_free(p->ifma);
   free(p);
 }
 
@@ -148,12 +149,29 @@ void ss_poseidon_hash_ref(const ss_poseidon_params *p, const ss_fr *in, ss_fr *o
   *out = s[1];
 }
 
+/* The IFMA permutation runs when the caller enabled it and the width is within its bound. */
+static bool use_ifma(const ss_poseidon_params *p, unsigned simd) { return (simd & SS_HW_IFMA) && p->ifma != NULL; }
+
 int64_t ss_poseidon_hash_many(const ss_poseidon_params *p, const uint8_t *in, uint8_t *out, size_t count,
                               ss_poseidon_mode mode, unsigned simd, const int32_t *cancel) {
   const int k = p->arity;
   if (mode == SS_POSEIDON_PORTABLE) simd = 0;
   ss_fr v[4 * SS_POSEIDON_MAX_ARITY], h[4];
   size_t i = 0;
+#if defined(__x86_64__)
+  if (mode != SS_POSEIDON_REFERENCE && use_ifma(p, simd)) /* groups of eight, one per lane */
+    for (; i + 8 <= count; i += 8) {
+      if (ss_cancel_requested(cancel)) return SS_CANCELLED;
+      const uint8_t *src[8 * SS_POSEIDON_MAX_ARITY];
+      uint8_t *dst[8];
+      for (int j = 0; j < 8 * k; j++) {
+        src[j] = in + (i * (size_t)k + (size_t)j) * 32;
+        if (!ss_fr_bytes_canonical(src[j])) return (int64_t)(i * (size_t)k + (size_t)j);
+      }
+      for (int l = 0; l < 8; l++) dst[l] = out + 32 * (i + l);
+      ss_poseidon_hash8_ifma(p, src, dst);
+    }
+#endif
   if (mode != SS_POSEIDON_REFERENCE) /* groups of four, interleaved */
     for (; i + 4 <= count; i += 4) {
       if (ss_cancel_requested(cancel)) return SS_CANCELLED;
@@ -182,6 +200,22 @@ int64_t ss_poseidon_columns(const ss_poseidon_params *p, const uint8_t *const *l
   const int k = p->arity;
   ss_fr v[4 * SS_POSEIDON_MAX_ARITY], h[4];
   size_t n = 0;
+#if defined(__x86_64__)
+  if (use_ifma(p, simd))
+    for (; n + 8 <= nodes; n += 8) {
+      if (ss_cancel_requested(cancel)) return SS_CANCELLED;
+      const uint8_t *src[8 * SS_POSEIDON_MAX_ARITY];
+      uint8_t *dst[8];
+      for (int l = 0; l < 8; l++) {
+        for (int j = 0; j < k; j++) {
+          src[l * k + j] = layers[j] + 32 * (n + l);
+          if (!ss_fr_bytes_canonical(src[l * k + j])) return (int64_t)((n + l) * (size_t)k + (size_t)j);
+        }
+        dst[l] = out + 32 * (n + l);
+      }
+      ss_poseidon_hash8_ifma(p, src, dst);
+    }
+#endif
   for (; n + 4 <= nodes; n += 4) {
     if (ss_cancel_requested(cancel)) return SS_CANCELLED;
     for (int l = 0; l < 4; l++)

@@ -17,6 +17,20 @@
 
 #define SS_POSEIDON_MAX_ARITY 36
 
+/* A constant in the IFMA form (poseidon_ifma.c): five 52-bit limbs, Montgomery R' = 2^260. */
+typedef struct {
+  uint64_t l[5];
+} ss_fr52;
+
+/* Widest state the IFMA permutation takes (its lazy-reduction bound; arity 16). */
+#define SS_POSEIDON_IFMA_MAX_WIDTH 17
+
+/* The optimised form's constants in the IFMA form, and R'^2 mod r. */
+typedef struct {
+  ss_fr52 tag, r2;
+  ss_fr52 *full_rc, *mds, *pre_sparse, *partial_k, *sparse;
+} ss_poseidon_ifma;
+
 typedef struct {
   int arity, t, rf, rp;
   ss_fr tag;  /* 2^arity - 1 */
@@ -28,6 +42,7 @@ typedef struct {
   ss_fr *pre_sparse; /* t * t matrix replacing the MDS of the last first-half full round */
   ss_fr *partial_k;  /* rp scalars added to s[0] before the S-box of each partial round */
   ss_fr *sparse;     /* rp blocks of (2t - 1): m00, w[1..t-1] (row 0), v[1..t-1] (column 0) */
+  ss_poseidon_ifma *ifma; /* the same in the IFMA form; NULL when t > SS_POSEIDON_IFMA_MAX_WIDTH */
 } ss_poseidon_params;
 
 /* Partial rounds for an arity, or 0 when neptune defines none we know of. Supported arities:
@@ -54,6 +69,13 @@ typedef enum { SS_POSEIDON_FAST = 0, SS_POSEIDON_REFERENCE = 1, SS_POSEIDON_PORT
 
 /* Builds the optimised-form tables of p (called by ss_poseidon_params_new). false on OOM. */
 bool ss_poseidon_opt_build(ss_poseidon_params *p);
+/* Converts them to the IFMA form (plain C; called by ss_poseidon_params_new). false on OOM. */
+bool ss_poseidon_ifma_build(ss_poseidon_params *p);
+void ss_poseidon_ifma_free(ss_poseidon_ifma *f);
+/* Eight hashes on AVX-512 IFMA (only with SS_HW_IFMA, and p->ifma built): in[lane * arity + j]
+ * is element j of hash `lane` (canonical LE bytes, checked < r by the caller), out[lane] its
+ * 32-byte result. Same results as ss_poseidon_hash. */
+void ss_poseidon_hash8_ifma(const ss_poseidon_params *p, const uint8_t *const *in, uint8_t *const *out);
 
 /* Byte-level bulk operations over canonical LE 32-byte nodes. Each returns -1 on success or
  * the index (in 32-byte elements of the input) of the first element >= r; outputs before the

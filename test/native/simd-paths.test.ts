@@ -60,7 +60,7 @@ test('each path reports the kernels it runs', (t) => {
   if (infos.has('shani')) t.like(infos.get('shani'), { sha256: 'sha-ni', blake2b: 'portable' });
   if (infos.has('avx2')) t.like(infos.get('avx2'), { blake2b: 'avx2' });
   if (infos.has('avx512')) t.like(infos.get('avx512'), { blake2b: 'avx512' });
-  if (infos.has('ifma')) t.like(infos.get('ifma'), { blake2b: 'avx512' });
+  if (infos.has('ifma')) t.like(infos.get('ifma'), { blake2b: 'avx512', poseidon: 'ifma' });
 });
 
 test('every path hashes node pairs, roots and commP chunks identically, 8-pair runs and tails included', (t) => {
