@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fr_adx.h"
+#include "fr_dot.h"
 #include "poseidon.h"
 
 /* Solves A x = b for an n×n matrix A (row major), in place on copies; false if singular. */
@@ -149,24 +150,27 @@ done:
 #ifdef SS_FR_HAVE_ADX
 #define MUL(r, a, b) (adx ? ss_fr_mul_adx((r), (a), (b)) : ss_fr_mul((r), (a), (b)))
 #define POW5(r, a) (adx ? ss_fr_pow5_adx((r), (a)) : ss_fr_pow5((r), (a)))
+#define MULADD_WIDE(acc, a, b) (adx ? ss_fr_wide_muladd_adx((acc), (a), (b)) : ss_fr_wide_muladd((acc), (a), (b)))
+#define REDUCE_WIDE(r, acc) (adx ? ss_fr_wide_reduce_adx((r), (acc)) : ss_fr_wide_reduce((r), (acc)))
 #else
 #define MUL(r, a, b) ss_fr_mul((r), (a), (b))
 #define POW5(r, a) ss_fr_pow5((r), (a))
+#define MULADD_WIDE(acc, a, b) ss_fr_wide_muladd((acc), (a), (b))
+#define REDUCE_WIDE(r, acc) ss_fr_wide_reduce((r), (acc))
 #endif
+
+/* out = sum c[j] s[j], j < n, with one reduction (fr_dot.h). out may alias s. */
+static inline __attribute__((always_inline)) void dot(ss_fr *out, const ss_fr *c, const ss_fr *s, int n, const bool adx) {
+  ss_fr_wide acc;
+  ss_fr_wide_zero(&acc);
+  for (int j = 0; j < n; j++) MULADD_WIDE(&acc, &c[j], &s[j]);
+  REDUCE_WIDE(out, &acc);
+}
 
 /* s = A·s for a dense t×t matrix. */
 static inline __attribute__((always_inline)) void dense_apply(const ss_fr *A, int t, ss_fr *s, const bool adx) {
   ss_fr out[SS_POSEIDON_MAX_ARITY + 1];
-  for (int i = 0; i < t; i++) {
-    ss_fr acc, prod;
-    const ss_fr *row = &A[i * t];
-    MUL(&acc, &row[0], &s[0]);
-    for (int j = 1; j < t; j++) {
-      MUL(&prod, &row[j], &s[j]);
-      ss_fr_add(&acc, &acc, &prod);
-    }
-    out[i] = acc;
-  }
+  for (int i = 0; i < t; i++) dot(&out[i], &A[i * t], s, t, adx);
   memcpy(s, out, (size_t)t * sizeof(ss_fr));
 }
 
@@ -190,10 +194,8 @@ static inline __attribute__((always_inline)) void hash_impl(const ss_poseidon_pa
     POW5(&s[0], &s[0]);
     /* s0' = m00·s0 + Σ w_j s_j ; s_j' = s_j + v_j·s0 */
     ss_fr s0 = s[0], acc, prod;
-    MUL(&acc, &sp[0], &s0);
+    dot(&acc, sp, s, t, adx);
     for (int j = 1; j <= n; j++) {
-      MUL(&prod, &sp[j], &s[j]);
-      ss_fr_add(&acc, &acc, &prod);
       MUL(&prod, &sp[n + j], &s0);
       ss_fr_add(&s[j], &s[j], &prod);
     }
@@ -207,14 +209,7 @@ static inline __attribute__((always_inline)) void hash_impl(const ss_poseidon_pa
     if (r < half - 1) {
       dense_apply(p->mds, t, s, adx);
     } else { /* only s[1] is output: one row of the last MDS */
-      ss_fr acc, prod;
-      const ss_fr *row = &p->mds[t];
-      MUL(&acc, &row[0], &s[0]);
-      for (int j = 1; j < t; j++) {
-        MUL(&prod, &row[j], &s[j]);
-        ss_fr_add(&acc, &acc, &prod);
-      }
-      *out = acc;
+      dot(out, &p->mds[t], s, t, adx);
     }
   }
 }
@@ -241,19 +236,23 @@ static inline __attribute__((always_inline)) void pow5_lanes(ss_fr *x[LANES], co
   for (int l = 0; l < LANES; l++) MUL(x[l], &x4[l], x[l]);
 }
 
+/* One row of products for every lane, then one reduction per lane (fr_dot.h). */
+static inline __attribute__((always_inline)) void dot_lanes(ss_fr out[LANES], const ss_fr *c, ss_fr s[LANES][SS_POSEIDON_MAX_ARITY + 1],
+                                                            int n, const bool adx) {
+  ss_fr_wide acc[LANES];
+  for (int l = 0; l < LANES; l++) ss_fr_wide_zero(&acc[l]);
+  for (int j = 0; j < n; j++)
+    for (int l = 0; l < LANES; l++) MULADD_WIDE(&acc[l], &c[j], &s[l][j]);
+  for (int l = 0; l < LANES; l++) REDUCE_WIDE(&out[l], &acc[l]);
+}
+
 static inline __attribute__((always_inline)) void dense_lanes(const ss_fr *A, int t, ss_fr s[LANES][SS_POSEIDON_MAX_ARITY + 1],
                                                               const bool adx) {
   ss_fr out[LANES][SS_POSEIDON_MAX_ARITY + 1];
   for (int i = 0; i < t; i++) {
-    const ss_fr *row = &A[i * t];
-    ss_fr acc[LANES], prod[LANES];
-    for (int l = 0; l < LANES; l++) MUL(&acc[l], &row[0], &s[l][0]);
-    for (int j = 1; j < t; j++)
-      for (int l = 0; l < LANES; l++) {
-        MUL(&prod[l], &row[j], &s[l][j]);
-        ss_fr_add(&acc[l], &acc[l], &prod[l]);
-      }
-    for (int l = 0; l < LANES; l++) out[l][i] = acc[l];
+    ss_fr row[LANES];
+    dot_lanes(row, &A[i * t], s, t, adx);
+    for (int l = 0; l < LANES; l++) out[l][i] = row[l];
   }
   for (int l = 0; l < LANES; l++) memcpy(s[l], out[l], (size_t)t * sizeof(ss_fr));
 }
@@ -292,14 +291,10 @@ static inline __attribute__((always_inline)) void hash_lanes_impl(const ss_posei
     }
     pow5_lanes(x, adx);
     ss_fr s0[LANES], acc[LANES], prod[LANES];
-    for (int l = 0; l < LANES; l++) {
-      s0[l] = s[l][0];
-      MUL(&acc[l], &sp[0], &s0[l]);
-    }
+    for (int l = 0; l < LANES; l++) s0[l] = s[l][0];
+    dot_lanes(acc, sp, s, t, adx);
     for (int j = 1; j <= n; j++)
       for (int l = 0; l < LANES; l++) {
-        MUL(&prod[l], &sp[j], &s[l][j]);
-        ss_fr_add(&acc[l], &acc[l], &prod[l]);
         MUL(&prod[l], &sp[n + j], &s0[l]);
         ss_fr_add(&s[l][j], &s[l][j], &prod[l]);
       }
@@ -310,15 +305,7 @@ static inline __attribute__((always_inline)) void hash_lanes_impl(const ss_posei
     if (r < half - 1) {
       dense_lanes(p->mds, t, s, adx);
     } else {
-      const ss_fr *row = &p->mds[t];
-      ss_fr acc[LANES], prod[LANES];
-      for (int l = 0; l < LANES; l++) MUL(&acc[l], &row[0], &s[l][0]);
-      for (int j = 1; j < t; j++)
-        for (int l = 0; l < LANES; l++) {
-          MUL(&prod[l], &row[j], &s[l][j]);
-          ss_fr_add(&acc[l], &acc[l], &prod[l]);
-        }
-      for (int l = 0; l < LANES; l++) out[l] = acc[l];
+      dot_lanes(out, &p->mds[t], s, t, adx);
     }
   }
 }
