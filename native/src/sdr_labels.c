@@ -77,31 +77,41 @@ static inline void prefetch_parents(const uint32_t *p, const uint8_t *cur, const
       if (p[i] < nodes) prefetch_label(prev + 32 * (uint64_t)p[i], straddles);
 }
 
-static int64_t label_range(const uint8_t replica_id[32], uint32_t layer, uint64_t nodes, uint64_t start,
-                           uint64_t count, const uint32_t *parents, uint8_t *cur, const uint8_t *prev,
-                           unsigned simd, const int32_t *cancel) {
+int64_t ss_sdr_label_range_batch(unsigned k, const uint8_t *const *replica_ids, uint32_t layer, uint64_t nodes,
+                                 uint64_t start, uint64_t count, const uint32_t *parents, uint8_t *const *cur,
+                                 const uint8_t *const *prev, unsigned simd, const int32_t *cancel) {
+  if (k < 1 || k > SS_SDR_BATCH_MAX) return -1;
   uint8_t hdr[32];
-  /* message chunks: replica id, header block, then the 37 parent labels */
-  const uint8_t *chunks[2 + 37];
-  chunks[0] = replica_id;
-  chunks[1] = hdr;
-  const bool straddles = ((uintptr_t)cur & 31) != 0 || (prev && ((uintptr_t)prev & 31) != 0);
+  /* per sector: replica id, header block, then the 37 parent labels */
+  const uint8_t *chunks[SS_SDR_BATCH_MAX][2 + 37];
+  const uint8_t *const *streams[SS_SDR_BATCH_MAX];
+  uint8_t *outs[SS_SDR_BATCH_MAX];
+  bool straddles = false;
+  for (unsigned s = 0; s < k; s++) {
+    chunks[s][0] = replica_ids[s];
+    chunks[s][1] = hdr;
+    streams[s] = chunks[s];
+    straddles |= ((uintptr_t)cur[s] & 31) != 0 || (layer >= 2 && ((uintptr_t)prev[s] & 31) != 0);
+  }
   for (uint64_t i = 0; i < count; i++) {
     if (i % SS_SDR_CANCEL_NODES == 0 && ss_cancel_requested(cancel)) return SS_CANCELLED;
     const uint64_t v = start + i;
     const uint32_t *p = parents + SS_SDR_DEGREE * i;
+    /* the parents of a node are the same in every sector of the batch: read once, prefetched
+     * once per sector's layers */
     if (i + PREFETCH_AHEAD < count)
-      prefetch_parents(p + SS_SDR_DEGREE * PREFETCH_AHEAD, cur, prev, nodes, layer, straddles);
+      for (unsigned s = 0; s < k; s++)
+        prefetch_parents(p + SS_SDR_DEGREE * PREFETCH_AHEAD, cur[s], layer >= 2 ? prev[s] : NULL, nodes, layer, straddles);
     header_block(hdr, layer, v);
-    uint8_t *out = cur + 32 * v;
+    for (unsigned s = 0; s < k; s++) outs[s] = cur[s] + 32 * v;
     if (v == 0) {
-      ss_sha256_chunks(simd, chunks, 2, out);
+      ss_sha256_chunks_multi(simd, k, streams, 2, outs);
     } else {
       if (!parents_valid(p, v, nodes, layer)) return (int64_t)i;
-      parent_sequence(chunks + 2, p, layer, cur, prev);
-      ss_sha256_chunks(simd, chunks, 2 + 37, out);
+      for (unsigned s = 0; s < k; s++) parent_sequence(chunks[s] + 2, p, layer, cur[s], layer >= 2 ? prev[s] : NULL);
+      ss_sha256_chunks_multi(simd, k, streams, 2 + 37, outs);
     }
-    ss_trunc254(out);
+    for (unsigned s = 0; s < k; s++) ss_trunc254(outs[s]);
   }
   return -1;
 }
@@ -109,7 +119,7 @@ static int64_t label_range(const uint8_t replica_id[32], uint32_t layer, uint64_
 int64_t ss_sdr_label_range(const uint8_t replica_id[32], uint32_t layer, uint64_t nodes,
                            uint64_t start, uint64_t count, const uint32_t *parents, uint8_t *cur,
                            const uint8_t *prev, unsigned simd, const int32_t *cancel) {
-  return label_range(replica_id, layer, nodes, start, count, parents, cur, prev, simd, cancel);
+  return ss_sdr_label_range_batch(1, &replica_id, layer, nodes, start, count, parents, &cur, &prev, simd, cancel);
 }
 
 bool ss_sdr_advise_huge_pages(void *addr, size_t len) {

@@ -20,6 +20,16 @@ int64_t ss_sdr_label_range(const uint8_t replica_id[32], uint32_t layer, uint64_
                            uint64_t start, uint64_t count, const uint32_t *parents, uint8_t *cur,
                            const uint8_t *prev, unsigned simd, const int32_t *cancel);
 
+/* The same for a batch of k sectors of one graph (1 <= k <= SS_SDR_BATCH_MAX), labelled
+ * together: replica_ids[s], cur[s] and prev[s] belong to sector s; the parents are read once per
+ * node for all of them, and with SHA-NI the k label hashes run as interleaved streams (4, then
+ * 2, then 1 at a time). Same results as k single calls. */
+int64_t ss_sdr_label_range_batch(unsigned k, const uint8_t *const *replica_ids, uint32_t layer, uint64_t nodes,
+                                 uint64_t start, uint64_t count, const uint32_t *parents, uint8_t *const *cur,
+                                 const uint8_t *const *prev, unsigned simd, const int32_t *cancel);
+
+#define SS_SDR_BATCH_MAX 8
+
 /* Nodes labelled between two polls of the cancel flag: about a millisecond of work. */
 #define SS_SDR_CANCEL_NODES 1024
 

@@ -100,6 +100,16 @@ void ss_sha256_chunks(unsigned simd, const uint8_t *const *chunks, size_t n_chun
     ss_sha256_portable_chunks(chunks, n_chunks, out);
 }
 
+void ss_sha256_chunks_multi(unsigned simd, unsigned ways, const uint8_t *const *const *chunks, size_t n_chunks,
+                            uint8_t *const *out) {
+  unsigned s = 0;
+  if (simd & SS_HW_SHANI) {
+    for (; s + 4 <= ways; s += 4) ss_sha256_shani_chunks4(chunks + s, n_chunks, out + s);
+    for (; s + 2 <= ways; s += 2) ss_sha256_shani_chunks2(chunks + s, n_chunks, out + s);
+  }
+  for (; s < ways; s++) ss_sha256_chunks(simd, chunks[s], n_chunks, out[s]);
+}
+
 void ss_sha256_pair(unsigned simd, const uint8_t a[32], const uint8_t b[32], uint8_t out[32]) {
   const uint8_t *chunks[2] = {a, b};
   ss_sha256_chunks(simd, chunks, 2, out);

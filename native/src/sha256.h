@@ -68,6 +68,12 @@ void ss_sha256(unsigned simd, const uint8_t *msg, size_t len, uint8_t out[32]);
  * (replica id, layer/node block, 37 parent labels) = 20 compressions. */
 void ss_sha256_chunks(unsigned simd, const uint8_t *const *chunks, size_t n_chunks, uint8_t out[32]);
 
+/* `ways` (1 to 8) messages of n_chunks chunks each at once: out[s] = SHA-256(chunks[s][0] || ...
+ * || chunks[s][n_chunks - 1]). With SHA-NI the streams are hashed 4 (then 2, then 1) at a time
+ * with their dependency chains interleaved: a PC1 batch labels its sectors' nodes this way. */
+void ss_sha256_chunks_multi(unsigned simd, unsigned ways, const uint8_t *const *const *chunks, size_t n_chunks,
+                            uint8_t *const *out);
+
 /* Node hash of a binary tree: out = trunc254(SHA-256(a || b)), a and b 32 bytes each. The second
  * compression uses a precomputed message schedule (the padding block of a 64-byte message is
  * constant). out may alias a or b. */

@@ -267,6 +267,52 @@ SHANI_FN void ss_sha256_shani_chunks(const uint8_t *const *chunks, size_t n_chun
   store_digest(out, a_0, c_0, 0);
 }
 
+/* 2 or 4 messages of the same chunk count at once (the streams of a PC1 batch): the chains of
+ * the streams overlap as in the bench's FOR2 / FOR4. */
+#define CHUNKS_MULTI(FOR, W)                                                            \
+  do {                                                                                  \
+    const __m128i bswap = BSWAP_MASK;                                                   \
+    __m128i h_abef, h_cdgh;                                                             \
+    load_state(ss_sha256_h0, &h_abef, &h_cdgh);                                         \
+    FOR(CM_INIT, 0)                                                                     \
+    size_t i = 0;                                                                       \
+    for (; i + 1 < n_chunks; i += 2) {                                                  \
+      FOR(CM_PAIR, 0)                                                                   \
+      BLOCK(FOR);                                                                       \
+    }                                                                                   \
+    uint64_t total = (uint64_t)n_chunks * 32;                                           \
+    if (n_chunks & 1) {                                                                 \
+      uint8_t half[32];                                                                 \
+      ss_sha256_pad_half(total, half);                                                  \
+      FOR(CM_LAST, 0)                                                                   \
+      BLOCK(FOR);                                                                       \
+    } else if (total == 64) {                                                           \
+      const uint32_t *wk = ss_sha256_pad64_wk;                                          \
+      BLOCK_WK(FOR);                                                                    \
+    } else {                                                                            \
+      uint8_t pad[64];                                                                  \
+      memset(pad, 0, sizeof pad);                                                       \
+      pad[0] = 0x80;                                                                    \
+      ss_put_be64(pad + 56, total * 8);                                                 \
+      FOR(CM_PAD, 0)                                                                    \
+      BLOCK(FOR);                                                                       \
+    }                                                                                   \
+    FOR(CM_OUT, 0)                                                                      \
+  } while (0)
+#define CM_INIT(s, _) __m128i a_##s = h_abef, c_##s = h_cdgh; const uint8_t *lo_##s, *hi_##s;
+#define CM_PAIR(s, _) lo_##s = chunks[s][i]; hi_##s = chunks[s][i + 1];
+#define CM_LAST(s, _) lo_##s = chunks[s][n_chunks - 1]; hi_##s = half;
+#define CM_PAD(s, _) lo_##s = pad; hi_##s = pad + 32;
+#define CM_OUT(s, _) store_digest(out[s], a_##s, c_##s, 0);
+
+SHANI_FN void ss_sha256_shani_chunks2(const uint8_t *const *const *chunks, size_t n_chunks, uint8_t *const *out) {
+  CHUNKS_MULTI(FOR2, 2);
+}
+
+SHANI_FN void ss_sha256_shani_chunks4(const uint8_t *const *const *chunks, size_t n_chunks, uint8_t *const *out) {
+  CHUNKS_MULTI(FOR4, 4);
+}
+
 /* The bench streams hash blocks from a 4 KiB ring (L1-resident, different for every step so no
  * part of the message schedule can be hoisted out of the loop) into evolving states: every
  * compression is full work on its dependency chain, as in a multi-block message. Start states,

@@ -39,7 +39,7 @@ export const CANCEL_FLAG = 0;
 
 /**
  * A cancel flag that follows an AbortSignal, for work that runs in the signal's own thread
- * (`sealSector` without a pool): set when the abort event is delivered. Native calls made by
+ * (`sealSectors` without a pool): set when the abort event is delivered. Native calls made by
  * that thread see it only if the event came first; work that must stop in the middle of a long
  * native call runs on a pool thread, whose flag the caller's thread sets directly.
  */

@@ -99,7 +99,7 @@ async function bench(sectorSize: number, label: string, threadCounts: number[], 
       layerDigests: [],
       parentCachePath: '',
       resumedLayers: 0,
-      stats: { parentCacheSeconds: 0, parentCache: 'unused', allocSeconds: 0, labelSeconds: [], labelCpuSeconds: [], writeSeconds: [] },
+      stats: { parentCacheSeconds: 0, parentCache: 'unused', allocSeconds: 0, labelSeconds: [], labelCpuSeconds: [], writeSeconds: [], batchSize: 1 },
     };
     let first: number | undefined;
     let firstCommR: string | undefined;

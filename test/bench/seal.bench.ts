@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchCompressions } from '../../native/hash.js';
 import { columnHashes, poseidonLayer } from '../../native/poseidon.js';
-import { SEAL_PHASES, type SealPhase, sealSector } from '../../src/seal/seal-sector.js';
+import { SEAL_PHASES, type SealPhase, sealSectors } from '../../src/seal/seal-sector.js';
 import { sealProofForSectorSize } from '../../src/sector/proofs.js';
 import { peakRssMiB, quick, report } from './bench-util.js';
 
@@ -55,7 +55,7 @@ const octRate = sample / timeIt(() => poseidonLayer(kids, out, 8));
 const dir = await mkdtemp(join(tmpdir(), 'seal-bench-'));
 const rss: Partial<Record<SealPhase, number>> = {};
 try {
-  const result = await sealSector({
+  const result = await sealSectors({
     sectorSize,
     dir,
     parentCacheDir: join(dir, 'parents'),
@@ -68,7 +68,7 @@ try {
   const pc2Threads = availableParallelism();
   const pc2Limit = (info.nodes / columnRate + (2 * (info.nodes - 1)) / 7 / octRate) / pc2Threads;
   for (const phase of SEAL_PHASES) {
-    const s = result.times[phase] / 1000;
+    const s = (result.times[phase] ?? 0) / 1000;
     let note = `peak RSS ${Math.round(rss[phase] ?? 0)} MiB so far`;
     if (phase === 'pc1') {
       note += `; SHA-256 limit ${r2(pc1Limit)} s at ${Math.round(shaRate / 1e6)}M compressions/s = ${Math.round((pc1Limit / s) * 100)}% (includes the parent cache build on a fresh cache)`;
@@ -76,15 +76,15 @@ try {
     if (phase === 'pc2') {
       note += `; Poseidon alone on ${pc2Threads} thread(s) ${r2(pc2Limit)} s = ${Math.round((pc2Limit / s) * 100)}%`;
     }
-    if (phase === 'c2') note += `; ${result.prover.name} (${result.proof.length} bytes, not a Groth16 SNARK)`;
+    if (phase === 'c2') note += `; ${result.prover.name} (${result.sectors[0]!.proof!.length} bytes, not a Groth16 SNARK)`;
     report({ name: `seal.${label}.${phase}`, value: r2(s), unit: 's', note });
   }
-  const total = SEAL_PHASES.reduce((sum, p) => sum + result.times[p], 0) / 1000;
+  const total = SEAL_PHASES.reduce((sum, p) => sum + (result.times[p] ?? 0), 0) / 1000;
   report({
     name: `seal.${label}.total`,
     value: r2(total),
     unit: 's',
-    note: `CommR ${result.commR}; verified ${result.verified}; ${r2(sectorSize / MiB / total)} MiB/s end to end`,
+    note: `CommR ${result.sectors[0]!.commR}; verified ${result.sectors[0]!.verified}; ${r2(sectorSize / MiB / total)} MiB/s end to end`,
   });
   report({ name: `seal.${label}.peak_rss`, value: Math.round(peakRssMiB()), unit: 'MiB' });
 } finally {
