@@ -193,6 +193,8 @@ export interface SealSectorsResult {
   times: Partial<Record<SealPhase, number>>;
   /** Sizes of the PC1 batches (when PC1 ran). */
   pc1Batches: number[];
+  /** How PC1's first batch found the parent cache ('created', 'verified', 'adopted', 'repaired'). */
+  parentCache?: string;
   sectors: SealedSector[];
   prover: { name: string; succinct: boolean; acceptedOnChain: boolean };
   /** Peak RSS of this process at the end, in MiB. */
@@ -406,6 +408,7 @@ export async function sealSectors(options: SealSectorsOptions): Promise<SealSect
     phases,
     times,
     pc1Batches,
+    ...(pc1 ? { parentCache: pc1[0]!.stats.parentCache } : {}),
     sectors: sealed,
     prover: { name: prover.name, succinct: prover.succinct, acceptedOnChain: prover.acceptedOnChain },
     peakRssMiB: process.resourceUsage().maxRSS / 1024,

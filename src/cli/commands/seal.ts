@@ -135,6 +135,7 @@ const seal = defineCommand({
           totalMs: Math.round(total),
           threads,
           pc1Batches: result.pc1Batches,
+          parentCache: result.parentCache,
           simd,
           prover: result.prover,
           proofBytes: firstSector.proof?.length,

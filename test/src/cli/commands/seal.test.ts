@@ -63,6 +63,7 @@ test('seal --num-sectors 3 --threads 2 batches PC1 and seals every sector as a s
     const r = JSON.parse(stdout);
     t.deepEqual(r.sectors.map((s: { sectorNumber: number }) => s.sectorNumber), [5, 6, 7]);
     t.deepEqual(r.pc1Batches, [2, 1], 'two PC1 batches for two threads');
+    t.is(r.parentCache, 'created');
     t.is(r.threads, 2);
     t.true(r.verified);
     t.deepEqual(Object.keys(r.times), ['addPiece', 'pc1', 'pc2', 'c1', 'c2', 'verify']);
@@ -80,7 +81,7 @@ test('seal --phases ap,pc1 stops after PC1 and keeps its layers; phases that ski
   const dir = await mkdtemp(join(tmpdir(), 'ss-cli-phases-'));
   try {
     const { stdout } = await run(process.execPath, [
-      cli, 'seal', '--sector-size', '2KiB', '--phases', 'ap,pc1', '--num-sectors', '2', '--dir', join(dir, 'work'), '--parent-cache', join(dir, 'p'), '--json',
+      cli, 'seal', '--sector-size', '2KiB', '--phases', 'ap,pc1', '--num-sectors', '2', '--threads', '1', '--dir', join(dir, 'work'), '--parent-cache', join(dir, 'p'), '--json',
     ]);
     const r = JSON.parse(stdout);
     t.deepEqual(r.phases, ['ap', 'pc1']);
