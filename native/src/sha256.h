@@ -68,6 +68,17 @@ void ss_sha256(unsigned simd, const uint8_t *msg, size_t len, uint8_t out[32]);
  * (replica id, layer/node block, 37 parent labels) = 20 compressions. */
 void ss_sha256_chunks(unsigned simd, const uint8_t *const *chunks, size_t n_chunks, uint8_t out[32]);
 
+/* The rest of a message of total_len bytes whose first block is hashed already (`head`, the
+ * state after it): out = its digest over chunks[0..n_chunks) (32 bytes each, read in place).
+ * With next_lo, the block next_lo || next_hi (the first block of the next message) is hashed
+ * from the initial state on the side and its state stored in next_head: with SHA-NI as a second
+ * interleaved stream, which in one latency-bound label chain is nearly free (PC1 uses this to take
+ * each label's first block, replica id || layer/node header, off the chain from the previous
+ * label). */
+void ss_sha256_chunks_from(unsigned simd, const uint32_t head[8], const uint8_t *const *chunks, size_t n_chunks,
+                           uint64_t total_len, const uint8_t *next_lo, const uint8_t *next_hi, uint32_t next_head[8],
+                           uint8_t out[32]);
+
 /* `ways` (1 to 8) messages of n_chunks chunks each at once: out[s] = SHA-256(chunks[s][0] || ...
  * || chunks[s][n_chunks - 1]). With SHA-NI the streams are hashed 4 (then 2, then 1) at a time
  * with their dependency chains interleaved: a PC1 batch labels its sectors' nodes this way. */

@@ -27,6 +27,8 @@ void ss_sha256_shani_compress2(uint32_t st0[8], const uint8_t *b0, uint32_t st1[
 /* simd: SS_HW_AVX512 or SS_HW_AVX2 select the 8-stream schedule for runs of 8 pairs. */
 void ss_sha256_shani_pairs(unsigned simd, const uint8_t *in, size_t n_pairs, uint8_t *out);
 void ss_sha256_shani_chunks(const uint8_t *const *chunks, size_t n_chunks, uint8_t out[32]);
+void ss_sha256_shani_chunks_from(const uint32_t head[8], const uint8_t *const *chunks, size_t n_chunks, uint64_t total_len,
+                                 const uint8_t *next_lo, const uint8_t *next_hi, uint32_t next_head[8], uint8_t out[32]);
 void ss_sha256_shani_chunks2(const uint8_t *const *const *chunks, size_t n_chunks, uint8_t *const *out);
 void ss_sha256_shani_chunks4(const uint8_t *const *const *chunks, size_t n_chunks, uint8_t *const *out);
 uint32_t ss_sha256_shani_bench(unsigned ways, uint64_t count);
