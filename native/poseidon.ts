@@ -91,7 +91,7 @@ export function poseidonSplitThreads(hashes: number, options?: PoseidonBulkOptio
 }
 
 /** Native permutation selector (napi_poseidon.c). */
-const Mode = { fast: 0, reference: 1, portable: 2 } as const;
+const Mode = { fast: 0, reference: 1, portable: 2, eager: 3 } as const;
 
 function hashOne(inputs: Uint8Array, mode: number): Uint8Array {
   checkBytes('inputs', inputs);
@@ -128,6 +128,22 @@ export function poseidonHashReference(inputs: Uint8Array): Uint8Array {
  */
 export function poseidonHashPortable(inputs: Uint8Array): Uint8Array {
   return hashOne(inputs, Mode.portable);
+}
+
+/**
+ * A tree row ({@link poseidonLayer}, one thread) with the scalar permutation as it was before
+ * lazy reduction and the IFMA path: every product reduced, the MULX/ADX product where the
+ * thread's path has it. Same results; the benchmarks' baseline.
+ */
+export function poseidonLayerEager(children: Uint8Array, parents: Uint8Array, arity: number): void {
+  checkBytes('children', children);
+  checkBytes('parents', parents);
+  checkArity(arity);
+  if (parents.length % NODE !== 0 || children.length !== parents.length * arity) {
+    throw new RangeError(`children must be ${parents.length * arity} bytes (parents × arity), got ${children.length}`);
+  }
+  const bad = native().poseidonHashMany(arity, children, parents, Mode.eager, 1);
+  if (bad >= 0) throw notCanonical('children node', bad);
 }
 
 /**

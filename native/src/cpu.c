@@ -11,6 +11,7 @@ unsigned ss_cpu_features(void) {
   bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
                 __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
   if (avx512) f |= SS_HW_AVX512;
+  if (avx512 && __builtin_cpu_is("intel")) f |= SS_HW_X8SHA;
   if (avx512 && __builtin_cpu_supports("avx512ifma")) f |= SS_HW_IFMA;
 #endif
   return f;
@@ -22,7 +23,7 @@ static const char *const names[SS_PATH_COUNT] = {"portable", "shani", "avx2", "a
 /* the feature that defines each path (portable needs none) */
 static const unsigned defining[SS_PATH_COUNT] = {0, SS_HW_SHANI, SS_HW_AVX2, SS_HW_AVX512, SS_HW_IFMA};
 /* the features each path adds to the one below it */
-static const unsigned adds[SS_PATH_COUNT] = {0, SS_HW_SHANI | SS_HW_ADX, SS_HW_AVX2, SS_HW_AVX512, SS_HW_IFMA};
+static const unsigned adds[SS_PATH_COUNT] = {0, SS_HW_SHANI | SS_HW_ADX, SS_HW_AVX2, SS_HW_AVX512 | SS_HW_X8SHA, SS_HW_IFMA};
 
 const char *ss_simd_path_name(ss_simd_path path) {
   return (unsigned)path < SS_PATH_COUNT ? names[path] : NULL;

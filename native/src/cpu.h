@@ -7,7 +7,8 @@
  *   portable  C only (no SHA-NI, no MULX/ADX, no vector kernels)
  *   shani     + SHA-NI for SHA-256, MULX/ADX for the Fr product
  *   avx2      + AVX2 kernels (8-lane BLAKE2b for the expander graph, AVX2 node-pair schedules)
- *   avx512    + AVX-512 F/VL/BW kernels in their place
+ *   avx512    + AVX-512 F/VL/BW kernels in their place (and, on Intel, PC1 batches of eight
+ *             sectors hashed on AVX-512VL lanes instead of SHA-NI)
  *   ifma      + the AVX-512 IFMA Poseidon (52-bit limbs, 8 hashes per vector)
  * A path is available when the CPU has the feature that defines it (SHA-NI for shani, AVX2 for
  * avx2, ...); a lower feature it lacks (SHA-NI on an AVX-512 Cascade Lake) just stays off. */
@@ -20,6 +21,10 @@
 #define SS_HW_AVX2 (1u << 2)   /* AVX2 */
 #define SS_HW_AVX512 (1u << 3) /* AVX-512 F, VL, BW and DQ */
 #define SS_HW_IFMA (1u << 4)   /* AVX-512 IFMA52 (with F, VL, BW, DQ) */
+/* AVX-512 on an Intel core: eight SHA-256 chains on AVX-512VL beat SHA-NI there, whose chains do
+ * not overlap (sha256_x8.c); on AMD two SHA-NI chains run at twice one and stay ahead. Part of
+ * the avx512 path. */
+#define SS_HW_X8SHA (1u << 5)
 
 typedef enum {
   SS_PATH_PORTABLE = 0,

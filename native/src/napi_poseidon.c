@@ -63,7 +63,8 @@ static const ss_poseidon_params *params_for(napi_env env, uint64_t arity) {
 
 /* poseidonHashMany(arity, inputs, out, mode, threads?, cancel?) -> -1, the index of the first
  * element >= r, or -2 when cancelled (cancel.h).
- * mode: 0 fastest for this CPU, 1 reference permutation, 2 optimised with the portable product. */
+ * mode: 0 fastest for this CPU, 1 reference permutation, 2 optimised with the portable product,
+ * 3 optimised reducing every product (the scalar code before lazy reduction and IFMA). */
 static napi_value poseidon_hash_many(napi_env env, napi_callback_info info) {
   SS_ARGS_UPTO(4, 6);
   SS_U64(arity, 0);
@@ -75,7 +76,7 @@ static napi_value poseidon_hash_many(napi_env env, napi_callback_info info) {
   const ss_poseidon_params *p = params_for(env, arity);
   if (!p) return NULL;
   if (out_len % 32 != 0 || inputs_len != out_len * arity) SS_RANGE_ERROR("inputs must be arity x out bytes");
-  if (mode > SS_POSEIDON_PORTABLE) SS_RANGE_ERROR("mode must be 0, 1 or 2");
+  if (mode > SS_POSEIDON_EAGER) SS_RANGE_ERROR("mode must be 0, 1, 2 or 3");
   return ss_number(env, (double)ss_poseidon_hash_many_mt(p, inputs, out, out_len / 32, (ss_poseidon_mode)mode, ss_simd(env), threads, cancel));
 }
 

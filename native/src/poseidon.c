@@ -159,7 +159,7 @@ int64_t ss_poseidon_hash_many(const ss_poseidon_params *p, const uint8_t *in, ui
   ss_fr v[4 * SS_POSEIDON_MAX_ARITY], h[4];
   size_t i = 0;
 #if defined(__x86_64__)
-  if (mode != SS_POSEIDON_REFERENCE && use_ifma(p, simd)) /* groups of eight, one per lane */
+  if (mode != SS_POSEIDON_REFERENCE && mode != SS_POSEIDON_EAGER && use_ifma(p, simd)) /* groups of eight, one per lane */
     for (; i + 8 <= count; i += 8) {
       if (ss_cancel_requested(cancel)) return SS_CANCELLED;
       const uint8_t *src[8 * SS_POSEIDON_MAX_ARITY];
@@ -178,7 +178,10 @@ int64_t ss_poseidon_hash_many(const ss_poseidon_params *p, const uint8_t *in, ui
       const uint8_t *src = in + i * (size_t)k * 32;
       for (int j = 0; j < 4 * k; j++)
         if (!ss_fr_from_bytes(&v[j], src + 32 * j)) return (int64_t)(i * (size_t)k + (size_t)j);
-      ss_poseidon_hash4(p, v, h, simd);
+      if (mode == SS_POSEIDON_EAGER)
+        ss_poseidon_hash4_eager(p, v, h, simd);
+      else
+        ss_poseidon_hash4(p, v, h, simd);
       for (int l = 0; l < 4; l++) ss_fr_to_bytes(out + 32 * (i + l), &h[l]);
     }
   for (; i < count; i++) {
@@ -188,6 +191,8 @@ int64_t ss_poseidon_hash_many(const ss_poseidon_params *p, const uint8_t *in, ui
       if (!ss_fr_from_bytes(&v[j], src + 32 * j)) return (int64_t)(i * (size_t)k + (size_t)j);
     if (mode == SS_POSEIDON_REFERENCE)
       ss_poseidon_hash_ref(p, v, &h[0]);
+    else if (mode == SS_POSEIDON_EAGER)
+      ss_poseidon_hash_eager(p, v, &h[0], simd);
     else
       ss_poseidon_hash(p, v, &h[0], simd);
     ss_fr_to_bytes(out + 32 * i, &h[0]);

@@ -62,10 +62,19 @@ void ss_poseidon_hash(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, 
 /* Four independent hashes at once (in: 4 × arity inputs, out: 4), interleaved for ILP; same
  * results as four ss_poseidon_hash calls. */
 void ss_poseidon_hash4(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, unsigned simd);
+/* The same, reducing every product (no lazy reduction, no IFMA): the scalar permutation as it
+ * was before lazy reduction, kept as the benchmarks' baseline. */
+void ss_poseidon_hash_eager(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, unsigned simd);
+void ss_poseidon_hash4_eager(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, unsigned simd);
 
 /* Which permutation the bulk functions use: the optimised one with the caller's features, the
  * reference one, or the optimised one in portable C whatever the features. */
-typedef enum { SS_POSEIDON_FAST = 0, SS_POSEIDON_REFERENCE = 1, SS_POSEIDON_PORTABLE = 2 } ss_poseidon_mode;
+typedef enum {
+  SS_POSEIDON_FAST = 0,
+  SS_POSEIDON_REFERENCE = 1,
+  SS_POSEIDON_PORTABLE = 2,
+  SS_POSEIDON_EAGER = 3 /* the optimised one reducing every product (benchmark baseline) */
+} ss_poseidon_mode;
 
 /* Builds the optimised-form tables of p (called by ss_poseidon_params_new). false on OOM. */
 bool ss_poseidon_opt_build(ss_poseidon_params *p);

@@ -159,8 +159,21 @@ done:
 #define REDUCE_WIDE(r, acc) ss_fr_wide_reduce((r), (acc))
 #endif
 
-/* out = sum c[j] s[j], j < n, with one reduction (fr_dot.h). out may alias s. */
-static inline __attribute__((always_inline)) void dot(ss_fr *out, const ss_fr *c, const ss_fr *s, int n, const bool adx) {
+/* out = sum c[j] s[j], j < n: with one reduction (fr_dot.h) when `lazy`, else reducing every
+ * product (the permutation as it was before lazy reduction, kept as the benchmarks' baseline).
+ * out may alias s. */
+static inline __attribute__((always_inline)) void dot(ss_fr *out, const ss_fr *c, const ss_fr *s, int n, const bool adx,
+                                                      const bool lazy) {
+  if (!lazy) {
+    ss_fr acc, prod;
+    MUL(&acc, &c[0], &s[0]);
+    for (int j = 1; j < n; j++) {
+      MUL(&prod, &c[j], &s[j]);
+      ss_fr_add(&acc, &acc, &prod);
+    }
+    *out = acc;
+    return;
+  }
   ss_fr_wide acc;
   ss_fr_wide_zero(&acc);
   for (int j = 0; j < n; j++) MULADD_WIDE(&acc, &c[j], &s[j]);
@@ -168,14 +181,14 @@ static inline __attribute__((always_inline)) void dot(ss_fr *out, const ss_fr *c
 }
 
 /* s = A·s for a dense t×t matrix. */
-static inline __attribute__((always_inline)) void dense_apply(const ss_fr *A, int t, ss_fr *s, const bool adx) {
+static inline __attribute__((always_inline)) void dense_apply(const ss_fr *A, int t, ss_fr *s, const bool adx, const bool lazy) {
   ss_fr out[SS_POSEIDON_MAX_ARITY + 1];
-  for (int i = 0; i < t; i++) dot(&out[i], &A[i * t], s, t, adx);
+  for (int i = 0; i < t; i++) dot(&out[i], &A[i * t], s, t, adx, lazy);
   memcpy(s, out, (size_t)t * sizeof(ss_fr));
 }
 
 static inline __attribute__((always_inline)) void hash_impl(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out,
-                                                            const bool adx) {
+                                                            const bool adx, const bool lazy) {
   const int t = p->t, n = t - 1, half = p->rf / 2;
   ss_fr s[SS_POSEIDON_MAX_ARITY + 1];
   s[0] = p->tag;
@@ -186,7 +199,7 @@ static inline __attribute__((always_inline)) void hash_impl(const ss_poseidon_pa
       ss_fr_add(&s[i], &s[i], &rc[i]);
       POW5(&s[i], &s[i]);
     }
-    dense_apply(r == half - 1 ? p->pre_sparse : p->mds, t, s, adx);
+    dense_apply(r == half - 1 ? p->pre_sparse : p->mds, t, s, adx, lazy);
   }
   const ss_fr *sp = p->sparse;
   for (int r = 0; r < p->rp; r++, sp += 2 * t - 1) {
@@ -194,7 +207,7 @@ static inline __attribute__((always_inline)) void hash_impl(const ss_poseidon_pa
     POW5(&s[0], &s[0]);
     /* s0' = m00·s0 + Σ w_j s_j ; s_j' = s_j + v_j·s0 */
     ss_fr s0 = s[0], acc, prod;
-    dot(&acc, sp, s, t, adx);
+    dot(&acc, sp, s, t, adx, lazy);
     for (int j = 1; j <= n; j++) {
       MUL(&prod, &sp[n + j], &s0);
       ss_fr_add(&s[j], &s[j], &prod);
@@ -207,9 +220,9 @@ static inline __attribute__((always_inline)) void hash_impl(const ss_poseidon_pa
       POW5(&s[i], &s[i]);
     }
     if (r < half - 1) {
-      dense_apply(p->mds, t, s, adx);
+      dense_apply(p->mds, t, s, adx, lazy);
     } else { /* only s[1] is output: one row of the last MDS */
-      dot(out, &p->mds[t], s, t, adx);
+      dot(out, &p->mds[t], s, t, adx, lazy);
     }
   }
 }
@@ -217,11 +230,21 @@ static inline __attribute__((always_inline)) void hash_impl(const ss_poseidon_pa
 void ss_poseidon_hash(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, unsigned simd) {
 #ifdef SS_FR_HAVE_ADX
   if (simd & SS_HW_ADX) {
-    hash_impl(p, in, out, true);
+    hash_impl(p, in, out, true, true);
     return;
   }
 #endif
-  hash_impl(p, in, out, false);
+  hash_impl(p, in, out, false, true);
+}
+
+void ss_poseidon_hash_eager(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, unsigned simd) {
+#ifdef SS_FR_HAVE_ADX
+  if (simd & SS_HW_ADX) {
+    hash_impl(p, in, out, true, false);
+    return;
+  }
+#endif
+  hash_impl(p, in, out, false, false);
 }
 
 /* Four independent hashes in lockstep. A single Poseidon is latency-bound in its partial
@@ -238,7 +261,17 @@ static inline __attribute__((always_inline)) void pow5_lanes(ss_fr *x[LANES], co
 
 /* One row of products for every lane, then one reduction per lane (fr_dot.h). */
 static inline __attribute__((always_inline)) void dot_lanes(ss_fr out[LANES], const ss_fr *c, ss_fr s[LANES][SS_POSEIDON_MAX_ARITY + 1],
-                                                            int n, const bool adx) {
+                                                            int n, const bool adx, const bool lazy) {
+  if (!lazy) {
+    ss_fr prod[LANES];
+    for (int l = 0; l < LANES; l++) MUL(&out[l], &c[0], &s[l][0]);
+    for (int j = 1; j < n; j++)
+      for (int l = 0; l < LANES; l++) {
+        MUL(&prod[l], &c[j], &s[l][j]);
+        ss_fr_add(&out[l], &out[l], &prod[l]);
+      }
+    return;
+  }
   ss_fr_wide acc[LANES];
   for (int l = 0; l < LANES; l++) ss_fr_wide_zero(&acc[l]);
   for (int j = 0; j < n; j++)
@@ -247,11 +280,11 @@ static inline __attribute__((always_inline)) void dot_lanes(ss_fr out[LANES], co
 }
 
 static inline __attribute__((always_inline)) void dense_lanes(const ss_fr *A, int t, ss_fr s[LANES][SS_POSEIDON_MAX_ARITY + 1],
-                                                              const bool adx) {
+                                                              const bool adx, const bool lazy) {
   ss_fr out[LANES][SS_POSEIDON_MAX_ARITY + 1];
   for (int i = 0; i < t; i++) {
     ss_fr row[LANES];
-    dot_lanes(row, &A[i * t], s, t, adx);
+    dot_lanes(row, &A[i * t], s, t, adx, lazy);
     for (int l = 0; l < LANES; l++) out[l][i] = row[l];
   }
   for (int l = 0; l < LANES; l++) memcpy(s[l], out[l], (size_t)t * sizeof(ss_fr));
@@ -270,7 +303,7 @@ static inline __attribute__((always_inline)) void full_round_lanes(const ss_fr *
 }
 
 static inline __attribute__((always_inline)) void hash_lanes_impl(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out,
-                                                                  const bool adx) {
+                                                                  const bool adx, const bool lazy) {
   const int t = p->t, n = t - 1, half = p->rf / 2, k = p->arity;
   ss_fr s[LANES][SS_POSEIDON_MAX_ARITY + 1];
   for (int l = 0; l < LANES; l++) {
@@ -280,7 +313,7 @@ static inline __attribute__((always_inline)) void hash_lanes_impl(const ss_posei
   const ss_fr *rc = p->full_rc;
   for (int r = 0; r < half; r++, rc += t) {
     full_round_lanes(rc, t, s, adx);
-    dense_lanes(r == half - 1 ? p->pre_sparse : p->mds, t, s, adx);
+    dense_lanes(r == half - 1 ? p->pre_sparse : p->mds, t, s, adx, lazy);
   }
   const ss_fr *sp = p->sparse;
   for (int r = 0; r < p->rp; r++, sp += 2 * t - 1) {
@@ -292,7 +325,7 @@ static inline __attribute__((always_inline)) void hash_lanes_impl(const ss_posei
     pow5_lanes(x, adx);
     ss_fr s0[LANES], acc[LANES], prod[LANES];
     for (int l = 0; l < LANES; l++) s0[l] = s[l][0];
-    dot_lanes(acc, sp, s, t, adx);
+    dot_lanes(acc, sp, s, t, adx, lazy);
     for (int j = 1; j <= n; j++)
       for (int l = 0; l < LANES; l++) {
         MUL(&prod[l], &sp[n + j], &s0[l]);
@@ -303,9 +336,9 @@ static inline __attribute__((always_inline)) void hash_lanes_impl(const ss_posei
   for (int r = 0; r < half; r++, rc += t) {
     full_round_lanes(rc, t, s, adx);
     if (r < half - 1) {
-      dense_lanes(p->mds, t, s, adx);
+      dense_lanes(p->mds, t, s, adx, lazy);
     } else {
-      dot_lanes(out, &p->mds[t], s, t, adx);
+      dot_lanes(out, &p->mds[t], s, t, adx, lazy);
     }
   }
 }
@@ -313,9 +346,19 @@ static inline __attribute__((always_inline)) void hash_lanes_impl(const ss_posei
 void ss_poseidon_hash4(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, unsigned simd) {
 #ifdef SS_FR_HAVE_ADX
   if (simd & SS_HW_ADX) {
-    hash_lanes_impl(p, in, out, true);
+    hash_lanes_impl(p, in, out, true, true);
     return;
   }
 #endif
-  hash_lanes_impl(p, in, out, false);
+  hash_lanes_impl(p, in, out, false, true);
+}
+
+void ss_poseidon_hash4_eager(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, unsigned simd) {
+#ifdef SS_FR_HAVE_ADX
+  if (simd & SS_HW_ADX) {
+    hash_lanes_impl(p, in, out, true, false);
+    return;
+  }
+#endif
+  hash_lanes_impl(p, in, out, false, false);
 }

@@ -22,8 +22,8 @@ int64_t ss_sdr_label_range(const uint8_t replica_id[32], uint32_t layer, uint64_
 
 /* The same for a batch of k sectors of one graph (1 <= k <= SS_SDR_BATCH_MAX), labelled
  * together: replica_ids[s], cur[s] and prev[s] belong to sector s; the parents are read once per
- * node for all of them, and with SHA-NI the k label hashes run as interleaved streams (4, then
- * 2, then 1 at a time). Same results as k single calls. */
+ * node for all of them, and with SHA-NI the k label hashes run as interleaved streams (two at a
+ * time). Same results as k single calls. */
 int64_t ss_sdr_label_range_batch(unsigned k, const uint8_t *const *replica_ids, uint32_t layer, uint64_t nodes,
                                  uint64_t start, uint64_t count, const uint32_t *parents, uint8_t *const *cur,
                                  const uint8_t *const *prev, unsigned simd, const int32_t *cancel);

@@ -132,10 +132,17 @@ void ss_sha256_chunks_from(unsigned simd, const uint32_t head[8], const uint8_t 
 void ss_sha256_chunks_multi(unsigned simd, unsigned ways, const uint8_t *const *const *chunks, size_t n_chunks,
                             uint8_t *const *out) {
   unsigned s = 0;
-  if (simd & SS_HW_SHANI) {
-    for (; s + 4 <= ways; s += 4) ss_sha256_shani_chunks4(chunks + s, n_chunks, out + s);
-    for (; s + 2 <= ways; s += 2) ss_sha256_shani_chunks2(chunks + s, n_chunks, out + s);
+#if defined(__x86_64__)
+  if (ways == 8 && (simd & SS_HW_X8SHA)) {
+    ss_sha256_x8_chunks(chunks, n_chunks, out);
+    return;
   }
+#endif
+  /* pairs of streams: two chains fill the SHA unit of a Zen core (1.9x one stream), while four
+   * gain little more there and lose on Ice Lake, where 4 streams x 8 state/schedule registers
+   * spill the 16 XMM registers (a batch of 4 ran at 0.82x one sector, pairs at 1.14x) */
+  if (simd & SS_HW_SHANI)
+    for (; s + 2 <= ways; s += 2) ss_sha256_shani_chunks2(chunks + s, n_chunks, out + s);
   for (; s < ways; s++) ss_sha256_chunks(simd, chunks[s], n_chunks, out[s]);
 }
 

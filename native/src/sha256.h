@@ -80,8 +80,9 @@ void ss_sha256_chunks_from(unsigned simd, const uint32_t head[8], const uint8_t 
                            uint8_t out[32]);
 
 /* `ways` (1 to 8) messages of n_chunks chunks each at once: out[s] = SHA-256(chunks[s][0] || ...
- * || chunks[s][n_chunks - 1]). With SHA-NI the streams are hashed 4 (then 2, then 1) at a time
- * with their dependency chains interleaved: a PC1 batch labels its sectors' nodes this way. */
+ * || chunks[s][n_chunks - 1]). With SHA-NI the streams are hashed two at a time with their
+ * dependency chains interleaved; eight streams with SS_HW_X8SHA run on AVX-512VL lanes instead.
+ * A PC1 batch labels its sectors' nodes this way. */
 void ss_sha256_chunks_multi(unsigned simd, unsigned ways, const uint8_t *const *const *chunks, size_t n_chunks,
                             uint8_t *const *out);
 

@@ -30,8 +30,10 @@ void ss_sha256_shani_chunks(const uint8_t *const *chunks, size_t n_chunks, uint8
 void ss_sha256_shani_chunks_from(const uint32_t head[8], const uint8_t *const *chunks, size_t n_chunks, uint64_t total_len,
                                  const uint8_t *next_lo, const uint8_t *next_hi, uint32_t next_head[8], uint8_t out[32]);
 void ss_sha256_shani_chunks2(const uint8_t *const *const *chunks, size_t n_chunks, uint8_t *const *out);
-void ss_sha256_shani_chunks4(const uint8_t *const *const *chunks, size_t n_chunks, uint8_t *const *out);
 uint32_t ss_sha256_shani_bench(unsigned ways, uint64_t count);
+
+/* AVX-512VL backend: eight messages of n_chunks chunks each (SS_HW_X8SHA callers only). */
+void ss_sha256_x8_chunks(const uint8_t *const *const *chunks, size_t n_chunks, uint8_t *const *out);
 
 /* Big-endian 32/64-bit helpers shared by both backends. */
 static inline uint32_t ss_be32(const uint8_t *p) {

@@ -307,9 +307,9 @@ SHANI_FN void ss_sha256_shani_chunks_from(const uint32_t head[8], const uint8_t 
   store_digest(out, a_0, c_0, 0);
 }
 
-/* 2 or 4 messages of the same chunk count at once (the streams of a PC1 batch): the chains of
- * the streams overlap as in the bench's FOR2 / FOR4. */
-#define CHUNKS_MULTI(FOR, W)                                                            \
+/* Two messages of the same chunk count at once (the streams of a PC1 batch): the chains of the
+ * streams overlap as in the bench's FOR2. */
+#define CHUNKS_MULTI(FOR)                                                            \
   do {                                                                                  \
     const __m128i bswap = BSWAP_MASK;                                                   \
     __m128i h_abef, h_cdgh;                                                             \
@@ -346,11 +346,7 @@ SHANI_FN void ss_sha256_shani_chunks_from(const uint32_t head[8], const uint8_t 
 #define CM_OUT(s, _) store_digest(out[s], a_##s, c_##s, 0);
 
 SHANI_FN void ss_sha256_shani_chunks2(const uint8_t *const *const *chunks, size_t n_chunks, uint8_t *const *out) {
-  CHUNKS_MULTI(FOR2, 2);
-}
-
-SHANI_FN void ss_sha256_shani_chunks4(const uint8_t *const *const *chunks, size_t n_chunks, uint8_t *const *out) {
-  CHUNKS_MULTI(FOR4, 4);
+  CHUNKS_MULTI(FOR2);
 }
 
 /* The bench streams hash blocks from a 4 KiB ring (L1-resident, different for every step so no

@@ -189,3 +189,16 @@ test('encoding refuses data that is not fr32-padded and keys >= r, leaving the b
   const badReplica = concat([fe(FR_MODULUS + 1n), key.subarray(32)]);
   t.throws(() => decodeNodes(badReplica, key, new Uint8Array(128)), { instanceOf: RangeError, message: /replica node 0 / });
 });
+
+test('the eager baseline permutation (every product reduced) gives the same rows as the lazy one', async (t) => {
+  const { poseidonLayerEager } = await import('../../native/poseidon.js');
+  for (const arity of [2, 8, 11, 16, 36]) {
+    const groups = 13;
+    const children = randomElements(arity * groups);
+    const lazy = new Uint8Array(groups * 32);
+    const eager = new Uint8Array(groups * 32);
+    poseidonLayer(children, lazy, arity);
+    poseidonLayerEager(children, eager, arity);
+    t.is(hex(eager), hex(lazy), `arity ${arity}`);
+  }
+});

@@ -56,8 +56,8 @@ test('paths are listed lowest first, portable always among them', (t) => {
 
 test('each path reports the kernels it runs', (t) => {
   const infos = onEveryPath(() => simdInfo());
-  t.deepEqual(infos.get('portable'), { path: 'portable', sha256: 'portable', blake2b: 'portable', poseidon: 'portable' });
-  if (infos.has('shani')) t.like(infos.get('shani'), { sha256: 'sha-ni', blake2b: 'portable' });
+  t.deepEqual(infos.get('portable'), { path: 'portable', sha256: 'portable', blake2b: 'portable', poseidon: 'portable', pc1Batch8: 'portable' });
+  if (infos.has('shani')) t.like(infos.get('shani'), { sha256: 'sha-ni', blake2b: 'portable', pc1Batch8: 'sha-ni-pairs' });
   if (infos.has('avx2')) t.like(infos.get('avx2'), { blake2b: 'avx2' });
   if (infos.has('avx512')) t.like(infos.get('avx512'), { blake2b: 'avx512' });
   if (infos.has('ifma')) t.like(infos.get('ifma'), { blake2b: 'avx512', poseidon: 'ifma' });
@@ -88,6 +88,30 @@ test('every path computes the same graph parents (expander BLAKE2b lanes and cyc
   }
   const legacy = sdrGraph({ nodes: 1 << 10, porepId: porepId(0), apiVersion: 'V1_0' });
   sameOnEveryPath(t, onEveryPath(() => hex(new Uint8Array(graphParents(legacy, 0, 1 << 10).buffer))), 'V1_0 graph');
+});
+
+test('every path labels a batch of eight sectors as eight single labellings (SHA-NI pairs or AVX-512VL lanes)', async (t) => {
+  const { sdrLabelRange, sdrLabelRangeBatch } = await import('../../native/sdr.js');
+  const nodes = 2048;
+  const graph = sdrGraph({ nodes, porepId: porepId(6) });
+  const parents = graphParents(graph, 0, nodes);
+  const rids = Array.from({ length: 8 }, (_, i) => new Uint8Array(32).fill(i * 29 + 1).map((b, j) => (j === 31 ? b & 0x3f : b)));
+  const singles = rids.map((replicaId) => {
+    const l1 = new Uint8Array(nodes * 32);
+    const l2 = new Uint8Array(nodes * 32);
+    sdrLabelRange({ replicaId, layer: 1, start: 0, parents, current: l1 });
+    sdrLabelRange({ replicaId, layer: 2, start: 0, parents, current: l2, previous: l1 });
+    return hex(l1) + hex(l2);
+  });
+  const batches = onEveryPath(() => {
+    const l1 = rids.map(() => new Uint8Array(nodes * 32));
+    const l2 = rids.map(() => new Uint8Array(nodes * 32));
+    sdrLabelRangeBatch({ replicaIds: rids, layer: 1, start: 0, parents, currents: l1 });
+    sdrLabelRangeBatch({ replicaIds: rids, layer: 2, start: 0, parents, currents: l2, previous: l1 });
+    return rids.map((_, s) => hex(l1[s]!) + hex(l2[s]!));
+  });
+  for (const [path, b] of batches) t.deepEqual(b, singles, path);
+  t.log(`batch of 8: ${[...onEveryPath(() => simdInfo().pc1Batch8)].map(([p, k]) => `${p}=${k}`).join(', ')}`);
 });
 
 test('every path labels identically and reproduces the V-LABEL vector', (t) => {

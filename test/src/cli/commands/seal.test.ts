@@ -67,7 +67,7 @@ test('seal --num-sectors 3 --threads 2 batches PC1 and seals every sector as a s
     t.is(r.threads, 2);
     t.true(r.verified);
     t.deepEqual(Object.keys(r.times), ['addPiece', 'pc1', 'pc2', 'c1', 'c2', 'verify']);
-    t.deepEqual(Object.keys(r.simd), ['path', 'sha256', 'blake2b', 'poseidon']);
+    t.deepEqual(Object.keys(r.simd), ['path', 'sha256', 'blake2b', 'poseidon', 'pc1Batch8']);
     const single = JSON.parse((await run(process.execPath, [cli, ...common, '--sector-number', '6'])).stdout);
     t.is(r.sectors[1].commR, single.commR, 'sector 6 in a batch = sector 6 alone');
     t.is(r.sectors[1].commD, single.commD);
