@@ -107,6 +107,7 @@ int64_t ss_poseidon_columns_mt(const ss_poseidon_params *p, const uint8_t *const
   mt_job jobs[SS_POSEIDON_MT_MAX_THREADS] = {0};
   for (unsigned t = 0; t < n; t++) {
     jobs[t].p = p;
+    jobs[t].simd = simd;
     jobs[t].cancel = cancel;
     jobs[t].columns = true;
   }

@@ -18,6 +18,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { AbortedError, InternalError, InvalidArgumentError } from '../errors.js';
 import { fillerPieces } from '../piece/alignment.js';
@@ -138,7 +139,7 @@ export interface SealSectorsOptions {
   count?: number;
   /** The phases to run, a prefix of SEAL_PHASES. @default all */
   phases?: readonly SealPhase[];
-  /** Threads PC1 batches spread over (and PC2's native threads). @default 1 */
+  /** Threads PC1 batches spread over (and PC2's native threads). @default every core */
   threads?: number;
   /** @default 32 zero bytes */
   ticket?: Uint8Array;
@@ -262,7 +263,7 @@ export async function sealSectors(options: SealSectorsOptions): Promise<SealSect
   const minerId = options.minerId ?? 1000;
   const first = options.sectorNumber ?? 1;
   const count = positive('count', options.count ?? 1);
-  const threads = positive('threads', options.threads ?? 1);
+  const threads = positive('threads', options.threads ?? availableParallelism());
   const phases = [...(options.phases ?? SEAL_PHASES)];
   if (phases.length === 0 || phases.some((p, i) => p !== SEAL_PHASES[i])) {
     throw new InvalidArgumentError(`phases must be a prefix of ${SEAL_PHASES.join(', ')}`);
