@@ -271,20 +271,22 @@ async function generate(graph: SdrGraph, path: string, manifestPath: string, opt
       await file.handle.write(bytes, 0, bytes.length, start * PARENT_BYTES_PER_NODE);
       options.onProgress?.(start + count, graph.nodes);
     }
+    // the sidecar goes first: a .cache file under its real name then always has its record, so
+    // another process opening it meanwhile never mistakes it for a file someone else wrote
+    const manifest: CacheManifest = {
+      v: 1,
+      identity: graphIdentity(graph),
+      nodes: graph.nodes,
+      size: graph.nodes * PARENT_BYTES_PER_NODE,
+      sha256: h.digest('hex'),
+      source: 'generated',
+    };
+    await writeFileDurable(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
     await file.commit();
   } catch (err) {
     await file.discard();
     throw err;
   }
-  const manifest: CacheManifest = {
-    v: 1,
-    identity: graphIdentity(graph),
-    nodes: graph.nodes,
-    size: graph.nodes * PARENT_BYTES_PER_NODE,
-    sha256: h.digest('hex'),
-    source: 'generated',
-  };
-  await writeFileDurable(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   const s = await stat(path);
   verified.set(path, statKey(s));
 }

@@ -52,7 +52,8 @@ if (process.argv[2] === '--rss') {
 
 // the rest is imported here, not above, so the RSS child processes load only commPFile
 const { create: createWasmHasher } = await import('fr32-sha2-256-trunc254-padded-binary-tree-multihash');
-const { shaBackend } = await import('../../native/binding.js');
+const { shaBackend, simdInfo } = await import('../../native/binding.js');
+console.log(`SIMD: ${JSON.stringify(simdInfo())}`);
 const { benchCompressions, fr32Pad } = await import('../../native/hash.js');
 const { addPiece } = await import('../../src/piece/add-piece.js');
 const { commP } = await import('../../src/piece/commp.js');
