@@ -66,7 +66,7 @@ export interface PreCommit1Input {
   readonly pieces?: readonly { readonly size: number }[] | undefined;
   /** Parent cache directory. @default parentCacheDir() */
   readonly parentCacheDir?: string | undefined;
-  /** Nodes labelled between progress reports and cancellation checks. @default 65536 */
+  /** Nodes labelled per native call, between progress reports. @default 65536 */
   readonly chunkNodes?: number | undefined;
 }
 
@@ -397,10 +397,11 @@ interface LabelLayerArgs {
 /**
  * Labels one layer of every sector of the batch chunk by chunk. Parents are double-buffered:
  * the read of the next chunk runs on the libuv pool while the (synchronous) native labeller
- * works on the current one. The native labeller polls the task's cancel flag inside each chunk
- * too, so a cancelled PC1 stops within milliseconds whatever the chunk size; the unfinished
- * layer is never written, and the checkpoint still names only the finished ones (a new run
- * resumes after them).
+ * works on the current one. Cancellation is the native labeller's alone: it polls the task's
+ * cancel flag when it starts and every 1024 nodes, so a cancelled PC1 stops within milliseconds
+ * whatever the chunk size (a flag set between two chunks stops the next one at its first node,
+ * and a check here would only race it). The unfinished layer is never written, and the
+ * checkpoint still names only the finished ones (a new run resumes after them).
  */
 async function labelLayer(a: LabelLayerArgs): Promise<void> {
   const { cache, runs, layer, layers, chunkNodes, ctx } = a;
@@ -414,7 +415,6 @@ async function labelLayer(a: LabelLayerArgs): Promise<void> {
   let pending = cache.read(0, Math.min(chunkNodes, nodes), ready);
   try {
     for (let start = 0; start < nodes; start += chunkNodes) {
-      ctx.throwIfCancelled();
       // crash-safety test hook: the layers before this one are checkpointed, this one is half done
       if (layer > 1 && start > 0 && start >= nodes / 2 && start - chunkNodes < nodes / 2) crashPoint('pc1.mid-layer');
       const parents = await pending;

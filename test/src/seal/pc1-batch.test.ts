@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { AbortedError } from '../../../src/errors.js';
-import type { TaskContext } from '../../../src/lifecycle/task-context.js';
+import { CANCEL_FLAG, createTaskContext } from '../../../src/lifecycle/task-context.js';
 import { type PreCommit1Input, sealPreCommit1, sealPreCommit1Batch } from '../../../src/seal/pc1.js';
 import { readCheckpoint } from '../../../src/seal/pc1-checkpoint.js';
 import { sealPreCommit2 } from '../../../src/seal/pc2.js';
@@ -58,17 +58,10 @@ test('the V-E2E-2KiB sector sealed in a batch of three still seals to its CommR'
 
 test('a batch cancelled in layer 2 resumes after layer 1 in every sector and finishes identically', async (t) => {
   const inputs = [1, 2, 3].map((n) => sector(t.context.dir, n, { chunkNodes: 16 }));
-  let inLayer2 = false;
-  const ctx: TaskContext = {
-    progress(p) {
-      if (p.phase === 'pc1' && p.detail === 'layer 2/2') inLayer2 = true; // a chunk of layer 2 is done
-    },
-    cancelled: false,
-    throwIfCancelled() {
-      if (inLayer2) throw new AbortedError('task cancelled');
-    },
-  };
-  await t.throwsAsync(sealPreCommit1Batch(inputs, ctx), { instanceOf: AbortedError });
+  // the flag is set once a chunk of layer 2 is labelled: the next chunk's native call stops
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const ctx = createTaskContext(flag, { report: (p) => p.phase === 'pc1' && p.detail === 'layer 2/2' && Atomics.store(flag, CANCEL_FLAG, 1) }, 0);
+  await t.throwsAsync(sealPreCommit1Batch(inputs, ctx), { instanceOf: AbortedError, message: 'labelling of layer 2 cancelled' });
   for (const input of inputs) t.deepEqual((await readCheckpoint(input.cacheDir))?.done.map((d) => d.layer), [1]);
   const resumed = await sealPreCommit1Batch(inputs);
   t.deepEqual(resumed.map((o) => o.resumedLayers), [1, 1, 1]);
