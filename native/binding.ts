@@ -53,6 +53,15 @@ export function shaBackend(): 'sha-ni' | 'portable' {
 export const SIMD_PATHS = ['portable', 'shani', 'avx2', 'avx512', 'ifma'] as const;
 export type SimdPath = (typeof SIMD_PATHS)[number];
 
+/** The CPU feature that makes each path available (native/src/cpu.c), for messages. */
+export const SIMD_PATH_NEEDS: Readonly<Record<SimdPath, string>> = {
+  portable: 'nothing',
+  shani: 'the SHA extensions (SHA-NI)',
+  avx2: 'AVX2',
+  avx512: 'AVX-512 F, VL, BW and DQ',
+  ifma: 'AVX-512 IFMA',
+};
+
 /** What each kernel family of a thread runs on. */
 export interface SimdInfo {
   readonly path: SimdPath;
@@ -66,7 +75,7 @@ export interface SimdInfo {
 interface SimdBinding {
   simdPath(): SimdPath;
   simdPaths(): SimdPath[];
-  setSimdPath(path: string): void;
+  setSimdPath(path: string, withoutShaNi: boolean): void;
   simdInfo(): SimdInfo;
 }
 
@@ -89,15 +98,26 @@ export function simdInfo(): SimdInfo {
   return simd().simdInfo();
 }
 
+/** Options of {@link setSimdPath}. */
+export interface SetSimdPathOptions {
+  /**
+   * false: leave SHA-NI off on that path, as CPUs with AVX2 or AVX-512 but no SHA extensions
+   * run it (Haswell to Skylake on AVX2, Skylake-SP and Cascade Lake on AVX-512), so their
+   * kernel combinations are tested on a CPU that has SHA-NI. @default true (on where the path
+   * has it, unless SECTOR_STORAGE_PORTABLE_SHA is set)
+   */
+  readonly shaNi?: boolean;
+}
+
 /**
  * Switches the calling thread's path (other threads keep theirs); results do not depend on it.
  * Throws a RangeError for an unknown name and NativeUnavailableError for a path this CPU
  * cannot run.
  */
-export function setSimdPath(path: SimdPath): void {
+export function setSimdPath(path: SimdPath, options: SetSimdPathOptions = {}): void {
   if (!(SIMD_PATHS as readonly string[]).includes(path)) throw new RangeError(`path must be one of ${SIMD_PATHS.join(', ')}, got ${String(path)}`);
   if (!simdPaths().includes(path)) {
-    throw new NativeUnavailableError(`SIMD path ${path} cannot run on this CPU (it runs: ${simdPaths().join(', ')})`);
+    throw new NativeUnavailableError(`SIMD path ${path} cannot run on this CPU: it needs ${SIMD_PATH_NEEDS[path]} (this CPU runs: ${simdPaths().join(', ')})`);
   }
-  simd().setSimdPath(path);
+  simd().setSimdPath(path, options.shaNi === false);
 }

@@ -63,13 +63,15 @@ static napi_value cpu_sha_ni(napi_env env, napi_callback_info info) {
   return ss_bool(env, cpu_has_sha_ni());
 }
 
-/* Applies a path to an instance: its features, minus SHA-NI when SECTOR_STORAGE_PORTABLE_SHA is
- * set (the older switch, kept: it disables only SHA-NI). */
-static void apply_path(ss_instance *inst, ss_simd_path path) {
+/* Applies a path to an instance: its features, minus SHA-NI when `without_sha_ni` or when
+ * SECTOR_STORAGE_PORTABLE_SHA is set (the older switch, kept: it disables only SHA-NI). A path
+ * without SHA-NI is what CPUs with AVX2 or AVX-512 but no SHA extensions run (Haswell to
+ * Cascade Lake), so tests can run their kernels here. */
+static void apply_path(ss_instance *inst, ss_simd_path path, bool without_sha_ni) {
   const char *portable = getenv("SECTOR_STORAGE_PORTABLE_SHA");
   inst->path = path;
   inst->simd = ss_simd_path_features(ss_cpu_features(), path);
-  if (portable && strcmp(portable, "") != 0 && strcmp(portable, "0") != 0) inst->simd &= ~SS_HW_SHANI;
+  if (without_sha_ni || (portable && strcmp(portable, "") != 0 && strcmp(portable, "0") != 0)) inst->simd &= ~SS_HW_SHANI;
 }
 
 /* simdPath() -> this thread's path name */
@@ -89,9 +91,10 @@ static napi_value simd_paths(napi_env env, napi_callback_info info) {
   return arr;
 }
 
-/* setSimdPath(name): switches this thread's instance only */
+/* setSimdPath(name, withoutShaNi): switches this thread's instance only */
 static napi_value set_simd_path(napi_env env, napi_callback_info info) {
-  SS_ARGS(1);
+  SS_ARGS(2);
+  SS_BOOL(without_sha_ni, 1);
   char name[16];
   size_t len = 0;
   if (napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok) {
@@ -109,7 +112,7 @@ static napi_value set_simd_path(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "NATIVE_CALL_FAILED", "addon instance data missing");
     return NULL;
   }
-  apply_path(inst, (ss_simd_path)path);
+  apply_path(inst, (ss_simd_path)path, without_sha_ni);
   return ss_undefined(env);
 }
 
@@ -157,7 +160,7 @@ NAPI_MODULE_INIT() {
     }
     path = (ss_simd_path)p;
   }
-  apply_path(inst, path);
+  apply_path(inst, path, false);
   if (napi_set_instance_data(env, inst, free_instance, NULL) != napi_ok) {
     free(inst);
     return NULL;

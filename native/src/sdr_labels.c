@@ -33,7 +33,7 @@ static void header_block(uint8_t hdr[32], uint32_t layer, uint64_t v) {
   for (int i = 0; i < 8; i++) hdr[4 + i] = (uint8_t)(v >> (56 - 8 * i));
 }
 
-/* The 37 parent label pointers of §5, in hashing order. */
+/* The 37 parent label pointers, in hashing order (rust-fil-proofs `create_label/single.rs`). */
 static void parent_sequence(const uint8_t **seq, const uint32_t *p, uint32_t layer,
                             const uint8_t *cur, const uint8_t *prev) {
   if (layer == 1) {

@@ -1,6 +1,7 @@
 /**
- * Shapes of the three sealing trees and their on-disk layout (sealing-crypto.md §6;
- * rust-fil-proofs `builders.rs`, `util.rs` default_rows_to_discard, merkletree `StoreConfig`).
+ * Shapes of the three sealing trees and their on-disk layout (rust-fil-proofs
+ * `filecoin-proofs/src/constants.rs`, `builders.rs`, `util.rs` default_rows_to_discard,
+ * merkletree `StoreConfig`).
  *
  * A tree over `nodes` leaves is split into `baseTrees` equal consecutive ranges; each range gets
  * a base tree of arity `baseArity` stored in its own file. Above the base roots sit an optional
@@ -37,7 +38,7 @@ export interface TreeShape {
   readonly storeFrom: number;
 }
 
-/** Tree shapes (base, sub, top) by sector size in bytes, including test-only sizes (§3.2). */
+/** Tree shapes (base, sub, top) by sector size in bytes, including test-only sizes (`constants.rs`). */
 const shapesBySize: ReadonlyMap<number, readonly [number, number, number]> = new Map([
   [2048, [8, 0, 0]],
   [4096, [8, 2, 0]],

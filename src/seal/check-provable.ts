@@ -1,5 +1,5 @@
 /**
- * CheckProvable (sector-storage.md §2.8, Lotus `faults.go`): which sectors could not be proven
+ * CheckProvable (Lotus `extern/sector-storage/faults.go`): which sectors could not be proven
  * right now, and why. Per sector, independently:
  *
  *  1. the sealed file exists and is exactly the sector size;
@@ -54,7 +54,7 @@ export interface CheckProvableOptions {
   randomness?: Uint8Array;
 }
 
-/** Names of the tree-r-last files a sector of this proof must have (§2.8; empty for unchecked sizes). */
+/** Names of the tree-r-last files a sector of this proof must have (as `faults.go` checks; empty for unchecked sizes). */
 export function treeRLastFiles(info: SealProofInfo): string[] {
   const [, sub, top] = info.shape;
   const count = Math.max(1, sub) * Math.max(1, top);

@@ -25,6 +25,21 @@ test('seal --json seals the V-E2E-2KiB sector end to end and prints its CIDs and
   }
 });
 
+test('seal --json on a forced SIMD path (SECTOR_STORAGE_SIMD=portable) reports that path and seals the same V-E2E-2KiB CommR', async (t) => {
+  const parents = await mkdtemp(join(tmpdir(), 'h4-cli-parents-'));
+  try {
+    const ticket = Buffer.from(Array.from({ length: 32 }, (_, i) => i + 1)).toString('hex');
+    const env = { ...process.env, SECTOR_STORAGE_SIMD: 'portable' };
+    const { stdout } = await run(process.execPath, [cli, 'seal', '--sector-size', '2KiB', '--ticket', ticket, '--parent-cache', parents, '--json'], { env });
+    const r = JSON.parse(stdout);
+    t.deepEqual(r.simd, { path: 'portable', sha256: 'portable', blake2b: 'portable', poseidon: 'portable', pc1Batch8: 'portable' });
+    t.is(r.commR, 'bagboea4b5abcara4n2u4hj7skslh3djeo7zehvfqjg4bhkkkn5tyj52xrnejco3b');
+    t.true(r.verified);
+  } finally {
+    await rm(parents, { recursive: true, force: true });
+  }
+});
+
 test('seal adds piece files aligned, fills the sector and keeps the files with --dir', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'h4-cli-'));
   try {
