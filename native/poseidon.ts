@@ -1,7 +1,6 @@
 /**
  * Typed facade over the addon's Poseidon and Fr functions (neptune Poseidon, Strength::Standard,
- * HashType::MerkleTree, over BLS12-381 Fr; neptune `src/poseidon.rs`, filecoin-hashers
- * `src/poseidon.rs`).
+ * HashType::MerkleTree, over BLS12-381 Fr; neptune `poseidon.rs`).
  *
  * Every 32-byte node is a little-endian canonical field element. Inputs that are not (value ≥ r)
  * are refused with a RangeError naming the element, never silently reduced: a node ≥ r cannot
@@ -167,7 +166,7 @@ export function poseidonLayer(children: Uint8Array, parents: Uint8Array, arity: 
 }
 
 /**
- * Column hashes (rust-fil-proofs `stacked/vanilla/hash.rs`, `hash_single_column`): `out` node v = Poseidon_k(layers[0][v], …, layers[k−1][v])
+ * Column hashes (rust-fil-proofs `stacked/vanilla/column.rs`): `out` node v = Poseidon_k(layers[0][v], …, layers[k−1][v])
  * with k = layers.length. Every layer and `out` have the same length (a multiple of 32 bytes).
  * `options.threads` splits the nodes across native threads.
  */

@@ -1,8 +1,7 @@
 /**
  * Typed facade over the sdr area of the native addon (napi_sdr.c): the SDR graph's parents and
  * the labelling of node ranges. It validates lengths and ranges and allocates nothing large;
- * callers own every buffer. See rust-fil-proofs `storage-proofs-core/src/drgraph.rs`,
- * `storage-proofs-porep/src/stacked/vanilla/graph.rs` and `create_label/single.rs`.
+ * callers own every buffer. See rust-fil-proofs `storage-proofs-porep/src/stacked/vanilla/`.
  */
 import { endianness } from 'node:os';
 import { AbortedError } from '../src/errors.js';

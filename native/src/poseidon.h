@@ -1,5 +1,5 @@
 /* neptune Poseidon over BLS12-381 Fr, Strength::Standard, HashType::MerkleTree
- * (neptune `src/poseidon.rs`, `src/round_numbers.rs`): width t = arity + 1, S-box x^5, R_F = 8, R_P from neptune's round
+ * (neptune `poseidon.rs`, `round_numbers.rs`): width t = arity + 1, S-box x^5, R_F = 8, R_P from neptune's round
  * number table, Grain LFSR round constants, Cauchy MDS, domain tag 2^arity - 1 in s[0],
  * output s[1].
  *

@@ -1,6 +1,6 @@
 /**
  * The three sealing trees of a sector built from the files PC1/PC2 work with, streaming in
- * chunks (rust-fil-proofs `stacked/vanilla/proof.rs`, `generate_tree_c` and `generate_tree_r_last`):
+ * chunks (rust-fil-proofs `storage-proofs-core/src/merkle/`):
  *
  * - tree_d over the fr32-padded unsealed data (root = CommD);
  * - tree_c over the column hashes of the layer files (root = comm_c);

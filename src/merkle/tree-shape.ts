@@ -1,7 +1,6 @@
 /**
- * Shapes of the three sealing trees and their on-disk layout (rust-fil-proofs
- * `filecoin-proofs/src/constants.rs`, `builders.rs`, `util.rs` default_rows_to_discard,
- * merkletree `StoreConfig`).
+ * Shapes of the three sealing trees and their on-disk layout (rust-fil-proofs `storage-proofs-core/src/merkle/`;
+ * rust-fil-proofs `builders.rs`, `util.rs` default_rows_to_discard, merkletree `StoreConfig`).
  *
  * A tree over `nodes` leaves is split into `baseTrees` equal consecutive ranges; each range gets
  * a base tree of arity `baseArity` stored in its own file. Above the base roots sit an optional

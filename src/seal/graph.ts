@@ -1,6 +1,5 @@
 /**
- * The SDR graph of a sector size and porep id (rust-fil-proofs `storage-proofs-core/src/drgraph.rs`
- * and `storage-proofs-porep/src/stacked/vanilla/graph.rs`): the DRG seed and
+ * The SDR graph of a sector size and porep id (rust-fil-proofs `stacked/vanilla/graph.rs`, `drgraph.rs`): the DRG seed and
  * Feistel keys derived from the porep id, and the 14 parents of every node (6 DRG parents in
  * the current layer, then 8 expander parents in the previous layer), computed natively.
  */

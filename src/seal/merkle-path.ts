@@ -17,8 +17,7 @@ export function treeDArities(nodes: number): number[] {
 
 /**
  * Arities of tree_c / tree_r_last levels, bottom-up: arity-8 levels of each base tree, then the
- * sub-tree level and the top level when the shape has them (rust-fil-proofs
- * `filecoin-proofs/src/constants.rs` sector shapes).
+ * sub-tree level and the top level when the shape has them (rust-fil-proofs `storage-proofs-core/src/merkle/`).
  */
 export function treeRArities(info: SealProofInfo): number[] {
   return levelArities(sealTreeShapes(info).treeC);

@@ -1,7 +1,6 @@
 /**
- * SealPreCommit1 (rust-fil-proofs `seal_pre_commit_phase1` in `filecoin-proofs/src/api/seal.rs`):
- * derive the replica id and label every SDR layer, writing each finished layer to
- * `<cacheDir>/sc-02-data-layer-N.dat`.
+ * SealPreCommit1 (rust-fil-proofs `seal_pre_commit_phase1`, lotus `ffiwrapper/sealer_cgo.go`): derive the replica id and
+ * label every SDR layer, writing each finished layer to `<cacheDir>/sc-02-data-layer-N.dat`.
  *
  * Batches: {@link sealPreCommit1Batch} labels up to 8 sectors of the same size on one thread in
  * one pass (what SupraSeal does for Curio): the graph, and so the parents of every node, are the
