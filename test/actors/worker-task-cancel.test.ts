@@ -4,8 +4,9 @@
  * `task.abort`, shutdown stops it. Either way its AbortSignal sets the pool task's shared cancel
  * flag, which the native PC1 labeller and PC2's Poseidon calls poll while they run. These tests
  * run real PC1 and PC2 calls of an 8 MiB sector (the smallest whose native calls last long enough
- * to be stopped in the middle) and check that the native call itself returned "cancelled" within
- * a second, on the same pool thread (the pool's terminate fallback is set to a minute, so a
+ * to be stopped in the middle) and check that the native call itself returned "cancelled" soon
+ * after the abort (well within the uninterrupted work's time in the same run; milliseconds on an
+ * idle machine), on the same pool thread (the pool's terminate fallback is set to a minute, so a
  * terminated thread could neither stop in time nor keep its thread id), and that the aborted
  * PC1's checkpoint is resumed to layers byte-identical to an uninterrupted run's.
  */
@@ -22,6 +23,7 @@ import { readCheckpoint } from '../../src/seal/pc1-checkpoint.js';
 import type { CallReturn } from '../../src/tasks/calls.js';
 import type { Pc1Result, Task, TaskOf, TaskOutputs } from '../../src/tasks/task-types.js';
 import { hex } from '../helpers/bytes.js';
+import { assertStoppedEarly } from '../helpers/cancel-later.js';
 import { MINER, PROOF_8M, task, type WorkerFixture, workerFixture } from '../src/worker/worker-fixture.js';
 
 const SIZE = 8 << 20;
@@ -32,7 +34,7 @@ interface Ctx {
   /** The worker whose calls are aborted. */
   f: WorkerFixture;
   /** The same sector sealed without interruption on another worker (its own paths). */
-  ref: { f: WorkerFixture; pc1: Pc1Result; pc2: TaskOutputs['PC2']; pc2Ms: number };
+  ref: { f: WorkerFixture; pc1: Pc1Result; pc1Ms: number; pc2: TaskOutputs['PC2']; pc2Ms: number };
   pc1Task: TaskOf<'PC1'>;
   threadId: number;
 }
@@ -55,12 +57,14 @@ test.before(async (t) => {
   pool = new SealerPool({ threads: 1, cancelGraceMs: 60_000 });
   const refF = await workerFixture(pool);
   const refPc1Task = await pledged(refF);
+  const pc1Start = performance.now();
   const pc1 = await refF.run(refPc1Task);
+  const pc1Ms = performance.now() - pc1Start;
   const pc2Start = performance.now();
   const pc2 = await refF.run(task('PC2', SECTOR, { pc1 }, PROOF_8M));
   const pc2Ms = performance.now() - pc2Start;
   const f = await workerFixture(pool);
-  t.context = { f, ref: { f: refF, pc1, pc2, pc2Ms }, pc1Task: await pledged(f), threadId: await poolThread() };
+  t.context = { f, ref: { f: refF, pc1, pc1Ms, pc2, pc2Ms }, pc1Task: await pledged(f), threadId: await poolThread() };
 });
 
 test.after.always(async (t) => {
@@ -114,7 +118,7 @@ function schedulerOf(f: WorkerFixture, callTask: Task, onProgress: (p: TaskProgr
   return { actor, run, inflight };
 }
 
-test.serial('sealing abort of a running PC1 stops its native labeller mid-layer within a second on the same pool thread, and the next PC1 resumes to the same layers', async (t) => {
+test.serial('sealing abort of a running PC1 stops its native labeller mid-layer at once on the same pool thread, and the next PC1 resumes to the same layers', async (t) => {
   const { f, pc1Task } = t.context;
   let abortedAt = 0;
   const s = schedulerOf(f, pc1Task, (p) => {
@@ -131,8 +135,8 @@ test.serial('sealing abort of a running PC1 stops its native labeller mid-layer 
   // the native labeller's own error: not the handler's check between chunks ("task cancelled"),
   // not the pool's fallback ("its thread was terminated")
   t.is(finished.ret.error.message, 'labelling of layer 2 cancelled');
-  const stopMs = finished.at - abortedAt;
-  t.true(stopMs < 1000, `stopped ${stopMs.toFixed(0)} ms after the abort`);
+  // a layer takes about half of the whole uninterrupted PC1
+  assertStoppedEarly(t, finished.at - abortedAt, t.context.ref.pc1Ms / 2, 'PC1');
   t.is(await poolThread(), t.context.threadId, 'the pool thread that ran PC1 runs the next task');
   t.deepEqual(f.locks.list().flatMap((l) => l.holders), [], 'the aborted call let go of its lock');
 
@@ -150,7 +154,7 @@ test.serial('sealing abort of a running PC1 stops its native labeller mid-layer 
   }
 });
 
-test.serial('a daemon stopping during PC2 stops its native Poseidon work within a second on the same pool thread, leaves no output, and PC2 then seals the same CommR', async (t) => {
+test.serial('a daemon stopping during PC2 stops its native Poseidon work at once on the same pool thread, leaves no output, and PC2 then seals the same CommR', async (t) => {
   const { f, ref, pc1Task } = t.context;
   // PC1 of this sector is complete after the test above (this only checks its checkpoint)
   const pc1 = await f.run(pc1Task);
@@ -178,8 +182,7 @@ test.serial('a daemon stopping during PC2 stops its native Poseidon work within 
   t.is(s.actor.getSnapshot().context.finished, undefined, 'a stopped call reports nothing (it is queued again on restart)');
   t.is(error?.code, 'ABORTED', String(error));
   t.regex(error?.message ?? '', /^(column hashes|Poseidon tree row) cancelled$/, 'the native Poseidon call returned cancelled');
-  t.true(stopMs < 1000, `stopped ${stopMs.toFixed(0)} ms after the stop`);
-  t.true(stopMs < ref.pc2Ms / 2, `stopped ${stopMs.toFixed(0)} ms after the stop; a whole PC2 took ${ref.pc2Ms.toFixed(0)} ms`);
+  assertStoppedEarly(t, stopMs, ref.pc2Ms, 'PC2');
   t.is(await poolThread(), t.context.threadId, 'the pool thread that ran PC2 runs the next task');
   t.deepEqual(readdirSync(cacheDir).sort(), before, 'no tree, p_aux, t_aux or temporary file is left');
   t.deepEqual(f.locks.list().flatMap((l) => l.holders), [], 'the stopped call let go of its lock');

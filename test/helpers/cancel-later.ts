@@ -6,6 +6,7 @@
  * distort the timing.
  */
 import { Worker } from 'node:worker_threads';
+import type { ExecutionContext } from 'ava';
 
 const source = `
 const { workerData } = require('node:worker_threads');
@@ -37,4 +38,23 @@ export async function cancelLater(afterMs: number): Promise<PendingCancel> {
 /** Wall-clock milliseconds on the same scale as `firedAt()`. */
 export function nowMs(): number {
   return performance.timeOrigin + performance.now();
+}
+
+/**
+ * Asserts that a cancelled call stopped well before its work would have ended: within half the
+ * time the whole work takes, as measured (or extrapolated from a part of it) in the same run, so
+ * that a loaded machine slows the reference and the stop alike. The absolute delay is logged: on
+ * an idle machine it is milliseconds, but a wall-clock bound would fail whenever the machine is
+ * busy (speed figures belong in benchmarks).
+ */
+export function assertStoppedEarly(t: ExecutionContext, stopMs: number, wholeMs: number, what: string): void {
+  t.log(`${what}: stopped ${stopMs.toFixed(0)} ms after the cancel; the whole work takes ${wholeMs.toFixed(0)} ms`);
+  t.true(stopMs < wholeMs / 2, `${what} stopped ${stopMs.toFixed(0)} ms after the cancel, the whole work takes ${wholeMs.toFixed(0)} ms`);
+}
+
+/** Wall-clock milliseconds `fn` takes. */
+export function timeMs(fn: () => unknown): number {
+  const start = nowMs();
+  fn();
+  return nowMs() - start;
 }
