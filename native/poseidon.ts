@@ -5,10 +5,11 @@
  * Every 32-byte node is a little-endian canonical field element. Inputs that are not (value ≥ r)
  * are refused with a RangeError naming the element, never silently reduced: a node ≥ r cannot
  * come out of a correct sealer, so it signals corrupted input. This module validates lengths
- * and allocates outputs; C computes (STYLE.md §3.9). Constants per arity are built on first
+ * and allocates outputs; C computes. Constants per arity are built on first
  * use in each thread (a few milliseconds, once).
  */
-import { binding } from './binding.js';
+import { AbortedError } from '../src/errors.js';
+import { binding, NATIVE_CANCELLED } from './binding.js';
 
 /** Arities neptune defines round numbers for (and this addon therefore supports). */
 export const POSEIDON_ARITIES: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 24, 36];
@@ -19,8 +20,8 @@ export const FR_MODULUS = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffff
 const NODE = 32;
 
 interface PoseidonBinding {
-  poseidonHashMany(arity: number, inputs: Uint8Array, out: Uint8Array, mode: number, threads?: number): number;
-  poseidonColumns(layers: Uint8Array[], out: Uint8Array, threads?: number): number;
+  poseidonHashMany(arity: number, inputs: Uint8Array, out: Uint8Array, mode: number, threads?: number, cancel?: Int32Array): number;
+  poseidonColumns(layers: Uint8Array[], out: Uint8Array, threads?: number, cancel?: Int32Array): number;
   poseidonSplitThreads(hashes: number, threads: number): number;
   frAddNodes(a: Uint8Array, b: Uint8Array, out: Uint8Array): number;
   frSubNodes(a: Uint8Array, b: Uint8Array, out: Uint8Array): number;
@@ -55,6 +56,21 @@ export interface PoseidonBulkOptions {
    * thread) use fewer threads or just the caller's. @default 1
    */
   threads?: number;
+  /**
+   * A task's cancel flag (`TaskContext.cancelFlag`: an Int32Array, usually over shared memory,
+   * non-zero once cancelled). Every native thread of the call polls it every four hashes, so a
+   * call of any size stops within milliseconds and throws AbortedError; `out` is then partly
+   * written.
+   */
+  cancel?: Int32Array | undefined;
+}
+
+function checkCancel(options: PoseidonBulkOptions | undefined): Int32Array | undefined {
+  const cancel = options?.cancel;
+  if (cancel !== undefined && !(cancel instanceof Int32Array && cancel.length >= 1)) {
+    throw new TypeError('options.cancel must be an Int32Array of at least one element');
+  }
+  return cancel;
 }
 
 function checkThreads(options: PoseidonBulkOptions | undefined): number {
@@ -75,7 +91,7 @@ export function poseidonSplitThreads(hashes: number, options?: PoseidonBulkOptio
 }
 
 /** Native permutation selector (napi_poseidon.c). */
-const Mode = { fast: 0, reference: 1, portable: 2 } as const;
+const Mode = { fast: 0, reference: 1, portable: 2, eager: 3 } as const;
 
 function hashOne(inputs: Uint8Array, mode: number): Uint8Array {
   checkBytes('inputs', inputs);
@@ -115,6 +131,22 @@ export function poseidonHashPortable(inputs: Uint8Array): Uint8Array {
 }
 
 /**
+ * A tree row ({@link poseidonLayer}, one thread) with the scalar permutation as it was before
+ * lazy reduction and the IFMA path: every product reduced, the MULX/ADX product where the
+ * thread's path has it. Same results; the benchmarks' baseline.
+ */
+export function poseidonLayerEager(children: Uint8Array, parents: Uint8Array, arity: number): void {
+  checkBytes('children', children);
+  checkBytes('parents', parents);
+  checkArity(arity);
+  if (parents.length % NODE !== 0 || children.length !== parents.length * arity) {
+    throw new RangeError(`children must be ${parents.length * arity} bytes (parents × arity), got ${children.length}`);
+  }
+  const bad = native().poseidonHashMany(arity, children, parents, Mode.eager, 1);
+  if (bad >= 0) throw notCanonical('children node', bad);
+}
+
+/**
  * One tree row: `parents[i] = Poseidon_arity(children[i·arity … i·arity + arity − 1])`.
  * `children.length` must equal `parents.length · arity`. May be called on consecutive slices
  * of a row to stream it. `options.threads` splits the row across native threads.
@@ -128,7 +160,8 @@ export function poseidonLayer(children: Uint8Array, parents: Uint8Array, arity: 
   if (children.length !== parents.length * arity) {
     throw new RangeError(`children must be ${parents.length * arity} bytes (parents × arity), got ${children.length}`);
   }
-  const bad = native().poseidonHashMany(arity, children, parents, Mode.fast, threads);
+  const bad = native().poseidonHashMany(arity, children, parents, Mode.fast, threads, checkCancel(options));
+  if (bad === NATIVE_CANCELLED) throw new AbortedError('Poseidon tree row cancelled');
   if (bad >= 0) throw notCanonical('children node', bad);
 }
 
@@ -147,7 +180,8 @@ export function columnHashes(layers: readonly Uint8Array[], out: Uint8Array, opt
     checkBytes(`layers[${i}]`, layer);
     if (layer.length !== out.length) throw new RangeError(`layers[${i}] must be ${out.length} bytes like out, got ${layer.length}`);
   });
-  const bad = native().poseidonColumns([...layers], out, threads);
+  const bad = native().poseidonColumns([...layers], out, threads, checkCancel(options));
+  if (bad === NATIVE_CANCELLED) throw new AbortedError('column hashes cancelled');
   if (bad >= 0) {
     const k = layers.length;
     throw notCanonical(`layers[${bad % k}] node`, Math.floor(bad / k));
@@ -172,7 +206,7 @@ function badOperand(names: [string, string], a: Uint8Array, node: number): strin
 }
 
 /**
- * Replica encoding (PC2, rust-fil-proofs `storage-proofs-core/src/fr32.rs` encode): per 32-byte node, `out = (data + key) mod r`.
+ * Replica encoding (PC2, rust-fil-proofs `storage-proofs-porep/src/encode.rs`): per 32-byte node, `out = (data + key) mod r`.
  * `data` nodes are fr32-padded sector nodes, so each must be < 2^254 (top two bits of byte 31
  * clear): anything else means the input was not fr32-padded and is refused. `key` nodes (the
  * last layer's labels) must be < r. `out` may alias `data`.

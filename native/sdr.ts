@@ -4,7 +4,8 @@
  * callers own every buffer. See rust-fil-proofs `storage-proofs-porep/src/stacked/vanilla/`.
  */
 import { endianness } from 'node:os';
-import { binding } from './binding.js';
+import { AbortedError } from '../src/errors.js';
+import { binding, NATIVE_CANCELLED } from './binding.js';
 
 /** Graph description as the native code takes it (derive it with `src/seal/graph.ts`). */
 export interface NativeGraph {
@@ -26,7 +27,7 @@ export const BASE_PARENTS = 6;
 export const EXP_PARENTS = 8;
 
 interface SdrBinding {
-  sdrParents(drgSeed: Uint8Array, keys: Uint8Array, nodes: number, legacy: boolean, start: number, out: Uint32Array): void;
+  sdrParents(drgSeed: Uint8Array, keys: Uint8Array, nodes: number, legacy: boolean, start: number, out: Uint32Array, cancel?: Int32Array): number;
   sdrPermute(drgSeed: Uint8Array, keys: Uint8Array, nodes: number, legacy: boolean, index: number): number;
   sdrLabelRange(
     replicaId: Uint8Array,
@@ -35,6 +36,16 @@ interface SdrBinding {
     parents: Uint32Array,
     current: Uint8Array,
     previous: Uint8Array | null,
+    cancel?: Int32Array,
+  ): number;
+  sdrLabelRangeBatch(
+    replicaIds: Uint8Array[],
+    layer: number,
+    start: number,
+    parents: Uint32Array,
+    currents: Uint8Array[],
+    previous: Uint8Array[] | null,
+    cancel?: Int32Array,
   ): number;
   chachaWords(seed: Uint8Array, rounds: number, out: Uint32Array): void;
   blake2b512(data: Uint8Array, out: Uint8Array): void;
@@ -55,18 +66,28 @@ function checkGraph(g: NativeGraph): void {
   }
 }
 
+function checkCancel(cancel: Int32Array | undefined): Int32Array | undefined {
+  if (cancel !== undefined && !(cancel instanceof Int32Array && cancel.length >= 1)) {
+    throw new TypeError('cancel must be an Int32Array of at least one element');
+  }
+  return cancel;
+}
+
 /**
  * Writes the parents of nodes `[start, start + out.length / 14)` into `out`: per node 6 base
- * parents (current layer) then 8 expander parents (previous layer).
+ * parents (current layer) then 8 expander parents (previous layer). `cancel` (a task's cancel
+ * flag, see native/src/cancel.h) is polled every 256 nodes; once it is set the call throws
+ * AbortedError with `out` partly written.
  */
-export function sdrParents(graph: NativeGraph, start: number, out: Uint32Array): void {
+export function sdrParents(graph: NativeGraph, start: number, out: Uint32Array, cancel?: Int32Array): void {
   checkGraph(graph);
   if (out.length % PARENTS_PER_NODE !== 0) throw new RangeError('out.length must be a multiple of 14');
   const count = out.length / PARENTS_PER_NODE;
   if (!Number.isInteger(start) || start < 0 || start + count > graph.nodes) {
     throw new RangeError(`start (${start}) + count (${count}) must be within [0, ${graph.nodes}]`);
   }
-  sdr().sdrParents(graph.drgSeed, graph.feistelKeys, graph.nodes, graph.legacy, start, out);
+  const r = sdr().sdrParents(graph.drgSeed, graph.feistelKeys, graph.nodes, graph.legacy, start, out, checkCancel(cancel));
+  if (r === NATIVE_CANCELLED) throw new AbortedError('parent computation cancelled');
 }
 
 /** The Feistel permutation (with cycle walking) of `index` in `[0, 8 · nodes)`. */
@@ -92,12 +113,18 @@ export interface LabelRangeArgs {
   readonly current: Uint8Array;
   /** The whole previous layer; required for layer ≥ 2. */
   readonly previous?: Uint8Array | undefined;
+  /**
+   * A task's cancel flag (`TaskContext.cancelFlag`), polled every 1024 nodes: once it is set
+   * the call throws AbortedError with a prefix of the range labelled.
+   */
+  readonly cancel?: Int32Array | undefined;
 }
 
 /**
  * Labels nodes `[start, start + parents.length / 14)` of one layer into `current`.
  * Returns -1 on success, or the offset in the range of the first node whose parents are invalid
  * (a base parent ≥ the node, or an expander parent ≥ nodes); nodes before it are labelled.
+ * Throws AbortedError when `cancel` was set.
  */
 export function sdrLabelRange(a: LabelRangeArgs): number {
   if (a.replicaId.length !== 32) throw new RangeError('replicaId must be 32 bytes');
@@ -118,7 +145,72 @@ export function sdrLabelRange(a: LabelRangeArgs): number {
     if (overlaps(a.previous, a.current)) throw new RangeError('previous and current must not overlap');
     previous = a.previous;
   }
-  return sdr().sdrLabelRange(a.replicaId, a.layer, a.start, a.parents, a.current, previous);
+  const r = sdr().sdrLabelRange(a.replicaId, a.layer, a.start, a.parents, a.current, previous, checkCancel(a.cancel));
+  if (r === NATIVE_CANCELLED) throw new AbortedError(`labelling of layer ${a.layer} cancelled`);
+  return r;
+}
+
+/** Most sectors one {@link sdrLabelRangeBatch} call labels together. */
+export const LABEL_BATCH_MAX = 8;
+
+/** Arguments of {@link sdrLabelRangeBatch}: those of {@link LabelRangeArgs}, one per sector. */
+export interface LabelRangeBatchArgs {
+  /** One 32-byte replica id per sector (1 to {@link LABEL_BATCH_MAX} sectors). */
+  readonly replicaIds: readonly Uint8Array[];
+  readonly layer: number;
+  readonly start: number;
+  /** Parents of the range's nodes, 14 per node: the graph is the same for every sector. */
+  readonly parents: Uint32Array;
+  /** Each sector's whole current layer (all the same length). */
+  readonly currents: readonly Uint8Array[];
+  /** Each sector's whole previous layer; required for layer ≥ 2. */
+  readonly previous?: readonly Uint8Array[] | undefined;
+  readonly cancel?: Int32Array | undefined;
+}
+
+/**
+ * Labels nodes `[start, start + parents.length / 14)` of one layer in several sectors of the
+ * same graph at once: the parents are read once per node for every sector, and with SHA-NI the
+ * sectors' label hashes run as interleaved streams (a core's SHA unit is only partly busy with
+ * one chain). Same labels, bit for bit, as one {@link sdrLabelRange} per sector. Returns -1, or
+ * the offset of the first node with invalid parents (nodes before it are labelled in every
+ * sector); throws AbortedError when `cancel` was set.
+ */
+export function sdrLabelRangeBatch(a: LabelRangeBatchArgs): number {
+  const k = a.replicaIds.length;
+  if (k < 1 || k > LABEL_BATCH_MAX) throw new RangeError(`a batch labels 1 to ${LABEL_BATCH_MAX} sectors, got ${k}`);
+  if (a.currents.length !== k) throw new RangeError(`currents must hold ${k} layers, one per replica id`);
+  a.replicaIds.forEach((r, i) => {
+    if (r.length !== 32) throw new RangeError(`replicaIds[${i}] must be 32 bytes`);
+  });
+  if (!Number.isInteger(a.layer) || a.layer < 1) throw new RangeError(`layer must be an integer >= 1, got ${a.layer}`);
+  const len = a.currents[0]!.length;
+  if (len % 32 !== 0 || len < 64) throw new RangeError('current must be a whole number of 32-byte nodes, at least 2');
+  a.currents.forEach((c, i) => {
+    if (c.length !== len) throw new RangeError(`currents[${i}] must be ${len} bytes like currents[0]`);
+  });
+  const nodes = len / 32;
+  if (a.parents.length % PARENTS_PER_NODE !== 0) throw new RangeError('parents.length must be a multiple of 14');
+  const count = a.parents.length / PARENTS_PER_NODE;
+  if (!Number.isInteger(a.start) || a.start < 0 || a.start + count > nodes) {
+    throw new RangeError(`start (${a.start}) + count (${count}) must be within [0, ${nodes}]`);
+  }
+  let previous: Uint8Array[] | null = null;
+  if (a.layer >= 2) {
+    if (!a.previous || a.previous.length !== k) throw new RangeError(`previous must hold ${k} layers for layer ${a.layer}`);
+    previous = [...a.previous];
+  }
+  const written = a.currents;
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < k; j++) {
+      if (i !== j && overlaps(written[i]!, written[j]!)) throw new RangeError('the current layers must not overlap');
+      if (previous && overlaps(written[i]!, previous[j]!)) throw new RangeError('previous and current layers must not overlap');
+    }
+    if (previous && previous[i]!.length !== len) throw new RangeError(`previous[${i}] must be as long as current`);
+  }
+  const r = sdr().sdrLabelRangeBatch([...a.replicaIds], a.layer, a.start, a.parents, [...written], previous, checkCancel(a.cancel));
+  if (r === NATIVE_CANCELLED) throw new AbortedError(`labelling of layer ${a.layer} cancelled`);
+  return r;
 }
 
 function overlaps(a: Uint8Array, b: Uint8Array): boolean {

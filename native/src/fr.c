@@ -60,13 +60,3 @@ void ss_fr_neg(ss_fr *r, const ss_fr *a) {
   ss_fr_sub(r, &zero, a);
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <cpuid.h>
-bool ss_fr_cpu_has_adx(void) {
-  unsigned int eax, ebx, ecx, edx;
-  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
-  return (ebx & (1u << 8)) && (ebx & (1u << 19)); /* BMI2, ADX */
-}
-#else
-bool ss_fr_cpu_has_adx(void) { return false; }
-#endif

@@ -1,8 +1,8 @@
 /* Montgomery product with MULX/ADCX/ADOX (x86-64 BMI2 + ADX). gcc turns the portable __int128
  * CIOS of fr.h into ~430 instructions; this two-carry-chain form is ~110 and about three times
- * faster, which is what Poseidon (PC2's hot loop) spends its time on. Callers must check
- * ss_fr_cpu_has_adx() first (poseidon.c records it per parameter set); the portable product
- * stays the fallback and the oracle the tests compare against.
+ * faster, which is what Poseidon (PC2's hot loop) spends its time on. Callers use it only with
+ * the SS_HW_ADX feature (cpu.h) enabled; the portable product stays the fallback and the oracle
+ * the tests compare against.
  *
  * Same algorithm as fr.h (no-carry CIOS, r < 2^255 so every intermediate fits five words),
  * written as: t += a·b_i (lo words on the OF chain, hi words on the CF chain), then
@@ -104,8 +104,5 @@ static inline __attribute__((always_inline)) void ss_fr_pow5_adx(ss_fr *r, const
   ss_fr_mul_adx(r, &a4, a);
 }
 #endif
-
-/* true when this CPU has BMI2 (MULX) and ADX (ADCX/ADOX). */
-bool ss_fr_cpu_has_adx(void);
 
 #endif

@@ -1,6 +1,6 @@
 /* N-API glue for the hash area: argument extraction and length checks only; the algorithms live
- * in sha256*.c, fr32.c, sha_tree.c and blake2b.c. The backend flag comes from this thread's addon
- * instance. native/hash.ts validates first and allocates the outputs; the checks here keep a bad
+ * in sha256*.c, fr32.c, sha_tree.c and blake2b.c. The features (SHA-NI, vector schedules) come
+ * from this thread's addon instance. native/hash.ts validates first and allocates the outputs; the checks here keep a bad
  * direct call from reading or writing out of bounds. */
 #include <string.h>
 #include "blake2b.h"
@@ -10,11 +10,6 @@
 #include "sha256.h"
 #include "sha_tree.h"
 
-static bool use_shani(napi_env env) {
-  ss_instance *inst = ss_get_instance(env);
-  return inst && inst->use_sha_ni;
-}
-
 static bool is_pow2(uint64_t n) { return n != 0 && (n & (n - 1)) == 0; }
 
 /* sha256(data, out32) */
@@ -22,7 +17,7 @@ static napi_value js_sha256(napi_env env, napi_callback_info info) {
   SS_ARGS(2);
   SS_BYTES(data, 0);
   SS_BYTES_LEN(out, 1, 32);
-  ss_sha256(use_shani(env), data, data_len, out);
+  ss_sha256(ss_simd(env), data, data_len, out);
   return ss_undefined(env);
 }
 
@@ -41,7 +36,7 @@ static napi_value js_hash_pair(napi_env env, napi_callback_info info) {
   SS_BYTES_LEN(a, 0, 32);
   SS_BYTES_LEN(b, 1, 32);
   SS_BYTES_LEN(out, 2, 32);
-  ss_sha256_pair(use_shani(env), a, b, out);
+  ss_sha256_pair(ss_simd(env), a, b, out);
   return ss_undefined(env);
 }
 
@@ -54,7 +49,7 @@ static napi_value js_hash_layer(napi_env env, napi_callback_info info) {
   if (parents_len * 2 != children_len) SS_RANGE_ERROR("parents must be half the length of children");
   if (parents != children && parents < children + children_len && children < parents + parents_len)
     SS_RANGE_ERROR("parents must not overlap children (except exactly in place)");
-  ss_tree_hash_layer(use_shani(env), children, parents_len / 32, parents);
+  ss_tree_hash_layer(ss_simd(env), children, parents_len / 32, parents);
   return ss_undefined(env);
 }
 
@@ -65,7 +60,7 @@ static napi_value js_tree_root(napi_env env, napi_callback_info info) {
   SS_BYTES_LEN(out, 1, 32);
   if (leaves_len % 32 != 0 || !is_pow2(leaves_len / 32))
     SS_RANGE_ERROR("leaves must be a power-of-two number of 32-byte nodes");
-  ss_tree_root(use_shani(env), leaves, leaves_len / 32, out);
+  ss_tree_root(ss_simd(env), leaves, leaves_len / 32, out);
   return ss_undefined(env);
 }
 
@@ -104,7 +99,7 @@ static napi_value js_commp_chunk(napi_env env, napi_callback_info info) {
   if (paddedOut_len != unpadded_len / 127 * 128) SS_RANGE_ERROR("paddedOut must be 128/127 of unpadded");
   if (unpadded < paddedOut + paddedOut_len && paddedOut < unpadded + unpadded_len)
     SS_RANGE_ERROR("paddedOut must not overlap unpadded");
-  ss_tree_commp_chunk(use_shani(env), unpadded, unpadded_len / 127, paddedOut, root);
+  ss_tree_commp_chunk(ss_simd(env), unpadded, unpadded_len / 127, paddedOut, root);
   return ss_undefined(env);
 }
 
@@ -114,7 +109,7 @@ static napi_value js_bench(napi_env env, napi_callback_info info) {
   SS_U64(count, 0);
   SS_U64(ways, 1);
   if (ways != 1 && ways != 2 && ways != 4) SS_RANGE_ERROR("ways must be 1, 2 or 4");
-  return ss_number(env, (double)ss_sha256_bench(use_shani(env), (unsigned)ways, count));
+  return ss_number(env, (double)ss_sha256_bench(ss_simd(env), (unsigned)ways, count));
 }
 
 /* setShaBackend(useShaNi: boolean): switches only this thread's addon instance. */
@@ -130,7 +125,10 @@ static napi_value js_set_backend(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "NATIVE_UNAVAILABLE", "backend 'sha-ni': this CPU has no SHA extensions");
     return NULL;
   }
-  inst->use_sha_ni = useShaNi;
+  if (useShaNi)
+    inst->simd |= SS_HW_SHANI;
+  else
+    inst->simd &= ~SS_HW_SHANI;
   return ss_undefined(env);
 }
 

@@ -47,16 +47,6 @@ static const ss_poseidon_params *params_for(napi_env env, uint64_t arity) {
   return c->by_arity[arity];
 }
 
-/* Like SS_ARGS(required) but with room for `max` arguments (argc tells how many came). */
-#define SS_ARGS_UPTO(required, max)                                     \
-  size_t argc = (max);                                                  \
-  napi_value argv[(max)];                                               \
-  SS_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));   \
-  if (argc < (required)) {                                              \
-    napi_throw_type_error(env, "ERR_INVALID_ARG", "expected " #required " arguments"); \
-    return NULL;                                                        \
-  }
-
 /* Optional trailing `threads` argument at argv[idx] (absent or undefined: 1). The params are
  * built by params_for before any thread starts, so the threads only read instance data. */
 #define SS_THREADS(name, idx)                                           \
@@ -71,28 +61,32 @@ static const ss_poseidon_params *params_for(napi_env env, uint64_t arity) {
     }                                                                   \
   } while (0)
 
-/* poseidonHashMany(arity, inputs, out, mode, threads?) -> -1 or index of the first element >= r.
- * mode: 0 fastest for this CPU, 1 reference permutation, 2 optimised with the portable product. */
+/* poseidonHashMany(arity, inputs, out, mode, threads?, cancel?) -> -1, the index of the first
+ * element >= r, or -2 when cancelled (cancel.h).
+ * mode: 0 fastest for this CPU, 1 reference permutation, 2 optimised with the portable product,
+ * 3 optimised reducing every product (the scalar code before lazy reduction and IFMA). */
 static napi_value poseidon_hash_many(napi_env env, napi_callback_info info) {
-  SS_ARGS_UPTO(4, 5);
+  SS_ARGS_UPTO(4, 6);
   SS_U64(arity, 0);
   SS_BYTES(inputs, 1);
   SS_BYTES(out, 2);
   SS_U64(mode, 3);
   SS_THREADS(threads, 4);
+  SS_CANCEL_FLAG(cancel, 5);
   const ss_poseidon_params *p = params_for(env, arity);
   if (!p) return NULL;
   if (out_len % 32 != 0 || inputs_len != out_len * arity) SS_RANGE_ERROR("inputs must be arity x out bytes");
-  if (mode > SS_POSEIDON_PORTABLE) SS_RANGE_ERROR("mode must be 0, 1 or 2");
-  return ss_number(env, (double)ss_poseidon_hash_many_mt(p, inputs, out, out_len / 32, (ss_poseidon_mode)mode, threads));
+  if (mode > SS_POSEIDON_EAGER) SS_RANGE_ERROR("mode must be 0, 1, 2 or 3");
+  return ss_number(env, (double)ss_poseidon_hash_many_mt(p, inputs, out, out_len / 32, (ss_poseidon_mode)mode, ss_simd(env), threads, cancel));
 }
 
-/* poseidonColumns(layers: Uint8Array[], out, threads?) -> -1 or (node * layers + layer) of the
- * first bad element */
+/* poseidonColumns(layers: Uint8Array[], out, threads?, cancel?) -> -1, (node * layers + layer)
+ * of the first bad element, or -2 when cancelled */
 static napi_value poseidon_columns(napi_env env, napi_callback_info info) {
-  SS_ARGS_UPTO(2, 3);
+  SS_ARGS_UPTO(2, 4);
   SS_BYTES(out, 1);
   SS_THREADS(threads, 2);
+  SS_CANCEL_FLAG(cancel, 3);
   bool is_array = false;
   SS_CALL(env, napi_is_array(env, argv[0], &is_array));
   if (!is_array) {
@@ -121,7 +115,7 @@ static napi_value poseidon_columns(napi_env env, napi_callback_info info) {
     if (len != out_len) SS_RANGE_ERROR("every layer must have the length of out");
     layers[i] = (const uint8_t *)data;
   }
-  return ss_number(env, (double)ss_poseidon_columns_mt(p, layers, out, out_len / 32, threads));
+  return ss_number(env, (double)ss_poseidon_columns_mt(p, layers, out, out_len / 32, ss_simd(env), threads, cancel));
 }
 
 /* poseidonSplitThreads(hashes, threads) -> threads a bulk call of that many hashes runs on. */

@@ -3,10 +3,15 @@
  * the checks here only keep a direct caller from reading or writing out of bounds.
  *
  *   sdrParents(drgSeed: Uint8Array(28), feistelKeys: Uint8Array(32), nodes, legacy: boolean,
- *              start, out: Uint32Array(14·count)) -> undefined
+ *              start, out: Uint32Array(14·count), cancel?: Int32Array) -> -1, or -2 when cancelled
  *   sdrLabelRange(replicaId: Uint8Array(32), layer, start, parents: Uint32Array(14·count),
- *                 current: Uint8Array(32·nodes), previous: Uint8Array(32·nodes) | null)
- *                 -> -1, or the offset in the range of the first node with an invalid parent
+ *                 current: Uint8Array(32·nodes), previous: Uint8Array(32·nodes) | null,
+ *                 cancel?: Int32Array)
+ *                 -> -1, the offset in the range of the first node with an invalid parent, or
+ *                    -2 when cancelled (cancel.h)
+ *   sdrLabelRangeBatch(replicaIds: Uint8Array(32)[k], layer, start, parents: Uint32Array(14·count),
+ *                      currents: Uint8Array(32·nodes)[k], previous: Uint8Array(32·nodes)[k] | null,
+ *                      cancel?: Int32Array) -> as sdrLabelRange, for k <= 8 sectors of one graph
  *   chachaWords(seed: Uint8Array(32), rounds, out: Uint32Array) -> undefined
  *   blake2b512(data: Uint8Array, out: Uint8Array(64)) -> undefined
  *   sdrPermute(drgSeed, feistelKeys, nodes, legacy, index) -> Feistel permutation of index
@@ -15,6 +20,7 @@
  */
 #include <string.h>
 #include "blake2b.h"
+#include "cancel.h"
 #include "chacha8.h"
 #include "napi_util.h"
 #include "sdr_graph.h"
@@ -61,15 +67,15 @@ static bool is_null_or_undefined(napi_env env, napi_value v) {
   ss_sdr_graph_init(&g, drgSeed, keys_, nodes, legacy)
 
 static napi_value sdr_parents(napi_env env, napi_callback_info info) {
-  SS_ARGS(6);
+  SS_ARGS_UPTO(6, 7);
   SDR_GRAPH_ARGS(graph);
   SS_U64(start, 4);
   SDR_U32S(out, 5);
+  SS_CANCEL_FLAG(cancel, 6);
   if (out_len % SS_SDR_DEGREE != 0) SS_RANGE_ERROR("out length must be a multiple of 14");
   uint64_t count = out_len / SS_SDR_DEGREE;
   if (start > nodes || count > nodes - start) SS_RANGE_ERROR("start + out.length / 14 must be <= nodes");
-  ss_sdr_graph_parents(&graph, start, count, out);
-  return ss_undefined(env);
+  return ss_number(env, ss_sdr_graph_parents(&graph, start, count, out, cancel, ss_simd(env)) ? -1 : SS_CANCELLED);
 }
 
 static napi_value sdr_permute(napi_env env, napi_callback_info info) {
@@ -81,12 +87,13 @@ static napi_value sdr_permute(napi_env env, napi_callback_info info) {
 }
 
 static napi_value sdr_label_range(napi_env env, napi_callback_info info) {
-  SS_ARGS(6);
+  SS_ARGS_UPTO(6, 7);
   SS_BYTES_LEN(replicaId, 0, 32);
   SS_U64(layer, 1);
   SS_U64(start, 2);
   SDR_U32S(parents, 3);
   SS_BYTES(current, 4);
+  SS_CANCEL_FLAG(cancel, 6);
   if (layer < 1 || layer > 0xffffffffULL) SS_RANGE_ERROR("layer must be >= 1");
   if (current_len % 32 != 0 || current_len < 64) SS_RANGE_ERROR("current must be a multiple of 32 bytes, at least 64");
   uint64_t nodes = current_len / 32;
@@ -101,9 +108,95 @@ static napi_value sdr_label_range(napi_env env, napi_callback_info info) {
     if (previous == current) SS_RANGE_ERROR("previous and current must be different buffers");
     prev = previous;
   }
-  ss_instance *inst = ss_get_instance(env);
   int64_t bad = ss_sdr_label_range(replicaId, (uint32_t)layer, nodes, start, count, parents, current,
-                                   prev, inst && inst->use_sha_ni);
+                                   prev, ss_simd(env), cancel);
+  return ss_number(env, (double)bad);
+}
+
+/* Element i of a JS array of Uint8Array: its data and length; throws a TypeError naming `what`. */
+static bool array_bytes(napi_env env, napi_value arr, uint32_t i, const char *what, uint8_t **data, size_t *len) {
+  napi_value el;
+  bool is_ta = false;
+  napi_typedarray_type type = napi_int8_array;
+  void *d = NULL;
+  if (napi_get_element(env, arr, i, &el) != napi_ok || napi_is_typedarray(env, el, &is_ta) != napi_ok ||
+      (is_ta && napi_get_typedarray_info(env, el, &type, len, &d, NULL, NULL) != napi_ok)) {
+    napi_throw_error(env, "NATIVE_CALL_FAILED", what);
+    return false;
+  }
+  if (!is_ta || type != napi_uint8_array) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", what);
+    return false;
+  }
+  *data = (uint8_t *)d;
+  return true;
+}
+
+static bool overlap(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) { return a < b + bn && b < a + an; }
+
+static napi_value sdr_label_range_batch(napi_env env, napi_callback_info info) {
+  SS_ARGS_UPTO(6, 7);
+  SS_U64(layer, 1);
+  SS_U64(start, 2);
+  SDR_U32S(parents, 3);
+  SS_CANCEL_FLAG(cancel, 6);
+  if (layer < 1 || layer > 0xffffffffULL) SS_RANGE_ERROR("layer must be >= 1");
+  uint32_t k = 0, kc = 0, kp = 0;
+  bool is_arr = false, is_arr_c = false, is_arr_p = false;
+  SS_CALL(env, napi_is_array(env, argv[0], &is_arr));
+  SS_CALL(env, napi_is_array(env, argv[4], &is_arr_c));
+  if (!is_arr || !is_arr_c) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "replicaIds and currents must be arrays of Uint8Array");
+    return NULL;
+  }
+  SS_CALL(env, napi_get_array_length(env, argv[0], &k));
+  SS_CALL(env, napi_get_array_length(env, argv[4], &kc));
+  if (k < 1 || k > SS_SDR_BATCH_MAX) SS_RANGE_ERROR("a batch has 1 to 8 sectors");
+  if (kc != k) SS_RANGE_ERROR("currents must have one buffer per replica id");
+  const uint8_t *rids[SS_SDR_BATCH_MAX];
+  uint8_t *cur[SS_SDR_BATCH_MAX];
+  const uint8_t *prev[SS_SDR_BATCH_MAX] = {0};
+  size_t len = 0;
+  for (uint32_t s = 0; s < k; s++) {
+    uint8_t *d;
+    size_t n;
+    if (!array_bytes(env, argv[0], s, "replicaIds must be an array of Uint8Array", &d, &n)) return NULL;
+    if (n != 32) SS_RANGE_ERROR("every replica id must be 32 bytes");
+    rids[s] = d;
+    if (!array_bytes(env, argv[4], s, "currents must be an array of Uint8Array", &cur[s], &n)) return NULL;
+    if (s == 0) len = n;
+    if (n != len) SS_RANGE_ERROR("every current layer must have the same length");
+  }
+  if (len % 32 != 0 || len < 64) SS_RANGE_ERROR("current must be a multiple of 32 bytes, at least 64");
+  const uint64_t nodes = len / 32;
+  if (layer >= 2) {
+    if (is_null_or_undefined(env, argv[5])) SS_RANGE_ERROR("previous is required for layer >= 2");
+    SS_CALL(env, napi_is_array(env, argv[5], &is_arr_p));
+    if (!is_arr_p) {
+      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "previous must be an array of Uint8Array");
+      return NULL;
+    }
+    SS_CALL(env, napi_get_array_length(env, argv[5], &kp));
+    if (kp != k) SS_RANGE_ERROR("previous must have one buffer per replica id");
+    for (uint32_t s = 0; s < k; s++) {
+      uint8_t *d;
+      size_t n;
+      if (!array_bytes(env, argv[5], s, "previous must be an array of Uint8Array", &d, &n)) return NULL;
+      if (n != len) SS_RANGE_ERROR("previous must be as long as current");
+      prev[s] = d;
+    }
+  }
+  /* a written layer may overlap nothing else of the batch */
+  for (uint32_t a = 0; a < k; a++)
+    for (uint32_t b = 0; b < k; b++) {
+      if (a != b && overlap(cur[a], len, cur[b], len)) SS_RANGE_ERROR("the current layers must not overlap");
+      if (layer >= 2 && overlap(cur[a], len, prev[b], len)) SS_RANGE_ERROR("previous and current layers must not overlap");
+    }
+  if (parents_len % SS_SDR_DEGREE != 0) SS_RANGE_ERROR("parents length must be a multiple of 14");
+  uint64_t count = parents_len / SS_SDR_DEGREE;
+  if (start > nodes || count > nodes - start) SS_RANGE_ERROR("start + parents.length / 14 must be <= nodes");
+  int64_t bad = ss_sdr_label_range_batch(k, rids, (uint32_t)layer, nodes, start, count, parents, cur, prev,
+                                         ss_simd(env), cancel);
   return ss_number(env, (double)bad);
 }
 
@@ -148,6 +241,7 @@ napi_status register_sdr(napi_env env, napi_value exports) {
   if ((s = ss_export_fn(env, exports, "sdrParents", sdr_parents)) != napi_ok) return s;
   if ((s = ss_export_fn(env, exports, "sdrPermute", sdr_permute)) != napi_ok) return s;
   if ((s = ss_export_fn(env, exports, "sdrLabelRange", sdr_label_range)) != napi_ok) return s;
+  if ((s = ss_export_fn(env, exports, "sdrLabelRangeBatch", sdr_label_range_batch)) != napi_ok) return s;
   if ((s = ss_export_fn(env, exports, "chachaWords", chacha_words)) != napi_ok) return s;
   if ((s = ss_export_fn(env, exports, "sdrAdviseHugePages", advise_huge_pages)) != napi_ok) return s;
   if ((s = ss_export_fn(env, exports, "sdrAlignOffset", align_offset)) != napi_ok) return s;

@@ -6,13 +6,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
+#include "cpu.h"
 
 /* Per-instance data: one copy per loaded addon instance (one per worker thread). */
 typedef struct {
-  bool use_sha_ni; /* SHA extensions present and not disabled by SECTOR_STORAGE_PORTABLE_SHA=1 */
-  void *poseidon;  /* lazily built Poseidon constants (owned by napi_poseidon.c) */
+  ss_simd_path path; /* SECTOR_STORAGE_SIMD, else the best path of this CPU (cpu.h) */
+  unsigned simd;     /* the SS_HW_* features this thread's kernels use: the path's, without
+                        SS_HW_SHANI when SECTOR_STORAGE_PORTABLE_SHA=1 or setShaBackend says so */
+  void *poseidon;    /* lazily built Poseidon constants (owned by napi_poseidon.c) */
   void (*poseidon_free)(void *);
 } ss_instance;
+
+/* The features of the calling thread's instance (0, portable C, when it is missing). */
+unsigned ss_simd(napi_env env);
 
 ss_instance *ss_get_instance(napi_env env);
 
@@ -58,6 +64,40 @@ ss_instance *ss_get_instance(napi_env env);
       return NULL;                                                      \
     }                                                                   \
     name = (uint8_t *)data_;                                            \
+  } while (0)
+
+/* Like SS_ARGS(required) but with room for `max` arguments (argc tells how many came; missing
+ * ones read as undefined). */
+#define SS_ARGS_UPTO(required, max)                                     \
+  size_t argc = (max);                                                  \
+  napi_value argv[(max)];                                               \
+  SS_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));   \
+  if (argc < (required)) {                                              \
+    napi_throw_type_error(env, "ERR_INVALID_ARG", "expected " #required " arguments"); \
+    return NULL;                                                        \
+  }
+
+/* An optional cancel flag at argv[idx] (absent, undefined or null: not cancellable), else an
+ * Int32Array of at least one element, usually over a SharedArrayBuffer (see cancel.h): yields
+ * const int32_t *name. */
+#define SS_CANCEL_FLAG(name, idx)                                       \
+  const int32_t *name = NULL;                                           \
+  do {                                                                  \
+    napi_valuetype vt_ = napi_undefined;                                \
+    if (argc > (idx)) SS_CALL(env, napi_typeof(env, argv[idx], &vt_));  \
+    if (vt_ != napi_undefined && vt_ != napi_null) {                    \
+      bool is_ta_ = false;                                              \
+      SS_CALL(env, napi_is_typedarray(env, argv[idx], &is_ta_));        \
+      napi_typedarray_type type_ = napi_uint8_array;                    \
+      size_t len_ = 0;                                                  \
+      void *data_ = NULL;                                               \
+      if (is_ta_) SS_CALL(env, napi_get_typedarray_info(env, argv[idx], &type_, &len_, &data_, NULL, NULL)); \
+      if (!is_ta_ || type_ != napi_int32_array || len_ < 1) {           \
+        napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", #name " must be an Int32Array"); \
+        return NULL;                                                    \
+      }                                                                 \
+      name = (const int32_t *)data_;                                    \
+    }                                                                   \
   } while (0)
 
 #define SS_BYTES_LEN(name, idx, expected)                               \

@@ -1,5 +1,6 @@
 /* neptune Poseidon: constant generation (Grain LFSR, Cauchy MDS), the reference permutation and
  * the byte-level bulk entry points. The optimised permutation lives in poseidon_opt.c. */
+#include "cancel.h"
 #include "fr_adx.h"
 #include "poseidon.h"
 #include <stdlib.h>
@@ -76,7 +77,6 @@ ss_poseidon_params *ss_poseidon_params_new(int arity) {
   p->t = arity + 1;
   p->rf = 8;
   p->rp = rp;
-  p->use_adx = ss_fr_cpu_has_adx();
   const int t = p->t;
   const size_t nrc = (size_t)(p->rf + p->rp) * t;
   p->rc = malloc(nrc * sizeof(ss_fr));
@@ -94,7 +94,7 @@ ss_poseidon_params *ss_poseidon_params_new(int arity) {
       ss_fr_from_u64(&s, (uint64_t)(i + t + j));
       ss_fr_inv(&p->mds[i * t + j], &s);
     }
-  if (!ss_poseidon_opt_build(p)) goto fail;
+  if (!ss_poseidon_opt_build(p) || !ss_poseidon_ifma_build(p)) goto fail;
   return p;
 fail:
   ss_poseidon_params_free(p);
@@ -109,6 +109,7 @@ void ss_poseidon_params_free(ss_poseidon_params *p) {
   free(p->pre_sparse);
   free(p->partial_k);
   free(p->sparse);
+  ss_poseidon_ifma_free(p->ifma);
   free(p);
 }
 
@@ -148,50 +149,90 @@ void ss_poseidon_hash_ref(const ss_poseidon_params *p, const ss_fr *in, ss_fr *o
   *out = s[1];
 }
 
+/* The IFMA permutation runs when the caller enabled it and the width is within its bound. */
+static bool use_ifma(const ss_poseidon_params *p, unsigned simd) { return (simd & SS_HW_IFMA) && p->ifma != NULL; }
+
 int64_t ss_poseidon_hash_many(const ss_poseidon_params *p, const uint8_t *in, uint8_t *out, size_t count,
-                              ss_poseidon_mode mode) {
+                              ss_poseidon_mode mode, unsigned simd, const int32_t *cancel) {
   const int k = p->arity;
+  if (mode == SS_POSEIDON_PORTABLE) simd = 0;
   ss_fr v[4 * SS_POSEIDON_MAX_ARITY], h[4];
   size_t i = 0;
-  if (mode == SS_POSEIDON_FAST) /* groups of four, interleaved */
+#if defined(__x86_64__)
+  if (mode != SS_POSEIDON_REFERENCE && mode != SS_POSEIDON_EAGER && use_ifma(p, simd)) /* groups of eight, one per lane */
+    for (; i + 8 <= count; i += 8) {
+      if (ss_cancel_requested(cancel)) return SS_CANCELLED;
+      const uint8_t *src[8 * SS_POSEIDON_MAX_ARITY];
+      uint8_t *dst[8];
+      for (int j = 0; j < 8 * k; j++) {
+        src[j] = in + (i * (size_t)k + (size_t)j) * 32;
+        if (!ss_fr_bytes_canonical(src[j])) return (int64_t)(i * (size_t)k + (size_t)j);
+      }
+      for (int l = 0; l < 8; l++) dst[l] = out + 32 * (i + l);
+      ss_poseidon_hash8_ifma(p, src, dst);
+    }
+#endif
+  if (mode != SS_POSEIDON_REFERENCE) /* groups of four, interleaved */
     for (; i + 4 <= count; i += 4) {
+      if (ss_cancel_requested(cancel)) return SS_CANCELLED;
       const uint8_t *src = in + i * (size_t)k * 32;
       for (int j = 0; j < 4 * k; j++)
         if (!ss_fr_from_bytes(&v[j], src + 32 * j)) return (int64_t)(i * (size_t)k + (size_t)j);
-      ss_poseidon_hash4(p, v, h);
+      if (mode == SS_POSEIDON_EAGER)
+        ss_poseidon_hash4_eager(p, v, h, simd);
+      else
+        ss_poseidon_hash4(p, v, h, simd);
       for (int l = 0; l < 4; l++) ss_fr_to_bytes(out + 32 * (i + l), &h[l]);
     }
   for (; i < count; i++) {
+    if ((i & 3) == 0 && ss_cancel_requested(cancel)) return SS_CANCELLED;
     const uint8_t *src = in + i * (size_t)k * 32;
     for (int j = 0; j < k; j++)
       if (!ss_fr_from_bytes(&v[j], src + 32 * j)) return (int64_t)(i * (size_t)k + (size_t)j);
     if (mode == SS_POSEIDON_REFERENCE)
       ss_poseidon_hash_ref(p, v, &h[0]);
-    else if (mode == SS_POSEIDON_PORTABLE)
-      ss_poseidon_hash_portable(p, v, &h[0]);
+    else if (mode == SS_POSEIDON_EAGER)
+      ss_poseidon_hash_eager(p, v, &h[0], simd);
     else
-      ss_poseidon_hash(p, v, &h[0]);
+      ss_poseidon_hash(p, v, &h[0], simd);
     ss_fr_to_bytes(out + 32 * i, &h[0]);
   }
   return -1;
 }
 
 int64_t ss_poseidon_columns(const ss_poseidon_params *p, const uint8_t *const *layers, uint8_t *out,
-                            size_t nodes) {
+                            size_t nodes, unsigned simd, const int32_t *cancel) {
   const int k = p->arity;
   ss_fr v[4 * SS_POSEIDON_MAX_ARITY], h[4];
   size_t n = 0;
+#if defined(__x86_64__)
+  if (use_ifma(p, simd))
+    for (; n + 8 <= nodes; n += 8) {
+      if (ss_cancel_requested(cancel)) return SS_CANCELLED;
+      const uint8_t *src[8 * SS_POSEIDON_MAX_ARITY];
+      uint8_t *dst[8];
+      for (int l = 0; l < 8; l++) {
+        for (int j = 0; j < k; j++) {
+          src[l * k + j] = layers[j] + 32 * (n + l);
+          if (!ss_fr_bytes_canonical(src[l * k + j])) return (int64_t)((n + l) * (size_t)k + (size_t)j);
+        }
+        dst[l] = out + 32 * (n + l);
+      }
+      ss_poseidon_hash8_ifma(p, src, dst);
+    }
+#endif
   for (; n + 4 <= nodes; n += 4) {
+    if (ss_cancel_requested(cancel)) return SS_CANCELLED;
     for (int l = 0; l < 4; l++)
       for (int j = 0; j < k; j++)
         if (!ss_fr_from_bytes(&v[l * k + j], layers[j] + 32 * (n + l))) return (int64_t)((n + l) * (size_t)k + (size_t)j);
-    ss_poseidon_hash4(p, v, h);
+    ss_poseidon_hash4(p, v, h, simd);
     for (int l = 0; l < 4; l++) ss_fr_to_bytes(out + 32 * (n + l), &h[l]);
   }
   for (; n < nodes; n++) {
     for (int j = 0; j < k; j++)
       if (!ss_fr_from_bytes(&v[j], layers[j] + 32 * n)) return (int64_t)(n * (size_t)k + (size_t)j);
-    ss_poseidon_hash(p, v, &h[0]);
+    ss_poseidon_hash(p, v, &h[0], simd);
     ss_fr_to_bytes(out + 32 * n, &h[0]);
   }
   return -1;

@@ -4,6 +4,7 @@
  * four-at-once path of the single-threaded code. If a thread cannot be started its range is
  * hashed by the calling thread instead, so a call never fails for lack of threads. */
 #include <pthread.h>
+#include "cancel.h"
 #include "poseidon_mt.h"
 
 typedef struct {
@@ -14,6 +15,8 @@ typedef struct {
   size_t count;                   /* hashes in the range */
   size_t first;                   /* index of the range's first hash in the whole call */
   ss_poseidon_mode mode;
+  unsigned simd;                  /* the caller's features (cpu.h) */
+  const int32_t *cancel;          /* the call's cancel flag (shared by every range) */
   bool columns;
   int64_t bad;                    /* result of the range, in the range's own element indices */
   pthread_t thread;
@@ -28,8 +31,8 @@ unsigned ss_poseidon_mt_threads(size_t count, unsigned threads) {
 }
 
 static void run_job(mt_job *j) {
-  j->bad = j->columns ? ss_poseidon_columns(j->p, j->layers, j->out, j->count)
-                      : ss_poseidon_hash_many(j->p, j->in, j->out, j->count, j->mode);
+  j->bad = j->columns ? ss_poseidon_columns(j->p, j->layers, j->out, j->count, j->simd, j->cancel)
+                      : ss_poseidon_hash_many(j->p, j->in, j->out, j->count, j->mode, j->simd, j->cancel);
 }
 
 static void *job_main(void *arg) {
@@ -70,6 +73,8 @@ static int64_t run_split(mt_job *jobs, unsigned n, size_t count, int k) {
       run_job(&jobs[t]);
   }
   int64_t bad = -1;
+  for (unsigned t = 0; t < used; t++)
+    if (jobs[t].bad == SS_CANCELLED) return SS_CANCELLED;
   for (unsigned t = 0; t < used; t++) {
     if (jobs[t].bad < 0) continue;
     int64_t global = jobs[t].bad + (int64_t)(jobs[t].first * (size_t)k);
@@ -79,13 +84,15 @@ static int64_t run_split(mt_job *jobs, unsigned n, size_t count, int k) {
 }
 
 int64_t ss_poseidon_hash_many_mt(const ss_poseidon_params *p, const uint8_t *in, uint8_t *out, size_t count,
-                                 ss_poseidon_mode mode, unsigned threads) {
+                                 ss_poseidon_mode mode, unsigned simd, unsigned threads, const int32_t *cancel) {
   unsigned n = ss_poseidon_mt_threads(count, threads);
-  if (n == 1) return ss_poseidon_hash_many(p, in, out, count, mode);
+  if (n == 1) return ss_poseidon_hash_many(p, in, out, count, mode, simd, cancel);
   mt_job jobs[SS_POSEIDON_MT_MAX_THREADS] = {0};
   for (unsigned t = 0; t < n; t++) {
     jobs[t].p = p;
     jobs[t].mode = mode;
+    jobs[t].simd = simd;
+    jobs[t].cancel = cancel;
     jobs[t].columns = false;
   }
   jobs[0].in = in;
@@ -94,12 +101,14 @@ int64_t ss_poseidon_hash_many_mt(const ss_poseidon_params *p, const uint8_t *in,
 }
 
 int64_t ss_poseidon_columns_mt(const ss_poseidon_params *p, const uint8_t *const *layers, uint8_t *out, size_t nodes,
-                               unsigned threads) {
+                               unsigned simd, unsigned threads, const int32_t *cancel) {
   unsigned n = ss_poseidon_mt_threads(nodes, threads);
-  if (n == 1) return ss_poseidon_columns(p, layers, out, nodes);
+  if (n == 1) return ss_poseidon_columns(p, layers, out, nodes, simd, cancel);
   mt_job jobs[SS_POSEIDON_MT_MAX_THREADS] = {0};
   for (unsigned t = 0; t < n; t++) {
     jobs[t].p = p;
+    jobs[t].simd = simd;
+    jobs[t].cancel = cancel;
     jobs[t].columns = true;
   }
   for (int l = 0; l < p->arity; l++) jobs[0].layers[l] = layers[l];

@@ -18,10 +18,12 @@ unsigned ss_poseidon_mt_threads(size_t count, unsigned threads);
 
 /* As ss_poseidon_hash_many / ss_poseidon_columns, on up to `threads` threads. On a bad element
  * the smallest failing index is returned; outputs anywhere (before or after it) may have been
- * written, since other ranges run concurrently. */
+ * written, since other ranges run concurrently. Every thread polls `cancel` (may be NULL); once
+ * it is set they all stop and the call returns SS_CANCELLED, which wins over a bad element
+ * (the other ranges were not finished, so the smallest failing index is unknown). */
 int64_t ss_poseidon_hash_many_mt(const ss_poseidon_params *p, const uint8_t *in, uint8_t *out, size_t count,
-                                 ss_poseidon_mode mode, unsigned threads);
+                                 ss_poseidon_mode mode, unsigned simd, unsigned threads, const int32_t *cancel);
 int64_t ss_poseidon_columns_mt(const ss_poseidon_params *p, const uint8_t *const *layers, uint8_t *out, size_t nodes,
-                               unsigned threads);
+                               unsigned simd, unsigned threads, const int32_t *cancel);
 
 #endif

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fr_adx.h"
+#include "fr_dot.h"
 #include "poseidon.h"
 
 /* Solves A x = b for an n×n matrix A (row major), in place on copies; false if singular. */
@@ -144,34 +145,50 @@ done:
 }
 
 /* The permutation is written once and instantiated twice: with the portable product and with
- * the MULX/ADX one (chosen per CPU in ss_poseidon_params_new). `adx` is a compile-time constant
+ * the MULX/ADX one (chosen by the caller's SS_HW_ADX feature). `adx` is a compile-time constant
  * in each instantiation, so the branch folds away. */
 #ifdef SS_FR_HAVE_ADX
 #define MUL(r, a, b) (adx ? ss_fr_mul_adx((r), (a), (b)) : ss_fr_mul((r), (a), (b)))
 #define POW5(r, a) (adx ? ss_fr_pow5_adx((r), (a)) : ss_fr_pow5((r), (a)))
+#define MULADD_WIDE(acc, a, b) (adx ? ss_fr_wide_muladd_adx((acc), (a), (b)) : ss_fr_wide_muladd((acc), (a), (b)))
+#define REDUCE_WIDE(r, acc) (adx ? ss_fr_wide_reduce_adx((r), (acc)) : ss_fr_wide_reduce((r), (acc)))
 #else
 #define MUL(r, a, b) ss_fr_mul((r), (a), (b))
 #define POW5(r, a) ss_fr_pow5((r), (a))
+#define MULADD_WIDE(acc, a, b) ss_fr_wide_muladd((acc), (a), (b))
+#define REDUCE_WIDE(r, acc) ss_fr_wide_reduce((r), (acc))
 #endif
 
-/* s = A·s for a dense t×t matrix. */
-static inline __attribute__((always_inline)) void dense_apply(const ss_fr *A, int t, ss_fr *s, const bool adx) {
-  ss_fr out[SS_POSEIDON_MAX_ARITY + 1];
-  for (int i = 0; i < t; i++) {
+/* out = sum c[j] s[j], j < n: with one reduction (fr_dot.h) when `lazy`, else reducing every
+ * product (the permutation as it was before lazy reduction, kept as the benchmarks' baseline).
+ * out may alias s. */
+static inline __attribute__((always_inline)) void dot(ss_fr *out, const ss_fr *c, const ss_fr *s, int n, const bool adx,
+                                                      const bool lazy) {
+  if (!lazy) {
     ss_fr acc, prod;
-    const ss_fr *row = &A[i * t];
-    MUL(&acc, &row[0], &s[0]);
-    for (int j = 1; j < t; j++) {
-      MUL(&prod, &row[j], &s[j]);
+    MUL(&acc, &c[0], &s[0]);
+    for (int j = 1; j < n; j++) {
+      MUL(&prod, &c[j], &s[j]);
       ss_fr_add(&acc, &acc, &prod);
     }
-    out[i] = acc;
+    *out = acc;
+    return;
   }
+  ss_fr_wide acc;
+  ss_fr_wide_zero(&acc);
+  for (int j = 0; j < n; j++) MULADD_WIDE(&acc, &c[j], &s[j]);
+  REDUCE_WIDE(out, &acc);
+}
+
+/* s = A·s for a dense t×t matrix. */
+static inline __attribute__((always_inline)) void dense_apply(const ss_fr *A, int t, ss_fr *s, const bool adx, const bool lazy) {
+  ss_fr out[SS_POSEIDON_MAX_ARITY + 1];
+  for (int i = 0; i < t; i++) dot(&out[i], &A[i * t], s, t, adx, lazy);
   memcpy(s, out, (size_t)t * sizeof(ss_fr));
 }
 
 static inline __attribute__((always_inline)) void hash_impl(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out,
-                                                            const bool adx) {
+                                                            const bool adx, const bool lazy) {
   const int t = p->t, n = t - 1, half = p->rf / 2;
   ss_fr s[SS_POSEIDON_MAX_ARITY + 1];
   s[0] = p->tag;
@@ -182,7 +199,7 @@ static inline __attribute__((always_inline)) void hash_impl(const ss_poseidon_pa
       ss_fr_add(&s[i], &s[i], &rc[i]);
       POW5(&s[i], &s[i]);
     }
-    dense_apply(r == half - 1 ? p->pre_sparse : p->mds, t, s, adx);
+    dense_apply(r == half - 1 ? p->pre_sparse : p->mds, t, s, adx, lazy);
   }
   const ss_fr *sp = p->sparse;
   for (int r = 0; r < p->rp; r++, sp += 2 * t - 1) {
@@ -190,10 +207,8 @@ static inline __attribute__((always_inline)) void hash_impl(const ss_poseidon_pa
     POW5(&s[0], &s[0]);
     /* s0' = m00·s0 + Σ w_j s_j ; s_j' = s_j + v_j·s0 */
     ss_fr s0 = s[0], acc, prod;
-    MUL(&acc, &sp[0], &s0);
+    dot(&acc, sp, s, t, adx, lazy);
     for (int j = 1; j <= n; j++) {
-      MUL(&prod, &sp[j], &s[j]);
-      ss_fr_add(&acc, &acc, &prod);
       MUL(&prod, &sp[n + j], &s0);
       ss_fr_add(&s[j], &s[j], &prod);
     }
@@ -205,32 +220,31 @@ static inline __attribute__((always_inline)) void hash_impl(const ss_poseidon_pa
       POW5(&s[i], &s[i]);
     }
     if (r < half - 1) {
-      dense_apply(p->mds, t, s, adx);
+      dense_apply(p->mds, t, s, adx, lazy);
     } else { /* only s[1] is output: one row of the last MDS */
-      ss_fr acc, prod;
-      const ss_fr *row = &p->mds[t];
-      MUL(&acc, &row[0], &s[0]);
-      for (int j = 1; j < t; j++) {
-        MUL(&prod, &row[j], &s[j]);
-        ss_fr_add(&acc, &acc, &prod);
-      }
-      *out = acc;
+      dot(out, &p->mds[t], s, t, adx, lazy);
     }
   }
 }
 
-void ss_poseidon_hash_portable(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out) {
-  hash_impl(p, in, out, false);
-}
-
-void ss_poseidon_hash(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out) {
+void ss_poseidon_hash(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, unsigned simd) {
 #ifdef SS_FR_HAVE_ADX
-  if (p->use_adx) {
-    hash_impl(p, in, out, true);
+  if (simd & SS_HW_ADX) {
+    hash_impl(p, in, out, true, true);
     return;
   }
 #endif
-  hash_impl(p, in, out, false);
+  hash_impl(p, in, out, false, true);
+}
+
+void ss_poseidon_hash_eager(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, unsigned simd) {
+#ifdef SS_FR_HAVE_ADX
+  if (simd & SS_HW_ADX) {
+    hash_impl(p, in, out, true, false);
+    return;
+  }
+#endif
+  hash_impl(p, in, out, false, false);
 }
 
 /* Four independent hashes in lockstep. A single Poseidon is latency-bound in its partial
@@ -245,19 +259,33 @@ static inline __attribute__((always_inline)) void pow5_lanes(ss_fr *x[LANES], co
   for (int l = 0; l < LANES; l++) MUL(x[l], &x4[l], x[l]);
 }
 
+/* One row of products for every lane, then one reduction per lane (fr_dot.h). */
+static inline __attribute__((always_inline)) void dot_lanes(ss_fr out[LANES], const ss_fr *c, ss_fr s[LANES][SS_POSEIDON_MAX_ARITY + 1],
+                                                            int n, const bool adx, const bool lazy) {
+  if (!lazy) {
+    ss_fr prod[LANES];
+    for (int l = 0; l < LANES; l++) MUL(&out[l], &c[0], &s[l][0]);
+    for (int j = 1; j < n; j++)
+      for (int l = 0; l < LANES; l++) {
+        MUL(&prod[l], &c[j], &s[l][j]);
+        ss_fr_add(&out[l], &out[l], &prod[l]);
+      }
+    return;
+  }
+  ss_fr_wide acc[LANES];
+  for (int l = 0; l < LANES; l++) ss_fr_wide_zero(&acc[l]);
+  for (int j = 0; j < n; j++)
+    for (int l = 0; l < LANES; l++) MULADD_WIDE(&acc[l], &c[j], &s[l][j]);
+  for (int l = 0; l < LANES; l++) REDUCE_WIDE(&out[l], &acc[l]);
+}
+
 static inline __attribute__((always_inline)) void dense_lanes(const ss_fr *A, int t, ss_fr s[LANES][SS_POSEIDON_MAX_ARITY + 1],
-                                                              const bool adx) {
+                                                              const bool adx, const bool lazy) {
   ss_fr out[LANES][SS_POSEIDON_MAX_ARITY + 1];
   for (int i = 0; i < t; i++) {
-    const ss_fr *row = &A[i * t];
-    ss_fr acc[LANES], prod[LANES];
-    for (int l = 0; l < LANES; l++) MUL(&acc[l], &row[0], &s[l][0]);
-    for (int j = 1; j < t; j++)
-      for (int l = 0; l < LANES; l++) {
-        MUL(&prod[l], &row[j], &s[l][j]);
-        ss_fr_add(&acc[l], &acc[l], &prod[l]);
-      }
-    for (int l = 0; l < LANES; l++) out[l][i] = acc[l];
+    ss_fr row[LANES];
+    dot_lanes(row, &A[i * t], s, t, adx, lazy);
+    for (int l = 0; l < LANES; l++) out[l][i] = row[l];
   }
   for (int l = 0; l < LANES; l++) memcpy(s[l], out[l], (size_t)t * sizeof(ss_fr));
 }
@@ -275,7 +303,7 @@ static inline __attribute__((always_inline)) void full_round_lanes(const ss_fr *
 }
 
 static inline __attribute__((always_inline)) void hash_lanes_impl(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out,
-                                                                  const bool adx) {
+                                                                  const bool adx, const bool lazy) {
   const int t = p->t, n = t - 1, half = p->rf / 2, k = p->arity;
   ss_fr s[LANES][SS_POSEIDON_MAX_ARITY + 1];
   for (int l = 0; l < LANES; l++) {
@@ -285,7 +313,7 @@ static inline __attribute__((always_inline)) void hash_lanes_impl(const ss_posei
   const ss_fr *rc = p->full_rc;
   for (int r = 0; r < half; r++, rc += t) {
     full_round_lanes(rc, t, s, adx);
-    dense_lanes(r == half - 1 ? p->pre_sparse : p->mds, t, s, adx);
+    dense_lanes(r == half - 1 ? p->pre_sparse : p->mds, t, s, adx, lazy);
   }
   const ss_fr *sp = p->sparse;
   for (int r = 0; r < p->rp; r++, sp += 2 * t - 1) {
@@ -296,14 +324,10 @@ static inline __attribute__((always_inline)) void hash_lanes_impl(const ss_posei
     }
     pow5_lanes(x, adx);
     ss_fr s0[LANES], acc[LANES], prod[LANES];
-    for (int l = 0; l < LANES; l++) {
-      s0[l] = s[l][0];
-      MUL(&acc[l], &sp[0], &s0[l]);
-    }
+    for (int l = 0; l < LANES; l++) s0[l] = s[l][0];
+    dot_lanes(acc, sp, s, t, adx, lazy);
     for (int j = 1; j <= n; j++)
       for (int l = 0; l < LANES; l++) {
-        MUL(&prod[l], &sp[j], &s[l][j]);
-        ss_fr_add(&acc[l], &acc[l], &prod[l]);
         MUL(&prod[l], &sp[n + j], &s0[l]);
         ss_fr_add(&s[l][j], &s[l][j], &prod[l]);
       }
@@ -312,27 +336,29 @@ static inline __attribute__((always_inline)) void hash_lanes_impl(const ss_posei
   for (int r = 0; r < half; r++, rc += t) {
     full_round_lanes(rc, t, s, adx);
     if (r < half - 1) {
-      dense_lanes(p->mds, t, s, adx);
+      dense_lanes(p->mds, t, s, adx, lazy);
     } else {
-      const ss_fr *row = &p->mds[t];
-      ss_fr acc[LANES], prod[LANES];
-      for (int l = 0; l < LANES; l++) MUL(&acc[l], &row[0], &s[l][0]);
-      for (int j = 1; j < t; j++)
-        for (int l = 0; l < LANES; l++) {
-          MUL(&prod[l], &row[j], &s[l][j]);
-          ss_fr_add(&acc[l], &acc[l], &prod[l]);
-        }
-      for (int l = 0; l < LANES; l++) out[l] = acc[l];
+      dot_lanes(out, &p->mds[t], s, t, adx, lazy);
     }
   }
 }
 
-void ss_poseidon_hash4(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out) {
+void ss_poseidon_hash4(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, unsigned simd) {
 #ifdef SS_FR_HAVE_ADX
-  if (p->use_adx) {
-    hash_lanes_impl(p, in, out, true);
+  if (simd & SS_HW_ADX) {
+    hash_lanes_impl(p, in, out, true, true);
     return;
   }
 #endif
-  hash_lanes_impl(p, in, out, false);
+  hash_lanes_impl(p, in, out, false, true);
+}
+
+void ss_poseidon_hash4_eager(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, unsigned simd) {
+#ifdef SS_FR_HAVE_ADX
+  if (simd & SS_HW_ADX) {
+    hash_lanes_impl(p, in, out, true, false);
+    return;
+  }
+#endif
+  hash_lanes_impl(p, in, out, false, false);
 }

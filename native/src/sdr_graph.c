@@ -2,6 +2,7 @@
 #include "sdr_graph.h"
 #include <string.h>
 #include "blake2b.h"
+#include "cancel.h"
 #include "chacha8.h"
 
 void ss_sdr_graph_init(ss_sdr_graph *g, const uint8_t drg_seed[28], const uint64_t feistel_keys[4],
@@ -84,11 +85,17 @@ void ss_sdr_graph_exp_parents(const ss_sdr_graph *g, uint64_t node, uint32_t out
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-#define SS_AVX512 __attribute__((target("avx512f,avx512bw")))
 
-/* The 8-lane kernel below uses blake2b.c's IV and schedule. */
+/* The 8-lane kernels below use blake2b.c's IV and schedule. */
 #define B2_IV ss_blake2b_iv
 #define B2_SIGMA ss_blake2b_sigma
+#define B2_H0 (B2_IV[0] ^ 0x01010040ULL) /* depth 1, fanout 1, 64-byte digest */
+
+/* Runs one Feistel pass (3 rounds) on eight indices: idx[8] -> out[8]. */
+typedef void (*pass8_fn)(const ss_sdr_graph *g, const uint64_t idx[8], uint64_t out[8]);
+
+/* ---- AVX-512: one 512-bit register holds the 8 lanes of each BLAKE2b state word. ---- */
+#define SS_AVX512 __attribute__((target("avx512f,avx512bw")))
 
 SS_AVX512 static inline __m512i bswap64x8(__m512i x) {
   const __m512i rev = _mm512_set_epi8(
@@ -112,8 +119,7 @@ SS_AVX512 static __m512i feistel_f_x8(__m512i right, uint64_t key) {
   m[0] = bswap64x8(right);
   m[1] = _mm512_set1_epi64((long long)__builtin_bswap64(key));
   for (int i = 2; i < 16; i++) m[i] = _mm512_setzero_si512();
-  const uint64_t h0 = B2_IV[0] ^ 0x01010040ULL; /* depth 1, fanout 1, 64-byte digest */
-  __m512i v0 = _mm512_set1_epi64((long long)h0), v1 = _mm512_set1_epi64((long long)B2_IV[1]);
+  __m512i v0 = _mm512_set1_epi64((long long)B2_H0), v1 = _mm512_set1_epi64((long long)B2_IV[1]);
   __m512i v2 = _mm512_set1_epi64((long long)B2_IV[2]), v3 = _mm512_set1_epi64((long long)B2_IV[3]);
   __m512i v4 = _mm512_set1_epi64((long long)B2_IV[4]), v5 = _mm512_set1_epi64((long long)B2_IV[5]);
   __m512i v6 = _mm512_set1_epi64((long long)B2_IV[6]), v7 = _mm512_set1_epi64((long long)B2_IV[7]);
@@ -133,13 +139,13 @@ SS_AVX512 static __m512i feistel_f_x8(__m512i right, uint64_t key) {
     G8(v2, v7, v8, v13, m[s[12]], m[s[13]]);
     G8(v3, v4, v9, v14, m[s[14]], m[s[15]]);
   }
-  __m512i h = _mm512_xor_si512(_mm512_set1_epi64((long long)h0), _mm512_xor_si512(v0, v8));
+  __m512i h = _mm512_xor_si512(_mm512_set1_epi64((long long)B2_H0), _mm512_xor_si512(v0, v8));
   return bswap64x8(h);
 }
 
-/* One Feistel pass (3 rounds) on eight indices. */
-SS_AVX512 static __m512i feistel_pass_x8(const ss_sdr_graph *g, __m512i index) {
+SS_AVX512 static void pass8_avx512(const ss_sdr_graph *g, const uint64_t idx[8], uint64_t out[8]) {
   const __m512i rmask = _mm512_set1_epi64((long long)g->right_mask);
+  __m512i index = _mm512_loadu_si512((const void *)idx);
   __m512i left = _mm512_srli_epi64(_mm512_and_si512(index, _mm512_set1_epi64((long long)g->left_mask)), g->half_bits);
   __m512i right = _mm512_and_si512(index, rmask);
   for (int r = 0; r < 3; r++) {
@@ -148,14 +154,101 @@ SS_AVX512 static __m512i feistel_pass_x8(const ss_sdr_graph *g, __m512i index) {
     right = _mm512_xor_si512(left, f);
     left = nl;
   }
-  return _mm512_or_si512(_mm512_slli_epi64(left, g->half_bits), right);
+  _mm512_storeu_si512((void *)out, _mm512_or_si512(_mm512_slli_epi64(left, g->half_bits), right));
+}
+
+/* ---- AVX2: each state word is two 256-bit registers (lanes 0-3 and 4-7). Rotates by 32, 24
+ * and 16 are byte shuffles, by 63 an add and a shift. The two halves are independent chains,
+ * which keeps the core's vector ports busy. ---- */
+#define SS_AVX2 __attribute__((target("avx2")))
+
+typedef struct {
+  __m256i lo, hi;
+} u64x8;
+
+SS_AVX2 static inline u64x8 x8_set1(uint64_t v) {
+  __m256i x = _mm256_set1_epi64x((long long)v);
+  return (u64x8){x, x};
+}
+SS_AVX2 static inline u64x8 x8_add(u64x8 a, u64x8 b) {
+  return (u64x8){_mm256_add_epi64(a.lo, b.lo), _mm256_add_epi64(a.hi, b.hi)};
+}
+SS_AVX2 static inline u64x8 x8_xor(u64x8 a, u64x8 b) {
+  return (u64x8){_mm256_xor_si256(a.lo, b.lo), _mm256_xor_si256(a.hi, b.hi)};
+}
+SS_AVX2 static inline u64x8 x8_shuffle(u64x8 a, __m256i m) {
+  return (u64x8){_mm256_shuffle_epi8(a.lo, m), _mm256_shuffle_epi8(a.hi, m)};
+}
+SS_AVX2 static inline u64x8 x8_ror32(u64x8 a) {
+  return (u64x8){_mm256_shuffle_epi32(a.lo, 0xb1), _mm256_shuffle_epi32(a.hi, 0xb1)};
+}
+SS_AVX2 static inline u64x8 x8_ror63(u64x8 a) {
+  return (u64x8){_mm256_or_si256(_mm256_srli_epi64(a.lo, 63), _mm256_add_epi64(a.lo, a.lo)),
+                 _mm256_or_si256(_mm256_srli_epi64(a.hi, 63), _mm256_add_epi64(a.hi, a.hi))};
+}
+
+#define G8X(a, b, c, d, x, y)                                                        \
+  do {                                                                               \
+    a = x8_add(x8_add(a, b), x); d = x8_ror32(x8_xor(d, a));                         \
+    c = x8_add(c, d);            b = x8_shuffle(x8_xor(b, c), rot24);                \
+    a = x8_add(x8_add(a, b), y); d = x8_shuffle(x8_xor(d, a), rot16);                \
+    c = x8_add(c, d);            b = x8_ror63(x8_xor(b, c));                         \
+  } while (0)
+
+/* As feistel_f_x8, on AVX2. Message words 2..15 are zero and are left out of the additions. */
+SS_AVX2 static u64x8 feistel_f_x8_avx2(u64x8 right, uint64_t key) {
+  const __m256i bswap = _mm256_set_epi8(8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7,
+                                        8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i rot24 = _mm256_set_epi8(10, 9, 8, 15, 14, 13, 12, 11, 2, 1, 0, 7, 6, 5, 4, 3,
+                                        10, 9, 8, 15, 14, 13, 12, 11, 2, 1, 0, 7, 6, 5, 4, 3);
+  const __m256i rot16 = _mm256_set_epi8(9, 8, 15, 14, 13, 12, 11, 10, 1, 0, 7, 6, 5, 4, 3, 2,
+                                        9, 8, 15, 14, 13, 12, 11, 10, 1, 0, 7, 6, 5, 4, 3, 2);
+  u64x8 m[16];
+  m[0] = x8_shuffle(right, bswap);
+  m[1] = x8_set1(__builtin_bswap64(key));
+  for (int i = 2; i < 16; i++) m[i] = x8_set1(0);
+  u64x8 v0 = x8_set1(B2_H0), v1 = x8_set1(B2_IV[1]), v2 = x8_set1(B2_IV[2]), v3 = x8_set1(B2_IV[3]);
+  u64x8 v4 = x8_set1(B2_IV[4]), v5 = x8_set1(B2_IV[5]), v6 = x8_set1(B2_IV[6]), v7 = x8_set1(B2_IV[7]);
+  u64x8 v8 = x8_set1(B2_IV[0]), v9 = x8_set1(B2_IV[1]), v10 = x8_set1(B2_IV[2]), v11 = x8_set1(B2_IV[3]);
+  u64x8 v12 = x8_set1(B2_IV[4] ^ 16), v13 = x8_set1(B2_IV[5]), v14 = x8_set1(~B2_IV[6]), v15 = x8_set1(B2_IV[7]);
+#pragma GCC unroll 12
+  for (int r = 0; r < 12; r++) {
+    const uint8_t *s = B2_SIGMA[r];
+    G8X(v0, v4, v8, v12, m[s[0]], m[s[1]]);
+    G8X(v1, v5, v9, v13, m[s[2]], m[s[3]]);
+    G8X(v2, v6, v10, v14, m[s[4]], m[s[5]]);
+    G8X(v3, v7, v11, v15, m[s[6]], m[s[7]]);
+    G8X(v0, v5, v10, v15, m[s[8]], m[s[9]]);
+    G8X(v1, v6, v11, v12, m[s[10]], m[s[11]]);
+    G8X(v2, v7, v8, v13, m[s[12]], m[s[13]]);
+    G8X(v3, v4, v9, v14, m[s[14]], m[s[15]]);
+  }
+  return x8_shuffle(x8_xor(x8_set1(B2_H0), x8_xor(v0, v8)), bswap);
+}
+
+SS_AVX2 static void pass8_avx2(const ss_sdr_graph *g, const uint64_t idx[8], uint64_t out[8]) {
+  const u64x8 rmask = x8_set1(g->right_mask), lmask = x8_set1(g->left_mask);
+  const __m128i hb = _mm_cvtsi32_si128((int)g->half_bits);
+  u64x8 index = {_mm256_loadu_si256((const __m256i *)idx), _mm256_loadu_si256((const __m256i *)(idx + 4))};
+  u64x8 left = {_mm256_and_si256(index.lo, lmask.lo), _mm256_and_si256(index.hi, lmask.hi)};
+  left = (u64x8){_mm256_srl_epi64(left.lo, hb), _mm256_srl_epi64(left.hi, hb)};
+  u64x8 right = {_mm256_and_si256(index.lo, rmask.lo), _mm256_and_si256(index.hi, rmask.hi)};
+  for (int r = 0; r < 3; r++) {
+    u64x8 f = feistel_f_x8_avx2(right, g->feistel_keys[r]);
+    f = (u64x8){_mm256_and_si256(f.lo, rmask.lo), _mm256_and_si256(f.hi, rmask.hi)};
+    u64x8 nl = right;
+    right = x8_xor(left, f);
+    left = nl;
+  }
+  _mm256_storeu_si256((__m256i *)out, _mm256_or_si256(_mm256_sll_epi64(left.lo, hb), right.lo));
+  _mm256_storeu_si256((__m256i *)(out + 4), _mm256_or_si256(_mm256_sll_epi64(left.hi, hb), right.hi));
 }
 
 /* Expander parents of nodes [start, start+count) into out (stride 14, offset 6), eight
  * permutations at a time. Cycle walking makes the number of passes differ per index, so each
  * lane works through its own queue of indices: after every pass, lanes whose result is in range
  * emit it and take the next index; the others walk on. No lane idles until the queue runs dry. */
-SS_AVX512 static void exp_parents_range_x8(const ss_sdr_graph *g, uint64_t start, uint64_t count, uint32_t *out) {
+static void exp_parents_range_x8(const ss_sdr_graph *g, uint64_t start, uint64_t count, uint32_t *out, pass8_fn pass) {
   const uint64_t n = g->nodes * SS_SDR_EXP_DEGREE;
   const uint64_t total = count * SS_SDR_EXP_DEGREE;
   uint64_t next = 0, remaining = total;
@@ -169,7 +262,7 @@ SS_AVX512 static void exp_parents_range_x8(const ss_sdr_graph *g, uint64_t start
   }
   while (remaining > 0) {
     uint64_t res[8];
-    _mm512_storeu_si512((void *)res, feistel_pass_x8(g, _mm512_loadu_si512((const void *)idx)));
+    pass(g, idx, res);
     for (int l = 0; l < 8; l++) {
       if (!live[l]) continue;
       if (res[l] >= n) {
@@ -190,24 +283,29 @@ SS_AVX512 static void exp_parents_range_x8(const ss_sdr_graph *g, uint64_t start
     }
   }
 }
-
-static bool has_avx512(void) {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-}
 #endif
 
-void ss_sdr_graph_parents(const ss_sdr_graph *g, uint64_t start, uint64_t count, uint32_t *out) {
+bool ss_sdr_graph_parents(const ss_sdr_graph *g, uint64_t start, uint64_t count, uint32_t *out,
+                          const int32_t *cancel, unsigned simd) {
 #if defined(__x86_64__)
-  if (has_avx512()) {
-    for (uint64_t i = 0; i < count; i++) ss_sdr_graph_base_parents(g, start + i, out + SS_SDR_DEGREE * i);
-    exp_parents_range_x8(g, start, count, out);
-    return;
-  }
+  pass8_fn pass = (simd & SS_HW_AVX512) ? pass8_avx512 : (simd & SS_HW_AVX2) ? pass8_avx2 : NULL;
 #endif
-  for (uint64_t i = 0; i < count; i++) {
-    ss_sdr_graph_base_parents(g, start + i, out);
-    ss_sdr_graph_exp_parents(g, start + i, out + SS_SDR_BASE_DEGREE);
-    out += SS_SDR_DEGREE;
+  for (uint64_t at = 0; at < count; at += SS_SDR_PARENTS_CANCEL_NODES) {
+    if (ss_cancel_requested(cancel)) return false;
+    const uint64_t n = count - at < SS_SDR_PARENTS_CANCEL_NODES ? count - at : SS_SDR_PARENTS_CANCEL_NODES;
+    uint32_t *o = out + SS_SDR_DEGREE * at;
+#if defined(__x86_64__)
+    if (pass) {
+      for (uint64_t i = 0; i < n; i++) ss_sdr_graph_base_parents(g, start + at + i, o + SS_SDR_DEGREE * i);
+      exp_parents_range_x8(g, start + at, n, o, pass);
+      continue;
+    }
+#endif
+    for (uint64_t i = 0; i < n; i++) {
+      ss_sdr_graph_base_parents(g, start + at + i, o);
+      ss_sdr_graph_exp_parents(g, start + at + i, o + SS_SDR_BASE_DEGREE);
+      o += SS_SDR_DEGREE;
+    }
   }
+  return true;
 }

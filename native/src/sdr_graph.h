@@ -5,6 +5,7 @@
 #define SS_SDR_GRAPH_H
 #include <stdbool.h>
 #include <stdint.h>
+#include "cpu.h"
 
 #define SS_SDR_BASE_DEGREE 6
 #define SS_SDR_EXP_DEGREE 8
@@ -29,8 +30,16 @@ void ss_sdr_graph_base_parents(const ss_sdr_graph *g, uint64_t node, uint32_t ou
 /* The 8 expander parents of `node`. */
 void ss_sdr_graph_exp_parents(const ss_sdr_graph *g, uint64_t node, uint32_t out[8]);
 
-/* Parents of nodes [start, start+count): 14 per node (6 base then 8 expander), into out. */
-void ss_sdr_graph_parents(const ss_sdr_graph *g, uint64_t start, uint64_t count, uint32_t *out);
+/* Parents of nodes [start, start+count): 14 per node (6 base then 8 expander), into out.
+ * `cancel` (may be NULL, see cancel.h) is polled every SS_SDR_PARENTS_CANCEL_NODES nodes;
+ * returns false when the call stopped because it was set (out is then partly written).
+ * `simd` (cpu.h): SS_HW_AVX512 or SS_HW_AVX2 run the expander's BLAKE2b on 8 lanes. */
+bool ss_sdr_graph_parents(const ss_sdr_graph *g, uint64_t start, uint64_t count, uint32_t *out,
+                          const int32_t *cancel, unsigned simd);
+
+/* Nodes whose parents are computed between two polls of the cancel flag (well under a
+ * millisecond with the portable BLAKE2b). */
+#define SS_SDR_PARENTS_CANCEL_NODES 256
 
 /* The Feistel permutation of [0, 8*nodes) with cycle walking (exposed for tests). */
 uint64_t ss_sdr_graph_permute(const ss_sdr_graph *g, uint64_t index);

@@ -6,6 +6,7 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
+#include "cancel.h"
 #include "sdr_graph.h"
 #include "sha256.h"
 
@@ -32,7 +33,7 @@ static void header_block(uint8_t hdr[32], uint32_t layer, uint64_t v) {
   for (int i = 0; i < 8; i++) hdr[4 + i] = (uint8_t)(v >> (56 - 8 * i));
 }
 
-/* The 37 parent label pointers of §5, in hashing order. */
+/* The 37 parent label pointers, in hashing order (rust-fil-proofs `create_label/single.rs`). */
 static void parent_sequence(const uint8_t **seq, const uint32_t *p, uint32_t layer,
                             const uint8_t *cur, const uint8_t *prev) {
   if (layer == 1) {
@@ -76,38 +77,94 @@ static inline void prefetch_parents(const uint32_t *p, const uint8_t *cur, const
       if (p[i] < nodes) prefetch_label(prev + 32 * (uint64_t)p[i], straddles);
 }
 
-static int64_t label_range(const uint8_t replica_id[32], uint32_t layer, uint64_t nodes, uint64_t start,
-                           uint64_t count, const uint32_t *parents, uint8_t *cur, const uint8_t *prev,
-                           bool shani) {
-  uint8_t hdr[32];
-  /* message chunks: replica id, header block, then the 37 parent labels */
-  const uint8_t *chunks[2 + 37];
-  chunks[0] = replica_id;
-  chunks[1] = hdr;
-  const bool straddles = ((uintptr_t)cur & 31) != 0 || (prev && ((uintptr_t)prev & 31) != 0);
+/* One sector: each label's first block (replica id || layer/node header) does not depend on
+ * any other label, so it is hashed one node ahead, beside the previous label's chain
+ * (ss_sha256_chunks_from); a label's chain on the critical path is then 19 compressions, not 20. */
+static int64_t label_range_one(const uint8_t *replica_id, uint32_t layer, uint64_t nodes, uint64_t start, uint64_t count,
+                               const uint32_t *parents, uint8_t *cur, const uint8_t *prev, unsigned simd,
+                               const int32_t *cancel) {
+  uint8_t hdr[2][32];
+  const uint8_t *seq[37];
+  uint32_t head[2][8];
+  const bool straddles = ((uintptr_t)cur & 31) != 0 || (layer >= 2 && ((uintptr_t)prev & 31) != 0);
+  const uint64_t total = 39 * 32;
+  bool have_head = false; /* head[i % 2] holds node v's first-block state */
   for (uint64_t i = 0; i < count; i++) {
+    if (i % SS_SDR_CANCEL_NODES == 0 && ss_cancel_requested(cancel)) return SS_CANCELLED;
     const uint64_t v = start + i;
     const uint32_t *p = parents + SS_SDR_DEGREE * i;
     if (i + PREFETCH_AHEAD < count)
-      prefetch_parents(p + SS_SDR_DEGREE * PREFETCH_AHEAD, cur, prev, nodes, layer, straddles);
-    header_block(hdr, layer, v);
+      prefetch_parents(p + SS_SDR_DEGREE * PREFETCH_AHEAD, cur, layer >= 2 ? prev : NULL, nodes, layer, straddles);
     uint8_t *out = cur + 32 * v;
+    uint8_t *h = hdr[i % 2];
     if (v == 0) {
-      ss_sha256_chunks(shani, chunks, 2, out);
+      const uint8_t *chunks[2] = {replica_id, h};
+      header_block(h, layer, v);
+      ss_sha256_chunks(simd, chunks, 2, out);
+      have_head = false;
     } else {
       if (!parents_valid(p, v, nodes, layer)) return (int64_t)i;
-      parent_sequence(chunks + 2, p, layer, cur, prev);
-      ss_sha256_chunks(shani, chunks, 2 + 37, out);
+      if (!have_head) {
+        header_block(h, layer, v);
+        ss_sha256_init(head[i % 2]);
+        ss_sha256_compress_halves(simd, head[i % 2], replica_id, h);
+      }
+      parent_sequence(seq, p, layer, cur, layer >= 2 ? prev : NULL);
+      const bool next = i + 1 < count;
+      uint8_t *hn = hdr[(i + 1) % 2];
+      if (next) header_block(hn, layer, v + 1);
+      ss_sha256_chunks_from(simd, head[i % 2], seq, 37, total, next ? replica_id : NULL, hn, head[(i + 1) % 2], out);
+      have_head = next;
     }
     ss_trunc254(out);
   }
   return -1;
 }
 
+int64_t ss_sdr_label_range_batch(unsigned k, const uint8_t *const *replica_ids, uint32_t layer, uint64_t nodes,
+                                 uint64_t start, uint64_t count, const uint32_t *parents, uint8_t *const *cur,
+                                 const uint8_t *const *prev, unsigned simd, const int32_t *cancel) {
+  if (k < 1 || k > SS_SDR_BATCH_MAX) return -1;
+  if (k == 1) return label_range_one(replica_ids[0], layer, nodes, start, count, parents, cur[0], prev[0], simd, cancel);
+  uint8_t hdr[32];
+  /* per sector: replica id, header block, then the 37 parent labels */
+  const uint8_t *chunks[SS_SDR_BATCH_MAX][2 + 37];
+  const uint8_t *const *streams[SS_SDR_BATCH_MAX];
+  uint8_t *outs[SS_SDR_BATCH_MAX];
+  bool straddles = false;
+  for (unsigned s = 0; s < k; s++) {
+    chunks[s][0] = replica_ids[s];
+    chunks[s][1] = hdr;
+    streams[s] = chunks[s];
+    straddles |= ((uintptr_t)cur[s] & 31) != 0 || (layer >= 2 && ((uintptr_t)prev[s] & 31) != 0);
+  }
+  for (uint64_t i = 0; i < count; i++) {
+    if (i % SS_SDR_CANCEL_NODES == 0 && ss_cancel_requested(cancel)) return SS_CANCELLED;
+    const uint64_t v = start + i;
+    const uint32_t *p = parents + SS_SDR_DEGREE * i;
+    /* the parents of a node are the same in every sector of the batch: read once, prefetched
+     * once per sector's layers */
+    if (i + PREFETCH_AHEAD < count)
+      for (unsigned s = 0; s < k; s++)
+        prefetch_parents(p + SS_SDR_DEGREE * PREFETCH_AHEAD, cur[s], layer >= 2 ? prev[s] : NULL, nodes, layer, straddles);
+    header_block(hdr, layer, v);
+    for (unsigned s = 0; s < k; s++) outs[s] = cur[s] + 32 * v;
+    if (v == 0) {
+      ss_sha256_chunks_multi(simd, k, streams, 2, outs);
+    } else {
+      if (!parents_valid(p, v, nodes, layer)) return (int64_t)i;
+      for (unsigned s = 0; s < k; s++) parent_sequence(chunks[s] + 2, p, layer, cur[s], layer >= 2 ? prev[s] : NULL);
+      ss_sha256_chunks_multi(simd, k, streams, 2 + 37, outs);
+    }
+    for (unsigned s = 0; s < k; s++) ss_trunc254(outs[s]);
+  }
+  return -1;
+}
+
 int64_t ss_sdr_label_range(const uint8_t replica_id[32], uint32_t layer, uint64_t nodes,
                            uint64_t start, uint64_t count, const uint32_t *parents, uint8_t *cur,
-                           const uint8_t *prev, bool use_sha_ni) {
-  return label_range(replica_id, layer, nodes, start, count, parents, cur, prev, use_sha_ni);
+                           const uint8_t *prev, unsigned simd, const int32_t *cancel) {
+  return ss_sdr_label_range_batch(1, &replica_id, layer, nodes, start, count, parents, &cur, &prev, simd, cancel);
 }
 
 bool ss_sdr_advise_huge_pages(void *addr, size_t len) {

@@ -11,12 +11,27 @@
  *  parents: 14 u32 per node of the range (6 base, 8 expander), as ss_sdr_graph_parents writes.
  *  cur:     the whole current layer (nodes × 32 bytes); nodes < start must be labelled already.
  *  prev:    the whole previous layer (nodes × 32 bytes) for layer >= 2, ignored for layer 1.
+ *  cancel:  polled every SS_SDR_CANCEL_NODES nodes (may be NULL, see cancel.h).
  * Parents are checked before use (base parents < v, expander parents < nodes), so a corrupt
- * parent list cannot read out of bounds. Returns -1 when every node was labelled, else the
- * offset in the range of the first node with an invalid parent (nodes before it are done). */
+ * parent list cannot read out of bounds. Returns -1 when every node was labelled, the offset in
+ * the range of the first node with an invalid parent (nodes before it are done), or
+ * SS_CANCELLED when the flag was set (a prefix of the range is labelled). */
 int64_t ss_sdr_label_range(const uint8_t replica_id[32], uint32_t layer, uint64_t nodes,
                            uint64_t start, uint64_t count, const uint32_t *parents, uint8_t *cur,
-                           const uint8_t *prev, bool use_sha_ni);
+                           const uint8_t *prev, unsigned simd, const int32_t *cancel);
+
+/* The same for a batch of k sectors of one graph (1 <= k <= SS_SDR_BATCH_MAX), labelled
+ * together: replica_ids[s], cur[s] and prev[s] belong to sector s; the parents are read once per
+ * node for all of them, and with SHA-NI the k label hashes run as interleaved streams (two at a
+ * time). Same results as k single calls. */
+int64_t ss_sdr_label_range_batch(unsigned k, const uint8_t *const *replica_ids, uint32_t layer, uint64_t nodes,
+                                 uint64_t start, uint64_t count, const uint32_t *parents, uint8_t *const *cur,
+                                 const uint8_t *const *prev, unsigned simd, const int32_t *cancel);
+
+#define SS_SDR_BATCH_MAX 8
+
+/* Nodes labelled between two polls of the cancel flag: about a millisecond of work. */
+#define SS_SDR_CANCEL_NODES 1024
 
 /* Asks the kernel to back the 2 MiB-aligned interior of [addr, addr+len) with transparent huge
  * pages (madvise MADV_HUGEPAGE; Linux only). Best done before the pages are first touched. Layer

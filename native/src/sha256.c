@@ -1,5 +1,5 @@
 /* SHA-256 dispatcher: constants, message padding, and the choice between the portable and the
- * SHA-NI backend, made per call from the caller's `shani` flag (no global state). */
+ * SHA-NI backend, made per call from the caller's `simd` features (no global state). */
 #include "sha256.h"
 #include <string.h>
 #include "sha256_impl.h"
@@ -38,31 +38,31 @@ void ss_sha256_digest(const uint32_t st[8], uint8_t out[32]) {
   for (int i = 0; i < 8; i++) ss_put_be32(out + 4 * i, st[i]);
 }
 
-void ss_sha256_compress(bool shani, uint32_t st[8], const uint8_t block[64]) {
-  if (shani)
+void ss_sha256_compress(unsigned simd, uint32_t st[8], const uint8_t block[64]) {
+  if (simd & SS_HW_SHANI)
     ss_sha256_shani_blocks(st, block, 1);
   else
     ss_sha256_portable_blocks(st, block, 1);
 }
 
-void ss_sha256_compress_halves(bool shani, uint32_t st[8], const uint8_t lo[32], const uint8_t hi[32]) {
-  if (shani)
+void ss_sha256_compress_halves(unsigned simd, uint32_t st[8], const uint8_t lo[32], const uint8_t hi[32]) {
+  if (simd & SS_HW_SHANI)
     ss_sha256_shani_halves(st, lo, hi);
   else
     ss_sha256_portable_halves(st, lo, hi);
 }
 
-void ss_sha256_compress_blocks(bool shani, uint32_t st[8], const uint8_t *blocks, size_t n_blocks) {
+void ss_sha256_compress_blocks(unsigned simd, uint32_t st[8], const uint8_t *blocks, size_t n_blocks) {
   if (n_blocks == 0) return;
-  if (shani)
+  if (simd & SS_HW_SHANI)
     ss_sha256_shani_blocks(st, blocks, n_blocks);
   else
     ss_sha256_portable_blocks(st, blocks, n_blocks);
 }
 
-void ss_sha256_compress2(bool shani, uint32_t st0[8], const uint8_t block0[64], uint32_t st1[8],
+void ss_sha256_compress2(unsigned simd, uint32_t st0[8], const uint8_t block0[64], uint32_t st1[8],
                          const uint8_t block1[64]) {
-  if (shani) {
+  if (simd & SS_HW_SHANI) {
     ss_sha256_shani_compress2(st0, block0, st1, block1);
   } else {
     ss_sha256_portable_blocks(st0, block0, 1);
@@ -76,11 +76,11 @@ void ss_sha256_pad_half(uint64_t total_len, uint8_t half[32]) {
   ss_put_be64(half + 24, total_len * 8);
 }
 
-void ss_sha256(bool shani, const uint8_t *msg, size_t len, uint8_t out[32]) {
+void ss_sha256(unsigned simd, const uint8_t *msg, size_t len, uint8_t out[32]) {
   uint32_t st[8];
   ss_sha256_init(st);
   size_t full = len / 64;
-  ss_sha256_compress_blocks(shani, st, msg, full);
+  ss_sha256_compress_blocks(simd, st, msg, full);
   /* The tail (0..63 bytes) plus 0x80 and the 8-byte length fits one block when tail <= 55. */
   uint8_t tail[128];
   size_t rem = len - full * 64;
@@ -89,31 +89,77 @@ void ss_sha256(bool shani, const uint8_t *msg, size_t len, uint8_t out[32]) {
   if (rem) memcpy(tail, msg + full * 64, rem);
   tail[rem] = 0x80;
   ss_put_be64(tail + tail_blocks * 64 - 8, (uint64_t)len * 8);
-  ss_sha256_compress_blocks(shani, st, tail, tail_blocks);
+  ss_sha256_compress_blocks(simd, st, tail, tail_blocks);
   ss_sha256_digest(st, out);
 }
 
-void ss_sha256_chunks(bool shani, const uint8_t *const *chunks, size_t n_chunks, uint8_t out[32]) {
-  if (shani)
+void ss_sha256_chunks(unsigned simd, const uint8_t *const *chunks, size_t n_chunks, uint8_t out[32]) {
+  if (simd & SS_HW_SHANI)
     ss_sha256_shani_chunks(chunks, n_chunks, out);
   else
     ss_sha256_portable_chunks(chunks, n_chunks, out);
 }
 
-void ss_sha256_pair(bool shani, const uint8_t a[32], const uint8_t b[32], uint8_t out[32]) {
+void ss_sha256_chunks_from(unsigned simd, const uint32_t head[8], const uint8_t *const *chunks, size_t n_chunks,
+                           uint64_t total_len, const uint8_t *next_lo, const uint8_t *next_hi, uint32_t next_head[8],
+                           uint8_t out[32]) {
+  if (simd & SS_HW_SHANI) {
+    ss_sha256_shani_chunks_from(head, chunks, n_chunks, total_len, next_lo, next_hi, next_head, out);
+    return;
+  }
+  uint32_t st[8];
+  memcpy(st, head, sizeof st);
+  size_t i = 0;
+  for (; i + 1 < n_chunks; i += 2) ss_sha256_portable_halves(st, chunks[i], chunks[i + 1]);
+  if (n_chunks & 1) {
+    uint8_t half[32];
+    ss_sha256_pad_half(total_len, half);
+    ss_sha256_portable_halves(st, chunks[n_chunks - 1], half);
+  } else {
+    uint8_t pad[64];
+    memset(pad, 0, sizeof pad);
+    pad[0] = 0x80;
+    ss_put_be64(pad + 56, total_len * 8);
+    ss_sha256_portable_blocks(st, pad, 1);
+  }
+  ss_sha256_digest(st, out);
+  if (next_lo) {
+    memcpy(next_head, ss_sha256_h0, 32);
+    ss_sha256_portable_halves(next_head, next_lo, next_hi);
+  }
+}
+
+void ss_sha256_chunks_multi(unsigned simd, unsigned ways, const uint8_t *const *const *chunks, size_t n_chunks,
+                            uint8_t *const *out) {
+  unsigned s = 0;
+#if defined(__x86_64__)
+  if (ways == 8 && (simd & SS_HW_X8SHA)) {
+    ss_sha256_x8_chunks(chunks, n_chunks, out);
+    return;
+  }
+#endif
+  /* pairs of streams: two chains fill the SHA unit of a Zen core (1.9x one stream), while four
+   * gain little more there and lose on Ice Lake, where 4 streams x 8 state/schedule registers
+   * spill the 16 XMM registers (a batch of 4 ran at 0.82x one sector, pairs at 1.14x) */
+  if (simd & SS_HW_SHANI)
+    for (; s + 2 <= ways; s += 2) ss_sha256_shani_chunks2(chunks + s, n_chunks, out + s);
+  for (; s < ways; s++) ss_sha256_chunks(simd, chunks[s], n_chunks, out[s]);
+}
+
+void ss_sha256_pair(unsigned simd, const uint8_t a[32], const uint8_t b[32], uint8_t out[32]) {
   const uint8_t *chunks[2] = {a, b};
-  ss_sha256_chunks(shani, chunks, 2, out);
+  ss_sha256_chunks(simd, chunks, 2, out);
   ss_trunc254(out);
 }
 
-void ss_sha256_pairs(bool shani, const uint8_t *in, size_t n_pairs, uint8_t *out) {
-  if (shani)
-    ss_sha256_shani_pairs(in, n_pairs, out);
+void ss_sha256_pairs(unsigned simd, const uint8_t *in, size_t n_pairs, uint8_t *out) {
+  if (simd & SS_HW_SHANI)
+    ss_sha256_shani_pairs(simd, in, n_pairs, out);
   else
     ss_sha256_portable_pairs(in, n_pairs, out);
 }
 
-uint32_t ss_sha256_bench(bool shani, unsigned ways, uint64_t count) {
+uint32_t ss_sha256_bench(unsigned simd, unsigned ways, uint64_t count) {
   if (ways != 1 && ways != 2 && ways != 4) return 0;
-  return shani ? ss_sha256_shani_bench(ways, count) : ss_sha256_portable_bench(ways, count);
+  return (simd & SS_HW_SHANI) ? ss_sha256_shani_bench(ways, count) : ss_sha256_portable_bench(ways, count);
 }

@@ -1,20 +1,21 @@
 /* SHA-256 machinery of the native sealer (commP, tree_d, PC1 labels).
  *
- * Every function takes `shani` first: true selects the SHA-NI code, false the portable C code.
- * The caller reads it from its addon instance (`ss_get_instance(env)->use_sha_ni`) and passes it
- * down; nothing here keeps global state, so every worker thread can use its own choice.
- * Passing shani=true on a CPU without the SHA extensions is undefined (illegal instruction).
+ * Every function takes `simd` first: the SS_HW_* features (cpu.h) the caller's addon instance
+ * enabled (`ss_get_instance(env)->simd`). SS_HW_SHANI selects the SHA-NI code, else the portable
+ * C code runs; node-pair hashing also uses SS_HW_AVX512 or SS_HW_AVX2 for its 8-stream message
+ * schedule. Nothing here keeps global state, so every worker thread can use its own choice.
+ * Passing a feature the CPU lacks is undefined (illegal instruction).
  *
  * Chaining state: `uint32_t st[8]` holds the eight working words H0..H7 in host order, exactly
  * as FIPS 180-4 defines them. Both backends read and write the same representation, so a chain
  * may mix calls freely.
  *
  * How PC1 builds a label (H3), either way gives the same digest:
- *   (a) one call:  ss_sha256_chunks(shani, ptrs, 39, label); label[31] &= 0x3f;
+ *   (a) one call:  ss_sha256_chunks(simd, ptrs, 39, label); label[31] &= 0x3f;
  *       where ptrs[] = { replica_id, layer_node_block, parent_0, ..., parent_36 }.
  *   (b) chained:   ss_sha256_init(st);
- *                  ss_sha256_compress_halves(shani, st, replica_id, layer_node_block);
- *                  for 18 pairs: ss_sha256_compress_halves(shani, st, p[2i], p[2i+1]);
+ *                  ss_sha256_compress_halves(simd, st, replica_id, layer_node_block);
+ *                  for 18 pairs: ss_sha256_compress_halves(simd, st, p[2i], p[2i+1]);
  *                  last block = p[36] || padding (see ss_sha256_pad_half) ...
  *                  ss_sha256_digest(st, label); ss_trunc254(label);
  *   (a) is faster with SHA-NI: it keeps the state in the SHA-NI register layout for the whole
@@ -24,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "cpu.h"
 
 #define SS_SHA256_BLOCK_BYTES 64
 #define SS_SHA256_DIGEST_BYTES 32
@@ -38,18 +40,18 @@ void ss_sha256_init(uint32_t st[8]);
 void ss_sha256_digest(const uint32_t st[8], uint8_t out[32]);
 
 /* One compression of one 64-byte block (no padding is added). */
-void ss_sha256_compress(bool shani, uint32_t st[8], const uint8_t block[64]);
+void ss_sha256_compress(unsigned simd, uint32_t st[8], const uint8_t block[64]);
 
 /* One compression of the block lo[0..32) || hi[0..32), read in place from two addresses: lets a
  * caller hash 32-byte nodes scattered in memory without copying them. */
-void ss_sha256_compress_halves(bool shani, uint32_t st[8], const uint8_t lo[32], const uint8_t hi[32]);
+void ss_sha256_compress_halves(unsigned simd, uint32_t st[8], const uint8_t lo[32], const uint8_t hi[32]);
 
 /* n_blocks consecutive compressions of blocks[0 .. 64*n_blocks). */
-void ss_sha256_compress_blocks(bool shani, uint32_t st[8], const uint8_t *blocks, size_t n_blocks);
+void ss_sha256_compress_blocks(unsigned simd, uint32_t st[8], const uint8_t *blocks, size_t n_blocks);
 
 /* Two independent compressions in one call. With SHA-NI the two dependency chains are
  * interleaved, which roughly doubles throughput compared with two single calls. */
-void ss_sha256_compress2(bool shani, uint32_t st0[8], const uint8_t block0[64], uint32_t st1[8],
+void ss_sha256_compress2(unsigned simd, uint32_t st0[8], const uint8_t block0[64], uint32_t st1[8],
                          const uint8_t block1[64]);
 
 /* Builds the 32-byte second half of the final block of a message of `total_len` bytes whose last
@@ -58,28 +60,46 @@ void ss_sha256_compress2(bool shani, uint32_t st0[8], const uint8_t block0[64], 
 void ss_sha256_pad_half(uint64_t total_len, uint8_t half[32]);
 
 /* Full SHA-256 of msg[0..len) (standard padding), no truncation. */
-void ss_sha256(bool shani, const uint8_t *msg, size_t len, uint8_t out[32]);
+void ss_sha256(unsigned simd, const uint8_t *msg, size_t len, uint8_t out[32]);
 
 /* Full SHA-256 (no truncation) of the message chunks[0] || chunks[1] || ... || chunks[n-1],
  * each chunk exactly 32 bytes, read in place (no copy); standard padding is appended internally.
  * n_chunks may be 0. This is the PC1 label primitive: a 1248-byte label message is 39 chunks
  * (replica id, layer/node block, 37 parent labels) = 20 compressions. */
-void ss_sha256_chunks(bool shani, const uint8_t *const *chunks, size_t n_chunks, uint8_t out[32]);
+void ss_sha256_chunks(unsigned simd, const uint8_t *const *chunks, size_t n_chunks, uint8_t out[32]);
+
+/* The rest of a message of total_len bytes whose first block is hashed already (`head`, the
+ * state after it): out = its digest over chunks[0..n_chunks) (32 bytes each, read in place).
+ * With next_lo, the block next_lo || next_hi (the first block of the next message) is hashed
+ * from the initial state on the side and its state stored in next_head: with SHA-NI as a second
+ * interleaved stream, which in one latency-bound label chain is nearly free (PC1 uses this to take
+ * each label's first block, replica id || layer/node header, off the chain from the previous
+ * label). */
+void ss_sha256_chunks_from(unsigned simd, const uint32_t head[8], const uint8_t *const *chunks, size_t n_chunks,
+                           uint64_t total_len, const uint8_t *next_lo, const uint8_t *next_hi, uint32_t next_head[8],
+                           uint8_t out[32]);
+
+/* `ways` (1 to 8) messages of n_chunks chunks each at once: out[s] = SHA-256(chunks[s][0] || ...
+ * || chunks[s][n_chunks - 1]). With SHA-NI the streams are hashed two at a time with their
+ * dependency chains interleaved; eight streams with SS_HW_X8SHA run on AVX-512VL lanes instead.
+ * A PC1 batch labels its sectors' nodes this way. */
+void ss_sha256_chunks_multi(unsigned simd, unsigned ways, const uint8_t *const *const *chunks, size_t n_chunks,
+                            uint8_t *const *out);
 
 /* Node hash of a binary tree: out = trunc254(SHA-256(a || b)), a and b 32 bytes each. The second
  * compression uses a precomputed message schedule (the padding block of a 64-byte message is
  * constant). out may alias a or b. */
-void ss_sha256_pair(bool shani, const uint8_t a[32], const uint8_t b[32], uint8_t out[32]);
+void ss_sha256_pair(unsigned simd, const uint8_t a[32], const uint8_t b[32], uint8_t out[32]);
 
 /* n_pairs node hashes: out[32i .. 32i+32) = trunc254(SHA-256(in[64i .. 64i+64))). Independent
  * pairs are hashed 2 or 4 at a time with interleaved SHA-NI streams. In place is allowed
  * (out == in): each group of pairs is read completely before its outputs are written, and
  * output i never lies beyond input i. Other overlaps are not allowed. */
-void ss_sha256_pairs(bool shani, const uint8_t *in, size_t n_pairs, uint8_t *out);
+void ss_sha256_pairs(unsigned simd, const uint8_t *in, size_t n_pairs, uint8_t *out);
 
 /* Benchmark kernel: `ways` (1, 2 or 4) independent streams each perform `count` real
  * compressions, feeding each result back into the next; returns a checksum of the final states
  * so that the work cannot be optimised away. Returns 0 for an unsupported `ways`. */
-uint32_t ss_sha256_bench(bool shani, unsigned ways, uint64_t count);
+uint32_t ss_sha256_bench(unsigned simd, unsigned ways, uint64_t count);
 
 #endif

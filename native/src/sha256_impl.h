@@ -24,9 +24,16 @@ uint32_t ss_sha256_portable_bench(unsigned ways, uint64_t count);
 void ss_sha256_shani_blocks(uint32_t st[8], const uint8_t *blocks, size_t n_blocks);
 void ss_sha256_shani_halves(uint32_t st[8], const uint8_t *lo, const uint8_t *hi);
 void ss_sha256_shani_compress2(uint32_t st0[8], const uint8_t *b0, uint32_t st1[8], const uint8_t *b1);
-void ss_sha256_shani_pairs(const uint8_t *in, size_t n_pairs, uint8_t *out);
+/* simd: SS_HW_AVX512 or SS_HW_AVX2 select the 8-stream schedule for runs of 8 pairs. */
+void ss_sha256_shani_pairs(unsigned simd, const uint8_t *in, size_t n_pairs, uint8_t *out);
 void ss_sha256_shani_chunks(const uint8_t *const *chunks, size_t n_chunks, uint8_t out[32]);
+void ss_sha256_shani_chunks_from(const uint32_t head[8], const uint8_t *const *chunks, size_t n_chunks, uint64_t total_len,
+                                 const uint8_t *next_lo, const uint8_t *next_hi, uint32_t next_head[8], uint8_t out[32]);
+void ss_sha256_shani_chunks2(const uint8_t *const *const *chunks, size_t n_chunks, uint8_t *const *out);
 uint32_t ss_sha256_shani_bench(unsigned ways, uint64_t count);
+
+/* AVX-512VL backend: eight messages of n_chunks chunks each (SS_HW_X8SHA callers only). */
+void ss_sha256_x8_chunks(const uint8_t *const *const *chunks, size_t n_chunks, uint8_t *const *out);
 
 /* Big-endian 32/64-bit helpers shared by both backends. */
 static inline uint32_t ss_be32(const uint8_t *p) {

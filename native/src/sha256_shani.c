@@ -1,6 +1,6 @@
 /* SHA-256 with the x86 SHA extensions (SHA-NI). Every function carries its own target attribute
  * (no global -msha), so the addon still loads on CPUs without SHA-NI; the caller decides at run
- * time (ss_instance.use_sha_ni) whether to call in here.
+ * time (SS_HW_SHANI in ss_instance.simd) whether to call in here.
  *
  * One compression is a chain of 32 dependent SHA256RNDS2 instructions, so a single stream is
  * latency bound and leaves part of the SHA unit idle. The FOR2 / FOR4 bodies run 2 or 4
@@ -151,140 +151,57 @@ SHANI_FN void ss_sha256_shani_compress2(uint32_t st0[8], const uint8_t *b0, uint
   store_state(st1, a_1, c_1);
 }
 
-/* ---- 8 node pairs at a time: message schedule on AVX-512VL, rounds on SHA-NI. ----------------
+/* ---- 8 node pairs at a time: message schedule on 256-bit vectors, rounds on SHA-NI. ---------
  * The SHA-NI message-schedule instructions compete with SHA256RNDS2 for the SHA unit. Here the
- * schedule of the NEXT batch of 8 pairs is computed with 256-bit AVX-512VL integer ops (8 streams
- * per register, rotates and 3-way XOR in one instruction each, registers ymm16-31 that the
- * legacy-encoded SHA instructions never touch) while the rounds of the CURRENT batch run, 4
- * streams at a time, from the W+K table the previous iteration stored. */
+ * schedule of the NEXT batch of 8 pairs is computed with 256-bit integer ops (8 streams per
+ * register) while the rounds of the CURRENT batch run, 4 streams at a time, from the W+K table
+ * the previous iteration stored. Two instances of sha256_pairs8.h: AVX-512VL (rotates and 3-way
+ * XOR in one instruction each, registers ymm16-31 that the legacy-encoded SHA instructions never
+ * touch) and AVX2 (rotates as two shifts and an OR, 16 registers shared with the rounds). */
 #define X8_FN __attribute__((target("sha,sse4.1,ssse3,avx2,avx512f,avx512vl")))
 #define X8_INLINE static inline __attribute__((always_inline, target("sha,sse4.1,ssse3,avx2,avx512f,avx512vl")))
+#define X8(name) x8_##name##_avx512
 
-X8_INLINE __m256i x8_sig0(__m256i x) {
+X8_INLINE __m256i X8(sig0)(__m256i x) {
   return _mm256_ternarylogic_epi32(_mm256_ror_epi32(x, 7), _mm256_ror_epi32(x, 18), _mm256_srli_epi32(x, 3), 0x96);
 }
-X8_INLINE __m256i x8_sig1(__m256i x) {
+X8_INLINE __m256i X8(sig1)(__m256i x) {
   return _mm256_ternarylogic_epi32(_mm256_ror_epi32(x, 17), _mm256_ror_epi32(x, 19), _mm256_srli_epi32(x, 10), 0x96);
 }
+#include "sha256_pairs8.h"
+#undef X8_FN
+#undef X8_INLINE
+#undef X8
 
-/* 8 rows (one 32-byte half-block per stream) -> 8 word vectors (lane = stream), byte-swapped. */
-X8_INLINE void x8_load_transpose(const uint8_t *in, int half, __m256i *w) {
-  const __m256i bs = _mm256_broadcastsi128_si256(BSWAP_MASK);
-  __m256i r[8], t[8], u[8];
-  for (int s = 0; s < 8; s++) r[s] = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(in + 64 * s + 32 * half)), bs);
-  for (int s = 0; s < 8; s += 2) {
-    t[s] = _mm256_unpacklo_epi32(r[s], r[s + 1]);
-    t[s + 1] = _mm256_unpackhi_epi32(r[s], r[s + 1]);
-  }
-  /* t0 = s0s1 words 0,1|4,5; t1 = s0s1 words 2,3|6,7; t2,t3 = s2s3; t4,t5 = s4s5; t6,t7 = s6s7 */
-  u[0] = _mm256_unpacklo_epi64(t[0], t[2]); /* word 0 s0-3 | word 4 s0-3 */
-  u[1] = _mm256_unpackhi_epi64(t[0], t[2]); /* word 1 | word 5 */
-  u[2] = _mm256_unpacklo_epi64(t[1], t[3]); /* word 2 | word 6 */
-  u[3] = _mm256_unpackhi_epi64(t[1], t[3]); /* word 3 | word 7 */
-  u[4] = _mm256_unpacklo_epi64(t[4], t[6]);
-  u[5] = _mm256_unpackhi_epi64(t[4], t[6]);
-  u[6] = _mm256_unpacklo_epi64(t[5], t[7]);
-  u[7] = _mm256_unpackhi_epi64(t[5], t[7]);
-  for (int k = 0; k < 4; k++) {
-    w[k] = _mm256_permute2x128_si256(u[k], u[k + 4], 0x20);
-    w[k + 4] = _mm256_permute2x128_si256(u[k], u[k + 4], 0x31);
-  }
+#define X8_FN __attribute__((target("sha,sse4.1,ssse3,avx2")))
+#define X8_INLINE static inline __attribute__((always_inline, target("sha,sse4.1,ssse3,avx2")))
+#define X8(name) x8_##name##_avx2
+#define ROR32X8(x, n) _mm256_or_si256(_mm256_srli_epi32((x), (n)), _mm256_slli_epi32((x), 32 - (n)))
+
+X8_INLINE __m256i X8(sig0)(__m256i x) {
+  return _mm256_xor_si256(_mm256_xor_si256(ROR32X8(x, 7), ROR32X8(x, 18)), _mm256_srli_epi32(x, 3));
 }
-
-/* Schedule chunk q of a batch: words 4q..4q+3 (ring w[16]) plus K, regrouped per stream as the
- * two 64-bit operands of its two SHA256RNDS2 (rounds 4q,4q+1 and 4q+2,4q+3) so the rounds need
- * no shuffle. buf[16q + slot] holds the first operand of stream s, buf[16q + 8 + slot] the
- * second, slot = 2*(s%4) + s/4 (each 256-bit store covers streams s and s+4). */
-X8_INLINE void x8_chunk(int q, const uint8_t *in, __m256i *w, __m128i *buf) {
-  if (q == 0) x8_load_transpose(in, 0, w);
-  if (q == 2) x8_load_transpose(in, 1, w + 8);
-  if (q >= 4) {
-    for (int t = 4 * q; t < 4 * q + 4; t++)
-      w[t & 15] = _mm256_add_epi32(_mm256_add_epi32(x8_sig1(w[(t - 2) & 15]), w[(t - 7) & 15]),
-                                   _mm256_add_epi32(x8_sig0(w[(t - 15) & 15]), w[t & 15]));
-  }
-  __m256i k0 = _mm256_add_epi32(w[(4 * q) & 15], _mm256_set1_epi32((int)ss_sha256_k[4 * q]));
-  __m256i k1 = _mm256_add_epi32(w[(4 * q + 1) & 15], _mm256_set1_epi32((int)ss_sha256_k[4 * q + 1]));
-  __m256i k2 = _mm256_add_epi32(w[(4 * q + 2) & 15], _mm256_set1_epi32((int)ss_sha256_k[4 * q + 2]));
-  __m256i k3 = _mm256_add_epi32(w[(4 * q + 3) & 15], _mm256_set1_epi32((int)ss_sha256_k[4 * q + 3]));
-  /* a = (k0,k1) of streams 0,1 | 4,5; b: streams 2,3 | 6,7; c, d likewise for (k2,k3) */
-  __m256i a = _mm256_unpacklo_epi32(k0, k1), b = _mm256_unpackhi_epi32(k0, k1);
-  __m256i c = _mm256_unpacklo_epi32(k2, k3), d = _mm256_unpackhi_epi32(k2, k3);
-  __m256i *o = (__m256i *)&buf[16 * q];
-  _mm256_store_si256(o + 0, a);                           /* s0 | s4 (low qwords) */
-  _mm256_store_si256(o + 1, _mm256_unpackhi_epi64(a, a)); /* s1 | s5 */
-  _mm256_store_si256(o + 2, b);                           /* s2 | s6 */
-  _mm256_store_si256(o + 3, _mm256_unpackhi_epi64(b, b)); /* s3 | s7 */
-  _mm256_store_si256(o + 4, c);
-  _mm256_store_si256(o + 5, _mm256_unpackhi_epi64(c, c));
-  _mm256_store_si256(o + 6, d);
-  _mm256_store_si256(o + 7, _mm256_unpackhi_epi64(d, d));
+X8_INLINE __m256i X8(sig1)(__m256i x) {
+  return _mm256_xor_si256(_mm256_xor_si256(ROR32X8(x, 17), ROR32X8(x, 19)), _mm256_srli_epi32(x, 10));
 }
+#include "sha256_pairs8.h"
+#undef X8_FN
+#undef X8_INLINE
+#undef X8
+#undef ROR32X8
 
-/* rounds of quad r for stream s of the group whose slot offset is g (0: streams 0-3, 1: 4-7) */
-#define RNDB(s, r)                                                              \
-  {                                                                             \
-    c_##s = _mm_sha256rnds2_epu32(c_##s, a_##s, _mm_load_si128(&cur[16 * (r) + 2 * (s) + g]));     \
-    a_##s = _mm_sha256rnds2_epu32(a_##s, c_##s, _mm_load_si128(&cur[16 * (r) + 8 + 2 * (s) + g])); \
-  }
-#define RNDT(s, r) { __m128i x_ = _mm_load_si128((const __m128i *)&wk[4 * (r)]); QR(a_##s, c_##s, x_) }
-
-/* Hashes n8 batches of 8 pairs (in: 512·n8 bytes, out: 256·n8 bytes). In place is safe: batch
- * k+1 is read (scheduled) before batch k's digests are written, and those lie below it. */
-X8_FN static void pairs8(const uint8_t *in, size_t n8, uint8_t *out) {
-  const uint32_t *wk = ss_sha256_pad64_wk;
-  __m128i h_abef, h_cdgh;
-  load_state(ss_sha256_h0, &h_abef, &h_cdgh);
-  __m128i bufs[2][256] __attribute__((aligned(32)));
-  __m256i w[16];
-  for (int q = 0; q < 16; q++) x8_chunk(q, in, w, bufs[0]);
-  for (size_t k = 0; k < n8; k++) {
-    const __m128i *cur = bufs[k & 1];
-    __m128i *nxt = bufs[(k + 1) & 1];
-    /* the last batch schedules a dummy copy of itself: harmless, keeps the loop branch-free */
-    const uint8_t *next_in = in + 512 * (k + 1 < n8 ? k + 1 : k);
-    uint8_t *o = out + 256 * k;
-    for (int g = 0; g < 2; g++) {
-      __m128i a_0 = h_abef, c_0 = h_cdgh, a_1 = h_abef, c_1 = h_cdgh;
-      __m128i a_2 = h_abef, c_2 = h_cdgh, a_3 = h_abef, c_3 = h_cdgh;
-      {
-        FOR4(SAVE, 0)
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) {
-          x8_chunk(8 * g + j, next_in, w, nxt);
-          for (int r = 4 * j; r < 4 * j + 4; r++) { FOR4(RNDB, r) }
-        }
-        FOR4(FEED, 0)
-      }
-      {
-        FOR4(SAVE, 0)
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) {
-          x8_chunk(8 * g + 4 + j, next_in, w, nxt);
-          for (int r = 4 * j; r < 4 * j + 4; r++) { FOR4(RNDT, r) }
-        }
-        FOR4(FEED, 0)
-      }
-      /* stream s of group g is pair 4g+s */
-      store_digest(o + 32 * (4 * g + 0), a_0, c_0, 1);
-      store_digest(o + 32 * (4 * g + 1), a_1, c_1, 1);
-      store_digest(o + 32 * (4 * g + 2), a_2, c_2, 1);
-      store_digest(o + 32 * (4 * g + 3), a_3, c_3, 1);
-    }
-  }
-}
-
-SHANI_FN void ss_sha256_shani_pairs(const uint8_t *in, size_t n_pairs, uint8_t *out) {
+SHANI_FN void ss_sha256_shani_pairs(unsigned simd, const uint8_t *in, size_t n_pairs, uint8_t *out) {
   const __m128i bswap = BSWAP_MASK;
   const uint32_t *wk = ss_sha256_pad64_wk;
   __m128i h_abef, h_cdgh;
   load_state(ss_sha256_h0, &h_abef, &h_cdgh);
   size_t i = 0;
-  /* AVX-512VL is checked here, per call, from the CPU model libgcc filled in at load time (read
-   * only); the SHA-NI choice itself is the caller's. */
-  if (n_pairs >= 8 && __builtin_cpu_supports("avx512vl")) {
+  if (n_pairs >= 8 && (simd & (SS_HW_AVX512 | SS_HW_AVX2))) {
     size_t n8 = n_pairs / 8;
-    pairs8(in, n8, out);
+    if (simd & SS_HW_AVX512)
+      x8_pairs8_avx512(in, n8, out);
+    else
+      x8_pairs8_avx2(in, n8, out);
     i = 8 * n8;
   }
   for (; i + 4 <= n_pairs; i += 4) {
@@ -348,6 +265,88 @@ SHANI_FN void ss_sha256_shani_chunks(const uint8_t *const *chunks, size_t n_chun
     BLOCK(FOR1);
   }
   store_digest(out, a_0, c_0, 0);
+}
+
+/* The rest of a message whose first block is already hashed: `head` is the state after it
+ * (FIPS order), chunks[0..n_chunks) the 32-byte chunks after it, total_len the whole message's
+ * length. When next_lo is given, the first block of the next message (next_lo || next_hi) is
+ * hashed alongside this message's first remaining block, as a second stream, and its state
+ * stored in next_head: in a latency-bound chain the second stream costs almost nothing, and the
+ * next label's chain then starts one block later. */
+SHANI_FN void ss_sha256_shani_chunks_from(const uint32_t head[8], const uint8_t *const *chunks, size_t n_chunks,
+                                          uint64_t total_len, const uint8_t *next_lo, const uint8_t *next_hi,
+                                          uint32_t next_head[8], uint8_t out[32]) {
+  const __m128i bswap = BSWAP_MASK;
+  __m128i a_0, c_0, a_1, c_1;
+  load_state(head, &a_0, &c_0);
+  size_t i = 0;
+  if (next_lo && n_chunks >= 2) {
+    load_state(ss_sha256_h0, &a_1, &c_1);
+    const uint8_t *lo_0 = chunks[0], *hi_0 = chunks[1], *lo_1 = next_lo, *hi_1 = next_hi;
+    BLOCK(FOR2);
+    store_state(next_head, a_1, c_1);
+    i = 2;
+  }
+  for (; i + 1 < n_chunks; i += 2) {
+    const uint8_t *lo_0 = chunks[i], *hi_0 = chunks[i + 1];
+    BLOCK(FOR1);
+  }
+  if (n_chunks & 1) {
+    uint8_t half[32];
+    ss_sha256_pad_half(total_len, half);
+    const uint8_t *lo_0 = chunks[n_chunks - 1], *hi_0 = half;
+    BLOCK(FOR1);
+  } else {
+    uint8_t pad[64];
+    memset(pad, 0, sizeof pad);
+    pad[0] = 0x80;
+    ss_put_be64(pad + 56, total_len * 8);
+    const uint8_t *lo_0 = pad, *hi_0 = pad + 32;
+    BLOCK(FOR1);
+  }
+  store_digest(out, a_0, c_0, 0);
+}
+
+/* Two messages of the same chunk count at once (the streams of a PC1 batch): the chains of the
+ * streams overlap as in the bench's FOR2. */
+#define CHUNKS_MULTI(FOR)                                                            \
+  do {                                                                                  \
+    const __m128i bswap = BSWAP_MASK;                                                   \
+    __m128i h_abef, h_cdgh;                                                             \
+    load_state(ss_sha256_h0, &h_abef, &h_cdgh);                                         \
+    FOR(CM_INIT, 0)                                                                     \
+    size_t i = 0;                                                                       \
+    for (; i + 1 < n_chunks; i += 2) {                                                  \
+      FOR(CM_PAIR, 0)                                                                   \
+      BLOCK(FOR);                                                                       \
+    }                                                                                   \
+    uint64_t total = (uint64_t)n_chunks * 32;                                           \
+    if (n_chunks & 1) {                                                                 \
+      uint8_t half[32];                                                                 \
+      ss_sha256_pad_half(total, half);                                                  \
+      FOR(CM_LAST, 0)                                                                   \
+      BLOCK(FOR);                                                                       \
+    } else if (total == 64) {                                                           \
+      const uint32_t *wk = ss_sha256_pad64_wk;                                          \
+      BLOCK_WK(FOR);                                                                    \
+    } else {                                                                            \
+      uint8_t pad[64];                                                                  \
+      memset(pad, 0, sizeof pad);                                                       \
+      pad[0] = 0x80;                                                                    \
+      ss_put_be64(pad + 56, total * 8);                                                 \
+      FOR(CM_PAD, 0)                                                                    \
+      BLOCK(FOR);                                                                       \
+    }                                                                                   \
+    FOR(CM_OUT, 0)                                                                      \
+  } while (0)
+#define CM_INIT(s, _) __m128i a_##s = h_abef, c_##s = h_cdgh; const uint8_t *lo_##s, *hi_##s;
+#define CM_PAIR(s, _) lo_##s = chunks[s][i]; hi_##s = chunks[s][i + 1];
+#define CM_LAST(s, _) lo_##s = chunks[s][n_chunks - 1]; hi_##s = half;
+#define CM_PAD(s, _) lo_##s = pad; hi_##s = pad + 32;
+#define CM_OUT(s, _) store_digest(out[s], a_##s, c_##s, 0);
+
+SHANI_FN void ss_sha256_shani_chunks2(const uint8_t *const *const *chunks, size_t n_chunks, uint8_t *const *out) {
+  CHUNKS_MULTI(FOR2);
 }
 
 /* The bench streams hash blocks from a 4 KiB ring (L1-resident, different for every step so no

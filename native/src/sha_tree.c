@@ -12,17 +12,17 @@
 #define BLOCK_LEAVES 1024
 #define MAX_LEVELS 64
 
-void ss_tree_hash_layer(bool shani, const uint8_t *children, size_t n_parents, uint8_t *parents) {
-  ss_sha256_pairs(shani, children, n_parents, parents);
+void ss_tree_hash_layer(unsigned simd, const uint8_t *children, size_t n_parents, uint8_t *parents) {
+  ss_sha256_pairs(simd, children, n_parents, parents);
 }
 
 /* Root of a power-of-two block of n (2 <= n <= BLOCK_LEAVES) leaves. */
-static void block_root(bool shani, const uint8_t *leaves, size_t n, uint8_t root[32]) {
+static void block_root(unsigned simd, const uint8_t *leaves, size_t n, uint8_t root[32]) {
   uint8_t buf[BLOCK_LEAVES / 2 * 32] __attribute__((aligned(64)));
   size_t m = n / 2;
-  ss_sha256_pairs(shani, leaves, m, buf);
+  ss_sha256_pairs(simd, leaves, m, buf);
   while (m > 1) {
-    ss_sha256_pairs(shani, buf, m / 2, buf); /* in place: allowed by ss_sha256_pairs */
+    ss_sha256_pairs(simd, buf, m / 2, buf); /* in place: allowed by ss_sha256_pairs */
     m /= 2;
   }
   memcpy(root, buf, 32);
@@ -34,12 +34,12 @@ typedef struct {
   uint64_t present; /* bit l set: node[l] holds a root waiting for its right sibling */
 } root_stack;
 
-static void stack_push(bool shani, root_stack *s, const uint8_t root[32]) {
+static void stack_push(unsigned simd, root_stack *s, const uint8_t root[32]) {
   uint8_t cur[32];
   memcpy(cur, root, 32);
   unsigned level = 0;
   while (s->present & (1ULL << level)) {
-    ss_sha256_pair(shani, s->node[level], cur, cur);
+    ss_sha256_pair(simd, s->node[level], cur, cur);
     s->present &= ~(1ULL << level);
     level++;
   }
@@ -53,32 +53,32 @@ static void stack_root(const root_stack *s, uint8_t root[32]) {
   memcpy(root, s->node[level], 32);
 }
 
-void ss_tree_root(bool shani, const uint8_t *leaves, size_t n_leaves, uint8_t root[32]) {
+void ss_tree_root(unsigned simd, const uint8_t *leaves, size_t n_leaves, uint8_t root[32]) {
   if (n_leaves <= 1) {
     memcpy(root, leaves, 32);
     return;
   }
   if (n_leaves <= BLOCK_LEAVES) {
-    block_root(shani, leaves, n_leaves, root);
+    block_root(simd, leaves, n_leaves, root);
     return;
   }
   root_stack s;
   s.present = 0;
   for (size_t b = 0; b < n_leaves; b += BLOCK_LEAVES) {
     uint8_t r[32];
-    block_root(shani, leaves + 32 * b, BLOCK_LEAVES, r);
-    stack_push(shani, &s, r);
+    block_root(simd, leaves + 32 * b, BLOCK_LEAVES, r);
+    stack_push(simd, &s, r);
   }
   stack_root(&s, root);
 }
 
-void ss_tree_commp_chunk(bool shani, const uint8_t *unpadded, size_t n_blocks, uint8_t *padded_out,
+void ss_tree_commp_chunk(unsigned simd, const uint8_t *unpadded, size_t n_blocks, uint8_t *padded_out,
                          uint8_t root[32]) {
   /* one fr32 block = 128 padded bytes = 4 leaves */
   const size_t per = BLOCK_LEAVES / 4;
   if (n_blocks <= per) {
     ss_fr32_pad(unpadded, padded_out, n_blocks);
-    block_root(shani, padded_out, 4 * n_blocks, root);
+    block_root(simd, padded_out, 4 * n_blocks, root);
     return;
   }
   root_stack s;
@@ -87,8 +87,8 @@ void ss_tree_commp_chunk(bool shani, const uint8_t *unpadded, size_t n_blocks, u
     uint8_t r[32];
     uint8_t *dst = padded_out + 128 * b;
     ss_fr32_pad(unpadded + 127 * b, dst, per);
-    block_root(shani, dst, BLOCK_LEAVES, r);
-    stack_push(shani, &s, r);
+    block_root(simd, dst, BLOCK_LEAVES, r);
+    stack_push(simd, &s, r);
   }
   stack_root(&s, root);
 }

@@ -26,10 +26,29 @@ export interface TaskContext {
   readonly cancelled: boolean;
   /** Throws AbortedError if the caller asked to cancel. */
   throwIfCancelled(): void;
+  /**
+   * The cancel flag itself (non-zero at {@link CANCEL_FLAG} once cancelled), for long native
+   * calls: they poll it while they run and stop within milliseconds (native/src/cancel.h),
+   * where a check between calls would wait for the whole call. Absent: not cancellable.
+   */
+  readonly cancelFlag?: Int32Array | undefined;
 }
 
 /** Index of the cancel flag in the shared Int32Array. */
 export const CANCEL_FLAG = 0;
+
+/**
+ * A cancel flag that follows an AbortSignal, for work that runs in the signal's own thread
+ * (`sealSectors` without a pool): set when the abort event is delivered. Native calls made by
+ * that thread see it only if the event came first; work that must stop in the middle of a long
+ * native call runs on a pool thread, whose flag the caller's thread sets directly.
+ */
+export function cancelFlagFor(signal: AbortSignal | undefined): Int32Array {
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  if (signal?.aborted) flag[CANCEL_FLAG] = 1;
+  else signal?.addEventListener('abort', () => Atomics.store(flag, CANCEL_FLAG, 1), { once: true });
+  return flag;
+}
 
 /** Builds the handler-side context from the shared flag and an optional progress sink. */
 export function createTaskContext(
@@ -39,6 +58,7 @@ export function createTaskContext(
 ): TaskContext {
   let last = 0;
   return {
+    cancelFlag,
     progress(p) {
       if (!sink) return;
       const now = Date.now();

@@ -118,10 +118,10 @@ export async function buildTreeC(
       async (first, out) => {
         const views = buffers.map((b) => b.subarray(0, out.length));
         await Promise.all(views.map((v, i) => readFull(files[i]!, layerPaths[i]!, first * NODE, v)));
-        columnHashes(views, out, { threads });
+        columnHashes(views, out, { threads, cancel: options?.cancel });
       },
       chunk,
-      { threads },
+      { threads, cancel: options?.cancel },
     );
   } finally {
     await Promise.all(files.map((f) => f.close()));

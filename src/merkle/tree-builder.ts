@@ -30,6 +30,12 @@ export interface TreeBuildOptions {
    * @default os.availableParallelism()
    */
   threads?: number;
+  /**
+   * A task's cancel flag (`TaskContext.cancelFlag`): every Poseidon row polls it while it is
+   * hashed, so a cancelled build stops within milliseconds even on rows of a 512 MiB tree and
+   * throws AbortedError (the builder's temporary files are then removed).
+   */
+  cancel?: Int32Array | undefined;
 }
 
 /** The thread count a builder uses: the option, or every core. */
@@ -41,14 +47,15 @@ export function buildThreads(options: TreeBuildOptions | undefined): number {
 
 /**
  * Hashes a row of complete groups: parents[i] = H(children[i·arity …]). Poseidon rows may use
- * `threads` native threads (default 1: proof reading hashes short rows).
+ * `threads` native threads (default 1: proof reading hashes short rows) and poll `cancel`.
+ * SHA-256 rows (tree_d) are fast enough (a 8 MiB chunk in milliseconds) to need no polling.
  */
-export function hashRow(shape: TreeShape, children: Uint8Array, parents: Uint8Array, arity: number, threads = 1): void {
+export function hashRow(shape: TreeShape, children: Uint8Array, parents: Uint8Array, arity: number, threads = 1, cancel?: Int32Array): void {
   if (shape.kind === 'tree-d') {
     if (arity !== 2) throw new InvalidArgumentError(`tree_d is binary, not arity ${arity}`);
     hashLayer(children, parents);
   } else {
-    poseidonLayer(children, parents, arity, { threads });
+    poseidonLayer(children, parents, arity, { threads, cancel });
   }
 }
 
@@ -90,6 +97,7 @@ export class TreeBuilder {
   readonly #offsets: (number | undefined)[];
   readonly #baseRoots: Uint8Array;
   readonly #threads: number;
+  readonly #cancel: Int32Array | undefined;
   readonly #files: { temp: string; final: string }[] = [];
   #handle: FileHandle | undefined;
   /** Nodes not yet hashed, per level of the current base tree (fewer than arity each). */
@@ -99,10 +107,11 @@ export class TreeBuilder {
   #leaves = 0;
   #failed = false;
 
-  private constructor(shape: TreeShape, dir: string | undefined, threads: number) {
+  private constructor(shape: TreeShape, dir: string | undefined, threads: number, cancel: Int32Array | undefined) {
     this.shape = shape;
     this.#dir = dir;
     this.#threads = threads;
+    this.#cancel = cancel;
     this.#offsets = rowOffsets(shape);
     this.#baseRoots = new Uint8Array(shape.baseTrees * NODE);
   }
@@ -112,7 +121,7 @@ export class TreeBuilder {
    * when `dir` is undefined.
    */
   static async create(shape: TreeShape, dir: string | undefined, options?: TreeBuildOptions): Promise<TreeBuilder> {
-    const b = new TreeBuilder(shape, dir, buildThreads(options));
+    const b = new TreeBuilder(shape, dir, buildThreads(options), options?.cancel);
     await b.#startBaseTree(0);
     return b;
   }
@@ -165,7 +174,7 @@ export class TreeBuilder {
     this.#pending[level] = input.slice(complete);
     if (complete === 0) return;
     const parents = new Uint8Array(complete / arity);
-    hashRow(this.shape, input.subarray(0, complete), parents, arity, this.#threads);
+    hashRow(this.shape, input.subarray(0, complete), parents, arity, this.#threads, this.#cancel);
     await this.#emit(level + 1, parents);
   }
 

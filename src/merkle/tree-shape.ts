@@ -37,7 +37,7 @@ export interface TreeShape {
   readonly storeFrom: number;
 }
 
-/** Tree shapes (base, sub, top) by sector size in bytes, including test-only sizes (§3.2). */
+/** Tree shapes (base, sub, top) by sector size in bytes, including test-only sizes (`constants.rs`). */
 const shapesBySize: ReadonlyMap<number, readonly [number, number, number]> = new Map([
   [2048, [8, 0, 0]],
   [4096, [8, 2, 0]],

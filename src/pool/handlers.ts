@@ -4,7 +4,7 @@
  * handlers in its own `*-tasks.ts` file and spreads them in here.
  */
 import { threadId } from 'node:worker_threads';
-import { shaBackend } from '../../native/binding.js';
+import { shaBackend, simdInfo } from '../../native/binding.js';
 import { pieceHandlers } from './piece-tasks.js';
 import { pc1Handlers } from './pc1-tasks.js';
 import { sealHandlers } from './seal-tasks.js';
@@ -14,9 +14,9 @@ import type { TaskContext } from '../lifecycle/task-context.js';
 export type Handler = (input: never, ctx: TaskContext) => Promise<unknown>;
 
 const poolHandlers = {
-  /** Which thread and SHA backend served the task (diagnostics, and proof that threads load the addon). */
+  /** Which thread, SHA backend and SIMD path served the task (diagnostics, and proof that threads load the addon). */
   async nativeInfo(_input: Record<string, never>, _ctx: TaskContext) {
-    return { threadId, shaBackend: shaBackend() };
+    return { threadId, shaBackend: shaBackend(), simd: simdInfo() };
   },
 } satisfies Record<string, Handler>;
 

@@ -54,7 +54,7 @@ export interface CheckProvableOptions {
   randomness?: Uint8Array;
 }
 
-/** Names of the tree-r-last files a sector of this proof must have (§2.8; empty for unchecked sizes). */
+/** Names of the tree-r-last files a sector of this proof must have (as `faults.go` checks; empty for unchecked sizes). */
 export function treeRLastFiles(info: SealProofInfo): string[] {
   const [, sub, top] = info.shape;
   const count = Math.max(1, sub) * Math.max(1, top);

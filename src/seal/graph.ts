@@ -81,16 +81,17 @@ export function sdrGraph(options: SdrGraphOptions): SdrGraph {
 
 /**
  * Parents of nodes `[start, start + count)`, 14 per node (6 base then 8 expander); writes into
- * `out` when given (length ≥ 14·count), else allocates.
+ * `out` when given (length ≥ 14·count), else allocates. Throws AbortedError once `cancel` (a
+ * task's cancel flag) is set.
  */
-export function graphParents(graph: SdrGraph, start: number, count: number, out?: Uint32Array): Uint32Array {
+export function graphParents(graph: SdrGraph, start: number, count: number, out?: Uint32Array, cancel?: Int32Array): Uint32Array {
   if (!Number.isInteger(count) || count < 0) throw new InvalidArgumentError(`count must be a non-negative integer, got ${count}`);
   if (!Number.isInteger(start) || start < 0 || start + count > graph.nodes) {
     throw new InvalidArgumentError(`nodes [${start}, ${start + count}) are outside the graph of ${graph.nodes} nodes`);
   }
   const target = out ? out.subarray(0, count * PARENTS_PER_NODE) : new Uint32Array(count * PARENTS_PER_NODE);
   if (target.length !== count * PARENTS_PER_NODE) throw new InvalidArgumentError(`out must hold ${count * PARENTS_PER_NODE} parents`);
-  if (count > 0) sdrParents(graph, start, target);
+  if (count > 0) sdrParents(graph, start, target, cancel);
   return target;
 }
 

@@ -2,9 +2,15 @@
  * SealPreCommit1 (rust-fil-proofs `seal_pre_commit_phase1`, lotus `ffiwrapper/sealer_cgo.go`): derive the replica id and
  * label every SDR layer, writing each finished layer to `<cacheDir>/sc-02-data-layer-N.dat`.
  *
+ * Batches: {@link sealPreCommit1Batch} labels up to 8 sectors of the same size on one thread in
+ * one pass (what SupraSeal does for Curio): the graph, and so the parents of every node, are the
+ * same for all of them (only the replica ids differ), so each chunk of parents is read once and
+ * each node's labels are hashed for every sector together, as interleaved SHA-NI streams. One
+ * sector is a batch of one.
+ *
  * Memory stays flat in the number of layers: only the layer being labelled and the previous
- * one are in memory, and parents are streamed from the graph's parent cache file in chunks
- * (the next chunk is read while the current one is labelled).
+ * one of each sector are in memory, and parents are streamed from the graph's parent cache file
+ * in chunks (the next chunk is read while the current one is labelled).
  *
  * Crash safety: each layer file is written to a temp name, fsynced and renamed, then the
  * checkpoint (`pc1-checkpoint.json`, see pc1-checkpoint.ts) records it. A PC1 started again on
@@ -14,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { allocateLayerBuffer, sdrLabelRange } from '../../native/sdr.js';
+import { allocateLayerBuffer, LABEL_BATCH_MAX, sdrLabelRangeBatch } from '../../native/sdr.js';
 import { CacheCorruptError, InvalidArgumentError, PieceDoesNotFitError } from '../errors.js';
 import { writeFileDurable } from '../fs/durable.js';
 import { crashPoint } from '../lifecycle/crash-points.js';
@@ -60,7 +66,7 @@ export interface PreCommit1Input {
   readonly pieces?: readonly { readonly size: number }[] | undefined;
   /** Parent cache directory. @default parentCacheDir() */
   readonly parentCacheDir?: string | undefined;
-  /** Nodes labelled between progress reports and cancellation checks. @default 65536 */
+  /** Nodes labelled per native call, between progress reports. @default 65536 */
   readonly chunkNodes?: number | undefined;
 }
 
@@ -112,8 +118,10 @@ export interface Pc1Stats {
    * machine this shows the labelling cost without the time the thread spent preempted.
    */
   readonly labelCpuSeconds: readonly number[];
-  /** Writing (fsync + rename) and digesting each of those layers. */
+  /** Writing (fsync + rename) and digesting each of those layers (of every sector of the batch). */
   readonly writeSeconds: readonly number[];
+  /** Sectors labelled together with this one (1 when it was sealed alone); the times are the batch's. */
+  readonly batchSize: number;
 }
 
 const noContext: TaskContext = { progress() {}, cancelled: false, throwIfCancelled() {} };
@@ -145,13 +153,17 @@ function safeId(name: string, v: unknown): number {
   return v;
 }
 
-/**
- * Runs PC1: labels every layer into the cache directory, resuming an interrupted run.
- * Reports `{ phase: 'pc1', done, total, detail: 'layer L/N' }` (nodes over all layers) every
- * chunk, and `{ phase: 'parents', … }` while a missing parent cache is generated; checks for
- * cancellation between chunks.
- */
-export async function sealPreCommit1(input: PreCommit1Input, ctx: TaskContext = noContext): Promise<PreCommit1Output> {
+/** A validated input with what PC1 derives from it before labelling. */
+interface Prepared {
+  readonly input: PreCommit1Input;
+  readonly info: SealProofInfo;
+  readonly identity: Pc1RunIdentity;
+  readonly replicaId: Uint8Array;
+  readonly porepId: Uint8Array;
+  readonly chunkNodes: number;
+}
+
+async function prepare(input: PreCommit1Input, ctx: TaskContext): Promise<Prepared> {
   const info = resolveProof(input);
   const minerId = safeId('minerId', input.minerId);
   const sectorNumber = safeId('sectorNumber', input.sectorNumber);
@@ -174,14 +186,12 @@ export async function sealPreCommit1(input: PreCommit1Input, ctx: TaskContext = 
     commD = computed;
   }
   if (!commD) throw new InvalidArgumentError('one of unsealedPath or commD is required');
-
   const porepId = porepIdOf(info.id);
   const replicaId = computeReplicaId({ minerId, sectorNumber, ticket, commD, porepId });
-  const { nodes, layers, sectorSize } = info;
   const identity: Pc1RunIdentity = {
     proof: info.id,
-    nodes,
-    layers,
+    nodes: info.nodes,
+    layers: info.layers,
     porepId: hex(porepId),
     replicaId: hex(replicaId),
     ticket: hex(ticket),
@@ -189,133 +199,236 @@ export async function sealPreCommit1(input: PreCommit1Input, ctx: TaskContext = 
     minerId,
     sectorNumber,
   };
-  const cacheDir = input.cacheDir;
-  await mkdir(cacheDir, { recursive: true });
+  await mkdir(input.cacheDir, { recursive: true });
+  return { input, info, identity, replicaId, porepId, chunkNodes };
+}
 
-  // Resume: keep the finished layers of a run with the same inputs that are still intact.
-  // Two layer buffers are all PC1 ever holds; verification reads candidates into them in turn,
-  // so the last intact layer ends up in memory as the previous layer.
-  const buffers: Uint8Array[] = [];
-  let allocSeconds = 0;
-  const buffer = (i: number): Uint8Array => {
-    let b = buffers[i % 2];
+/**
+ * One sector of a batch while it is labelled: its finished layers and its two layer buffers
+ * (layer L is always labelled into, and resumed into, buffer (L - 1) mod 2).
+ */
+class SectorRun {
+  readonly prep: Prepared;
+  readonly done: Pc1LayerRecord[] = [];
+  resumedLayers = 0;
+  readonly #buffers: Uint8Array[] = [];
+  readonly #alloc: { seconds: number };
+
+  constructor(prep: Prepared, alloc: { seconds: number }) {
+    this.prep = prep;
+    this.#alloc = alloc;
+  }
+
+  get cacheDir(): string {
+    return this.prep.input.cacheDir;
+  }
+
+  /** The buffer that holds (or will hold) layer `layer`. */
+  bufferOf(layer: number): Uint8Array {
+    const i = (layer - 1) % 2;
+    let b = this.#buffers[i];
     if (!b) {
       const t = performance.now();
-      b = buffers[i % 2] = allocateLayerBuffer(sectorSize);
-      allocSeconds += (performance.now() - t) / 1000;
+      b = this.#buffers[i] = allocateLayerBuffer(this.prep.info.sectorSize);
+      this.#alloc.seconds += (performance.now() - t) / 1000;
     }
     return b;
-  };
-  let previous: Uint8Array | undefined;
-  const done: Pc1LayerRecord[] = [];
-  const cp = await readCheckpoint(cacheDir);
-  if (cp && sameRun(cp, identity)) {
-    for (const rec of cp.done.slice(0, layers)) {
-      const into = buffer(done.length);
-      const digest = rec.size === sectorSize ? await fileDigest(join(cacheDir, CacheFile.layer(rec.layer)), sectorSize, into) : undefined;
-      if (digest !== rec.sha256) break; // damaged or missing: relabel from here
-      done.push(rec);
-      previous = into;
-    }
-  } else if (cp) {
-    await removeCheckpoint(cacheDir); // another run's layers: start over
   }
-  const resumedLayers = done.length;
-  if (done.length < layers) {
+
+  /** Reads layer `layer` of an earlier run into its buffer; true when it matches the record. */
+  async load(rec: Pc1LayerRecord): Promise<boolean> {
+    const size = this.prep.info.sectorSize;
+    if (rec.size !== size) return false;
+    return (await fileDigest(join(this.cacheDir, CacheFile.layer(rec.layer)), size, this.bufferOf(rec.layer))) === rec.sha256;
+  }
+
+  /**
+   * Keeps the finished layers (at most `upTo`) of an earlier run with the same inputs that are
+   * still intact, reading each into its buffer. A checkpoint of other inputs is removed.
+   */
+  async resume(upTo: number): Promise<void> {
+    const cp = await readCheckpoint(this.cacheDir);
+    if (cp && sameRun(cp, this.prep.identity)) {
+      for (const rec of cp.done.slice(0, upTo)) {
+        if (!(await this.load(rec))) break; // damaged or missing: relabel from here
+        this.done.push(rec);
+      }
+    } else if (cp) {
+      await removeCheckpoint(this.cacheDir); // another run's layers: start over
+    }
+  }
+
+  /** Drops the records after layer `keep`, making sure layer `keep` is the one in memory. */
+  async truncate(keep: number): Promise<void> {
+    if (this.done.length > keep) {
+      this.done.length = keep;
+      // the later layers went through the buffers too: read layer `keep` back
+      if (keep > 0 && !(await this.load(this.done[keep - 1]!))) {
+        throw new CacheCorruptError(`layer ${keep} in ${this.cacheDir} changed while PC1 resumed`);
+      }
+    }
+    this.resumedLayers = this.done.length;
+  }
+
+  /** How many layers an earlier run left that could be resumed (from the checkpoint only). */
+  async candidateLayers(): Promise<number> {
+    const cp = await readCheckpoint(this.cacheDir);
+    return cp && sameRun(cp, this.prep.identity) ? Math.min(cp.done.length, this.prep.info.layers) : 0;
+  }
+
+  async writeCheckpoint(): Promise<void> {
+    await writeCheckpoint(this.cacheDir, { v: 1, ...this.prep.identity, done: this.done } satisfies Pc1Checkpoint);
+  }
+}
+
+/**
+ * Runs PC1: labels every layer into the cache directory, resuming an interrupted run.
+ * Reports `{ phase: 'pc1', done, total, detail: 'layer L/N' }` (nodes over all layers) every
+ * chunk, and `{ phase: 'parents', … }` while a missing parent cache is generated; checks for
+ * cancellation between chunks (and the native labeller inside them).
+ */
+export async function sealPreCommit1(input: PreCommit1Input, ctx: TaskContext = noContext): Promise<PreCommit1Output> {
+  const [out] = await sealPreCommit1Batch([input], ctx);
+  return out!;
+}
+
+/**
+ * PC1 of 1 to 8 sectors of the same seal proof together (see the module comment): the outputs,
+ * layer files and checkpoints are exactly those of {@link sealPreCommit1} for each sector, in the
+ * order of `inputs`. A batch resumes from the last layer every sector still has intact.
+ */
+export async function sealPreCommit1Batch(inputs: readonly PreCommit1Input[], ctx: TaskContext = noContext): Promise<PreCommit1Output[]> {
+  if (!Array.isArray(inputs) || inputs.length < 1 || inputs.length > LABEL_BATCH_MAX) {
+    throw new InvalidArgumentError(`a PC1 batch has 1 to ${LABEL_BATCH_MAX} sectors, got ${Array.isArray(inputs) ? inputs.length : 'none'}`);
+  }
+  const preps: Prepared[] = [];
+  for (const input of inputs) preps.push(await prepare(input, ctx));
+  const { info, porepId } = preps[0]!;
+  for (const p of preps) {
+    if (p.info.id !== info.id) throw new InvalidArgumentError(`a PC1 batch seals one proof: ${p.info.name} differs from ${info.name}`);
+  }
+  const dirs = new Set(preps.map((p) => p.input.cacheDir));
+  if (dirs.size !== preps.length) throw new InvalidArgumentError('every sector of a PC1 batch needs its own cacheDir');
+  const chunkNodes = Math.min(...preps.map((p) => p.chunkNodes));
+  const { nodes, layers, sectorSize } = info;
+  const alloc = { seconds: 0 };
+  const runs = preps.map((p) => new SectorRun(p, alloc));
+
+  // Resume from the last layer every sector of the batch still has intact.
+  const candidate = Math.min(...(await Promise.all(runs.map((r) => r.candidateLayers()))));
+  for (const r of runs) await r.resume(candidate);
+  const from = Math.min(...runs.map((r) => r.done.length));
+  for (const r of runs) {
+    await r.truncate(from);
     // record the (possibly truncated) list before relabelling, so a stale entry never survives
-    await writeCheckpoint(cacheDir, { v: 1, ...identity, done });
+    if (from < layers) await r.writeCheckpoint();
   }
 
   const graph = sdrGraph({ nodes, porepId, apiVersion: info.api });
-  let parentCachePath = join(input.parentCacheDir ?? parentCacheDir(), `${parentCacheBaseName(graph)}.cache`);
-  const stats = { parentCacheSeconds: 0, parentCache: 'unused', allocSeconds: 0, labelSeconds: [] as number[], labelCpuSeconds: [] as number[], writeSeconds: [] as number[] };
-  if (done.length < layers) {
+  const dir = preps[0]!.input.parentCacheDir;
+  let parentCachePath = join(dir ?? parentCacheDir(), `${parentCacheBaseName(graph)}.cache`);
+  const stats = { parentCacheSeconds: 0, parentCache: 'unused', labelSeconds: [] as number[], labelCpuSeconds: [] as number[], writeSeconds: [] as number[] };
+  if (from < layers) {
     const t0 = performance.now();
     const cache = await ParentCache.open(graph, {
-      dir: input.parentCacheDir,
+      dir,
       onProgress: (d, t) => ctx.progress({ phase: 'parents', done: d, total: t, detail: 'parent cache' }),
       throwIfCancelled: () => ctx.throwIfCancelled(),
+      cancel: ctx.cancelFlag,
     });
     parentCachePath = cache.path;
     stats.parentCacheSeconds = (performance.now() - t0) / 1000;
     stats.parentCache = cache.status;
     try {
-      for (let layer = done.length + 1; layer <= layers; layer++) {
-        const current = buffer(layer - 1); // the buffer not holding the previous layer
+      for (let layer = from + 1; layer <= layers; layer++) {
         const t1 = performance.now();
         const cpu0 = process.cpuUsage();
-        await labelLayer({ cache, replicaId, layer, layers, current, previous, chunkNodes, ctx });
+        await labelLayer({ cache, runs, layer, layers, chunkNodes, ctx });
         const t2 = performance.now();
         const cpu = process.cpuUsage(cpu0);
-        await writeFileDurable(join(cacheDir, CacheFile.layer(layer)), current);
-        done.push({ layer, size: sectorSize, sha256: createHash('sha256').update(current).digest('hex') });
-        await writeCheckpoint(cacheDir, { v: 1, ...identity, done } satisfies Pc1Checkpoint);
+        for (const r of runs) {
+          const current = r.bufferOf(layer);
+          await writeFileDurable(join(r.cacheDir, CacheFile.layer(layer)), current);
+          r.done.push({ layer, size: sectorSize, sha256: createHash('sha256').update(current).digest('hex') });
+          await r.writeCheckpoint();
+        }
         stats.labelSeconds.push((t2 - t1) / 1000);
         stats.labelCpuSeconds.push((cpu.user + cpu.system) / 1e6);
         stats.writeSeconds.push((performance.now() - t2) / 1000);
-        previous = current;
       }
     } finally {
       await cache.close();
     }
   }
-  return {
-    v: 1,
-    proof: info.id,
-    apiVersion: info.api,
-    sectorSize,
-    nodes,
-    layers,
-    minerId,
-    sectorNumber,
-    porepId: identity.porepId,
-    replicaId: identity.replicaId,
-    ticket: identity.ticket,
-    commD: identity.commD,
-    cacheDir,
-    layerFiles: done.map((d) => CacheFile.layer(d.layer)),
-    layerDigests: done.map((d) => d.sha256),
-    parentCachePath,
-    resumedLayers,
-    stats: { ...stats, allocSeconds },
-  };
+  return runs.map((r) => {
+    const id = r.prep.identity;
+    return {
+      v: 1,
+      proof: info.id,
+      apiVersion: info.api,
+      sectorSize,
+      nodes,
+      layers,
+      minerId: id.minerId,
+      sectorNumber: id.sectorNumber,
+      porepId: id.porepId,
+      replicaId: id.replicaId,
+      ticket: id.ticket,
+      commD: id.commD,
+      cacheDir: r.cacheDir,
+      layerFiles: r.done.map((d) => CacheFile.layer(d.layer)),
+      layerDigests: r.done.map((d) => d.sha256),
+      parentCachePath,
+      resumedLayers: r.resumedLayers,
+      stats: { ...stats, allocSeconds: alloc.seconds, batchSize: runs.length },
+    } satisfies PreCommit1Output;
+  });
 }
 
 interface LabelLayerArgs {
   readonly cache: ParentCache;
-  readonly replicaId: Uint8Array;
+  readonly runs: readonly SectorRun[];
   readonly layer: number;
   readonly layers: number;
-  readonly current: Uint8Array;
-  readonly previous: Uint8Array | undefined;
   readonly chunkNodes: number;
   readonly ctx: TaskContext;
 }
 
 /**
- * Labels one layer chunk by chunk. Parents are double-buffered: the read of the next chunk
- * runs on the libuv pool while the (synchronous) native labeller works on the current one.
+ * Labels one layer of every sector of the batch chunk by chunk. Parents are double-buffered:
+ * the read of the next chunk runs on the libuv pool while the (synchronous) native labeller
+ * works on the current one. Cancellation is the native labeller's alone: it polls the task's
+ * cancel flag when it starts and every 1024 nodes, so a cancelled PC1 stops within milliseconds
+ * whatever the chunk size (a flag set between two chunks stops the next one at its first node,
+ * and a check here would only race it). The unfinished layer is never written, and the
+ * checkpoint still names only the finished ones (a new run resumes after them).
  */
 async function labelLayer(a: LabelLayerArgs): Promise<void> {
-  const { cache, layer, layers, current, chunkNodes, ctx } = a;
+  const { cache, runs, layer, layers, chunkNodes, ctx } = a;
   const nodes = cache.graph.nodes;
   const size = Math.min(chunkNodes, nodes) * 14;
+  const replicaIds = runs.map((r) => r.prep.replicaId);
+  const currents = runs.map((r) => r.bufferOf(layer));
+  const previous = layer > 1 ? runs.map((r) => r.bufferOf(layer - 1)) : undefined;
   let ready = new Uint32Array(size);
   let spare = new Uint32Array(size);
   let pending = cache.read(0, Math.min(chunkNodes, nodes), ready);
-  for (let start = 0; start < nodes; start += chunkNodes) {
-    ctx.throwIfCancelled();
-    // crash-safety test hook: the layers before this one are checkpointed, this one is half done
-    if (layer > 1 && start > 0 && start >= nodes / 2 && start - chunkNodes < nodes / 2) crashPoint('pc1.mid-layer');
-    const parents = await pending;
-    const next = Math.min(nodes, start + chunkNodes);
-    if (next < nodes) {
-      pending = cache.read(next, Math.min(chunkNodes, nodes - next), spare);
-      [ready, spare] = [spare, ready];
+  try {
+    for (let start = 0; start < nodes; start += chunkNodes) {
+      // crash-safety test hook: the layers before this one are checkpointed, this one is half done
+      if (layer > 1 && start > 0 && start >= nodes / 2 && start - chunkNodes < nodes / 2) crashPoint('pc1.mid-layer');
+      const parents = await pending;
+      const next = Math.min(nodes, start + chunkNodes);
+      if (next < nodes) {
+        pending = cache.read(next, Math.min(chunkNodes, nodes - next), spare);
+        [ready, spare] = [spare, ready];
+      }
+      const bad = sdrLabelRangeBatch({ replicaIds, layer, start, parents, currents, previous, cancel: ctx.cancelFlag });
+      if (bad >= 0) throw new CacheCorruptError(`parent cache ${cache.path} has invalid parents for node ${start + bad}`);
+      ctx.progress({ phase: 'pc1', done: (layer - 1) * nodes + next, total: layers * nodes, detail: `layer ${layer}/${layers}` });
     }
-    const previous = layer > 1 ? a.previous : undefined;
-    const bad = sdrLabelRange({ replicaId: a.replicaId, layer, start, parents, current, previous });
-    if (bad >= 0) throw new CacheCorruptError(`parent cache ${cache.path} has invalid parents for node ${start + bad}`);
-    ctx.progress({ phase: 'pc1', done: (layer - 1) * nodes + next, total: layers * nodes, detail: `layer ${layer}/${layers}` });
+  } catch (err) {
+    await pending.catch(() => undefined); // no read may still be running when the cache closes
+    throw err;
   }
 }

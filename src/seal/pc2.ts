@@ -147,8 +147,10 @@ function tAux(info: SealProofInfo, shapes: ReturnType<typeof sealTreeShapes>, ca
 
 /**
  * Runs PC2 for a sector labelled by PC1. Reports `{ phase: 'pc2', done, total }` in nodes and
- * checks for cancellation between chunks. Throws CacheCorruptError when the unsealed data no
- * longer hashes to PC1's CommD.
+ * checks for cancellation between chunks; the Poseidon calls inside a chunk (column hashes,
+ * tree_c and tree_r_last rows, on every native thread) poll `ctx.cancelFlag` as they run, so a
+ * cancelled PC2 stops within milliseconds and removes its temporary files. Throws
+ * CacheCorruptError when the unsealed data no longer hashes to PC1's CommD.
  */
 export async function sealPreCommit2(
   pc1: PreCommit1Output,
@@ -189,11 +191,12 @@ export async function sealPreCommit2(
     }
     const sealed = await DurableTempFile.open(paths.sealedPath);
     outputs.push(sealed);
+    const cancel = ctx.cancelFlag;
     const treeD = await TreeBuilder.create(shapes.treeD, cacheDir);
     builders.push(treeD);
-    const treeC = await TreeBuilder.create(shapes.treeC, cacheDir, { threads });
+    const treeC = await TreeBuilder.create(shapes.treeC, cacheDir, { threads, cancel });
     builders.push(treeC);
-    const treeR = await TreeBuilder.create(shapes.treeRLast, cacheDir, { threads });
+    const treeR = await TreeBuilder.create(shapes.treeRLast, cacheDir, { threads, cancel });
     builders.push(treeR);
 
     const bytes = chunk * 32;
@@ -207,7 +210,7 @@ export async function sealPreCommit2(
       await readFully(unsealed, data, pos, `unsealed file ${paths.unsealedPath}`);
       for (let i = 0; i < layerHandles.length; i++) await readFully(layerHandles[i]!, layerBufs[i]!, pos, pc1.layerFiles[i]!);
       await treeD.push(data);
-      columnHashes(layerBufs, columns, { threads });
+      columnHashes(layerBufs, columns, { threads, cancel });
       await treeC.push(columns);
       encodeNodes(data, layerBufs[layerBufs.length - 1]!, replica);
       await writeFully(sealed.handle, replica, pos);

@@ -120,6 +120,7 @@ export async function unsealRange(input: UnsealRangeInput, ctx: TaskContext = no
           return ctx.cancelled;
         },
         throwIfCancelled: () => ctx.throwIfCancelled(),
+        cancelFlag: ctx.cancelFlag,
       },
     );
     key = await open(join(scratch, pc1.layerFiles[pc1.layerFiles.length - 1]!), 'r');

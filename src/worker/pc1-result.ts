@@ -63,6 +63,6 @@ export function pc1OutputFromResult(task: TaskBase, result: Pc1Result, cacheDir:
     layerDigests: result.layerDigests.map((d) => d.toLowerCase()),
     parentCachePath: join(parentCacheDir ?? defaultParentCacheDir(), `${parentCacheBaseName(graph)}.cache`),
     resumedLayers: 0,
-    stats: { parentCacheSeconds: 0, parentCache: 'unused', allocSeconds: 0, labelSeconds: [], labelCpuSeconds: [], writeSeconds: [] },
+    stats: { parentCacheSeconds: 0, parentCache: 'unused', allocSeconds: 0, labelSeconds: [], labelCpuSeconds: [], writeSeconds: [], batchSize: 1 },
   };
 }

@@ -28,7 +28,7 @@ export interface LocalWorkerComponents {
   locks: SectorLocks;
   /** Client byte sources of AddPiece tasks, by request id. */
   sources: Map<string, RequestSource>;
-  /** Where SDR parent caches live. @default PC1's default (SECTOR_STORAGE_PARENT_CACHE or the temp dir) */
+  /** Where SDR parent caches live. @default PC1's default (FIL_PROOFS_PARENT_CACHE, else /var/tmp/filecoin-parents) */
   parentCacheDir?: string;
   /** Operational lines (resumed PC1, dropped leftovers). @default nothing */
   log?: (line: string) => void;

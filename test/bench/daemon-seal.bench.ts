@@ -2,7 +2,7 @@
  * The daemon's overhead on a whole seal: one 8 MiB committed-capacity sector pledged to a daemon
  * system and sealed to Proving (AddPiece, PC1, PC2, C1, C2, finalize, each a tracked call on the
  * pool; the local chain stand-in with fixed randomness and short epochs), beside the `seal`
- * command's library run (`sealSector`) of the same sector in the same process. Both build on a
+ * command's library run (`sealSectors`) of the same sector in the same process. Both build on a
  * parent cache made before either is timed. BENCH_QUICK: 2 KiB.
  *
  * The daemon also finalizes and moves the sector to storage, which the seal command does not;
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { startDaemonSystem } from '../../actors/system.js';
 import { shaBackend } from '../../native/binding.js';
 import { SealerPool } from '../../src/pool/pool.js';
-import { sealSector } from '../../src/seal/seal-sector.js';
+import { sealSectors } from '../../src/seal/seal-sector.js';
 import { sealProofForSectorSize } from '../../src/sector/proofs.js';
 import { peakRssMiB, quick, report, seconds } from './bench-util.js';
 
@@ -28,10 +28,10 @@ const parents = join(dir, 'parents');
 const pool = new SealerPool({ threads: THREADS });
 try {
   // warm: the parent cache of this graph, and the pool's threads
-  await sealSector({ sectorSize: SIZE, dir: join(dir, 'warm'), parentCacheDir: parents, sectorNumber: 9 });
+  await sealSectors({ sectorSize: SIZE, dir: join(dir, 'warm'), parentCacheDir: parents, sectorNumber: 9 });
   let commR = '';
   const library = await seconds(async () => {
-    const r = await sealSector({
+    const r = await sealSectors({
       sectorSize: SIZE,
       dir: join(dir, 'library'),
       parentCacheDir: parents,
@@ -39,7 +39,7 @@ try {
       ticket: Buffer.from(TICKET, 'hex'),
       seed: Buffer.from(SEED, 'hex'),
     });
-    commR = r.commR;
+    commR = r.sectors[0]!.commR!;
   });
 
   const system = await startDaemonSystem({

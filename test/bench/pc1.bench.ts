@@ -1,23 +1,30 @@
 /**
- * PC1 on one thread: labels per second for 8 MiB and 512 MiB sectors (512 MiB skipped with
- * BENCH_QUICK=1), against the single-stream SHA-256 compression rate measured in the same run.
- * A label is 20 chained compressions, so `labels/s × 20 ÷ compressions/s` is the fraction of the
- * SHA limit that labelling reaches (goal ≥ 0.85). Also: parent cache generation time (once per
- * graph; reused from the parent cache directory on later runs), layer write time and peak RSS,
- * which must stay flat: two layers + a parent chunk, not all layers.
+ * PC1 on one thread: labels per second for one sector of 8 MiB and 512 MiB (512 MiB skipped with
+ * BENCH_QUICK=1), against the single-stream SHA-256 compression rate measured in the same run. A
+ * label is 20 chained compressions, so `labels/s × 20 ÷ compressions/s` is the fraction of that
+ * one-stream limit labelling reaches (goal ≥ 1.0: the first block of each label is hashed ahead,
+ * off the chain). Then batches of 2, 4 and 8 sectors on the same one thread (pc1.ts): labels/s of
+ * the whole batch against the one-sector run (goal ≥ 2× for the best batch size), and peak memory
+ * per sector. Also parent cache generation: the 512 MiB graph's file once, and the rate of each
+ * SIMD path of this CPU (portable BLAKE2b, AVX2, AVX-512) on a slice of it, projected to the file.
  *
- * 8 MiB keeps the best of 3 runs. The compression rate is the best of many short bursts taken before and after each PC1, so a
- * busy moment on the shared machine cannot inflate the ratio; labelling is one long run and
- * takes whatever the machine gives it, so the ratio is, if anything, pessimistic.
+ * Every PC1 configuration runs in its own child process, so each peak RSS is its own; the
+ * compression rate is the best of many short bursts taken between runs, so a busy moment on the
+ * shared machine cannot inflate the ratio (labelling takes whatever the machine gives it).
  */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { freemem, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shaBackend } from '../../native/binding.js';
+import { fileURLToPath } from 'node:url';
+import { setSimdPath, simdInfo, simdPath, simdPaths } from '../../native/binding.js';
 import { benchCompressions } from '../../native/hash.js';
-import { type PreCommit1Output, sealPreCommit1 } from '../../src/seal/pc1.js';
-import { parentCacheDir } from '../../src/seal/parent-cache.js';
-import { peakRssMiB, quick, report } from './bench-util.js';
+import { graphParents, sdrGraph } from '../../src/seal/graph.js';
+import { ParentCache } from '../../src/seal/parent-cache.js';
+import { sealPreCommit1Batch } from '../../src/seal/pc1.js';
+import { porepId, sealProofForSectorSize } from '../../src/sector/proofs.js';
+import { quick, report } from './bench-util.js';
 
 const MiB = 1024 * 1024;
 // CommD of an all-zero sector of each size (V-ZERO): PC1 only needs the 32 bytes
@@ -25,9 +32,69 @@ const ZERO_COMMD: Record<number, string> = {
   [8 * MiB]: '65f29e5d98d246c38b388cfc06db1f6b021303c5a289000bdce832a9c3ec421c',
   [512 * MiB]: '39560e7b13a93b07a243fd2720ffa7cb3e1d2e505ab3629e79f46313512cda06',
 };
-const sizes = quick ? [8 * MiB] : [8 * MiB, 512 * MiB];
 
-/** Best single-stream compressions/s over `bursts` runs of 100k compressions (~4 ms each). */
+/** Peak RSS of this process's own address space (VmHWM), in MiB. */
+function ownPeakRssMiB(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
+}
+
+interface RunResult {
+  labelsPerSecond: number;
+  cpuLabelsPerSecond: number;
+  labelSeconds: number[];
+  wall: number;
+  rss: number;
+  parentCache: string;
+  parentCacheSeconds: number;
+  writeSeconds: number[];
+}
+
+// child mode: one PC1 batch of `k` sectors of `size`, in a fresh process; prints its result
+if (process.argv[2] === '--run') {
+  const [size, k, work, parents] = [Number(process.argv[3]), Number(process.argv[4]), process.argv[5]!, process.argv[6]!];
+  const t0 = process.hrtime.bigint();
+  const outs = await sealPreCommit1Batch(
+    Array.from({ length: k }, (_, i) => ({
+      sectorSize: size,
+      cacheDir: join(work, `sector-${i + 1}`),
+      commD: ZERO_COMMD[size]!,
+      minerId: 1000,
+      sectorNumber: i + 1,
+      ticket: new Uint8Array(32).fill(i),
+      parentCacheDir: parents,
+    })),
+  );
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const st = outs[0]!.stats;
+  const labels = k * outs[0]!.nodes * st.labelSeconds.length;
+  const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+  const result: RunResult = {
+    labelsPerSecond: labels / sum(st.labelSeconds),
+    cpuLabelsPerSecond: labels / sum(st.labelCpuSeconds),
+    labelSeconds: [...st.labelSeconds],
+    wall,
+    rss: ownPeakRssMiB(),
+    parentCache: st.parentCache,
+    parentCacheSeconds: st.parentCacheSeconds,
+    writeSeconds: [...st.writeSeconds],
+  };
+  console.log(JSON.stringify(result));
+  process.exit(0);
+}
+
+function runChild(size: number, k: number, work: string, parents: string): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--run', String(size), String(k), work, parents], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(text) as RunResult) : reject(new Error(`PC1 child exited ${code}`))));
+  });
+}
+
+/** Best single-stream compressions/s over `bursts` runs of 100k compressions (~5 ms each). */
 function compressionRate(bursts: number): number {
   const count = 100_000;
   let best = Number.POSITIVE_INFINITY;
@@ -39,69 +106,81 @@ function compressionRate(bursts: number): number {
   return count / best;
 }
 
-const backend = shaBackend();
+const r3 = (x: number) => x.toFixed(3);
+console.log(`SIMD paths of this CPU: ${simdPaths().join(', ')}; default ${JSON.stringify(simdInfo())}`);
 let cps = compressionRate(quick ? 10 : 50);
-report({ name: 'sha256 compressions/s (1 stream)', value: cps, unit: 'ops/s', note: backend });
+report({ name: 'sha256 compressions/s (1 stream)', value: cps, unit: 'ops/s', note: simdInfo().sha256 });
 
 const work = await mkdtemp(join(tmpdir(), 'pc1-bench-'));
+const parents = join(work, 'parents');
 try {
-  for (const size of sizes) {
-    const label = `${size / MiB}MiB`;
-    // 8 MiB runs take well under a second: keep the best of a few (fresh cache dir each time)
-    const repeats = size <= 8 * MiB ? 3 : 1;
-    let out: PreCommit1Output | undefined;
-    let wall = 0;
-    for (let r = 0; r < repeats; r++) {
-      await rm(join(work, label), { recursive: true, force: true });
-      const t0 = process.hrtime.bigint();
-      const run = await sealPreCommit1({
-        sectorSize: size,
-        cacheDir: join(work, label),
-        commD: ZERO_COMMD[size]!,
-        minerId: 1000,
-        sectorNumber: 1,
-        ticket: new Uint8Array(32),
-      });
-      const w = Number(process.hrtime.bigint() - t0) / 1e9;
-      const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
-      if (!out || sum(run.stats.labelSeconds) < sum(out.stats.labelSeconds)) {
-        out = run;
-        wall = w;
+  // parent cache generation: each SIMD path on a slice of the 512 MiB graph, projected to the file
+  const size = quick ? 8 * MiB : 512 * MiB;
+  const info = sealProofForSectorSize(size);
+  const graph = sdrGraph({ nodes: info.nodes, porepId: porepId(info.id) });
+  const slice = Math.min(info.nodes, quick ? 1 << 14 : 1 << 18);
+  const out = new Uint32Array(slice * 14);
+  const defaultPath = simdPath();
+  for (const path of simdPaths()) {
+    setSimdPath(path);
+    const t0 = process.hrtime.bigint();
+    graphParents(graph, info.nodes - slice, slice, out);
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    report({
+      name: `parent cache ${size / MiB}MiB generation, ${path}`,
+      value: Math.round(slice / s),
+      unit: 'nodes/s',
+      note: `BLAKE2b ${simdInfo().blake2b}; the ${info.nodes}-node file projected at ${(info.nodes / (slice / s)).toFixed(1)} s (measured on ${slice} nodes)`,
+    });
+  }
+  setSimdPath(defaultPath);
+  const t0 = process.hrtime.bigint();
+  const cache = await ParentCache.open(graph, { dir: parents });
+  await cache.close();
+  report({ name: `parent cache ${size / MiB}MiB file`, value: Number(process.hrtime.bigint() - t0) / 1e9, unit: 's', note: `${cache.status}, ${simdInfo().blake2b} BLAKE2b, written and digested` });
+
+  for (const sz of quick ? [8 * MiB] : [8 * MiB, 512 * MiB]) {
+    const label = `${sz / MiB}MiB`;
+    // 8 MiB runs take under a second: the best of three; 512 MiB once
+    const repeats = sz <= 8 * MiB ? 3 : 1;
+    const batches = [1, 2, 4, 8];
+    const results = new Map<number, RunResult>();
+    for (const k of batches) {
+      const need = 2 * k * sz + 512 * MiB;
+      if (need > freemem() * 0.8) {
+        console.log(`skipping the batch of ${k} at ${label}: it needs ${Math.round(need / MiB)} MiB, ${Math.round(freemem() / MiB)} MiB free`);
+        continue;
       }
-      cps = Math.max(cps, compressionRate(quick ? 10 : 50));
+      let best: RunResult | undefined;
+      for (let r = 0; r < repeats; r++) {
+        const dir = join(work, `${label}-${k}-${r}`);
+        const res = await runChild(sz, k, dir, parents);
+        await rm(dir, { recursive: true, force: true });
+        if (!best || res.labelsPerSecond > best.labelsPerSecond) best = res;
+        cps = Math.max(cps, compressionRate(quick ? 10 : 30));
+      }
+      results.set(k, best!);
     }
-    if (!out) throw new Error('no PC1 run');
-    const labelSeconds = out.stats.labelSeconds.reduce((a, b) => a + b, 0);
-    const labelsPerSecond = (out.nodes * out.stats.labelSeconds.length) / labelSeconds;
-    const ratio = (labelsPerSecond * 20) / cps;
-    const cpuSeconds = out.stats.labelCpuSeconds.reduce((a, b) => a + b, 0);
-    const cpuRatio = (((out.nodes * out.stats.labelCpuSeconds.length) / cpuSeconds) * 20) / cps;
+    const one = results.get(1)!;
+    const ratio = (one.labelsPerSecond * 20) / cps;
     report({
-      name: `pc1 ${label} labels/s (1 thread)`,
-      value: labelsPerSecond,
+      name: `pc1 ${label} labels/s, one sector`,
+      value: Math.round(one.labelsPerSecond),
       unit: 'labels/s',
-      note: `${ratio.toFixed(3)} of the SHA limit (labels/s×20 ÷ ${Math.round(cps)} compressions/s); layers ${out.stats.labelSeconds.map((s) => s.toFixed(2)).join('+')} s`,
+      note: `${r3(ratio)} of the one-stream SHA limit (labels/s×20 ÷ ${Math.round(cps)} compressions/s; goal >= 1.0); CPU-time ratio ${r3((one.cpuLabelsPerSecond * 20) / cps)}; layers ${one.labelSeconds.map((s) => s.toFixed(2)).join('+')} s; writes ${one.writeSeconds.map((s) => s.toFixed(2)).join('+')} s`,
     });
-    report({ name: `pc1 ${label} ratio to SHA-256 limit`, value: ratio, unit: 'ratio', note: 'wall time; goal >= 0.85' });
-    report({
-      name: `pc1 ${label} ratio to SHA-256 limit (CPU time)`,
-      value: cpuRatio,
-      unit: 'ratio',
-      note: 'process CPU time while labelling: excludes time preempted by other processes',
-    });
-    report({
-      name: `pc1 ${label} wall`,
-      value: wall,
-      unit: 's',
-      note: `parent cache ${out.stats.parentCache} in ${out.stats.parentCacheSeconds.toFixed(1)} s (${parentCacheDir()}); layer buffers ${out.stats.allocSeconds.toFixed(2)} s; layer writes ${out.stats.writeSeconds.map((s) => s.toFixed(2)).join('+')} s`,
-    });
-    report({
-      name: `pc1 ${label} peak RSS`,
-      value: peakRssMiB(),
-      unit: 'MiB',
-      note: `2 layers = ${(2 * size) / MiB} MiB; all ${out.layers} layers would be ${(out.layers * size) / MiB} MiB`,
-    });
-    await rm(join(work, label), { recursive: true, force: true });
+    report({ name: `pc1 ${label} peak RSS, one sector`, value: Math.round(one.rss), unit: 'MiB', note: `2 layers = ${(2 * sz) / MiB} MiB` });
+    for (const k of batches.slice(1)) {
+      const r = results.get(k);
+      if (!r) continue;
+      report({
+        name: `pc1 ${label} batch of ${k}, labels/s (1 thread)`,
+        value: Math.round(r.labelsPerSecond),
+        unit: 'labels/s',
+        note: `${(r.labelsPerSecond / one.labelsPerSecond).toFixed(2)}x one sector on the same core (goal >= 2x for the best batch); CPU time ${(r.cpuLabelsPerSecond / one.cpuLabelsPerSecond).toFixed(2)}x; wall ${r.wall.toFixed(1)} s`,
+      });
+      report({ name: `pc1 ${label} batch of ${k}, peak RSS per sector`, value: Math.round(r.rss / k), unit: 'MiB', note: `${Math.round(r.rss)} MiB for the batch` });
+    }
   }
 } finally {
   await rm(work, { recursive: true, force: true });

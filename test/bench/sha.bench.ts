@@ -5,7 +5,7 @@
  * 64-byte digests/s as the outside baseline. Best of several repeats, because the machine is shared.
  */
 import { createHash, randomFillSync } from 'node:crypto';
-import { shaBackend } from '../../native/binding.js';
+import { shaBackend, simdInfo } from '../../native/binding.js';
 import { benchCompressions, commPChunk, fr32Pad, fr32Unpad, hashLayer, setShaBackend, treeRoot } from '../../native/hash.js';
 import { peakRssMiB, quick, report } from './bench-util.js';
 
@@ -32,6 +32,7 @@ function best(name: string): number {
 }
 
 const backend = shaBackend();
+console.log(`SIMD: ${JSON.stringify(simdInfo())}`);
 // the same total number of compressions per call for every width, so all runs are equally short
 const totalCompressions = quick ? 50_000 : 100_000;
 for (const ways of [1, 2, 4] as const) add(`compress${ways}`, () => benchCompressions(totalCompressions / ways, ways));

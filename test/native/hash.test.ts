@@ -352,7 +352,7 @@ test('SECTOR_STORAGE_PORTABLE_SHA=1 makes every addon instance start on the port
   const script = `import(${JSON.stringify(binding)}).then((m) => process.stdout.write(m.shaBackend()))`;
   const run = (env: NodeJS.ProcessEnv) => execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8' });
   t.is(run({ ...process.env, SECTOR_STORAGE_PORTABLE_SHA: '1' }), 'portable');
-  const { SECTOR_STORAGE_PORTABLE_SHA: _, ...rest } = process.env;
+  const { SECTOR_STORAGE_PORTABLE_SHA: _, SECTOR_STORAGE_SIMD: __, ...rest } = process.env;
   const native = run(rest);
   const { cpuHasShaNi } = (await import('../../native/binding.js')).binding() as unknown as { cpuHasShaNi(): boolean };
   t.is(native, cpuHasShaNi() ? 'sha-ni' : 'portable');

@@ -96,10 +96,12 @@ test('the optimised permutation (assembly and portable product) equals the refer
   }
 });
 
-test('poseidonLayer (four hashes interleaved, then the rest) equals the reference hash of each group', (t) => {
-  for (const arity of [2, 4, 8, 11, 16]) {
-    const groups = 9;
+test('poseidonLayer (eight lanes, four interleaved, then the rest) equals the reference hash of each group, r - 1 and 0 included', (t) => {
+  for (const arity of [1, 2, 4, 8, 11, 16, 24]) {
+    const groups = 19;
     const children = randomElements(arity * groups);
+    children.set(fe(FR_MODULUS - 1n), 0); // the largest element, in a lane of the first group
+    children.set(fe(0n), 32 * (arity * 9 + arity - 1));
     const parents = new Uint8Array(32 * groups);
     poseidonLayer(children, parents, arity);
     for (let i = 0; i < groups; i++) {
@@ -186,4 +188,17 @@ test('encoding refuses data that is not fr32-padded and keys >= r, leaving the b
   t.is(hex(buf), hex(data));
   const badReplica = concat([fe(FR_MODULUS + 1n), key.subarray(32)]);
   t.throws(() => decodeNodes(badReplica, key, new Uint8Array(128)), { instanceOf: RangeError, message: /replica node 0 / });
+});
+
+test('the eager baseline permutation (every product reduced) gives the same rows as the lazy one', async (t) => {
+  const { poseidonLayerEager } = await import('../../native/poseidon.js');
+  for (const arity of [2, 8, 11, 16, 36]) {
+    const groups = 13;
+    const children = randomElements(arity * groups);
+    const lazy = new Uint8Array(groups * 32);
+    const eager = new Uint8Array(groups * 32);
+    poseidonLayer(children, lazy, arity);
+    poseidonLayerEager(children, eager, arity);
+    t.is(hex(eager), hex(lazy), `arity ${arity}`);
+  }
 });

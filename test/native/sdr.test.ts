@@ -253,3 +253,55 @@ test('layer buffers are zeroed and labels are the same in aligned and misaligned
   t.is(sdrLabelRange({ replicaId: rid, layer: 1, start: 0, parents, current: misaligned }), -1);
   t.deepEqual(aligned, misaligned);
 });
+
+test('sdrLabelRangeBatch labels 1 to 8 sectors exactly as one sdrLabelRange per sector, in ranges', async (t) => {
+  const { sdrLabelRangeBatch } = await import('../../native/sdr.js');
+  const nodes = 4096;
+  const g = sdrGraph({ nodes, porepId: porepId(6) });
+  const parents = graphParents(g, 0, nodes);
+  const rids = Array.from({ length: 8 }, (_, i) => new Uint8Array(32).fill(0x11 * (i + 1)).map((b, j) => (j === 31 ? b & 0x3f : b)));
+  const single = rids.map((rid) => {
+    const l1 = new Uint8Array(nodes * 32);
+    const l2 = new Uint8Array(nodes * 32);
+    sdrLabelRange({ replicaId: rid, layer: 1, start: 0, parents, current: l1 });
+    sdrLabelRange({ replicaId: rid, layer: 2, start: 0, parents, current: l2, previous: l1 });
+    return [l1, l2] as const;
+  });
+  for (let k = 1; k <= 8; k++) {
+    const l1 = Array.from({ length: k }, () => new Uint8Array(nodes * 32));
+    const l2 = Array.from({ length: k }, () => new Uint8Array(nodes * 32));
+    // two ranges per layer: the second starts mid-layer
+    for (const [start, end] of [[0, 1000], [1000, nodes]] as const) {
+      const range = parents.subarray(start * 14, end * 14);
+      t.is(sdrLabelRangeBatch({ replicaIds: rids.slice(0, k), layer: 1, start, parents: range, currents: l1 }), -1);
+    }
+    for (const [start, end] of [[0, 3000], [3000, nodes]] as const) {
+      const range = parents.subarray(start * 14, end * 14);
+      t.is(sdrLabelRangeBatch({ replicaIds: rids.slice(0, k), layer: 2, start, parents: range, currents: l2, previous: l1 }), -1);
+    }
+    for (let s = 0; s < k; s++) {
+      t.deepEqual(l1[s], single[s]![0], `layer 1, sector ${s} of ${k}`);
+      t.deepEqual(l2[s], single[s]![1], `layer 2, sector ${s} of ${k}`);
+    }
+  }
+});
+
+test('sdrLabelRangeBatch refuses bad batches by name and reports a bad parent once for all sectors', async (t) => {
+  const { sdrLabelRangeBatch } = await import('../../native/sdr.js');
+  const rid = new Uint8Array(32);
+  const parents = new Uint32Array(14 * 4);
+  const cur = () => new Uint8Array(64 * 32);
+  t.throws(() => sdrLabelRangeBatch({ replicaIds: [], layer: 1, start: 0, parents, currents: [] }), { instanceOf: RangeError, message: /1 to 8 sectors, got 0/ });
+  t.throws(() => sdrLabelRangeBatch({ replicaIds: Array(9).fill(rid), layer: 1, start: 0, parents, currents: Array.from({ length: 9 }, cur) }), { message: /got 9/ });
+  t.throws(() => sdrLabelRangeBatch({ replicaIds: [rid, rid], layer: 1, start: 0, parents, currents: [cur()] }), { message: /currents must hold 2/ });
+  t.throws(() => sdrLabelRangeBatch({ replicaIds: [rid, rid], layer: 1, start: 0, parents, currents: [cur(), new Uint8Array(32 * 32)] }), { message: /currents\[1\]/ });
+  const shared = new Uint8Array(128 * 32);
+  t.throws(() => sdrLabelRangeBatch({ replicaIds: [rid, rid], layer: 1, start: 0, parents, currents: [shared.subarray(0, 64 * 32), shared.subarray(32 * 32, 96 * 32)] }), { message: /must not overlap/ });
+  t.throws(() => sdrLabelRangeBatch({ replicaIds: [rid, rid], layer: 2, start: 0, parents, currents: [cur(), cur()], previous: [cur()] }), { message: /previous must hold 2/ });
+  const g = sdrGraph({ nodes: 64, porepId: porepId(6) });
+  const good = graphParents(g, 0, 64);
+  const bad = good.slice();
+  bad[14 * 40 + 2] = 40; // a base parent that is not before its node
+  const layers = [cur(), cur()];
+  t.is(sdrLabelRangeBatch({ replicaIds: [rid, rid], layer: 1, start: 0, parents: bad, currents: layers }), 40);
+});

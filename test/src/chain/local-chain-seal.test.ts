@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import type { ChainRandomness } from '../../../src/chain/chain-adapter.js';
 import type { LocalChain } from '../../../src/chain/local-chain.js';
-import { LOTUS_BENCH_SEED, type SealSectorResult, sealSector } from '../../../src/seal/seal-sector.js';
+import { LOTUS_BENCH_SEED, type SealedSector, type SealSectorsOptions, sealSectors } from '../../../src/seal/seal-sector.js';
 import { type ChainFixture, chainFixture, passEpochs } from './chain-fixture.js';
 
 const test = anyTest as TestFn<ChainFixture & { sealDir: string }>;
@@ -19,6 +19,16 @@ test.afterEach.always((t) => {
 const SECTOR = { miner: 1000, number: 1 };
 const never = new AbortController().signal;
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+
+type SealSectorResult = SealedSector & { sealProof: number; commR: string; proof: Uint8Array };
+
+/** One sector sealed end to end through every phase (sealSectors with the default count of one). */
+async function sealSector(options: SealSectorsOptions): Promise<SealSectorResult> {
+  const r = await sealSectors(options);
+  const s = r.sectors[0]!;
+  if (s.commR === undefined || s.proof === undefined) throw new Error('the seal did not run every phase');
+  return { ...s, commR: s.commR, proof: s.proof, sealProof: r.sealProof };
+}
 
 /** A real 2 KiB seal of SECTOR with these ticket and seed bytes. */
 function seal(dir: string, name: string, ticket: Uint8Array, seed: Uint8Array): Promise<SealSectorResult> {

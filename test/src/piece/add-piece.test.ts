@@ -209,3 +209,41 @@ test('ReadPiece refuses unallocated ranges and missing files; readPieceToFile wr
   });
   t.deepEqual((await readdir(dir)).sort(), ['keep', 'out.bin', 's-t01000-1'], 'a failed read leaves no output file');
 });
+
+test.serial('AddPiece flushes the file while it is still hashing, every flushEveryBytes, and once more at the end', async (t) => {
+  const payload = randomBytes(9 * 127 * 8192, 21); // 9 MiB padded: nine 1 MiB chunks
+  const original = PartialFile.prototype.sync;
+  const flushedAt: number[] = [];
+  let written = 0;
+  const originalWrite = PartialFile.prototype.writeAt;
+  PartialFile.prototype.writeAt = async function (this: PartialFile, data: Uint8Array, pos: number) {
+    await originalWrite.call(this, data, pos);
+    written += data.length;
+  };
+  PartialFile.prototype.sync = async function (this: PartialFile) {
+    flushedAt.push(written);
+    return original.call(this);
+  };
+  try {
+    const r = await addPiece({ unsealedPath: t.context.path, sectorSize: 16 * MiB, paddedOffset: 0, pieceSize: 16 * MiB, source: payload, flushEveryBytes: 2 * MiB });
+    t.is(r.payloadSize, payload.length);
+    // a flush was started once 2 MiB had been written, before the hashing was done (one at a
+    // time: while one runs, more bytes just wait for the next)
+    t.true(flushedAt.length >= 2, `flushes at ${flushedAt.join(', ')}`);
+    t.true(flushedAt[0]! >= 2 * MiB && flushedAt[0]! < 9 * MiB, `first flush at ${flushedAt[0]}`);
+    t.is(flushedAt.at(-1), 9 * MiB, 'the last flush covers every byte');
+    flushedAt.length = 0;
+    written = 0;
+    await addPiece({ unsealedPath: join(t.context.dir, 'other'), sectorSize: 16 * MiB, paddedOffset: 0, pieceSize: 16 * MiB, source: payload, flushEveryBytes: Number.POSITIVE_INFINITY });
+    t.deepEqual(flushedAt, [9 * MiB], 'with no pacing, one flush at the end');
+  } finally {
+    PartialFile.prototype.sync = original;
+    PartialFile.prototype.writeAt = originalWrite;
+  }
+  const back = await readAll(readPiece({ unsealedPath: t.context.path, sectorSize: 16 * MiB, unpaddedOffset: 0, size: payload.length }));
+  t.true(Buffer.from(back).equals(payload), 'the piece reads back');
+  await t.throwsAsync(addPiece({ unsealedPath: join(t.context.dir, 'x'), sectorSize: 16 * MiB, paddedOffset: 0, pieceSize: 16 * MiB, source: payload, flushEveryBytes: 0 }), {
+    instanceOf: InvalidArgumentError,
+    message: /flushEveryBytes must be positive/,
+  });
+});

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { graphParents, sdrGraph } from '../../../src/seal/graph.js';
-import { PARENT_BYTES_PER_NODE, ParentCache, parentCacheBaseName, parentCacheDir } from '../../../src/seal/parent-cache.js';
+import { PARENT_BYTES_PER_NODE, ParentCache, parentCacheBaseName, parentCacheDir, parentCacheSample } from '../../../src/seal/parent-cache.js';
 import { porepId } from '../../../src/sector/proofs.js';
 
 const test = anyTest as TestFn<{ dir: string }>;
@@ -14,7 +14,7 @@ test.afterEach.always(async (t) => rm(t.context.dir, { recursive: true, force: t
 
 const graph = sdrGraph({ nodes: 1 << 12, porepId: porepId(5) });
 
-test('a missing cache is created with 14 u32 LE parents per node, under an upstream-style name', async (t) => {
+test('a missing cache is created with 14 u32 LE parents per node, under rust-fil-proofs\' name', async (t) => {
   const cache = await ParentCache.open(graph, { dir: t.context.dir });
   try {
     t.is(cache.status, 'created');
@@ -40,7 +40,7 @@ test('every sector of the same graph reuses the cache; other graphs get their ow
   const names = new Set([
     parentCacheBaseName(graph),
     parentCacheBaseName(sdrGraph({ nodes: 1 << 12, porepId: Uint8Array.of(10, ...new Uint8Array(31)) })),
-    parentCacheBaseName(sdrGraph({ nodes: 1 << 12, porepId: porepId(5), apiVersion: 'V1_0' })),
+    parentCacheBaseName(sdrGraph({ nodes: 1 << 12, porepId: porepId(0), apiVersion: 'V1_0' })),
     parentCacheBaseName(sdrGraph({ nodes: 1 << 13, porepId: porepId(5) })),
   ]);
   t.is(names.size, 4);
@@ -65,15 +65,61 @@ test('a corrupted cache file is detected by its digest and regenerated', async (
   t.true((await readFile(a.path)).equals(good));
 });
 
-test('a cache without its digest sidecar is not trusted', async (t) => {
+test('a cache file another program wrote (no sidecar) is adopted after its sampled parents check out', async (t) => {
   const a = await ParentCache.open(graph, { dir: t.context.dir });
   await a.close();
-  await rm(a.path.replace(/\.cache$/, '.json'));
-  await writeFile(a.path, new Uint8Array(graph.nodes * PARENT_BYTES_PER_NODE));
+  const manifest = a.path.replace(/\.cache$/, '.json');
+  const recorded = JSON.parse(await readFile(manifest, 'utf8'));
+  await rm(manifest); // as rust-fil-proofs leaves it: the .cache file alone
   const b = await ParentCache.open(graph, { dir: t.context.dir });
   await b.close();
-  t.is(b.status, 'created');
-  t.deepEqual(new Uint8Array(await readFile(b.path)), new Uint8Array(graphParents(graph, 0, graph.nodes).buffer));
+  t.is(b.status, 'adopted');
+  const adopted = JSON.parse(await readFile(manifest, 'utf8'));
+  t.is(adopted.source, 'adopted');
+  t.is(adopted.sha256, recorded.sha256, 'the same digest as when we generated it');
+  const c = await ParentCache.open(graph, { dir: t.context.dir });
+  await c.close();
+  t.is(c.status, 'verified');
+});
+
+test('a foreign cache file with a wrong parent in a sampled node, or the wrong size, is regenerated', async (t) => {
+  const a = await ParentCache.open(graph, { dir: t.context.dir });
+  await a.close();
+  const good = await readFile(a.path);
+  const manifest = a.path.replace(/\.cache$/, '.json');
+  const [lastStart] = parentCacheSample(graph.nodes).at(-1)!;
+  for (const bad of [
+    (() => {
+      const b = Buffer.from(good);
+      b[(lastStart + 3) * PARENT_BYTES_PER_NODE + 30]! ^= 1; // an expander parent of a sampled node
+      return b;
+    })(),
+    new Uint8Array(graph.nodes * PARENT_BYTES_PER_NODE), // all zero
+    good.subarray(0, good.length - PARENT_BYTES_PER_NODE), // one node short
+  ]) {
+    await rm(manifest, { force: true });
+    await writeFile(a.path, bad);
+    const b = await ParentCache.open(graph, { dir: t.context.dir });
+    await b.close();
+    t.is(b.status, 'repaired');
+    t.true((await readFile(a.path)).equals(good));
+  }
+});
+
+test('cache files carry rust-fil-proofs names (Lotus ParentsForProof vectors for 2 KiB, 512 MiB and 32 GiB V1_1)', (t) => {
+  const name = (proof: number, nodes: number) => parentCacheBaseName(sdrGraph({ nodes, porepId: porepId(proof) }));
+  t.is(name(5, 64), 'v28-sdr-parent-494d91dc80f2df5272c4b9e129bc7ade9405225993af9fe34e6542a39a47554b');
+  t.is(name(7, 1 << 24), 'v28-sdr-parent-7ba215a1d2345774ab90b8cb1158d296e409d6068819d7b8c7baf0b25d63dc34');
+  t.is(name(8, 1 << 30), 'v28-sdr-parent-21981246c370f9d76c7a77ab273d94bde0ceb4e938292334960bce05585dc117');
+});
+
+test('the sample covers both ends of the file and runs spread between', (t) => {
+  const runs = parentCacheSample(1 << 20);
+  t.deepEqual(runs[0], [0, 1024]);
+  t.deepEqual(runs.at(-1), [(1 << 20) - 1024, 1024]);
+  t.is(runs.length, 64);
+  t.true(runs.slice(1, -1).every(([start], i) => start > (i === 0 ? 0 : runs[i]![0])), 'ascending');
+  t.deepEqual(parentCacheSample(64), [[0, 64], ...Array.from({ length: 62 }, (_, i) => [Math.floor((64 * (i + 1)) / 63), 64 - Math.floor((64 * (i + 1)) / 63)]), [0, 64]]);
 });
 
 test('an abandoned generation leaves nothing behind', async (t) => {
@@ -85,15 +131,15 @@ test('an abandoned generation leaves nothing behind', async (t) => {
   t.deepEqual(await readdir(t.context.dir), []);
 });
 
-test('the default directory follows SECTOR_STORAGE_PARENT_CACHE', (t) => {
-  const saved = process.env.SECTOR_STORAGE_PARENT_CACHE;
+test('the default directory is rust-fil-proofs\': FIL_PROOFS_PARENT_CACHE, else /var/tmp/filecoin-parents', (t) => {
+  const saved = process.env.FIL_PROOFS_PARENT_CACHE;
   try {
-    process.env.SECTOR_STORAGE_PARENT_CACHE = '/some/where';
+    process.env.FIL_PROOFS_PARENT_CACHE = '/some/where';
     t.is(parentCacheDir(), '/some/where');
-    delete process.env.SECTOR_STORAGE_PARENT_CACHE;
-    t.is(parentCacheDir(), join(tmpdir(), 'sector-storage-parents'));
+    delete process.env.FIL_PROOFS_PARENT_CACHE;
+    t.is(parentCacheDir(), '/var/tmp/filecoin-parents');
   } finally {
-    if (saved === undefined) delete process.env.SECTOR_STORAGE_PARENT_CACHE;
-    else process.env.SECTOR_STORAGE_PARENT_CACHE = saved;
+    if (saved === undefined) delete process.env.FIL_PROOFS_PARENT_CACHE;
+    else process.env.FIL_PROOFS_PARENT_CACHE = saved;
   }
 });

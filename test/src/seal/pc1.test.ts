@@ -8,7 +8,7 @@ import anyTest, { type TestFn } from 'ava';
 import { columnHashes, poseidonLayer } from '../../../native/poseidon.js';
 import { AbortedError } from '../../../src/errors.js';
 import { SealerPool } from '../../../src/pool/pool.js';
-import type { TaskContext, TaskProgress } from '../../../src/lifecycle/task-context.js';
+import { CANCEL_FLAG, createTaskContext, type TaskContext, type TaskProgress } from '../../../src/lifecycle/task-context.js';
 import { createLabels } from '../../../src/seal/labels.js';
 import { type PreCommit1Input, sealPreCommit1 } from '../../../src/seal/pc1.js';
 import { PC1_CHECKPOINT_FILE, readCheckpoint } from '../../../src/seal/pc1-checkpoint.js';
@@ -114,19 +114,11 @@ test('a torn checkpoint file is ignored and PC1 starts over', async (t) => {
   t.deepEqual(again.layerDigests, first.layerDigests);
 });
 
-test('a cancelled PC1 stops between chunks and resumes from its last finished layer', async (t) => {
-  let chunks = 0;
-  const ctx: TaskContext = {
-    progress() {},
-    get cancelled() {
-      return chunks > 5;
-    },
-    throwIfCancelled() {
-      // 4 chunks of 16 nodes per layer: cancel inside layer 2
-      if (++chunks > 6) throw new AbortedError('task cancelled');
-    },
-  };
-  await t.throwsAsync(sealPreCommit1(input2k(t.context.dir, t.context.parents, { chunkNodes: 16 }), ctx), { instanceOf: AbortedError });
+test('a PC1 cancelled after a chunk of layer 2 stops in the next chunk’s native call and resumes from its last finished layer', async (t) => {
+  // 4 chunks of 16 nodes per layer: the flag is set once the first chunk of layer 2 is labelled
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const ctx = createTaskContext(flag, { report: (p) => p.phase === 'pc1' && p.detail === 'layer 2/2' && Atomics.store(flag, CANCEL_FLAG, 1) }, 0);
+  await t.throwsAsync(sealPreCommit1(input2k(t.context.dir, t.context.parents, { chunkNodes: 16 }), ctx), { instanceOf: AbortedError, message: 'labelling of layer 2 cancelled' });
   const cp = await readCheckpoint(join(t.context.dir, 'cache'));
   t.deepEqual(cp?.done.map((d) => d.layer), [1]);
   const out = await sealPreCommit1(input2k(t.context.dir, t.context.parents, { chunkNodes: 16 }));

@@ -6,7 +6,7 @@ import { PartialFile } from '../../../src/partial/partial-file.js';
 import { SealerPool } from '../../../src/pool/pool.js';
 import { CacheFile, sectorFilePath } from '../../../src/sector/layout.js';
 import { FileType, type SectorId } from '../../../src/sector/sector-id.js';
-import { LOTUS_BENCH_SEED, sealSector } from '../../../src/seal/seal-sector.js';
+import { LOTUS_BENCH_SEED, sealSectors } from '../../../src/seal/seal-sector.js';
 import { verifySeal } from '../../../src/seal/verify.js';
 import type { Pc1Result, TaskOutputs } from '../../../src/tasks/task-types.js';
 import { hex, seededBytes } from '../../helpers/bytes.js';
@@ -76,9 +76,9 @@ test('a 2 KiB sector sealed task by task on the local worker has the seal comman
   t.teardown(() => rmSync(refDir, { recursive: true, force: true }));
   const pieceFile = join(refDir, 'piece.bin');
   writeFileSync(pieceFile, s.payload);
-  const ref = await sealSector({ sectorSize: 2048, dir: refDir, pieces: [pieceFile], minerId: MINER, sectorNumber: 7, ticket: TICKET, seed: SEED, parentCacheDir: PARENT_CACHE_DIR });
+  const ref = (await sealSectors({ sectorSize: 2048, dir: refDir, pieces: [pieceFile], minerId: MINER, sectorNumber: 7, ticket: TICKET, seed: SEED, parentCacheDir: PARENT_CACHE_DIR })).sectors[0]!;
   t.is(s.pc2.commD, ref.commD);
-  t.is(s.pc2.commR, ref.commR);
+  t.is(s.pc2.commR, ref.commR!);
   t.deepEqual(
     s.placed.map((p) => p.pieceCid),
     ref.pieces.map((p) => p.pieceCid),

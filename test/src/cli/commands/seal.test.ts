@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -20,6 +20,21 @@ test('seal --json seals the V-E2E-2KiB sector end to end and prints its CIDs and
     t.true(r.verified);
     t.deepEqual(Object.keys(r.times), ['addPiece', 'pc1', 'pc2', 'c1', 'c2', 'verify']);
     t.false(r.prover.acceptedOnChain);
+  } finally {
+    await rm(parents, { recursive: true, force: true });
+  }
+});
+
+test('seal --json on a forced SIMD path (SECTOR_STORAGE_SIMD=portable) reports that path and seals the same V-E2E-2KiB CommR', async (t) => {
+  const parents = await mkdtemp(join(tmpdir(), 'h4-cli-parents-'));
+  try {
+    const ticket = Buffer.from(Array.from({ length: 32 }, (_, i) => i + 1)).toString('hex');
+    const env = { ...process.env, SECTOR_STORAGE_SIMD: 'portable' };
+    const { stdout } = await run(process.execPath, [cli, 'seal', '--sector-size', '2KiB', '--ticket', ticket, '--parent-cache', parents, '--json'], { env });
+    const r = JSON.parse(stdout);
+    t.deepEqual(r.simd, { path: 'portable', sha256: 'portable', blake2b: 'portable', poseidon: 'portable', pc1Batch8: 'portable' });
+    t.is(r.commR, 'bagboea4b5abcara4n2u4hj7skslh3djeo7zehvfqjg4bhkkkn5tyj52xrnejco3b');
+    t.true(r.verified);
   } finally {
     await rm(parents, { recursive: true, force: true });
   }
@@ -52,4 +67,53 @@ test('seal names a bad flag value and exits with a usage or argument error', asy
   t.throws(() => parseHex32('abcd', 'ticket (--ticket)'), { message: /ticket \(--ticket\) must be 64 hex digits/ });
   t.is(parseMinerAddr('t01234'), 1234);
   t.throws(() => parseMinerAddr('t3abc'), { message: /not an ID address/ });
+});
+
+test('seal --num-sectors 3 --threads 2 batches PC1 and seals every sector as a single seal would', async (t) => {
+  const parents = await mkdtemp(join(tmpdir(), 'ss-cli-batch-'));
+  try {
+    const ticket = Buffer.from(Array.from({ length: 32 }, (_, i) => i + 1)).toString('hex');
+    const common = ['seal', '--sector-size', '2KiB', '--ticket', ticket, '--parent-cache', parents, '--json'];
+    const { stdout } = await run(process.execPath, [cli, ...common, '--num-sectors', '3', '--threads', '2', '--sector-number', '5']);
+    const r = JSON.parse(stdout);
+    t.deepEqual(r.sectors.map((s: { sectorNumber: number }) => s.sectorNumber), [5, 6, 7]);
+    t.deepEqual(r.pc1Batches, [2, 1], 'two PC1 batches for two threads');
+    t.is(r.parentCache, 'created');
+    t.is(r.threads, 2);
+    t.true(r.verified);
+    t.deepEqual(Object.keys(r.times), ['addPiece', 'pc1', 'pc2', 'c1', 'c2', 'verify']);
+    t.deepEqual(Object.keys(r.simd), ['path', 'sha256', 'blake2b', 'poseidon', 'pc1Batch8']);
+    const single = JSON.parse((await run(process.execPath, [cli, ...common, '--sector-number', '6'])).stdout);
+    t.is(r.sectors[1].commR, single.commR, 'sector 6 in a batch = sector 6 alone');
+    t.is(r.sectors[1].commD, single.commD);
+    t.not(r.sectors[0].commR, r.sectors[1].commR);
+  } finally {
+    await rm(parents, { recursive: true, force: true });
+  }
+});
+
+test('seal --phases ap,pc1 stops after PC1 and keeps its layers; phases that skip one are refused', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ss-cli-phases-'));
+  try {
+    const { stdout } = await run(process.execPath, [
+      cli, 'seal', '--sector-size', '2KiB', '--phases', 'ap,pc1', '--num-sectors', '2', '--threads', '1', '--dir', join(dir, 'work'), '--parent-cache', join(dir, 'p'), '--json',
+    ]);
+    const r = JSON.parse(stdout);
+    t.deepEqual(r.phases, ['ap', 'pc1']);
+    t.deepEqual(Object.keys(r.times), ['addPiece', 'pc1']);
+    t.is(r.verified, undefined);
+    t.is(r.sectors[0].commR, undefined);
+    t.is(r.sectors[0].commD, 'baga6ea4seaqpy7usqklokfx2vxuynmupslkeutzexe2uqurdg5vhtebhxqmpqmy');
+    t.deepEqual(r.pc1Batches, [2]);
+    await stat(join(dir, 'work', 'cache', 's-t01000-2', 'sc-02-data-layer-2.dat'));
+    t.deepEqual(await readdir(join(dir, 'work', 'sealed')), []);
+    for (const bad of ['pc1,pc2', 'ap,pc2', 'ap,pc3', '']) {
+      const err = await t.throwsAsync(run(process.execPath, [cli, 'seal', '--sector-size', '2KiB', '--phases', bad]));
+      t.regex((err as Error & { stderr: string }).stderr, bad === 'ap,pc3' ? /unknown seal phase "pc3"/ : /seal phases must be a prefix of ap,pc1,pc2,c1,c2,verify/, bad);
+    }
+    const zero = await t.throwsAsync(run(process.execPath, [cli, 'seal', '--sector-size', '2KiB', '--num-sectors', '0']));
+    t.regex((zero as Error & { stderr: string }).stderr, /--num-sectors must be at least 1/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
