@@ -90,7 +90,6 @@ function schedulerOf(f: WorkerFixture, callTask: Task, onProgress: (p: TaskProgr
   const runner: TaskRunner = {
     id: 'local',
     hostname: f.worker.hostname,
-    threads: f.worker.threads,
     run: (tk, options) => f.worker.run(tk, { ...options, onProgress }),
   };
   const workerTask = createWorkerTaskLogic({ workers: new Map([['local', runner]]), ready: Promise.resolve(), inflight });
@@ -105,6 +104,8 @@ function schedulerOf(f: WorkerFixture, callTask: Task, onProgress: (p: TaskProgr
         invoke: { id: 'task', src: 'workerTask', input: { callId: 'call-1', task: callTask, worker: 'local' } },
         on: {
           abort: { actions: sendTo('task', { type: 'task.abort' } satisfies TaskActorEvent) },
+          // its prepare step is done (nothing to fetch here): the active pool has room at once
+          'scheduler.task.prepared': { actions: sendTo('task', { type: 'task.work' } satisfies TaskActorEvent) },
           stop: 'stopped',
           'scheduler.task.finished': { target: 'stopped', actions: assign({ finished: ({ event }) => ({ ret: event.ret, at: performance.now() }) }) },
         },
