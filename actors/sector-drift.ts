@@ -27,7 +27,7 @@ import {
   toWireError,
 } from '../src/errors.js';
 import { type PieceRecord, type SectorRecordDraft, type SectorStateName, zeroCounters } from '../src/db/sector-store.js';
-import { FileType, type FileTypeName } from '../src/sector/sector-id.js';
+import { FileType, type FileTypeName, fileTypesOf } from '../src/sector/sector-id.js';
 import { requiredFileTypes } from '../src/sector/sector-states.js';
 import { type DriftReport, type DriftResolution, type DriftResolveMode, driftReport, type UnrecordedSectorFiles } from '../src/storage/drift-report.js';
 import type { RecordedSector } from '../src/storage/reconcile.js';
@@ -86,6 +86,35 @@ export class SectorDrift {
     }
     const store = this.#d.localStore();
     return driftReport(this.#d.miner, await this.#d.index.catalog.storageList(), known, (id) => store.localRoot(id));
+  }
+
+  /**
+   * The files on storage `storageId` that no record knows (of the sectors `only`, when given), one
+   * log line each: the drift a path brought when it was attached or its files declared. With
+   * `only`, sectors that have a record or an actor are checked first, so declaring the file of a
+   * known sector costs no comparison of the whole catalog.
+   */
+  async unrecordedOn(storageId: string, only?: readonly number[]): Promise<UnrecordedSectorFiles[]> {
+    if (only && (await this.#allKnown(only))) return [];
+    const found = (await this.report()).unrecorded.filter((u) => u.storages.includes(storageId) && (!only || only.includes(u.number)));
+    for (const u of found) {
+      const types = fileTypesOf(u.types);
+      this.#d.log(
+        `storage ${storageId}: sector ${u.number} has ${types.join(' and ')} file${types.length > 1 ? 's' : ''} but no record: its number is not reused ` +
+          `("sectors drift" lists it, "sectors drift resolve ${u.number} --import|--lost" resolves it)`,
+      );
+    }
+    return found;
+  }
+
+  /** True when every sector of `numbers` has a record (readable or not) or an actor. */
+  async #allKnown(numbers: readonly number[]): Promise<boolean> {
+    const actors = this.#d.root.getSnapshot().context.sectors;
+    const withActor = new Set(Object.values(actors).map((s) => s.number));
+    for (const n of numbers) {
+      if (!withActor.has(n) && (await this.#recordState(n)) === undefined) return false;
+    }
+    return true;
   }
 
   /** Resolves sector `number`'s drift (one resolution at a time). */

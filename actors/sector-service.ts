@@ -10,6 +10,7 @@ import {
   AbortedError,
   CallUnknownError,
   InvalidArgumentError,
+  NoWorkerError,
   PayloadTooLargeError,
   PayloadTooSmallError,
   SectorUnknownError,
@@ -28,7 +29,13 @@ import type { RequestSource } from '../src/worker/worker-env.js';
 import type { LocalWorker } from '../src/worker/local-worker.js';
 import type { CallRecord, CallState } from '../src/tasks/calls.js';
 import { FileType } from '../src/sector/sector-id.js';
-import { DRIFT_RESOLVE_MODES, type DriftReport, type DriftResolution, type DriftResolveMode } from '../src/storage/drift-report.js';
+import {
+  DRIFT_RESOLVE_MODES,
+  type DriftReport,
+  type DriftResolution,
+  type DriftResolveMode,
+  type UnrecordedSectorFiles,
+} from '../src/storage/drift-report.js';
 import { SectorDrift } from './sector-drift.js';
 
 export interface SectorServiceDeps {
@@ -42,6 +49,13 @@ export interface SectorServiceDeps {
   sources: Map<string, RequestSource>;
   /** Operational log lines (drift resolution). @default console.warn */
   log?: (line: string) => void;
+  /** The local worker as the scheduler knows it. @default runs AddPiece, paths never change */
+  localWorker?: {
+    /** Whether it runs AddPiece (a client's upload can run nowhere else). */
+    runsAddPiece(): boolean;
+    /** Re-registers it with the node's storage paths as they are now. */
+    pathsChanged(): void;
+  };
 }
 
 /** A sector's status as `sectors status` shows it: the record, its log, and the calls made for it. */
@@ -124,6 +138,10 @@ export class SectorService {
       throw new InvalidArgumentError(`sector ${req.sector} must be a non-negative integer`);
     }
     if (req.signal?.aborted) throw new AbortedError('addPiece cancelled before it started');
+    if (this.#d.localWorker && !this.#d.localWorker.runsAddPiece()) {
+      // the bytes are in this process: no other worker can write them (docs/design/scheduler.md §2)
+      throw new NoWorkerError('the daemon\'s local worker does not run AP (run --local-tasks), so no worker can take a client\'s upload');
+    }
 
     const requestId = randomUUID();
     const source: RequestSource = { source: exactly(req.source, payloadSize) };
@@ -218,6 +236,15 @@ export class SectorService {
     return (await this.#d.index.calls.open()).filter((c) => c.sector.miner === this.#d.miner);
   }
 
+  /**
+   * Calls returned to their sectors since `sinceMs` (unix ms), among the newest 1000 returned ones
+   * (`sealing jobs --show-ret-done`).
+   */
+  async returnedSince(sinceMs: number): Promise<CallRecord[]> {
+    const recent = await this.#d.index.calls.list({ miner: this.#d.miner, states: ['returned'], limit: 1000 });
+    return recent.filter((c) => (c.returnedAt ?? 0) >= sinceMs);
+  }
+
   /** Every call ever made for a sector, newest first (`sealing calls --sector N`). */
   async calls(sector: number, states?: CallState[]): Promise<CallRecord[]> {
     assertSectorNumber(sector);
@@ -241,10 +268,21 @@ export class SectorService {
     return { record, log };
   }
 
-  /** Tells the scheduler the highest sector number on any path, so new sectors are numbered above it. */
-  async noteSectorNumbersOnPaths(): Promise<void> {
+  /** A storage path was attached or detached: the local worker is re-registered with the paths it has now. */
+  storagePathsChanged(): void {
+    this.#d.localWorker?.pathsChanged();
+  }
+
+  /**
+   * A storage path was attached, or files on one were declared (a worker's path): tells the
+   * scheduler the highest sector number on any path, so new sectors are numbered above it, and
+   * reports the files on `storageId` that no record knows (logged, and returned for the caller to
+   * show); `only` limits the report to those sector numbers (the ones just declared).
+   */
+  async storageAttached(storageId: string, only?: readonly number[]): Promise<UnrecordedSectorFiles[]> {
     const max = await this.#d.index.catalog.maxSectorNumberOnPaths(this.#d.miner);
     if (max !== undefined) this.#d.root.send({ type: 'scheduler.numbers.seen', max });
+    return this.#drift.unrecordedOn(storageId, only);
   }
 
   /** The drift between the storage paths and the records now (`sectors drift`). */

@@ -39,12 +39,19 @@ export type ErrorCode =
   | 'LOCK_FAILED'
   | 'FETCH_FAILED'
   | 'PROOF_INVALID'
+  | 'TICKET_EXPIRED'
+  | 'PRECOMMIT_REFUSED'
+  | 'COMMIT_REFUSED'
+  | 'FAULT_REFUSED'
   | 'CACHE_CORRUPT'
   | 'TASK_FAILED'
   | 'CALL_UNKNOWN'
   | 'CALL_STATE_INVALID'
   | 'ABORTED'
   | 'UPLOAD_STALLED'
+  | 'WORKER_UNKNOWN'
+  | 'WORKER_LOST'
+  | 'NO_WORKER'
   | 'INTERNAL';
 
 /** Base class: a code, a name and an optional cause. */
@@ -113,6 +120,14 @@ export const FileNotFoundError = defineError('FileNotFoundError', 'FILE_NOT_FOUN
 export const LockFailedError = defineError('LockFailedError', 'LOCK_FAILED');
 export const FetchFailedError = defineError('FetchFailedError', 'FETCH_FAILED');
 export const ProofInvalidError = defineError('ProofInvalidError', 'PROOF_INVALID');
+/** The chain refused a pre-commit because its sealing ticket is too old (Lotus ErrExpiredTicket): seal again from a new ticket. */
+export const TicketExpiredError = defineError('TicketExpiredError', 'TICKET_EXPIRED');
+/** The chain refused a pre-commit for another reason (already pre-committed, a ticket not from the past). */
+export const PreCommitRefusedError = defineError('PreCommitRefusedError', 'PRECOMMIT_REFUSED');
+/** The chain refused a commit for a reason other than its proof (no pre-commit, too early, already proven). */
+export const CommitRefusedError = defineError('CommitRefusedError', 'COMMIT_REFUSED');
+/** The chain refused a fault declaration (the sector is not proven). */
+export const FaultRefusedError = defineError('FaultRefusedError', 'FAULT_REFUSED');
 export const CacheCorruptError = defineError('CacheCorruptError', 'CACHE_CORRUPT');
 export const TaskFailedError = defineError('TaskFailedError', 'TASK_FAILED');
 export const CallUnknownError = defineError('CallUnknownError', 'CALL_UNKNOWN');
@@ -120,6 +135,15 @@ export const CallStateInvalidError = defineError('CallStateInvalidError', 'CALL_
 export const AbortedError = defineError('AbortedError', 'ABORTED');
 /** A client's upload sent nothing for longer than the idle timeout; the piece is dropped. */
 export const UploadStalledError = defineError('UploadStalledError', 'UPLOAD_STALLED');
+/** No connected worker has that id. */
+export const WorkerUnknownError = defineError('WorkerUnknownError', 'WORKER_UNKNOWN');
+/**
+ * The worker running a call went away for good (its connection's grace period ended): the
+ * scheduler queues the call again instead of failing its sector (docs/design/scheduler.md §1).
+ */
+export const WorkerLostError = defineError('WorkerLostError', 'WORKER_LOST');
+/** No worker can ever run the task (an upload's AddPiece while the local worker does not run AP). */
+export const NoWorkerError = defineError('NoWorkerError', 'NO_WORKER');
 export const InternalError = defineError('InternalError', 'INTERNAL');
 
 const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknown }) => SectorStorageError> = {
@@ -156,12 +180,19 @@ const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknow
   LOCK_FAILED: LockFailedError,
   FETCH_FAILED: FetchFailedError,
   PROOF_INVALID: ProofInvalidError,
+  TICKET_EXPIRED: TicketExpiredError,
+  PRECOMMIT_REFUSED: PreCommitRefusedError,
+  COMMIT_REFUSED: CommitRefusedError,
+  FAULT_REFUSED: FaultRefusedError,
   CACHE_CORRUPT: CacheCorruptError,
   TASK_FAILED: TaskFailedError,
   CALL_UNKNOWN: CallUnknownError,
   CALL_STATE_INVALID: CallStateInvalidError,
   ABORTED: AbortedError,
   UPLOAD_STALLED: UploadStalledError,
+  WORKER_UNKNOWN: WorkerUnknownError,
+  WORKER_LOST: WorkerLostError,
+  NO_WORKER: NoWorkerError,
   INTERNAL: InternalError,
 };
 

@@ -5,9 +5,9 @@
  *
  * | state | after the cool-down |
  * |---|---|
- * | SealPreCommit1Failed | PreCommit1 |
+ * | SealPreCommit1Failed | PreCommit1, or GetTicket when the ticket was dropped (Lotus SectorOldTicket) |
  * | SealPreCommit2Failed | PreCommit2, or PreCommit1 once PC2 failed more than 3 times |
- * | PreCommitFailed | WaitSeed if the pre-commit is on chain with this CommR, else PreCommitting |
+ * | PreCommitFailed | WaitSeed if the pre-commit is on chain with this CommR, else PreCommitting; at once SealPreCommit1Failed, dropping the sealing results, when the chain refused the ticket as too old |
  * | ComputeProofFailed | Committing, or SealPreCommit1Failed once the proof was retried more than once |
  * | CommitFailed | CommitWait if its commit message was sent (only the wait failed), else Committing (a new proof), or SealPreCommit1Failed after more than one invalid proof |
  * | FinalizeFailed | FinalizeSector |
@@ -21,10 +21,24 @@ import { sectorSetup } from './sector-setup.js';
 const failureEntry = (state: 'SealPreCommit1Failed' | 'SealPreCommit2Failed' | 'PreCommitFailed' | 'ComputeProofFailed' | 'CommitFailed' | 'FinalizeFailed') =>
   [{ type: 'countRetry', params: { state } }, { type: 'setState', params: { state } }, 'persist'] as const;
 
+/**
+ * Lotus goes back to PreCommit1, whose handler finds the ticket too old and sends SectorOldTicket
+ * to GetTicket (`states_sealing.go` handlePreCommit1); a sector whose ticket was dropped takes that
+ * path in one step, logging both events.
+ */
 export const SealPreCommit1Failed = sectorSetup.createStateConfig({
   entry: failureEntry('SealPreCommit1Failed'),
   exit: 'resetCooldown',
-  after: { cooldown: { actions: { type: 'log', params: { event: 'SectorRetrySealPreCommit1' } }, target: 'PreCommit1' } },
+  after: {
+    cooldown: [
+      {
+        guard: 'noTicket',
+        actions: [{ type: 'log', params: { event: 'SectorRetrySealPreCommit1' } }, { type: 'log', params: { event: 'SectorOldTicket' } }],
+        target: 'GetTicket',
+      },
+      { actions: { type: 'log', params: { event: 'SectorRetrySealPreCommit1' } }, target: 'PreCommit1' },
+    ],
+  },
 });
 
 export const SealPreCommit2Failed = sectorSetup.createStateConfig({
@@ -45,8 +59,30 @@ export const SealPreCommit2Failed = sectorSetup.createStateConfig({
 export const PreCommitFailed = sectorSetup.createStateConfig({
   entry: failureEntry('PreCommitFailed'),
   exit: 'resetCooldown',
-  initial: 'cooling',
+  initial: 'routing',
   states: {
+    /**
+     * Lotus checks the pre-commit before the cool-down (`states_failed.go` handlePreCommitFailed,
+     * `checks.go` checkPrecommit): an expired ticket cannot land however often the same pre-commit
+     * is sent, so the sector seals again from a new ticket.
+     */
+    routing: {
+      always: [
+        {
+          guard: 'ticketExpired',
+          actions: [
+            'dropSealingResults',
+            'resetPc2Failures',
+            {
+              type: 'log',
+              params: ({ context }) => ({ event: 'SectorSealPreCommit1Failed', message: `ticket expired error: ${context.error?.message ?? ''}` }),
+            },
+          ],
+          target: '#sector.SealPreCommit1Failed',
+        },
+        { target: 'cooling' },
+      ],
+    },
     cooling: { after: { cooldown: 'checking' } },
     /** Is the pre-commit on chain after all? */
     checking: {

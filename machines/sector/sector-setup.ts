@@ -139,6 +139,10 @@ export const sectorSetup = setup({
     },
     /** The sector's failure was a full disk: a retry can succeed once space is freed. */
     failedForSpace: ({ context }) => context.error?.code === 'NO_SPACE',
+    /** The chain refused the pre-commit because its ticket is too old (Lotus ErrExpiredTicket). */
+    ticketExpired: ({ context }) => context.error?.code === 'TICKET_EXPIRED',
+    /** The sealing results were dropped with their ticket: sealing starts over from GetTicket. */
+    noTicket: ({ context }) => context.ticket === undefined,
     /** Nothing of this new sector is durable and no other piece waits for it: it can vanish. */
     unbornAndIdle: ({ context }) => isUnborn(context) && context.queue.length === 0,
     hasC1: ({ context }) => context.c1 !== undefined,
@@ -273,10 +277,10 @@ export const sectorSetup = setup({
       const e = errorOf(params.error);
       return { error: { code: e.code, message: `${params.what}: ${e.message}` } };
     }),
-    /** Keeps a chain message's refusal as the sector's error. */
-    storeRefusal: assign((_, params: { what: string; outcome: MessageOutcome }) => ({
-      error: { code: 'PROOF_INVALID' as const, message: `${params.what}: ${params.outcome.ok ? 'no reason given' : params.outcome.reason}` },
-    })),
+    /** Keeps a chain message's refusal, with the chain's code (TICKET_EXPIRED, PROOF_INVALID, …), as the sector's error. */
+    storeRefusal: assign((_, params: { what: string; outcome: MessageOutcome }) =>
+      params.outcome.ok ? {} : { error: { code: params.outcome.code, message: `${params.what}: ${params.outcome.reason}` } },
+    ),
     clearError: assign({ error: undefined }),
     /**
      * Each entry to a failure state counts as a retry (Lotus's `Retries`). Runs before `setState`: a
@@ -303,7 +307,11 @@ export const sectorSetup = setup({
       const { value: _, ...proof } = context.proof ?? { sha256: '', bytes: 0, prover: '' };
       return { commit: { message: context.commit?.message ?? '', epoch: params.epoch }, proof };
     }),
-    /** Starts the sealing over from a new ticket (a different ticket gives different work ids). */
+    /**
+     * Starts the sealing over from a new ticket (a different ticket gives different work ids, and
+     * PC1 does not resume a checkpoint of another ticket): everything derived from the ticket goes,
+     * the pieces and CommD stay.
+     */
     dropSealingResults: assign({ ticket: undefined, pc1: undefined, commR: undefined, preCommit: undefined, seed: undefined, c1: undefined, proof: undefined, commit: undefined }),
     /** A proof will be computed again from C1. */
     dropProof: assign({ c1: undefined, proof: undefined, commit: undefined }),

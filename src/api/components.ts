@@ -16,7 +16,7 @@ import type { AddedPiece, AddPieceRequest } from '../piece/add-piece.js';
 import type { Permission } from '../auth/tokens.js';
 import type { CatalogClient } from '../storage/catalog-client.js';
 import type { LocalStore } from '../storage/local-store.js';
-import type { DriftReport, DriftResolution, DriftResolveMode } from '../storage/drift-report.js';
+import type { DriftReport, DriftResolution, DriftResolveMode, UnrecordedSectorFiles } from '../storage/drift-report.js';
 
 /**
  * The sector operations the API needs, satisfied by the facade that `actors/system.ts`
@@ -32,8 +32,14 @@ export interface SectorApiService {
   unreadable(): Promise<readonly UnreadableSector[]>;
   /** One sector's record; rejects with SectorUnknownError for an unknown number. */
   sectorStatus(sector: number): Promise<SectorRecord>;
-  /** Tells the scheduler the highest sector number on any path (after a path was attached), so new sectors are numbered above it. */
-  noteSectorNumbersOnPaths(): Promise<void>;
+  /**
+   * After a path was attached or files on it declared: keeps every sector number on any path out
+   * of use by new sectors, and logs and returns the files on `storageId` no record knows (of the
+   * sectors `only`, when given).
+   */
+  storageAttached(storageId: string, only?: readonly number[]): Promise<UnrecordedSectorFiles[]>;
+  /** A local storage path was attached or detached: the local worker is re-registered with its paths. */
+  storagePathsChanged?(): void;
   /** One sector's record and its log; rejects with SectorUnknownError for an unknown number. */
   status(sector: number): Promise<{ record: SectorRecord; log: SectorLogEntry[] }>;
   /** The sectors in any of `states`. */
@@ -54,6 +60,8 @@ export interface SectorApiService {
   abort(callIdOrPrefix: string): Promise<string>;
   /** Calls not yet returned to their sectors. */
   jobs(): Promise<readonly CallRecord[]>;
+  /** Calls returned to their sectors since `sinceMs` (unix ms), among the newest returned ones. */
+  returnedSince?(sinceMs: number): Promise<readonly CallRecord[]>;
   /** The drift between the storage paths and the sector records now. */
   drift(): Promise<DriftReport>;
   /** Resolves one sector's drift: import its record from its files, or remove a record whose files are gone. */

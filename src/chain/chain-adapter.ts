@@ -16,9 +16,10 @@
  *   PreCommitFailed and CommitFailed);
  * - waits resolve when the answer is known and reject only on infrastructure failures (and on a
  *   message id the chain never issued, a caller's bug); a message the chain refused resolves
- *   `{ ok: false, reason }`;
+ *   `{ ok: false, code, reason }` with a {@link ChainRefusalCode};
  * - waits stop (reject with an AbortedError, code ABORTED) as soon as their signal is aborted.
  */
+import type { ErrorCode } from '../errors.js';
 import type { SectorId } from '../sector/sector-id.js';
 import type { Hex32 } from '../tasks/task-types.js';
 
@@ -45,8 +46,22 @@ export interface CommitParams {
   proof: string;
 }
 
+/**
+ * Why the chain refused a message, as a code a sector branches on (the reason text is for people).
+ * Lotus tells these apart in `extern/storage-sealing/checks.go` (checkPrecommit, checkCommit) and
+ * `states_failed.go` acts on them:
+ * - TICKET_EXPIRED: a pre-commit whose ticket is too old (Lotus ErrExpiredTicket); the sector
+ *   drops its sealing results and seals again from a new ticket;
+ * - PRECOMMIT_REFUSED: any other refused pre-commit (already pre-committed, a ticket not from the past);
+ * - PROOF_INVALID: a commit whose proof does not verify (Lotus ErrInvalidProof);
+ * - COMMIT_REFUSED: any other refused commit (no pre-commit, before the seed epoch, already proven);
+ * - FAULT_REFUSED: a fault declared for a sector that is not proven.
+ */
+export type ChainRefusalCode = Extract<ErrorCode, 'TICKET_EXPIRED' | 'PRECOMMIT_REFUSED' | 'PROOF_INVALID' | 'COMMIT_REFUSED' | 'FAULT_REFUSED'>;
+export const CHAIN_REFUSAL_CODES: readonly ChainRefusalCode[] = ['TICKET_EXPIRED', 'PRECOMMIT_REFUSED', 'PROOF_INVALID', 'COMMIT_REFUSED', 'FAULT_REFUSED'];
+
 /** A message's fate once the chain has decided it. */
-export type MessageOutcome = { ok: true; epoch: number } | { ok: false; reason: string };
+export type MessageOutcome = { ok: true; epoch: number } | { ok: false; code: ChainRefusalCode; reason: string };
 
 /** A pre-commit as the chain holds it once it landed (Lotus `SectorPreCommitOnChainInfo`). */
 export interface PreCommitInfo extends PreCommitParams {

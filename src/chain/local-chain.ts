@@ -11,11 +11,12 @@
  *   values), for every sector.
  * - a message sent at epoch e is included at e + 1, where its fate is decided by the checks a
  *   miner actor makes (specs-actors `miner_actor.go` PreCommitSector / ProveCommitSector /
- *   DeclareFaults): a pre-commit fails for a sector already pre-committed or a ticket that is
- *   too old; a commit fails without a landed pre-commit, before its seed epoch has passed, for a
- *   sector already proven, or when its proof does not verify (`verifySeal` against the
- *   pre-committed CommR/CommD and the ticket and seed this chain handed out); a fault fails for a
- *   sector that is not proven.
+ *   DeclareFaults): a pre-commit fails for a ticket that is too old (TICKET_EXPIRED), for a
+ *   sector already pre-committed or a ticket not from the past (PRECOMMIT_REFUSED); a commit fails
+ *   when its proof does not verify (PROOF_INVALID: `verifySeal` against the pre-committed
+ *   CommR/CommD and the ticket and seed this chain handed out), without a landed pre-commit,
+ *   before its seed epoch has passed or for a sector already proven (COMMIT_REFUSED); a fault
+ *   fails for a sector that is not proven (FAULT_REFUSED).
  *
  * Fates are decided lazily, in sending order, whenever the head is brought up to the clock (by
  * any call or by the one epoch timer that runs while someone waits). That gives the same fates as
@@ -29,13 +30,15 @@ import type { VerifyResult } from '../seal/c2.js';
 import { type VerifySealInput, verifySealDetailed } from '../seal/verify.js';
 import { sealProofInfo } from '../sector/proofs.js';
 import { type SectorId, sectorId } from '../sector/sector-id.js';
-import type {
-  ChainAdapter,
-  ChainRandomness,
-  CommitParams,
-  MessageOutcome,
-  PreCommitInfo,
-  PreCommitParams,
+import {
+  CHAIN_REFUSAL_CODES,
+  type ChainAdapter,
+  type ChainRandomness,
+  type ChainRefusalCode,
+  type CommitParams,
+  type MessageOutcome,
+  type PreCommitInfo,
+  type PreCommitParams,
 } from './chain-adapter.js';
 import { type FixedRandomness, fixedRandomnessBytes } from './fixed-randomness.js';
 import { sealSeed, sealTicket } from './randomness.js';
@@ -211,7 +214,10 @@ export class LocalChain implements ChainAdapter {
     }
     const included = message?.included;
     if (!included) throw new InternalError(`message ${id} is still pending at epoch ${this.#head}`);
-    return included.ok ? { ok: true, epoch: included.epoch } : { ok: false, reason: included.reason };
+    if (included.ok) return { ok: true, epoch: included.epoch };
+    const code = included.code as ChainRefusalCode;
+    if (!CHAIN_REFUSAL_CODES.includes(code)) throw new InternalError(`message ${id} failed with ${included.code}, which is no chain refusal code`);
+    return { ok: false, code, reason: included.reason };
   }
 
   /** Resolves once the head is at `epoch` or later, checking once per epoch. */
@@ -306,25 +312,25 @@ export class LocalChain implements ChainAdapter {
 
   /** What the chain makes of a message included at `epoch`. */
   async #decide(message: ChainMessage, epoch: number): Promise<ChainInclusion> {
-    const fail = (reason: string): ChainInclusion => ({ epoch, ok: false, reason });
+    const fail = (code: ChainRefusalCode, reason: string): ChainInclusion => ({ epoch, ok: false, code, reason });
     const { miner, number } = message;
     const landedPreCommit = await this.#store.landedMessage(miner, number, 'precommit');
     const landedCommit = await this.#store.landedMessage(miner, number, 'commit');
     switch (message.kind) {
       case 'precommit': {
         const p = message.params as unknown as PreCommitParams;
-        if (landedPreCommit) return fail(`sector ${number} is already pre-committed (message ${landedPreCommit.id})`);
-        if (p.ticketEpoch >= epoch) return fail(`ticket epoch ${p.ticketEpoch} is not before the inclusion epoch ${epoch}`);
+        if (landedPreCommit) return fail('PRECOMMIT_REFUSED', `sector ${number} is already pre-committed (message ${landedPreCommit.id})`);
+        if (p.ticketEpoch >= epoch) return fail('PRECOMMIT_REFUSED', `ticket epoch ${p.ticketEpoch} is not before the inclusion epoch ${epoch}`);
         if (epoch - p.ticketEpoch > this.#ticketExpiry) {
-          return fail(`ticket epoch ${p.ticketEpoch} is too old: more than ${this.#ticketExpiry} epochs before epoch ${epoch}`);
+          return fail('TICKET_EXPIRED', `ticket epoch ${p.ticketEpoch} is too old: more than ${this.#ticketExpiry} epochs before epoch ${epoch}`);
         }
         return { epoch, ok: true };
       }
       case 'commit': {
-        if (!landedPreCommit?.included) return fail(`sector ${number} has no pre-commit on chain`);
-        if (landedCommit) return fail(`sector ${number} is already proven (message ${landedCommit.id})`);
+        if (!landedPreCommit?.included) return fail('COMMIT_REFUSED', `sector ${number} has no pre-commit on chain`);
+        if (landedCommit) return fail('COMMIT_REFUSED', `sector ${number} is already proven (message ${landedCommit.id})`);
         const seedEpoch = landedPreCommit.included.epoch + this.#seedWait;
-        if (epoch <= seedEpoch) return fail(`too early to prove sector ${number}: its seed epoch ${seedEpoch} has not passed`);
+        if (epoch <= seedEpoch) return fail('COMMIT_REFUSED', `too early to prove sector ${number}: its seed epoch ${seedEpoch} has not passed`);
         const p = landedPreCommit.params as unknown as PreCommitParams;
         try {
           const result = await this.#verify({
@@ -337,17 +343,17 @@ export class LocalChain implements ChainAdapter {
             seed: this.#seedAt(miner, seedEpoch),
             proof: Buffer.from(String(message.params.proof), 'base64'),
           });
-          return result.ok ? { epoch, ok: true } : fail(`invalid seal proof: ${result.reason}`);
+          return result.ok ? { epoch, ok: true } : fail('PROOF_INVALID', `invalid seal proof: ${result.reason}`);
         } catch (err) {
           // a proof in no known format, or malformed inputs, is the message's fault, not the chain's
           if (err instanceof SectorStorageError && (err.code === 'PROOF_INVALID' || err.code === 'INVALID_ARGUMENT')) {
-            return fail(`invalid seal proof: ${err.message}`);
+            return fail('PROOF_INVALID', `invalid seal proof: ${err.message}`);
           }
           throw err;
         }
       }
       case 'fault':
-        if (!landedCommit) return fail(`sector ${number} is not proven: there is no fault to declare`);
+        if (!landedCommit) return fail('FAULT_REFUSED', `sector ${number} is not proven: there is no fault to declare`);
         return { epoch, ok: true };
     }
   }

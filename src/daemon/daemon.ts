@@ -31,6 +31,7 @@ import { RepoFiles } from '../repo/repo-path.js';
 import { createRemoteHandler } from '../storage/http-handler.js';
 import { LocalStore } from '../storage/local-store.js';
 import { writeFileDurableSync } from '../fs/durable.js';
+import type { TaskType } from '../tasks/task-types.js';
 import type { FixedRandomness } from '../chain/fixed-randomness.js';
 import { heartbeatTimingFromEnv } from '../storage/owner-leases.js';
 import { RemoteStore } from '../storage/remote-store.js';
@@ -69,6 +70,10 @@ export interface DaemonOptions {
    * (repo/drift-guard.ts); otherwise that start is refused with REPO_DRIFT.
    */
   acceptDrift?: boolean;
+  /** Task types the daemon's own pool runs (`run --local-tasks`); empty: none (remote workers do the work). @default every type */
+  localTasks?: readonly TaskType[];
+  /** The local worker ignores resources (`run --ignore-resources`); per-type limits still apply. @default false */
+  ignoreResources?: boolean;
 }
 
 /** A running daemon. */
@@ -163,6 +168,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...(options.checkProvableMs !== undefined ? { checkProvableMs: options.checkProvableMs } : {}),
       minerId: repo.config.minerId,
       sealProof: repo.config.sealProof,
+      ...(options.localTasks ? { localTasks: options.localTasks } : {}),
+      ...(options.ignoreResources ? { ignoreResources: true } : {}),
       // the node's storage paths (storage.json), advertised with this node's /remote URL
       localStore: async (index) => {
         const local = new LocalStore({
@@ -181,6 +188,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // stopped after the HTTP server, so in-flight calls end first
     shutdown.pushAfter('HTTP server', 'actor system', () => system.stop());
     components.sectors = system.sectors;
+    components.workers = system.workerService;
     components.system = system;
     components.storage = {
       catalog: system.index.catalog,

@@ -13,7 +13,7 @@ import { encode } from 'cborg';
 import { CID } from 'multiformats/cid';
 import * as Digest from 'multiformats/hashes/digest';
 import { blake2b256 } from '../../native/hash.js';
-import { InternalError, InvalidArgumentError } from '../errors.js';
+import { type ErrorCode, InternalError, InvalidArgumentError, isErrorCode } from '../errors.js';
 import { canonicalJson } from '../tasks/work-id.js';
 import type { Db } from './database.js';
 
@@ -34,8 +34,11 @@ export interface ChainGenesis {
   baseTime: number;
 }
 
-/** A message's fate once it was included in an epoch. */
-export type ChainInclusion = { epoch: number; ok: true } | { epoch: number; ok: false; reason: string };
+/**
+ * A message's fate once it was included in an epoch; a refusal carries the error code the chain
+ * gave it (which codes a chain gives is the chain adapter's vocabulary, src/chain/chain-adapter.ts).
+ */
+export type ChainInclusion = { epoch: number; ok: true } | { epoch: number; ok: false; code: ErrorCode; reason: string };
 
 /** A message as sent to the chain. */
 export interface ChainMessage {
@@ -86,6 +89,7 @@ interface MessageRow {
   included_epoch: number | null;
   ok: number | null;
   reason: string | null;
+  code: string | null;
 }
 
 /** dag-cbor and BLAKE2b-256 codes (multicodec table). */
@@ -137,8 +141,8 @@ export class ChainStore {
     this.#pending = db.prepare<[number], MessageRow>(
       'SELECT * FROM chain_messages WHERE included_epoch IS NULL AND sent_epoch < ? ORDER BY seq',
     );
-    this.#include = db.prepare<[number, number, string | null, string]>(
-      'UPDATE chain_messages SET included_epoch = ?, ok = ?, reason = ? WHERE id = ? AND included_epoch IS NULL',
+    this.#include = db.prepare<[number, number, string | null, string | null, string]>(
+      'UPDATE chain_messages SET included_epoch = ?, ok = ?, reason = ?, code = ? WHERE id = ? AND included_epoch IS NULL',
     );
     this.#landed = db.prepare<[number, number, string], MessageRow>(
       'SELECT * FROM chain_messages WHERE miner = ? AND number = ? AND kind = ? AND ok = 1 ORDER BY seq DESC LIMIT 1',
@@ -233,8 +237,9 @@ export class ChainStore {
     if (!Number.isSafeInteger(inclusion.epoch) || inclusion.epoch < 0) {
       throw new InvalidArgumentError(`inclusion epoch ${inclusion.epoch} must be a non-negative integer`);
     }
-    const reason = inclusion.ok ? null : inclusion.reason;
-    return this.#include.run(inclusion.epoch, inclusion.ok ? 1 : 0, reason, id).changes === 1;
+    if (!inclusion.ok && !isErrorCode(inclusion.code)) throw new InvalidArgumentError(`refusal code "${inclusion.code}" is not an error code`);
+    const [reason, code] = inclusion.ok ? [null, null] : [inclusion.reason, inclusion.code];
+    return this.#include.run(inclusion.epoch, inclusion.ok ? 1 : 0, reason, code, id).changes === 1;
   }
 
   /** The sector's latest message of `kind` that landed. */
@@ -315,10 +320,11 @@ function decodeMessage(row: MessageRow): ChainMessage {
     sentAt: row.sent_at,
   };
   if (row.included_epoch !== null) {
+    if (row.ok !== 1 && !isErrorCode(row.code)) throw new InternalError(`${where} failed with unknown refusal code "${row.code}"`);
     message.included =
       row.ok === 1
         ? { epoch: row.included_epoch, ok: true }
-        : { epoch: row.included_epoch, ok: false, reason: row.reason ?? 'failed (no reason recorded)' };
+        : { epoch: row.included_epoch, ok: false, code: row.code as ErrorCode, reason: row.reason ?? 'failed (no reason recorded)' };
   }
   return message;
 }

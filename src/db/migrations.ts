@@ -135,4 +135,18 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE storage_paths ADD COLUMN url_nodes TEXT NOT NULL DEFAULT '{}';
   `,
+  // 7: why the local chain refused a message, as an error code a sector branches on (an expired
+  //    ticket means sealing again from a new ticket); refusals recorded before get the code their
+  //    reason text names (the reasons src/chain/local-chain.ts wrote)
+  `
+  ALTER TABLE chain_messages ADD COLUMN code TEXT;
+  UPDATE chain_messages SET code = CASE
+    WHEN kind = 'precommit' AND reason LIKE 'ticket epoch % is too old:%' THEN 'TICKET_EXPIRED'
+    WHEN kind = 'precommit' THEN 'PRECOMMIT_REFUSED'
+    WHEN kind = 'commit' AND reason LIKE 'invalid seal proof:%' THEN 'PROOF_INVALID'
+    WHEN kind = 'commit' THEN 'COMMIT_REFUSED'
+    ELSE 'FAULT_REFUSED'
+  END
+  WHERE ok = 0;
+  `,
 ];

@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError } from '../../errors.js';
 import { fileTypesOf } from '../../sector/sector-id.js';
-import { DRIFT_RESOLVE_MODES, type DriftResolveMode } from '../../storage/drift-report.js';
+import { DRIFT_RESOLVE_MODES, type DriftResolveMode, type UnrecordedSectorFiles } from '../../storage/drift-report.js';
 import { expectArity, intParam, stringParam } from '../params.js';
 import { defineMethod } from '../rpc-method.js';
 import { sectorService } from './sectors.js';
@@ -20,6 +20,16 @@ export interface UnrecordedSectorInfo {
   Storages: string[];
   /** Each file: its type, the storage holding it, and its path when that storage is open on this node. */
   Files: { Type: string; Storage: string; Path?: string }[];
+}
+
+/** Unrecorded sector files as the API shows them. */
+export function unrecordedInfo(u: UnrecordedSectorFiles): UnrecordedSectorInfo {
+  return {
+    SectorID: u.number,
+    Types: fileTypesOf(u.types),
+    Storages: u.storages,
+    Files: u.files.map((f) => ({ Type: f.type, Storage: f.storage, ...(f.path !== undefined ? { Path: f.path } : {}) })),
+  };
 }
 
 /** A record whose required files are on no path. */
@@ -63,12 +73,7 @@ export const driftMethods = {
     run: async (_p, { components }): Promise<DriftInfo> => {
       const d = await sectorService(components.sectors).drift();
       return {
-        Unrecorded: d.unrecorded.map((u) => ({
-          SectorID: u.number,
-          Types: fileTypesOf(u.types),
-          Storages: u.storages,
-          Files: u.files.map((f) => ({ Type: f.type, Storage: f.storage, ...(f.path !== undefined ? { Path: f.path } : {}) })),
-        })),
+        Unrecorded: d.unrecorded.map(unrecordedInfo),
         Missing: d.missing.map((m) => ({ SectorID: m.number, State: m.state, Missing: m.missing })),
         MaxSectorOnPaths: d.maxNumberOnPaths ?? null,
       };

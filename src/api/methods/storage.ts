@@ -6,9 +6,11 @@
  * (`StorageLock`, `StorageTryLock`, `StorageGetLocks`).
  *
  * Additions over Lotus: `StorageDeclareSectors` (one call per rescan instead of one per sector,
- * with drift repair), `StorageMoveSector` (atomic re-declaration), `StorageSummary` (health and
- * counts for `storage list`), `StorageSectorFiles` and `StorageListSectors` (`storage list
- * sectors`), `StorageCleanup` (`storage cleanup`), `StorageDetachLocal`, and, because a JSON-RPC call cannot hold a
+ * with drift repair), `StorageMoveSector` (atomic re-declaration), the drift an attached or
+ * declared path brought (sector files no record knows: logged by the daemon, and returned by
+ * `StorageAddLocal` and `StorageDeclareSectors`), `StorageSummary` (health and counts for
+ * `storage list`), `StorageSectorFiles` and `StorageListSectors` (`storage list sectors`),
+ * `StorageCleanup` (`storage cleanup`), `StorageDetachLocal`, and, because a JSON-RPC call cannot hold a
  * lock for the lifetime of a Go context, `StorageLock`/`StorageTryLock` return a lock id that
  * `StorageUnlock` releases; `StorageReleaseOwner` releases every lock of a dead worker.
  * Owners are leased: `StorageOwnerHeartbeat(owner)` (sent by workers every heartbeat interval)
@@ -42,6 +44,7 @@ import type { LocalStore, RedeclaredPath } from '../../storage/local-store.js';
 import { type CleanupReport, cleanupPaths } from '../../storage/path-cleanup.js';
 import { expectArity, intParam, objectParam, stringParam } from '../params.js';
 import { defineMethod, type RpcContext } from '../rpc-method.js';
+import { type UnrecordedSectorInfo, unrecordedInfo } from './drift.js';
 
 /** The storage side of a node, as the API reaches it. */
 export interface StorageComponents {
@@ -74,6 +77,21 @@ export interface SectorFileRow extends SectorFileDecl {
   canStore: boolean;
   /** The path's base URLs (empty when its heartbeat is stale or failing). */
   urls: string[];
+}
+
+/** A path attached to the daemon, with the drift it brought. */
+export interface AttachedPathInfo extends LocalPathInfo {
+  /** Sector files on the path that no record knows: their numbers are never handed out to new sectors. */
+  Unrecorded: UnrecordedSectorInfo[];
+}
+
+/**
+ * After a path was attached or files on it declared: sector numbers on the paths stay out of use,
+ * and the files on `storageId` no record knows (of the sectors `only`) are logged and returned.
+ */
+async function attachedDrift(ctx: RpcContext, storageId: string, only?: readonly number[]): Promise<UnrecordedSectorInfo[]> {
+  const found = (await ctx.components.sectors?.storageAttached(storageId, only)) ?? [];
+  return found.map(unrecordedInfo);
 }
 
 // ---- param validation -------------------------------------------------------------------------
@@ -294,8 +312,8 @@ export const storageMethods = {
     },
     run: async ([id, dropMissing], ctx): Promise<RedeclaredPath[]> => {
       const out = await st(ctx).local.redeclare({ ...(id !== undefined ? { id } : {}), dropMissing });
-      // sector numbers of files found are never handed out to new sectors
-      await ctx.components.sectors?.noteSectorNumbersOnPaths();
+      // sector numbers of files found are never handed out to new sectors; unrecorded ones are logged
+      for (const p of out) await attachedDrift(ctx, p.ID);
       return out;
     },
   }),
@@ -322,23 +340,28 @@ export const storageMethods = {
     },
     run: async ([id, sector, types, primary], ctx): Promise<null> => {
       await st(ctx).catalog.storageDeclareSector(id, sector, types, primary);
-      // a worker's file of a sector the records do not know keeps its number out of use
-      await ctx.components.sectors?.noteSectorNumbersOnPaths();
+      // a worker's file of a sector the records do not know keeps its number out of use (and is logged)
+      if (sector.miner === ctx.components.daemon.minerId) await attachedDrift(ctx, id, [sector.number]);
       return null;
     },
   }),
-  /** `StorageDeclareSectors(id, [{sector, types, primary}], dropMissing) → {declared, dropped}`. */
+  /**
+   * `StorageDeclareSectors(id, [{sector, types, primary}], dropMissing) → {declared, dropped, unrecorded}`:
+   * `unrecorded` lists the declared sectors that no record knows.
+   */
   StorageDeclareSectors: defineMethod({
     perm: 'admin',
     params: (raw): [string, SectorDecl[], boolean] => {
       expectArity(raw, 3);
       return [stringParam(raw, 0, 'id'), declsParam(raw, 1), boolParam(raw, 2, 'dropMissing')];
     },
-    run: async ([id, decls, drop], ctx) => {
+    run: async ([id, decls, drop], ctx): Promise<{ declared: number; dropped: number; unrecorded: UnrecordedSectorInfo[] }> => {
       const result = await st(ctx).catalog.storageDeclareSectors(id, decls, drop);
       // sector numbers found on a worker's (newly attached) path are never handed out to new sectors
-      await ctx.components.sectors?.noteSectorNumbersOnPaths();
-      return result;
+      const miner = ctx.components.daemon.minerId;
+      const numbers = [...new Set(decls.filter((d) => d.sector.miner === miner).map((d) => d.sector.number))];
+      const unrecorded = numbers.length > 0 ? await attachedDrift(ctx, id, numbers) : [];
+      return { ...result, unrecorded };
     },
   }),
   /** `StorageDropSector(id, sector, types)`. */
@@ -402,18 +425,22 @@ export const storageMethods = {
     },
     run: ([id], ctx): Promise<FsStat> => st(ctx).remote.fsStat(id, ctx.signal),
   }),
-  /** `StorageAddLocal(path) → LocalPathInfo`: opens an initialised path on the daemon and adds it to storage.json. */
+  /**
+   * `StorageAddLocal(path) → AttachedPathInfo`: opens an initialised path on the daemon and adds it
+   * to storage.json; `Unrecorded` lists the sector files found there that no record knows (Lotus
+   * returns nothing; an old repository's path attached to a new one is the case it shows).
+   */
   StorageAddLocal: defineMethod({
     perm: 'admin',
     params: (raw): [string] => {
       expectArity(raw, 1);
       return [stringParam(raw, 0, 'path')];
     },
-    run: async ([path], ctx): Promise<LocalPathInfo> => {
+    run: async ([path], ctx): Promise<AttachedPathInfo> => {
       const info = await st(ctx).local.addLocalPath(path);
       // sector numbers found on the new path are never handed out to new sectors
-      await ctx.components.sectors?.noteSectorNumbersOnPaths();
-      return info;
+      ctx.components.sectors?.storagePathsChanged?.();
+      return { ...info, Unrecorded: await attachedDrift(ctx, info.ID) };
     },
   }),
   /** `StorageDetachLocal(pathOrId) → LocalPathInfo`: detaches a daemon path (files stay on disk). */
@@ -423,7 +450,11 @@ export const storageMethods = {
       expectArity(raw, 1);
       return [stringParam(raw, 0, 'pathOrId')];
     },
-    run: ([p], ctx): Promise<LocalPathInfo> => st(ctx).local.detachLocalPath(p),
+    run: async ([p], ctx): Promise<LocalPathInfo> => {
+      const info = await st(ctx).local.detachLocalPath(p);
+      ctx.components.sectors?.storagePathsChanged?.();
+      return info;
+    },
   }),
   /**
    * `StorageFetch(sector, types, pathType, mode) → SectorPaths`: makes the sector's files of

@@ -3,6 +3,7 @@
  */
 import { parseSize } from '../../sector/sizes.js';
 import { parseFixedRandomness } from '../../chain/fixed-randomness.js';
+import { parseLocalTasks } from '../../tasks/worker-info.js';
 import { parseIntArg } from '../args.js';
 import { defineCommand } from '../command.js';
 
@@ -23,6 +24,17 @@ const run = defineCommand({
       defaultText: '8MiB (StackedDrg8MiBV1_1)',
     },
     threads: { type: 'string', valueName: 'N', description: 'sealer pool threads', defaultText: 'all cores' },
+    'local-tasks': {
+      type: 'string',
+      valueName: 'all|none|AP,PC1,…',
+      description:
+        "task types the daemon's own pool runs (worker 'local'); a list always gets C1, FIN and GET added, as lotus-miner's built-in worker; none: the daemon only schedules for remote workers (a client's upload then has nowhere to run: pieces add is refused NO_WORKER)",
+      defaultText: 'all',
+    },
+    'ignore-resources': {
+      type: 'boolean',
+      description: "the local worker takes tasks whatever its memory and threads (Lotus's ResourceFiltering \"disabled\"); <TASK>_<SIZE>_MAX_CONCURRENT limits still apply",
+    },
     'fixed-randomness': {
       type: 'string',
       valueName: 'TICKETHEX:SEEDHEX',
@@ -60,6 +72,7 @@ const run = defineCommand({
     const fixedRandomness = flags['fixed-randomness'] === undefined ? undefined : parseFixedRandomness(flags['fixed-randomness']);
     const epochMs = flags['epoch-ms'] === undefined ? undefined : parseIntArg(flags['epoch-ms'], 'epoch length (--epoch-ms)', { min: 1 });
     const seedWaitEpochs = flags['seed-wait-epochs'] === undefined ? undefined : parseIntArg(flags['seed-wait-epochs'], 'seed wait (--seed-wait-epochs)');
+    const localTasks = flags['local-tasks'] === undefined ? undefined : parseLocalTasks(flags['local-tasks']);
     const uploadIdleMs = flags['upload-idle-ms'] === undefined ? undefined : parseIntArg(flags['upload-idle-ms'], 'upload idle time (--upload-idle-ms)', { min: 1 });
     // loaded on use, so other commands do not load the pool, the actors and the native addon
     const { startDaemon } = await import('../../daemon/daemon.js');
@@ -74,6 +87,8 @@ const run = defineCommand({
       ...(seedWaitEpochs !== undefined ? { seedWaitEpochs } : {}),
       ...(uploadIdleMs !== undefined ? { uploadIdleMs } : {}),
       acceptDrift: flags['accept-drift'],
+      ...(localTasks ? { localTasks } : {}),
+      ...(flags['ignore-resources'] ? { ignoreResources: true } : {}),
       log: (line) => out.info(line),
     });
     if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));

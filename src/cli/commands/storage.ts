@@ -319,7 +319,7 @@ const attach = defineCommand({
   path: ['storage', 'attach'],
   summary: 'attach a storage path to the daemon (with --init, create it first)',
   description:
-    'The path must be reachable by the daemon process. With --init the directory is created with its unsealed/, sealed/ and cache/ folders and a sectorstore.json (fresh id); --seal and/or --store say what it may hold.',
+    'The path must be reachable by the daemon process. With --init the directory is created with its unsealed/, sealed/ and cache/ folders and a sectorstore.json (fresh id); --seal and/or --store say what it may hold. Sector files found on the path that no record knows are listed (their numbers are never given to new sectors; see "sectors drift").',
   flags: {
     init: { type: 'boolean', description: 'initialise the path (refused if it already has a sectorstore.json)' },
     seal: { type: 'boolean', description: 'the path may hold in-progress sealing data (with --init)' },
@@ -347,6 +347,10 @@ const attach = defineCommand({
         return [
           `attached ${i.LocalPath} as ${i.ID} (${use}; weight ${i.Weight}${i.MaxStorage ? `; max ${formatSize(i.MaxStorage)}` : ''})`,
           ...(i.UnknownEntries ?? []).map((u) => `  Not a sector file (left alone; move it out of the path): ${u}`),
+          ...i.Unrecorded.map(
+            (u) =>
+              `  Sector ${u.SectorID} has ${u.Types.join(' and ')} file${u.Types.length > 1 ? 's' : ''} here but no record: its number is not reused ("sectors drift resolve ${u.SectorID} --import|--lost" resolves it)`,
+          ),
         ];
       });
     } finally {

@@ -5,7 +5,8 @@
  * (`extern/storage-sealing/fsm_events.go`, `states_failed.go`). All on a simulated clock.
  */
 import test from 'ava';
-import { commit, commitProof, pack, pc1, pc2, preCommit, ticket, toProving } from './drive.js';
+import type { SectorRecordDraft } from '../../../src/db/sector-store.js';
+import { TICKET, commit, commitProof, pack, pc1, pc2, preCommit, ticket, toProving } from './drive.js';
 import { type SectorHarness, sectorHarness } from './sector-harness.js';
 
 const cc = () => sectorHarness({ miner: 1000, number: 7, proofType: 0, cc: true });
@@ -180,5 +181,116 @@ test('a PC1 result resets the PC2 failure count (Lotus SectorPreCommit1), so a l
     await wait(h, 60_000);
     t.is(h.state(), 'PreCommit2', `failure ${i} after the new PC1 retries PC2`);
   }
+  h.stop();
+});
+
+const EXPIRED = { ok: false, code: 'TICKET_EXPIRED', reason: 'ticket epoch 10 is too old: more than 5 epochs before epoch 16' } as const;
+
+test('a pre-commit refused for an expired ticket drops the sealing results (not the pieces or CommD) and goes to SealPreCommit1Failed at once', async (t) => {
+  const h = cc();
+  await toPreCommitting(h);
+  const { pieces, commD } = h.context();
+  h.invocation('chainSubmitPreCommit').resolve({ message: 'pc-msg' });
+  await h.flush();
+  h.invocation('chainWaitPreCommit').resolve(EXPIRED);
+  await h.flush();
+  t.is(h.state(), 'SealPreCommit1Failed');
+  t.deepEqual(h.context().error, { code: 'TICKET_EXPIRED', message: `the pre-commit message failed: ${EXPIRED.reason}` });
+  const record = h.lastSave()!.record;
+  t.is(record.state, 'SealPreCommit1Failed');
+  for (const field of ['ticket', 'pc1', 'commR', 'preCommit', 'seed', 'c1', 'proof', 'commit'] as const) {
+    t.is(record[field], undefined, `${field} is dropped from the record`);
+  }
+  t.deepEqual(record.pieces, pieces);
+  t.is(record.commD, commD);
+  const entries = h.saves.flatMap((s) => s.log);
+  t.deepEqual(
+    entries.slice(-2).map((e) => e.kind),
+    ['event;sealing.SectorChainPreCommitFailed', 'event;sealing.SectorSealPreCommit1Failed'],
+  );
+  t.is(entries.at(-1)!.message, `ticket expired error: the pre-commit message failed: ${EXPIRED.reason}`);
+  t.is(invoked(h, 'chainPreCommitInfo'), 0, 'no cool-down in PreCommitFailed and no check of a pre-commit that cannot land');
+  h.stop();
+});
+
+test('after the cool-down a sector whose ticket expired draws a new ticket (Lotus SectorOldTicket) and redoes PC1 and PC2 with it', async (t) => {
+  const h = cc();
+  await toPreCommitting(h);
+  const firstPc1 = h.requests().find((r) => r.task.type === 'PC1')!.task;
+  h.invocation('chainSubmitPreCommit').resolve({ message: 'pc-msg' });
+  await h.flush();
+  h.invocation('chainWaitPreCommit').resolve(EXPIRED);
+  await h.flush();
+  await wait(h, 59_999);
+  t.is(h.state(), 'SealPreCommit1Failed');
+  t.is(invoked(h, 'chainGetTicket'), 1, 'not before the cool-down');
+  await wait(h, 1);
+  t.is(h.state(), 'GetTicket');
+  t.deepEqual(h.logKinds().slice(-2), ['event;sealing.SectorRetrySealPreCommit1', 'event;sealing.SectorOldTicket']);
+  t.is(invoked(h, 'chainGetTicket'), 2);
+  const fresh = { value: 'cd'.repeat(32), epoch: 40 };
+  h.invocation('chainGetTicket').resolve(fresh);
+  await h.flush();
+  t.is(h.state(), 'PreCommit1');
+  const redo = h.lastTask();
+  t.is(redo.type, 'PC1');
+  t.deepEqual(redo, { ...firstPc1, input: { ...(firstPc1.input as object), ticket: fresh.value } } as typeof redo, 'the same pieces, the new ticket');
+  t.not((firstPc1.input as { ticket: string }).ticket, fresh.value);
+  await pc1(h);
+  await pc2(h);
+  t.is(h.state(), 'PreCommitting');
+  t.is((h.invocation('chainSubmitPreCommit').input as { params: { ticketEpoch: number } }).params.ticketEpoch, 40, 'the pre-commit carries the new ticket epoch');
+  t.is(invoked(h, 'chainSubmitPreCommit'), 2);
+  h.stop();
+});
+
+test('a sector restored in PreCommitFailed with an expired ticket, or in SealPreCommit1Failed without a ticket, still seals again from a new ticket', async (t) => {
+  const h = cc();
+  await toPreCommitting(h);
+  const base = structuredClone(h.lastSave()!.record);
+  h.stop();
+  const preCommitFailed: SectorRecordDraft = {
+    ...base,
+    state: 'PreCommitFailed',
+    preCommit: { message: 'pc-msg' },
+    error: { code: 'TICKET_EXPIRED', message: 'the pre-commit message failed: too old' },
+  };
+  const r = sectorHarness({ miner: 1000, number: 7, proofType: 0, record: { ...preCommitFailed, lastLogAt: 0 }, restoredAt: 0 });
+  await r.flush();
+  t.is(r.state(), 'SealPreCommit1Failed');
+  t.is(r.lastSave()!.record.ticket, undefined);
+  t.is(r.lastSave()!.record.commR, undefined);
+  r.stop();
+  const { ticket: _t, pc1: _p, commR: _r, ...dropped } = base;
+  const restored = sectorHarness({
+    miner: 1000,
+    number: 7,
+    proofType: 0,
+    record: { ...dropped, state: 'SealPreCommit1Failed', lastLogAt: 1_000_000 },
+    restoredAt: 1_030_000,
+  });
+  await restored.flush();
+  t.is(restored.state(), 'SealPreCommit1Failed');
+  await wait(restored, 30_000);
+  t.is(restored.state(), 'GetTicket', 'what was left of the cool-down, then a new ticket');
+  restored.invocation('chainGetTicket').resolve(TICKET);
+  await restored.flush();
+  t.is(restored.lastTask().type, 'PC1');
+  restored.stop();
+});
+
+test('a pre-commit refused for another reason keeps its results and is checked on chain after the cool-down', async (t) => {
+  const h = cc();
+  await toPreCommitting(h);
+  h.invocation('chainSubmitPreCommit').resolve({ message: 'pc-msg' });
+  await h.flush();
+  h.invocation('chainWaitPreCommit').resolve({ ok: false, code: 'PRECOMMIT_REFUSED', reason: 'sector 7 is already pre-committed (message m0)' });
+  await h.flush();
+  t.is(h.state(), 'PreCommitFailed');
+  t.is(h.context().error?.code, 'PRECOMMIT_REFUSED');
+  t.is(h.context().ticket?.epoch, TICKET.epoch);
+  t.is(h.context().commR, 'commR-cid');
+  await wait(h, 60_000);
+  t.is(invoked(h, 'chainPreCommitInfo'), 1);
   h.stop();
 });

@@ -65,7 +65,7 @@ test('a failed pre-commit message goes to PreCommitFailed; after the cool-down t
   await pc2(h);
   h.invocation('chainSubmitPreCommit').resolve({ message: 'm1' });
   await h.flush();
-  h.invocation('chainWaitPreCommit').resolve({ ok: false, reason: 'out of gas' });
+  h.invocation('chainWaitPreCommit').resolve({ ok: false, code: 'PRECOMMIT_REFUSED', reason: 'out of gas' });
   await h.flush();
   t.is(h.state(), 'PreCommitFailed');
   t.regex(h.context().error?.message ?? '', /out of gas/);
@@ -143,7 +143,7 @@ test('a commit the chain refuses (invalid proof) recomputes the proof; a second 
   await commitProof(h);
   h.invocation('chainSubmitCommit').resolve({ message: 'c1' });
   await h.flush();
-  h.invocation('chainWaitCommit').resolve({ ok: false, reason: 'invalid proof' });
+  h.invocation('chainWaitCommit').resolve({ ok: false, code: 'PROOF_INVALID', reason: 'invalid proof' });
   await h.flush();
   t.is(h.state(), 'CommitFailed');
   t.is(h.context().error?.code, 'PROOF_INVALID');
@@ -154,7 +154,7 @@ test('a commit the chain refuses (invalid proof) recomputes the proof; a second 
   await commitProof(h);
   h.invocation('chainSubmitCommit').resolve({ message: 'c2' });
   await h.flush();
-  h.invocation('chainWaitCommit').resolve({ ok: false, reason: 'invalid proof again' });
+  h.invocation('chainWaitCommit').resolve({ ok: false, code: 'PROOF_INVALID', reason: 'invalid proof again' });
   await h.flush();
   await wait(h, 60_000);
   t.is(h.state(), 'SealPreCommit1Failed');

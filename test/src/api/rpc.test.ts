@@ -45,7 +45,9 @@ function memorySectors(): SectorApiService & { data: Map<number, Uint8Array> } {
     async listSectors() {
       return [...records.values()];
     },
-    async noteSectorNumbersOnPaths() {},
+    async storageAttached() {
+      return [];
+    },
     async unreadable() {
       return [];
     },

@@ -139,6 +139,18 @@ test('a call in SealingCalls keeps its task short name, attempts, times and fail
   });
 });
 
+test('WorkerJobs: a call the scheduler holds is listed under its worker, RunWait 0 once started (its prepare step too), n + 1 while in window n', (t) => {
+  const queued = call({ state: 'started', worker: undefined, hostname: undefined, startedAt: undefined });
+  t.deepEqual(workerJobOf(queued, { worker: 'w-2', runWait: 2, hostname: 'box-2' }), {
+    worker: 'w-2',
+    job: { ID: { Sector: { Miner: 1000, Number: 7 }, ID: queued.callId }, Sector: { Miner: 1000, Number: 7 }, Task: 'seal/v0/precommit/1', RunWait: 2, Start: new Date(1_000).toISOString(), Hostname: 'box-2' },
+  });
+  t.like(workerJobOf(queued, { worker: 'w-2', runWait: 0 }), { worker: 'w-2', job: { RunWait: 0 } }, 'preparing on w-2');
+  t.like(workerJobOf(call(), { worker: 'w-2', runWait: 0 }), { worker: 'w-2', job: { RunWait: 0, Start: new Date(2_000).toISOString() } });
+  t.like(workerJobOf(queued), { worker: NO_WORKER, job: { RunWait: 1 } }, 'not placed: queued under no worker');
+  t.like(workerJobOf(call({ state: 'done' }), { worker: 'w-2', runWait: 0 }), { worker: NO_WORKER, job: { RunWait: -1 } }, 'a done call is ret-wait whatever');
+});
+
 test('SectorsList shows a sector whose record cannot be read as Unreadable, with the reason as its last error, among the readable ones', async (t) => {
   const sectors = {
     listSectors: async () => [record({ number: 3 }), record({ number: 9, state: 'Proving' })],

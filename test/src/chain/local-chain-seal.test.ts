@@ -78,10 +78,10 @@ test("a commit lands only with a proof made with the chain's own ticket and seed
   const outcomes = Promise.all([wrongSeed, corrupted, valid].map((m) => chain.waitCommit(SECTOR, m.message, never)));
   await passEpochs(clock, 1);
   const [a, b, c] = await outcomes;
-  t.false(a!.ok);
+  t.like(a, { ok: false, code: 'PROOF_INVALID' });
   // made with another seed, the proof answers other challenges than the chain's seed asks
   t.regex((a as { reason: string }).reason, /^invalid seal proof: .*challenge/);
-  t.false(b!.ok);
+  t.like(b, { ok: false, code: 'PROOF_INVALID' });
   t.regex((b as { reason: string }).reason, /^invalid seal proof: /);
   t.deepEqual(c, { ok: true, epoch: 7 });
 
@@ -112,7 +112,7 @@ test('a proof made for another sector number does not prove this sector', async 
   const outcome = chain.waitCommit(SECTOR, commit.message, never);
   await passEpochs(t.context.clock, 1);
   const result = await outcome;
-  t.false(result.ok);
+  t.like(result, { ok: false, code: 'PROOF_INVALID' });
   t.regex((result as { reason: string }).reason, /^invalid seal proof: /);
 });
 

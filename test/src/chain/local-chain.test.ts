@@ -122,6 +122,7 @@ test('submits are idempotent per sector and parameters; a second pre-commit of a
   t.deepEqual(await chain.waitPreCommit(SECTOR, a.message, never), { ok: true, epoch: 2 });
   t.deepEqual(await chain.waitPreCommit(SECTOR, b.message, never), {
     ok: false,
+    code: 'PRECOMMIT_REFUSED',
     reason: `sector 1 is already pre-committed (message ${a.message})`,
   });
   t.deepEqual(await chain.waitPreCommit({ miner: 1000, number: 2 }, other.message, never), { ok: true, epoch: 2 });
@@ -140,7 +141,7 @@ test('once the pre-commit landed, getTicket returns the ticket it was pre-commit
   t.is((await chain.getTicket({ miner: 1000, number: 2 })).epoch, 5);
 });
 
-test('a pre-commit whose ticket is too old, or not from the past, fails with the reason', async (t) => {
+test('a pre-commit whose ticket is too old fails as TICKET_EXPIRED, one whose ticket is not from the past as PRECOMMIT_REFUSED, with the reason', async (t) => {
   const f = await chainFixture({ ticketExpiryEpochs: 5 });
   try {
     await passEpochs(f.clock, 9);
@@ -150,16 +151,20 @@ test('a pre-commit whose ticket is too old, or not from the past, fails with the
     await passEpochs(f.clock, 1);
     t.deepEqual(await f.chain.waitPreCommit(SECTOR, old.message, never), {
       ok: false,
+      code: 'TICKET_EXPIRED',
       reason: 'ticket epoch 4 is too old: more than 5 epochs before epoch 10',
     });
     t.deepEqual(await f.chain.waitPreCommit({ miner: 1000, number: 2 }, fresh.message, never), { ok: true, epoch: 10 });
     t.deepEqual(await f.chain.waitPreCommit({ miner: 1000, number: 3 }, future.message, never), {
       ok: false,
+      code: 'PRECOMMIT_REFUSED',
       reason: 'ticket epoch 10 is not before the inclusion epoch 10',
     });
     // the failed pre-commit may be sent again: a new message
     const again = await f.chain.submitPreCommit(SECTOR, preCommit(4));
     t.not(again.message, old.message);
+    // the code is kept with the fate: a restarted chain answers the same
+    t.like(await f.restart().waitPreCommit(SECTOR, old.message, never), { ok: false, code: 'TICKET_EXPIRED' });
   } finally {
     f.close();
   }
@@ -176,7 +181,7 @@ test('a commit without a landed pre-commit, or before its seed epoch passed, fai
   try {
     const early = await f.chain.submitCommit(SECTOR, { proof: 'AAAA' });
     await passEpochs(f.clock, 1);
-    t.deepEqual(await f.chain.waitCommit(SECTOR, early.message, never), { ok: false, reason: 'sector 1 has no pre-commit on chain' });
+    t.deepEqual(await f.chain.waitCommit(SECTOR, early.message, never), { ok: false, code: 'COMMIT_REFUSED', reason: 'sector 1 has no pre-commit on chain' });
     const pre = await f.chain.submitPreCommit(SECTOR, preCommit(0));
     await passEpochs(f.clock, 1);
     const { epoch } = (await f.chain.waitPreCommit(SECTOR, pre.message, never)) as { epoch: number };
@@ -186,6 +191,7 @@ test('a commit without a landed pre-commit, or before its seed epoch passed, fai
     await passEpochs(f.clock, 1);
     t.deepEqual(await f.chain.waitCommit(SECTOR, tooEarly.message, never), {
       ok: false,
+      code: 'COMMIT_REFUSED',
       reason: 'too early to prove sector 1: its seed epoch 5 has not passed',
     });
     t.is(verified, 0);
@@ -220,7 +226,7 @@ test('a fault can be declared only for a proven sector', async (t) => {
     t.deepEqual(
       messages.map((m) => [m.kind, m.included]),
       [
-        ['fault', { epoch: 1, ok: false, reason: 'sector 1 is not proven: there is no fault to declare' }],
+        ['fault', { epoch: 1, ok: false, code: 'FAULT_REFUSED', reason: 'sector 1 is not proven: there is no fault to declare' }],
         ['precommit', { epoch: 1, ok: true }],
         ['commit', { epoch: 3, ok: true }],
         ['fault', { epoch: 4, ok: true }],

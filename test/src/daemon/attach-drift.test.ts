@@ -1,7 +1,8 @@
 /**
  * Sector files on a path attached to a running daemon keep their sector numbers out of use (issue
  * 13, finding 1, second case): a fresh repository that attaches an old repository's storage path,
- * and a worker that declares the files of its path, must not get a new sector numbered over them.
+ * and a worker that declares the files of its path, must not get a new sector numbered over them;
+ * the attach (or declaration) reports those files, in its answer and in the daemon's log.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -42,6 +43,15 @@ test.serial('a fresh repository that attaches an old storage path numbers its ne
   try {
     const attached = await runCli(newRepo, ['storage', 'attach', join(oldRepo, 'storage')]);
     t.is(attached.code, 0, attached.stderr);
+    // the attach itself reports what it found: to the operator, and in the daemon's log
+    const id = (JSON.parse(readFileSync(join(oldRepo, 'storage', 'sectorstore.json'), 'utf8')) as { ID: string }).ID;
+    for (const n of [0, 1]) {
+      t.true(
+        attached.stdout.includes(`  Sector ${n} has unsealed file here but no record: its number is not reused ("sectors drift resolve ${n} --import|--lost" resolves it)`),
+        attached.stdout,
+      );
+      t.true(daemon.output().includes(`storage ${id}: sector ${n} has unsealed file but no record: its number is not reused`), daemon.output());
+    }
     const drift = await cliJson<Drift>(newRepo, ['sectors', 'drift']);
     t.deepEqual(
       drift.Unrecorded.map((u) => u.SectorID),
@@ -50,11 +60,28 @@ test.serial('a fresh repository that attaches an old storage path numbers its ne
     );
     const next = await cliJson<{ sector: number }>(newRepo, ['pieces', 'add', file]);
     t.is(next.sector, 2, 'the new sector is numbered above every file on the attached path');
-    t.deepEqual(readdirSync(oldUnsealed).sort(), names);
+    // the new sector's file may go to either path (both can seal): the old files are what must stay
+    t.deepEqual(
+      readdirSync(oldUnsealed)
+        .filter((n) => n !== 's-t01000-2')
+        .sort(),
+      names,
+    );
     t.deepEqual(
       names.map((n) => readFileSync(join(oldUnsealed, n))),
       before,
       'the files of the old sectors 0 and 1 are untouched',
+    );
+    // attached again, the path reports the same drift to a caller of the API
+    t.is((await runCli(newRepo, ['storage', 'detach', join(oldRepo, 'storage')])).code, 0);
+    const again = await cliJson<{ ID: string; Unrecorded: Drift['Unrecorded'] }>(newRepo, ['storage', 'attach', join(oldRepo, 'storage')]);
+    t.is(again.ID, id);
+    t.deepEqual(
+      again.Unrecorded.map((u) => [u.SectorID, u.Types, u.Storages]),
+      [
+        [0, ['unsealed'], [id]],
+        [1, ['unsealed'], [id]],
+      ],
     );
   } finally {
     const { code, output } = await daemon.stop();
@@ -77,8 +104,12 @@ test.serial('sector files a worker declares on its path keep their numbers out o
     t.is(attach.error, undefined, JSON.stringify(attach.error));
     const declared = await rawRpc(repo, 'Filecoin.StorageDeclareSectors', [id, [{ sector: { miner: 1000, number: 7 }, types: 1, primary: true }], true]);
     t.is(declared.error, undefined, JSON.stringify(declared.error));
+    t.like(declared.result, { declared: 1, unrecorded: [{ SectorID: 7, Types: ['unsealed'], Storages: [id] }] }, 'the declaring worker is told');
     const next = await cliJson<{ sector: number }>(repo, ['pieces', 'add', file]);
     t.is(next.sector, 8, 'the new sector is numbered above the worker\'s sector 7');
+    // a file of a sector the daemon knows is no drift
+    const known = await rawRpc(repo, 'Filecoin.StorageDeclareSectors', [id, [{ sector: { miner: 1000, number: 8 }, types: 2, primary: true }], false]);
+    t.deepEqual((known.result as { unrecorded: unknown[] }).unrecorded, []);
     // one at a time, as a worker declares the file of a finished task
     const one = await rawRpc(repo, 'Filecoin.StorageDeclareSector', [id, { miner: 1000, number: 12 }, 1, true]);
     t.is(one.error, undefined, JSON.stringify(one.error));
@@ -88,5 +119,11 @@ test.serial('sector files a worker declares on its path keep their numbers out o
   } finally {
     const { code, output } = await daemon.stop();
     t.is(code, 0, output);
+    // each declaration that brought drift is in the daemon's log, once; the known sector 8 is not
+    for (const n of [7, 12]) {
+      const line = `sector ${n} has unsealed file but no record: its number is not reused`;
+      t.is(output.split(line).length - 1, 1, `${line}\n${output}`);
+    }
+    t.false(/sector 8 has .* but no record/.test(output), output);
   }
 });

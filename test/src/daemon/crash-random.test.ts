@@ -2,7 +2,8 @@
  * The randomized crash test of the repository's agreement with its disks: rounds of uploads
  * (`pieces add` through the CLI, and stalled clients of the test's own that send half their
  * bytes and go quiet, which `--upload-idle-ms 1000` times out), each ended by a `kill -9` of the
- * daemon at a seeded moment and a restart on the same repository. 2 KiB sectors, so sectors fill,
+ * daemon at a seeded moment (or, when the machine is slow, just after the round's first reported
+ * add, whichever is later) and a restart on the same repository. 2 KiB sectors, so sectors fill,
  * pack and seal in between (the local chain stand-in runs 50 ms epochs).
  *
  * After every restart, once nothing runs: the daemon started; every piece a client was told was
@@ -97,15 +98,24 @@ test.serial(`${ROUNDS} rounds of uploads and stalled clients ended by kill -9 at
       const stalls = Math.floor(random() * 3);
       const uploads: Promise<void>[] = [];
       const api = apiOf(repo);
+      let firstReported!: () => void;
+      const reportedOne = new Promise<void>((resolve) => {
+        firstReported = resolve;
+      });
+      const adding: Promise<void>[] = [];
       for (let i = 0; i < adds; i++) {
         const file = join(repo, `piece-${files++}.bin`);
         writeFileSync(file, bytes(1 + Math.floor(random() * MAX_PAYLOAD)));
-        uploads.push(
+        adding.push(
           runCli(repo, ['pieces', 'add', file, '--json']).then((r: CliResult) => {
-            if (r.code === 0) reported.push({ piece: JSON.parse(r.stdout) as AddedPiece, file, round });
+            if (r.code !== 0) return;
+            reported.push({ piece: JSON.parse(r.stdout) as AddedPiece, file, round });
+            firstReported();
           }),
         );
       }
+      uploads.push(...adding);
+      const addsSettled = Promise.all(adding);
       const silence = new Promise<void>(() => {});
       for (let i = 0; i < stalls; i++) {
         const payload = bytes(2 + Math.floor(random() * (MAX_PAYLOAD - 1)));
@@ -122,16 +132,26 @@ test.serial(`${ROUNDS} rounds of uploads and stalled clients ended by kill -9 at
           ),
         );
       }
-      // the CLI clients need a few hundred ms to start: most kills land after some adds were reported
+      // The kill comes at a seeded moment, but never before the round's first add was reported:
+      // the CLI clients take a few hundred ms to start on an idle machine and seconds on a loaded
+      // one, and a round killed before any add finished would prove nothing about reported pieces.
+      // On a loaded machine the kill then lands just after the first report, the other adds and
+      // the stalled clients still in flight.
       const delay = Math.round(300 + random() * 2700);
+      const started = Date.now();
       await sleep(delay);
+      const early = reported.every((r) => r.round !== round);
+      await Promise.race([reportedOne, addsSettled]);
+      const killedAt = Date.now() - started;
       const states = ((await rawRpc(repo, 'Filecoin.SectorsList', [])).result as Array<{ SectorID: number; State: string }>).map((s) => `${s.SectorID}:${s.State}`);
       const killed = await daemon.kill();
       t.is(killed.signal, 'SIGKILL');
       await Promise.all(uploads);
       api.close();
       const before = reported.filter((r) => r.round === round).length;
-      log.push(`round ${round}: ${adds} adds (${before} reported), ${stalls} stalled; kill at ${delay} ms with sectors ${states.join(' ')}`);
+      t.true(before > 0, `round ${round}: an add was reported before the kill (the daemon was up and every add failed otherwise)`);
+      const when = early ? `${killedAt} ms, after the first reported add (seeded ${delay} ms came first)` : `${delay} ms`;
+      log.push(`round ${round}: ${adds} adds (${before} reported), ${stalls} stalled; kill at ${when} with sectors ${states.join(' ')}`);
 
       daemon = await startDaemon(repo, RUN_ARGS);
       await quiescent(repo);
@@ -143,7 +163,7 @@ test.serial(`${ROUNDS} rounds of uploads and stalled clients ended by kill -9 at
     await readBack(t, repo, reported, () => true);
     const sectors = (await rawRpc(repo, 'Filecoin.SectorsList', [])).result as Array<{ State: string }>;
     t.log(`${reported.length} pieces reported added in ${files} adds; ${sectors.length} sectors, ${sectors.filter((s) => s.State === 'Proving').length} sealed`);
-    t.true(reported.length > 0, 'some adds completed before their kill');
+    t.true(reported.length >= ROUNDS, 'every round had an add completed before its kill');
   } finally {
     await daemon.stop();
   }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blake2b } from '@noble/hashes/blake2b';
 import anyTest, { type TestFn } from 'ava';
+import Database from 'better-sqlite3';
 import { encode } from 'cborg';
 import { CID } from 'multiformats/cid';
 import { type ChainGenesis, type ChainMessageDraft, ChainStore } from '../../../src/db/chain-store.js';
@@ -109,7 +110,7 @@ test('other parameters, another kind or another sector make a new message', (t) 
 test('a message sent again after it failed is a new message; after it landed it is the same', (t) => {
   const { store } = t.context;
   const failed = store.putMessage(preCommit(1)).message;
-  t.true(store.includeMessage(failed.id, { epoch: 5, ok: false, reason: 'ticket too old' }));
+  t.true(store.includeMessage(failed.id, { epoch: 5, ok: false, code: 'TICKET_EXPIRED', reason: 'ticket too old' }));
   const retry = store.putMessage(preCommit(1, { sentEpoch: 6 }));
   t.true(retry.created);
   t.not(retry.message.id, failed.id);
@@ -117,7 +118,7 @@ test('a message sent again after it failed is a new message; after it landed it 
   const again = store.putMessage(preCommit(1, { sentEpoch: 8 }));
   t.false(again.created);
   t.is(again.message.id, retry.message.id);
-  t.deepEqual(store.message(failed.id)?.included, { epoch: 5, ok: false, reason: 'ticket too old' });
+  t.deepEqual(store.message(failed.id)?.included, { epoch: 5, ok: false, code: 'TICKET_EXPIRED', reason: 'ticket too old' });
 });
 
 test('pending messages sent before an epoch come in sending order, and the first fate recorded stays', (t) => {
@@ -130,7 +131,7 @@ test('pending messages sent before an epoch come in sending order, and the first
     [a.id, b.id],
   );
   t.true(store.includeMessage(a.id, { epoch: 3, ok: true }));
-  t.false(store.includeMessage(a.id, { epoch: 4, ok: false, reason: 'second opinion' }));
+  t.false(store.includeMessage(a.id, { epoch: 4, ok: false, code: 'PRECOMMIT_REFUSED', reason: 'second opinion' }));
   t.deepEqual(store.message(a.id)?.included, { epoch: 3, ok: true });
   t.deepEqual(
     store.pendingMessages(6).map((m) => m.id),
@@ -144,7 +145,7 @@ test('the landed message of a sector is its latest one of that kind that landed'
   const a = store.putMessage(preCommit(1)).message;
   store.includeMessage(a.id, { epoch: 5, ok: true });
   const b = store.putMessage(preCommit(1, { params: { sealProof: 5, commR: COMM_R, ticketEpoch: 9, dealIds: [] } })).message;
-  store.includeMessage(b.id, { epoch: 6, ok: false, reason: 'already pre-committed' });
+  store.includeMessage(b.id, { epoch: 6, ok: false, code: 'PRECOMMIT_REFUSED', reason: 'already pre-committed' });
   t.is(store.landedMessage(1000, 1, 'precommit')?.id, a.id);
   t.is(store.landedMessage(1000, 1, 'commit'), undefined);
   t.is(store.landedMessage(1001, 1, 'precommit'), undefined);
@@ -160,5 +161,53 @@ test('bad input is refused by name and writes nothing', (t) => {
   t.throws(() => store.putMessage(preCommit(1, { kind: 'vote' as 'fault' })), { code: 'INVALID_ARGUMENT', message: /kind "vote"/ });
   t.throws(() => store.putMessage(preCommit(-1)), { code: 'INVALID_ARGUMENT', message: /number -1/ });
   t.throws(() => store.includeMessage('x', { epoch: -2, ok: true }), { code: 'INVALID_ARGUMENT', message: /epoch -2/ });
+  const m = store.putMessage(preCommit(2)).message;
+  t.throws(() => store.includeMessage(m.id, { epoch: 5, ok: false, code: 'TOO_OLD' as 'TICKET_EXPIRED', reason: 'r' }), {
+    code: 'INVALID_ARGUMENT',
+    message: /refusal code "TOO_OLD"/,
+  });
+  t.is(store.message(m.id)?.included, undefined);
   t.deepEqual(store.messagesOf(1000, 1), []);
+});
+
+test('refusals recorded before refusal codes existed get the code their reason names when the database is migrated', (t) => {
+  const path = join(t.context.dir, 'v6.sqlite');
+  const old = new Database(path);
+  old.exec(migrations.slice(0, 6).join('\n'));
+  old.pragma('user_version = 6');
+  const insert = old.prepare(
+    `INSERT INTO chain_messages (id, seq, kind, miner, number, params, sent_epoch, sent_at, included_epoch, ok, reason)
+     VALUES (?, ?, ?, 1000, ?, '{}', 1, 0, 2, ?, ?)`,
+  );
+  insert.run('m1', 1, 'precommit', 1, 0, 'ticket epoch 4 is too old: more than 5 epochs before epoch 10');
+  insert.run('m2', 2, 'precommit', 2, 0, 'sector 2 is already pre-committed (message m9)');
+  insert.run('m3', 3, 'commit', 3, 0, 'invalid seal proof: bad');
+  insert.run('m4', 4, 'commit', 4, 0, 'sector 4 has no pre-commit on chain');
+  insert.run('m5', 5, 'fault', 5, 0, 'sector 5 is not proven: there is no fault to declare');
+  insert.run('m6', 6, 'precommit', 6, 1, null);
+  old.close();
+  const db = openDatabase(path);
+  try {
+    const store = new ChainStore(db);
+    t.deepEqual(
+      ['m1', 'm2', 'm3', 'm4', 'm5', 'm6'].map((id) => store.message(id)?.included),
+      [
+        { epoch: 2, ok: false, code: 'TICKET_EXPIRED', reason: 'ticket epoch 4 is too old: more than 5 epochs before epoch 10' },
+        { epoch: 2, ok: false, code: 'PRECOMMIT_REFUSED', reason: 'sector 2 is already pre-committed (message m9)' },
+        { epoch: 2, ok: false, code: 'PROOF_INVALID', reason: 'invalid seal proof: bad' },
+        { epoch: 2, ok: false, code: 'COMMIT_REFUSED', reason: 'sector 4 has no pre-commit on chain' },
+        { epoch: 2, ok: false, code: 'FAULT_REFUSED', reason: 'sector 5 is not proven: there is no fault to declare' },
+        { epoch: 2, ok: true },
+      ],
+    );
+  } finally {
+    db.close();
+  }
+});
+
+test('a refusal stored without a known code is refused by name when read', (t) => {
+  const { db, store } = t.context;
+  const m = store.putMessage(preCommit(1)).message;
+  db.prepare("UPDATE chain_messages SET included_epoch = 5, ok = 0, reason = 'r', code = 'NOPE' WHERE id = ?").run(m.id);
+  t.throws(() => store.message(m.id), { code: 'INTERNAL', message: `chain message ${m.id} failed with unknown refusal code "NOPE"` });
 });
