@@ -81,8 +81,9 @@ interface Finished {
 
 /**
  * A stand-in for the scheduler around one `workerTask` child, as machines/scheduler spawns it:
- * `abort` forwards `task.abort` to it, `stop` stops it (what the daemon's shutdown does), and the
- * child's `scheduler.task.finished` is recorded. The runner is the fixture's LocalWorker, with a
+ * the child's `scheduler.task.prepared` is answered with `task.work`, `abort` forwards
+ * `task.abort` to it, `stop` stops it (what the daemon's shutdown does), and the child's
+ * `scheduler.task.finished` is recorded. The runner is the fixture's LocalWorker, with a
  * progress sink added so the test can choose the moment of the abort.
  */
 function schedulerOf(f: WorkerFixture, callTask: Task, onProgress: (p: TaskProgress) => void) {
@@ -90,7 +91,7 @@ function schedulerOf(f: WorkerFixture, callTask: Task, onProgress: (p: TaskProgr
   const runner: TaskRunner = {
     id: 'local',
     hostname: f.worker.hostname,
-    run: (tk, options) => f.worker.run(tk, { ...options, onProgress }),
+    run: (tk, options) => f.worker.run(tk, { signal: options.signal, onProgress }),
   };
   const workerTask = createWorkerTaskLogic({ workers: new Map([['local', runner]]), ready: Promise.resolve(), inflight });
   const machine = setup({
@@ -103,9 +104,9 @@ function schedulerOf(f: WorkerFixture, callTask: Task, onProgress: (p: TaskProgr
       running: {
         invoke: { id: 'task', src: 'workerTask', input: { callId: 'call-1', task: callTask, worker: 'local' } },
         on: {
-          abort: { actions: sendTo('task', { type: 'task.abort' } satisfies TaskActorEvent) },
-          // its prepare step is done (nothing to fetch here): the active pool has room at once
+          // the active pool has room at once: the prepared call may run
           'scheduler.task.prepared': { actions: sendTo('task', { type: 'task.work' } satisfies TaskActorEvent) },
+          abort: { actions: sendTo('task', { type: 'task.abort' } satisfies TaskActorEvent) },
           stop: 'stopped',
           'scheduler.task.finished': { target: 'stopped', actions: assign({ finished: ({ event }) => ({ ret: event.ret, at: performance.now() }) }) },
         },
