@@ -45,6 +45,8 @@ export type ErrorCode =
   | 'CALL_STATE_INVALID'
   | 'ABORTED'
   | 'UPLOAD_STALLED'
+  | 'PROTOCOL_MISMATCH'
+  | 'WORKER_LOST'
   | 'INTERNAL';
 
 /** Base class: a code, a name and an optional cause. */
@@ -120,6 +122,13 @@ export const CallStateInvalidError = defineError('CallStateInvalidError', 'CALL_
 export const AbortedError = defineError('AbortedError', 'ABORTED');
 /** A client's upload sent nothing for longer than the idle timeout; the piece is dropped. */
 export const UploadStalledError = defineError('UploadStalledError', 'UPLOAD_STALLED');
+/** A worker and its manager speak different versions of the worker protocol. */
+export const ProtocolMismatchError = defineError('ProtocolMismatchError', 'PROTOCOL_MISMATCH');
+/**
+ * The worker a call ran on went away (it restarted without the call, or stayed away past the
+ * grace period): the call goes back to the queue rather than failing its sector.
+ */
+export const WorkerLostError = defineError('WorkerLostError', 'WORKER_LOST');
 export const InternalError = defineError('InternalError', 'INTERNAL');
 
 const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknown }) => SectorStorageError> = {
@@ -162,6 +171,8 @@ const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknow
   CALL_STATE_INVALID: CallStateInvalidError,
   ABORTED: AbortedError,
   UPLOAD_STALLED: UploadStalledError,
+  PROTOCOL_MISMATCH: ProtocolMismatchError,
+  WORKER_LOST: WorkerLostError,
   INTERNAL: InternalError,
 };
 
