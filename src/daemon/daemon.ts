@@ -35,6 +35,8 @@ import type { FixedRandomness } from '../chain/fixed-randomness.js';
 import { heartbeatTimingFromEnv } from '../storage/owner-leases.js';
 import { RemoteStore } from '../storage/remote-store.js';
 import { SectorLocks } from '../storage/sector-locks.js';
+import { WORKER_WS_PATH } from '../api/worker-protocol.js';
+import { RemoteWorkers } from './remote-workers.js';
 
 /** Default API listen address (loopback, Lotus miner's port). */
 export const DEFAULT_LISTEN = '127.0.0.1:2345';
@@ -69,6 +71,8 @@ export interface DaemonOptions {
    * (repo/drift-guard.ts); otherwise that start is refused with REPO_DRIFT.
    */
   acceptDrift?: boolean;
+  /** How long a disconnected remote worker's calls wait for it to come back before they are queued again. @default 60000 */
+  workerGraceMs?: number;
 }
 
 /** A running daemon. */
@@ -78,6 +82,8 @@ export interface Daemon {
   readonly multiaddr: string;
   readonly url: string;
   readonly session: string;
+  /** The remote workers (`sector-storage worker`) connected over `/rpc/worker/v0`. */
+  readonly remoteWorkers: RemoteWorkers;
   /** Shuts down (idempotent): every step runs; rejects with the failed steps listed if any failed. */
   stop(): Promise<void>;
 }
@@ -139,6 +145,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const rpc = new RpcServer(apiMethods, components, streams);
     rpc.onInternalError = (method, err) => log(`${method} failed unexpectedly: ${(err as Error)?.stack ?? err}`);
     const server = new ApiHttpServer({ rpc, streams, authenticate: (t) => authority.verifyToken(t), log });
+    const { intervalMs, thresholdMs } = heartbeatTimingFromEnv();
+    // remote workers are refused (503, they retry) until the actor system can take them
+    const remoteWorkers = new RemoteWorkers({
+      manager: { version: components.daemon.version, session, miner: repo.config.minerId },
+      heartbeatMs: intervalMs,
+      ...(options.workerGraceMs !== undefined ? { graceMs: options.workerGraceMs } : {}),
+      log,
+    });
+    server.upgrade(WORKER_WS_PATH, remoteWorkers.upgrade);
     // listen before starting the actors: the storage paths are declared with this node's URL.
     // Nobody knows the port until the api file is written, so no call arrives half-booted.
     const bound = await server.listen(listen.host, listen.port);
@@ -146,7 +161,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
     // the node's one sector lock table: tasks of the local worker and the API's StorageLock share it;
     // its lease sweep releases remote owners that went silent
-    const { intervalMs, thresholdMs } = heartbeatTimingFromEnv();
     const locks = new SectorLocks({ heartbeatIntervalMs: intervalMs, heartbeatThresholdMs: thresholdMs });
     shutdown.push('sector locks', () => locks.close());
     const system = await startDaemonSystem({
@@ -180,6 +194,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     });
     // stopped after the HTTP server, so in-flight calls end first
     shutdown.pushAfter('HTTP server', 'actor system', () => system.stop());
+    // the workers' connections close before the actors stop: stopping a task actor aborts its
+    // run, which must not reach a worker (shutdown is not an abort; the worker delivers later)
+    remoteWorkers.start(system.index.calls);
+    shutdown.push('remote workers', () => remoteWorkers.close());
     components.sectors = system.sectors;
     components.system = system;
     components.storage = {
@@ -203,6 +221,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       multiaddr,
       url,
       session,
+      remoteWorkers,
       stop: () => shutdown.run(),
     };
   } catch (err) {

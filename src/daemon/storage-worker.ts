@@ -10,8 +10,9 @@
  * at once.
  *
  * The HTTP server is the same ApiHttpServer the daemon uses, with an (initially empty) method
- * table: the scheduler issue adds the worker's task methods to it. Tokens are the manager's
- * (verified through its `AuthVerify`, cached for a minute).
+ * table; task execution reaches the worker over its own WebSocket to the manager
+ * (worker-node.ts). Tokens are the manager's (verified through its `AuthVerify`, cached for a
+ * minute).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -53,8 +54,13 @@ export interface StorageWorkerOptions {
    * on another port leaves no dead URL). @default {@link workerNodeId} of the storage paths
    */
   nodeId?: string;
-  /** Worker-specific API methods (the scheduler adds task execution here). @default {} */
+  /** Worker-specific API methods on its HTTP server. @default {} */
   methods?: Record<string, AnyMethod>;
+  /**
+   * The owner name of its sector locks on the manager (a sealing worker passes its session, so a
+   * restart can release what the previous session held). @default a new uuid
+   */
+  ownerId?: string;
   /** Storage-path and lock-owner heartbeats, and the manager-restart check. @default 10_000 */
   heartbeatIntervalMs?: number;
   /** @default 5 */
@@ -98,7 +104,7 @@ export async function startStorageWorker(options: StorageWorkerOptions): Promise
       (manager.call as unknown as (m: string, ...p: unknown[]) => Promise<unknown>)(method, ...params, ...(opts?.signal ? [{ signal: opts.signal }] : []));
     const catalog = rpcCatalog(call);
 
-    const id = randomUUID();
+    const id = options.ownerId ?? randomUUID();
     const locks = new ManagerLocks(call, id);
     const streams = new StreamRegistry();
     const components = {
