@@ -133,10 +133,9 @@ export class RemoteWorker {
       };
       this.#pending.set(callId, p);
       this.#host.track(callId, this);
-      if (this.#conn) {
-        if (this.#conn.held.has(callId)) p.accepted = true;
-        else this.#send(p, this.#conn);
-      }
+      if (!this.#conn) this.#startGrace(); // placed while the worker is away: it has the grace period to come back
+      else if (this.#conn.held.has(callId)) p.accepted = true;
+      else this.#send(p, this.#conn);
     });
   }
 
@@ -167,6 +166,12 @@ export class RemoteWorker {
     this.#conn = undefined;
     if (this.#pending.size === 0 || this.#host.closing) return;
     this.#host.log(`worker ${this.id} is away with ${this.#pending.size} call(s); waiting ${this.#host.graceMs} ms for it to come back`);
+    this.#startGrace();
+  }
+
+  /** From now, the worker has the grace period to come back before its pending calls are lost. */
+  #startGrace(): void {
+    if (this.#graceTimer || this.#host.closing) return;
     this.#graceTimer = setTimeout(() => {
       this.#graceTimer = undefined;
       for (const p of [...this.#pending.values()]) {
@@ -212,8 +217,9 @@ export class RemoteWorker {
       (err: SectorStorageError) => {
         p.sending = false;
         if (this.#pending.get(p.callId) !== p) return;
-        // a broken connection is not the call's failure: the next connection decides (attach)
-        if (!conn.peer.open || err.code === 'DAEMON_UNREACHABLE' || err.code === 'WORKER_LOST') return;
+        // a broken connection, or a worker that is stopping, is not the call's failure: the next
+        // connection decides (attach)
+        if (!conn.peer.open || err.code === 'DAEMON_UNREACHABLE' || err.code === 'WORKER_LOST' || err.code === 'ABORTED') return;
         this.#finish(p, { error: err });
       },
     );

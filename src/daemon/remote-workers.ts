@@ -196,7 +196,7 @@ export class RemoteWorkers {
       this.#current.set(info.id, conn);
       if (previous) previous.peer.close(WorkerClose.replaced, 'a newer connection of this worker replaced it');
       joined = { worker, conn, heartbeat: this.#heartbeat(worker, peer) };
-      peer.setMethods({ ...this.#returnMethods(worker), WorkerConnect: connect });
+      peer.setMethods({ ...this.#returnMethods(worker, conn), WorkerConnect: connect });
       worker.attach(conn, info);
       this.#registry?.connect(info, worker);
       this.#o.log(
@@ -250,30 +250,38 @@ export class RemoteWorkers {
   }
 
   /** The `Return*` methods a welcomed worker may call. */
-  #returnMethods(from: RemoteWorker): Record<string, PeerMethod> {
+  #returnMethods(from: RemoteWorker, conn: WorkerConnection): Record<string, PeerMethod> {
     const methods: Record<string, PeerMethod> = {};
     for (const type of TASK_TYPES) {
       const method = TASK_METHODS[type].ret;
       methods[method] = async (params) => {
         const { callId, ret } = parseReturn(type, params);
-        const owner = this.#byCall.get(callId);
-        if (owner) {
-          const expected = owner.pendingType(callId);
-          if (expected !== type) throw new InvalidArgumentError(`${method} for call ${callId}, which is a ${expected} call`);
-          owner.settle(callId, ret, from);
-          return this.#durable(callId, method);
-        }
-        const record = await this.#calls!.get(callId);
-        if (!record) throw new CallUnknownError(`${method}: this manager has no call ${callId}`);
-        if (record.task !== type) throw new InvalidArgumentError(`${method} for call ${callId}, which is a ${record.task} call`);
-        if (record.state === 'done' || record.state === 'returned') {
-          this.#o.log(`worker ${from.id} returned call ${callId} (${type}) again; its result was recorded already`);
-          return true;
-        }
-        return this.#park(callId, type, ret, method);
+        const acked = await this.#acknowledge(from, callId, type, ret, method);
+        // acknowledged: the worker deletes the call, so it no longer holds it
+        conn.held.delete(callId);
+        return acked;
       };
     }
     return methods;
+  }
+
+  /** Settles the run waiting for a result (or parks it) and resolves once it may be acknowledged. */
+  async #acknowledge(from: RemoteWorker, callId: string, type: TaskType, ret: CallReturn, method: string): Promise<true> {
+    const owner = this.#byCall.get(callId);
+    if (owner) {
+      const expected = owner.pendingType(callId);
+      if (expected !== type) throw new InvalidArgumentError(`${method} for call ${callId}, which is a ${expected} call`);
+      owner.settle(callId, ret, from);
+      return this.#durable(callId, method);
+    }
+    const record = await this.#calls!.get(callId);
+    if (!record) throw new CallUnknownError(`${method}: this manager has no call ${callId}`);
+    if (record.task !== type) throw new InvalidArgumentError(`${method} for call ${callId}, which is a ${record.task} call`);
+    if (record.state === 'done' || record.state === 'returned') {
+      this.#o.log(`worker ${from.id} returned call ${callId} (${type}) again; its result was recorded already`);
+      return true;
+    }
+    return this.#park(callId, type, ret, method);
   }
 
   /** Holds a result nobody waits for until a run takes it (then acknowledges it once durable), or for `parkMs`. */

@@ -403,3 +403,26 @@ test('a result for an open call nobody waits for is parked for the run that asks
   t.is(e?.code, 'ABORTED');
   t.regex(e?.message ?? '', /nothing waits for call .* yet .*; send it again/);
 });
+
+test('a call placed on a worker that is away waits the grace period for it: handed over if it comes back, WORKER_LOST if not', async (t) => {
+  const w = await connected(t);
+  const runner = t.context.hub.get(WORKER_ID)!;
+  w.ws.terminate();
+  await until('the disconnect', () => !runner.connected);
+  const lost = runner.run(pc1(13), { signal: new AbortController().signal, callId: randomUUID() });
+  const err = await t.throwsAsync<SectorStorageError>(lost);
+  t.is(err?.code, 'WORKER_LOST');
+  const id = randomUUID();
+  const later = runner.run(pc1(14), { signal: new AbortController().signal, callId: id });
+  const sent: string[] = [];
+  const back = await connected(t, {
+    SealPreCommit1: (p) => {
+      sent.push((p[0] as { ID: string }).ID);
+      return p[0];
+    },
+  });
+  await until('the call handed over', () => sent.length === 1);
+  t.deepEqual(sent, [id]);
+  void back.peer.call('ReturnSealPreCommit1', [callIdJson({ miner: 1000, number: 14 }, id), pc1Out, null]).catch(() => {});
+  t.deepEqual(await later, { type: 'PC1', value: pc1Out });
+});
