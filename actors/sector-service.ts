@@ -10,6 +10,7 @@ import {
   AbortedError,
   CallUnknownError,
   InvalidArgumentError,
+  NoWorkerError,
   PayloadTooLargeError,
   PayloadTooSmallError,
   SectorUnknownError,
@@ -42,6 +43,13 @@ export interface SectorServiceDeps {
   sources: Map<string, RequestSource>;
   /** Operational log lines (drift resolution). @default console.warn */
   log?: (line: string) => void;
+  /** The local worker as the scheduler knows it. @default runs AddPiece, paths never change */
+  localWorker?: {
+    /** Whether it runs AddPiece (a client's upload can run nowhere else). */
+    runsAddPiece(): boolean;
+    /** Re-registers it with the node's storage paths as they are now. */
+    pathsChanged(): void;
+  };
 }
 
 /** A sector's status as `sectors status` shows it: the record, its log, and the calls made for it. */
@@ -124,6 +132,10 @@ export class SectorService {
       throw new InvalidArgumentError(`sector ${req.sector} must be a non-negative integer`);
     }
     if (req.signal?.aborted) throw new AbortedError('addPiece cancelled before it started');
+    if (this.#d.localWorker && !this.#d.localWorker.runsAddPiece()) {
+      // the bytes are in this process: no other worker can write them (docs/design/scheduler.md §2)
+      throw new NoWorkerError('the daemon\'s local worker does not run AP (run --local-tasks), so no worker can take a client\'s upload');
+    }
 
     const requestId = randomUUID();
     const source: RequestSource = { source: exactly(req.source, payloadSize) };
@@ -239,6 +251,11 @@ export class SectorService {
     const record = await this.sectorStatus(sector);
     const log = await this.#d.index.sectors.log(this.#d.miner, sector);
     return { record, log };
+  }
+
+  /** A storage path was attached or detached: the local worker is re-registered with the paths it has now. */
+  storagePathsChanged(): void {
+    this.#d.localWorker?.pathsChanged();
   }
 
   /** Tells the scheduler the highest sector number on any path, so new sectors are numbered above it. */

@@ -46,7 +46,13 @@ import { sectorGroupMachine } from '../machines/scheduler/sector-group.machine.j
 import { chainActors } from './chain-actors.js';
 import { type IndexClient, createIndexActor } from './index.actor.js';
 import { SectorService } from './sector-service.js';
+import { WorkerService } from './worker-service.js';
 import { createWorkerTaskLogic, type TaskRunner } from './worker-task.actor.js';
+import { InvalidArgumentError } from '../src/errors.js';
+import { limitsFromEnv } from '../src/tasks/resources.js';
+import { TASK_TYPES, type TaskType } from '../src/tasks/task-types.js';
+import { LOCAL_WORKER_ID, type WorkerInfo, type WorkerResources, checkWorkerInfo } from '../src/tasks/worker-info.js';
+import { localResources } from '../src/worker/local-resources.js';
 
 /**
  * Compares the sector files the scan declared with the records (docs/design/sealing-daemon.md §8):
@@ -131,10 +137,25 @@ export interface DaemonSystemOptions {
   /** Settings of the default local chain. */
   localChain?: { epochMs?: number; seedWaitEpochs?: number; fixedRandomness?: FixedRandomness; clock?: ChainClock };
   /**
-   * Runs the tasks instead of the local worker (benchmarks measure the call path with a task body
-   * of their own); the local worker still removes files and checks provability.
+   * Runs the local worker's tasks instead of the pool (benchmarks measure the call path with a task
+   * body of their own); the local worker still removes files and checks provability.
    */
   taskRunner?: TaskRunner;
+  /**
+   * Task types the daemon's own pool runs (`run --local-tasks`, src/tasks/worker-info.ts
+   * `parseLocalTasks`); empty: no local worker is registered. @default every task type
+   */
+  localTasks?: readonly TaskType[];
+  /** The local worker's resources. @default this machine's (src/worker/local-resources.ts) with the pool's threads */
+  localResources?: WorkerResources;
+  /** The local worker ignores resources (Lotus ResourceFiltering "disabled"); per-type limits still apply. @default false */
+  ignoreResources?: boolean;
+  /** The local worker's per-type limits. @default Lotus's `<TASK>_<SIZE>_MAX_CONCURRENT` variables for the sector size */
+  localLimits?: Partial<Record<TaskType, number>>;
+  /** No scheduling pass this long after start (Lotus InitWait), so reconnecting workers are there. @default 0 */
+  initWaitMs?: number;
+  /** Period of re-reading the storage paths' space for placement. @default 10000 */
+  storageRefreshMs?: number;
   /** Where SDR parent caches live. @default PC1's default */
   parentCacheDir?: string;
   /** Silence after which a client's upload fails UPLOAD_STALLED. @default 15000 */
@@ -153,6 +174,25 @@ export interface DaemonSystemOptions {
   log?: (message: string) => void;
 }
 
+/**
+ * The workers of a running system: the one place a worker and the runner of its calls are
+ * registered with the scheduler (docs/design/scheduler.md §1).
+ */
+export interface WorkerRegistry {
+  /**
+   * Registers a worker (or updates a known one's info) and the runner its calls run on; sends
+   * `scheduler.worker.connected`. InvalidArgumentError for a bad info or a runner of another id.
+   */
+  connect(info: WorkerInfo, runner: TaskRunner): void;
+  /**
+   * The worker is gone: its unstarted tasks go back to the queue (`scheduler.worker.disconnected`);
+   * its started calls end as their runner reports them (WORKER_LOST puts a call back in the queue).
+   */
+  disconnect(id: string): void;
+  /** The runner registered for a worker. */
+  runner(id: string): TaskRunner | undefined;
+}
+
 /** A running daemon system. */
 export interface DaemonSystemHandle {
   /** The sector operations. */
@@ -167,6 +207,10 @@ export interface DaemonSystemHandle {
   chain: ChainAdapter;
   /** The daemon's own pool as a worker. */
   worker: LocalWorker;
+  /** Where workers and the runners of their calls are registered (docs/design/scheduler.md §1). */
+  workers: WorkerRegistry;
+  /** The operator's view of and control over the workers. */
+  workerService: WorkerService;
   /** The root (scheduler) actor. */
   system: Actor<SchedulerMachine>;
   /** Stops every actor (running tasks are cancelled and awaited, and stay `running` in the call store), the storage loop, and the database if opened here. */
@@ -220,6 +264,33 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   const sources = new Map<string, RequestSource>();
   const inflight = new Set<Promise<unknown>>();
   const workers = new Map<string, TaskRunner>();
+  const localTasks = [...(options.localTasks ?? TASK_TYPES)];
+  const sectorSize = sealProofInfo(options.sealProof).sectorSize;
+  const localLimits = options.localLimits ?? limitsFromEnv(process.env, sectorSize, localTasks);
+  const resources = options.localResources ?? localResources(options.pool.threads);
+  /** The local worker as it registers: its paths are the node's local storage paths now. */
+  const localInfo = (): WorkerInfo => ({
+    id: LOCAL_WORKER_ID,
+    hostname,
+    taskTypes: localTasks,
+    resources,
+    ignoreResources: options.ignoreResources ?? false,
+    paths: localStore ? localStore.localPaths().map((p) => p.ID) : [],
+    ...(Object.keys(localLimits).length > 0 ? { limits: localLimits } : {}),
+  });
+  const registry: WorkerRegistry = {
+    connect(info, runner) {
+      const checked = checkWorkerInfo(info);
+      if (runner.id !== checked.id) throw new InvalidArgumentError(`the runner of worker ${checked.id} has id ${runner.id}`);
+      workers.set(checked.id, runner);
+      root.send({ type: 'scheduler.worker.connected', info: checked });
+    },
+    disconnect(id) {
+      workers.delete(id);
+      root.send({ type: 'scheduler.worker.disconnected', id });
+    },
+    runner: (id) => workers.get(id),
+  };
   let localStore: LocalStore | undefined;
   let worker: LocalWorker | undefined;
   let chain: ChainAdapter | undefined;
@@ -274,13 +345,14 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     input: {
       miner: options.minerId,
       proofType: options.sealProof,
-      worker: { id: 'local', hostname, threads: options.taskRunner?.threads ?? options.pool.threads },
       records: awake,
       dormant: dormant.map((r) => ({ number: r.number, state: r.state, proofType: r.proofType })),
       openCalls,
       nextNumber,
       startedAt: now(),
       ...(options.checkProvableMs !== undefined ? { checkProvableMs: options.checkProvableMs } : {}),
+      ...(options.initWaitMs !== undefined ? { initWaitMs: options.initWaitMs } : {}),
+      ...(options.storageRefreshMs !== undefined ? { storageRefreshMs: options.storageRefreshMs } : {}),
     },
     ...(options.inspect ? { inspect: options.inspect } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
@@ -321,8 +393,8 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
       { pool: options.pool, localStore, locks, sources, ...(options.parentCacheDir ? { parentCacheDir: options.parentCacheDir } : {}), log },
       { hostname, ...(options.uploadIdleMs !== undefined ? { uploadIdleMs: options.uploadIdleMs } : {}) },
     );
-    workers.set(worker.id, options.taskRunner ?? worker);
     markReady();
+    if (localTasks.length > 0) registry.connect(localInfo(), options.taskRunner ?? worker);
     await reconcileWithDisks({ minerId: options.minerId, records, openCalls, client, worker, root, log });
   } catch (err) {
     // stop first: a task waiting on `ready` must not turn the failed start into a sector failure
@@ -342,11 +414,19 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     worker,
     sources,
     log,
+    localWorker: {
+      runsAddPiece: () => localTasks.includes('AP'),
+      pathsChanged: () => {
+        if (localTasks.length > 0) root.send({ type: 'scheduler.worker.connected', info: localInfo() });
+      },
+    },
   });
+  const workerService = new WorkerService(root);
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       sectors.close();
+      workerService.close();
       root.stop();
       // stopped worker tasks abort their runs; wait until the threads let go of the files
       await Promise.allSettled([...inflight]);
@@ -355,5 +435,5 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     })();
     return stopping;
   };
-  return { sectors, index: client, localStore, locks, chain, worker, system: root, stop };
+  return { sectors, index: client, localStore, locks, chain, worker, workers: registry, workerService, system: root, stop };
 }

@@ -1,15 +1,18 @@
 /**
- * The `workerTask` actor: runs one tracked call on a worker. A callback actor rather than a
- * promise actor, because the scheduler must hear when an aborted call has really stopped (its
- * thread let go of the sector's files) — a stopped promise actor reports nothing — and because it
- * receives `task.abort`:
+ * The `workerTask` actor: runs one tracked call on the worker the scheduler chose
+ * (docs/design/scheduler.md §1). A callback actor rather than a promise actor, because the
+ * scheduler must hear when the call's prepare step is done and when an aborted call has really
+ * stopped (its thread let go of the sector's files) — a stopped promise actor reports nothing —
+ * and because it receives `task.work` and `task.abort`:
  *
- *   scheduler ──spawn task:<callId> {callId, task, worker}──▶ workerTask ──worker.run(task, signal)
- *   scheduler ──task.abort──▶ workerTask: aborts the signal; the run ends ABORTED
+ *   scheduler ──spawn task:<callId> {callId, task, worker}──▶ workerTask ──runner.prepare(task, signal)
+ *   workerTask ──scheduler.task.prepared {callId}──▶ scheduler (the call waits for room in `active`)
+ *   scheduler ──task.work──▶ workerTask ──runner.run(task, signal)
+ *   scheduler ──task.abort──▶ workerTask: aborts the signal of whichever step runs; the call ends ABORTED
  *   workerTask ──scheduler.task.finished {callId, ret}──▶ scheduler (once the run has settled)
  *
- * Stopping the actor (shutdown) aborts the run too, but reports nothing: the call stays `running`
- * in the call store and is queued again when the daemon restarts (shutdown is not an abort).
+ * Stopping the actor (shutdown) aborts the run too, but reports nothing: the call stays as the
+ * call store has it and is queued again when the daemon restarts (shutdown is not an abort).
  */
 import { fromCallback } from 'xstate';
 import { AbortedError, InternalError, toWireError } from '../src/errors.js';
@@ -17,16 +20,21 @@ import type { CallReturn } from '../src/tasks/calls.js';
 import type { Task, TaskResult } from '../src/tasks/task-types.js';
 import type { SchedulerTaskEvent, TaskActorEvent } from '../machines/protocol.js';
 
-/** What runs calls: the daemon's own pool (src/worker/local-worker.ts), later remote workers. */
+/**
+ * What runs calls on one worker: the daemon's own pool (src/worker/local-worker.ts) or a remote
+ * worker's connection. Registered with `DaemonSystemHandle.workers.connect(info, runner)`.
+ */
 export interface TaskRunner {
   readonly id: string;
   readonly hostname: string;
-  readonly threads: number;
+  /** Lotus's prepare step: fetch what the task reads that the worker lacks. Absent: nothing to do. */
+  prepare?(task: Task, options: { signal: AbortSignal }): Promise<void>;
+  /** Runs the task to its result; rejects with the task's typed error (WORKER_LOST: the call is queued again). */
   run(task: Task, options: { signal: AbortSignal }): Promise<TaskResult>;
 }
 
 export interface WorkerTaskComponents {
-  /** Workers by id. */
+  /** Runners by worker id. */
   workers: ReadonlyMap<string, TaskRunner>;
   /** Resolves when the workers may run (the storage paths are open). */
   ready: Promise<void>;
@@ -39,12 +47,25 @@ export function createWorkerTaskLogic(c: WorkerTaskComponents) {
   return fromCallback<TaskActorEvent, { callId: string; task: Task; worker: string }>(({ input, sendBack, receive }) => {
     const abort = new AbortController();
     let stopped = false;
+    let startWork!: () => void;
+    const workGranted = new Promise<void>((resolve, reject) => {
+      startWork = resolve;
+      abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true });
+    });
+    workGranted.catch(() => {});
+    const checkAborted = (what: string) => {
+      if (abort.signal.aborted) throw new AbortedError(`call ${input.callId} aborted ${what}`);
+    };
     const run = (async (): Promise<TaskResult> => {
       await c.ready;
-      const worker = c.workers.get(input.worker);
-      if (!worker) throw new InternalError(`call ${input.callId}: no worker "${input.worker}"`);
-      if (abort.signal.aborted) throw new AbortedError(`call ${input.callId} aborted before it started`);
-      return worker.run(input.task, { signal: abort.signal });
+      const runner = c.workers.get(input.worker);
+      if (!runner) throw new InternalError(`call ${input.callId}: no worker "${input.worker}"`);
+      checkAborted('before it started');
+      await runner.prepare?.(input.task, { signal: abort.signal });
+      checkAborted('after its prepare step');
+      if (!stopped) sendBack({ type: 'scheduler.task.prepared', callId: input.callId } satisfies SchedulerTaskEvent);
+      await workGranted;
+      return runner.run(input.task, { signal: abort.signal });
     })();
     c.inflight.add(run);
     const report = (ret: CallReturn) => {
@@ -56,7 +77,8 @@ export function createWorkerTaskLogic(c: WorkerTaskComponents) {
       (err: unknown) => report({ ok: false, error: toWireError(err) }),
     );
     receive((e) => {
-      if (e.type === 'task.abort') abort.abort(new AbortedError(`call ${input.callId} (${input.task.type}) aborted`));
+      if (e.type === 'task.work') startWork();
+      else if (e.type === 'task.abort') abort.abort(new AbortedError(`call ${input.callId} (${input.task.type}) aborted`));
     });
     return () => {
       stopped = true;

@@ -13,13 +13,16 @@
  *   sector:<n> ──sendParent scheduler.task.request / task.abort / sector.changed / piece.* / sector.discard──▶ scheduler
  *   sector:<n>, scheduler ──index.call (replyTo: self)──▶ index ──index.result (after the commit)──▶ sender
  *   index client (Promise proxy, outside the actors) ──index.call / index.barrier──▶ index
- *   task:<callId> (callback actor on a worker, spawned by the scheduler) ──scheduler.task.finished──▶ scheduler
+ *   task:<callId> (callback actor on a worker, spawned by the scheduler) ──scheduler.task.prepared / finished──▶ scheduler
+ *   scheduler ──task.work / task.abort──▶ task:<callId>
+ *   worker registry (actors/system.ts `workers`), supervision, facade ──scheduler.worker.*──▶ scheduler
  */
 import type { ActorRef, ActorSystem, Snapshot } from 'xstate';
 import type { IndexStores, StoreCallOf } from '../src/db/stores.js';
 import type { WireError } from '../src/errors.js';
 import type { CallReturn } from '../src/tasks/calls.js';
-import type { Task, TaskResult } from '../src/tasks/task-types.js';
+import type { Task, TaskResult, TaskType } from '../src/tasks/task-types.js';
+import type { WorkerInfo } from '../src/tasks/worker-info.js';
 import type { PieceRecord, SectorRecordDraft, SectorStateName } from '../src/db/sector-store.js';
 import type { SectorInput } from './sector/sector-context.js';
 
@@ -128,11 +131,38 @@ export type SchedulerSectorEvent =
   /** A sector actor failed (a bug), reported by its group. */
   | { type: 'scheduler.sector.crashed'; number: number; error: WireError };
 
-/** From a worker task actor: how the call ended (a remote worker's Return* would arrive the same way). */
-export type SchedulerTaskEvent = { type: 'scheduler.task.finished'; callId: string; ret: CallReturn };
+/**
+ * From a worker task actor: its prepare step is done (the call waits for room in the worker's
+ * active pool), or how the call ended (a remote worker's Return* arrives the same way). An error
+ * with code WORKER_LOST puts the call back in the queue instead (docs/design/scheduler.md §1).
+ */
+export type SchedulerTaskEvent =
+  | { type: 'scheduler.task.prepared'; callId: string }
+  | { type: 'scheduler.task.finished'; callId: string; ret: CallReturn };
 
-/** To a worker task actor: stop the call (its `scheduler.task.finished` follows once the thread let go). */
-export type TaskActorEvent = { type: 'task.abort' };
+/**
+ * To a worker task actor: run the work now (the active pool has room), or stop the call (its
+ * `scheduler.task.finished` follows once the thread let go).
+ */
+export type TaskActorEvent = { type: 'task.work' } | { type: 'task.abort' };
+
+/**
+ * Workers coming and going and the operator's control over them (docs/design/scheduler.md §1).
+ * A `requestId` is answered by one `scheduler.reply`; supervision sends them without one.
+ */
+export type SchedulerWorkerEvent =
+  /** Registers a worker, or replaces a known one's info keeping its pools, calls and flags. */
+  | { type: 'scheduler.worker.connected'; info: WorkerInfo }
+  /** Its unstarted tasks go back to the queue; its started calls are left to supervision. */
+  | { type: 'scheduler.worker.disconnected'; id: string }
+  /** The whole worker, or one task type on it. */
+  | { type: 'scheduler.worker.enable'; id: string; taskType?: TaskType; requestId?: string }
+  | { type: 'scheduler.worker.disable'; id: string; taskType?: TaskType; requestId?: string }
+  /** Drain: running work finishes, nothing new is taken. */
+  | { type: 'scheduler.worker.cordon'; id: string; requestId?: string }
+  | { type: 'scheduler.worker.uncordon'; id: string; requestId?: string }
+  /** A scheduling pass now (`SealingSchedDiag(true)`). */
+  | { type: 'scheduler.sched.poke'; requestId?: string };
 
 /**
  * Raised by the scheduler to itself: spawning a sector in its group and sending to a sector go
@@ -142,7 +172,7 @@ export type SchedulerInternalEvent =
   | { type: 'scheduler.sector.spawn'; input: SectorInput; events?: SectorEvent[] }
   | { type: 'scheduler.sector.send'; number: number; events: SectorEvent[] };
 
-export type SchedulerEvent = SchedulerCommand | SchedulerSectorEvent | SchedulerTaskEvent | SchedulerInternalEvent | IndexResult;
+export type SchedulerEvent = SchedulerCommand | SchedulerSectorEvent | SchedulerTaskEvent | SchedulerWorkerEvent | SchedulerInternalEvent | IndexResult;
 
 /** Emitted by the scheduler (listen with `actor.on('scheduler.reply', …)`): the answer to a command. */
 export type SchedulerReply =
@@ -156,7 +186,9 @@ export type ReplyValue =
   | { kind: 'sector.pledged'; sector: number }
   | { kind: 'sector.removing'; sector: number }
   | { kind: 'sector.adopted'; sector: number }
-  | { kind: 'call.aborting'; callId: string };
+  | { kind: 'call.aborting'; callId: string }
+  | { kind: 'worker.updated'; worker: string }
+  | { kind: 'sched.poked' };
 
 // ---------------------------------------------------------------------------------------------
 // Events received by the index actor

@@ -7,8 +7,11 @@
  *   operator imported from a sector's files (`scheduler.sector.adopt`);
  * - places deal pieces and relays each outcome to the facade as one emitted `scheduler.reply`;
  * - runs the tasks sectors ask for: every task is a tracked call (scheduler/call-tracker.ts), queued
- *   in Lotus's order and placed on a worker with free threads (scheduler/task-queue.ts), run by a
- *   `workerTask` actor (`task:<callId>`);
+ *   in Lotus's order (scheduler/task-queue.ts) and placed by scheduling passes in the windows of
+ *   the workers whose selectors accept it and whose resources can hold it
+ *   (docs/design/scheduler.md; scheduler/sched-pass.ts), run by a `workerTask` actor
+ *   (`task:<callId>`) on the worker the pass chose;
+ * - keeps the workers (`scheduler.worker.*`) and a view of the storage paths' space;
  * - runs CheckProvable over the Proving sectors every `checkProvableMs` and reports the bad ones.
  *
  * Ordering that makes a SIGKILL safe (docs/design/sealing-daemon.md §4): a call is queued only
@@ -19,8 +22,9 @@
  * calls no sector asks for within `restoreGraceMs` are closed.
  *
  * The actions live by concern: scheduler/sector-actions.ts (sectors, pieces, pledges, removal,
- * dormant and adopted sectors), scheduler/call-actions.ts (the call tracker and dispatch), over
- * the types and named actors of scheduler/scheduler-base.ts.
+ * dormant and adopted sectors), scheduler/call-actions.ts (the call tracker),
+ * scheduler/sched-actions.ts (placement and passes), scheduler/worker-actions.ts (workers and
+ * their operator control), over the types and named actors of scheduler/scheduler-base.ts.
  */
 import { assertEvent, enqueueActions, raise, setup } from 'xstate';
 import { toWireError } from '../src/errors.js';
@@ -36,6 +40,9 @@ import {
   summaryOfRecord,
 } from './scheduler/scheduler-base.js';
 import * as sectorActions from './scheduler/sector-actions.js';
+import * as schedActions from './scheduler/sched-actions.js';
+import { emptyStorageView } from './scheduler/storage-view.js';
+import * as workerActions from './scheduler/worker-actions.js';
 
 export type { PendingRequest, SchedulerContext, SchedulerInput } from './scheduler/scheduler-base.js';
 
@@ -50,6 +57,8 @@ export const schedulerMachine = setup({
   delays: {
     restoreGrace: ({ context }) => context.restoreGraceMs,
     checkProvable: ({ context }) => context.checkProvableMs,
+    initWait: ({ context }) => context.initWaitMs,
+    storageRefresh: ({ context }) => context.storageRefreshMs,
   },
   guards: {
     /** An auto-placed piece turned down for lack of room or state: try another sector. */
@@ -64,10 +73,16 @@ export const schedulerMachine = setup({
       );
     },
     hasProving: ({ context }) => Object.values(context.sectors).some((s) => s.state === 'Proving'),
+    noInitWait: ({ context }) => context.initWaitMs <= 0,
   },
   actions: {
     ...sectorActions,
     ...callActions,
+    taskPrepared: schedActions.taskPrepared,
+    schedule: schedActions.schedule,
+    refreshStorage: schedActions.refreshStorage,
+    schedStart: schedActions.schedStart,
+    ...workerActions,
   },
 }).createMachine({
   id: 'scheduler',
@@ -80,14 +95,19 @@ export const schedulerMachine = setup({
       startedAt: input.startedAt,
       restoreGraceMs: input.restoreGraceMs ?? 0,
       checkProvableMs: input.checkProvableMs ?? 600_000,
-      hostname: input.worker.hostname,
+      initWaitMs: input.initWaitMs ?? 0,
+      storageRefreshMs: input.storageRefreshMs ?? 10_000,
       restore: input.records,
       sectors: Object.fromEntries([...input.records, ...(input.dormant ?? [])].map((r) => [r.number, summaryOfRecord(r)])),
       requests: {},
       calls: restored.calls,
       byWork: restored.byWork,
       queue: [],
-      workers: [{ id: input.worker.id, threads: input.worker.threads, used: 0 }],
+      workers: {},
+      storage: emptyStorageView(),
+      storageReading: false,
+      storageStale: false,
+      schedReady: false,
       writes: {},
       groups: {},
       dormant: Object.fromEntries((input.dormant ?? []).map((d) => [d.number, true as const])),
@@ -113,10 +133,7 @@ export const schedulerMachine = setup({
     running: {
       type: 'parallel',
       invoke: { id: 'dormant', src: 'dormantSectors' },
-      entry: [
-        'requeueDead',
-        'restoreSectors',
-      ],
+      entry: ['requeueDead', 'refreshStorage', 'restoreSectors'],
       on: {
         'scheduler.addPiece': { actions: 'placePiece' },
         'scheduler.pledge': { actions: 'pledge' },
@@ -124,11 +141,19 @@ export const schedulerMachine = setup({
         'scheduler.remove': { actions: 'removeSector' },
         'scheduler.sector.adopt': { actions: 'adoptSector' },
         'scheduler.request.cancel': { actions: 'cancelRequest' },
-        'scheduler.task.request': { actions: ['requestTask', 'dispatch'] },
-        'scheduler.task.abort': { actions: ['abortCall', 'dispatch'] },
-        'scheduler.call.abort': { actions: ['abortCall', 'dispatch'] },
-        'scheduler.task.finished': { actions: ['taskFinished', 'dispatch'] },
-        'index.result': { actions: ['writeAnswered', 'dispatch'] },
+        'scheduler.task.request': { actions: 'requestTask' },
+        'scheduler.task.abort': { actions: 'abortCall' },
+        'scheduler.call.abort': { actions: 'abortCall' },
+        'scheduler.task.prepared': { actions: 'taskPrepared' },
+        'scheduler.task.finished': { actions: 'taskFinished' },
+        'index.result': { actions: 'writeAnswered' },
+        'scheduler.worker.connected': { actions: 'workerConnected' },
+        'scheduler.worker.disconnected': { actions: 'workerDisconnected' },
+        'scheduler.worker.enable': { actions: 'workerEnable' },
+        'scheduler.worker.disable': { actions: 'workerEnable' },
+        'scheduler.worker.cordon': { actions: 'workerCordon' },
+        'scheduler.worker.uncordon': { actions: 'workerCordon' },
+        'scheduler.sched.poke': { actions: 'schedPoke' },
         'scheduler.sector.changed': { actions: 'updateSummary' },
         'scheduler.sector.discard': { actions: 'discardSector' },
         'scheduler.piece.added': { actions: 'replyAdded' },
@@ -148,6 +173,24 @@ export const schedulerMachine = setup({
           states: {
             restoring: { after: { restoreGrace: { target: 'done', actions: 'closeUnclaimed' } } },
             done: {},
+          },
+        },
+        /** No pass until `initWaitMs` after start, so reconnecting workers are there (Lotus InitWait). */
+        sched: {
+          initial: 'waiting',
+          states: {
+            waiting: {
+              always: { guard: 'noInitWait', target: 'ready' },
+              after: { initWait: 'ready' },
+            },
+            ready: { entry: 'schedStart' },
+          },
+        },
+        /** The path view is re-read every `storageRefreshMs` (space also changes outside the scheduler). */
+        storage: {
+          initial: 'idle',
+          states: {
+            idle: { after: { storageRefresh: { target: 'idle', reenter: true, actions: 'refreshStorage' } } },
           },
         },
         /** CheckProvable over the Proving sectors (Lotus `faults.go`), one pool task per round. */

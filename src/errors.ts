@@ -46,7 +46,9 @@ export type ErrorCode =
   | 'ABORTED'
   | 'UPLOAD_STALLED'
   | 'PROTOCOL_MISMATCH'
+  | 'WORKER_UNKNOWN'
   | 'WORKER_LOST'
+  | 'NO_WORKER'
   | 'INTERNAL';
 
 /** Base class: a code, a name and an optional cause. */
@@ -124,11 +126,16 @@ export const AbortedError = defineError('AbortedError', 'ABORTED');
 export const UploadStalledError = defineError('UploadStalledError', 'UPLOAD_STALLED');
 /** A worker and its manager speak different versions of the worker protocol. */
 export const ProtocolMismatchError = defineError('ProtocolMismatchError', 'PROTOCOL_MISMATCH');
+/** No connected worker has that id. */
+export const WorkerUnknownError = defineError('WorkerUnknownError', 'WORKER_UNKNOWN');
 /**
- * The worker a call ran on went away (it restarted without the call, or stayed away past the
- * grace period): the call goes back to the queue rather than failing its sector.
+ * The worker running a call went away with it (it came back without the call, or stayed away past
+ * its grace period): the scheduler queues the call again instead of failing its sector
+ * (docs/design/scheduler.md §1).
  */
 export const WorkerLostError = defineError('WorkerLostError', 'WORKER_LOST');
+/** No worker can ever run the task (an upload's AddPiece while the local worker does not run AP). */
+export const NoWorkerError = defineError('NoWorkerError', 'NO_WORKER');
 export const InternalError = defineError('InternalError', 'INTERNAL');
 
 const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknown }) => SectorStorageError> = {
@@ -172,7 +179,9 @@ const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknow
   ABORTED: AbortedError,
   UPLOAD_STALLED: UploadStalledError,
   PROTOCOL_MISMATCH: ProtocolMismatchError,
+  WORKER_UNKNOWN: WorkerUnknownError,
   WORKER_LOST: WorkerLostError,
+  NO_WORKER: NoWorkerError,
   INTERNAL: InternalError,
 };
 

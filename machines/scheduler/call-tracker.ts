@@ -7,15 +7,17 @@
  * A call's phase here:
  *   starting  — `calls.start` sent, not committed yet
  *   restored  — durable and not queued: from before a restart, waiting for its sector to ask again
- *   queued    — durable, in the queue
- *   running   — on a worker
+ *   queued    — durable, in the queue (maybe assigned to a worker's window)
+ *   preparing — started on a worker: its prepare step runs, or it waits for room in `active`
+ *   running   — its work runs on a worker (`calls.run` written)
  *   finishing — the result is being written (`calls.finish`)
  *   done      — the result is durable and nobody waits for it yet (delivered when the sector asks)
  */
 import type { CallRecord, CallReturn } from '../../src/tasks/calls.js';
 import type { Task } from '../../src/tasks/task-types.js';
+import type { Claim } from './storage-view.js';
 
-export type CallPhase = 'starting' | 'restored' | 'queued' | 'running' | 'finishing' | 'done';
+export type CallPhase = 'starting' | 'restored' | 'queued' | 'preparing' | 'running' | 'finishing' | 'done';
 
 /** One call the scheduler tracks in this run. */
 export interface TrackedCall {
@@ -28,8 +30,14 @@ export interface TrackedCall {
   /** Arrival order in this run (queue tie-break). */
   seq: number;
   sectorSize: number;
+  /** The worker it started on (preparing or running). */
   worker?: string;
-  threads?: number;
+  /** Storage ids holding its files, for an existing-selector task (read when it was queued). */
+  holders?: string[];
+  /** The holders are being read: not placed until they are in. */
+  holdersPending?: boolean;
+  /** Space promised to it while it is started (docs/design/scheduler.md §4). */
+  claim?: Claim;
   /** The result, once durable. */
   ret?: CallReturn;
   /** Someone asked to stop it. */

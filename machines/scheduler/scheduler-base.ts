@@ -21,7 +21,10 @@ import type {
 import type { TrackedCall } from './call-tracker.js';
 import type { DormantEvent } from './dormant.js';
 import { sectorGroupMachine } from './sector-group.machine.js';
-import { type QueuedCall, type WorkerSlots, enqueue } from './task-queue.js';
+import { pinnedWorkerOf, selectorOf } from './selectors.js';
+import type { SchedWorker } from './sched-workers.js';
+import type { StorageView } from './storage-view.js';
+import { type QueuedCall, enqueue } from './task-queue.js';
 import { put } from './tables.js';
 
 /** Construction data of the scheduler. */
@@ -29,8 +32,6 @@ export interface SchedulerInput {
   miner: number;
   /** Seal proof of new sectors. */
   proofType: number;
-  /** The local worker: its id, hostname and pool threads. */
-  worker: { id: string; hostname: string; threads: number };
   /** Persisted records of this miner's sectors, restored as sector actors at start. */
   records: SectorRecordDraft[];
   /**
@@ -48,6 +49,10 @@ export interface SchedulerInput {
   restoreGraceMs?: number;
   /** Period of CheckProvable over Proving sectors. @default 600000 */
   checkProvableMs?: number;
+  /** No scheduling pass this long after start, so reconnecting workers are there (Lotus InitWait 3 s). @default 0 */
+  initWaitMs?: number;
+  /** Period of re-reading the storage paths' space and health (the storage heartbeat period). @default 10000 */
+  storageRefreshMs?: number;
 }
 
 /** A facade request the scheduler still owes a reply. */
@@ -59,8 +64,8 @@ export interface PendingRequest {
   attempts: number;
 }
 
-/** An index write whose answer the scheduler waits for. */
-type PendingWrite = { op: 'start' | 'finish'; callId: string };
+/** An index call whose answer the scheduler waits for: a write, or a read the scheduling needs. */
+type PendingWrite = { op: 'start' | 'finish' | 'holders'; callId: string } | { op: 'paths' };
 
 export interface SchedulerContext {
   miner: number;
@@ -69,7 +74,8 @@ export interface SchedulerContext {
   startedAt: number;
   restoreGraceMs: number;
   checkProvableMs: number;
-  hostname: string;
+  initWaitMs: number;
+  storageRefreshMs: number;
   /** Records still to restore (emptied once their actors are spawned). */
   restore: SectorRecordDraft[];
   /** What each sector last reported, by number. */
@@ -78,9 +84,17 @@ export interface SchedulerContext {
   /** Tracked calls of this run, by call id, and the open call of each WorkID. */
   calls: Record<string, TrackedCall>;
   byWork: Record<string, string>;
-  /** Calls waiting for a worker, in Lotus's order. */
+  /** Calls waiting to start on a worker (assigned to a window or not), in Lotus's order. */
   queue: QueuedCall[];
-  workers: WorkerSlots[];
+  /** The workers, by id (machines/scheduler/sched-workers.ts). */
+  workers: Record<string, SchedWorker>;
+  /** Where new files fit: the path view and the space claimed by started calls. */
+  storage: StorageView;
+  /** A path view read is in flight; `storageStale`: another is wanted once it is answered. */
+  storageReading: boolean;
+  storageStale: boolean;
+  /** The start-up wait is over (`initWaitMs`): passes run. */
+  schedReady: boolean;
   /** Index writes waiting for their answer, by request id. */
   writes: Record<number, PendingWrite>;
   /** The sector groups spawned so far (machines/scheduler/sector-group.machine.ts). */
@@ -122,7 +136,10 @@ export const schedulerActors = {
       throw new Error('index actor is not provided');
     }),
     sectorGroup: sectorGroupMachine,
-    /** Runs one call on a worker; answers `scheduler.task.finished`, stops on `task.abort`. */
+    /**
+     * Runs one call on a worker: its prepare step, `scheduler.task.prepared`, its work on `task.work`,
+     * `scheduler.task.finished`; stops on `task.abort`.
+     */
     workerTask: fromCallback<TaskActorEvent, { callId: string; task: Task; worker: string }>(() => {
       throw new Error('workerTask is not provided');
     }),
@@ -171,19 +188,24 @@ export function deliveries(
   return { send, wake, patch: { dormant, waking } };
 }
 
-/** Queue entry of a call. */
+/** The queue with a call's entry added in order. */
 export function enqueue_(queue: readonly QueuedCall[], call: TrackedCall): QueuedCall[] {
-  return enqueue(queue, { callId: call.callId, task: call.task, seq: call.seq, sectorSize: call.sectorSize });
+  const pinned = pinnedWorkerOf(call.task);
+  const entry: QueuedCall = { callId: call.callId, task: call.task, seq: call.seq, sectorSize: call.sectorSize, selector: selectorOf(call.task) };
+  if (pinned !== undefined) entry.pinned = pinned;
+  return enqueue(queue, entry);
 }
 
-/** The write of a call's result (`calls.finish`) and the context while it is in flight; the sector hears of the result once it is committed. */
+/**
+ * The write of a call's result (`calls.finish`) and the context while it is in flight; the sector
+ * hears of the result once it is committed. The index call's `replyTo` is the scheduler.
+ */
 export function finishWrite(
   context: SchedulerContext,
-  self: unknown,
   call: TrackedCall,
   ret: CallReturn,
   outcome: 'ok' | 'failed' | 'aborted',
-): { patch: Partial<SchedulerContext>; event: IndexEvent } {
+): { patch: Partial<SchedulerContext>; call: { requestId: number; store: 'calls'; method: 'finish'; args: [string, CallReturn, 'ok' | 'failed' | 'aborted'] } } {
   const requestId = context.seq;
   return {
     patch: {
@@ -191,7 +213,7 @@ export function finishWrite(
       calls: put(context.calls, call.callId, { ...call, phase: 'finishing', ret }),
       writes: put(context.writes, requestId, { op: 'finish', callId: call.callId }),
     },
-    event: { type: 'index.call', requestId, store: 'calls', method: 'finish', args: [call.callId, ret, outcome], replyTo: self } as IndexEvent,
+    call: { requestId, store: 'calls', method: 'finish', args: [call.callId, ret, outcome] },
   };
 }
 

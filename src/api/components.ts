@@ -34,6 +34,8 @@ export interface SectorApiService {
   sectorStatus(sector: number): Promise<SectorRecord>;
   /** Tells the scheduler the highest sector number on any path (after a path was attached), so new sectors are numbered above it. */
   noteSectorNumbersOnPaths(): Promise<void>;
+  /** A local storage path was attached or detached: the local worker is re-registered with its paths. */
+  storagePathsChanged?(): void;
   /** One sector's record and its log; rejects with SectorUnknownError for an unknown number. */
   status(sector: number): Promise<{ record: SectorRecord; log: SectorLogEntry[] }>;
   /** The sectors in any of `states`. */

@@ -17,12 +17,12 @@ import {
 } from '../errors.js';
 import {
   FILE_TYPES,
-  FS_OVERHEAD_FINALIZED,
-  FS_OVERHEAD_SEAL,
   FileType,
   type FileTypeName,
   type SectorId,
+  sealSpaceUse,
   sectorName,
+  storeSpaceUse,
 } from '../sector/sector-id.js';
 import { formatSize } from '../sector/sizes.js';
 import type { Db } from './database.js';
@@ -64,19 +64,19 @@ interface DbStorageRow {
   heartbeat_err: string | null;
 }
 
-/** Σ over the set bits of `types` of `overhead × ssize / 10` (Lotus SealSpaceUse/StoreSpaceUse). */
-export function spaceUse(types: number, ssize: number, table: Readonly<Record<FileTypeName, number>>): number {
-  let n = 0;
-  for (const t of FILE_TYPES) if (types & FileType[t]) n += Math.floor((table[t] * ssize) / 10);
-  return n;
-}
-
-/** Space a set of file types needs while sealing. */
-export const sealSpaceUse = (types: number, ssize: number): number => spaceUse(types, ssize, FS_OVERHEAD_SEAL);
-/** Space a set of file types needs once finalized. */
-export const storeSpaceUse = (types: number, ssize: number): number => spaceUse(types, ssize, FS_OVERHEAD_FINALIZED);
-
 const emptyStat: FsStat = { Capacity: 0, Available: 0, FSAvailable: 0, Reserved: 0, Max: 0, Used: 0 };
+
+/** One path as the scheduler sees it ({@link StorageCatalog.storageSpace}). */
+export interface StorageSpace {
+  ID: string;
+  CanSeal: boolean;
+  CanStore: boolean;
+  Weight: number;
+  /** Bytes new files may still take (free minus reservations, within MaxStorage), as last reported. */
+  Available: number;
+  /** Heartbeat fresh and without error. */
+  Healthy: boolean;
+}
 
 /** The SQLite-backed storage catalog. */
 export class StorageCatalog {
@@ -415,6 +415,22 @@ export class StorageCatalog {
       return d > 0n ? 1 : d < 0n ? -1 : cmp(a.info.ID, b.info.ID);
     });
     return fit.map((r) => ({ ...r.info, URLs: [...r.info.URLs] }));
+  }
+
+  /**
+   * Every path's kind, weight, health and Available (free minus reservations, within MaxStorage):
+   * the scheduler's view of where new files fit (docs/design/scheduler.md §4). From the cached
+   * table, no query.
+   */
+  storageSpace(): StorageSpace[] {
+    return [...this.#stores.values()].map((row) => ({
+      ID: row.info.ID,
+      CanSeal: row.info.CanSeal,
+      CanStore: row.info.CanStore,
+      Weight: row.info.Weight,
+      Available: row.stat.Available,
+      Healthy: this.#healthy(row),
+    }));
   }
 
   /** Every storage path with its health and per-type counts (for `storage list`). */

@@ -58,6 +58,18 @@ export const FILE_TYPES: readonly FileTypeName[] = ['unsealed', 'sealed', 'cache
 export const FS_OVERHEAD_SEAL: Readonly<Record<FileTypeName, number>> = { unsealed: 10, sealed: 10, cache: 141 };
 export const FS_OVERHEAD_FINALIZED: Readonly<Record<FileTypeName, number>> = { unsealed: 10, sealed: 10, cache: 2 };
 
+/** Σ over the set bits of `types` of `overhead × ssize / 10` (Lotus SealSpaceUse/StoreSpaceUse). */
+export function spaceUse(types: number, ssize: number, table: Readonly<Record<FileTypeName, number>>): number {
+  let n = 0;
+  for (const t of FILE_TYPES) if (types & FileType[t]) n += Math.floor((table[t] * ssize) / 10);
+  return n;
+}
+
+/** Space a set of file types needs while sealing. */
+export const sealSpaceUse = (types: number, ssize: number): number => spaceUse(types, ssize, FS_OVERHEAD_SEAL);
+/** Space a set of file types needs once finalized. */
+export const storeSpaceUse = (types: number, ssize: number): number => spaceUse(types, ssize, FS_OVERHEAD_FINALIZED);
+
 /** Parses a file type name. */
 export function parseFileType(name: string): FileTypeName {
   if (name === 'unsealed' || name === 'sealed' || name === 'cache') return name;

@@ -4,6 +4,7 @@
  * has no row in Lotus and needs nothing. Sizes without a row (test sizes) use the nearest
  * smaller row.
  */
+import { InvalidArgumentError } from '../errors.js';
 import type { TaskType } from './task-types.js';
 
 /** One row of the table. Memory in bytes. */
@@ -77,13 +78,53 @@ export function taskResources(type: TaskType, sectorSize: number): TaskResources
 }
 
 /**
- * Pool threads a task occupies on the daemon's local worker of `threads` threads. A task that
- * parallelises inside (-1) takes every thread: PC2's native Poseidon threads fan out over all
- * cores, so running anything beside it would oversubscribe them (Lotus keeps 8 % of the cores
- * free instead, which on a 2-core machine would put PC2 beside PC1). Every other task takes one
- * thread, including Lotus's zero-slot C1/GET/FIN: on a pool each still blocks a thread while it
- * runs.
+ * Threads a task of `type` occupies on a worker of `cpus` threads (docs/design/scheduler.md §3).
+ * Lotus (`resources.go` `Threads`) gives a multithreaded task (−1) `floor(cpus × 92/100)` and
+ * the zero-slot tasks (C1, FIN, GET) none. Here:
+ * - −1 takes `cpus − floor(cpus × 8/100)`: the 8 % reserve rounded down rather than the share,
+ *   so below 13 threads it is the whole pool (Lotus's rounding would reserve a whole core, and on
+ *   a 2-thread pool put PC1 beside a PC2 whose Poseidon threads use every core); from 13 up it is
+ *   Lotus's figure or one more;
+ * - C1 and FIN take one: every worker runs task bodies on a pool thread each, and a task sent to a
+ *   full pool would wait inside it while counted as running. GET moves files on the main thread
+ *   and takes none, as in Lotus.
  */
-export function localThreads(type: TaskType, sectorSize: number, threads: number): number {
-  return taskResources(type, sectorSize).maxParallelism === -1 ? threads : 1;
+export function threadsOf(type: TaskType, sectorSize: number, cpus: number): number {
+  const p = taskResources(type, sectorSize).maxParallelism;
+  if (p === -1) return cpus - Math.floor((cpus * 8) / 100);
+  if (p === 0) return type === 'GET' ? 0 : 1;
+  return p;
+}
+
+/** Lotus's short size names in resource environment variables (`2K`, `8M`, `512M`, `32G`, `64G`). */
+export function shortSizeName(sectorSize: number): string {
+  const units: [number, string][] = [
+    [GiB, 'G'],
+    [MiB, 'M'],
+    [KiB, 'K'],
+  ];
+  for (const [unit, suffix] of units) if (sectorSize >= unit && sectorSize % unit === 0) return `${sectorSize / unit}${suffix}`;
+  return String(sectorSize);
+}
+
+/** Lotus's environment name of a task type's concurrency limit for a sector size (`PC1_32G_MAX_CONCURRENT`). */
+export function maxConcurrentEnvName(type: TaskType, sectorSize: number): string {
+  return `${type}_${shortSizeName(sectorSize)}_MAX_CONCURRENT`;
+}
+
+/**
+ * Per-type limits read from Lotus's `<TASK>_<SIZE>_MAX_CONCURRENT` variables for `sectorSize`
+ * (0 or unset: no limit). A value that is not a non-negative integer is an error naming the variable.
+ */
+export function limitsFromEnv(env: Readonly<Record<string, string | undefined>>, sectorSize: number, types: readonly TaskType[]): Partial<Record<TaskType, number>> {
+  const out: Partial<Record<TaskType, number>> = {};
+  for (const type of types) {
+    const name = maxConcurrentEnvName(type, sectorSize);
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    if (!/^\d+$/.test(raw.trim())) throw new InvalidArgumentError(`${name}=${JSON.stringify(raw)} must be a non-negative integer (0 = no limit)`);
+    const n = Number(raw.trim());
+    if (n > 0) out[type] = n;
+  }
+  return out;
 }

@@ -307,9 +307,11 @@ test.serial('admission control: no more AddPiece tasks run than the pool has thr
   const d = await t.context.start();
   const gates = [0, 1, 2].map(() => gated(randomBytes(2000)));
   const adding = gates.map((g) => d.sectors.addPiece({ source: g.source, payloadSize: 2000 }));
-  const snap = await waitFor(d.system, (s) => runningSectors(s.context).length === 2 && s.context.queue.length === 1);
+  // the third is started and prepared, and waits for room in the active pool (Lotus's preparing pool)
+  const waiting = (ctx: Parameters<typeof runningSectors>[0]) => Object.values(ctx.calls).filter((c) => c.phase === 'preparing').map((c) => c.task.sector.number);
+  const snap = await waitFor(d.system, (s) => runningSectors(s.context).length === 2 && waiting(s.context).length === 1, { timeout: 30_000 });
   t.deepEqual(runningSectors(snap.context), [0, 1]);
-  t.is(snap.context.queue[0]?.task.sector.number, 2);
+  t.deepEqual(waiting(snap.context), [2]);
   for (const g of gates) g.open();
   const added = await Promise.all(adding);
   t.deepEqual(
@@ -371,7 +373,7 @@ test.serial('an aborted addPiece of a new sector rejects with AbortedError and c
   const g = gated(randomBytes(500));
   const ac = new AbortController();
   const adding = d.sectors.addPiece({ source: g.source, payloadSize: 500, signal: ac.signal });
-  await waitFor(d.system, (s) => runningSectors(s.context).length === 1);
+  await waitFor(d.system, (s) => runningSectors(s.context).length === 1, { timeout: 30_000 });
   ac.abort();
   const err = await t.throwsAsync(adding, { instanceOf: AbortedError });
   t.notRegex(err?.message ?? '', /terminated/, 'the stalled stream was ended cooperatively, not by killing the thread');

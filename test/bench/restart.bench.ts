@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { startDaemonSystem } from '../../actors/system.js';
 import { AbortedError } from '../../src/errors.js';
 import type { TaskRunner } from '../../actors/worker-task.actor.js';
+import { localResources } from '../../src/worker/local-resources.js';
 import { CallStore } from '../../src/db/call-store.js';
 import { openDatabase } from '../../src/db/database.js';
 import { type SectorRecordDraft, SectorStore } from '../../src/db/sector-store.js';
@@ -89,7 +90,6 @@ function recordFor(number: number, state: SectorStateName): SectorRecordDraft {
 const holding: TaskRunner = {
   id: 'local',
   hostname: 'bench',
-  threads: 2,
   run: (_task, { signal }) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new AbortedError('stopped')), { once: true })),
 };
 
@@ -137,6 +137,8 @@ async function run(mixName: string, pool: SealerPool): Promise<void> {
       storageRoots: [join(dir, 'store')],
       chain: () => heldChain(),
       taskRunner: holding,
+      // two calls held running, as on a 2-thread pool (the bench's pool has one thread)
+      localResources: localResources(2),
       log: () => {},
       onError: (err) => console.error(err),
     });

@@ -43,7 +43,6 @@ try {
   const runner: TaskRunner = {
     id: 'local',
     hostname: 'bench',
-    threads: THREADS,
     async run(task: Task): Promise<TaskResult> {
       await pool.run('nativeInfo', {});
       if (task.type !== 'AP') throw new Error(`unexpected ${task.type}`);

@@ -1,8 +1,10 @@
 /**
  * A harness for the scheduler machine on a SimulatedClock: real sector machines (their chain and
- * file actors held as deferreds), a fake index actor over a real CallStore in an in-memory
- * database (so call-tracker transitions are checked by the real store), and a fake worker whose
- * runs the test finishes by hand.
+ * file actors held as deferreds), a fake index actor over a real CallStore and a real
+ * StorageCatalog in an in-memory database (so call-tracker transitions and selectors' storage
+ * facts come from the real stores), and fake workers whose runs the test finishes by hand. A
+ * finished run declares the files its task type creates on its worker's first path, as a real
+ * worker would.
  */
 import { createActor, fromCallback, fromPromise, SimulatedClock } from 'xstate';
 import type { IndexEvent, SchedulerReply, TaskActorEvent } from '../../machines/protocol.js';
@@ -14,7 +16,10 @@ import { CallStore } from '../../src/db/call-store.js';
 import { type Db, openDatabase } from '../../src/db/database.js';
 import { toWireError, type WireError } from '../../src/errors.js';
 import type { CallReturn } from '../../src/tasks/calls.js';
-import type { Task, TaskOutputs, TaskType } from '../../src/tasks/task-types.js';
+import { TASK_TYPES, type Task, type TaskOutputs, type TaskType } from '../../src/tasks/task-types.js';
+import type { WorkerInfo, WorkerResources } from '../../src/tasks/worker-info.js';
+import { StorageCatalog } from '../../src/db/storage-catalog.js';
+import { FileType } from '../../src/sector/sector-id.js';
 
 export interface Run {
   callId: string;
@@ -24,6 +29,27 @@ export interface Run {
   finish(ret: CallReturn): void;
 }
 
+/** A started call whose prepare step the test releases by hand (option `holdPrepare`). */
+export interface Preparing {
+  callId: string;
+  task: Task;
+  worker: string;
+  aborted: boolean;
+  prepared(): void;
+  fail(error: WireError): void;
+}
+
+/** Generous resources: nothing but threads limits a task unless a test says otherwise. */
+export const BIG: WorkerResources = { cpus: 2, memPhysical: 2 ** 40, memSwap: 0, memReserved: 0, gpus: [] };
+
+/** A worker with every task type and the harness's storage path. */
+export function workerInfo(id: string, over: Partial<WorkerInfo> = {}): WorkerInfo {
+  return { id, hostname: `${id}-host`, taskTypes: [...TASK_TYPES], resources: BIG, ignoreResources: false, paths: [HARNESS_PATH], ...over };
+}
+
+/** The storage path the harness attaches (sealing and storage, 1 TiB available). */
+export const HARNESS_PATH = 'seal-1';
+
 export interface Held {
   src: string;
   input: unknown;
@@ -31,8 +57,15 @@ export interface Held {
   reject(e: unknown): void;
 }
 
-export interface SchedulerHarnessOptions extends Partial<Omit<SchedulerInput, 'worker'>> {
+export interface SchedulerHarnessOptions extends Partial<SchedulerInput> {
+  /** Threads of the default local worker. @default 2 */
   threads?: number;
+  /** The workers connected at start. @default one `local` worker with every task type */
+  workers?: WorkerInfo[];
+  /** Paths attached to the catalog. @default one `seal-1` of 1 TiB, sealing and storage */
+  paths?: { id: string; available: number; canSeal?: boolean; canStore?: boolean; weight?: number }[];
+  /** Started calls wait for `prepared()` instead of finishing their prepare step at once. */
+  holdPrepare?: boolean;
   /** Holds the index's answers to `calls.*` until `answer()`. */
   holdCalls?: boolean;
   /** An existing call store (to restart over the same calls). */
@@ -45,6 +78,15 @@ export function schedulerHarness(options: SchedulerHarnessOptions = {}) {
   const db: Db = options.db ?? openDatabase(':memory:');
   let now = 1_000;
   const calls = new CallStore(db, { now: () => now });
+  // the catalog's clock stands still: the paths' heartbeats stay fresh whatever the test's time
+  const catalog = new StorageCatalog(db, { clock: { now: () => 0 } });
+  for (const p of options.paths ?? [{ id: HARNESS_PATH, available: 2 ** 40 }]) {
+    const info = { ID: p.id, URLs: [], Weight: p.weight ?? 10, MaxStorage: 0, CanSeal: p.canSeal ?? true, CanStore: p.canStore ?? true };
+    const stat = { Capacity: p.available, Available: p.available, FSAvailable: p.available, Reserved: 0, Max: 0, Used: 0 };
+    catalog.storageAttach(info, stat);
+  }
+  const preparing: Preparing[] = [];
+  const workersById = new Map<string, WorkerInfo>();
   const saves: { record: SectorRecordDraft; applied: string[]; log: LogEntryDraft[] }[] = [];
   const runs: Run[] = [];
   const held: Held[] = [];
@@ -74,9 +116,10 @@ export function schedulerHarness(options: SchedulerHarnessOptions = {}) {
       indexLog.push({ store: e.store, method: e.method, args: e.args as unknown[] });
       let answer: { ok: true; value: unknown } | { ok: false; error: WireError };
       try {
-        if (e.store === 'calls') {
-          const fn = (calls as unknown as Record<string, (...a: unknown[]) => unknown>)[e.method]!;
-          answer = { ok: true, value: fn.apply(calls, e.args as unknown[]) };
+        if (e.store === 'calls' || e.store === 'catalog') {
+          const store = e.store === 'calls' ? calls : catalog;
+          const fn = (store as unknown as Record<string, (...a: unknown[]) => unknown>)[e.method]!;
+          answer = { ok: true, value: fn.apply(store, e.args as unknown[]) };
         } else if (e.store === 'sectors' && e.method === 'save') {
           const [record, opts] = e.args as unknown as [SectorRecordDraft, { applied: string[]; log: LogEntryDraft[] }];
           db.transaction(() => calls.markReturned(opts.applied))();
@@ -102,16 +145,42 @@ export function schedulerHarness(options: SchedulerHarnessOptions = {}) {
     });
   });
   const workerTask = fromCallback<TaskActorEvent, { callId: string; task: Task; worker: string }>(({ input, sendBack, receive }) => {
-    const run: Run = {
+    let run: Run | undefined;
+    const prep: Preparing = {
       ...input,
       aborted: false,
-      finish: (ret) => sendBack({ type: 'scheduler.task.finished', callId: input.callId, ret }),
+      prepared: () => sendBack({ type: 'scheduler.task.prepared', callId: input.callId }),
+      fail: (error) => sendBack({ type: 'scheduler.task.finished', callId: input.callId, ret: { ok: false, error } }),
     };
-    runs.push(run);
-    receive(() => {
-      run.aborted = true;
+    receive((e) => {
+      if (e.type === 'task.work') {
+        run = {
+          ...input,
+          aborted: false,
+          finish: (ret) => {
+            if (ret.ok) declareOutputs(input.task, input.worker);
+            sendBack({ type: 'scheduler.task.finished', callId: input.callId, ret });
+          },
+        };
+        runs.push(run);
+      } else if (run) {
+        run.aborted = true;
+      } else {
+        // aborted before its work started: as the real task actor, it ends ABORTED at once
+        prep.aborted = true;
+        sendBack({ type: 'scheduler.task.finished', callId: input.callId, ret: { ok: false, error: { code: 'ABORTED', message: `call ${input.callId} aborted before its work started` } } });
+      }
     });
+    if (options.holdPrepare) preparing.push(prep);
+    else prep.prepared();
   });
+  /** What a real worker would have declared once a task of this type succeeded. */
+  const declareOutputs = (task: Task, worker: string) => {
+    const path = workersById.get(worker)?.paths[0];
+    if (!path) return;
+    const types = task.type === 'AP' ? FileType.unsealed : task.type === 'PC1' ? FileType.sealed | FileType.cache : 0;
+    if (types !== 0) catalog.storageDeclareSector(path, task.sector, types, true);
+  };
   const checkProvable = fromPromise<{ number: number; reason: string }[], { miner: number; numbers: number[] }>(async ({ input }) => {
     checks.push(input.numbers);
     return options.faulty?.(input.numbers) ?? [];
@@ -125,17 +194,22 @@ export function schedulerHarness(options: SchedulerHarnessOptions = {}) {
     input: {
       miner: options.miner ?? 1000,
       proofType: options.proofType ?? 0,
-      worker: { id: 'local', hostname: 'test-host', threads: options.threads ?? 2 },
       records: options.records ?? [],
       openCalls: options.openCalls ?? calls.open(),
       nextNumber: options.nextNumber ?? 0,
       startedAt: options.startedAt ?? 0,
       restoreGraceMs: options.restoreGraceMs ?? 0,
       checkProvableMs: options.checkProvableMs ?? 600_000,
+      ...(options.initWaitMs !== undefined ? { initWaitMs: options.initWaitMs } : {}),
+      ...(options.storageRefreshMs !== undefined ? { storageRefreshMs: options.storageRefreshMs } : {}),
     },
   });
   root.on('scheduler.reply', (r) => replies.push(r));
   root.start();
+  for (const info of options.workers ?? [workerInfo('local', { hostname: 'test-host', resources: { ...BIG, cpus: options.threads ?? 2 } })]) {
+    workersById.set(info.id, info);
+    root.send({ type: 'scheduler.worker.connected', info });
+  }
   const flush = async () => {
     for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
   };
@@ -144,6 +218,13 @@ export function schedulerHarness(options: SchedulerHarnessOptions = {}) {
     root,
     clock,
     calls,
+    catalog,
+    preparing,
+    /** Connects (or updates) a worker. */
+    connect: (info: WorkerInfo) => {
+      workersById.set(info.id, info);
+      root.send({ type: 'scheduler.worker.connected', info });
+    },
     saves,
     runs,
     held,

@@ -296,6 +296,7 @@ export const storageMethods = {
       const info = await st(ctx).local.addLocalPath(path);
       // sector numbers found on the new path are never handed out to new sectors
       await ctx.components.sectors?.noteSectorNumbersOnPaths();
+      ctx.components.sectors?.storagePathsChanged?.();
       return info;
     },
   }),
@@ -306,7 +307,11 @@ export const storageMethods = {
       expectArity(raw, 1);
       return [stringParam(raw, 0, 'pathOrId')];
     },
-    run: ([p], ctx): Promise<LocalPathInfo> => st(ctx).local.detachLocalPath(p),
+    run: async ([p], ctx): Promise<LocalPathInfo> => {
+      const info = await st(ctx).local.detachLocalPath(p);
+      ctx.components.sectors?.storagePathsChanged?.();
+      return info;
+    },
   }),
   /**
    * `StorageFetch(sector, types, pathType, mode) → SectorPaths`: makes the sector's files of

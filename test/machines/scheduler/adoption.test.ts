@@ -4,7 +4,8 @@
  */
 import test from 'ava';
 import type { SectorRecordDraft } from '../../../src/db/sector-store.js';
-import { schedulerHarness } from '../scheduler-harness.js';
+import { FileType } from '../../../src/sector/sector-id.js';
+import { HARNESS_PATH, schedulerHarness } from '../scheduler-harness.js';
 
 const P2K = 5;
 
@@ -30,6 +31,8 @@ test('an adopted record gets its sector actor in the state the record holds, tak
   const reply = await h.request({ type: 'scheduler.sector.adopt', record: record(7, { pieces: [DEAL_PIECE] }) });
   t.deepEqual(reply, { type: 'scheduler.reply', requestId: reply!.requestId, ok: true, value: { kind: 'sector.adopted', sector: 7 } });
   t.is(h.sectorState(7), 'WaitDeals');
+  // its unsealed file, as the import found it (a later AddPiece appends to it where it is)
+  h.catalog.storageDeclareSector(HARNESS_PATH, { miner: 1000, number: 7 }, FileType.unsealed, true);
 
   // a deal piece goes to the adopted sector, after its imported piece
   h.send({ type: 'scheduler.addPiece', pieceSize: 512, payloadSize: 500 });

@@ -1,7 +1,8 @@
 import test from 'ava';
 import { workIdOf } from '../../../src/tasks/work-id.js';
 import { openDatabase } from '../../../src/db/database.js';
-import { schedulerHarness } from '../scheduler-harness.js';
+import { FileType } from '../../../src/sector/sector-id.js';
+import { HARNESS_PATH, schedulerHarness } from '../scheduler-harness.js';
 
 const TICKET = { value: 'aa'.repeat(32), epoch: 1 };
 const PC1 = { replicaId: '11'.repeat(32), commDHex: '22'.repeat(32), ticket: 'aa'.repeat(32), layerDigests: ['33'.repeat(32)] };
@@ -56,8 +57,10 @@ test('after a restart a finished but unapplied result is delivered instead of ru
   const h = schedulerHarness({ db });
   await pledgedToPc1(h);
   const pc1 = h.run('PC1');
-  // the result is durable, but the process dies before the sector applied it
+  // the result is durable, but the process dies before the sector applied it (the worker had
+  // declared the files PC1 wrote, as a real one does before its result)
   h.calls.finish(pc1.callId, { ok: true, result: { type: 'PC1', value: PC1 } });
+  h.catalog.storageDeclareSector(HARNESS_PATH, pc1.task.sector, FileType.sealed | FileType.cache, true);
   const record = structuredClone(h.saves.at(-1)!.record);
   t.is(record.state, 'PreCommit1');
   h.stop();
@@ -132,15 +135,19 @@ test('sealing abort stops a running call on its worker and fails it as aborted',
 
 test('aborting a queued call fails it at once and it never runs', async (t) => {
   const h = schedulerHarness({ threads: 1 });
-  await h.request({ type: 'scheduler.pledge' });
-  await h.request({ type: 'scheduler.pledge' });
-  t.is(h.runs.length, 1, 'one thread: the second filler waits');
-  const queued = h.calls.open().find((c) => c.state === 'started')!;
+  // one thread: the first filler runs, the second holds the preparing pool, the third waits in the queue
+  for (let i = 0; i < 3; i++) await h.request({ type: 'scheduler.pledge' });
+  t.is(h.runs.length, 1);
+  const ctx = h.root.getSnapshot().context;
+  const queued = Object.values(ctx.calls).find((c) => c.phase === 'queued')!;
+  t.is(queued.task.sector.number, 2);
   await h.request({ type: 'scheduler.call.abort', callId: queued.callId });
   t.is(h.calls.get(queued.callId)?.outcome, 'aborted');
   await h.finish('AP', { pieceCid: 'f', pieceCidV2: '', paddedSize: 2048, payloadSize: 0 });
-  t.is(h.runs.length, 1, 'the aborted call never ran');
-  t.is(h.sectorState(1), 'PackingFailed');
+  await h.finish('AP', { pieceCid: 'f', pieceCidV2: '', paddedSize: 2048, payloadSize: 0 });
+  t.is(h.runs.length, 2, 'the aborted call never ran');
+  t.deepEqual(h.runs.map((r) => r.task.sector.number), [0, 1]);
+  t.is(h.sectorState(2), 'PackingFailed');
   h.stop();
 });
 

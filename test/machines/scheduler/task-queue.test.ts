@@ -1,12 +1,12 @@
 import test from 'ava';
-import { enqueue, plan, type QueuedCall, runsBefore } from '../../../machines/scheduler/task-queue.js';
+import { enqueue, type QueuedCall, runsBefore } from '../../../machines/scheduler/task-queue.js';
 import type { Task, TaskType } from '../../../src/tasks/task-types.js';
 
 const MiB8 = 8 << 20;
 
 function call(type: TaskType, opts: { priority?: number; sector?: number; seq?: number; id?: string } = {}): QueuedCall {
   const task = { type, sector: { miner: 1000, number: opts.sector ?? 1 }, proofType: 6, priority: opts.priority ?? 0, input: {} } as unknown as Task;
-  return { callId: opts.id ?? `${type}-${opts.sector ?? 1}-${opts.seq ?? 0}`, task, seq: opts.seq ?? 0, sectorSize: MiB8 };
+  return { callId: opts.id ?? `${type}-${opts.sector ?? 1}-${opts.seq ?? 0}`, task, seq: opts.seq ?? 0, sectorSize: MiB8, selector: { kind: 'task' } };
 }
 
 test('FIN and GET run before everything else, whatever the priority (Lotus MuchLess)', (t) => {
@@ -38,18 +38,4 @@ test('enqueue keeps the queue sorted', (t) => {
     q.map((c) => c.callId),
     ['fin', 'deal-pc1', 'pc1', 'ap'],
   );
-});
-
-test('PC2 takes every thread of the worker; other tasks take one', (t) => {
-  const { placements } = plan([call('PC2', { id: 'pc2' }), call('PC1', { id: 'pc1' })], [{ id: 'local', threads: 2, used: 0 }]);
-  t.deepEqual(placements, [{ callId: 'pc2', worker: 'local', threads: 2 }]);
-  const two = plan([call('PC1', { id: 'a', sector: 1 }), call('PC1', { id: 'b', sector: 2 }), call('PC1', { id: 'c', sector: 3 })], [{ id: 'local', threads: 2, used: 0 }]);
-  t.deepEqual(two.placements.map((p) => p.callId), ['a', 'b']);
-  t.is(two.workers[0]!.used, 2);
-});
-
-test('a queued task that does not fit does not keep a smaller one behind it from an idle thread', (t) => {
-  const { placements } = plan([call('PC2', { id: 'pc2' }), call('PC1', { id: 'pc1' })], [{ id: 'local', threads: 2, used: 1 }]);
-  t.deepEqual(placements, [{ callId: 'pc1', worker: 'local', threads: 1 }]);
-  t.deepEqual(plan([call('PC1')], [{ id: 'local', threads: 2, used: 2 }]).placements, []);
 });

@@ -1,0 +1,200 @@
+/**
+ * The scheduler's placement of calls on workers (docs/design/scheduler.md §4–5): queueing a call
+ * (reading its holders first when its selector needs them), placing a new call in the current
+ * windows, the full pass that re-plans every window, the worker side (start what fits
+ * `preparing`, move prepared calls to `active`), and the storage path view. Bodies work on a draft
+ * context (machines/scheduler/sched-step.ts).
+ */
+import type { WireError } from '../../src/errors.js';
+import type { SectorStorageInfo } from '../../src/storage/storage-types.js';
+import type { StorageSpace } from '../../src/db/storage-catalog.js';
+import { FILE_TYPES, FileType, sectorName } from '../../src/sector/sector-id.js';
+import type { IndexResult } from '../protocol.js';
+import type { TrackedCall } from './call-tracker.js';
+import { needOf } from './resource-pool.js';
+import { type PassCall, Planner, planAll } from './sched-pass.js';
+import { type Effects, nextRequestId, step } from './sched-step.js';
+import { type SchedWorker, activate, emptyWindows, passWorker, takeStartable } from './sched-workers.js';
+import { type SchedulerContext, enqueue_, failure, finishWrite } from './scheduler-base.js';
+import { claimOn, pathsOf } from './storage-view.js';
+import { put } from './tables.js';
+
+type D = SchedulerContext;
+
+/** The workers in id order (passes are deterministic). */
+function workerList(d: D): SchedWorker[] {
+  return Object.keys(d.workers)
+    .sort()
+    .map((id) => d.workers[id]!);
+}
+
+function passCallOf(d: D, q: D['queue'][number]): PassCall | undefined {
+  const call = d.calls[q.callId];
+  if (call?.phase !== 'queued' || call.holdersPending) return undefined;
+  const p: PassCall = { callId: q.callId, type: q.task.type, sectorSize: q.sectorSize, selector: q.selector };
+  if (q.pinned !== undefined) p.pinned = q.pinned;
+  if (call.holders) p.holders = call.holders;
+  return p;
+}
+
+/** Puts a durable call in the queue: read its holders first if its selector needs them, else place it. */
+export function queueCall(d: D, fx: Effects, call: TrackedCall): void {
+  const queued: TrackedCall = { ...call, phase: 'queued' };
+  delete queued.worker;
+  delete queued.claim;
+  d.queue = enqueue_(d.queue, queued);
+  const entry = d.queue.find((q) => q.callId === call.callId)!;
+  if (entry.selector.kind === 'existing') {
+    queued.holdersPending = true;
+    put(d.calls, call.callId, queued);
+    const requestId = nextRequestId(d);
+    put(d.writes, requestId, { op: 'holders', callId: call.callId });
+    fx.index.push({
+      requestId,
+      store: 'catalog',
+      method: 'storageFindSector',
+      args: [call.task.sector, entry.selector.types, call.sectorSize, false],
+    });
+    return;
+  }
+  put(d.calls, call.callId, queued);
+  placeNew(d, fx, call.callId);
+}
+
+/** The catalog answered where a queued call's files are. */
+export function holdersAnswered(d: D, fx: Effects, callId: string, answer: IndexResult): void {
+  const call = d.calls[callId];
+  if (call?.phase !== 'queued' || !call.holdersPending) return; // aborted meanwhile
+  const entry = d.queue.find((q) => q.callId === callId);
+  const types = entry?.selector.kind === 'existing' ? entry.selector.types : FileType.sealed | FileType.cache;
+  const names = FILE_TYPES.filter((t) => types & FileType[t]).join('+');
+  let error: WireError | undefined;
+  let holders: string[] = [];
+  if (!answer.ok) {
+    error = failure('INTERNAL', `call ${callId} (${call.task.type}): where the ${names} files of ${sectorName(call.task.sector)} are could not be read: ${answer.error.message}`);
+  } else {
+    holders = (answer.value as SectorStorageInfo[]).map((s) => s.ID);
+    if (holders.length === 0) {
+      error = failure('FILE_NOT_FOUND', `the ${names} files of ${sectorName(call.task.sector)} are on no storage path: no worker can run ${call.task.type} (call ${callId})`);
+    }
+  }
+  if (error) {
+    d.queue = d.queue.filter((q) => q.callId !== callId);
+    const f = finishWrite(d, call, { ok: false, error }, 'failed');
+    Object.assign(d, f.patch);
+    fx.index.push(f.call);
+    return;
+  }
+  put(d.calls, callId, { ...call, holders, holdersPending: false });
+  placeNew(d, fx, callId);
+}
+
+/** Places one new queued call in the current windows (O(workers)), and starts what can start. */
+export function placeNew(d: D, fx: Effects, callId: string): void {
+  if (!d.schedReady) return;
+  const q = d.queue.find((x) => x.callId === callId);
+  const pc = q && passCallOf(d, q);
+  if (!pc) return;
+  const workers = workerList(d);
+  const windows: Record<string, SchedWorker['windows']> = {};
+  for (const w of workers) windows[w.info.id] = w.windows;
+  const planner = new Planner(workers.map(passWorker), d.storage, { windows, useHeaps: false });
+  const placed = planner.place(pc);
+  if (!placed) return;
+  const w = d.workers[placed.worker]!;
+  w.windows = planner.windowsById()[placed.worker]!;
+  processWorker(d, fx, w);
+}
+
+/** A full pass: every waiting call re-planned into fresh windows, then every worker starts what fits. */
+export function fullPass(d: D, fx: Effects): void {
+  const workers = workerList(d);
+  if (d.schedReady) {
+    const calls: PassCall[] = [];
+    for (const q of d.queue) {
+      const pc = passCallOf(d, q);
+      if (pc) calls.push(pc);
+    }
+    const { windows } = planAll(calls, workers.map(passWorker), d.storage);
+    for (const w of workers) w.windows = windows[w.info.id]!.length > 0 ? windows[w.info.id]! : emptyWindows();
+  }
+  for (const w of workers) processWorker(d, fx, w);
+}
+
+/** Starts the worker's startable window calls and moves its prepared calls to `active`, until nothing changes. */
+export function processWorker(d: D, fx: Effects, w: SchedWorker): void {
+  const startedIds = new Set<string>();
+  for (;;) {
+    const started = takeStartable(w, (id) => {
+      const c = d.calls[id]!;
+      return needOf(c.task.type, c.sectorSize, w.info.resources);
+    });
+    for (const s of started) {
+      const call = d.calls[s.callId]!;
+      const next: TrackedCall = { ...call, phase: 'preparing', worker: w.info.id };
+      if (s.claim) {
+        next.claim = s.claim;
+        claimOn(d.storage.claims, s.claim, 1);
+      }
+      put(d.calls, s.callId, next);
+      startedIds.add(s.callId);
+      fx.spawn.push({ callId: s.callId, task: call.task, worker: w.info.id });
+    }
+    const active = activate(w);
+    for (const id of active) {
+      const call = d.calls[id];
+      if (!call) continue;
+      put(d.calls, id, { ...call, phase: 'running' });
+      fx.work.push(id);
+      fx.index.push({ requestId: -1, store: 'calls', method: 'run', args: [id, w.info.id, w.info.hostname] });
+    }
+    if (active.length === 0) break; // nothing left `preparing`: no more window calls can fit
+  }
+  if (startedIds.size > 0) d.queue = d.queue.filter((q) => !startedIds.has(q.callId));
+}
+
+/** Asks the catalog for the path view (once at a time; a request meanwhile asks again after). */
+export function requestPaths(d: D, fx: Effects): void {
+  if (d.storageReading) {
+    d.storageStale = true;
+    return;
+  }
+  d.storageReading = true;
+  const requestId = nextRequestId(d);
+  put(d.writes, requestId, { op: 'paths' });
+  fx.index.push({ requestId, store: 'catalog', method: 'storageSpace', args: [] });
+}
+
+/** The catalog answered the path view: keep it and re-plan. */
+export function pathsAnswered(d: D, fx: Effects, answer: IndexResult): void {
+  d.storageReading = false;
+  if (answer.ok) d.storage = { ...d.storage, paths: pathsOf(answer.value as StorageSpace[]), loaded: true };
+  if (d.storageStale) {
+    d.storageStale = false;
+    requestPaths(d, fx);
+  }
+  fullPass(d, fx);
+}
+
+/** A call's prepare step is done: it waits for room in the worker's `active` pool. */
+export const taskPrepared = step((d, fx, event) => {
+  if (event.type !== 'scheduler.task.prepared') return;
+  const call = d.calls[event.callId];
+  if (call?.phase !== 'preparing' || call.worker === undefined) return;
+  const w = d.workers[call.worker];
+  if (!w?.started[call.callId]) return;
+  w.prepared.push(call.callId);
+  fullPass(d, fx);
+});
+
+/** A full pass (after a change of capacity or eligibility). */
+export const schedule = step((d, fx) => fullPass(d, fx));
+
+/** Re-reads the path view. */
+export const refreshStorage = step((d, fx) => requestPaths(d, fx));
+
+/** The start-up wait is over: passes run from now on. */
+export const schedStart = step((d, fx) => {
+  d.schedReady = true;
+  fullPass(d, fx);
+});

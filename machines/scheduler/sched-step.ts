@@ -1,0 +1,61 @@
+/**
+ * One shape for the scheduler's actions that place, start and finish calls: the action's body
+ * works on a draft of the context (tables updated in place, machines/scheduler/tables.ts) and
+ * records what must happen outside it as plain data ({@link Effects}); {@link step} assigns the
+ * draft and turns the effects into XState actions. The bodies stay pure functions of
+ * (draft, event) that the pass tests and the benchmark can call without an actor.
+ */
+import { enqueueActions } from 'xstate';
+import { type IndexEvent, type SchedulerEvent, type SchedulerReply, type TaskActorEvent, taskChildId } from '../protocol.js';
+import type { IndexStores, StoreCallOf } from '../../src/db/stores.js';
+import type { Task } from '../../src/tasks/task-types.js';
+import { type SchedulerContext, indexRef, schedulerBase } from './scheduler-base.js';
+
+/** An index call without its envelope (`type`, `replyTo`). */
+export type IndexCallOf = { requestId: number } & StoreCallOf<IndexStores>;
+
+/** What a step wants done once its context is assigned. */
+export interface Effects {
+  /** Worker task actors to spawn (a call starts on a worker). */
+  spawn: { callId: string; task: Task; worker: string }[];
+  /** Calls whose work starts now (`task.work`). */
+  work: string[];
+  /** Calls to stop (`task.abort`). */
+  abort: string[];
+  /** Worker task actors whose run has settled. */
+  stop: string[];
+  /** Index calls; the scheduler is their `replyTo`. */
+  index: IndexCallOf[];
+  /** Events the scheduler raises to itself. */
+  raise: SchedulerEvent[];
+  /** Replies to the facade. */
+  emit: SchedulerReply[];
+}
+
+export function newEffects(): Effects {
+  return { spawn: [], work: [], abort: [], stop: [], index: [], raise: [], emit: [] };
+}
+
+/** An action whose body edits a draft context and records effects. */
+export function step(body: (d: SchedulerContext, fx: Effects, event: SchedulerEvent) => void) {
+  return schedulerBase.createAction(
+    enqueueActions(({ context, event, enqueue, self }) => {
+      const d: SchedulerContext = { ...context };
+      const fx = newEffects();
+      body(d, fx, event);
+      enqueue.assign(d);
+      for (const id of fx.stop) enqueue.stopChild(taskChildId(id));
+      for (const s of fx.spawn) enqueue.spawnChild('workerTask', { id: taskChildId(s.callId), input: s });
+      for (const id of fx.work) enqueue.sendTo(taskChildId(id), { type: 'task.work' } satisfies TaskActorEvent);
+      for (const id of fx.abort) enqueue.sendTo(taskChildId(id), { type: 'task.abort' } satisfies TaskActorEvent);
+      for (const c of fx.index) enqueue.sendTo(indexRef, { type: 'index.call', ...c, replyTo: self } as IndexEvent);
+      for (const e of fx.raise) enqueue.raise(e);
+      for (const r of fx.emit) enqueue.emit(r);
+    }),
+  );
+}
+
+/** A fresh request id for an index call whose answer the scheduler waits for. */
+export function nextRequestId(d: SchedulerContext): number {
+  return d.seq++;
+}
