@@ -29,8 +29,11 @@ export interface TaskRunner {
   readonly hostname: string;
   /** Lotus's prepare step: fetch what the task reads that the worker lacks. Absent: nothing to do. */
   prepare?(task: Task, options: { signal: AbortSignal }): Promise<void>;
-  /** Runs the task to its result; rejects with the task's typed error (WORKER_LOST: the call is queued again). */
-  run(task: Task, options: { signal: AbortSignal }): Promise<TaskResult>;
+  /**
+   * Runs the task to its result; rejects with the task's typed error (WORKER_LOST: the call is
+   * queued again). `callId` names the call (a remote worker records it under that id).
+   */
+  run(task: Task, options: { signal: AbortSignal; callId: string }): Promise<TaskResult>;
 }
 
 export interface WorkerTaskComponents {
@@ -65,7 +68,7 @@ export function createWorkerTaskLogic(c: WorkerTaskComponents) {
       checkAborted('after its prepare step');
       if (!stopped) sendBack({ type: 'scheduler.task.prepared', callId: input.callId } satisfies SchedulerTaskEvent);
       await workGranted;
-      return runner.run(input.task, { signal: abort.signal });
+      return runner.run(input.task, { signal: abort.signal, callId: input.callId });
     })();
     c.inflight.add(run);
     const report = (ret: CallReturn) => {

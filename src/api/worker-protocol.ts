@@ -19,7 +19,8 @@
  */
 import { InvalidArgumentError, isErrorCode, ProtocolMismatchError, type WireError } from '../errors.js';
 import type { CallReturn } from '../tasks/calls.js';
-import { isTaskType, type Task, TASK_TYPES, type TaskOutputs, type TaskResult, type TaskType } from '../tasks/task-types.js';
+import type { Task, TaskOutputs, TaskResult, TaskType } from '../tasks/task-types.js';
+import { checkWorkerInfo, type WorkerInfo } from '../tasks/worker-info.js';
 import type { CallIdJson } from './methods/sealing.js';
 
 /** Version of this protocol; a worker and a manager of different versions refuse each other. */
@@ -52,28 +53,6 @@ export const TASK_METHODS: Readonly<Record<TaskType, { call: string; ret: string
   UNS: { call: 'UnsealPiece', ret: 'ReturnUnsealPiece' },
 };
 
-/** The machine a worker runs on, as it registers. Memory in bytes. */
-export interface HelloResources {
-  /** Threads of the worker's pool. */
-  cpus: number;
-  memPhysical: number;
-  memSwap: number;
-  memReserved: number;
-  gpus: string[];
-}
-
-/** What a worker registers with the scheduler (the scheduler's worker info). */
-export interface HelloInfo {
-  /** The worker's persistent id (its repository's). */
-  id: string;
-  hostname: string;
-  taskTypes: TaskType[];
-  resources: HelloResources;
-  ignoreResources: boolean;
-  /** Its storage path ids. */
-  paths: string[];
-}
-
 /** What a worker tells its manager when it connects (`WorkerConnect`). */
 export interface WorkerHello {
   Protocol: number;
@@ -83,7 +62,8 @@ export interface WorkerHello {
   Session: string;
   /** `http://host:port` of the worker's own server (`/remote`). */
   URL: string;
-  Info: HelloInfo;
+  /** What it registers with the scheduler; `id` is its persistent id (its repository's uuid). */
+  Info: WorkerInfo;
   /** The calls it holds: running in this process, and done but not yet acknowledged. */
   Calls: { Running: string[]; Done: string[] };
 }
@@ -185,13 +165,13 @@ export function parseHello(raw: unknown, manager: { version: string }): WorkerHe
   text(h.Version, 'Version');
   if (!UUID.test(text(h.Session, 'Session'))) throw new InvalidArgumentError('hello.Session must be a lowercase uuid');
   if (!/^https?:\/\/[^/]+$/.test(text(h.URL, 'URL'))) throw new InvalidArgumentError(`hello.URL must be http(s)://host:port, got ${JSON.stringify(h.URL)}`);
-  checkInfo(h.Info);
+  const info = checkInfo(h.Info);
   const ids = (v: unknown, name: string) => {
     if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !UUID.test(x))) throw new InvalidArgumentError(`hello.Calls.${name} must be a list of call ids`);
   };
   ids(h.Calls?.Running, 'Running');
   ids(h.Calls?.Done, 'Done');
-  return h as WorkerHello;
+  return { ...(h as WorkerHello), Info: info };
 }
 
 /** The worker's side of the handshake: the manager's welcome, PROTOCOL_MISMATCH for another version. */
@@ -209,27 +189,11 @@ export function parseWelcome(raw: unknown, worker: { version: string }): WorkerW
   return w as WorkerWelcome;
 }
 
-/** The worker info of a hello; INVALID_ARGUMENT naming the field. */
-function checkInfo(raw: unknown): HelloInfo {
-  const i = raw as Partial<HelloInfo> | null;
-  if (typeof i !== 'object' || i === null) throw new InvalidArgumentError('hello.Info is missing');
-  if (typeof i.id !== 'string' || !UUID.test(i.id)) throw new InvalidArgumentError(`hello.Info.id must be the worker's lowercase uuid, got ${JSON.stringify(i.id)}`);
-  if (typeof i.hostname !== 'string' || i.hostname === '') throw new InvalidArgumentError('hello.Info.hostname must be a non-empty string');
-  if (!Array.isArray(i.taskTypes) || i.taskTypes.length === 0) throw new InvalidArgumentError('hello.Info.taskTypes must list at least one task type');
-  const unknown = i.taskTypes.filter((t) => !isTaskType(t));
-  if (unknown.length > 0) {
-    throw new InvalidArgumentError(
-      `hello.Info.taskTypes has unknown task type${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => JSON.stringify(u)).join(', ')} (known: ${TASK_TYPES.join(', ')})`,
-    );
-  }
-  const r = i.resources as Partial<HelloResources> | undefined;
-  if (typeof r !== 'object' || r === null) throw new InvalidArgumentError('hello.Info.resources is missing');
-  for (const f of ['cpus', 'memPhysical', 'memSwap', 'memReserved'] as const) {
-    if (!isCount(r[f])) throw new InvalidArgumentError(`hello.Info.resources.${f} must be a non-negative integer`);
-  }
-  if (r.cpus === 0) throw new InvalidArgumentError('hello.Info.resources.cpus must be at least 1');
-  if (!Array.isArray(r.gpus) || r.gpus.some((g) => typeof g !== 'string')) throw new InvalidArgumentError('hello.Info.resources.gpus must be a list of names');
-  if (typeof i.ignoreResources !== 'boolean') throw new InvalidArgumentError('hello.Info.ignoreResources must be a boolean');
-  if (!Array.isArray(i.paths) || i.paths.some((p) => typeof p !== 'string' || p === '')) throw new InvalidArgumentError('hello.Info.paths must be a list of storage ids');
-  return i as HelloInfo;
+/** The worker info of a hello: the scheduler's checks (src/tasks/worker-info.ts), and an id that is the worker's uuid. */
+function checkInfo(raw: unknown): WorkerInfo {
+  const id = (raw as { id?: unknown } | null)?.id;
+  if (typeof id !== 'string' || !UUID.test(id)) throw new InvalidArgumentError(`hello.Info.id must be the worker's lowercase uuid, got ${JSON.stringify(id)}`);
+  const info = checkWorkerInfo(raw);
+  if (info.taskTypes.length === 0) throw new InvalidArgumentError(`worker ${id}: taskTypes must list at least one task type`);
+  return info;
 }

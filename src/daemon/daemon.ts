@@ -36,6 +36,7 @@ import { heartbeatTimingFromEnv } from '../storage/owner-leases.js';
 import { RemoteStore } from '../storage/remote-store.js';
 import { SectorLocks } from '../storage/sector-locks.js';
 import { WORKER_WS_PATH } from '../api/worker-protocol.js';
+import type { TaskType } from '../tasks/task-types.js';
 import { RemoteWorkers } from './remote-workers.js';
 
 /** Default API listen address (loopback, Lotus miner's port). */
@@ -73,6 +74,8 @@ export interface DaemonOptions {
   acceptDrift?: boolean;
   /** How long a disconnected remote worker's calls wait for it to come back before they are queued again. @default 60000 */
   workerGraceMs?: number;
+  /** Task types the daemon's own pool runs (`run --local-tasks`); empty: none (remote workers do the work). @default every type */
+  localTasks?: readonly TaskType[];
 }
 
 /** A running daemon. */
@@ -161,6 +164,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
     // the node's one sector lock table: tasks of the local worker and the API's StorageLock share it;
     // its lease sweep releases remote owners that went silent
+    let remote: RemoteStore | undefined;
     const locks = new SectorLocks({ heartbeatIntervalMs: intervalMs, heartbeatThresholdMs: thresholdMs });
     shutdown.push('sector locks', () => locks.close());
     const system = await startDaemonSystem({
@@ -177,6 +181,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...(options.checkProvableMs !== undefined ? { checkProvableMs: options.checkProvableMs } : {}),
       minerId: repo.config.minerId,
       sealProof: repo.config.sealProof,
+      ...(options.localTasks ? { localTasks: options.localTasks } : {}),
       // the node's storage paths (storage.json), advertised with this node's /remote URL
       localStore: async (index) => {
         const local = new LocalStore({
@@ -189,6 +194,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         await local.open();
         return local;
       },
+      // one remote store for the local worker's fetches and the API's StorageFetch (Lotus: 10 downloads on the miner)
+      remoteStore: (local) => {
+        remote = new RemoteStore({ local, token: authority.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10 });
+        return remote;
+      },
       log,
       onError: (err) => log(`sector system error: ${(err as Error)?.stack ?? err}`),
     });
@@ -196,14 +206,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     shutdown.pushAfter('HTTP server', 'actor system', () => system.stop());
     // the workers' connections close before the actors stop: stopping a task actor aborts its
     // run, which must not reach a worker (shutdown is not an abort; the worker delivers later)
-    remoteWorkers.start(system.index.calls);
+    remoteWorkers.start(system.index.calls, system.workers);
     shutdown.push('remote workers', () => remoteWorkers.close());
     components.sectors = system.sectors;
     components.system = system;
     components.storage = {
       catalog: system.index.catalog,
       local: system.localStore,
-      remote: new RemoteStore({ local: system.localStore, catalog: system.index.catalog, token: authority.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10 }),
+      remote: remote ?? new RemoteStore({ local: system.localStore, token: authority.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10 }),
       locks,
     };
     server.mount('/remote', createRemoteHandler({ local: system.localStore, log }));

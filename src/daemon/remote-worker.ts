@@ -22,7 +22,8 @@
  * is not an abort) nothing is told either, so the worker finishes and delivers to the next manager.
  */
 import type { RpcPeer } from '../api/rpc-peer.js';
-import { callIdJson, type HelloInfo, TASK_METHODS } from '../api/worker-protocol.js';
+import { callIdJson, TASK_METHODS } from '../api/worker-protocol.js';
+import type { WorkerInfo } from '../tasks/worker-info.js';
 import { AbortedError, errorFromWire, type SectorStorageError, WorkerLostError } from '../errors.js';
 import { sectorName } from '../sector/sector-id.js';
 import type { CallReturn } from '../tasks/calls.js';
@@ -64,13 +65,13 @@ interface PendingCall {
 
 export class RemoteWorker {
   readonly id: string;
-  #info: HelloInfo;
+  #info: WorkerInfo;
   readonly #host: RemoteWorkerHost;
   #conn: WorkerConnection | undefined;
   readonly #pending = new Map<string, PendingCall>();
   #graceTimer: NodeJS.Timeout | undefined;
 
-  constructor(info: HelloInfo, host: RemoteWorkerHost) {
+  constructor(info: WorkerInfo, host: RemoteWorkerHost) {
     this.id = info.id;
     this.#info = info;
     this.#host = host;
@@ -80,7 +81,7 @@ export class RemoteWorker {
     return this.#info.hostname;
   }
 
-  get info(): HelloInfo {
+  get info(): WorkerInfo {
     return this.#info;
   }
 
@@ -143,7 +144,7 @@ export class RemoteWorker {
    * A connection of this worker was welcomed: pending calls are re-attached, failed (WORKER_LOST)
    * or handed over as its hello says (see the header).
    */
-  attach(conn: WorkerConnection, info: HelloInfo): void {
+  attach(conn: WorkerConnection, info: WorkerInfo): void {
     if (this.#graceTimer) clearTimeout(this.#graceTimer);
     this.#graceTimer = undefined;
     this.#info = info;

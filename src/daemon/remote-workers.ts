@@ -22,7 +22,6 @@ import type { UpgradeHandler } from '../api/http-server.js';
 import { refuseUpgrade } from '../api/http-server.js';
 import { RpcPeer, type PeerMethod } from '../api/rpc-peer.js';
 import {
-  type HelloInfo,
   parseHello,
   parseReturn,
   TASK_METHODS,
@@ -30,6 +29,7 @@ import {
   WorkerClose,
   type WorkerWelcome,
 } from '../api/worker-protocol.js';
+import type { WorkerInfo } from '../tasks/worker-info.js';
 import { AbortedError, CallUnknownError, InvalidArgumentError, toWireError, WorkerLostError } from '../errors.js';
 import type { CallRecord, CallReturn } from '../tasks/calls.js';
 import { TASK_TYPES, type TaskType } from '../tasks/task-types.js';
@@ -37,7 +37,7 @@ import { RemoteWorker, type RemoteWorkerHost, type WorkerConnection } from './re
 
 /** Where connected workers are registered with the scheduler (actors/system.ts, structurally). */
 export interface WorkerRegistryPort {
-  connect(info: HelloInfo, runner: RemoteWorker): void;
+  connect(info: WorkerInfo, runner: RemoteWorker): void;
   disconnect(id: string): void;
 }
 

@@ -23,7 +23,6 @@ import { join } from 'node:path';
 import type { PeerMethod, RpcPeer } from '../api/rpc-peer.js';
 import {
   callIdJson,
-  type HelloResources,
   parseCallId,
   parseTaskCall,
   returnParams,
@@ -39,6 +38,7 @@ import { openWorkerRepo, WorkerRepoFiles } from '../repo/worker-repo.js';
 import { sectorName } from '../sector/sector-id.js';
 import { TASK_TYPES, type TaskType } from '../tasks/task-types.js';
 import { LocalWorker } from '../worker/local-worker.js';
+import { localResources } from '../worker/local-resources.js';
 import { WorkerCalls } from '../worker/worker-calls.js';
 import { programVersion } from './daemon.js';
 import { ManagerLink } from './manager-link.js';
@@ -64,8 +64,6 @@ export interface WorkerNodeOptions {
   taskTypes?: readonly TaskType[];
   /** Pool threads. @default os.availableParallelism() */
   threads?: number;
-  /** The machine's resources as registered (cpus is replaced by the pool's threads). */
-  resources: Omit<HelloResources, 'cpus'>;
   /** Lotus ResourceFiltering "disabled". @default false */
   ignoreResources?: boolean;
   /** Storage heartbeats and lock leases. @default 10000 */
@@ -127,6 +125,8 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
     const pool = new SealerPool({ ...(options.threads ? { threads: options.threads } : {}) });
     shutdown.push('sealer pool', () => pool.close());
     const hostname = osHostname();
+    // measured once, at start, as the daemon measures its own pool's machine
+    const resources = localResources(pool.threads);
     const body = new LocalWorker(
       {
         pool,
@@ -154,7 +154,7 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
           id: repo.workerId,
           hostname,
           taskTypes: [...taskTypes],
-          resources: { cpus: pool.threads, ...options.resources },
+          resources,
           ignoreResources: options.ignoreResources ?? false,
           paths: storage.paths.map((p) => p.ID),
         },

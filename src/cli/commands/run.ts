@@ -3,6 +3,7 @@
  */
 import { parseSize } from '../../sector/sizes.js';
 import { parseFixedRandomness } from '../../chain/fixed-randomness.js';
+import { parseLocalTasks } from '../../tasks/worker-info.js';
 import { parseIntArg } from '../args.js';
 import { defineCommand } from '../command.js';
 
@@ -47,6 +48,19 @@ const run = defineCommand({
       description:
         'start even though the database has no sectors while the storage paths hold sector files (a lost or replaced database); without it that start is refused',
     },
+    'local-tasks': {
+      type: 'string',
+      valueName: 'LIST',
+      description:
+        "task types the daemon's own pool runs: all, none (remote workers do all the work; client uploads are then refused), or a list of AP,PC1,PC2,C1,C2,FIN,GET,UNS to which C1, FIN and GET are always added",
+      defaultText: 'all',
+    },
+    'worker-grace-ms': {
+      type: 'string',
+      valueName: 'MS',
+      description: "how long a disconnected worker's running calls wait for it to come back before they are queued again",
+      defaultText: '60000',
+    },
     inspect: {
       type: 'string',
       valueName: 'FILE',
@@ -61,6 +75,8 @@ const run = defineCommand({
     const epochMs = flags['epoch-ms'] === undefined ? undefined : parseIntArg(flags['epoch-ms'], 'epoch length (--epoch-ms)', { min: 1 });
     const seedWaitEpochs = flags['seed-wait-epochs'] === undefined ? undefined : parseIntArg(flags['seed-wait-epochs'], 'seed wait (--seed-wait-epochs)');
     const uploadIdleMs = flags['upload-idle-ms'] === undefined ? undefined : parseIntArg(flags['upload-idle-ms'], 'upload idle time (--upload-idle-ms)', { min: 1 });
+    const localTasks = flags['local-tasks'] === undefined ? undefined : parseLocalTasks(flags['local-tasks']);
+    const workerGraceMs = flags['worker-grace-ms'] === undefined ? undefined : parseIntArg(flags['worker-grace-ms'], 'worker grace (--worker-grace-ms)', { min: 1 });
     // loaded on use, so other commands do not load the pool, the actors and the native addon
     const { startDaemon } = await import('../../daemon/daemon.js');
     const daemon = await startDaemon({
@@ -74,6 +90,8 @@ const run = defineCommand({
       ...(seedWaitEpochs !== undefined ? { seedWaitEpochs } : {}),
       ...(uploadIdleMs !== undefined ? { uploadIdleMs } : {}),
       acceptDrift: flags['accept-drift'],
+      ...(localTasks ? { localTasks } : {}),
+      ...(workerGraceMs !== undefined ? { workerGraceMs } : {}),
       log: (line) => out.info(line),
     });
     if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));

@@ -74,7 +74,6 @@ const worker = defineCommand({
     const { resolveWorkerRepoPath } = await import('../../repo/worker-repo.js');
     const { startWorkerNode } = await import('../../daemon/worker-node.js');
     const { heartbeatTimingFromEnv } = await import('../../storage/owner-leases.js');
-    const { freemem, totalmem } = await import('node:os');
     const { intervalMs } = heartbeatTimingFromEnv();
     let refused: (err: SectorStorageError) => void = () => {};
     const fatal = new Promise<SectorStorageError>((resolve) => {
@@ -89,7 +88,6 @@ const worker = defineCommand({
       port: listen.port,
       taskTypes,
       ...(threads !== undefined ? { threads } : {}),
-      resources: { memPhysical: totalmem(), memSwap: 0, memReserved: Math.max(0, totalmem() - freemem()), gpus: [] },
       ...(flags.advertise ? { advertise: flags.advertise } : {}),
       ...(flags['node-id'] ? { nodeId: flags['node-id'] } : {}),
       parallelFetchLimit: limit,

@@ -12,7 +12,8 @@ import { ApiHttpServer } from '../../../src/api/http-server.js';
 import { type PeerMethod, RpcPeer } from '../../../src/api/rpc-peer.js';
 import { RpcServer } from '../../../src/api/rpc-server.js';
 import { StreamRegistry } from '../../../src/api/stream-registry.js';
-import { callIdJson, type HelloInfo, WORKER_PROTOCOL, WORKER_WS_PATH, type WorkerHello } from '../../../src/api/worker-protocol.js';
+import { callIdJson, WORKER_PROTOCOL, WORKER_WS_PATH, type WorkerHello } from '../../../src/api/worker-protocol.js';
+import type { WorkerInfo } from '../../../src/tasks/worker-info.js';
 import type { Permission } from '../../../src/auth/tokens.js';
 import type { RemoteWorker } from '../../../src/daemon/remote-worker.js';
 import { RemoteWorkers } from '../../../src/daemon/remote-workers.js';
@@ -63,7 +64,7 @@ test.beforeEach(async (t) => {
   hub.start(
     { get: async (id) => calls.get(id) },
     {
-      connect: (info: HelloInfo, runner: RemoteWorker) => events.push(`connect ${info.id} ${runner.id === info.id}`),
+      connect: (info: WorkerInfo, runner: RemoteWorker) => events.push(`connect ${info.id} ${runner.id === info.id}`),
       disconnect: (id: string) => events.push(`disconnect ${id}`),
     },
   );
@@ -151,13 +152,13 @@ test('a hello of another protocol version is refused PROTOCOL_MISMATCH naming bo
   t.deepEqual(t.context.events, []);
 });
 
-test('a hello with unknown task types is refused naming them and the known ones', async (t) => {
+test('a hello with an unknown task type is refused naming it and the known ones', async (t) => {
   const d = await dial(t);
   const bad = hello();
   bad.Info = { ...bad.Info, taskTypes: ['PC1', 'PC9' as 'PC1', 'seal' as 'PC1'] };
   const err = await t.throwsAsync<SectorStorageError>(d.peer!.call('WorkerConnect', [bad]));
   t.is(err?.code, 'INVALID_ARGUMENT');
-  t.is(err?.message, 'hello.Info.taskTypes has unknown task types "PC9", "seal" (known: FIN, GET, UNS, C1, C2, PC2, PC1, AP)');
+  t.is(err?.message, `worker ${WORKER_ID}: task type must be one of FIN, GET, UNS, C1, C2, PC2, PC1, AP, got "PC9"`);
   await d.peer!.closed;
   t.deepEqual(t.context.events, []);
 });
