@@ -31,7 +31,7 @@ import {
   type WorkerHello,
   type WorkerWelcome,
 } from '../api/worker-protocol.js';
-import { InvalidArgumentError, type SectorStorageError } from '../errors.js';
+import { AbortedError, InvalidArgumentError, type SectorStorageError } from '../errors.js';
 import { ShutdownSteps } from '../lifecycle/shutdown-steps.js';
 import { SealerPool } from '../pool/pool.js';
 import { openWorkerRepo, WorkerRepoFiles } from '../repo/worker-repo.js';
@@ -72,6 +72,8 @@ export interface WorkerNodeOptions {
   parallelFetchLimit?: number;
   /** Where SDR parent caches live. @default PC1's default */
   parentCacheDir?: string;
+  /** Aborts a start still waiting for the manager (SIGINT/SIGTERM). */
+  signal?: AbortSignal;
   /** The manager refused the worker for good (a bad token, another protocol version): the process should stop. */
   onFatal?: (err: SectorStorageError) => void;
   log?: (line: string) => void;
@@ -101,6 +103,8 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
   const shutdown = new ShutdownSteps(log);
   const repo = openWorkerRepo(options.repoPath);
   shutdown.push('worker repository', () => repo.close());
+  // aborted first when stopping: tasks waiting for an unreachable manager give up
+  const stopping = new AbortController();
   try {
     for (const c of repo.interrupted) log(`call ${c.callId} (${c.task.type} of ${sectorName(c.task.sector)}) died with the previous worker process; the manager queues it again`);
     const storage = await startStorageWorker({
@@ -112,6 +116,7 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
       ...(options.advertise ? { advertise: options.advertise } : {}),
       ...(options.nodeId ? { nodeId: options.nodeId } : {}),
       ownerId: repo.session,
+      signal: options.signal ? AbortSignal.any([stopping.signal, options.signal]) : stopping.signal,
       ...(options.heartbeatIntervalMs ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
       ...(options.parallelFetchLimit ? { parallelFetchLimit: options.parallelFetchLimit } : {}),
       log,
@@ -197,7 +202,10 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
       },
       log,
     });
-    shutdown.push('manager connection', () => link.close());
+    shutdown.push('manager connection', () => {
+      stopping.abort(new AbortedError('the worker is stopping'));
+      link.close();
+    });
     link.start();
     return {
       id: repo.workerId,

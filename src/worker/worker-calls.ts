@@ -25,6 +25,7 @@ import type { WorkerCall, WorkerCallStore } from '../db/worker-call-store.js';
 import type { CallReturn } from '../tasks/calls.js';
 import type { Task, TaskResult } from '../tasks/task-types.js';
 import { sectorName } from '../sector/sector-id.js';
+import { crashPoint, workerCallCrashPoint } from '../lifecycle/crash-points.js';
 
 /** What runs a task (the worker's LocalWorker). */
 export interface TaskBody {
@@ -93,6 +94,8 @@ export class WorkerCalls {
       return { held: true, state: held.state };
     }
     this.#store.start(callId, task, this.#session);
+    crashPoint(workerCallCrashPoint('accepted', task.type));
+    this.#log(`call ${callId} (${task.type} of ${sectorName(task.sector)}) accepted`);
     const abort = new AbortController();
     this.#running.set(callId, abort);
     const run = this.#body.run(task, { signal: abort.signal }).then(
@@ -104,6 +107,7 @@ export class WorkerCalls {
       onEnd?.();
       if (this.#closed) return; // shutdown is not an abort: the call stays `running` (see the header)
       const done = this.#store.finish(callId, ret);
+      crashPoint(workerCallCrashPoint('done', task.type));
       this.#log(`call ${callId} (${task.type} of ${sectorName(task.sector)}) ${ret.ok ? 'done' : `failed: ${ret.error.code}: ${ret.error.message}`}`);
       this.#deliver(done);
     });
@@ -176,6 +180,7 @@ export class WorkerCalls {
     this.#delivering.add(call.callId);
     sink({ ...call, ret: call.ret }).then(
       () => {
+        crashPoint(workerCallCrashPoint('acked', call.task.type));
         this.#store.remove(call.callId);
         if (this.#sink === sink) this.#delivering.delete(call.callId);
       },

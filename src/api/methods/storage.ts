@@ -18,7 +18,7 @@
  * Sector ids are accepted as `{miner, number}` or Lotus's `{Miner, Number}`.
  */
 import type { ApiComponents } from '../components.js';
-import { InvalidArgumentError } from '../../errors.js';
+import { DaemonUnreachableError, InvalidArgumentError } from '../../errors.js';
 import type { SectorId } from '../../sector/sector-id.js';
 import type { StorageStatus } from '../../storage/storage-types.js';
 import type { RemoteStore } from '../../storage/remote-store.js';
@@ -57,7 +57,7 @@ declare module '../components.js' {
 
 /** The storage components of a daemon (refused while it is still starting). */
 export function storageComponents(c: ApiComponents): StorageComponents {
-  if (!c.storage) throw new InvalidArgumentError('storage is not available yet: the daemon is still starting');
+  if (!c.storage) throw new DaemonUnreachableError('storage is not available yet: the daemon is still starting');
   return c.storage;
 }
 

@@ -93,6 +93,7 @@ const worker = defineCommand({
       parallelFetchLimit: limit,
       heartbeatIntervalMs: intervalMs,
       onFatal: (err) => refused(err),
+      signal,
       log: (line) => out.info(line),
     });
     out.result(
