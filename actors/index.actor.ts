@@ -18,7 +18,7 @@ import { type CallbackActorLogic, fromCallback } from 'xstate';
 import { AbortedError, InternalError, InvalidArgumentError, toWireError } from '../src/errors.js';
 import { callCrashPoint, crashPoint } from '../src/lifecycle/crash-points.js';
 import type { CallRecord } from '../src/tasks/calls.js';
-import type { Db } from '../src/db/database.js';
+import { type Db, inTransaction } from '../src/db/database.js';
 import type { IndexStores, StoreClients } from '../src/db/stores.js';
 import type { DaemonSystem, IndexEvent, IndexResult } from '../machines/protocol.js';
 
@@ -133,7 +133,7 @@ export function createIndexActor<M extends object = IndexStores>(options: IndexA
     if (!Array.isArray(args)) return { ok: false, error: new InvalidArgumentError(`index call ${store}.${method}: args must be an array`) };
     const target = (stores as Record<string, StoreMethods>)[store as string]!;
     try {
-      return { ok: true, value: db.transaction(() => target[method]!(...args))() };
+      return { ok: true, value: inTransaction(db, () => target[method]!(...args)) };
     } catch (err) {
       return { ok: false, error: err ?? new InternalError(`${store}.${method} failed`) };
     }
@@ -148,9 +148,9 @@ export function createIndexActor<M extends object = IndexStores>(options: IndexA
       if (events.length === 0) return;
       const answers: Answer[] = [];
       try {
-        db.transaction(() => {
+        inTransaction(db, () => {
           for (const e of events) answers.push(apply(e));
-        })();
+        });
       } catch (err) {
         // the commit itself failed: nothing of the batch is durable, so no call of it succeeded
         const error = new InternalError(`index commit failed, no call of its batch is durable: ${(err as Error)?.message ?? String(err)}`, {

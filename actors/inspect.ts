@@ -2,7 +2,7 @@
  * An NDJSON log of the actor system, fed by XState's `inspect` option: one line per event
  * delivered (`@xstate.event`) and per snapshot change (`@xstate.snapshot`), optionally actor
  * creations (`@xstate.actor`). Our version of dagstore's trace channel and the offline answer to
- * "what did sector 12 do?" (Stately's inspector UI needs the internet; see toolchain.md §1e).
+ * "what did sector 12 do?" (Stately's hosted inspector UI needs the internet).
  *
  * Each line: `{ "t": unix ms, "type": "@xstate.event", "actor": "x:3", "source"?: "x:0",
  * "event": {…} }` or `{ "t", "type": "@xstate.snapshot", "actor", "event", "value", "status",

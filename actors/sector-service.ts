@@ -230,6 +230,15 @@ export class SectorService {
     return (await this.#d.index.calls.open()).filter((c) => c.sector.miner === this.#d.miner);
   }
 
+  /**
+   * Calls returned to their sectors since `sinceMs` (unix ms), among the newest 1000 returned ones
+   * (`sealing jobs --show-ret-done`).
+   */
+  async returnedSince(sinceMs: number): Promise<CallRecord[]> {
+    const recent = await this.#d.index.calls.list({ miner: this.#d.miner, states: ['returned'], limit: 1000 });
+    return recent.filter((c) => (c.returnedAt ?? 0) >= sinceMs);
+  }
+
   /** Every call ever made for a sector, newest first (`sealing calls --sector N`). */
   async calls(sector: number, states?: CallState[]): Promise<CallRecord[]> {
     assertSectorNumber(sector);

@@ -189,8 +189,11 @@ export interface WorkerRegistry {
   /**
    * Registers a worker (or updates a known one's info) and the runner its calls run on; sends
    * `scheduler.worker.connected`. InvalidArgumentError for a bad info or a runner of another id.
+   * `holds`: ids of calls the worker still runs or has finished (it outlived a restart of the
+   * daemon): each that is open is started on it again (its runner is given the call id and waits
+   * for that result), not run elsewhere.
    */
-  connect(info: WorkerInfo, runner: TaskRunner): void;
+  connect(info: WorkerInfo, runner: TaskRunner, options?: { holds?: readonly string[] }): void;
   /**
    * The worker is gone: its unstarted tasks go back to the queue (`scheduler.worker.disconnected`);
    * its started calls end as their runner reports them (WORKER_LOST puts a call back in the queue).
@@ -243,6 +246,12 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   const now = options.now ?? Date.now;
   const log = options.log ?? ((message: string) => console.warn(message));
 
+  // the local worker's registration, checked before anything is opened (a bad limit names its variable)
+  const localTasks = [...(options.localTasks ?? TASK_TYPES)];
+  const sectorSize = sealProofInfo(options.sealProof).sectorSize;
+  const localLimits = options.localLimits ?? limitsFromEnv(process.env, sectorSize, localTasks);
+  const resources = options.localResources ?? localResources(options.pool.threads);
+
   const db = options.db ?? openDatabase(options.dbPath!);
   const ownsDb = !options.db;
   const calls = new CallStore(db, { now });
@@ -271,10 +280,6 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   const sources = new Map<string, RequestSource>();
   const inflight = new Set<Promise<unknown>>();
   const workers = new Map<string, TaskRunner>();
-  const localTasks = [...(options.localTasks ?? TASK_TYPES)];
-  const sectorSize = sealProofInfo(options.sealProof).sectorSize;
-  const localLimits = options.localLimits ?? limitsFromEnv(process.env, sectorSize, localTasks);
-  const resources = options.localResources ?? localResources(options.pool.threads);
   /** The local worker as it registers: its paths are the node's local storage paths now. */
   const localInfo = (): WorkerInfo => ({
     id: LOCAL_WORKER_ID,
@@ -286,11 +291,13 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     ...(Object.keys(localLimits).length > 0 ? { limits: localLimits } : {}),
   });
   const registry: WorkerRegistry = {
-    connect(info, runner) {
+    connect(info, runner, connectOptions) {
       const checked = checkWorkerInfo(info);
       if (runner.id !== checked.id) throw new InvalidArgumentError(`the runner of worker ${checked.id} has id ${runner.id}`);
+      const holds = connectOptions?.holds ?? [];
+      if (!Array.isArray(holds) || !holds.every((h) => typeof h === 'string')) throw new InvalidArgumentError(`worker ${checked.id}: holds must be a list of call ids`);
       workers.set(checked.id, runner);
-      root.send({ type: 'scheduler.worker.connected', info: checked });
+      root.send({ type: 'scheduler.worker.connected', info: checked, ...(holds.length > 0 ? { holds: [...holds] } : {}) });
     },
     disconnect(id) {
       workers.delete(id);

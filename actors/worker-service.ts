@@ -11,7 +11,7 @@ import { type TaskType, isTaskType } from '../src/tasks/task-types.js';
 import type { SchedDiagView, WorkerState } from '../src/tasks/worker-info.js';
 import type { SchedulerEvent, SchedulerReply } from '../machines/protocol.js';
 import type { SchedulerMachine } from '../machines/scheduler.machine.js';
-import { schedDiag, workerStates } from '../machines/scheduler/sched-views.js';
+import { callPlacements, schedDiag, workerStates } from '../machines/scheduler/sched-views.js';
 
 export class WorkerService {
   readonly #root: Actor<SchedulerMachine>;
@@ -32,6 +32,11 @@ export class WorkerService {
   /** Every worker the scheduler holds, with its pools and started calls. */
   states(): WorkerState[] {
     return workerStates(this.#root.getSnapshot().context);
+  }
+
+  /** Where each placed call is: started on a worker (RunWait 0) or in window n of one (RunWait n + 1). */
+  placements(): Record<string, { worker: string; runWait: number }> {
+    return callPlacements(this.#root.getSnapshot().context);
   }
 
   /** The queue and the open windows; with `force`, after a scheduling pass. */

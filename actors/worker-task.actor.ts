@@ -15,7 +15,7 @@
  * call store has it and is queued again when the daemon restarts (shutdown is not an abort).
  */
 import { fromCallback } from 'xstate';
-import { AbortedError, InternalError, toWireError } from '../src/errors.js';
+import { AbortedError, WorkerLostError, toWireError } from '../src/errors.js';
 import type { CallReturn } from '../src/tasks/calls.js';
 import type { Task, TaskResult } from '../src/tasks/task-types.js';
 import type { SchedulerTaskEvent, TaskActorEvent } from '../machines/protocol.js';
@@ -28,12 +28,25 @@ export interface TaskRunner {
   readonly id: string;
   readonly hostname: string;
   /** Lotus's prepare step: fetch what the task reads that the worker lacks. Absent: nothing to do. */
-  prepare?(task: Task, options: { signal: AbortSignal }): Promise<void>;
+  prepare?(task: Task, options: TaskRunnerOptions): Promise<void>;
+  /** Runs the task to its result; rejects with the task's typed error (WORKER_LOST: the call is queued again). */
+  run(task: Task, options: TaskRunnerOptions): Promise<TaskResult>;
+}
+
+/** What a runner gets with each step of a call. */
+export interface TaskRunnerOptions {
   /**
-   * Runs the task to its result; rejects with the task's typed error (WORKER_LOST: the call is
-   * queued again). `callId` names the call (a remote worker records it under that id).
+   * Aborted when the call is aborted (`task.abort`) and when the system stops: a stop is not an
+   * abort (the call stays open and is queued again after a restart), so a runner whose worker
+   * outlives the daemon must not pass a stop's abort on to it.
    */
-  run(task: Task, options: { signal: AbortSignal; callId: string }): Promise<TaskResult>;
+  signal: AbortSignal;
+  /**
+   * The call's id: the same for every attempt of the call, across restarts of the daemon (Lotus's
+   * CallID), so a worker that still runs or has finished this very call can answer with its result
+   * instead of running it again.
+   */
+  callId: string;
 }
 
 export interface WorkerTaskComponents {
@@ -62,13 +75,15 @@ export function createWorkerTaskLogic(c: WorkerTaskComponents) {
     const run = (async (): Promise<TaskResult> => {
       await c.ready;
       const runner = c.workers.get(input.worker);
-      if (!runner) throw new InternalError(`call ${input.callId}: no worker "${input.worker}"`);
+      // the worker disconnected between the placement and this start: the call goes back to the queue
+      if (!runner) throw new WorkerLostError(`call ${input.callId} (${input.task.type}): worker "${input.worker}" went away before the call started`);
       checkAborted('before it started');
-      await runner.prepare?.(input.task, { signal: abort.signal });
+      const options: TaskRunnerOptions = { signal: abort.signal, callId: input.callId };
+      await runner.prepare?.(input.task, options);
       checkAborted('after its prepare step');
       if (!stopped) sendBack({ type: 'scheduler.task.prepared', callId: input.callId } satisfies SchedulerTaskEvent);
       await workGranted;
-      return runner.run(input.task, { signal: abort.signal, callId: input.callId });
+      return runner.run(input.task, options);
     })();
     c.inflight.add(run);
     const report = (ret: CallReturn) => {

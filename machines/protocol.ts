@@ -151,8 +151,12 @@ export type TaskActorEvent = { type: 'task.work' } | { type: 'task.abort' };
  * A `requestId` is answered by one `scheduler.reply`; supervision sends them without one.
  */
 export type SchedulerWorkerEvent =
-  /** Registers a worker, or replaces a known one's info keeping its pools, calls and flags. */
-  | { type: 'scheduler.worker.connected'; info: WorkerInfo }
+  /**
+   * Registers a worker, or replaces a known one's info keeping its pools, calls and flags.
+   * `holds`: ids of calls the worker still runs or has finished (it outlived a restart of the
+   * daemon); each of them that is open runs on it, not elsewhere.
+   */
+  | { type: 'scheduler.worker.connected'; info: WorkerInfo; holds?: readonly string[] }
   /** Its unstarted tasks go back to the queue; its started calls are left to supervision. */
   | { type: 'scheduler.worker.disconnected'; id: string }
   /** The whole worker, or one task type on it. */

@@ -104,6 +104,7 @@ export const schedulerMachine = setup({
       byWork: restored.byWork,
       queue: [],
       workers: {},
+      heldBy: {},
       storage: emptyStorageView(),
       storageReading: false,
       storageStale: false,

@@ -1,5 +1,5 @@
 /**
- * Space arithmetic of a sector being filled (sector-storage.md §5.3), pure: where the next piece
+ * Space arithmetic of a sector being filled (Lotus storage-sealing `input.go`), pure: where the next piece
  * lands and how far accepted requests reach. The padding and filler decompositions themselves
  * (Lotus GetRequiredPadding, fillersFromRem) are src/piece/alignment.ts. Sizes are padded bytes.
  */

@@ -1,6 +1,6 @@
 /**
  * Typed facade over the addon's Poseidon and Fr functions (neptune Poseidon, Strength::Standard,
- * HashType::MerkleTree, over BLS12-381 Fr; sealing-crypto.md §5 and §7).
+ * HashType::MerkleTree, over BLS12-381 Fr; neptune `poseidon.rs`).
  *
  * Every 32-byte node is a little-endian canonical field element. Inputs that are not (value ≥ r)
  * are refused with a RangeError naming the element, never silently reduced: a node ≥ r cannot
@@ -133,7 +133,7 @@ export function poseidonLayer(children: Uint8Array, parents: Uint8Array, arity: 
 }
 
 /**
- * Column hashes (sealing-crypto.md §6): `out` node v = Poseidon_k(layers[0][v], …, layers[k−1][v])
+ * Column hashes (rust-fil-proofs `stacked/vanilla/column.rs`): `out` node v = Poseidon_k(layers[0][v], …, layers[k−1][v])
  * with k = layers.length. Every layer and `out` have the same length (a multiple of 32 bytes).
  * `options.threads` splits the nodes across native threads.
  */
@@ -172,7 +172,7 @@ function badOperand(names: [string, string], a: Uint8Array, node: number): strin
 }
 
 /**
- * Replica encoding (PC2, sealing-crypto.md §5): per 32-byte node, `out = (data + key) mod r`.
+ * Replica encoding (PC2, rust-fil-proofs `storage-proofs-core/src/fr32.rs` encode): per 32-byte node, `out = (data + key) mod r`.
  * `data` nodes are fr32-padded sector nodes, so each must be < 2^254 (top two bits of byte 31
  * clear): anything else means the input was not fr32-padded and is refused. `key` nodes (the
  * last layer's labels) must be < r. `out` may alias `data`.

@@ -1,7 +1,7 @@
 /**
  * Typed facade over the sdr area of the native addon (napi_sdr.c): the SDR graph's parents and
  * the labelling of node ranges. It validates lengths and ranges and allocates nothing large;
- * callers own every buffer. See sealing-crypto.md §3–5.
+ * callers own every buffer. See rust-fil-proofs `storage-proofs-porep/src/stacked/vanilla/`.
  */
 import { endianness } from 'node:os';
 import { binding } from './binding.js';

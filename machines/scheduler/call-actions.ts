@@ -107,6 +107,7 @@ export const taskFinished = step((d, fx, event) => {
   if (call?.phase !== 'running' && call?.phase !== 'preparing') return;
   // its run has settled: the task actor is done (a callback actor does not stop by itself)
   fx.stop.push(call.callId);
+  delete d.heldBy[call.callId];
   const w = call.worker !== undefined ? d.workers[call.worker] : undefined;
   if (w) {
     release(w, call.callId);
@@ -150,6 +151,7 @@ export const abortCall = step((d, fx, event) => {
       Object.assign(d, f.patch);
       d.queue = d.queue.filter((q) => q.callId !== call.callId);
       for (const w of Object.values(d.workers)) dropFromWindows(w, call.callId);
+      delete d.heldBy[call.callId];
       fx.index.push(f.call);
       fullPass(d, fx);
       return;

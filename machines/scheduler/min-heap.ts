@@ -45,9 +45,15 @@ export class MinHeap {
     const k = this.#keys;
     const i = this.#items;
     const s = this.#stamps;
-    [k[a], k[b]] = [k[b]!, k[a]!];
-    [i[a], i[b]] = [i[b]!, i[a]!];
-    [s[a], s[b]] = [s[b]!, s[a]!];
+    const ka = k[a]!;
+    k[a] = k[b]!;
+    k[b] = ka;
+    const ia = i[a]!;
+    i[a] = i[b]!;
+    i[b] = ia;
+    const sa = s[a]!;
+    s[a] = s[b]!;
+    s[b] = sa;
   }
 
   #up(n: number): void {

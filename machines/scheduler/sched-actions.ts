@@ -14,7 +14,7 @@ import type { TrackedCall } from './call-tracker.js';
 import { needOf } from './resource-pool.js';
 import { type PassCall, Planner, planAll } from './sched-pass.js';
 import { type Effects, nextRequestId, step } from './sched-step.js';
-import { type SchedWorker, activate, emptyWindows, passWorker, takeStartable } from './sched-workers.js';
+import { type SchedWorker, activate, dropFromWindows, emptyWindows, passWorker, startOn, takeStartable } from './sched-workers.js';
 import { type SchedulerContext, enqueue_, failure, finishWrite } from './scheduler-base.js';
 import { claimOn, pathsOf } from './storage-view.js';
 import { put } from './tables.js';
@@ -37,6 +37,36 @@ function passCallOf(d: D, q: D['queue'][number]): PassCall | undefined {
   return p;
 }
 
+/** The connected worker that holds a call (it outlived a restart with it), if any. */
+function holderOf(d: D, callId: string): SchedWorker | undefined {
+  const id = d.heldBy[callId];
+  const w = id === undefined ? undefined : d.workers[id];
+  return w?.connected ? w : undefined;
+}
+
+/**
+ * Starts a queued call on the worker that holds it: it runs there already, so neither windows,
+ * resources, limits nor a cordon keep it from its result (its runner waits for that result).
+ */
+function startHeld(d: D, fx: Effects, callId: string, w: SchedWorker): void {
+  const call = d.calls[callId]!;
+  d.queue = d.queue.filter((q) => q.callId !== callId);
+  for (const x of Object.values(d.workers)) dropFromWindows(x, callId);
+  startOn(w, callId, needOf(call.task.type, call.sectorSize, w.info.resources), true);
+  const next: TrackedCall = { ...call, phase: 'preparing', worker: w.info.id };
+  delete next.holdersPending;
+  put(d.calls, callId, next);
+  fx.spawn.push({ callId, task: call.task, worker: w.info.id });
+}
+
+/** Starts every queued call whose holder is connected on that holder. */
+function attachHeld(d: D, fx: Effects): void {
+  for (const callId of Object.keys(d.heldBy)) {
+    const w = holderOf(d, callId);
+    if (w && d.calls[callId]?.phase === 'queued') startHeld(d, fx, callId, w);
+  }
+}
+
 /** Puts a durable call in the queue: read its holders first if its selector needs them, else place it. */
 export function queueCall(d: D, fx: Effects, call: TrackedCall): void {
   const queued: TrackedCall = { ...call, phase: 'queued' };
@@ -44,6 +74,12 @@ export function queueCall(d: D, fx: Effects, call: TrackedCall): void {
   delete queued.claim;
   d.queue = enqueue_(d.queue, queued);
   const entry = d.queue.find((q) => q.callId === call.callId)!;
+  const holder = holderOf(d, call.callId);
+  if (holder) {
+    put(d.calls, call.callId, queued);
+    if (d.schedReady) startHeld(d, fx, call.callId, holder);
+    return;
+  }
   if (entry.selector.kind === 'existing') {
     queued.holdersPending = true;
     put(d.calls, call.callId, queued);
@@ -110,6 +146,7 @@ export function placeNew(d: D, fx: Effects, callId: string): void {
 export function fullPass(d: D, fx: Effects): void {
   const workers = workerList(d);
   if (d.schedReady) {
+    attachHeld(d, fx);
     const calls: PassCall[] = [];
     for (const q of d.queue) {
       const pc = passCallOf(d, q);

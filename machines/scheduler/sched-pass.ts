@@ -58,7 +58,8 @@ export interface Placement {
   claim?: Claim;
 }
 
-type Shape = { key: string; acceptKind: 'alloc' | 'fetch' | 'task'; rank: (w: number) => number };
+/** A request shape: calls of one shape accept and rank the same workers. */
+type Shape = { key: string; acceptKind: 'alloc' | 'fetch' | 'task' };
 
 /** Places calls in windows; one instance per pass (or per incremental placement). */
 export class Planner {
@@ -73,6 +74,11 @@ export class Planner {
   readonly #stamp: number[];
   readonly #heaps = new Map<string, MinHeap>();
   readonly #useHeaps: boolean;
+  /** Needs by task type, sector size and worker threads: a pass asks for the same few many times. */
+  readonly #needs = new Map<string, Map<number, Map<number, Need>>>();
+  /** Per worker: the visit number of the last holder lookup that saw it (no set per lookup). */
+  readonly #seen: Uint32Array;
+  #visit = 0;
 
   /**
    * @param windows existing windows by worker id (incremental placement); absent: every schedulable
@@ -107,6 +113,7 @@ export class Planner {
     });
     this.#util = workers.map((_, i) => this.#utilOf(i));
     this.#stamp = workers.map(() => 0);
+    this.#seen = new Uint32Array(workers.length);
   }
 
   /** Places `call` in a window, or returns undefined when no worker can hold it now. */
@@ -120,13 +127,12 @@ export class Planner {
       const holder = this.#bestHolder(call);
       if (holder !== undefined) return this.#assign(holder.w, holder.window, call, undefined);
       if (!sel.allowFetch) return undefined;
-      return this.#fromShape(call, { key: `fetch|${call.type}|${call.sectorSize}|${sel.types}`, acceptKind: 'fetch', rank: (w) => this.#util[w]! });
+      return this.#fromShape(call, { key: `fetch|${call.type}|${call.sectorSize}|${sel.types}`, acceptKind: 'fetch' });
     }
     if (sel.kind === 'alloc') {
-      return this.#fromShape(call, { key: `alloc|${call.type}|${call.sectorSize}|${sel.types}|${sel.pathType}`, acceptKind: 'alloc', rank: (w) => this.#util[w]! });
+      return this.#fromShape(call, { key: `alloc|${call.type}|${call.sectorSize}|${sel.types}|${sel.pathType}`, acceptKind: 'alloc' });
     }
-    // fewer task types first (dedicated boxes), then utilization
-    return this.#fromShape(call, { key: `task|${call.type}|${call.sectorSize}`, acceptKind: 'task', rank: (w) => this.workers[w]!.info.taskTypes.length * 1e6 + this.#util[w]! });
+    return this.#fromShape(call, { key: `task|${call.type}|${call.sectorSize}`, acceptKind: 'task' });
   }
 
   /** The windows by worker id. */
@@ -156,11 +162,11 @@ export class Planner {
 
   #bestHolder(call: PassCall): { w: number; window: number } | undefined {
     let best: { w: number; window: number } | undefined;
-    const seen = new Set<number>();
+    const visit = ++this.#visit;
     for (const path of call.holders ?? []) {
       for (const w of this.#byPath.get(path) ?? []) {
-        if (seen.has(w)) continue;
-        seen.add(w);
+        if (this.#seen[w] === visit) continue;
+        this.#seen[w] = visit;
         if (!this.#offers(w, call.type)) continue;
         if (best !== undefined && (this.#util[w]! > this.#util[best.w]! || (this.#util[w] === this.#util[best.w] && w > best.w))) continue;
         const window = this.#fittingWindow(w, call);
@@ -174,7 +180,7 @@ export class Planner {
     if (!this.#useHeaps) {
       let best: { w: number; window: number; claim?: Claim; rank: number } | undefined;
       for (let w = 0; w < this.workers.length; w++) {
-        const rank = shape.rank(w);
+        const rank = this.#rank(w, shape);
         if (best !== undefined && rank >= best.rank) continue;
         const ok = this.#accept(w, call, shape);
         if (ok) best = { ...ok, w, rank };
@@ -184,7 +190,7 @@ export class Planner {
     let heap = this.#heaps.get(shape.key);
     if (!heap) {
       heap = new MinHeap();
-      for (let w = 0; w < this.workers.length; w++) if (this.#offers(w, call.type)) heap.push(shape.rank(w), w, this.#stamp[w]!);
+      for (let w = 0; w < this.workers.length; w++) if (this.#offers(w, call.type)) heap.push(this.#rank(w, shape), w, this.#stamp[w]!);
       this.#heaps.set(shape.key, heap);
     }
     for (;;) {
@@ -192,7 +198,7 @@ export class Planner {
       if (!top) return undefined;
       if (top.stamp !== this.#stamp[top.item]) {
         heap.pop();
-        heap.push(shape.rank(top.item), top.item, this.#stamp[top.item]!);
+        heap.push(this.#rank(top.item, shape), top.item, this.#stamp[top.item]!);
         continue;
       }
       const ok = this.#accept(top.item, call, shape);
@@ -245,7 +251,7 @@ export class Planner {
   /** The first window of worker `w` that can still hold the call, within the worker's per-type limit. */
   #fittingWindow(w: number, call: PassCall): number | undefined {
     const pw = this.workers[w]!;
-    const need = needOf(call.type, call.sectorSize, pw.info.resources);
+    const need = this.#need(pw, call);
     const windows = this.windows[w]!;
     let inWindows = 0;
     for (const x of windows) inWindows += x.allocated.counts[call.type] ?? 0;
@@ -261,7 +267,7 @@ export class Planner {
   #assign(w: number, window: number, call: PassCall, claim: Claim | undefined): Placement {
     const pw = this.workers[w]!;
     const x = this.windows[w]![window]!;
-    const need: Need = needOf(call.type, call.sectorSize, pw.info.resources);
+    const need = this.#need(pw, call);
     addTo(x.allocated, need, pw.info.resources);
     x.todo.push(call.callId);
     if (claim) {
@@ -271,6 +277,31 @@ export class Planner {
     this.#util[w] = this.#utilOf(w);
     this.#stamp[w]!++;
     return claim ? { worker: pw.info.id, window, claim } : { worker: pw.info.id, window };
+  }
+
+  /** Lower ranks first: utilization; for the task selector, fewer task types first (dedicated boxes), then utilization. */
+  #rank(w: number, shape: Shape): number {
+    return shape.acceptKind === 'task' ? this.workers[w]!.info.taskTypes.length * 1e6 + this.#util[w]! : this.#util[w]!;
+  }
+
+  #need(pw: PassWorker, call: PassCall): Need {
+    const cpus = pw.info.resources.cpus;
+    let bySize = this.#needs.get(call.type);
+    if (!bySize) {
+      bySize = new Map();
+      this.#needs.set(call.type, bySize);
+    }
+    let byCpus = bySize.get(call.sectorSize);
+    if (!byCpus) {
+      byCpus = new Map();
+      bySize.set(call.sectorSize, byCpus);
+    }
+    let need = byCpus.get(cpus);
+    if (!need) {
+      need = needOf(call.type, call.sectorSize, pw.info.resources);
+      byCpus.set(cpus, need);
+    }
+    return need;
   }
 
   #utilOf(w: number): number {

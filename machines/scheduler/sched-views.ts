@@ -70,3 +70,19 @@ export function schedDiag(c: Ctx): SchedDiagView {
   }
   return { requests, openWindows, callToWork, returnedWork: returnedWork.sort(), waiting: waiting.sort() };
 }
+
+/**
+ * Where each call the scheduler has placed is, for `WorkerJobs`: started on a worker (its prepare
+ * step or its work: the worker is busy with it, Lotus RunWait 0), or assigned to window `n` of a
+ * worker and not started (RunWait n + 1).
+ */
+export function callPlacements(c: Pick<SchedulerContext, 'workers'>): Record<string, { worker: string; runWait: number }> {
+  const out: Record<string, { worker: string; runWait: number }> = {};
+  for (const [id, w] of Object.entries(c.workers)) {
+    for (const callId of Object.keys(w.started)) out[callId] = { worker: id, runWait: 0 };
+    w.windows.forEach((x, n) => {
+      for (const callId of x.todo) out[callId] = { worker: id, runWait: n + 1 };
+    });
+  }
+  return out;
+}

@@ -16,6 +16,8 @@ export interface StartedCall {
   need: Need;
   /** `preparing`: its prepare step runs or it waits for room in `active`; `active`: its work runs. */
   stage: 'preparing' | 'active';
+  /** The worker held it when it connected (it runs there already): it takes `active` without waiting for room. */
+  held?: boolean;
 }
 
 /** A worker as the scheduler keeps it. */
@@ -115,9 +117,9 @@ export function takeStartable(w: SchedWorker, needOfCall: (callId: string) => Ne
 }
 
 /** Records a call as started on the worker, its need in `preparing`. */
-export function startOn(w: SchedWorker, callId: string, need: Need): void {
+export function startOn(w: SchedWorker, callId: string, need: Need, held = false): void {
   addTo(w.preparing, need, w.info.resources);
-  w.started[callId] = { need, stage: 'preparing' };
+  w.started[callId] = held ? { need, stage: 'preparing', held } : { need, stage: 'preparing' };
 }
 
 /**
@@ -135,7 +137,7 @@ export function activate(w: SchedWorker): string[] {
       w.prepared.splice(i, 1);
       continue;
     }
-    if (!canHandle(w.active, s.need, unlimited)) {
+    if (!s.held && !canHandle(w.active, s.need, unlimited)) {
       i++;
       continue;
     }

@@ -88,6 +88,8 @@ export interface SchedulerContext {
   queue: QueuedCall[];
   /** The workers, by id (machines/scheduler/sched-workers.ts). */
   workers: Record<string, SchedWorker>;
+  /** Open calls a connected worker said it still holds (it outlived a restart), by call id: its worker id. */
+  heldBy: Record<string, string>;
   /** Where new files fit: the path view and the space claimed by started calls. */
   storage: StorageView;
   /** A path view read is in flight; `storageStale`: another is wanted once it is answered. */

@@ -32,6 +32,11 @@ export const workerConnected = step((d, fx, event) => {
   } else {
     d.workers[info.id] = newWorker(info);
   }
+  // calls it outlived a restart with: open ones run on it, not elsewhere
+  for (const callId of event.holds ?? []) {
+    const phase = d.calls[callId]?.phase;
+    if (phase === 'restored' || phase === 'starting' || phase === 'queued') d.heldBy[callId] = info.id;
+  }
   requestPaths(d, fx); // its paths may be new to the view
   fullPass(d, fx);
 });
@@ -43,6 +48,7 @@ export const workerDisconnected = step((d, fx, event) => {
   if (!w) return;
   w.connected = false;
   w.windows = emptyWindows();
+  for (const [callId, holder] of Object.entries(d.heldBy)) if (holder === event.id) delete d.heldBy[callId];
   if (Object.keys(w.started).length === 0) delete d.workers[event.id];
   fullPass(d, fx);
 });

@@ -22,7 +22,7 @@ export const Committing = sectorSetup.createStateConfig({
         'sector.task.done': { guard: 'isCurrentTask', actions: ['takeResult', 'persist'], target: 'c2' },
         'sector.task.failed': {
           guard: 'isCurrentTask',
-          actions: ['takeFailure', 'countInvalidProof', { type: 'log', params: { event: 'SectorComputeProofFailed' } }],
+          actions: ['takeFailure', { type: 'log', params: { event: 'SectorComputeProofFailed' } }],
           target: '#sector.ComputeProofFailed',
         },
       },
@@ -38,7 +38,7 @@ export const Committing = sectorSetup.createStateConfig({
         'sector.task.failed': {
           guard: 'isCurrentTask',
           // C1's output may be what is wrong (a lost or damaged commit1.cbor): compute it again
-          actions: ['takeFailure', 'dropProof', 'countInvalidProof', { type: 'log', params: { event: 'SectorComputeProofFailed' } }],
+          actions: ['takeFailure', 'dropProof', { type: 'log', params: { event: 'SectorComputeProofFailed' } }],
           target: '#sector.ComputeProofFailed',
         },
       },

@@ -152,9 +152,16 @@ export const AddPieceFailed = sectorSetup.createStateConfig({
   after: { cooldown: { actions: { type: 'log', params: { event: 'SectorRetryAddPiece' } }, target: 'routing' } },
 });
 
-/** A filler AddPiece or CommD failed. Lotus treats it as deprecated/DealsExpired; kept for inspection and removal. */
+/**
+ * A filler AddPiece or CommD failed. Lotus treats it as deprecated/DealsExpired; kept for
+ * inspection and removal, except when a filler found no room on disk: the confirmed pieces are
+ * intact and only space was missing, so after each cool-down the sector packs again (writing only
+ * the fillers it is missing) until the space is there.
+ */
 export const PackingFailed = sectorSetup.createStateConfig({
   entry: [{ type: 'setState', params: { state: 'PackingFailed' } }, 'persist'],
+  exit: 'resetCooldown',
+  after: { cooldown: { guard: 'failedForSpace', actions: { type: 'log', params: { event: 'SectorRetryPacking' } }, target: 'Packing' } },
 });
 
 /** Not a Lotus state: a new sector whose first piece failed; nothing of it was written. */

@@ -8,9 +8,13 @@
  * | SealPreCommit1Failed | PreCommit1 |
  * | SealPreCommit2Failed | PreCommit2, or PreCommit1 once PC2 failed more than 3 times |
  * | PreCommitFailed | WaitSeed if the pre-commit is on chain with this CommR, else PreCommitting |
- * | ComputeProofFailed | Committing, or SealPreCommit1Failed after more than one proof failure |
- * | CommitFailed | Committing (a new proof), or SealPreCommit1Failed after more than one invalid proof |
+ * | ComputeProofFailed | Committing, or SealPreCommit1Failed once the proof was retried more than once |
+ * | CommitFailed | CommitWait if its commit message was sent (only the wait failed), else Committing (a new proof), or SealPreCommit1Failed after more than one invalid proof |
  * | FinalizeFailed | FinalizeSector |
+ *
+ * `invalidProofs` counts as Lotus's `InvalidProofs` (`extern/storage-sealing/fsm_events.go`): it
+ * grows with each retry of the proof (SectorRetryComputeProof) and each proof the chain refused,
+ * so a proof that fails to compute is retried twice before PC1 is redone.
  */
 import { sectorSetup } from './sector-setup.js';
 
@@ -76,7 +80,7 @@ export const ComputeProofFailed = sectorSetup.createStateConfig({
         actions: ['resetProofCounters', 'dropProof', { type: 'log', params: { event: 'SectorSealPreCommit1Failed' } }],
         target: 'SealPreCommit1Failed',
       },
-      { actions: { type: 'log', params: { event: 'SectorRetryComputeProof' } }, target: 'Committing' },
+      { actions: ['countInvalidProof', { type: 'log', params: { event: 'SectorRetryComputeProof' } }], target: 'Committing' },
     ],
   },
 });
@@ -86,6 +90,9 @@ export const CommitFailed = sectorSetup.createStateConfig({
   exit: 'resetCooldown',
   after: {
     cooldown: [
+      // the message was sent and only waiting for it failed (a refused one is dropped with its
+      // proof): wait for it again rather than send a second proof for a sector it may have proven
+      { guard: 'hasCommitMessage', actions: { type: 'log', params: { event: 'SectorRetryCommitWait' } }, target: 'CommitWait' },
       {
         guard: 'proofsFailedTooOften',
         actions: ['resetProofCounters', 'dropProof', { type: 'log', params: { event: 'SectorSealPreCommit1Failed' } }],

@@ -18,7 +18,7 @@ export const MIN_RETRY_MS = 60_000;
 export const CHAIN_RETRY_MS = 10_000;
 /** PC2 failures after which the sector goes back to PC1 (Lotus: `PreCommit2Fails > 3`). */
 export const MAX_PC2_FAILS = 3;
-/** Proof failures after which the sector goes back to PC1 (Lotus: more than one invalid proof). */
+/** Proof retries and refused proofs after which the sector goes back to PC1 (Lotus: `InvalidProofs > 1`). */
 export const MAX_INVALID_PROOFS = 1;
 
 /** Construction data: a new sector, or one restored from its persisted record. */

@@ -137,9 +137,13 @@ export const sectorSetup = setup({
       assertEvent(event, 'sector.task.failed');
       return event.error.code === 'FILE_NOT_FOUND';
     },
+    /** The sector's failure was a full disk: a retry can succeed once space is freed. */
+    failedForSpace: ({ context }) => context.error?.code === 'NO_SPACE',
     /** Nothing of this new sector is durable and no other piece waits for it: it can vanish. */
     unbornAndIdle: ({ context }) => isUnborn(context) && context.queue.length === 0,
     hasC1: ({ context }) => context.c1 !== undefined,
+    /** A commit message was sent and not refused (CommitWait drops a refused one with its proof). */
+    hasCommitMessage: ({ context }) => context.commit !== undefined,
     commDMatches: ({ context, event }) => {
       assertEvent(event, 'sector.task.done');
       return event.result.type !== 'PC2' || event.result.value.commD === context.commD;

@@ -1,5 +1,5 @@
 /* ChaCha stream generator with rand_chacha 0.3 `ChaChaXRng::from_seed` semantics
- * (sealing-crypto.md §3.3): key = the 32-byte seed as 8 LE words, 64-bit block counter in
+ * (rand_chacha `ChaCha8Rng` as rust-fil-proofs `drgraph.rs` seeds it): key = the 32-byte seed as 8 LE words, 64-bit block counter in
  * words 12/13 starting at 0, stream id 0 in words 14/15, output consumed as a stream of LE u32
  * words; a u64 draw is two consecutive words, low first. rand_chacha buffers four blocks at a
  * time, which does not change the word stream. Pure C, no N-API, no globals. */

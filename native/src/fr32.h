@@ -1,4 +1,4 @@
-/* fr32 padding (sealing-crypto.md §1): every 127 input bytes, read as a 1016-bit little-endian
+/* fr32 padding (rust-fil-proofs `fr32/src/convert.rs`, `padding.rs`): every 127 input bytes, read as a 1016-bit little-endian
  * integer, become four 254-bit little-endian field elements stored in 32 bytes each, whose top
  * two bits are zero. Bit-exact with rust-fil-proofs' Fr32Reader on whole 127-byte blocks. */
 #ifndef SS_FR32_H

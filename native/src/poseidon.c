@@ -127,7 +127,7 @@ static void mds_apply(const ss_poseidon_params *p, ss_fr *s) {
   memcpy(s, out, (size_t)t * sizeof(ss_fr));
 }
 
-/* The textbook permutation of sealing-crypto.md §7, kept as the oracle for the optimised form. */
+/* The textbook permutation (neptune `poseidon.rs` before its optimisations), kept as the oracle for the optimised form. */
 void ss_poseidon_hash_ref(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out) {
   const int t = p->t;
   ss_fr s[SS_POSEIDON_MAX_ARITY + 1];

@@ -1,5 +1,5 @@
 /* neptune Poseidon over BLS12-381 Fr, Strength::Standard, HashType::MerkleTree
- * (sealing-crypto.md §7): width t = arity + 1, S-box x^5, R_F = 8, R_P from neptune's round
+ * (neptune `poseidon.rs`, `round_numbers.rs`): width t = arity + 1, S-box x^5, R_F = 8, R_P from neptune's round
  * number table, Grain LFSR round constants, Cauchy MDS, domain tag 2^arity - 1 in s[0],
  * output s[1].
  *
@@ -66,7 +66,7 @@ int64_t ss_poseidon_hash_many(const ss_poseidon_params *p, const uint8_t *in, ui
 int64_t ss_poseidon_columns(const ss_poseidon_params *p, const uint8_t *const *layers, uint8_t *out,
                             size_t nodes);
 
-/* Encoding (sealing-crypto.md §5): out = (a + b) mod r or (a - b) mod r per node. Returns -1 or
+/* Encoding (rust-fil-proofs `storage-proofs-porep/src/encode.rs`): out = (a + b) mod r or (a - b) mod r per node. Returns -1 or
  * the first node index where an input is >= r (a checked first); nothing is written then. */
 int64_t ss_fr_add_nodes(const uint8_t *a, const uint8_t *b, uint8_t *out, size_t nodes);
 int64_t ss_fr_sub_nodes(const uint8_t *a, const uint8_t *b, uint8_t *out, size_t nodes);

@@ -1,4 +1,4 @@
-/* The SDR graph (sealing-crypto.md §3.3–3.4): 6 DRG (bucket-sampling) parents in the current
+/* The SDR graph (rust-fil-proofs `storage-proofs-core/src/drgraph.rs`, `storage-proofs-porep/src/stacked/vanilla/graph.rs`): 6 DRG (bucket-sampling) parents in the current
  * layer and 8 expander (Feistel) parents in the previous layer, per node. Pure C: the caller
  * derives the DRG seed and Feistel keys (two SHA-256 of the porep id) and passes them in. */
 #ifndef SS_SDR_GRAPH_H

@@ -1,4 +1,4 @@
-/* SDR labelling (sealing-crypto.md §5): L_l[v] = trunc254(SHA-256(replica_id || u32 BE(l) ||
+/* SDR labelling (rust-fil-proofs `stacked/vanilla/create_label/`): L_l[v] = trunc254(SHA-256(replica_id || u32 BE(l) ||
  * u64 BE(v) || 20 zero bytes || 37 parent labels)), the parents being read straight from the
  * layer buffers (no message copy). Pure C, no N-API, no globals. */
 #ifndef SS_SDR_LABELS_H

@@ -56,6 +56,8 @@ export interface SectorApiService {
   abort(callIdOrPrefix: string): Promise<string>;
   /** Calls not yet returned to their sectors. */
   jobs(): Promise<readonly CallRecord[]>;
+  /** Calls returned to their sectors since `sinceMs` (unix ms), among the newest returned ones. */
+  returnedSince?(sinceMs: number): Promise<readonly CallRecord[]>;
   /** The drift between the storage paths and the sector records now. */
   drift(): Promise<DriftReport>;
   /** Resolves one sector's drift: import its record from its files, or remove a record whose files are gone. */

@@ -31,12 +31,15 @@ import { RepoFiles } from '../repo/repo-path.js';
 import { createRemoteHandler } from '../storage/http-handler.js';
 import { LocalStore } from '../storage/local-store.js';
 import { writeFileDurableSync } from '../fs/durable.js';
+import type { TaskType } from '../tasks/task-types.js';
 import type { FixedRandomness } from '../chain/fixed-randomness.js';
 import { heartbeatTimingFromEnv } from '../storage/owner-leases.js';
 import { RemoteStore } from '../storage/remote-store.js';
 import { SectorLocks } from '../storage/sector-locks.js';
 import { WORKER_WS_PATH } from '../api/worker-protocol.js';
-import type { TaskType } from '../tasks/task-types.js';
+import { CallStore } from '../db/call-store.js';
+import type { Db } from '../db/database.js';
+import { LOCAL_WORKER_ID } from '../tasks/worker-info.js';
 import { RemoteWorkers } from './remote-workers.js';
 
 /** Default API listen address (loopback, Lotus miner's port). */
@@ -74,8 +77,16 @@ export interface DaemonOptions {
   acceptDrift?: boolean;
   /** How long a disconnected remote worker's calls wait for it to come back before they are queued again. @default 60000 */
   workerGraceMs?: number;
+  /**
+   * Lotus's InitWait: when the repository has calls still open that last ran on a remote worker,
+   * no scheduling pass for this long after start, so that worker reconnects and its calls are
+   * started on it again (it holds them) rather than run elsewhere. @default 3000
+   */
+  workerInitWaitMs?: number;
   /** Task types the daemon's own pool runs (`run --local-tasks`); empty: none (remote workers do the work). @default every type */
   localTasks?: readonly TaskType[];
+  /** The local worker ignores resources (`run --ignore-resources`); per-type limits still apply. @default false */
+  ignoreResources?: boolean;
 }
 
 /** A running daemon. */
@@ -109,6 +120,11 @@ export function programVersion(): string {
   } catch {
     return '0.0.0';
   }
+}
+
+/** True when a call last handed to a remote worker is still open (it may come back with it). */
+function remoteCallsOpen(db: Db): boolean {
+  return new CallStore(db).open().some((c) => c.worker !== undefined && c.worker !== LOCAL_WORKER_ID && (c.state === 'started' || c.state === 'running'));
 }
 
 /** Boots a daemon on a repository. */
@@ -182,6 +198,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       minerId: repo.config.minerId,
       sealProof: repo.config.sealProof,
       ...(options.localTasks ? { localTasks: options.localTasks } : {}),
+      ...(remoteCallsOpen(repo.db) ? { initWaitMs: options.workerInitWaitMs ?? 3_000 } : {}),
+      ...(options.ignoreResources ? { ignoreResources: true } : {}),
       // the node's storage paths (storage.json), advertised with this node's /remote URL
       localStore: async (index) => {
         const local = new LocalStore({
@@ -209,6 +227,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     remoteWorkers.start(system.index.calls, system.workers);
     shutdown.push('remote workers', () => remoteWorkers.close());
     components.sectors = system.sectors;
+    components.workers = system.workerService;
     components.system = system;
     components.storage = {
       catalog: system.index.catalog,

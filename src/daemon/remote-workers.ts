@@ -6,7 +6,7 @@
  *
  *   worker ──upgrade (Bearer admin token)──▶ hub ── 401 bad token, 403 without admin, 503 while the manager starts
  *   worker ──WorkerConnect(hello)──▶ hub ── PROTOCOL_MISMATCH / INVALID_ARGUMENT (then closed 4000) or the welcome
- *   hub ──registry.connect(info, runner)──▶ scheduler   (and registry.disconnect(id) when the connection goes)
+ *   hub ──registry.connect(info, runner, {holds})──▶ scheduler   (and registry.disconnect(id) when the connection goes)
  *   worker ──Return*(CallID, result, error)──▶ hub ──▶ the run waiting for it (remote-worker.ts) ──▶ true once durable
  *
  * A result is acknowledged only once the manager's call store has it (`done`): the worker deletes
@@ -37,7 +37,8 @@ import { RemoteWorker, type RemoteWorkerHost, type WorkerConnection } from './re
 
 /** Where connected workers are registered with the scheduler (actors/system.ts, structurally). */
 export interface WorkerRegistryPort {
-  connect(info: WorkerInfo, runner: RemoteWorker): void;
+  /** `holds`: the calls the worker runs or has finished (its hello's): the scheduler starts them on it again after a restart. */
+  connect(info: WorkerInfo, runner: RemoteWorker, options?: { holds?: readonly string[] }): void;
   disconnect(id: string): void;
 }
 
@@ -198,7 +199,7 @@ export class RemoteWorkers {
       joined = { worker, conn, heartbeat: this.#heartbeat(worker, peer) };
       peer.setMethods({ ...this.#returnMethods(worker, conn), WorkerConnect: connect });
       worker.attach(conn, info);
-      this.#registry?.connect(info, worker);
+      this.#registry?.connect(info, worker, { holds: [...conn.held] });
       this.#o.log(
         `worker ${info.id} connected from ${from} (${info.hostname}, session ${hello.Session}, ${info.resources.cpus} threads, runs ${info.taskTypes.join(', ')}; holds ${hello.Calls.Running.length} running and ${hello.Calls.Done.length} finished call(s))`,
       );

@@ -153,7 +153,13 @@ export async function startStorageWorker(options: StorageWorkerOptions): Promise
     const remote = new RemoteStore({ local, token: options.token, parallelFetchLimit: options.parallelFetchLimit ?? 5, log });
     server.mount('/remote', createRemoteHandler({ local, log }));
     const paths: LocalPathInfo[] = [];
-    for (const dir of options.storage) paths.push(await local.openPath(prepareWorkerPath(dir, log)));
+    try {
+      for (const dir of options.storage) paths.push(await local.openPath(prepareWorkerPath(dir, log)));
+    } catch (err) {
+      // the paths opened so far are attached and look healthy: take them out of service now
+      await local.withdraw(`the worker at ${url} failed to start: ${(err as Error).message}`);
+      throw err;
+    }
     await local.open();
 
     // Lotus workers re-declare after a manager restart; the session id is how we notice one.

@@ -11,7 +11,7 @@
 import { CallStateInvalidError, CallUnknownError, InternalError, InvalidArgumentError } from '../errors.js';
 import { type CallOutcome, type CallRecord, type CallReturn, type CallState, isCallReturn } from '../tasks/calls.js';
 import { isTaskType, type Task } from '../tasks/task-types.js';
-import type { Db } from './database.js';
+import { type Db, inTransaction } from './database.js';
 
 interface CallRow {
   call_id: string;
@@ -147,9 +147,9 @@ export class CallStore {
     }
     const at = this.#now();
     // all or none, also when called outside a transaction
-    this.#db.transaction(() => {
+    inTransaction(this.#db, () => {
       for (const id of callIds) this.#transition(this.#s.returned.run(at, id).changes, id, 'return', ['done']);
-    })();
+    });
   }
 
   /**

@@ -8,6 +8,23 @@ import { migrations } from './migrations.js';
 
 export type Db = Database.Database;
 
+const runners = new WeakMap<Db, (fn: () => unknown) => unknown>();
+
+/**
+ * Runs `fn` in a transaction of `db` (a savepoint when one is open), committing when it returns and
+ * rolling back when it throws. better-sqlite3 builds four wrapper functions for every
+ * `db.transaction(fn)`; this builds them once per database, which matters on paths that run per
+ * call (the index actor's batches, a sector record's save).
+ */
+export function inTransaction<T>(db: Db, fn: () => T): T {
+  let run = runners.get(db);
+  if (!run) {
+    run = db.transaction((f: () => unknown) => f());
+    runners.set(db, run);
+  }
+  return run(fn) as T;
+}
+
 /**
  * Opens (creating if needed) the database at `path` and applies pending migrations: the daemon
  * repository's schema, or `options.migrations` (a worker process's, `workerMigrations`).

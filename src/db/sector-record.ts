@@ -62,7 +62,7 @@ export interface ProofRef {
 export interface SectorCounters {
   /** PC2 failures since the last PC1 result (more than 3: back to PC1). */
   preCommit2Fails: number;
-  /** Proofs found invalid (more than 1: back to PC1). */
+  /** Retries of the proof and proofs the chain refused (Lotus's InvalidProofs; more than 1: back to PC1). */
   invalidProofs: number;
   /** Retries of any failure state (Lotus's `Retries`, shown by `sectors status`). */
   retries: number;

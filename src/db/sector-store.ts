@@ -12,7 +12,7 @@
  */
 import { InternalError, InvalidArgumentError, SectorExistsError, SectorRecordInvalidError, SectorUnknownError } from '../errors.js';
 import type { CallStore } from './call-store.js';
-import type { Db } from './database.js';
+import { type Db, inTransaction } from './database.js';
 import {
   decodeRecordJson,
   isSectorState,
@@ -203,7 +203,7 @@ export class SectorStore {
     if (applied.length > 0 && !this.#calls) throw new InternalError('this sector store has no call store to mark applied calls in');
     const now = this.#now();
     const { pieces, ...rest } = d;
-    return this.#db.transaction(() => {
+    return inTransaction(this.#db, () => {
       if (options.create && this.#s.get.get(d.miner, d.number)) {
         throw new SectorExistsError(`sector ${d.number} of miner ${d.miner} already has a record`);
       }
@@ -217,7 +217,7 @@ export class SectorStore {
       if (appended) this.#truncateLog(d.miner, d.number, now);
       if (applied.length > 0) this.#calls!.markReturned(applied);
       return { ...d, lastLogAt: row?.last_log_at ?? now, updatedAt: now };
-    })();
+    });
   }
 
   /**
@@ -234,14 +234,14 @@ export class SectorStore {
     }
     if (applied.length > 0 && !this.#calls) throw new InternalError('this sector store has no call store to mark applied calls in');
     const now = this.#now();
-    this.#db.transaction(() => {
+    inTransaction(this.#db, () => {
       if (entries.length > 0) {
         if (this.#s.touchLog.run(now, miner, number).changes !== 1) throw new SectorUnknownError(`sector ${number} of miner ${miner} has no record`);
         for (const e of entries) this.#s.appendLog.run(null, miner, number, e.kind, e.message, e.trace ?? null, now);
         this.#truncateLog(miner, number, now);
       }
       if (applied.length > 0) this.#calls!.markReturned(applied);
-    })();
+    });
   }
 
   /**

@@ -35,6 +35,7 @@ import {
   type PathType,
   SKIPPED_HEARTBEAT_THRESHOLD_MS,
   type SectorDecl,
+  type SectorFileDecl,
   type SectorStorageInfo,
   type StorageInfo,
   systemClock,
@@ -94,6 +95,7 @@ export class StorageCatalog {
     setPrimary: Statement;
     dropDecl: Statement;
     listDecls: Statement;
+    listFiles: Statement;
     countByStorage: Statement;
     declsOfStorage: Statement;
     maxNumber: Statement;
@@ -128,6 +130,9 @@ export class StorageCatalog {
       dropDecl: db.prepare('DELETE FROM sector_files WHERE miner = ? AND number = ? AND file_type = ? AND storage_id = ?'),
       listDecls: db.prepare(
         'SELECT storage_id, miner, number, file_type FROM sector_files ORDER BY storage_id, miner, number',
+      ),
+      listFiles: db.prepare(
+        'SELECT storage_id, miner, number, file_type, is_primary FROM sector_files ORDER BY storage_id, miner, number, file_type',
       ),
       countByStorage: db.prepare('SELECT storage_id, file_type, count(*) AS n FROM sector_files GROUP BY storage_id, file_type'),
       declsOfStorage: db.prepare('SELECT miner, number, file_type FROM sector_files WHERE storage_id = ?'),
@@ -232,6 +237,16 @@ export class StorageCatalog {
       const list = out[r.storage_id] ?? [];
       out[r.storage_id] = list;
       list.push(last);
+    }
+    return out;
+  }
+
+  /** Every declared sector file, one entry per (storage, sector, type), sorted by storage, sector, type. */
+  storageSectorFiles(): SectorFileDecl[] {
+    const out: SectorFileDecl[] = [];
+    for (const r of this.#s.listFiles.iterate() as Iterable<{ storage_id: string; miner: number; number: number; file_type: number; is_primary: number }>) {
+      const type = FILE_TYPES.find((t) => FileType[t] === r.file_type);
+      if (type) out.push({ storage: r.storage_id, sector: { miner: r.miner, number: r.number }, type, primary: r.is_primary === 1 });
     }
     return out;
   }

@@ -7,10 +7,14 @@
  * Temp files sit in the target's directory (a rename is only atomic within one filesystem), are
  * hidden and end in `.tmp` (so `finalizeSector`'s cache clean-up recognises leftovers), and are
  * created with their final mode (a secret written with mode 0600 is never readable by others).
+ *
+ * {@link replaceFileUnsynced} is the same rename without the fsyncs, for records rewritten often
+ * whose loss costs only work (a download's progress): atomic against a killed process, not
+ * against a power loss.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { type FileHandle, link, open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, link, open, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Options of {@link writeFileDurable}. */
@@ -94,6 +98,23 @@ export async function writeFileDurable(path: string, data: string | Uint8Array, 
     await file.commit(options);
   } catch (err) {
     await file.discard();
+    throw err;
+  }
+}
+
+/**
+ * Replaces `path` with `data` through a temp file and a rename, without fsync. A process killed
+ * midway leaves the old content or the new one under `path`, never a mix (the temp it may leave
+ * is a {@link tempPathFor} name). A power loss may undo the replacement or, depending on the
+ * filesystem, leave an empty or partial file: readers must validate what they read.
+ */
+export async function replaceFileUnsynced(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = tempPathFor(path);
+  try {
+    await writeFile(tmp, data, { flag: 'wx' });
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
     throw err;
   }
 }

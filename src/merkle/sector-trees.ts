@@ -1,6 +1,6 @@
 /**
  * The three sealing trees of a sector built from the files PC1/PC2 work with, streaming in
- * chunks (sealing-crypto.md §6):
+ * chunks (rust-fil-proofs `storage-proofs-core/src/merkle/`):
  *
  * - tree_d over the fr32-padded unsealed data (root = CommD);
  * - tree_c over the column hashes of the layer files (root = comm_c);

@@ -52,7 +52,7 @@ export function hashRow(shape: TreeShape, children: Uint8Array, parents: Uint8Ar
   }
 }
 
-/** Root above the base roots: the sub level, then the top level (sealing-crypto.md §6). */
+/** Root above the base roots: the sub level, then the top level (rust-fil-proofs `storage-proofs-core/src/merkle/`). */
 export function composeRoot(shape: TreeShape, baseRoots: Uint8Array): Uint8Array {
   let row = baseRoots;
   for (const arity of [shape.subArity, shape.topArity]) {

@@ -1,5 +1,5 @@
 /**
- * Shapes of the three sealing trees and their on-disk layout (sealing-crypto.md §6;
+ * Shapes of the three sealing trees and their on-disk layout (rust-fil-proofs `storage-proofs-core/src/merkle/`;
  * rust-fil-proofs `builders.rs`, `util.rs` default_rows_to_discard, merkletree `StoreConfig`).
  *
  * A tree over `nodes` leaves is split into `baseTrees` equal consecutive ranges; each range gets

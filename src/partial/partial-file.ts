@@ -1,5 +1,5 @@
 /**
- * Lotus's partial (unsealed) sector file (sector-storage.md §5.1, lotus
+ * Lotus's partial (unsealed) sector file (lotus
  * `storage/sealer/partialfile`): the data region (`sectorSize` padded bytes, fr32-padded data at
  * padded offsets), then an RLE+ bitfield with one bit per padded byte marking what holds data,
  * then that bitfield's length as a u32 LE.

@@ -1,5 +1,5 @@
 /**
- * AddPiece at the storage level (sector-storage.md §5.3, lotus `ffiwrapper.AddPiece`): writes a
+ * AddPiece at the storage level (lotus `ffiwrapper.AddPiece`): writes a
  * piece into a sector's unsealed partial file at an aligned padded offset. The payload is read
  * once: each chunk is fr32-padded and hashed in one native pass (commP) and the padded bytes go
  * straight to the file, with the next chunk hashed while the previous one is being written.

@@ -1,5 +1,5 @@
 /**
- * Piece alignment and filler pieces (sector-storage.md §5.3, lotus storage-sealing `input.go`
+ * Piece alignment and filler pieces (lotus storage-sealing `input.go`
  * GetRequiredPadding and `fillersFromRem`). Every piece starts at a multiple of its own padded
  * size; the gap before it is filled with zero pieces, one per set bit of the gap, smallest first.
  * When a sector is packed, the rest is filled the same way. Sizes reach 2^36, so the bit

@@ -4,7 +4,7 @@
  * one native pass (`commPChunk`), and the roots are combined on a {@link SubtreeStack}. The tail
  * (less than a chunk) is zero-filled to a multiple of 127 and cut into power-of-two groups of
  * 127-byte blocks, largest first, so every subtree stays aligned; the rest of the piece is zero
- * subtrees from the zero table (sealing-crypto.md §2.1). Memory: two padded chunk buffers.
+ * subtrees from the zero table (go-commp-utils `zerocomm`, rust-fil-proofs `fr32`/`commitment`). Memory: two padded chunk buffers.
  *
  * An optional async `sink` receives each padded chunk with its padded offset (AddPiece writes it
  * to disk); the next chunk is hashed while the previous write is in flight (double buffering).

@@ -1,7 +1,7 @@
 /**
  * Piece commitment (commP) of a payload, streaming with flat memory: like `lotus client commP`
  * and go-fil-commp-hashhash, the payload is zero-filled to the smallest power-of-two piece that
- * holds it (sealing-crypto.md §2.1).
+ * holds it (go-commp-utils `zerocomm`, rust-fil-proofs `fr32`/`commitment`).
  *
  * Minimum payload: 65 bytes. go-fil-commp-hashhash refuses anything shorter and
  * @web3-storage/data-segment defines the same minimum (2 nodes + 1 byte): below it the payload

@@ -1,5 +1,5 @@
 /**
- * Piece CIDs (sealing-crypto.md §2.3, go-fil-commcid, FRC-0069).
+ * Piece CIDs (go-fil-commcid, FRC-0069).
  *
  * - v1 `baga6ea4seaq…`: CID v1, codec fil-commitment-unsealed (0xf101), multihash
  *   sha2-256-trunc254-padded (0x1012) over the 32 commP bytes. It says nothing about sizes, so

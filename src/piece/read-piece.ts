@@ -1,5 +1,5 @@
 /**
- * ReadPiece (sector-storage.md §5.4): the original, unpadded bytes of a piece read back from a
+ * ReadPiece (lotus `extern/sector-storage/ffiwrapper/sealer_cgo.go`): the original, unpadded bytes of a piece read back from a
  * sector's unsealed partial file, streaming. The range is given in unpadded bytes (offset a
  * multiple of 127, as Lotus's UnpaddedByteIndex); the size may be any length, so a payload can
  * be read back exactly even when it is not a multiple of 127. Every padded byte of the range

@@ -2,7 +2,7 @@
  * Incremental root of a binary SHA-256 (trunc254) tree from subtree roots given left to right:
  * a stack of (size, root) in strictly decreasing sizes, where two equal neighbours merge into
  * their parent. Used by streaming commP (one root per chunk), by AddPiece and by CommD over a
- * list of pieces (compute_comm_d, sealing-crypto.md §2.2). Memory is one node per tree level.
+ * list of pieces (compute_comm_d). Memory is one node per tree level.
  */
 import { hashPair } from '../../native/hash.js';
 import { zeroSubtreeRoot } from './zero-comm.js';

@@ -1,6 +1,6 @@
 /**
  * CommD of a sector from its ordered pieces (lotus `ffiwrapper.GenerateUnsealedCID` over
- * rust-fil-proofs `compute_comm_d`, sealing-crypto.md §2.2, sector-storage.md §5.3): each piece
+ * rust-fil-proofs `compute_comm_d`, lotus storage-sealing `input.go`): each piece
  * is placed at the next multiple of its own padded size, the gaps before pieces and the rest of
  * the sector are zero pieces, and the whole is one binary tree. An empty list gives the zero
  * commitment of the sector.

@@ -1,5 +1,5 @@
 /**
- * Commitments of all-zero pieces (sealing-crypto.md §2.1, vectors.md V-ZERO): the root of the
+ * Commitments of all-zero pieces (go-commp-utils `zerocomm/zerocomm.go`): the root of the
  * tree over `2^k` zero bytes is `Z_k`, with `Z_5` = 32 zero bytes (one node) and
  * `Z_{k+1} = hashPair(Z_k, Z_k)`. Computed once per thread on first use (37 hashes), never
  * hard-coded, so the table is checked against upstream by the tests.

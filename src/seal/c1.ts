@@ -1,5 +1,5 @@
 /**
- * SealCommit1 (sealing-crypto.md §8, rust-fil-proofs `seal_commit_phase1`): once the chain's
+ * SealCommit1 (rust-fil-proofs `seal_commit_phase1`): once the chain's
  * interactive seed is known, derive the PoRep challenges and collect, for each, the vanilla
  * proof (vanilla-proof.ts) from the sector's cache files (layers, tree_d, tree_c, tree_r_last)
  * and sealed file. Like upstream, the proofs are verified before they are returned, so a damaged

@@ -1,6 +1,6 @@
 /**
  * Challenge derivation for the interactive PoRep (C1) and for Winning / Window PoSt
- * (sealing-crypto.md §8; rust-fil-proofs `stacked/vanilla/challenges.rs` and
+ * (rust-fil-proofs `stacked/vanilla/challenges.rs` and
  * `storage-proofs-post/src/fallback/utils.rs`).
  *
  * Everything here is a pure function of its byte inputs, so a verifier re-derives exactly what

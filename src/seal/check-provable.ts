@@ -1,5 +1,5 @@
 /**
- * CheckProvable (sector-storage.md §2.8, Lotus `faults.go`): which sectors could not be proven
+ * CheckProvable (Lotus `extern/sector-storage/faults.go`): which sectors could not be proven
  * right now, and why. Per sector, independently:
  *
  *  1. the sealed file exists and is exactly the sector size;

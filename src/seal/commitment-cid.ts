@@ -1,5 +1,5 @@
 /**
- * CIDs of sector commitments (sealing-crypto.md §2.3, go-fil-commcid): CID v1 with codec
+ * CIDs of sector commitments (go-fil-commcid): CID v1 with codec
  * fil-commitment-sealed (0xf102) and multihash poseidon-bls12_381-a2-fc1 (0xb401) for CommR,
  * fil-commitment-unsealed (0xf101) with sha2-256-trunc254-padded (0x1012) for CommD.
  * The 32 digest bytes are the commitment as stored (LE field representation).

@@ -1,5 +1,5 @@
 /**
- * FinalizeSector (sector-storage.md §5.4): once a sector is proven on chain, drop what only
+ * FinalizeSector (lotus `extern/sector-storage/ffiwrapper/sealer_cgo.go`): once a sector is proven on chain, drop what only
  * sealing needed and keep what proving needs.
  *
  *  - Unsealed copy: when `keepUnsealed` is given, every byte range of the partial file not

@@ -1,5 +1,5 @@
 /**
- * The SDR graph of a sector size and porep id (sealing-crypto.md §3.3–3.4): the DRG seed and
+ * The SDR graph of a sector size and porep id (rust-fil-proofs `stacked/vanilla/graph.rs`, `drgraph.rs`): the DRG seed and
  * Feistel keys derived from the porep id, and the 14 parents of every node (6 DRG parents in
  * the current layer, then 8 expander parents in the previous layer), computed natively.
  */

@@ -1,5 +1,5 @@
 /**
- * What a verifier recomputes from a labeling proof (sealing-crypto.md §5): the label of a node
+ * What a verifier recomputes from a labeling proof (rust-fil-proofs `stacked/vanilla/labeling_proof.rs`): the label of a node
  * from its replica id, layer, index and the 37 parent labels, the expected 37-label sequence
  * from the parent columns, and the Fr encoding of a data node with a key.
  *

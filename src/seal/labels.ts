@@ -1,5 +1,5 @@
 /**
- * In-memory SDR labelling of a whole graph (sealing-crypto.md §5), for small graphs and for
+ * In-memory SDR labelling of a whole graph (rust-fil-proofs `stacked/vanilla/create_label/single.rs`), for small graphs and for
  * checking against upstream vectors. Sealing real sectors goes through `pc1.ts`, which streams
  * layers to disk and reads parents from the parent cache.
  */

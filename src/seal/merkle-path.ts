@@ -17,7 +17,7 @@ export function treeDArities(nodes: number): number[] {
 
 /**
  * Arities of tree_c / tree_r_last levels, bottom-up: arity-8 levels of each base tree, then the
- * sub-tree level and the top level when the shape has them (sealing-crypto.md §6).
+ * sub-tree level and the top level when the shape has them (rust-fil-proofs `storage-proofs-core/src/merkle/`).
  */
 export function treeRArities(info: SealProofInfo): number[] {
   return levelArities(sealTreeShapes(info).treeC);

@@ -1,5 +1,5 @@
 /**
- * The parent cache (sealing-crypto.md §3.5): one file per graph holding, for every node in
+ * The parent cache (rust-fil-proofs `stacked/vanilla/cache.rs`): one file per graph holding, for every node in
  * order, its 14 parents as u32 LE (6 base then 8 expander; 56 bytes per node). Parents are
  * computed once per graph (sector size + porep id + API version) and reused by every sector,
  * and PC1 streams them in chunks so its memory stays flat.

@@ -1,5 +1,5 @@
 /**
- * SealPreCommit1 (sealing-crypto.md §4–5, sector-storage.md §5.4): derive the replica id and
+ * SealPreCommit1 (rust-fil-proofs `seal_pre_commit_phase1`, lotus `ffiwrapper/sealer_cgo.go`): derive the replica id and
  * label every SDR layer, writing each finished layer to `<cacheDir>/sc-02-data-layer-N.dat`.
  *
  * Memory stays flat in the number of layers: only the layer being labelled and the previous

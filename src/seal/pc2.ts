@@ -1,5 +1,5 @@
 /**
- * SealPreCommit2 (sealing-crypto.md §5–6, rust-fil-proofs `seal_pre_commit_phase2`):
+ * SealPreCommit2 (rust-fil-proofs `seal_pre_commit_phase2`):
  * from the unsealed data and the PC1 layer files it builds
  *
  *  - tree_d (SHA-256 binary tree over the padded data; its root must equal PC1's CommD),

@@ -1,5 +1,5 @@
 /**
- * Proof of Spacetime (sealing-crypto.md §8; rust-fil-proofs `storage-proofs-post` fallback PoSt):
+ * Proof of Spacetime (rust-fil-proofs `storage-proofs-post` fallback PoSt):
  * Winning PoSt (1 sector chosen from the eligible set, 66 leaf challenges) and Window PoSt
  * (every sector of a partition, 10 leaf challenges each). The vanilla proof of a sector is its
  * comm_c, comm_r_last and one tree_r_last inclusion proof per challenge; a verifier checks

@@ -1,5 +1,5 @@
 /**
- * The replica id of a sector (sealing-crypto.md §4):
+ * The replica id of a sector (rust-fil-proofs `filecoin-proofs/src/api/util.rs` `generate_replica_id`):
  * `trunc254(SHA-256(prover_id ‖ u64 BE sector_number ‖ ticket ‖ comm_d ‖ porep_id))`.
  * The sector number is big-endian here (it is little-endian elsewhere, e.g. PoSt).
  */

@@ -1,5 +1,5 @@
 /**
- * Unsealing (sector-storage.md §5.4 UnsealPiece; rust-fil-proofs `unseal_range`): recover the
+ * Unsealing (lotus `ffiwrapper` UnsealPiece; rust-fil-proofs `unseal_range`): recover the
  * original padded data of a range from the sealed replica and write it into the sector's
  * unsealed partial file, so ReadPiece can serve it.
  *

@@ -1,6 +1,6 @@
 /**
  * The vanilla (non-SNARK) proofs that C1 produces for each interactive PoRep challenge, and
- * their CBOR wire form (sealing-crypto.md §8). The contents follow rust-fil-proofs'
+ * their CBOR wire form (rust-fil-proofs `stacked/vanilla/proof.rs`). The contents follow rust-fil-proofs'
  * `stacked::vanilla::Proof`: an inclusion proof of the data node in tree_d, of the replica node
  * in tree_r_last, the challenged column and its 6 DRG + 8 expander parent columns (each with a
  * tree_c path), one labeling proof per layer and the encoding proof.

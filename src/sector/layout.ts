@@ -2,7 +2,7 @@
  * Lotus's on-disk layout of a storage path: `<root>/{unsealed,sealed,cache}/s-t0<miner>-<number>`,
  * `unsealed/` and `sealed/` entries are files, `cache/` entries are directories, and each type
  * directory may hold a `fetching/` folder for downloads in progress. `sectorstore.json` sits at
- * the root (sector-storage.md §4.1).
+ * the root (lotus `extern/sector-storage/stores/local.go`).
  *
  * Besides Lotus's names, the files this implementation writes while it works (temporaries and
  * journals, see {@link WorkingFile}) are named here, so the writers and the start-up scan of a

@@ -1,6 +1,6 @@
 /**
  * Registered seal proofs (rust-filecoin-proofs-api registry.rs): on-chain numbers, sector sizes,
- * graph and tree parameters. See sealing-crypto.md §3.
+ * graph and tree parameters. See rust-fil-proofs `filecoin-proofs/src/constants.rs`.
  */
 import { SealProofUnknownError } from '../errors.js';
 

@@ -1,5 +1,5 @@
 /**
- * Sector identity and file names (sector-storage.md §1.1–1.2).
+ * Sector identity and file names (lotus `extern/sector-storage/storiface/filetype.go`).
  */
 import { SectorNameInvalidError, InvalidArgumentError } from '../errors.js';
 

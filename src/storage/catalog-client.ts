@@ -11,6 +11,7 @@ import type {
   HealthReport,
   PathType,
   SectorDecl,
+  SectorFileDecl,
   SectorStorageInfo,
   StorageInfo,
   StorageStatus,
@@ -23,6 +24,7 @@ export interface CatalogClient {
   storageDetach(id: string, url?: string): Promise<void>;
   storageInfo(id: string): Promise<StorageInfo>;
   storageList(): Promise<Record<string, Decl[]>>;
+  storageSectorFiles(): Promise<SectorFileDecl[]>;
   storageReportHealth(id: string, report: HealthReport): Promise<void>;
   storageDeclareSector(id: string, sector: SectorId, types: number, primary: boolean): Promise<void>;
   storageDeclareSectors(
@@ -43,6 +45,7 @@ export const CATALOG_METHODS = [
   'storageDetach',
   'storageInfo',
   'storageList',
+  'storageSectorFiles',
   'storageReportHealth',
   'storageDeclareSector',
   'storageDeclareSectors',
@@ -62,6 +65,7 @@ export const CATALOG_RPC_NAMES = {
   storageDetach: 'StorageDetach',
   storageInfo: 'StorageInfo',
   storageList: 'StorageList',
+  storageSectorFiles: 'StorageSectorFiles',
   storageReportHealth: 'StorageReportHealth',
   storageDeclareSector: 'StorageDeclareSector',
   storageDeclareSectors: 'StorageDeclareSectors',

@@ -30,11 +30,21 @@ export async function copyEntryDurable(src: string, dst: string): Promise<void> 
   await fsyncPath(dst);
 }
 
+/** Options of {@link moveEntry}. */
+export interface MoveOptions {
+  /**
+   * Called when the rename failed with EXDEV, before anything is copied: a copy needs the
+   * entry's size in new space, a rename none, so this is where a caller reserves it (throwing
+   * stops the move with nothing written).
+   */
+  beforeCopy?: () => void;
+}
+
 /**
  * Moves `src` to `dst` (a sector file or flat cache directory). `tmp` is the temporary name used
  * when the move crosses filesystems. Any stale `dst`/`tmp` is replaced. Returns how it moved.
  */
-export async function moveEntry(src: string, dst: string, tmp: string): Promise<'rename' | 'copy'> {
+export async function moveEntry(src: string, dst: string, tmp: string, options: MoveOptions = {}): Promise<'rename' | 'copy'> {
   await mkdir(dirname(dst), { recursive: true, mode: 0o755 });
   await rm(dst, { recursive: true, force: true });
   try {
@@ -43,6 +53,7 @@ export async function moveEntry(src: string, dst: string, tmp: string): Promise<
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw noSpaceFrom(err, `moving ${src} to ${dst}`);
   }
+  options.beforeCopy?.();
   await mkdir(dirname(tmp), { recursive: true, mode: 0o755 });
   await rm(tmp, { recursive: true, force: true });
   try {

@@ -1,5 +1,5 @@
 /**
- * Space accounting of a local storage path (sector-storage.md §4.2).
+ * Space accounting of a local storage path (Lotus `extern/sector-storage/stores/local.go` `stat`, `fsutil/statfs.go`).
  *
  * Lotus walks the whole path on every stat when MaxStorage is set ("expensive for very large
  * paths"). Here a {@link PathUsage} caches the on-disk usage of every sector entry, measured once by
@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { FileNotFoundError } from '../errors.js';
 import { FILE_TYPES, type FileTypeName } from '../sector/sector-id.js';
 import { FETCH_TEMP_DIR, parseWorkingName } from '../sector/layout.js';
+import { downloadOf, journalPathOf } from './fetch-journal.js';
 import type { Clock, FsStat } from './storage-types.js';
 import { systemClock } from './storage-types.js';
 
@@ -138,8 +139,17 @@ export class PathUsage {
         sectorBytes += bytes;
       }
     }
+    // downloads kept in fetching/ for resuming count for the entry they become
     let fetching = 0;
-    for (const t of FILE_TYPES) fetching += diskUsage(join(this.root, t, FETCH_TEMP_DIR), true);
+    for (const t of FILE_TYPES) {
+      const dir = join(this.root, t, FETCH_TEMP_DIR);
+      for (const name of listDir(dir)) {
+        const bytes = diskUsage(join(dir, name), true);
+        fetching += bytes;
+        const key = `${t}/${downloadOf(name)}`;
+        entries.set(key, (entries.get(key) ?? 0) + bytes);
+      }
+    }
     this.#entries = entries;
     this.#other = Math.max(0, diskUsage(this.root) - sectorBytes - fetching);
     this.#lastScan = this.#clock.now();
@@ -154,11 +164,12 @@ export class PathUsage {
 
   /**
    * Allocated bytes of one sector entry: the entry itself, the working files that belong to it
-   * ({@link entryOf}) and its download in `fetching/`. `names` is the type directory's listing,
+   * ({@link entryOf}) and its download in `fetching/` with its progress record. `names` is the type directory's listing,
    * when the caller has it.
    */
   entryUsage(type: FileTypeName, name: string, names?: readonly string[]): number {
-    let bytes = diskUsage(join(this.root, type, name), true) + diskUsage(join(this.root, type, FETCH_TEMP_DIR, name), true);
+    const fetching = join(this.root, type, FETCH_TEMP_DIR);
+    let bytes = diskUsage(join(this.root, type, name), true) + diskUsage(join(fetching, name), true) + diskUsage(join(fetching, journalPathOf(name)), true);
     for (const other of names ?? listDir(join(this.root, type))) {
       if (other !== name && other !== FETCH_TEMP_DIR && entryOf(other) === name) bytes += diskUsage(join(this.root, type, other), true);
     }
@@ -198,24 +209,34 @@ export class PathUsage {
   stat(): FsStat {
     if (this.#rescanMs > 0 && this.#clock.now() - this.#lastScan >= this.#rescanMs) this.rescan();
     const fs = this.#statfs(this.root);
-    let reserved = 0;
-    let writtenReserved = 0;
-    const reservedKeys = new Set<string>();
-    const listings = new Map<FileTypeName, string[]>();
+    // Reservations of one entry share its written bytes: a write counts once against their sum,
+    // not once against each (two reservations of one file would otherwise both shrink by it).
+    const byEntry = new Map<string, { type: FileTypeName; name: string; bytes: number; base: number }>();
     for (const r of this.#reservations) {
       const key = `${r.type}/${r.name}`;
-      let names = listings.get(r.type);
-      if (!names) {
-        names = listDir(join(this.root, r.type));
-        listings.set(r.type, names);
+      const e = byEntry.get(key);
+      if (e) {
+        e.bytes += r.bytes;
+        e.base = Math.min(e.base, r.base ?? 0);
+      } else {
+        byEntry.set(key, { type: r.type, name: r.name, bytes: r.bytes, base: r.base ?? 0 });
       }
-      const usage = this.entryUsage(r.type, r.name, names);
-      reserved += Math.max(0, r.bytes - Math.max(0, usage - (r.base ?? 0)));
-      if (!reservedKeys.has(key)) writtenReserved += usage;
-      reservedKeys.add(key);
+    }
+    let reserved = 0;
+    let writtenReserved = 0;
+    const listings = new Map<FileTypeName, string[]>();
+    for (const e of byEntry.values()) {
+      let names = listings.get(e.type);
+      if (!names) {
+        names = listDir(join(this.root, e.type));
+        listings.set(e.type, names);
+      }
+      const usage = this.entryUsage(e.type, e.name, names);
+      reserved += Math.max(0, e.bytes - Math.max(0, usage - e.base));
+      writtenReserved += usage;
     }
     let used = this.#other + writtenReserved;
-    for (const [key, bytes] of this.#entries) if (!reservedKeys.has(key)) used += bytes;
+    for (const [key, bytes] of this.#entries) if (!byEntry.has(key)) used += bytes;
     let available = Math.max(0, fs.FSAvailable - reserved);
     if (this.maxStorage > 0) available = Math.min(available, Math.max(0, this.maxStorage - used - reserved));
     return {

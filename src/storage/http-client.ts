@@ -12,21 +12,42 @@ export interface SendOptions {
   method?: string;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /**
+   * Fails the request with FetchFailedError when no byte arrives for this long: while waiting for
+   * the response head and, unless `idleBody` is false, while the body is read
+   * ({@link withIdleTimeout}). Without it a peer that accepts the connection and never answers
+   * holds the caller until its signal aborts.
+   */
+  idleMs?: number;
+  /** Whether `idleMs` also covers the body. False for a body the caller hands to a consumer that may pause it for long. @default true */
+  idleBody?: boolean;
 }
 
 /** Sends a request with no body; resolves with the response once its headers arrived. */
 export function sendRequest(url: string, options: SendOptions = {}): Promise<IncomingMessage> {
   const target = new URL(url);
   const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  const what = `${options.method ?? 'GET'} ${url}`;
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) {
       reject(new AbortedError(`request to ${url} cancelled`));
       return;
     }
-    const req = request(target, { method: options.method ?? 'GET', headers: options.headers, signal: options.signal }, resolve);
+    const idleMs = options.idleMs;
+    const onHeadTimeout = () => req.destroy(new FetchFailedError(`${what}: no answer for ${idleMs} ms`));
+    const req = request(target, { method: options.method ?? 'GET', headers: options.headers, signal: options.signal }, (res) => {
+      if (idleMs !== undefined) {
+        req.off('timeout', onHeadTimeout);
+        req.setTimeout(0);
+        if (options.idleBody !== false) withIdleTimeout(res, idleMs, what);
+      }
+      resolve(res);
+    });
+    if (idleMs !== undefined) req.setTimeout(idleMs, onHeadTimeout);
     req.on('error', (err) => {
-      if (err.name === 'AbortError') reject(new AbortedError(`request to ${url} cancelled`, { cause: err }));
-      else reject(new FetchFailedError(`${options.method ?? 'GET'} ${url} failed: ${err.message}`, { cause: err }));
+      if (err instanceof FetchFailedError) reject(err);
+      else if (err.name === 'AbortError') reject(new AbortedError(`request to ${url} cancelled`, { cause: err }));
+      else reject(new FetchFailedError(`${what} failed: ${err.message}`, { cause: err }));
     });
     req.end();
   });

@@ -1,13 +1,14 @@
 /**
  * The `/remote` HTTP endpoint through which nodes fetch sector files from each other
- * (sector-storage.md §4.8):
+ * (Lotus `extern/sector-storage/stores/http_handler.go`):
  *
  * | route | |
  * |---|---|
  * | `GET /remote/stat/<id>` | FsStat of a local path (404 if not local) |
  * | `GET /remote/<type>/<sector>` | a file (`application/octet-stream`, Range → 206) or a cache directory (`application/x-tar`) |
  * | `GET /remote/<type>/<sector>/<spt>/allocated/<offset>/<size>` | 200 if the unpadded range of the unsealed file is allocated, else 416 |
- * | `DELETE /remote/<type>/<sector>` | removes this node's copies (and their declarations) |
+ * | `GET /remote/cache/<sector>/files[/<name>]`, `…/digests/<offset>/<length>` | per-file fetch and resume checks (fetch-protocol.ts) |
+ * | `DELETE /remote/<type>/<sector>` | removes this node's copies (and their declarations); 404 when it holds none |
  *
  * Requires an API token with `admin` (401 without a token, 403 with a weaker one). Only files the
  * index says this node holds are served, and only under a local storage path: the path is built
@@ -15,9 +16,9 @@
  * `..`, `.`, empty (absolute-looking) or encoded-slash segment is refused with 400 first.
  * Lotus answers 500 for most bad input; here bad input is 4xx and says what was wrong.
  */
-import { createReadStream } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Permission } from '../auth/tokens.js';
 import { bearerToken } from '../auth/tokens.js';
@@ -27,6 +28,7 @@ import { sealProofInfo } from '../sector/proofs.js';
 import { FileType, type FileTypeName, type SectorId, parseFileType, parseSectorName } from '../sector/sector-id.js';
 import { paddedIndex } from '../sector/sizes.js';
 import type { LocalStore } from './local-store.js';
+import { HttpError, serveDigests, serveFile, serveFileList } from './http-serve.js';
 import { listTarEntries, tarDirectory, tarSize } from './tar.js';
 
 /** Options of {@link createRemoteHandler}. */
@@ -50,16 +52,6 @@ export type RemoteHandler = (
   res: ServerResponse,
   auth?: { permissions: readonly Permission[] },
 ) => Promise<void>;
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
 
 /** Builds the `/remote` handler of a node. */
 export function createRemoteHandler(options: RemoteHandlerOptions): RemoteHandler {
@@ -141,7 +133,11 @@ async function route(local: LocalStore, req: IncomingMessage, res: ServerRespons
     const sector = sector_(seg[1] as string);
     if (method === 'DELETE') {
       req.resume();
-      await local.remove(sector, FileType[type], false);
+      // Lotus answers 200 when only another node holds the copy, so its client stops at the
+      // first URL that "succeeded" with the copy still on disk elsewhere; 404 makes it (and ours)
+      // go on to the next URL. No client needs the 200: a move deletes at the URL it fetched from.
+      const removed = await local.remove(sector, FileType[type], false);
+      if (removed === 0) throw new HttpError(404, `${type} file of ${seg[1]} is not stored on this node; nothing removed`);
       res.writeHead(200, { 'Content-Length': '0' });
       res.end();
       return;
@@ -149,6 +145,33 @@ async function route(local: LocalStore, req: IncomingMessage, res: ServerRespons
     allow(method, ['GET', 'HEAD', 'DELETE']);
     req.resume();
     await serveEntry(local, req, res, type, sector);
+    return;
+  }
+  if (seg[2] === 'files' && (seg.length === 3 || seg.length === 4 || (seg.length === 7 && seg[4] === 'digests'))) {
+    allow(method, seg.length === 4 ? ['GET', 'HEAD'] : ['GET']);
+    req.resume();
+    const type = fileType(seg[0] as string);
+    const sector = sector_(seg[1] as string);
+    if (type !== 'cache') throw new HttpError(400, `only cache directories have files, not ${type}`);
+    if (seg.length === 3) {
+      const dir = await entryPath(local, 'cache', sector);
+      if (!(await lstat(dir)).isDirectory()) throw new HttpError(403, `the cache entry of ${seg[1]} is not a directory`);
+      await serveFileList(res, dir);
+      return;
+    }
+    const path = await cacheFilePath(local, sector, seg[3] as string);
+    if (seg.length === 4) await serveFile(req, res, path);
+    else await serveDigests(res, path, decimal(seg[5] as string, 'offset'), decimal(seg[6] as string, 'length'));
+    return;
+  }
+  if (seg.length === 5 && seg[2] === 'digests') {
+    allow(method, ['GET']);
+    req.resume();
+    const type = fileType(seg[0] as string);
+    const sector = sector_(seg[1] as string);
+    const path = await entryPath(local, type, sector);
+    if (!(await lstat(path)).isFile()) throw new HttpError(400, `the ${type} entry of ${seg[1]} is a directory: ask for the digests of its files`);
+    await serveDigests(res, path, decimal(seg[3] as string, 'offset'), decimal(seg[4] as string, 'length'));
     return;
   }
   if (seg.length === 6 && seg[3] === 'allocated') {
@@ -178,59 +201,41 @@ async function route(local: LocalStore, req: IncomingMessage, res: ServerRespons
 }
 
 async function serveEntry(local: LocalStore, req: IncomingMessage, res: ServerResponse, type: FileTypeName, sector: SectorId): Promise<void> {
+  const path = await entryPath(local, type, sector);
+  const st = await lstat(path);
+  if (st.isDirectory()) {
+    if (req.headers.range) throw new HttpError(400, 'range requests are not supported for cache directories (fetch its files: <entry>/files)');
+    const entries = await listTarEntries(path);
+    res.writeHead(200, { 'Content-Type': 'application/x-tar', 'Content-Length': String(tarSize(entries)) });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    await pipeline(tarDirectory(path, entries), res);
+    return;
+  }
+  await serveFile(req, res, path);
+}
+
+/** The local sector file or cache directory of `type`; 404 when this node holds none, 403 for anything else. */
+async function entryPath(local: LocalStore, type: FileTypeName, sector: SectorId): Promise<string> {
   const found = await local.findLocal(sector, type);
   if (!found) throw new HttpError(404, `${type} file of s-t0${sector.miner}-${sector.number} is not stored on this node`);
   const st = await lstat(found.path);
   if (!st.isDirectory() && !st.isFile()) {
     throw new HttpError(403, `${type} entry of s-t0${sector.miner}-${sector.number} is not a regular file or directory; refusing to serve it`);
   }
-  if (st.isDirectory()) {
-    if (req.headers.range) throw new HttpError(400, 'range requests are not supported for cache directories');
-    const entries = await listTarEntries(found.path);
-    res.writeHead(200, { 'Content-Type': 'application/x-tar', 'Content-Length': String(tarSize(entries)) });
-    if (req.method === 'HEAD') {
-      res.end();
-      return;
-    }
-    await pipeline(tarDirectory(found.path, entries), res);
-    return;
-  }
-  const size = st.size;
-  const range = parseRange(req.headers.range, size);
-  const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream', 'Accept-Ranges': 'bytes' };
-  let start = 0;
-  let end = size - 1;
-  let status = 200;
-  if (range) {
-    [start, end] = range;
-    status = 206;
-    headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
-  }
-  headers['Content-Length'] = String(end - start + 1);
-  res.writeHead(status, headers);
-  if (req.method === 'HEAD' || end < start) {
-    res.end();
-    return;
-  }
-  await pipeline(createReadStream(found.path, { start, end, highWaterMark: 1 << 20 }), res);
+  return found.path;
 }
 
-/** One `bytes=` range → inclusive [start, end]; undefined without a header; 416 when unsatisfiable. */
-export function parseRange(header: string | undefined, size: number): [number, number] | undefined {
-  if (header === undefined) return undefined;
-  const unsatisfiable = () => new HttpError(416, `range ${JSON.stringify(header)} not satisfiable for ${size} bytes`, { 'Content-Range': `bytes */${size}` });
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) throw unsatisfiable();
-  if (m[1] === '') {
-    const n = Number(m[2]);
-    // RFC 9110 §14.1.2: a suffix range of an empty representation selects nothing.
-    if (n === 0 || size === 0) throw unsatisfiable();
-    return [Math.max(0, size - n), size - 1];
-  }
-  const start = Number(m[1]);
-  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  if (start >= size || end < start) throw unsatisfiable();
-  return [start, end];
+/** A regular file of a local cache directory. */
+async function cacheFilePath(local: LocalStore, sector: SectorId, name: string): Promise<string> {
+  const dir = await entryPath(local, 'cache', sector);
+  const path = join(dir, name);
+  const st = await lstat(path).catch(() => undefined);
+  if (!st) throw new HttpError(404, `cache of s-t0${sector.miner}-${sector.number} has no file ${JSON.stringify(name)}`);
+  if (!st.isFile()) throw new HttpError(403, `${name} in the cache of s-t0${sector.miner}-${sector.number} is not a regular file; refusing to serve it`);
+  return path;
 }
 
 function allow(method: string, methods: string[]): void {

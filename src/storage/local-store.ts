@@ -1,5 +1,5 @@
 /**
- * The storage paths of one node (sector-storage.md §4.5): opens the paths listed in `storage.json`,
+ * The storage paths of one node (Lotus `extern/sector-storage/stores/local.go`): opens the paths listed in `storage.json`,
  * attaches them to the index and declares the sector files found on them, reports their health
  * every ~10 s, and resolves, allocates, reserves, removes and moves sector files.
  *
@@ -10,7 +10,9 @@
  *   refusal is a NoSpaceError (code 102 semantics) naming needed vs available bytes;
  * - heartbeats have a real ±5 % jitter and are also sent right after space changes hands;
  * - opening a path recovers the working files a crash left (path-scan.ts), and an entry that is
- *   not a sector file is reported, not declared, instead of stopping the path from opening.
+ *   not a sector file is reported, not declared, instead of stopping the path from opening;
+ * - a move reserves destination space only when it copies (across filesystems), not for a rename;
+ * - a node that fails to start withdraws the paths it had attached ({@link LocalStore.withdraw}).
  */
 import { statSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
@@ -58,6 +60,16 @@ import {
   type SectorPaths,
   systemClock,
 } from './storage-types.js';
+
+/** What {@link LocalStore.redeclare} did on one path. */
+export interface RedeclaredPath {
+  ID: string;
+  LocalPath: string;
+  /** Sectors with files found (and declared). */
+  sectors: number;
+  /** Declarations dropped because their files are gone. */
+  dropped: number;
+}
 
 /** Which overhead table a reservation uses. */
 export type OverheadKind = 'sealing' | 'finalized';
@@ -259,9 +271,17 @@ export class LocalStore {
     return this.#path(id).usage.reservations();
   }
 
-  /** Re-reads metadata, re-attaches and re-declares every path (after a manager restart). */
-  async redeclare(): Promise<void> {
-    for (const p of [...this.#paths.values()]) {
+  /**
+   * Re-reads metadata, re-attaches and re-scans open paths (all, or the one with `id`) and makes
+   * the index agree with their disks (Lotus `StorageRedeclareLocal`): every sector file found is
+   * declared and, with `dropMissing` (the default), declarations of files that are gone are
+   * dropped. A worker runs it after the manager restarts; `storage redeclare` after files were
+   * moved by hand. A path whose metadata id changed is skipped (logged).
+   */
+  async redeclare(options: { id?: string; dropMissing?: boolean } = {}): Promise<RedeclaredPath[]> {
+    const paths = options.id === undefined ? [...this.#paths.values()] : [this.#path(options.id)];
+    const out: RedeclaredPath[] = [];
+    for (const p of paths) {
       const meta = readStorageMeta(p.root);
       if (meta.ID !== p.id) {
         this.#log(`storage path ${p.root}: id changed from ${p.id} to ${meta.ID}; skipping`);
@@ -276,7 +296,39 @@ export class LocalStore {
       // working files of operations in progress are skipped, never recovered, on a path in use
       const scan = scanPath(p.root, meta.CanStore);
       p.unknown = scan.unknown;
-      await this.catalog.storageDeclareSectors(p.id, scan.decls, true);
+      const r = await this.catalog.storageDeclareSectors(p.id, scan.decls, options.dropMissing ?? true);
+      out.push({ ID: p.id, LocalPath: p.root, sectors: r.declared, dropped: r.dropped });
+    }
+    return out;
+  }
+
+  /**
+   * Takes this node's paths out of service in the index after it failed to start (or must stop
+   * serving them): for a path other nodes also serve (a shared filesystem) only this node's URLs
+   * are detached; otherwise the path is reported failing with `reason`, so that from now on it is
+   * neither offered for new files nor for fetching (not only once its heartbeat goes stale, 50 s
+   * later), while the index keeps its sector declarations: the files are still on that disk, and
+   * the node's next start re-attaches the path, which clears the error. Errors are logged.
+   */
+  async withdraw(reason: string): Promise<void> {
+    this.close();
+    for (const p of [...this.#paths.values()]) {
+      try {
+        const info = await this.catalog.storageInfo(p.id);
+        if (info.URLs.some((u) => !this.urls.includes(u))) {
+          for (const u of this.urls.filter((x) => info.URLs.includes(x))) await this.catalog.storageDetach(p.id, u);
+        } else {
+          let stat: FsStat;
+          try {
+            stat = p.usage.stat();
+          } catch {
+            stat = { Capacity: 0, Available: 0, FSAvailable: 0, Reserved: 0, Max: 0, Used: 0 };
+          }
+          await this.catalog.storageReportHealth(p.id, { Stat: stat, Err: reason });
+        }
+      } catch (err) {
+        this.#log(`withdrawing storage path ${p.id} (${p.root}) failed: ${(err as Error).message}`);
+      }
     }
   }
 
@@ -513,18 +565,23 @@ export class LocalStore {
   }
 
   /**
-   * Removes every local copy of one file type (drop from the index, then delete). Without
-   * `force`, a sector the index knows nowhere is an error.
+   * Removes every local copy of one file type (drop from the index, then delete); resolves with
+   * the number of local copies removed (0 when only other nodes hold it). Without `force`, a
+   * sector the index knows nowhere is an error.
    */
-  async remove(sector: SectorId, type: number, force: boolean): Promise<void> {
+  async remove(sector: SectorId, type: number, force: boolean): Promise<number> {
     const t = singleType(type, 'delete');
     const holders = await this.catalog.storageFindSector(sector, FileType[t], 0, false);
     if (holders.length === 0 && !force) {
       throw new FileNotFoundError(`can't delete ${t} of sector ${sectorName(sector)}: not found in any storage`);
     }
+    let removed = 0;
     for (const h of holders) {
-      if (this.#paths.has(h.ID)) await this.#removeLocal(h.ID, sector, t);
+      if (!this.#paths.has(h.ID)) continue;
+      await this.#removeLocal(h.ID, sector, t);
+      removed++;
     }
+    return removed;
   }
 
   /** Removes the non-primary local copies of one file type, if a primary copy exists somewhere. */
@@ -541,12 +598,14 @@ export class LocalStore {
   }
 
   /**
-   * Moves local files of `types` from a sealing path to a storage path (reserving the finalized
-   * size there); same filesystem → rename, else copy + fsync + rename. Each type is re-declared
-   * atomically (drop at source + primary at destination in one index transaction) before the
-   * source is deleted. Types already on a CanStore path stay where they are. With `pathType`
-   * 'sealing' it is the other way round: files go to a CanSeal path (sealing overhead reserved)
-   * unless they are on one already (a GET task's `pathType`).
+   * Moves local files of `types` from a sealing path to a storage path; same filesystem → rename,
+   * else copy + fsync + rename. Only a copy takes new space, so only a destination on another
+   * filesystem is reserved (the finalized size; Lotus reserves even for a rename, which fails a
+   * move on a full disk that needs no byte). Each type is re-declared atomically (drop at source +
+   * primary at destination in one index transaction) before the source is deleted. Types already
+   * on a CanStore path stay where they are. With `pathType` 'sealing' it is the other way round:
+   * files go to a CanSeal path (sealing overhead reserved) unless they are on one already (a GET
+   * task's `pathType`).
    */
   async moveStorage(ref: SectorRef, types: number, pathType: PathType = 'storage'): Promise<SectorPaths> {
     const out: SectorPaths = { paths: {}, storages: {} };
@@ -563,15 +622,23 @@ export class LocalStore {
       sources.set(t, src);
     }
     if (sources.size === 0) return out;
-    const mask = [...sources.keys()].reduce((m, t) => m | FileType[t], 0);
-    const alloc = await this.allocate(ref, mask, pathType, pathType === 'storage' ? 'finalized' : 'sealing');
+    const overhead: OverheadKind = pathType === 'storage' ? 'finalized' : 'sealing';
+    const held: ReservationHandle[] = [];
     try {
+      // every destination is chosen (and a copy's space reserved) before anything moves
+      const dests = new Map<FileTypeName, { id: string; reserved: boolean }>();
+      for (const [t, src] of sources) dests.set(t, await this.#moveDestination(ref, t, src.path, pathType, overhead, held));
       for (const [t, src] of sources) {
-        const dstId = alloc.storages[t] as string;
+        const { id: dstId, reserved } = dests.get(t) as { id: string; reserved: boolean };
         const dst = this.#path(dstId);
-        if (dstId === src.id) continue;
         const final = sectorFilePath(dst.root, t, ref.id);
-        await moveEntry(src.path, final, sectorFetchPath(dst.root, t, ref.id));
+        await moveEntry(src.path, final, sectorFetchPath(dst.root, t, ref.id), {
+          // same device but another mount (a bind mount): the rename failed after all, so the
+          // copy needs its space after all
+          beforeCopy: () => {
+            if (!reserved) held.push(this.reserve(ref, FileType[t], { [t]: dstId }, overhead));
+          },
+        });
         try {
           await this.catalog.storageMoveSector(ref.id, FileType[t], src.id, dstId);
         } catch (err) {
@@ -594,10 +661,39 @@ export class LocalStore {
         out.storages[t] = dstId;
       }
     } finally {
-      alloc.reservation.release();
+      for (const h of held) h.release();
     }
     await this.reportHealth();
     return out;
+  }
+
+  /**
+   * The destination of a move of `src`: the first candidate path of the right kind (best first)
+   * that is on the source's filesystem (a rename: nothing to reserve) or that has room for a copy
+   * (reserved, the handle pushed onto `held`). NoSpaceError when neither exists.
+   */
+  async #moveDestination(
+    ref: SectorRef,
+    t: FileTypeName,
+    src: string,
+    pathType: PathType,
+    overhead: OverheadKind,
+    held: ReservationHandle[],
+  ): Promise<{ id: string; reserved: boolean }> {
+    const ssize = sealProofInfo(ref.proofType).sectorSize;
+    const srcDev = statSync(src).dev;
+    const refusals: Error[] = [];
+    for (const id of await this.#candidates(t, ssize, pathType, ref.id)) {
+      if (statSync(this.#path(id).root).dev === srcDev) return { id, reserved: false };
+      try {
+        held.push(this.reserve(ref, FileType[t], { [t]: id }, overhead));
+        return { id, reserved: true };
+      } catch (err) {
+        if (!(err instanceof NoSpaceError)) throw err;
+        refusals.push(err);
+      }
+    }
+    throw noSpaceAnywhere(refusals);
   }
 
   /** Reserved bytes summed over a path's reservations (for `storage list`). */

@@ -14,16 +14,18 @@
  * someone deletes files by hand, which is how data gets lost). The operator still sees each one.
  *
  * {@link recoverWorkingFiles} runs only when a path is opened, before anything can write there:
- * it rolls trailer journals forward (partial/partial-file.ts's own recovery), and removes
- * temporaries that can never complete (AddPiece's new file, a journal that was never renamed,
- * PC2's replica, temporaries in cache directories, `fetching/` downloads). None of them belongs
- * to a piece that was reported added: a piece is reported only after its file is in place.
+ * it rolls trailer journals forward (partial/partial-file.ts's own recovery), keeps interrupted
+ * downloads that can be resumed, and removes temporaries that can never complete (AddPiece's new
+ * file, a journal that was never renamed, PC2's replica, temporaries in cache directories,
+ * `fetching/` downloads without a progress record). None of them belongs to a piece that was
+ * reported added: a piece is reported only after its file is in place.
  */
 import { lstatSync, readdirSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { recoverJournal } from '../partial/partial-file.js';
 import { FETCH_TEMP_DIR, isCacheTemporary, parseWorkingName } from '../sector/layout.js';
+import { downloadOf, journalPathOf, readFetchJournal, recordedBytes } from './fetch-journal.js';
 import { FILE_TYPES, FileType, type FileTypeName, type SectorId, parseSectorName } from '../sector/sector-id.js';
 import type { SectorDecl } from './storage-types.js';
 
@@ -113,11 +115,7 @@ export async function recoverWorkingFiles(root: string): Promise<PathRecovery> {
   for (const t of FILE_TYPES) {
     const dir = join(root, t);
     const names = await listAsync(dir);
-    if (names.includes(FETCH_TEMP_DIR)) {
-      const leftovers = await listAsync(join(dir, FETCH_TEMP_DIR));
-      await rm(join(dir, FETCH_TEMP_DIR), { recursive: true, force: true });
-      if (leftovers.length > 0) out.actions.push(`removed ${join(dir, FETCH_TEMP_DIR)} (${leftovers.length} interrupted download(s))`);
-    }
+    if (names.includes(FETCH_TEMP_DIR)) await recoverDownloads(join(dir, FETCH_TEMP_DIR), out);
     // journals before AddPiece temporaries: a journal of a temporary goes with it
     const ordered = names
       .map((name) => ({ name, w: parseWorkingName(name) }))
@@ -171,6 +169,32 @@ export async function recoverWorkingFiles(root: string): Promise<PathRecovery> {
     }
   }
   return out;
+}
+
+/**
+ * Interrupted downloads in a `fetching/` folder: one with a progress record (fetch-journal.ts)
+ * that lists written bytes is kept, for the next fetch of that file to check and resume from;
+ * anything else (a download without a record, a record without its download, a record's
+ * unfinished temporary) can never be resumed and is removed.
+ */
+async function recoverDownloads(dir: string, out: PathRecovery): Promise<void> {
+  const names = await listAsync(dir);
+  const kept = new Set<string>();
+  for (const name of names) {
+    if (downloadOf(name) !== name) continue;
+    const record = journalPathOf(name);
+    const j = names.includes(record) ? await readFetchJournal(join(dir, record)) : undefined;
+    const recorded = j ? Object.values(j.files).reduce((n, f) => n + recordedBytes(f), 0) : 0;
+    if (recorded > 0) {
+      kept.add(name);
+      kept.add(record);
+      out.actions.push(`kept ${join(dir, name)} (an interrupted download with ${recorded} bytes recorded; the next fetch checks and resumes it)`);
+    }
+  }
+  const gone = names.filter((n) => !kept.has(n));
+  for (const name of gone) await rm(join(dir, name), { recursive: true, force: true });
+  if (kept.size === 0) await rm(dir, { recursive: true, force: true });
+  if (gone.length > 0) out.actions.push(`removed ${gone.map((n) => join(dir, n)).join(', ')} (interrupted downloads that cannot be resumed)`);
 }
 
 /**

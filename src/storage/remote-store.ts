@@ -1,38 +1,50 @@
 /**
- * The store that workers and the manager use (sector-storage.md §4.7): the local store plus
+ * The store that workers and the manager use (Lotus `extern/sector-storage/stores/remote.go`): the local store plus
  * fetching missing sector files from other nodes over HTTP.
  *
  * A fetch goes to `<type>/fetching/<name>` on the chosen local path (space reserved first), is
  * fsynced, renamed into place and only then declared in the index; so a process killed midway
- * leaves neither a partial file under a sector name nor an index row, and the leftover temp is
- * removed when the path is next opened. Plain files resume with `Range` after a dropped
- * connection, and a stalled peer fails on an idle timeout rather than an overall deadline (a
- * 32 GiB cache fetch is slow, not dead). Holders are tried best first (weight descending; Lotus
- * sorts ascending by mistake).
+ * leaves neither a partial file under a sector name nor an index row. What it leaves in
+ * `fetching/` (with its progress record) is resumed by the next fetch of that file, after the
+ * kept bytes are checked against the holder's (fetch-engine.ts): files and, from peers that offer
+ * it, cache directories file by file, in parallel byte ranges. From a peer that does not (Lotus)
+ * a cache directory comes as one tar stream, from the start. A stalled peer fails on an idle
+ * timeout rather than an overall deadline (a 32 GiB cache fetch is slow, not dead). Holders are
+ * tried best first (weight descending; Lotus sorts ascending by mistake).
  */
-import { rm, open, mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import {
   AbortedError,
   FetchFailedError,
   FileNotFoundError,
   InvalidArgumentError,
   noSpaceFrom,
-  SectorStorageError,
   StorageNotFoundError,
 } from '../errors.js';
-import { PartialFile } from '../partial/partial-file.js';
 import { sealProofInfo } from '../sector/proofs.js';
-import { FileType, type FileTypeName, type SectorId, type SectorRef, sectorName } from '../sector/sector-id.js';
+import {
+  FS_OVERHEAD_FINALIZED,
+  FS_OVERHEAD_SEAL,
+  FileType,
+  type FileTypeName,
+  type SectorId,
+  type SectorRef,
+  sectorName,
+} from '../sector/sector-id.js';
 import { paddedIndex } from '../sector/sizes.js';
 import { renameDurable } from '../fs/durable.js';
-import { ChunkWriter } from './file-ops.js';
-import { Limiter, readText, sendRequest, withIdleTimeout } from './http-client.js';
+import { type FetchOptions, type FetchStats, fetchDirByFiles, fetchFile } from './fetch-engine.js';
+import { downloadOf, journalPathOf, readFetchJournal, recordedBytes, removeFetchJournal } from './fetch-journal.js';
+import { Limiter, readText, sendRequest } from './http-client.js';
 import { sectorFetchPath, sectorFilePath } from '../sector/layout.js';
 import { type LocalStore, maskTypes } from './local-store.js';
 import type { CatalogClient } from './catalog-client.js';
 import type { AcquireMode, FsStat, PathType, SectorPaths, SectorStorageInfo } from './storage-types.js';
 import { extractTar } from './tar.js';
+import { isUnsealed, readUnsealed, type UnsealedReaderDeps } from './unsealed-reader.js';
+
+const MiB = 1024 * 1024;
 
 /** Options of {@link RemoteStore}. */
 export interface RemoteStoreOptions {
@@ -45,8 +57,20 @@ export interface RemoteStoreOptions {
   parallelFetchLimit?: number;
   /** A download fails when no byte arrives for this long. @default 60_000 */
   idleTimeoutMs?: number;
-  /** Range-resume attempts of a plain file after a dropped connection. @default 3 */
+  /** Range-resume attempts of a byte range after its connection dropped. @default 3 */
   resumeAttempts?: number;
+  /**
+   * Connections of one download (parallel byte ranges, or cache files at once). Two keep both
+   * ends busy while the disk writes; more add no throughput on a loopback of two cores, and each
+   * one can hold a full TCP receive window that a killed fetch has to be sent again. @default 2
+   */
+  streams?: number;
+  /** Smallest byte range worth its own connection. @default 64 MiB */
+  segmentBytes?: number;
+  /** New bytes of a file between flushing it and recording the progress a resume starts from. @default 64 MiB */
+  checkpointBytes?: number;
+  /** Write block size of a download connection (3 blocks each). @default 4 MiB */
+  blockSize?: number;
   /** @default console.warn */
   log?: (message: string) => void;
 }
@@ -66,8 +90,15 @@ export class RemoteStore {
   readonly #token: string | undefined;
   readonly #idleMs: number;
   readonly #resumeAttempts: number;
+  readonly #streams: number;
+  readonly #segmentBytes: number;
+  readonly #checkpointBytes: number;
+  readonly #blockSize: number | undefined;
+  readonly #viaNode = new Set<string>();
   readonly #log: (m: string) => void;
   readonly #busy = new Map<string, Promise<void>>();
+  /** `fetching/` entries being written by a download of this store right now. */
+  readonly #fetching = new Set<string>();
 
   constructor(options: RemoteStoreOptions) {
     this.local = options.local;
@@ -76,6 +107,10 @@ export class RemoteStore {
     this.#token = options.token;
     this.#idleMs = options.idleTimeoutMs ?? 60_000;
     this.#resumeAttempts = options.resumeAttempts ?? 3;
+    this.#streams = positive(options.streams ?? 2, 'streams');
+    this.#segmentBytes = positive(options.segmentBytes ?? 64 * MiB, 'segmentBytes');
+    this.#checkpointBytes = positive(options.checkpointBytes ?? 64 * MiB, 'checkpointBytes');
+    this.#blockSize = options.blockSize;
     this.#log = options.log ?? ((m) => console.warn(m));
   }
 
@@ -107,7 +142,7 @@ export class RemoteStore {
         for (const t of toFetch) {
           const destId = alloc.storages[t] as string;
           const root = this.local.pathRoot(destId);
-          const url = await this.#fetchFromRemote(ref.id, t, root, options);
+          const url = await this.#fetchFromRemote(ref, t, root, pathType, options);
           try {
             await this.local.declareSector(destId, ref.id, t, mode === 'move');
           } catch (err) {
@@ -127,6 +162,11 @@ export class RemoteStore {
     } finally {
       release();
     }
+  }
+
+  /** True when `path` (a `fetching/` entry, its progress record or a temporary of that) is being written by a download of this store now. */
+  isFetching(path: string): boolean {
+    return this.#fetching.has(join(dirname(path), downloadOf(basename(path))));
   }
 
   /** Removes one file type everywhere: local copies first, then each remote holder via HTTP DELETE. */
@@ -167,7 +207,7 @@ export class RemoteStore {
     const errors: string[] = [];
     for (const base of info.URLs) {
       try {
-        const res = await sendRequest(`${base}/stat/${encodeURIComponent(id)}`, { headers: this.#headers(), signal });
+        const res = await sendRequest(`${base}/stat/${encodeURIComponent(id)}`, { headers: this.#headers(), signal, idleMs: this.#idleMs });
         const body = await readText(res);
         if (res.statusCode === 200) return JSON.parse(body) as FsStat;
         if (res.statusCode === 404) throw new StorageNotFoundError(`fsstat: path not found: storage ${id} is not local to ${base}`);
@@ -184,33 +224,21 @@ export class RemoteStore {
    * Whether the unpadded range `[offset, offset+size)` of the sector's unsealed file is allocated,
    * on a local copy or, failing that, on any remote holder (`allocated` probe; best weight first).
    */
-  async checkAllocated(ref: SectorRef, offset: number, size: number, signal?: AbortSignal): Promise<boolean> {
-    const ssize = sealProofInfo(ref.proofType).sectorSize;
-    const local = await this.local.findLocal(ref.id, 'unsealed');
-    if (local) {
-      const pf = await PartialFile.open(local.path, ssize, { readOnly: true });
-      try {
-        if (pf.isAllocated(paddedIndex(offset), paddedIndex(size))) return true;
-      } finally {
-        await pf.close();
-      }
-    }
-    for (const h of sortByWeight(await this.catalog.storageFindSector(ref.id, FileType.unsealed, 0, false))) {
-      if (this.local.localRoot(h.ID) !== undefined) continue;
-      for (const url of h.URLs) {
-        try {
-          const res = await sendRequest(`${url}/${ref.proofType}/allocated/${offset}/${size}`, { headers: this.#headers(), signal });
-          const text = await readText(res);
-          if (res.statusCode === 200) return true;
-          if (res.statusCode === 416) continue;
-          this.#log(`allocated probe ${url}: HTTP ${res.statusCode} ${text.slice(0, 200)}`);
-        } catch (err) {
-          if (err instanceof AbortedError) throw err;
-          this.#log(`allocated probe ${url}: ${(err as Error).message}`);
-        }
-      }
-    }
-    return false;
+  checkAllocated(ref: SectorRef, offset: number, size: number, signal?: AbortSignal): Promise<boolean> {
+    return isUnsealed(this.#readerDeps(), ref, paddedIndex(offset), paddedIndex(size), signal);
+  }
+
+  /**
+   * The padded bytes `[offset, offset+size)` of the sector's unsealed data, read from a local copy
+   * or streamed from a remote holder that has the range allocated; null when no copy has it
+   * (Lotus `Reader`; see unsealed-reader.ts).
+   */
+  reader(ref: SectorRef, offset: number, size: number, signal?: AbortSignal): Promise<AsyncGenerator<Uint8Array> | null> {
+    return readUnsealed(this.#readerDeps(), ref, offset, size, signal);
+  }
+
+  #readerDeps(): UnsealedReaderDeps {
+    return { local: this.local, catalog: this.catalog, limiter: this.limiter, headers: (extra) => this.#headers(extra), idleMs: this.#idleMs, log: this.#log };
   }
 
   #headers(extra: Record<string, string> = {}): Record<string, string> {
@@ -237,7 +265,8 @@ export class RemoteStore {
   }
 
   /** Downloads one file type from the best remote holder into `root`; returns the URL used. */
-  async #fetchFromRemote(sector: SectorId, t: FileTypeName, root: string, options: AcquireOptions): Promise<string> {
+  async #fetchFromRemote(ref: SectorRef, t: FileTypeName, root: string, pathType: PathType, options: AcquireOptions): Promise<string> {
+    const sector = ref.id;
     const holders = sortByWeight(await this.catalog.storageFindSector(sector, FileType[t], 0, false)).filter(
       (h) => this.local.localRoot(h.ID) === undefined,
     );
@@ -250,44 +279,78 @@ export class RemoteStore {
         `no holder of the ${t} file of ${sectorName(sector)} is offered for fetching (their paths' heartbeats are stale or failing: ${holders.map((h) => h.ID).join(', ')})`,
       );
     }
+    // a holder claiming more than was reserved (with a sector of slack for trailers) is refused
+    const ssize = sealProofInfo(ref.proofType).sectorSize;
+    const table = pathType === 'sealing' ? FS_OVERHEAD_SEAL : FS_OVERHEAD_FINALIZED;
+    const maxBytes = Math.floor((table[t] * ssize) / 10) + ssize + MiB;
     const final = sectorFilePath(root, t, sector);
     const temp = sectorFetchPath(root, t, sector);
     const errors: string[] = [];
-    for (const h of holders) {
-      for (const url of h.URLs) {
-        try {
-          await mkdir(dirname(temp), { recursive: true, mode: 0o755 });
-          await rm(temp, { recursive: true, force: true });
-          await rm(final, { recursive: true, force: true });
-          await this.#download(url, temp, t, options);
-          await renameDurable(temp, final);
-          if (errors.length > 0) this.#log(`fetched ${url} after failures: ${errors.join('; ')}`);
-          return url;
-        } catch (err) {
-          await rm(temp, { recursive: true, force: true });
-          if (err instanceof AbortedError || options.signal?.aborted) throw err;
-          // another holder does not make room on this disk
-          const full = noSpaceFrom(err, `the download of ${url} into ${temp}`);
-          if (full !== err) throw full;
-          errors.push(`${url}: ${(err as Error).message}`);
+    this.#fetching.add(temp);
+    try {
+      await mkdir(dirname(temp), { recursive: true, mode: 0o755 });
+      await rm(final, { recursive: true, force: true });
+      for (const h of holders) {
+        for (const url of h.URLs) {
+          try {
+            await this.#download(url, temp, t, maxBytes, options);
+            await removeFetchJournal(journalPathOf(temp));
+            await renameDurable(temp, final);
+            if (errors.length > 0) this.#log(`fetched ${url} after failures: ${errors.join('; ')}`);
+            return url;
+          } catch (err) {
+            if (err instanceof AbortedError || options.signal?.aborted) {
+              await discardDownload(temp);
+              throw err;
+            }
+            // another holder does not make room on this disk
+            const full = noSpaceFrom(err, `the download of ${url} into ${temp}`);
+            if (full !== err) {
+              await discardDownload(temp);
+              throw full;
+            }
+            errors.push(`${url}: ${(err as Error).message}`);
+          }
         }
       }
+      // what arrived stays for the next fetch to resume from, if it was recorded
+      if (!(await resumable(temp))) await discardDownload(temp);
+      throw new FetchFailedError(`fetching ${t} of ${sectorName(sector)} failed from every holder: ${errors.join('; ')}`);
+    } finally {
+      this.#fetching.delete(temp);
     }
-    throw new FetchFailedError(`fetching ${t} of ${sectorName(sector)} failed from every holder: ${errors.join('; ')}`);
   }
 
-  async #download(url: string, temp: string, t: FileTypeName, options: AcquireOptions): Promise<void> {
+  async #download(url: string, temp: string, t: FileTypeName, maxBytes: number, options: AcquireOptions): Promise<FetchStats> {
     const release = await this.limiter.acquire(options.signal);
     try {
-      if (t === 'cache') await this.#downloadDir(url, temp, options);
-      else await this.#downloadFile(url, temp, t, options);
+      const o: FetchOptions = {
+        headers: (extra) => this.#headers(extra),
+        ...(options.signal ? { signal: options.signal } : {}),
+        idleMs: this.#idleMs,
+        streams: this.#streams,
+        segmentBytes: this.#segmentBytes,
+        checkpointBytes: this.#checkpointBytes,
+        resumeAttempts: this.#resumeAttempts,
+        maxBytes,
+        ...(this.#blockSize ? { blockSize: this.#blockSize } : {}),
+        viaNode: this.#viaNode,
+        ...(options.onProgress ? { onProgress: (bytes: number) => options.onProgress?.({ type: t, url, bytes }) } : {}),
+        log: this.#log,
+      };
+      if (t !== 'cache') return await fetchFile(url, temp, o);
+      const stats = await fetchDirByFiles(url, temp, o);
+      if (stats) return stats;
+      // a peer without per-file fetch (Lotus): one tar stream, from the start
+      await discardDownload(temp);
+      return await this.#downloadTar(url, temp, options);
     } finally {
       release();
     }
   }
 
-  async #downloadDir(url: string, temp: string, options: AcquireOptions): Promise<void> {
-    const res = await sendRequest(url, { headers: this.#headers(), signal: options.signal });
+  async #downloadTar(url: string, temp: string, options: AcquireOptions): Promise<FetchStats> {
+    const res = await sendRequest(url, { headers: this.#headers(), signal: options.signal, idleMs: this.#idleMs });
     await expectOk(res, url, [200]);
     const type = String(res.headers['content-type'] ?? '');
     if (type !== 'application/x-tar') {
@@ -302,60 +365,13 @@ export class RemoteStore {
         yield c;
       }
     };
-    await extractTar(options.onProgress ? counted(withIdleTimeout(res, this.#idleMs, url)) : withIdleTimeout(res, this.#idleMs, url), temp);
-  }
-
-  async #downloadFile(url: string, temp: string, t: FileTypeName, options: AcquireOptions): Promise<void> {
-    const fh = await open(temp, 'w', 0o644);
-    let written = 0;
-    let total: number | undefined;
-    try {
-      for (let attempt = 0; ; attempt++) {
-        const headers = this.#headers(written > 0 ? { Range: `bytes=${written}-` } : {});
-        try {
-          const res = await sendRequest(url, { headers, signal: options.signal });
-          await expectOk(res, url, written > 0 ? [206] : [200]);
-          const type = String(res.headers['content-type'] ?? '');
-          if (type !== 'application/octet-stream') {
-            res.resume();
-            throw new FetchFailedError(`${url}: unknown content type ${JSON.stringify(type)} for a ${t} file`);
-          }
-          if (written === 0) {
-            const len = Number(res.headers['content-length']);
-            total = Number.isSafeInteger(len) ? len : undefined;
-          }
-          const writer = new ChunkWriter(fh, written);
-          try {
-            for await (const chunk of withIdleTimeout(res, this.#idleMs, url) as AsyncIterable<Buffer>) {
-              await writer.push(chunk);
-              options.onProgress?.({ type: t, url, bytes: writer.position });
-            }
-          } finally {
-            // Whatever arrived before a drop is kept; the resume asks for the rest.
-            written = await writer.finish();
-          }
-          if (total !== undefined && written !== total) {
-            throw new FetchFailedError(`${url}: body ended after ${written} of ${total} bytes`);
-          }
-          break;
-        } catch (err) {
-          const retriable =
-            err instanceof FetchFailedError ||
-            (err instanceof Error && !(err instanceof SectorStorageError) && noSpaceFrom(err, url) === err);
-          if (options.signal?.aborted || err instanceof AbortedError) throw err;
-          if (!retriable || total === undefined || written === 0 || attempt >= this.#resumeAttempts) throw err;
-          this.#log(`${url}: ${(err as Error).message}; resuming at byte ${written}`);
-        }
-      }
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await extractTar(counted(res), temp);
+    return { size: bytes, kept: 0, received: bytes, check: 'none' };
   }
 
   async #deleteRemote(url: string, throwOnError = false): Promise<void> {
     try {
-      const res = await sendRequest(url, { method: 'DELETE', headers: this.#headers() });
+      const res = await sendRequest(url, { method: 'DELETE', headers: this.#headers(), idleMs: this.#idleMs });
       const body = await readText(res);
       if (res.statusCode !== 200) throw new FetchFailedError(`DELETE ${url}: HTTP ${res.statusCode} ${body.slice(0, 200)}`);
     } catch (err) {
@@ -374,6 +390,23 @@ async function expectOk(res: import('node:http').IncomingMessage, url: string, o
   if (ok.includes(res.statusCode ?? 0)) return;
   const body = await readText(res, 4096).catch(() => '');
   throw new FetchFailedError(`${url}: HTTP ${res.statusCode} ${body.slice(0, 300)}`.trim());
+}
+
+function positive(n: number, what: string): number {
+  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`options.${what} must be a positive integer (got ${n})`);
+  return n;
+}
+
+/** True when a `fetching/` entry has a progress record with recorded bytes. */
+async function resumable(temp: string): Promise<boolean> {
+  const j = await readFetchJournal(journalPathOf(temp));
+  return j !== undefined && Object.values(j.files).some((f) => recordedBytes(f) > 0);
+}
+
+/** Removes a download and its progress record. */
+async function discardDownload(temp: string): Promise<void> {
+  await rm(temp, { recursive: true, force: true });
+  await removeFetchJournal(journalPathOf(temp));
 }
 
 function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {

@@ -1,5 +1,5 @@
 /**
- * Per-sector, per-file-type read/write locks (sector-storage.md §4.6).
+ * Per-sector, per-file-type read/write locks (Lotus `extern/sector-storage/stores/index_locks.go`).
  *
  * A request `(read R, write W)` is compatible with the current holders when no type in W has
  * readers and no type in R∪W is write-locked; granting it is one synchronous step. Lotus wakes all

@@ -1,5 +1,5 @@
 /**
- * On-disk storage configuration (sector-storage.md §4.1):
+ * On-disk storage configuration (Lotus `node/config/storage.go` and `extern/sector-storage/stores/local.go`):
  * - `storage.json` in a repository: the node's list of local storage paths,
  *   `{"StoragePaths":[{"Path":"/abs"}]}`, written pretty-printed with a 2-space indent;
  * - `sectorstore.json` at the root of every storage path: `{ID, Weight, CanSeal, CanStore, MaxStorage}`.

@@ -1,11 +1,11 @@
 /**
- * Wire types of the storage layer (sector-storage.md §4.2–4.4). Records that Lotus exposes over its
+ * Wire types of the storage layer (Lotus `extern/sector-storage/stores/index.go` and `fsutil/`). Records that Lotus exposes over its
  * API keep Lotus's field names (`ID`, `URLs`, `Weight`, …) so the JSON matches `lotus-miner`;
  * sector ids stay in the project's `{ miner, number }` form.
  */
 import type { FileTypeName, SectorId } from '../sector/sector-id.js';
 
-/** Space statistics of one storage path, in bytes (§4.2). */
+/** Space statistics of one storage path, in bytes (Lotus `fsutil.FsStat`). */
 export interface FsStat {
   /** Filesystem size. */
   Capacity: number;
@@ -63,6 +63,14 @@ export interface Decl {
   SectorFileType: number;
 }
 
+/** One declared sector file: one file type of one sector on one storage path. */
+export interface SectorFileDecl {
+  storage: string;
+  sector: SectorId;
+  type: FileTypeName;
+  primary: boolean;
+}
+
 /** One sector declaration for batch declares. */
 export interface SectorDecl {
   sector: SectorId;
@@ -71,9 +79,9 @@ export interface SectorDecl {
   primary: boolean;
 }
 
-/** Where new files go: scratch space for sealing or long-term storage (§1.3). */
+/** Where new files go: scratch space for sealing or long-term storage (Lotus `storiface.PathType`). */
 export type PathType = 'sealing' | 'storage';
-/** What happens to the source of a fetched copy (§1.3). */
+/** What happens to the source of a fetched copy (Lotus `storiface.AcquireMode`). */
 export type AcquireMode = 'move' | 'copy';
 
 /** A local path as `StorageLocal` reports it. */

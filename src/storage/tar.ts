@@ -1,6 +1,6 @@
 /**
  * A minimal streaming tar (POSIX ustar) writer and reader for sector cache directories
- * (sector-storage.md §4.9): one entry per top-level regular file, no recursion, no links, no
+ * (Lotus `extern/sector-storage/tarutil/systar.go`): one entry per top-level regular file, no recursion, no links, no
  * extended headers. Sizes of 8 GiB and more (32 GiB sector layers) use the GNU base-256 size
  * field, which GNU tar and bsdtar read. The reader accepts only what the writer produces: regular
  * files with plain names (no `/`, `.` or `..`), so a hostile stream cannot write outside the

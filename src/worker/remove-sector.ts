@@ -6,7 +6,7 @@
  *
  * Beyond the declared files, the working files a crash can leave are removed too: the partial
  * file's journals and `.adding-` temporaries (`.<name>.…`), PC2's and durable writes' temporaries
- * (`<name>.tmp…`) and an interrupted download (`fetching/<name>`). Copies on other nodes' paths
+ * (`<name>.tmp…`) and an interrupted download (`fetching/<name>` and its `.fetch` record). Copies on other nodes' paths
  * cannot be deleted from here; they are returned so the caller can act on them.
  */
 import { readdir, rm } from 'node:fs/promises';
@@ -52,8 +52,9 @@ export async function removeSector(env: WorkerEnv, sector: SectorId, signal: Abo
           if (n === name || n.startsWith(`${name}.`) || n.startsWith(`.${name}.`)) removed.push(join(dir, n));
         }
         const fetching = join(dir, FETCH_TEMP_DIR);
-        if (names.includes(FETCH_TEMP_DIR) && (await readdir(fetching).catch(() => [] as string[])).includes(name)) {
-          removed.push(join(fetching, name));
+        if (names.includes(FETCH_TEMP_DIR)) {
+          // the download and its progress record (storage/fetch-journal.ts)
+          for (const n of await readdir(fetching).catch(() => [] as string[])) if (n === name || n === `${name}.fetch`) removed.push(join(fetching, n));
         }
       }
     }

@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemonSystem } from '../../actors/system.js';
+import { shaBackend } from '../../native/binding.js';
 import { SealerPool } from '../../src/pool/pool.js';
 import { sealSector } from '../../src/seal/seal-sector.js';
 import { sealProofForSectorSize } from '../../src/sector/proofs.js';
@@ -69,7 +70,7 @@ try {
       name: `daemon seal to Proving, ${quick ? '2 KiB' : '8 MiB'} CC sector`,
       value: daemon,
       unit: 's',
-      note: `the seal command's library run: ${library.toFixed(2)} s; daemon overhead ${(((daemon - library) / library) * 100).toFixed(1)} % (adds finalize, the move to storage and the chain's epochs); same CommR; peak RSS ${peakRssMiB().toFixed(0)} MiB`,
+      note: `the seal command's library run: ${library.toFixed(2)} s; daemon overhead ${(((daemon - library) / library) * 100).toFixed(1)} % (adds finalize, the move to storage and the chain's epochs); same CommR; SHA-256 ${shaBackend()}; peak RSS ${peakRssMiB().toFixed(0)} MiB`,
     });
   } finally {
     await system.stop();

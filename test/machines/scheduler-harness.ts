@@ -221,10 +221,17 @@ export function schedulerHarness(options: SchedulerHarnessOptions = {}) {
     catalog,
     preparing,
     /** Connects (or updates) a worker. */
-    connect: (info: WorkerInfo) => {
+    connect: (info: WorkerInfo, holds?: string[]) => {
       workersById.set(info.id, info);
-      root.send({ type: 'scheduler.worker.connected', info });
+      root.send({ type: 'scheduler.worker.connected', info, ...(holds ? { holds } : {}) });
     },
+    /** Disconnects a worker. */
+    disconnect: async (id: string) => {
+      root.send({ type: 'scheduler.worker.disconnected', id });
+      await flush();
+    },
+    /** The workers the scheduler holds, by id. */
+    workers: () => root.getSnapshot().context.workers,
     saves,
     runs,
     held,

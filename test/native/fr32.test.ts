@@ -3,7 +3,7 @@ import { fr32Pad, fr32Unpad } from '../../native/hash.js';
 import { prng } from '../helpers/bytes.js';
 
 
-/** The spec's bit model (sealing-crypto.md §1) with BigInt: slow, obviously right. */
+/** The bit model of rust-fil-proofs `fr32` padding with BigInt: slow, obviously right. */
 function refPad(input: Uint8Array): Uint8Array {
   const out = new Uint8Array((input.length / 127) * 128);
   const mask = (1n << 254n) - 1n;

@@ -12,7 +12,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 const u64s = (w: Uint32Array) => Array.from({ length: w.length / 2 }, (_, i) => BigInt(w[2 * i]!) | (BigInt(w[2 * i + 1]!) << 32n));
 
-// --- reference ChaCha in the test (pyref/sdr.py semantics), independent of the C code ---
+// --- reference ChaCha in the test (RFC 7539 ChaCha with 8 rounds), independent of the C code ---
 function refChachaWords(seed: Uint8Array, rounds: number, count: number): Uint32Array {
   const key = new Uint32Array(new Uint8Array(seed).buffer);
   const out = new Uint32Array(count);

@@ -9,6 +9,7 @@ import { piecesMethods } from './pieces.js';
 import { sealingMethods } from './sealing.js';
 import { sectorsMethods } from './sectors.js';
 import { storageMethods } from './storage.js';
+import { workersMethods } from './workers.js';
 
 export const apiMethods = {
   ...commonMethods,
@@ -17,6 +18,7 @@ export const apiMethods = {
   ...piecesMethods,
   ...sealingMethods,
   ...storageMethods,
+  ...workersMethods,
 };
 
 /** The type of every method, from which the typed client derives names, params and results. */

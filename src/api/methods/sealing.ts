@@ -28,6 +28,8 @@ export const RUN_WAIT = {
   assigned: 1,
   /** Finished, result not yet applied by its sector (Lotus RWRetWait). */
   retWait: -1,
+  /** Returned to its sector (Lotus RWRetDone). */
+  retDone: -3,
 } as const;
 
 /** The worker key Lotus lists jobs under when no worker holds them (ret-wait). */
@@ -72,8 +74,23 @@ export interface SealingCall {
 
 const idOf = (c: CallRecord): CallIdJson => ({ Sector: { Miner: c.sector.miner, Number: c.sector.number }, ID: c.callId });
 
-/** A call record as a Lotus WorkerJob and the worker key it is listed under. */
-export function workerJobOf(c: CallRecord): { worker: string; job: WorkerJob } {
+/**
+ * A call record as a Lotus WorkerJob and the worker key it is listed under. `placed` is where the
+ * scheduler has it now (actors/worker-service.ts `placements`): started on a worker (RunWait 0,
+ * its prepare step included: the worker is busy with it) or in window n of one (RunWait n + 1).
+ */
+export function workerJobOf(c: CallRecord, placed?: { worker: string; runWait: number; hostname?: string }): { worker: string; job: WorkerJob } {
+  if (placed && c.state !== 'done') {
+    const job: WorkerJob = {
+      ID: idOf(c),
+      Sector: { Miner: c.sector.miner, Number: c.sector.number },
+      Task: TASK_WIRE_NAMES[c.task],
+      RunWait: placed.runWait,
+      Start: new Date(c.state === 'running' ? (c.startedAt ?? c.createdAt) : c.createdAt).toISOString(),
+    };
+    if (placed.hostname) job.Hostname = placed.hostname;
+    return { worker: placed.worker, job };
+  }
   const running = c.state === 'running';
   const waiting = c.state === 'started';
   const start = running ? (c.startedAt ?? c.createdAt) : waiting ? c.createdAt : (c.startedAt ?? c.createdAt);
@@ -81,7 +98,7 @@ export function workerJobOf(c: CallRecord): { worker: string; job: WorkerJob } {
     ID: idOf(c),
     Sector: { Miner: c.sector.miner, Number: c.sector.number },
     Task: TASK_WIRE_NAMES[c.task],
-    RunWait: running ? RUN_WAIT.running : waiting ? RUN_WAIT.assigned : RUN_WAIT.retWait,
+    RunWait: running ? RUN_WAIT.running : waiting ? RUN_WAIT.assigned : c.state === 'returned' ? RUN_WAIT.retDone : RUN_WAIT.retWait,
     Start: new Date(start).toISOString(),
   };
   // a waiting call is on no worker yet (a hostname it carries is from a run before a restart)
@@ -142,13 +159,34 @@ export const sealingMethods = {
     },
     run: async (_p, { components }): Promise<Record<string, WorkerJob[]>> => {
       const out: Record<string, WorkerJob[]> = {};
-      for (const call of await sectorService(components.sectors).jobs()) {
-        const { worker, job } = workerJobOf(call);
+      const calls = await sectorService(components.sectors).jobs();
+      const placements = components.workers?.placements() ?? {};
+      const hostnames = new Map((components.workers?.states() ?? []).map((w) => [w.info.id, w.info.hostname]));
+      for (const call of calls) {
+        const p = placements[call.callId];
+        const { worker, job } = workerJobOf(call, p && { ...p, ...(hostnames.has(p.worker) ? { hostname: hostnames.get(p.worker)! } : {}) });
         const list = out[worker];
         if (list) list.push(job);
         else out[worker] = [job];
       }
       return out;
+    },
+  }),
+  /**
+   * `Filecoin.WorkerJobsDone(sinceMs) → {nil uuid: WorkerJob[]}` (admin, ours): calls returned to
+   * their sectors since `sinceMs` (unix ms), RunWait −3 (Lotus RWRetDone), for
+   * `sealing jobs --show-ret-done` (Lotus's WorkerJobs lists them itself; ours lists open calls only).
+   */
+  WorkerJobsDone: defineMethod({
+    perm: 'admin',
+    params: (raw): [number] => {
+      expectArity(raw, 1);
+      return [intParam(raw, 0, 'sinceMs')];
+    },
+    run: async ([sinceMs], { components }): Promise<Record<string, WorkerJob[]>> => {
+      const s = sectorService(components.sectors);
+      const done = s.returnedSince ? await s.returnedSince(sinceMs) : [];
+      return done.length === 0 ? {} : { [NO_WORKER]: done.map((c) => workerJobOf(c).job) };
     },
   }),
   /**

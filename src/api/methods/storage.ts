@@ -2,12 +2,13 @@
  * Storage methods (Lotus names, all `admin` as in Lotus): the sector index (`StorageAttach`,
  * `StorageInfo`, `StorageReportHealth`, `StorageDeclareSector`, `StorageDropSector`,
  * `StorageFindSector`, `StorageBestAlloc`, `StorageList`, `StorageDetach`), this node's paths
- * (`StorageLocal`, `StorageStat`, `StorageAddLocal`) and sector locks (`StorageLock`,
- * `StorageTryLock`, `StorageGetLocks`).
+ * (`StorageLocal`, `StorageStat`, `StorageAddLocal`, `StorageRedeclareLocal`) and sector locks
+ * (`StorageLock`, `StorageTryLock`, `StorageGetLocks`).
  *
  * Additions over Lotus: `StorageDeclareSectors` (one call per rescan instead of one per sector,
  * with drift repair), `StorageMoveSector` (atomic re-declaration), `StorageSummary` (health and
- * counts for `storage list`), `StorageDetachLocal`, and, because a JSON-RPC call cannot hold a
+ * counts for `storage list`), `StorageSectorFiles` and `StorageListSectors` (`storage list
+ * sectors`), `StorageCleanup` (`storage cleanup`), `StorageDetachLocal`, and, because a JSON-RPC call cannot hold a
  * lock for the lifetime of a Go context, `StorageLock`/`StorageTryLock` return a lock id that
  * `StorageUnlock` releases; `StorageReleaseOwner` releases every lock of a dead worker.
  * Owners are leased: `StorageOwnerHeartbeat(owner)` (sent by workers every heartbeat interval)
@@ -18,12 +19,12 @@
  * Sector ids are accepted as `{miner, number}` or Lotus's `{Miner, Number}`.
  */
 import type { ApiComponents } from '../components.js';
-import { DaemonUnreachableError, InvalidArgumentError } from '../../errors.js';
-import type { SectorId } from '../../sector/sector-id.js';
+import { AbortedError, DaemonUnreachableError, InvalidArgumentError } from '../../errors.js';
+import { type SectorId, sectorName } from '../../sector/sector-id.js';
 import type { StorageStatus } from '../../storage/storage-types.js';
 import type { RemoteStore } from '../../storage/remote-store.js';
 import type { CatalogClient } from '../../storage/catalog-client.js';
-import type { OwnerHeartbeat, SectorLockInfo, SectorLocks } from '../../storage/sector-locks.js';
+import type { OwnerHeartbeat, SectorLock, SectorLockInfo, SectorLocks } from '../../storage/sector-locks.js';
 import type {
   AcquireMode,
   Decl,
@@ -32,11 +33,13 @@ import type {
   LocalPathInfo,
   PathType,
   SectorDecl,
+  SectorFileDecl,
   SectorPaths,
   SectorStorageInfo,
   StorageInfo,
 } from '../../storage/storage-types.js';
-import type { LocalStore } from '../../storage/local-store.js';
+import type { LocalStore, RedeclaredPath } from '../../storage/local-store.js';
+import { type CleanupReport, cleanupPaths } from '../../storage/path-cleanup.js';
 import { expectArity, intParam, objectParam, stringParam } from '../params.js';
 import { defineMethod, type RpcContext } from '../rpc-method.js';
 
@@ -62,6 +65,16 @@ export function storageComponents(c: ApiComponents): StorageComponents {
 }
 
 const st = (ctx: RpcContext) => storageComponents(ctx.components);
+
+/** One row of `storage list sectors`. */
+export interface SectorFileRow extends SectorFileDecl {
+  /** The state of the sector's record on this daemon (absent for another miner's or an unrecorded sector). */
+  state?: string;
+  canSeal: boolean;
+  canStore: boolean;
+  /** The path's base URLs (empty when its heartbeat is stale or failing). */
+  urls: string[];
+}
 
 // ---- param validation -------------------------------------------------------------------------
 
@@ -189,6 +202,103 @@ export const storageMethods = {
     },
     run: (_p, ctx): Promise<StorageStatus[]> => st(ctx).catalog.storageStatus(),
   }),
+  /** `StorageSectorFiles() → SectorFileDecl[]`: every declared sector file (storage, sector, type, primary). */
+  StorageSectorFiles: defineMethod({
+    perm: 'admin',
+    params: (raw): [] => {
+      expectArity(raw, 0);
+      return [];
+    },
+    run: (_p, ctx): Promise<SectorFileDecl[]> => st(ctx).catalog.storageSectorFiles(),
+  }),
+  /**
+   * `StorageListSectors() → SectorFileRow[]`: every declared sector file with its path's use and
+   * URLs and its sector's state (`storage list sectors`), store paths first, then by storage id,
+   * sector and type (Lotus's order).
+   */
+  StorageListSectors: defineMethod({
+    perm: 'admin',
+    params: (raw): [] => {
+      expectArity(raw, 0);
+      return [];
+    },
+    run: async (_p, ctx): Promise<SectorFileRow[]> => {
+      const [files, status, records] = await Promise.all([
+        st(ctx).catalog.storageSectorFiles(),
+        st(ctx).catalog.storageStatus(),
+        ctx.components.sectors?.listSectors() ?? [],
+      ]);
+      const miner = ctx.components.daemon.minerId;
+      const states = new Map(records.map((r) => [r.number, r.state as string]));
+      const info = new Map(status.map((s) => [s.info.ID, s]));
+      const rows = files.map((f): SectorFileRow => {
+        const s = info.get(f.storage);
+        const state = f.sector.miner === miner ? states.get(f.sector.number) : undefined;
+        return {
+          ...f,
+          ...(state !== undefined ? { state } : {}),
+          canSeal: s?.info.CanSeal ?? false,
+          canStore: s?.info.CanStore ?? false,
+          urls: s?.healthy ? s.info.URLs : [],
+        };
+      });
+      const order = { unsealed: 0, sealed: 1, cache: 2 } as const;
+      return rows.sort(
+        (a, b) =>
+          Number(b.canStore) - Number(a.canStore) ||
+          (a.storage < b.storage ? -1 : a.storage > b.storage ? 1 : 0) ||
+          a.sector.miner - b.sector.miner ||
+          a.sector.number - b.sector.number ||
+          order[a.type] - order[b.type],
+      );
+    },
+  }),
+  /**
+   * `StorageCleanup(apply) → CleanupReport`: the drift between the daemon's paths and the index
+   * (files not in the index, declarations whose files are gone, leftovers in `fetching/`); with
+   * `apply` true it is removed (storage/path-cleanup.ts says what is kept and why).
+   */
+  StorageCleanup: defineMethod({
+    perm: 'admin',
+    params: (raw): [boolean] => {
+      expectArity(raw, 1);
+      return [boolParam(raw, 0, 'apply')];
+    },
+    run: async ([apply], ctx): Promise<CleanupReport> => {
+      const { local, catalog, locks, remote } = st(ctx);
+      const records = (await ctx.components.sectors?.listSectors()) ?? [];
+      const live = new Map(records.filter((r) => r.state !== 'Removed').map((r) => [r.number, r.state as string]));
+      return cleanupPaths(
+        {
+          local,
+          catalog,
+          locks,
+          minerId: ctx.components.daemon.minerId,
+          liveState: (n) => live.get(n),
+          fetchInProgress: (p) => remote.isFetching(p),
+        },
+        apply,
+      );
+    },
+  }),
+  /**
+   * `StorageRedeclareLocal(id | null, dropMissing) → RedeclaredPath[]` (Lotus's name): re-scans
+   * one of the daemon's paths (or all, for null) and makes the index agree with the disk; with
+   * `dropMissing`, declarations of files that are gone are dropped.
+   */
+  StorageRedeclareLocal: defineMethod({
+    perm: 'admin',
+    params: (raw): [string | undefined, boolean] => {
+      expectArity(raw, 2);
+      return [optionalString(raw, 0, 'id'), boolParam(raw, 1, 'dropMissing')];
+    },
+    run: async ([id, dropMissing], ctx): Promise<RedeclaredPath[]> => {
+      const out = await st(ctx).local.redeclare({ ...(id !== undefined ? { id } : {}), dropMissing });
+      // sector numbers of files found are never handed out to new sectors
+      await ctx.components.sectors?.noteSectorNumbersOnPaths();
+      return out;
+    },
+  }),
   /** `StorageReportHealth(id, {Stat, Err})`: a heartbeat. */
   StorageReportHealth: defineMethod({
     perm: 'admin',
@@ -212,6 +322,8 @@ export const storageMethods = {
     },
     run: async ([id, sector, types, primary], ctx): Promise<null> => {
       await st(ctx).catalog.storageDeclareSector(id, sector, types, primary);
+      // a worker's file of a sector the records do not know keeps its number out of use
+      await ctx.components.sectors?.noteSectorNumbersOnPaths();
       return null;
     },
   }),
@@ -222,7 +334,12 @@ export const storageMethods = {
       expectArity(raw, 3);
       return [stringParam(raw, 0, 'id'), declsParam(raw, 1), boolParam(raw, 2, 'dropMissing')];
     },
-    run: ([id, decls, drop], ctx) => st(ctx).catalog.storageDeclareSectors(id, decls, drop),
+    run: async ([id, decls, drop], ctx) => {
+      const result = await st(ctx).catalog.storageDeclareSectors(id, decls, drop);
+      // sector numbers found on a worker's (newly attached) path are never handed out to new sectors
+      await ctx.components.sectors?.noteSectorNumbersOnPaths();
+      return result;
+    },
   }),
   /** `StorageDropSector(id, sector, types)`. */
   StorageDropSector: defineMethod({
@@ -345,12 +462,22 @@ export const storageMethods = {
       // would be granted a lock nobody can release (no owner lease, no StorageUnlock).
       if (ctx.signal.aborted) onAbort();
       ctx.signal.addEventListener('abort', onAbort, { once: true });
+      let lock: SectorLock;
       try {
-        const lock = await st(ctx).locks.acquire(sector, read, write, { signal: wait.signal, ...(owner ? { owner } : {}) });
-        return lock.id;
+        lock = await st(ctx).locks.acquire(sector, read, write, { signal: wait.signal, ...(owner ? { owner } : {}) });
       } finally {
         ctx.signal.removeEventListener('abort', onAbort);
       }
+      // Granted, but the reply is not delivered yet: a caller that disconnects now never learns
+      // the lock id, so nobody could release the lock (an owner's lease would end it only after
+      // the threshold). The call's signal aborts until the reply is fully written (the HTTP
+      // server's rule), so it releases the lock in that window.
+      if (ctx.signal.aborted) {
+        lock.release();
+        throw new AbortedError(`the caller of StorageLock went away before the lock on ${sectorName(sector)} reached it; released`);
+      }
+      ctx.signal.addEventListener('abort', () => lock.release(), { once: true });
+      return lock.id;
     },
   }),
   /** `StorageTryLock(sector, read, write, owner?) → lockId | null`. */
@@ -360,8 +487,13 @@ export const storageMethods = {
       expectArity(raw, 3, 4);
       return [sectorParam(raw, 0, 'sector'), maskParam(raw, 1, 'read'), maskParam(raw, 2, 'write'), optionalString(raw, 3, 'owner')];
     },
-    run: ([sector, read, write, owner], ctx): string | null =>
-      st(ctx).locks.tryAcquire(sector, read, write, owner ? { owner } : {})?.id ?? null,
+    run: ([sector, read, write, owner], ctx): string | null => {
+      if (ctx.signal.aborted) throw new AbortedError(`the caller of StorageTryLock on ${sectorName(sector)} went away`);
+      const lock = st(ctx).locks.tryAcquire(sector, read, write, owner ? { owner } : {});
+      // as StorageLock: a reply that cannot be delivered releases the lock
+      ctx.signal.addEventListener('abort', () => lock?.release(), { once: true });
+      return lock?.id ?? null;
+    },
   }),
   /** `StorageUnlock(lockId) → bool`. */
   StorageUnlock: defineMethod({

@@ -7,6 +7,7 @@ import { driftCommands } from './drift.js';
 import { piecesCommands } from './pieces.js';
 import { runCommands } from './run.js';
 import { sealingCommands } from './sealing.js';
+import { sealingWorkersCommands } from './sealing-workers.js';
 import { sectorsCommands } from './sectors.js';
 import { sealCommands } from './seal.js';
 import { storageCommands } from './storage.js';
@@ -18,6 +19,7 @@ export const commands: readonly AnyCommand[] = [
   ...sectorsCommands,
   ...driftCommands,
   ...sealingCommands,
+  ...sealingWorkersCommands,
   ...sealCommands,
   ...storageCommands,
   ...workerCommands,

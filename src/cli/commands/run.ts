@@ -24,6 +24,17 @@ const run = defineCommand({
       defaultText: '8MiB (StackedDrg8MiBV1_1)',
     },
     threads: { type: 'string', valueName: 'N', description: 'sealer pool threads', defaultText: 'all cores' },
+    'local-tasks': {
+      type: 'string',
+      valueName: 'all|none|AP,PC1,…',
+      description:
+        "task types the daemon's own pool runs (worker 'local'); a list always gets C1, FIN and GET added, as lotus-miner's built-in worker; none: the daemon only schedules for remote workers (a client's upload then has nowhere to run: pieces add is refused NO_WORKER)",
+      defaultText: 'all',
+    },
+    'ignore-resources': {
+      type: 'boolean',
+      description: "the local worker takes tasks whatever its memory and threads (Lotus's ResourceFiltering \"disabled\"); <TASK>_<SIZE>_MAX_CONCURRENT limits still apply",
+    },
     'fixed-randomness': {
       type: 'string',
       valueName: 'TICKETHEX:SEEDHEX',
@@ -48,13 +59,6 @@ const run = defineCommand({
       description:
         'start even though the database has no sectors while the storage paths hold sector files (a lost or replaced database); without it that start is refused',
     },
-    'local-tasks': {
-      type: 'string',
-      valueName: 'LIST',
-      description:
-        "task types the daemon's own pool runs: all, none (remote workers do all the work; client uploads are then refused), or a list of AP,PC1,PC2,C1,C2,FIN,GET,UNS to which C1, FIN and GET are always added",
-      defaultText: 'all',
-    },
     'worker-grace-ms': {
       type: 'string',
       valueName: 'MS',
@@ -74,8 +78,8 @@ const run = defineCommand({
     const fixedRandomness = flags['fixed-randomness'] === undefined ? undefined : parseFixedRandomness(flags['fixed-randomness']);
     const epochMs = flags['epoch-ms'] === undefined ? undefined : parseIntArg(flags['epoch-ms'], 'epoch length (--epoch-ms)', { min: 1 });
     const seedWaitEpochs = flags['seed-wait-epochs'] === undefined ? undefined : parseIntArg(flags['seed-wait-epochs'], 'seed wait (--seed-wait-epochs)');
-    const uploadIdleMs = flags['upload-idle-ms'] === undefined ? undefined : parseIntArg(flags['upload-idle-ms'], 'upload idle time (--upload-idle-ms)', { min: 1 });
     const localTasks = flags['local-tasks'] === undefined ? undefined : parseLocalTasks(flags['local-tasks']);
+    const uploadIdleMs = flags['upload-idle-ms'] === undefined ? undefined : parseIntArg(flags['upload-idle-ms'], 'upload idle time (--upload-idle-ms)', { min: 1 });
     const workerGraceMs = flags['worker-grace-ms'] === undefined ? undefined : parseIntArg(flags['worker-grace-ms'], 'worker grace (--worker-grace-ms)', { min: 1 });
     // loaded on use, so other commands do not load the pool, the actors and the native addon
     const { startDaemon } = await import('../../daemon/daemon.js');
@@ -92,6 +96,7 @@ const run = defineCommand({
       acceptDrift: flags['accept-drift'],
       ...(localTasks ? { localTasks } : {}),
       ...(workerGraceMs !== undefined ? { workerGraceMs } : {}),
+      ...(flags['ignore-resources'] ? { ignoreResources: true } : {}),
       log: (line) => out.info(line),
     });
     if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));

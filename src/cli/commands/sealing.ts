@@ -4,7 +4,7 @@
  * `abort CALLID`.
  */
 import { InvalidArgumentError } from '../../errors.js';
-import { RUN_WAIT, type SealingCall, type WorkerJob } from '../../api/methods/sealing.js';
+import { NO_WORKER, RUN_WAIT, type SealingCall, type WorkerJob } from '../../api/methods/sealing.js';
 import { TASK_WIRE_NAMES, type TaskType } from '../../tasks/task-types.js';
 import { parseIntArg } from '../args.js';
 import { defineCommand } from '../command.js';
@@ -22,13 +22,17 @@ export interface JobRow extends WorkerJob {
   Worker: string;
 }
 
-/** Lotus's state words for RunWait. */
-export function runWaitState(runWait: number): string {
+/**
+ * Lotus's state words for RunWait: `assigned(n)` for window n of a worker. A call under the nil
+ * worker with a positive RunWait is in no window yet: `queued` (Lotus does not list those).
+ */
+export function runWaitState(runWait: number, worker?: string): string {
   if (runWait === RUN_WAIT.running) return 'running';
   if (runWait === RUN_WAIT.retWait) return 'ret-wait';
   if (runWait === -2) return 'returned';
   if (runWait === -3) return 'ret-done';
-  return runWait > 0 ? 'assigned' : `runwait(${runWait})`;
+  if (runWait > 0) return worker === NO_WORKER ? 'queued' : `assigned(${runWait - 1})`;
+  return `runwait(${runWait})`;
 }
 
 /** The jobs of every worker in lotus-miner's order: by RunWait, then oldest first, then call id. */
@@ -48,7 +52,7 @@ export function formatJobs(rows: readonly JobRow[], now = Date.now()): string[] 
       j.Worker.replaceAll('-', '').slice(0, 8),
       j.Hostname ?? '',
       taskShortName(j.Task),
-      runWaitState(j.RunWait),
+      runWaitState(j.RunWait, j.Worker),
       formatElapsed(now - Date.parse(j.Start)),
     ]);
   }
@@ -73,13 +77,18 @@ const jobs = defineCommand({
   path: ['sealing', 'jobs'],
   summary: 'list the calls not yet returned to their sectors: running, waiting for a worker, or done and not yet applied',
   description:
-    'Columns as lotus-miner: ID (first 8 hex digits of the call id; "sealing abort" takes it), Sector, Worker ("local" is the daemon\'s own pool; 00000000 when no worker holds the call), Hostname, Task (AP, PC1, PC2, C1, C2, FIN, GET, UNS), State (running, assigned = waiting for a worker, ret-wait = done, its sector has not applied the result yet) and Time since it started.',
-  flags: {},
+    'Columns as lotus-miner: ID (first 8 hex digits of the call id; "sealing abort" takes it), Sector, Worker ("local" is the daemon\'s own pool; 00000000 when no worker holds the call), Hostname, Task (AP, PC1, PC2, C1, C2, FIN, GET, UNS), State (running = started on the worker, its prepare step included; assigned(n) = in window n of the worker, not started; queued = in no window yet; ret-wait = done, its sector has not applied the result yet) and Time since it started.',
+  flags: {
+    'show-ret-done': { type: 'boolean', description: 'also list the calls returned to their sectors in the last hour (state ret-done)' },
+  },
   positionals: [],
-  async run({ out, connect, signal }) {
+  async run({ flags, out, connect, signal }) {
     const api = await connect();
     try {
-      const rows = flattenJobs(await api.call('WorkerJobs', { signal }));
+      const open = await api.call('WorkerJobs', { signal });
+      const done = flags['show-ret-done'] === true ? await api.call('WorkerJobsDone', Date.now() - 3_600_000, { signal }) : {};
+      for (const [worker, jobs] of Object.entries(done)) open[worker] = [...(open[worker] ?? []), ...jobs];
+      const rows = flattenJobs(open);
       out.result(rows, (r) => formatJobs(r));
     } finally {
       api.close();

@@ -1,13 +1,20 @@
 /**
- * `sector-storage storage …`, in the style of `lotus-miner storage` (sector-storage.md §9.2):
- * `list` (space bars, counts, weight, use, URLs, and heartbeat health), `find SECTOR`,
- * `attach PATH [--init] [--seal] [--store] [--weight N] [--max-storage SIZE]`, `detach PATH|ID`
- * and `locks`.
+ * `sector-storage storage …`, in the style of `lotus-miner storage` (Lotus
+ * `cmd/lotus-miner/storage.go`): `list` (space bars, counts, weight, use, URLs, and heartbeat
+ * health), `list sectors`, `find SECTOR`, `attach PATH [--init] [--seal] [--store] [--weight N]
+ * [--max-storage SIZE]`, `detach PATH|ID`, `locks`, `redeclare [--id ID | --all]` and `cleanup
+ * [--apply]`.
+ *
+ * `cleanup` is not Lotus's (which removes the files of sectors in state Removed): it removes the
+ * drift between the daemon's paths and the index that storage/path-cleanup.ts describes, and
+ * shows what it would do unless given `--apply`.
  */
 import { resolve } from 'node:path';
 import { SectorUnknownError } from '../../errors.js';
-import { FILE_TYPES, FileType, type FileTypeName } from '../../sector/sector-id.js';
+import { FILE_TYPES, FileType, type FileTypeName, sectorName } from '../../sector/sector-id.js';
 import { formatSize, parseSize } from '../../sector/sizes.js';
+import type { SectorFileRow } from '../../api/methods/storage.js';
+import type { CleanupItem, CleanupReport } from '../../storage/path-cleanup.js';
 import type { StorageStatus } from '../../storage/storage-types.js';
 import type { SectorLockInfo } from '../../storage/sector-locks.js';
 import { initStoragePath } from '../../storage/storage-config.js';
@@ -165,6 +172,106 @@ export function formatLocks(locks: readonly SectorLockInfo[], now = Date.now()):
   return tabulate(rows);
 }
 
+/** The `storage list sectors` table (rows come sorted from the daemon). */
+export function formatSectorFiles(rows: readonly SectorFileRow[]): string[] {
+  if (rows.length === 0) return ['no sector files declared on any storage path'];
+  const table = [['Storage', 'Sector', 'Type', 'State', 'Primary', 'Path use', 'URLs']];
+  for (const r of rows) {
+    table.push([
+      r.storage,
+      String(r.sector.number),
+      typeLabel[r.type],
+      r.state ?? '-',
+      r.primary ? 'primary' : '',
+      [r.canSeal ? 'seal' : '', r.canStore ? 'store' : ''].filter(Boolean).join(' ') || 'read-only',
+      r.urls.join(' ') || '(not served: heartbeat stale or failing)',
+    ]);
+  }
+  return tabulate(table);
+}
+
+const cleanupVerb: Record<CleanupItem['action'], [string, string]> = {
+  remove: ['would remove', 'removed'],
+  drop: ['would drop', 'dropped'],
+  keep: ['keep', 'kept'],
+};
+
+/** The `storage cleanup` text: one line per finding, then what to do next. */
+export function formatCleanup(report: CleanupReport): string[] {
+  if (report.items.length === 0) return ['no drift: every sector file on the paths is declared, every declaration has its file, and no download is left over'];
+  const lines: string[] = [];
+  for (const i of report.items) {
+    const what = i.kind === 'missing' ? `the declaration of ${i.type}/${sectorName(i.sector as NonNullable<typeof i.sector>)} on ${i.storage}` : i.path;
+    const [planned, done] = cleanupVerb[i.action];
+    const verb = !report.applied || i.action === 'keep' ? planned : i.done ? done : 'not done';
+    lines.push(`${verb}: ${what} (${i.reason})${i.error ? `: ${i.error}` : ''}`);
+  }
+  const todo = report.items.filter((i) => i.action !== 'keep').length;
+  if (!report.applied && todo > 0) lines.push(`${todo} change(s) planned; run "storage cleanup --apply" to make them`);
+  return lines;
+}
+
+const listSectors = defineCommand({
+  path: ['storage', 'list', 'sectors'],
+  summary: 'list every declared sector file: storage, sector, type, state, primary copy, path use, URLs',
+  flags: {},
+  positionals: [],
+  async run({ out, connect, signal }) {
+    const api = await connect();
+    try {
+      out.result(await api.call('StorageListSectors', { signal }), formatSectorFiles);
+    } finally {
+      api.close();
+    }
+  },
+});
+
+const redeclare = defineCommand({
+  path: ['storage', 'redeclare'],
+  summary: 're-scan storage paths of the daemon and make the index agree with what is on disk',
+  description:
+    'After sector files were moved between paths by hand: every sector file found is declared, and declarations of files that are gone are dropped (unless --keep-missing). Give --id for one path or --all for every path of the daemon.',
+  flags: {
+    id: { type: 'string', valueName: 'ID', description: 'storage id of the path to re-scan' },
+    all: { type: 'boolean', description: 're-scan every path of the daemon' },
+    'keep-missing': { type: 'boolean', description: 'keep declarations whose files are gone' },
+  },
+  positionals: [],
+  async run({ flags, out, connect, signal }) {
+    if ((flags.id === undefined) === !flags.all) throw new UsageError('give --id ID or --all (which paths to re-scan?)');
+    const api = await connect();
+    try {
+      const done = await api.call('StorageRedeclareLocal', flags.id, !flags['keep-missing'], { signal });
+      out.result(done, (d) =>
+        d.length === 0 ? ['no path re-scanned'] : d.map((p) => `${p.ID} (${p.LocalPath}): ${p.sectors} sector(s) declared, ${p.dropped} declaration(s) of missing files dropped`),
+      );
+    } finally {
+      api.close();
+    }
+  },
+});
+
+const cleanup = defineCommand({
+  path: ['storage', 'cleanup'],
+  summary: 'find (and with --apply remove) sector files not in the index, declarations whose files are gone, and left-over downloads',
+  description:
+    'Without --apply nothing changes: the findings are listed with what would be done. A file a sector record may still need is kept (declare it with "storage redeclare"); entries that are not sector files are never touched. Acts on the daemon\'s own paths.',
+  flags: {
+    apply: { type: 'boolean', description: 'carry the changes out' },
+  },
+  positionals: [],
+  async run({ flags, out, connect, signal }) {
+    const api = await connect();
+    try {
+      const report = await api.call('StorageCleanup', flags.apply, { signal });
+      out.result(report, formatCleanup);
+      return report.items.some((i) => i.error !== undefined && i.action !== 'keep') ? 1 : 0;
+    } finally {
+      api.close();
+    }
+  },
+});
+
 const list = defineCommand({
   path: ['storage', 'list'],
   summary: 'list storage paths: space used and reserved, sector counts, weight, use, health, URLs',
@@ -290,4 +397,4 @@ const locks = defineCommand({
   },
 });
 
-export const storageCommands = [list, find, attach, detach, locks];
+export const storageCommands = [list, listSectors, find, attach, detach, locks, redeclare, cleanup];

@@ -103,7 +103,7 @@ test('a pre-commit on chain with another CommR stalls the sector for an operator
   h.stop();
 });
 
-test('a failed proof computation is retried once, then the sector goes back to PC1', async (t) => {
+test('a failed proof computation is retried twice (Lotus counts retries: InvalidProofs > 1), then the sector goes back to PC1', async (t) => {
   const h = cc();
   await toPreCommit2(h);
   await pc2(h);
@@ -112,9 +112,10 @@ test('a failed proof computation is retried once, then the sector goes back to P
   h.fail('TASK_FAILED', 'c1 failed');
   await h.flush();
   t.is(h.state(), 'ComputeProofFailed');
-  t.is(h.context().counters.invalidProofs, 1);
+  t.is(h.context().counters.invalidProofs, 0, 'a failure is not a retry');
   await wait(h, 60_000);
   t.is(h.state(), 'Committing');
+  t.is(h.context().counters.invalidProofs, 1, 'the first retry');
   h.finish('C1', { sha256: 'cc'.repeat(32), bytes: 10 });
   await h.flush();
   t.is(h.lastTask().type, 'C2');
@@ -123,7 +124,14 @@ test('a failed proof computation is retried once, then the sector goes back to P
   t.is(h.state(), 'ComputeProofFailed');
   t.is(h.context().c1, undefined, 'C1 output is recomputed after a C2 failure');
   await wait(h, 60_000);
-  t.is(h.state(), 'SealPreCommit1Failed', 'more than one proof failure redoes PC1');
+  t.is(h.state(), 'Committing', 'the second failure is retried too');
+  t.is(h.context().counters.invalidProofs, 2);
+  t.is(h.lastTask().type, 'C1');
+  h.fail('TASK_FAILED', 'c1 failed again');
+  await h.flush();
+  await wait(h, 60_000);
+  t.is(h.state(), 'SealPreCommit1Failed', 'a failure after two retries redoes PC1');
+  t.is(h.context().counters.invalidProofs, 0);
   h.stop();
 });
 
@@ -203,6 +211,47 @@ test('no room on disk fails the piece, not the sector', async (t) => {
   t.is(h.of('scheduler.piece.failed').at(-1)?.error.code, 'NO_SPACE');
   t.is(h.context().pieces.length, 1);
   h.stop();
+});
+
+test('a filler that finds no room on disk leaves the sector PackingFailed with its pieces; after the cool-down it packs again', async (t) => {
+  const h = sectorHarness({ miner: 1000, number: 8, proofType: 0 });
+  h.send({ type: 'sector.addPiece', requestId: 'r1', pieceSize: 512, payloadSize: 500 });
+  h.finish('AP', { pieceCid: 'p1', pieceCidV2: 'p1v2', paddedSize: 512, payloadSize: 500 });
+  await h.flush();
+  h.send({ type: 'sector.startPacking' });
+  t.is(h.lastTask().type, 'AP');
+  h.fail('NO_SPACE', 'no room for the 512-byte filler');
+  await h.flush();
+  t.is(h.state(), 'PackingFailed');
+  t.is(h.context().error?.code, 'NO_SPACE');
+  await wait(h, 59_000);
+  t.is(h.state(), 'PackingFailed', 'it waits the cool-down');
+  await wait(h, 1_000);
+  t.is(h.state(), 'Packing');
+  const filler = h.lastTask();
+  t.is(filler.type === 'AP' && filler.input.paddedOffset, 512, 'the confirmed piece is kept; the fillers go after it');
+  await pack(h);
+  t.is(h.state(), 'GetTicket');
+  t.deepEqual(
+    h.context().pieces.map((p) => [p.paddedOffset, p.filler]),
+    [
+      [0, false],
+      [512, true],
+      [1024, true],
+    ],
+  );
+  h.stop();
+  // a filler that failed for another reason stays for the operator
+  const g = sectorHarness({ miner: 1000, number: 9, proofType: 0 });
+  g.send({ type: 'sector.addPiece', requestId: 'r1', pieceSize: 512, payloadSize: 500 });
+  g.finish('AP', { pieceCid: 'p1', pieceCidV2: 'p1v2', paddedSize: 512, payloadSize: 500 });
+  await g.flush();
+  g.send({ type: 'sector.startPacking' });
+  g.fail('INTERNAL', 'EIO writing the filler');
+  await g.flush();
+  await wait(g, 3_600_000);
+  t.is(g.state(), 'PackingFailed');
+  g.stop();
 });
 
 test('a new sector whose first piece fails is discarded and nothing of it is written', async (t) => {

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { NO_WORKER, sealingCallOf, workerJobOf } from '../../../src/api/methods/sealing.js';
-import { SEALED_LOG_KIND, sectorInfoFromRecord } from '../../../src/api/methods/sectors.js';
+import { SEALED_LOG_KIND, sectorInfoFromRecord, sectorsMethods } from '../../../src/api/methods/sectors.js';
+import { formatSectorList } from '../../../src/cli/commands/sectors.js';
 import type { SectorRecord } from '../../../src/db/sector-store.js';
 import type { CallRecord } from '../../../src/tasks/calls.js';
 
@@ -136,4 +137,40 @@ test('a call in SealingCalls keeps its task short name, attempts, times and fail
     Returned: 4_000,
     Error: { code: 'ABORTED', message: 'stop' },
   });
+});
+
+test('WorkerJobs: a call the scheduler holds is listed under its worker, RunWait 0 once started (its prepare step too), n + 1 while in window n', (t) => {
+  const queued = call({ state: 'started', worker: undefined, hostname: undefined, startedAt: undefined });
+  t.deepEqual(workerJobOf(queued, { worker: 'w-2', runWait: 2, hostname: 'box-2' }), {
+    worker: 'w-2',
+    job: { ID: { Sector: { Miner: 1000, Number: 7 }, ID: queued.callId }, Sector: { Miner: 1000, Number: 7 }, Task: 'seal/v0/precommit/1', RunWait: 2, Start: new Date(1_000).toISOString(), Hostname: 'box-2' },
+  });
+  t.like(workerJobOf(queued, { worker: 'w-2', runWait: 0 }), { worker: 'w-2', job: { RunWait: 0 } }, 'preparing on w-2');
+  t.like(workerJobOf(call(), { worker: 'w-2', runWait: 0 }), { worker: 'w-2', job: { RunWait: 0, Start: new Date(2_000).toISOString() } });
+  t.like(workerJobOf(queued), { worker: NO_WORKER, job: { RunWait: 1 } }, 'not placed: queued under no worker');
+  t.like(workerJobOf(call({ state: 'done' }), { worker: 'w-2', runWait: 0 }), { worker: NO_WORKER, job: { RunWait: -1 } }, 'a done call is ret-wait whatever');
+});
+
+test('SectorsList shows a sector whose record cannot be read as Unreadable, with the reason as its last error, among the readable ones', async (t) => {
+  const sectors = {
+    listSectors: async () => [record({ number: 3 }), record({ number: 9, state: 'Proving' })],
+    unreadable: async () => [{ miner: 1000, number: 5, state: 'PreCommit1', reason: 'its JSON does not parse' }],
+    logMarks: async () => [],
+  };
+  const ctx = { components: { sectors }, permissions: ['read'], signal: new AbortController().signal } as never;
+  const list = await sectorsMethods.SectorsList.run([], ctx);
+  t.deepEqual(
+    list.map((s) => [s.SectorID, s.State]),
+    [
+      [3, 'WaitDeals'],
+      [5, 'Unreadable'],
+      [9, 'Proving'],
+    ],
+  );
+  const bad = list.find((s) => s.SectorID === 5)!;
+  t.is(bad.LastErr, 'its record (last state PreCommit1) cannot be read: its JSON does not parse');
+  t.is(bad.LastErrCode, 'SECTOR_RECORD_INVALID');
+  const lines = formatSectorList(list, 0);
+  t.regex(lines.join('\n'), /^5\s+Unreadable\s+0\s+-$/m, 'sectors list has a row for it');
+  t.true(lines.includes('  sector 5 error: its record (last state PreCommit1) cannot be read: its JSON does not parse [SECTOR_RECORD_INVALID]'));
 });

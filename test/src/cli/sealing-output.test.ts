@@ -43,18 +43,20 @@ test('jobs sort as lotus-miner (ret-wait, running, assigned; then oldest) and pr
     Start: new Date(start).toISOString(),
   });
   const rows = flattenJobs({
-    local: [job('bbbbbbbb-0000-4000-8000-000000000000', 0, 2_000), job('aaaaaaaa-0000-4000-8000-000000000000', 0, 1_000, 'seal/v0/precommit/2')],
+    local: [job('bbbbbbbb-0000-4000-8000-000000000000', 0, 2_000), job('aaaaaaaa-0000-4000-8000-000000000000', 0, 1_000, 'seal/v0/precommit/2'), job('eeeeeeee-0000-4000-8000-000000000000', 2, 1_500)],
     '00000000-0000-0000-0000-000000000000': [job('cccccccc-0000-4000-8000-000000000000', 1, 500), job('dddddddd-0000-4000-8000-000000000000', -1, 3_000, 'seal/v0/finalize')],
   });
-  t.deepEqual(rows.map((r) => r.ID.ID.slice(0, 2)), ['dd', 'aa', 'bb', 'cc']);
+  t.deepEqual(rows.map((r) => r.ID.ID.slice(0, 2)), ['dd', 'aa', 'bb', 'cc', 'ee']);
   const lines = formatJobs(rows, 4_000);
   t.deepEqual(lines.slice(1).map((l) => l.split(/\s+/)), [
     ['dddddddd', '3', '00000000', 'FIN', 'ret-wait', '1s'],
     ['aaaaaaaa', '3', 'local', 'PC2', 'running', '3s'],
     ['bbbbbbbb', '3', 'local', 'PC1', 'running', '2s'],
-    ['cccccccc', '3', '00000000', 'PC1', 'assigned', '3.5s'],
+    ['cccccccc', '3', '00000000', 'PC1', 'queued', '3.5s'],
+    ['eeeeeeee', '3', 'local', 'PC1', 'assigned(1)', '2.5s'],
   ]);
   t.deepEqual(formatJobs([]), ['no jobs']);
   t.is(taskShortName('seal/v0/unknown'), 'UNK');
-  t.is(runWaitState(3), 'assigned');
+  t.is(runWaitState(3, 'w-1'), 'assigned(2)', 'window 2 of worker w-1, as lotus-miner prints it');
+  t.is(runWaitState(1, '00000000-0000-0000-0000-000000000000'), 'queued');
 });

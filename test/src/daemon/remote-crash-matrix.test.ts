@@ -170,3 +170,29 @@ test.serial('2 KiB: a worker that dies holding PC1 and never comes back loses it
   t.is(pc1.Attempts, 2, 'the same call, dispatched twice');
   t.regex(c.daemon.output(), new RegExp(`worker ${c.starts.gone!.id} did not come back within 2000 ms with call ${pc1.ID}`));
 });
+
+test.serial('2 KiB: a daemon restarted while the worker holding PC2\'s finished result is away waits for it (InitWait) and takes that result instead of running PC2 on the other worker', async (t) => {
+  const crash = { [CRASH_AT_ENV]: 'worker.call.done.PC2' satisfies CrashPoint };
+  const c = await Cluster.start(t, {
+    sectorSize: '2KiB',
+    localTasks: 'AP',
+    workers: { w1: { taskTypes: 'PC1,PC2,C1,C2,FIN' }, w2: { taskTypes: 'PC1,PC2,C1,C2,FIN' } },
+    // whichever worker runs PC2 dies with its result recorded
+    env: { workers: { w1: crash, w2: crash } },
+  });
+  const reference = offlineSeal({ sectorSize: '2KiB', number: 0, ticket: TICKET, seed: SEED });
+  reference.catch(() => {});
+  t.is((await runCli(c.repo, ['sectors', 'pledge'])).code, 0);
+  const holder = await Promise.race(['w1', 'w2'].map((n) => c.workers[n]!.exited.then(() => n)));
+  const other = holder === 'w1' ? 'w2' : 'w1';
+  t.is((await c.workerExited(holder)).signal, 'SIGKILL');
+  await c.killDaemon();
+  await c.startDaemon();
+  await c.startWorker(holder);
+  const status = await waitForState(c.repo, 0, ['Proving'], 120_000).catch((err: Error) => {
+    throw new Error(`${err.message}\n${c.logs()}`);
+  });
+  const summary = await sealedOnce(t, c, 0, status, await reference, 1);
+  t.is(summary.ok.PC2?.[0]?.Worker, c.starts[holder]!.id, 'PC2 is the result of the worker that had finished it');
+  t.is(startedLines(c, holder, 'PC2', 0).length + startedLines(c, other, 'PC2', 0).length, 1, 'PC2 ran once');
+});

@@ -8,6 +8,7 @@ import {
   DurableTempFile,
   publishExclusive,
   renameDurable,
+  replaceFileUnsynced,
   tempPathFor,
   writeFileDurable,
   writeFileDurableSync,
@@ -104,36 +105,54 @@ test('renameDurable moves a file; publishExclusive gives a new name only', async
   t.is(tempPathFor('/x/y/z.json').startsWith('/x/y/.z.json.'), true);
 });
 
-test('a writer killed with SIGKILL at a random point leaves one whole version under the name', async (t) => {
-  const seed = Number(process.env.DURABLE_KILL_SEED ?? Date.now() % 1_000_003);
-  t.log(`seed ${seed} (DURABLE_KILL_SEED to repeat)`);
-  const rounds = 3;
-  for (let round = 0; round < rounds; round++) {
-    const dir = tempDir();
-    const file = join(dir, 'state');
-    const child = spawn(process.execPath, [fileURLToPath(new URL('./helpers/durable-writer.js', import.meta.url)), file], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    // kill after a seeded number of completed writes, plus a seeded delay into the next one
-    const afterWrites = 1 + ((seed + round * 7919) % 5);
-    const delayMs = (seed * (round + 3)) % 7;
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      child.on('error', reject);
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if ((out.match(/written/g) ?? []).length >= afterWrites) {
-          setTimeout(() => child.kill('SIGKILL'), delayMs);
-          resolve();
-        }
-      });
-    });
-    await new Promise((r) => child.on('exit', r));
-    const data = readFileSync(file);
-    t.is(data.length, 1 << 20, `round ${round}: a whole version`);
-    t.true(data.every((b) => b === data[0]), `round ${round}: one version's bytes, not a mix`);
-    t.true(data[0]! >= afterWrites, `round ${round}: version ${data[0]} is at least the last one reported`);
-    // only temp files may remain beside it
-    t.true(readdirSync(dir).every((n) => n === 'state' || (n.startsWith('.state.') && n.endsWith('.tmp'))));
-  }
+test('replaceFileUnsynced replaces a file, and one that fails leaves the old content and no temp file', async (t) => {
+  const dir = tempDir();
+  const file = join(dir, 'progress');
+  writeFileSync(file, 'old');
+  await replaceFileUnsynced(file, 'new');
+  t.is(readFileSync(file, 'utf8'), 'new');
+  await t.throwsAsync(replaceFileUnsynced(file, 42 as unknown as string), { code: 'ERR_INVALID_ARG_TYPE' });
+  const blocked = join(dir, 'blocked');
+  mkdirSync(blocked);
+  writeFileSync(join(blocked, 'inside'), 'x');
+  await t.throwsAsync(replaceFileUnsynced(blocked, 'new'));
+  t.is(readFileSync(file, 'utf8'), 'new');
+  t.deepEqual(readdirSync(dir).sort(), ['blocked', 'progress']);
 });
+
+for (const mode of ['durable', 'unsynced'] as const) {
+  const what = mode === 'durable' ? 'writeFileDurable' : 'replaceFileUnsynced';
+  test(`a ${what} writer killed with SIGKILL at a random point leaves one whole version under the name`, async (t) => {
+    const seed = Number(process.env.DURABLE_KILL_SEED ?? Date.now() % 1_000_003);
+    t.log(`seed ${seed} (DURABLE_KILL_SEED to repeat)`);
+    const rounds = 3;
+    for (let round = 0; round < rounds; round++) {
+      const dir = tempDir();
+      const file = join(dir, 'state');
+      const child = spawn(process.execPath, [fileURLToPath(new URL('./helpers/durable-writer.js', import.meta.url)), file, mode], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      // kill after a seeded number of completed writes, plus a seeded delay into the next one
+      const afterWrites = 1 + ((seed + round * 7919) % 5);
+      const delayMs = (seed * (round + 3)) % 7;
+      let out = '';
+      await new Promise<void>((resolve, reject) => {
+        child.on('error', reject);
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if ((out.match(/written/g) ?? []).length >= afterWrites) {
+            setTimeout(() => child.kill('SIGKILL'), delayMs);
+            resolve();
+          }
+        });
+      });
+      await new Promise((r) => child.on('exit', r));
+      const data = readFileSync(file);
+      t.is(data.length, 1 << 20, `round ${round}: a whole version`);
+      t.true(data.every((b) => b === data[0]), `round ${round}: one version's bytes, not a mix`);
+      t.true(data[0]! >= afterWrites, `round ${round}: version ${data[0]} is at least the last one reported`);
+      // only temp files may remain beside it
+      t.true(readdirSync(dir).every((n) => n === 'state' || (n.startsWith('.state.') && n.endsWith('.tmp'))));
+    }
+  });
+}

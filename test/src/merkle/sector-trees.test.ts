@@ -13,7 +13,7 @@ import { porepId, sealProofForSectorSize } from '../../../src/sector/proofs.js';
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const fromHex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
 
-// V-E2E-2KiB (vectors.md): StackedDrg2KiBV1_1, all-zero data, replica id below.
+// Upstream 2 KiB vector (rust-fil-proofs): StackedDrg2KiBV1_1, all-zero data, replica id below.
 const E2E = {
   replicaId: 'b8b46c93870fa313cf0fca62c81c0dae6bde6d258df8d0f3de5fe3a30d812f0d',
   l1First: '755c1f55e9fa04f4c650e8dd664027d31ef6eade55e2ec57e6d98cadc18b7d06',

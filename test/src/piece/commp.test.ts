@@ -12,7 +12,7 @@ import { seededBytes as randomBytes } from '../../helpers/bytes.js';
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 
-// vectors.md V-COMMP-PATTERN (b): go-fil-commp-hashhash testdata/0xCC.txt
+// go-fil-commp-hashhash testdata/0xCC.txt
 const cc: [number, number, string, string][] = [
   [96, 128, '7b0927471513af679f864b36c4aa9f7091f7c7dff736c6cfbb3eea7878658907', 'baga6ea4seaqhwcjhi4krhl3ht6dewnwevkpxbepxy7p7onwgz65t52typbsysby'],
   [126, 128, '0784fcf186d966a1f9448692b2c743936c3c3a0ca3fcd173e72b17d904bc9033', 'baga6ea4seaqapbh46gdnszvb7fcinevsy5bzg3b4higkh7groptswf6zas6jamy'],
@@ -37,7 +37,7 @@ for (const [size, padded, commPHex, cid] of cc) {
   });
 }
 
-// vectors.md V-COMMP-PATTERN (a): go-fil-commp-hashhash testdata/zero.txt
+// go-fil-commp-hashhash testdata/zero.txt
 const zeros: [number, number][] = [
   [96, 128], [126, 128], [127, 128], [192, 256], [253, 256], [254, 256], [255, 512], [256, 512], [384, 512],
   [507, 512], [508, 512], [509, 1024], [512, 1024], [768, 1024], [1015, 1024], [1016, 1024], [1017, 2048], [1024, 2048],

@@ -5,7 +5,7 @@ import { zeroPieceCommitment, zeroSubtreeRoot } from '../../../src/piece/zero-co
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-// vectors.md V-ZERO: go-commp-utils zerocomm/zerocomm.go PieceComms, 128 B .. 2 TiB
+// go-commp-utils zerocomm/zerocomm.go PieceComms, 128 B .. 2 TiB
 const table = `
 3731bb99ac689f66eef5973e4a94da188f4ddcae580724fc6f3fd60dfd488333
 642a607ef886b004bf2c1978463ae1d4693ac0f410eb2d1b7a47fe205e5e750f

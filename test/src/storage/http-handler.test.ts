@@ -189,3 +189,102 @@ test('a suffix range of an empty file is unsatisfiable (416), not a 206 with an 
   t.is(tail.status, 206);
   t.is(tail.headers['content-range'], 'bytes 9990-9999/10000');
 });
+
+test('DELETE of a copy only another node holds is 404 and leaves that copy and its declaration alone', async (t) => {
+  const { m, dir } = t.context;
+  const other = await makeNode(m.catalog);
+  t.teardown(() => other.close());
+  const S3 = { miner: 1000, number: 3 };
+  const root = makePath(dir, 'other', { canStore: true });
+  writeSectorEntry(root, 'sealed', S3, 1000);
+  const { ID } = await other.local.openPath(root);
+  const r = await send(t.context.node, '/remote/sealed/s-t01000-3', { method: 'DELETE' });
+  t.is(r.status, 404);
+  t.regex(json(r).Error, /not stored on this node; nothing removed/);
+  t.true((await import('node:fs')).existsSync(`${root}/sealed/s-t01000-3`));
+  t.deepEqual(m.store.storageFindSector(S3, FileType.sealed, 0, false).map((h) => h.ID), [ID]);
+});
+
+test('a remove goes on to the next URL of a holder when the first node answers that it holds no copy', async (t) => {
+  const { m, dir, node } = t.context;
+  const holder = await makeNode(m.catalog);
+  t.teardown(() => holder.close());
+  const S3 = { miner: 1000, number: 3 };
+  const root = makePath(dir, 'shared', { canStore: true });
+  writeSectorEntry(root, 'sealed', S3, 1000);
+  const { readStorageMeta } = await import('../../../src/storage/storage-config.js');
+  const meta = readStorageMeta(root);
+  // the path is attached with this node's URL first (as by a node mounting the same filesystem
+  // that has not opened it), then by the node that holds it
+  const stat = { Capacity: 1, Available: 1, FSAvailable: 1, Reserved: 0, Max: 0, Used: 0 };
+  m.store.storageAttach({ ID: meta.ID, URLs: [node.url], Weight: 10, MaxStorage: 0, CanSeal: false, CanStore: true }, stat);
+  await holder.local.openPath(root);
+  t.deepEqual(m.store.storageInfo(meta.ID).URLs, [node.url, holder.url]);
+  const fetcher = await makeNode(m.catalog);
+  t.teardown(() => fetcher.close());
+  await fetcher.remote.remove(S3, FileType.sealed, false);
+  t.false((await import('node:fs')).existsSync(`${root}/sealed/s-t01000-3`), 'the holder removed its copy');
+  t.deepEqual(m.store.storageFindSector(S3, FileType.sealed, 0, false), []);
+  t.true(fetcher.logs.some((l) => /404/.test(l)), 'the first URL answered 404');
+});
+
+test('a range request whose If-Range no longer matches the file gets the whole file, as Go\'s ServeContent answers', async (t) => {
+  const { node, root, sealed } = t.context;
+  const first = await send(node, '/remote/sealed/s-t01000-1', { headers: { Range: 'bytes=0-0' } });
+  const etag = first.headers.etag as string;
+  const lastModified = first.headers['last-modified'] as string;
+  t.regex(etag, /^"[0-9a-f]+-[0-9a-f]+-[0-9a-f]+"$/, 'a strong ETag');
+  for (const validator of [etag, lastModified]) {
+    const r = await send(node, '/remote/sealed/s-t01000-1', { headers: { Range: 'bytes=10-19', 'If-Range': validator } });
+    t.is(r.status, 206, `If-Range ${validator} still matches`);
+    t.deepEqual(r.body, sealed.subarray(10, 20));
+  }
+  // the file is replaced by another version (a new inode, another modification time)
+  const { renameSync, utimesSync, writeFileSync } = await import('node:fs');
+  const next = Buffer.alloc(sealed.length, 7);
+  writeFileSync(`${root}/sealed/.replacement`, next);
+  utimesSync(`${root}/sealed/.replacement`, new Date(), new Date(Date.now() + 5000));
+  renameSync(`${root}/sealed/.replacement`, `${root}/sealed/s-t01000-1`);
+  for (const validator of [etag, lastModified]) {
+    const r = await send(node, '/remote/sealed/s-t01000-1', { headers: { Range: 'bytes=10-19', 'If-Range': validator } });
+    t.is(r.status, 200, `If-Range ${validator} no longer matches`);
+    t.is(r.headers['content-range'], undefined);
+    t.deepEqual(r.body, next, 'the whole new version, never a range of it to splice with the old one');
+    t.not(r.headers.etag, etag);
+  }
+});
+
+test('the files and digests routes refuse bad input with the reason and a code', async (t) => {
+  const { node } = t.context;
+  const cases: [string, number, RegExp][] = [
+    ['/remote/sealed/s-t01000-1/files', 400, /only cache directories have files, not sealed/],
+    ['/remote/cache/s-t01000-1/files/nope', 404, /has no file "nope"/],
+    ['/remote/cache/s-t01000-1/files/..', 400, /no relative paths/],
+    ['/remote/cache/s-t01000-1/files/a%2Fb', 400, /paths are not accepted/],
+    ['/remote/cache/s-t01000-9/files', 404, /not stored on this node/],
+    ['/remote/sealed/s-t01000-1/digests/1/100', 400, /digest offset 1 is not a multiple of 4194304/],
+    ['/remote/sealed/s-t01000-1/digests/0/10001', 416, /ends past the 10000-byte file/],
+    ['/remote/sealed/s-t01000-1/digests/0/-5', 400, /length/],
+    ['/remote/sealed/s-t01000-1/digests/zero/5', 400, /offset/],
+    ['/remote/cache/s-t01000-1/digests/0/5', 400, /is a directory: ask for the digests of its files/],
+    ['/remote/cache/s-t01000-1/files/p_aux/digests/0/65', 416, /ends past the 64-byte file/],
+  ];
+  for (const [path, status, message] of cases) {
+    const r = await send(node, path);
+    t.is(r.status, status, path);
+    t.regex(json(r).Error, message, path);
+    t.is(json(r).code, status === 404 ? 'FILE_NOT_FOUND' : 'INVALID_ARGUMENT', path);
+  }
+  const ok = await send(node, '/remote/cache/s-t01000-1/files/p_aux/digests/0/64');
+  t.is(ok.status, 200);
+  const { createHash } = await import('node:crypto');
+  const { readFileSync } = await import('node:fs');
+  const want = createHash('sha256').update(readFileSync(`${t.context.root}/cache/s-t01000-1/p_aux`)).digest();
+  t.deepEqual(ok.body, want, 'the digest of the file\'s bytes');
+  const list = await send(node, '/remote/cache/s-t01000-1/files');
+  t.deepEqual(json(list), [
+    { name: 'p_aux', size: 64 },
+    { name: 'sc-02-data-tree-r-last.dat', size: 3000 },
+    { name: 't_aux', size: 7 },
+  ]);
+});

@@ -299,3 +299,56 @@ test('a path the last heartbeat saw full is used as soon as it has room again', 
   t.is(alloc.storages.sealed, ID);
   alloc.reservation.release();
 });
+
+test('a move within one filesystem is a rename that reserves nothing, so a full disk does not refuse it', async (t) => {
+  const { m, dir } = t.context;
+  // the filesystem reports no free byte: a reservation of the finalized size would be refused
+  const full = () => ({ Capacity: 1024 * MiB, FSAvailable: 0 });
+  const local = new LocalStore({ catalog: m.catalog, urls: [URL1], statfs: full, log: (l) => t.context.logs.push(l) });
+  t.teardown(() => local.close());
+  const seal = makePath(dir, 'seal', { canSeal: true });
+  const store = makePath(dir, 'store', { canStore: true });
+  const sealed = writeSectorEntry(seal, 'sealed', S1, 100_000);
+  writeSectorEntry(seal, 'cache', S1, 5000);
+  await local.openPath(seal);
+  const b = await local.openPath(store);
+  const out = await local.moveStorage({ id: S1, proofType: PROOF_8M }, SE | C);
+  t.deepEqual(out.storages, { sealed: b.ID, cache: b.ID });
+  t.true(readFileSync(join(store, 'sealed', 's-t01000-1')).equals(sealed));
+  t.deepEqual(local.reservations(b.ID), []);
+});
+
+test('a move across filesystems reserves the copy\'s space and is refused before copying when there is none', async (t) => {
+  const { m, dir } = t.context;
+  const full = () => ({ Capacity: 1024 * MiB, FSAvailable: 0 });
+  const local = new LocalStore({ catalog: m.catalog, urls: [URL1], statfs: full, log: (l) => t.context.logs.push(l) });
+  t.teardown(() => local.close());
+  const other = tempDir('ss-shm-', '/dev/shm');
+  t.teardown(() => rmSync(other, { recursive: true, force: true }));
+  const seal = makePath(dir, 'seal', { canSeal: true });
+  const store = makePath(other, 'store', { canStore: true });
+  const sealed = writeSectorEntry(seal, 'sealed', S1, 100_000);
+  const a = await local.openPath(seal);
+  await local.openPath(store);
+  await t.throwsAsync(local.moveStorage({ id: S1, proofType: PROOF_8M }, SE), { code: 'NO_SPACE', message: /need 8388608 bytes/ });
+  t.true(readFileSync(join(seal, 'sealed', 's-t01000-1')).equals(sealed), 'the source is untouched');
+  t.false(existsSync(join(store, 'sealed', 'fetching', 's-t01000-1')), 'nothing was copied');
+  t.deepEqual(m.store.storageFindSector(S1, SE, 0, false).map((f) => f.ID), [a.ID]);
+});
+
+test('two reservations of one file count the bytes written into it once', async (t) => {
+  const { dir, local } = t.context;
+  const p = makePath(dir, 'seal', { canSeal: true, maxStorage: 64 * MiB });
+  const { ID } = await local.addLocalPath(p);
+  const ref = { id: S1, proofType: PROOF_8M };
+  const first = local.reserve(ref, SE, { sealed: ID }, 'sealing');
+  const second = local.reserve(ref, SE, { sealed: ID }, 'sealing');
+  t.is(local.fsStat(ID).Reserved, 16 * MiB);
+  writeFileSync(join(p, 'sealed', 's-t01000-1'), Buffer.alloc(4 * MiB, 1));
+  const stat = local.fsStat(ID);
+  t.is(stat.Reserved, 12 * MiB, 'the 4 MiB written leave 12 of the 16 MiB reserved (not 8)');
+  t.is(stat.Available, 64 * MiB - stat.Used - 12 * MiB);
+  first.release();
+  second.release();
+  t.is(local.fsStat(ID).Reserved, 0);
+});

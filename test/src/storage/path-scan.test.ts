@@ -130,3 +130,30 @@ test('a rescan of a path in use skips the working files of operations in progres
   t.deepEqual(m.store.storageList()[info.ID], [{ Miner: 1000, Number: 6, SectorFileType: U }]);
   t.is(local.localPaths()[0]?.UnknownEntries, undefined);
 });
+
+test('opening a path keeps a download with recorded progress and its record, and removes downloads that cannot be resumed', async (t) => {
+  const { m, dir, local, logs } = t.context;
+  const p = makePath(dir, 'seal', { canSeal: true });
+  const f = (name: string) => join(p, 'sealed', 'fetching', name);
+  mkdirSync(join(p, 'sealed', 'fetching'), { recursive: true });
+  const record = (size: number, ranges: [number, number][]) => JSON.stringify({ v: 1, kind: 'file', files: { '': { size, ranges } } });
+  // resumable: progress recorded (and a temporary of a record replacement a kill left)
+  writeFileSync(f('s-t01000-1'), Buffer.alloc(4096, 1));
+  writeFileSync(f('s-t01000-1.fetch'), record(8192, [[0, 4096]]));
+  writeFileSync(f('.s-t01000-1.fetch.4242-0badcafe.tmp'), record(8192, [[0, 2048]]).slice(0, 10));
+  // not resumable: no record; a record of nothing; an unreadable record; a record without its download
+  writeFileSync(f('s-t01000-2'), 'no record');
+  writeFileSync(f('s-t01000-3'), 'nothing recorded');
+  writeFileSync(f('s-t01000-3.fetch'), record(8192, []));
+  writeFileSync(f('s-t01000-4'), 'torn record');
+  writeFileSync(f('s-t01000-4.fetch'), '{"v":1,"kin');
+  writeFileSync(f('s-t01000-5.fetch'), record(8192, [[0, 4096]]));
+
+  const info = await local.openPath(p);
+
+  t.deepEqual(readdirSync(join(p, 'sealed', 'fetching')).sort(), ['s-t01000-1', 's-t01000-1.fetch']);
+  t.deepEqual(m.store.storageList()[info.ID], [], 'a download is never declared');
+  t.true(logs.some((l) => l.includes(`kept ${f('s-t01000-1')} (an interrupted download with 4096 bytes recorded`)), logs.join('\n'));
+  t.true(logs.some((l) => l.includes(f('s-t01000-2')) && l.includes('cannot be resumed')));
+  t.true(local.fsStat(info.ID).Used >= 4096, 'the kept download counts as used space');
+});

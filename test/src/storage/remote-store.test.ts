@@ -137,30 +137,36 @@ test('an ascending holder list from the index is still tried heaviest first', as
   t.true(readFileSync(join(root, 'sealed', 's-t01000-1')).equals(heavyData));
 });
 
-test('a dropped connection resumes with a Range request', async (t) => {
+test('a dropped connection resumes with a Range request from the last byte written', async (t) => {
   const { b, bRoot, m } = t.context;
   const data = Buffer.alloc(300_000);
   for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
   const ranges: (string | undefined)[] = [];
+  let dropped = false;
   const url = await serve(t, (req, res) => {
     ranges.push(req.headers.range);
-    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-    if (!m) {
-      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(data.length) });
-      res.write(data.subarray(0, 100_000), () => setTimeout(() => res.destroy(), 20));
+    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    const start = m ? Number(m[1]) : 0;
+    const end = m && m[2] !== '' ? Number(m[2]) : data.length - 1;
+    res.writeHead(m ? 206 : 200, {
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': String(end - start + 1),
+      ...(m ? { 'Content-Range': `bytes ${start}-${end}/${data.length}` } : {}),
+    });
+    if (!dropped && end - start > 1) {
+      // the first data request loses its connection after 100 000 bytes
+      dropped = true;
+      res.write(data.subarray(start, start + 100_000), () => setTimeout(() => res.destroy(), 20));
       return;
     }
-    const start = Number(m[1]);
-    res.writeHead(206, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(data.length - start), 'Content-Range': `bytes ${start}-${data.length - 1}/${data.length}` });
-    res.end(data.subarray(start));
+    res.end(data.subarray(start, end + 1));
   });
   m.store.storageAttach({ ID: 'flaky', URLs: [url], Weight: 10, MaxStorage: 0, CanSeal: false, CanStore: true }, { Capacity: 1, Available: 1, FSAvailable: 1, Reserved: 0, Max: 0, Used: 0 });
   m.store.storageDeclareSector('flaky', S1, SE, true);
   await b.remote.acquireSector(REF, SE, 0, 'sealing', 'copy');
   t.true(readFileSync(join(bRoot, 'sealed', 's-t01000-1')).equals(data));
-  t.is(ranges[0], undefined);
-  t.regex(ranges[1] ?? '', /^bytes=[1-9]\d*-$/);
-  t.true(b.logs.some((l) => /resuming at byte/.test(l)));
+  t.deepEqual(ranges, ['bytes=0-0', 'bytes=0-299999', 'bytes=100000-299999']);
+  t.true(b.logs.some((l) => /body ended after 100000 of 300000 bytes; resuming at byte 100000/.test(l)), b.logs.join('\n'));
 });
 
 test('a fetch that fails everywhere leaves no file, no temp and no index row', async (t) => {
@@ -290,5 +296,5 @@ test('a holder whose node stopped heartbeating is not fetched from, and the erro
   t.is(asked, 0, 'the dead node was never contacted');
   await a.local.reportHealth(); // it is back
   await t.notThrowsAsync(b.remote.acquireSector(REF, SE, 0, 'sealing', 'copy'));
-  t.is(asked, 1);
+  t.true(asked > 0);
 });

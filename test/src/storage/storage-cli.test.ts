@@ -172,6 +172,118 @@ test.serial('detach of an id that is not local removes it from the index; RPC pa
   await t.throwsAsync(call('StorageBestAlloc', 2, 2048, 'scratch'), { code: 'INVALID_ARGUMENT', message: /pathType/ });
   await t.throwsAsync(call('StorageReportHealth', 'gone-worker', { Stat: stat }), { code: 'STORAGE_NOT_FOUND' });
   await t.throwsAsync(call('StorageLock', { miner: 1, number: 1 }, 0, 0), { code: 'LOCK_FAILED' });
+  await t.throwsAsync(call('StorageCleanup', 'yes'), { code: 'INVALID_ARGUMENT', message: /param apply must be true or false \(got "yes"\)/ });
+  await t.throwsAsync(call('StorageCleanup'), { code: 'INVALID_ARGUMENT', message: /expected 1 params, got 0/ });
+  await t.throwsAsync(call('StorageRedeclareLocal', 42, true), { code: 'INVALID_ARGUMENT', message: /param id must be a string/ });
+  await t.throwsAsync(call('StorageRedeclareLocal', null, 'no'), { code: 'INVALID_ARGUMENT', message: /param dropMissing must be true or false/ });
+  await t.throwsAsync(call('StorageRedeclareLocal', 'no-such-path', true), { code: 'STORAGE_NOT_FOUND' });
+  await t.throwsAsync(call('StorageListSectors', 1), { code: 'INVALID_ARGUMENT', message: /expected 0 params, got 1/ });
+});
+
+test.serial('list sectors shows every declared file with its type, primary copy, path use and URLs, store paths first', async (t) => {
+  const { repo, dir } = t.context;
+  const store = join(dir, 'rows-store');
+  const seal = join(dir, 'rows-seal');
+  initStoragePath(store, { canStore: true });
+  initStoragePath(seal, { canSeal: true });
+  writeSectorEntry(store, 'sealed', { miner: 1000, number: 50 });
+  writeSectorEntry(store, 'cache', { miner: 1000, number: 50 });
+  writeSectorEntry(seal, 'unsealed', { miner: 1000, number: 51 });
+  const a = JSON.parse((await cli(repo, ['storage', 'attach', '--json', store])).stdout).ID as string;
+  const b = JSON.parse((await cli(repo, ['storage', 'attach', '--json', seal])).stdout).ID as string;
+  const r = await cli(repo, ['storage', 'list', 'sectors']);
+  t.is(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  t.regex(lines[0] as string, /^Storage\s+Sector\s+Type\s+State\s+Primary\s+Path use\s+URLs$/);
+  const mine = lines.filter((l) => l.startsWith(a) || l.startsWith(b));
+  t.is(mine.length, 3);
+  t.regex(mine[0] as string, new RegExp(`^${a}\\s+50\\s+Sealed\\s+-\\s+primary\\s+store\\s+http://127\\.0\\.0\\.1:\\d+/remote$`));
+  t.regex(mine[1] as string, new RegExp(`^${a}\\s+50\\s+Cache\\s+-\\s+primary\\s+store\\s+http`));
+  t.regex(mine[2] as string, new RegExp(`^${b}\\s+51\\s+Unsealed\\s+-\\s+seal\\s+http`), 'a copy on a sealing path is not primary');
+  t.true(lines.indexOf(mine[2] as string) > lines.indexOf(mine[0] as string), 'store paths first');
+  const json = JSON.parse((await cli(repo, ['storage', 'list', 'sectors', '--json'])).stdout) as { storage: string; sector: { number: number }; type: string; primary: boolean }[];
+  t.deepEqual(
+    json.filter((x) => x.storage === b).map((x) => [x.sector.number, x.type, x.primary]),
+    [[51, 'unsealed', false]],
+  );
+});
+
+test.serial('cleanup lists each kind of drift without changing anything, and --apply removes it', async (t) => {
+  const { repo, dir, api } = t.context;
+  const p = join(dir, 'drifty');
+  initStoragePath(p, { canStore: true });
+  writeSectorEntry(p, 'sealed', { miner: 1000, number: 60 });
+  const id = JSON.parse((await cli(repo, ['storage', 'attach', '--json', p])).stdout).ID as string;
+  // drift seeded behind the daemon's back
+  rmSync(join(p, 'sealed', 's-t01000-60')); // a declaration whose file is gone
+  writeSectorEntry(p, 'unsealed', { miner: 1000, number: 61 }); // a file the index does not list
+  writeSectorEntry(p, 'unsealed', { miner: 2000, number: 1 }); // another miner's file
+  mkdirSync(join(p, 'cache', 'fetching'), { recursive: true });
+  mkdirSync(join(p, 'cache', 'fetching', 's-t01000-62'));
+  writeFileSync(join(p, 'cache', 'fetching', 's-t01000-62', 'p_aux'), 'partial'); // an interrupted download of a cache
+  mkdirSync(join(p, 'sealed', 'fetching'));
+  writeFileSync(join(p, 'sealed', 'fetching', 's-t01000-63'), 'partial'); // and of a file
+  writeFileSync(join(p, 'sealed', 'notes.txt'), 'mine'); // not a sector file: never touched
+
+  const dry = await cli(repo, ['storage', 'cleanup']);
+  t.is(dry.code, 0, dry.stderr);
+  const ours = dry.stdout.split('\n').filter((l) => l.includes(p) || l.includes(id));
+  t.deepEqual(ours.sort(), [
+    `keep: ${join(p, 'unsealed', 's-t02000-1')} (a file of miner 2000, not of this node's miner 1000: left alone)`,
+    `would drop: the declaration of sealed/s-t01000-60 on ${id} (declared here, but the file is gone: the declaration is dropped)`,
+    `would remove: ${join(p, 'cache', 'fetching', 's-t01000-62')} (an interrupted download no fetch is resuming)`,
+    `would remove: ${join(p, 'sealed', 'fetching', 's-t01000-63')} (an interrupted download no fetch is resuming)`,
+    `would remove: ${join(p, 'unsealed', 's-t01000-61')} (not in the index, and no sector record needs it)`,
+  ]);
+  t.regex(dry.stdout, /change\(s\) planned; run "storage cleanup --apply" to make them/);
+  t.true(existsSync(join(p, 'unsealed', 's-t01000-61')), 'a dry run changes nothing');
+  t.is((await api.call('StorageFindSector', { miner: 1000, number: 60 }, FileType.sealed, 0, false)).length, 1);
+
+  const applied = await cli(repo, ['storage', 'cleanup', '--apply', '--json']);
+  t.is(applied.code, 0, applied.stderr);
+  const report = JSON.parse(applied.stdout) as { applied: boolean; items: { path: string; done: boolean; action: string }[] };
+  t.true(report.applied);
+  t.true(report.items.filter((i) => i.path.startsWith(p) && i.action !== 'keep').every((i) => i.done));
+  t.false(existsSync(join(p, 'unsealed', 's-t01000-61')));
+  t.false(existsSync(join(p, 'cache', 'fetching', 's-t01000-62')));
+  t.false(existsSync(join(p, 'sealed', 'fetching', 's-t01000-63')));
+  t.true(existsSync(join(p, 'unsealed', 's-t02000-1')));
+  t.is(readFileSync(join(p, 'sealed', 'notes.txt'), 'utf8'), 'mine');
+  t.deepEqual(await api.call('StorageFindSector', { miner: 1000, number: 60 }, FileType.sealed, 0, false), []);
+  const again = await cli(repo, ['storage', 'cleanup']);
+  t.deepEqual(again.stdout.split('\n').filter((l) => l.includes(p) && !l.startsWith('keep:')), [], 'nothing left to do');
+});
+
+test.serial('redeclare after a file was moved between paths by hand makes the index follow it', async (t) => {
+  const { repo, dir, api } = t.context;
+  const a = join(dir, 'moved-from');
+  const b = join(dir, 'moved-to');
+  initStoragePath(a, { canStore: true });
+  initStoragePath(b, { canStore: true });
+  const sector = { miner: 1000, number: 70 };
+  writeSectorEntry(a, 'sealed', sector);
+  const idA = JSON.parse((await cli(repo, ['storage', 'attach', '--json', a])).stdout).ID as string;
+  const idB = JSON.parse((await cli(repo, ['storage', 'attach', '--json', b])).stdout).ID as string;
+  const { renameSync } = await import('node:fs');
+  renameSync(join(a, 'sealed', 's-t01000-70'), join(b, 'sealed', 's-t01000-70'));
+  t.deepEqual((await api.call('StorageFindSector', sector, FileType.sealed, 0, false)).map((h) => h.ID), [idA], 'the index still says A');
+  const usage = await cli(repo, ['storage', 'redeclare']);
+  t.is(usage.code, 2);
+  t.regex(usage.stderr, /give --id ID or --all/);
+  const both = await cli(repo, ['storage', 'redeclare', '--id', idB, '--all']);
+  t.is(both.code, 2);
+  t.regex(both.stderr, /give --id ID or --all/);
+  const one = await cli(repo, ['storage', 'redeclare', '--id', idB]);
+  t.is(one.code, 0, one.stderr);
+  t.is(one.stdout, `${idB} (${b}): 1 sector(s) declared, 0 declaration(s) of missing files dropped\n`);
+  const all = await cli(repo, ['storage', 'redeclare', '--all']);
+  t.is(all.code, 0, all.stderr);
+  t.regex(all.stdout, new RegExp(`${idA} \\(${a}\\): 0 sector\\(s\\) declared, 1 declaration\\(s\\) of missing files dropped`));
+  const found = await api.call('StorageFindSector', sector, FileType.sealed, 0, false);
+  t.deepEqual(found.map((h) => [h.ID, h.Primary]), [[idB, true]]);
+  const unknown = await cli(repo, ['storage', 'redeclare', '--id', 'no-such-path']);
+  t.is(unknown.code, 1);
+  t.regex(unknown.stderr, /STORAGE_NOT_FOUND/);
 });
 
 test('the space bar marks used, reserved and free columns', (t) => {

@@ -13,7 +13,7 @@ import { type Db, openDatabase } from '../../../src/db/database.js';
 import { createRemoteHandler } from '../../../src/storage/http-handler.js';
 import { StorageCatalog, directCatalog } from '../../../src/db/storage-catalog.js';
 import { LocalStore } from '../../../src/storage/local-store.js';
-import { RemoteStore } from '../../../src/storage/remote-store.js';
+import { RemoteStore, type RemoteStoreOptions } from '../../../src/storage/remote-store.js';
 import type { CatalogClient } from '../../../src/storage/catalog-client.js';
 import { type InitStoragePathOptions, initStoragePath } from '../../../src/storage/storage-config.js';
 
@@ -67,7 +67,7 @@ export interface Node {
 }
 
 /** A node with its own `/remote` server on 127.0.0.1 and no paths yet. */
-export async function makeNode(catalog: CatalogClient, options: { parallelFetchLimit?: number; idleTimeoutMs?: number } = {}): Promise<Node> {
+export async function makeNode(catalog: CatalogClient, options: Omit<RemoteStoreOptions, 'local' | 'catalog' | 'token' | 'log'> = {}): Promise<Node> {
   const logs: string[] = [];
   const log = (m: string) => logs.push(m);
   const server = createServer();

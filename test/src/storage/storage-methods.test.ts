@@ -22,3 +22,31 @@ test('StorageLock from a caller that already disconnected grants nothing (no loc
   t.is(typeof id, 'string');
   t.is(locks.list().length, 1);
 });
+
+test('a StorageLock granted to a caller that disconnects before the reply reaches it is released', async (t) => {
+  const locks = new SectorLocks({ autoSweep: false });
+  const held = locks.tryAcquire(S1, 0, 2);
+  t.truthy(held);
+  const call = new AbortController();
+  const pending = storageMethods.StorageLock.run([S1, 0, 2, undefined], ctxWith(locks, call.signal));
+  held?.release();
+  const id = await pending;
+  t.is(locks.list()[0]?.holders[0]?.id, id, 'granted');
+  // the HTTP server aborts a call's signal when its client goes away before the reply is written
+  call.abort(new Error('client disconnected'));
+  t.deepEqual(locks.list(), [], 'nobody can release a lock whose id never arrived: it is released');
+});
+
+test('a lock whose reply was delivered outlives the call, for StorageLock and StorageTryLock', async (t) => {
+  const locks = new SectorLocks({ autoSweep: false });
+  const a = await storageMethods.StorageLock.run([S1, 1, 0, undefined], ctxWith(locks, new AbortController().signal));
+  const b = storageMethods.StorageTryLock.run([S1, 1, 0, undefined], ctxWith(locks, new AbortController().signal));
+  t.is(typeof a, 'string');
+  t.is(typeof b, 'string');
+  t.is(locks.list()[0]?.holders.length, 2);
+  const gone = new AbortController();
+  const c = storageMethods.StorageTryLock.run([S1, 1, 0, undefined], ctxWith(locks, gone.signal));
+  gone.abort(new Error('client disconnected'));
+  t.is(typeof c, 'string');
+  t.is(locks.list()[0]?.holders.length, 2, 'a try-lock whose reply was not delivered is released too');
+});

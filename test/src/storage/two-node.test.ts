@@ -2,7 +2,7 @@
  * The daemon and a `sector-storage worker` process on loopback, each with its own storage path.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -233,7 +233,7 @@ async function stallingProxy(t: ExecutionContext<Ctx>, target: () => number, hol
   return { port: (tcp.address() as AddressInfo).port, state };
 }
 
-test.serial('a fetch killed midway leaves no partial file and no index row, and the retry completes', async (t) => {
+test.serial('a fetch killed midway leaves no partial file and no index row, and the retry resumes the download it kept', async (t) => {
   const { dir } = t.context;
   const port = await freePort();
   const repo = join(dir, 'repo');
@@ -243,7 +243,7 @@ test.serial('a fetch killed midway leaves no partial file and no index row, and 
   const sector: SectorId = { miner: 1000, number: 8 };
   const data = writeSectorEntry(wRoot, 'sealed', sector, 6 * 1024 * 1024, 3);
   let workerPort = 0;
-  const proxy = await stallingProxy(t, () => workerPort, 2 * 1024 * 1024);
+  const proxy = await stallingProxy(t, () => workerPort, 5 * 1024 * 1024);
   const w = await startWorker(t, d, wRoot, `127.0.0.1:${proxy.port}`);
   workerPort = Number(new URL(w.listen).port);
   t.is(w.url, `http://127.0.0.1:${proxy.port}`, 'the worker advertises the proxy');
@@ -251,7 +251,10 @@ test.serial('a fetch killed midway leaves no partial file and no index row, and 
   const temp = join(daemonPath.LocalPath, 'sealed', 'fetching', 's-t01000-8');
 
   const pending = d.api.call('StorageFetch', sector, SE, 'sealing', 'copy').catch((e: Error) => e);
-  await until('partial download on disk', () => (existsSync(temp) && statSync(temp).size > 0 ? true : undefined), d.proc);
+  // killed once its first 4 MiB are recorded beside the download
+  const record = `${temp}.fetch`;
+  const recorded = () => (existsSync(record) && /"written":\[\[0,\d+\]\]/.test(readFileSync(record, 'utf8')) ? true : undefined);
+  await until('progress recorded', recorded, d.proc);
   d.proc.child.kill('SIGKILL');
   await new Promise((r) => d.proc.child.once('exit', r));
   t.true((await pending) instanceof Error, 'the call died with the daemon');
@@ -259,7 +262,8 @@ test.serial('a fetch killed midway leaves no partial file and no index row, and 
 
   proxy.state.hold = false;
   d = await startDaemon(t, repo, port);
-  t.false(existsSync(temp), 'the interrupted download was cleaned at start');
+  t.true(existsSync(temp) && existsSync(record), 'the interrupted download and its record were kept at start');
+  t.regex(d.proc.out + d.proc.err, /kept .*s-t01000-8 \(an interrupted download with \d+ bytes recorded/);
   const holders = await d.api.call('StorageFindSector', sector, SE, 0, false);
   t.deepEqual(holders.map((h) => h.ID), [wMeta.ID], 'no index row for the killed fetch');
 
@@ -272,6 +276,8 @@ test.serial('a fetch killed midway leaves no partial file and no index row, and 
   }
   // Buffer.equals: ava's deepEqual on megabytes blocks the event loop for seconds
   t.true(readFileSync(join(daemonPath.LocalPath, 'sealed', 's-t01000-8')).equals(data));
+  t.regex(d.proc.out + d.proc.err, /resuming .*s-t01000-8: \d+ of 6291456 bytes kept .*checked by digests/);
+  t.deepEqual(readdirSync(join(daemonPath.LocalPath, 'sealed', 'fetching')), []);
   t.deepEqual(await inIndex(d.api, daemonPath.ID), onDisk(daemonPath.LocalPath));
 });
 
@@ -347,6 +353,31 @@ test.serial('a worker re-declares its paths and sectors when the manager restart
   });
   t.deepEqual(found.map((h) => [h.ID, h.URLs]), [[wMeta.ID, [`${w.url}/remote/sealed/s-t01000-5`]]]);
   t.true(logs.some((l) => /manager restarted .* re-declaring storage/.test(l)));
+});
+
+test.serial('a worker whose second path fails at start takes its first path out of service at once', async (t) => {
+  const { dir } = t.context;
+  const d = await startDaemon(t, join(dir, 'repo'), await freePort());
+  const good = join(dir, 'good');
+  const goodMeta = initStoragePath(good, { canSeal: true, weight: 10 });
+  const sector = { miner: 1000, number: 6 };
+  writeSectorEntry(good, 'sealed', sector, 1000);
+  const bad = join(dir, 'bad');
+  mkdirSync(bad);
+  writeFileSync(join(bad, 'stray'), 'not a storage path');
+  const { startStorageWorker } = await import('../../../src/daemon/storage-worker.js');
+  await t.throwsAsync(
+    startStorageWorker({ managerUrl: d.url, token: d.token, storage: [good, bad], host: '127.0.0.1', port: 0, log: () => {} }),
+    { code: 'STORAGE_CONFIG_INVALID' },
+  );
+  const status = (await d.api.call('StorageSummary')).find((s) => s.info.ID === goodMeta.ID);
+  t.truthy(status, 'the path stays known with its sector files');
+  t.false(status?.healthy, 'but is not healthy');
+  t.regex(status?.heartbeatErr ?? '', /failed to start: .*bad has files but no sectorstore\.json/);
+  const holders = await d.api.call('StorageFindSector', sector, SE, 0, false);
+  t.deepEqual(holders.map((h) => [h.ID, h.URLs]), [[goodMeta.ID, []]], 'declared, but not offered for fetching');
+  const alloc = await d.api.call('StorageBestAlloc', SE, 2048, 'sealing');
+  t.false(alloc.some((a) => a.ID === goodMeta.ID), 'and not offered for new files');
 });
 
 /**

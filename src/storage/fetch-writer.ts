@@ -1,0 +1,166 @@
+/**
+ * Writing one byte range of a download to its file: the {@link BodySink} the raw HTTP client
+ * reads the socket into. Bytes land in a small pool of blocks; a full block is written at its file
+ * position while the next one fills (receiving and writing overlap), and when every block is
+ * waiting for its write the socket is paused until one comes back, so memory stays at
+ * `blocks × blockSize` whatever the file size. `done` is the end of the contiguous prefix of the
+ * range whose writes completed: what a resume may keep (once flushed to disk).
+ */
+import type { FileHandle } from 'node:fs/promises';
+import type { BodySink } from './raw-http.js';
+
+/** Options of {@link RangeWriter}. */
+export interface RangeWriterOptions {
+  /** At least 64 KiB (a response head's leftover body bytes fit one block). @default 4 MiB */
+  blockSize?: number;
+  /** Blocks in the pool (≥ 2: one filling, the others being written). @default 3 */
+  blocks?: number;
+  /** Called after every completed write with its byte count. */
+  onWritten?: (bytes: number) => void;
+  /**
+   * Called once when a write fails (the reader is paused from then on: stop the transfer; the
+   * error comes out of {@link RangeWriter.finish}).
+   */
+  onError?: (err: Error) => void;
+}
+
+interface Pending {
+  end: number;
+  complete: boolean;
+}
+
+/** Writes a stream of bytes to `fh` from `start` on. */
+export class RangeWriter implements BodySink {
+  readonly #fh: FileHandle;
+  readonly #blockSize: number;
+  readonly #free: Buffer[] = [];
+  readonly #onWritten: ((bytes: number) => void) | undefined;
+  readonly #onError: ((err: Error) => void) | undefined;
+  #cur: Buffer;
+  #fill = 0;
+  /** File position of the current block's first byte. */
+  #pos: number;
+  #done: number;
+  readonly #pending: Pending[] = [];
+  readonly #writes = new Set<Promise<void>>();
+  #error: Error | undefined;
+  #waiting = false;
+  #resume: (() => void) | undefined;
+
+  constructor(fh: FileHandle, start: number, options: RangeWriterOptions = {}) {
+    this.#fh = fh;
+    this.#blockSize = Math.max(64 * 1024, options.blockSize ?? 4 * 1024 * 1024);
+    const blocks = Math.max(2, options.blocks ?? 3);
+    for (let i = 0; i < blocks; i++) this.#free.push(Buffer.allocUnsafe(this.#blockSize));
+    this.#cur = this.#free.pop() as Buffer;
+    this.#pos = start;
+    this.#done = start;
+    this.#onWritten = options.onWritten;
+    this.#onError = options.onError;
+  }
+
+  /** The function that un-pauses the reader (given by the raw client once the head arrived). */
+  set resume(fn: () => void) {
+    this.#resume = fn;
+  }
+
+  /** End of the contiguous written prefix. */
+  get done(): number {
+    return this.#done;
+  }
+
+  /** Bytes received so far (written or queued). */
+  get position(): number {
+    return this.#pos + this.#fill;
+  }
+
+  space(): Buffer {
+    return this.#cur.subarray(this.#fill);
+  }
+
+  filled(n: number): boolean {
+    this.#fill += n;
+    if (this.#fill < this.#cur.length) return true;
+    this.#flushBlock();
+    // the next block is in hand; pause when it is the last free one (space() must always have
+    // somewhere to point that no write is reading from)
+    if (this.#free.length === 0 || this.#error) {
+      this.#waiting = true;
+      return false;
+    }
+    return true;
+  }
+
+  /** Copies `chunk` in (for readers that deliver their own buffers); resolves when there is room again. */
+  async push(chunk: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.#error) throw this.#error;
+      const space = this.space();
+      const k = Math.min(space.length, chunk.length - at);
+      space.set(chunk.subarray(at, at + k));
+      at += k;
+      if (!this.filled(k)) await this.#room();
+    }
+  }
+
+  /** Writes what is buffered and waits for every write; resolves with {@link done}. Rejects with a write error. */
+  async finish(): Promise<number> {
+    if (this.#fill > 0 && !this.#error) this.#flushBlock();
+    while (this.#writes.size > 0) await Promise.allSettled([...this.#writes]);
+    if (this.#error) throw this.#error;
+    return this.#done;
+  }
+
+  #flushBlock(): void {
+    const block = this.#cur;
+    const n = this.#fill;
+    const at = this.#pos;
+    this.#pos += n;
+    this.#fill = 0;
+    const entry: Pending = { end: at + n, complete: false };
+    this.#pending.push(entry);
+    const p = writeAll(this.#fh, block, n, at).then(
+      () => {
+        entry.complete = true;
+        while (this.#pending[0]?.complete) this.#done = (this.#pending.shift() as Pending).end;
+        this.#onWritten?.(n);
+      },
+      (err: Error) => {
+        if (this.#error) return;
+        this.#error = err;
+        this.#onError?.(err);
+      },
+    );
+    const tracked = p.finally(() => {
+      this.#writes.delete(tracked);
+      this.#free.push(block);
+      if (this.#waiting && !this.#error) {
+        this.#waiting = false;
+        this.#resume?.();
+        this.#wake?.();
+      }
+    });
+    this.#writes.add(tracked);
+    this.#cur = this.#free.pop() as Buffer;
+  }
+
+  #wake: (() => void) | undefined;
+
+  #room(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#wake = () => {
+        this.#wake = undefined;
+        resolve();
+      };
+    });
+  }
+}
+
+async function writeAll(fh: FileHandle, data: Buffer, n: number, position: number): Promise<void> {
+  let off = 0;
+  while (off < n) {
+    const { bytesWritten } = await fh.write(data, off, n - off, position + off);
+    off += bytesWritten;
+  }
+}

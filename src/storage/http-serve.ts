@@ -1,0 +1,111 @@
+/**
+ * Serving the bytes of sector files over `/remote` (http-handler.ts routes here): whole files and
+ * byte ranges with validators, a cache directory's file list, and chunk digests (the additions of
+ * fetch-protocol.ts).
+ *
+ * A file response carries a strong `ETag` (inode, size, modification time in ns) and
+ * `Last-Modified`, and a `Range` request with an `If-Range` that no longer matches gets the whole
+ * file (200), as Go's `http.ServeContent` does: a resuming fetcher must not splice two versions.
+ */
+import { createReadStream } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { InvalidArgumentError } from '../errors.js';
+import { chunkDigests, DIGEST_CHUNK } from './fetch-protocol.js';
+import { listTarEntries } from './tar.js';
+
+/** An HTTP failure with its status (and headers), answered as JSON by the handler. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Validators of a file: strong ETag and Last-Modified. */
+async function validators(path: string): Promise<{ size: number; etag: string; lastModified: string; mtimeSec: number }> {
+  const st = await lstat(path, { bigint: true });
+  if (!st.isFile()) throw new HttpError(403, `${path} is not a regular file; refusing to serve it`);
+  return {
+    size: Number(st.size),
+    etag: `"${st.ino.toString(16)}-${st.size.toString(16)}-${st.mtimeNs.toString(16)}"`,
+    lastModified: new Date(Number(st.mtimeMs)).toUTCString(),
+    mtimeSec: Math.floor(Number(st.mtimeMs) / 1000),
+  };
+}
+
+/** Serves a regular file, whole or by one `bytes=` range (206), honouring `If-Range`. */
+export async function serveFile(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  const v = await validators(path);
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/octet-stream',
+    'Accept-Ranges': 'bytes',
+    ETag: v.etag,
+    'Last-Modified': v.lastModified,
+  };
+  const ifRange = req.headers['if-range'];
+  const rangeApplies =
+    typeof ifRange !== 'string' || (ifRange.startsWith('"') ? ifRange === v.etag : Date.parse(ifRange) === v.mtimeSec * 1000);
+  const range = rangeApplies ? parseRange(req.headers.range, v.size) : undefined;
+  let start = 0;
+  let end = v.size - 1;
+  let status = 200;
+  if (range) {
+    [start, end] = range;
+    status = 206;
+    headers['Content-Range'] = `bytes ${start}-${end}/${v.size}`;
+  }
+  headers['Content-Length'] = String(end - start + 1);
+  res.writeHead(status, headers);
+  if (req.method === 'HEAD' || end < start) {
+    res.end();
+    return;
+  }
+  await pipeline(createReadStream(path, { start, end, highWaterMark: 2 << 20 }), res);
+}
+
+/** One `bytes=` range → inclusive [start, end]; undefined without a header; 416 when unsatisfiable. */
+export function parseRange(header: string | undefined, size: number): [number, number] | undefined {
+  if (header === undefined) return undefined;
+  const unsatisfiable = () => new HttpError(416, `range ${JSON.stringify(header)} not satisfiable for ${size} bytes`, { 'Content-Range': `bytes */${size}` });
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) throw unsatisfiable();
+  if (m[1] === '') {
+    const n = Number(m[2]);
+    // RFC 9110 §14.1.2: a suffix range of an empty representation selects nothing.
+    if (n === 0 || size === 0) throw unsatisfiable();
+    return [Math.max(0, size - n), size - 1];
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || end < start) throw unsatisfiable();
+  return [start, end];
+}
+
+/** The regular files of a cache directory as `[{name, size}]`. */
+export async function serveFileList(res: ServerResponse, dir: string): Promise<void> {
+  const entries = await listTarEntries(dir);
+  const text = JSON.stringify(entries.map((e) => ({ name: e.name, size: e.size })));
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) });
+  res.end(text);
+}
+
+/** SHA-256 of each {@link DIGEST_CHUNK} of `[offset, offset+length)` of a file, concatenated. */
+export async function serveDigests(res: ServerResponse, path: string, offset: number, length: number): Promise<void> {
+  const v = await validators(path);
+  if (offset % DIGEST_CHUNK !== 0) throw new HttpError(400, `digest offset ${offset} is not a multiple of ${DIGEST_CHUNK}`);
+  if (offset + length > v.size) throw new HttpError(416, `digest range [${offset}, ${offset + length}) ends past the ${v.size}-byte file`);
+  let body: Buffer;
+  try {
+    body = await chunkDigests(path, offset, length);
+  } catch (err) {
+    if (err instanceof RangeError) throw new InvalidArgumentError(`${path} changed while it was hashed: ${err.message}`);
+    throw err;
+  }
+  res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(body.length), ETag: v.etag, 'X-Digest-Chunk': String(DIGEST_CHUNK) });
+  res.end(body);
+}
