@@ -6,7 +6,7 @@
  *
  * The connection is kept up: when it breaks (the manager restarted, the network went away, or
  * nothing — not even the manager's heartbeat — arrived for three of its heartbeat periods) it
- * is made again with a growing delay, and each new connection says hello again with the calls
+ * is made again with a growing delay (250 ms to 1 s), and each new connection says hello again with the calls
  * held now. What can never succeed stops the worker instead of retrying for ever: a token the
  * manager refuses (401, or 403 for a token without admin), a manager without a worker endpoint,
  * and a hello it refuses (PROTOCOL_MISMATCH, INVALID_ARGUMENT).
@@ -35,7 +35,10 @@ export interface ManagerLinkOptions {
   onFatal(err: SectorStorageError): void;
   /** Delay before the first reconnect; it doubles up to `maxRetryMs`. @default 250 */
   retryMs?: number;
-  /** @default 5000 */
+  /**
+   * Kept below the manager's InitWait (3 s), so a worker that waited through a manager restart is
+   * back before the manager's first scheduling pass and its calls start on it again. @default 1000
+   */
   maxRetryMs?: number;
   /** How long a hello may wait for its welcome. @default 10000 */
   helloTimeoutMs?: number;
@@ -178,7 +181,7 @@ export class ManagerLink {
     this.#socket?.removeAllListeners('open');
     if (this.#attempts === 1 || this.#attempts % 20 === 0) this.#log(`cannot reach the manager at ${this.#url} (${why}); retrying`);
     const delay = this.#delay;
-    this.#delay = Math.min(delay * 2, this.#o.maxRetryMs ?? 5_000);
+    this.#delay = Math.min(delay * 2, this.#o.maxRetryMs ?? 1_000);
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       this.#connect();

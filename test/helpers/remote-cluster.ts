@@ -19,6 +19,8 @@ export interface WorkerSpec {
   taskTypes: string;
   /** Its storage path can also store (the destination of GET). */
   canStore?: boolean;
+  /** The storage path's MaxStorage in bytes (a path that is as good as full). */
+  maxStorage?: number;
 }
 
 export interface ClusterOptions {
@@ -84,7 +86,7 @@ export class Cluster {
       await c.daemon?.kill();
       cleanup(c.dir);
     });
-    for (const [name, spec] of Object.entries(o.workers)) initStoragePath(c.store(name), { canSeal: true, canStore: spec.canStore ?? false, weight: 10 });
+    for (const [name, spec] of Object.entries(o.workers)) initStoragePath(c.store(name), { canSeal: true, canStore: spec.canStore ?? false, weight: 10, ...(spec.maxStorage ? { maxStorage: spec.maxStorage } : {}) });
     await c.startDaemon(o.env?.daemon);
     await Promise.all(Object.keys(o.workers).map((n) => c.startWorker(n, o.env?.workers?.[n])));
     return c;

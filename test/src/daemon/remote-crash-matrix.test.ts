@@ -187,8 +187,10 @@ test.serial('2 KiB: a daemon restarted while the worker holding PC2\'s finished 
   const other = holder === 'w1' ? 'w2' : 'w1';
   t.is((await c.workerExited(holder)).signal, 'SIGKILL');
   await c.killDaemon();
+  // the holder comes back first and waits for the daemon; the other one reconnects as well
+  const back = c.startWorker(holder);
   await c.startDaemon();
-  await c.startWorker(holder);
+  await back;
   const status = await waitForState(c.repo, 0, ['Proving'], 120_000).catch((err: Error) => {
     throw new Error(`${err.message}\n${c.logs()}`);
   });
