@@ -2,7 +2,7 @@
  * A sealing worker process (`sector-storage worker`), Lotus's `lotus-worker`: its own repository
  * with a durable call store (src/repo/worker-repo.ts), its storage paths attached to the
  * manager's index (storage-worker.ts), its own sealer pool, and a connection to the manager
- * (manager-link.ts) over which the manager hands it tasks and it returns their results.
+ * (worker-link.ts, manager-link.ts) over which the manager hands it tasks and it returns their results.
  *
  *   manager ──SealPreCommit1(CallID, task)──▶ task method: checked, recorded, run in the background
  *   task ends ──▶ result recorded ──▶ ReturnSealPreCommit1 ──acknowledged──▶ record deleted
@@ -20,17 +20,6 @@
  */
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import type { PeerMethod, RpcPeer } from '../api/rpc-peer.js';
-import {
-  callIdJson,
-  parseCallId,
-  parseTaskCall,
-  returnParams,
-  TASK_METHODS,
-  WORKER_PROTOCOL,
-  type WorkerHello,
-  type WorkerWelcome,
-} from '../api/worker-protocol.js';
 import { AbortedError, InvalidArgumentError, type SectorStorageError } from '../errors.js';
 import { ShutdownSteps } from '../lifecycle/shutdown-steps.js';
 import { SealerPool } from '../pool/pool.js';
@@ -41,7 +30,7 @@ import { LocalWorker } from '../worker/local-worker.js';
 import { localResources } from '../worker/local-resources.js';
 import { WorkerCalls } from '../worker/worker-calls.js';
 import { programVersion } from './daemon.js';
-import { ManagerLink } from './manager-link.js';
+import { startWorkerLink } from './worker-link.js';
 import { startStorageWorker } from './storage-worker.js';
 
 export interface WorkerNodeOptions {
@@ -146,67 +135,28 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
     );
     const calls = new WorkerCalls({ store: repo.calls, body, session: repo.session, log });
     shutdown.push('calls', () => calls.close());
-    const version = programVersion();
-    let miner: number | undefined;
-    const hello = (): WorkerHello => {
-      const held = calls.held();
-      return {
-        Protocol: WORKER_PROTOCOL,
-        Version: version,
-        Session: repo.session,
-        URL: storage.url,
-        Info: {
-          id: repo.workerId,
-          hostname,
-          taskTypes: [...taskTypes],
-          resources,
-          ignoreResources: options.ignoreResources ?? false,
-          paths: storage.paths.map((p) => p.ID),
-        },
-        Calls: { Running: held.running, Done: held.done },
-      };
-    };
-    const methods: Record<string, PeerMethod> = {
-      Session: () => repo.session,
-      SealingAbort: ([raw]) => calls.abort(parseCallId(raw, 'SealingAbort: CallID').id),
-    };
-    for (const type of TASK_TYPES) {
-      methods[TASK_METHODS[type].call] = (params) => {
-        const { callId, task } = parseTaskCall(type, params);
-        if (!taskTypes.includes(type)) throw new InvalidArgumentError(`this worker does not run ${type} (it runs ${taskTypes.join(', ')})`);
-        if (task.type === 'AP' && task.input.source?.type !== 'zeros') {
-          throw new InvalidArgumentError(`the AddPiece of call ${callId} reads a client's upload, which only the manager holds; it cannot run on a worker`);
-        }
-        if (miner !== undefined && task.sector.miner !== miner) throw new InvalidArgumentError(`call ${callId} is for miner ${task.sector.miner}; this worker seals for ${miner}`);
-        calls.accept(callId, task);
-        return callIdJson(task.sector, callId);
-      };
-    }
-    const link = new ManagerLink({
+    const link = startWorkerLink({
       managerUrl: options.managerUrl,
       token: options.token,
-      version,
-      hello,
-      methods,
-      onConnected: (peer: RpcPeer, welcome: WorkerWelcome) => {
-        miner = welcome.Miner;
-        log(`connected to the manager (session ${welcome.Session}, miner t0${welcome.Miner}) as worker ${repo.workerId}, running ${taskTypes.join(', ')}`);
-        calls.connect(async (call) => {
-          await peer.call(TASK_METHODS[call.task.type].ret, returnParams(call.task.sector, call.callId, call.ret));
-        });
+      version: programVersion(),
+      repo,
+      calls,
+      info: {
+        id: repo.workerId,
+        hostname,
+        taskTypes: [...taskTypes],
+        resources,
+        ignoreResources: options.ignoreResources ?? false,
+        paths: storage.paths.map((p) => p.ID),
       },
-      onDisconnected: () => calls.disconnect(),
-      onFatal: (err) => {
-        log(`the manager refused this worker: ${err.message}`);
-        options.onFatal?.(err);
-      },
+      url: storage.url,
+      onFatal: (err) => options.onFatal?.(err),
       log,
     });
     shutdown.push('manager connection', () => {
       stopping.abort(new AbortedError('the worker is stopping'));
       link.close();
     });
-    link.start();
     return {
       id: repo.workerId,
       session: repo.session,
