@@ -2,7 +2,8 @@
  * What operators see of the scheduler (docs/design/scheduler.md §6): the workers with their pools
  * and calls, and the queue with its windows. Pure functions of the scheduler's context, read from
  * its snapshot by the facade — a diagnostics request is never an event the scheduler must
- * answer, so it cannot be blocked by one (peers.md §2d).
+ * answer, so it cannot be blocked by one (Lotus's `sched-diag` hung with a stuck scheduler,
+ * lotus issues #3001, #3460).
  */
 import type { PoolUse, QueuedRequestView, SchedDiagView, WorkerState } from '../../src/tasks/worker-info.js';
 import type { ResourcePool } from './resource-pool.js';
