@@ -31,6 +31,7 @@ import { generateUnsealedCid } from '../src/piece/unsealed-cid.js';
 import type { SealerPool } from '../src/pool/pool.js';
 import { META_FILE } from '../src/sector/layout.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
+import type { RemoteStore } from '../src/storage/remote-store.js';
 import { LocalStore } from '../src/storage/local-store.js';
 import { SectorLocks } from '../src/storage/sector-locks.js';
 import { initStoragePath } from '../src/storage/storage-config.js';
@@ -130,6 +131,12 @@ export interface DaemonSystemOptions {
    * closed by `stop()`).
    */
   localStore?: (index: IndexClient) => LocalStore | Promise<LocalStore>;
+  /**
+   * Fetches for the local worker the sector files only other nodes hold (Lotus's built-in worker
+   * fetches like any other: with remote workers, a sector's files are on their paths). Without
+   * it the local worker finds only this node's files.
+   */
+  remoteStore?: (local: LocalStore) => RemoteStore;
   /** The node's sector lock table (the API's StorageLock uses the same one). @default a new one */
   locks?: SectorLocks;
   /** A chain client; the default is the local chain (a stand-in) over the repository database. */
@@ -396,8 +403,9 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
       }
       await localStore.open();
     }
+    const remote = options.remoteStore?.(localStore);
     worker = new LocalWorker(
-      { pool: options.pool, localStore, locks, sources, ...(options.parentCacheDir ? { parentCacheDir: options.parentCacheDir } : {}), log },
+      { pool: options.pool, localStore, locks, sources, ...(remote ? { remote } : {}), ...(options.parentCacheDir ? { parentCacheDir: options.parentCacheDir } : {}), log },
       { hostname, ...(options.uploadIdleMs !== undefined ? { uploadIdleMs: options.uploadIdleMs } : {}) },
     );
     markReady();

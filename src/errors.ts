@@ -49,6 +49,7 @@ export type ErrorCode =
   | 'CALL_STATE_INVALID'
   | 'ABORTED'
   | 'UPLOAD_STALLED'
+  | 'PROTOCOL_MISMATCH'
   | 'WORKER_UNKNOWN'
   | 'WORKER_LOST'
   | 'NO_WORKER'
@@ -135,11 +136,14 @@ export const CallStateInvalidError = defineError('CallStateInvalidError', 'CALL_
 export const AbortedError = defineError('AbortedError', 'ABORTED');
 /** A client's upload sent nothing for longer than the idle timeout; the piece is dropped. */
 export const UploadStalledError = defineError('UploadStalledError', 'UPLOAD_STALLED');
+/** A worker and its manager speak different versions of the worker protocol. */
+export const ProtocolMismatchError = defineError('ProtocolMismatchError', 'PROTOCOL_MISMATCH');
 /** No connected worker has that id. */
 export const WorkerUnknownError = defineError('WorkerUnknownError', 'WORKER_UNKNOWN');
 /**
- * The worker running a call went away for good (its connection's grace period ended): the
- * scheduler queues the call again instead of failing its sector (docs/design/scheduler.md §1).
+ * The worker running a call went away with it (it came back without the call, or stayed away past
+ * its grace period): the scheduler queues the call again instead of failing its sector
+ * (docs/design/scheduler.md §1).
  */
 export const WorkerLostError = defineError('WorkerLostError', 'WORKER_LOST');
 /** No worker can ever run the task (an upload's AddPiece while the local worker does not run AP). */
@@ -190,6 +194,7 @@ const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknow
   CALL_STATE_INVALID: CallStateInvalidError,
   ABORTED: AbortedError,
   UPLOAD_STALLED: UploadStalledError,
+  PROTOCOL_MISMATCH: ProtocolMismatchError,
   WORKER_UNKNOWN: WorkerUnknownError,
   WORKER_LOST: WorkerLostError,
   NO_WORKER: NoWorkerError,

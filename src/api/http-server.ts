@@ -4,13 +4,15 @@
  *   `application/octet-stream` body, and an error after the first byte arrives as the HTTP
  *   trailer `X-Stream-Error` (JSON `{code,message}`), so a truncated body is never mistaken for data;
  * - `POST /rpc/streams/v0/push/<uuid>`: upload bodies referenced by JSON-RPC calls;
- * - mounts: path prefixes handed to other areas (`/remote` for sector files, `/metrics`…).
+ * - mounts: path prefixes handed to other areas (`/remote` for sector files, `/metrics`…);
+ * - upgrades: WebSocket upgrades of a path handed to their area (the worker connection).
  *
  * Every request is authenticated first: `Authorization: Bearer <jwt>` (an invalid token is 401;
  * no token gets the default permissions, `read`, as in Lotus).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { SectorStorageError, toWireError } from '../errors.js';
 import { bearerToken, DEFAULT_PERMISSIONS, type Permission } from '../auth/tokens.js';
 import type { DispatchResult, RpcServer } from './rpc-server.js';
@@ -30,6 +32,18 @@ export type MountHandler = (
   auth: { permissions: readonly Permission[] },
 ) => void | Promise<void>;
 
+/**
+ * Takes over a WebSocket upgrade request of its path, authenticated, with the caller's
+ * permissions. `signal` aborts when the server closes: the handler closes its connections then
+ * (what is left open is destroyed after the close's grace period).
+ */
+export type UpgradeHandler = (
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  auth: { permissions: readonly Permission[]; signal: AbortSignal },
+) => void;
+
 export interface ApiHttpServerOptions {
   rpc: RpcServer;
   streams: StreamRegistry;
@@ -48,6 +62,7 @@ export class ApiHttpServer {
   readonly #opts: ApiHttpServerOptions;
   readonly #mounts: Array<[string, MountHandler]>;
   readonly #sockets = new Set<Socket>();
+  readonly #upgrades = new Map<string, UpgradeHandler>();
   /** Aborted at shutdown: in-flight calls see it through their RpcContext signal. */
   readonly #shutdown = new AbortController();
 
@@ -61,6 +76,17 @@ export class ApiHttpServer {
       this.#sockets.add(s);
       s.on('close', () => this.#sockets.delete(s));
     });
+    this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.#upgrade(req, socket, head).catch((err) => {
+        (this.#opts.log ?? console.error)(`upgrade of ${req.url} failed: ${(err as Error)?.stack ?? err}`);
+        socket.destroy();
+      });
+    });
+  }
+
+  /** Hands WebSocket upgrades of `path` to `handler` (after authentication). */
+  upgrade(path: string, handler: UpgradeHandler): void {
+    this.#upgrades.set(path, handler);
   }
 
   /** Adds a mount after construction (before or after listen). */
@@ -96,6 +122,24 @@ export class ApiHttpServer {
     }, graceMs);
     await closed;
     clearTimeout(timer);
+  }
+
+  async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const handler = this.#upgrades.get(path);
+    if (!handler) {
+      refuseUpgrade(socket, 404, { Error: `no WebSocket endpoint at ${path}` });
+      return;
+    }
+    const token = bearerToken(req.headers.authorization);
+    let permissions: readonly Permission[];
+    try {
+      permissions = token === undefined ? DEFAULT_PERMISSIONS : await this.#opts.authenticate(token);
+    } catch (err) {
+      refuseUpgrade(socket, 401, { Error: toWireError(err).message, code: 'UNAUTHORIZED' });
+      return;
+    }
+    handler(req, socket, head, { permissions, signal: this.#shutdown.signal });
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -232,6 +276,17 @@ export class ApiHttpServer {
 
 function rpcError(id: null, code: number, message: string) {
   return { jsonrpc: '2.0', id, error: { code, message, data: { code: 'INVALID_ARGUMENT' } } };
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' };
+
+/** Answers an upgrade request with a plain HTTP error (a JSON body) and closes the socket. */
+export function refuseUpgrade(socket: Duplex, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  const reason = STATUS_TEXT[status] ?? 'Error';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  );
 }
 
 /** Writes a JSON response. */

@@ -36,6 +36,11 @@ import type { FixedRandomness } from '../chain/fixed-randomness.js';
 import { heartbeatTimingFromEnv } from '../storage/owner-leases.js';
 import { RemoteStore } from '../storage/remote-store.js';
 import { SectorLocks } from '../storage/sector-locks.js';
+import { WORKER_WS_PATH } from '../api/worker-protocol.js';
+import { CallStore } from '../db/call-store.js';
+import type { Db } from '../db/database.js';
+import { LOCAL_WORKER_ID } from '../tasks/worker-info.js';
+import { RemoteWorkers } from './remote-workers.js';
 
 /** Default API listen address (loopback, Lotus miner's port). */
 export const DEFAULT_LISTEN = '127.0.0.1:2345';
@@ -70,6 +75,14 @@ export interface DaemonOptions {
    * (repo/drift-guard.ts); otherwise that start is refused with REPO_DRIFT.
    */
   acceptDrift?: boolean;
+  /** How long a disconnected remote worker's calls wait for it to come back before they are queued again. @default 60000 */
+  workerGraceMs?: number;
+  /**
+   * Lotus's InitWait: when the repository has calls still open that last ran on a remote worker,
+   * no scheduling pass for this long after start, so that worker reconnects and its calls are
+   * started on it again (it holds them) rather than run elsewhere. @default 3000
+   */
+  workerInitWaitMs?: number;
   /** Task types the daemon's own pool runs (`run --local-tasks`); empty: none (remote workers do the work). @default every type */
   localTasks?: readonly TaskType[];
   /** The local worker ignores resources (`run --ignore-resources`); per-type limits still apply. @default false */
@@ -83,6 +96,8 @@ export interface Daemon {
   readonly multiaddr: string;
   readonly url: string;
   readonly session: string;
+  /** The remote workers (`sector-storage worker`) connected over `/rpc/worker/v0`. */
+  readonly remoteWorkers: RemoteWorkers;
   /** Shuts down (idempotent): every step runs; rejects with the failed steps listed if any failed. */
   stop(): Promise<void>;
 }
@@ -105,6 +120,11 @@ export function programVersion(): string {
   } catch {
     return '0.0.0';
   }
+}
+
+/** True when a call last handed to a remote worker is still open (it may come back with it). */
+function remoteCallsOpen(db: Db): boolean {
+  return new CallStore(db).open().some((c) => c.worker !== undefined && c.worker !== LOCAL_WORKER_ID && (c.state === 'started' || c.state === 'running'));
 }
 
 /** Boots a daemon on a repository. */
@@ -144,6 +164,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const rpc = new RpcServer(apiMethods, components, streams);
     rpc.onInternalError = (method, err) => log(`${method} failed unexpectedly: ${(err as Error)?.stack ?? err}`);
     const server = new ApiHttpServer({ rpc, streams, authenticate: (t) => authority.verifyToken(t), log });
+    const { intervalMs, thresholdMs } = heartbeatTimingFromEnv();
+    // remote workers are refused (503, they retry) until the actor system can take them
+    const remoteWorkers = new RemoteWorkers({
+      manager: { version: components.daemon.version, session, miner: repo.config.minerId },
+      heartbeatMs: intervalMs,
+      ...(options.workerGraceMs !== undefined ? { graceMs: options.workerGraceMs } : {}),
+      log,
+    });
+    server.upgrade(WORKER_WS_PATH, remoteWorkers.upgrade);
     // listen before starting the actors: the storage paths are declared with this node's URL.
     // Nobody knows the port until the api file is written, so no call arrives half-booted.
     const bound = await server.listen(listen.host, listen.port);
@@ -151,7 +180,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
     // the node's one sector lock table: tasks of the local worker and the API's StorageLock share it;
     // its lease sweep releases remote owners that went silent
-    const { intervalMs, thresholdMs } = heartbeatTimingFromEnv();
+    let remote: RemoteStore | undefined;
     const locks = new SectorLocks({ heartbeatIntervalMs: intervalMs, heartbeatThresholdMs: thresholdMs });
     shutdown.push('sector locks', () => locks.close());
     const system = await startDaemonSystem({
@@ -169,6 +198,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       minerId: repo.config.minerId,
       sealProof: repo.config.sealProof,
       ...(options.localTasks ? { localTasks: options.localTasks } : {}),
+      ...(remoteCallsOpen(repo.db) ? { initWaitMs: options.workerInitWaitMs ?? 3_000 } : {}),
       ...(options.ignoreResources ? { ignoreResources: true } : {}),
       // the node's storage paths (storage.json), advertised with this node's /remote URL
       localStore: async (index) => {
@@ -182,18 +212,27 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         await local.open();
         return local;
       },
+      // one remote store for the local worker's fetches and the API's StorageFetch (Lotus: 10 downloads on the miner)
+      remoteStore: (local) => {
+        remote = new RemoteStore({ local, token: authority.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10 });
+        return remote;
+      },
       log,
       onError: (err) => log(`sector system error: ${(err as Error)?.stack ?? err}`),
     });
     // stopped after the HTTP server, so in-flight calls end first
     shutdown.pushAfter('HTTP server', 'actor system', () => system.stop());
+    // the workers' connections close before the actors stop: stopping a task actor aborts its
+    // run, which must not reach a worker (shutdown is not an abort; the worker delivers later)
+    remoteWorkers.start(system.index.calls, system.workers);
+    shutdown.push('remote workers', () => remoteWorkers.close());
     components.sectors = system.sectors;
     components.workers = system.workerService;
     components.system = system;
     components.storage = {
       catalog: system.index.catalog,
       local: system.localStore,
-      remote: new RemoteStore({ local: system.localStore, catalog: system.index.catalog, token: authority.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10 }),
+      remote: remote ?? new RemoteStore({ local: system.localStore, token: authority.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10 }),
       locks,
     };
     server.mount('/remote', createRemoteHandler({ local: system.localStore, log }));
@@ -211,6 +250,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       multiaddr,
       url,
       session,
+      remoteWorkers,
       stop: () => shutdown.run(),
     };
   } catch (err) {

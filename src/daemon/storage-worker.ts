@@ -10,10 +10,12 @@
  * at once.
  *
  * The HTTP server is the same ApiHttpServer the daemon uses, with an (initially empty) method
- * table: the scheduler issue adds the worker's task methods to it. Tokens are the manager's
- * (verified through its `AuthVerify`, cached for a minute).
+ * table; task execution reaches the worker over its own WebSocket to the manager
+ * (worker-node.ts). Tokens are the manager's (verified through its `AuthVerify`, cached for a
+ * minute).
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -24,7 +26,7 @@ import { ApiClient } from '../api/rpc-client.js';
 import type { AnyMethod } from '../api/rpc-method.js';
 import { RpcServer } from '../api/rpc-server.js';
 import { StreamRegistry } from '../api/stream-registry.js';
-import { InvalidArgumentError, StorageConfigInvalidError, UnauthorizedError } from '../errors.js';
+import { AbortedError, InvalidArgumentError, type SectorStorageError, StorageConfigInvalidError, UnauthorizedError } from '../errors.js';
 import { ShutdownSteps } from '../lifecycle/shutdown-steps.js';
 import { createRemoteHandler } from '../storage/http-handler.js';
 import { META_FILE } from '../sector/layout.js';
@@ -53,12 +55,19 @@ export interface StorageWorkerOptions {
    * on another port leaves no dead URL). @default {@link workerNodeId} of the storage paths
    */
   nodeId?: string;
-  /** Worker-specific API methods (the scheduler adds task execution here). @default {} */
+  /** Worker-specific API methods on its HTTP server. @default {} */
   methods?: Record<string, AnyMethod>;
+  /**
+   * The owner name of its sector locks on the manager (a sealing worker passes its session, so a
+   * restart can release what the previous session held). @default a new uuid
+   */
+  ownerId?: string;
   /** Storage-path and lock-owner heartbeats, and the manager-restart check. @default 10_000 */
   heartbeatIntervalMs?: number;
   /** @default 5 */
   parallelFetchLimit?: number;
+  /** Aborted when the worker process stops: calls waiting for an unreachable manager give up. */
+  signal?: AbortSignal;
   /** @default console.log */
   log?: (line: string) => void;
 }
@@ -88,18 +97,23 @@ export async function startStorageWorker(options: StorageWorkerOptions): Promise
   const shutdown = new ShutdownSteps(log);
   shutdown.push('manager client', () => manager.close());
   try {
-    const perms = await manager.call('AuthVerify', options.token);
+    const once: ManagerCall = (method, params, opts) =>
+      (manager.call as unknown as (m: string, ...p: unknown[]) => Promise<unknown>)(method, ...params, ...(opts?.signal ? [{ signal: opts.signal }] : []));
+    // a manager that is not up yet, or restarts, is away for a few seconds: the worker's start,
+    // and a task that declares its files or takes a lock, wait for it instead of failing
+    const stopping = new AbortController();
+    shutdown.push('manager waits', () => stopping.abort(new AbortedError('the worker is stopping')));
+    const call = waitingForManager(once, options.signal ? AbortSignal.any([stopping.signal, options.signal]) : stopping.signal, log);
+    const perms = (await call('AuthVerify', [options.token])) as Permission[];
     if (!perms.includes('admin')) {
       throw new UnauthorizedError(`the --token given to the worker has ${perms.join(', ') || 'no'} permissions; it needs admin`);
     }
-    let session = await manager.call('Session');
+    let session = (await call('Session', [])) as string;
     const verify = cachedVerifier(manager);
-    const call: ManagerCall = (method, params, opts) =>
-      (manager.call as unknown as (m: string, ...p: unknown[]) => Promise<unknown>)(method, ...params, ...(opts?.signal ? [{ signal: opts.signal }] : []));
     const catalog = rpcCatalog(call);
 
-    const id = randomUUID();
-    const locks = new ManagerLocks(call, id);
+    const id = options.ownerId ?? randomUUID();
+    const locks = new ManagerLocks(call, id, log);
     const streams = new StreamRegistry();
     const components = {
       daemon: {
@@ -230,6 +244,38 @@ function prepareWorkerPath(dir: string, log: (l: string) => void): string {
   log(`initialised worker storage path ${root} as ${meta.ID} (seal, weight 10)`);
   return root;
 }
+
+/**
+ * A manager call that, while the manager cannot be reached (it is down or restarting: the
+ * connection is refused, or reset under a request it was serving when it died) or says it is
+ * still starting, tries again every 250 ms to 2 s until it answers, the call's signal aborts or
+ * `stop` aborts. What a worker asks of its manager can be asked twice: declarations, drops and
+ * moves in the index set a state, reads read, an unlock of an unknown lock answers false, and a
+ * lock request whose connection broke is abandoned by the manager (or died with it).
+ * Heartbeats are not retried: the next tick sends them again.
+ */
+export function waitingForManager(call: ManagerCall, stop: AbortSignal, log: (line: string) => void): ManagerCall {
+  return async (method, params, opts) => {
+    if (PERIODIC.has(method)) return call(method, params, opts);
+    let told = false;
+    for (let delay = 250; ; delay = Math.min(delay * 2, 2_000)) {
+      try {
+        return await call(method, params, opts);
+      } catch (err) {
+        const e = err as SectorStorageError;
+        if (e.code !== 'DAEMON_UNREACHABLE' || stop.aborted || opts?.signal?.aborted) throw err;
+        if (!told) log(`${method}: the manager is not reachable (${e.message}); waiting for it`);
+        told = true;
+        await sleep(delay, undefined, { signal: AbortSignal.any([stop, ...(opts?.signal ? [opts.signal] : [])]) }).catch(() => {
+          throw err;
+        });
+      }
+    }
+  };
+}
+
+/** Heartbeats: sent again on the next tick anyway, so they do not wait (they would pile up). */
+const PERIODIC = new Set(['StorageReportHealth', 'StorageOwnerHeartbeat']);
 
 /** Token → permissions through the manager's AuthVerify, cached for a minute. */
 function cachedVerifier(manager: ApiClient): (token: string) => Promise<readonly Permission[]> {

@@ -8,8 +8,8 @@
  * exist is refused by name instead of overwriting what is durable. The SQL is what SQLite and
  * PostgreSQL both accept.
  */
-import { CallStateInvalidError, CallUnknownError, InternalError, InvalidArgumentError, isErrorCode } from '../errors.js';
-import type { CallOutcome, CallRecord, CallReturn, CallState } from '../tasks/calls.js';
+import { CallStateInvalidError, CallUnknownError, InternalError, InvalidArgumentError } from '../errors.js';
+import { type CallOutcome, type CallRecord, type CallReturn, type CallState, isCallReturn } from '../tasks/calls.js';
 import { isTaskType, type Task } from '../tasks/task-types.js';
 import { type Db, inTransaction } from './database.js';
 
@@ -273,15 +273,6 @@ function decode(row: CallRow): CallRecord {
   if (row.finished_at !== null) r.finishedAt = row.finished_at;
   if (row.returned_at !== null) r.returnedAt = row.returned_at;
   return r;
-}
-
-/** True for `{ok: true, result: {type, value}}` or `{ok: false, error: {code, message}}`. */
-function isCallReturn(v: unknown): v is CallReturn {
-  const o = v as Partial<{ ok: unknown; result: { type?: unknown; value?: unknown } | null; error: { code?: unknown; message?: unknown } | null }>;
-  if (typeof o !== 'object' || o === null) return false;
-  if (o.ok === true) return typeof o.result === 'object' && o.result !== null && isTaskType(o.result.type) && o.result.value !== undefined;
-  if (o.ok === false) return isErrorCode(o.error?.code) && typeof o.error?.message === 'string';
-  return false;
 }
 
 /** The JSON of a result a worker handed back, after checking its shape. */

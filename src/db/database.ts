@@ -25,8 +25,11 @@ export function inTransaction<T>(db: Db, fn: () => T): T {
   return run(fn) as T;
 }
 
-/** Opens (creating if needed) the database at `path` and applies pending migrations. */
-export function openDatabase(path: string, options: { readonly?: boolean } = {}): Db {
+/**
+ * Opens (creating if needed) the database at `path` and applies pending migrations: the daemon
+ * repository's schema, or `options.migrations` (a worker process's, `workerMigrations`).
+ */
+export function openDatabase(path: string, options: { readonly?: boolean; migrations?: readonly string[] } = {}): Db {
   const db = new Database(path, { readonly: options.readonly ?? false, timeout: 5000 });
   if (!options.readonly) {
     db.pragma('journal_mode = WAL');
@@ -34,23 +37,21 @@ export function openDatabase(path: string, options: { readonly?: boolean } = {})
     // sector files are fsynced before their rows are written, so a lost row is re-declared by a scan.
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
-    migrate(db);
+    migrate(db, options.migrations);
   }
   return db;
 }
 
 /** Applies every migration newer than `PRAGMA user_version`, all in one transaction. */
-export function migrate(db: Db): void {
+export function migrate(db: Db, list: readonly string[] = migrations): void {
   const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > migrations.length) {
-    throw new Error(
-      `database schema version ${current} is newer than this program understands (${migrations.length}); refusing to open it`,
-    );
+  if (current > list.length) {
+    throw new Error(`database schema version ${current} is newer than this program understands (${list.length}); refusing to open it`);
   }
-  const pending = migrations.slice(current);
+  const pending = list.slice(current);
   if (pending.length === 0) return;
   db.transaction(() => {
     for (const m of pending) db.exec(m);
-    db.pragma(`user_version = ${migrations.length}`);
+    db.pragma(`user_version = ${list.length}`);
   })();
 }

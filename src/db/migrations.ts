@@ -150,3 +150,30 @@ export const migrations: readonly string[] = [
   WHERE ok = 0;
   `,
 ];
+
+/**
+ * The schema of a worker process's own database (`sector-storage worker`, its `--repo`), numbered
+ * like {@link migrations}: the worker's identity and its durable call store
+ * (src/db/worker-call-store.ts).
+ */
+export const workerMigrations: readonly string[] = [
+  // 1: the worker's id and last session, and the calls it runs for its manager
+  `
+  CREATE TABLE worker_meta (
+    key         TEXT PRIMARY KEY,          -- 'worker_id', 'session'
+    value       TEXT NOT NULL
+  );
+  CREATE TABLE worker_calls (
+    call_id     TEXT PRIMARY KEY,          -- the manager's call id (the ID of its CallID)
+    task        TEXT NOT NULL,             -- AP, PC1, …
+    miner       INTEGER NOT NULL,
+    number      INTEGER NOT NULL,
+    input       TEXT NOT NULL,             -- JSON task, as the manager sent it
+    state       TEXT NOT NULL CHECK (state IN ('running', 'done')),
+    session     TEXT NOT NULL,             -- the worker process that accepted it
+    result      TEXT,                      -- JSON {ok, result} or {ok: false, error} once done
+    created_at  INTEGER NOT NULL,          -- unix ms
+    finished_at INTEGER
+  );
+  `,
+];

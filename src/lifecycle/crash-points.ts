@@ -3,8 +3,8 @@
  * process kills itself with SIGKILL the first time it reaches that named point. The points sit
  * between the durable steps that must survive a crash (the partial file's trailer journal,
  * AddPiece's temporary file, PC1's layer checkpoints, Finalize's deletions, the call tracker's
- * commits), so a test can stop a real daemon exactly there and prove that the next start
- * recovers. Unset (always, outside tests), a point costs one string compare.
+ * commits, a worker process's call store), so a test can stop a real daemon or worker exactly
+ * there and prove that the next start recovers. Unset (always, outside tests), a point costs one string compare.
  *
  * A pool thread shares the process: killing the process from a thread kills the daemon too.
  */
@@ -34,6 +34,13 @@ const CALL_RUNNING = TASK_TYPES.map((t) => `call.running.${t}` as const);
 /** `call.done.<TASK>`: the index committed a call's result (`calls.finish`); its sector has not heard of it, let alone applied it. */
 const CALL_DONE = TASK_TYPES.map((t) => `call.done.${t}` as const);
 
+/** `worker.call.accepted.<TASK>`: a worker process recorded a call of TASK its manager handed over, and has not answered yet. */
+const WORKER_ACCEPTED = TASK_TYPES.map((t) => `worker.call.accepted.${t}` as const);
+/** `worker.call.done.<TASK>`: a worker process recorded the result of a call of TASK, and has not delivered it yet. */
+const WORKER_DONE = TASK_TYPES.map((t) => `worker.call.done.${t}` as const);
+/** `worker.call.acked.<TASK>`: the manager acknowledged the result of a call of TASK; the worker has not deleted its record yet. */
+const WORKER_ACKED = TASK_TYPES.map((t) => `worker.call.acked.${t}` as const);
+
 /** Every crash point. */
 export const CRASH_POINTS = [
   ...WRITE_CRASH_POINTS,
@@ -46,6 +53,9 @@ export const CRASH_POINTS = [
   'finalize.cache-partly-cleared',
   ...CALL_RUNNING,
   ...CALL_DONE,
+  ...WORKER_ACCEPTED,
+  ...WORKER_DONE,
+  ...WORKER_ACKED,
 ] as const;
 
 /** A named crash point. */
@@ -54,6 +64,11 @@ export type CrashPoint = (typeof CRASH_POINTS)[number];
 /** The crash point of a call tracker commit (`call.running.<TASK>` or `call.done.<TASK>`). */
 export function callCrashPoint(state: 'running' | 'done', task: TaskType): CrashPoint {
   return `call.${state}.${task}`;
+}
+
+/** The crash point of a worker process's call store (`worker.call.<step>.<TASK>`). */
+export function workerCallCrashPoint(step: 'accepted' | 'done' | 'acked', task: TaskType): CrashPoint {
+  return `worker.call.${step}.${task}`;
 }
 
 /** Kills the process (SIGKILL, no cleanup of any kind) when `point` is the one the environment names. */

@@ -19,7 +19,11 @@ export interface ManagerLock {
   readonly sector: SectorId;
   readonly read: number;
   readonly write: number;
-  /** Releases it (`StorageUnlock`); false when the manager no longer had it (e.g. released as dead). */
+  /**
+   * Releases it (`StorageUnlock`); false when the manager no longer had it (released as dead, or
+   * a manager restart forgot it) or could not be told (then its lease ends it). Never rejects: a
+   * task lets go of its lock in a `finally` without waiting.
+   */
   release(): Promise<boolean>;
 }
 
@@ -29,9 +33,12 @@ export class ManagerLocks {
   /** The owner name every request carries (the worker's id). */
   readonly owner: string;
 
-  constructor(call: ManagerCall, owner: string) {
+  readonly #log: (line: string) => void;
+
+  constructor(call: ManagerCall, owner: string, log: (line: string) => void = () => {}) {
     this.#call = call;
     this.owner = owner;
+    this.#log = log;
   }
 
   /** Waits for the lock (`StorageLock`); `signal` abandons the wait. */
@@ -64,7 +71,10 @@ export class ManagerLocks {
       read,
       write,
       release: () => {
-        released ??= this.#call('StorageUnlock', [id]) as Promise<boolean>;
+        released ??= (this.#call('StorageUnlock', [id]) as Promise<boolean>).catch((err: Error) => {
+          this.#log(`releasing sector lock ${id} on the manager failed (${err.message}); its lease ends it`);
+          return false;
+        });
         return released;
       },
     };

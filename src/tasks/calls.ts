@@ -9,9 +9,9 @@
  *      └──re-queued after the─┘  (the thread died with the process)
  *         process died
  */
-import type { WireError } from '../errors.js';
+import { isErrorCode, type WireError } from '../errors.js';
 import type { SectorId } from '../sector/sector-id.js';
-import type { Task, TaskResult, TaskType } from './task-types.js';
+import { isTaskType, type Task, type TaskResult, type TaskType } from './task-types.js';
 
 /** Where a call is in its life. */
 export type CallState = 'started' | 'running' | 'done' | 'returned';
@@ -46,4 +46,13 @@ export interface CallRecord {
   startedAt?: number;
   finishedAt?: number;
   returnedAt?: number;
+}
+
+/** True for `{ok: true, result: {type, value}}` or `{ok: false, error: {code, message}}`. */
+export function isCallReturn(v: unknown): v is CallReturn {
+  const o = v as Partial<{ ok: unknown; result: { type?: unknown; value?: unknown } | null; error: { code?: unknown; message?: unknown } | null }>;
+  if (typeof o !== 'object' || o === null) return false;
+  if (o.ok === true) return typeof o.result === 'object' && o.result !== null && isTaskType(o.result.type) && o.result.value !== undefined;
+  if (o.ok === false) return isErrorCode(o.error?.code) && typeof o.error?.message === 'string';
+  return false;
 }

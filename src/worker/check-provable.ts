@@ -11,7 +11,6 @@
 import { AbortedError } from '../errors.js';
 import { FileType, type SectorId, sectorName } from '../sector/sector-id.js';
 import type { FaultySector, ProvableSector } from '../seal/check-provable.js';
-import type { SectorLock } from '../storage/sector-locks.js';
 import { lockSector } from './sector-files.js';
 import type { WorkerEnv } from './worker-env.js';
 
@@ -34,7 +33,7 @@ export interface CheckProvableRequestOptions {
 export async function checkProvable(env: WorkerEnv, sectors: readonly ProvableRequest[], options: CheckProvableRequestOptions = {}): Promise<FaultySector[]> {
   const signal = options.signal ?? new AbortController().signal;
   const bad = new Map<number, FaultySector>();
-  const locks: SectorLock[] = [];
+  const locks: { release(): void }[] = [];
   const checks: { index: number; sector: ProvableSector }[] = [];
   try {
     for (const [index, s] of sectors.entries()) {

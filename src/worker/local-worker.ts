@@ -49,6 +49,7 @@ export class LocalWorker {
       pool: components.pool,
       localStore: components.localStore,
       locks: components.locks,
+      remote: components.remote,
       sources: components.sources,
       uploads: new WeakMap(),
       parentCacheDir: components.parentCacheDir,

@@ -5,9 +5,20 @@
  */
 import type { TaskProgress } from '../lifecycle/task-context.js';
 import type { SealerPool } from '../pool/pool.js';
+import type { SectorId } from '../sector/sector-id.js';
 import type { LocalStore } from '../storage/local-store.js';
-import type { SectorLocks } from '../storage/sector-locks.js';
+import type { RemoteStore } from '../storage/remote-store.js';
 import type { UploadStream } from './upload-stream.js';
+
+/**
+ * The sector lock table tasks lock in: the daemon's own table (src/storage/sector-locks.ts), or,
+ * on a worker process, the manager's table reached over the API in the worker's name
+ * (src/storage/manager-locks.ts), so tasks on every node of a miner exclude each other.
+ */
+export interface SectorLockTable {
+  /** Waits for the lock; aborting `signal` abandons the wait. The lock lives until `release()`. */
+  acquire(sector: SectorId, read: number, write: number, options?: { signal?: AbortSignal }): Promise<{ release(): void }>;
+}
 
 /** A client's byte stream waiting for its AddPiece task (the facade registers it by request id). */
 export interface RequestSource {
@@ -24,8 +35,13 @@ export interface LocalWorkerComponents {
   pool: SealerPool;
   /** This node's storage paths: resolves, allocates, reserves and declares sector files. */
   localStore: LocalStore;
-  /** The node's sector lock table (one per daemon; the API's StorageLock uses the same one). */
-  locks: SectorLocks;
+  /** The miner's sector lock table (one per daemon; the API's StorageLock uses the same one). */
+  locks: SectorLockTable;
+  /**
+   * Fetches sector files other nodes hold before a task that needs them runs (Lotus's
+   * `schedFetch`). Without it a task finds only this node's files.
+   */
+  remote?: RemoteStore;
   /** Client byte sources of AddPiece tasks, by request id. */
   sources: Map<string, RequestSource>;
   /** Where SDR parent caches live. @default PC1's default (FIL_PROOFS_PARENT_CACHE, else /var/tmp/filecoin-parents) */
@@ -61,7 +77,8 @@ export interface TaskRunOptions {
 export interface WorkerEnv {
   readonly pool: SealerPool;
   readonly localStore: LocalStore;
-  readonly locks: SectorLocks;
+  readonly locks: SectorLockTable;
+  readonly remote: RemoteStore | undefined;
   readonly sources: Map<string, RequestSource>;
   /** The idle-timed reader of each request source, shared by the first-bytes wait and the task. */
   readonly uploads: WeakMap<RequestSource, UploadStream>;

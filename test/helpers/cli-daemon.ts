@@ -114,7 +114,8 @@ export interface DaemonProcess {
 }
 
 /**
- * Starts `sector-storage run` on `repo` (port 0, one pool thread) and waits for its `api` file.
+ * Starts `sector-storage run` on `repo` (port 0 and one pool thread unless `extra` says otherwise)
+ * and waits for its `api` file.
  * Rejects with the daemon's output if it exits first. `env` adds environment variables.
  */
 export async function startDaemon(
@@ -122,7 +123,9 @@ export async function startDaemon(
   extra: readonly string[] = [],
   env: Readonly<Record<string, string>> = {},
 ): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, [CLI, 'run', '--listen', '127.0.0.1:0', '--threads', '1', ...extra], {
+  // `extra` may choose the address (a restart on the same port) or the threads
+  const defaults = [...(extra.includes('--listen') ? [] : ['--listen', '127.0.0.1:0']), ...(extra.includes('--threads') ? [] : ['--threads', '1'])];
+  const child = spawn(process.execPath, [CLI, 'run', ...defaults, ...extra], {
     env: { ...process.env, SECTOR_STORAGE_PATH: repo, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -38,6 +38,8 @@ export interface SealingCallRow {
   Created: number;
   Started?: number;
   Finished?: number;
+  /** The worker that ran it last (`local`: the daemon's pool; a remote worker's id). */
+  Worker?: string;
   Error?: { code: string; message: string };
 }
 

@@ -21,7 +21,7 @@
  * Sector ids are accepted as `{miner, number}` or Lotus's `{Miner, Number}`.
  */
 import type { ApiComponents } from '../components.js';
-import { AbortedError, InvalidArgumentError } from '../../errors.js';
+import { AbortedError, DaemonUnreachableError, InvalidArgumentError } from '../../errors.js';
 import { type SectorId, sectorName } from '../../sector/sector-id.js';
 import type { StorageStatus } from '../../storage/storage-types.js';
 import type { RemoteStore } from '../../storage/remote-store.js';
@@ -63,7 +63,7 @@ declare module '../components.js' {
 
 /** The storage components of a daemon (refused while it is still starting). */
 export function storageComponents(c: ApiComponents): StorageComponents {
-  if (!c.storage) throw new InvalidArgumentError('storage is not available yet: the daemon is still starting');
+  if (!c.storage) throw new DaemonUnreachableError('storage is not available yet: the daemon is still starting');
   return c.storage;
 }
 

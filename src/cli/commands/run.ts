@@ -59,6 +59,12 @@ const run = defineCommand({
       description:
         'start even though the database has no sectors while the storage paths hold sector files (a lost or replaced database); without it that start is refused',
     },
+    'worker-grace-ms': {
+      type: 'string',
+      valueName: 'MS',
+      description: "how long a disconnected worker's running calls wait for it to come back before they are queued again",
+      defaultText: '60000',
+    },
     inspect: {
       type: 'string',
       valueName: 'FILE',
@@ -74,6 +80,7 @@ const run = defineCommand({
     const seedWaitEpochs = flags['seed-wait-epochs'] === undefined ? undefined : parseIntArg(flags['seed-wait-epochs'], 'seed wait (--seed-wait-epochs)');
     const localTasks = flags['local-tasks'] === undefined ? undefined : parseLocalTasks(flags['local-tasks']);
     const uploadIdleMs = flags['upload-idle-ms'] === undefined ? undefined : parseIntArg(flags['upload-idle-ms'], 'upload idle time (--upload-idle-ms)', { min: 1 });
+    const workerGraceMs = flags['worker-grace-ms'] === undefined ? undefined : parseIntArg(flags['worker-grace-ms'], 'worker grace (--worker-grace-ms)', { min: 1 });
     // loaded on use, so other commands do not load the pool, the actors and the native addon
     const { startDaemon } = await import('../../daemon/daemon.js');
     const daemon = await startDaemon({
@@ -88,6 +95,7 @@ const run = defineCommand({
       ...(uploadIdleMs !== undefined ? { uploadIdleMs } : {}),
       acceptDrift: flags['accept-drift'],
       ...(localTasks ? { localTasks } : {}),
+      ...(workerGraceMs !== undefined ? { workerGraceMs } : {}),
       ...(flags['ignore-resources'] ? { ignoreResources: true } : {}),
       log: (line) => out.info(line),
     });

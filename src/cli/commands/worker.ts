@@ -1,17 +1,31 @@
 /**
- * `sector-storage worker --manager URL --token TOKEN --storage PATH [--listen HOST:PORT]`: a
- * second node. In this version it is a storage node: it attaches its paths to the manager's
- * index, heartbeats, declares its sector files and serves `/remote` so the manager and other
- * workers can fetch from it. Task execution (the scheduler) is added to this same command.
+ * `sector-storage worker --manager URL --token TOKEN [--task-types AP,PC1,…] [--storage PATH]
+ * [--threads N] [--repo PATH]`: a second node that seals for a manager daemon (Lotus's
+ * `lotus-worker run`). It keeps its own repository (`--repo`, `SECTOR_STORAGE_WORKER_PATH`,
+ * default `~/.sector-storage-worker`: its id and its durable call store), attaches its storage
+ * paths to the manager's index, serves `/remote`, connects to the manager over WebSocket and runs
+ * the tasks the manager hands it on its own sealer pool (src/daemon/worker-node.ts).
  *
  * Env `SECTOR_STORAGE_HEARTBEAT_MS` (storage/owner-leases.ts) sets the heartbeat interval, as it
  * sets the manager's sweep; unset, 10 s as in Lotus.
  */
-import { InvalidArgumentError } from '../../errors.js';
-import { UsageError } from '../args.js';
+import { InvalidArgumentError, type SectorStorageError } from '../../errors.js';
+import { TASK_TYPES, type TaskType, isTaskType } from '../../tasks/task-types.js';
+import { parseIntArg, UsageError } from '../args.js';
 import { defineCommand } from '../command.js';
 
 const DEFAULT_WORKER_LISTEN = '127.0.0.1:3456';
+
+/** The task types of `--task-types AP,PC1,…` (Lotus's short names; `all` for every one). */
+export function parseTaskTypes(text: string): TaskType[] {
+  if (text.trim() === 'all') return [...TASK_TYPES];
+  const names = text.split(',').map((x) => x.trim().toUpperCase());
+  const unknown = names.filter((n) => !isTaskType(n));
+  if (unknown.length > 0 || names.length === 0) {
+    throw new InvalidArgumentError(`--task-types: ${unknown.map((u) => JSON.stringify(u)).join(', ') || '(empty)'} is not a task type (all, or a list of ${TASK_TYPES.join(', ')})`);
+  }
+  return TASK_TYPES.filter((t) => names.includes(t));
+}
 
 /** `HOST:PORT` (IPv6 as `[::1]:3456`). */
 export function parseHostPort(text: string, flag: string): { host: string; port: number } {
@@ -25,13 +39,15 @@ export function parseHostPort(text: string, flag: string): { host: string; port:
 
 const worker = defineCommand({
   path: ['worker'],
-  summary: 'run a worker node that contributes its storage paths to a manager daemon',
+  summary: 'run a worker node that seals for a manager daemon and contributes its storage paths',
   description:
-    'Each --storage path is opened (a missing or empty directory is initialised as a sealing path, weight 10), attached to the manager\'s index with this worker\'s URL, and its sector files are declared. The worker heartbeats every ~10 s (env SECTOR_STORAGE_HEARTBEAT_MS), so the manager releases its sector locks if it dies, re-declares its paths when the manager restarts, and serves /remote (admin tokens of the manager) until SIGINT/SIGTERM; stopping releases its sector locks.',
+    "Opens the worker's own repository (--repo; its id and its durable call store: results finished while the manager is away are delivered when it is back), opens each --storage path (a missing or empty directory is initialised as a sealing path, weight 10; default <repo>/storage), attaches them to the manager's index with this worker's URL and serves /remote, then connects to the manager over WebSocket and runs the tasks it hands over (--task-types) on its own pool of --threads threads, fetching the sector files it lacks from other nodes. It heartbeats every ~10 s (env SECTOR_STORAGE_HEARTBEAT_MS) and reconnects when the manager restarts. A token the manager refuses, or another protocol version, stops it with an error. SIGINT/SIGTERM stop it; tasks still running are queued again by the manager.",
   flags: {
     manager: { type: 'string', valueName: 'URL', description: "the manager daemon's API URL, e.g. http://127.0.0.1:2345" },
     token: { type: 'string', valueName: 'TOKEN', description: 'an admin API token of the manager (env SECTOR_STORAGE_TOKEN)' },
-    storage: { type: 'string', repeated: true, valueName: 'PATH', description: 'a storage path of this worker (repeatable)' },
+    'task-types': { type: 'string', valueName: 'LIST', description: `task types it runs: all, or a list of ${TASK_TYPES.join(',')}`, defaultText: 'all' },
+    threads: { type: 'string', valueName: 'N', description: 'sealer pool threads', defaultText: 'all cores' },
+    storage: { type: 'string', repeated: true, valueName: 'PATH', description: 'a storage path of this worker (repeatable)', defaultText: '<repo>/storage' },
     listen: { type: 'string', valueName: 'HOST:PORT', description: 'listen address; port 0 picks a free port', defaultText: DEFAULT_WORKER_LISTEN },
     advertise: { type: 'string', valueName: 'HOST:PORT', description: 'address other nodes use to reach this worker (default: the listen address)' },
     'node-id': {
@@ -48,38 +64,54 @@ const worker = defineCommand({
     if (!managerUrl) throw new UsageError('--manager URL is required');
     const token = flags.token ?? process.env.SECTOR_STORAGE_TOKEN;
     if (!token) throw new UsageError('--token TOKEN is required (an admin token of the manager)');
-    if (flags.storage.length === 0) throw new UsageError('at least one --storage PATH is required');
     const listen = parseHostPort(flags.listen ?? DEFAULT_WORKER_LISTEN, '--listen');
     if (flags.advertise !== undefined) parseHostPort(flags.advertise, '--advertise');
     const limit = flags['parallel-fetch-limit'] === undefined ? 5 : Number(flags['parallel-fetch-limit']);
     if (!Number.isSafeInteger(limit) || limit < 1) throw new UsageError('--parallel-fetch-limit must be a positive integer');
+    const taskTypes = flags['task-types'] === undefined ? [...TASK_TYPES] : parseTaskTypes(flags['task-types']);
+    const threads = flags.threads === undefined ? undefined : parseIntArg(flags.threads, 'thread count (--threads)', { min: 1 });
     // loaded on use, so other commands do not load the storage stack
-    const { startStorageWorker } = await import('../../daemon/storage-worker.js');
+    const { resolveWorkerRepoPath } = await import('../../repo/worker-repo.js');
+    const { startWorkerNode } = await import('../../daemon/worker-node.js');
     const { heartbeatTimingFromEnv } = await import('../../storage/owner-leases.js');
     const { intervalMs } = heartbeatTimingFromEnv();
-    const w = await startStorageWorker({
+    let refused: (err: SectorStorageError) => void = () => {};
+    const fatal = new Promise<SectorStorageError>((resolve) => {
+      refused = resolve;
+    });
+    const w = await startWorkerNode({
+      repoPath: resolveWorkerRepoPath(flags.repo),
       managerUrl,
       token,
       storage: flags.storage,
       host: listen.host,
       port: listen.port,
+      taskTypes,
+      ...(threads !== undefined ? { threads } : {}),
       ...(flags.advertise ? { advertise: flags.advertise } : {}),
       ...(flags['node-id'] ? { nodeId: flags['node-id'] } : {}),
       parallelFetchLimit: limit,
       heartbeatIntervalMs: intervalMs,
+      onFatal: (err) => refused(err),
+      signal,
       log: (line) => out.info(line),
     });
     out.result(
-      { id: w.id, url: w.url, listen: w.listenUrl, paths: w.paths },
+      { id: w.id, session: w.session, url: w.url, listen: w.listenUrl, taskTypes: w.taskTypes, paths: w.paths },
       (r) => [
-        `worker ${r.id} listening on ${r.listen}${r.url !== r.listen ? ` (reachable as ${r.url})` : ''}`,
+        `worker ${r.id} listening on ${r.listen}${r.url !== r.listen ? ` (reachable as ${r.url})` : ''}, running ${r.taskTypes.join(', ')}`,
         ...r.paths.map((p) => `  storage ${p.ID} at ${p.LocalPath}`),
       ],
     );
-    if (!signal.aborted) await new Promise<void>((res) => signal.addEventListener('abort', () => res(), { once: true }));
-    out.info(`worker shutting down (${String((signal.reason as Error)?.message ?? 'signal')})`);
+    const stopped = new Promise<undefined>((resolve) => {
+      if (signal.aborted) resolve(undefined);
+      else signal.addEventListener('abort', () => resolve(undefined), { once: true });
+    });
+    const err = await Promise.race([fatal, stopped]);
+    out.info(err ? 'worker shutting down: the manager refused it' : `worker shutting down (${String((signal.reason as Error)?.message ?? 'signal')})`);
     await w.stop();
     out.info('worker stopped');
+    if (err) throw err;
   },
 });
 

@@ -14,6 +14,8 @@
  *   before it asks for a pool thread, and a client silent for the idle timeout fails the piece
  *   with UPLOAD_STALLED. Bytes reach the thread over a MessagePort with credit-based flow control
  *   (src/pool/port-stream.ts).
+ * - A sector's unsealed file that another node holds is moved here before a later piece is
+ *   written to it (Lotus `manager.go` AddPiece fetches with AcquireMove).
  * - The file is declared primary once written: this node wrote it for its own sector.
  */
 import { MessageChannel } from 'node:worker_threads';
@@ -24,7 +26,7 @@ import { sendStream } from '../../pool/port-stream.js';
 import { sealProofInfo } from '../../sector/proofs.js';
 import { FileType, sectorName } from '../../sector/sector-id.js';
 import type { TaskOf, TaskOutputs } from '../../tasks/task-types.js';
-import { lockSector, refOf } from '../sector-files.js';
+import { fetchMissing, lockSector, refOf } from '../sector-files.js';
 import { UploadStream } from '../upload-stream.js';
 import type { RequestSource, TaskRunOptions, WorkerEnv } from '../worker-env.js';
 
@@ -60,6 +62,7 @@ export async function runAddPiece(env: WorkerEnv, task: TaskOf<'AP'>, run: TaskR
   const lock = await lockSector(env, sector, FileType.none, FileType.unsealed, signal);
   let release: (() => void) | undefined;
   try {
+    if (input.paddedOffset > 0) await fetchMissing(env, task, FileType.unsealed, 'sealing', 'move', { ...run, signal });
     // the file and the space for everything this write adds (data, trailer, journal), reserved
     const target = await env.localStore.prepareAddPiece(refOf(task), input.pieceSize);
     release = () => target.reservation.release();

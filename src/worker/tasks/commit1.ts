@@ -3,6 +3,9 @@
  * thread from the sealed file and the cache. Locks: sealed read, cache written (it receives
  * `commit1.cbor`).
  *
+ * A sealed file or cache only another node holds is moved here first (Lotus `manager.go`
+ * SealCommit1).
+ *
  * The output (megabytes at 32 GiB) does not travel: it is written durably to the sector's cache
  * directory and only its SHA-256 and length go back (sealing-daemon.md §3); C2 reads it there.
  */
@@ -12,7 +15,7 @@ import { CacheFile } from '../../sector/layout.js';
 import { FileType } from '../../sector/sector-id.js';
 import { writeFileDurable } from '../../fs/durable.js';
 import type { TaskOf, TaskOutputs } from '../../tasks/task-types.js';
-import { bytesOfHex32, lockSector, requireLocal } from '../sector-files.js';
+import { bytesOfHex32, fetchMissing, lockSector, requireLocal } from '../sector-files.js';
 import type { TaskRunOptions, WorkerEnv } from '../worker-env.js';
 
 /** Runs a C1 task. */
@@ -22,6 +25,7 @@ export async function runCommit1(env: WorkerEnv, task: TaskOf<'C1'>, run: TaskRu
   const seed = bytesOfHex32(input.seed, 'C1 seed');
   const lock = await lockSector(env, sector, FileType.sealed, FileType.cache, run.signal);
   try {
+    await fetchMissing(env, task, FileType.sealed | FileType.cache, 'sealing', 'move', run);
     const sealed = await requireLocal(env, sector, 'sealed', 'C1');
     const cache = await requireLocal(env, sector, 'cache', 'C1');
     const c1 = await env.pool.run(

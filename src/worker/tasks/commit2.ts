@@ -4,6 +4,9 @@
  * anything else is CACHE_CORRUPT. Locks: cache read (Lotus takes none, its C1 output travels in
  * memory; here it is a file of the cache directory).
  *
+ * A cache only another node holds is copied here first and the copy dropped afterwards (C2 reads
+ * one file of it; the cache stays where the sector is sealed).
+ *
  * The pool's C2 uses the default prover, a vanilla proof bundle (non-succinct, not accepted on
  * chain; see src/seal/c2.ts); the result names it.
  */
@@ -15,14 +18,16 @@ import { CacheFile } from '../../sector/layout.js';
 import { FileType, sectorName } from '../../sector/sector-id.js';
 import { vanillaBundleProver } from '../../seal/c2.js';
 import type { TaskOf, TaskOutputs } from '../../tasks/task-types.js';
-import { lockSector, requireLocal } from '../sector-files.js';
+import { dropFetchedCopies, fetchMissing, lockSector, requireLocal } from '../sector-files.js';
 import type { TaskRunOptions, WorkerEnv } from '../worker-env.js';
 
 /** Runs a C2 task. */
 export async function runCommit2(env: WorkerEnv, task: TaskOf<'C2'>, run: TaskRunOptions): Promise<TaskOutputs['C2']> {
   const { sector, input } = task;
   const lock = await lockSector(env, sector, FileType.cache, FileType.none, run.signal);
+  let copied = 0;
   try {
+    copied = await fetchMissing(env, task, FileType.cache, 'sealing', 'copy', run);
     const cache = await requireLocal(env, sector, 'cache', 'C2');
     const path = join(cache.path, CacheFile.commit1);
     const c1 = await readFile(path).catch((err: NodeJS.ErrnoException) => {
@@ -40,6 +45,7 @@ export async function runCommit2(env: WorkerEnv, task: TaskOf<'C2'>, run: TaskRu
       { c1: new Uint8Array(c1.buffer, c1.byteOffset, c1.length) },
       { signal: run.signal, ...(run.onProgress ? { onProgress: run.onProgress } : {}) },
     );
+    await dropFetchedCopies(env, sector, copied);
     return {
       proof: Buffer.from(proof).toString('base64'),
       sha256: createHash('sha256').update(proof).digest('hex'),

@@ -6,6 +6,8 @@
  *   retrievable) is freed. With nothing to keep the whole unsealed file is removed and its
  *   catalog row dropped, as Lotus's worker does after finalizing; a sector without a local
  *   unsealed file is fine.
+ * - Files only other nodes hold are moved here first (Lotus `manager.go` FinalizeSector), and an
+ *   unsealed file that is not kept is removed from every node holding a copy.
  * - Cache: cleared down to what proving reads (p_aux, t_aux, tree-r-last): layers, tree_d,
  *   tree_c, the PC1 checkpoint and C1's output go (src/seal/finalize.ts).
  */
@@ -13,7 +15,7 @@ import { sealProofInfo } from '../../sector/proofs.js';
 import { FileType } from '../../sector/sector-id.js';
 import { PartialFile } from '../../partial/partial-file.js';
 import type { TaskOf, TaskOutputs } from '../../tasks/task-types.js';
-import { lockSector, requireLocal } from '../sector-files.js';
+import { fetchMissing, lockSector, requireLocal } from '../sector-files.js';
 import type { TaskRunOptions, WorkerEnv } from '../worker-env.js';
 
 const ALL = FileType.unsealed | FileType.sealed | FileType.cache;
@@ -24,6 +26,7 @@ export async function runFinalize(env: WorkerEnv, task: TaskOf<'FIN'>, run: Task
   const sectorSize = sealProofInfo(task.proofType).sectorSize;
   const lock = await lockSector(env, sector, FileType.none, ALL, run.signal);
   try {
+    await fetchMissing(env, task, ALL, 'sealing', 'move', run);
     const cache = await requireLocal(env, sector, 'cache', 'FIN');
     const unsealed = await env.localStore.findLocal(sector, 'unsealed');
     const keep = input.keepUnsealed.length > 0;
@@ -40,7 +43,7 @@ export async function runFinalize(env: WorkerEnv, task: TaskOf<'FIN'>, run: Task
     let removedFiles = fin.removed.length;
     if (unsealed && !keep) {
       freedBytes += await allocatedBytes(unsealed.path, sectorSize);
-      await env.localStore.remove(sector, FileType.unsealed, true);
+      await (env.remote ?? env.localStore).remove(sector, FileType.unsealed, true);
       removedFiles++;
     } else if (unsealed) {
       await env.localStore.declareSector(unsealed.id, sector, 'unsealed', true); // its usage shrank

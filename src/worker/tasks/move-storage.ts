@@ -3,12 +3,13 @@
  * `types` to a local path of `pathType` (a storage path for long-term keeping, or back to a
  * sealing path). A file already on a path of that kind stays where it is; a moved file is
  * re-declared at its destination as primary in the same catalog step that drops its source
- * (LocalStore.moveStorage). Locks: the moved types written.
+ * (LocalStore.moveStorage). Files of `types` only another node holds are moved here first, as
+ * Lotus's MoveStorage fetches before it moves. Locks: the moved types written.
  */
 import { AbortedError, InvalidArgumentError } from '../../errors.js';
 import { fileTypesOf, sectorName } from '../../sector/sector-id.js';
 import type { TaskOf, TaskOutputs } from '../../tasks/task-types.js';
-import { lockSector, refOf } from '../sector-files.js';
+import { fetchMissing, lockSector, refOf } from '../sector-files.js';
 import type { TaskRunOptions, WorkerEnv } from '../worker-env.js';
 
 /** Runs a GET task. */
@@ -21,6 +22,7 @@ export async function runMoveStorage(env: WorkerEnv, task: TaskOf<'GET'>, run: T
   const lock = await lockSector(env, task.sector, 0, types, run.signal);
   try {
     if (run.signal.aborted) throw new AbortedError(`GET of ${sectorName(task.sector)} cancelled`);
+    await fetchMissing(env, task, types, pathType, 'move', run);
     const moved = await env.localStore.moveStorage(refOf(task), types, pathType);
     const storage: Record<string, string> = {};
     for (const [t, id] of Object.entries(moved.storages)) if (id !== undefined) storage[t] = id;

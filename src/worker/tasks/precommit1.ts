@@ -9,6 +9,9 @@
  * - Resume: a cache whose PC1 checkpoint was written for this sector, proof and ticket is kept
  *   and PC1 goes on after its last intact layer (src/seal/pc1-checkpoint.ts). A cache holding
  *   another run's files is emptied first (Lotus deletes the cache directory every time).
+ * - An unsealed file only another node holds is copied here first; the source stays, so the
+ *   sector's data survives this node (a worker that never comes back) and the copy is dropped
+ *   after PC2. (Lotus moves it, which leaves a sector whose worker is gone without its data.)
  * - The unsealed file must hold the recorded pieces: its CommD (computed by PC1) is checked
  *   against the CommD of the task's pieces (GenerateUnsealedCID) and a difference fails the task
  *   with PARTIAL_FILE_CORRUPT.
@@ -23,7 +26,7 @@ import { readCheckpoint } from '../../seal/pc1-checkpoint.js';
 import type { ReservationHandle } from '../../storage/local-store.js';
 import type { TaskOf, TaskOutputs } from '../../tasks/task-types.js';
 import { pc1ResultOf } from '../pc1-result.js';
-import { bytesOfHex32, hexOf, lockSector, refOf, requireLocal } from '../sector-files.js';
+import { bytesOfHex32, fetchMissing, hexOf, lockSector, refOf, requireLocal } from '../sector-files.js';
 import type { TaskRunOptions, WorkerEnv } from '../worker-env.js';
 
 /** Runs a PC1 task. */
@@ -38,6 +41,7 @@ export async function runPreCommit1(env: WorkerEnv, task: TaskOf<'PC1'>, run: Ta
   const lock = await lockSector(env, sector, FileType.unsealed, FileType.sealed | FileType.cache, run.signal);
   let reservation: ReservationHandle | undefined;
   try {
+    await fetchMissing(env, task, FileType.unsealed, 'sealing', 'copy', run);
     const unsealed = await requireLocal(env, sector, 'unsealed', 'PC1');
     const files = await sealingFiles(env, task);
     reservation = files.reservation;

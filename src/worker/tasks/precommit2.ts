@@ -4,6 +4,10 @@
  * sealed for reading only: its PC1 copies the data into the sealed file and PC2 encodes it in
  * place. Here PC2 reads the unsealed file and writes the replica, so it locks what it touches.)
  *
+ * Files other nodes hold are fetched first: the sealed file and the cache are moved here (Lotus
+ * `manager.go` SealPreCommit2), the unsealed file copied; once the replica is written, a copy of
+ * the unsealed file fetched here (by this PC2 or by PC1) is dropped, since no later phase reads it.
+ *
  * Before anything is built, every layer file is checked against the digests PC1 recorded: a
  * layer deleted or changed since fails the task naming the file (FILE_NOT_FOUND or
  * CACHE_CORRUPT), which sends the sector back to PC1 rather than sealing bad labels.
@@ -14,7 +18,7 @@ import { commDToCid } from '../../seal/commitment-cid.js';
 import type { ReservationHandle } from '../../storage/local-store.js';
 import type { TaskOf, TaskOutputs } from '../../tasks/task-types.js';
 import { pc1OutputFromResult } from '../pc1-result.js';
-import { bytesOfHex32, lockSector, refOf, requireLocal } from '../sector-files.js';
+import { bytesOfHex32, dropFetchedCopies, fetchMissing, lockSector, refOf, requireLocal } from '../sector-files.js';
 import type { TaskRunOptions, WorkerEnv } from '../worker-env.js';
 
 /** Runs a PC2 task. */
@@ -25,6 +29,8 @@ export async function runPreCommit2(env: WorkerEnv, task: TaskOf<'PC2'>, run: Ta
   const lock = await lockSector(env, sector, FileType.unsealed, FileType.sealed | FileType.cache, run.signal);
   let reservation: ReservationHandle | undefined;
   try {
+    await fetchMissing(env, task, FileType.sealed | FileType.cache, 'sealing', 'move', run);
+    await fetchMissing(env, task, FileType.unsealed, 'sealing', 'copy', run);
     const unsealed = await requireLocal(env, sector, 'unsealed', 'PC2');
     const sealed = await requireLocal(env, sector, 'sealed', 'PC2');
     const cache = await requireLocal(env, sector, 'cache', 'PC2');
@@ -43,6 +49,7 @@ export async function runPreCommit2(env: WorkerEnv, task: TaskOf<'PC2'>, run: Ta
     }
     await env.localStore.declareSector(sealed.id, sector, 'sealed', true);
     await env.localStore.declareSector(cache.id, sector, 'cache', true);
+    await dropFetchedCopies(env, sector, FileType.unsealed);
     return { commD: out.commD, commR: out.commR };
   } finally {
     reservation?.release();

@@ -6,6 +6,8 @@
  * - The unsealed file: the local one, whose already-present runs are left alone; or, when the
  *   sector has none (FinalizeSector dropped it), a new one allocated on a storage path as Lotus
  *   does, declared primary once written and removed again if the unseal fails.
+ * - Files other nodes hold are fetched first: the sealed file and the cache as copies, dropped
+ *   again afterwards (Lotus `manager.go` SectorsUnsealPiece), the unsealed file moved here.
  * - Unsealing regenerates the sector's labels in a scratch directory inside the cache (removed
  *   afterwards), so the cache's path holds the sealing overhead reserved while it runs.
  */
@@ -14,7 +16,7 @@ import { FileType, sectorName } from '../../sector/sector-id.js';
 import { journalPath } from '../../partial/partial-file.js';
 import type { Allocation, ReservationHandle } from '../../storage/local-store.js';
 import type { TaskOf, TaskOutputs } from '../../tasks/task-types.js';
-import { bytesOfHex32, lockSector, refOf, requireLocal } from '../sector-files.js';
+import { bytesOfHex32, dropFetchedCopies, fetchMissing, lockSector, refOf, requireLocal } from '../sector-files.js';
 import type { TaskRunOptions, WorkerEnv } from '../worker-env.js';
 
 /** Runs an UNS task. */
@@ -24,7 +26,10 @@ export async function runUnseal(env: WorkerEnv, task: TaskOf<'UNS'>, run: TaskRu
   const lock = await lockSector(env, sector, FileType.sealed | FileType.cache, FileType.unsealed, run.signal);
   let alloc: Allocation | undefined;
   let scratch: ReservationHandle | undefined;
+  let copied = 0;
   try {
+    copied = await fetchMissing(env, task, FileType.sealed | FileType.cache, 'sealing', 'copy', run);
+    await fetchMissing(env, task, FileType.unsealed, 'storage', 'move', run);
     const sealed = await requireLocal(env, sector, 'sealed', 'UNS');
     const cache = await requireLocal(env, sector, 'cache', 'UNS');
     const found = await env.localStore.findLocal(sector, 'unsealed');
@@ -61,6 +66,7 @@ export async function runUnseal(env: WorkerEnv, task: TaskOf<'UNS'>, run: TaskRu
       throw err;
     }
     await env.localStore.declareSector(unsealedId, sector, 'unsealed', true);
+    await dropFetchedCopies(env, sector, copied);
     return { unsealedBytes: written.reduce((n, r) => n + (r.end - r.start), 0) };
   } finally {
     scratch?.release();

@@ -103,7 +103,8 @@ interface Worker {
 }
 
 async function startWorker(t: ExecutionContext<Ctx>, d: Daemon, storage: string, advertise?: string): Promise<Worker> {
-  const args = ['worker', '--manager', d.url, '--token', d.token, '--storage', storage, '--listen', '127.0.0.1:0', '--json'];
+  // the worker's own repository sits next to its storage path (one per storage path, so a restart finds it)
+  const args = ['worker', '--manager', d.url, '--token', d.token, '--storage', storage, '--repo', `${storage}.repo`, '--listen', '127.0.0.1:0', '--json'];
   if (advertise) args.push('--advertise', advertise);
   const proc = launch(t, args);
   const info = await until('worker start', () => {

@@ -1,0 +1,72 @@
+/**
+ * Operator actions and full disks with remote workers, across processes: `sealing abort` stops
+ * the task on the worker's own thread, and a worker whose storage path has no room for a sector
+ * is given no sealing task (it waits for a worker with room).
+ */
+import test from 'ava';
+import { rawRpc, runCli } from '../../helpers/cli-daemon.js';
+import { Cluster } from '../../helpers/remote-cluster.js';
+import { type SealingCallRow, sealingCalls, sleep, waitForRunning, waitForState } from '../../helpers/seal-checks.js';
+
+interface Job {
+  ID: { ID: string };
+  Sector: { Number: number };
+  Task: string;
+  RunWait: number;
+}
+
+/** Every open call, with the worker it is listed under. */
+async function jobs(repo: string): Promise<Array<Job & { worker: string }>> {
+  const r = await rawRpc(repo, 'Filecoin.WorkerJobs', []);
+  return Object.entries((r.result ?? {}) as Record<string, Job[]>).flatMap(([worker, js]) => js.map((j) => ({ ...j, worker })));
+}
+
+test.serial('sealing abort of a PC1 running on a remote worker stops it on the worker\'s thread; the call ends ABORTED and the sector applies the PC1 failure rule', async (t) => {
+  const c = await Cluster.start(t, { sectorSize: '8MiB', localTasks: 'AP', workers: { w: { taskTypes: 'PC1,PC2,C1,C2,FIN' } } });
+  t.is((await runCli(c.repo, ['sectors', 'pledge'])).code, 0);
+  await waitForRunning(c.repo, 0, 'PC1', 120_000);
+  const pc1 = (await jobs(c.repo)).find((j) => j.Task === 'seal/v0/precommit/1' && j.RunWait === 0)!;
+  t.is(pc1.worker, c.starts.w!.id, 'PC1 runs on the worker');
+  const id8 = pc1.ID.ID.replaceAll('-', '').slice(0, 8);
+  const abort = await runCli(c.repo, ['sealing', 'abort', id8]);
+  t.is(abort.code, 0, abort.stderr);
+  // the worker's thread stopped and the worker returned the call ABORTED
+  const line = await c.workers.w!.logged(new RegExp(`call ${pc1.ID.ID} \\(PC1 of s-t01000-0\\) failed: ABORTED`), 60_000);
+  t.truthy(line);
+  const status = await waitForState(c.repo, 0, ['SealPreCommit1Failed', 'PreCommit1', 'PreCommit2'], 60_000);
+  t.not(status.State, 'Proving');
+  let call: SealingCallRow | undefined;
+  for (let i = 0; i < 100 && !call; i++) {
+    call = (await sealingCalls(c.repo, 0)).find((x) => x.ID === pc1.ID.ID && x.Outcome !== undefined);
+    if (!call) await sleep(100);
+  }
+  t.is(call?.Outcome, 'aborted');
+  t.is(call?.Error?.code, 'ABORTED');
+});
+
+test.serial('a worker whose storage path has no room for a sector is given no PC1 or PC2: the call waits for a worker with room and runs there', async (t) => {
+  const c = await Cluster.start(t, {
+    sectorSize: '2KiB',
+    localTasks: 'AP',
+    // 1 KiB: not even a 2 KiB sector's sealed file fits
+    // (C2's task selector does not look at space: the full worker runs no C2 here)
+    workers: { full: { taskTypes: 'PC1,PC2', maxStorage: 1024 }, roomy: { taskTypes: 'PC1,PC2,C1,C2,FIN' } },
+  });
+  await c.killWorker('roomy');
+  t.is((await runCli(c.repo, ['sectors', 'pledge'])).code, 0);
+  // AddPiece ran in the daemon; PC1 has nowhere to go
+  await waitForState(c.repo, 0, ['PreCommit1'], 60_000);
+  await sleep(3_000);
+  const waiting = (await jobs(c.repo)).filter((j) => j.Task === 'seal/v0/precommit/1');
+  t.is(waiting.length, 1);
+  t.not(waiting[0]!.RunWait, 0, 'PC1 is not running anywhere');
+  t.deepEqual(c.workerLines('full', /accepted/), [], 'the full worker was handed nothing');
+  await c.startWorker('roomy');
+  const status = await waitForState(c.repo, 0, ['Proving'], 120_000).catch((err: Error) => {
+    throw new Error(`${err.message}\n${c.logs()}`);
+  });
+  t.is(status.State, 'Proving');
+  const calls = await sealingCalls(c.repo, 0);
+  for (const task of ['PC1', 'PC2', 'C1', 'C2', 'FIN']) t.is(calls.find((x) => x.Task === task && x.Outcome === 'ok')?.Worker, c.starts.roomy!.id, `${task} ran on the worker with room`);
+  t.deepEqual(c.workerLines('full', /accepted/), []);
+});

@@ -1,0 +1,131 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import anyTest, { type TestFn } from 'ava';
+import { type Db, openDatabase } from '../../../src/db/database.js';
+import { workerMigrations } from '../../../src/db/migrations.js';
+import { type WorkerCall, WorkerCallStore } from '../../../src/db/worker-call-store.js';
+import { AbortedError, CallUnknownError, DaemonUnreachableError } from '../../../src/errors.js';
+import type { CallReturn } from '../../../src/tasks/calls.js';
+import type { Task, TaskResult } from '../../../src/tasks/task-types.js';
+import { WorkerCalls } from '../../../src/worker/worker-calls.js';
+
+interface Ctx {
+  dir: string;
+  db: Db;
+  store: WorkerCallStore;
+}
+const test = anyTest as TestFn<Ctx>;
+
+test.beforeEach((t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'worker-tracker-'));
+  const db = openDatabase(join(dir, 'worker.db'), { migrations: workerMigrations });
+  t.context = { dir, db, store: new WorkerCallStore(db) };
+});
+test.afterEach.always((t) => {
+  t.context.db.close();
+  rmSync(t.context.dir, { recursive: true, force: true });
+});
+
+const ID = (n: number) => `00000000-0000-4000-8000-${n.toString().padStart(12, '0')}`;
+const fin: Task = { type: 'FIN', sector: { miner: 1000, number: 1 }, proofType: 5, priority: 0, input: { keepUnsealed: [] } };
+const finResult: TaskResult = { type: 'FIN', value: { freedBytes: 0, removedFiles: 1 } };
+
+/** A task body the test finishes by hand. */
+function heldBody() {
+  const runs = new Map<string, { resolve(r: TaskResult): void; reject(e: unknown): void; signal: AbortSignal }>();
+  let n = 0;
+  const body = {
+    count: () => n,
+    run(task: Task, o: { signal: AbortSignal }) {
+      n++;
+      return new Promise<TaskResult>((resolve, reject) => {
+        runs.set(`${task.sector.number}`, { resolve, reject, signal: o.signal });
+        o.signal.addEventListener('abort', () => reject(o.signal.reason), { once: true });
+      });
+    },
+  };
+  return { body, runs };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 5));
+
+test('a result finished while no manager is connected is delivered on the next connection and deleted once acknowledged', async (t) => {
+  const { body, runs } = heldBody();
+  const calls = new WorkerCalls({ store: t.context.store, body, session: 's' });
+  t.deepEqual(calls.accept(ID(1), fin), { held: false });
+  runs.get('1')!.resolve(finResult);
+  await tick();
+  t.is(t.context.store.get(ID(1))?.state, 'done');
+  t.deepEqual(calls.held(), { running: [], done: [ID(1)] });
+  const delivered: CallReturn[] = [];
+  calls.connect(async (c) => {
+    delivered.push(c.ret);
+  });
+  await tick();
+  t.deepEqual(delivered, [{ ok: true, result: finResult }]);
+  t.is(t.context.store.get(ID(1)), undefined);
+});
+
+test('a call handed over twice is run once and answered as held the second time', async (t) => {
+  const { body, runs } = heldBody();
+  const calls = new WorkerCalls({ store: t.context.store, body, session: 's' });
+  calls.accept(ID(1), fin);
+  t.deepEqual(calls.accept(ID(1), fin), { held: true, state: 'running' });
+  t.is(body.count(), 1);
+  t.deepEqual(calls.held(), { running: [ID(1)], done: [] });
+  runs.get('1')!.resolve(finResult);
+  await tick();
+  t.deepEqual(calls.accept(ID(1), fin), { held: true, state: 'done' });
+  t.is(body.count(), 1);
+});
+
+test('a delivery that fails is tried again, and a result the manager refuses for good is dropped', async (t) => {
+  const { body, runs } = heldBody();
+  const logs: string[] = [];
+  const calls = new WorkerCalls({ store: t.context.store, body, session: 's', retryMs: 10, log: (l) => logs.push(l) });
+  let attempts = 0;
+  calls.connect(async (c: WorkerCall) => {
+    if (c.callId === ID(1) && ++attempts < 3) throw new DaemonUnreachableError('connection reset');
+    if (c.callId === ID(2)) throw new CallUnknownError(`no call ${c.callId}`);
+  });
+  calls.accept(ID(1), fin);
+  calls.accept(ID(2), { ...fin, sector: { miner: 1000, number: 2 } });
+  runs.get('1')!.resolve(finResult);
+  runs.get('2')!.resolve(finResult);
+  for (let i = 0; i < 50 && t.context.store.list().length > 0; i++) await tick();
+  t.deepEqual(t.context.store.list(), []);
+  t.is(attempts, 3, 'delivered on the third attempt');
+  t.true(logs.some((l) => /refused the result of call .* for good/.test(l)));
+});
+
+test('an aborted call reports ABORTED as its result; stopping the worker records nothing, so the call is dropped at the next start', async (t) => {
+  const { body } = heldBody();
+  const calls = new WorkerCalls({ store: t.context.store, body, session: 's1' });
+  calls.accept(ID(1), fin);
+  calls.accept(ID(2), { ...fin, sector: { miner: 1000, number: 2 } });
+  t.true(calls.abort(ID(1)));
+  t.false(calls.abort(ID(9)));
+  await tick();
+  t.like(t.context.store.get(ID(1))?.ret, { ok: false, error: { code: 'ABORTED' } });
+  await calls.close();
+  t.is(t.context.store.get(ID(2))?.state, 'running', 'shutdown is not an abort');
+  t.throws(() => calls.accept(ID(3), fin), { instanceOf: AbortedError });
+  t.deepEqual(t.context.store.dropInterrupted('s2').map((c) => c.callId), [ID(2)]);
+});
+
+test('waitQuiet resolves once no call runs', async (t) => {
+  const { body, runs } = heldBody();
+  const calls = new WorkerCalls({ store: t.context.store, body, session: 's' });
+  await calls.waitQuiet();
+  calls.accept(ID(1), fin);
+  let quiet = false;
+  const q = calls.waitQuiet().then(() => {
+    quiet = true;
+  });
+  await tick();
+  t.false(quiet);
+  runs.get('1')!.resolve(finResult);
+  await q;
+  t.true(quiet);
+});
