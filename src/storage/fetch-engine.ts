@@ -258,6 +258,8 @@ class Download {
   readonly #targets: Target[];
   readonly #o: FetchOptions;
   readonly #stats: FetchStats;
+  /** Write blocks of finished segments, for the next ones. */
+  readonly #blocks: Buffer[] = [];
   /** New bytes since the last record / the last flush. */
   #sinceRecord = 0;
   #sinceSync = 0;
@@ -336,7 +338,11 @@ class Download {
       // a failed write stops the transfer at once (the reader would otherwise wait, paused)
       const stop = new AbortController();
       const signal = this.#o.signal ? AbortSignal.any([this.#o.signal, stop.signal]) : stop.signal;
-      const writer = new RangeWriter(t.fh as FileHandle, from, { ...writerOptions(this.#o, (n) => this.#written(n)), onError: () => stop.abort() });
+      const writer = new RangeWriter(t.fh as FileHandle, from, {
+        ...writerOptions(this.#o, (n) => this.#written(n)),
+        pool: this.#blocks,
+        onError: () => stop.abort(),
+      });
       const entry = { start: from, writer };
       t.active.add(entry);
       let error: unknown;

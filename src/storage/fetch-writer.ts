@@ -5,6 +5,13 @@
  * waiting for its write the socket is paused until one comes back, so memory stays at
  * `blocks × blockSize` whatever the file size. `done` is the end of the contiguous prefix of the
  * range whose writes completed: what a resume may keep (once flushed to disk).
+ *
+ * Writes to one file go one at a time, whatever number of writers (parallel ranges) it has: the
+ * kernel serialises buffered writes to one inode on its lock anyway, so writes issued together
+ * only wait there, spinning on the lock and holding every thread of libuv's small pool, which the
+ * checkpoint flushes and progress records of the download then queue behind. Blocks come from,
+ * and go back to, a pool the writers of one download share, so a download touches fresh memory
+ * once rather than once per range.
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { BodySink } from './raw-http.js';
@@ -15,6 +22,8 @@ export interface RangeWriterOptions {
   blockSize?: number;
   /** Blocks in the pool (≥ 2: one filling, the others being written). @default 3 */
   blocks?: number;
+  /** Free blocks shared by the writers of one download (taken from, and given back at {@link RangeWriter.finish}). */
+  pool?: Buffer[];
   /** Called after every completed write with its byte count. */
   onWritten?: (bytes: number) => void;
   /**
@@ -36,6 +45,9 @@ export class RangeWriter implements BodySink {
   readonly #free: Buffer[] = [];
   readonly #onWritten: ((bytes: number) => void) | undefined;
   readonly #onError: ((err: Error) => void) | undefined;
+  readonly #pool: Buffer[] | undefined;
+  readonly #blocks: Buffer[] = [];
+  #released = false;
   #cur: Buffer;
   #fill = 0;
   /** File position of the current block's first byte. */
@@ -51,7 +63,12 @@ export class RangeWriter implements BodySink {
     this.#fh = fh;
     this.#blockSize = Math.max(64 * 1024, options.blockSize ?? 4 * 1024 * 1024);
     const blocks = Math.max(2, options.blocks ?? 3);
-    for (let i = 0; i < blocks; i++) this.#free.push(Buffer.allocUnsafe(this.#blockSize));
+    this.#pool = options.pool;
+    for (let i = 0; i < blocks; i++) {
+      const pooled = this.#pool?.pop();
+      this.#blocks.push(pooled?.length === this.#blockSize ? pooled : Buffer.allocUnsafe(this.#blockSize));
+    }
+    this.#free.push(...this.#blocks);
     this.#cur = this.#free.pop() as Buffer;
     this.#pos = start;
     this.#done = start;
@@ -75,10 +92,13 @@ export class RangeWriter implements BodySink {
   }
 
   space(): Buffer {
+    // after finish the blocks may be another writer's: a late read lands in scratch memory
+    if (this.#released) return Buffer.allocUnsafe(64 * 1024);
     return this.#cur.subarray(this.#fill);
   }
 
   filled(n: number): boolean {
+    if (this.#released) return false;
     this.#fill += n;
     if (this.#fill < this.#cur.length) return true;
     this.#flushBlock();
@@ -106,8 +126,12 @@ export class RangeWriter implements BodySink {
 
   /** Writes what is buffered and waits for every write; resolves with {@link done}. Rejects with a write error. */
   async finish(): Promise<number> {
-    if (this.#fill > 0 && !this.#error) this.#flushBlock();
+    if (this.#fill > 0 && !this.#error && !this.#released) this.#flushBlock();
     while (this.#writes.size > 0) await Promise.allSettled([...this.#writes]);
+    if (!this.#released) {
+      this.#released = true;
+      this.#pool?.push(...this.#blocks);
+    }
     if (this.#error) throw this.#error;
     return this.#done;
   }
@@ -120,7 +144,7 @@ export class RangeWriter implements BodySink {
     this.#fill = 0;
     const entry: Pending = { end: at + n, complete: false };
     this.#pending.push(entry);
-    const p = writeAll(this.#fh, block, n, at).then(
+    const p = queueWrite(this.#fh, block, n, at).then(
       () => {
         entry.complete = true;
         while (this.#pending[0]?.complete) this.#done = (this.#pending.shift() as Pending).end;
@@ -155,6 +179,19 @@ export class RangeWriter implements BodySink {
       };
     });
   }
+}
+
+/** The last write queued on each file. */
+const tails = new WeakMap<FileHandle, Promise<void>>();
+
+/** Writes `data[0, n)` at `position` once every write queued before on `fh` is done. */
+function queueWrite(fh: FileHandle, data: Buffer, n: number, position: number): Promise<void> {
+  const p = (tails.get(fh) ?? Promise.resolve()).then(() => writeAll(fh, data, n, position));
+  tails.set(
+    fh,
+    p.catch(() => {}),
+  );
+  return p;
 }
 
 async function writeAll(fh: FileHandle, data: Buffer, n: number, position: number): Promise<void> {

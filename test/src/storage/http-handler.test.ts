@@ -1,7 +1,10 @@
-import { rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { FileType } from '../../../src/sector/sector-id.js';
+import { SEND_BLOCK } from '../../../src/storage/http-serve.js';
 import { extractTar } from '../../../src/storage/tar.js';
 import {
   adminToken,
@@ -143,6 +146,63 @@ test('a file is served whole or by range', async (t) => {
   const bad = await send(node, '/remote/sealed/s-t01000-1', { headers: { Range: 'bytes=20000-' } });
   t.is(bad.status, 416);
   t.is(bad.headers['content-range'], 'bytes */10000');
+});
+
+test('a range spanning several read blocks of the holder arrives byte for byte', async (t) => {
+  const { node, root } = t.context;
+  const data = randomBytes(3 * SEND_BLOCK + 12_345);
+  writeFileSync(join(root, 'sealed', 's-t01000-1'), data);
+  const from = 777;
+  const to = data.length - 6;
+  const part = await send(node, '/remote/sealed/s-t01000-1', { headers: { Range: `bytes=${from}-${to}` } });
+  t.is(part.status, 206);
+  t.is(part.body.length, to + 1 - from);
+  t.true(part.body.equals(data.subarray(from, to + 1)));
+});
+
+test('a file that shrinks while it is served cuts the connection instead of ending the body short on a kept-alive connection', async (t) => {
+  const { node, root } = t.context;
+  const path = join(root, 'sealed', 's-t01000-1');
+  const size = 64 * 1024 * 1024;
+  writeFileSync(path, Buffer.alloc(size, 7));
+  const u = new URL(node.url);
+  const agent = new Agent({ keepAlive: true });
+  t.teardown(() => agent.destroy());
+  const outcome = await new Promise<{ received: number; how: string }>((resolve, reject) => {
+    const req = request(
+      { host: u.hostname, port: u.port, path: '/remote/sealed/s-t01000-1', agent, headers: { Authorization: `Bearer ${adminToken}` } },
+      (res) => {
+        let received = 0;
+        let truncated = false;
+        const timer = setTimeout(() => resolve({ received, how: 'still open after 10 s' }), 10_000);
+        res.on('data', (c: Buffer) => {
+          received += c.length;
+          if (truncated) return;
+          truncated = true;
+          // the holder reads at most two blocks ahead of what the socket took: far below 32 MiB
+          res.pause();
+          truncateSync(path, size / 2);
+          res.resume();
+        });
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ received, how: 'ended' });
+        });
+        res.on('error', () => {
+          clearTimeout(timer);
+          resolve({ received, how: 'cut' });
+        });
+        res.on('aborted', () => {
+          clearTimeout(timer);
+          resolve({ received, how: 'cut' });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+  t.is(outcome.how, 'cut');
+  t.true(outcome.received < size);
 });
 
 test('a cache directory is served as a tar stream', async (t) => {
