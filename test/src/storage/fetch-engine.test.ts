@@ -347,7 +347,9 @@ for (const [what, stalls, resume] of [
     }
     const started = Date.now();
     await t.throwsAsync(node.remote.acquireSector(REF, type, 0, 'sealing', 'copy'), { code: 'FETCH_FAILED', message: /no (answer|data) for 400 ms/ });
-    t.true(Date.now() - started < 10_000, `failed after ${Date.now() - started} ms`);
+    // the message names the 400 ms idle timeout; this bound only tells "ended" from "hung" and is
+    // loose because a loaded CI host once took 10.35 s to get there
+    t.true(Date.now() - started < 60_000, `failed after ${Date.now() - started} ms`);
     t.false(existsSync(join(root, type === C ? 'cache' : 'sealed', 's-t01000-1')));
   });
 }
