@@ -31,7 +31,8 @@ import { generateUnsealedCid } from '../src/piece/unsealed-cid.js';
 import type { SealerPool } from '../src/pool/pool.js';
 import { META_FILE } from '../src/sector/layout.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
-import type { RemoteStore } from '../src/storage/remote-store.js';
+import { RemoteStore } from '../src/storage/remote-store.js';
+import { PieceProvider } from '../src/storage/piece-provider.js';
 import { LocalStore } from '../src/storage/local-store.js';
 import { SectorLocks } from '../src/storage/sector-locks.js';
 import { initStoragePath } from '../src/storage/storage-config.js';
@@ -221,6 +222,8 @@ export interface DaemonSystemHandle {
   workers: WorkerRegistry;
   /** The operator's view of and control over the workers. */
   workerService: WorkerService;
+  /** Reads of pieces out of sectors, unsealing through the scheduler when needed (src/storage/piece-provider.ts). */
+  pieces: PieceProvider;
   /** The root (scheduler) actor. */
   system: Actor<SchedulerMachine>;
   /** Stops every actor (running tasks are cancelled and awaited, and stay `running` in the call store), the storage loop, and the database if opened here. */
@@ -306,6 +309,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     runner: (id) => workers.get(id),
   };
   let localStore: LocalStore | undefined;
+  let remote: RemoteStore | undefined;
   let worker: LocalWorker | undefined;
   let chain: ChainAdapter | undefined;
   let markReady!: () => void;
@@ -403,7 +407,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
       }
       await localStore.open();
     }
-    const remote = options.remoteStore?.(localStore);
+    remote = options.remoteStore?.(localStore);
     worker = new LocalWorker(
       { pool: options.pool, localStore, locks, sources, ...(remote ? { remote } : {}), ...(options.parentCacheDir ? { parentCacheDir: options.parentCacheDir } : {}), log },
       { hostname, ...(options.uploadIdleMs !== undefined ? { uploadIdleMs: options.uploadIdleMs } : {}) },
@@ -437,6 +441,14 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     },
   });
   const workerService = new WorkerService(root);
+  const pieces = new PieceProvider({
+    source: remote ?? new RemoteStore({ local: localStore, catalog: client.catalog, log }),
+    locks,
+    unseal: async (ref, range) => {
+      await sectors.unseal(ref.id.number, range);
+    },
+    log,
+  });
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
@@ -450,5 +462,5 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     })();
     return stopping;
   };
-  return { sectors, index: client, localStore, locks, chain, worker, workers: registry, workerService, system: root, stop };
+  return { sectors, index: client, localStore, locks, chain, worker, workers: registry, workerService, pieces, system: root, stop };
 }
