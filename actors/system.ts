@@ -23,6 +23,7 @@ import { CallStore } from '../src/db/call-store.js';
 import { ChainStore } from '../src/db/chain-store.js';
 import { type Db, openDatabase } from '../src/db/database.js';
 import { type SectorRecord, SectorStore } from '../src/db/sector-store.js';
+import { ShardStore } from '../src/db/shard-store.js';
 import { requiredFileTypes } from '../src/sector/sector-states.js';
 import { isFirstPieceLeftover, openFirstPieces, reconcile } from '../src/storage/reconcile.js';
 import { StorageCatalog } from '../src/db/storage-catalog.js';
@@ -33,6 +34,7 @@ import { META_FILE } from '../src/sector/layout.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
 import { RemoteStore } from '../src/storage/remote-store.js';
 import { PieceProvider } from '../src/storage/piece-provider.js';
+import { Dagstore } from './dagstore.js';
 import { LocalStore } from '../src/storage/local-store.js';
 import { SectorLocks } from '../src/storage/sector-locks.js';
 import { initStoragePath } from '../src/storage/storage-config.js';
@@ -170,6 +172,10 @@ export interface DaemonSystemOptions {
   uploadIdleMs?: number;
   /** Period of CheckProvable over Proving sectors. @default 600000 */
   checkProvableMs?: number;
+  /** The dagstore's directory (`<repo>/dagstore`); without it the system runs no dagstore. */
+  dagstoreDir?: string;
+  /** Period of the dagstore's GC of transient copies. @default 60000 */
+  dagstoreGcIntervalMs?: number;
   /** Receives every XState inspection event (see actors/inspect.ts for an NDJSON log). */
   inspect?: (event: InspectionEvent) => void;
   /** XState clock for delayed events (tests pass a SimulatedClock). */
@@ -224,6 +230,8 @@ export interface DaemonSystemHandle {
   workerService: WorkerService;
   /** Reads of pieces out of sectors, unsealing through the scheduler when needed (src/storage/piece-provider.ts). */
   pieces: PieceProvider;
+  /** The dagstore (a root actor of its own), when `dagstoreDir` was given. */
+  dagstore?: Dagstore;
   /** The root (scheduler) actor. */
   system: Actor<SchedulerMachine>;
   /** Stops every actor (running tasks are cancelled and awaited, and stay `running` in the call store), the storage loop, and the database if opened here. */
@@ -263,6 +271,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     sectors: new SectorStore(db, { now, calls }),
     calls,
     chain: new ChainStore(db),
+    shards: new ShardStore(db, { now }),
   };
   // read before the index actor owns the connection
   const { records, unreadable } = stores.sectors.listWithErrors(options.minerId);
@@ -449,9 +458,23 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     },
     log,
   });
+  let dagstore: Dagstore | undefined;
+  if (options.dagstoreDir) {
+    dagstore = await Dagstore.start({
+      index: client,
+      pieces,
+      miner: options.minerId,
+      dir: options.dagstoreDir,
+      ...(options.dagstoreGcIntervalMs !== undefined ? { gcIntervalMs: options.dagstoreGcIntervalMs } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+      log,
+    });
+    await dagstore.migrate();
+  }
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      dagstore?.stop();
       sectors.close();
       workerService.close();
       root.stop();
@@ -462,5 +485,5 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     })();
     return stopping;
   };
-  return { sectors, index: client, localStore, locks, chain, worker, workers: registry, workerService, pieces, system: root, stop };
+  return { sectors, index: client, localStore, locks, chain, worker, workers: registry, workerService, pieces, ...(dagstore ? { dagstore } : {}), system: root, stop };
 }

@@ -13,6 +13,7 @@ import type { CatalogClient } from '../../src/storage/catalog-client.js';
 import { CallStore } from '../../src/db/call-store.js';
 import { type Db, openDatabase } from '../../src/db/database.js';
 import { type SectorRecord, type SectorRecordDraft, SectorStore } from '../../src/db/sector-store.js';
+import { ShardStore } from '../../src/db/shard-store.js';
 import type { IndexStores } from '../../src/db/stores.js';
 import type { Task } from '../../src/tasks/task-types.js';
 
@@ -86,7 +87,7 @@ function countingDb(db: Db, commits: { n: number }): Db {
 
 function storesOf(db: Db, now = () => 42): TestStores {
   const calls = new CallStore(db, { now });
-  return { catalog: new StorageCatalog(db), sectors: new SectorStore(db, { now, calls }), calls, chain: new ChainStore(db), counters: new CounterStore(db) };
+  return { catalog: new StorageCatalog(db), sectors: new SectorStore(db, { now, calls }), calls, chain: new ChainStore(db), shards: new ShardStore(db, { now }), counters: new CounterStore(db) };
 }
 
 test.beforeEach((t) => {
