@@ -180,10 +180,11 @@ function systemWithAsker(index: IndexActor<TestStores>) {
 
 test('every method of every store is reachable through the async proxy, typed from the store classes', async (t) => {
   const { client } = t.context;
-  t.deepEqual(Object.keys(client).sort(), ['calls', 'catalog', 'chain', 'counters', 'flush', 'sectors']);
+  t.deepEqual(Object.keys(client).sort(), ['calls', 'catalog', 'chain', 'counters', 'flush', 'sectors', 'shards']);
   t.true(['save', 'get', 'list', 'listWithErrors', 'log', 'summary', 'listInStates', 'nextNumber', 'findPiece'].every((m) => m in client.sectors));
   t.true(['start', 'run', 'finish', 'requeue', 'markReturned', 'close', 'get', 'findByPrefix', 'open', 'list'].every((m) => m in client.calls));
   t.true('storageAttach' in client.catalog && 'storageFindSector' in client.catalog);
+  t.true(['register', 'save', 'get', 'list', 'mark', 'setMark'].every((m) => m in client.shards));
   // the catalog proxy satisfies the stores' async CatalogClient view
   const asCatalog: CatalogClient = client.catalog;
   t.deepEqual(await asCatalog.storageList(), {});
