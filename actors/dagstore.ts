@@ -14,7 +14,8 @@
  * - An acquired shard is a read-only blockstore whose `close()` releases it (`blockstore.go`).
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { exportDag } from '../src/car/car-export.js';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -24,12 +25,14 @@ import { type Actor, type ActorOptions, createActor, fromPromise } from 'xstate'
 import { CarBlocks, loadOrBuildIndex } from '../src/car/car-blocks.js';
 import { MultihashIndexSorted } from '../src/car/car-index.js';
 import type { ShardRecord, ShardStateName } from '../src/db/shard-store.js';
-import { FetchFailedError, IndexCorruptError, InvalidArgumentError, SectorStorageError, ShardStateInvalidError, ShardUnknownError, errorFromWire } from '../src/errors.js';
+import { BlockNotFoundError, FetchFailedError, IndexCorruptError, InvalidArgumentError, SectorStorageError, ShardStateInvalidError, ShardUnknownError, errorFromWire } from '../src/errors.js';
 import type { PieceProvider } from '../src/storage/piece-provider.js';
 import type { ErrorCode } from '../src/errors.js';
 import { type RegistryEvent, registryMachine } from '../machines/dagstore/registry.machine.js';
 import { type ShardEvent, type ShardInput, type ShardReply, shardMachine } from '../machines/dagstore/shard.machine.js';
 import type { IndexClient } from './index.actor.js';
+import { type ImportedPiece, importCarPiece } from './piece-import.js';
+import type { SectorService } from './sector-service.js';
 
 export interface DagstoreOptions {
   index: IndexClient;
@@ -42,6 +45,8 @@ export interface DagstoreOptions {
   gcIntervalMs?: number;
   clock?: ActorOptions<typeof registryMachine>['clock'];
   log?: (line: string) => void;
+  /** Adds a deal piece (the sector service's), for `pieces import`. */
+  addPiece?: Pick<SectorService, 'addPiece'>['addPiece'];
 }
 
 /** A shard as `dagstore list-shards` shows it (Lotus DagstoreShardInfo). */
@@ -71,6 +76,15 @@ const NAMES: Record<string, ShardStateName> = {
 };
 
 const MIGRATION_MARK = 'shard-registration-complete';
+
+/** Passes `source` through and releases the shard when it ends or is abandoned. */
+async function* released(source: AsyncIterable<Uint8Array>, acc: ShardAccessor): AsyncGenerator<Uint8Array> {
+  try {
+    yield* source;
+  } finally {
+    await acc.close();
+  }
+}
 
 export const mountUrl = (pieceCid: string) => `lotus://${pieceCid}`;
 
@@ -408,6 +422,50 @@ export class Dagstore {
     await this.#o.index.shards.setMark(MIGRATION_MARK, new Date().toISOString());
     if (added.length > 0) this.#log(`dagstore: registered ${added.length} deal pieces of existing sectors as lazy shards`);
     return added;
+  }
+
+  /** `pieces import`: a CAR as a deal piece and an Available shard (actors/piece-import.ts). */
+  async importCar(req: { source: AsyncIterable<Uint8Array>; payloadSize: number; sector?: number; signal?: AbortSignal }): Promise<ImportedPiece> {
+    const addPiece = this.#o.addPiece;
+    if (!addPiece) throw new InvalidArgumentError('this dagstore cannot add pieces');
+    return importCarPiece({ dagstore: this, sectors: { addPiece }, dir: this.#o.dir, log: this.#log }, req);
+  }
+
+  /** The shard to serve `cid` from: the shard it keys (a piece CID), else the first whose index holds it. */
+  async #shardFor(cid: CID): Promise<string> {
+    const key = cid.toString();
+    if (this.#root.getSnapshot().context.shards[key]) return key;
+    const found = await this.lookupPieces(cid);
+    if (found.length === 0) throw new BlockNotFoundError(`no shard holds ${key}`);
+    return (found.find((s) => s.State !== 'ShardStateErrored') ?? found[0]!).Key;
+  }
+
+  /**
+   * What `retrieve` and the HTTP endpoints serve: for a piece CID, the piece's payload bytes; for
+   * any other CID, the DAG under it as a CARv1 (`car`) or its one block (`raw`). The shard is
+   * acquired for the life of the stream.
+   * @throws BlockNotFoundError when no shard holds the CID (or, for `raw`/`car`, the block)
+   */
+  async retrieve(cid: CID, format: 'piece' | 'car' | 'raw', options: { signal?: AbortSignal } = {}): Promise<{ size?: number; body: AsyncIterable<Uint8Array> }> {
+    const key = await this.#shardFor(cid);
+    const acc = await this.acquireShard(key);
+    try {
+      if (format === 'piece') {
+        if (key !== cid.toString()) throw new InvalidArgumentError(`${cid} is not a piece CID of a shard`);
+        const size = statSync(acc.transient).size;
+        return { size, body: released(createReadStream(acc.transient, { highWaterMark: 1 << 20, ...(options.signal ? { signal: options.signal } : {}) }), acc) };
+      }
+      if (format === 'raw') {
+        const bytes = await acc.blocks.get(cid);
+        await acc.close();
+        return { size: bytes.length, body: Readable.from([bytes]) };
+      }
+      if (!(await acc.blocks.has(cid))) throw new BlockNotFoundError(`block ${cid} is not in shard ${key}`);
+      return { body: released(exportDag(cid, (c) => acc.blocks.get(c), options), acc) };
+    } catch (err) {
+      await acc.close();
+      throw err;
+    }
   }
 
   /** The registry root (tests step it on a simulated clock). */

@@ -465,6 +465,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
       pieces,
       miner: options.minerId,
       dir: options.dagstoreDir,
+      addPiece: (req) => sectors.addPiece(req),
       ...(options.dagstoreGcIntervalMs !== undefined ? { gcIntervalMs: options.dagstoreGcIntervalMs } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       log,
