@@ -13,6 +13,7 @@ import {
   NoWorkerError,
   PayloadTooLargeError,
   PayloadTooSmallError,
+  SectorStateInvalidError,
   SectorUnknownError,
   errorFromWire,
 } from '../src/errors.js';
@@ -28,6 +29,7 @@ import type { IndexClient } from './index.actor.js';
 import type { RequestSource } from '../src/worker/worker-env.js';
 import type { LocalWorker } from '../src/worker/local-worker.js';
 import type { CallRecord, CallState } from '../src/tasks/calls.js';
+import { DEAL_SECTOR_PRIORITY, type Task, type UnpaddedRange } from '../src/tasks/task-types.js';
 import { FileType } from '../src/sector/sector-id.js';
 import {
   DRIFT_RESOLVE_MODES,
@@ -355,6 +357,28 @@ export class SectorService {
         await it.return(undefined);
       }
     })();
+  }
+
+  /**
+   * Decodes an unpadded range (multiples of 127) of a sealed sector back into its unsealed file: an
+   * UNS task run through the scheduler on a worker that can (Lotus `manager.go` SectorsUnsealPiece),
+   * with the sector's ticket and CommD. Requests for the same range share one call.
+   * @throws SectorUnknownError, SectorStateInvalidError (no ticket or CommD: never sealed), the task's error
+   */
+  async unseal(sector: number, range: UnpaddedRange): Promise<{ callId: string; unsealedBytes: number }> {
+    const r = await this.sectorStatus(sector);
+    if (!r.ticket || !r.commD) throw new SectorStateInvalidError(`sector ${sector} (${r.state}) has no sealed replica to unseal from: no ${r.ticket ? 'CommD' : 'ticket'}`);
+    const task: Task = {
+      type: 'UNS',
+      sector: { miner: r.miner, number: r.number },
+      proofType: r.proofType,
+      priority: DEAL_SECTOR_PRIORITY,
+      input: { range: { offset: range.offset, size: range.size }, ticket: r.ticket.value, commD: r.commD },
+    };
+    const requestId = randomUUID();
+    const value = await this.#request(requestId, () => this.#d.root.send({ type: 'scheduler.unseal', requestId, task }));
+    if (value.kind !== 'unsealed') throw new InvalidArgumentError(`unexpected reply ${value.kind}`);
+    return { callId: value.callId, unsealedBytes: value.unsealedBytes };
   }
 
   /** Rejects every call still waiting (the system is stopping). @internal */

@@ -23,6 +23,7 @@ import { CallStore } from '../src/db/call-store.js';
 import { ChainStore } from '../src/db/chain-store.js';
 import { type Db, openDatabase } from '../src/db/database.js';
 import { type SectorRecord, SectorStore } from '../src/db/sector-store.js';
+import { ShardStore } from '../src/db/shard-store.js';
 import { requiredFileTypes } from '../src/sector/sector-states.js';
 import { isFirstPieceLeftover, openFirstPieces, reconcile } from '../src/storage/reconcile.js';
 import { StorageCatalog } from '../src/db/storage-catalog.js';
@@ -31,7 +32,9 @@ import { generateUnsealedCid } from '../src/piece/unsealed-cid.js';
 import type { SealerPool } from '../src/pool/pool.js';
 import { META_FILE } from '../src/sector/layout.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
-import type { RemoteStore } from '../src/storage/remote-store.js';
+import { RemoteStore } from '../src/storage/remote-store.js';
+import { PieceProvider } from '../src/storage/piece-provider.js';
+import { Dagstore } from './dagstore.js';
 import { LocalStore } from '../src/storage/local-store.js';
 import { SectorLocks } from '../src/storage/sector-locks.js';
 import { initStoragePath } from '../src/storage/storage-config.js';
@@ -169,6 +172,10 @@ export interface DaemonSystemOptions {
   uploadIdleMs?: number;
   /** Period of CheckProvable over Proving sectors. @default 600000 */
   checkProvableMs?: number;
+  /** The dagstore's directory (`<repo>/dagstore`); without it the system runs no dagstore. */
+  dagstoreDir?: string;
+  /** Period of the dagstore's GC of transient copies. @default 60000 */
+  dagstoreGcIntervalMs?: number;
   /** Receives every XState inspection event (see actors/inspect.ts for an NDJSON log). */
   inspect?: (event: InspectionEvent) => void;
   /** XState clock for delayed events (tests pass a SimulatedClock). */
@@ -221,6 +228,10 @@ export interface DaemonSystemHandle {
   workers: WorkerRegistry;
   /** The operator's view of and control over the workers. */
   workerService: WorkerService;
+  /** Reads of pieces out of sectors, unsealing through the scheduler when needed (src/storage/piece-provider.ts). */
+  pieces: PieceProvider;
+  /** The dagstore (a root actor of its own), when `dagstoreDir` was given. */
+  dagstore?: Dagstore;
   /** The root (scheduler) actor. */
   system: Actor<SchedulerMachine>;
   /** Stops every actor (running tasks are cancelled and awaited, and stay `running` in the call store), the storage loop, and the database if opened here. */
@@ -260,6 +271,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     sectors: new SectorStore(db, { now, calls }),
     calls,
     chain: new ChainStore(db),
+    shards: new ShardStore(db, { now }),
   };
   // read before the index actor owns the connection
   const { records, unreadable } = stores.sectors.listWithErrors(options.minerId);
@@ -306,6 +318,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     runner: (id) => workers.get(id),
   };
   let localStore: LocalStore | undefined;
+  let remote: RemoteStore | undefined;
   let worker: LocalWorker | undefined;
   let chain: ChainAdapter | undefined;
   let markReady!: () => void;
@@ -403,7 +416,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
       }
       await localStore.open();
     }
-    const remote = options.remoteStore?.(localStore);
+    remote = options.remoteStore?.(localStore);
     worker = new LocalWorker(
       { pool: options.pool, localStore, locks, sources, ...(remote ? { remote } : {}), ...(options.parentCacheDir ? { parentCacheDir: options.parentCacheDir } : {}), log },
       { hostname, ...(options.uploadIdleMs !== undefined ? { uploadIdleMs: options.uploadIdleMs } : {}) },
@@ -437,9 +450,32 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     },
   });
   const workerService = new WorkerService(root);
+  const pieces = new PieceProvider({
+    source: remote ?? new RemoteStore({ local: localStore, catalog: client.catalog, log }),
+    locks,
+    unseal: async (ref, range) => {
+      await sectors.unseal(ref.id.number, range);
+    },
+    log,
+  });
+  let dagstore: Dagstore | undefined;
+  if (options.dagstoreDir) {
+    dagstore = await Dagstore.start({
+      index: client,
+      pieces,
+      miner: options.minerId,
+      dir: options.dagstoreDir,
+      addPiece: (req) => sectors.addPiece(req),
+      ...(options.dagstoreGcIntervalMs !== undefined ? { gcIntervalMs: options.dagstoreGcIntervalMs } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+      log,
+    });
+    await dagstore.migrate();
+  }
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      dagstore?.stop();
       sectors.close();
       workerService.close();
       root.stop();
@@ -450,5 +486,5 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     })();
     return stopping;
   };
-  return { sectors, index: client, localStore, locks, chain, worker, workers: registry, workerService, system: root, stop };
+  return { sectors, index: client, localStore, locks, chain, worker, workers: registry, workerService, pieces, ...(dagstore ? { dagstore } : {}), system: root, stop };
 }

@@ -115,6 +115,11 @@ export type SchedulerCommand =
   | { type: 'scheduler.numbers.seen'; max: number }
   /** Sectors whose files reconciliation found missing. */
   | { type: 'scheduler.files.missing'; sectors: { number: number; message: string }[] }
+  /**
+   * Runs an UNS task for the piece provider (src/storage/piece-provider.ts) and answers when its
+   * result is durable; requests for the same work share one call.
+   */
+  | { type: 'scheduler.unseal'; requestId: string; task: Task }
   /** A dormant sector's record, to create its actor (machines/scheduler/dormant.ts). */
   | { type: 'scheduler.sector.wake'; record: SectorRecordDraft & { lastLogAt?: number } };
 
@@ -191,6 +196,7 @@ export type ReplyValue =
   | { kind: 'sector.removing'; sector: number }
   | { kind: 'sector.adopted'; sector: number }
   | { kind: 'call.aborting'; callId: string }
+  | { kind: 'unsealed'; callId: string; unsealedBytes: number }
   | { kind: 'worker.updated'; worker: string }
   | { kind: 'sched.poked' };
 

@@ -143,6 +143,7 @@ export const schedulerMachine = setup({
         'scheduler.sector.adopt': { actions: 'adoptSector' },
         'scheduler.request.cancel': { actions: 'cancelRequest' },
         'scheduler.task.request': { actions: 'requestTask' },
+        'scheduler.unseal': { actions: 'requestUnseal' },
         'scheduler.task.abort': { actions: 'abortCall' },
         'scheduler.call.abort': { actions: 'abortCall' },
         'scheduler.task.prepared': { actions: 'taskPrepared' },

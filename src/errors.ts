@@ -53,6 +53,12 @@ export type ErrorCode =
   | 'WORKER_UNKNOWN'
   | 'WORKER_LOST'
   | 'NO_WORKER'
+  | 'CAR_BLOCK_INVALID'
+  | 'INDEX_CORRUPT'
+  | 'BLOCK_NOT_FOUND'
+  | 'SHARD_UNKNOWN'
+  | 'SHARD_EXISTS'
+  | 'SHARD_STATE_INVALID'
   | 'INTERNAL';
 
 /** Base class: a code, a name and an optional cause. */
@@ -148,6 +154,18 @@ export const WorkerUnknownError = defineError('WorkerUnknownError', 'WORKER_UNKN
 export const WorkerLostError = defineError('WorkerLostError', 'WORKER_LOST');
 /** No worker can ever run the task (an upload's AddPiece while the local worker does not run AP). */
 export const NoWorkerError = defineError('NoWorkerError', 'NO_WORKER');
+/** A CAR block whose bytes do not hash to its CID (the whole CAR is refused). */
+export const CarBlockInvalidError = defineError('CarBlockInvalidError', 'CAR_BLOCK_INVALID');
+/** A CARv2 index file that does not parse or does not agree with its CAR (it is rebuilt). */
+export const IndexCorruptError = defineError('IndexCorruptError', 'INDEX_CORRUPT');
+/** No shard or CAR holds a block with that CID. */
+export const BlockNotFoundError = defineError('BlockNotFoundError', 'BLOCK_NOT_FOUND');
+/** The dagstore has no shard with that key (piece CID). */
+export const ShardUnknownError = defineError('ShardUnknownError', 'SHARD_UNKNOWN');
+/** A shard with that key is registered already (dagstore "shard already exists"). */
+export const ShardExistsError = defineError('ShardExistsError', 'SHARD_EXISTS');
+/** The shard is not in a state that allows the operation (dagstore "expected state …"). */
+export const ShardStateInvalidError = defineError('ShardStateInvalidError', 'SHARD_STATE_INVALID');
 export const InternalError = defineError('InternalError', 'INTERNAL');
 
 const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknown }) => SectorStorageError> = {
@@ -198,6 +216,12 @@ const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknow
   WORKER_UNKNOWN: WorkerUnknownError,
   WORKER_LOST: WorkerLostError,
   NO_WORKER: NoWorkerError,
+  CAR_BLOCK_INVALID: CarBlockInvalidError,
+  INDEX_CORRUPT: IndexCorruptError,
+  BLOCK_NOT_FOUND: BlockNotFoundError,
+  SHARD_UNKNOWN: ShardUnknownError,
+  SHARD_EXISTS: ShardExistsError,
+  SHARD_STATE_INVALID: ShardStateInvalidError,
   INTERNAL: InternalError,
 };
 

@@ -12,7 +12,7 @@ import { type TrackedCall, callOfWaiter, without } from './call-tracker.js';
 import { failure, finishWrite, indexRef, resultEvent, schedulerBase } from './scheduler-base.js';
 import { sealProofInfo } from '../../src/sector/proofs.js';
 import { fullPass, holdersAnswered, pathsAnswered, queueCall, requestPaths } from './sched-actions.js';
-import { nextRequestId, step } from './sched-step.js';
+import { type Effects, nextRequestId, step } from './sched-step.js';
 import { dropFromWindows, release } from './sched-workers.js';
 import { claimOn } from './storage-view.js';
 import { drop, put } from './tables.js';
@@ -22,7 +22,7 @@ export const closeUnclaimed = schedulerBase.createAction(
   enqueueActions(({ context, enqueue, self }) => {
     let { calls, byWork } = context;
     for (const c of Object.values(context.calls)) {
-      if (c.waiter || (c.phase !== 'restored' && c.phase !== 'done')) continue;
+      if (c.waiter || c.replies || (c.phase !== 'restored' && c.phase !== 'done')) continue;
       enqueue.sendTo(indexRef, { type: 'index.call', requestId: -1, store: 'calls', method: 'close', args: [c.callId], replyTo: self } satisfies IndexEvent);
       ({ calls, byWork } = without(calls, byWork, c.callId));
     }
@@ -58,6 +58,51 @@ export const requestTask = step((d, fx, event) => {
   fx.index.push({ requestId, store: 'calls', method: 'start', args: [{ callId, workId, task }] });
 });
 
+/** The facade's answer to the requests waiting on a durable UNS call, whose result nobody else applies. */
+function replyUnsealed(fx: Effects, call: TrackedCall, ret: CallReturn): void {
+  for (const requestId of call.replies ?? []) {
+    fx.emit.push(
+      ret.ok
+        ? { type: 'scheduler.reply', requestId, ok: true, value: { kind: 'unsealed', callId: call.callId, unsealedBytes: ret.result.type === 'UNS' ? ret.result.value.unsealedBytes : 0 } }
+        : { type: 'scheduler.reply', requestId, ok: false, error: ret.error },
+    );
+  }
+  fx.index.push({ requestId: -1, store: 'calls', method: 'markReturned', args: [[call.callId]] });
+}
+
+/**
+ * The piece provider asks for an unseal: attach the request to the open call of the same WorkID
+ * (two retrievals of one sector unseal once), deliver a result already durable, or start a call.
+ */
+export const requestUnseal = step((d, fx, event) => {
+  if (event.type !== 'scheduler.unseal') return;
+  const { task, requestId } = event;
+  if (task.type !== 'UNS') {
+    fx.emit.push({ type: 'scheduler.reply', requestId, ok: false, error: failure('INVALID_ARGUMENT', `scheduler.unseal runs UNS tasks, not ${task.type}`) });
+    return;
+  }
+  const workId = workIdOf(task);
+  const existing = d.byWork[workId] !== undefined ? d.calls[d.byWork[workId]!] : undefined;
+  if (existing?.phase === 'done' && existing.ret) {
+    replyUnsealed(fx, { ...existing, replies: [requestId] }, existing.ret);
+    Object.assign(d, without(d.calls, d.byWork, existing.callId));
+    return;
+  }
+  if (existing) {
+    const attached: TrackedCall = { ...existing, replies: [...(existing.replies ?? []), requestId] };
+    if (existing.phase === 'restored') queueCall(d, fx, attached);
+    else put(d.calls, existing.callId, attached);
+    return;
+  }
+  const callId = globalThis.crypto.randomUUID();
+  const writeId = nextRequestId(d);
+  const call: TrackedCall = { callId, workId, task, phase: 'starting', replies: [requestId], seq: writeId, sectorSize: sealProofInfo(task.proofType).sectorSize };
+  put(d.calls, callId, call);
+  put(d.byWork, workId, callId);
+  put(d.writes, writeId, { op: 'start', callId });
+  fx.index.push({ requestId: writeId, store: 'calls', method: 'start', args: [{ callId, workId, task }] });
+});
+
 /** An index call the scheduler waited for is answered. */
 export const writeAnswered = step((d, fx, event) => {
   if (event.type !== 'index.result') return;
@@ -74,7 +119,9 @@ export const writeAnswered = step((d, fx, event) => {
   if (!event.ok) {
     // the call is not durable: the sector is told it failed rather than left waiting
     const what = w.op === 'start' ? 'could not be recorded' : 'finished but its result could not be recorded';
-    tell({ type: 'sector.task.failed', taskId: call.waiter?.taskId ?? '', error: failure('INTERNAL', `call ${call.callId} (${call.task.type}) ${what}: ${event.error.message}`) });
+    const error = failure('INTERNAL', `call ${call.callId} (${call.task.type}) ${what}: ${event.error.message}`);
+    tell({ type: 'sector.task.failed', taskId: call.waiter?.taskId ?? '', error });
+    for (const requestId of call.replies ?? []) fx.emit.push({ type: 'scheduler.reply', requestId, ok: false, error });
     Object.assign(d, without(d.calls, d.byWork, call.callId));
     return;
   }
@@ -89,7 +136,10 @@ export const writeAnswered = step((d, fx, event) => {
     return;
   }
   // finish: durable; tell the sector now, or keep it for when the sector asks
-  if (call.waiter && call.ret) {
+  if (call.replies && call.ret) {
+    replyUnsealed(fx, call, call.ret);
+    Object.assign(d, without(d.calls, d.byWork, call.callId));
+  } else if (call.waiter && call.ret) {
     tell(resultEvent(call.waiter.taskId, call.callId, call.ret));
     Object.assign(d, without(d.calls, d.byWork, call.callId));
   } else {

@@ -27,6 +27,11 @@ export interface TrackedCall {
   phase: CallPhase;
   /** The sector task waiting for this call's result. */
   waiter?: { sector: number; taskId: string };
+  /**
+   * Facade requests waiting for this call's result (`scheduler.unseal`: an UNS call is the
+   * Manager's, not a sector's, in Lotus `manager.go` SectorsUnsealPiece); answered by `scheduler.reply`.
+   */
+  replies?: string[];
   /** Arrival order in this run (queue tie-break). */
   seq: number;
   sectorSize: number;

@@ -67,7 +67,7 @@ export function schedDiag(c: Ctx): SchedDiagView {
   for (const call of Object.values(c.calls)) {
     callToWork[call.callId] = call.workId;
     if (call.phase === 'done' || call.phase === 'finishing') returnedWork.push(call.workId);
-    else if (call.waiter) waiting.push(call.workId);
+    else if (call.waiter || call.replies) waiting.push(call.workId);
   }
   return { requests, openWindows, callToWork, returnedWork: returnedWork.sort(), waiting: waiting.sort() };
 }

@@ -35,6 +35,7 @@ import type { TaskType } from '../tasks/task-types.js';
 import type { FixedRandomness } from '../chain/fixed-randomness.js';
 import { heartbeatTimingFromEnv } from '../storage/owner-leases.js';
 import { RemoteStore } from '../storage/remote-store.js';
+import { createRetrievalHandler } from '../api/retrieval-handler.js';
 import { SectorLocks } from '../storage/sector-locks.js';
 import { WORKER_WS_PATH } from '../api/worker-protocol.js';
 import { CallStore } from '../db/call-store.js';
@@ -197,6 +198,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...(options.checkProvableMs !== undefined ? { checkProvableMs: options.checkProvableMs } : {}),
       minerId: repo.config.minerId,
       sealProof: repo.config.sealProof,
+      dagstoreDir: join(repo.path, 'dagstore'),
       ...(options.localTasks ? { localTasks: options.localTasks } : {}),
       ...(remoteCallsOpen(repo.db) ? { initWaitMs: options.workerInitWaitMs ?? 3_000 } : {}),
       ...(options.ignoreResources ? { ignoreResources: true } : {}),
@@ -236,6 +238,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       locks,
     };
     server.mount('/remote', createRemoteHandler({ local: system.localStore, log }));
+    if (system.dagstore) components.dagstore = system.dagstore;
+    const retrieval = createRetrievalHandler(() => components.dagstore);
+    server.mount('/piece/', retrieval);
+    server.mount('/ipfs/', retrieval);
     const multiaddr = toMultiaddr(bound.host, bound.port);
     const tokenFile = join(repo.path, RepoFiles.token);
     writeFileDurableSync(tokenFile, authority.createToken(ALL_PERMISSIONS), { mode: 0o600 });

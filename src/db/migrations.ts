@@ -149,6 +149,25 @@ export const migrations: readonly string[] = [
   END
   WHERE ok = 0;
   `,
+  // 8: the dagstore's shards (Lotus markets/dagstore, dagstore v0.4.2 shard_persist.go: key, mount
+  //    URL, transient path, state, lazy, error) with the payload roots an import recorded, and its
+  //    one-time marks (the migration of sealed deal pieces into shards)
+  `
+  CREATE TABLE dagstore_shards (
+    shard_key   TEXT PRIMARY KEY,            -- the piece CID
+    mount_url   TEXT NOT NULL,               -- lotus://<piece CID>
+    transient   TEXT,                        -- local copy of the payload, when there is one
+    state       TEXT NOT NULL,               -- ShardStateNew, ShardStateAvailable, ...
+    lazy        INTEGER NOT NULL,
+    error       TEXT,
+    roots       TEXT,                        -- JSON array of root CIDs, when known
+    updated_at  BIGINT NOT NULL              -- unix ms
+  );
+  CREATE TABLE dagstore_meta (
+    meta_key    TEXT PRIMARY KEY,
+    meta_value  TEXT NOT NULL
+  );
+  `,
 ];
 
 /**

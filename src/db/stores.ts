@@ -9,6 +9,7 @@ import type { StorageCatalog } from './storage-catalog.js';
 import type { CallStore } from './call-store.js';
 import type { ChainStore } from './chain-store.js';
 import type { SectorStore } from './sector-store.js';
+import type { ShardStore } from './shard-store.js';
 
 export interface IndexStores {
   /** Storage paths and the sector files on them (Lotus's sector index). */
@@ -19,6 +20,8 @@ export interface IndexStores {
   calls: CallStore;
   /** The local chain's epochs and messages (a stand-in for a blockchain, src/chain/local-chain.ts). */
   chain: ChainStore;
+  /** The dagstore's shard records and its one-time marks. */
+  shards: ShardStore;
 }
 
 /** A store's name. */

@@ -1,23 +1,24 @@
 /**
  * ReadPiece (lotus `extern/sector-storage/ffiwrapper/sealer_cgo.go`): the original, unpadded bytes of a piece read back from a
- * sector's unsealed partial file, streaming. The range is given in unpadded bytes (offset a
- * multiple of 127, as Lotus's UnpaddedByteIndex); the size may be any length, so a payload can
- * be read back exactly even when it is not a multiple of 127. Every padded byte of the range
- * must be allocated.
+ * sector's unsealed partial file, streaming. The range is given in unpadded bytes, at any offset
+ * and of any length (Lotus's UnpaddedByteIndex must be a multiple of 127; a block at an arbitrary
+ * offset of a CAR cannot live with that): the whole fr32 blocks covering it are read and the
+ * range cut out of them (src/piece/unpad-stream.ts). Every padded byte of those blocks must be
+ * allocated.
  */
 import { fr32Unpad } from '../../native/hash.js';
 import { InvalidArgumentError, noSpaceFrom, RangeNotAllocatedError } from '../errors.js';
 import { DurableTempFile } from '../fs/durable.js';
 import { PartialFile } from '../partial/partial-file.js';
 import { throwIfAborted } from './byte-source.js';
-import { paddedIndex } from '../sector/sizes.js';
+import { paddedWindow } from './unpad-stream.js';
 
 export interface ReadPieceOptions {
   /** Path of the sector's unsealed file. */
   unsealedPath: string;
   /** Sector size in padded bytes. */
   sectorSize: number;
-  /** Unpadded offset of the first byte (a multiple of 127). */
+  /** Unpadded offset of the first byte. */
   unpaddedOffset: number;
   /** Number of unpadded bytes to read (≥ 1). */
   size: number;
@@ -31,18 +32,16 @@ export interface ReadPieceOptions {
 /** 127-byte blocks per read: 1 MiB padded. */
 const CHUNK_BLOCKS = 8192;
 
-/** Validates a read request and returns its padded range. */
+/** Validates a read request and returns the padded window covering it (src/piece/unpad-stream.ts). */
 export function paddedRangeOf(options: Pick<ReadPieceOptions, 'unpaddedOffset' | 'size' | 'sectorSize'>) {
   const { unpaddedOffset, size, sectorSize } = options;
-  const start = paddedIndex(unpaddedOffset);
-  if (!Number.isSafeInteger(size) || size < 1) throw new InvalidArgumentError(`size ${size} must be a positive integer`);
-  const length = Math.ceil(size / 127) * 128;
+  const { start, length, skip } = paddedWindow(unpaddedOffset, size);
   if (start + length > sectorSize) {
     throw new InvalidArgumentError(
       `range of ${size} bytes at unpadded offset ${unpaddedOffset} ends past the ${sectorSize}-byte sector`,
     );
   }
-  return { start, length };
+  return { start, length, skip };
 }
 
 /**
@@ -52,7 +51,7 @@ export function paddedRangeOf(options: Pick<ReadPieceOptions, 'unpaddedOffset' |
  * @throws RangeNotAllocatedError when part of the range holds no data
  */
 export async function* readPiece(options: ReadPieceOptions): AsyncGenerator<Uint8Array> {
-  const { start, length } = paddedRangeOf(options);
+  const { start, length, skip } = paddedRangeOf(options);
   const pf = await PartialFile.open(options.unsealedPath, options.sectorSize, { readOnly: true });
   try {
     if (!pf.isAllocated(start, length)) {
@@ -65,6 +64,7 @@ export async function* readPiece(options: ReadPieceOptions): AsyncGenerator<Uint
     const bufs = [new Uint8Array(chunk), new Uint8Array(chunk)];
     let which = 0;
     let produced = 0;
+    let toSkip = skip;
     const readAt = (pos: number) => pf.readAt(bufs[which]!.subarray(0, Math.min(chunk, start + length - pos)), pos);
     let pos = start;
     let pending: Promise<number> | undefined = readAt(pos);
@@ -77,12 +77,14 @@ export async function* readPiece(options: ReadPieceOptions): AsyncGenerator<Uint
         pending = pos < start + length ? readAt(pos) : undefined;
         const out = new Uint8Array((n / 128) * 127);
         fr32Unpad(padded, out);
-        const keep = Math.min(out.length, options.size - produced);
+        const from = Math.min(toSkip, out.length);
+        toSkip -= from;
+        const keep = Math.min(out.length - from, options.size - produced);
         produced += keep;
         throwIfAborted(options.signal, 'readPiece');
         options.checkCancelled?.();
         options.onProgress?.(produced, options.size);
-        yield keep === out.length ? out : out.subarray(0, keep);
+        if (keep > 0) yield keep === out.length ? out : out.subarray(from, from + keep);
       }
     } finally {
       await pending?.catch(() => {});

@@ -13,6 +13,7 @@ import type { CatalogClient } from '../../src/storage/catalog-client.js';
 import { CallStore } from '../../src/db/call-store.js';
 import { type Db, openDatabase } from '../../src/db/database.js';
 import { type SectorRecord, type SectorRecordDraft, SectorStore } from '../../src/db/sector-store.js';
+import { ShardStore } from '../../src/db/shard-store.js';
 import type { IndexStores } from '../../src/db/stores.js';
 import type { Task } from '../../src/tasks/task-types.js';
 
@@ -86,7 +87,7 @@ function countingDb(db: Db, commits: { n: number }): Db {
 
 function storesOf(db: Db, now = () => 42): TestStores {
   const calls = new CallStore(db, { now });
-  return { catalog: new StorageCatalog(db), sectors: new SectorStore(db, { now, calls }), calls, chain: new ChainStore(db), counters: new CounterStore(db) };
+  return { catalog: new StorageCatalog(db), sectors: new SectorStore(db, { now, calls }), calls, chain: new ChainStore(db), shards: new ShardStore(db, { now }), counters: new CounterStore(db) };
 }
 
 test.beforeEach((t) => {
@@ -179,10 +180,11 @@ function systemWithAsker(index: IndexActor<TestStores>) {
 
 test('every method of every store is reachable through the async proxy, typed from the store classes', async (t) => {
   const { client } = t.context;
-  t.deepEqual(Object.keys(client).sort(), ['calls', 'catalog', 'chain', 'counters', 'flush', 'sectors']);
+  t.deepEqual(Object.keys(client).sort(), ['calls', 'catalog', 'chain', 'counters', 'flush', 'sectors', 'shards']);
   t.true(['save', 'get', 'list', 'listWithErrors', 'log', 'summary', 'listInStates', 'nextNumber', 'findPiece'].every((m) => m in client.sectors));
   t.true(['start', 'run', 'finish', 'requeue', 'markReturned', 'close', 'get', 'findByPrefix', 'open', 'list'].every((m) => m in client.calls));
   t.true('storageAttach' in client.catalog && 'storageFindSector' in client.catalog);
+  t.true(['register', 'save', 'get', 'list', 'mark', 'setMark'].every((m) => m in client.shards));
   // the catalog proxy satisfies the stores' async CatalogClient view
   const asCatalog: CatalogClient = client.catalog;
   t.deepEqual(await asCatalog.storageList(), {});

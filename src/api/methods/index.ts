@@ -4,6 +4,7 @@
  * add one spread line here for a new area.
  */
 import { commonMethods } from './common.js';
+import { dagstoreMethods } from './dagstore.js';
 import { driftMethods } from './drift.js';
 import { piecesMethods } from './pieces.js';
 import { sealingMethods } from './sealing.js';
@@ -19,6 +20,7 @@ export const apiMethods = {
   ...sealingMethods,
   ...storageMethods,
   ...workersMethods,
+  ...dagstoreMethods,
 };
 
 /** The type of every method, from which the typed client derives names, params and results. */

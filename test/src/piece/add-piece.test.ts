@@ -195,9 +195,9 @@ test('ReadPiece refuses unallocated ranges and missing files; readPieceToFile wr
   await t.throwsAsync(readAll(readPiece({ unsealedPath: join(dir, 'missing'), sectorSize: 2048, unpaddedOffset: 0, size: 10 })), {
     instanceOf: FileNotFoundError,
   });
-  await t.throwsAsync(readAll(readPiece({ unsealedPath: path, sectorSize: 2048, unpaddedOffset: 100, size: 10 })), {
+  await t.throwsAsync(readAll(readPiece({ unsealedPath: path, sectorSize: 2048, unpaddedOffset: 2.5, size: 10 })), {
     instanceOf: InvalidArgumentError,
-    message: /unpadded offset 100 is not a non-negative multiple of 127/,
+    message: /unpadded offset 2.5 must be a non-negative integer/,
   });
   const out = join(dir, 'out.bin');
   const { bytes } = await readPieceToFile({ unsealedPath: path, sectorSize: 2048, unpaddedOffset: 1016 + 127, size: 500, outPath: out });

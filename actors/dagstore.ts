@@ -1,0 +1,483 @@
+/**
+ * The dagstore of a daemon (Lotus `markets/dagstore/wrapper.go` over dagstore v0.4.2): the
+ * registry root actor and its shard actors (machines/dagstore/) bound to the world, and the
+ * promise-returning facade the API, the CLI and retrieval use.
+ *
+ * - A shard is keyed by its piece CID and mounted as `lotus://<piece CID>` (`mount.go`): its
+ *   payload is fetched through the piece provider into `<dir>/transients/<key>.complete` (via
+ *   `.partial`), from an unsealed copy when one has it, else by unsealing (`miner_api.go`
+ *   FetchUnsealedPiece: first pass without unsealing, second pass unsealing).
+ * - Its index is `<dir>/index/<key>.full.idx` (CARv2 MultihashIndexSorted, src/car/car-index.ts);
+ *   one that is missing or corrupt is rebuilt from the payload.
+ * - Records are saved through the index actor (src/db/shard-store.ts) at every state a shard
+ *   enters; restored at start with transient states reset.
+ * - An acquired shard is a read-only blockstore whose `close()` releases it (`blockstore.go`).
+ */
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { exportDag } from '../src/car/car-export.js';
+import { readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import type { CID } from 'multiformats/cid';
+import { type Actor, type ActorOptions, createActor, fromPromise } from 'xstate';
+import { CarBlocks, loadOrBuildIndex } from '../src/car/car-blocks.js';
+import { MultihashIndexSorted } from '../src/car/car-index.js';
+import type { ShardRecord, ShardStateName } from '../src/db/shard-store.js';
+import { BlockNotFoundError, FetchFailedError, IndexCorruptError, InvalidArgumentError, SectorStorageError, ShardStateInvalidError, ShardUnknownError, errorFromWire } from '../src/errors.js';
+import type { PieceProvider } from '../src/storage/piece-provider.js';
+import type { ErrorCode } from '../src/errors.js';
+import { type RegistryEvent, registryMachine } from '../machines/dagstore/registry.machine.js';
+import { type ShardEvent, type ShardInput, type ShardReply, shardMachine } from '../machines/dagstore/shard.machine.js';
+import type { IndexClient } from './index.actor.js';
+import { type ImportedPiece, importCarPiece } from './piece-import.js';
+import type { SectorService } from './sector-service.js';
+
+export interface DagstoreOptions {
+  index: IndexClient;
+  pieces: PieceProvider;
+  /** Miner whose sectors hold the pieces. */
+  miner: number;
+  /** The dagstore directory (`<repo>/dagstore`): `transients/` and `index/`. */
+  dir: string;
+  /** @default 60000 */
+  gcIntervalMs?: number;
+  clock?: ActorOptions<typeof registryMachine>['clock'];
+  log?: (line: string) => void;
+  /** Adds a deal piece (the sector service's), for `pieces import`. */
+  addPiece?: Pick<SectorService, 'addPiece'>['addPiece'];
+}
+
+/** A shard as `dagstore list-shards` shows it (Lotus DagstoreShardInfo). */
+export interface ShardInfo {
+  Key: string;
+  State: ShardStateName;
+  Error: string;
+}
+
+/** An acquired shard: a read-only blockstore over its payload; `close()` releases the shard. */
+export interface ShardAccessor {
+  readonly key: string;
+  readonly blocks: CarBlocks;
+  /** The local copy of the payload (the piece's bytes: a CAR). */
+  readonly transient: string;
+  close(): Promise<void>;
+}
+
+const NAMES: Record<string, ShardStateName> = {
+  restore: 'ShardStateNew',
+  new: 'ShardStateNew',
+  initializing: 'ShardStateInitializing',
+  available: 'ShardStateAvailable',
+  serving: 'ShardStateServing',
+  recovering: 'ShardStateRecovering',
+  errored: 'ShardStateErrored',
+};
+
+const MIGRATION_MARK = 'shard-registration-complete';
+
+/** Passes `source` through and releases the shard when it ends or is abandoned. */
+async function* released(source: AsyncIterable<Uint8Array>, acc: ShardAccessor): AsyncGenerator<Uint8Array> {
+  try {
+    yield* source;
+  } finally {
+    await acc.close();
+  }
+}
+
+export const mountUrl = (pieceCid: string) => `lotus://${pieceCid}`;
+
+export class Dagstore {
+  readonly #o: DagstoreOptions;
+  readonly #log: (line: string) => void;
+  #root!: Actor<typeof registryMachine>;
+  readonly #waiting = new Map<string, (r: ShardReply) => void>();
+  readonly #fetching = new Map<string, Promise<string>>();
+  readonly #indexes = new Map<string, MultihashIndexSorted>();
+
+  private constructor(o: DagstoreOptions) {
+    this.#o = o;
+    this.#log = o.log ?? ((line) => console.warn(line));
+    mkdirSync(join(o.dir, 'transients'), { recursive: true });
+    mkdirSync(join(o.dir, 'index'), { recursive: true });
+  }
+
+  /** Loads every shard record and starts the registry (transient states reset). */
+  static async start(o: DagstoreOptions): Promise<Dagstore> {
+    const d = new Dagstore(o);
+    const records = await o.index.shards.list();
+    d.#root = createActor(d.#machine(), {
+      input: { shards: records.map((r) => d.#inputOf(r)), ...(o.gcIntervalMs !== undefined ? { gcIntervalMs: o.gcIntervalMs } : {}) },
+      ...(o.clock ? { clock: o.clock } : {}),
+    });
+    d.#root.subscribe({ error: (err) => d.#log(`dagstore registry failed: ${(err as Error)?.stack ?? err}`) });
+    d.#root.start();
+    for (const ref of Object.values(d.#root.getSnapshot().context.shards)) d.#listen(ref);
+    return d;
+  }
+
+  indexPath(key: string): string {
+    return join(this.#o.dir, 'index', `${key}.full.idx`);
+  }
+
+  transientPath(key: string): string {
+    return join(this.#o.dir, 'transients', `transient-${key}.complete`);
+  }
+
+  #inputOf(r: ShardRecord): ShardInput {
+    return { key: r.key, lazy: r.lazy, restored: r.state, ...(r.error !== undefined ? { error: r.error } : {}), indexExists: existsSync(this.indexPath(r.key)) };
+  }
+
+  #machine() {
+    const index = this.#o.index;
+    const log = this.#log;
+    return registryMachine.provide({
+      actors: {
+        shard: shardMachine.provide({
+          actions: {
+            persist: (_, p) => {
+              index.shards.save(p.key, { state: p.state, ...(p.error !== undefined ? { error: p.error } : {}) }).catch((err) => log(`shard ${p.key}: saving ${p.state} failed: ${(err as Error).message}`));
+            },
+            dropTransient: (_, p) => {
+              const path = this.transientPath(p.key);
+              rmSync(path, { force: true });
+              index.shards.setTransient(p.key, null).catch(() => {});
+            },
+            dropIndex: (_, p) => {
+              this.#indexes.delete(p.key);
+              rmSync(this.indexPath(p.key), { force: true });
+            },
+          },
+          actors: {
+            initialize: fromPromise<void, { key: string }>(async ({ input }) => this.#initialize(input.key)),
+          },
+        }),
+      },
+    });
+  }
+
+  /** Lotus Initialize: an index that parses is enough; otherwise fetch the payload and index it. */
+  async #initialize(key: string): Promise<void> {
+    try {
+      this.#indexes.set(key, MultihashIndexSorted.unmarshal(await readFile(this.indexPath(key)), this.indexPath(key)));
+      return;
+    } catch (err) {
+      if (!(err instanceof IndexCorruptError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    const car = await this.#transient(key);
+    const { index, rebuilt, reason } = await loadOrBuildIndex(car, this.indexPath(key));
+    if (rebuilt) this.#log(`shard ${key}: index built (${reason})`);
+    this.#indexes.set(key, index);
+  }
+
+  /** The transient copy of the payload, fetched through the mount when there is none (concurrent fetches shared). */
+  #transient(key: string): Promise<string> {
+    const path = this.transientPath(key);
+    if (existsSync(path)) return Promise.resolve(path);
+    let running = this.#fetching.get(key);
+    if (!running) {
+      running = this.#fetch(key, path).finally(() => this.#fetching.delete(key));
+      this.#fetching.set(key, running);
+    }
+    return running;
+  }
+
+  /** LotusMount Fetch (`markets/dagstore/miner_api.go` FetchUnsealedPiece) into `<path>.partial`, then renamed. */
+  async #fetch(key: string, path: string): Promise<string> {
+    const locations = (await this.#o.index.sectors.findPiece(key)).filter((l) => l.miner === this.#o.miner && !l.piece.filler);
+    if (locations.length === 0) throw new FetchFailedError(`piece ${key} is in no sector of miner ${this.#o.miner}`);
+    const refs = await Promise.all(
+      locations.map(async (l) => {
+        const r = await this.#o.index.sectors.get(l.miner, l.number);
+        return { ref: { id: { miner: l.miner, number: l.number }, proofType: r?.proofType ?? 0 }, offset: l.piece.paddedOffset - l.piece.paddedOffset / 128, size: l.piece.payloadSize, piece: l.piece };
+      }),
+    );
+    const errors: string[] = [];
+    // first pass: copies already unsealed; second: unseal (may take long)
+    for (const pass of ['unsealed', 'unseal'] as const) {
+      for (const r of refs) {
+        try {
+          if (pass === 'unsealed' && !(await this.#o.pieces.isUnsealed(r.ref, r.offset, r.size))) continue;
+          const reader = await this.#o.pieces.readPiece(r.ref, r.offset, r.size, { unsealRange: { offset: r.offset, size: r.piece.paddedSize - r.piece.paddedSize / 128 } });
+          const partial = path.replace(/\.complete$/, '.partial');
+          try {
+            await pipeline(Readable.from(reader), createWriteStream(partial));
+          } catch (err) {
+            await rm(partial, { force: true });
+            throw err;
+          }
+          await rename(partial, path);
+          await this.#o.index.shards.setTransient(key, path);
+          return path;
+        } catch (err) {
+          errors.push(`sector ${r.ref.id.number}: ${(err as Error).message}`);
+        }
+      }
+    }
+    throw new FetchFailedError(`piece ${key} could not be read from any sector: ${errors.join('; ')}`);
+  }
+
+  #listen(ref: { on: (type: 'shard.reply', h: (r: ShardReply) => void) => unknown }): void {
+    ref.on('shard.reply', (r) => {
+      const settle = this.#waiting.get(r.requestId);
+      if (!settle) return;
+      this.#waiting.delete(r.requestId);
+      settle(r);
+    });
+  }
+
+  #ref(key: string) {
+    const ref = this.#root.getSnapshot().context.shards[key];
+    if (!ref) throw new ShardUnknownError(`shard ${key} is not registered`);
+    return ref;
+  }
+
+  /** Sends a request to a shard and waits for its reply. */
+  #ask(key: string, build: (requestId: string) => ShardEvent): Promise<ShardReply> {
+    const ref = this.#ref(key);
+    const requestId = randomUUID();
+    const reply = new Promise<ShardReply>((resolve) => this.#waiting.set(requestId, resolve));
+    ref.send(build(requestId));
+    return reply.then((r) => {
+      if (!r.ok) throw errorFromWire({ code: r.code as ErrorCode, message: r.error });
+      return r;
+    });
+  }
+
+  /**
+   * Registers a shard for a piece (Lotus RegisterShard): `lazy` shards initialize on first acquire;
+   * an eager one resolves once it is Available. ShardExistsError for a key already registered.
+   */
+  async registerShard(key: string, options: { lazy: boolean; roots?: string[] }): Promise<void> {
+    if (typeof key !== 'string' || key === '') throw new InvalidArgumentError('shard key must be a piece CID');
+    const rec = await this.#o.index.shards.register({ key, url: mountUrl(key), lazy: options.lazy, ...(options.roots ? { roots: options.roots } : {}) });
+    this.#root.send({ type: 'registry.add', shard: { key: rec.key, lazy: rec.lazy } } satisfies RegistryEvent);
+    this.#listen(this.#ref(key));
+    if (!options.lazy) await this.#ask(key, (requestId) => ({ type: 'shard.initialize', requestId }));
+  }
+
+  /** Acquires a shard for reading (Lotus LoadShard / AcquireShard). */
+  async acquireShard(key: string): Promise<ShardAccessor> {
+    await this.#ask(key, (requestId) => ({ type: 'shard.acquire', requestId }));
+    const ref = this.#ref(key);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      ref.send({ type: 'shard.release' });
+    };
+    try {
+      const transient = await this.#transient(key);
+      let index = this.#indexes.get(key);
+      if (!index || !existsSync(this.indexPath(key))) {
+        const built = await loadOrBuildIndex(transient, this.indexPath(key));
+        if (built.rebuilt) this.#log(`shard ${key}: index rebuilt (${built.reason})`);
+        index = built.index;
+        this.#indexes.set(key, index);
+      }
+      const blocks = await CarBlocks.open(transient, index);
+      return {
+        key,
+        blocks,
+        transient,
+        close: async () => {
+          if (released) return;
+          await blocks.close();
+          release();
+        },
+      };
+    } catch (err) {
+      release();
+      ref.send({ type: 'shard.fail', error: (err as Error).message });
+      throw err;
+    }
+  }
+
+  /** The shards and their states (Lotus DagstoreListShards). */
+  async listShards(): Promise<ShardInfo[]> {
+    const shards = this.#root.getSnapshot().context.shards;
+    return (await this.#o.index.shards.list()).map((r) => {
+      const live = shards[r.key]?.getSnapshot();
+      return { Key: r.key, State: live ? NAMES[String(live.value)]! : r.state, Error: live?.context.error ?? r.error ?? '' };
+    });
+  }
+
+  #stateOf(key: string): ShardStateName {
+    return NAMES[String(this.#ref(key).getSnapshot().value)]!;
+  }
+
+  /** Initializes a New shard by acquiring it once (Lotus DagstoreInitializeShard). */
+  async initializeShard(key: string): Promise<void> {
+    const state = this.#stateOf(key);
+    if (state !== 'ShardStateNew') throw new ShardStateInvalidError(`shard ${key}: expected state ShardStateNew, was: ${state}`);
+    const acc = await this.acquireShard(key);
+    await acc.close();
+  }
+
+  /**
+   * Initializes every New shard, at most `concurrency` at once (0: all), and reports each
+   * (Lotus DagstoreInitializeAll). Without `includeSealed`, only pieces an unsealed copy has.
+   */
+  async initializeAll(options: { includeSealed?: boolean; concurrency?: number; onEvent?: (e: { Key: string; Event: 'start' | 'end'; Success: boolean; Error: string; Current: number; Total: number }) => void } = {}) {
+    const all = (await this.listShards()).filter((s) => s.State === 'ShardStateNew').map((s) => s.Key);
+    const keys: string[] = [];
+    for (const key of all) if (options.includeSealed || (await this.#hasUnsealed(key))) keys.push(key);
+    const results: { Key: string; Success: boolean; Error: string }[] = [];
+    let next = 0;
+    let current = 0;
+    const worker = async () => {
+      while (next < keys.length) {
+        const key = keys[next++]!;
+        const n = ++current;
+        options.onEvent?.({ Key: key, Event: 'start', Success: false, Error: '', Current: n, Total: keys.length });
+        try {
+          await this.initializeShard(key);
+          results.push({ Key: key, Success: true, Error: '' });
+          options.onEvent?.({ Key: key, Event: 'end', Success: true, Error: '', Current: n, Total: keys.length });
+        } catch (err) {
+          results.push({ Key: key, Success: false, Error: (err as Error).message });
+          options.onEvent?.({ Key: key, Event: 'end', Success: false, Error: (err as Error).message, Current: n, Total: keys.length });
+        }
+      }
+    };
+    const width = options.concurrency && options.concurrency > 0 ? options.concurrency : Math.max(1, keys.length);
+    await Promise.all(Array.from({ length: Math.min(width, Math.max(1, keys.length)) }, worker));
+    return results;
+  }
+
+  async #hasUnsealed(key: string): Promise<boolean> {
+    for (const l of await this.#o.index.sectors.findPiece(key)) {
+      if (l.piece.filler || l.miner !== this.#o.miner) continue;
+      const r = await this.#o.index.sectors.get(l.miner, l.number);
+      if (!r) continue;
+      const ok = await this.#o.pieces
+        .isUnsealed({ id: { miner: l.miner, number: l.number }, proofType: r.proofType }, l.piece.paddedOffset - l.piece.paddedOffset / 128, l.piece.payloadSize)
+        .catch(() => false);
+      if (ok) return true;
+    }
+    return false;
+  }
+
+  /** Recovers an Errored shard (Lotus DagstoreRecoverShard). */
+  async recoverShard(key: string): Promise<void> {
+    const state = this.#stateOf(key);
+    if (state !== 'ShardStateErrored') throw new ShardStateInvalidError(`shard ${key}: expected state ShardStateErrored, was: ${state}`);
+    await this.#ask(key, (requestId) => ({ type: 'shard.recover', requestId }));
+  }
+
+  /** A GC round now: the shards whose transient copy was dropped (Lotus DagstoreGC). */
+  async gc(): Promise<{ Key: string; Success: boolean; Error: string }[]> {
+    const out: { Key: string; Success: boolean; Error: string }[] = [];
+    for (const key of Object.keys(this.#root.getSnapshot().context.shards).sort()) {
+      const had = existsSync(this.transientPath(key));
+      try {
+        const r = await this.#ask(key, (requestId) => ({ type: 'shard.gc', requestId }));
+        if (r.ok && r.collected && had) out.push({ Key: key, Success: true, Error: '' });
+      } catch (err) {
+        out.push({ Key: key, Success: false, Error: (err as Error).message });
+      }
+    }
+    return out;
+  }
+
+  /** The shards whose index holds a block with this CID's multihash (Lotus DagstoreLookupPieces). */
+  async lookupPieces(cid: CID): Promise<ShardInfo[]> {
+    const out: ShardInfo[] = [];
+    for (const s of await this.listShards()) {
+      const index = await this.#loadedIndex(s.Key);
+      if (index && index.find(cid.multihash.code, cid.multihash.digest).length > 0) out.push(s);
+    }
+    return out;
+  }
+
+  async #loadedIndex(key: string): Promise<MultihashIndexSorted | undefined> {
+    const have = this.#indexes.get(key);
+    if (have) return have;
+    try {
+      const index = MultihashIndexSorted.unmarshal(await readFile(this.indexPath(key)), this.indexPath(key));
+      this.#indexes.set(key, index);
+      return index;
+    } catch (err) {
+      if (err instanceof SectorStorageError || (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Registers every deal piece of the miner's sectors as a lazy shard, once (Lotus MigrateDeals,
+   * `.shard-registration-complete`); returns the keys registered (none after the first time).
+   */
+  async migrate(): Promise<string[]> {
+    if ((await this.#o.index.shards.mark(MIGRATION_MARK)) !== undefined) return [];
+    const added: string[] = [];
+    for (const r of await this.#o.index.sectors.list(this.#o.miner)) {
+      if (r.state === 'Removed' || r.state === 'Removing') continue;
+      for (const p of r.pieces) {
+        if (p.filler || this.#root.getSnapshot().context.shards[p.pieceCid] || (await this.#o.index.shards.get(p.pieceCid))) continue;
+        await this.registerShard(p.pieceCid, { lazy: true });
+        added.push(p.pieceCid);
+      }
+    }
+    await this.#o.index.shards.setMark(MIGRATION_MARK, new Date().toISOString());
+    if (added.length > 0) this.#log(`dagstore: registered ${added.length} deal pieces of existing sectors as lazy shards`);
+    return added;
+  }
+
+  /** `pieces import`: a CAR as a deal piece and an Available shard (actors/piece-import.ts). */
+  async importCar(req: { source: AsyncIterable<Uint8Array>; payloadSize: number; sector?: number; signal?: AbortSignal }): Promise<ImportedPiece> {
+    const addPiece = this.#o.addPiece;
+    if (!addPiece) throw new InvalidArgumentError('this dagstore cannot add pieces');
+    return importCarPiece({ dagstore: this, sectors: { addPiece }, dir: this.#o.dir, log: this.#log }, req);
+  }
+
+  /** The shard to serve `cid` from: the shard it keys (a piece CID), else the first whose index holds it. */
+  async #shardFor(cid: CID): Promise<string> {
+    const key = cid.toString();
+    if (this.#root.getSnapshot().context.shards[key]) return key;
+    const found = await this.lookupPieces(cid);
+    if (found.length === 0) throw new BlockNotFoundError(`no shard holds ${key}`);
+    return (found.find((s) => s.State !== 'ShardStateErrored') ?? found[0]!).Key;
+  }
+
+  /**
+   * What `retrieve` and the HTTP endpoints serve: for a piece CID, the piece's payload bytes; for
+   * any other CID, the DAG under it as a CARv1 (`car`) or its one block (`raw`). The shard is
+   * acquired for the life of the stream.
+   * @throws BlockNotFoundError when no shard holds the CID (or, for `raw`/`car`, the block)
+   */
+  async retrieve(cid: CID, format: 'piece' | 'car' | 'raw', options: { signal?: AbortSignal } = {}): Promise<{ size?: number; body: AsyncIterable<Uint8Array> }> {
+    const key = await this.#shardFor(cid);
+    const acc = await this.acquireShard(key);
+    try {
+      if (format === 'piece') {
+        if (key !== cid.toString()) throw new InvalidArgumentError(`${cid} is not a piece CID of a shard`);
+        const size = statSync(acc.transient).size;
+        return { size, body: released(createReadStream(acc.transient, { highWaterMark: 1 << 20, ...(options.signal ? { signal: options.signal } : {}) }), acc) };
+      }
+      if (format === 'raw') {
+        const bytes = await acc.blocks.get(cid);
+        await acc.close();
+        return { size: bytes.length, body: Readable.from([bytes]) };
+      }
+      if (!(await acc.blocks.has(cid))) throw new BlockNotFoundError(`block ${cid} is not in shard ${key}`);
+      return { body: released(exportDag(cid, (c) => acc.blocks.get(c), options), acc) };
+    } catch (err) {
+      await acc.close();
+      throw err;
+    }
+  }
+
+  /** The registry root (tests step it on a simulated clock). */
+  get root(): Actor<typeof registryMachine> {
+    return this.#root;
+  }
+
+  stop(): void {
+    this.#root.stop();
+    for (const [id, settle] of this.#waiting) {
+      this.#waiting.delete(id);
+      settle({ type: 'shard.reply', key: '', requestId: id, ok: false, error: 'the dagstore stopped', code: 'ABORTED' });
+    }
+  }
+}
