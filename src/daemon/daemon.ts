@@ -19,7 +19,6 @@ import { ApiHttpServer } from '../api/http-server.js';
 import { apiMethods } from '../api/methods/index.js';
 import { RpcServer } from '../api/rpc-server.js';
 import { StreamRegistry } from '../api/stream-registry.js';
-import { createInspectionLog } from '../../actors/inspect.js';
 import { ShutdownSteps } from '../lifecycle/shutdown-steps.js';
 import { startDaemonSystem } from '../../actors/system.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -41,6 +40,7 @@ import { CallStore } from '../db/call-store.js';
 import type { Db } from '../db/database.js';
 import { LOCAL_WORKER_ID } from '../tasks/worker-info.js';
 import { RemoteWorkers } from './remote-workers.js';
+import { startObservability } from './observability.js';
 
 /** Default API listen address (loopback, Lotus miner's port). */
 export const DEFAULT_LISTEN = '127.0.0.1:2345';
@@ -66,10 +66,12 @@ export interface DaemonOptions {
   /** Period of CheckProvable over Proving sectors. @default 600000 */
   checkProvableMs?: number;
   /**
-   * Appends every XState inspection event of the actor system (actor created, event, snapshot)
-   * to this NDJSON file, so an operator can follow what each sector actor did.
+   * Appends the XState inspection events of the actor system (actor created, event, snapshot)
+   * to this NDJSON file, so an operator can follow what each sector actor did (`run --inspect-log`).
    */
   inspectLog?: string;
+  /** Publishes the inspection events to Stately's inspector through an inspector server on this port (`run --inspect`). */
+  inspectPort?: number;
   /**
    * Start even though the database knows no sectors while the storage paths hold sector files
    * (repo/drift-guard.ts); otherwise that start is refused with REPO_DRIFT.
@@ -139,11 +141,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     if (drift) {
       log(`starting with --accept-drift: the database has no sectors, the storage paths hold sector files: ${drift.paths.map(describeDrift).join('; ')}`);
     }
-    const inspection = options.inspectLog ? createInspectionLog(options.inspectLog) : undefined;
-    if (inspection) {
-      shutdown.push('inspection log', () => inspection.close());
-      log(`actor inspection events → ${options.inspectLog}`);
-    }
     const authority = new TokenAuthority(repo.jwtSecret);
     const session = randomUUID();
     const pool = new SealerPool({ threads: options.threads });
@@ -173,6 +170,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       log,
     });
     server.upgrade(WORKER_WS_PATH, remoteWorkers.upgrade);
+    const observability = await startObservability({
+      ...(options.inspectLog ? { inspectLog: options.inspectLog } : {}),
+      ...(options.inspectPort !== undefined ? { statelyPort: options.inspectPort } : {}),
+      server,
+      components,
+      shutdown,
+      log,
+    });
     // listen before starting the actors: the storage paths are declared with this node's URL.
     // Nobody knows the port until the api file is written, so no call arrives half-booted.
     const bound = await server.listen(listen.host, listen.port);
@@ -184,7 +189,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const locks = new SectorLocks({ heartbeatIntervalMs: intervalMs, heartbeatThresholdMs: thresholdMs });
     shutdown.push('sector locks', () => locks.close());
     const system = await startDaemonSystem({
-      ...(inspection ? { inspect: inspection.inspect } : {}),
+      inspect: observability.inspect,
       db: repo.db,
       pool,
       locks,
@@ -229,6 +234,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     components.sectors = system.sectors;
     components.workers = system.workerService;
     components.system = system;
+    observability.attach(system);
     components.storage = {
       catalog: system.index.catalog,
       local: system.localStore,

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { waitFor } from 'xstate';
 import { createInspectionLog } from '../../actors/inspect.js';
+import { InspectionHub } from '../../actors/inspection-hub.js';
 import { type DaemonSystemHandle, type DaemonSystemOptions, startDaemonSystem } from '../../actors/system.js';
 import {
   AbortedError,
@@ -385,12 +386,13 @@ test.serial('an aborted addPiece of a new sector rejects with AbortedError and c
 
 test.serial('the inspection log records events and snapshots as NDJSON', async (t) => {
   const path = join(t.context.dir, 'inspect.ndjson');
-  const log = createInspectionLog(path);
-  const d = await t.context.start({ inspect: log.inspect });
+  const hub = new InspectionHub();
+  const log = createInspectionLog(path, hub);
+  const d = await t.context.start({ inspect: hub.inspect });
   const a = randomBytes(100);
   await d.sectors.addPiece({ source: once(a), payloadSize: a.length });
   await d.stop();
-  log.close();
+  await log.close();
   const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   t.true(lines.length > 10);
   t.true(lines.some((l) => l.type === '@xstate.event' && l.event.type === 'scheduler.addPiece'));

@@ -3,6 +3,7 @@
  * `defineMethod`/`defineStreamMethod` results keyed by the Lotus name without `Filecoin.`);
  * add one spread line here for a new area.
  */
+import { actorsMethods } from './actors.js';
 import { commonMethods } from './common.js';
 import { driftMethods } from './drift.js';
 import { piecesMethods } from './pieces.js';
@@ -19,6 +20,7 @@ export const apiMethods = {
   ...sealingMethods,
   ...storageMethods,
   ...workersMethods,
+  ...actorsMethods,
 };
 
 /** The type of every method, from which the typed client derives names, params and results. */

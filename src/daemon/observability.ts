@@ -1,0 +1,80 @@
+/**
+ * What lets an operator watch the daemon, wired in one place: the inspection hub fed by the actor
+ * system (`/inspect`, `ActorsTree`, the NDJSON log of `run --inspect-log`, Stately's inspector of
+ * `run --inspect`).
+ *
+ * Two steps, because the hub must exist before the actors start (it is their `inspect` option) and
+ * the workers exist only after: {@link startObservability} before `startDaemonSystem`,
+ * `attach(system)` after it.
+ */
+import { createInspectionLog, startStatelyPublisher } from '../../actors/inspect.js';
+import { InspectionHub } from '../../actors/inspection-hub.js';
+import type { DaemonSystemHandle } from '../../actors/system.js';
+import type { ApiComponents } from '../api/components.js';
+import type { ApiHttpServer } from '../api/http-server.js';
+import { createInspectHandler, INSPECT_PATH } from '../api/inspect-page.js';
+import type { WorkerNodeView } from '../api/methods/actors.js';
+import type { ShutdownSteps } from '../lifecycle/shutdown-steps.js';
+
+export interface ObservabilityOptions {
+  /** Append the inspection events to this NDJSON file (`run --inspect-log`). */
+  inspectLog?: string;
+  /** Publish to Stately's inspector through an inspector server on this port (`run --inspect`). */
+  statelyPort?: number;
+  server: ApiHttpServer;
+  components: ApiComponents;
+  shutdown: ShutdownSteps;
+  log: (line: string) => void;
+}
+
+export interface Observability {
+  /** The actor system's `inspect` option. */
+  inspect: InspectionHub['inspect'];
+  /** Connects the views to the running actor system. */
+  attach(system: DaemonSystemHandle): void;
+}
+
+/** Workers as the actor tree shows them. */
+function workerNodes(system: DaemonSystemHandle): WorkerNodeView[] {
+  return system.workerService.states().map((w) => ({
+    id: w.info.id,
+    hostname: w.info.hostname,
+    connected: w.connected,
+    enabled: w.enabled,
+    cordoned: w.cordoned,
+    running: w.started.filter((c) => c.stage === 'active').length,
+    preparing: w.started.filter((c) => c.stage === 'preparing').length,
+  }));
+}
+
+/**
+ * Creates the hub and its sinks and mounts `/inspect`. Registers its shutdown steps: the event
+ * streams end before the HTTP server closes (so it does not wait for them), the sinks last.
+ */
+export async function startObservability(options: ObservabilityOptions): Promise<Observability> {
+  const hub = new InspectionHub();
+  options.shutdown.push('inspection', () => hub.close());
+  if (options.inspectLog) {
+    const file = createInspectionLog(options.inspectLog, hub);
+    options.shutdown.push('inspection log', () => file.close());
+    options.log(`actor inspection events → ${options.inspectLog}`);
+  }
+  if (options.statelyPort !== undefined) {
+    const stately = await startStatelyPublisher(hub, options.statelyPort);
+    options.shutdown.push('Stately inspector', () => stately.close());
+    options.log(
+      `actor inspection published through @statelyai/inspect on ws://localhost:${options.statelyPort}; open ${stately.url} (Stately's inspector UI needs the internet; /inspect on the API does not)`,
+    );
+  }
+  const streams = new AbortController();
+  options.server.mount(INSPECT_PATH, createInspectHandler(() => options.components.inspection, streams.signal));
+  return {
+    inspect: hub.inspect,
+    attach(system) {
+      hub.workers = () => workerNodes(system);
+      options.components.inspection = hub;
+      // runs before the HTTP server's close: open event streams would hold it for its grace period
+      options.shutdown.push('inspection streams', () => streams.abort());
+    },
+  };
+}
