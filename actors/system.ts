@@ -48,7 +48,7 @@ import { chainActors } from './chain-actors.js';
 import { type IndexClient, createIndexActor } from './index.actor.js';
 import { SectorService } from './sector-service.js';
 import { WorkerService } from './worker-service.js';
-import { createWorkerTaskLogic, type TaskRunner } from './worker-task.actor.js';
+import { createWorkerTaskLogic, type TaskObserver, type TaskRunner } from './worker-task.actor.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { limitsFromEnv } from '../src/tasks/resources.js';
 import { TASK_TYPES, type TaskType } from '../src/tasks/task-types.js';
@@ -169,7 +169,9 @@ export interface DaemonSystemOptions {
   uploadIdleMs?: number;
   /** Period of CheckProvable over Proving sectors. @default 600000 */
   checkProvableMs?: number;
-  /** Receives every XState inspection event (see actors/inspect.ts for an NDJSON log). */
+  /** Told when each call's work starts and ends (metrics). */
+  taskObserver?: TaskObserver;
+  /** Receives every XState inspection event (actors/inspection-hub.ts folds them off the actors' path). */
   inspect?: (event: InspectionEvent) => void;
   /** XState clock for delayed events (tests pass a SimulatedClock). */
   clock?: ActorOptions<SchedulerMachine>['clock'];
@@ -223,6 +225,8 @@ export interface DaemonSystemHandle {
   workerService: WorkerService;
   /** The root (scheduler) actor. */
   system: Actor<SchedulerMachine>;
+  /** Calls found open at start (left by the previous run), by their state then: each resumes or is delivered instead of run again. */
+  recovered: Readonly<Record<string, number>>;
   /** Stops every actor (running tasks are cancelled and awaited, and stay `running` in the call store), the storage loop, and the database if opened here. */
   stop(): Promise<void>;
 }
@@ -341,7 +345,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
           }),
         },
       }),
-      workerTask: createWorkerTaskLogic({ workers, ready, inflight }),
+      workerTask: createWorkerTaskLogic({ workers, ready, inflight, ...(options.taskObserver ? { observer: options.taskObserver } : {}) }),
       dormantSectors: dormantSectorsLogic(dormant),
       checkProvable: fromPromise<{ number: number; reason: string }[], { miner: number; numbers: number[] }>(async ({ input, signal }) => {
         const w = await getWorker();
@@ -450,5 +454,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     })();
     return stopping;
   };
-  return { sectors, index: client, localStore, locks, chain, worker, workers: registry, workerService, system: root, stop };
+  const recovered: Record<string, number> = {};
+  for (const c of openCalls) recovered[c.state] = (recovered[c.state] ?? 0) + 1;
+  return { sectors, index: client, localStore, locks, chain, worker, workers: registry, workerService, system: root, recovered, stop };
 }

@@ -40,7 +40,7 @@ import { CallStore } from '../db/call-store.js';
 import type { Db } from '../db/database.js';
 import { LOCAL_WORKER_ID } from '../tasks/worker-info.js';
 import { RemoteWorkers } from './remote-workers.js';
-import { startObservability } from './observability.js';
+import { type Observability, startObservability } from './observability.js';
 
 /** Default API listen address (loopback, Lotus miner's port). */
 export const DEFAULT_LISTEN = '127.0.0.1:2345';
@@ -157,8 +157,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         verifyToken: (token) => authority.verifyToken(token),
       },
     };
+    let observability: Observability | undefined;
     const streams = new StreamRegistry();
     const rpc = new RpcServer(apiMethods, components, streams);
+    rpc.onCallError = (code) => observability?.onCallError(code);
     rpc.onInternalError = (method, err) => log(`${method} failed unexpectedly: ${(err as Error)?.stack ?? err}`);
     const server = new ApiHttpServer({ rpc, streams, authenticate: (t) => authority.verifyToken(t), log });
     const { intervalMs, thresholdMs } = heartbeatTimingFromEnv();
@@ -170,7 +172,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       log,
     });
     server.upgrade(WORKER_WS_PATH, remoteWorkers.upgrade);
-    const observability = await startObservability({
+    observability = await startObservability({
       ...(options.inspectLog ? { inspectLog: options.inspectLog } : {}),
       ...(options.inspectPort !== undefined ? { statelyPort: options.inspectPort } : {}),
       server,
@@ -190,6 +192,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     shutdown.push('sector locks', () => locks.close());
     const system = await startDaemonSystem({
       inspect: observability.inspect,
+      taskObserver: observability.taskObserver,
       db: repo.db,
       pool,
       locks,
@@ -219,7 +222,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       },
       // one remote store for the local worker's fetches and the API's StorageFetch (Lotus: 10 downloads on the miner)
       remoteStore: (local) => {
-        remote = new RemoteStore({ local, token: authority.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10 });
+        remote = new RemoteStore({ local, token: authority.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10, onFetched: observability!.onFetched });
         return remote;
       },
       log,
@@ -238,7 +241,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     components.storage = {
       catalog: system.index.catalog,
       local: system.localStore,
-      remote: remote ?? new RemoteStore({ local: system.localStore, token: authority.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10 }),
+      remote: remote ?? new RemoteStore({ local: system.localStore, token: authority.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10, onFetched: observability.onFetched }),
       locks,
     };
     server.mount('/remote', createRemoteHandler({ local: system.localStore, log }));

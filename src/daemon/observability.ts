@@ -1,11 +1,11 @@
 /**
  * What lets an operator watch the daemon, wired in one place: the inspection hub fed by the actor
  * system (`/inspect`, `ActorsTree`, the NDJSON log of `run --inspect-log`, Stately's inspector of
- * `run --inspect`).
+ * `run --inspect`) and the Prometheus metrics (`/metrics`, src/daemon/metrics.ts).
  *
- * Two steps, because the hub must exist before the actors start (it is their `inspect` option) and
- * the workers exist only after: {@link startObservability} before `startDaemonSystem`,
- * `attach(system)` after it.
+ * Two steps, because the hub and the observers must exist before the actors start (they are
+ * options of `startDaemonSystem`) and the workers exist only after: {@link startObservability}
+ * before `startDaemonSystem`, `attach(system)` after it.
  */
 import { createInspectionLog, startStatelyPublisher } from '../../actors/inspect.js';
 import { InspectionHub } from '../../actors/inspection-hub.js';
@@ -15,6 +15,10 @@ import type { ApiHttpServer } from '../api/http-server.js';
 import { createInspectHandler, INSPECT_PATH } from '../api/inspect-page.js';
 import type { WorkerNodeView } from '../api/methods/actors.js';
 import type { ShutdownSteps } from '../lifecycle/shutdown-steps.js';
+import type { InspectionEvent } from 'xstate';
+import type { TaskObserver } from '../../actors/worker-task.actor.js';
+import type { RemoteStoreOptions } from '../storage/remote-store.js';
+import { DaemonMetrics, METRICS_PATH } from './metrics.js';
 
 export interface ObservabilityOptions {
   /** Append the inspection events to this NDJSON file (`run --inspect-log`). */
@@ -29,7 +33,15 @@ export interface ObservabilityOptions {
 
 export interface Observability {
   /** The actor system's `inspect` option. */
-  inspect: InspectionHub['inspect'];
+  inspect: (event: InspectionEvent) => void;
+  /** The actor system's `taskObserver` option. */
+  taskObserver: TaskObserver;
+  /** The remote stores' `onFetched` option. */
+  onFetched: NonNullable<RemoteStoreOptions['onFetched']>;
+  /** The RPC server's `onCallError`. */
+  onCallError: (code: string) => void;
+  /** The metrics registry (one per daemon). */
+  metrics: DaemonMetrics;
   /** Connects the views to the running actor system. */
   attach(system: DaemonSystemHandle): void;
 }
@@ -68,9 +80,19 @@ export async function startObservability(options: ObservabilityOptions): Promise
   }
   const streams = new AbortController();
   options.server.mount(INSPECT_PATH, createInspectHandler(() => options.components.inspection, streams.signal));
+  const metrics = new DaemonMetrics();
+  options.server.mount(METRICS_PATH, metrics.handler());
   return {
-    inspect: hub.inspect,
+    inspect: (event) => {
+      hub.inspect(event);
+      metrics.inspect(event);
+    },
+    taskObserver: metrics.tasks,
+    onFetched: metrics.fetched,
+    onCallError: metrics.apiError,
+    metrics,
     attach(system) {
+      metrics.attach(system);
       hub.workers = () => workerNodes(system);
       options.components.inspection = hub;
       // runs before the HTTP server's close: open event streams would hold it for its grace period

@@ -73,6 +73,8 @@ export interface RemoteStoreOptions {
   blockSize?: number;
   /** @default console.warn */
   log?: (message: string) => void;
+  /** Told after each download from a holder: bytes received over the network, its duration, and whether it succeeded (metrics). */
+  onFetched?: (f: { type: FileTypeName; bytes: number; seconds: number; ok: boolean }) => void;
 }
 
 /** Options of one acquire. */
@@ -99,6 +101,7 @@ export class RemoteStore {
   readonly #busy = new Map<string, Promise<void>>();
   /** `fetching/` entries being written by a download of this store right now. */
   readonly #fetching = new Set<string>();
+  readonly #onFetched: RemoteStoreOptions['onFetched'];
 
   constructor(options: RemoteStoreOptions) {
     this.local = options.local;
@@ -112,6 +115,7 @@ export class RemoteStore {
     this.#checkpointBytes = positive(options.checkpointBytes ?? 64 * MiB, 'checkpointBytes');
     this.#blockSize = options.blockSize;
     this.#log = options.log ?? ((m) => console.warn(m));
+    this.#onFetched = options.onFetched;
   }
 
   /**
@@ -292,13 +296,16 @@ export class RemoteStore {
       await rm(final, { recursive: true, force: true });
       for (const h of holders) {
         for (const url of h.URLs) {
+          const began = performance.now();
           try {
-            await this.#download(url, temp, t, maxBytes, options);
+            const stats = await this.#download(url, temp, t, maxBytes, options);
+            this.#onFetched?.({ type: t, bytes: stats.received, seconds: (performance.now() - began) / 1000, ok: true });
             await removeFetchJournal(journalPathOf(temp));
             await renameDurable(temp, final);
             if (errors.length > 0) this.#log(`fetched ${url} after failures: ${errors.join('; ')}`);
             return url;
           } catch (err) {
+            this.#onFetched?.({ type: t, bytes: 0, seconds: (performance.now() - began) / 1000, ok: false });
             if (err instanceof AbortedError || options.signal?.aborted) {
               await discardDownload(temp);
               throw err;
