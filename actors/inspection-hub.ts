@@ -51,6 +51,8 @@ export interface InspectionHubOptions {
   workers?: () => WorkerNodeView[];
   /** Wall clock. @default Date.now */
   now?: () => number;
+  /** Told of every state change of a sector (in the batch, off the actors' path): the daemon logs them. */
+  onSectorChange?: (sector: number, change: StateChange) => void;
 }
 
 interface Tracked extends ActorView {
@@ -71,7 +73,7 @@ function kindOf(id: string): ActorKind {
 }
 
 export class InspectionHub implements InspectionSource {
-  readonly #opts: Required<Omit<InspectionHubOptions, 'workers'>> & Pick<InspectionHubOptions, 'workers'>;
+  readonly #opts: Required<Omit<InspectionHubOptions, 'workers' | 'onSectorChange'>> & Pick<InspectionHubOptions, 'workers' | 'onSectorChange'>;
   #queue: InspectionEvent[] = [];
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -92,6 +94,7 @@ export class InspectionHub implements InspectionSource {
       historySectors: options.historySectors ?? 2000,
       now: options.now ?? Date.now,
       ...(options.workers ? { workers: options.workers } : {}),
+      ...(options.onSectorChange ? { onSectorChange: options.onSectorChange } : {}),
     };
   }
 
@@ -266,7 +269,9 @@ export class InspectionHub implements InspectionSource {
       h = [];
       this.#history.set(number, h);
     }
-    h.push({ t, state: state ?? '', status, event: ev.event.type, context: summarizeContext(snap.context) });
+    const change = { t, state: state ?? '', status, event: ev.event.type, context: summarizeContext(snap.context) };
+    h.push(change);
+    this.#opts.onSectorChange?.(number, change);
     if (h.length > this.#opts.historyLimit) h.splice(0, h.length - this.#opts.historyLimit);
   }
 

@@ -54,6 +54,7 @@ import { limitsFromEnv } from '../src/tasks/resources.js';
 import { TASK_TYPES, type TaskType } from '../src/tasks/task-types.js';
 import { LOCAL_WORKER_ID, type WorkerInfo, type WorkerResources, checkWorkerInfo } from '../src/tasks/worker-info.js';
 import { localResources } from '../src/worker/local-resources.js';
+import { type Logger, defaultLogger } from '../src/log/logger.js';
 
 /**
  * Compares the sector files the scan declared with the records (docs/design/sealing-daemon.md §8):
@@ -69,7 +70,7 @@ async function reconcileWithDisks(a: {
   client: IndexClient;
   worker: LocalWorker;
   root: Actor<SchedulerMachine>;
-  log: (line: string) => void;
+  log: Logger;
 }): Promise<void> {
   const drift = reconcile(
     a.minerId,
@@ -84,7 +85,7 @@ async function reconcileWithDisks(a: {
       continue;
     }
     const removed = await a.worker.removeSector({ miner: a.minerId, number: u.number });
-    a.log(
+    a.log.info(
       `sector ${u.number} has no record: its unsealed file is what a crash left of its first AddPiece, whose piece was never reported; removed ${removed.removed.join(', ') || 'nothing local'}`,
     );
     if (removed.elsewhere.length > 0) unrecorded.push(u); // copies on other nodes keep the number out of use
@@ -92,12 +93,12 @@ async function reconcileWithDisks(a: {
   // records are numbered below the database's next number already; files of other numbers keep theirs out of use
   if (unrecorded.length > 0) a.root.send({ type: 'scheduler.numbers.seen', max: Math.max(...unrecorded.map((u) => u.number)) });
   for (const u of unrecorded) {
-    a.log(`sector ${u.number} has files on ${u.storages.join(', ')} but no record: its number is not reused (see \`sectors drift\`)`);
+    a.log.warn(`sector ${u.number} has files on ${u.storages.join(', ')} but no record: its number is not reused (see \`sectors drift\`)`);
   }
   const what = (m: { missing: string[] }) => `its ${m.missing.join(' and ')} file${m.missing.length > 1 ? 's are' : ' is'} on no storage path`;
   // a sector already FailedUnrecoverable was told at an earlier start: it is reported, not failed again
   const marked = drift.missing.filter((m) => m.state === 'FailedUnrecoverable');
-  for (const m of marked) a.log(`sector ${m.number} is FailedUnrecoverable: ${what(m)} (see \`sectors drift\`)`);
+  for (const m of marked) a.log.warn(`sector ${m.number} is FailedUnrecoverable: ${what(m)} (see \`sectors drift\`)`);
   const fresh = drift.missing.filter((m) => m.state !== 'FailedUnrecoverable');
   if (fresh.length > 0) {
     a.root.send({
@@ -177,10 +178,10 @@ export interface DaemonSystemOptions {
   clock?: ActorOptions<SchedulerMachine>['clock'];
   /** Wall clock (unix ms) for record stamps and storage heartbeats. @default Date.now */
   now?: () => number;
-  /** Errors of the root actor and of the index actor (failed commits, failed calls of actors). @default console.error */
+  /** Errors of the root actor and of the index actor (failed commits, failed calls of actors). @default the log, as errors */
   onError?: (err: unknown) => void;
-  /** Operational log lines (storage paths, sectors that cannot be started). @default console.warn */
-  log?: (message: string) => void;
+  /** Operational log lines (storage paths, sectors that cannot be started). @default defaultLogger() (src/log) */
+  log?: Logger;
 }
 
 /**
@@ -246,9 +247,9 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   }
   sealProofInfo(options.sealProof); // SealProofUnknownError for a bad proof
   if (!options.db && !options.dbPath) throw new TypeError('options.db or options.dbPath is required');
-  const onError = options.onError ?? ((err: unknown) => console.error('sector system error:', err));
+  const onError = options.onError ?? ((err: unknown) => log.error({ err }, 'sector system error'));
   const now = options.now ?? Date.now;
-  const log = options.log ?? ((message: string) => console.warn(message));
+  const log = options.log ?? defaultLogger();
 
   // the local worker's registration, checked before anything is opened (a bad limit names its variable)
   const localTasks = [...(options.localTasks ?? TASK_TYPES)];
@@ -270,7 +271,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   // an unreadable record is not spawned (the sector would start from nothing and overwrite it);
   // the others are served, and its number stays taken (nextNumber counts every row)
   for (const u of unreadable) {
-    log(`sector ${u.number} of miner ${u.miner} is not started: its record (state ${u.state}) is unreadable: ${u.reason}`);
+    log.warn(`sector ${u.number} of miner ${u.miner} is not started: its record (state ${u.state}) is unreadable: ${u.reason}`);
   }
   const openCalls = calls.open().filter((c) => c.sector.miner === options.minerId);
   // sectors that wait for nothing get their actor only when an event for them arrives
@@ -339,7 +340,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
           ...chainActors(getChain),
           removeFiles: fromPromise<void, { sector: { miner: number; number: number } }>(async ({ input, signal }) => {
             const removed = await (await getWorker()).removeSector(input.sector, signal);
-                if (removed.elsewhere.length > 0) log(`sector ${input.sector.number}: copies on other nodes were not removed: ${removed.elsewhere.join(', ')}`);
+                if (removed.elsewhere.length > 0) log.warn(`sector ${input.sector.number}: copies on other nodes were not removed: ${removed.elsewhere.join(', ')}`);
               }),
             },
           }),

@@ -41,6 +41,7 @@ import type { Db } from '../db/database.js';
 import { LOCAL_WORKER_ID } from '../tasks/worker-info.js';
 import { RemoteWorkers } from './remote-workers.js';
 import { type Observability, startObservability } from './observability.js';
+import { createLogger, type Logger } from '../log/logger.js';
 
 /** Default API listen address (loopback, Lotus miner's port). */
 export const DEFAULT_LISTEN = '127.0.0.1:2345';
@@ -53,8 +54,8 @@ export interface DaemonOptions {
   sectorSize?: number;
   /** Pool threads. @default os.availableParallelism() */
   threads?: number;
-  /** One line per event worth telling the operator. @default console.log */
-  log?: (line: string) => void;
+  /** The daemon's root logger; each component logs through a child (`component` field). @default pino JSON lines on stderr, pretty on a terminal (src/log) */
+  log?: Logger;
   /** Every sector gets this ticket and seed from the local chain (`run --fixed-randomness`). */
   fixedRandomness?: FixedRandomness;
   /** Epoch length of the local chain, ms. @default 2000 */
@@ -131,15 +132,17 @@ function remoteCallsOpen(db: Db): boolean {
 
 /** Boots a daemon on a repository. */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
-  const log = options.log ?? ((line: string) => console.log(line));
+  const rootLog = options.log ?? createLogger();
+  const logOf = (component: string) => rootLog.child({ component });
+  const log = logOf('daemon');
   const listen = parseListen(options.listen ?? DEFAULT_LISTEN);
   const repo = openRepo(options.repoPath, { sectorSize: options.sectorSize });
-  const shutdown = new ShutdownSteps(log);
+  const shutdown = new ShutdownSteps(logOf('shutdown'));
   shutdown.push('repository', () => repo.close());
   try {
     const drift = checkStartDrift(repo, { acceptDrift: options.acceptDrift });
     if (drift) {
-      log(`starting with --accept-drift: the database has no sectors, the storage paths hold sector files: ${drift.paths.map(describeDrift).join('; ')}`);
+      log.warn(`starting with --accept-drift: the database has no sectors, the storage paths hold sector files: ${drift.paths.map(describeDrift).join('; ')}`);
     }
     const authority = new TokenAuthority(repo.jwtSecret);
     const session = randomUUID();
@@ -161,15 +164,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const streams = new StreamRegistry();
     const rpc = new RpcServer(apiMethods, components, streams);
     rpc.onCallError = (code) => observability?.onCallError(code);
-    rpc.onInternalError = (method, err) => log(`${method} failed unexpectedly: ${(err as Error)?.stack ?? err}`);
-    const server = new ApiHttpServer({ rpc, streams, authenticate: (t) => authority.verifyToken(t), log });
+    const apiLog = logOf('api');
+    rpc.onInternalError = (method, err) => apiLog.error({ err, method }, `${method} failed unexpectedly`);
+    const server = new ApiHttpServer({ rpc, streams, authenticate: (t) => authority.verifyToken(t), log: apiLog });
     const { intervalMs, thresholdMs } = heartbeatTimingFromEnv();
     // remote workers are refused (503, they retry) until the actor system can take them
     const remoteWorkers = new RemoteWorkers({
       manager: { version: components.daemon.version, session, miner: repo.config.minerId },
       heartbeatMs: intervalMs,
       ...(options.workerGraceMs !== undefined ? { graceMs: options.workerGraceMs } : {}),
-      log,
+      log: logOf('workers'),
     });
     server.upgrade(WORKER_WS_PATH, remoteWorkers.upgrade);
     observability = await startObservability({
@@ -178,7 +182,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       server,
       components,
       shutdown,
-      log,
+      log: rootLog,
     });
     // listen before starting the actors: the storage paths are declared with this node's URL.
     // Nobody knows the port until the api file is written, so no call arrives half-booted.
@@ -215,18 +219,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           urls: [`${url}/remote`],
           nodeId: repo.config.nodeId,
           configFile: join(repo.path, RepoFiles.storageConfig),
-          log,
+          log: logOf('storage'),
         });
         await local.open();
         return local;
       },
       // one remote store for the local worker's fetches and the API's StorageFetch (Lotus: 10 downloads on the miner)
       remoteStore: (local) => {
-        remote = new RemoteStore({ local, token: authority.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10, onFetched: observability!.onFetched });
+        remote = new RemoteStore({ local, token: authority.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10, onFetched: observability!.onFetched, log: logOf('fetch') });
         return remote;
       },
-      log,
-      onError: (err) => log(`sector system error: ${(err as Error)?.stack ?? err}`),
+      log: logOf('sectors'),
+      onError: (err) => log.error({ err }, 'sector system error'),
     });
     // stopped after the HTTP server, so in-flight calls end first
     shutdown.pushAfter('HTTP server', 'actor system', () => system.stop());
@@ -244,14 +248,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       remote: remote ?? new RemoteStore({ local: system.localStore, token: authority.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10, onFetched: observability.onFetched }),
       locks,
     };
-    server.mount('/remote', createRemoteHandler({ local: system.localStore, log }));
+    server.mount('/remote', createRemoteHandler({ local: system.localStore, log: logOf('remote') }));
     const multiaddr = toMultiaddr(bound.host, bound.port);
     const tokenFile = join(repo.path, RepoFiles.token);
     writeFileDurableSync(tokenFile, authority.createToken(ALL_PERMISSIONS), { mode: 0o600 });
     const apiFile = join(repo.path, RepoFiles.api);
     writeFileDurableSync(apiFile, multiaddr);
     shutdown.push('api file', () => rmSync(apiFile, { force: true }));
-    log(
+    log.info(
       `sector-storage daemon listening on ${multiaddr} (repo ${repo.path}, miner t0${repo.config.minerId}, ${repo.config.sealProofName}, pid ${process.pid})`,
     );
     return {

@@ -19,6 +19,7 @@ import type { InspectionEvent } from 'xstate';
 import type { TaskObserver } from '../../actors/worker-task.actor.js';
 import type { RemoteStoreOptions } from '../storage/remote-store.js';
 import { DaemonMetrics, METRICS_PATH } from './metrics.js';
+import type { Logger } from '../log/logger.js';
 
 export interface ObservabilityOptions {
   /** Append the inspection events to this NDJSON file (`run --inspect-log`). */
@@ -28,7 +29,8 @@ export interface ObservabilityOptions {
   server: ApiHttpServer;
   components: ApiComponents;
   shutdown: ShutdownSteps;
-  log: (line: string) => void;
+  /** The daemon's root logger: components log through children. */
+  log: Logger;
 }
 
 export interface Observability {
@@ -64,30 +66,54 @@ function workerNodes(system: DaemonSystemHandle): WorkerNodeView[] {
  * streams end before the HTTP server closes (so it does not wait for them), the sinks last.
  */
 export async function startObservability(options: ObservabilityOptions): Promise<Observability> {
-  const hub = new InspectionHub();
+  const inspectLog = options.log.child({ component: 'inspect' });
+  const sectorLog = options.log.child({ component: 'sector' });
+  // a sector's state changes are its log lines, one child logger per sector
+  const sectorLoggers = new Map<number, Logger>();
+  const hub = new InspectionHub({
+    onSectorChange: (sector, change) => {
+      const l = sectorLoggers.get(sector) ?? sectorLog.child({ sector });
+      sectorLoggers.set(sector, l);
+      if (change.status === 'active') l.info({ state: change.state, event: change.event }, `sector ${sector} → ${change.state}`);
+      else l.info({ state: change.state, status: change.status }, `sector ${sector} actor ${change.status}`);
+      if (change.status !== 'active') sectorLoggers.delete(sector);
+    },
+  });
   options.shutdown.push('inspection', () => hub.close());
   if (options.inspectLog) {
     const file = createInspectionLog(options.inspectLog, hub);
     options.shutdown.push('inspection log', () => file.close());
-    options.log(`actor inspection events → ${options.inspectLog}`);
+    inspectLog.info(`actor inspection events → ${options.inspectLog}`);
   }
   if (options.statelyPort !== undefined) {
     const stately = await startStatelyPublisher(hub, options.statelyPort);
     options.shutdown.push('Stately inspector', () => stately.close());
-    options.log(
+    inspectLog.info(
       `actor inspection published through @statelyai/inspect on ws://localhost:${options.statelyPort}; open ${stately.url} (Stately's inspector UI needs the internet; /inspect on the API does not)`,
     );
   }
   const streams = new AbortController();
   options.server.mount(INSPECT_PATH, createInspectHandler(() => options.components.inspection, streams.signal));
   const metrics = new DaemonMetrics();
+  const taskLog = options.log.child({ component: 'tasks' });
   options.server.mount(METRICS_PATH, metrics.handler());
   return {
     inspect: (event) => {
       hub.inspect(event);
       metrics.inspect(event);
     },
-    taskObserver: metrics.tasks,
+    taskObserver: {
+      started(task, worker) {
+        metrics.tasks.started(task, worker);
+        taskLog.debug({ sector: task.sector.number, task: task.type, worker }, `${task.type} of sector ${task.sector.number} started on ${worker}`);
+      },
+      finished(task, worker, seconds, error) {
+        metrics.tasks.finished(task, worker, seconds, error);
+        const fields = { sector: task.sector.number, task: task.type, worker, ...(seconds !== undefined ? { seconds } : {}) };
+        if (error) taskLog.warn({ ...fields, code: error.code }, `${task.type} of sector ${task.sector.number} failed on ${worker}: ${error.message} [${error.code}]`);
+        else taskLog.info(fields, `${task.type} of sector ${task.sector.number} done on ${worker}${seconds !== undefined ? ` in ${seconds.toFixed(2)} s` : ''}`);
+      },
+    },
     onFetched: metrics.fetched,
     onCallError: metrics.apiError,
     metrics,

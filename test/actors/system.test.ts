@@ -25,6 +25,8 @@ import { SealerPool } from '../../src/pool/pool.js';
 import { sectorFilePath } from '../../src/sector/layout.js';
 import { openDatabase } from '../../src/db/database.js';
 import { SectorStore } from '../../src/db/sector-store.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { messageLogger } from '../helpers/log-recorder.js';
 
 const P2K = 5; // StackedDrg2KiBV1_1
 const MINER = 1000;
@@ -63,7 +65,7 @@ test.beforeEach((t) => {
         sealProof: P2K,
         storageRoots: [join(dir, 'store')],
         onError: (err) => t.log('system error', err),
-        log: () => {},
+        log: silentLogger(),
         // deal filling only: packed sectors rest in GetTicket (sealing tests use the local chain)
         chain: () => heldChain(),
         ...extra,
@@ -202,7 +204,7 @@ test.serial('a system starts with an unreadable sector record: it logs it, leave
   );
   db.close();
   const lines: string[] = [];
-  const d = await t.context.start({ log: (m) => lines.push(m) });
+  const d = await t.context.start({ log: messageLogger(lines) });
   t.deepEqual(
     lines.filter((l) => l.includes('not started')),
     ['sector 1 of miner 1000 is not started: its record (state PreCommit1) is unreadable: its JSON does not parse'],

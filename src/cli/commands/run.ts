@@ -105,7 +105,6 @@ const run = defineCommand({
       ...(localTasks ? { localTasks } : {}),
       ...(workerGraceMs !== undefined ? { workerGraceMs } : {}),
       ...(flags['ignore-resources'] ? { ignoreResources: true } : {}),
-      log: (line) => out.info(line),
     });
     if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     out.info(`shutting down (${String((signal.reason as Error)?.message ?? 'signal')})`);
