@@ -69,7 +69,7 @@ export interface StorageWorkerOptions {
   parallelFetchLimit?: number;
   /** Aborted when the worker process stops: calls waiting for an unreachable manager give up. */
   signal?: AbortSignal;
-  /** The worker's root logger. @default defaultLogger() (src/log) */
+  /** The worker's logger. @default pino JSON lines on stderr with component "worker" (src/log) */
   log?: Logger;
 }
 
@@ -93,7 +93,7 @@ export interface StorageWorker {
 
 /** Starts a storage worker. */
 export async function startStorageWorker(options: StorageWorkerOptions): Promise<StorageWorker> {
-  const log = (options.log ?? createLogger()).child({ component: 'worker' });
+  const log = options.log ?? createLogger().child({ component: 'worker' });
   const manager = new ApiClient({ url: options.managerUrl, token: options.token });
   const shutdown = new ShutdownSteps(log);
   shutdown.push('manager client', () => manager.close());

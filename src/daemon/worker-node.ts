@@ -32,7 +32,7 @@ import { WorkerCalls } from '../worker/worker-calls.js';
 import { programVersion } from './daemon.js';
 import { startWorkerLink } from './worker-link.js';
 import { startStorageWorker } from './storage-worker.js';
-import { type Logger, defaultLogger } from '../log/logger.js';
+import { createLogger, type Logger } from '../log/logger.js';
 
 export interface WorkerNodeOptions {
   /** The worker repository (src/repo/worker-repo.ts `resolveWorkerRepoPath`). */
@@ -87,7 +87,8 @@ export interface WorkerNode {
 
 /** Starts a sealing worker. */
 export async function startWorkerNode(options: WorkerNodeOptions): Promise<WorkerNode> {
-  const log = options.log ?? defaultLogger();
+  // the worker process's composition root: its lines carry component "worker"
+  const log = options.log ?? createLogger().child({ component: 'worker' });
   const taskTypes = TASK_TYPES.filter((t) => (options.taskTypes ?? TASK_TYPES).includes(t));
   if (taskTypes.length === 0) throw new InvalidArgumentError('a worker needs at least one task type');
   const shutdown = new ShutdownSteps(log);

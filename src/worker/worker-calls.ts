@@ -109,7 +109,7 @@ export class WorkerCalls {
       if (this.#closed) return; // shutdown is not an abort: the call stays `running` (see the header)
       const done = this.#store.finish(callId, ret);
       crashPoint(workerCallCrashPoint('done', task.type));
-      this.#log.warn(`call ${callId} (${task.type} of ${sectorName(task.sector)}) ${ret.ok ? 'done' : `failed: ${ret.error.code}: ${ret.error.message}`}`);
+      this.#log[ret.ok ? 'info' : 'warn'](`call ${callId} (${task.type} of ${sectorName(task.sector)}) ${ret.ok ? 'done' : `failed: ${ret.error.code}: ${ret.error.message}`}`);
       this.#deliver(done);
     });
     this.#inflight.add(settled);
