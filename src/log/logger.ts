@@ -7,8 +7,14 @@
  * Lines go to stderr (stdout carries the CLI's results). On a terminal they are pretty-printed through pino-pretty (in the same thread, so a crash
  * loses nothing already logged); into a pipe or a file they stay JSON for log shippers.
  */
+import { createRequire } from 'node:module';
 import { pino } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
+
+/** pino-pretty, loaded only for a terminal (library users and log shippers never need it). */
+function loadPretty(): typeof PinoPretty {
+  return createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+}
 
 /** A logger: pino's, or anything with its methods (tests record lines). */
 export interface Logger {
@@ -52,7 +58,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const toTerminal = options.pretty ?? (options.destination === undefined && process.stderr.isTTY === true);
   const base = { pid: process.pid, ...options.base };
   if (toTerminal) {
-    const stream = pretty({ sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', ...(options.destination ? { destination: options.destination } : {}) });
+    const stream = loadPretty()({ sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', ...(options.destination ? { destination: options.destination } : {}) });
     return pino({ level, base }, stream);
   }
   return pino({ level, base }, options.destination ?? pino.destination({ fd: 2, sync: true }));
