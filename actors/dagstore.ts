@@ -26,6 +26,7 @@ import { CarBlocks, loadOrBuildIndex } from '../src/car/car-blocks.js';
 import { MultihashIndexSorted } from '../src/car/car-index.js';
 import type { ShardRecord, ShardStateName } from '../src/db/shard-store.js';
 import { BlockNotFoundError, FetchFailedError, IndexCorruptError, InvalidArgumentError, SectorStorageError, ShardStateInvalidError, ShardUnknownError, errorFromWire } from '../src/errors.js';
+import { defaultLogger, type Logger } from '../src/log/logger.js';
 import type { PieceProvider } from '../src/storage/piece-provider.js';
 import type { ErrorCode } from '../src/errors.js';
 import { type RegistryEvent, registryMachine } from '../machines/dagstore/registry.machine.js';
@@ -44,7 +45,7 @@ export interface DagstoreOptions {
   /** @default 60000 */
   gcIntervalMs?: number;
   clock?: ActorOptions<typeof registryMachine>['clock'];
-  log?: (line: string) => void;
+  log?: Logger;
   /** Adds a deal piece (the sector service's), for `pieces import`. */
   addPiece?: Pick<SectorService, 'addPiece'>['addPiece'];
 }
@@ -90,7 +91,7 @@ export const mountUrl = (pieceCid: string) => `lotus://${pieceCid}`;
 
 export class Dagstore {
   readonly #o: DagstoreOptions;
-  readonly #log: (line: string) => void;
+  readonly #log: Logger;
   #root!: Actor<typeof registryMachine>;
   readonly #waiting = new Map<string, (r: ShardReply) => void>();
   readonly #fetching = new Map<string, Promise<string>>();
@@ -98,7 +99,7 @@ export class Dagstore {
 
   private constructor(o: DagstoreOptions) {
     this.#o = o;
-    this.#log = o.log ?? ((line) => console.warn(line));
+    this.#log = o.log ?? defaultLogger().child({ component: 'dagstore' });
     mkdirSync(join(o.dir, 'transients'), { recursive: true });
     mkdirSync(join(o.dir, 'index'), { recursive: true });
   }
@@ -111,7 +112,7 @@ export class Dagstore {
       input: { shards: records.map((r) => d.#inputOf(r)), ...(o.gcIntervalMs !== undefined ? { gcIntervalMs: o.gcIntervalMs } : {}) },
       ...(o.clock ? { clock: o.clock } : {}),
     });
-    d.#root.subscribe({ error: (err) => d.#log(`dagstore registry failed: ${(err as Error)?.stack ?? err}`) });
+    d.#root.subscribe({ error: (err) => d.#log.error(`dagstore registry failed: ${(err as Error)?.stack ?? err}`) });
     d.#root.start();
     for (const ref of Object.values(d.#root.getSnapshot().context.shards)) d.#listen(ref);
     return d;
@@ -137,7 +138,7 @@ export class Dagstore {
         shard: shardMachine.provide({
           actions: {
             persist: (_, p) => {
-              index.shards.save(p.key, { state: p.state, ...(p.error !== undefined ? { error: p.error } : {}) }).catch((err) => log(`shard ${p.key}: saving ${p.state} failed: ${(err as Error).message}`));
+              index.shards.save(p.key, { state: p.state, ...(p.error !== undefined ? { error: p.error } : {}) }).catch((err) => log.error(`shard ${p.key}: saving ${p.state} failed: ${(err as Error).message}`));
             },
             dropTransient: (_, p) => {
               const path = this.transientPath(p.key);
@@ -167,7 +168,7 @@ export class Dagstore {
     }
     const car = await this.#transient(key);
     const { index, rebuilt, reason } = await loadOrBuildIndex(car, this.indexPath(key));
-    if (rebuilt) this.#log(`shard ${key}: index built (${reason})`);
+    if (rebuilt) this.#log.info(`shard ${key}: index built (${reason})`);
     this.#indexes.set(key, index);
   }
 
@@ -272,7 +273,7 @@ export class Dagstore {
       let index = this.#indexes.get(key);
       if (!index || !existsSync(this.indexPath(key))) {
         const built = await loadOrBuildIndex(transient, this.indexPath(key));
-        if (built.rebuilt) this.#log(`shard ${key}: index rebuilt (${built.reason})`);
+        if (built.rebuilt) this.#log.info(`shard ${key}: index rebuilt (${built.reason})`);
         index = built.index;
         this.#indexes.set(key, index);
       }
@@ -420,7 +421,7 @@ export class Dagstore {
       }
     }
     await this.#o.index.shards.setMark(MIGRATION_MARK, new Date().toISOString());
-    if (added.length > 0) this.#log(`dagstore: registered ${added.length} deal pieces of existing sectors as lazy shards`);
+    if (added.length > 0) this.#log.info(`dagstore: registered ${added.length} deal pieces of existing sectors as lazy shards`);
     return added;
   }
 

@@ -17,6 +17,7 @@
 import { type CallbackActorLogic, fromCallback } from 'xstate';
 import { AbortedError, InternalError, InvalidArgumentError, toWireError } from '../src/errors.js';
 import { callCrashPoint, crashPoint } from '../src/lifecycle/crash-points.js';
+import { defaultLogger } from '../src/log/logger.js';
 import type { CallRecord } from '../src/tasks/calls.js';
 import { type Db, inTransaction } from '../src/db/database.js';
 import type { IndexStores, StoreClients } from '../src/db/stores.js';
@@ -38,7 +39,7 @@ export interface IndexActorOptions<M> {
   /**
    * Failed commits, and failed calls nobody awaits as a promise (an actor's call fails also to its
    * `replyTo`; an IndexClient call only rejects its promise).
-   * @default console.error
+   * @default the default logger (src/log), as errors
    */
   onError?: (err: unknown, event?: IndexEvent<M>) => void;
 }
@@ -96,7 +97,7 @@ function crashAfterCommit(events: readonly { type: string }[], answers: readonly
  */
 export function createIndexActor<M extends object = IndexStores>(options: IndexActorOptions<M>): IndexActor<M> {
   const { db, stores } = options;
-  const onError = options.onError ?? ((err: unknown) => console.error('index actor:', err));
+  const onError = options.onError ?? ((err: unknown) => defaultLogger().child({ component: 'index' }).error({ err }, 'index actor error'));
   const pending = new Map<number, Pending>();
   let nextRequestId = 1;
   const methods = new Map<string, Set<string>>(Object.entries(stores).map(([name, store]) => [name, methodNames(store as object)]));

@@ -1,22 +1,30 @@
 /**
- * An NDJSON log of the actor system, fed by XState's `inspect` option: one line per event
- * delivered (`@xstate.event`) and per snapshot change (`@xstate.snapshot`), optionally actor
- * creations (`@xstate.actor`). Our version of dagstore's trace channel and the offline answer to
- * "what did sector 12 do?" (Stately's hosted inspector UI needs the internet).
+ * Sinks of the inspection hub (actors/inspection-hub.ts), both fed in batches off the actors' path:
  *
- * Each line: `{ "t": unix ms, "type": "@xstate.event", "actor": "x:3", "source"?: "x:0",
- * "event": {…} }` or `{ "t", "type": "@xstate.snapshot", "actor", "event", "value", "status",
- * "context" }`. Actor refs in payloads become `{ "$actor": sessionId }`, byte arrays
- * `{ "$bytes": length }`, errors `{ "$error": name, "message" }`.
+ * - an NDJSON log (`run --inspect-log FILE`): one line per event delivered (`@xstate.event`), per
+ *   snapshot (`@xstate.snapshot`) and per actor created (`@xstate.actor`), appended through a
+ *   write stream (never a synchronous write). The offline answer to "what did sector 12 do?".
+ *   Each line: `{ "t": unix ms, "type": "@xstate.event", "actor": "x:3", "source"?: "x:0",
+ *   "event": {…} }` or `{ "t", "type": "@xstate.snapshot", "actor", "event", "value", "status",
+ *   "context" }` with the context summarised (actors/inspection-summary.ts). Actor refs in payloads
+ *   become `{ "$actor": sessionId }`, byte arrays `{ "$bytes": length }`, errors `{ "$error": name,
+ *   "message" }`.
+ * - Stately's inspector (`run --inspect`): `@statelyai/inspect`'s WebSocket inspector publishes
+ *   the hub's live sample to its inspector server, whose page embeds Stately's hosted inspector UI
+ *   (that page needs the internet; the transport does not).
  */
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
+import { createServer } from 'node:net';
 import type { InspectionEvent } from 'xstate';
+import { InvalidArgumentError } from '../src/errors.js';
+import type { InspectionHub } from './inspection-hub.js';
+import { summarizeContext } from './inspection-summary.js';
 
-/** Options of {@link createInspectionLog}. */
+/** Options of {@link inspectionRecord}. */
 export interface InspectionLogOptions {
   /** Also log actor creations. @default true */
   actors?: boolean;
-  /** Include machine contexts in snapshot lines. @default true */
+  /** Include context summaries in snapshot lines. @default true */
   context?: boolean;
   /** Wall clock. @default Date.now */
   now?: () => number;
@@ -24,12 +32,10 @@ export interface InspectionLogOptions {
 
 /** An open inspection log. */
 export interface InspectionLog {
-  /** Pass as `inspect` to `startDaemonSystem` / `createActor`. */
-  inspect: (event: InspectionEvent) => void;
-  /** Lines written so far. */
+  /** Lines handed to the file so far. */
   readonly lines: number;
-  /** Flushes to disk and closes the file (idempotent). */
-  close(): void;
+  /** Folds what the hub holds, writes it, and closes the file (idempotent). */
+  close(): Promise<void>;
 }
 
 function isActorRef(v: object): v is { sessionId: string; send: unknown } {
@@ -84,7 +90,7 @@ export function inspectionRecord(ev: InspectionEvent, options: InspectionLogOpti
         event: ev.event.type,
         status: snap.status,
         ...(snap.value !== undefined ? { value: snap.value } : {}),
-        ...(options.context !== false && snap.context !== undefined ? { context: snap.context } : {}),
+        ...(options.context !== false && snap.context !== undefined ? { context: summarizeContext(snap.context) } : {}),
         ...(snap.status === 'done' && snap.output !== undefined ? { output: snap.output } : {}),
         ...(snap.status === 'error' ? { error: snap.error } : {}),
       };
@@ -97,35 +103,96 @@ export function inspectionRecord(ev: InspectionEvent, options: InspectionLogOpti
   }
 }
 
+
 /**
- * Opens (appending) an NDJSON inspection log at `path`. Lines are written synchronously so that
- * the log is complete up to a crash.
+ * Appends the hub's events to `path` as NDJSON through a write stream.
  * @example
- * const log = createInspectionLog('/tmp/actors.ndjson');
- * const d = await startDaemonSystem({ ...options, inspect: log.inspect });
+ * const hub = new InspectionHub();
+ * const log = createInspectionLog('/tmp/actors.ndjson', hub);
+ * const d = await startDaemonSystem({ ...options, inspect: hub.inspect });
  * // …
  * await d.stop();
- * log.close();
+ * await log.close();
  */
-export function createInspectionLog(path: string, options: InspectionLogOptions = {}): InspectionLog {
-  let fd: number | undefined = openSync(path, 'a');
+export function createInspectionLog(path: string, hub: InspectionHub, options: InspectionLogOptions = {}): InspectionLog {
+  const out = createWriteStream(path, { flags: 'a' });
+  let failed: Error | undefined;
+  out.on('error', (err) => {
+    failed = err;
+  });
   let lines = 0;
-  return {
-    inspect(ev) {
-      if (fd === undefined) return;
+  const remove = hub.addSink(({ all }) => {
+    if (failed) return;
+    let text = '';
+    for (const ev of all) {
       const record = inspectionRecord(ev, options);
-      if (!record) return;
-      writeSync(fd, `${JSON.stringify(record, inspectionReplacer)}\n`);
+      if (!record) continue;
+      text += `${JSON.stringify(record, inspectionReplacer)}\n`;
       lines++;
-    },
+    }
+    // the stream buffers while the disk is slow; the hub's batches are what bounds it
+    if (text) out.write(text);
+  });
+  let closing: Promise<void> | undefined;
+  return {
     get lines() {
       return lines;
     },
     close() {
-      if (fd === undefined) return;
-      fsyncSync(fd);
-      closeSync(fd);
-      fd = undefined;
+      closing ??= new Promise<void>((resolve, reject) => {
+        hub.flush();
+        remove();
+        out.end(() => (failed ? reject(failed) : resolve()));
+      });
+      return closing;
+    },
+  };
+}
+
+/** A running Stately publisher. */
+export interface StatelyPublisher {
+  /** `http://localhost:<port>`: the page that embeds Stately's inspector UI (needs the internet). */
+  readonly url: string;
+  close(): void;
+}
+
+/** Resolves when nothing listens on `port`; InvalidArgumentError naming it otherwise. */
+function checkPortFree(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new InvalidArgumentError(`--inspect-port ${port} cannot be used (${err.code ?? err.message}): pick another port`)),
+    );
+    probe.listen(port, () => probe.close(() => resolve()));
+  });
+}
+
+/**
+ * Publishes the hub's live sample through `@statelyai/inspect`: its inspector server on `port`
+ * relays to the browser, its WebSocket inspector sends our events there. Contexts are sent as
+ * summaries (a scheduler context holds every table). Loaded on use: only `run --inspect` needs it.
+ */
+export async function startStatelyPublisher(hub: InspectionHub, port: number): Promise<StatelyPublisher> {
+  await checkPortFree(port);
+  const [{ createInspectorServer }, { createWebSocketInspector }] = await Promise.all([
+    import('@statelyai/inspect/server'),
+    import('@statelyai/inspect'),
+  ]);
+  const server = createInspectorServer({ port, autoOpen: false });
+  const inspector = createWebSocketInspector({
+    url: `ws://127.0.0.1:${port}`,
+    sanitizeContext: (context) => summarizeContext(context),
+    maxDeferredEvents: 1000,
+  });
+  const remove = hub.addSink(({ sample }) => {
+    for (const ev of sample) inspector.inspect.next?.(ev);
+  });
+  return {
+    url: `http://localhost:${port}`,
+    close() {
+      remove();
+      inspector.stop();
+      server.stop();
     },
   };
 }

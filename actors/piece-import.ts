@@ -11,6 +11,7 @@
  *    eagerly (Available at once, no unsealing). A piece imported before keeps its shard.
  */
 import { randomUUID } from 'node:crypto';
+import type { Logger } from '../src/log/logger.js';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -46,7 +47,7 @@ async function* exactly(source: AsyncIterable<Uint8Array>, expected: number): As
  * @throws CarInvalidError, CarBlockInvalidError (nothing added, nothing registered), and what addPiece throws
  */
 export async function importCarPiece(
-  deps: { dagstore: Dagstore; sectors: Pick<SectorService, 'addPiece'>; dir: string; log: (line: string) => void },
+  deps: { dagstore: Dagstore; sectors: Pick<SectorService, 'addPiece'>; dir: string; log: Logger },
   req: { source: AsyncIterable<Uint8Array>; payloadSize: number; sector?: number; signal?: AbortSignal },
 ): Promise<ImportedPiece> {
   const partial = join(deps.dir, 'transients', `import-${randomUUID()}.partial`);
@@ -71,7 +72,7 @@ export async function importCarPiece(
       await deps.dagstore.registerShard(added.pieceCid, { lazy: false, roots });
     } catch (err) {
       if (!(err instanceof ShardExistsError)) throw err;
-      deps.log(`piece ${added.pieceCid} is in the dagstore already: sector ${added.sector} holds another copy`);
+      deps.log.warn(`piece ${added.pieceCid} is in the dagstore already: sector ${added.sector} holds another copy`);
     }
     return { ...added, roots, blocks: scan.sections.length };
   } finally {

@@ -36,6 +36,7 @@ import type { LocalStore } from '../src/storage/local-store.js';
 import type { ReplyValue, SchedulerCommand } from '../machines/protocol.js';
 import type { SchedulerMachine } from '../machines/scheduler.machine.js';
 import type { IndexClient } from './index.actor.js';
+import type { Logger } from '../src/log/logger.js';
 
 export interface SectorDriftDeps {
   root: Actor<SchedulerMachine>;
@@ -46,7 +47,7 @@ export interface SectorDriftDeps {
   localStore: () => LocalStore;
   /** Sends a scheduler command built with a fresh request id and resolves with its reply. */
   command: (build: (requestId: string) => SchedulerCommand) => Promise<ReplyValue>;
-  log: (line: string) => void;
+  log: Logger;
 }
 
 /** `its unsealed file is` / `its sealed and cache files are`. */
@@ -99,7 +100,7 @@ export class SectorDrift {
     const found = (await this.report()).unrecorded.filter((u) => u.storages.includes(storageId) && (!only || only.includes(u.number)));
     for (const u of found) {
       const types = fileTypesOf(u.types);
-      this.#d.log(
+      this.#d.log.info(
         `storage ${storageId}: sector ${u.number} has ${types.join(' and ')} file${types.length > 1 ? 's' : ''} but no record: its number is not reused ` +
           `("sectors drift" lists it, "sectors drift resolve ${u.number} --import|--lost" resolves it)`,
       );
@@ -140,7 +141,7 @@ export class SectorDrift {
     else if (has('unsealed') && !has('sealed') && !has('cache')) state = 'WaitDeals';
     else throw new FileNotFoundError(`sector ${number} cannot be imported: ${incompleteFiles(u)}`);
 
-    if (paths.unsealed) this.#d.log(`sector ${number}: reading its unsealed file ${paths.unsealed} to recompute its pieces' commP`);
+    if (paths.unsealed) this.#d.log.info(`sector ${number}: reading its unsealed file ${paths.unsealed} to recompute its pieces' commP`);
     let imported: ImportedSector;
     try {
       imported = await importSectorFromFiles({
@@ -162,7 +163,7 @@ export class SectorDrift {
       const wire = toWireError(err);
       throw errorFromWire({ code: wire.code, message: `sector ${number}: its record was written but its actor did not start (${wire.message}); a restart starts it` });
     }
-    this.#d.log(`sector ${number} imported from its files in ${state}: ${draft.pieces.length} pieces${draft.commR ? `, CommR ${draft.commR}` : ''}`);
+    this.#d.log.info(`sector ${number} imported from its files in ${state}: ${draft.pieces.length} pieces${draft.commR ? `, CommR ${draft.commR}` : ''}`);
     return {
       number,
       mode: 'import',
@@ -189,7 +190,7 @@ export class SectorDrift {
     }
     const reason = `the operator marked the sector lost ("sectors drift resolve ${number} --lost"): ${filesPhrase(m.missing)} on no storage path (state ${m.state})`;
     await this.#d.command((requestId) => ({ type: 'scheduler.remove', requestId, sector: number, reason }));
-    this.#d.log(`sector ${number} marked lost by the operator: removing it`);
+    this.#d.log.warn(`sector ${number} marked lost by the operator: removing it`);
     return {
       number,
       mode: 'lost',

@@ -39,6 +39,7 @@ import {
   type UnrecordedSectorFiles,
 } from '../src/storage/drift-report.js';
 import { SectorDrift } from './sector-drift.js';
+import { type Logger, defaultLogger } from '../src/log/logger.js';
 
 export interface SectorServiceDeps {
   root: Actor<SchedulerMachine>;
@@ -49,8 +50,8 @@ export interface SectorServiceDeps {
   /** The local worker: an upload is placed only once it has bytes buffered. */
   worker: Pick<LocalWorker, 'waitForUpload'>;
   sources: Map<string, RequestSource>;
-  /** Operational log lines (drift resolution). @default console.warn */
-  log?: (line: string) => void;
+  /** Operational log lines (drift resolution). @default defaultLogger() (src/log) */
+  log?: Logger;
   /** The local worker as the scheduler knows it. @default runs AddPiece, paths never change */
   localWorker?: {
     /** Whether it runs AddPiece (a client's upload can run nowhere else). */
@@ -105,7 +106,7 @@ export class SectorService {
         const requestId = randomUUID();
         return this.#request(requestId, () => deps.root.send(build(requestId)));
       },
-      log: deps.log ?? ((line: string) => console.warn(line)),
+      log: deps.log ?? defaultLogger(),
     });
     this.#sub = deps.root.on('scheduler.reply', (reply) => {
       const settle = this.#pending.get(reply.requestId);

@@ -51,12 +51,13 @@ import { chainActors } from './chain-actors.js';
 import { type IndexClient, createIndexActor } from './index.actor.js';
 import { SectorService } from './sector-service.js';
 import { WorkerService } from './worker-service.js';
-import { createWorkerTaskLogic, type TaskRunner } from './worker-task.actor.js';
+import { createWorkerTaskLogic, type TaskObserver, type TaskRunner } from './worker-task.actor.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { limitsFromEnv } from '../src/tasks/resources.js';
 import { TASK_TYPES, type TaskType } from '../src/tasks/task-types.js';
 import { LOCAL_WORKER_ID, type WorkerInfo, type WorkerResources, checkWorkerInfo } from '../src/tasks/worker-info.js';
 import { localResources } from '../src/worker/local-resources.js';
+import { type Logger, defaultLogger } from '../src/log/logger.js';
 
 /**
  * Compares the sector files the scan declared with the records (docs/design/sealing-daemon.md §8):
@@ -72,7 +73,7 @@ async function reconcileWithDisks(a: {
   client: IndexClient;
   worker: LocalWorker;
   root: Actor<SchedulerMachine>;
-  log: (line: string) => void;
+  log: Logger;
 }): Promise<void> {
   const drift = reconcile(
     a.minerId,
@@ -87,7 +88,7 @@ async function reconcileWithDisks(a: {
       continue;
     }
     const removed = await a.worker.removeSector({ miner: a.minerId, number: u.number });
-    a.log(
+    a.log.info(
       `sector ${u.number} has no record: its unsealed file is what a crash left of its first AddPiece, whose piece was never reported; removed ${removed.removed.join(', ') || 'nothing local'}`,
     );
     if (removed.elsewhere.length > 0) unrecorded.push(u); // copies on other nodes keep the number out of use
@@ -95,12 +96,12 @@ async function reconcileWithDisks(a: {
   // records are numbered below the database's next number already; files of other numbers keep theirs out of use
   if (unrecorded.length > 0) a.root.send({ type: 'scheduler.numbers.seen', max: Math.max(...unrecorded.map((u) => u.number)) });
   for (const u of unrecorded) {
-    a.log(`sector ${u.number} has files on ${u.storages.join(', ')} but no record: its number is not reused (see \`sectors drift\`)`);
+    a.log.warn(`sector ${u.number} has files on ${u.storages.join(', ')} but no record: its number is not reused (see \`sectors drift\`)`);
   }
   const what = (m: { missing: string[] }) => `its ${m.missing.join(' and ')} file${m.missing.length > 1 ? 's are' : ' is'} on no storage path`;
   // a sector already FailedUnrecoverable was told at an earlier start: it is reported, not failed again
   const marked = drift.missing.filter((m) => m.state === 'FailedUnrecoverable');
-  for (const m of marked) a.log(`sector ${m.number} is FailedUnrecoverable: ${what(m)} (see \`sectors drift\`)`);
+  for (const m of marked) a.log.warn(`sector ${m.number} is FailedUnrecoverable: ${what(m)} (see \`sectors drift\`)`);
   const fresh = drift.missing.filter((m) => m.state !== 'FailedUnrecoverable');
   if (fresh.length > 0) {
     a.root.send({
@@ -176,16 +177,18 @@ export interface DaemonSystemOptions {
   dagstoreDir?: string;
   /** Period of the dagstore's GC of transient copies. @default 60000 */
   dagstoreGcIntervalMs?: number;
-  /** Receives every XState inspection event (see actors/inspect.ts for an NDJSON log). */
+  /** Told when each call's work starts and ends (metrics). */
+  taskObserver?: TaskObserver;
+  /** Receives every XState inspection event (actors/inspection-hub.ts folds them off the actors' path). */
   inspect?: (event: InspectionEvent) => void;
   /** XState clock for delayed events (tests pass a SimulatedClock). */
   clock?: ActorOptions<SchedulerMachine>['clock'];
   /** Wall clock (unix ms) for record stamps and storage heartbeats. @default Date.now */
   now?: () => number;
-  /** Errors of the root actor and of the index actor (failed commits, failed calls of actors). @default console.error */
+  /** Errors of the root actor and of the index actor (failed commits, failed calls of actors). @default the log, as errors */
   onError?: (err: unknown) => void;
-  /** Operational log lines (storage paths, sectors that cannot be started). @default console.warn */
-  log?: (message: string) => void;
+  /** Operational log lines (storage paths, sectors that cannot be started). @default defaultLogger() (src/log) */
+  log?: Logger;
 }
 
 /**
@@ -234,6 +237,8 @@ export interface DaemonSystemHandle {
   dagstore?: Dagstore;
   /** The root (scheduler) actor. */
   system: Actor<SchedulerMachine>;
+  /** Calls found open at start (left by the previous run), by their state then: each resumes or is delivered instead of run again. */
+  recovered: Readonly<Record<string, number>>;
   /** Stops every actor (running tasks are cancelled and awaited, and stay `running` in the call store), the storage loop, and the database if opened here. */
   stop(): Promise<void>;
 }
@@ -253,9 +258,9 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   }
   sealProofInfo(options.sealProof); // SealProofUnknownError for a bad proof
   if (!options.db && !options.dbPath) throw new TypeError('options.db or options.dbPath is required');
-  const onError = options.onError ?? ((err: unknown) => console.error('sector system error:', err));
+  const onError = options.onError ?? ((err: unknown) => log.error({ err }, 'sector system error'));
   const now = options.now ?? Date.now;
-  const log = options.log ?? ((message: string) => console.warn(message));
+  const log = options.log ?? defaultLogger();
 
   // the local worker's registration, checked before anything is opened (a bad limit names its variable)
   const localTasks = [...(options.localTasks ?? TASK_TYPES)];
@@ -278,7 +283,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   // an unreadable record is not spawned (the sector would start from nothing and overwrite it);
   // the others are served, and its number stays taken (nextNumber counts every row)
   for (const u of unreadable) {
-    log(`sector ${u.number} of miner ${u.miner} is not started: its record (state ${u.state}) is unreadable: ${u.reason}`);
+    log.warn(`sector ${u.number} of miner ${u.miner} is not started: its record (state ${u.state}) is unreadable: ${u.reason}`);
   }
   const openCalls = calls.open().filter((c) => c.sector.miner === options.minerId);
   // sectors that wait for nothing get their actor only when an event for them arrives
@@ -348,13 +353,13 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
           ...chainActors(getChain),
           removeFiles: fromPromise<void, { sector: { miner: number; number: number } }>(async ({ input, signal }) => {
             const removed = await (await getWorker()).removeSector(input.sector, signal);
-                if (removed.elsewhere.length > 0) log(`sector ${input.sector.number}: copies on other nodes were not removed: ${removed.elsewhere.join(', ')}`);
+                if (removed.elsewhere.length > 0) log.warn(`sector ${input.sector.number}: copies on other nodes were not removed: ${removed.elsewhere.join(', ')}`);
               }),
             },
           }),
         },
       }),
-      workerTask: createWorkerTaskLogic({ workers, ready, inflight }),
+      workerTask: createWorkerTaskLogic({ workers, ready, inflight, ...(options.taskObserver ? { observer: options.taskObserver } : {}) }),
       dormantSectors: dormantSectorsLogic(dormant),
       checkProvable: fromPromise<{ number: number; reason: string }[], { miner: number; numbers: number[] }>(async ({ input, signal }) => {
         const w = await getWorker();
@@ -486,5 +491,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     })();
     return stopping;
   };
-  return { sectors, index: client, localStore, locks, chain, worker, workers: registry, workerService, pieces, ...(dagstore ? { dagstore } : {}), system: root, stop };
+  const recovered: Record<string, number> = {};
+  for (const c of openCalls) recovered[c.state] = (recovered[c.state] ?? 0) + 1;
+  return { sectors, index: client, localStore, locks, chain, worker, workers: registry, workerService, pieces, ...(dagstore ? { dagstore } : {}), system: root, recovered, stop };
 }

@@ -17,6 +17,7 @@
 import { fromCallback } from 'xstate';
 import { AbortedError, WorkerLostError, toWireError } from '../src/errors.js';
 import type { CallReturn } from '../src/tasks/calls.js';
+import type { WireError } from '../src/errors.js';
 import type { Task, TaskResult } from '../src/tasks/task-types.js';
 import type { SchedulerTaskEvent, TaskActorEvent } from '../machines/protocol.js';
 
@@ -56,6 +57,19 @@ export interface WorkerTaskComponents {
   ready: Promise<void>;
   /** Every run in flight, so shutdown can wait until the threads let go. */
   inflight: Set<Promise<unknown>>;
+  /** Told when a call's work starts on its worker and how it ended (metrics). */
+  observer?: TaskObserver;
+}
+
+/** Observes the calls the workers run (src/daemon/metrics.ts counts them). */
+export interface TaskObserver {
+  /** The call's work started on its worker (its prepare step is done). */
+  started(task: Task, worker: string): void;
+  /**
+   * The call ended: `seconds` of work since it started (undefined when it ended before its work
+   * started), and its error, if it failed. Not told when the system stops (the call stays open).
+   */
+  finished(task: Task, worker: string, seconds: number | undefined, error?: WireError): void;
 }
 
 /** Creates the `workerTask` logic over real workers. */
@@ -69,6 +83,7 @@ export function createWorkerTaskLogic(c: WorkerTaskComponents) {
       abort.signal.addEventListener('abort', () => reject(abort.signal.reason), { once: true });
     });
     workGranted.catch(() => {});
+    let workStarted: number | undefined;
     const checkAborted = (what: string) => {
       if (abort.signal.aborted) throw new AbortedError(`call ${input.callId} aborted ${what}`);
     };
@@ -83,11 +98,17 @@ export function createWorkerTaskLogic(c: WorkerTaskComponents) {
       checkAborted('after its prepare step');
       if (!stopped) sendBack({ type: 'scheduler.task.prepared', callId: input.callId } satisfies SchedulerTaskEvent);
       await workGranted;
+      workStarted = performance.now();
+      c.observer?.started(input.task, input.worker);
       return runner.run(input.task, options);
     })();
     c.inflight.add(run);
     const report = (ret: CallReturn) => {
       c.inflight.delete(run);
+      if (!stopped) {
+        const seconds = workStarted === undefined ? undefined : (performance.now() - workStarted) / 1000;
+        c.observer?.finished(input.task, input.worker, seconds, ret.ok ? undefined : ret.error);
+      }
       if (!stopped) sendBack({ type: 'scheduler.task.finished', callId: input.callId, ret } satisfies SchedulerTaskEvent);
     };
     run.then(

@@ -17,6 +17,7 @@ import { SectorStorageError, toWireError } from '../errors.js';
 import { bearerToken, DEFAULT_PERMISSIONS, type Permission } from '../auth/tokens.js';
 import type { DispatchResult, RpcServer } from './rpc-server.js';
 import type { StreamRegistry } from './stream-registry.js';
+import { defaultLogger, type Logger } from '../log/logger.js';
 
 /** Path of the JSON-RPC endpoint. */
 export const RPC_PATH = '/rpc/v0';
@@ -53,8 +54,8 @@ export interface ApiHttpServerOptions {
   mounts?: Record<string, MountHandler>;
   /** Max JSON-RPC request body. @default 16 MiB */
   maxBodyBytes?: number;
-  /** Logger for unexpected errors. @default console.error */
-  log?: (message: string) => void;
+  /** Logger for unexpected errors. @default defaultLogger() (src/log) */
+  log?: Logger;
 }
 
 export class ApiHttpServer {
@@ -78,7 +79,7 @@ export class ApiHttpServer {
     });
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.#upgrade(req, socket, head).catch((err) => {
-        (this.#opts.log ?? console.error)(`upgrade of ${req.url} failed: ${(err as Error)?.stack ?? err}`);
+        (this.#opts.log ?? defaultLogger()).error({ err }, `upgrade of ${req.url} failed`);
         socket.destroy();
       });
     });
@@ -265,7 +266,7 @@ export class ApiHttpServer {
   }
 
   #internal(res: ServerResponse, err: unknown): void {
-    if (!(err instanceof SectorStorageError)) (this.#opts.log ?? console.error)(`HTTP handler failed: ${(err as Error)?.stack ?? err}`);
+    if (!(err instanceof SectorStorageError)) (this.#opts.log ?? defaultLogger()).error({ err }, 'HTTP handler failed');
     if (res.headersSent) {
       res.destroy();
       return;

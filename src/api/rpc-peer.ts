@@ -22,6 +22,7 @@ import type { RawData, WebSocket } from 'ws';
 import { AbortedError, DaemonUnreachableError, errorFromWire, InvalidArgumentError, isErrorCode, SectorStorageError, toWireError } from '../errors.js';
 import { METHOD_PREFIX } from './rpc-method.js';
 import { type RpcErrorObject, RpcErrorCode } from './rpc-server.js';
+import { type Logger, silentLogger } from '../log/logger.js';
 
 /** A method the other side may call. `params` are the raw JSON params (validate them). */
 export type PeerMethod = (params: unknown[], ctx: { signal: AbortSignal }) => unknown;
@@ -32,7 +33,7 @@ export interface RpcPeerOptions {
   /** The error a call in flight fails with when the socket closes. @default DaemonUnreachableError */
   closedError?: (reason: string) => Error;
   /** Unexpected failures of a method (not our typed errors), and connection errors. @default nothing */
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 interface Pending {
@@ -48,7 +49,7 @@ export class RpcPeer {
   readonly #socket: WebSocket;
   #methods: Record<string, PeerMethod>;
   readonly #closedError: (reason: string) => Error;
-  readonly #log: (line: string) => void;
+  readonly #log: Logger;
   readonly #pending = new Map<number, Pending>();
   readonly #gone = new AbortController();
   #nextId = 1;
@@ -59,7 +60,7 @@ export class RpcPeer {
     this.#socket = socket;
     this.#methods = options.methods ?? {};
     this.#closedError = options.closedError ?? ((reason) => new DaemonUnreachableError(`the connection closed: ${reason}`));
-    this.#log = options.log ?? (() => {});
+    this.#log = options.log ?? silentLogger();
     socket.on('message', (data: RawData, isBinary: boolean) => this.#onMessage(data, isBinary));
     this.closed = new Promise((resolve) => {
       socket.once('close', (code: number, reason: Buffer) => {
@@ -74,7 +75,7 @@ export class RpcPeer {
       });
     });
     // errors are followed by 'close'; without a listener they would be thrown
-    socket.on('error', (err: Error) => this.#log(`connection error: ${err.message}`));
+    socket.on('error', (err: Error) => this.#log.warn(`connection error: ${err.message}`));
   }
 
   /** True while the socket is open. */
@@ -214,7 +215,7 @@ export class RpcPeer {
       if (id !== undefined) this.#send({ jsonrpc: '2.0', id, result: result === undefined ? null : result });
     } catch (err) {
       const wire = toWireError(err);
-      if (!(err instanceof SectorStorageError)) this.#log(`${method} failed unexpectedly: ${(err as Error)?.stack ?? err}`);
+      if (!(err instanceof SectorStorageError)) this.#log.warn(`${method} failed unexpectedly: ${(err as Error)?.stack ?? err}`);
       if (id === undefined) return;
       const code = err instanceof InvalidArgumentError ? RpcErrorCode.invalidParams : RpcErrorCode.serverError;
       this.#send({ jsonrpc: '2.0', id, error: { code, message: wire.message, data: { code: wire.code } } satisfies RpcErrorObject });

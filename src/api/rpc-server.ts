@@ -58,10 +58,10 @@ export class RpcServer {
   async dispatch(request: unknown, permissions: readonly Permission[], signal: AbortSignal): Promise<DispatchResult> {
     const rawId = (request as { id?: unknown } | null)?.id;
     const id = typeof rawId === 'number' || typeof rawId === 'string' ? rawId : null;
-    const fail = (code: number, err: WireError): DispatchResult => ({
-      kind: 'json',
-      response: { jsonrpc: '2.0', id, error: { code, message: err.message, data: { code: err.code } } },
-    });
+    const fail = (code: number, err: WireError): DispatchResult => {
+      this.onCallError?.(err.code);
+      return { kind: 'json', response: { jsonrpc: '2.0', id, error: { code, message: err.message, data: { code: err.code } } } };
+    };
     if (typeof request !== 'object' || request === null || Array.isArray(request)) {
       return fail(RpcErrorCode.invalidRequest, { code: 'INVALID_ARGUMENT', message: 'request must be a JSON-RPC object' });
     }
@@ -102,6 +102,9 @@ export class RpcServer {
       return fail(code, wire);
     }
   }
+
+  /** Called with the error code of every call answered with an error (metrics). */
+  onCallError?: (code: string) => void;
 
   /** Called with unexpected (non-SectorStorageError) failures, for the daemon log. */
   onInternalError?: (method: string, err: unknown) => void;

@@ -42,6 +42,7 @@ import {
 } from './chain-adapter.js';
 import { type FixedRandomness, fixedRandomnessBytes } from './fixed-randomness.js';
 import { sealSeed, sealTicket } from './randomness.js';
+import { type Logger, silentLogger } from '../log/logger.js';
 
 /** Time as the local chain sees it (XState's SimulatedClock fits). */
 export interface ChainClock {
@@ -77,7 +78,7 @@ export interface LocalChainOptions {
   /** The proof check of commit messages. @default verifySealDetailed (src/seal/verify.ts) */
   verifySeal?: (input: VerifySealInput) => Promise<VerifyResult>;
   /** One line per message included. @default silent */
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -93,7 +94,7 @@ export class LocalChain implements ChainAdapter {
   readonly #ticketExpiry: number;
   readonly #fixed: { ticket: Uint8Array; seed: Uint8Array } | undefined;
   readonly #verify: (input: VerifySealInput) => Promise<VerifyResult>;
-  readonly #log: (line: string) => void;
+  readonly #log: Logger;
   #genesis: ChainGenesis | undefined;
   #nonce = new Uint8Array(0);
   /** The head as stored; -1 until loaded. */
@@ -112,7 +113,7 @@ export class LocalChain implements ChainAdapter {
     this.#ticketExpiry = count(options.ticketExpiryEpochs ?? Math.ceil((7 * 24 * 3600 * 1000) / this.#epochMs), 'ticketExpiryEpochs', 1);
     this.#fixed = options.fixedRandomness && fixedRandomnessBytes(options.fixedRandomness);
     this.#verify = options.verifySeal ?? verifySealDetailed;
-    this.#log = options.log ?? (() => {});
+    this.#log = options.log ?? silentLogger();
   }
 
   async head(): Promise<{ epoch: number }> {
@@ -193,7 +194,7 @@ export class LocalChain implements ChainAdapter {
         sentEpoch: this.#head,
         sentAt: this.#clock.now(),
       });
-      if (created) this.#log(`${this.name}: epoch ${this.#head}: ${kind} ${message.id} of s-t0${id.miner}-${id.number} sent`);
+      if (created) this.#log.info(`${this.name}: epoch ${this.#head}: ${kind} ${message.id} of s-t0${id.miner}-${id.number} sent`);
       return { message: message.id };
     });
   }
@@ -282,7 +283,7 @@ export class LocalChain implements ChainAdapter {
       const inclusion = await this.#decide(message, epoch);
       if (await this.#store.includeMessage(message.id, inclusion)) {
         const fate = inclusion.ok ? 'landed' : `failed: ${inclusion.reason}`;
-        this.#log(`${this.name}: epoch ${epoch}: ${message.kind} ${message.id} of s-t0${message.miner}-${message.number} ${fate}`);
+        this.#log.info(`${this.name}: epoch ${epoch}: ${message.kind} ${message.id} of s-t0${message.miner}-${message.number} ${fate}`);
       }
     }
     this.#head = await this.#store.advance(target, now);
@@ -303,7 +304,7 @@ export class LocalChain implements ChainAdapter {
     if (g.epochMs !== this.#epochMs) {
       const current = Math.max(stored, epochAt(g, now));
       g = await this.#store.rebase(this.#epochMs, current, now);
-      this.#log(`${this.name}: epoch duration ${this.#epochMs} ms from epoch ${current} on`);
+      this.#log.info(`${this.name}: epoch duration ${this.#epochMs} ms from epoch ${current} on`);
     }
     this.#genesis = g;
     this.#nonce = Buffer.from(g.nonce, 'hex');

@@ -19,7 +19,6 @@ import { ApiHttpServer } from '../api/http-server.js';
 import { apiMethods } from '../api/methods/index.js';
 import { RpcServer } from '../api/rpc-server.js';
 import { StreamRegistry } from '../api/stream-registry.js';
-import { createInspectionLog } from '../../actors/inspect.js';
 import { ShutdownSteps } from '../lifecycle/shutdown-steps.js';
 import { startDaemonSystem } from '../../actors/system.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -42,6 +41,8 @@ import { CallStore } from '../db/call-store.js';
 import type { Db } from '../db/database.js';
 import { LOCAL_WORKER_ID } from '../tasks/worker-info.js';
 import { RemoteWorkers } from './remote-workers.js';
+import { type Observability, startObservability } from './observability.js';
+import { createLogger, type Logger } from '../log/logger.js';
 
 /** Default API listen address (loopback, Lotus miner's port). */
 export const DEFAULT_LISTEN = '127.0.0.1:2345';
@@ -54,8 +55,8 @@ export interface DaemonOptions {
   sectorSize?: number;
   /** Pool threads. @default os.availableParallelism() */
   threads?: number;
-  /** One line per event worth telling the operator. @default console.log */
-  log?: (line: string) => void;
+  /** The daemon's root logger; each component logs through a child (`component` field). @default pino JSON lines on stderr, pretty on a terminal (src/log) */
+  log?: Logger;
   /** Every sector gets this ticket and seed from the local chain (`run --fixed-randomness`). */
   fixedRandomness?: FixedRandomness;
   /** Epoch length of the local chain, ms. @default 2000 */
@@ -67,10 +68,12 @@ export interface DaemonOptions {
   /** Period of CheckProvable over Proving sectors. @default 600000 */
   checkProvableMs?: number;
   /**
-   * Appends every XState inspection event of the actor system (actor created, event, snapshot)
-   * to this NDJSON file, so an operator can follow what each sector actor did.
+   * Appends the XState inspection events of the actor system (actor created, event, snapshot)
+   * to this NDJSON file, so an operator can follow what each sector actor did (`run --inspect-log`).
    */
   inspectLog?: string;
+  /** Publishes the inspection events to Stately's inspector through an inspector server on this port (`run --inspect`). */
+  inspectPort?: number;
   /**
    * Start even though the database knows no sectors while the storage paths hold sector files
    * (repo/drift-guard.ts); otherwise that start is refused with REPO_DRIFT.
@@ -130,20 +133,17 @@ function remoteCallsOpen(db: Db): boolean {
 
 /** Boots a daemon on a repository. */
 export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
-  const log = options.log ?? ((line: string) => console.log(line));
+  const rootLog = options.log ?? createLogger();
+  const logOf = (component: string) => rootLog.child({ component });
+  const log = logOf('daemon');
   const listen = parseListen(options.listen ?? DEFAULT_LISTEN);
   const repo = openRepo(options.repoPath, { sectorSize: options.sectorSize });
-  const shutdown = new ShutdownSteps(log);
+  const shutdown = new ShutdownSteps(logOf('shutdown'));
   shutdown.push('repository', () => repo.close());
   try {
     const drift = checkStartDrift(repo, { acceptDrift: options.acceptDrift });
     if (drift) {
-      log(`starting with --accept-drift: the database has no sectors, the storage paths hold sector files: ${drift.paths.map(describeDrift).join('; ')}`);
-    }
-    const inspection = options.inspectLog ? createInspectionLog(options.inspectLog) : undefined;
-    if (inspection) {
-      shutdown.push('inspection log', () => inspection.close());
-      log(`actor inspection events → ${options.inspectLog}`);
+      log.warn(`starting with --accept-drift: the database has no sectors, the storage paths hold sector files: ${drift.paths.map(describeDrift).join('; ')}`);
     }
     const authority = new TokenAuthority(repo.jwtSecret);
     const session = randomUUID();
@@ -161,19 +161,30 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         verifyToken: (token) => authority.verifyToken(token),
       },
     };
+    let observability: Observability | undefined;
     const streams = new StreamRegistry();
     const rpc = new RpcServer(apiMethods, components, streams);
-    rpc.onInternalError = (method, err) => log(`${method} failed unexpectedly: ${(err as Error)?.stack ?? err}`);
-    const server = new ApiHttpServer({ rpc, streams, authenticate: (t) => authority.verifyToken(t), log });
+    rpc.onCallError = (code) => observability?.onCallError(code);
+    const apiLog = logOf('api');
+    rpc.onInternalError = (method, err) => apiLog.error({ err, method }, `${method} failed unexpectedly`);
+    const server = new ApiHttpServer({ rpc, streams, authenticate: (t) => authority.verifyToken(t), log: apiLog });
     const { intervalMs, thresholdMs } = heartbeatTimingFromEnv();
     // remote workers are refused (503, they retry) until the actor system can take them
     const remoteWorkers = new RemoteWorkers({
       manager: { version: components.daemon.version, session, miner: repo.config.minerId },
       heartbeatMs: intervalMs,
       ...(options.workerGraceMs !== undefined ? { graceMs: options.workerGraceMs } : {}),
-      log,
+      log: logOf('workers'),
     });
     server.upgrade(WORKER_WS_PATH, remoteWorkers.upgrade);
+    observability = await startObservability({
+      ...(options.inspectLog ? { inspectLog: options.inspectLog } : {}),
+      ...(options.inspectPort !== undefined ? { statelyPort: options.inspectPort } : {}),
+      server,
+      components,
+      shutdown,
+      log: rootLog,
+    });
     // listen before starting the actors: the storage paths are declared with this node's URL.
     // Nobody knows the port until the api file is written, so no call arrives half-booted.
     const bound = await server.listen(listen.host, listen.port);
@@ -185,7 +196,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const locks = new SectorLocks({ heartbeatIntervalMs: intervalMs, heartbeatThresholdMs: thresholdMs });
     shutdown.push('sector locks', () => locks.close());
     const system = await startDaemonSystem({
-      ...(inspection ? { inspect: inspection.inspect } : {}),
+      inspect: observability.inspect,
+      taskObserver: observability.taskObserver,
       db: repo.db,
       pool,
       locks,
@@ -209,18 +221,18 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           urls: [`${url}/remote`],
           nodeId: repo.config.nodeId,
           configFile: join(repo.path, RepoFiles.storageConfig),
-          log,
+          log: logOf('storage'),
         });
         await local.open();
         return local;
       },
       // one remote store for the local worker's fetches and the API's StorageFetch (Lotus: 10 downloads on the miner)
       remoteStore: (local) => {
-        remote = new RemoteStore({ local, token: authority.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10 });
+        remote = new RemoteStore({ local, token: authority.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10, onFetched: observability!.onFetched, log: logOf('fetch') });
         return remote;
       },
-      log,
-      onError: (err) => log(`sector system error: ${(err as Error)?.stack ?? err}`),
+      log: logOf('sectors'),
+      onError: (err) => log.error({ err }, 'sector system error'),
     });
     // stopped after the HTTP server, so in-flight calls end first
     shutdown.pushAfter('HTTP server', 'actor system', () => system.stop());
@@ -231,13 +243,14 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     components.sectors = system.sectors;
     components.workers = system.workerService;
     components.system = system;
+    observability.attach(system);
     components.storage = {
       catalog: system.index.catalog,
       local: system.localStore,
-      remote: remote ?? new RemoteStore({ local: system.localStore, token: authority.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10 }),
+      remote: remote ?? new RemoteStore({ local: system.localStore, token: authority.createToken(ALL_PERMISSIONS), parallelFetchLimit: 10, onFetched: observability.onFetched }),
       locks,
     };
-    server.mount('/remote', createRemoteHandler({ local: system.localStore, log }));
+    server.mount('/remote', createRemoteHandler({ local: system.localStore, log: logOf('remote') }));
     if (system.dagstore) components.dagstore = system.dagstore;
     const retrieval = createRetrievalHandler(() => components.dagstore);
     server.mount('/piece/', retrieval);
@@ -248,7 +261,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const apiFile = join(repo.path, RepoFiles.api);
     writeFileDurableSync(apiFile, multiaddr);
     shutdown.push('api file', () => rmSync(apiFile, { force: true }));
-    log(
+    log.info(
       `sector-storage daemon listening on ${multiaddr} (repo ${repo.path}, miner t0${repo.config.minerId}, ${repo.config.sealProofName}, pid ${process.pid})`,
     );
     return {

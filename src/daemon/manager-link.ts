@@ -15,6 +15,7 @@ import { WebSocket } from 'ws';
 import { type PeerMethod, RpcPeer } from '../api/rpc-peer.js';
 import { parseWelcome, WORKER_WS_PATH, WorkerClose, type WorkerHello, type WorkerWelcome } from '../api/worker-protocol.js';
 import { DaemonUnreachableError, ProtocolMismatchError, type SectorStorageError, UnauthorizedError } from '../errors.js';
+import { type Logger, silentLogger } from '../log/logger.js';
 
 export interface ManagerLinkOptions {
   /** The manager's API base URL, e.g. `http://127.0.0.1:2345`. */
@@ -42,7 +43,7 @@ export interface ManagerLinkOptions {
   maxRetryMs?: number;
   /** How long a hello may wait for its welcome. @default 10000 */
   helloTimeoutMs?: number;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /** Codes with which the manager refuses a hello for good. */
@@ -50,7 +51,7 @@ const FATAL_CODES = new Set(['PROTOCOL_MISMATCH', 'INVALID_ARGUMENT', 'UNAUTHORI
 
 export class ManagerLink {
   readonly #o: ManagerLinkOptions;
-  readonly #log: (line: string) => void;
+  readonly #log: Logger;
   readonly #url: string;
   #peer: RpcPeer | undefined;
   #socket: WebSocket | undefined;
@@ -61,7 +62,7 @@ export class ManagerLink {
 
   constructor(options: ManagerLinkOptions) {
     this.#o = options;
-    this.#log = options.log ?? (() => {});
+    this.#log = options.log ?? silentLogger();
     this.#delay = options.retryMs ?? 250;
     const base = new URL(options.managerUrl);
     base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -130,7 +131,7 @@ export class ManagerLink {
       if (welcomed) {
         this.#peer = undefined;
         this.#o.onDisconnected();
-        if (!this.#stopped) this.#log(`lost the connection to the manager (${reason}); reconnecting`);
+        if (!this.#stopped) this.#log.warn(`lost the connection to the manager (${reason}); reconnecting`);
         this.#delay = this.#o.retryMs ?? 250;
       }
       this.#retry(`the connection closed (${reason})`);
@@ -169,7 +170,7 @@ export class ManagerLink {
     });
     const timer = setInterval(() => {
       if (Date.now() - heard <= 3 * heartbeatMs) return;
-      this.#log(`the manager sent nothing for ${Date.now() - heard} ms (heartbeat every ${heartbeatMs} ms); reconnecting`);
+      this.#log.info(`the manager sent nothing for ${Date.now() - heard} ms (heartbeat every ${heartbeatMs} ms); reconnecting`);
       peer.terminate();
     }, heartbeatMs);
     timer.unref();
@@ -179,7 +180,7 @@ export class ManagerLink {
   #retry(why: string): void {
     if (this.#stopped || this.#retryTimer) return;
     this.#socket?.removeAllListeners('open');
-    if (this.#attempts === 1 || this.#attempts % 20 === 0) this.#log(`cannot reach the manager at ${this.#url} (${why}); retrying`);
+    if (this.#attempts === 1 || this.#attempts % 20 === 0) this.#log.warn(`cannot reach the manager at ${this.#url} (${why}); retrying`);
     const delay = this.#delay;
     this.#delay = Math.min(delay * 2, this.#o.maxRetryMs ?? 1_000);
     this.#retryTimer = setTimeout(() => {

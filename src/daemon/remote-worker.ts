@@ -28,6 +28,7 @@ import { AbortedError, errorFromWire, type SectorStorageError, WorkerLostError }
 import { sectorName } from '../sector/sector-id.js';
 import type { CallReturn } from '../tasks/calls.js';
 import type { Task, TaskResult } from '../tasks/task-types.js';
+import type { Logger } from '../log/logger.js';
 
 /** A live, welcomed connection of a worker. */
 export interface WorkerConnection {
@@ -48,7 +49,7 @@ export interface RemoteWorkerHost {
   /** True once the manager is shutting down. */
   readonly closing: boolean;
   readonly graceMs: number;
-  log(line: string): void;
+  readonly log: Logger;
 }
 
 interface PendingCall {
@@ -108,13 +109,13 @@ export class RemoteWorker {
     if (signal.aborted) return Promise.reject(new AbortedError(`call ${callId} aborted before it was sent to worker ${this.id}`));
     const parked = this.#host.takeParked(callId);
     if (parked) {
-      this.#host.log(`call ${callId} (${task.type} of ${sectorName(task.sector)}): its result had arrived already; not run again`);
+      this.#host.log.info(`call ${callId} (${task.type} of ${sectorName(task.sector)}): its result had arrived already; not run again`);
       return parked.ok ? Promise.resolve(parked.result) : Promise.reject(errorFromWire(parked.error));
     }
     const holder = this.#host.holderOf(callId);
     if (holder && holder !== this) {
       // another worker still runs (or finished) this very call: its result is the call's
-      this.#host.log(`call ${callId} (${task.type} of ${sectorName(task.sector)}) is held by worker ${holder.id}; waiting for its result there`);
+      this.#host.log.info(`call ${callId} (${task.type} of ${sectorName(task.sector)}) is held by worker ${holder.id}; waiting for its result there`);
       return holder.run(task, options);
     }
     const existing = this.#pending.get(callId);
@@ -166,7 +167,7 @@ export class RemoteWorker {
     if (this.#conn !== conn) return;
     this.#conn = undefined;
     if (this.#pending.size === 0 || this.#host.closing) return;
-    this.#host.log(`worker ${this.id} is away with ${this.#pending.size} call(s); waiting ${this.#host.graceMs} ms for it to come back`);
+    this.#host.log.warn(`worker ${this.id} is away with ${this.#pending.size} call(s); waiting ${this.#host.graceMs} ms for it to come back`);
     this.#startGrace();
   }
 
@@ -239,7 +240,7 @@ export class RemoteWorker {
 
   #sendAbort(p: PendingCall, conn: WorkerConnection): void {
     conn.peer.call('SealingAbort', [callIdJson(p.task.sector, p.callId)]).catch((err: Error) => {
-      this.#host.log(`SealingAbort of call ${p.callId} on worker ${this.id} failed: ${err.message}`);
+      this.#host.log.warn(`SealingAbort of call ${p.callId} on worker ${this.id} failed: ${err.message}`);
     });
   }
 
@@ -251,7 +252,7 @@ export class RemoteWorker {
       if (end.ret.ok) p.resolve(end.ret.result);
       else p.reject(errorFromWire(end.ret.error));
     } else if ('lost' in end) {
-      this.#host.log(end.lost);
+      this.#host.log.warn(end.lost);
       p.reject(new WorkerLostError(end.lost));
     } else {
       p.reject(end.error);

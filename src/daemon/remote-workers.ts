@@ -33,6 +33,7 @@ import type { WorkerInfo } from '../tasks/worker-info.js';
 import { AbortedError, CallUnknownError, InvalidArgumentError, toWireError, WorkerLostError } from '../errors.js';
 import type { CallRecord, CallReturn } from '../tasks/calls.js';
 import { TASK_TYPES, type TaskType } from '../tasks/task-types.js';
+import { type Logger, silentLogger } from '../log/logger.js';
 import { RemoteWorker, type RemoteWorkerHost, type WorkerConnection } from './remote-worker.js';
 
 /** Where connected workers are registered with the scheduler (actors/system.ts, structurally). */
@@ -59,7 +60,7 @@ export interface RemoteWorkersOptions {
   parkMs?: number;
   /** How long a result may take to become durable before the worker is told to send it again. @default 30000 */
   ackTimeoutMs?: number;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /** A worker as the hub knows it (for logs and diagnostics). */
@@ -79,7 +80,7 @@ interface Parked {
 }
 
 export class RemoteWorkers {
-  readonly #o: Required<Omit<RemoteWorkersOptions, 'log'>> & { log: (line: string) => void };
+  readonly #o: Required<Omit<RemoteWorkersOptions, 'log'>> & { log: Logger };
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 16 << 20 });
   readonly #workers = new Map<string, RemoteWorker>();
   readonly #current = new Map<string, WorkerConnection>();
@@ -100,7 +101,7 @@ export class RemoteWorkers {
       helloTimeoutMs: options.helloTimeoutMs ?? 10_000,
       parkMs: options.parkMs ?? 10_000,
       ackTimeoutMs: options.ackTimeoutMs ?? 30_000,
-      log: options.log ?? (() => {}),
+      log: options.log ?? silentLogger(),
     };
     const hub = this;
     this.#host = {
@@ -184,7 +185,7 @@ export class RemoteWorkers {
         hello = parseHello(raw, { version: this.#o.manager.version });
       } catch (err) {
         const e = toWireError(err);
-        this.#o.log(`refused a worker connecting from ${from}: ${e.message}`);
+        this.#o.log.warn(`refused a worker connecting from ${from}: ${e.message}`);
         setImmediate(() => peer.close(WorkerClose.refused, e.code));
         throw err;
       }
@@ -200,7 +201,7 @@ export class RemoteWorkers {
       peer.setMethods({ ...this.#returnMethods(worker, conn), WorkerConnect: connect });
       worker.attach(conn, info);
       this.#registry?.connect(info, worker, { holds: [...conn.held] });
-      this.#o.log(
+      this.#o.log.info(
         `worker ${info.id} connected from ${from} (${info.hostname}, session ${hello.Session}, ${info.resources.cpus} threads, runs ${info.taskTypes.join(', ')}; holds ${hello.Calls.Running.length} running and ${hello.Calls.Done.length} finished call(s))`,
       );
       const welcome: WorkerWelcome = {
@@ -223,7 +224,7 @@ export class RemoteWorkers {
       if (this.#current.get(worker.id) !== conn) return; // replaced by a newer connection
       this.#current.delete(worker.id);
       if (!this.#closing) {
-        this.#o.log(`worker ${worker.id} disconnected (${reason})`);
+        this.#o.log.info(`worker ${worker.id} disconnected (${reason})`);
         this.#registry?.disconnect(worker.id);
       }
     });
@@ -239,7 +240,7 @@ export class RemoteWorkers {
         .call('Session', [], { timeoutMs: 2 * this.#o.heartbeatMs })
         .catch((err: Error) => {
           if (!peer.open) return;
-          this.#o.log(`worker ${worker.id} did not answer its heartbeat (${err.message}); dropping the connection`);
+          this.#o.log.info(`worker ${worker.id} did not answer its heartbeat (${err.message}); dropping the connection`);
           peer.terminate();
         })
         .finally(() => {
@@ -279,7 +280,7 @@ export class RemoteWorkers {
     if (!record) throw new CallUnknownError(`${method}: this manager has no call ${callId}`);
     if (record.task !== type) throw new InvalidArgumentError(`${method} for call ${callId}, which is a ${record.task} call`);
     if (record.state === 'done' || record.state === 'returned') {
-      this.#o.log(`worker ${from.id} returned call ${callId} (${type}) again; its result was recorded already`);
+      this.#o.log.info(`worker ${from.id} returned call ${callId} (${type}) again; its result was recorded already`);
       return true;
     }
     return this.#park(callId, type, ret, method);

@@ -36,6 +36,7 @@ import { RemoteStore } from '../storage/remote-store.js';
 import { rpcCatalog, type CatalogClient } from '../storage/catalog-client.js';
 import { initStoragePath } from '../storage/storage-config.js';
 import type { LocalPathInfo } from '../storage/storage-types.js';
+import { createLogger, type Logger } from '../log/logger.js';
 
 /** Options of {@link startStorageWorker}. */
 export interface StorageWorkerOptions {
@@ -68,8 +69,8 @@ export interface StorageWorkerOptions {
   parallelFetchLimit?: number;
   /** Aborted when the worker process stops: calls waiting for an unreachable manager give up. */
   signal?: AbortSignal;
-  /** @default console.log */
-  log?: (line: string) => void;
+  /** The worker's logger. @default pino JSON lines on stderr with component "worker" (src/log) */
+  log?: Logger;
 }
 
 /** A running storage worker. */
@@ -92,7 +93,7 @@ export interface StorageWorker {
 
 /** Starts a storage worker. */
 export async function startStorageWorker(options: StorageWorkerOptions): Promise<StorageWorker> {
-  const log = options.log ?? ((l: string) => console.log(l));
+  const log = options.log ?? createLogger().child({ component: 'worker' });
   const manager = new ApiClient({ url: options.managerUrl, token: options.token });
   const shutdown = new ShutdownSteps(log);
   shutdown.push('manager client', () => manager.close());
@@ -170,33 +171,33 @@ export async function startStorageWorker(options: StorageWorkerOptions): Promise
         .call('Session')
         .then(async (s) => {
           if (stopped || s === session) return;
-          log(`manager restarted (session ${session} → ${s}); re-declaring storage`);
+          log.info(`manager restarted (session ${session} → ${s}); re-declaring storage`);
           await local.redeclare();
           // only now: a manager that answers Session while still starting refuses the
           // declarations, and the next tick must try again
           session = s;
         })
-        .catch((err) => log(`manager unreachable or not ready: ${(err as Error).message}`));
+        .catch((err) => log.warn(`manager unreachable or not ready: ${(err as Error).message}`));
       // The lease on our sector locks: a manager that stops hearing this releases them.
       locks
         .heartbeat()
         .then((hb) => {
           const r = hb.released;
           if (r && r.reason === 'expired') {
-            log(
+            log.info(
               `the manager declared this worker dead at ${new Date(r.at).toISOString()} (missed heartbeats) and released its ${r.locks} sector lock(s) and ${r.waiting} waiting request(s)`,
             );
           }
         })
         .catch((err) => {
-          if (!stopped) log(`lock heartbeat failed: ${(err as Error).message}`);
+          if (!stopped) log.warn(`lock heartbeat failed: ${(err as Error).message}`);
         });
     }, interval);
     watch.unref();
     // registered before the watch's cleanup, so it runs after it (no heartbeat renews the lease)
     shutdown.push('manager locks', async () => {
       const n = await locks.releaseAll({ signal: AbortSignal.timeout(5_000) });
-      if (n > 0) log(`released ${n} sector lock(s) on the manager`);
+      if (n > 0) log.info(`released ${n} sector lock(s) on the manager`);
     });
     shutdown.push('manager watch', () => {
       stopped = true;
@@ -232,7 +233,7 @@ export function workerNodeId(storage: readonly string[]): string {
 }
 
 /** A missing or empty directory becomes a sealing path; one with files but no metadata is refused. */
-function prepareWorkerPath(dir: string, log: (l: string) => void): string {
+function prepareWorkerPath(dir: string, log: Logger): string {
   const root = resolve(dir);
   if (existsSync(join(root, META_FILE))) return root;
   if (existsSync(root) && readdirSync(root).length > 0) {
@@ -241,7 +242,7 @@ function prepareWorkerPath(dir: string, log: (l: string) => void): string {
     );
   }
   const meta = initStoragePath(root, { canSeal: true, canStore: false, weight: 10 });
-  log(`initialised worker storage path ${root} as ${meta.ID} (seal, weight 10)`);
+  log.info(`initialised worker storage path ${root} as ${meta.ID} (seal, weight 10)`);
   return root;
 }
 
@@ -254,7 +255,7 @@ function prepareWorkerPath(dir: string, log: (l: string) => void): string {
  * lock request whose connection broke is abandoned by the manager (or died with it).
  * Heartbeats are not retried: the next tick sends them again.
  */
-export function waitingForManager(call: ManagerCall, stop: AbortSignal, log: (line: string) => void): ManagerCall {
+export function waitingForManager(call: ManagerCall, stop: AbortSignal, log: Logger): ManagerCall {
   return async (method, params, opts) => {
     if (PERIODIC.has(method)) return call(method, params, opts);
     let told = false;
@@ -264,7 +265,7 @@ export function waitingForManager(call: ManagerCall, stop: AbortSignal, log: (li
       } catch (err) {
         const e = err as SectorStorageError;
         if (e.code !== 'DAEMON_UNREACHABLE' || stop.aborted || opts?.signal?.aborted) throw err;
-        if (!told) log(`${method}: the manager is not reachable (${e.message}); waiting for it`);
+        if (!told) log.info(`${method}: the manager is not reachable (${e.message}); waiting for it`);
         told = true;
         await sleep(delay, undefined, { signal: AbortSignal.any([stop, ...(opts?.signal ? [opts.signal] : [])]) }).catch(() => {
           throw err;

@@ -22,6 +22,7 @@ import { TASK_TYPES } from '../tasks/task-types.js';
 import type { WorkerInfo } from '../tasks/worker-info.js';
 import type { WorkerCalls } from '../worker/worker-calls.js';
 import { ManagerLink } from './manager-link.js';
+import type { Logger } from '../log/logger.js';
 
 export interface WorkerLinkOptions {
   managerUrl: string;
@@ -36,7 +37,7 @@ export interface WorkerLinkOptions {
   url: string;
   /** The manager refused the worker for good. */
   onFatal(err: SectorStorageError): void;
-  log: (line: string) => void;
+  log: Logger;
 }
 
 /** Connects a worker to its manager (and keeps it connected); `close()` on the returned link stops it. */
@@ -71,14 +72,14 @@ export function startWorkerLink(o: WorkerLinkOptions): ManagerLink {
     methods,
     onConnected: (peer: RpcPeer, welcome: WorkerWelcome) => {
       miner = welcome.Miner;
-      log(`connected to the manager (session ${welcome.Session}, miner t0${welcome.Miner}) as worker ${repo.workerId}, running ${info.taskTypes.join(', ')}`);
+      log.info(`connected to the manager (session ${welcome.Session}, miner t0${welcome.Miner}) as worker ${repo.workerId}, running ${info.taskTypes.join(', ')}`);
       calls.connect(async (call) => {
         await peer.call(TASK_METHODS[call.task.type].ret, returnParams(call.task.sector, call.callId, call.ret));
       });
     },
     onDisconnected: () => calls.disconnect(),
     onFatal: (err) => {
-      log(`the manager refused this worker: ${err.message}`);
+      log.warn(`the manager refused this worker: ${err.message}`);
       o.onFatal(err);
     },
     log,

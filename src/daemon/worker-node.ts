@@ -32,6 +32,7 @@ import { WorkerCalls } from '../worker/worker-calls.js';
 import { programVersion } from './daemon.js';
 import { startWorkerLink } from './worker-link.js';
 import { startStorageWorker } from './storage-worker.js';
+import { createLogger, type Logger } from '../log/logger.js';
 
 export interface WorkerNodeOptions {
   /** The worker repository (src/repo/worker-repo.ts `resolveWorkerRepoPath`). */
@@ -65,7 +66,7 @@ export interface WorkerNodeOptions {
   signal?: AbortSignal;
   /** The manager refused the worker for good (a bad token, another protocol version): the process should stop. */
   onFatal?: (err: SectorStorageError) => void;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /** A running worker process. */
@@ -86,7 +87,8 @@ export interface WorkerNode {
 
 /** Starts a sealing worker. */
 export async function startWorkerNode(options: WorkerNodeOptions): Promise<WorkerNode> {
-  const log = options.log ?? ((l: string) => console.log(l));
+  // the worker process's composition root: its lines carry component "worker"
+  const log = options.log ?? createLogger().child({ component: 'worker' });
   const taskTypes = TASK_TYPES.filter((t) => (options.taskTypes ?? TASK_TYPES).includes(t));
   if (taskTypes.length === 0) throw new InvalidArgumentError('a worker needs at least one task type');
   const shutdown = new ShutdownSteps(log);
@@ -95,7 +97,7 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
   // aborted first when stopping: tasks waiting for an unreachable manager give up
   const stopping = new AbortController();
   try {
-    for (const c of repo.interrupted) log(`call ${c.callId} (${c.task.type} of ${sectorName(c.task.sector)}) died with the previous worker process; the manager queues it again`);
+    for (const c of repo.interrupted) log.info(`call ${c.callId} (${c.task.type} of ${sectorName(c.task.sector)}) died with the previous worker process; the manager queues it again`);
     const storage = await startStorageWorker({
       managerUrl: options.managerUrl,
       token: options.token,
@@ -114,7 +116,7 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
     if (repo.previousSession) {
       // the tasks of a killed session held their sector locks until the manager's lease sweep: free them now
       const n = await storage.manager.call('StorageReleaseOwner', repo.previousSession);
-      if (n > 0) log(`released ${n} sector lock(s) the previous worker process held on the manager`);
+      if (n > 0) log.info(`released ${n} sector lock(s) the previous worker process held on the manager`);
     }
     const pool = new SealerPool({ ...(options.threads ? { threads: options.threads } : {}) });
     shutdown.push('sealer pool', () => pool.close());

@@ -5,16 +5,17 @@
  * happen and reported together, so a command can exit non-zero.
  */
 import { InternalError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
 
 /** One way to undo a boot step. */
 export type ShutdownStep = () => Promise<void> | void;
 
 export class ShutdownSteps {
   readonly #steps: { name: string; run: ShutdownStep }[] = [];
-  readonly #log: (line: string) => void;
+  readonly #log: Logger;
   #running: Promise<void> | undefined;
 
-  constructor(log: (line: string) => void) {
+  constructor(log: Logger) {
     this.#log = log;
   }
 
@@ -52,7 +53,7 @@ export class ShutdownSteps {
         await step.run();
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        this.#log(`shutdown step "${step.name}" failed: ${message}`);
+        this.#log.warn(`shutdown step "${step.name}" failed: ${message}`);
         failures.push(`${step.name}: ${message}`);
       }
     }

@@ -45,6 +45,7 @@ import { RangeWriter } from './fetch-writer.js';
 import { checkOctets, checkRangeHead, get, isFatal, type TransportOptions } from './fetch-transport.js';
 import { type Claim, verifyClaim } from './fetch-verify.js';
 import { readText, sendRequest } from './http-client.js';
+import type { Logger } from '../log/logger.js';
 
 /** Options of one download. */
 export interface FetchOptions extends TransportOptions {
@@ -65,7 +66,7 @@ export interface FetchOptions extends TransportOptions {
   blocks?: number;
   /** Bytes present so far (kept + received), after every write. */
   onProgress?: (bytes: number) => void;
-  log: (message: string) => void;
+  log: Logger;
 }
 
 /** What a download did. */
@@ -292,7 +293,7 @@ class Download {
     }
     if (claimedBytes > 0) {
       const total = this.#targets.reduce((n, t) => n + t.size, 0);
-      this.#o.log(
+      this.#o.log.info(
         `resuming ${this.#journalPath.slice(0, -JOURNAL_SUFFIX.length)}: ${this.#stats.kept} of ${total} bytes kept (${claimedBytes} recorded, checked by ${this.#stats.check}), fetching ${total - this.#stats.kept}`,
       );
     }
@@ -377,7 +378,7 @@ class Download {
       if (error instanceof AbortedError || this.#o.signal?.aborted) throw error;
       const retriable = error instanceof FetchFailedError && !isFatal(error);
       if (!retriable || attempt >= this.#o.resumeAttempts) throw error;
-      this.#o.log(`${t.url}: ${(error as Error).message}; resuming at byte ${done}`);
+      this.#o.log.warn(`${t.url}: ${(error as Error).message}; resuming at byte ${done}`);
       from = done;
       if (from >= end) return;
     }
@@ -396,7 +397,7 @@ class Download {
     }
     if (this.#sinceSync >= this.#o.checkpointBytes && !this.#syncing) {
       this.#syncing = this.#sync()
-        .catch((err) => this.#o.log(`flushing ${this.#journalPath.slice(0, -JOURNAL_SUFFIX.length)}: ${(err as Error).message}`))
+        .catch((err) => this.#o.log.warn(`flushing ${this.#journalPath.slice(0, -JOURNAL_SUFFIX.length)}: ${(err as Error).message}`))
         .finally(() => {
           this.#syncing = undefined;
         });
@@ -429,7 +430,7 @@ class Download {
         try {
           await this.#writeJournal(this.#snapshot(), d);
         } catch (err) {
-          this.#o.log(`recording the progress of ${this.#journalPath.slice(0, -JOURNAL_SUFFIX.length)}: ${(err as Error).message}`);
+          this.#o.log.warn(`recording the progress of ${this.#journalPath.slice(0, -JOURNAL_SUFFIX.length)}: ${(err as Error).message}`);
         }
       }
     })().finally(() => {

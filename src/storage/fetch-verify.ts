@@ -12,6 +12,7 @@ import { type ByteRange, mergeRanges } from './fetch-journal.js';
 import { chunkDigests, DIGEST_BYTES, DIGEST_CHUNK, digestsUrl } from './fetch-protocol.js';
 import { BufferSink, checkRangeHead, get, type TransportOptions } from './fetch-transport.js';
 import { sendRequest } from './http-client.js';
+import type { Logger } from '../log/logger.js';
 
 /**
  * Bytes of a file whose digests one request asks for: the holder reads and hashes that much
@@ -52,7 +53,7 @@ export interface CheckStats {
 export async function verifyClaim(
   t: CheckedFile,
   claim: Claim,
-  o: TransportOptions & { log: (m: string) => void; digestWindow?: number },
+  o: TransportOptions & { log: Logger; digestWindow?: number },
   stats: CheckStats,
 ): Promise<ByteRange[]> {
   const window = o.digestWindow ?? DIGEST_WINDOW;
@@ -98,7 +99,7 @@ async function remoteDigests(t: CheckedFile, offset: number, length: number, o: 
 }
 
 /** The flushed ranges, if the last chunk of each equals the holder's bytes; else nothing. */
-async function verifyByLastChunk(t: CheckedFile, claimed: ByteRange[], o: TransportOptions & { log: (m: string) => void }, stats: CheckStats): Promise<ByteRange[]> {
+async function verifyByLastChunk(t: CheckedFile, claimed: ByteRange[], o: TransportOptions & { log: Logger }, stats: CheckStats): Promise<ByteRange[]> {
   stats.check = 'last-chunk';
   const ranges = mergeRanges(claimed);
   for (const [s, e] of ranges) {
@@ -113,12 +114,12 @@ async function verifyByLastChunk(t: CheckedFile, claimed: ByteRange[], o: Transp
       stats.received += r.received;
     } catch (err) {
       if (err instanceof AbortedError) throw err;
-      o.log(`${t.url}: checking the kept bytes failed (${(err as Error).message}); starting over`);
+      o.log.warn(`${t.url}: checking the kept bytes failed (${(err as Error).message}); starting over`);
       return [];
     }
     await (t.fh as FileHandle).read(local, 0, local.length, from);
     if (!local.equals(theirs.bytes)) {
-      o.log(`${t.url}: the kept bytes before byte ${e} differ from the holder's; starting over`);
+      o.log.info(`${t.url}: the kept bytes before byte ${e} differ from the holder's; starting over`);
       return [];
     }
   }

@@ -30,6 +30,7 @@ import { paddedIndex } from '../sector/sizes.js';
 import type { LocalStore } from './local-store.js';
 import { HttpError, serveDigests, serveFile, serveFileList } from './http-serve.js';
 import { listTarEntries, tarDirectory, tarSize } from './tar.js';
+import { type Logger, defaultLogger } from '../log/logger.js';
 
 /** Options of {@link createRemoteHandler}. */
 export interface RemoteHandlerOptions {
@@ -42,8 +43,8 @@ export interface RemoteHandlerOptions {
   verify?: (token: string) => readonly Permission[] | Promise<readonly Permission[]>;
   /** The URL prefix the handler is mounted at. @default '/remote' */
   prefix?: string;
-  /** @default console.warn */
-  log?: (message: string) => void;
+  /** @default defaultLogger() (src/log) */
+  log?: Logger;
 }
 
 /** A `/remote` request handler, compatible with the ApiHttpServer mount signature. */
@@ -56,7 +57,7 @@ export type RemoteHandler = (
 /** Builds the `/remote` handler of a node. */
 export function createRemoteHandler(options: RemoteHandlerOptions): RemoteHandler {
   const prefix = options.prefix ?? '/remote';
-  const log = options.log ?? ((m: string) => console.warn(m));
+  const log = options.log ?? defaultLogger();
   return async (req, res, auth) => {
     try {
       await authorize(req, auth, options.verify);
@@ -65,14 +66,14 @@ export function createRemoteHandler(options: RemoteHandlerOptions): RemoteHandle
     } catch (err) {
       if (res.headersSent) {
         // Mid-body failure: cut the connection so the client sees a truncated transfer, not data.
-        log(`/remote ${req.method} ${req.url}: ${(err as Error).message}`);
+        log.warn(`/remote ${req.method} ${req.url}: ${(err as Error).message}`);
         res.destroy(err as Error);
         return;
       }
       const status = err instanceof HttpError ? err.status : statusOf(err);
       const wire = toWireError(err);
       const headers = err instanceof HttpError ? err.headers : {};
-      if (status >= 500) log(`/remote ${req.method} ${req.url}: ${wire.message}`);
+      if (status >= 500) log.info(`/remote ${req.method} ${req.url}: ${wire.message}`);
       req.resume();
       sendJson(res, status, { Error: err instanceof HttpError ? err.message : wire.message, code: errorCode(err, status) }, headers);
     }

@@ -60,6 +60,7 @@ import {
   type SectorPaths,
   systemClock,
 } from './storage-types.js';
+import { type Logger, defaultLogger } from '../log/logger.js';
 
 /** What {@link LocalStore.redeclare} did on one path. */
 export interface RedeclaredPath {
@@ -89,8 +90,8 @@ export interface LocalStoreOptions {
   clock?: Clock;
   /** @default 10_000 */
   heartbeatIntervalMs?: number;
-  /** @default console.warn */
-  log?: (message: string) => void;
+  /** @default defaultLogger() (src/log) */
+  log?: Logger;
   /** statfs replacement (tests simulate small or full filesystems). */
   statfs?: StatFs;
 }
@@ -148,7 +149,7 @@ export class LocalStore {
   readonly #paths = new Map<string, LocalPath>();
   readonly #clock: Clock;
   readonly #interval: number;
-  readonly #log: (message: string) => void;
+  readonly #log: Logger;
   readonly #statfs: StatFs | undefined;
   #timer: NodeJS.Timeout | undefined;
   #soon: NodeJS.Timeout | undefined;
@@ -161,7 +162,7 @@ export class LocalStore {
     this.#configFile = options.configFile;
     this.#clock = options.clock ?? systemClock;
     this.#interval = options.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
-    this.#log = options.log ?? ((m) => console.warn(m));
+    this.#log = options.log ?? defaultLogger();
     this.#statfs = options.statfs;
   }
 
@@ -197,11 +198,11 @@ export class LocalStore {
     }
     for (const t of FILE_TYPES) await mkdir(join(root, t), { recursive: true, mode: 0o755 });
     const recovery = await recoverWorkingFiles(root);
-    for (const line of recovery.actions) this.#log(`storage path ${root}: ${line}`);
+    for (const line of recovery.actions) this.#log.info(`storage path ${root}: ${line}`);
     const scan = scanPath(root, meta.CanStore);
     const unknown = [...recovery.problems, ...scan.unknown];
     for (const u of unknown) {
-      this.#log(`storage path ${root}: ${u.path} is not a sector file (${u.reason}); it is not declared and is left alone: move it out of the path`);
+      this.#log.info(`storage path ${root}: ${u.path} is not a sector file (${u.reason}); it is not declared and is left alone: move it out of the path`);
     }
     const usage = new PathUsage(root, meta.MaxStorage, { clock: this.#clock, ...(this.#statfs ? { statfs: this.#statfs } : {}) });
     usage.rescan();
@@ -244,7 +245,7 @@ export class LocalStore {
       try {
         await this.catalog.storageDetach(path.id, url);
       } catch (err) {
-        this.#log(`detach ${path.id}: ${(err as Error).message}`);
+        this.#log.warn(`detach ${path.id}: ${(err as Error).message}`);
       }
     }
     if (this.urls.length === 0) await this.catalog.storageDetach(path.id);
@@ -284,7 +285,7 @@ export class LocalStore {
     for (const p of paths) {
       const meta = readStorageMeta(p.root);
       if (meta.ID !== p.id) {
-        this.#log(`storage path ${p.root}: id changed from ${p.id} to ${meta.ID}; skipping`);
+        this.#log.info(`storage path ${p.root}: id changed from ${p.id} to ${meta.ID}; skipping`);
         continue;
       }
       p.usage.rescan();
@@ -327,7 +328,7 @@ export class LocalStore {
           await this.catalog.storageReportHealth(p.id, { Stat: stat, Err: reason });
         }
       } catch (err) {
-        this.#log(`withdrawing storage path ${p.id} (${p.root}) failed: ${(err as Error).message}`);
+        this.#log.warn(`withdrawing storage path ${p.id} (${p.root}) failed: ${(err as Error).message}`);
       }
     }
   }
@@ -344,7 +345,7 @@ export class LocalStore {
       try {
         await this.catalog.storageReportHealth(p.id, report);
       } catch (err) {
-        this.#log(`health report for ${p.id} failed: ${(err as Error).message}`);
+        this.#log.warn(`health report for ${p.id} failed: ${(err as Error).message}`);
       }
     }
   }
@@ -383,7 +384,7 @@ export class LocalStore {
       if (!p) continue;
       const path = sectorFilePath(p.root, type, sector);
       if (exists(path)) return { id: p.id, path };
-      this.#log(`index says ${p.id} holds ${type}/${sectorName(sector)} but ${path} is missing; dropping the declaration`);
+      this.#log.info(`index says ${p.id} holds ${type}/${sectorName(sector)} but ${path} is missing; dropping the declaration`);
       await this.catalog.storageDropSector(p.id, sector, FileType[type]);
     }
     return undefined;
@@ -589,7 +590,7 @@ export class LocalStore {
     const t = singleType(type, 'removeCopies');
     const holders = await this.catalog.storageFindSector(sector, FileType[t], 0, false);
     if (!holders.some((h) => h.Primary)) {
-      this.#log(`removeCopies: ${t} of ${sectorName(sector)} has no primary copy; keeping all copies`);
+      this.#log.info(`removeCopies: ${t} of ${sectorName(sector)} has no primary copy; keeping all copies`);
       return;
     }
     for (const h of holders) {
@@ -649,7 +650,7 @@ export class LocalStore {
             if (exists(src.path)) await rm(final, { recursive: true, force: true });
             else await moveEntry(final, src.path, sectorFetchPath(this.#path(src.id).root, t, ref.id));
           } catch (undoErr) {
-            this.#log(`moveStorage: undoing the move of ${final} after an index error failed: ${(undoErr as Error).message}`);
+            this.#log.warn(`moveStorage: undoing the move of ${final} after an index error failed: ${(undoErr as Error).message}`);
           }
           dst.usage.forget(t, sectorName(ref.id));
           throw err;
@@ -718,7 +719,7 @@ export class LocalStore {
     try {
       await rm(path, { recursive: true, force: true });
     } catch (err) {
-      this.#log(`removing ${path} failed: ${(err as Error).message}`);
+      this.#log.warn(`removing ${path} failed: ${(err as Error).message}`);
     }
     p.usage.forget(t, sectorName(sector));
     this.#reportSoon();

@@ -8,6 +8,7 @@
  */
 import type { SectorId } from '../sector/sector-id.js';
 import type { OwnerHeartbeat } from './sector-locks.js';
+import { type Logger, silentLogger } from '../log/logger.js';
 
 /** A JSON-RPC call to the manager (method without `Filecoin.`), optionally cancellable. */
 export type ManagerCall = (method: string, params: unknown[], options?: { signal?: AbortSignal }) => Promise<unknown>;
@@ -33,9 +34,9 @@ export class ManagerLocks {
   /** The owner name every request carries (the worker's id). */
   readonly owner: string;
 
-  readonly #log: (line: string) => void;
+  readonly #log: Logger;
 
-  constructor(call: ManagerCall, owner: string, log: (line: string) => void = () => {}) {
+  constructor(call: ManagerCall, owner: string, log: Logger = silentLogger()) {
     this.#call = call;
     this.owner = owner;
     this.#log = log;
@@ -72,7 +73,7 @@ export class ManagerLocks {
       write,
       release: () => {
         released ??= (this.#call('StorageUnlock', [id]) as Promise<boolean>).catch((err: Error) => {
-          this.#log(`releasing sector lock ${id} on the manager failed (${err.message}); its lease ends it`);
+          this.#log.warn(`releasing sector lock ${id} on the manager failed (${err.message}); its lease ends it`);
           return false;
         });
         return released;

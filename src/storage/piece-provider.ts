@@ -16,6 +16,7 @@ import { FileType, type SectorRef, sectorName } from '../sector/sector-id.js';
 import type { UnpaddedRange } from '../tasks/task-types.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { SectorLock, SectorLocks } from './sector-locks.js';
+import type { Logger } from '../log/logger.js';
 
 /** Where unsealed data is read from: the node's RemoteStore (local copy first, then other nodes). */
 export interface UnsealedSource {
@@ -33,7 +34,7 @@ export interface PieceProviderDeps {
    * file: an UNS task run through the scheduler (Lotus `SectorsUnsealPiece`).
    */
   unseal(ref: SectorRef, range: UnpaddedRange, signal?: AbortSignal): Promise<void>;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /** An open range of a piece: its bytes (read once), and `close()` for a reader given up early. */
@@ -123,7 +124,7 @@ export class PieceProvider {
     const key = `${ref.id.miner}:${ref.id.number}:${range.offset}:${range.size}`;
     let running = this.#unsealing.get(key);
     if (!running) {
-      this.#d.log?.(`${sectorName(ref.id)}: no unsealed copy of [${range.offset}, +${range.size}), unsealing it`);
+      this.#d.log?.info(`${sectorName(ref.id)}: no unsealed copy of [${range.offset}, +${range.size}), unsealing it`);
       // not tied to one caller's signal: another read may be waiting on it
       running = this.#d.unseal(ref, range).finally(() => this.#unsealing.delete(key));
       this.#unsealing.set(key, running);

@@ -43,6 +43,7 @@ import type { CatalogClient } from './catalog-client.js';
 import type { AcquireMode, FsStat, PathType, SectorPaths, SectorStorageInfo } from './storage-types.js';
 import { extractTar } from './tar.js';
 import { isUnsealed, readUnsealed, type UnsealedReaderDeps } from './unsealed-reader.js';
+import { type Logger, defaultLogger } from '../log/logger.js';
 
 const MiB = 1024 * 1024;
 
@@ -71,8 +72,10 @@ export interface RemoteStoreOptions {
   checkpointBytes?: number;
   /** Write block size of a download connection (3 blocks each). @default 4 MiB */
   blockSize?: number;
-  /** @default console.warn */
-  log?: (message: string) => void;
+  /** @default defaultLogger() (src/log) */
+  log?: Logger;
+  /** Told after each download from a holder: bytes received over the network, its duration, and whether it succeeded (metrics). */
+  onFetched?: (f: { type: FileTypeName; bytes: number; seconds: number; ok: boolean }) => void;
 }
 
 /** Options of one acquire. */
@@ -95,10 +98,11 @@ export class RemoteStore {
   readonly #checkpointBytes: number;
   readonly #blockSize: number | undefined;
   readonly #viaNode = new Set<string>();
-  readonly #log: (m: string) => void;
+  readonly #log: Logger;
   readonly #busy = new Map<string, Promise<void>>();
   /** `fetching/` entries being written by a download of this store right now. */
   readonly #fetching = new Set<string>();
+  readonly #onFetched: RemoteStoreOptions['onFetched'];
 
   constructor(options: RemoteStoreOptions) {
     this.local = options.local;
@@ -111,7 +115,8 @@ export class RemoteStore {
     this.#segmentBytes = positive(options.segmentBytes ?? 64 * MiB, 'segmentBytes');
     this.#checkpointBytes = positive(options.checkpointBytes ?? 64 * MiB, 'checkpointBytes');
     this.#blockSize = options.blockSize;
-    this.#log = options.log ?? ((m) => console.warn(m));
+    this.#log = options.log ?? defaultLogger();
+    this.#onFetched = options.onFetched;
   }
 
   /**
@@ -182,10 +187,10 @@ export class RemoteStore {
           ok = true;
           break;
         } catch (err) {
-          this.#log(`remove ${url}: ${(err as Error).message}`);
+          this.#log.warn(`remove ${url}: ${(err as Error).message}`);
         }
       }
-      if (!ok) this.#log(`could not remove ${sectorName(sector)} (type ${type}) from storage ${h.ID}`);
+      if (!ok) this.#log.info(`could not remove ${sectorName(sector)} (type ${type}) from storage ${h.ID}`);
     }
   }
 
@@ -292,13 +297,16 @@ export class RemoteStore {
       await rm(final, { recursive: true, force: true });
       for (const h of holders) {
         for (const url of h.URLs) {
+          const began = performance.now();
           try {
-            await this.#download(url, temp, t, maxBytes, options);
+            const stats = await this.#download(url, temp, t, maxBytes, options);
+            this.#onFetched?.({ type: t, bytes: stats.received, seconds: (performance.now() - began) / 1000, ok: true });
             await removeFetchJournal(journalPathOf(temp));
             await renameDurable(temp, final);
-            if (errors.length > 0) this.#log(`fetched ${url} after failures: ${errors.join('; ')}`);
+            if (errors.length > 0) this.#log.warn(`fetched ${url} after failures: ${errors.join('; ')}`);
             return url;
           } catch (err) {
+            this.#onFetched?.({ type: t, bytes: 0, seconds: (performance.now() - began) / 1000, ok: false });
             if (err instanceof AbortedError || options.signal?.aborted) {
               await discardDownload(temp);
               throw err;
@@ -376,7 +384,7 @@ export class RemoteStore {
       if (res.statusCode !== 200) throw new FetchFailedError(`DELETE ${url}: HTTP ${res.statusCode} ${body.slice(0, 200)}`);
     } catch (err) {
       if (throwOnError) throw err;
-      this.#log(`removing the source copy ${url} failed: ${(err as Error).message}`);
+      this.#log.warn(`removing the source copy ${url} failed: ${(err as Error).message}`);
     }
   }
 }

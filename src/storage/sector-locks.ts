@@ -25,6 +25,7 @@ import { AbortedError, InvalidArgumentError, LockFailedError } from '../errors.j
 import { FILE_TYPES, FileType, type FileTypeName, type SectorId, sectorName } from '../sector/sector-id.js';
 import { type OwnerRelease, OwnerLeases } from './owner-leases.js';
 import { HEARTBEAT_INTERVAL_MS, SKIPPED_HEARTBEAT_THRESHOLD_MS } from './storage-types.js';
+import { type Logger, defaultLogger } from '../log/logger.js';
 
 /** A held lock. */
 export interface SectorLock {
@@ -65,8 +66,8 @@ export interface SectorLocksOptions {
   heartbeatThresholdMs?: number;
   /** Run the sweep on a timer while owners are leased; false when the caller calls {@link SectorLocks.sweep}. @default true */
   autoSweep?: boolean;
-  /** Where "declared dead" lines go. @default console.log */
-  log?: (line: string) => void;
+  /** Where "declared dead" lines go. @default defaultLogger() (src/log) */
+  log?: Logger;
 }
 
 /** What an owner's heartbeat learns. */
@@ -178,7 +179,7 @@ export class SectorLocks {
   readonly #leases: OwnerLeases;
   readonly #intervalMs: number;
   readonly #autoSweep: boolean;
-  readonly #log: (line: string) => void;
+  readonly #log: Logger;
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: SectorLocksOptions = {}) {
@@ -187,7 +188,7 @@ export class SectorLocks {
     if (!(this.#intervalMs > 0)) throw new InvalidArgumentError(`heartbeatIntervalMs ${this.#intervalMs} must be positive`);
     this.#leases = new OwnerLeases({ now: this.#now, thresholdMs: options.heartbeatThresholdMs ?? SKIPPED_HEARTBEAT_THRESHOLD_MS });
     this.#autoSweep = options.autoSweep ?? true;
-    this.#log = options.log ?? ((line) => console.log(line));
+    this.#log = options.log ?? defaultLogger();
   }
 
   /** Waits until the lock can be granted; rejects with AbortedError when `signal` aborts first. */
@@ -283,7 +284,7 @@ export class SectorLocks {
       const r = this.#releaseOwner(owner, `owner not heard from for ${this.#leases.thresholdMs / 1000} s, declared dead`);
       const at = this.#now();
       this.#leases.noteRelease(owner, { at, reason: 'expired', ...r });
-      this.#log(
+      this.#log.info(
         `sector locks: owner ${owner} not heard from for ${((at - lastHeard) / 1000).toFixed(1)} s (threshold ${this.#leases.thresholdMs / 1000} s): declared dead, released ${r.locks} lock(s) and rejected ${r.waiting} waiting request(s)`,
       );
     }

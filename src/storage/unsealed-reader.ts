@@ -21,6 +21,7 @@ import type { CatalogClient } from './catalog-client.js';
 import { type Limiter, readText, sendRequest } from './http-client.js';
 import type { LocalStore } from './local-store.js';
 import type { SectorStorageInfo } from './storage-types.js';
+import type { Logger } from '../log/logger.js';
 
 /** What the reader needs of a remote store. */
 export interface UnsealedReaderDeps {
@@ -31,7 +32,7 @@ export interface UnsealedReaderDeps {
   headers: (extra?: Record<string, string>) => Record<string, string>;
   /** A holder that sends nothing for this long (before its answer, or in a probe's body) fails. */
   idleMs: number;
-  log: (message: string) => void;
+  log: Logger;
 }
 
 /** Validates a padded range of a sector: offset and size multiples of 128, size > 0, inside the sector. */
@@ -88,7 +89,7 @@ export async function isUnsealed(deps: UnsealedReaderDeps, ref: SectorRef, offse
         if (await probe(deps, url, ref, offset, size, signal)) return true;
       } catch (err) {
         if (err instanceof AbortedError) throw err;
-        deps.log(`allocated probe ${url}: ${(err as Error).message}`);
+        deps.log.warn(`allocated probe ${url}: ${(err as Error).message}`);
       }
     }
   }
@@ -120,7 +121,7 @@ export async function readUnsealed(
         return exactly(res, size, url, signal ? { signal } : {});
       } catch (err) {
         if (err instanceof AbortedError) throw err;
-        deps.log(`reading ${sectorName(ref.id)} [${offset}, ${offset + size}) from ${url}: ${(err as Error).message}`);
+        deps.log.warn(`reading ${sectorName(ref.id)} [${offset}, ${offset + size}) from ${url}: ${(err as Error).message}`);
       }
     }
   }

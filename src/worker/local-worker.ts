@@ -25,6 +25,7 @@ import { runMoveStorage } from './tasks/move-storage.js';
 import { runPreCommit1 } from './tasks/precommit1.js';
 import { runPreCommit2 } from './tasks/precommit2.js';
 import { runUnseal } from './tasks/unseal.js';
+import { silentLogger } from '../log/logger.js';
 import {
   DEFAULT_PROVABLE_LOCK_WAIT_MS,
   DEFAULT_UPLOAD_IDLE_MS,
@@ -53,7 +54,7 @@ export class LocalWorker {
       sources: components.sources,
       uploads: new WeakMap(),
       parentCacheDir: components.parentCacheDir,
-      log: components.log ?? (() => {}),
+      log: components.log ?? silentLogger(),
       uploadIdleMs: positive(options.uploadIdleMs ?? DEFAULT_UPLOAD_IDLE_MS, 'uploadIdleMs'),
       provableLockWaitMs: positive(options.provableLockWaitMs ?? DEFAULT_PROVABLE_LOCK_WAIT_MS, 'provableLockWaitMs'),
     };

@@ -62,7 +62,7 @@ export async function removeSector(env: WorkerEnv, sector: SectorId, signal: Abo
     // start-up scan finds, never a declaration of a file that is gone)
     for (const t of FILE_TYPES) await env.localStore.remove(sector, FileType[t], true);
     for (const path of removed) await rm(path, { recursive: true, force: true });
-    if (removed.length > 0) env.log(`removed ${name}: ${removed.length} file(s) from local paths`);
+    if (removed.length > 0) env.log.info(`removed ${name}: ${removed.length} file(s) from local paths`);
     return { removed, elsewhere };
   } finally {
     lock.release();

@@ -59,7 +59,7 @@ export async function fetchMissing(
   }
   if (wanted === 0) return 0;
   const what = fileTypesOf(wanted).join(' and ');
-  env.log(`fetching the ${what} file${wanted & (wanted - 1) ? 's' : ''} of ${sectorName(task.sector)} from another node (${mode})`);
+  env.log.info(`fetching the ${what} file${wanted & (wanted - 1) ? 's' : ''} of ${sectorName(task.sector)} from another node (${mode})`);
   await remote.acquireSector(refOf(task), wanted, 0, pathType, mode, {
     signal: run.signal,
     ...(run.onProgress ? { onProgress: (p) => run.onProgress?.({ phase: `fetch ${p.type}`, done: p.bytes, total: 0, detail: p.url }) } : {}),

@@ -26,6 +26,7 @@ import type { CallReturn } from '../tasks/calls.js';
 import type { Task, TaskResult } from '../tasks/task-types.js';
 import { sectorName } from '../sector/sector-id.js';
 import { crashPoint, workerCallCrashPoint } from '../lifecycle/crash-points.js';
+import { type Logger, silentLogger } from '../log/logger.js';
 
 /** What runs a task (the worker's LocalWorker). */
 export interface TaskBody {
@@ -50,7 +51,7 @@ export interface WorkerCallsOptions {
   session: string;
   /** Delay before a failed delivery is tried again on the same connection (Lotus: 5 s). @default 5000 */
   retryMs?: number;
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /** How {@link WorkerCalls.accept} answered. */
@@ -61,7 +62,7 @@ export class WorkerCalls {
   readonly #body: TaskBody;
   readonly #session: string;
   readonly #retryMs: number;
-  readonly #log: (line: string) => void;
+  readonly #log: Logger;
   /** Cancellation of each call running in this process. */
   readonly #running = new Map<string, AbortController>();
   /** Runs in flight, so `close()` can wait for the threads. */
@@ -78,7 +79,7 @@ export class WorkerCalls {
     this.#body = options.body;
     this.#session = options.session;
     this.#retryMs = options.retryMs ?? 5_000;
-    this.#log = options.log ?? (() => {});
+    this.#log = options.log ?? silentLogger();
   }
 
   /**
@@ -95,7 +96,7 @@ export class WorkerCalls {
     }
     this.#store.start(callId, task, this.#session);
     crashPoint(workerCallCrashPoint('accepted', task.type));
-    this.#log(`call ${callId} (${task.type} of ${sectorName(task.sector)}) accepted`);
+    this.#log.info(`call ${callId} (${task.type} of ${sectorName(task.sector)}) accepted`);
     const abort = new AbortController();
     this.#running.set(callId, abort);
     const run = this.#body.run(task, { signal: abort.signal }).then(
@@ -108,12 +109,12 @@ export class WorkerCalls {
       if (this.#closed) return; // shutdown is not an abort: the call stays `running` (see the header)
       const done = this.#store.finish(callId, ret);
       crashPoint(workerCallCrashPoint('done', task.type));
-      this.#log(`call ${callId} (${task.type} of ${sectorName(task.sector)}) ${ret.ok ? 'done' : `failed: ${ret.error.code}: ${ret.error.message}`}`);
+      this.#log[ret.ok ? 'info' : 'warn'](`call ${callId} (${task.type} of ${sectorName(task.sector)}) ${ret.ok ? 'done' : `failed: ${ret.error.code}: ${ret.error.message}`}`);
       this.#deliver(done);
     });
     this.#inflight.add(settled);
     settled
-      .catch((err: unknown) => this.#log(`call ${callId}: recording its result failed: ${(err as Error).message}`))
+      .catch((err: unknown) => this.#log.warn(`call ${callId}: recording its result failed: ${(err as Error).message}`))
       .finally(() => {
         this.#inflight.delete(settled);
         if (this.#running.size === 0) for (const wake of this.#idle.splice(0)) wake();
@@ -189,11 +190,11 @@ export class WorkerCalls {
         const wire = toWireError(err);
         if (FINAL_REFUSALS.has(wire.code)) {
           this.#store.remove(call.callId);
-          this.#log(`the manager refused the result of call ${call.callId} (${call.task.type} of ${sectorName(call.task.sector)}) for good: ${wire.message}; dropped`);
+          this.#log.warn(`the manager refused the result of call ${call.callId} (${call.task.type} of ${sectorName(call.task.sector)}) for good: ${wire.message}; dropped`);
           return;
         }
         if (this.#sink !== sink || this.#closed) return; // the next connection delivers it
-        this.#log(`delivering the result of call ${call.callId} failed (${wire.message}); trying again in ${this.#retryMs} ms`);
+        this.#log.warn(`delivering the result of call ${call.callId} failed (${wire.message}); trying again in ${this.#retryMs} ms`);
         const timer = setTimeout(() => {
           this.#retries.delete(timer);
           const again = this.#store.get(call.callId);

@@ -9,6 +9,7 @@ import type { SectorId } from '../sector/sector-id.js';
 import type { LocalStore } from '../storage/local-store.js';
 import type { RemoteStore } from '../storage/remote-store.js';
 import type { UploadStream } from './upload-stream.js';
+import type { Logger } from '../log/logger.js';
 
 /**
  * The sector lock table tasks lock in: the daemon's own table (src/storage/sector-locks.ts), or,
@@ -47,7 +48,7 @@ export interface LocalWorkerComponents {
   /** Where SDR parent caches live. @default PC1's default (FIL_PROOFS_PARENT_CACHE, else /var/tmp/filecoin-parents) */
   parentCacheDir?: string;
   /** Operational lines (resumed PC1, dropped leftovers). @default nothing */
-  log?: (line: string) => void;
+  log?: Logger;
 }
 
 /** Settings of a {@link LocalWorker}. */
@@ -83,7 +84,7 @@ export interface WorkerEnv {
   /** The idle-timed reader of each request source, shared by the first-bytes wait and the task. */
   readonly uploads: WeakMap<RequestSource, UploadStream>;
   readonly parentCacheDir: string | undefined;
-  readonly log: (line: string) => void;
+  readonly log: Logger;
   readonly uploadIdleMs: number;
   readonly provableLockWaitMs: number;
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CarReader } from '@ipld/car/reader';
+import { messageLogger } from '../helpers/log-recorder.js';
 import anyTest, { type TestFn } from 'ava';
 import { CID } from 'multiformats/cid';
 import { type DaemonSystemHandle, type DaemonSystemOptions, startDaemonSystem } from '../../actors/system.js';
@@ -51,7 +52,7 @@ test.beforeEach((t) => {
         storageRoots: [join(dir, 'store')],
         localChain: { epochMs: 20, seedWaitEpochs: 1, fixedRandomness: FIXED },
         onError: (err) => t.log('system error', err),
-        log: (line) => lines.push(line),
+        log: messageLogger(lines),
         ...extra,
       });
       systems.push(d);

@@ -15,6 +15,7 @@ import { initStoragePath } from '../../src/storage/storage-config.js';
 import { seededBytes } from '../helpers/bytes.js';
 import { heldChain } from '../helpers/held-chain.js';
 import { mountTmpfs, TMPFS_UNAVAILABLE } from '../helpers/tmpfs.js';
+import { silentLogger } from '../../src/log/logger.js';
 
 const P8M = 6; // StackedDrg8MiBV1_1
 const MiB = 1024 * 1024;
@@ -65,7 +66,7 @@ onTmpfs(`a disk that fills refuses the add NO_SPACE, creates no sector, keeps th
       storageRoots: [root],
       chain: () => heldChain(),
       onError: (err) => t.log('system error', err),
-      log: () => {},
+      log: silentLogger(),
     });
   const add = (d: DaemonSystemHandle, i: number) => d.sectors.addPiece({ source: once(seededBytes(PAYLOAD, i)), payloadSize: PAYLOAD });
 

@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { messageLogger } from '../helpers/log-recorder.js';
 import anyTest, { type TestFn } from 'ava';
 import { type DaemonSystemHandle, startDaemonSystem } from '../../actors/system.js';
 import { SealerPool } from '../../src/pool/pool.js';
@@ -36,7 +37,7 @@ test.beforeEach(async (t) => {
     storageRoots: [join(dir, 'store')],
     localChain: { epochMs: 20, seedWaitEpochs: 1, fixedRandomness: FIXED },
     onError: (err) => t.log('system error', err),
-    log: (line) => lines.push(line),
+    log: messageLogger(lines),
   });
   t.context = { dir, d, lines };
 });

@@ -15,6 +15,7 @@ import type { FileTypeName } from '../../src/sector/sector-id.js';
 import { heldChain } from '../helpers/held-chain.js';
 import { seededBytes } from '../helpers/bytes.js';
 import { type SealedFixture, sealFixture } from '../src/seal/seal-fixture.js';
+import { silentLogger } from '../../src/log/logger.js';
 
 const P2K = 5; // StackedDrg2KiBV1_1
 const MINER = 1000;
@@ -54,7 +55,7 @@ test.beforeEach(async (t) => {
       sealProof: P2K,
       storageRoots: [store],
       onError: (err) => t.log('system error', err),
-      log: () => {},
+      log: silentLogger(),
       chain: () => heldChain(),
       ...extra,
     });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { waitFor } from 'xstate';
 import { createInspectionLog } from '../../actors/inspect.js';
+import { InspectionHub } from '../../actors/inspection-hub.js';
 import { type DaemonSystemHandle, type DaemonSystemOptions, startDaemonSystem } from '../../actors/system.js';
 import {
   AbortedError,
@@ -24,6 +25,8 @@ import { SealerPool } from '../../src/pool/pool.js';
 import { sectorFilePath } from '../../src/sector/layout.js';
 import { openDatabase } from '../../src/db/database.js';
 import { SectorStore } from '../../src/db/sector-store.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { messageLogger } from '../helpers/log-recorder.js';
 
 const P2K = 5; // StackedDrg2KiBV1_1
 const MINER = 1000;
@@ -62,7 +65,7 @@ test.beforeEach((t) => {
         sealProof: P2K,
         storageRoots: [join(dir, 'store')],
         onError: (err) => t.log('system error', err),
-        log: () => {},
+        log: silentLogger(),
         // deal filling only: packed sectors rest in GetTicket (sealing tests use the local chain)
         chain: () => heldChain(),
         ...extra,
@@ -201,7 +204,7 @@ test.serial('a system starts with an unreadable sector record: it logs it, leave
   );
   db.close();
   const lines: string[] = [];
-  const d = await t.context.start({ log: (m) => lines.push(m) });
+  const d = await t.context.start({ log: messageLogger(lines) });
   t.deepEqual(
     lines.filter((l) => l.includes('not started')),
     ['sector 1 of miner 1000 is not started: its record (state PreCommit1) is unreadable: its JSON does not parse'],
@@ -385,12 +388,13 @@ test.serial('an aborted addPiece of a new sector rejects with AbortedError and c
 
 test.serial('the inspection log records events and snapshots as NDJSON', async (t) => {
   const path = join(t.context.dir, 'inspect.ndjson');
-  const log = createInspectionLog(path);
-  const d = await t.context.start({ inspect: log.inspect });
+  const hub = new InspectionHub();
+  const log = createInspectionLog(path, hub);
+  const d = await t.context.start({ inspect: hub.inspect });
   const a = randomBytes(100);
   await d.sectors.addPiece({ source: once(a), payloadSize: a.length });
   await d.stop();
-  log.close();
+  await log.close();
   const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   t.true(lines.length > 10);
   t.true(lines.some((l) => l.type === '@xstate.event' && l.event.type === 'scheduler.addPiece'));

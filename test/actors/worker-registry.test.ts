@@ -16,6 +16,7 @@ import { SealerPool } from '../../src/pool/pool.js';
 import type { Task, TaskResult, TaskType } from '../../src/tasks/task-types.js';
 import { type WorkerInfo, parseLocalTasks } from '../../src/tasks/worker-info.js';
 import { localResources } from '../../src/worker/local-resources.js';
+import { silentLogger } from '../../src/log/logger.js';
 
 const P2K = 5; // StackedDrg2KiBV1_1
 const MINER = 1000;
@@ -51,7 +52,7 @@ test.beforeEach((t) => {
         storageRoots: [join(dir, 'store')],
         localChain: { epochMs: 20, seedWaitEpochs: 1, fixedRandomness: FIXED },
         onError: (err) => t.log('system error', err),
-        log: () => {},
+        log: silentLogger(),
         ...extra,
       });
       systems.push(d);

@@ -17,6 +17,7 @@ import { SealerPool } from '../../src/pool/pool.js';
 import { sealSectors } from '../../src/seal/seal-sector.js';
 import { sealProofForSectorSize } from '../../src/sector/proofs.js';
 import { peakRssMiB, quick, report, seconds } from './bench-util.js';
+import { silentLogger } from '../../src/log/logger.js';
 
 const SIZE = quick ? 2048 : 8 << 20;
 const TICKET = '00'.repeat(32);
@@ -50,7 +51,7 @@ try {
     storageRoots: [join(dir, 'store')],
     parentCacheDir: parents,
     localChain: { epochMs: 20, seedWaitEpochs: 1, fixedRandomness: { ticket: TICKET, seed: SEED } },
-    log: () => {},
+    log: silentLogger(),
     onError: (err) => console.error(err),
   });
   try {

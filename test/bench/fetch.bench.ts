@@ -29,6 +29,7 @@ import { LocalStore } from '../../src/storage/local-store.js';
 import { RemoteStore } from '../../src/storage/remote-store.js';
 import { initStoragePath, readStorageMeta } from '../../src/storage/storage-config.js';
 import { peakRssMiB, quick, report, seconds } from './bench-util.js';
+import { silentLogger } from '../../src/log/logger.js';
 
 const MiB = 1024 * 1024;
 const SIZE = (quick ? 32 : 512) * MiB;
@@ -58,10 +59,10 @@ function writeRandom(path: string, bytes: number): void {
  */
 async function serve(root: string): Promise<void> {
   const db = openDatabase(join(root, '..', 'holder.sqlite'));
-  const local = new LocalStore({ catalog: directCatalog(new StorageCatalog(db)), urls: ['http://127.0.0.1:1/remote'], log: () => {} });
+  const local = new LocalStore({ catalog: directCatalog(new StorageCatalog(db)), urls: ['http://127.0.0.1:1/remote'], log: silentLogger() });
   await local.openPath(root);
   const auth = new TokenAuthority(secret);
-  const handler = createRemoteHandler({ local, verify: (t) => auth.verifyToken(t), log: () => {} });
+  const handler = createRemoteHandler({ local, verify: (t) => auth.verifyToken(t), log: silentLogger() });
   let sent = 0;
   const counting = (req: IncomingMessage, res: ServerResponse) => {
     const write = res.write.bind(res) as (...a: unknown[]) => boolean;
@@ -107,9 +108,9 @@ async function fetchChild(args: { db: string; dest: string; holderId: string; ur
   const store = new StorageCatalog(db);
   store.storageAttach({ ID: args.holderId, URLs: [args.url], Weight: 10, MaxStorage: 0, CanSeal: false, CanStore: true }, STAT);
   store.storageDeclareSector(args.holderId, SECTOR, FileType[args.type], true);
-  const local = new LocalStore({ catalog: directCatalog(store), urls: ['http://127.0.0.1:2/remote'], log: () => {} });
+  const local = new LocalStore({ catalog: directCatalog(store), urls: ['http://127.0.0.1:2/remote'], log: silentLogger() });
   await local.openPath(args.dest);
-  const remote = new RemoteStore({ local, token, log: () => {} });
+  const remote = new RemoteStore({ local, token, log: silentLogger() });
   let last = 0;
   await remote.acquireSector(REF, FileType[args.type], 0, 'sealing', 'copy', {
     onProgress: ({ bytes }) => {
@@ -201,11 +202,11 @@ async function main(): Promise<void> {
       store.storageDeclareSector(holderId, SECTOR, FileType.sealed | FileType.cache, true);
     };
     attach(url);
-    const local = new LocalStore({ catalog: directCatalog(store), urls: ['http://127.0.0.1:2/remote'], log: () => {} });
+    const local = new LocalStore({ catalog: directCatalog(store), urls: ['http://127.0.0.1:2/remote'], log: silentLogger() });
     const dest = join(dir, 'dest');
     initStoragePath(dest, { canSeal: true });
     await local.openPath(dest);
-    const remote = new RemoteStore({ local, token, log: () => {} });
+    const remote = new RemoteStore({ local, token, log: silentLogger() });
 
     // baselines: plain local copies of the same bytes, with fsync like the fetch
     const copySec = await seconds(async () => {

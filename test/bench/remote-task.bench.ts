@@ -34,6 +34,8 @@ import type { Task, TaskResult } from '../../src/tasks/task-types.js';
 import { WorkerCalls } from '../../src/worker/worker-calls.js';
 import { heldChain } from '../helpers/held-chain.js';
 import { peakRssMiB, quick, report, seconds } from './bench-util.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { messageLogger } from '../helpers/log-recorder.js';
 
 const N = quick ? 200 : 2000;
 const PROOF_2K = 5;
@@ -83,7 +85,7 @@ try {
     storageRoots: [join(dir, 'local-store')],
     chain: () => heldChain(),
     taskRunner: runner,
-    log: () => {},
+    log: silentLogger(),
     onError: (err) => console.error(err),
   });
   let localSeconds: number;
@@ -102,13 +104,13 @@ try {
     storageRoots: [join(dir, 'remote-store')],
     chain: () => heldChain(),
     localTasks: [],
-    log: () => {},
+    log: silentLogger(),
     onError: (err) => console.error(err),
   });
   const authority = new TokenAuthority(new Uint8Array(32).fill(7));
   const streams = new StreamRegistry();
-  const http = new ApiHttpServer({ rpc: new RpcServer({}, {} as ApiComponents, streams), streams, authenticate: (t) => authority.verifyToken(t), log: () => {} });
-  const hub = new RemoteWorkers({ manager: { version: 'bench', session: 'bench', miner: 1000 }, log: () => {} });
+  const http = new ApiHttpServer({ rpc: new RpcServer({}, {} as ApiComponents, streams), streams, authenticate: (t) => authority.verifyToken(t), log: silentLogger() });
+  const hub = new RemoteWorkers({ manager: { version: 'bench', session: 'bench', miner: 1000 }, log: silentLogger() });
   http.upgrade(WORKER_WS_PATH, hub.upgrade);
   const bound = await http.listen('127.0.0.1', 0);
   hub.start(system.index.calls, system.workers);
@@ -135,9 +137,11 @@ try {
     },
     url: 'http://127.0.0.1:1',
     onFatal: (err) => console.error(err),
-    log: (line) => {
-      if (line.startsWith('connected to the manager')) connected();
-    },
+    log: messageLogger({
+      push(line: string) {
+        if (line.startsWith('connected to the manager')) connected();
+      },
+    }),
   });
   await up;
   let remoteSeconds: number;

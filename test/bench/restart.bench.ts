@@ -26,6 +26,7 @@ import { SealerPool } from '../../src/pool/pool.js';
 import type { SectorStateName } from '../../src/sector/sector-states.js';
 import { heldChain } from '../helpers/held-chain.js';
 import { peakRssMiB, quick, report, seconds } from './bench-util.js';
+import { silentLogger } from '../../src/log/logger.js';
 
 const N = quick ? 1_000 : 10_000;
 const MINER = 1000;
@@ -159,7 +160,7 @@ async function restore(mix: [SectorStateName, number][], n: number, pool: Sealer
         taskRunner: holding,
         // two calls held running, as on a 2-thread pool (the bench's pool has one thread)
         localResources: localResources(2),
-        log: () => {},
+        log: silentLogger(),
         onError: (err) => console.error(err),
       });
       // every restored sector logged its restart: committed once the index has flushed

@@ -20,6 +20,7 @@ import { SealerPool } from '../../src/pool/pool.js';
 import type { Task, TaskResult } from '../../src/tasks/task-types.js';
 import { heldChain } from '../helpers/held-chain.js';
 import { peakRssMiB, quick, report, seconds } from './bench-util.js';
+import { silentLogger } from '../../src/log/logger.js';
 
 const N = quick ? 300 : 3000;
 const PROOF_2K = 5;
@@ -57,7 +58,7 @@ try {
     storageRoots: [join(dir, 'store')],
     chain: () => heldChain(),
     taskRunner: runner,
-    log: () => {},
+    log: silentLogger(),
     onError: (err) => console.error(err),
   });
   try {

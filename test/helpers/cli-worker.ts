@@ -25,6 +25,16 @@ export interface WorkerStart {
   paths: { ID: string; LocalPath: string }[];
 }
 
+/** The message of a log line: a pino JSON line's `msg`, or the line as it is. */
+function messageOf(line: string): string {
+  if (!line.startsWith('{')) return line;
+  try {
+    return String((JSON.parse(line) as { msg?: unknown }).msg ?? '');
+  } catch {
+    return line;
+  }
+}
+
 /** A worker process. */
 export interface WorkerProcess {
   readonly child: ChildProcess;
@@ -97,7 +107,7 @@ export function startWorker(daemonRepo: string, repo: string, flags: WorkerFlags
         },
         timeoutMs,
       ),
-    logged: (re, timeoutMs = 30_000, from = 0) => wait(`a log line matching ${re}`, () => err.slice(from).split('\n').find((l) => re.test(l)), timeoutMs),
+    logged: (re, timeoutMs = 30_000, from = 0) => wait(`a log line matching ${re}`, () => err.slice(from).split('\n').find((l) => re.test(messageOf(l))), timeoutMs),
     async stop(graceMs = 20_000) {
       if (alive()) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);

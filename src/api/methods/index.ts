@@ -3,6 +3,7 @@
  * `defineMethod`/`defineStreamMethod` results keyed by the Lotus name without `Filecoin.`);
  * add one spread line here for a new area.
  */
+import { actorsMethods } from './actors.js';
 import { commonMethods } from './common.js';
 import { dagstoreMethods } from './dagstore.js';
 import { driftMethods } from './drift.js';
@@ -21,6 +22,7 @@ export const apiMethods = {
   ...storageMethods,
   ...workersMethods,
   ...dagstoreMethods,
+  ...actorsMethods,
 };
 
 /** The type of every method, from which the typed client derives names, params and results. */

@@ -3,6 +3,7 @@
  * `defineCommand`); add one spread line here for a new file.
  */
 import type { AnyCommand } from '../command.js';
+import { actorsCommands } from './actors.js';
 import { dagstoreCommands } from './dagstore.js';
 import { driftCommands } from './drift.js';
 import { piecesCommands } from './pieces.js';
@@ -25,4 +26,5 @@ export const commands: readonly AnyCommand[] = [
   ...storageCommands,
   ...workerCommands,
   ...dagstoreCommands,
+  ...actorsCommands,
 ];

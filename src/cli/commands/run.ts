@@ -66,9 +66,15 @@ const run = defineCommand({
       defaultText: '60000',
     },
     inspect: {
+      type: 'boolean',
+      description:
+        "publish the actor system's inspection events through @statelyai/inspect: an inspector server on --inspect-port relays them to Stately's inspector UI (that UI needs the internet; the daemon's own /inspect page does not)",
+    },
+    'inspect-port': { type: 'string', valueName: 'PORT', description: "port of --inspect's inspector server", defaultText: '8080' },
+    'inspect-log': {
       type: 'string',
       valueName: 'FILE',
-      description: 'append every XState inspection event of the actor system (actors, events, snapshots) to FILE as NDJSON',
+      description: 'append the XState inspection events of the actor system (actors, events, snapshots with context summaries) to FILE as NDJSON, written in batches',
     },
   },
   positionals: [],
@@ -81,6 +87,7 @@ const run = defineCommand({
     const localTasks = flags['local-tasks'] === undefined ? undefined : parseLocalTasks(flags['local-tasks']);
     const uploadIdleMs = flags['upload-idle-ms'] === undefined ? undefined : parseIntArg(flags['upload-idle-ms'], 'upload idle time (--upload-idle-ms)', { min: 1 });
     const workerGraceMs = flags['worker-grace-ms'] === undefined ? undefined : parseIntArg(flags['worker-grace-ms'], 'worker grace (--worker-grace-ms)', { min: 1 });
+    const inspectPort = flags['inspect-port'] === undefined ? undefined : parseIntArg(flags['inspect-port'], 'inspector port (--inspect-port)', { min: 1 });
     // loaded on use, so other commands do not load the pool, the actors and the native addon
     const { startDaemon } = await import('../../daemon/daemon.js');
     const daemon = await startDaemon({
@@ -88,7 +95,8 @@ const run = defineCommand({
       listen: flags.listen,
       sectorSize,
       threads: threads === 0 ? undefined : threads,
-      ...(flags.inspect ? { inspectLog: flags.inspect } : {}),
+      ...(flags['inspect-log'] ? { inspectLog: flags['inspect-log'] } : {}),
+      ...(flags.inspect ? { inspectPort: inspectPort ?? 8080 } : {}),
       ...(fixedRandomness ? { fixedRandomness } : {}),
       ...(epochMs !== undefined ? { epochMs } : {}),
       ...(seedWaitEpochs !== undefined ? { seedWaitEpochs } : {}),
@@ -97,7 +105,6 @@ const run = defineCommand({
       ...(localTasks ? { localTasks } : {}),
       ...(workerGraceMs !== undefined ? { workerGraceMs } : {}),
       ...(flags['ignore-resources'] ? { ignoreResources: true } : {}),
-      log: (line) => out.info(line),
     });
     if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     out.info(`shutting down (${String((signal.reason as Error)?.message ?? 'signal')})`);

@@ -94,7 +94,6 @@ const worker = defineCommand({
       heartbeatIntervalMs: intervalMs,
       onFatal: (err) => refused(err),
       signal,
-      log: (line) => out.info(line),
     });
     out.result(
       { id: w.id, session: w.session, url: w.url, listen: w.listenUrl, taskTypes: w.taskTypes, paths: w.paths },

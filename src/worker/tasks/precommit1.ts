@@ -61,7 +61,7 @@ export async function runPreCommit1(env: WorkerEnv, task: TaskOf<'PC1'>, run: Ta
       },
       { signal: run.signal, ...(run.onProgress ? { onProgress: run.onProgress } : {}) },
     );
-    if (out.resumedLayers > 0) env.log(`PC1 of ${name}: resumed after ${out.resumedLayers} of ${out.layers} layers from its checkpoint`);
+    if (out.resumedLayers > 0) env.log.info(`PC1 of ${name}: resumed after ${out.resumedLayers} of ${out.layers} layers from its checkpoint`);
     if (out.commD !== expectedCommD) {
       throw new PartialFileCorruptError(
         `unsealed file ${unsealed.path} of ${name} has CommD ${out.commD}, but its ${input.pieces.length} recorded pieces give ${expectedCommD}`,
@@ -129,5 +129,5 @@ async function keepOnlyThisRun(env: WorkerEnv, cacheDir: string, task: TaskOf<'P
   const entries = await readdir(cacheDir);
   if (entries.length === 0) return;
   for (const e of entries) await rm(join(cacheDir, e), { recursive: true, force: true });
-  env.log(`PC1 of ${sectorName(task.sector)}: cleared ${entries.length} file(s) of another run from ${cacheDir}`);
+  env.log.info(`PC1 of ${sectorName(task.sector)}: cleared ${entries.length} file(s) of another run from ${cacheDir}`);
 }

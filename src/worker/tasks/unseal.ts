@@ -61,7 +61,7 @@ export async function runUnseal(env: WorkerEnv, task: TaskOf<'UNS'>, run: TaskRu
         // a file this task created and could not fill is nobody's: leave no undeclared file behind
         await rm(unsealedPath, { force: true });
         await rm(journalPath(unsealedPath), { force: true });
-        env.log(`UNS of ${sectorName(sector)} failed; removed the unsealed file it had created at ${unsealedPath}`);
+        env.log.warn(`UNS of ${sectorName(sector)} failed; removed the unsealed file it had created at ${unsealedPath}`);
       }
       throw err;
     }

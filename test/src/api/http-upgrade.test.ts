@@ -7,6 +7,7 @@ import { RpcServer } from '../../../src/api/rpc-server.js';
 import { StreamRegistry } from '../../../src/api/stream-registry.js';
 import type { Permission } from '../../../src/auth/tokens.js';
 import { UnauthorizedError } from '../../../src/errors.js';
+import { silentLogger } from '../../../src/log/logger.js';
 
 const TOKENS: Record<string, Permission[]> = { admin: ['read', 'write', 'sign', 'admin'], reader: ['read'] };
 
@@ -21,7 +22,7 @@ async function server() {
       if (!perms) throw new UnauthorizedError('token signature is invalid');
       return perms;
     },
-    log: () => {},
+    log: silentLogger(),
   });
   const wss = new WebSocketServer({ noServer: true });
   const seen: { permissions: readonly Permission[]; signal: AbortSignal }[] = [];

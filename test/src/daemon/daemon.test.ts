@@ -140,11 +140,11 @@ test.serial('after a daemon is killed, commands report it as not running and a n
   }
 });
 
-test.serial('run --inspect writes the actor system inspection events as NDJSON, sector actors included', async (t) => {
+test.serial('run --inspect-log writes the actor system inspection events as NDJSON, sector actors included', async (t) => {
   const dir = tmpDir();
   const repo = join(dir, 'repo');
   const log = join(dir, 'actors.ndjson');
-  const daemon = await startDaemon(repo, ['--sector-size', '2KiB', '--inspect', log]);
+  const daemon = await startDaemon(repo, ['--sector-size', '2KiB', '--inspect-log', log]);
   try {
     const file = join(dir, 'payload.bin');
     writeFileSync(file, randomBytes(300));

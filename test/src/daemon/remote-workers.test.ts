@@ -20,6 +20,8 @@ import { RemoteWorkers } from '../../../src/daemon/remote-workers.js';
 import { type SectorStorageError, UnauthorizedError } from '../../../src/errors.js';
 import type { CallRecord, CallState } from '../../../src/tasks/calls.js';
 import type { Task } from '../../../src/tasks/task-types.js';
+import { silentLogger } from '../../../src/log/logger.js';
+import { messageLogger } from '../../helpers/log-recorder.js';
 
 const TOKENS: Record<string, Permission[]> = { admin: ['read', 'write', 'sign', 'admin'], reader: ['read', 'write'] };
 
@@ -45,7 +47,7 @@ test.beforeEach(async (t) => {
       if (!p) throw new UnauthorizedError('token signature is invalid');
       return p;
     },
-    log: () => {},
+    log: silentLogger(),
   });
   const logs: string[] = [];
   const hub = new RemoteWorkers({
@@ -55,7 +57,7 @@ test.beforeEach(async (t) => {
     helloTimeoutMs: 300,
     parkMs: 1_000,
     ackTimeoutMs: 2_000,
-    log: (l) => logs.push(l),
+    log: messageLogger(logs),
   });
   http.upgrade(WORKER_WS_PATH, hub.upgrade);
   const bound = await http.listen('127.0.0.1', 0);

@@ -1,9 +1,11 @@
 import test from 'ava';
 import { ShutdownSteps } from '../../../src/lifecycle/shutdown-steps.js';
+import { silentLogger } from '../../../src/log/logger.js';
+import { messageLogger } from '../../helpers/log-recorder.js';
 
 test('steps are undone in reverse order, with pushAfter placing a step right after another', async (t) => {
   const ran: string[] = [];
-  const steps = new ShutdownSteps(() => {});
+  const steps = new ShutdownSteps(silentLogger());
   for (const name of ['repo', 'inspection', 'pool', 'server']) steps.push(name, () => void ran.push(name));
   steps.pushAfter('server', 'actors', () => void ran.push('actors'));
   steps.push('api-file', () => void ran.push('api-file'));
@@ -15,7 +17,7 @@ test('steps are undone in reverse order, with pushAfter placing a step right aft
 test('a failing step does not stop the later ones, and the failures are reported together', async (t) => {
   const ran: string[] = [];
   const logs: string[] = [];
-  const steps = new ShutdownSteps((l) => logs.push(l));
+  const steps = new ShutdownSteps(messageLogger(logs));
   steps.push('lock', () => void ran.push('lock'));
   steps.push('actors', async () => {
     throw new Error('database is closed');
@@ -33,7 +35,7 @@ test('a failing step does not stop the later ones, and the failures are reported
 });
 
 test('nothing can be registered once shutdown started, and pushAfter needs an existing step', async (t) => {
-  const steps = new ShutdownSteps(() => {});
+  const steps = new ShutdownSteps(silentLogger());
   t.throws(() => steps.pushAfter('missing', 'x', () => {}), { message: /no shutdown step named "missing"/ });
   steps.push('a', () => {});
   await steps.run();

@@ -16,6 +16,7 @@ import { initStoragePath } from '../../../src/storage/storage-config.js';
 import { seededBytes } from '../../helpers/bytes.js';
 import { mountTmpfs, TMPFS_UNAVAILABLE } from '../../helpers/tmpfs.js';
 import { type Manager, makeManager, makePath, PROOF_8M, tempDir } from './storage-fixtures.js';
+import { messageLogger } from '../../helpers/log-recorder.js';
 
 const test = anyTest as TestFn<{ m: Manager; logs: string[] }>;
 const MiB = 1024 * 1024;
@@ -57,7 +58,7 @@ onTmpfs(`on a filling disk the AddPiece that does not fit is refused NO_SPACE be
   // the issue's filesystem: 8,392,704 bytes free for an 8 MiB sector (plus 1 MiB held by a ballast)
   leaveFree(fs.dir, 8392704 + MiB);
   writeFileSync(join(fs.dir, 'ballast2'), Buffer.alloc(MiB, 2));
-  const local = new LocalStore({ catalog: t.context.m.catalog, urls: [], log: (l) => t.context.logs.push(l) });
+  const local = new LocalStore({ catalog: t.context.m.catalog, urls: [], log: messageLogger(t.context.logs) });
   t.teardown(() => local.close());
   const { ID } = await local.openPath(root);
 

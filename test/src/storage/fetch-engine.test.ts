@@ -17,6 +17,7 @@ import { LocalStore } from '../../../src/storage/local-store.js';
 import { RemoteStore } from '../../../src/storage/remote-store.js';
 import { mountTmpfs, TMPFS_UNAVAILABLE } from '../../helpers/tmpfs.js';
 import { adminToken, authority, type Manager, makeManager, makeNode, makePath, type Node, PROOF_8M, tempDir } from './storage-fixtures.js';
+import { silentLogger } from '../../../src/log/logger.js';
 
 interface Ctx {
   m: Manager;
@@ -137,7 +138,7 @@ test('a cache directory arrives file by file from a peer that lists its files, a
   t.false(served.requests.some((r) => r.url.endsWith('/cache/s-t01000-1')), 'no tar request');
 
   // a Lotus-like holder (no files route): the same directory comes as tar
-  const handler = createRemoteHandler({ local: t.context.a.local, verify: (tok) => authority.verifyToken(tok), log: () => {} });
+  const handler = createRemoteHandler({ local: t.context.a.local, verify: (tok) => authority.verifyToken(tok), log: silentLogger() });
   const lotus = await serve(t, (req, res) => {
     if (/\/files(\/|$)/.test(req.url ?? '')) {
       res.writeHead(404).end('404 page not found');
@@ -160,7 +161,7 @@ test('a cache directory arrives file by file from a peer that lists its files, a
 test('a download cut off midway is resumed by the next fetch from the bytes on disk that match the holder\'s digests', async (t) => {
   const data = putSealed(t, 6 * DIGEST_CHUNK + 1000);
   await t.context.a.local.redeclare();
-  const handler = createRemoteHandler({ local: t.context.a.local, verify: (tok) => authority.verifyToken(tok), log: () => {} });
+  const handler = createRemoteHandler({ local: t.context.a.local, verify: (tok) => authority.verifyToken(tok), log: silentLogger() });
   let cut = true;
   let sent = 0;
   const url = await serve(t, (req, res) => {
@@ -202,7 +203,7 @@ test('a download cut off midway is resumed by the next fetch from the bytes on d
 test('without the digests route, kept bytes are checked against the holder\'s last chunk of them', async (t) => {
   const data = putSealed(t, 3 * DIGEST_CHUNK);
   await t.context.a.local.redeclare();
-  const handler = createRemoteHandler({ local: t.context.a.local, verify: (tok) => authority.verifyToken(tok), log: () => {} });
+  const handler = createRemoteHandler({ local: t.context.a.local, verify: (tok) => authority.verifyToken(tok), log: silentLogger() });
   const url = await serve(t, (req, res) => {
     if ((req.url ?? '').includes('/digests/')) {
       res.writeHead(404).end();
@@ -248,7 +249,7 @@ function replaceSealed(t: { context: Ctx }, size: number): Buffer {
 test('a holder\'s file replaced between a cut-off download and its resume is fetched anew, not spliced with the old bytes', async (t) => {
   putSealed(t, 4 * DIGEST_CHUNK);
   await t.context.a.local.redeclare();
-  const handler = createRemoteHandler({ local: t.context.a.local, verify: (tok) => authority.verifyToken(tok), log: () => {} });
+  const handler = createRemoteHandler({ local: t.context.a.local, verify: (tok) => authority.verifyToken(tok), log: silentLogger() });
   let cut = true;
   let sent = 0;
   const url = await serve(t, (req, res) => {
@@ -280,7 +281,7 @@ test('a holder\'s file replaced between a cut-off download and its resume is fet
 test('a holder\'s file replaced during a fetch fails that fetch (If-Range) instead of mixing versions, and the next fetch gets the new one', async (t) => {
   putSealed(t, 3 * MiB);
   await t.context.a.local.redeclare();
-  const handler = createRemoteHandler({ local: t.context.a.local, verify: (tok) => authority.verifyToken(tok), log: () => {} });
+  const handler = createRemoteHandler({ local: t.context.a.local, verify: (tok) => authority.verifyToken(tok), log: silentLogger() });
   let replaceOnce = true;
   let next: Buffer | undefined;
   const url = await serve(t, (req, res) => {
@@ -328,7 +329,7 @@ for (const [what, stalls, resume] of [
     putSealed(t, DIGEST_CHUNK + 10);
     putCache(t, { p_aux: 64, t_aux: 300 });
     await t.context.a.local.redeclare();
-    const handler = createRemoteHandler({ local: t.context.a.local, verify: (tok) => authority.verifyToken(tok), log: () => {} });
+    const handler = createRemoteHandler({ local: t.context.a.local, verify: (tok) => authority.verifyToken(tok), log: silentLogger() });
     const url = await serve(t, (req, res) => {
       if (stalls(req.url ?? '', req.headers.range)) return; // accepted, never answered
       void handler(req, res);
@@ -455,7 +456,7 @@ for (const [what, size, lie, message] of [
 test('a holder whose file list disagrees with its files is caught', async (t) => {
   putCache(t, { p_aux: 64, big: 2 * MiB });
   await t.context.a.local.redeclare();
-  const handler = createRemoteHandler({ local: t.context.a.local, verify: (tok) => authority.verifyToken(tok), log: () => {} });
+  const handler = createRemoteHandler({ local: t.context.a.local, verify: (tok) => authority.verifyToken(tok), log: silentLogger() });
   const url = await serve(t, (req, res) => {
     if ((req.url ?? '').endsWith('/files')) {
       const text = JSON.stringify([{ name: 'big', size: MiB }, { name: 'p_aux', size: 64 }]);
@@ -483,11 +484,11 @@ onTmpfs(`a disk that fills up during a fetch stops it at once with NO_SPACE and 
   const fs = mountTmpfs(6 * MiB);
   t.teardown(() => fs.unmount());
   // the fetching node believes it has room (its statfs says so): the disk itself runs out
-  const local = new LocalStore({ catalog: t.context.m.catalog, urls: ['http://127.0.0.1:1/remote'], statfs: () => ({ Capacity: 1 << 30, FSAvailable: 1 << 30 }), log: () => {} });
+  const local = new LocalStore({ catalog: t.context.m.catalog, urls: ['http://127.0.0.1:1/remote'], statfs: () => ({ Capacity: 1 << 30, FSAvailable: 1 << 30 }), log: silentLogger() });
   t.teardown(() => local.close());
   const root = makePath(fs.dir, 'seal', { canSeal: true });
   const { ID: id } = await local.openPath(root);
-  const remote = new RemoteStore({ local, token: adminToken, streams: 1, idleTimeoutMs: 60_000, log: () => {} });
+  const remote = new RemoteStore({ local, token: adminToken, streams: 1, idleTimeoutMs: 60_000, log: silentLogger() });
   const started = Date.now();
   await t.throwsAsync(remote.acquireSector(REF_512M, SE, 0, 'sealing', 'copy'), { code: 'NO_SPACE' });
   t.true(Date.now() - started < 30_000, 'not after an idle timeout');

@@ -15,6 +15,7 @@ import { DIGEST_CHUNK } from '../../../src/storage/fetch-protocol.js';
 import { type CheckStats, verifyClaim } from '../../../src/storage/fetch-verify.js';
 import { createRemoteHandler } from '../../../src/storage/http-handler.js';
 import { adminToken, authority, makeManager, makeNode, makePath } from './storage-fixtures.js';
+import { silentLogger } from '../../../src/log/logger.js';
 
 const SIZE = 6 * DIGEST_CHUNK + 1000;
 
@@ -27,7 +28,7 @@ async function holder(t: { teardown: (f: () => unknown) => void }, refuse: (url:
   const data = randomBytes(SIZE);
   writeFileSync(join(root, 'sealed', 's-t01000-1'), data);
   await node.local.addLocalPath(root);
-  const handler = createRemoteHandler({ local: node.local, verify: (tok) => authority.verifyToken(tok), log: () => {} });
+  const handler = createRemoteHandler({ local: node.local, verify: (tok) => authority.verifyToken(tok), log: silentLogger() });
   const seen: string[] = [];
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     seen.push(`${req.url}${req.headers.range ? ` ${req.headers.range}` : ''}`);
@@ -52,7 +53,7 @@ async function holder(t: { teardown: (f: () => unknown) => void }, refuse: (url:
 const options = (extra: { digestWindow?: number } = {}) => ({
   headers: (e: Record<string, string> = {}) => ({ Authorization: `Bearer ${adminToken}`, ...e }),
   idleMs: 10_000,
-  log: () => {},
+  log: silentLogger(),
   ...extra,
 });
 

@@ -5,6 +5,7 @@ import { FileType } from '../../../src/sector/sector-id.js';
 import { LocalStore } from '../../../src/storage/local-store.js';
 import { readStorageConfig } from '../../../src/storage/storage-config.js';
 import { type Manager, makeManager, makePath, PROOF_8M, tempDir, writeSectorEntry } from './storage-fixtures.js';
+import { messageLogger } from '../../helpers/log-recorder.js';
 
 const test = anyTest as TestFn<{ m: Manager; dir: string; local: LocalStore; logs: string[] }>;
 const { unsealed: U, sealed: SE, cache: C } = FileType;
@@ -20,7 +21,7 @@ test.beforeEach((t) => {
     catalog: t.context.m.catalog,
     urls: [URL1],
     configFile: join(t.context.dir, 'storage.json'),
-    log: (m) => t.context.logs.push(m),
+    log: messageLogger(t.context.logs),
   });
 });
 test.afterEach.always((t) => {
@@ -227,7 +228,7 @@ for (const cross of [false, true]) {
 test('moveStorage puts the file back at its source when the index refuses the re-declaration', async (t) => {
   const { m, dir } = t.context;
   const failing = { ...m.catalog, storageMoveSector: () => Promise.reject(new Error('index unreachable')) };
-  const local = new LocalStore({ catalog: failing, urls: [URL1], log: (l) => t.context.logs.push(l) });
+  const local = new LocalStore({ catalog: failing, urls: [URL1], log: messageLogger(t.context.logs) });
   t.teardown(() => local.close());
   const seal = makePath(dir, 'seal', { canSeal: true });
   const store = makePath(dir, 'store', { canStore: true });
@@ -304,7 +305,7 @@ test('a move within one filesystem is a rename that reserves nothing, so a full 
   const { m, dir } = t.context;
   // the filesystem reports no free byte: a reservation of the finalized size would be refused
   const full = () => ({ Capacity: 1024 * MiB, FSAvailable: 0 });
-  const local = new LocalStore({ catalog: m.catalog, urls: [URL1], statfs: full, log: (l) => t.context.logs.push(l) });
+  const local = new LocalStore({ catalog: m.catalog, urls: [URL1], statfs: full, log: messageLogger(t.context.logs) });
   t.teardown(() => local.close());
   const seal = makePath(dir, 'seal', { canSeal: true });
   const store = makePath(dir, 'store', { canStore: true });
@@ -321,7 +322,7 @@ test('a move within one filesystem is a rename that reserves nothing, so a full 
 test('a move across filesystems reserves the copy\'s space and is refused before copying when there is none', async (t) => {
   const { m, dir } = t.context;
   const full = () => ({ Capacity: 1024 * MiB, FSAvailable: 0 });
-  const local = new LocalStore({ catalog: m.catalog, urls: [URL1], statfs: full, log: (l) => t.context.logs.push(l) });
+  const local = new LocalStore({ catalog: m.catalog, urls: [URL1], statfs: full, log: messageLogger(t.context.logs) });
   t.teardown(() => local.close());
   const other = tempDir('ss-shm-', '/dev/shm');
   t.teardown(() => rmSync(other, { recursive: true, force: true }));

@@ -6,13 +6,14 @@ import { LocalStore } from '../../../src/storage/local-store.js';
 import { type CleanupDeps, cleanupPaths } from '../../../src/storage/path-cleanup.js';
 import { SectorLocks } from '../../../src/storage/sector-locks.js';
 import { type Manager, makeManager, makePath, tempDir, writeSectorEntry } from './storage-fixtures.js';
+import { silentLogger } from '../../../src/log/logger.js';
 
 const test = anyTest as TestFn<{ m: Manager; dir: string; local: LocalStore; root: string; id: string }>;
 
 test.beforeEach(async (t) => {
   t.context.m = makeManager();
   t.context.dir = tempDir();
-  t.context.local = new LocalStore({ catalog: t.context.m.catalog, urls: ['http://127.0.0.1:1/remote'], log: () => {} });
+  t.context.local = new LocalStore({ catalog: t.context.m.catalog, urls: ['http://127.0.0.1:1/remote'], log: silentLogger() });
   t.context.root = makePath(t.context.dir, 'p', { canSeal: true });
   t.context.id = (await t.context.local.openPath(t.context.root)).ID;
 });

@@ -6,6 +6,7 @@ import { FileType } from '../../../src/sector/sector-id.js';
 import { LocalStore } from '../../../src/storage/local-store.js';
 import { writeJournal } from '../../helpers/partial-journal.js';
 import { type Manager, makeManager, makePath, tempDir, writeSectorEntry } from './storage-fixtures.js';
+import { messageLogger } from '../../helpers/log-recorder.js';
 
 const test = anyTest as TestFn<{ m: Manager; dir: string; local: LocalStore; logs: string[] }>;
 const { unsealed: U, sealed: SE, cache: C } = FileType;
@@ -15,7 +16,7 @@ test.beforeEach((t) => {
   t.context.m = makeManager();
   t.context.dir = tempDir();
   t.context.logs = [];
-  t.context.local = new LocalStore({ catalog: t.context.m.catalog, urls: [], log: (m) => t.context.logs.push(m) });
+  t.context.local = new LocalStore({ catalog: t.context.m.catalog, urls: [], log: messageLogger(t.context.logs) });
 });
 test.afterEach.always((t) => {
   t.context.local.close();

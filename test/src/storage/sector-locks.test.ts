@@ -2,6 +2,7 @@ import test from 'ava';
 import { FileType } from '../../../src/sector/sector-id.js';
 import { HEARTBEAT_ENV, heartbeatTimingFromEnv } from '../../../src/storage/owner-leases.js';
 import { SectorLocks } from '../../../src/storage/sector-locks.js';
+import { messageLogger } from '../../helpers/log-recorder.js';
 
 const S = { miner: 1000, number: 7 };
 const { unsealed: U, sealed: SE, cache: C } = FileType;
@@ -162,7 +163,7 @@ function leasedTable(opts: { intervalMs?: number; thresholdMs?: number } = {}) {
     heartbeatIntervalMs: opts.intervalMs ?? 10_000,
     heartbeatThresholdMs: opts.thresholdMs ?? 50_000,
     autoSweep: false,
-    log: (l) => logs.push(l),
+    log: messageLogger(logs),
   });
   /** Advances the clock in heartbeat-interval steps, sweeping after each, as the timer would. */
   const advance = (ms: number, each?: () => void) => {
@@ -264,7 +265,7 @@ test('StorageReleaseOwner-style release ends the lease and is reported to the ne
 test('the sweep timer releases a silent owner on its own', async (t) => {
   const clock = { t: 0 };
   const logs: string[] = [];
-  const locks = new SectorLocks({ now: () => clock.t, heartbeatIntervalMs: 5, heartbeatThresholdMs: 50, log: (l) => logs.push(l) });
+  const locks = new SectorLocks({ now: () => clock.t, heartbeatIntervalMs: 5, heartbeatThresholdMs: 50, log: messageLogger(logs) });
   t.teardown(() => locks.close());
   const w = await locks.acquire(S, 0, SE, { owner: 'worker-a' });
   await new Promise((r) => setTimeout(r, 30));

@@ -16,6 +16,7 @@ import { LocalStore } from '../../../src/storage/local-store.js';
 import { RemoteStore, type RemoteStoreOptions } from '../../../src/storage/remote-store.js';
 import type { CatalogClient } from '../../../src/storage/catalog-client.js';
 import { type InitStoragePathOptions, initStoragePath } from '../../../src/storage/storage-config.js';
+import { messageLogger } from '../../helpers/log-recorder.js';
 
 /** StackedDrg2KiBV1_1 and StackedDrg8MiBV1_1. */
 export const PROOF_2K = 5;
@@ -69,7 +70,7 @@ export interface Node {
 /** A node with its own `/remote` server on 127.0.0.1 and no paths yet. */
 export async function makeNode(catalog: CatalogClient, options: Omit<RemoteStoreOptions, 'local' | 'catalog' | 'token' | 'log'> = {}): Promise<Node> {
   const logs: string[] = [];
-  const log = (m: string) => logs.push(m);
+  const log = messageLogger(logs);
   const server = createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/remote`;

@@ -12,6 +12,8 @@ import { ApiClient } from '../../../src/api/rpc-client.js';
 import { FILE_TYPES, FileType, type SectorId } from '../../../src/sector/sector-id.js';
 import { initStoragePath } from '../../../src/storage/storage-config.js';
 import { tempDir, writeSectorEntry } from './storage-fixtures.js';
+import { silentLogger } from '../../../src/log/logger.js';
+import { messageLogger } from '../../helpers/log-recorder.js';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
 const { sealed: SE, cache: C } = FileType;
@@ -338,7 +340,7 @@ test.serial('a worker re-declares its paths and sectors when the manager restart
     host: '127.0.0.1',
     port: 0,
     heartbeatIntervalMs: 100,
-    log: (l) => logs.push(l),
+    log: messageLogger(logs),
   });
   t.teardown(() => w.stop());
   t.deepEqual((await d.api.call('StorageFindSector', sector, SE, 0, false)).map((h) => h.ID), [wMeta.ID]);
@@ -367,7 +369,7 @@ test.serial('a worker whose second path fails at start takes its first path out 
   writeFileSync(join(bad, 'stray'), 'not a storage path');
   const { startStorageWorker } = await import('../../../src/daemon/storage-worker.js');
   await t.throwsAsync(
-    startStorageWorker({ managerUrl: d.url, token: d.token, storage: [good, bad], host: '127.0.0.1', port: 0, log: () => {} }),
+    startStorageWorker({ managerUrl: d.url, token: d.token, storage: [good, bad], host: '127.0.0.1', port: 0, log: silentLogger() }),
     { code: 'STORAGE_CONFIG_INVALID' },
   );
   const status = (await d.api.call('StorageSummary')).find((s) => s.info.ID === goodMeta.ID);

@@ -19,6 +19,7 @@ import { type Manager, makeManager, makeNode, makePath, type Node, tempDir } fro
 import { MINER, PARENT_CACHE_DIR, task } from './worker-fixture.js';
 import { fillerPieces } from '../../../src/piece/alignment.js';
 import { paddedSizeForPayload } from '../../../src/sector/sizes.js';
+import { messageLogger } from '../../helpers/log-recorder.js';
 
 interface Side {
   node: Node;
@@ -45,7 +46,7 @@ async function side(manager: Manager, dir: string, name: string, locks: SectorLo
   const sealId = (await node.local.openPath(sealRoot)).ID;
   const storeId = withStorage ? (await node.local.openPath(makePath(dir, `${name}-store`, { canSeal: false, canStore: true }))).ID : undefined;
   const sources = new Map<string, RequestSource>();
-  const worker = new LocalWorker({ pool, localStore: node.local, remote: node.remote, locks, sources, parentCacheDir: PARENT_CACHE_DIR, log: (l) => node.logs.push(l) });
+  const worker = new LocalWorker({ pool, localStore: node.local, remote: node.remote, locks, sources, parentCacheDir: PARENT_CACHE_DIR, log: messageLogger(node.logs) });
   return {
     node,
     worker,

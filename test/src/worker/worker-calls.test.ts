@@ -9,6 +9,7 @@ import { AbortedError, CallUnknownError, DaemonUnreachableError } from '../../..
 import type { CallReturn } from '../../../src/tasks/calls.js';
 import type { Task, TaskResult } from '../../../src/tasks/task-types.js';
 import { WorkerCalls } from '../../../src/worker/worker-calls.js';
+import { messageLogger } from '../../helpers/log-recorder.js';
 
 interface Ctx {
   dir: string;
@@ -83,7 +84,7 @@ test('a call handed over twice is run once and answered as held the second time'
 test('a delivery that fails is tried again, and a result the manager refuses for good is dropped', async (t) => {
   const { body, runs } = heldBody();
   const logs: string[] = [];
-  const calls = new WorkerCalls({ store: t.context.store, body, session: 's', retryMs: 10, log: (l) => logs.push(l) });
+  const calls = new WorkerCalls({ store: t.context.store, body, session: 's', retryMs: 10, log: messageLogger(logs) });
   let attempts = 0;
   calls.connect(async (c: WorkerCall) => {
     if (c.callId === ID(1) && ++attempts < 3) throw new DaemonUnreachableError('connection reset');

@@ -17,6 +17,7 @@ import type { Task, TaskOf, TaskOutputs, TaskType } from '../../../src/tasks/tas
 import { LocalWorker } from '../../../src/worker/local-worker.js';
 import type { LocalWorkerOptions, RequestSource } from '../../../src/worker/worker-env.js';
 import { type Manager, makeManager, makePath, tempDir } from '../storage/storage-fixtures.js';
+import { messageLogger } from '../../helpers/log-recorder.js';
 
 export const MINER = 1000;
 export const PROOF_2K = 5;
@@ -47,7 +48,7 @@ export async function workerFixture(pool: SealerPool, options: LocalWorkerOption
   const dir = tempDir('ss-worker-');
   const manager = makeManager();
   const logs: string[] = [];
-  const store = new LocalStore({ catalog: manager.catalog, urls: [], log: (m) => logs.push(m) });
+  const store = new LocalStore({ catalog: manager.catalog, urls: [], log: messageLogger(logs) });
   const sealRoot = makePath(dir, 'seal', { canSeal: true, canStore: false });
   const storeRoot = makePath(dir, 'store', { canSeal: false, canStore: true });
   const sealId = (await store.openPath(sealRoot)).ID;
@@ -55,7 +56,7 @@ export async function workerFixture(pool: SealerPool, options: LocalWorkerOption
   const locks = new SectorLocks();
   const sources = new Map<string, RequestSource>();
   const worker = new LocalWorker(
-    { pool, localStore: store, locks, sources, parentCacheDir: PARENT_CACHE_DIR, log: (m) => logs.push(m) },
+    { pool, localStore: store, locks, sources, parentCacheDir: PARENT_CACHE_DIR, log: messageLogger(logs) },
     options,
   );
   return {

@@ -10,6 +10,7 @@ import { StorageCatalog, directCatalog } from '../../../../src/db/storage-catalo
 import { FileType } from '../../../../src/sector/sector-id.js';
 import { LocalStore } from '../../../../src/storage/local-store.js';
 import { RemoteStore } from '../../../../src/storage/remote-store.js';
+import { createLogger } from '../../../../src/log/logger.js';
 
 const a = JSON.parse(process.argv[2] as string) as {
   db: string;
@@ -29,7 +30,7 @@ const store = new StorageCatalog(db);
 const stat = { Capacity: 2 ** 40, Available: 2 ** 39, FSAvailable: 2 ** 39, Reserved: 0, Max: 0, Used: 0 };
 store.storageAttach({ ID: a.holderId, URLs: [a.holderUrl], Weight: 10, MaxStorage: 0, CanSeal: false, CanStore: true }, stat);
 store.storageDeclareSector(a.holderId, a.sector, FileType[a.type], true);
-const log = (m: string) => process.stderr.write(`${m}\n`);
+const log = createLogger();
 const local = new LocalStore({ catalog: directCatalog(store), urls: ['http://127.0.0.1:1/remote'], log });
 await local.openPath(a.dest);
 const remote = new RemoteStore({ local, token: a.token, streams: a.streams, checkpointBytes: a.checkpointBytes, blockSize: a.blockSize, log });
