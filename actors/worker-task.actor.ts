@@ -12,7 +12,9 @@
  *   workerTask ──scheduler.task.finished {callId, ret}──▶ scheduler (once the run has settled)
  *
  * Stopping the actor (shutdown) aborts the run too, but reports nothing: the call stays as the
- * call store has it and is queued again when the daemon restarts (shutdown is not an abort).
+ * call store has it and is queued again when the daemon restarts (shutdown is not an abort). The
+ * scheduler also stops the actor of every call that has finished; its run has settled then, so
+ * nothing is aborted (a runner's abort listeners would fire for a call that is over).
  */
 import { fromCallback } from 'xstate';
 import { AbortedError, WorkerLostError, toWireError } from '../src/errors.js';
@@ -77,6 +79,7 @@ export function createWorkerTaskLogic(c: WorkerTaskComponents) {
   return fromCallback<TaskActorEvent, { callId: string; task: Task; worker: string }>(({ input, sendBack, receive }) => {
     const abort = new AbortController();
     let stopped = false;
+    let settled = false;
     let startWork!: () => void;
     const workGranted = new Promise<void>((resolve, reject) => {
       startWork = resolve;
@@ -104,6 +107,7 @@ export function createWorkerTaskLogic(c: WorkerTaskComponents) {
     })();
     c.inflight.add(run);
     const report = (ret: CallReturn) => {
+      settled = true;
       c.inflight.delete(run);
       if (!stopped) {
         const seconds = workStarted === undefined ? undefined : (performance.now() - workStarted) / 1000;
@@ -121,7 +125,7 @@ export function createWorkerTaskLogic(c: WorkerTaskComponents) {
     });
     return () => {
       stopped = true;
-      abort.abort(new AbortedError('the daemon is stopping'));
+      if (!settled) abort.abort(new AbortedError('the daemon is stopping'));
     };
   });
 }

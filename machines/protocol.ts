@@ -179,7 +179,9 @@ export type SchedulerWorkerEvent =
  */
 export type SchedulerInternalEvent =
   | { type: 'scheduler.sector.spawn'; input: SectorInput; events?: SectorEvent[] }
-  | { type: 'scheduler.sector.send'; number: number; events: SectorEvent[] };
+  | { type: 'scheduler.sector.send'; number: number; events: SectorEvent[] }
+  /** The pass marked due is to run now (from the `schedTick` actor, machines/scheduler/sched-tick.ts). */
+  | { type: 'scheduler.sched.pass' };
 
 export type SchedulerEvent = SchedulerCommand | SchedulerSectorEvent | SchedulerTaskEvent | SchedulerWorkerEvent | SchedulerInternalEvent | IndexResult;
 

@@ -42,6 +42,7 @@ import {
 import * as sectorActions from './scheduler/sector-actions.js';
 import * as schedActions from './scheduler/sched-actions.js';
 import { emptyStorageView } from './scheduler/storage-view.js';
+import { TaskQueue } from './scheduler/task-queue.js';
 import * as workerActions from './scheduler/worker-actions.js';
 
 export type { PendingRequest, SchedulerContext, SchedulerInput } from './scheduler/scheduler-base.js';
@@ -79,7 +80,7 @@ export const schedulerMachine = setup({
     ...sectorActions,
     ...callActions,
     taskPrepared: schedActions.taskPrepared,
-    schedule: schedActions.schedule,
+    schedPass: schedActions.schedPass,
     refreshStorage: schedActions.refreshStorage,
     schedStart: schedActions.schedStart,
     ...workerActions,
@@ -102,13 +103,15 @@ export const schedulerMachine = setup({
       requests: {},
       calls: restored.calls,
       byWork: restored.byWork,
-      queue: [],
+      queue: new TaskQueue(),
       workers: {},
       heldBy: {},
       storage: emptyStorageView(),
       storageReading: false,
       storageStale: false,
       schedReady: false,
+      passDue: false,
+      passes: 0,
       writes: {},
       groups: {},
       dormant: Object.fromEntries((input.dormant ?? []).map((d) => [d.number, true as const])),
@@ -119,15 +122,19 @@ export const schedulerMachine = setup({
   },
   // The index is invoked on the root so it exists before `running`'s entry spawns the sectors
   // (entry actions run before a state's own invocations start).
-  invoke: {
-    id: 'index',
-    systemId: 'index',
-    src: 'index',
-    onError: {
-      target: '.indexFailed',
-      actions: enqueueActions(({ event, enqueue }) => enqueue.assign({ indexError: toWireError(event.error) })),
+  invoke: [
+    {
+      id: 'index',
+      systemId: 'index',
+      src: 'index',
+      onError: {
+        target: '.indexFailed',
+        actions: enqueueActions(({ event, enqueue }) => enqueue.assign({ indexError: toWireError(event.error) })),
+      },
     },
-  },
+    // the tick that runs a pass marked due, after the events of the current turn (scheduler/sched-tick.ts)
+    { id: 'schedTick', src: 'schedTick' },
+  ],
   initial: 'running',
   states: {
     /** Normal operation, with the start-up grace and the CheckProvable timer beside it. */
@@ -156,6 +163,7 @@ export const schedulerMachine = setup({
         'scheduler.worker.cordon': { actions: 'workerCordon' },
         'scheduler.worker.uncordon': { actions: 'workerCordon' },
         'scheduler.sched.poke': { actions: 'schedPoke' },
+        'scheduler.sched.pass': { actions: 'schedPass' },
         'scheduler.sector.changed': { actions: 'updateSummary' },
         'scheduler.sector.discard': { actions: 'discardSector' },
         'scheduler.piece.added': { actions: 'replyAdded' },

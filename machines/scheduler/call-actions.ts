@@ -11,7 +11,7 @@ import type { IndexEvent, SectorEvent } from '../protocol.js';
 import { type TrackedCall, callOfWaiter, without } from './call-tracker.js';
 import { failure, finishWrite, indexRef, resultEvent, schedulerBase } from './scheduler-base.js';
 import { sealProofInfo } from '../../src/sector/proofs.js';
-import { fullPass, holdersAnswered, pathsAnswered, queueCall, requestPaths } from './sched-actions.js';
+import { activateOn, holdersAnswered, passDue, pathsAnswered, queueCall, requestPaths } from './sched-actions.js';
 import { type Effects, nextRequestId, step } from './sched-step.js';
 import { dropFromWindows, release } from './sched-workers.js';
 import { claimOn } from './storage-view.js';
@@ -162,13 +162,14 @@ export const taskFinished = step((d, fx, event) => {
   if (w) {
     release(w, call.callId);
     if (!w.connected && Object.keys(w.started).length === 0) delete d.workers[w.info.id];
+    else activateOn(d, fx, w); // a prepared call takes the room at once; the pass that follows fills the rest
   }
   if (call.claim) claimOn(d.storage.claims, call.claim, -1);
   requestPaths(d, fx); // space changed hands
   if (!call.aborting && !event.ret.ok && event.ret.error.code === 'WORKER_LOST') {
     if (call.phase === 'running') fx.index.push({ requestId: -1, store: 'calls', method: 'requeue', args: [call.callId] });
     queueCall(d, fx, call);
-    fullPass(d, fx);
+    passDue(d, fx);
     return;
   }
   // an aborted call ends aborted even if its thread finished first: the operator (or the
@@ -178,7 +179,7 @@ export const taskFinished = step((d, fx, event) => {
   const f = finishWrite(d, call, ret, outcome);
   Object.assign(d, f.patch);
   fx.index.push(f.call);
-  fullPass(d, fx);
+  passDue(d, fx);
 });
 
 /** Stops a call: a queued one ends at once, a started one once its thread let go. */
@@ -199,11 +200,11 @@ export const abortCall = step((d, fx, event) => {
     case 'restored': {
       const f = finishWrite(d, call, aborted, 'aborted');
       Object.assign(d, f.patch);
-      d.queue = d.queue.filter((q) => q.callId !== call.callId);
+      d.queue.remove(call.callId);
       for (const w of Object.values(d.workers)) dropFromWindows(w, call.callId);
       delete d.heldBy[call.callId];
       fx.index.push(f.call);
-      fullPass(d, fx);
+      passDue(d, fx);
       return;
     }
     case 'starting':

@@ -1,7 +1,8 @@
 /**
  * The scheduler's placement of calls on workers (docs/design/scheduler.md §4–5): queueing a call
  * (reading its holders first when its selector needs them), placing a new call in the current
- * windows, the full pass that re-plans every window, the worker side (start what fits
+ * windows, the full pass that re-plans every window (run once per turn of the event loop however
+ * many events wanted it, machines/scheduler/sched-tick.ts), the worker side (start what fits
  * `preparing`, move prepared calls to `active`), and the storage path view. Bodies work on a draft
  * context (machines/scheduler/sched-step.ts).
  */
@@ -12,9 +13,10 @@ import { FILE_TYPES, FileType, sectorName } from '../../src/sector/sector-id.js'
 import type { IndexResult } from '../protocol.js';
 import type { TrackedCall } from './call-tracker.js';
 import { needOf } from './resource-pool.js';
-import { type PassCall, Planner, planAll } from './sched-pass.js';
+import { type PassCall, type PassEntry, Planner, placeInOrder } from './sched-pass.js';
 import { type Effects, nextRequestId, step } from './sched-step.js';
 import { type SchedWorker, activate, dropFromWindows, emptyWindows, passWorker, startOn, takeStartable } from './sched-workers.js';
+import type { QueuedCall } from './task-queue.js';
 import { type SchedulerContext, enqueue_, failure, finishWrite } from './scheduler-base.js';
 import { claimOn, pathsOf } from './storage-view.js';
 import { put } from './tables.js';
@@ -28,7 +30,7 @@ function workerList(d: D): SchedWorker[] {
     .map((id) => d.workers[id]!);
 }
 
-function passCallOf(d: D, q: D['queue'][number]): PassCall | undefined {
+function passCallOf(d: D, q: QueuedCall): PassCall | undefined {
   const call = d.calls[q.callId];
   if (call?.phase !== 'queued' || call.holdersPending) return undefined;
   const p: PassCall = { callId: q.callId, type: q.task.type, sectorSize: q.sectorSize, selector: q.selector };
@@ -50,7 +52,7 @@ function holderOf(d: D, callId: string): SchedWorker | undefined {
  */
 function startHeld(d: D, fx: Effects, callId: string, w: SchedWorker): void {
   const call = d.calls[callId]!;
-  d.queue = d.queue.filter((q) => q.callId !== callId);
+  d.queue.remove(callId);
   for (const x of Object.values(d.workers)) dropFromWindows(x, callId);
   startOn(w, callId, needOf(call.task.type, call.sectorSize, w.info.resources), true);
   const next: TrackedCall = { ...call, phase: 'preparing', worker: w.info.id };
@@ -72,8 +74,7 @@ export function queueCall(d: D, fx: Effects, call: TrackedCall): void {
   const queued: TrackedCall = { ...call, phase: 'queued' };
   delete queued.worker;
   delete queued.claim;
-  d.queue = enqueue_(d.queue, queued);
-  const entry = d.queue.find((q) => q.callId === call.callId)!;
+  const entry = enqueue_(d.queue, queued);
   const holder = holderOf(d, call.callId);
   if (holder) {
     put(d.calls, call.callId, queued);
@@ -101,7 +102,7 @@ export function queueCall(d: D, fx: Effects, call: TrackedCall): void {
 export function holdersAnswered(d: D, fx: Effects, callId: string, answer: IndexResult): void {
   const call = d.calls[callId];
   if (call?.phase !== 'queued' || !call.holdersPending) return; // aborted meanwhile
-  const entry = d.queue.find((q) => q.callId === callId);
+  const entry = d.queue.get(callId);
   const types = entry?.selector.kind === 'existing' ? entry.selector.types : FileType.sealed | FileType.cache;
   const names = FILE_TYPES.filter((t) => types & FileType[t]).join('+');
   let error: WireError | undefined;
@@ -115,7 +116,7 @@ export function holdersAnswered(d: D, fx: Effects, callId: string, answer: Index
     }
   }
   if (error) {
-    d.queue = d.queue.filter((q) => q.callId !== callId);
+    d.queue.remove(callId);
     const f = finishWrite(d, call, { ok: false, error }, 'failed');
     Object.assign(d, f.patch);
     fx.index.push(f.call);
@@ -125,10 +126,13 @@ export function holdersAnswered(d: D, fx: Effects, callId: string, answer: Index
   placeNew(d, fx, callId);
 }
 
-/** Places one new queued call in the current windows (O(workers)), and starts what can start. */
+/**
+ * Places one new queued call in the current windows (O(workers)), and starts what can start. Not
+ * while a full pass is due: that pass places it, in queue order with every other waiting call.
+ */
 export function placeNew(d: D, fx: Effects, callId: string): void {
-  if (!d.schedReady) return;
-  const q = d.queue.find((x) => x.callId === callId);
+  if (!d.schedReady || d.passDue) return;
+  const q = d.queue.get(callId);
   const pc = q && passCallOf(d, q);
   if (!pc) return;
   const workers = workerList(d);
@@ -142,17 +146,31 @@ export function placeNew(d: D, fx: Effects, callId: string): void {
   processWorker(d, fx, w);
 }
 
-/** A full pass: every waiting call re-planned into fresh windows, then every worker starts what fits. */
+/**
+ * Marks a full pass as due: it runs on the next tick, once, after every event of this turn
+ * (machines/scheduler/sched-tick.ts). Only the first event of a turn asks for the tick.
+ */
+export function passDue(d: D, fx: Effects): void {
+  if (d.passDue) return;
+  d.passDue = true;
+  fx.tick = true;
+}
+
+/**
+ * A full pass: every waiting call re-planned into fresh windows, in queue order, up to where
+ * nothing left can fit (machines/scheduler/sched-pass.ts `placeInOrder`); then every worker starts
+ * what fits.
+ */
 export function fullPass(d: D, fx: Effects): void {
+  d.passDue = false;
+  d.passes++;
   const workers = workerList(d);
   if (d.schedReady) {
     attachHeld(d, fx);
-    const calls: PassCall[] = [];
-    for (const q of d.queue) {
-      const pc = passCallOf(d, q);
-      if (pc) calls.push(pc);
-    }
-    const { windows } = planAll(calls, workers.map(passWorker), d.storage);
+    const planner = new Planner(workers.map(passWorker), d.storage);
+    const entry: PassEntry<QueuedCall> = { type: (q) => q.task.type, sectorSize: (q) => q.sectorSize, call: (q) => passCallOf(d, q) };
+    placeInOrder(planner, d.queue, d.queue.fitCounts(), entry, () => {});
+    const windows = planner.windowsById();
     for (const w of workers) w.windows = windows[w.info.id]!.length > 0 ? windows[w.info.id]! : emptyWindows();
   }
   for (const w of workers) processWorker(d, fx, w);
@@ -177,17 +195,27 @@ export function processWorker(d: D, fx: Effects, w: SchedWorker): void {
       startedIds.add(s.callId);
       fx.spawn.push({ callId: s.callId, task: call.task, worker: w.info.id });
     }
-    const active = activate(w);
-    for (const id of active) {
-      const call = d.calls[id];
-      if (!call) continue;
-      put(d.calls, id, { ...call, phase: 'running' });
-      fx.work.push(id);
-      fx.index.push({ requestId: -1, store: 'calls', method: 'run', args: [id, w.info.id, w.info.hostname] });
-    }
-    if (active.length === 0) break; // nothing left `preparing`: no more window calls can fit
+    if (activateOn(d, fx, w) === 0) break; // nothing left `preparing`: no more window calls can fit
   }
-  if (startedIds.size > 0) d.queue = d.queue.filter((q) => !startedIds.has(q.callId));
+  for (const id of startedIds) d.queue.remove(id);
+}
+
+/**
+ * Moves the worker's prepared calls to `active` while it has room and starts their work; returns
+ * how many. This is the worker's side alone (Lotus's worker loop, not `trySched`): the calls are
+ * started already and go in the order they were prepared, whatever a pass would plan, so it runs at
+ * once when room appears rather than waiting for the next pass.
+ */
+export function activateOn(d: D, fx: Effects, w: SchedWorker): number {
+  const active = activate(w);
+  for (const id of active) {
+    const call = d.calls[id];
+    if (!call) continue;
+    put(d.calls, id, { ...call, phase: 'running' });
+    fx.work.push(id);
+    fx.index.push({ requestId: -1, store: 'calls', method: 'run', args: [id, w.info.id, w.info.hostname] });
+  }
+  return active.length;
 }
 
 /** Asks the catalog for the path view (once at a time; a request meanwhile asks again after). */
@@ -202,7 +230,7 @@ export function requestPaths(d: D, fx: Effects): void {
   fx.index.push({ requestId, store: 'catalog', method: 'storageSpace', args: [] });
 }
 
-/** The catalog answered the path view: keep it and re-plan. */
+/** The catalog answered the path view: keep it; a pass is due. */
 export function pathsAnswered(d: D, fx: Effects, answer: IndexResult): void {
   d.storageReading = false;
   if (answer.ok) d.storage = { ...d.storage, paths: pathsOf(answer.value as StorageSpace[]), loaded: true };
@@ -210,10 +238,14 @@ export function pathsAnswered(d: D, fx: Effects, answer: IndexResult): void {
     d.storageStale = false;
     requestPaths(d, fx);
   }
-  fullPass(d, fx);
+  passDue(d, fx);
 }
 
-/** A call's prepare step is done: it waits for room in the worker's `active` pool. */
+/**
+ * A call's prepare step is done: its work starts if the worker's `active` pool has room, else it
+ * waits there. When it started, its room in `preparing` is free: a pass is due to start what the
+ * windows hold.
+ */
 export const taskPrepared = step((d, fx, event) => {
   if (event.type !== 'scheduler.task.prepared') return;
   const call = d.calls[event.callId];
@@ -221,17 +253,19 @@ export const taskPrepared = step((d, fx, event) => {
   const w = d.workers[call.worker];
   if (!w?.started[call.callId]) return;
   w.prepared.push(call.callId);
-  fullPass(d, fx);
+  if (activateOn(d, fx, w) > 0) passDue(d, fx);
 });
 
-/** A full pass (after a change of capacity or eligibility). */
-export const schedule = step((d, fx) => fullPass(d, fx));
+/** The tick of a due pass (machines/scheduler/sched-tick.ts): the pass runs, unless one ran meanwhile. */
+export const schedPass = step((d, fx) => {
+  if (d.passDue) fullPass(d, fx);
+});
 
 /** Re-reads the path view. */
 export const refreshStorage = step((d, fx) => requestPaths(d, fx));
 
-/** The start-up wait is over: passes run from now on. */
+/** The start-up wait is over: passes run from now on; the first is due. */
 export const schedStart = step((d, fx) => {
   d.schedReady = true;
-  fullPass(d, fx);
+  passDue(d, fx);
 });

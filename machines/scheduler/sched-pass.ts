@@ -9,6 +9,11 @@
  * pass — windows only fill during a pass, so it could not later either — and a worker's key only
  * grows, so a stale entry is re-pushed when it surfaces. Existing-selector calls look at the
  * workers of their holders directly. O(R·log W + S·W·log W) for R calls, W workers, S shapes.
+ *
+ * A pass also stops early: once no window of any worker can hold a call of some task type and
+ * sector size (its fit key), no call of that key can be placed for the rest of the pass, and once
+ * that holds for every key the queue still has, the rest of the queue is not looked at. A queue of
+ * thousands behind full windows then costs a pass what the windows hold, not what waits.
  */
 import type { WorkerInfo } from '../../src/tasks/worker-info.js';
 import type { TaskType } from '../../src/tasks/task-types.js';
@@ -58,6 +63,11 @@ export interface Placement {
   claim?: Claim;
 }
 
+/** What a call's need and its room in a window depend on: its task type and sector size. */
+export function fitKey(type: TaskType, sectorSize: number): string {
+  return `${type}|${sectorSize}`;
+}
+
 /** A request shape: calls of one shape accept and rank the same workers. */
 type Shape = { key: string; acceptKind: 'alloc' | 'fetch' | 'task' };
 
@@ -79,6 +89,9 @@ export class Planner {
   /** Per worker: the visit number of the last holder lookup that saw it (no set per lookup). */
   readonly #seen: Uint32Array;
   #visit = 0;
+  /** Assignments so far; by fit key, the count at which a window could last hold it, or −1 once none can. */
+  #assigned = 0;
+  readonly #fits = new Map<string, number>();
 
   /**
    * @param windows existing windows by worker id (incremental placement); absent: every schedulable
@@ -135,6 +148,26 @@ export class Planner {
     return this.#fromShape(call, { key: `task|${call.type}|${call.sectorSize}`, acceptKind: 'task' });
   }
 
+  /**
+   * Whether some window of a schedulable worker that runs `type` can still hold a call of this type
+   * and size. Once false it stays false for the planner's life: windows only fill, and the counts
+   * of started tasks do not change during a pass.
+   */
+  canFit(type: TaskType, sectorSize: number): boolean {
+    const k = fitKey(type, sectorSize);
+    const seen = this.#fits.get(k);
+    if (seen === -1) return false;
+    if (seen === this.#assigned) return true;
+    for (let w = 0; w < this.workers.length; w++) {
+      if (this.#offers(w, type) && this.#fittingWindow(w, type, sectorSize) !== undefined) {
+        this.#fits.set(k, this.#assigned);
+        return true;
+      }
+    }
+    this.#fits.set(k, -1);
+    return false;
+  }
+
   /** The windows by worker id. */
   windowsById(): Record<string, SchedWindow[]> {
     const out: Record<string, SchedWindow[]> = {};
@@ -156,7 +189,7 @@ export class Planner {
       claim = this.#fetchClaim(w, call, sel);
       if (!claim) return undefined;
     }
-    const window = this.#fittingWindow(w, call);
+    const window = this.#fittingWindow(w, call.type, call.sectorSize);
     return window === undefined ? undefined : this.#assign(w, window, call, claim);
   }
 
@@ -169,7 +202,7 @@ export class Planner {
         this.#seen[w] = visit;
         if (!this.#offers(w, call.type)) continue;
         if (best !== undefined && (this.#util[w]! > this.#util[best.w]! || (this.#util[w] === this.#util[best.w] && w > best.w))) continue;
-        const window = this.#fittingWindow(w, call);
+        const window = this.#fittingWindow(w, call.type, call.sectorSize);
         if (window !== undefined) best = { w, window };
       }
     }
@@ -221,7 +254,7 @@ export class Planner {
       claim = this.#fetchClaim(w, call, sel);
       if (!claim) return undefined;
     }
-    const window = this.#fittingWindow(w, call);
+    const window = this.#fittingWindow(w, call.type, call.sectorSize);
     if (window === undefined) return undefined;
     return claim ? { window, claim } : { window };
   }
@@ -249,17 +282,17 @@ export class Planner {
   }
 
   /** The first window of worker `w` that can still hold the call, within the worker's per-type limit. */
-  #fittingWindow(w: number, call: PassCall): number | undefined {
+  #fittingWindow(w: number, type: TaskType, sectorSize: number): number | undefined {
     const pw = this.workers[w]!;
-    const need = this.#need(pw, call);
+    const need = this.#need(pw, type, sectorSize);
     const windows = this.windows[w]!;
     let inWindows = 0;
-    for (const x of windows) inWindows += x.allocated.counts[call.type] ?? 0;
-    const started = pw.started[call.type] ?? 0;
+    for (const x of windows) inWindows += x.allocated.counts[type] ?? 0;
+    const started = pw.started[type] ?? 0;
     for (let i = 0; i < windows.length; i++) {
       const pool = windows[i]!.allocated;
       // the limit counts the type on the whole worker: started, and in every window
-      if (canHandle(pool, need, pw.info, started + inWindows - (pool.counts[call.type] ?? 0))) return i;
+      if (canHandle(pool, need, pw.info, started + inWindows - (pool.counts[type] ?? 0))) return i;
     }
     return undefined;
   }
@@ -267,7 +300,7 @@ export class Planner {
   #assign(w: number, window: number, call: PassCall, claim: Claim | undefined): Placement {
     const pw = this.workers[w]!;
     const x = this.windows[w]![window]!;
-    const need = this.#need(pw, call);
+    const need = this.#need(pw, call.type, call.sectorSize);
     addTo(x.allocated, need, pw.info.resources);
     x.todo.push(call.callId);
     if (claim) {
@@ -276,6 +309,7 @@ export class Planner {
     }
     this.#util[w] = this.#utilOf(w);
     this.#stamp[w]!++;
+    this.#assigned++;
     return claim ? { worker: pw.info.id, window, claim } : { worker: pw.info.id, window };
   }
 
@@ -284,21 +318,21 @@ export class Planner {
     return shape.acceptKind === 'task' ? this.workers[w]!.info.taskTypes.length * 1e6 + this.#util[w]! : this.#util[w]!;
   }
 
-  #need(pw: PassWorker, call: PassCall): Need {
+  #need(pw: PassWorker, type: TaskType, sectorSize: number): Need {
     const cpus = pw.info.resources.cpus;
-    let bySize = this.#needs.get(call.type);
+    let bySize = this.#needs.get(type);
     if (!bySize) {
       bySize = new Map();
-      this.#needs.set(call.type, bySize);
+      this.#needs.set(type, bySize);
     }
-    let byCpus = bySize.get(call.sectorSize);
+    let byCpus = bySize.get(sectorSize);
     if (!byCpus) {
       byCpus = new Map();
-      bySize.set(call.sectorSize, byCpus);
+      bySize.set(sectorSize, byCpus);
     }
     let need = byCpus.get(cpus);
     if (!need) {
-      need = needOf(call.type, call.sectorSize, pw.info.resources);
+      need = needOf(type, sectorSize, pw.info.resources);
       byCpus.set(cpus, need);
     }
     return need;
@@ -312,6 +346,54 @@ export class Planner {
   }
 }
 
+/** What {@link placeInOrder} needs of a queue entry. */
+export interface PassEntry<T> {
+  type(e: T): TaskType;
+  sectorSize(e: T): number;
+  /** The call to place, or undefined when the entry cannot be placed yet (its holders are being read). */
+  call(e: T): PassCall | undefined;
+}
+
+/**
+ * Places `entries` in order with `planner`, stopping early once none of those left can fit: `counts`
+ * says how many entries of each fit key there are. Calls `placed` for each placement.
+ */
+export function placeInOrder<T>(
+  planner: Planner,
+  entries: Iterable<T>,
+  counts: ReadonlyMap<string, number>,
+  of: PassEntry<T>,
+  placed: (call: PassCall, p: Placement) => void,
+): void {
+  const left = new Map(counts);
+  const dead = new Set<string>();
+  let live = 0;
+  for (const n of left.values()) if (n > 0) live++;
+  let counted = true; // false if an entry's key was not counted: then no early stop
+  for (const e of entries) {
+    const type = of.type(e);
+    const sectorSize = of.sectorSize(e);
+    const k = fitKey(type, sectorSize);
+    const n = (left.get(k) ?? 0) - 1;
+    left.set(k, n);
+    if (n < 0) counted = false;
+    if (dead.has(k)) continue;
+    const call = of.call(e);
+    const p = call && planner.place(call);
+    if (call && p) placed(call, p);
+    else if (!planner.canFit(type, sectorSize)) {
+      dead.add(k);
+      if (n >= 0) live--;
+      if (counted && live === 0) return;
+      continue;
+    }
+    if (n === 0) live--;
+    if (counted && live === 0) return;
+  }
+}
+
+const PASS_CALL: PassEntry<PassCall> = { type: (c) => c.type, sectorSize: (c) => c.sectorSize, call: (c) => c };
+
 /** A full pass: every call, in queue order, re-planned from empty windows. */
 export function planAll(
   calls: readonly PassCall[],
@@ -320,10 +402,11 @@ export function planAll(
 ): { windows: Record<string, SchedWindow[]>; placements: Map<string, Placement> } {
   const planner = new Planner(workers, storage);
   const placements = new Map<string, Placement>();
+  const counts = new Map<string, number>();
   for (const c of calls) {
-    const p = planner.place(c);
-    if (p) placements.set(c.callId, p);
+    const k = fitKey(c.type, c.sectorSize);
+    counts.set(k, (counts.get(k) ?? 0) + 1);
   }
+  placeInOrder(planner, calls, counts, PASS_CALL, (c, p) => placements.set(c.callId, p));
   return { windows: planner.windowsById(), placements };
 }
-

@@ -10,6 +10,7 @@ import { type IndexEvent, type SchedulerEvent, type SchedulerReply, type TaskAct
 import type { IndexStores, StoreCallOf } from '../../src/db/stores.js';
 import type { Task } from '../../src/tasks/task-types.js';
 import { type SchedulerContext, indexRef, schedulerBase } from './scheduler-base.js';
+import type { SchedTickEvent } from './sched-tick.js';
 
 /** An index call without its envelope (`type`, `replyTo`). */
 export type IndexCallOf = { requestId: number } & StoreCallOf<IndexStores>;
@@ -26,6 +27,8 @@ export interface Effects {
   stop: string[];
   /** Index calls; the scheduler is their `replyTo`. */
   index: IndexCallOf[];
+  /** A full pass is now due: ask the `schedTick` actor for its tick (machines/scheduler/sched-tick.ts). */
+  tick: boolean;
   /** Events the scheduler raises to itself. */
   raise: SchedulerEvent[];
   /** Replies to the facade. */
@@ -33,7 +36,7 @@ export interface Effects {
 }
 
 export function newEffects(): Effects {
-  return { spawn: [], work: [], abort: [], stop: [], index: [], raise: [], emit: [] };
+  return { spawn: [], work: [], abort: [], stop: [], index: [], tick: false, raise: [], emit: [] };
 }
 
 /** An action whose body edits a draft context and records effects. */
@@ -49,6 +52,7 @@ export function step(body: (d: SchedulerContext, fx: Effects, event: SchedulerEv
       for (const id of fx.work) enqueue.sendTo(taskChildId(id), { type: 'task.work' } satisfies TaskActorEvent);
       for (const id of fx.abort) enqueue.sendTo(taskChildId(id), { type: 'task.abort' } satisfies TaskActorEvent);
       for (const c of fx.index) enqueue.sendTo(indexRef, { type: 'index.call', ...c, replyTo: self } as IndexEvent);
+      if (fx.tick) enqueue.sendTo('schedTick', { type: 'sched.tick' } satisfies SchedTickEvent);
       for (const e of fx.raise) enqueue.raise(e);
       for (const r of fx.emit) enqueue.emit(r);
     }),

@@ -54,7 +54,7 @@ export function schedDiag(c: Ctx): SchedDiagView {
       if (x.todo.length === 0 && schedulable(w)) openWindows.push(id);
     });
   }
-  const requests: QueuedRequestView[] = c.queue.map((q) => {
+  const requests: QueuedRequestView[] = [...c.queue].map((q) => {
     const r: QueuedRequestView = { callId: q.callId, sector: { ...q.task.sector }, type: q.task.type, priority: q.task.priority };
     const a = assigned.get(q.callId);
     if (a) r.assigned = a;

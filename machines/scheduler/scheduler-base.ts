@@ -24,7 +24,8 @@ import { sectorGroupMachine } from './sector-group.machine.js';
 import { pinnedWorkerOf, selectorOf } from './selectors.js';
 import type { SchedWorker } from './sched-workers.js';
 import type { StorageView } from './storage-view.js';
-import { type QueuedCall, enqueue } from './task-queue.js';
+import { schedTickLogic } from './sched-tick.js';
+import type { QueuedCall, TaskQueue } from './task-queue.js';
 import { put } from './tables.js';
 
 /** Construction data of the scheduler. */
@@ -85,7 +86,7 @@ export interface SchedulerContext {
   calls: Record<string, TrackedCall>;
   byWork: Record<string, string>;
   /** Calls waiting to start on a worker (assigned to a window or not), in Lotus's order. */
-  queue: QueuedCall[];
+  queue: TaskQueue;
   /** The workers, by id (machines/scheduler/sched-workers.ts). */
   workers: Record<string, SchedWorker>;
   /** Open calls a connected worker said it still holds (it outlived a restart), by call id: its worker id. */
@@ -97,6 +98,10 @@ export interface SchedulerContext {
   storageStale: boolean;
   /** The start-up wait is over (`initWaitMs`): passes run. */
   schedReady: boolean;
+  /** A full pass is due and its tick asked for (machines/scheduler/sched-tick.ts). */
+  passDue: boolean;
+  /** Full passes run so far (a count for inspection and tests: passes are batched per turn). */
+  passes: number;
   /** Index writes waiting for their answer, by request id. */
   writes: Record<number, PendingWrite>;
   /** The sector groups spawned so far (machines/scheduler/sector-group.machine.ts). */
@@ -145,6 +150,8 @@ export const schedulerActors = {
     workerTask: fromCallback<TaskActorEvent, { callId: string; task: Task; worker: string }>(() => {
       throw new Error('workerTask is not provided');
     }),
+    /** Turns `sched.tick` into `scheduler.sched.pass` on the next turn of the event loop (machines/scheduler/sched-tick.ts). */
+    schedTick: schedTickLogic,
     /** Keeps dormant sectors' records until they are woken (machines/scheduler/dormant.ts). */
     dormantSectors: fromCallback<DormantEvent>(() => {}),
     /** CheckProvable over sectors; resolves the bad ones. */
@@ -190,12 +197,13 @@ export function deliveries(
   return { send, wake, patch: { dormant, waking } };
 }
 
-/** The queue with a call's entry added in order. */
-export function enqueue_(queue: readonly QueuedCall[], call: TrackedCall): QueuedCall[] {
+/** Adds a call's entry to the queue, in order (in place). */
+export function enqueue_(queue: TaskQueue, call: TrackedCall): QueuedCall {
   const pinned = pinnedWorkerOf(call.task);
   const entry: QueuedCall = { callId: call.callId, task: call.task, seq: call.seq, sectorSize: call.sectorSize, selector: selectorOf(call.task) };
   if (pinned !== undefined) entry.pinned = pinned;
-  return enqueue(queue, entry);
+  queue.add(entry);
+  return entry;
 }
 
 /**

@@ -8,6 +8,7 @@
  * compact); then arrival.
  */
 import { TASK_ORDER, type Task } from '../../src/tasks/task-types.js';
+import { fitKey } from './sched-pass.js';
 import type { SelectorSpec } from './selectors.js';
 
 /** What the queue needs of a call. */
@@ -35,8 +36,70 @@ export function runsBefore(a: QueuedCall, b: QueuedCall): boolean {
   return a.seq < b.seq;
 }
 
-/** Inserts `call` into the sorted queue (a new array). */
-export function enqueue(queue: readonly QueuedCall[], call: QueuedCall): QueuedCall[] {
-  const i = queue.findIndex((q) => runsBefore(call, q));
-  return i < 0 ? [...queue, call] : [...queue.slice(0, i), call, ...queue.slice(i)];
+/**
+ * The queue, in Lotus's order, updated in place (machines/scheduler/tables.ts says why): a call is
+ * inserted and removed by binary search, and found by id, so that each costs O(log n) (plus moving
+ * the array's tail, a memmove) rather than a copy and a scan of the whole queue — 10,000 restored
+ * sectors asking for work at start made the copies quadratic. It also counts its calls per fit key
+ * (task type and sector size, machines/scheduler/sched-pass.ts `fitKey`), which lets a pass stop as
+ * soon as no window can hold anything that is left.
+ */
+export class TaskQueue implements Iterable<QueuedCall> {
+  readonly #items: QueuedCall[] = [];
+  readonly #byId = new Map<string, QueuedCall>();
+  readonly #fitCounts = new Map<string, number>();
+
+  get size(): number {
+    return this.#items.length;
+  }
+
+  get(callId: string): QueuedCall | undefined {
+    return this.#byId.get(callId);
+  }
+
+  /** Inserts `call` at its place; a call already queued under the same id is replaced. */
+  add(call: QueuedCall): void {
+    this.remove(call.callId);
+    const i = this.#firstAfter(call);
+    this.#items.splice(i, 0, call);
+    this.#byId.set(call.callId, call);
+    const k = fitKey(call.task.type, call.sectorSize);
+    this.#fitCounts.set(k, (this.#fitCounts.get(k) ?? 0) + 1);
+  }
+
+  /** Removes the call; false when it was not queued. */
+  remove(callId: string): boolean {
+    const call = this.#byId.get(callId);
+    if (!call) return false;
+    let i = this.#firstAfter(call) - 1; // the order is strict (arrival breaks every tie): it sits just before
+    if (this.#items[i] !== call) i = this.#items.indexOf(call);
+    this.#items.splice(i, 1);
+    this.#byId.delete(callId);
+    const k = fitKey(call.task.type, call.sectorSize);
+    const n = (this.#fitCounts.get(k) ?? 1) - 1;
+    if (n === 0) this.#fitCounts.delete(k);
+    else this.#fitCounts.set(k, n);
+    return true;
+  }
+
+  /** Queued calls per fit key. */
+  fitCounts(): ReadonlyMap<string, number> {
+    return this.#fitCounts;
+  }
+
+  [Symbol.iterator](): Iterator<QueuedCall> {
+    return this.#items[Symbol.iterator]();
+  }
+
+  /** The index of the first queued call that `call` runs before: where `call` goes. */
+  #firstAfter(call: QueuedCall): number {
+    let lo = 0;
+    let hi = this.#items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (runsBefore(call, this.#items[mid]!)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
 }

@@ -1,12 +1,14 @@
 /**
  * The scheduler's actions for workers coming and going and for the operator's control over them
  * (docs/design/scheduler.md §1, §6): registration, disconnection, enable/disable (whole worker or
- * one task type), cordon/uncordon, and a pass on demand. Each ends in a full pass, which returns
- * the tasks of a worker that no longer takes them to the queue (unstarted tasks are re-planned).
+ * one task type), cordon/uncordon, and a pass on demand. Each is followed by a full pass, which
+ * returns the tasks of a worker that no longer takes them to the queue (unstarted tasks are
+ * re-planned): at once for the operator's commands, which are answered after it; on the next tick
+ * for a worker's coming and going (machines/scheduler/sched-tick.ts).
  */
 import type { WireError } from '../../src/errors.js';
 import type { SchedulerEvent } from '../protocol.js';
-import { fullPass, requestPaths } from './sched-actions.js';
+import { fullPass, passDue, requestPaths } from './sched-actions.js';
 import { type Effects, step } from './sched-step.js';
 import { type SchedWorker, emptyWindows, newWorker } from './sched-workers.js';
 import { type SchedulerContext, failure } from './scheduler-base.js';
@@ -38,7 +40,7 @@ export const workerConnected = step((d, fx, event) => {
     if (phase === 'restored' || phase === 'starting' || phase === 'queued') d.heldBy[callId] = info.id;
   }
   requestPaths(d, fx); // its paths may be new to the view
-  fullPass(d, fx);
+  passDue(d, fx);
 });
 
 /** A worker is gone: it takes nothing more; its started calls are left to supervision. */
@@ -50,7 +52,7 @@ export const workerDisconnected = step((d, fx, event) => {
   w.windows = emptyWindows();
   for (const [callId, holder] of Object.entries(d.heldBy)) if (holder === event.id) delete d.heldBy[callId];
   if (Object.keys(w.started).length === 0) delete d.workers[event.id];
-  fullPass(d, fx);
+  passDue(d, fx);
 });
 
 type Control = Extract<

@@ -111,3 +111,27 @@ test('stopping the actor aborts the running step\'s signal and reports nothing',
   );
 });
 
+
+test('stopping the actor of a call that has finished aborts nothing: its runner\'s abort listeners stay quiet', async (t) => {
+  let signal: AbortSignal | undefined;
+  let abortsHeard = 0;
+  const runner: TaskRunner = {
+    id: 'w',
+    hostname: 'h',
+    run: async (_task, o) => {
+      signal = o.signal;
+      // a runner that would tell its remote worker to cancel the call, and never removes the listener
+      o.signal.addEventListener('abort', () => abortsHeard++);
+      return RESULT;
+    },
+  };
+  const { actor, reports } = parentOf(new Map([['w', runner]]));
+  for (let i = 0; i < 5; i++) await tick();
+  actor.send({ type: 'task.work' });
+  for (let i = 0; i < 5; i++) await tick();
+  t.is(reports.at(-1)?.type, 'scheduler.task.finished');
+  actor.stop(); // as the scheduler stops the actor of every finished call
+  for (let i = 0; i < 5; i++) await tick();
+  t.false(signal?.aborted);
+  t.is(abortsHeard, 0);
+});

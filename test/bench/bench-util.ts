@@ -22,3 +22,15 @@ export async function seconds(fn: () => unknown | Promise<unknown>): Promise<num
   await fn();
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
+
+/**
+ * Runs `fn` and returns its wall time and the CPU time the whole process (every thread: the pool's
+ * too) spent meanwhile, in seconds. CPU time depends far less than wall time on what else the
+ * machine runs, so a figure per unit of work from it can be compared across noisy runs.
+ */
+export async function timed(fn: () => unknown | Promise<unknown>): Promise<{ wall: number; cpu: number }> {
+  const cpu0 = process.cpuUsage();
+  const wall = await seconds(fn);
+  const cpu = process.cpuUsage(cpu0);
+  return { wall, cpu: (cpu.user + cpu.system) / 1e6 };
+}

@@ -19,7 +19,7 @@ import { pieceCidV1 } from '../../src/piece/piece-cid.js';
 import { SealerPool } from '../../src/pool/pool.js';
 import type { Task, TaskResult } from '../../src/tasks/task-types.js';
 import { heldChain } from '../helpers/held-chain.js';
-import { peakRssMiB, quick, report, seconds } from './bench-util.js';
+import { peakRssMiB, quick, report, timed } from './bench-util.js';
 import { silentLogger } from '../../src/log/logger.js';
 
 const N = quick ? 300 : 3000;
@@ -33,7 +33,7 @@ try {
   await pool.run('nativeInfo', {}); // threads up and the addon loaded, for both measurements
   // baseline: bare round trips, THREADS in flight
   let next = 0;
-  const bare = await seconds(() =>
+  const bareRun = await timed(() =>
     Promise.all(
       Array.from({ length: THREADS }, async () => {
         while (next++ < N) await pool.run('nativeInfo', {});
@@ -62,7 +62,7 @@ try {
     onError: (err) => console.error(err),
   });
   try {
-    const tracked = await seconds(async () => {
+    const trackedRun = await timed(async () => {
       // all at once, as sectors ask for work in a busy daemon (their index writes share commits)
       await Promise.all(Array.from({ length: N }, () => system.sectors.pledge()));
       // every sector applied its task's result (its record holds the filler) and moved on
@@ -72,6 +72,7 @@ try {
         await new Promise((r) => setTimeout(r, 5));
       }
     });
+    const [bare, tracked] = [bareRun.wall, trackedRun.wall];
     const calls = await system.sectors.calls(0);
     if (calls.length !== 1 || calls[0]?.state !== 'returned') throw new Error('sector 0 should have one returned call');
     report({
@@ -79,6 +80,13 @@ try {
       value: N / tracked,
       unit: 'tasks/s',
       note: `${N} tasks; bare pool round trips ${(N / bare).toFixed(0)}/s (${(bare / tracked).toFixed(2)}× of them); goal ≥ 2000/s; peak RSS ${peakRssMiB().toFixed(0)} MiB`,
+    });
+    // the process's CPU time (every thread) per task: less sensitive than tasks/s to other load
+    report({
+      name: 'tracked task, CPU time per task',
+      value: (trackedRun.cpu / N) * 1e6,
+      unit: 'µs',
+      note: `process CPU time over ${N} tasks ${(trackedRun.cpu * 1000).toFixed(0)} ms (wall ${(tracked * 1000).toFixed(0)} ms); bare pool round trip ${((bareRun.cpu / N) * 1e6).toFixed(0)} µs`,
     });
   } finally {
     await system.stop();

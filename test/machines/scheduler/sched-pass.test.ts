@@ -4,7 +4,7 @@
  * workloads (seeded; the seed is printed).
  */
 import test from 'ava';
-import { type PassCall, type PassWorker, type SchedWindow, planAll } from '../../../machines/scheduler/sched-pass.js';
+import { type PassCall, type PassWorker, type SchedWindow, fitKey, placeInOrder, planAll } from '../../../machines/scheduler/sched-pass.js';
 import { canHandle, needOf } from '../../../machines/scheduler/resource-pool.js';
 import { type SelectorSpec, allocBytes, fetchBytes, offers } from '../../../machines/scheduler/selectors.js';
 import { type PathSpace, bestPath, claimOn } from '../../../machines/scheduler/storage-view.js';
@@ -249,6 +249,58 @@ test('the pass\'s per-shape heaps place exactly as a scan of every worker does (
     const heaps = new Planner(workers, storage);
     const scan = new Planner(workers, storage, { useHeaps: false });
     for (const c of calls) t.deepEqual(heaps.place(c), scan.place(c), `round ${round}, ${c.callId}`);
+  }
+});
+
+test('a pass stops where nothing left in the queue can fit: thousands waiting behind full windows are not looked at', (t) => {
+  const calls = Array.from({ length: 5000 }, (_, i) => call(`pc1-${i}`, 'PC1', ALLOC_PC1));
+  const planner = new Planner([worker('a')], { paths: roomy('a'), claims: {} });
+  let looked = 0;
+  const placed: string[] = [];
+  placeInOrder(
+    planner,
+    calls,
+    new Map([[fitKey('PC1', G32), calls.length]]),
+    {
+      type: (c) => c.type,
+      sectorSize: (c) => c.sectorSize,
+      call: (c) => {
+        looked++;
+        return c;
+      },
+    },
+    (c) => placed.push(c.callId),
+  );
+  t.true(placed.length > 10 && placed.length < 200, `${placed.length} placed: the windows' memory holds a few dozen 32 GiB PC1s`);
+  t.deepEqual(placed, calls.slice(0, placed.length).map((c) => c.callId), 'in queue order');
+  t.is(looked, placed.length + 1, 'the first that did not fit ends the pass');
+});
+
+test('a pass goes on past a full task type while another type left in the queue can still fit', (t) => {
+  const limited = worker('a', { limits: { PC1: 1 } });
+  const calls = [
+    ...Array.from({ length: 10 }, (_, i) => call(`pc1-${i}`, 'PC1', ALLOC_PC1)),
+    call('c2', 'C2', { kind: 'task' }),
+    ...Array.from({ length: 10 }, (_, i) => call(`pc1-late-${i}`, 'PC1', ALLOC_PC1)),
+  ];
+  t.deepEqual(placedOn(planAll(calls, [limited], { paths: roomy('a'), claims: {} })), { 'pc1-0': 'a', c2: 'a' });
+});
+
+test('stopping early places exactly what placing every call does (random workloads, seeded)', (t) => {
+  const seed = Number(process.env.SCHED_PROPERTY_SEED ?? Date.now() % 2 ** 31) ^ 0xea71;
+  t.log(`seed ${seed}`);
+  const rand = mulberry32(seed);
+  for (let round = 0; round < 200; round++) {
+    const { workers, calls, storage } = randomWorkload(rand);
+    const every = new Planner(workers, storage);
+    const expected = new Map<string, unknown>();
+    for (const c of calls) {
+      const p = every.place(c);
+      if (p) expected.set(c.callId, p);
+    }
+    const r = planAll(calls, workers, storage);
+    t.deepEqual(r.placements, expected, `round ${round}`);
+    t.deepEqual(r.windows, every.windowsById(), `round ${round}`);
   }
 });
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { enqueue, type QueuedCall, runsBefore } from '../../../machines/scheduler/task-queue.js';
+import { type QueuedCall, TaskQueue, runsBefore } from '../../../machines/scheduler/task-queue.js';
 import type { Task, TaskType } from '../../../src/tasks/task-types.js';
 
 const MiB8 = 8 << 20;
@@ -29,13 +29,31 @@ test('then higher priority, then task order, then lower sector number, then arri
 });
 
 test('enqueue keeps the queue sorted', (t) => {
-  let q: QueuedCall[] = [];
-  q = enqueue(q, call('AP', { seq: 1, id: 'ap' }));
-  q = enqueue(q, call('PC1', { seq: 2, id: 'pc1' }));
-  q = enqueue(q, call('FIN', { seq: 3, id: 'fin' }));
-  q = enqueue(q, call('PC1', { seq: 4, id: 'deal-pc1', priority: 1024 }));
+  const q = new TaskQueue();
+  q.add(call('AP', { seq: 1, id: 'ap' }));
+  q.add(call('PC1', { seq: 2, id: 'pc1' }));
+  q.add(call('FIN', { seq: 3, id: 'fin' }));
+  q.add(call('PC1', { seq: 4, id: 'deal-pc1', priority: 1024 }));
   t.deepEqual(
-    q.map((c) => c.callId),
+    [...q].map((c) => c.callId),
     ['fin', 'deal-pc1', 'pc1', 'ap'],
   );
+});
+
+test('the queue finds and removes a call by id, keeps its order, and counts its calls per task type and sector size', (t) => {
+  const q = new TaskQueue();
+  // same sector, priority and type: arrival alone orders them
+  for (let seq = 0; seq < 50; seq++) q.add(call('PC1', { seq, id: `pc1-${seq}` }));
+  q.add(call('C2', { seq: 50, id: 'c2' }));
+  t.is(q.size, 51);
+  t.is(q.get('pc1-7')?.seq, 7);
+  t.true(q.remove('pc1-7'));
+  t.false(q.remove('pc1-7'), 'gone already');
+  t.is(q.get('pc1-7'), undefined);
+  q.add(call('PC1', { seq: 3, id: 'pc1-3' })); // queued again under the same id: replaced, not doubled
+  const ids = [...q].map((c) => c.callId);
+  t.deepEqual(ids, ['c2', ...Array.from({ length: 50 }, (_, i) => `pc1-${i}`).filter((id) => id !== 'pc1-7')]);
+  t.deepEqual(Object.fromEntries(q.fitCounts()), { [`PC1|${MiB8}`]: 49, [`C2|${MiB8}`]: 1 });
+  q.remove('c2');
+  t.deepEqual(Object.fromEntries(q.fitCounts()), { [`PC1|${MiB8}`]: 49 });
 });
