@@ -8,6 +8,7 @@
  *   manager ──AddPiece / SealPreCommit1 / … (CallID, task)──▶ worker    → the CallID, once recorded
  *   worker  ──ReturnAddPiece / ReturnSealPreCommit1 / … (CallID, result, error)──▶ manager
  *                                                                       → true once the result is durable
+ *   manager ──Fetch(CallID, task)───────────────────────────▶ worker    → true once the task's inputs are here (its prepare step)
  *   manager ──SealingAbort(CallID)──────────────────────────▶ worker    → whether it was running there
  *   manager ──Session()─────────────────────────────────────▶ worker    (heartbeat)
  *
@@ -19,7 +20,7 @@
  */
 import { InvalidArgumentError, isErrorCode, ProtocolMismatchError, type WireError } from '../errors.js';
 import type { CallReturn } from '../tasks/calls.js';
-import type { Task, TaskOutputs, TaskResult, TaskType } from '../tasks/task-types.js';
+import { TASK_TYPES, type Task, type TaskOutputs, type TaskResult, type TaskType } from '../tasks/task-types.js';
 import { checkWorkerInfo, type WorkerInfo } from '../tasks/worker-info.js';
 import type { CallIdJson } from './methods/sealing.js';
 
@@ -118,6 +119,23 @@ export function parseTaskCall(type: TaskType, params: unknown[]): { callId: stri
     throw new InvalidArgumentError(`${method}: the task needs proofType, priority and input`);
   }
   return { callId: id, task: task as Task };
+}
+
+/**
+ * The call `Fetch` carries: `(CallID, task)` of any task type (the prepare step of that call).
+ * Lotus's `Fetch(sector, fileType, pathType, mode)` names the files; here the worker derives them
+ * from the task (src/worker/task-inputs.ts), so the two sides cannot disagree about them.
+ */
+export function parseFetchCall(params: unknown[]): { callId: string; task: Task } {
+  const type = (params[1] as { type?: unknown } | null | undefined)?.type;
+  if (!TASK_TYPES.includes(type as TaskType)) {
+    throw new InvalidArgumentError(`Fetch carries a task of a known type (${TASK_TYPES.join(', ')}), got ${JSON.stringify(type)}`);
+  }
+  try {
+    return parseTaskCall(type as TaskType, params);
+  } catch (err) {
+    throw new InvalidArgumentError(`Fetch: ${(err as Error).message}`);
+  }
 }
 
 /** The params of the `Return*` of a call's result: `(CallID, value, null)` or `(CallID, null, error)`. */

@@ -24,7 +24,7 @@
 import type { RpcPeer } from '../api/rpc-peer.js';
 import { callIdJson, TASK_METHODS } from '../api/worker-protocol.js';
 import type { WorkerInfo } from '../tasks/worker-info.js';
-import { AbortedError, errorFromWire, type SectorStorageError, WorkerLostError } from '../errors.js';
+import { AbortedError, errorFromWire, type SectorStorageError, toWireError, WorkerLostError } from '../errors.js';
 import { sectorName } from '../sector/sector-id.js';
 import type { CallReturn } from '../tasks/calls.js';
 import type { Task, TaskResult } from '../tasks/task-types.js';
@@ -39,6 +39,8 @@ export interface WorkerConnection {
 
 /** What the hub gives its workers. */
 export interface RemoteWorkerHost {
+  /** Whether a result is parked for this call. */
+  hasParked(callId: string): boolean;
   /** A result parked for this call (it arrived while no run waited for it), taken. */
   takeParked(callId: string): CallReturn | undefined;
   /** The connected worker holding this call, if any. */
@@ -97,6 +99,34 @@ export class RemoteWorker {
   /** True when the worker is connected and holds the call. */
   holds(callId: string): boolean {
     return this.#conn?.held.has(callId) === true;
+  }
+
+  /**
+   * The call's prepare step on the worker (Lotus `sched_worker.go` `prepare`, its `Fetch`): the
+   * worker fetches the task's inputs that only other nodes hold, while the scheduler counts the
+   * call in the worker's `preparing` pool. Nothing to do for a call whose result is parked or that
+   * a worker holds already. A failure is the prepare step's, named as such, with the fetch's code
+   * (FETCH_FAILED, NO_SPACE, FILE_NOT_FOUND…); a connection lost meanwhile is WORKER_LOST (the
+   * scheduler queues the call again).
+   */
+  async prepare(task: Task, options: { signal: AbortSignal; callId: string }): Promise<void> {
+    const { callId, signal } = options;
+    if (this.#host.hasParked(callId) || this.#host.holderOf(callId)) return;
+    const what = `the prepare step of call ${callId} (${task.type} of ${sectorName(task.sector)}) on worker ${this.id}`;
+    const conn = this.#conn;
+    if (!conn) throw new WorkerLostError(`${what}: the worker is not connected`);
+    try {
+      await conn.peer.call('Fetch', [callIdJson(task.sector, callId), task], { signal });
+    } catch (err) {
+      const wire = toWireError(err);
+      if (signal.aborted) {
+        // stop the fetch there too, unless the manager is only stopping
+        if (!this.#host.closing && conn.peer.open) this.#sendAbort({ callId, task }, conn);
+        throw new AbortedError(`${what} aborted`);
+      }
+      if (!conn.peer.open || wire.code === 'DAEMON_UNREACHABLE') throw new WorkerLostError(`${what}: the connection closed`);
+      throw errorFromWire({ code: wire.code, message: `${what} failed: ${wire.message}` });
+    }
   }
 
   /**
@@ -237,7 +267,7 @@ export class RemoteWorker {
     if (p.accepted) this.#sendAbort(p, conn);
   }
 
-  #sendAbort(p: PendingCall, conn: WorkerConnection): void {
+  #sendAbort(p: Pick<PendingCall, 'callId' | 'task'>, conn: WorkerConnection): void {
     conn.peer.call('SealingAbort', [callIdJson(p.task.sector, p.callId)]).catch((err: Error) => {
       this.#host.log(`SealingAbort of call ${p.callId} on worker ${this.id} failed: ${err.message}`);
     });

@@ -104,6 +104,7 @@ export class RemoteWorkers {
     };
     const hub = this;
     this.#host = {
+      hasParked: (callId) => this.#parked.has(callId),
       takeParked: (callId) => {
         const p = this.#parked.get(callId);
         if (!p) return undefined;

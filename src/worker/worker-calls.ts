@@ -29,6 +29,8 @@ import { crashPoint, workerCallCrashPoint } from '../lifecycle/crash-points.js';
 
 /** What runs a task (the worker's LocalWorker). */
 export interface TaskBody {
+  /** The task's prepare step (fetching its inputs); absent: nothing to prepare. */
+  prepare?(task: Task, options: { signal: AbortSignal }): Promise<void>;
   run(task: Task, options: { signal: AbortSignal }): Promise<TaskResult>;
 }
 
@@ -62,6 +64,8 @@ export class WorkerCalls {
   readonly #session: string;
   readonly #retryMs: number;
   readonly #log: (line: string) => void;
+  /** Cancellation of each call whose prepare step runs in this process. */
+  readonly #preparing = new Map<string, AbortController>();
   /** Cancellation of each call running in this process. */
   readonly #running = new Map<string, AbortController>();
   /** Runs in flight, so `close()` can wait for the threads. */
@@ -121,8 +125,32 @@ export class WorkerCalls {
     return { held: false };
   }
 
-  /** Stops a running call; its result (ABORTED) is delivered as any other. False when it is not running here. */
+  /**
+   * A call's prepare step (the manager's `Fetch`, Lotus's prepare in `sched_worker.go`): its inputs
+   * are fetched before the manager hands the call over. Nothing is recorded: a prepare step that
+   * did not finish is simply run again (a fetch resumes from what it kept). A call this worker
+   * holds already runs or ran here: nothing to prepare.
+   */
+  async prepare(callId: string, task: Task, signal: AbortSignal): Promise<void> {
+    if (this.#closed) throw new AbortedError('the worker is stopping');
+    if (!this.#body.prepare || this.#store.get(callId)) return;
+    if (this.#preparing.has(callId)) throw new AbortedError(`the prepare step of call ${callId} runs already`);
+    const abort = new AbortController();
+    this.#preparing.set(callId, abort);
+    try {
+      await this.#body.prepare(task, { signal: AbortSignal.any([abort.signal, signal]) });
+    } finally {
+      this.#preparing.delete(callId);
+    }
+  }
+
+  /** Stops a running call (or its prepare step); its result (ABORTED) is delivered as any other. False when it is not running here. */
   abort(callId: string): boolean {
+    const preparing = this.#preparing.get(callId);
+    if (preparing) {
+      preparing.abort(new AbortedError(`the prepare step of call ${callId} aborted by the manager`));
+      return true;
+    }
     const c = this.#running.get(callId);
     if (!c) return false;
     c.abort(new AbortedError(`call ${callId} aborted by the manager`));
@@ -170,7 +198,7 @@ export class WorkerCalls {
     this.#sink = undefined;
     for (const t of this.#retries) clearTimeout(t);
     this.#retries.clear();
-    for (const c of this.#running.values()) c.abort(new AbortedError('the worker is stopping'));
+    for (const c of [...this.#preparing.values(), ...this.#running.values()]) c.abort(new AbortedError('the worker is stopping'));
     await Promise.allSettled([...this.#inflight]);
   }
 

@@ -17,7 +17,7 @@ import type { WorkerInfo } from '../../../src/tasks/worker-info.js';
 import type { Permission } from '../../../src/auth/tokens.js';
 import type { RemoteWorker } from '../../../src/daemon/remote-worker.js';
 import { RemoteWorkers } from '../../../src/daemon/remote-workers.js';
-import { type SectorStorageError, UnauthorizedError } from '../../../src/errors.js';
+import { FetchFailedError, type SectorStorageError, UnauthorizedError } from '../../../src/errors.js';
 import type { CallRecord, CallState } from '../../../src/tasks/calls.js';
 import type { Task } from '../../../src/tasks/task-types.js';
 
@@ -426,4 +426,81 @@ test('a call placed on a worker that is away waits the grace period for it: hand
   t.deepEqual(sent, [id]);
   void back.peer.call('ReturnSealPreCommit1', [callIdJson({ miner: 1000, number: 14 }, id), pc1Out, null]).catch(() => {});
   t.deepEqual(await later, { type: 'PC1', value: pc1Out });
+});
+
+test("the prepare step is the worker's Fetch of that call; it answers once the inputs are there, and the task itself is not sent", async (t) => {
+  const seen: string[] = [];
+  let release!: () => void;
+  const fetched = new Promise<void>((r) => {
+    release = r;
+  });
+  await connected(t, {
+    Fetch: async (params) => {
+      seen.push(`Fetch ${(params[0] as { ID: string }).ID} ${(params[1] as Task).type}`);
+      await fetched;
+      return true;
+    },
+    SealPreCommit1: (p) => {
+      seen.push('SealPreCommit1');
+      return p[0];
+    },
+  });
+  const id = randomUUID();
+  const task = pc1(20);
+  let prepared = false;
+  const prepare = t.context.hub
+    .get(WORKER_ID)!
+    .prepare(task, { signal: new AbortController().signal, callId: id })
+    .then(() => {
+      prepared = true;
+    });
+  await until('the Fetch', () => seen.length === 1);
+  await tick(50);
+  t.false(prepared, 'the prepare step lasts as long as the fetch');
+  release();
+  await prepare;
+  t.deepEqual(seen, [`Fetch ${id} PC1`]);
+});
+
+test('a failed fetch fails the prepare step with its code, naming the prepare step; a connection lost during it is WORKER_LOST; an abort is passed on as SealingAbort', async (t) => {
+  const aborts: string[] = [];
+  const w = await connected(t, {
+    Fetch: async (params, ctx) => {
+      const task = params[1] as Task;
+      if (task.sector.number === 21) throw new FetchFailedError('GET http://x/remote/cache/s-t01000-21: HTTP 500');
+      await new Promise((r) => ctx.signal.addEventListener('abort', r, { once: true }));
+      return true;
+    },
+    SealingAbort: ([c]) => {
+      aborts.push((c as { ID: string }).ID);
+      return true;
+    },
+  });
+  const runner = t.context.hub.get(WORKER_ID)!;
+  const failed = await t.throwsAsync<SectorStorageError>(runner.prepare(pc1(21), { signal: new AbortController().signal, callId: randomUUID() }));
+  t.is(failed?.code, 'FETCH_FAILED');
+  t.regex(failed?.message ?? '', /^the prepare step of call .* \(PC1 of s-t01000-21\) on worker .* failed: GET http:\/\/x\/remote\/cache\/s-t01000-21: HTTP 500$/);
+
+  const abort = new AbortController();
+  const abortedId = randomUUID();
+  const aborted = runner.prepare(pc1(22), { signal: abort.signal, callId: abortedId });
+  await tick(50);
+  abort.abort();
+  t.is((await t.throwsAsync<SectorStorageError>(aborted))?.code, 'ABORTED');
+  await until('the SealingAbort', () => aborts.length === 1);
+  t.deepEqual(aborts, [abortedId]);
+
+  const lost = runner.prepare(pc1(23), { signal: new AbortController().signal, callId: randomUUID() });
+  await tick(50);
+  w.ws.terminate();
+  t.is((await t.throwsAsync<SectorStorageError>(lost))?.code, 'WORKER_LOST');
+  t.is((await t.throwsAsync<SectorStorageError>(runner.prepare(pc1(24), { signal: new AbortController().signal, callId: randomUUID() })))?.code, 'WORKER_LOST', 'a worker away cannot prepare');
+});
+
+test('a call the worker holds already (it outlived a restart of the manager) has nothing to prepare', async (t) => {
+  const id = randomUUID();
+  let fetches = 0;
+  await connected(t, { Fetch: () => ++fetches }, hello({}, { Running: [id] }));
+  await t.context.hub.get(WORKER_ID)!.prepare(pc1(25), { signal: new AbortController().signal, callId: id });
+  t.is(fetches, 0);
 });

@@ -105,8 +105,13 @@ test('a sector sealed with its phases split between two nodes fetches each file 
   t.deepEqual(await where(manager, sector, 'unsealed'), [{ id: home.sealId, primary: true }], 'the fetched unsealed copy was dropped after PC2');
   t.deepEqual(await where(manager, sector, 'sealed'), [{ id: other.sealId, primary: true }]);
 
-  // C1 on the home node: sealed and cache are moved there
-  const c1 = await home.run(task('C1', sector, { ticket: hex(new Uint8Array(32).fill(0x5a)), seed: hex(LOTUS_BENCH_SEED), commD: pc2.commD, commR: pc2.commR }));
+  // C1 on the home node: its prepare step moves sealed and cache there, and its work fetches nothing more
+  const c1Task = task('C1', sector, { ticket: hex(new Uint8Array(32).fill(0x5a)), seed: hex(LOTUS_BENCH_SEED), commD: pc2.commD, commR: pc2.commR });
+  await home.worker.prepare(c1Task, { signal: new AbortController().signal });
+  t.deepEqual(await where(manager, sector, 'sealed'), [{ id: home.sealId, primary: true }], 'moved by the prepare step');
+  const fetchLines = home.node.logs.filter((l) => /fetching/.test(l)).length;
+  const c1 = await home.run(c1Task);
+  t.is(home.node.logs.filter((l) => /fetching/.test(l)).length, fetchLines, 'the work found its inputs here');
   t.deepEqual(await where(manager, sector, 'cache'), [{ id: home.sealId, primary: true }]);
   t.false(existsSync(sectorFilePath(other.sealRoot, 'sealed', sector)), 'a move deletes the source');
   // C2 on the other node reads C1's output from the holder: the cache is never copied there
