@@ -54,6 +54,7 @@ import { limitsFromEnv } from '../src/tasks/resources.js';
 import { TASK_TYPES, type TaskType } from '../src/tasks/task-types.js';
 import { LOCAL_WORKER_ID, type WorkerInfo, type WorkerResources, checkWorkerInfo } from '../src/tasks/worker-info.js';
 import { localResources } from '../src/worker/local-resources.js';
+import type { TaskProgress } from '../src/lifecycle/task-context.js';
 
 /**
  * Compares the sector files the scan declared with the records (docs/design/sealing-daemon.md §8):
@@ -279,6 +280,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   const locks = options.locks ?? new SectorLocks();
   const sources = new Map<string, RequestSource>();
   const inflight = new Set<Promise<unknown>>();
+  const progress = new Map<string, TaskProgress>();
   const workers = new Map<string, TaskRunner>();
   /** The local worker as it registers: its paths are the node's local storage paths now. */
   const localInfo = (): WorkerInfo => ({
@@ -341,7 +343,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
           }),
         },
       }),
-      workerTask: createWorkerTaskLogic({ workers, ready, inflight }),
+      workerTask: createWorkerTaskLogic({ workers, ready, inflight, progress }),
       dormantSectors: dormantSectorsLogic(dormant),
       checkProvable: fromPromise<{ number: number; reason: string }[], { miner: number; numbers: number[] }>(async ({ input, signal }) => {
         const w = await getWorker();
@@ -436,7 +438,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
       },
     },
   });
-  const workerService = new WorkerService(root);
+  const workerService = new WorkerService(root, progress);
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {

@@ -16,6 +16,7 @@
  */
 import { fromCallback } from 'xstate';
 import { AbortedError, WorkerLostError, toWireError } from '../src/errors.js';
+import type { TaskProgress } from '../src/lifecycle/task-context.js';
 import type { CallReturn } from '../src/tasks/calls.js';
 import type { Task, TaskResult } from '../src/tasks/task-types.js';
 import type { SchedulerTaskEvent, TaskActorEvent } from '../machines/protocol.js';
@@ -47,6 +48,8 @@ export interface TaskRunnerOptions {
    * instead of running it again.
    */
   callId: string;
+  /** The step's progress (PC1 layers, PC2 trees, fetched bytes), for `sealing jobs`. */
+  onProgress?: (p: TaskProgress) => void;
 }
 
 export interface WorkerTaskComponents {
@@ -56,6 +59,8 @@ export interface WorkerTaskComponents {
   ready: Promise<void>;
   /** Every run in flight, so shutdown can wait until the threads let go. */
   inflight: Set<Promise<unknown>>;
+  /** The latest progress of each started call, while it runs (read by `WorkerJobs`). */
+  progress?: Map<string, TaskProgress>;
 }
 
 /** Creates the `workerTask` logic over real workers. */
@@ -78,7 +83,12 @@ export function createWorkerTaskLogic(c: WorkerTaskComponents) {
       // the worker disconnected between the placement and this start: the call goes back to the queue
       if (!runner) throw new WorkerLostError(`call ${input.callId} (${input.task.type}): worker "${input.worker}" went away before the call started`);
       checkAborted('before it started');
-      const options: TaskRunnerOptions = { signal: abort.signal, callId: input.callId };
+      const progress = c.progress;
+      const options: TaskRunnerOptions = {
+        signal: abort.signal,
+        callId: input.callId,
+        ...(progress ? { onProgress: (p: TaskProgress) => progress.set(input.callId, p) } : {}),
+      };
       await runner.prepare?.(input.task, options);
       checkAborted('after its prepare step');
       if (!stopped) sendBack({ type: 'scheduler.task.prepared', callId: input.callId } satisfies SchedulerTaskEvent);
@@ -88,6 +98,7 @@ export function createWorkerTaskLogic(c: WorkerTaskComponents) {
     c.inflight.add(run);
     const report = (ret: CallReturn) => {
       c.inflight.delete(run);
+      c.progress?.delete(input.callId);
       if (!stopped) sendBack({ type: 'scheduler.task.finished', callId: input.callId, ret } satisfies SchedulerTaskEvent);
     };
     run.then(

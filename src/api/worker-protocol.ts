@@ -9,6 +9,7 @@
  *   worker  ──ReturnAddPiece / ReturnSealPreCommit1 / … (CallID, result, error)──▶ manager
  *                                                                       → true once the result is durable
  *   manager ──Fetch(CallID, task)───────────────────────────▶ worker    → true once the task's inputs are here (its prepare step)
+ *   worker  ──ReportProgress(CallID, progress)──────────────▶ manager   (ours: a running step's progress, for `sealing jobs`)
  *   manager ──SealingAbort(CallID)──────────────────────────▶ worker    → whether it was running there
  *   manager ──Session()─────────────────────────────────────▶ worker    (heartbeat)
  *
@@ -19,6 +20,7 @@
  * (`extern/sector-storage/worker_calltracker.go` keeps it until the manager has it, as here).
  */
 import { InvalidArgumentError, isErrorCode, ProtocolMismatchError, type WireError } from '../errors.js';
+import type { TaskProgress } from '../lifecycle/task-context.js';
 import type { CallReturn } from '../tasks/calls.js';
 import { TASK_TYPES, type Task, type TaskOutputs, type TaskResult, type TaskType } from '../tasks/task-types.js';
 import { checkWorkerInfo, type WorkerInfo } from '../tasks/worker-info.js';
@@ -136,6 +138,18 @@ export function parseFetchCall(params: unknown[]): { callId: string; task: Task 
   } catch (err) {
     throw new InvalidArgumentError(`Fetch: ${(err as Error).message}`);
   }
+}
+
+/** A progress report on the wire: `(CallID, {phase, done, total, detail?})`; INVALID_ARGUMENT naming what is wrong. */
+export function parseProgress(params: unknown[]): { callId: string; progress: TaskProgress } {
+  if (params.length !== 2) throw new InvalidArgumentError(`ReportProgress takes (CallID, progress), got ${params.length} params`);
+  const { id } = parseCallId(params[0], 'ReportProgress: CallID');
+  const p = params[1] as Partial<TaskProgress> | null;
+  const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  if (typeof p !== 'object' || p === null || typeof p.phase !== 'string' || !num(p.done) || !num(p.total) || (p.detail !== undefined && typeof p.detail !== 'string')) {
+    throw new InvalidArgumentError(`ReportProgress: progress must be {phase, done, total, detail?}, got ${JSON.stringify(params[1])}`);
+  }
+  return { callId: id, progress: { phase: p.phase, done: p.done as number, total: p.total as number, ...(p.detail !== undefined ? { detail: p.detail } : {}) } };
 }
 
 /** The params of the `Return*` of a call's result: `(CallID, value, null)` or `(CallID, null, error)`. */

@@ -26,6 +26,7 @@ import { callIdJson, TASK_METHODS } from '../api/worker-protocol.js';
 import type { WorkerInfo } from '../tasks/worker-info.js';
 import { AbortedError, errorFromWire, type SectorStorageError, toWireError, WorkerLostError } from '../errors.js';
 import { sectorName } from '../sector/sector-id.js';
+import type { TaskProgress } from '../lifecycle/task-context.js';
 import type { CallReturn } from '../tasks/calls.js';
 import type { Task, TaskResult } from '../tasks/task-types.js';
 
@@ -61,8 +62,16 @@ interface PendingCall {
   /** A task call is in flight. */
   sending: boolean;
   aborting: boolean;
+  onProgress: ((p: TaskProgress) => void) | undefined;
   resolve(result: TaskResult): void;
   reject(err: Error): void;
+}
+
+/** A step's options (actors/worker-task.actor.ts `TaskRunnerOptions`). */
+interface RunOptions {
+  signal: AbortSignal;
+  callId: string;
+  onProgress?: (p: TaskProgress) => void;
 }
 
 export class RemoteWorker {
@@ -72,6 +81,8 @@ export class RemoteWorker {
   #conn: WorkerConnection | undefined;
   readonly #pending = new Map<string, PendingCall>();
   #graceTimer: NodeJS.Timeout | undefined;
+  /** Progress sinks of the calls whose prepare step runs on the worker. */
+  readonly #preparing = new Map<string, (p: TaskProgress) => void>();
 
   constructor(info: WorkerInfo, host: RemoteWorkerHost) {
     this.id = info.id;
@@ -109,12 +120,13 @@ export class RemoteWorker {
    * (FETCH_FAILED, NO_SPACE, FILE_NOT_FOUND…); a connection lost meanwhile is WORKER_LOST (the
    * scheduler queues the call again).
    */
-  async prepare(task: Task, options: { signal: AbortSignal; callId: string }): Promise<void> {
+  async prepare(task: Task, options: RunOptions): Promise<void> {
     const { callId, signal } = options;
     if (this.#host.hasParked(callId) || this.#host.holderOf(callId)) return;
     const what = `the prepare step of call ${callId} (${task.type} of ${sectorName(task.sector)}) on worker ${this.id}`;
     const conn = this.#conn;
     if (!conn) throw new WorkerLostError(`${what}: the worker is not connected`);
+    if (options.onProgress) this.#preparing.set(callId, options.onProgress);
     try {
       await conn.peer.call('Fetch', [callIdJson(task.sector, callId), task], { signal });
     } catch (err) {
@@ -126,14 +138,21 @@ export class RemoteWorker {
       }
       if (!conn.peer.open || wire.code === 'DAEMON_UNREACHABLE') throw new WorkerLostError(`${what}: the connection closed`);
       throw errorFromWire({ code: wire.code, message: `${what} failed: ${wire.message}` });
+    } finally {
+      this.#preparing.delete(callId);
     }
+  }
+
+  /** The worker reported a call's progress (its prepare step's or its work's). */
+  progress(callId: string, p: TaskProgress): void {
+    (this.#preparing.get(callId) ?? this.#pending.get(callId)?.onProgress)?.(p);
   }
 
   /**
    * Runs a call on the worker; resolves with its result, rejects with the task's typed error, with
    * WORKER_LOST when the worker went away with it, with ABORTED after an abort.
    */
-  run(task: Task, options: { signal: AbortSignal; callId: string }): Promise<TaskResult> {
+  run(task: Task, options: RunOptions): Promise<TaskResult> {
     const { callId, signal } = options;
     if (signal.aborted) return Promise.reject(new AbortedError(`call ${callId} aborted before it was sent to worker ${this.id}`));
     const parked = this.#host.takeParked(callId);
@@ -150,7 +169,7 @@ export class RemoteWorker {
     const existing = this.#pending.get(callId);
     if (existing) return Promise.reject(new AbortedError(`call ${callId} is already running on worker ${this.id}`));
     return new Promise<TaskResult>((resolve, reject) => {
-      const p: PendingCall = { callId, task, accepted: false, sending: false, aborting: false, resolve, reject };
+      const p: PendingCall = { callId, task, accepted: false, sending: false, aborting: false, onProgress: options.onProgress, resolve, reject };
       const onAbort = () => this.#abort(p);
       signal.addEventListener('abort', onAbort, { once: true });
       const done = () => signal.removeEventListener('abort', onAbort);

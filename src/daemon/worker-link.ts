@@ -80,9 +80,14 @@ export function startWorkerLink(o: WorkerLinkOptions): ManagerLink {
     onConnected: (peer: RpcPeer, welcome: WorkerWelcome) => {
       miner = welcome.Miner;
       log(`connected to the manager (session ${welcome.Session}, miner t0${welcome.Miner}) as worker ${repo.workerId}, running ${info.taskTypes.join(', ')}`);
-      calls.connect(async (call) => {
-        await peer.call(TASK_METHODS[call.task.type].ret, returnParams(call.task.sector, call.callId, call.ret));
-      });
+      calls.connect(
+        async (call) => {
+          await peer.call(TASK_METHODS[call.task.type].ret, returnParams(call.task.sector, call.callId, call.ret));
+        },
+        (callId, sector, p) => {
+          peer.call('ReportProgress', [callIdJson(sector, callId), p]).catch(() => {});
+        },
+      );
     },
     onDisconnected: () => calls.disconnect(),
     onFatal: (err) => {

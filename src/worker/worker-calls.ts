@@ -24,14 +24,27 @@ import { AbortedError, type WireError, toWireError } from '../errors.js';
 import type { WorkerCall, WorkerCallStore } from '../db/worker-call-store.js';
 import type { CallReturn } from '../tasks/calls.js';
 import type { Task, TaskResult } from '../tasks/task-types.js';
-import { sectorName } from '../sector/sector-id.js';
+import type { TaskProgress } from '../lifecycle/task-context.js';
+import { type SectorId, sectorName } from '../sector/sector-id.js';
 import { crashPoint, workerCallCrashPoint } from '../lifecycle/crash-points.js';
+
+/** A body's options: the call's cancellation and its progress sink. */
+export interface BodyOptions {
+  signal: AbortSignal;
+  onProgress?: (p: TaskProgress) => void;
+}
+
+/** Sends a call's progress to the manager (best effort: a report lost is replaced by the next). */
+export type ReportProgress = (callId: string, sector: SectorId, p: TaskProgress) => void;
+
+/** A call's progress goes to the manager at most this often. */
+const PROGRESS_EVERY_MS = 500;
 
 /** What runs a task (the worker's LocalWorker). */
 export interface TaskBody {
   /** The task's prepare step (fetching its inputs); absent: nothing to prepare. */
-  prepare?(task: Task, options: { signal: AbortSignal }): Promise<void>;
-  run(task: Task, options: { signal: AbortSignal }): Promise<TaskResult>;
+  prepare?(task: Task, options: BodyOptions): Promise<void>;
+  run(task: Task, options: BodyOptions): Promise<TaskResult>;
 }
 
 /**
@@ -74,6 +87,7 @@ export class WorkerCalls {
   readonly #delivering = new Set<string>();
   readonly #retries = new Set<NodeJS.Timeout>();
   #sink: DeliverResult | undefined;
+  #report: ReportProgress | undefined;
   #closed = false;
   #idle: (() => void)[] = [];
 
@@ -102,7 +116,7 @@ export class WorkerCalls {
     this.#log(`call ${callId} (${task.type} of ${sectorName(task.sector)}) accepted`);
     const abort = new AbortController();
     this.#running.set(callId, abort);
-    const run = this.#body.run(task, { signal: abort.signal }).then(
+    const run = this.#body.run(task, { signal: abort.signal, onProgress: this.#progressOf(callId, task.sector) }).then(
       (result): CallReturn => ({ ok: true, result }),
       (err: unknown): CallReturn => ({ ok: false, error: toWireError(err) }),
     );
@@ -138,7 +152,7 @@ export class WorkerCalls {
     const abort = new AbortController();
     this.#preparing.set(callId, abort);
     try {
-      await this.#body.prepare(task, { signal: AbortSignal.any([abort.signal, signal]) });
+      await this.#body.prepare(task, { signal: AbortSignal.any([abort.signal, signal]), onProgress: this.#progressOf(callId, task.sector) });
     } finally {
       this.#preparing.delete(callId);
     }
@@ -179,9 +193,13 @@ export class WorkerCalls {
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  /** A connection to the manager is up: every result not yet acknowledged is delivered through it. */
-  connect(sink: DeliverResult): void {
+  /**
+   * A connection to the manager is up: every result not yet acknowledged is delivered through it,
+   * and running calls' progress is reported through `report`.
+   */
+  connect(sink: DeliverResult, report?: ReportProgress): void {
     this.#sink = sink;
+    this.#report = report;
     this.#delivering.clear();
     for (const c of this.#store.list()) if (c.state === 'done') this.#deliver(c);
   }
@@ -189,6 +207,7 @@ export class WorkerCalls {
   /** The connection is gone: results wait for the next one. */
   disconnect(): void {
     this.#sink = undefined;
+    this.#report = undefined;
     this.#delivering.clear();
   }
 
@@ -200,6 +219,17 @@ export class WorkerCalls {
     this.#retries.clear();
     for (const c of [...this.#preparing.values(), ...this.#running.values()]) c.abort(new AbortedError('the worker is stopping'));
     await Promise.allSettled([...this.#inflight]);
+  }
+
+  /** A call's progress sink: reports reach the manager's connection at most every {@link PROGRESS_EVERY_MS}. */
+  #progressOf(callId: string, sector: SectorId): (p: TaskProgress) => void {
+    let last = 0;
+    return (p) => {
+      const now = Date.now();
+      if (now - last < PROGRESS_EVERY_MS || !this.#report) return;
+      last = now;
+      this.#report(callId, sector, p);
+    };
   }
 
   #deliver(call: WorkerCall): void {

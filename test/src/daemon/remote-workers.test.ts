@@ -52,7 +52,8 @@ test.beforeEach(async (t) => {
     manager: { version: '9.9.9', session: randomUUID(), miner: 1000 },
     heartbeatMs: 60_000,
     graceMs: 1_500,
-    helloTimeoutMs: 300,
+    // long enough for a hello on a loaded machine (every test here dials at once); the test of a silent connection waits it out
+    helloTimeoutMs: 2_000,
     parkMs: 1_000,
     ackTimeoutMs: 2_000,
     log: (l) => logs.push(l),
@@ -503,4 +504,39 @@ test('a call the worker holds already (it outlived a restart of the manager) has
   await connected(t, { Fetch: () => ++fetches }, hello({}, { Running: [id] }));
   await t.context.hub.get(WORKER_ID)!.prepare(pc1(25), { signal: new AbortController().signal, callId: id });
   t.is(fetches, 0);
+});
+
+test("a worker's ReportProgress reaches the progress sink of the call's prepare step or run; a malformed one is refused INVALID_ARGUMENT", async (t) => {
+  let fetchDone!: () => void;
+  const fetching = new Promise<void>((r) => {
+    fetchDone = r;
+  });
+  const w = await connected(t, {
+    Fetch: async () => {
+      await fetching;
+      return true;
+    },
+    SealPreCommit1: (p) => p[0],
+  });
+  const runner = t.context.hub.get(WORKER_ID)!;
+  const id = randomUUID();
+  const task = pc1(30);
+  const got: string[] = [];
+  const onProgress = (p: { phase: string; done: number; total: number }) => got.push(`${p.phase} ${p.done}/${p.total}`);
+  const prepare = runner.prepare(task, { signal: new AbortController().signal, callId: id, onProgress });
+  await tick(50);
+  t.true(await w.peer.call('ReportProgress', [callIdJson(task.sector, id), { phase: 'fetch unsealed', done: 4096, total: 0 }]));
+  fetchDone();
+  await prepare;
+  t.context.calls.set(id, record(id, task, 'running'));
+  const run = runner.run(task, { signal: new AbortController().signal, callId: id, onProgress });
+  await tick(50);
+  t.true(await w.peer.call('ReportProgress', [callIdJson(task.sector, id), { phase: 'pc1', done: 10, total: 20, detail: 'layer 1/2' }]));
+  const bad = await t.throwsAsync<SectorStorageError>(w.peer.call('ReportProgress', [callIdJson(task.sector, id), { phase: 'pc1', done: -1 }]));
+  t.is(bad?.code, 'INVALID_ARGUMENT');
+  t.deepEqual(got, ['fetch unsealed 4096/0', 'pc1 10/20']);
+  const ack = w.peer.call('ReturnSealPreCommit1', [callIdJson(task.sector, id), pc1Out, null]);
+  await run;
+  t.context.calls.set(id, record(id, task, 'done'));
+  await ack;
 });
