@@ -29,6 +29,7 @@ import { sectorName } from '../sector/sector-id.js';
 import type { TaskProgress } from '../lifecycle/task-context.js';
 import type { CallReturn } from '../tasks/calls.js';
 import type { Task, TaskResult } from '../tasks/task-types.js';
+import { inputFetchesOf } from '../worker/task-inputs.js';
 
 /** A live, welcomed connection of a worker. */
 export interface WorkerConnection {
@@ -122,7 +123,8 @@ export class RemoteWorker {
    */
   async prepare(task: Task, options: RunOptions): Promise<void> {
     const { callId, signal } = options;
-    if (this.#host.hasParked(callId) || this.#host.holderOf(callId)) return;
+    // nothing the task reads can be elsewhere (a first AddPiece, C2): no round trip
+    if (inputFetchesOf(task).length === 0 || this.#host.hasParked(callId) || this.#host.holderOf(callId)) return;
     const what = `the prepare step of call ${callId} (${task.type} of ${sectorName(task.sector)}) on worker ${this.id}`;
     const conn = this.#conn;
     if (!conn) throw new WorkerLostError(`${what}: the worker is not connected`);

@@ -134,7 +134,11 @@ test('8 MiB: a deal sector whose piece the daemon added is sealed by a worker th
   const pc1 = seen.filter((x) => x.task === 'seal/v0/precommit/1');
   t.true(pc1.length > 0, 'PC1 on the worker reported progress to the manager');
   for (const x of pc1) t.is(x.worker, c.aStart.id);
-  t.true(pc1.every((x) => x.progress.Total > 0 && x.progress.Done <= x.progress.Total));
+  // its prepare step's fetch of the unsealed file (bytes, no total) and its labelling (nodes of all layers)
+  const labelling = pc1.filter((x) => x.progress.Phase === 'pc1');
+  t.true(labelling.length > 0, 'the labelling reported progress');
+  t.true(labelling.every((x) => x.progress.Total > 0 && x.progress.Done <= x.progress.Total && /^layer \d+\/\d+$/.test(x.progress.Detail ?? '')));
+  t.true(pc1.every((x) => x.progress.Phase === 'pc1' || x.progress.Phase === 'parents' || x.progress.Phase.startsWith('fetch ')), JSON.stringify(pc1.map((x) => x.progress.Phase)));
   const ref = await reference;
   t.is(status.CommD, ref.commD);
   t.is(status.CommR, ref.commR);

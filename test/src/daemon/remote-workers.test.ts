@@ -29,6 +29,8 @@ interface Ctx {
   http: ApiHttpServer;
   /** The manager's call store as the hub reads it. */
   calls: Map<string, CallRecord>;
+  /** Call ids the hub read from the call store, in order. */
+  reads: string[];
   events: string[];
   logs: string[];
   clients: WebSocket[];
@@ -62,14 +64,20 @@ test.beforeEach(async (t) => {
   const bound = await http.listen('127.0.0.1', 0);
   const calls = new Map<string, CallRecord>();
   const events: string[] = [];
+  const reads: string[] = [];
   hub.start(
-    { get: async (id) => calls.get(id) },
+    {
+      get: async (id) => {
+        reads.push(id);
+        return calls.get(id);
+      },
+    },
     {
       connect: (info: WorkerInfo, runner: RemoteWorker) => events.push(`connect ${info.id} ${runner.id === info.id}`),
       disconnect: (id: string) => events.push(`disconnect ${id}`),
     },
   );
-  t.context = { url: `ws://127.0.0.1:${bound.port}${WORKER_WS_PATH}`, hub, http, calls, events, logs, clients: [] };
+  t.context = { url: `ws://127.0.0.1:${bound.port}${WORKER_WS_PATH}`, hub, http, calls, reads, events, logs, clients: [] };
 });
 test.afterEach.always(async (t) => {
   for (const c of t.context.clients) c.terminate();
@@ -392,7 +400,9 @@ test('a result for an open call nobody waits for is parked for the run that asks
   const task = pc1(11);
   t.context.calls.set(id, record(id, task, 'started'));
   const ack = w.peer.call('ReturnSealPreCommit1', [callIdJson(task.sector, id), pc1Out, null]);
-  await tick(60);
+  // the hub read the call (open, nobody waits): the result is parked right after
+  await until('the result parked', () => t.context.reads.includes(id));
+  await tick(20);
   const run = t.context.hub.get(WORKER_ID)!.run(task, { signal: new AbortController().signal, callId: id });
   t.deepEqual(await run, { type: 'PC1', value: pc1Out });
   t.is(sent, 0);
@@ -498,12 +508,17 @@ test('a failed fetch fails the prepare step with its code, naming the prepare st
   t.is((await t.throwsAsync<SectorStorageError>(runner.prepare(pc1(24), { signal: new AbortController().signal, callId: randomUUID() })))?.code, 'WORKER_LOST', 'a worker away cannot prepare');
 });
 
-test('a call the worker holds already (it outlived a restart of the manager) has nothing to prepare', async (t) => {
+test('a call the worker holds already (it outlived a restart of the manager), or a task that reads nothing another node can hold (C2), has nothing to prepare: no Fetch', async (t) => {
   const id = randomUUID();
   let fetches = 0;
   await connected(t, { Fetch: () => ++fetches }, hello({}, { Running: [id] }));
-  await t.context.hub.get(WORKER_ID)!.prepare(pc1(25), { signal: new AbortController().signal, callId: id });
+  const runner = t.context.hub.get(WORKER_ID)!;
+  await runner.prepare(pc1(25), { signal: new AbortController().signal, callId: id });
+  const c2: Task = { type: 'C2', sector: { miner: 1000, number: 26 }, proofType: 5, priority: 0, input: { c1: { sha256: '00'.repeat(32), bytes: 1 } } };
+  await runner.prepare(c2, { signal: new AbortController().signal, callId: randomUUID() });
   t.is(fetches, 0);
+  await runner.prepare(pc1(27), { signal: new AbortController().signal, callId: randomUUID() });
+  t.is(fetches, 1, 'a PC1 not held is prepared');
 });
 
 test("a worker's ReportProgress reaches the progress sink of the call's prepare step or run; a malformed one is refused INVALID_ARGUMENT", async (t) => {
