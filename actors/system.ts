@@ -58,6 +58,7 @@ import { TASK_TYPES, type TaskType } from '../src/tasks/task-types.js';
 import { LOCAL_WORKER_ID, type WorkerInfo, type WorkerResources, checkWorkerInfo } from '../src/tasks/worker-info.js';
 import { localResources } from '../src/worker/local-resources.js';
 import { type Logger, defaultLogger } from '../src/log/logger.js';
+import type { TaskProgress } from '../src/lifecycle/task-context.js';
 
 /**
  * Compares the sector files the scan declared with the records (docs/design/sealing-daemon.md §8):
@@ -296,6 +297,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   const locks = options.locks ?? new SectorLocks();
   const sources = new Map<string, RequestSource>();
   const inflight = new Set<Promise<unknown>>();
+  const progress = new Map<string, TaskProgress>();
   const workers = new Map<string, TaskRunner>();
   /** The local worker as it registers: its paths are the node's local storage paths now. */
   const localInfo = (): WorkerInfo => ({
@@ -359,7 +361,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
           }),
         },
       }),
-      workerTask: createWorkerTaskLogic({ workers, ready, inflight, ...(options.taskObserver ? { observer: options.taskObserver } : {}) }),
+      workerTask: createWorkerTaskLogic({ workers, ready, inflight, progress, ...(options.taskObserver ? { observer: options.taskObserver } : {}) }),
       dormantSectors: dormantSectorsLogic(dormant),
       checkProvable: fromPromise<{ number: number; reason: string }[], { miner: number; numbers: number[] }>(async ({ input, signal }) => {
         const w = await getWorker();
@@ -454,7 +456,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
       },
     },
   });
-  const workerService = new WorkerService(root);
+  const workerService = new WorkerService(root, progress);
   const pieces = new PieceProvider({
     source: remote ?? new RemoteStore({ local: localStore, catalog: client.catalog, log }),
     locks,

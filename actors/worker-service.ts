@@ -9,6 +9,7 @@ import type { Actor } from 'xstate';
 import { AbortedError, InvalidArgumentError, errorFromWire } from '../src/errors.js';
 import { type TaskType, isTaskType } from '../src/tasks/task-types.js';
 import type { SchedDiagView, WorkerState } from '../src/tasks/worker-info.js';
+import type { TaskProgress } from '../src/lifecycle/task-context.js';
 import type { SchedulerEvent, SchedulerReply } from '../machines/protocol.js';
 import type { SchedulerMachine } from '../machines/scheduler.machine.js';
 import { callPlacements, schedDiag, workerStates } from '../machines/scheduler/sched-views.js';
@@ -17,10 +18,13 @@ export class WorkerService {
   readonly #root: Actor<SchedulerMachine>;
   readonly #pending = new Map<string, (reply: SchedulerReply) => void>();
   readonly #sub: { unsubscribe(): void };
+  readonly #progress: ReadonlyMap<string, TaskProgress>;
   #stopped = false;
 
-  constructor(root: Actor<SchedulerMachine>) {
+  /** `progress`: the latest progress of each started call, as its worker reports it. */
+  constructor(root: Actor<SchedulerMachine>, progress: ReadonlyMap<string, TaskProgress> = new Map()) {
     this.#root = root;
+    this.#progress = progress;
     this.#sub = root.on('scheduler.reply', (reply) => {
       const settle = this.#pending.get(reply.requestId);
       if (!settle) return;
@@ -37,6 +41,11 @@ export class WorkerService {
   /** Where each placed call is: started on a worker (RunWait 0) or in window n of one (RunWait n + 1). */
   placements(): Record<string, { worker: string; runWait: number }> {
     return callPlacements(this.#root.getSnapshot().context);
+  }
+
+  /** The latest progress of a started call (PC1 layers, PC2 trees, fetched bytes), on any worker. */
+  progress(callId: string): TaskProgress | undefined {
+    return this.#progress.get(callId);
   }
 
   /** The queue and the open windows; with `force`, after a scheduling pass. */

@@ -18,6 +18,7 @@
  */
 import { fromCallback } from 'xstate';
 import { AbortedError, WorkerLostError, toWireError } from '../src/errors.js';
+import type { TaskProgress } from '../src/lifecycle/task-context.js';
 import type { CallReturn } from '../src/tasks/calls.js';
 import type { WireError } from '../src/errors.js';
 import type { Task, TaskResult } from '../src/tasks/task-types.js';
@@ -50,6 +51,8 @@ export interface TaskRunnerOptions {
    * instead of running it again.
    */
   callId: string;
+  /** The step's progress (PC1 layers, PC2 trees, fetched bytes), for `sealing jobs`. */
+  onProgress?: (p: TaskProgress) => void;
 }
 
 export interface WorkerTaskComponents {
@@ -59,6 +62,8 @@ export interface WorkerTaskComponents {
   ready: Promise<void>;
   /** Every run in flight, so shutdown can wait until the threads let go. */
   inflight: Set<Promise<unknown>>;
+  /** The latest progress of each started call, while it runs (read by `WorkerJobs`). */
+  progress?: Map<string, TaskProgress>;
   /** Told when a call's work starts on its worker and how it ended (metrics). */
   observer?: TaskObserver;
 }
@@ -96,7 +101,12 @@ export function createWorkerTaskLogic(c: WorkerTaskComponents) {
       // the worker disconnected between the placement and this start: the call goes back to the queue
       if (!runner) throw new WorkerLostError(`call ${input.callId} (${input.task.type}): worker "${input.worker}" went away before the call started`);
       checkAborted('before it started');
-      const options: TaskRunnerOptions = { signal: abort.signal, callId: input.callId };
+      const progress = c.progress;
+      const options: TaskRunnerOptions = {
+        signal: abort.signal,
+        callId: input.callId,
+        ...(progress ? { onProgress: (p: TaskProgress) => progress.set(input.callId, p) } : {}),
+      };
       await runner.prepare?.(input.task, options);
       checkAborted('after its prepare step');
       if (!stopped) sendBack({ type: 'scheduler.task.prepared', callId: input.callId } satisfies SchedulerTaskEvent);
@@ -109,6 +119,7 @@ export function createWorkerTaskLogic(c: WorkerTaskComponents) {
     const report = (ret: CallReturn) => {
       settled = true;
       c.inflight.delete(run);
+      c.progress?.delete(input.callId);
       if (!stopped) {
         const seconds = workStarted === undefined ? undefined : (performance.now() - workStarted) / 1000;
         c.observer?.finished(input.task, input.worker, seconds, ret.ok ? undefined : ret.error);

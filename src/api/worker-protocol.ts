@@ -8,6 +8,8 @@
  *   manager ──AddPiece / SealPreCommit1 / … (CallID, task)──▶ worker    → the CallID, once recorded
  *   worker  ──ReturnAddPiece / ReturnSealPreCommit1 / … (CallID, result, error)──▶ manager
  *                                                                       → true once the result is durable
+ *   manager ──Fetch(CallID, task)───────────────────────────▶ worker    → true once the task's inputs are here (its prepare step)
+ *   worker  ──ReportProgress(CallID, progress)──────────────▶ manager   (ours: a running step's progress, for `sealing jobs`)
  *   manager ──SealingAbort(CallID)──────────────────────────▶ worker    → whether it was running there
  *   manager ──Session()─────────────────────────────────────▶ worker    (heartbeat)
  *
@@ -18,8 +20,9 @@
  * (`extern/sector-storage/worker_calltracker.go` keeps it until the manager has it, as here).
  */
 import { InvalidArgumentError, isErrorCode, ProtocolMismatchError, type WireError } from '../errors.js';
+import type { TaskProgress } from '../lifecycle/task-context.js';
 import type { CallReturn } from '../tasks/calls.js';
-import type { Task, TaskOutputs, TaskResult, TaskType } from '../tasks/task-types.js';
+import { TASK_TYPES, type Task, type TaskOutputs, type TaskResult, type TaskType } from '../tasks/task-types.js';
 import { checkWorkerInfo, type WorkerInfo } from '../tasks/worker-info.js';
 import type { CallIdJson } from './methods/sealing.js';
 
@@ -118,6 +121,35 @@ export function parseTaskCall(type: TaskType, params: unknown[]): { callId: stri
     throw new InvalidArgumentError(`${method}: the task needs proofType, priority and input`);
   }
   return { callId: id, task: task as Task };
+}
+
+/**
+ * The call `Fetch` carries: `(CallID, task)` of any task type (the prepare step of that call).
+ * Lotus's `Fetch(sector, fileType, pathType, mode)` names the files; here the worker derives them
+ * from the task (src/worker/task-inputs.ts), so the two sides cannot disagree about them.
+ */
+export function parseFetchCall(params: unknown[]): { callId: string; task: Task } {
+  const type = (params[1] as { type?: unknown } | null | undefined)?.type;
+  if (!TASK_TYPES.includes(type as TaskType)) {
+    throw new InvalidArgumentError(`Fetch carries a task of a known type (${TASK_TYPES.join(', ')}), got ${JSON.stringify(type)}`);
+  }
+  try {
+    return parseTaskCall(type as TaskType, params);
+  } catch (err) {
+    throw new InvalidArgumentError(`Fetch: ${(err as Error).message}`);
+  }
+}
+
+/** A progress report on the wire: `(CallID, {phase, done, total, detail?})`; INVALID_ARGUMENT naming what is wrong. */
+export function parseProgress(params: unknown[]): { callId: string; progress: TaskProgress } {
+  if (params.length !== 2) throw new InvalidArgumentError(`ReportProgress takes (CallID, progress), got ${params.length} params`);
+  const { id } = parseCallId(params[0], 'ReportProgress: CallID');
+  const p = params[1] as Partial<TaskProgress> | null;
+  const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  if (typeof p !== 'object' || p === null || typeof p.phase !== 'string' || !num(p.done) || !num(p.total) || (p.detail !== undefined && typeof p.detail !== 'string')) {
+    throw new InvalidArgumentError(`ReportProgress: progress must be {phase, done, total, detail?}, got ${JSON.stringify(params[1])}`);
+  }
+  return { callId: id, progress: { phase: p.phase, done: p.done as number, total: p.total as number, ...(p.detail !== undefined ? { detail: p.detail } : {}) } };
 }
 
 /** The params of the `Return*` of a call's result: `(CallID, value, null)` or `(CallID, null, error)`. */

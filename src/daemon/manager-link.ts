@@ -41,6 +41,12 @@ export interface ManagerLinkOptions {
    * back before the manager's first scheduling pass and its calls start on it again. @default 1000
    */
   maxRetryMs?: number;
+  /**
+   * PEM certificate(s) trusted for an `https://` manager (its `wss://` endpoint), besides the
+   * system's: a manager behind TLS with a certificate of its own CA. A worker process trusts one
+   * through `NODE_EXTRA_CA_CERTS`, which also covers its API calls. @default the system's CAs
+   */
+  ca?: string | Buffer;
   /** How long a hello may wait for its welcome. @default 10000 */
   helloTimeoutMs?: number;
   log?: Logger;
@@ -91,7 +97,11 @@ export class ManagerLink {
   #connect(): void {
     if (this.#stopped) return;
     this.#attempts++;
-    const ws = new WebSocket(this.#url, { headers: { Authorization: `Bearer ${this.#o.token}` }, handshakeTimeout: 10_000 });
+    const ws = new WebSocket(this.#url, {
+      headers: { Authorization: `Bearer ${this.#o.token}` },
+      handshakeTimeout: 10_000,
+      ...(this.#o.ca !== undefined ? { ca: this.#o.ca } : {}),
+    });
     this.#socket = ws;
     let opened = false;
     ws.once('unexpected-response', (req, res) => {

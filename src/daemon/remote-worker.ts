@@ -24,11 +24,13 @@
 import type { RpcPeer } from '../api/rpc-peer.js';
 import { callIdJson, TASK_METHODS } from '../api/worker-protocol.js';
 import type { WorkerInfo } from '../tasks/worker-info.js';
-import { AbortedError, errorFromWire, type SectorStorageError, WorkerLostError } from '../errors.js';
+import { AbortedError, errorFromWire, type SectorStorageError, toWireError, WorkerLostError } from '../errors.js';
 import { sectorName } from '../sector/sector-id.js';
+import type { TaskProgress } from '../lifecycle/task-context.js';
 import type { CallReturn } from '../tasks/calls.js';
 import type { Task, TaskResult } from '../tasks/task-types.js';
 import type { Logger } from '../log/logger.js';
+import { inputFetchesOf } from '../worker/task-inputs.js';
 
 /** A live, welcomed connection of a worker. */
 export interface WorkerConnection {
@@ -40,6 +42,8 @@ export interface WorkerConnection {
 
 /** What the hub gives its workers. */
 export interface RemoteWorkerHost {
+  /** Whether a result is parked for this call. */
+  hasParked(callId: string): boolean;
   /** A result parked for this call (it arrived while no run waited for it), taken. */
   takeParked(callId: string): CallReturn | undefined;
   /** The connected worker holding this call, if any. */
@@ -60,8 +64,16 @@ interface PendingCall {
   /** A task call is in flight. */
   sending: boolean;
   aborting: boolean;
+  onProgress: ((p: TaskProgress) => void) | undefined;
   resolve(result: TaskResult): void;
   reject(err: Error): void;
+}
+
+/** A step's options (actors/worker-task.actor.ts `TaskRunnerOptions`). */
+interface RunOptions {
+  signal: AbortSignal;
+  callId: string;
+  onProgress?: (p: TaskProgress) => void;
 }
 
 export class RemoteWorker {
@@ -71,6 +83,8 @@ export class RemoteWorker {
   #conn: WorkerConnection | undefined;
   readonly #pending = new Map<string, PendingCall>();
   #graceTimer: NodeJS.Timeout | undefined;
+  /** Progress sinks of the calls whose prepare step runs on the worker. */
+  readonly #preparing = new Map<string, (p: TaskProgress) => void>();
 
   constructor(info: WorkerInfo, host: RemoteWorkerHost) {
     this.id = info.id;
@@ -101,10 +115,47 @@ export class RemoteWorker {
   }
 
   /**
+   * The call's prepare step on the worker (Lotus `sched_worker.go` `prepare`, its `Fetch`): the
+   * worker fetches the task's inputs that only other nodes hold, while the scheduler counts the
+   * call in the worker's `preparing` pool. Nothing to do for a call whose result is parked or that
+   * a worker holds already. A failure is the prepare step's, named as such, with the fetch's code
+   * (FETCH_FAILED, NO_SPACE, FILE_NOT_FOUND…); a connection lost meanwhile is WORKER_LOST (the
+   * scheduler queues the call again).
+   */
+  async prepare(task: Task, options: RunOptions): Promise<void> {
+    const { callId, signal } = options;
+    // nothing the task reads can be elsewhere (a first AddPiece, C2): no round trip
+    if (inputFetchesOf(task).length === 0 || this.#host.hasParked(callId) || this.#host.holderOf(callId)) return;
+    const what = `the prepare step of call ${callId} (${task.type} of ${sectorName(task.sector)}) on worker ${this.id}`;
+    const conn = this.#conn;
+    if (!conn) throw new WorkerLostError(`${what}: the worker is not connected`);
+    if (options.onProgress) this.#preparing.set(callId, options.onProgress);
+    try {
+      await conn.peer.call('Fetch', [callIdJson(task.sector, callId), task], { signal });
+    } catch (err) {
+      const wire = toWireError(err);
+      if (signal.aborted) {
+        // stop the fetch there too, unless the manager is only stopping
+        if (!this.#host.closing && conn.peer.open) this.#sendAbort({ callId, task }, conn);
+        throw new AbortedError(`${what} aborted`);
+      }
+      if (!conn.peer.open || wire.code === 'DAEMON_UNREACHABLE') throw new WorkerLostError(`${what}: the connection closed`);
+      throw errorFromWire({ code: wire.code, message: `${what} failed: ${wire.message}` });
+    } finally {
+      this.#preparing.delete(callId);
+    }
+  }
+
+  /** The worker reported a call's progress (its prepare step's or its work's). */
+  progress(callId: string, p: TaskProgress): void {
+    (this.#preparing.get(callId) ?? this.#pending.get(callId)?.onProgress)?.(p);
+  }
+
+  /**
    * Runs a call on the worker; resolves with its result, rejects with the task's typed error, with
    * WORKER_LOST when the worker went away with it, with ABORTED after an abort.
    */
-  run(task: Task, options: { signal: AbortSignal; callId: string }): Promise<TaskResult> {
+  run(task: Task, options: RunOptions): Promise<TaskResult> {
     const { callId, signal } = options;
     if (signal.aborted) return Promise.reject(new AbortedError(`call ${callId} aborted before it was sent to worker ${this.id}`));
     const parked = this.#host.takeParked(callId);
@@ -121,7 +172,7 @@ export class RemoteWorker {
     const existing = this.#pending.get(callId);
     if (existing) return Promise.reject(new AbortedError(`call ${callId} is already running on worker ${this.id}`));
     return new Promise<TaskResult>((resolve, reject) => {
-      const p: PendingCall = { callId, task, accepted: false, sending: false, aborting: false, resolve, reject };
+      const p: PendingCall = { callId, task, accepted: false, sending: false, aborting: false, onProgress: options.onProgress, resolve, reject };
       const onAbort = () => this.#abort(p);
       signal.addEventListener('abort', onAbort, { once: true });
       const done = () => signal.removeEventListener('abort', onAbort);
@@ -238,7 +289,7 @@ export class RemoteWorker {
     if (p.accepted) this.#sendAbort(p, conn);
   }
 
-  #sendAbort(p: PendingCall, conn: WorkerConnection): void {
+  #sendAbort(p: Pick<PendingCall, 'callId' | 'task'>, conn: WorkerConnection): void {
     conn.peer.call('SealingAbort', [callIdJson(p.task.sector, p.callId)]).catch((err: Error) => {
       this.#host.log.warn(`SealingAbort of call ${p.callId} on worker ${this.id} failed: ${err.message}`);
     });

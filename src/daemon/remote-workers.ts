@@ -23,6 +23,7 @@ import { refuseUpgrade } from '../api/http-server.js';
 import { RpcPeer, type PeerMethod } from '../api/rpc-peer.js';
 import {
   parseHello,
+  parseProgress,
   parseReturn,
   TASK_METHODS,
   WORKER_PROTOCOL,
@@ -105,6 +106,7 @@ export class RemoteWorkers {
     };
     const hub = this;
     this.#host = {
+      hasParked: (callId) => this.#parked.has(callId),
       takeParked: (callId) => {
         const p = this.#parked.get(callId);
         if (!p) return undefined;
@@ -264,6 +266,12 @@ export class RemoteWorkers {
         return acked;
       };
     }
+    // the progress of a call's prepare step or work (`sealing jobs`); a report for a call nobody waits for is dropped
+    methods.ReportProgress = (params) => {
+      const { callId, progress } = parseProgress(params);
+      (this.#byCall.get(callId) ?? from).progress(callId, progress);
+      return true;
+    };
     return methods;
   }
 

@@ -9,6 +9,7 @@ import type { PeerMethod, RpcPeer } from '../api/rpc-peer.js';
 import {
   callIdJson,
   parseCallId,
+  parseFetchCall,
   parseTaskCall,
   returnParams,
   TASK_METHODS,
@@ -51,6 +52,13 @@ export function startWorkerLink(o: WorkerLinkOptions): ManagerLink {
   const methods: Record<string, PeerMethod> = {
     Session: () => repo.session,
     SealingAbort: ([raw]) => calls.abort(parseCallId(raw, 'SealingAbort: CallID').id),
+    // the prepare step of a call: answered once its inputs are here; ends with the connection
+    Fetch: async (params, ctx) => {
+      const { callId, task } = parseFetchCall(params);
+      if (!info.taskTypes.includes(task.type)) throw new InvalidArgumentError(`this worker does not run ${task.type} (it runs ${info.taskTypes.join(', ')})`);
+      await calls.prepare(callId, task, ctx.signal);
+      return true;
+    },
   };
   for (const type of TASK_TYPES) {
     methods[TASK_METHODS[type].call] = (params) => {
@@ -73,9 +81,14 @@ export function startWorkerLink(o: WorkerLinkOptions): ManagerLink {
     onConnected: (peer: RpcPeer, welcome: WorkerWelcome) => {
       miner = welcome.Miner;
       log.info(`connected to the manager (session ${welcome.Session}, miner t0${welcome.Miner}) as worker ${repo.workerId}, running ${info.taskTypes.join(', ')}`);
-      calls.connect(async (call) => {
-        await peer.call(TASK_METHODS[call.task.type].ret, returnParams(call.task.sector, call.callId, call.ret));
-      });
+      calls.connect(
+        async (call) => {
+          await peer.call(TASK_METHODS[call.task.type].ret, returnParams(call.task.sector, call.callId, call.ret));
+        },
+        (callId, sector, p) => {
+          peer.call('ReportProgress', [callIdJson(sector, callId), p]).catch(() => {});
+        },
+      );
     },
     onDisconnected: () => calls.disconnect(),
     onFatal: (err) => {

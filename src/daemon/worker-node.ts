@@ -25,6 +25,7 @@ import { ShutdownSteps } from '../lifecycle/shutdown-steps.js';
 import { SealerPool } from '../pool/pool.js';
 import { openWorkerRepo, WorkerRepoFiles } from '../repo/worker-repo.js';
 import { sectorName } from '../sector/sector-id.js';
+import { limitsFromEnv } from '../tasks/resources.js';
 import { TASK_TYPES, type TaskType } from '../tasks/task-types.js';
 import { LocalWorker } from '../worker/local-worker.js';
 import { localResources } from '../worker/local-resources.js';
@@ -54,6 +55,17 @@ export interface WorkerNodeOptions {
   taskTypes?: readonly TaskType[];
   /** Pool threads. @default os.availableParallelism() */
   threads?: number;
+  /**
+   * At most this many tasks of a type at once on this worker, declared to the scheduler (Lotus
+   * `*_MAX_CONCURRENT`). @default the `<TASK>_MAX_CONCURRENT` environment variables
+   */
+  limits?: Partial<Record<TaskType, number>>;
+  /**
+   * GPUs the operator declares for the resource table (`--gpus N`): the scheduler then runs one
+   * GPU-capable task (PC2, C2) at a time here, as Lotus does. No GPU is detected or used (the C2
+   * prover is a CPU stand-in), so the default declares none. @default 0
+   */
+  gpus?: number;
   /** Lotus ResourceFiltering "disabled". @default false */
   ignoreResources?: boolean;
   /** Storage heartbeats and lock leases. @default 10000 */
@@ -122,7 +134,8 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
     shutdown.push('sealer pool', () => pool.close());
     const hostname = osHostname();
     // measured once, at start, as the daemon measures its own pool's machine
-    const resources = localResources(pool.threads);
+    const resources = { ...localResources(pool.threads), gpus: declaredGpus(options.gpus ?? 0) };
+    const limits = options.limits ?? limitsFromEnv(process.env, undefined, taskTypes);
     const body = new LocalWorker(
       {
         pool,
@@ -150,6 +163,7 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
         resources,
         ignoreResources: options.ignoreResources ?? false,
         paths: storage.paths.map((p) => p.ID),
+        ...(Object.keys(limits).length > 0 ? { limits } : {}),
       },
       url: storage.url,
       onFatal: (err) => options.onFatal?.(err),
@@ -175,4 +189,10 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
     await shutdown.run().catch(() => {});
     throw err;
   }
+}
+
+/** Names of GPUs the operator declared (`--gpus N`): stand-ins for the resource table, named as such. */
+export function declaredGpus(n: number): string[] {
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`the GPU count must be a non-negative integer, got ${n}`);
+  return Array.from({ length: n }, (_, i) => `declared-gpu-${i} (operator --gpus; no GPU is used)`);
 }

@@ -16,6 +16,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import {
   AbortedError,
+  CacheCorruptError,
   FetchFailedError,
   FileNotFoundError,
   InvalidArgumentError,
@@ -36,6 +37,7 @@ import { paddedIndex } from '../sector/sizes.js';
 import { renameDurable } from '../fs/durable.js';
 import { type FetchOptions, type FetchStats, fetchDirByFiles, fetchFile } from './fetch-engine.js';
 import { downloadOf, journalPathOf, readFetchJournal, recordedBytes, removeFetchJournal } from './fetch-journal.js';
+import { cacheFileUrl } from './fetch-protocol.js';
 import { Limiter, readText, sendRequest } from './http-client.js';
 import { sectorFetchPath, sectorFilePath } from '../sector/layout.js';
 import { type LocalStore, maskTypes } from './local-store.js';
@@ -172,6 +174,57 @@ export class RemoteStore {
   /** True when `path` (a `fetching/` entry, its progress record or a temporary of that) is being written by a download of this store now. */
   isFetching(path: string): boolean {
     return this.#fetching.has(join(dirname(path), downloadOf(basename(path))));
+  }
+
+  /**
+   * One file of the sector's cache directory read from another node into memory
+   * (`<entry>/files/<name>`), without copying the cache here: what a task needs of a cache it does
+   * not otherwise use (C2 needs only C1's output; Lotus passes that output in the call). Holders
+   * are tried best first; FILE_NOT_FOUND when none has the file, FETCH_FAILED when none answered.
+   * A file larger than `maxBytes` is refused (CACHE_CORRUPT).
+   */
+  async readCacheFile(sector: SectorId, name: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+    const holders = sortByWeight(await this.catalog.storageFindSector(sector, FileType.cache, 0, false)).filter(
+      (h) => this.local.localRoot(h.ID) === undefined,
+    );
+    const errors: string[] = [];
+    let missing = 0;
+    for (const url of holders.flatMap((h) => h.URLs)) {
+      const fileUrl = cacheFileUrl(url, name);
+      const release = await this.limiter.acquire(signal);
+      try {
+        const res = await sendRequest(fileUrl, { headers: this.#headers(), signal, idleMs: this.#idleMs });
+        if (res.statusCode === 404) {
+          res.resume();
+          missing++;
+          continue;
+        }
+        if (res.statusCode !== 200) {
+          errors.push(`${fileUrl}: HTTP ${res.statusCode} ${(await readText(res)).slice(0, 200)}`);
+          continue;
+        }
+        const chunks: Buffer[] = [];
+        let n = 0;
+        for await (const chunk of res as AsyncIterable<Buffer>) {
+          n += chunk.length;
+          if (n > maxBytes) {
+            res.destroy();
+            throw new CacheCorruptError(`${fileUrl} is larger than the ${maxBytes} bytes expected`);
+          }
+          chunks.push(chunk);
+        }
+        return Buffer.concat(chunks);
+      } catch (err) {
+        if (err instanceof AbortedError || err instanceof CacheCorruptError || signal?.aborted) throw err;
+        errors.push(`${fileUrl}: ${(err as Error).message}`);
+      } finally {
+        release();
+      }
+    }
+    if (errors.length === 0) {
+      throw new FileNotFoundError(`no other node holds ${name} of the cache of ${sectorName(sector)}${missing > 0 ? ` (${missing} holder(s) answered 404)` : ''}`);
+    }
+    throw new FetchFailedError(`reading ${name} of the cache of ${sectorName(sector)} failed from every holder: ${errors.join('; ')}`);
   }
 
   /** Removes one file type everywhere: local copies first, then each remote holder via HTTP DELETE. */

@@ -107,16 +107,20 @@ export function shortSizeName(sectorSize: number): string {
   return String(sectorSize);
 }
 
-/** Lotus's environment name of a task type's concurrency limit for a sector size (`PC1_32G_MAX_CONCURRENT`). */
-export function maxConcurrentEnvName(type: TaskType, sectorSize: number): string {
-  return `${type}_${shortSizeName(sectorSize)}_MAX_CONCURRENT`;
+/**
+ * Lotus's environment name of a task type's concurrency limit for a sector size
+ * (`PC1_32G_MAX_CONCURRENT`); without a size, the name a worker process reads (`PC1_MAX_CONCURRENT`):
+ * it learns its miner's sector size only once connected, after it declared its limits.
+ */
+export function maxConcurrentEnvName(type: TaskType, sectorSize?: number): string {
+  return sectorSize === undefined ? `${type}_MAX_CONCURRENT` : `${type}_${shortSizeName(sectorSize)}_MAX_CONCURRENT`;
 }
 
 /**
  * Per-type limits read from Lotus's `<TASK>_<SIZE>_MAX_CONCURRENT` variables for `sectorSize`
  * (0 or unset: no limit). A value that is not a non-negative integer is an error naming the variable.
  */
-export function limitsFromEnv(env: Readonly<Record<string, string | undefined>>, sectorSize: number, types: readonly TaskType[]): Partial<Record<TaskType, number>> {
+export function limitsFromEnv(env: Readonly<Record<string, string | undefined>>, sectorSize: number | undefined, types: readonly TaskType[]): Partial<Record<TaskType, number>> {
   const out: Partial<Record<TaskType, number>> = {};
   for (const type of types) {
     const name = maxConcurrentEnvName(type, sectorSize);

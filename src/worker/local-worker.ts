@@ -17,6 +17,7 @@ import type { FaultySector } from '../seal/check-provable.js';
 import type { Task, TaskResult } from '../tasks/task-types.js';
 import { type CheckProvableRequestOptions, checkProvable, type ProvableRequest } from './check-provable.js';
 import { type RemovedSector, removeSector } from './remove-sector.js';
+import { prepareInputs } from './task-inputs.js';
 import { runAddPiece, uploadOf } from './tasks/add-piece.js';
 import { runCommit1 } from './tasks/commit1.js';
 import { runCommit2 } from './tasks/commit2.js';
@@ -58,6 +59,16 @@ export class LocalWorker {
       uploadIdleMs: positive(options.uploadIdleMs ?? DEFAULT_UPLOAD_IDLE_MS, 'uploadIdleMs'),
       provableLockWaitMs: positive(options.provableLockWaitMs ?? DEFAULT_PROVABLE_LOCK_WAIT_MS, 'provableLockWaitMs'),
     };
+  }
+
+  /**
+   * The task's prepare step (Lotus `sched_worker.go` `prepare`): fetches the inputs only other
+   * nodes hold (task-inputs.ts), so the fetch runs while the scheduler counts the call in the
+   * worker's `preparing` pool and the work in `active` finds its files here.
+   */
+  async prepare(task: Task, opts: TaskRunOptions): Promise<void> {
+    sectorId(task.sector.miner, task.sector.number);
+    await prepareInputs(this.#env, task, opts);
   }
 
   /**

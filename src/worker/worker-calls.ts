@@ -24,13 +24,28 @@ import { AbortedError, type WireError, toWireError } from '../errors.js';
 import type { WorkerCall, WorkerCallStore } from '../db/worker-call-store.js';
 import type { CallReturn } from '../tasks/calls.js';
 import type { Task, TaskResult } from '../tasks/task-types.js';
-import { sectorName } from '../sector/sector-id.js';
+import type { TaskProgress } from '../lifecycle/task-context.js';
+import { type SectorId, sectorName } from '../sector/sector-id.js';
 import { crashPoint, workerCallCrashPoint } from '../lifecycle/crash-points.js';
 import { type Logger, silentLogger } from '../log/logger.js';
 
+/** A body's options: the call's cancellation and its progress sink. */
+export interface BodyOptions {
+  signal: AbortSignal;
+  onProgress?: (p: TaskProgress) => void;
+}
+
+/** Sends a call's progress to the manager (best effort: a report lost is replaced by the next). */
+export type ReportProgress = (callId: string, sector: SectorId, p: TaskProgress) => void;
+
+/** A call's progress goes to the manager at most this often. */
+const PROGRESS_EVERY_MS = 500;
+
 /** What runs a task (the worker's LocalWorker). */
 export interface TaskBody {
-  run(task: Task, options: { signal: AbortSignal }): Promise<TaskResult>;
+  /** The task's prepare step (fetching its inputs); absent: nothing to prepare. */
+  prepare?(task: Task, options: BodyOptions): Promise<void>;
+  run(task: Task, options: BodyOptions): Promise<TaskResult>;
 }
 
 /**
@@ -63,6 +78,8 @@ export class WorkerCalls {
   readonly #session: string;
   readonly #retryMs: number;
   readonly #log: Logger;
+  /** Cancellation of each call whose prepare step runs in this process. */
+  readonly #preparing = new Map<string, AbortController>();
   /** Cancellation of each call running in this process. */
   readonly #running = new Map<string, AbortController>();
   /** Runs in flight, so `close()` can wait for the threads. */
@@ -71,6 +88,7 @@ export class WorkerCalls {
   readonly #delivering = new Set<string>();
   readonly #retries = new Set<NodeJS.Timeout>();
   #sink: DeliverResult | undefined;
+  #report: ReportProgress | undefined;
   #closed = false;
   #idle: (() => void)[] = [];
 
@@ -99,7 +117,7 @@ export class WorkerCalls {
     this.#log.info(`call ${callId} (${task.type} of ${sectorName(task.sector)}) accepted`);
     const abort = new AbortController();
     this.#running.set(callId, abort);
-    const run = this.#body.run(task, { signal: abort.signal }).then(
+    const run = this.#body.run(task, { signal: abort.signal, onProgress: this.#progressOf(callId, task.sector) }).then(
       (result): CallReturn => ({ ok: true, result }),
       (err: unknown): CallReturn => ({ ok: false, error: toWireError(err) }),
     );
@@ -122,8 +140,32 @@ export class WorkerCalls {
     return { held: false };
   }
 
-  /** Stops a running call; its result (ABORTED) is delivered as any other. False when it is not running here. */
+  /**
+   * A call's prepare step (the manager's `Fetch`, Lotus's prepare in `sched_worker.go`): its inputs
+   * are fetched before the manager hands the call over. Nothing is recorded: a prepare step that
+   * did not finish is simply run again (a fetch resumes from what it kept). A call this worker
+   * holds already runs or ran here: nothing to prepare.
+   */
+  async prepare(callId: string, task: Task, signal: AbortSignal): Promise<void> {
+    if (this.#closed) throw new AbortedError('the worker is stopping');
+    if (!this.#body.prepare || this.#store.get(callId)) return;
+    if (this.#preparing.has(callId)) throw new AbortedError(`the prepare step of call ${callId} runs already`);
+    const abort = new AbortController();
+    this.#preparing.set(callId, abort);
+    try {
+      await this.#body.prepare(task, { signal: AbortSignal.any([abort.signal, signal]), onProgress: this.#progressOf(callId, task.sector) });
+    } finally {
+      this.#preparing.delete(callId);
+    }
+  }
+
+  /** Stops a running call (or its prepare step); its result (ABORTED) is delivered as any other. False when it is not running here. */
   abort(callId: string): boolean {
+    const preparing = this.#preparing.get(callId);
+    if (preparing) {
+      preparing.abort(new AbortedError(`the prepare step of call ${callId} aborted by the manager`));
+      return true;
+    }
     const c = this.#running.get(callId);
     if (!c) return false;
     c.abort(new AbortedError(`call ${callId} aborted by the manager`));
@@ -152,9 +194,13 @@ export class WorkerCalls {
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  /** A connection to the manager is up: every result not yet acknowledged is delivered through it. */
-  connect(sink: DeliverResult): void {
+  /**
+   * A connection to the manager is up: every result not yet acknowledged is delivered through it,
+   * and running calls' progress is reported through `report`.
+   */
+  connect(sink: DeliverResult, report?: ReportProgress): void {
     this.#sink = sink;
+    this.#report = report;
     this.#delivering.clear();
     for (const c of this.#store.list()) if (c.state === 'done') this.#deliver(c);
   }
@@ -162,6 +208,7 @@ export class WorkerCalls {
   /** The connection is gone: results wait for the next one. */
   disconnect(): void {
     this.#sink = undefined;
+    this.#report = undefined;
     this.#delivering.clear();
   }
 
@@ -171,8 +218,19 @@ export class WorkerCalls {
     this.#sink = undefined;
     for (const t of this.#retries) clearTimeout(t);
     this.#retries.clear();
-    for (const c of this.#running.values()) c.abort(new AbortedError('the worker is stopping'));
+    for (const c of [...this.#preparing.values(), ...this.#running.values()]) c.abort(new AbortedError('the worker is stopping'));
     await Promise.allSettled([...this.#inflight]);
+  }
+
+  /** A call's progress sink: reports reach the manager's connection at most every {@link PROGRESS_EVERY_MS}. */
+  #progressOf(callId: string, sector: SectorId): (p: TaskProgress) => void {
+    let last = 0;
+    return (p) => {
+      const now = Date.now();
+      if (now - last < PROGRESS_EVERY_MS || !this.#report) return;
+      last = now;
+      this.#report(callId, sector, p);
+    };
   }
 
   #deliver(call: WorkerCall): void {

@@ -11,7 +11,8 @@
  *   record deleted, and the sector applies the result.
  *
  * Baseline in the same run: bare pool round trips (as many in flight as the pool has threads).
- * Reported: tasks/s of each path and the remote/local ratio, peak RSS.
+ * Reported: tasks/s of each path, the remote/local ratio and the remote path's overhead per task
+ * over the local one's time per task, peak RSS, the CPU (no SIMD path: JSON and SQLite only).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -164,7 +165,7 @@ try {
     name: 'task, empty body, remote worker (WebSocket)',
     value: N / remoteSeconds,
     unit: 'tasks/s',
-    note: `${N} tasks; ${(localSeconds / remoteSeconds).toFixed(2)}× the local path's rate; peak RSS ${peakRssMiB().toFixed(0)} MiB; ${cpu}, no SIMD path (JSON and SQLite only)`,
+    note: `${N} tasks; ${(localSeconds / remoteSeconds).toFixed(2)}× the local path's rate; remote overhead ${(((remoteSeconds - localSeconds) / N) * 1000).toFixed(2)} ms per task over the local path's ${((localSeconds / N) * 1000).toFixed(2)} ms; peak RSS ${peakRssMiB().toFixed(0)} MiB; ${cpu}, no SIMD path (JSON and SQLite only)`,
   });
 } finally {
   await pool.close();

@@ -46,6 +46,8 @@ export interface WorkerJob {
   /** When it was dispatched (running), created (waiting) or started (ret-wait); RFC 3339, as Go encodes time. */
   Start: string;
   Hostname?: string;
+  /** Ours: the latest progress of a started call (PC1 layers, PC2 trees, fetched bytes), local or remote. */
+  Progress?: { Phase: string; Done: number; Total: number; Detail?: string };
 }
 
 /** One call as `sealing calls` shows it (ours). Times are unix ms. */
@@ -165,6 +167,8 @@ export const sealingMethods = {
       for (const call of calls) {
         const p = placements[call.callId];
         const { worker, job } = workerJobOf(call, p && { ...p, ...(hostnames.has(p.worker) ? { hostname: hostnames.get(p.worker)! } : {}) });
+        const progress = p?.runWait === RUN_WAIT.running ? components.workers?.progress(call.callId) : undefined;
+        if (progress) job.Progress = { Phase: progress.phase, Done: progress.done, Total: progress.total, ...(progress.detail ? { Detail: progress.detail } : {}) };
         const list = out[worker];
         if (list) list.push(job);
         else out[worker] = [job];

@@ -13,6 +13,7 @@
 import { InvalidArgumentError, WorkerUnknownError } from '../../errors.js';
 import { TASK_TYPES, TASK_WIRE_NAMES, type TaskType, isTaskType } from '../../tasks/task-types.js';
 import type { PoolUse, SchedDiagView, WorkerState } from '../../tasks/worker-info.js';
+import type { TaskProgress } from '../../lifecycle/task-context.js';
 import { expectArity, stringParam } from '../params.js';
 import { defineMethod } from '../rpc-method.js';
 
@@ -21,6 +22,8 @@ export interface WorkerApiService {
   states(): WorkerState[];
   schedDiag(force?: boolean): Promise<SchedDiagView>;
   placements(): Record<string, { worker: string; runWait: number }>;
+  /** The latest progress of a started call. */
+  progress(callId: string): TaskProgress | undefined;
   setEnabled(worker: string, enabled: boolean, taskType?: TaskType): Promise<void>;
   setCordoned(worker: string, cordoned: boolean): Promise<void>;
 }

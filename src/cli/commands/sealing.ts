@@ -41,10 +41,19 @@ export function flattenJobs(byWorker: Record<string, WorkerJob[]>): JobRow[] {
   return rows.sort((a, b) => a.RunWait - b.RunWait || Date.parse(a.Start) - Date.parse(b.Start) || a.ID.ID.localeCompare(b.ID.ID));
 }
 
+/**
+ * A job's progress: `phase done/total (detail)`; `phase done` when the total is unknown (a fetch's
+ * bytes); a detail that is a URL is left out (too long for a table).
+ */
+export function progressText(p: NonNullable<WorkerJob['Progress']>): string {
+  const counts = p.Total > 0 ? `${p.Done}/${p.Total}` : `${p.Done}`;
+  return `${p.Phase} ${counts}${p.Detail && !p.Detail.includes('://') ? ` (${p.Detail})` : ''}`;
+}
+
 /** The `sealing jobs` table (ID and Worker are the first 8 characters, as Lotus's first 4 bytes in hex). */
 export function formatJobs(rows: readonly JobRow[], now = Date.now()): string[] {
   if (rows.length === 0) return ['no jobs'];
-  const table = [['ID', 'Sector', 'Worker', 'Hostname', 'Task', 'State', 'Time']];
+  const table = [['ID', 'Sector', 'Worker', 'Hostname', 'Task', 'State', 'Time', 'Progress']];
   for (const j of rows) {
     table.push([
       j.ID.ID.replaceAll('-', '').slice(0, 8),
@@ -54,6 +63,7 @@ export function formatJobs(rows: readonly JobRow[], now = Date.now()): string[] 
       taskShortName(j.Task),
       runWaitState(j.RunWait, j.Worker),
       formatElapsed(now - Date.parse(j.Start)),
+      j.Progress ? progressText(j.Progress) : '',
     ]);
   }
   return tabulate(table);

@@ -41,7 +41,7 @@ const worker = defineCommand({
   path: ['worker'],
   summary: 'run a worker node that seals for a manager daemon and contributes its storage paths',
   description:
-    "Opens the worker's own repository (--repo; its id and its durable call store: results finished while the manager is away are delivered when it is back), opens each --storage path (a missing or empty directory is initialised as a sealing path, weight 10; default <repo>/storage), attaches them to the manager's index with this worker's URL and serves /remote, then connects to the manager over WebSocket and runs the tasks it hands over (--task-types) on its own pool of --threads threads, fetching the sector files it lacks from other nodes. It heartbeats every ~10 s (env SECTOR_STORAGE_HEARTBEAT_MS) and reconnects when the manager restarts. A token the manager refuses, or another protocol version, stops it with an error. SIGINT/SIGTERM stop it; tasks still running are queued again by the manager.",
+    "Opens the worker's own repository (--repo; its id and its durable call store: results finished while the manager is away are delivered when it is back), opens each --storage path (a missing or empty directory is initialised as a sealing path, weight 10; default <repo>/storage), attaches them to the manager's index with this worker's URL and serves /remote, then connects to the manager over WebSocket and runs the tasks it hands over (--task-types) on its own pool of --threads threads, fetching the sector files it lacks from other nodes. It heartbeats every ~10 s (env SECTOR_STORAGE_HEARTBEAT_MS) and reconnects when the manager restarts. A token the manager refuses, or another protocol version, stops it with an error. SIGINT/SIGTERM stop it; tasks still running are queued again by the manager. Per-type limits the scheduler honours come from the <TASK>_MAX_CONCURRENT environment variables (e.g. PC1_MAX_CONCURRENT=2; Lotus's names, without the sector size, which the worker learns only once connected); --gpus declares GPUs for the resource table only.",
   flags: {
     manager: { type: 'string', valueName: 'URL', description: "the manager daemon's API URL, e.g. http://127.0.0.1:2345" },
     token: { type: 'string', valueName: 'TOKEN', description: 'an admin API token of the manager (env SECTOR_STORAGE_TOKEN)' },
@@ -55,6 +55,12 @@ const worker = defineCommand({
       valueName: 'ID',
       description: 'persistent id of this worker in the index: a restart (on any port) replaces the URLs it attached before',
       defaultText: 'worker:<host name>:<hash of the storage paths>',
+    },
+    gpus: {
+      type: 'string',
+      valueName: 'N',
+      description: 'GPUs to declare for the resource table (one GPU task — PC2, C2 — at a time); none is detected or used: the C2 prover is a CPU stand-in',
+      defaultText: '0',
     },
     'parallel-fetch-limit': { type: 'string', valueName: 'N', description: 'concurrent downloads', defaultText: '5' },
   },
@@ -70,6 +76,7 @@ const worker = defineCommand({
     if (!Number.isSafeInteger(limit) || limit < 1) throw new UsageError('--parallel-fetch-limit must be a positive integer');
     const taskTypes = flags['task-types'] === undefined ? [...TASK_TYPES] : parseTaskTypes(flags['task-types']);
     const threads = flags.threads === undefined ? undefined : parseIntArg(flags.threads, 'thread count (--threads)', { min: 1 });
+    const gpus = flags.gpus === undefined ? 0 : parseIntArg(flags.gpus, 'GPU count (--gpus)', { min: 0 });
     // loaded on use, so other commands do not load the storage stack
     const { resolveWorkerRepoPath } = await import('../../repo/worker-repo.js');
     const { startWorkerNode } = await import('../../daemon/worker-node.js');
@@ -88,6 +95,7 @@ const worker = defineCommand({
       port: listen.port,
       taskTypes,
       ...(threads !== undefined ? { threads } : {}),
+      gpus,
       ...(flags.advertise ? { advertise: flags.advertise } : {}),
       ...(flags['node-id'] ? { nodeId: flags['node-id'] } : {}),
       parallelFetchLimit: limit,

@@ -26,7 +26,8 @@ import { sendStream } from '../../pool/port-stream.js';
 import { sealProofInfo } from '../../sector/proofs.js';
 import { FileType, sectorName } from '../../sector/sector-id.js';
 import type { TaskOf, TaskOutputs } from '../../tasks/task-types.js';
-import { fetchMissing, lockSector, refOf } from '../sector-files.js';
+import { lockSector, refOf } from '../sector-files.js';
+import { fetchInputs } from '../task-inputs.js';
 import { UploadStream } from '../upload-stream.js';
 import type { RequestSource, TaskRunOptions, WorkerEnv } from '../worker-env.js';
 
@@ -62,7 +63,7 @@ export async function runAddPiece(env: WorkerEnv, task: TaskOf<'AP'>, run: TaskR
   const lock = await lockSector(env, sector, FileType.none, FileType.unsealed, signal);
   let release: (() => void) | undefined;
   try {
-    if (input.paddedOffset > 0) await fetchMissing(env, task, FileType.unsealed, 'sealing', 'move', { ...run, signal });
+    await fetchInputs(env, task, { ...run, signal });
     // the file and the space for everything this write adds (data, trailer, journal), reserved
     const target = await env.localStore.prepareAddPiece(refOf(task), input.pieceSize);
     release = () => target.reservation.release();

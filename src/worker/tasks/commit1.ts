@@ -15,7 +15,8 @@ import { CacheFile } from '../../sector/layout.js';
 import { FileType } from '../../sector/sector-id.js';
 import { writeFileDurable } from '../../fs/durable.js';
 import type { TaskOf, TaskOutputs } from '../../tasks/task-types.js';
-import { bytesOfHex32, fetchMissing, lockSector, requireLocal } from '../sector-files.js';
+import { bytesOfHex32, lockSector, requireLocal } from '../sector-files.js';
+import { fetchInputs } from '../task-inputs.js';
 import type { TaskRunOptions, WorkerEnv } from '../worker-env.js';
 
 /** Runs a C1 task. */
@@ -25,7 +26,7 @@ export async function runCommit1(env: WorkerEnv, task: TaskOf<'C1'>, run: TaskRu
   const seed = bytesOfHex32(input.seed, 'C1 seed');
   const lock = await lockSector(env, sector, FileType.sealed, FileType.cache, run.signal);
   try {
-    await fetchMissing(env, task, FileType.sealed | FileType.cache, 'sealing', 'move', run);
+    await fetchInputs(env, task, run);
     const sealed = await requireLocal(env, sector, 'sealed', 'C1');
     const cache = await requireLocal(env, sector, 'cache', 'C1');
     const c1 = await env.pool.run(

@@ -15,7 +15,8 @@ import { sealProofInfo } from '../../sector/proofs.js';
 import { FileType } from '../../sector/sector-id.js';
 import { PartialFile } from '../../partial/partial-file.js';
 import type { TaskOf, TaskOutputs } from '../../tasks/task-types.js';
-import { fetchMissing, lockSector, requireLocal } from '../sector-files.js';
+import { lockSector, requireLocal } from '../sector-files.js';
+import { fetchInputs } from '../task-inputs.js';
 import type { TaskRunOptions, WorkerEnv } from '../worker-env.js';
 
 const ALL = FileType.unsealed | FileType.sealed | FileType.cache;
@@ -26,7 +27,7 @@ export async function runFinalize(env: WorkerEnv, task: TaskOf<'FIN'>, run: Task
   const sectorSize = sealProofInfo(task.proofType).sectorSize;
   const lock = await lockSector(env, sector, FileType.none, ALL, run.signal);
   try {
-    await fetchMissing(env, task, ALL, 'sealing', 'move', run);
+    await fetchInputs(env, task, run);
     const cache = await requireLocal(env, sector, 'cache', 'FIN');
     const unsealed = await env.localStore.findLocal(sector, 'unsealed');
     const keep = input.keepUnsealed.length > 0;

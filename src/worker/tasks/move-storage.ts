@@ -9,7 +9,8 @@
 import { AbortedError, InvalidArgumentError } from '../../errors.js';
 import { fileTypesOf, sectorName } from '../../sector/sector-id.js';
 import type { TaskOf, TaskOutputs } from '../../tasks/task-types.js';
-import { fetchMissing, lockSector, refOf } from '../sector-files.js';
+import { lockSector, refOf } from '../sector-files.js';
+import { fetchInputs } from '../task-inputs.js';
 import type { TaskRunOptions, WorkerEnv } from '../worker-env.js';
 
 /** Runs a GET task. */
@@ -22,7 +23,7 @@ export async function runMoveStorage(env: WorkerEnv, task: TaskOf<'GET'>, run: T
   const lock = await lockSector(env, task.sector, 0, types, run.signal);
   try {
     if (run.signal.aborted) throw new AbortedError(`GET of ${sectorName(task.sector)} cancelled`);
-    await fetchMissing(env, task, types, pathType, 'move', run);
+    await fetchInputs(env, task, run);
     const moved = await env.localStore.moveStorage(refOf(task), types, pathType);
     const storage: Record<string, string> = {};
     for (const [t, id] of Object.entries(moved.storages)) if (id !== undefined) storage[t] = id;

@@ -26,7 +26,8 @@ import { readCheckpoint } from '../../seal/pc1-checkpoint.js';
 import type { ReservationHandle } from '../../storage/local-store.js';
 import type { TaskOf, TaskOutputs } from '../../tasks/task-types.js';
 import { pc1ResultOf } from '../pc1-result.js';
-import { bytesOfHex32, fetchMissing, hexOf, lockSector, refOf, requireLocal } from '../sector-files.js';
+import { bytesOfHex32, hexOf, lockSector, refOf, requireLocal } from '../sector-files.js';
+import { fetchInputs } from '../task-inputs.js';
 import type { TaskRunOptions, WorkerEnv } from '../worker-env.js';
 
 /** Runs a PC1 task. */
@@ -41,7 +42,7 @@ export async function runPreCommit1(env: WorkerEnv, task: TaskOf<'PC1'>, run: Ta
   const lock = await lockSector(env, sector, FileType.unsealed, FileType.sealed | FileType.cache, run.signal);
   let reservation: ReservationHandle | undefined;
   try {
-    await fetchMissing(env, task, FileType.unsealed, 'sealing', 'copy', run);
+    await fetchInputs(env, task, run);
     const unsealed = await requireLocal(env, sector, 'unsealed', 'PC1');
     const files = await sealingFiles(env, task);
     reservation = files.reservation;

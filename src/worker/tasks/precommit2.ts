@@ -18,7 +18,8 @@ import { commDToCid } from '../../seal/commitment-cid.js';
 import type { ReservationHandle } from '../../storage/local-store.js';
 import type { TaskOf, TaskOutputs } from '../../tasks/task-types.js';
 import { pc1OutputFromResult } from '../pc1-result.js';
-import { bytesOfHex32, dropFetchedCopies, fetchMissing, lockSector, refOf, requireLocal } from '../sector-files.js';
+import { bytesOfHex32, dropFetchedCopies, lockSector, refOf, requireLocal } from '../sector-files.js';
+import { copiedTypesOf, fetchInputs } from '../task-inputs.js';
 import type { TaskRunOptions, WorkerEnv } from '../worker-env.js';
 
 /** Runs a PC2 task. */
@@ -29,8 +30,7 @@ export async function runPreCommit2(env: WorkerEnv, task: TaskOf<'PC2'>, run: Ta
   const lock = await lockSector(env, sector, FileType.unsealed, FileType.sealed | FileType.cache, run.signal);
   let reservation: ReservationHandle | undefined;
   try {
-    await fetchMissing(env, task, FileType.sealed | FileType.cache, 'sealing', 'move', run);
-    await fetchMissing(env, task, FileType.unsealed, 'sealing', 'copy', run);
+    await fetchInputs(env, task, run);
     const unsealed = await requireLocal(env, sector, 'unsealed', 'PC2');
     const sealed = await requireLocal(env, sector, 'sealed', 'PC2');
     const cache = await requireLocal(env, sector, 'cache', 'PC2');
@@ -49,7 +49,7 @@ export async function runPreCommit2(env: WorkerEnv, task: TaskOf<'PC2'>, run: Ta
     }
     await env.localStore.declareSector(sealed.id, sector, 'sealed', true);
     await env.localStore.declareSector(cache.id, sector, 'cache', true);
-    await dropFetchedCopies(env, sector, FileType.unsealed);
+    await dropFetchedCopies(env, sector, copiedTypesOf(task));
     return { commD: out.commD, commR: out.commR };
   } finally {
     reservation?.release();

@@ -16,7 +16,8 @@ import { FileType, sectorName } from '../../sector/sector-id.js';
 import { journalPath } from '../../partial/partial-file.js';
 import type { Allocation, ReservationHandle } from '../../storage/local-store.js';
 import type { TaskOf, TaskOutputs } from '../../tasks/task-types.js';
-import { bytesOfHex32, dropFetchedCopies, fetchMissing, lockSector, refOf, requireLocal } from '../sector-files.js';
+import { bytesOfHex32, dropFetchedCopies, lockSector, refOf, requireLocal } from '../sector-files.js';
+import { copiedTypesOf, fetchInputs } from '../task-inputs.js';
 import type { TaskRunOptions, WorkerEnv } from '../worker-env.js';
 
 /** Runs an UNS task. */
@@ -26,10 +27,8 @@ export async function runUnseal(env: WorkerEnv, task: TaskOf<'UNS'>, run: TaskRu
   const lock = await lockSector(env, sector, FileType.sealed | FileType.cache, FileType.unsealed, run.signal);
   let alloc: Allocation | undefined;
   let scratch: ReservationHandle | undefined;
-  let copied = 0;
   try {
-    copied = await fetchMissing(env, task, FileType.sealed | FileType.cache, 'sealing', 'copy', run);
-    await fetchMissing(env, task, FileType.unsealed, 'storage', 'move', run);
+    await fetchInputs(env, task, run);
     const sealed = await requireLocal(env, sector, 'sealed', 'UNS');
     const cache = await requireLocal(env, sector, 'cache', 'UNS');
     const found = await env.localStore.findLocal(sector, 'unsealed');
@@ -66,7 +65,8 @@ export async function runUnseal(env: WorkerEnv, task: TaskOf<'UNS'>, run: TaskRu
       throw err;
     }
     await env.localStore.declareSector(unsealedId, sector, 'unsealed', true);
-    await dropFetchedCopies(env, sector, copied);
+    // fetched copies (by this body or by the prepare step) are dropped: the sector is sealed elsewhere
+    await dropFetchedCopies(env, sector, copiedTypesOf(task));
     return { unsealedBytes: written.reduce((n, r) => n + (r.end - r.start), 0) };
   } finally {
     scratch?.release();

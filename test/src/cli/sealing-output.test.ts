@@ -60,3 +60,26 @@ test('jobs sort as lotus-miner (ret-wait, running, assigned; then oldest) and pr
   t.is(runWaitState(3, 'w-1'), 'assigned(2)', 'window 2 of worker w-1, as lotus-miner prints it');
   t.is(runWaitState(1, '00000000-0000-0000-0000-000000000000'), 'queued');
 });
+
+test('a running job shows its progress: phase, done/total and a detail that is not a URL', (t) => {
+  const job = (id: string, progress?: { Phase: string; Done: number; Total: number; Detail?: string }) => ({
+    ID: { Sector: { Miner: 1000, Number: 4 }, ID: id },
+    Sector: { Miner: 1000, Number: 4 },
+    Task: 'seal/v0/precommit/1',
+    RunWait: 0,
+    Start: new Date(1_000).toISOString(),
+    ...(progress ? { Progress: progress } : {}),
+  });
+  const rows = flattenJobs({
+    w: [
+      job('aaaaaaaa-0000-4000-8000-000000000000', { Phase: 'pc1', Done: 300, Total: 1000, Detail: 'layer 1/2' }),
+      job('bbbbbbbb-0000-4000-8000-000000000000', { Phase: 'fetch unsealed', Done: 4096, Total: 0, Detail: 'http://127.0.0.1:1/remote/unsealed/s-t01000-4' }),
+      job('cccccccc-0000-4000-8000-000000000000'),
+    ],
+  });
+  const lines = formatJobs(rows, 2_000);
+  t.true(lines[0]?.trimEnd().endsWith('Progress'));
+  t.true(lines[1]?.trimEnd().endsWith('pc1 300/1000 (layer 1/2)'));
+  t.true(lines[2]?.trimEnd().endsWith('fetch unsealed 4096'));
+  t.true(lines[3]?.trimEnd().endsWith('1s'), 'no progress: an empty column');
+});

@@ -4,8 +4,16 @@
  * through (a manager still starting), and a silent connection it drops and makes again.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../../src/log/logger.js';
+import { messageLogger } from '../../helpers/log-recorder.js';
 import anyTest, { type TestFn } from 'ava';
 import { WebSocketServer } from 'ws';
 import { RpcPeer } from '../../../src/api/rpc-peer.js';
@@ -24,7 +32,7 @@ interface Manager {
   peers: RpcPeer[];
 }
 
-const test = anyTest as TestFn<{ m: Manager; server: Server; links: ManagerLink[] }>;
+const test = anyTest as TestFn<{ m: Manager; server: Server; links: ManagerLink[]; onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void }>;
 
 test.beforeEach(async (t) => {
   const wss = new WebSocketServer({ noServer: true });
@@ -37,7 +45,7 @@ test.beforeEach(async (t) => {
     peers: [],
   };
   const server = createServer();
-  server.on('upgrade', (req, socket, head) => {
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     m.upgrades++;
     if (m.answer.status) {
       const text = JSON.stringify(m.answer.body ?? {});
@@ -55,10 +63,11 @@ test.beforeEach(async (t) => {
       });
       m.peers.push(peer);
     });
-  });
+  };
+  server.on('upgrade', onUpgrade);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   m.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  t.context = { m, server, links: [] };
+  t.context = { m, server, links: [], onUpgrade };
 });
 test.afterEach.always(async (t) => {
   for (const l of t.context.links) l.close();
@@ -67,11 +76,13 @@ test.afterEach.always(async (t) => {
   await new Promise((r) => t.context.server.close(r));
 });
 
-function link(t: { context: { m: Manager; links: ManagerLink[] } }) {
+function link(t: { context: { m: Manager; links: ManagerLink[] } }, extra: { url?: string; ca?: Buffer; log?: Logger } = {}) {
   const events: string[] = [];
   let fatal: SectorStorageError | undefined;
   const l = new ManagerLink({
-    managerUrl: t.context.m.url,
+    managerUrl: extra.url ?? t.context.m.url,
+    ...(extra.ca ? { ca: extra.ca } : {}),
+    ...(extra.log ? { log: extra.log } : {}),
     token: 'tok',
     version: 'test',
     hello: () => ({ Protocol: WORKER_PROTOCOL, Version: 'test', Session: randomUUID(), URL: 'http://127.0.0.1:1', Info: {} as WorkerHello['Info'], Calls: { Running: [], Done: [] } }),
@@ -145,4 +156,37 @@ test('a connection on which nothing arrives for three heartbeat periods is dropp
   await until('a reconnection', () => events.filter((e) => e === 'connected').length >= 2);
   t.deepEqual(events.slice(0, 3), ['connected', 'disconnected', 'connected']);
   t.true(t.context.m.hellos.length >= 2);
+});
+
+test('over wss:// a worker connects to a manager behind TLS whose certificate it trusts (the ca option), and does not connect while it does not trust it', async (t) => {
+  // a self-signed certificate for 127.0.0.1, made for this test
+  const dir = mkdtempSync(join(tmpdir(), 'ss-wss-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const tls = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) });
+  tls.on('upgrade', t.context.onUpgrade);
+  await new Promise<void>((r) => tls.listen(0, '127.0.0.1', r));
+  t.teardown(async () => {
+    // upgraded sockets are not the server's connections any more: end them first
+    for (const l of t.context.links) l.close();
+    for (const p of t.context.m.peers) p.terminate();
+    tls.closeAllConnections();
+    await new Promise((r) => tls.close(r));
+  });
+  const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}`;
+
+  const logs: string[] = [];
+  const untrusted = link(t, { url, log: messageLogger(logs) });
+  await until('a refused TLS handshake', () => logs.some((l) => /self-signed certificate/.test(l)));
+  t.false(untrusted.l.connected);
+  t.is(t.context.m.hellos.length, 0);
+  t.is(untrusted.fatal(), undefined, 'a certificate it does not trust is retried, not fatal: the operator may fix it');
+  untrusted.l.close();
+
+  const trusted = link(t, { url, ca: readFileSync(cert) });
+  await until('the welcome over wss', () => trusted.events.includes('connected'));
+  t.true(trusted.l.connected);
+  t.is(t.context.m.hellos.length, 1);
 });

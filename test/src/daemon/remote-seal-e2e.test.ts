@@ -1,7 +1,7 @@
 /**
  * Sealing on remote workers, end to end: a daemon and two `sector-storage worker` processes on
  * loopback, each with its own storage path and different task types, so a sector's files move
- * between them (C2 copies the cache, GET moves the sector to the storage path). Every sector
+ * between them (C2 reads C1's output from the cache's holder, GET moves the sector to the storage path). Every sector
  * reaches Proving with the CommD and CommR of the offline `seal` command for the same inputs,
  * each phase ran once, on the worker that runs its task type, and every result was acknowledged
  * (the workers' call stores are empty afterwards).
@@ -18,9 +18,11 @@ import test, { type ExecutionContext } from 'ava';
 import { openDatabase } from '../../../src/db/database.js';
 import { workerMigrations } from '../../../src/db/migrations.js';
 import { initStoragePath } from '../../../src/storage/storage-config.js';
+import type { WorkerJob } from '../../../src/api/methods/sealing.js';
+import { ApiClient } from '../../../src/api/rpc-client.js';
 import { seededBytes } from '../../helpers/bytes.js';
 import { cleanup, cliJson, type DaemonProcess, daemonArgs, runCli, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
-import { startWorker, type WorkerProcess, type WorkerStart } from '../../helpers/cli-worker.js';
+import { managerOf, startWorker, type WorkerProcess, type WorkerStart } from '../../helpers/cli-worker.js';
 import { type AddedPiece, callProblems, offlineSeal, sealingCalls, waitForState } from '../../helpers/seal-checks.js';
 
 const TICKET = 'a1'.repeat(32);
@@ -112,9 +114,31 @@ test('8 MiB: a deal sector whose piece the daemon added is sealed by a worker th
   reference.catch(() => {});
   const added = await cliJson<AddedPiece>(c.repo, ['pieces', 'add', file]);
   t.like(added, { sector: 0, paddedOffset: 0 });
+  // the manager's WorkerJobs, polled while the sector seals: the progress the worker reports
+  const api = new ApiClient(managerOf(c.repo));
+  t.teardown(() => api.close());
+  const seen: { worker: string; task: string; progress: NonNullable<WorkerJob['Progress']> }[] = [];
+  let sealing = true;
+  const poll = (async () => {
+    while (sealing) {
+      const jobs = await api.call('WorkerJobs').catch(() => ({}) as Record<string, WorkerJob[]>);
+      for (const [worker, list] of Object.entries(jobs)) for (const j of list) if (j.Progress) seen.push({ worker, task: j.Task, progress: j.Progress });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
   const r = await runCli(c.repo, ['sectors', 'seal', '0']);
   t.is(r.code, 0, r.stderr);
   const status = await waitForState(c.repo, 0, ['Proving'], 300_000);
+  sealing = false;
+  await poll;
+  const pc1 = seen.filter((x) => x.task === 'seal/v0/precommit/1');
+  t.true(pc1.length > 0, 'PC1 on the worker reported progress to the manager');
+  for (const x of pc1) t.is(x.worker, c.aStart.id);
+  // its prepare step's fetch of the unsealed file (bytes, no total) and its labelling (nodes of all layers)
+  const labelling = pc1.filter((x) => x.progress.Phase === 'pc1');
+  t.true(labelling.length > 0, 'the labelling reported progress');
+  t.true(labelling.every((x) => x.progress.Total > 0 && x.progress.Done <= x.progress.Total && /^layer \d+\/\d+$/.test(x.progress.Detail ?? '')));
+  t.true(pc1.some((x) => x.progress.Phase === 'fetch unsealed'), 'the prepare step reported the bytes it fetched');
   const ref = await reference;
   t.is(status.CommD, ref.commD);
   t.is(status.CommR, ref.commR);

@@ -17,7 +17,7 @@ import type { WorkerInfo } from '../../../src/tasks/worker-info.js';
 import type { Permission } from '../../../src/auth/tokens.js';
 import type { RemoteWorker } from '../../../src/daemon/remote-worker.js';
 import { RemoteWorkers } from '../../../src/daemon/remote-workers.js';
-import { type SectorStorageError, UnauthorizedError } from '../../../src/errors.js';
+import { FetchFailedError, type SectorStorageError, UnauthorizedError } from '../../../src/errors.js';
 import type { CallRecord, CallState } from '../../../src/tasks/calls.js';
 import type { Task } from '../../../src/tasks/task-types.js';
 import { silentLogger } from '../../../src/log/logger.js';
@@ -31,6 +31,8 @@ interface Ctx {
   http: ApiHttpServer;
   /** The manager's call store as the hub reads it. */
   calls: Map<string, CallRecord>;
+  /** Call ids the hub read from the call store, in order. */
+  reads: string[];
   events: string[];
   logs: string[];
   clients: WebSocket[];
@@ -54,7 +56,8 @@ test.beforeEach(async (t) => {
     manager: { version: '9.9.9', session: randomUUID(), miner: 1000 },
     heartbeatMs: 60_000,
     graceMs: 1_500,
-    helloTimeoutMs: 300,
+    // long enough for a hello on a loaded machine (every test here dials at once); the test of a silent connection waits it out
+    helloTimeoutMs: 2_000,
     parkMs: 1_000,
     ackTimeoutMs: 2_000,
     log: messageLogger(logs),
@@ -63,14 +66,20 @@ test.beforeEach(async (t) => {
   const bound = await http.listen('127.0.0.1', 0);
   const calls = new Map<string, CallRecord>();
   const events: string[] = [];
+  const reads: string[] = [];
   hub.start(
-    { get: async (id) => calls.get(id) },
+    {
+      get: async (id) => {
+        reads.push(id);
+        return calls.get(id);
+      },
+    },
     {
       connect: (info: WorkerInfo, runner: RemoteWorker) => events.push(`connect ${info.id} ${runner.id === info.id}`),
       disconnect: (id: string) => events.push(`disconnect ${id}`),
     },
   );
-  t.context = { url: `ws://127.0.0.1:${bound.port}${WORKER_WS_PATH}`, hub, http, calls, events, logs, clients: [] };
+  t.context = { url: `ws://127.0.0.1:${bound.port}${WORKER_WS_PATH}`, hub, http, calls, reads, events, logs, clients: [] };
 });
 test.afterEach.always(async (t) => {
   for (const c of t.context.clients) c.terminate();
@@ -393,7 +402,9 @@ test('a result for an open call nobody waits for is parked for the run that asks
   const task = pc1(11);
   t.context.calls.set(id, record(id, task, 'started'));
   const ack = w.peer.call('ReturnSealPreCommit1', [callIdJson(task.sector, id), pc1Out, null]);
-  await tick(60);
+  // the hub read the call (open, nobody waits): the result is parked right after
+  await until('the result parked', () => t.context.reads.includes(id));
+  await tick(20);
   const run = t.context.hub.get(WORKER_ID)!.run(task, { signal: new AbortController().signal, callId: id });
   t.deepEqual(await run, { type: 'PC1', value: pc1Out });
   t.is(sent, 0);
@@ -428,4 +439,121 @@ test('a call placed on a worker that is away waits the grace period for it: hand
   t.deepEqual(sent, [id]);
   void back.peer.call('ReturnSealPreCommit1', [callIdJson({ miner: 1000, number: 14 }, id), pc1Out, null]).catch(() => {});
   t.deepEqual(await later, { type: 'PC1', value: pc1Out });
+});
+
+test("the prepare step is the worker's Fetch of that call; it answers once the inputs are there, and the task itself is not sent", async (t) => {
+  const seen: string[] = [];
+  let release!: () => void;
+  const fetched = new Promise<void>((r) => {
+    release = r;
+  });
+  await connected(t, {
+    Fetch: async (params) => {
+      seen.push(`Fetch ${(params[0] as { ID: string }).ID} ${(params[1] as Task).type}`);
+      await fetched;
+      return true;
+    },
+    SealPreCommit1: (p) => {
+      seen.push('SealPreCommit1');
+      return p[0];
+    },
+  });
+  const id = randomUUID();
+  const task = pc1(20);
+  let prepared = false;
+  const prepare = t.context.hub
+    .get(WORKER_ID)!
+    .prepare(task, { signal: new AbortController().signal, callId: id })
+    .then(() => {
+      prepared = true;
+    });
+  await until('the Fetch', () => seen.length === 1);
+  await tick(50);
+  t.false(prepared, 'the prepare step lasts as long as the fetch');
+  release();
+  await prepare;
+  t.deepEqual(seen, [`Fetch ${id} PC1`]);
+});
+
+test('a failed fetch fails the prepare step with its code, naming the prepare step; a connection lost during it is WORKER_LOST; an abort is passed on as SealingAbort', async (t) => {
+  const aborts: string[] = [];
+  const w = await connected(t, {
+    Fetch: async (params, ctx) => {
+      const task = params[1] as Task;
+      if (task.sector.number === 21) throw new FetchFailedError('GET http://x/remote/cache/s-t01000-21: HTTP 500');
+      await new Promise((r) => ctx.signal.addEventListener('abort', r, { once: true }));
+      return true;
+    },
+    SealingAbort: ([c]) => {
+      aborts.push((c as { ID: string }).ID);
+      return true;
+    },
+  });
+  const runner = t.context.hub.get(WORKER_ID)!;
+  const failed = await t.throwsAsync<SectorStorageError>(runner.prepare(pc1(21), { signal: new AbortController().signal, callId: randomUUID() }));
+  t.is(failed?.code, 'FETCH_FAILED');
+  t.regex(failed?.message ?? '', /^the prepare step of call .* \(PC1 of s-t01000-21\) on worker .* failed: GET http:\/\/x\/remote\/cache\/s-t01000-21: HTTP 500$/);
+
+  const abort = new AbortController();
+  const abortedId = randomUUID();
+  const aborted = runner.prepare(pc1(22), { signal: abort.signal, callId: abortedId });
+  await tick(50);
+  abort.abort();
+  t.is((await t.throwsAsync<SectorStorageError>(aborted))?.code, 'ABORTED');
+  await until('the SealingAbort', () => aborts.length === 1);
+  t.deepEqual(aborts, [abortedId]);
+
+  const lost = runner.prepare(pc1(23), { signal: new AbortController().signal, callId: randomUUID() });
+  await tick(50);
+  w.ws.terminate();
+  t.is((await t.throwsAsync<SectorStorageError>(lost))?.code, 'WORKER_LOST');
+  t.is((await t.throwsAsync<SectorStorageError>(runner.prepare(pc1(24), { signal: new AbortController().signal, callId: randomUUID() })))?.code, 'WORKER_LOST', 'a worker away cannot prepare');
+});
+
+test('a call the worker holds already (it outlived a restart of the manager), or a task that reads nothing another node can hold (C2), has nothing to prepare: no Fetch', async (t) => {
+  const id = randomUUID();
+  let fetches = 0;
+  await connected(t, { Fetch: () => ++fetches }, hello({}, { Running: [id] }));
+  const runner = t.context.hub.get(WORKER_ID)!;
+  await runner.prepare(pc1(25), { signal: new AbortController().signal, callId: id });
+  const c2: Task = { type: 'C2', sector: { miner: 1000, number: 26 }, proofType: 5, priority: 0, input: { c1: { sha256: '00'.repeat(32), bytes: 1 } } };
+  await runner.prepare(c2, { signal: new AbortController().signal, callId: randomUUID() });
+  t.is(fetches, 0);
+  await runner.prepare(pc1(27), { signal: new AbortController().signal, callId: randomUUID() });
+  t.is(fetches, 1, 'a PC1 not held is prepared');
+});
+
+test("a worker's ReportProgress reaches the progress sink of the call's prepare step or run; a malformed one is refused INVALID_ARGUMENT", async (t) => {
+  let fetchDone!: () => void;
+  const fetching = new Promise<void>((r) => {
+    fetchDone = r;
+  });
+  const w = await connected(t, {
+    Fetch: async () => {
+      await fetching;
+      return true;
+    },
+    SealPreCommit1: (p) => p[0],
+  });
+  const runner = t.context.hub.get(WORKER_ID)!;
+  const id = randomUUID();
+  const task = pc1(30);
+  const got: string[] = [];
+  const onProgress = (p: { phase: string; done: number; total: number }) => got.push(`${p.phase} ${p.done}/${p.total}`);
+  const prepare = runner.prepare(task, { signal: new AbortController().signal, callId: id, onProgress });
+  await tick(50);
+  t.true(await w.peer.call('ReportProgress', [callIdJson(task.sector, id), { phase: 'fetch unsealed', done: 4096, total: 0 }]));
+  fetchDone();
+  await prepare;
+  t.context.calls.set(id, record(id, task, 'running'));
+  const run = runner.run(task, { signal: new AbortController().signal, callId: id, onProgress });
+  await tick(50);
+  t.true(await w.peer.call('ReportProgress', [callIdJson(task.sector, id), { phase: 'pc1', done: 10, total: 20, detail: 'layer 1/2' }]));
+  const bad = await t.throwsAsync<SectorStorageError>(w.peer.call('ReportProgress', [callIdJson(task.sector, id), { phase: 'pc1', done: -1 }]));
+  t.is(bad?.code, 'INVALID_ARGUMENT');
+  t.deepEqual(got, ['fetch unsealed 4096/0', 'pc1 10/20']);
+  const ack = w.peer.call('ReturnSealPreCommit1', [callIdJson(task.sector, id), pc1Out, null]);
+  await run;
+  t.context.calls.set(id, record(id, task, 'done'));
+  await ack;
 });

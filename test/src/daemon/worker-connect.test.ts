@@ -107,3 +107,24 @@ test('a worker reconnects when its manager restarts, and says hello again', asyn
   while (!state.daemon.output().includes(`worker ${start.id} connected`) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
   t.true(state.daemon.output().includes(`worker ${start.id} connected from 127.0.0.1`));
 });
+
+test("a worker declares the per-type limits of its <TASK>_MAX_CONCURRENT variables and the GPUs of --gpus; the manager's WorkerStats shows them; a bad value is refused naming the variable", async (t) => {
+  const { repo, worker } = await setup(t);
+  const w = worker('limited', { taskTypes: 'PC1,PC2,C2', env: { PC1_MAX_CONCURRENT: '1', C2_MAX_CONCURRENT: '0' }, extra: ['--gpus', '1'] });
+  const start = await w.started();
+  await w.logged(/^connected to the manager/);
+  const api = new ApiClient(managerOf(repo));
+  t.teardown(() => api.close());
+  const stats = (await api.call('WorkerStats')) as Record<string, { Limits?: Record<string, number>; Info: { Resources: { GPUs: string[] } } }>;
+  t.deepEqual(stats[start.id]?.Limits, { PC1: 1 }, '0 is no limit');
+  t.deepEqual(stats[start.id]?.Info.Resources.GPUs, ['declared-gpu-0 (operator --gpus; no GPU is used)']);
+  const plain = worker('plain');
+  const p = await plain.started();
+  await plain.logged(/^connected to the manager/);
+  const again = (await api.call('WorkerStats')) as Record<string, { Info: { Resources: { GPUs: string[] } } }>;
+  t.deepEqual(again[p.id]?.Info.Resources.GPUs, [], 'no GPU is detected: none is declared by default');
+
+  const bad = worker('bad-limit', { env: { PC2_MAX_CONCURRENT: 'two' } });
+  t.is((await bad.exited).code, 1);
+  t.regex(bad.output(), /PC2_MAX_CONCURRENT="two" must be a non-negative integer/);
+});

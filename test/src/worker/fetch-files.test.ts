@@ -106,15 +106,31 @@ test('a sector sealed with its phases split between two nodes fetches each file 
   t.deepEqual(await where(manager, sector, 'unsealed'), [{ id: home.sealId, primary: true }], 'the fetched unsealed copy was dropped after PC2');
   t.deepEqual(await where(manager, sector, 'sealed'), [{ id: other.sealId, primary: true }]);
 
-  // C1 on the home node: sealed and cache are moved there
-  const c1 = await home.run(task('C1', sector, { ticket: hex(new Uint8Array(32).fill(0x5a)), seed: hex(LOTUS_BENCH_SEED), commD: pc2.commD, commR: pc2.commR }));
+  // C1 on the home node: its prepare step moves sealed and cache there, and its work fetches nothing more
+  const c1Task = task('C1', sector, { ticket: hex(new Uint8Array(32).fill(0x5a)), seed: hex(LOTUS_BENCH_SEED), commD: pc2.commD, commR: pc2.commR });
+  await home.worker.prepare(c1Task, { signal: new AbortController().signal });
+  t.deepEqual(await where(manager, sector, 'sealed'), [{ id: home.sealId, primary: true }], 'moved by the prepare step');
+  const fetchLines = home.node.logs.filter((l) => /fetching/.test(l)).length;
+  const c1 = await home.run(c1Task);
+  t.is(home.node.logs.filter((l) => /fetching/.test(l)).length, fetchLines, 'the work found its inputs here');
   t.deepEqual(await where(manager, sector, 'cache'), [{ id: home.sealId, primary: true }]);
   t.false(existsSync(sectorFilePath(other.sealRoot, 'sealed', sector)), 'a move deletes the source');
-  // C2 on the other node: the cache is copied for it and dropped afterwards
+  // C2 on the other node reads C1's output from the holder: the cache is never copied there
   const c2 = await other.run(task('C2', sector, { c1 }));
   t.truthy(c2.proof);
   t.deepEqual(await where(manager, sector, 'cache'), [{ id: home.sealId, primary: true }]);
   t.false(existsSync(sectorFilePath(other.sealRoot, 'cache', sector)));
+  t.false(other.node.logs.some((l) => /fetching the cache/.test(l)), 'no cache fetch');
+  t.true(other.node.logs.some((l) => /reading C1's output of s-t01000-4 from the node that holds its cache/.test(l)));
+  // and so does a node whose only path has no room for a cache copy (C2 needs no space: Lotus's task selector)
+  const tiny = await makeNode(manager.catalog);
+  const tinyRoot = makePath(t.context.dir, 'tiny-seal', { canSeal: true, canStore: false, maxStorage: 4096 });
+  await tiny.local.openPath(tinyRoot);
+  t.teardown(() => tiny.close());
+  const tinyWorker = new LocalWorker({ pool, localStore: tiny.local, remote: tiny.remote, locks: new SectorLocks(), sources: new Map(), parentCacheDir: PARENT_CACHE_DIR, log: messageLogger(tiny.logs) });
+  const c2b = (await tinyWorker.run(task('C2', sector, { c1 }), { signal: new AbortController().signal })).value as TaskOutputs['C2'];
+  t.is(c2b.sha256, c2.sha256, 'the same proof as with the cache at hand');
+  t.false(existsSync(sectorFilePath(tinyRoot, 'cache', sector)));
 
   // FIN on B moves everything to B and removes the unsealed file everywhere; GET on A (the only storage path) moves the rest there
   await b.run(task('FIN', sector, { keepUnsealed: [] }));

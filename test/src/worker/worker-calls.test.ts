@@ -5,7 +5,7 @@ import anyTest, { type TestFn } from 'ava';
 import { type Db, openDatabase } from '../../../src/db/database.js';
 import { workerMigrations } from '../../../src/db/migrations.js';
 import { type WorkerCall, WorkerCallStore } from '../../../src/db/worker-call-store.js';
-import { AbortedError, CallUnknownError, DaemonUnreachableError } from '../../../src/errors.js';
+import { AbortedError, CallUnknownError, DaemonUnreachableError, type SectorStorageError } from '../../../src/errors.js';
 import type { CallReturn } from '../../../src/tasks/calls.js';
 import type { Task, TaskResult } from '../../../src/tasks/task-types.js';
 import { WorkerCalls } from '../../../src/worker/worker-calls.js';
@@ -129,4 +129,40 @@ test('waitQuiet resolves once no call runs', async (t) => {
   runs.get('1')!.resolve(finResult);
   await q;
   t.true(quiet);
+});
+
+test("a call's prepare step runs the body's prepare (not recorded, abortable through abort()), and its progress and the run's reach the connection at most every 500 ms", async (t) => {
+  const reports: string[] = [];
+  let prepareSignal: AbortSignal | undefined;
+  const body = {
+    async prepare(_task: Task, o: { signal: AbortSignal; onProgress?: (p: { phase: string; done: number; total: number }) => void }) {
+      prepareSignal = o.signal;
+      o.onProgress?.({ phase: 'fetch sealed', done: 1, total: 0 });
+      o.onProgress?.({ phase: 'fetch sealed', done: 2, total: 0 }); // within 500 ms of the first: not sent
+      await new Promise((resolve, reject) => {
+        o.signal.addEventListener('abort', () => reject(o.signal.reason), { once: true });
+        setTimeout(resolve, 50);
+      });
+    },
+    async run(_task: Task, o: { signal: AbortSignal; onProgress?: (p: { phase: string; done: number; total: number }) => void }) {
+      o.onProgress?.({ phase: 'fin', done: 1, total: 1 });
+      return finResult;
+    },
+  };
+  const calls = new WorkerCalls({ store: t.context.store, body, session: 's' });
+  calls.connect(
+    async () => {},
+    (callId, sector, p) => reports.push(`${callId.slice(-1)} ${sector.number} ${p.phase} ${p.done}`),
+  );
+  await calls.prepare(ID(7), fin, new AbortController().signal);
+  t.is(t.context.store.get(ID(7)), undefined, 'a prepare step records nothing');
+  const aborted = calls.prepare(ID(8), fin, new AbortController().signal);
+  await tick();
+  t.true(calls.abort(ID(8)));
+  t.is((await t.throwsAsync<SectorStorageError>(aborted))?.code, 'ABORTED');
+  t.true(prepareSignal?.aborted);
+  calls.accept(ID(7), fin);
+  await tick();
+  t.deepEqual(reports, ['7 1 fetch sealed 1', '8 1 fetch sealed 1', '7 1 fin 1']);
+  await calls.close();
 });
