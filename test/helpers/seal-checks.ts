@@ -269,7 +269,7 @@ async function api<T>(repo: string, method: string, params: unknown[]): Promise<
 export async function storageProblems(repo: string, options: { quiescent?: boolean } = {}): Promise<string[]> {
   const root = join(repo, 'storage');
   const problems: string[] = [];
-  const sectors = new Set((await api<Array<{ SectorID: number }>>(repo, 'SectorsList', [])).map((s) => s.SectorID));
+  const sectors = new Set(await api<number[]>(repo, 'SectorsList', []));
   const local = await api<Array<{ ID: string; LocalPath: string; UnknownEntries?: string[] }>>(repo, 'StorageLocal', []);
   const path = local.find((l) => l.LocalPath === root);
   if (!path) return [`${root} is not one of the daemon's storage paths: ${JSON.stringify(local)}`];

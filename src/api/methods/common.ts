@@ -1,8 +1,8 @@
 /**
  * Methods every node answers (Lotus's common API): `Filecoin.Version`, `Filecoin.Session`,
- * `Filecoin.AuthNew`, `Filecoin.AuthVerify`.
+ * `Filecoin.AuthNew`, `Filecoin.AuthVerify`, `Filecoin.Shutdown`.
  */
-import { InvalidArgumentError } from '../../errors.js';
+import { InternalError, InvalidArgumentError } from '../../errors.js';
 import { ALL_PERMISSIONS, type Permission } from '../../auth/tokens.js';
 import { expectArity } from '../params.js';
 import { defineMethod } from '../rpc-method.js';
@@ -45,6 +45,24 @@ export const commonMethods = {
       return [];
     },
     run: (_p, { components }): string => components.daemon.session,
+  }),
+  /**
+   * `Filecoin.Shutdown()` (admin): answers, then the daemon shuts down as on SIGTERM (Lotus's
+   * `lotus-miner stop`).
+   */
+  Shutdown: defineMethod({
+    perm: 'admin',
+    params: (raw): [] => {
+      expectArity(raw, 0);
+      return [];
+    },
+    run: (_p, { components }): null => {
+      const stop = components.daemon.requestShutdown;
+      if (!stop) throw new InternalError('this server cannot be shut down through its API');
+      // after the answer is on its way: the shutdown closes this very connection
+      setImmediate(() => stop('Filecoin.Shutdown'));
+      return null;
+    },
   }),
   /** `Filecoin.AuthNew(perms: string[]) → token` (admin). */
   AuthNew: defineMethod({

@@ -8,7 +8,7 @@ import type { SectorInfo } from '../../api/methods/sectors.js';
 import { isSectorState, SECTOR_STATES, type SectorStateName } from '../../sector/sector-states.js';
 import { parseIntArg } from '../args.js';
 import { defineCommand } from '../command.js';
-import { formatElapsed, tabulate } from '../output.js';
+import { formatElapsed, plural, tabulate } from '../output.js';
 
 /** States a sector leaves only by an operator: its seal time stops counting there. */
 const STOPPED_STATES: readonly string[] = ['Removing', 'RemoveFailed', 'Removed', 'FailedUnrecoverable'];
@@ -60,7 +60,7 @@ export function formatSectorStatus(s: SectorInfo, options: { log?: boolean } = {
   lines.push(
     `SealProof:\t${s.SealProof}`,
     `SectorSize:\t${s.SectorSize}`,
-    `Pieces:\t${s.Pieces.length} (${s.Deals.length} deal, ${s.Pieces.length - s.Deals.length} filler)`,
+    `Pieces:\t${s.Pieces.length} (${plural(s.Deals.length, 'deal')}, ${plural(s.Pieces.length - s.Deals.length, 'filler')})`,
   );
   s.Pieces.forEach((p, i) => {
     lines.push(
@@ -155,7 +155,7 @@ const list = defineCommand({
     const states = flags.states === undefined ? undefined : parseStatesFlag(flags.states);
     const api = await connect();
     try {
-      const sectors = states ? await api.call('SectorsListInStates', states, { signal }) : await api.call('SectorsList', { signal });
+      const sectors = await api.call('SectorsListInfo', states, { signal });
       out.result(sectors, (s) => formatSectorList(s));
     } finally {
       api.close();
