@@ -3,6 +3,7 @@
  * `defineCommand`); add one spread line here for a new file.
  */
 import type { AnyCommand } from '../command.js';
+import { authCommands } from './auth.js';
 import { driftCommands } from './drift.js';
 import { piecesCommands } from './pieces.js';
 import { runCommands } from './run.js';
@@ -23,4 +24,5 @@ export const commands: readonly AnyCommand[] = [
   ...sealCommands,
   ...storageCommands,
   ...workerCommands,
+  ...authCommands,
 ];

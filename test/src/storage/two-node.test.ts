@@ -135,7 +135,7 @@ async function inIndex(api: ApiClient, id: string): Promise<string[]> {
 }
 
 function localPath(api: ApiClient) {
-  return api.call('StorageLocal').then((l) => l[0] as { ID: string; LocalPath: string });
+  return api.call('StorageLocalPaths').then((l) => l[0] as { ID: string; LocalPath: string });
 }
 
 test.serial('a sector declared on the worker is found, fetched to the daemon in move mode, and the index agrees with both disks', async (t) => {
