@@ -167,3 +167,21 @@ test.serial('auth create-token and auth api-info make tokens of a permission and
     cleanup(elsewhere);
   }
 });
+
+test.serial('sectors status N --watch follows a pledged sector through its states and ends with it Proving', async (t) => {
+  const repo = tmpDir();
+  const daemon = await startDaemon(repo, ['--sector-size', '2KiB', '--epoch-ms', '500', '--seed-wait-epochs', '2']);
+  try {
+    const pledge = await runCli(repo, ['sectors', 'pledge']);
+    t.is(pledge.stdout, 'Created CC sector: 0\n');
+    const watch = await runCli(repo, ['sectors', 'status', '0', '--watch'], 240_000);
+    t.is(watch.code, 0, watch.stderr);
+    const states = watch.stderr.trim().split('\n').map((l) => /sector 0: (\w+)/.exec(l)?.[1]);
+    t.is(states.at(-1), 'Proving');
+    t.true(states.every((s) => s !== undefined), watch.stderr);
+    t.regex(watch.stdout, /^Status:\tProving$/m);
+  } finally {
+    await daemon.stop();
+    cleanup(repo);
+  }
+});
