@@ -21,6 +21,11 @@ export interface VersionInfo {
 /** The API version; bump on incompatible changes to a method. */
 export const API_VERSION = 1;
 
+/** The token inside an `AuthNew` result (base64 of its bytes, as Lotus's `[]byte`). */
+export function tokenFromAuthNew(result: string): string {
+  return Buffer.from(result, 'base64').toString('utf8');
+}
+
 export const commonMethods = {
   /** `Filecoin.Version() → VersionInfo` (read). */
   Version: defineMethod({
@@ -64,7 +69,10 @@ export const commonMethods = {
       return null;
     },
   }),
-  /** `Filecoin.AuthNew(perms: string[]) → token` (admin). */
+  /**
+   * `Filecoin.AuthNew(perms: string[]) → base64 of the token` (admin): Lotus returns the token as
+   * `[]byte`, which Go's JSON writes as base64; {@link tokenFromAuthNew} turns it back.
+   */
   AuthNew: defineMethod({
     perm: 'admin',
     params: (raw): [Permission[]] => {
@@ -75,7 +83,7 @@ export const commonMethods = {
       }
       return [list as Permission[]];
     },
-    run: ([perms], { components }): string => components.daemon.createToken(perms),
+    run: ([perms], { components }): string => Buffer.from(components.daemon.createToken(perms)).toString('base64'),
   }),
   /** `Filecoin.AuthVerify(token) → perms` (read): the permissions a token grants (used by workers). */
   AuthVerify: defineMethod({

@@ -4,6 +4,7 @@
  * another shell or machine. As in Lotus, `--perm P` grants P and every weaker permission
  * (read < write < sign < admin).
  */
+import { tokenFromAuthNew } from '../../api/methods/common.js';
 import { ALL_PERMISSIONS, type Permission } from '../../auth/tokens.js';
 import { API_INFO_ENV, formatApiInfo, readApiInfo } from '../../repo/api-info.js';
 import { UsageError } from '../args.js';
@@ -29,7 +30,7 @@ const createToken = defineCommand({
     const perms = permissionsUpTo(flags.perm);
     const api = await connect();
     try {
-      const token = await api.call('AuthNew', perms, { signal });
+      const token = tokenFromAuthNew(await api.call('AuthNew', perms, { signal }));
       out.result({ token, perms }, (r) => r.token);
     } finally {
       api.close();
@@ -46,7 +47,7 @@ const apiInfo = defineCommand({
     const perms = permissionsUpTo(flags.perm);
     const api = await connect();
     try {
-      const token = await api.call('AuthNew', perms, { signal });
+      const token = tokenFromAuthNew(await api.call('AuthNew', perms, { signal }));
       const { multiaddr } = readApiInfo(repoPath);
       const value = formatApiInfo(token, multiaddr);
       out.result({ [API_INFO_ENV]: value, perms }, () => `${API_INFO_ENV}=${value}`);

@@ -58,7 +58,7 @@ test.serial('npm start stops the daemon on the SIGTERM sent to npm: the lock and
   cleanup(repo);
 });
 
-test.serial('a busy listen address fails ADDRESS_IN_USE naming the address, and the first daemon keeps serving', async (t) => {
+test.serial('a busy listen address fails ADDRESS_IN_USE naming the address, the first daemon keeps serving, and another --sector-size on its repository is refused', async (t) => {
   const first = tmpDir();
   const second = tmpDir();
   const daemon = await startDaemon(first, ['--sector-size', '2KiB']);
@@ -71,9 +71,12 @@ test.serial('a busy listen address fails ADDRESS_IN_USE naming the address, and 
     t.is((await runCli(first, ['sectors', 'list'])).code, 0);
   } finally {
     await daemon.stop();
-    cleanup(first);
-    cleanup(second);
   }
+  const resize = await runCli(first, ['run', '--listen', '127.0.0.1:0', '--sector-size', '8MiB', '--threads', '1']);
+  t.is(resize.code, 1);
+  t.regex(resize.stderr, /was created for StackedDrg2KiBV1_1 \(sector size 2048\); --sector-size 8388608 cannot change it \[REPO_INVALID\]/);
+  cleanup(first);
+  cleanup(second);
 });
 
 test.serial('after start-up the daemon logs each request and each failure with its code', async (t) => {
