@@ -63,6 +63,7 @@ export class RpcServer {
       const error = result.kind === 'json' && 'error' in result.response ? result.response.error : undefined;
       this.onCall({
         method: typeof method === 'string' ? method : '(none)',
+        ...(typeof method === 'string' && this.#methods.has(method) ? { perm: this.#methods.get(method)!.perm } : {}),
         ms: performance.now() - started,
         ...(error ? { error: { code: error.data?.code ?? 'INVALID_ARGUMENT', message: error.message } } : {}),
       });
@@ -122,5 +123,5 @@ export class RpcServer {
   onInternalError?: (method: string, err: unknown) => void;
 
   /** Called after every call with its method, duration and error (for the daemon's request log). */
-  onCall?: (call: { method: string; ms: number; error?: WireError }) => void;
+  onCall?: (call: { method: string; perm?: Permission; ms: number; error?: WireError }) => void;
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * The `sector-storage` executable: finds the command named by the leading words, parses its
- * flags, runs it, and turns every failure into `Error: … [CODE]` on stderr with a non-zero exit
- * (1 for errors, 2 for usage mistakes). SIGINT/SIGTERM abort the command's signal; a second
- * signal exits at once.
+ * flags, runs it, and turns every failure into `Error: … [CODE]` on stderr (with `--json`, one JSON
+ * document on stdout) with a non-zero exit (1 for errors, 2 for usage mistakes). SIGINT/SIGTERM
+ * abort the command's signal; a second SIGINT exits at once.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -41,11 +41,12 @@ export async function main(argv: readonly string[], registry: readonly AnyComman
   }
   const flagSpecs = { ...command.flags, ...globalFlags };
   const controller = new AbortController();
-  let signals = 0;
+  let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) process.exit(sig === 'SIGINT' ? 130 : 143);
-    controller.abort(new Error(`received ${sig}`));
+    // a second Ctrl-C is the user insisting; SIGTERM often comes twice at once (a supervisor
+    // signals the whole process group and npm forwards it too), so it never cuts the shutdown short
+    if (sig === 'SIGINT' && ++interrupts > 1) process.exit(130);
+    if (!controller.signal.aborted) controller.abort(new Error(`received ${sig}`));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

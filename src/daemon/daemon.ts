@@ -44,8 +44,8 @@ import { LOCAL_WORKER_ID } from '../tasks/worker-info.js';
 import { programVersion } from '../version.js';
 import { RemoteWorkers } from './remote-workers.js';
 
-/** Calls a worker or client repeats every few seconds: logged only when they fail. */
-const QUIET_METHODS = new Set(['Filecoin.Session', 'Filecoin.StorageOwnerHeartbeat', 'Filecoin.StorageReportHealth']);
+/** Calls a worker repeats every few seconds: logged only when they fail. */
+const QUIET_METHODS = new Set(['Filecoin.StorageOwnerHeartbeat', 'Filecoin.StorageReportHealth']);
 
 /** Default API listen address (loopback, Lotus miner's port). */
 export const DEFAULT_LISTEN = '127.0.0.1:2345';
@@ -167,9 +167,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const streams = new StreamRegistry();
     const rpc = new RpcServer(apiMethods, components, streams);
     rpc.onInternalError = (method, err) => log(`${method} failed unexpectedly: ${(err as Error)?.stack ?? err}`);
-    rpc.onCall = ({ method, ms, error }) => {
+    // every failure, and every call that may change something; reads (polled by watchers) only when they fail
+    rpc.onCall = ({ method, perm, ms, error }) => {
       if (error) log(`rpc ${method} failed (${ms.toFixed(1)} ms): ${error.message} [${error.code}]`);
-      else if (!QUIET_METHODS.has(method)) log(`rpc ${method} (${ms.toFixed(1)} ms)`);
+      else if (perm !== 'read' && !QUIET_METHODS.has(method)) log(`rpc ${method} (${ms.toFixed(1)} ms)`);
     };
     const server = new ApiHttpServer({ rpc, streams, authenticate: (t) => authority.verifyToken(t), log });
     const { intervalMs, thresholdMs } = heartbeatTimingFromEnv();

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { CRASH_AT_ENV } from '../../../src/lifecycle/crash-points.js';
-import { cleanup, lockHolder, rawRpc, runCli, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
+import { cleanup, rawRpc, runCli, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -24,39 +24,44 @@ function alive(pid: number): boolean {
   }
 }
 
-test.serial('npm start stops the daemon on the SIGTERM sent to npm: the lock and the port are released', async (t) => {
-  const repo = tmpDir('ss-npm-start-');
-  const npm = spawn('npm', ['start', '--', '--listen', '127.0.0.1:0', '--sector-size', '2KiB', '--threads', '1'], {
-    cwd: ROOT,
-    env: { ...process.env, SECTOR_STORAGE_PATH: repo },
-    stdio: ['ignore', 'pipe', 'pipe'],
+for (const target of ['npm', 'its process group'] as const) {
+  test.serial(`npm start shuts the daemon down cleanly on the SIGTERM sent to ${target}: the lock and the port are released`, async (t) => {
+    const repo = tmpDir('ss-npm-start-');
+    // its own process group, as a supervisor (systemd's control group) signals every process in it
+    const npm = spawn('npm', ['start', '--', '--listen', '127.0.0.1:0', '--sector-size', '2KiB', '--threads', '1'], {
+      cwd: ROOT,
+      env: { ...process.env, SECTOR_STORAGE_PATH: repo },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let out = '';
+    npm.stdout.on('data', (d) => {
+      out += d;
+    });
+    npm.stderr.on('data', (d) => {
+      out += d;
+    });
+    const exited = new Promise<number | null>((resolve) => npm.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 60_000;
+    while (!(existsSync(join(repo, 'api')) && /listening on/.test(out))) {
+      if (Date.now() > deadline) t.fail(`the daemon did not start: ${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const daemonPid = Number(/pid (\d+)\)/.exec(out)![1]);
+    t.not(daemonPid, npm.pid, 'the daemon runs as its own process under npm');
+    if (target === 'npm') npm.kill('SIGTERM');
+    else process.kill(-npm.pid!, 'SIGTERM');
+    await exited;
+    const stopBy = Date.now() + 30_000;
+    while ((alive(daemonPid) || !/daemon stopped/.test(out)) && Date.now() < stopBy) await new Promise((r) => setTimeout(r, 100));
+    t.false(alive(daemonPid), `the daemon exited with npm (${out})`);
+    t.regex(out, /shutting down \(received SIGTERM\)/);
+    t.regex(out, /daemon stopped/, 'the whole shutdown ran, even with the signal twice');
+    t.false(existsSync(join(repo, 'repo.lock')), 'the repository lock is released');
+    t.false(existsSync(join(repo, 'api')));
+    cleanup(repo);
   });
-  let out = '';
-  npm.stdout.on('data', (d) => {
-    out += d;
-  });
-  npm.stderr.on('data', (d) => {
-    out += d;
-  });
-  const exited = new Promise<number | null>((resolve) => npm.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 60_000;
-  while (!(existsSync(join(repo, 'api')) && /listening on/.test(out))) {
-    if (Date.now() > deadline) t.fail(`the daemon did not start: ${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const daemonPid = Number(/pid (\d+)\)/.exec(out)![1]);
-  t.not(daemonPid, npm.pid, 'the daemon runs as its own process under npm');
-  npm.kill('SIGTERM');
-  await exited;
-  const stopBy = Date.now() + 20_000;
-  while (alive(daemonPid) && Date.now() < stopBy) await new Promise((r) => setTimeout(r, 100));
-  t.false(alive(daemonPid), `the daemon exited with npm (${out})`);
-  t.regex(out, /shutting down \(received SIGTERM\)/);
-  t.regex(out, /daemon stopped/);
-  t.is(lockHolder(repo), undefined, 'the repository lock is released');
-  t.false(existsSync(join(repo, 'api')));
-  cleanup(repo);
-});
+}
 
 test.serial('a busy listen address fails ADDRESS_IN_USE naming the address, the first daemon keeps serving, and another --sector-size on its repository is refused', async (t) => {
   const first = tmpDir();
@@ -79,17 +84,19 @@ test.serial('a busy listen address fails ADDRESS_IN_USE naming the address, the 
   cleanup(second);
 });
 
-test.serial('after start-up the daemon logs each request and each failure with its code', async (t) => {
+test.serial('after start-up the daemon logs each call that may change something and each failure with its code, not successful reads', async (t) => {
   const repo = tmpDir();
   const daemon = await startDaemon(repo, ['--sector-size', '2KiB']);
   try {
     t.is((await runCli(repo, ['sectors', 'pledge'])).code, 0);
+    t.is((await runCli(repo, ['sectors', 'list'])).code, 0);
     t.is((await runCli(repo, ['sectors', 'status', '4242'])).code, 1);
     const until = Date.now() + 10_000;
     while (!/rpc Filecoin\.SectorsStatus failed/.test(daemon.output()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     t.regex(daemon.output(), /rpc Filecoin\.PledgeSector \([\d.]+ ms\)/);
     t.regex(daemon.output(), /rpc Filecoin\.SectorsStatus failed \([\d.]+ ms\): sector 4242 .*\[SECTOR_UNKNOWN\]/);
     t.regex(daemon.output(), /restored 0 sector\(s\) of miner t01000/);
+    t.notRegex(daemon.output(), /rpc Filecoin\.SectorsListInfo/, 'a successful read is not logged');
   } finally {
     await daemon.stop();
     cleanup(repo);
