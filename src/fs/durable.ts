@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { type FileHandle, link, open, rename, rm, writeFile } from 'node:fs/promises';
+import { type FileHandle, link, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Options of {@link writeFileDurable}. */
@@ -38,6 +38,44 @@ export function tempPathFor(path: string): string {
 /** The name of the file a temp name of {@link tempPathFor} stands for, or undefined if `entry` is not one. */
 export function tempNameTarget(entry: string): string | undefined {
   return /^\.(.+)\.\d+-[0-9a-f]+\.tmp$/s.exec(entry)?.[1];
+}
+
+/**
+ * Removes the temp files of `path` (names of {@link tempPathFor}) left by processes that no
+ * longer run: a process killed while writing leaves its temp behind, and in a directory that
+ * outlives every process (the parent cache) nothing else would ever remove it. A temp whose
+ * process still runs (this one included: pool threads share its pid) is left alone, as is any
+ * temp whose owner cannot be checked. Returns the names removed.
+ */
+export async function removeOrphanTemps(path: string): Promise<string[]> {
+  const dir = dirname(path);
+  const name = basename(path);
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const removed: string[] = [];
+  for (const entry of entries) {
+    if (tempNameTarget(entry) !== name) continue;
+    const pid = Number(/\.(\d+)-[0-9a-f]+\.tmp$/.exec(entry)?.[1]);
+    if (!Number.isSafeInteger(pid) || processRuns(pid)) continue;
+    await rm(join(dir, entry), { force: true });
+    removed.push(entry);
+  }
+  return removed;
+}
+
+/** True unless the kernel says no process has this pid (EPERM: it runs under another user). */
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
 }
 
 /** Directory fsync is refused by some filesystems; the rename is still atomic there. */

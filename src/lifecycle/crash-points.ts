@@ -49,6 +49,11 @@ export const CRASH_POINTS = [
    * (reached only where a layer has more than one chunk of nodes: 8 MiB sectors and up).
    */
   'pc1.mid-layer',
+  /**
+   * Parent cache generation: the first chunk of parents is in the temp file, the rest is not
+   * (reached only where the graph has more than one chunk: 8 MiB sectors and up).
+   */
+  'parent-cache.mid-generation',
   /** Finalize: the first file of the sector's cache is removed, the others are still there. */
   'finalize.cache-partly-cleared',
   ...CALL_RUNNING,

@@ -50,13 +50,25 @@ export function cancelFlagFor(signal: AbortSignal | undefined): Int32Array {
   return flag;
 }
 
+/** The context a pool thread builds for a handler, plus what only the thread itself uses. */
+export interface ThreadTaskContext extends TaskContext {
+  /**
+   * Resolves once the caller has received every report sent so far. The result travels on
+   * another channel than the reports, so a thread that returned without waiting could have its
+   * result arrive before its final report.
+   */
+  delivered(): Promise<void>;
+}
+
 /** Builds the handler-side context from the shared flag and an optional progress sink. */
 export function createTaskContext(
   cancelFlag: Int32Array | undefined,
   sink: { report(p: TaskProgress): unknown } | undefined,
   minIntervalMs = 100,
-): TaskContext {
+): ThreadTaskContext {
   let last = 0;
+  // reports are answered in order on one port, so the latest answer covers every earlier report
+  let latest: Promise<unknown> = Promise.resolve();
   return {
     cancelFlag,
     progress(p) {
@@ -65,8 +77,9 @@ export function createTaskContext(
       // always deliver the final report so callers see 100 %
       if (now - last < minIntervalMs && p.done < p.total) return;
       last = now;
-      void Promise.resolve(sink.report(p)).catch(() => {});
+      latest = Promise.resolve(sink.report(p)).catch(() => {});
     },
+    delivered: () => latest.then(() => {}),
     get cancelled() {
       return cancelFlag !== undefined && Atomics.load(cancelFlag, CANCEL_FLAG) !== 0;
     },

@@ -23,7 +23,11 @@ export interface SealerPoolOptions {
 
 export interface RunOptions {
   signal?: AbortSignal;
-  onProgress?: (p: TaskProgress) => void;
+  /**
+   * Receives the task's progress reports, in order. The result is returned only after the last
+   * report has been received (and, when the receiver returns a promise, after it has settled).
+   */
+  onProgress?: (p: TaskProgress) => unknown;
   /** Objects inside `input` to transfer rather than clone (MessagePorts, large ArrayBuffers). */
   transfer?: TransferListItem[];
 }

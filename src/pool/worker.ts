@@ -33,6 +33,7 @@ export default async function runTask(msg: TaskMessage): Promise<TaskResult> {
     }
     const ctx = createTaskContext(msg.cancel, sink);
     const value = await handler(msg.input, ctx);
+    await ctx.delivered();
     return { ok: true, value };
   } catch (err) {
     return { ok: false, error: toWireError(err) };

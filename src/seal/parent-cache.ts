@@ -19,14 +19,16 @@
  * digests of its production caches (`parent_cache.json`); that table is not part of this
  * project, which is why adoption recomputes a sample instead of comparing with it. Files and
  * sidecars are written atomically (temp file, fsync, rename), so a crash never leaves a
- * half-written cache that looks valid.
+ * half-written cache that looks valid; the temp a killed process left behind is removed by the
+ * next open, once no process with its pid runs.
  */
 import { createHash } from 'node:crypto';
 import { constants, type FileHandle, mkdir, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BASE_PARENTS, EXP_PARENTS, PARENTS_PER_NODE } from '../../native/sdr.js';
 import { CacheCorruptError, InvalidArgumentError } from '../errors.js';
-import { DurableTempFile, writeFileDurable } from '../fs/durable.js';
+import { DurableTempFile, removeOrphanTemps, writeFileDurable } from '../fs/durable.js';
+import { crashPoint } from '../lifecycle/crash-points.js';
 import { graphIdentity, graphParents, type SdrGraph } from './graph.js';
 
 /** Bytes per node in a cache file. */
@@ -119,6 +121,9 @@ export class ParentCache {
     const base = join(dir, parentCacheBaseName(graph));
     const path = `${base}.cache`;
     const manifestPath = `${base}.json`;
+    // temps of a generation or sidecar write whose process was killed would stay for ever
+    await removeOrphanTemps(path);
+    await removeOrphanTemps(manifestPath);
     let status: ParentCacheStatus = 'verified';
     let check = await checkCache(graph, path, manifestPath);
     if (check === 'foreign') {
@@ -270,6 +275,7 @@ async function generate(graph: SdrGraph, path: string, manifestPath: string, opt
       h.update(bytes);
       await file.handle.write(bytes, 0, bytes.length, start * PARENT_BYTES_PER_NODE);
       options.onProgress?.(start + count, graph.nodes);
+      if (start + count < graph.nodes) crashPoint('parent-cache.mid-generation');
     }
     // the sidecar goes first: a .cache file under its real name then always has its record, so
     // another process opening it meanwhile never mistakes it for a file someone else wrote

@@ -23,6 +23,8 @@ export interface CliResult {
   stderr: string;
 }
 
+const START_TIMEOUT_MS = 120_000;
+
 /** Runs one CLI command with `SECTOR_STORAGE_PATH=repo` (and `env`) and waits for it. */
 export function runCli(repo: string, args: readonly string[], timeoutMs = 30_000, env: Readonly<Record<string, string>> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
@@ -156,7 +158,9 @@ export async function startDaemon(
       return { ...r, output: out };
     },
   };
-  const deadline = Date.now() + 30_000;
+  // Generous: start-up is quick when idle, but a test suite sharing two cores with compilers
+  // has taken over 30 s to reach "listening". The bound only catches a daemon that never starts.
+  const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     if (existsSync(join(repo, 'api')) && /listening on/.test(out)) return daemon;
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -164,7 +168,7 @@ export async function startDaemon(
     }
     if (Date.now() > deadline) {
       await daemon.stop(1000);
-      throw new Error(`daemon did not write its api file within 30 s:\n${out}`);
+      throw new Error(`daemon did not write its api file within ${START_TIMEOUT_MS / 1000} s:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
@@ -129,6 +130,37 @@ test('an abandoned generation leaves nothing behind', async (t) => {
     { message: 'stop' },
   );
   t.deepEqual(await readdir(t.context.dir), []);
+});
+
+test('a generation killed with SIGKILL leaves a temp that the next open removes, while a live process\'s temp stays', async (t) => {
+  const big = sdrGraph({ nodes: 1 << 18, porepId: porepId(7) });
+  const moduleUrl = new URL('../../../src/seal/parent-cache.js', import.meta.url).href;
+  const graphUrl = new URL('../../../src/seal/graph.js', import.meta.url).href;
+  const proofsUrl = new URL('../../../src/sector/proofs.js', import.meta.url).href;
+  const script = `
+    const { ParentCache } = await import(${JSON.stringify(moduleUrl)});
+    const { sdrGraph } = await import(${JSON.stringify(graphUrl)});
+    const { porepId } = await import(${JSON.stringify(proofsUrl)});
+    await ParentCache.open(sdrGraph({ nodes: 1 << 18, porepId: porepId(7) }), { dir: ${JSON.stringify(t.context.dir)} });`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, SECTOR_STORAGE_CRASH_AT: 'parent-cache.mid-generation' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
+  t.is(signal, 'SIGKILL', stderr);
+  const left = await readdir(t.context.dir);
+  t.is(left.length, 1, 'only the killed generation\'s temp');
+  t.regex(left[0]!, new RegExp(`^\\.${parentCacheBaseName(big)}\\.cache\\.${child.pid}-[0-9a-f]+\\.tmp$`));
+  t.true((await stat(join(t.context.dir, left[0]!))).size > 0, 'the first chunk was written');
+  // a temp of a process that still runs (this one) is somebody's generation in progress
+  const live = `.${parentCacheBaseName(big)}.cache.${process.pid}-0badcafe.tmp`;
+  await writeFile(join(t.context.dir, live), 'in progress');
+  const cache = await ParentCache.open(big, { dir: t.context.dir });
+  t.is(cache.status, 'created');
+  await cache.close();
+  t.deepEqual((await readdir(t.context.dir)).sort(), [live, `${parentCacheBaseName(big)}.cache`, `${parentCacheBaseName(big)}.json`].sort());
 });
 
 test('the default directory is rust-fil-proofs\': FIL_PROOFS_PARENT_CACHE, else /var/tmp/filecoin-parents', (t) => {

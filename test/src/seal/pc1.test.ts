@@ -192,11 +192,16 @@ test.serial('PC1 SIGKILLed in the middle of layer 2 resumes and writes byte-iden
   }
 });
 
-test('PC1 runs as a pool task and streams its progress to the caller', async (t) => {
+test('PC1 runs as a pool task and streams its progress to the caller, the final report before the result', async (t) => {
   const pool = new SealerPool({ threads: 1 });
   try {
     const reports: TaskProgress[] = [];
-    const out = await pool.run('pc1', { ...input2k(t.context.dir, t.context.parents), chunkNodes: 16 }, { onProgress: (p) => reports.push(p) });
+    // a slow receiver: the result, which travels on another port, must still wait for the last report
+    const onProgress = async (p: TaskProgress) => {
+      await new Promise((r) => setTimeout(r, 50));
+      reports.push(p);
+    };
+    const out = await pool.run('pc1', { ...input2k(t.context.dir, t.context.parents), chunkNodes: 16 }, { onProgress });
     t.is(out.replicaId, 'b8b46c93870fa313cf0fca62c81c0dae6bde6d258df8d0f3de5fe3a30d812f0d');
     t.deepEqual(out.layerFiles, ['sc-02-data-layer-1.dat', 'sc-02-data-layer-2.dat']);
     t.true(reports.some((r) => r.phase === 'pc1' && r.done === r.total), 'the final progress report arrives');
