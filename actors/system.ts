@@ -287,6 +287,17 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     log.warn(`sector ${u.number} of miner ${u.miner} is not started: its record (state ${u.state}) is unreadable: ${u.reason}`);
   }
   const openCalls = calls.open().filter((c) => c.sector.miner === options.minerId);
+  // an upload dies with the process that received it: its AddPiece cannot resume, the sector goes
+  // back to WaitDeals (machines/sector/restore.ts) and the client must add the piece again
+  const recorded = new Set(records.map((r) => r.number));
+  for (const c of openCalls) {
+    if (c.task !== 'AP' || !recorded.has(c.sector.number)) continue;
+    log.warn(
+      { sector: c.sector.number, callId: c.callId },
+      `sector ${c.sector.number}: the AddPiece interrupted by the restart (call ${c.callId}, padded offset ${c.input.type === 'AP' ? c.input.input.paddedOffset : '?'}) was reset: the sector is back in WaitDeals, the piece was never reported and must be added again`,
+    );
+  }
+  log.info(`restored ${records.length} sector(s) of miner t0${options.minerId} (${records.length - records.filter(startsDormant).length} with a live actor), ${openCalls.length} open call(s)`);
   // sectors that wait for nothing get their actor only when an event for them arrives
   const dormant = records.filter(startsDormant);
   const awake = records.filter((r) => !startsDormant(r));

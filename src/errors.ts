@@ -49,6 +49,9 @@ export type ErrorCode =
   | 'CALL_STATE_INVALID'
   | 'ABORTED'
   | 'UPLOAD_STALLED'
+  | 'UPLOAD_NOT_PUSHED'
+  | 'ADDRESS_IN_USE'
+  | 'LISTEN_FAILED'
   | 'PROTOCOL_MISMATCH'
   | 'WORKER_UNKNOWN'
   | 'WORKER_LOST'
@@ -142,6 +145,12 @@ export const CallStateInvalidError = defineError('CallStateInvalidError', 'CALL_
 export const AbortedError = defineError('AbortedError', 'ABORTED');
 /** A client's upload sent nothing for longer than the idle timeout; the piece is dropped. */
 export const UploadStalledError = defineError('UploadStalledError', 'UPLOAD_STALLED');
+/** A call names an upload stream that nobody pushed to `/rpc/streams/v0/push/<uuid>` in time; nothing was added. */
+export const UploadNotPushedError = defineError('UploadNotPushedError', 'UPLOAD_NOT_PUSHED');
+/** The listen address is taken by another process (EADDRINUSE). */
+export const AddressInUseError = defineError('AddressInUseError', 'ADDRESS_IN_USE');
+/** The listen address cannot be bound for another reason (EACCES, EADDRNOTAVAIL…). */
+export const ListenFailedError = defineError('ListenFailedError', 'LISTEN_FAILED');
 /** A worker and its manager speak different versions of the worker protocol. */
 export const ProtocolMismatchError = defineError('ProtocolMismatchError', 'PROTOCOL_MISMATCH');
 /** No connected worker has that id. */
@@ -212,6 +221,9 @@ const byCode: Record<ErrorCode, new (message: string, options?: { cause?: unknow
   CALL_STATE_INVALID: CallStateInvalidError,
   ABORTED: AbortedError,
   UPLOAD_STALLED: UploadStalledError,
+  UPLOAD_NOT_PUSHED: UploadNotPushedError,
+  ADDRESS_IN_USE: AddressInUseError,
+  LISTEN_FAILED: ListenFailedError,
   PROTOCOL_MISMATCH: ProtocolMismatchError,
   WORKER_UNKNOWN: WorkerUnknownError,
   WORKER_LOST: WorkerLostError,

@@ -96,6 +96,8 @@ export interface DaemonInfo {
   createToken(permissions: readonly Permission[]): string;
   /** The permissions a token signed with the repository's secret grants (UnauthorizedError if not). */
   verifyToken(token: string): Permission[];
+  /** Asks the process to shut down cleanly (`Filecoin.Shutdown`); absent where the server cannot stop its process. */
+  requestShutdown?(reason: string): void;
 }
 
 /** Everything method handlers can use. */

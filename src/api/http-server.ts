@@ -7,17 +7,19 @@
  * - mounts: path prefixes handed to other areas (`/remote` for sector files, `/metrics`…);
  * - upgrades: WebSocket upgrades of a path handed to their area (the worker connection).
  *
- * Every request is authenticated first: `Authorization: Bearer <jwt>` (an invalid token is 401;
- * no token gets the default permissions, `read`, as in Lotus).
+ * Every request is authenticated first: `Authorization: Bearer <jwt>` or `?token=<jwt>` (an
+ * invalid token is 401; no token gets the default permissions, `read`, as in Lotus). A JSON-RPC
+ * notification (no `id`) is run and answered with an empty 204.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SectorStorageError, toWireError } from '../errors.js';
+import { AddressInUseError, ListenFailedError, SectorStorageError, toWireError } from '../errors.js';
 import { bearerToken, DEFAULT_PERMISSIONS, type Permission } from '../auth/tokens.js';
 import type { DispatchResult, RpcServer } from './rpc-server.js';
 import type { StreamRegistry } from './stream-registry.js';
 import { defaultLogger, type Logger } from '../log/logger.js';
+import { isNotification } from './rpc-websocket.js';
 
 /** Path of the JSON-RPC endpoint. */
 export const RPC_PATH = '/rpc/v0';
@@ -99,7 +101,14 @@ export class ApiHttpServer {
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
   listen(host: string, port: number): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
+      const onError = (err: NodeJS.ErrnoException) => {
+        const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+        if (err.code === 'EADDRINUSE') {
+          reject(new AddressInUseError(`cannot listen on ${where}: another process uses that address (pick another with --listen HOST:PORT; port 0 picks a free one)`, { cause: err }));
+        } else {
+          reject(new ListenFailedError(`cannot listen on ${where}: ${err.message}`, { cause: err }));
+        }
+      };
       this.#server.once('error', onError);
       this.#server.listen(port, host, () => {
         this.#server.off('error', onError);
@@ -126,13 +135,14 @@ export class ApiHttpServer {
   }
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
     const handler = this.#upgrades.get(path);
     if (!handler) {
       refuseUpgrade(socket, 404, { Error: `no WebSocket endpoint at ${path}` });
       return;
     }
-    const token = bearerToken(req.headers.authorization);
+    const token = requestToken(req, url);
     let permissions: readonly Permission[];
     try {
       permissions = token === undefined ? DEFAULT_PERMISSIONS : await this.#opts.authenticate(token);
@@ -145,7 +155,8 @@ export class ApiHttpServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let permissions: readonly Permission[];
-    const token = bearerToken(req.headers.authorization);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const token = requestToken(req, url);
     try {
       permissions = token === undefined ? DEFAULT_PERMISSIONS : await this.#opts.authenticate(token);
     } catch (err) {
@@ -153,7 +164,6 @@ export class ApiHttpServer {
       sendJson(res, 401, { Error: toWireError(err).message, code: 'UNAUTHORIZED' });
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
     if (path === RPC_PATH) return this.#rpc(req, res, permissions);
     if (path.startsWith(PUSH_PATH)) return this.#push(req, res, path.slice(PUSH_PATH.length), permissions);
@@ -203,6 +213,12 @@ export class ApiHttpServer {
     this.#shutdown.signal.addEventListener('abort', onShutdown, { once: true });
     try {
       const result = await this.#opts.rpc.dispatch(request, permissions, call.signal);
+      // a notification is run and not answered (JSON-RPC 2.0 §4.1): an empty 204
+      if (isNotification(request)) {
+        if (result.kind === 'stream') await result.body[Symbol.asyncIterator]().return?.();
+        res.writeHead(204).end();
+        return;
+      }
       await this.#respond(res, result, call.signal);
     } finally {
       this.#shutdown.signal.removeEventListener('abort', onShutdown);
@@ -273,6 +289,14 @@ export class ApiHttpServer {
     }
     sendJson(res, 500, { error: toWireError(err) });
   }
+}
+
+/**
+ * The caller's token: `Authorization: Bearer <jwt>`, else the `token` query parameter (Lotus's
+ * auth handler takes both; its JS client puts the token in the WebSocket URL).
+ */
+function requestToken(req: IncomingMessage, url: URL): string | undefined {
+  return bearerToken(req.headers.authorization) ?? url.searchParams.get('token') ?? undefined;
 }
 
 function rpcError(id: null, code: number, message: string) {

@@ -54,8 +54,24 @@ export class RpcServer {
     return [...this.#methods.keys()].sort();
   }
 
-  /** Dispatches one parsed JSON-RPC request. */
+  /** Dispatches one parsed JSON-RPC request; {@link onCall} hears how it ended. */
   async dispatch(request: unknown, permissions: readonly Permission[], signal: AbortSignal): Promise<DispatchResult> {
+    const started = performance.now();
+    const result = await this.#dispatch(request, permissions, signal);
+    if (this.onCall) {
+      const method = (request as { method?: unknown } | null)?.method;
+      const error = result.kind === 'json' && 'error' in result.response ? result.response.error : undefined;
+      this.onCall({
+        method: typeof method === 'string' ? method : '(none)',
+        ...(typeof method === 'string' && this.#methods.has(method) ? { perm: this.#methods.get(method)!.perm } : {}),
+        ms: performance.now() - started,
+        ...(error ? { error: { code: error.data?.code ?? 'INVALID_ARGUMENT', message: error.message } } : {}),
+      });
+    }
+    return result;
+  }
+
+  async #dispatch(request: unknown, permissions: readonly Permission[], signal: AbortSignal): Promise<DispatchResult> {
     const rawId = (request as { id?: unknown } | null)?.id;
     const id = typeof rawId === 'number' || typeof rawId === 'string' ? rawId : null;
     const fail = (code: number, err: WireError): DispatchResult => {
@@ -108,4 +124,7 @@ export class RpcServer {
 
   /** Called with unexpected (non-SectorStorageError) failures, for the daemon log. */
   onInternalError?: (method: string, err: unknown) => void;
+
+  /** Called after every call with its method, duration and error (for the daemon's request log). */
+  onCall?: (call: { method: string; perm?: Permission; ms: number; error?: WireError }) => void;
 }

@@ -5,7 +5,7 @@
  * open until the consumer has read the body (or failed), then answered with the outcome.
  */
 import type { IncomingMessage } from 'node:http';
-import { AbortedError, InvalidArgumentError, TaskFailedError, toWireError, type WireError } from '../errors.js';
+import { AbortedError, InvalidArgumentError, toWireError, UploadNotPushedError, type WireError } from '../errors.js';
 
 interface Pending {
   body?: IncomingMessage;
@@ -33,10 +33,17 @@ export interface TakenStream {
 export class StreamRegistry {
   readonly #pending = new Map<string, Pending>();
   readonly #waitMs: number;
+  readonly #takeWaitMs: number;
 
-  /** @param waitMs how long either side waits for the other. @default 30000 */
-  constructor(waitMs = 30_000) {
+  /**
+   * @param waitMs how long a push waits for the call that consumes it. @default 30000
+   * @param takeWaitMs how long a call waits for its push to begin: a client pushes while (or
+   *   before) it calls, so a stream not begun by then was never pushed, and the call fails
+   *   UPLOAD_NOT_PUSHED instead of holding a sector. @default min(waitMs, 5000)
+   */
+  constructor(waitMs = 30_000, takeWaitMs = Math.min(waitMs, 5_000)) {
     this.#waitMs = waitMs;
+    this.#takeWaitMs = takeWaitMs;
   }
 
   /**
@@ -112,8 +119,8 @@ export class StreamRegistry {
           timer: setTimeout(() => {
             this.#pending.delete(id);
             signal?.removeEventListener('abort', onAbort);
-            reject(new TaskFailedError(`upload stream ${id} was not pushed within ${this.#waitMs} ms`));
-          }, this.#waitMs),
+            reject(new UploadNotPushedError(`upload stream ${id} was not pushed within ${this.#takeWaitMs} ms; nothing was added`));
+          }, this.#takeWaitMs),
         };
         signal?.addEventListener('abort', onAbort, { once: true });
         this.#pending.set(id, entry);

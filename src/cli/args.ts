@@ -17,6 +17,8 @@ export interface FlagSpec {
   readonly valueName?: string;
   /** Shown in help; the parser does not apply it (commands own their defaults). */
   readonly defaultText?: string;
+  /** Missing is a usage mistake (string flags only). */
+  readonly required?: boolean;
 }
 
 /** A declared positional argument. */
@@ -34,7 +36,9 @@ export type FlagValue<S extends FlagSpec> = S['type'] extends 'boolean'
   ? boolean
   : S extends { readonly repeated: true }
     ? string[]
-    : string | undefined;
+    : S extends { readonly required: true }
+      ? string
+      : string | undefined;
 
 /** Parsed flags of a command, typed from its flag specs. */
 export type ParsedFlags<F extends Record<string, FlagSpec>> = { -readonly [K in keyof F]: FlagValue<F[K]> };
@@ -74,7 +78,8 @@ export function parseArgs<F extends Record<string, FlagSpec>>(
   let endOfFlags = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (endOfFlags || !arg.startsWith('-') || arg === '-') {
+    // `-1` is a (negative) value, not a flag: its positional's own check names it
+    if (endOfFlags || !arg.startsWith('-') || arg === '-' || /^-\d/.test(arg)) {
       words.push(arg);
       continue;
     }
@@ -111,6 +116,13 @@ export function parseArgs<F extends Record<string, FlagSpec>>(
     else if (flags[name] !== undefined) throw new UsageError(`flag --${name} was given more than once`);
     else flags[name] = value;
   }
+  if (!help) {
+    for (const [name, spec] of Object.entries(flagSpecs)) {
+      if (spec.required && flags[name] === undefined) {
+        throw new UsageError(`missing required flag --${name}${spec.valueName ? ` ${spec.valueName}` : ''}`);
+      }
+    }
+  }
   const positionals: Record<string, string | undefined> = {};
   let rest: string[] = [];
   let w = 0;
@@ -133,14 +145,14 @@ export function parseArgs<F extends Record<string, FlagSpec>>(
   return { flags: flags as ParsedFlags<F>, positionals, rest, help };
 }
 
-/** Parses a non-negative integer argument, naming it in the error. */
+/** Parses a non-negative integer argument, naming it in the error (a usage mistake: exit 2). */
 export function parseIntArg(text: string | undefined, name: string, options: { min?: number } = {}): number {
   if (text === undefined || !/^\d+$/.test(text)) {
-    throw new InvalidArgumentError(`${name} must be a non-negative integer (got ${JSON.stringify(text ?? '')})`);
+    throw new UsageError(`${name} must be a non-negative integer (got ${JSON.stringify(text ?? '')})`);
   }
   const n = Number(text);
-  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} ${text} is too large`);
-  if (options.min !== undefined && n < options.min) throw new InvalidArgumentError(`${name} must be at least ${options.min} (got ${n})`);
+  if (!Number.isSafeInteger(n)) throw new UsageError(`${name} ${text} is too large`);
+  if (options.min !== undefined && n < options.min) throw new UsageError(`${name} must be at least ${options.min} (got ${n})`);
   return n;
 }
 
@@ -148,7 +160,7 @@ export function parseIntArg(text: string | undefined, name: string, options: { m
 export function formatFlagHelp(flagSpecs: Record<string, FlagSpec>): string[] {
   const rows = Object.entries(flagSpecs).map(([name, spec]) => {
     const left = `--${name}${spec.type === 'string' ? ` ${spec.valueName ?? 'VALUE'}` : ''}`;
-    const extra = [spec.repeated ? 'repeatable' : '', spec.defaultText ? `default: ${spec.defaultText}` : '']
+    const extra = [spec.required ? 'required' : '', spec.repeated ? 'repeatable' : '', spec.defaultText ? `default: ${spec.defaultText}` : '']
       .filter(Boolean)
       .join('; ');
     return [left, `${spec.description}${extra ? ` (${extra})` : ''}`] as const;

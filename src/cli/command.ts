@@ -31,7 +31,7 @@ export interface CommandContext<F extends Record<string, FlagSpec>> {
   /** The resolved repository directory (`--repo`, `SECTOR_STORAGE_PATH`, or `~/.sector-storage`). */
   repoPath: string;
   out: Output;
-  /** Aborted on SIGINT/SIGTERM (a second signal exits at once). */
+  /** Aborted on SIGINT/SIGTERM (a second SIGINT exits at once; a repeated SIGTERM changes nothing). */
   signal: AbortSignal;
   /** Connects to the daemon of `repoPath` (DaemonUnreachableError when it is not running). */
   connect(): Promise<ApiClient>;

@@ -5,7 +5,7 @@
  */
 import { ApiClient } from '../api/rpc-client.js';
 import { DaemonUnreachableError } from '../errors.js';
-import { readApiInfo } from '../repo/api-info.js';
+import { API_INFO_ENV, readApiInfo } from '../repo/api-info.js';
 
 /** A connected client for the daemon of `repoPath`. */
 export async function connectToDaemon(repoPath: string): Promise<ApiClient> {
@@ -15,6 +15,9 @@ export async function connectToDaemon(repoPath: string): Promise<ApiClient> {
     await client.call('Session');
   } catch (err) {
     client.close();
+    if (err instanceof DaemonUnreachableError && process.env[API_INFO_ENV]?.trim()) {
+      throw new DaemonUnreachableError(`nothing listens at ${info.multiaddr} (from ${API_INFO_ENV})`, { cause: err });
+    }
     if (err instanceof DaemonUnreachableError) {
       throw new DaemonUnreachableError(
         `the daemon of repository ${repoPath} is not running (nothing listens at ${info.multiaddr}); start it with "sector-storage run --repo ${repoPath}"`,

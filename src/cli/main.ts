@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * The `sector-storage` executable: finds the command named by the leading words, parses its
- * flags, runs it, and turns every failure into `Error: … [CODE]` on stderr with a non-zero exit
- * (1 for errors, 2 for usage mistakes). SIGINT/SIGTERM abort the command's signal; a second
- * signal exits at once.
+ * flags, runs it, and turns every failure into `Error: … [CODE]` on stderr (with `--json`, one JSON
+ * document on stdout) with a non-zero exit (1 for errors, 2 for usage mistakes). SIGINT/SIGTERM
+ * abort the command's signal; a second SIGINT exits at once.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { type AnyCommand, type GlobalFlags, globalFlags } from './command.js';
 import { commands } from './commands/index.js';
 import { connectToDaemon } from './connect.js';
 import { Output } from './output.js';
+import { programVersion } from '../version.js';
 
 const PROGRAM = 'sector-storage';
 
@@ -24,23 +25,28 @@ export async function main(argv: readonly string[], registry: readonly AnyComman
   const out = new Output({ json });
   const command = registry.find((c) => samePath(c.path, path));
   if (!command) {
-    const wantsHelp = rest.includes('--help') || rest.includes('-h') || path.length > 0 || argv.length === 0;
-    if (rest[0] === 'help' || wantsHelp) {
-      out.stdout.write(groupHelp(registry, path));
+    if (path.length === 0 && (rest[0] === '--version' || rest[0] === '-v')) {
+      out.result({ version: programVersion() }, (v) => `${PROGRAM} ${v.version}`);
       return 0;
     }
     const word = rest.find((w) => !w.startsWith('-'));
-    out.error({ code: 'INVALID_ARGUMENT', message: word ? `unknown command "${word}"` : 'no command given' });
-    out.stderr.write(groupHelp(registry, path));
+    const wantsHelp = rest.includes('--help') || rest.includes('-h') || argv.length === 0 || (path.length > 0 && word === undefined);
+    if (word === 'help' || (word === undefined && wantsHelp)) {
+      out.stdout.write(groupHelp(registry, path));
+      return 0;
+    }
+    out.error({ code: 'INVALID_ARGUMENT', message: word ? `unknown command "${[...path, word].join(' ')}"` : 'no command given' });
+    if (!json) out.stderr.write(`\n${groupHelp(registry, path)}`);
     return 2;
   }
   const flagSpecs = { ...command.flags, ...globalFlags };
   const controller = new AbortController();
-  let signals = 0;
+  let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) process.exit(sig === 'SIGINT' ? 130 : 143);
-    controller.abort(new Error(`received ${sig}`));
+    // a second Ctrl-C is the user insisting; SIGTERM often comes twice at once (a supervisor
+    // signals the whole process group and npm forwards it too), so it never cuts the shutdown short
+    if (sig === 'SIGINT' && ++interrupts > 1) process.exit(130);
+    if (!controller.signal.aborted) controller.abort(new Error(`received ${sig}`));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -65,7 +71,7 @@ export async function main(argv: readonly string[], registry: readonly AnyComman
   } catch (err) {
     out.error(toWireError(err));
     if (err instanceof UsageError) {
-      out.stderr.write(`\n${commandHelp(command)}`);
+      if (!json) out.stderr.write(`\n${commandHelp(command)}`);
       return 2;
     }
     if (!(err instanceof SectorStorageError) && process.env.SECTOR_STORAGE_DEBUG) {

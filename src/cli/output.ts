@@ -47,11 +47,22 @@ export class Output {
     this.stderr.write(`${text}\n`);
   }
 
-  /** Reports a failure: `Error: …` on stderr, plus `{"error":{code,message}}` on stdout with `--json`. */
+  /**
+   * Reports a failure on one stream: `{"error":{code,message}}` on stdout with `--json` (where the
+   * result would have been), otherwise `Error: <message> [CODE]` on stderr.
+   */
   error(err: WireError): void {
-    if (this.json) this.stdout.write(`${toJson({ error: err })}\n`);
+    if (this.json) {
+      this.stdout.write(`${toJson({ error: err })}\n`);
+      return;
+    }
     this.stderr.write(`Error: ${err.message}${err.code === 'INTERNAL' ? '' : ` [${err.code}]`}\n`);
   }
+}
+
+/** `1 piece`, `0 pieces`, `2 deals`. */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** JSON with 2-space indent; bigints as numbers when safe, else strings. */

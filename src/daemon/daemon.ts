@@ -11,11 +11,12 @@
  * cancelled and idempotent), close the pool, then the database, then release the lock.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ALL_PERMISSIONS, TokenAuthority } from '../auth/tokens.js';
 import type { ApiComponents } from '../api/components.js';
-import { ApiHttpServer } from '../api/http-server.js';
+import { ApiHttpServer, RPC_PATH } from '../api/http-server.js';
+import { rpcWebSocketHandler } from '../api/rpc-websocket.js';
 import { apiMethods } from '../api/methods/index.js';
 import { RpcServer } from '../api/rpc-server.js';
 import { StreamRegistry } from '../api/stream-registry.js';
@@ -40,9 +41,13 @@ import { WORKER_WS_PATH } from '../api/worker-protocol.js';
 import { CallStore } from '../db/call-store.js';
 import type { Db } from '../db/database.js';
 import { LOCAL_WORKER_ID } from '../tasks/worker-info.js';
+import { programVersion } from '../version.js';
 import { RemoteWorkers } from './remote-workers.js';
 import { type Observability, startObservability } from './observability.js';
 import { createLogger, type Logger } from '../log/logger.js';
+
+/** Calls a worker repeats every few seconds: logged only when they fail. */
+const QUIET_METHODS = new Set(['Filecoin.StorageOwnerHeartbeat', 'Filecoin.StorageReportHealth']);
 
 /** Default API listen address (loopback, Lotus miner's port). */
 export const DEFAULT_LISTEN = '127.0.0.1:2345';
@@ -102,6 +107,8 @@ export interface Daemon {
   readonly session: string;
   /** The remote workers (`sector-storage worker`) connected over `/rpc/worker/v0`. */
   readonly remoteWorkers: RemoteWorkers;
+  /** Resolves with the reason when a client asked the daemon to stop (`Filecoin.Shutdown`); the owner then calls `stop()`. */
+  readonly shutdownRequested: Promise<string>;
   /** Shuts down (idempotent): every step runs; rejects with the failed steps listed if any failed. */
   stop(): Promise<void>;
 }
@@ -116,15 +123,7 @@ export function parseListen(text: string): { host: string; port: number } {
   return { host: (m[1] ?? m[2])!, port };
 }
 
-/** The program version from package.json. */
-export function programVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
+export { programVersion } from '../version.js';
 
 /** True when a call last handed to a remote worker is still open (it may come back with it). */
 function remoteCallsOpen(db: Db): boolean {
@@ -149,8 +148,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const session = randomUUID();
     const pool = new SealerPool({ threads: options.threads });
     shutdown.push('sealer pool', () => pool.close());
+    let requestShutdown: (reason: string) => void = () => {};
+    const shutdownRequested = new Promise<string>((resolve) => {
+      requestShutdown = resolve;
+    });
     const components: ApiComponents = {
       daemon: {
+        requestShutdown: (reason) => requestShutdown(reason),
         session,
         version: programVersion(),
         repoPath: repo.path,
@@ -167,6 +171,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     rpc.onCallError = (code) => observability?.onCallError(code);
     const apiLog = logOf('api');
     rpc.onInternalError = (method, err) => apiLog.error({ err, method }, `${method} failed unexpectedly`);
+    // every failure, and every call that may change something; reads (polled by watchers) only when they fail
+    rpc.onCall = ({ method, perm, ms, error }) => {
+      if (error) apiLog.warn({ method, ms, code: error.code }, `rpc ${method} failed (${ms.toFixed(1)} ms): ${error.message} [${error.code}]`);
+      else if (perm !== 'read' && !QUIET_METHODS.has(method)) apiLog.info({ method, ms }, `rpc ${method} (${ms.toFixed(1)} ms)`);
+    };
     const server = new ApiHttpServer({ rpc, streams, authenticate: (t) => authority.verifyToken(t), log: apiLog });
     const { intervalMs, thresholdMs } = heartbeatTimingFromEnv();
     // remote workers are refused (503, they retry) until the actor system can take them
@@ -185,6 +194,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       shutdown,
       log: rootLog,
     });
+    server.upgrade(RPC_PATH, rpcWebSocketHandler(rpc, apiLog));
     // listen before starting the actors: the storage paths are declared with this node's URL.
     // Nobody knows the port until the api file is written, so no call arrives half-booted.
     const bound = await server.listen(listen.host, listen.port);
@@ -270,6 +280,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       url,
       session,
       remoteWorkers,
+      shutdownRequested,
       stop: () => shutdown.run(),
     };
   } catch (err) {

@@ -32,11 +32,32 @@ export function multiaddrToUrl(addr: string): string {
   return `${scheme}://${family === 'ip6' ? `[${host}]` : host}:${port}`;
 }
 
+/** The variable that points the CLI at a daemon, as Lotus's `MINER_API_INFO`: `TOKEN:MULTIADDR`. */
+export const API_INFO_ENV = 'SECTOR_STORAGE_API_INFO';
+
+/** `TOKEN:/ip4/127.0.0.1/tcp/2345/http` (or the multiaddr alone) as `sector-storage auth api-info` prints it. */
+export function formatApiInfo(token: string, multiaddr: string): string {
+  return `${token}:${multiaddr}`;
+}
+
+/** Parses a {@link API_INFO_ENV} value: `TOKEN:MULTIADDR`, or a multiaddr alone (read permission). */
+export function parseApiInfo(text: string): ApiInfo {
+  const value = text.trim();
+  const slash = value.indexOf(':/');
+  const token = value.startsWith('/') ? undefined : slash > 0 ? value.slice(0, slash) : undefined;
+  const multiaddr = value.startsWith('/') ? value : slash > 0 ? value.slice(slash + 1) : '';
+  if (!multiaddr) throw new InvalidArgumentError(`${API_INFO_ENV} "${value}" is not TOKEN:MULTIADDR (e.g. eyJ…:/ip4/127.0.0.1/tcp/2345/http)`);
+  return { url: multiaddrToUrl(multiaddr), multiaddr, ...(token ? { token } : {}) };
+}
+
 /**
- * Reads `<repo>/api` and `<repo>/token`. A missing `api` file means no daemon is running on
- * this repository (DaemonUnreachableError says so and how to start one).
+ * How to reach the daemon: {@link API_INFO_ENV} when set (as Lotus's `MINER_API_INFO` wins over
+ * the repository), else `<repo>/api` and `<repo>/token`. A missing `api` file means no daemon is
+ * running on this repository (DaemonUnreachableError says so and how to start one).
  */
-export function readApiInfo(repoPath: string): ApiInfo {
+export function readApiInfo(repoPath: string, env: NodeJS.ProcessEnv = process.env): ApiInfo {
+  const fromEnv = env[API_INFO_ENV];
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return parseApiInfo(fromEnv);
   let multiaddr: string;
   try {
     multiaddr = readFileSync(join(repoPath, RepoFiles.api), 'utf8').trim();

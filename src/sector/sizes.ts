@@ -99,7 +99,7 @@ export function dealPieceSize({ payloadSize, pieceSize, sectorSize }: DealPieceS
   const sectorPayload = sectorSize - sectorSize / 128;
   if (payloadSize > sectorPayload) {
     throw new PayloadTooLargeError(
-      `payload of ${payloadSize} bytes is larger than a sector: a ${sectorSize}-byte sector holds ${sectorPayload} bytes of payload`,
+      `payload of ${payloadSize} bytes is larger than a sector: a sector of ${sectorSize} bytes holds ${sectorPayload} bytes of payload`,
     );
   }
   if (pieceSize === undefined) return paddedSizeForPayload(payloadSize);

@@ -84,7 +84,7 @@ export type PathType = 'sealing' | 'storage';
 /** What happens to the source of a fetched copy (Lotus `storiface.AcquireMode`). */
 export type AcquireMode = 'move' | 'copy';
 
-/** A local path as `StorageLocal` reports it. */
+/** A local path as `StorageLocalPaths` reports it. */
 export interface LocalPathInfo {
   ID: string;
   LocalPath: string;

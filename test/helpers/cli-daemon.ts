@@ -23,13 +23,13 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs one CLI command with `SECTOR_STORAGE_PATH=repo` and waits for it. */
 const START_TIMEOUT_MS = 120_000;
 
-export function runCli(repo: string, args: readonly string[], timeoutMs = 30_000): Promise<CliResult> {
+/** Runs one CLI command with `SECTOR_STORAGE_PATH=repo` (and `env`) and waits for it. */
+export function runCli(repo: string, args: readonly string[], timeoutMs = 30_000, env: Readonly<Record<string, string>> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, SECTOR_STORAGE_PATH: repo },
+      env: { ...process.env, SECTOR_STORAGE_PATH: repo, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

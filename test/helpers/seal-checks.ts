@@ -262,15 +262,15 @@ async function api<T>(repo: string, method: string, params: unknown[]): Promise<
  * Compares the repository's storage path (`<repo>/storage`) with the index through the API (the
  * calls `storage find` and `storage list` make): every entry is a sector file or directory that
  * the catalog declares on this path (`StorageFindSector`), of a sector the daemon lists; the path
- * reports no entry it does not recognise (`StorageLocal`); with `quiescent` (no task running), no
+ * reports no entry it does not recognise (`StorageLocalPaths`); with `quiescent` (no task running), no
  * cache directory holds a temporary; and nothing the index declares on the path is missing from
  * it. Returns the problems found.
  */
 export async function storageProblems(repo: string, options: { quiescent?: boolean } = {}): Promise<string[]> {
   const root = join(repo, 'storage');
   const problems: string[] = [];
-  const sectors = new Set((await api<Array<{ SectorID: number }>>(repo, 'SectorsList', [])).map((s) => s.SectorID));
-  const local = await api<Array<{ ID: string; LocalPath: string; UnknownEntries?: string[] }>>(repo, 'StorageLocal', []);
+  const sectors = new Set(await api<number[]>(repo, 'SectorsList', []));
+  const local = await api<Array<{ ID: string; LocalPath: string; UnknownEntries?: string[] }>>(repo, 'StorageLocalPaths', []);
   const path = local.find((l) => l.LocalPath === root);
   if (!path) return [`${root} is not one of the daemon's storage paths: ${JSON.stringify(local)}`];
   for (const u of path.UnknownEntries ?? []) problems.push(`the daemon reports an entry it does not know: ${u}`);

@@ -1,8 +1,8 @@
 /**
  * Methods every node answers (Lotus's common API): `Filecoin.Version`, `Filecoin.Session`,
- * `Filecoin.AuthNew`, `Filecoin.AuthVerify`.
+ * `Filecoin.AuthNew`, `Filecoin.AuthVerify`, `Filecoin.Shutdown`.
  */
-import { InvalidArgumentError } from '../../errors.js';
+import { InternalError, InvalidArgumentError } from '../../errors.js';
 import { ALL_PERMISSIONS, type Permission } from '../../auth/tokens.js';
 import { expectArity } from '../params.js';
 import { defineMethod } from '../rpc-method.js';
@@ -20,6 +20,11 @@ export interface VersionInfo {
 
 /** The API version; bump on incompatible changes to a method. */
 export const API_VERSION = 1;
+
+/** The token inside an `AuthNew` result (base64 of its bytes, as Lotus's `[]byte`). */
+export function tokenFromAuthNew(result: string): string {
+  return Buffer.from(result, 'base64').toString('utf8');
+}
 
 export const commonMethods = {
   /** `Filecoin.Version() → VersionInfo` (read). */
@@ -46,7 +51,28 @@ export const commonMethods = {
     },
     run: (_p, { components }): string => components.daemon.session,
   }),
-  /** `Filecoin.AuthNew(perms: string[]) → token` (admin). */
+  /**
+   * `Filecoin.Shutdown()` (admin): answers, then the daemon shuts down as on SIGTERM (Lotus's
+   * `lotus-miner stop`).
+   */
+  Shutdown: defineMethod({
+    perm: 'admin',
+    params: (raw): [] => {
+      expectArity(raw, 0);
+      return [];
+    },
+    run: (_p, { components }): null => {
+      const stop = components.daemon.requestShutdown;
+      if (!stop) throw new InternalError('this server cannot be shut down through its API');
+      // after the answer is on its way: the shutdown closes this very connection
+      setImmediate(() => stop('Filecoin.Shutdown'));
+      return null;
+    },
+  }),
+  /**
+   * `Filecoin.AuthNew(perms: string[]) → base64 of the token` (admin): Lotus returns the token as
+   * `[]byte`, which Go's JSON writes as base64; {@link tokenFromAuthNew} turns it back.
+   */
   AuthNew: defineMethod({
     perm: 'admin',
     params: (raw): [Permission[]] => {
@@ -57,7 +83,7 @@ export const commonMethods = {
       }
       return [list as Permission[]];
     },
-    run: ([perms], { components }): string => components.daemon.createToken(perms),
+    run: ([perms], { components }): string => Buffer.from(components.daemon.createToken(perms)).toString('base64'),
   }),
   /** `Filecoin.AuthVerify(token) → perms` (read): the permissions a token grants (used by workers). */
   AuthVerify: defineMethod({

@@ -84,9 +84,9 @@ export async function* exactly(
 }
 
 export const piecesMethods = {
-  /** `Filecoin.SectorAddPieceToAny(payloadSize, {Type:"push",Info:uuid}, {Sector?, PieceSize?}) → AddPieceResult` (write). */
+  /** `Filecoin.SectorAddPieceToAny(payloadSize, {Type:"push",Info:uuid}, {Sector?, PieceSize?}) → AddPieceResult` (admin, as in Lotus's api_storage.go). */
   SectorAddPieceToAny: defineMethod({
-    perm: 'write',
+    perm: 'admin',
     params: (raw): [payloadSize: number, data: DataRef, opts?: AddPieceOptions] => {
       expectArity(raw, 2, 3);
       const payloadSize = intParam(raw, 0, 'payloadSize');

@@ -289,29 +289,47 @@ export const sectorsMethods = {
       return null;
     },
   }),
-  /** `Filecoin.SectorsList() → SectorInfo[]` (read), by sector number, without logs. */
+  /** `Filecoin.SectorsList() → number[]` (read): every sector number, ascending (Lotus's shape). */
   SectorsList: defineMethod({
     perm: 'read',
     params: (raw): [] => {
       expectArity(raw, 0);
       return [];
     },
-    run: async (_p, { components }): Promise<SectorInfo[]> => {
+    run: async (_p, { components }): Promise<number[]> => {
       const s = sectorService(components.sectors);
-      const list = [...(await entries(s, await s.listSectors())), ...(await s.unreadable()).map(unreadableInfo)];
-      return list.sort((a, b) => a.SectorID - b.SectorID);
+      const numbers = [...(await s.listSectors()).map((r) => r.number), ...(await s.unreadable()).map((u) => u.number)];
+      return numbers.sort((a, b) => a - b);
     },
   }),
-  /** `Filecoin.SectorsListInStates(states) → SectorInfo[]` (read): the sectors in any of the named states. */
+  /** `Filecoin.SectorsListInStates(states) → number[]` (read): the sectors in any of the named states. */
   SectorsListInStates: defineMethod({
     perm: 'read',
     params: (raw): [SectorStateName[]] => {
       expectArity(raw, 1);
       return [statesParam(raw, 0, 'states')];
     },
+    run: async ([states], { components }): Promise<number[]> => {
+      const records = await sectorService(components.sectors).listInStates(states);
+      return records.map((r) => r.number).sort((a, b) => a - b);
+    },
+  }),
+  /**
+   * `Filecoin.SectorsListInfo(states?) → SectorInfo[]` (read, ours): whole entries without logs, by
+   * sector number, of every sector or of those in the named states, so `sectors list` is one call
+   * (with Lotus's methods it is SectorsList plus one SectorsStatus per sector).
+   */
+  SectorsListInfo: defineMethod({
+    perm: 'read',
+    params: (raw): [SectorStateName[] | undefined] => {
+      expectArity(raw, 0, 1);
+      return [raw[0] === undefined || raw[0] === null ? undefined : statesParam(raw, 0, 'states')];
+    },
     run: async ([states], { components }): Promise<SectorInfo[]> => {
       const s = sectorService(components.sectors);
-      return entries(s, await s.listInStates(states));
+      if (states) return (await entries(s, await s.listInStates(states))).sort((a, b) => a.SectorID - b.SectorID);
+      const list = [...(await entries(s, await s.listSectors())), ...(await s.unreadable()).map(unreadableInfo)];
+      return list.sort((a, b) => a.SectorID - b.SectorID);
     },
   }),
   /** `Filecoin.SectorsSummary() → {state: count}` (read). */

@@ -407,8 +407,17 @@ export const storageMethods = {
     },
     run: ([types, ssize, pathType], ctx): Promise<StorageInfo[]> => st(ctx).catalog.storageBestAlloc(types, ssize, pathType),
   }),
-  /** `StorageLocal() → LocalPathInfo[]`: this node's open paths. */
+  /** `StorageLocal() → {id: path}`: this node's open paths, in Lotus's shape. */
   StorageLocal: defineMethod({
+    perm: 'admin',
+    params: (raw): [] => {
+      expectArity(raw, 0);
+      return [];
+    },
+    run: (_p, ctx): Record<string, string> => Object.fromEntries(st(ctx).local.localPaths().map((p) => [p.ID, p.LocalPath])),
+  }),
+  /** `StorageLocalPaths() → LocalPathInfo[]` (ours): this node's open paths with what `storage list` shows of them. */
+  StorageLocalPaths: defineMethod({
     perm: 'admin',
     params: (raw): [] => {
       expectArity(raw, 0);

@@ -5,6 +5,7 @@
 import type { AnyCommand } from '../command.js';
 import { actorsCommands } from './actors.js';
 import { dagstoreCommands } from './dagstore.js';
+import { authCommands } from './auth.js';
 import { driftCommands } from './drift.js';
 import { piecesCommands } from './pieces.js';
 import { runCommands } from './run.js';
@@ -27,4 +28,5 @@ export const commands: readonly AnyCommand[] = [
   ...workerCommands,
   ...dagstoreCommands,
   ...actorsCommands,
+  ...authCommands,
 ];

@@ -132,7 +132,7 @@ const read = defineCommand({
     'Writes SIZE bytes starting at the unpadded OFFSET of SECTOR to --out (through a temporary file renamed into place, so a failed read leaves nothing behind). Use the offset and payload size printed by "pieces add" to get the original file back.\n\n' +
     'A read of a whole piece (from its offset, at least its payload size and at most its capacity long) is verified: the bytes are hashed while they stream and must give the piece CID recorded when the piece was added; otherwise the read fails with PIECE_CORRUPT and no file is written. Any other range cannot be checked (the piece CID covers the whole piece): it is returned as stored, and corruption inside it is not detected. --no-verify skips the check.',
   flags: {
-    out: { type: 'string', valueName: 'FILE', description: 'output file (required)' },
+    out: { type: 'string', valueName: 'FILE', required: true, description: 'output file' },
     'no-verify': { type: 'boolean', description: 'do not verify a whole piece against its piece CID' },
   },
   positionals: [
@@ -145,7 +145,6 @@ const read = defineCommand({
     const offset = parseIntArg(args.OFFSET, 'OFFSET');
     const size = parseIntArg(args.SIZE, 'SIZE');
     if (size === 0) throw new InvalidArgumentError('SIZE must be at least 1 byte');
-    if (!flags.out) throw new InvalidArgumentError('--out FILE is required');
     const target = flags.out;
     const api = await connect();
     const bar = new ProgressBar({ phase: 'read' });
@@ -224,18 +223,21 @@ const commp = defineCommand({
   },
 });
 
-/** Parses `PIECECID[:PADDEDSIZE]` (the size may be omitted for a v2 CID, which carries it). */
+/**
+ * Parses `PIECECID[:PADDEDSIZE]` (the size may be omitted for a v2 CID, which carries it). Pieces
+ * are numbered from 0 in errors, as `computeCommD` and `sectors status` number them.
+ */
 export function parsePieceArg(text: string, index: number): PieceInfo {
   const colon = text.lastIndexOf(':');
   const cid = colon < 0 ? text : text.slice(0, colon);
-  if (cid === '') throw new PieceCidInvalidError(`piece ${index + 1} "${text}" has no piece CID before ":"`);
+  if (cid === '') throw new PieceCidInvalidError(`piece ${index} "${text}" has no piece CID before ":"`);
   if (colon < 0) return { pieceCid: cid };
   const sizeText = text.slice(colon + 1);
   let paddedSize: number;
   try {
     paddedSize = parseSize(sizeText);
   } catch {
-    throw new InvalidArgumentError(`piece ${index + 1} "${text}": padded size "${sizeText}" is not a size`);
+    throw new InvalidArgumentError(`piece ${index} "${text}": padded size "${sizeText}" is not a size`);
   }
   return { pieceCid: cid, paddedSize };
 }
@@ -246,11 +248,10 @@ const commd = defineCommand({
   description:
     'Places each piece at the next multiple of its padded size, fills the gaps and the rest of the sector with zero pieces, and prints the root (GenerateUnsealedCID). With no pieces, prints the CommD of an empty sector.',
   flags: {
-    'sector-size': { type: 'string', valueName: 'SIZE', description: 'sector size (2KiB, 8MiB, 512MiB, 32GiB, 64GiB or bytes; required)' },
+    'sector-size': { type: 'string', valueName: 'SIZE', required: true, description: 'sector size (2KiB, 8MiB, 512MiB, 32GiB, 64GiB or bytes)' },
   },
   positionals: [{ name: 'PIECECID:PADDEDSIZE', description: 'pieces in sector order (size optional for v2 CIDs)', variadic: true, required: false }],
   async run({ flags, rest, out }) {
-    if (!flags['sector-size']) throw new InvalidArgumentError('--sector-size SIZE is required');
     const sectorSize = parseSize(flags['sector-size']);
     assertPaddedSize(sectorSize, 'sector size (--sector-size)');
     const pieces = rest.map(parsePieceArg);

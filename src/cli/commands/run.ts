@@ -106,8 +106,13 @@ const run = defineCommand({
       ...(workerGraceMs !== undefined ? { workerGraceMs } : {}),
       ...(flags['ignore-resources'] ? { ignoreResources: true } : {}),
     });
-    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-    out.info(`shutting down (${String((signal.reason as Error)?.message ?? 'signal')})`);
+    const reason = signal.aborted
+      ? String((signal.reason as Error)?.message ?? 'signal')
+      : await Promise.race([
+          new Promise<string>((resolve) => signal.addEventListener('abort', () => resolve(String((signal.reason as Error)?.message ?? 'signal')), { once: true })),
+          daemon.shutdownRequested.then((why) => `asked by ${why}`),
+        ]);
+    out.info(`shutting down (${reason})`);
     await daemon.stop();
     out.info('daemon stopped');
   },

@@ -23,6 +23,7 @@ import { formatSize, parseSize } from '../../sector/sizes.js';
 import { parseIntArg } from '../args.js';
 import { defineCommand } from '../command.js';
 import { formatDuration, ProgressBar } from '../progress.js';
+import { plural } from '../output.js';
 
 /** Parses `t01000` / `f01000` / `1000` into the actor id. */
 export function parseMinerAddr(text: string): number {
@@ -59,7 +60,7 @@ const seal = defineCommand({
   description:
     'Offline benchmark and check, like lotus-bench simple: no daemon is needed. Without pieces a committed-capacity sector of zeros is sealed; pieces are added in order, each aligned, then filler pieces complete the sector. Defaults match lotus-bench (miner t01000, sector 1, ticket of 32 zero bytes, seed 0102…1fff), so the same inputs give the same CommD and CommR. With --num-sectors N, N sectors (consecutive numbers, the same pieces) have their PC1 batched: up to 8 sectors labelled together per thread, the batches spread over --threads. The proof is a vanilla proof bundle — non-succinct, not accepted on chain. Ctrl-C stops the running phase within a second.',
   flags: {
-    'sector-size': { type: 'string', valueName: 'SIZE', description: 'sector size: 2KiB, 8MiB or 512MiB (32GiB/64GiB work but need hours and ~0.5 TiB)' },
+    'sector-size': { type: 'string', valueName: 'SIZE', required: true, description: 'sector size: 2KiB, 8MiB or 512MiB (32GiB/64GiB work but need hours and ~0.5 TiB)' },
     pieces: { type: 'string', repeated: true, valueName: 'FILE', description: 'a payload file to add as a piece (more files may follow as arguments)' },
     'miner-addr': { type: 'string', valueName: 'ADDR', description: 'miner ID address', defaultText: 't01000' },
     'sector-number': { type: 'string', valueName: 'N', description: 'sector number (of the first sector)', defaultText: '1' },
@@ -73,7 +74,6 @@ const seal = defineCommand({
   },
   positionals: [{ name: 'FILE', required: false, variadic: true, description: 'more piece files' }],
   async run({ flags, rest, out, signal }) {
-    if (flags['sector-size'] === undefined) throw new InvalidArgumentError('--sector-size is required (2KiB, 8MiB or 512MiB)');
     const sectorSize = parseSize(flags['sector-size']);
     const pieces = [...flags.pieces, ...rest].map((p) => resolve(p));
     const minerId = flags['miner-addr'] === undefined ? 1000 : parseMinerAddr(flags['miner-addr']);
@@ -146,7 +146,7 @@ const seal = defineCommand({
         },
         (r) => [
           count === 1
-            ? `Sealed s-t0${r.minerId}-${r.sectorNumber} (${r.sealProof}, ${formatSize(sectorSize)}, ${firstSector.pieces.length} pieces)`
+            ? `Sealed s-t0${r.minerId}-${r.sectorNumber} (${r.sealProof}, ${formatSize(sectorSize)}, ${plural(firstSector.pieces.length, 'piece')})`
             : `Sealed ${count} sectors s-t0${r.minerId}-${r.sectorNumber}..${r.sectorNumber + count - 1} (${r.sealProof}, ${formatSize(sectorSize)}, PC1 batches ${result.pc1Batches.join('+') || 'none'} on ${threads} thread(s))`,
           ...ran.map((p) => `  ${PHASE_LABEL[p].padEnd(11)} ${ms(result.times[p] ?? 0)}`),
           `  ${'Total'.padEnd(11)} ${ms(total)}`,

@@ -3,7 +3,6 @@
  * not yet returned to their sectors), `calls --sector N` (every call ever made for a sector) and
  * `abort CALLID`.
  */
-import { InvalidArgumentError } from '../../errors.js';
 import { NO_WORKER, RUN_WAIT, type SealingCall, type WorkerJob } from '../../api/methods/sealing.js';
 import { TASK_WIRE_NAMES, type TaskType } from '../../tasks/task-types.js';
 import { parseIntArg } from '../args.js';
@@ -112,11 +111,10 @@ const calls = defineCommand({
   description:
     'Columns: ID (first 8 hex digits), Task, State (started, running, done, returned), Attempts (more than 1: re-queued after the daemon died), Started, Finished, Outcome (ok, failed, aborted, interrupted).',
   flags: {
-    sector: { type: 'string', valueName: 'N', description: 'sector number (required)' },
+    sector: { type: 'string', valueName: 'N', required: true, description: 'sector number' },
   },
   positionals: [],
   async run({ flags, out, connect, signal }) {
-    if (flags.sector === undefined) throw new InvalidArgumentError('--sector N is required');
     const n = parseIntArg(flags.sector, 'sector number (--sector)');
     const api = await connect();
     try {

@@ -8,7 +8,8 @@ import type { SectorInfo } from '../../api/methods/sectors.js';
 import { isSectorState, SECTOR_STATES, type SectorStateName } from '../../sector/sector-states.js';
 import { parseIntArg } from '../args.js';
 import { defineCommand } from '../command.js';
-import { formatElapsed, tabulate } from '../output.js';
+import { formatElapsed, plural, tabulate } from '../output.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** States a sector leaves only by an operator: its seal time stops counting there. */
 const STOPPED_STATES: readonly string[] = ['Removing', 'RemoveFailed', 'Removed', 'FailedUnrecoverable'];
@@ -60,7 +61,7 @@ export function formatSectorStatus(s: SectorInfo, options: { log?: boolean } = {
   lines.push(
     `SealProof:\t${s.SealProof}`,
     `SectorSize:\t${s.SectorSize}`,
-    `Pieces:\t${s.Pieces.length} (${s.Deals.length} deal, ${s.Pieces.length - s.Deals.length} filler)`,
+    `Pieces:\t${s.Pieces.length} (${plural(s.Deals.length, 'deal')}, ${plural(s.Pieces.length - s.Deals.length, 'filler')})`,
   );
   s.Pieces.forEach((p, i) => {
     lines.push(
@@ -155,7 +156,7 @@ const list = defineCommand({
     const states = flags.states === undefined ? undefined : parseStatesFlag(flags.states);
     const api = await connect();
     try {
-      const sectors = states ? await api.call('SectorsListInStates', states, { signal }) : await api.call('SectorsList', { signal });
+      const sectors = await api.call('SectorsListInfo', states, { signal });
       out.result(sectors, (s) => formatSectorList(s));
     } finally {
       api.close();
@@ -191,19 +192,40 @@ const status = defineCommand({
     'Prints lotus-miner\'s lines (SectorID, Status, CIDcommD, CIDcommR, Ticket, TicketH, Seed, SeedH, Precommit, Commit, Proof, Deals, Retries, Last Error), then the pieces with their CIDs and offsets. Proof shows the digest and size: the default prover makes a vanilla proof bundle, not a SNARK. Deals lists the deal pieces\' CIDs (there is no storage market here, so no deal ids).',
   flags: {
     log: { type: 'boolean', description: 'also print the sector\'s event log (with --json: include "Log")' },
+    watch: {
+      type: 'boolean',
+      description: 'follow the sector: a line on stderr at each state change, then the status once it is Proving (exit 0) or FailedUnrecoverable or Removed (exit 1)',
+    },
   },
   positionals: [sectorArg],
   async run({ flags, args, out, connect, signal }) {
     const n = parseIntArg(args.N, 'sector number N');
     const api = await connect();
     try {
-      const info = await api.call('SectorsStatus', n, { signal });
+      let info = await api.call('SectorsStatus', n, { signal });
+      if (flags.watch) {
+        const started = Date.now();
+        let last = '';
+        for (;;) {
+          if (info.State !== last) {
+            out.info(`${formatElapsed(Date.now() - started).padStart(8)}  sector ${n}: ${info.State}${info.LastErr ? ` (${info.LastErr})` : ''}`);
+            last = info.State;
+          }
+          if (WATCH_END_STATES.has(info.State)) break;
+          await sleep(1000, undefined, { signal });
+          info = await api.call('SectorsStatus', n, { signal });
+        }
+      }
       if (!flags.log) delete info.Log;
       out.result(info, (s) => formatSectorStatus(s, { log: flags.log }));
+      return flags.watch && info.State !== 'Proving' ? 1 : 0;
     } finally {
       api.close();
     }
   },
 });
+
+/** States `sectors status --watch` stops at: sealed, or never going to be. */
+const WATCH_END_STATES = new Set(['Proving', 'FailedUnrecoverable', 'Removed']);
 
 export const sectorsCommands = [pledge, seal, remove, list, summary, status];

@@ -280,7 +280,7 @@ const list = defineCommand({
   async run({ out, connect, signal }) {
     const api = await connect();
     try {
-      const [summary, local] = await Promise.all([api.call('StorageSummary', { signal }), api.call('StorageLocal', { signal })]);
+      const [summary, local] = await Promise.all([api.call('StorageSummary', { signal }), api.call('StorageLocalPaths', { signal })]);
       const entries: StorageListEntry[] = summary.map((s) => {
         const l = local.find((p) => p.ID === s.info.ID);
         return l ? { ...s, local: l.LocalPath, ...(l.UnknownEntries ? { unknown: l.UnknownEntries } : {}) } : s;
@@ -305,7 +305,7 @@ const find = defineCommand({
       const sector = { miner: minerId, number };
       const byType: Partial<Record<FileTypeName, SectorStorageInfo[]>> = {};
       for (const t of FILE_TYPES) byType[t] = await api.call('StorageFindSector', sector, FileType[t], 0, false, { signal });
-      const [local, status] = await Promise.all([api.call('StorageLocal', { signal }), api.call('StorageSummary', { signal })]);
+      const [local, status] = await Promise.all([api.call('StorageLocalPaths', { signal }), api.call('StorageSummary', { signal })]);
       const found = groupFound(byType, local, status);
       if (found.length === 0) throw new SectorUnknownError(`sector ${number} (s-t0${minerId}-${number}) is not stored in any storage path`);
       out.result(found, formatFound);
@@ -370,7 +370,7 @@ const detach = defineCommand({
     const target = args['PATH|ID'] as string;
     const api = await connect();
     try {
-      const local = await api.call('StorageLocal', { signal });
+      const local = await api.call('StorageLocalPaths', { signal });
       const abs = resolve(target);
       if (local.some((l) => l.ID === target || l.LocalPath === abs)) {
         const info = await api.call('StorageDetachLocal', local.some((l) => l.ID === target) ? target : abs, { signal });

@@ -47,7 +47,7 @@ const worker = defineCommand({
     token: { type: 'string', valueName: 'TOKEN', description: 'an admin API token of the manager (env SECTOR_STORAGE_TOKEN)' },
     'task-types': { type: 'string', valueName: 'LIST', description: `task types it runs: all, or a list of ${TASK_TYPES.join(',')}`, defaultText: 'all' },
     threads: { type: 'string', valueName: 'N', description: 'sealer pool threads', defaultText: 'all cores' },
-    storage: { type: 'string', repeated: true, valueName: 'PATH', description: 'a storage path of this worker (repeatable)', defaultText: '<repo>/storage' },
+    storage: { type: 'string', repeated: true, valueName: 'PATH', description: 'a storage path of this worker', defaultText: '<repo>/storage' },
     listen: { type: 'string', valueName: 'HOST:PORT', description: 'listen address; port 0 picks a free port', defaultText: DEFAULT_WORKER_LISTEN },
     advertise: { type: 'string', valueName: 'HOST:PORT', description: 'address other nodes use to reach this worker (default: the listen address)' },
     'node-id': {

@@ -200,7 +200,7 @@ test.serial('refuses write methods without a token or with a read-only token, an
       })());
       const err = await t.throwsAsync(api.call('SectorAddPieceToAny', 200, { Type: 'push', Info: push.id }));
       t.true(err instanceof UnauthorizedError);
-      t.regex(err!.message, /need 'write'/);
+      t.regex(err!.message, /need 'admin'/);
       await t.throwsAsync(push.done, { instanceOf: UnauthorizedError });
     }
     const err = await t.throwsAsync(forged.call('Session'));

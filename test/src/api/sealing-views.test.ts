@@ -151,14 +151,15 @@ test('WorkerJobs: a call the scheduler holds is listed under its worker, RunWait
   t.like(workerJobOf(call({ state: 'done' }), { worker: 'w-2', runWait: 0 }), { worker: NO_WORKER, job: { RunWait: -1 } }, 'a done call is ret-wait whatever');
 });
 
-test('SectorsList shows a sector whose record cannot be read as Unreadable, with the reason as its last error, among the readable ones', async (t) => {
+test('SectorsListInfo shows a sector whose record cannot be read as Unreadable, with the reason as its last error, among the readable ones, and SectorsList lists its number', async (t) => {
   const sectors = {
     listSectors: async () => [record({ number: 3 }), record({ number: 9, state: 'Proving' })],
     unreadable: async () => [{ miner: 1000, number: 5, state: 'PreCommit1', reason: 'its JSON does not parse' }],
     logMarks: async () => [],
   };
   const ctx = { components: { sectors }, permissions: ['read'], signal: new AbortController().signal } as never;
-  const list = await sectorsMethods.SectorsList.run([], ctx);
+  t.deepEqual(await sectorsMethods.SectorsList.run([], ctx), [3, 5, 9]);
+  const list = await sectorsMethods.SectorsListInfo.run([undefined], ctx);
   t.deepEqual(
     list.map((s) => [s.SectorID, s.State]),
     [

@@ -42,7 +42,7 @@ async function quiescent(repo: string, timeoutMs = 180_000): Promise<void> {
   let last = '';
   while (Date.now() < deadline) {
     const jobs = Object.values(((await rawRpc(repo, 'Filecoin.WorkerJobs', [])).result ?? {}) as Record<string, unknown[]>).flat();
-    const sectors = (await rawRpc(repo, 'Filecoin.SectorsList', [])).result as Array<{ SectorID: number; State: string; LastErr: string }>;
+    const sectors = (await rawRpc(repo, 'Filecoin.SectorsListInfo', [])).result as Array<{ SectorID: number; State: string; LastErr: string }>;
     const failed = sectors.filter((s) => /Failed|Faulty|Removed|Unreadable/.test(s.State));
     if (failed.length > 0) throw new Error(`sectors in failure states: ${JSON.stringify(failed)}`);
     if (jobs.length === 0 && sectors.every((s) => AT_REST.has(s.State))) return;
@@ -143,7 +143,7 @@ test.serial(`${ROUNDS} rounds of uploads and stalled clients ended by kill -9 at
       const early = reported.every((r) => r.round !== round);
       await Promise.race([reportedOne, addsSettled]);
       const killedAt = Date.now() - started;
-      const states = ((await rawRpc(repo, 'Filecoin.SectorsList', [])).result as Array<{ SectorID: number; State: string }>).map((s) => `${s.SectorID}:${s.State}`);
+      const states = ((await rawRpc(repo, 'Filecoin.SectorsListInfo', [])).result as Array<{ SectorID: number; State: string }>).map((s) => `${s.SectorID}:${s.State}`);
       const killed = await daemon.kill();
       t.is(killed.signal, 'SIGKILL');
       await Promise.all(uploads);
@@ -161,7 +161,7 @@ test.serial(`${ROUNDS} rounds of uploads and stalled clients ended by kill -9 at
     t.log(log.join('\n'));
     // the end: every piece ever reported, through the CLI
     await readBack(t, repo, reported, () => true);
-    const sectors = (await rawRpc(repo, 'Filecoin.SectorsList', [])).result as Array<{ State: string }>;
+    const sectors = (await rawRpc(repo, 'Filecoin.SectorsListInfo', [])).result as Array<{ State: string }>;
     t.log(`${reported.length} pieces reported added in ${files} adds; ${sectors.length} sectors, ${sectors.filter((s) => s.State === 'Proving').length} sealed`);
     t.true(reported.length >= ROUNDS, 'every round had an add completed before its kill');
   } finally {

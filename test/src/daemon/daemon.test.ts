@@ -106,7 +106,7 @@ test.serial('refuses write methods without a token or with a read-only token', a
       t.is((await runCli(repo, ['sectors', 'list'])).code, 0, 'read methods still work');
       const add = await runCli(repo, ['pieces', 'add', file]);
       t.is(add.code, 1);
-      t.regex(add.stderr, /missing permission to invoke 'Filecoin.SectorAddPieceToAny' \(need 'write'\).*\[UNAUTHORIZED\]/);
+      t.regex(add.stderr, /missing permission to invoke 'Filecoin.SectorAddPieceToAny' \(need 'admin'\).*\[UNAUTHORIZED\]/);
     }
     writeFileSync(tokenFile, `${admin.slice(0, -4)}AAAA`);
     const forged = await runCli(repo, ['sectors', 'list']);

@@ -124,7 +124,9 @@ test.serial('after the database is lost, sectors drift lists both sectors\' file
     await fails(t, repo, ['sectors', 'drift', 'resolve', '1', '--lost'], 'INVALID_ARGUMENT', /sector 1 has files but no record: --lost is for a record whose files are gone/);
     await fails(t, repo, ['sectors', 'drift', 'resolve', '1'], 'INVALID_ARGUMENT', /give --import .* or --lost/);
     await fails(t, repo, ['sectors', 'drift', 'resolve', '1', '--import', '--lost'], 'INVALID_ARGUMENT', /give one of --import and --lost, not both/);
-    await fails(t, repo, ['sectors', 'drift', 'resolve', 'one', '--import'], 'INVALID_ARGUMENT', /sector number N/);
+    const notANumber = await runCli(repo, ['sectors', 'drift', 'resolve', 'one', '--import']);
+    t.is(notANumber.code, 2, 'a malformed number is a usage mistake');
+    t.regex(notANumber.stderr, /sector number N .*\[INVALID_ARGUMENT\]/);
     const badMode = await rawRpc(repo, 'Filecoin.SectorsDriftResolve', [1, 'forget']);
     t.is(badMode.error?.data?.code, 'INVALID_ARGUMENT');
     t.regex(badMode.error?.message ?? '', /param mode must be one of "import", "lost" \(got "forget"\)/);

@@ -536,7 +536,7 @@ test.serial(`2 KiB: ${RANDOM_KILLS} kill -9s at seeded random points while sever
         .flat()
         .filter((j) => j.RunWait === 0)
         .map((j) => `${j.Task.replace('seal/v0/', '')} of ${j.Sector.Number}`);
-      const states = ((await rawRpc(repo, 'Filecoin.SectorsList', [])).result as Array<{ SectorID: number; State: string }>).map((s) => `${s.SectorID}:${s.State}`);
+      const states = ((await rawRpc(repo, 'Filecoin.SectorsListInfo', [])).result as Array<{ SectorID: number; State: string }>).map((s) => `${s.SectorID}:${s.State}`);
       const killed = await daemon.kill();
       t.is(killed.signal, 'SIGKILL');
       outputs.push(killed.output);

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
+import { tokenFromAuthNew } from '../../../src/api/methods/common.js';
 import { ApiClient } from '../../../src/api/rpc-client.js';
 import { cleanup, type DaemonProcess, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
 import { managerOf, startWorker, type WorkerProcess } from '../../helpers/cli-worker.js';
@@ -72,25 +73,25 @@ test('a worker whose token is forged, or grants no admin, exits with UNAUTHORIZE
   const forged = worker('forged', { manager: { url, token: `${token.slice(0, -4)}AAAA` } });
   const e1 = await forged.exited;
   t.is(e1.code, 1);
-  t.regex(forged.output(), /\[UNAUTHORIZED\]/);
+  t.regex(forged.stdout(), /"code": "UNAUTHORIZED"/, 'with --json the error is a JSON document on stdout');
   const api = new ApiClient({ url, token });
-  const weak = await api.call('AuthNew', ['read', 'write']);
+  const weak = tokenFromAuthNew(await api.call('AuthNew', ['read', 'write']));
   api.close();
   const w = worker('weak', { manager: { url, token: weak } });
   t.is((await w.exited).code, 1);
-  t.regex(w.output(), /has read, write permissions; it needs admin \[UNAUTHORIZED\]/);
+  t.regex(w.stdout(), /has read, write permissions; it needs admin",?\s*"code": "UNAUTHORIZED"|"code": "UNAUTHORIZED",\s*"message": "[^"]*has read, write permissions; it needs admin/);
 });
 
 test('--task-types with an unknown name is refused naming it, and a second worker on a locked repository is refused', async (t) => {
   const { worker } = await setup(t);
   const bad = worker('bad', { taskTypes: 'PC1,PC9' });
   t.is((await bad.exited).code, 1);
-  t.regex(bad.output(), /--task-types: "PC9" is not a task type \(all, or a list of FIN, GET, UNS, C1, C2, PC2, PC1, AP\)/);
+  t.regex(bad.stdout(), /--task-types: \\"PC9\\" is not a task type \(all, or a list of FIN, GET, UNS, C1, C2, PC2, PC1, AP\)/);
   const one = worker('shared');
   await one.started();
   const two = worker('shared');
   t.not((await two.exited).code, 0);
-  t.regex(two.output(), /\[REPO_LOCKED\]/);
+  t.regex(two.stdout(), /"code": "REPO_LOCKED"/);
 });
 
 test('a worker reconnects when its manager restarts, and says hello again', async (t) => {

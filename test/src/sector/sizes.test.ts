@@ -53,7 +53,7 @@ test('a deal piece request with bad sizes is refused with the error naming the p
   bad(-1, undefined, InvalidArgumentError, /payloadSize -1 must be a non-negative integer/);
   bad(1.5, undefined, InvalidArgumentError, /payloadSize 1.5 must be a non-negative integer/);
   bad(0, undefined, EmptyPayloadError, /payload is empty/);
-  bad(2033, undefined, PayloadTooLargeError, /payload of 2033 bytes is larger than a sector: a 2048-byte sector holds 2032 bytes/);
+  bad(2033, undefined, PayloadTooLargeError, /payload of 2033 bytes is larger than a sector: a sector of 2048 bytes holds 2032 bytes/);
   bad(100, 300, PieceSizeInvalidError, /declared piece size 300 is not a power of two ≥ 128/);
   bad(100, 4096, PieceSizeInvalidError, /declared piece size 4096 is larger than the sector size 2048/);
   bad(300, 256, PieceSizeInvalidError, /declared piece size 256 holds 254 bytes of payload, less than the 300-byte payload/);

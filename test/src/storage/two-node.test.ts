@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
+import { tokenFromAuthNew } from '../../../src/api/methods/common.js';
 import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -137,7 +138,7 @@ async function inIndex(api: ApiClient, id: string): Promise<string[]> {
 }
 
 function localPath(api: ApiClient) {
-  return api.call('StorageLocal').then((l) => l[0] as { ID: string; LocalPath: string });
+  return api.call('StorageLocalPaths').then((l) => l[0] as { ID: string; LocalPath: string });
 }
 
 test.serial('a sector declared on the worker is found, fetched to the daemon in move mode, and the index agrees with both disks', async (t) => {
@@ -303,7 +304,7 @@ test.serial('/remote on the daemon and on the worker refuses missing, weak and f
   initStoragePath(wRoot, { canSeal: true });
   writeSectorEntry(wRoot, 'sealed', { miner: 1000, number: 1 }, 1000);
   const w = await startWorker(t, d, wRoot);
-  const readOnly = await d.api.call('AuthNew', ['read', 'write']);
+  const readOnly = tokenFromAuthNew(await d.api.call('AuthNew', ['read', 'write']));
   for (const base of [d.url, w.url]) {
     t.is((await raw(base, '/remote/sealed/s-t01000-1')).status, 401, `${base} without a token`);
     t.is((await raw(base, '/remote/sealed/s-t01000-1', `${d.token.slice(0, -3)}abc`)).status, 401, `${base} forged token`);
