@@ -127,5 +127,5 @@ test("a worker declares the per-type limits of its <TASK>_MAX_CONCURRENT variabl
 
   const bad = worker('bad-limit', { env: { PC2_MAX_CONCURRENT: 'two' } });
   t.is((await bad.exited).code, 1);
-  t.regex(bad.output(), /PC2_MAX_CONCURRENT="two" must be a non-negative integer/);
+  t.regex(bad.stdout(), /PC2_MAX_CONCURRENT=\\"two\\" must be a non-negative integer/, 'with --json the error is a JSON document on stdout');
 });

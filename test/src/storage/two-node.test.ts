@@ -392,7 +392,7 @@ function lockingWorker(t: ExecutionContext<Ctx>, d: Daemon, storage: string, sec
   const script = `
     import { startStorageWorker } from ${JSON.stringify(module)};
     const a = JSON.parse(process.env.LOCKING_WORKER);
-    const w = await startStorageWorker({ managerUrl: a.url, token: a.token, storage: [a.storage], host: '127.0.0.1', port: 0, heartbeatIntervalMs: a.ms, log: (l) => console.error(l) });
+    const w = await startStorageWorker({ managerUrl: a.url, token: a.token, storage: [a.storage], host: '127.0.0.1', port: 0, heartbeatIntervalMs: a.ms });
     const lock = await w.locks.acquire(a.sector, 0, ${SE});
     console.log(JSON.stringify({ id: w.id, lock: lock.id }));
     setInterval(() => {}, 1 << 30);

@@ -100,9 +100,9 @@ test('pieces commd of a 2 KiB sector with pieces equals the piece tree computed 
 });
 
 test('pieces commd and commp refuse bad input naming the problem', async (t) => {
-  const bad = async (args: string[], code: string, message: RegExp) => {
+  const bad = async (args: string[], code: string, message: RegExp, exitCode = 1) => {
     const r = await runCli(noRepo, args);
-    t.is(r.code, 1, args.join(' '));
+    t.is(r.code, exitCode, args.join(' '));
     t.regex(r.stderr, new RegExp(`\\[${code}\\]`), r.stderr);
     t.regex(r.stderr, message);
   };
@@ -116,7 +116,8 @@ test('pieces commd and commp refuse bad input naming the problem', async (t) => 
   await bad(['pieces', 'commd', '--sector-size', '2KiB', `${a}:300`], 'PIECE_SIZE_INVALID', /300 is not a power of two/);
   await bad(['pieces', 'commd', '--sector-size', '2KiB', `${a}:2048`, `${a}:512`], 'PIECE_DOES_NOT_FIT', /piece 1/);
   await bad(['pieces', 'commd', '--sector-size', '3000'], 'PIECE_SIZE_INVALID', /sector size/);
-  await bad(['pieces', 'commd', `${a}:512`], 'INVALID_ARGUMENT', /--sector-size SIZE is required/);
+  // a usage mistake: exit 2, as every missing required flag
+  await bad(['pieces', 'commd', `${a}:512`], 'INVALID_ARGUMENT', /missing required flag --sector-size SIZE/, 2);
   const dir = tmpDir('ss-commp-bad-');
   try {
     writeFileSync(join(dir, 'empty'), '');

@@ -103,12 +103,13 @@ test.serial('sealing jobs shows a running PC2 as lotus-miner does, and sectors r
   t.deepEqual(running.ID.Sector, { Miner: 1000, Number: n }, "Lotus's CallID names the sector");
   t.is(running.Hostname, hostname());
   const id8 = running.ID.ID.replaceAll('-', '').slice(0, 8);
-  const table = await runCli(repo, ['sealing', 'jobs']);
+  // both views at once: an 8 MiB PC2 lasts only a few seconds, about two CLI start-ups
+  const [table, rows] = await Promise.all([runCli(repo, ['sealing', 'jobs']), cliJson<JobRow[]>(repo, ['sealing', 'jobs'])]);
   t.is(table.code, 0, table.stderr);
-  t.regex(table.stdout, /^ID\s+Sector\s+Worker\s+Hostname\s+Task\s+State\s+Time\n/);
-  t.regex(table.stdout, new RegExp(`^${id8}\\s+${n}\\s+local\\s+\\S+\\s+PC2\\s+running\\s+\\d\\S*s$`, 'm'));
-  const rows = await cliJson<JobRow[]>(repo, ['sealing', 'jobs']);
-  t.true(rows.some((r) => r.Worker === 'local' && r.ID.ID === running.ID.ID));
+  t.regex(table.stdout, /^ID\s+Sector\s+Worker\s+Hostname\s+Task\s+State\s+Time\s+Progress\n/);
+  // the Progress column (ours) names the running step, e.g. `pc2 3/8 (tree-c)`; empty before the first report
+  t.regex(table.stdout, new RegExp(`^${id8}\\s+${n}\\s+local\\s+\\S+\\s+PC2\\s+running\\s+\\d\\S*s(\\s+\\S.*)?$`, 'm'));
+  t.true(rows.some((r) => r.Worker === "local" && r.ID.ID === running.ID.ID), JSON.stringify(rows));
 
   // one sector removed while its PC2 runs, the other in its failure state's cool-down
   for (const sector of [n, aborted!]) t.is((await runCli(repo, ['sectors', 'remove', String(sector)])).code, 0);

@@ -257,7 +257,7 @@ test.serial('sealing abort of an unknown or finished call fails CALL_UNKNOWN and
   const right = await rawRpc(repo, 'Filecoin.SealingAbort', [{ Sector: { Miner: 1000, Number: pledged }, ID: done!.ID }]);
   t.is(right.error?.data?.code, 'CALL_UNKNOWN', 'a returned call cannot be aborted');
   await fails(t, ['sealing', 'calls', '--sector', '9999'], 'SECTOR_UNKNOWN', /sector 9999 does not exist/);
-  await fails(t, ['sealing', 'calls'], 'INVALID_ARGUMENT', /--sector N is required/);
+  await fails(t, ['sealing', 'calls'], 'INVALID_ARGUMENT', /missing required flag --sector N/);
   t.deepEqual(await cliJson(repo, ['sectors', 'list']), before);
 });
 
