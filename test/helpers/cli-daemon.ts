@@ -152,9 +152,15 @@ export async function startDaemon(
     },
     async stop(graceMs = 20_000) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      let forced = false;
+      const timer = setTimeout(() => {
+        forced = true;
+        out += `\n[test helper: no exit ${graceMs} ms after SIGTERM; sent SIGKILL]\n`;
+        child.kill('SIGKILL');
+      }, graceMs);
       const r = await exited;
       clearTimeout(timer);
+      if (!forced && r.signal !== null) out += `\n[test helper: the daemon died of ${r.signal} after SIGTERM]\n`;
       return { ...r, output: out };
     },
   };

@@ -55,5 +55,6 @@ test.serial('a fresh repository with no sector files starts without the flag', a
   t.teardown(() => cleanup(repo));
   const daemon = await startDaemon(repo, ['--sector-size', '2KiB']);
   t.false(daemon.output().includes('accept-drift'));
-  t.is((await daemon.stop()).code, 0);
+  const stopped = await daemon.stop();
+  t.is(stopped.code, 0, stopped.output);
 });
