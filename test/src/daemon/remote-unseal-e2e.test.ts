@@ -7,7 +7,8 @@
  * (`dagstore gc`). Two concurrent `GET /piece/{cid}` then make the piece provider unseal
  * through the scheduler: one UNS call, on the worker, whose prepare step copies the sealed file
  * and the cache from the daemon and which drops those copies once the unsealed file is written
- * (src/worker/task-inputs.ts, src/worker/tasks/unseal.ts). Both answers are the CAR as imported.
+ * (src/worker/task-inputs.ts, src/worker/tasks/unseal.ts). Both answers are the CAR as imported,
+ * and so is a later `pieces read` on the daemon, which reads the worker's unsealed copy.
  */
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -60,7 +61,7 @@ test('a deal piece whose unsealed copy is gone is unsealed once on the remote wo
   const started = await worker.started();
   await worker.logged(/^connected to the manager/);
 
-  const imported = await cliJson<{ pieceCid: string; sector: number }>(repo, ['pieces', 'import', CAR, '--car']);
+  const imported = await cliJson<{ pieceCid: string; sector: number; offset: number }>(repo, ['pieces', 'import', CAR, '--car']);
   t.is(imported.sector, 0);
   t.is((await runCli(repo, ['sectors', 'seal', '0'])).code, 0);
   await waitForState(repo, 0, ['Proving'], 120_000);
@@ -96,6 +97,13 @@ test('a deal piece whose unsealed copy is gone is unsealed once on the remote wo
   t.deepEqual(entries(wStore), ['unsealed/s-t01000-0']);
   t.deepEqual(entries(daemonStore), ['cache/s-t01000-0', 'sealed/s-t01000-0']);
   t.deepEqual(entries(join(dir, 'w', 'storage')), []);
+  // `pieces read` on the daemon reads the worker's unsealed copy (verified against the piece CID)
+  const back = join(dir, 'back.car');
+  const read = await runCli(repo, ['pieces', 'read', '0', String(imported.offset), String(car.length), '--out', back, '--json']);
+  t.is(read.code, 0, read.stderr);
+  t.like(JSON.parse(read.stdout), { verified: true, pieceCid: imported.pieceCid });
+  t.deepEqual(readFileSync(back), car);
+  t.is((await sealingCalls(repo, 0)).filter((c) => c.Task === 'UNS').length, 1, 'no second unseal');
   await worker.stop();
   t.is(heldCalls(join(dir, 'w')), 0, 'the unseal\'s result was acknowledged');
 });
