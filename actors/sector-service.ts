@@ -22,6 +22,7 @@ import { readPiece as readUnsealed } from '../src/piece/read-piece.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
 import { dealPieceSize } from '../src/sector/sizes.js';
 import type { LocalStore } from '../src/storage/local-store.js';
+import type { PieceProvider } from '../src/storage/piece-provider.js';
 import type { LogMarks, SectorLogEntry, SectorRecord, SectorStateName, UnreadableSector } from '../src/db/sector-store.js';
 import type { ReplyValue, SchedulerCommand, SchedulerReply } from '../machines/protocol.js';
 import type { SchedulerMachine } from '../machines/scheduler.machine.js';
@@ -59,6 +60,11 @@ export interface SectorServiceDeps {
     /** Re-registers it with the node's storage paths as they are now. */
     pathsChanged(): void;
   };
+  /**
+   * The node's piece provider, for a read of a sector with no unsealed file on this node: another
+   * node's copy, or an unseal through the scheduler (src/storage/piece-provider.ts).
+   */
+  pieces?: () => Pick<PieceProvider, 'readPiece'>;
 }
 
 /** A sector's status as `sectors status` shows it: the record, its log, and the calls made for it. */
@@ -332,12 +338,21 @@ export class SectorService {
   /**
    * The original bytes `[offset, offset + size)` (unpadded) of a sector's unsealed data, streamed.
    * Reads run on the main thread (fr32 unpadding is native and chunked); they take no pool slot.
-   * @throws SectorUnknownError, RangeNotAllocatedError, InvalidArgumentError
+   * A sector with no unsealed file on this node is read through the piece provider: from another
+   * node's unsealed copy (a remote worker's, after it unsealed), else by unsealing the range
+   * through the scheduler (Lotus `piece_provider.go` ReadPiece).
+   * @throws SectorUnknownError, RangeNotAllocatedError, InvalidArgumentError; without a local
+   *   file, the piece provider's errors (an unseal's own, FetchFailedError)
    */
   async readPiece(req: { sector: number; offset: number; size: number; signal?: AbortSignal }): Promise<AsyncIterable<Uint8Array>> {
     const record = await this.sectorStatus(req.sector);
     const found = await this.#d.localStore().findLocal({ miner: record.miner, number: record.number }, 'unsealed');
-    if (!found) throw new SectorUnknownError(`sector ${req.sector} has no unsealed file on this node`);
+    if (!found) {
+      const pieces = this.#d.pieces?.();
+      if (!pieces) throw new SectorUnknownError(`sector ${req.sector} has no unsealed file on this node`);
+      const ref = { id: { miner: record.miner, number: record.number }, proofType: record.proofType };
+      return pieces.readPiece(ref, req.offset, req.size, req.signal ? { signal: req.signal } : {});
+    }
     const it = readUnsealed({
       unsealedPath: found.path,
       sectorSize: sealProofInfo(record.proofType).sectorSize,

@@ -460,6 +460,8 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     worker,
     sources,
     log,
+    // declared below: it unseals through this service
+    pieces: () => pieces,
     localWorker: {
       runsAddPiece: () => localTasks.includes('AP'),
       pathsChanged: () => {
