@@ -73,7 +73,7 @@ export class TtyFrame {
 
   /** Replaces the previous frame with `lines`, each cut to the terminal's width (a wrapped line would break the redraw). */
   draw(lines: readonly string[]): void {
-    const width = Math.max(20, (this.#stream.columns ?? 100) - 1);
+    const width = Math.max(20, (this.#stream.columns || 100) - 1);
     const up = this.#lines > 0 ? `\x1b[${this.#lines}F` : '';
     this.#stream.write(`${up}\x1b[0J${lines.map((l) => (l.length > width ? l.slice(0, width) : l)).join('\n')}\n`);
     this.#lines = lines.length;

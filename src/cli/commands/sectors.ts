@@ -265,7 +265,7 @@ async function watchSector(api: ApiClient, n: number, out: Output, signal: Abort
     }
     const line = `${head}  ${taskShortName(job.Task)}  ${bars.text(job.ID.ID)}`;
     if (tty) {
-      const width = Math.max(20, (stream.columns ?? 100) - 1);
+      const width = Math.max(20, (stream.columns || 100) - 1);
       stream.write(`\r\x1b[2K${line.slice(0, width)}`);
       barShown = true;
     } else {

@@ -59,6 +59,10 @@ test('on a terminal each frame replaces the previous one, with lines cut to the 
   written = '';
   frame.draw(['0123456789012345678901234', 'x']);
   t.is(written, '\x1b[3F\x1b[0J01234567890123456789\nx\n', 'up 3 lines, clear, then the new frame');
+  // a pseudo-terminal that was never sized reports 0 columns: 100 are assumed, not 0
+  const unsized = Object.assign(new PassThrough(), { isTTY: true, columns: 0 });
+  new TtyFrame(unsized).draw(['y'.repeat(150)]);
+  t.is(String(unsized.read()), `\x1b[0J${'y'.repeat(99)}\n`);
 });
 
 test('the watch table draws the bar of each running call in the Progress column', (t) => {
