@@ -98,3 +98,15 @@ test.serial('on a terminal sealing jobs --watch redraws its table in place with 
   const done = await runCli(repo, ['sectors', 'status', String(n), '--watch'], 240_000);
   t.is(done.code, 0, done.stderr);
 });
+
+test.serial('Ctrl-C stops sectors status --watch before the sector is sealed: exit 130, no status printed', async (t) => {
+  const { Number: n } = await cliJson<{ Number: number }>(repo, ['sectors', 'pledge']);
+  const status = watch(process.execPath, [CLI, 'sectors', 'status', String(n), '--watch']);
+  await until('the first state line', () => new RegExp(`sector ${n}: \\w+`).test(status.stderr()), status.stderr, 60_000);
+  status.child.kill('SIGINT');
+  t.is(await status.exited, 130, status.stderr());
+  t.is(status.stdout(), '');
+  t.notRegex(status.stderr(), /Error:/);
+  const done = await runCli(repo, ['sectors', 'status', String(n), '--watch'], 240_000);
+  t.is(done.code, 0, done.stderr);
+});
