@@ -24,9 +24,12 @@ export interface ProgressBarOptions {
   tty?: boolean;
   /** Clock (tests). @default Date.now */
   now?: () => number;
+  /** `false`: never writes; the bar only keeps its state for {@link ProgressBar.render} (a table cell). @default true */
+  draw?: boolean;
+  /** Characters between the brackets. @default 24 */
+  barWidth?: number;
 }
 
-const BAR_WIDTH = 24;
 const RATE_WINDOW_MS = 5000;
 
 export class ProgressBar {
@@ -37,6 +40,8 @@ export class ProgressBar {
   readonly #tty: boolean;
   readonly #now: () => number;
   readonly #start: number;
+  readonly #drawing: boolean;
+  readonly #barWidth: number;
   #phase: string;
   #done = 0;
   #total = 0;
@@ -58,6 +63,8 @@ export class ProgressBar {
     this.#tty = options.tty ?? this.#stream.isTTY === true;
     this.#now = options.now ?? Date.now;
     this.#start = this.#now();
+    this.#drawing = options.draw ?? true;
+    this.#barWidth = options.barWidth ?? 24;
     this.#phase = options.phase ?? '';
   }
 
@@ -74,7 +81,7 @@ export class ProgressBar {
     this.#detail = detail;
     this.#samples.push([t, done]);
     while (this.#samples.length > 2 && t - this.#samples[0]![0] > RATE_WINDOW_MS) this.#samples.shift();
-    if (t - this.#start < this.#delayMs) return;
+    if (!this.#drawing || t - this.#start < this.#delayMs) return;
     const interval = this.#tty ? 100 : this.#lineIntervalMs;
     const completes = done >= total && total > 0;
     if (completes && this.#completedPhase === this.#phase) return;
@@ -111,8 +118,8 @@ export class ProgressBar {
     const known = this.#total > 0;
     const frac = known ? Math.min(1, this.#done / this.#total) : 0;
     if (known) {
-      const filled = Math.round(frac * BAR_WIDTH);
-      parts.push(`[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}]`);
+      const filled = Math.round(frac * this.#barWidth);
+      parts.push(`[${'#'.repeat(filled)}${'.'.repeat(this.#barWidth - filled)}]`);
       parts.push(`${(frac * 100).toFixed(0).padStart(3)}%`);
     }
     parts.push(known ? `${this.#fmt(this.#done)}/${this.#fmt(this.#total)}` : this.#fmt(this.#done));

@@ -4,10 +4,12 @@
  * `abort CALLID`.
  */
 import { NO_WORKER, RUN_WAIT, type SealingCall, type WorkerJob } from '../../api/methods/sealing.js';
+import type { ApiClient } from '../../api/rpc-client.js';
 import { TASK_WIRE_NAMES, type TaskType } from '../../tasks/task-types.js';
-import { parseIntArg } from '../args.js';
+import { parseIntArg, UsageError } from '../args.js';
 import { defineCommand } from '../command.js';
-import { formatElapsed, tabulate } from '../output.js';
+import { formatElapsed, type Output, tabulate } from '../output.js';
+import { JobBars, pollUntil, type TermStream, TtyFrame } from '../watch.js';
 
 const SHORT_NAMES = new Map(Object.entries(TASK_WIRE_NAMES).map(([short, wire]) => [wire, short as TaskType]));
 
@@ -49,23 +51,97 @@ export function progressText(p: NonNullable<WorkerJob['Progress']>): string {
   return `${p.Phase} ${counts}${p.Detail && !p.Detail.includes('://') ? ` (${p.Detail})` : ''}`;
 }
 
-/** The `sealing jobs` table (ID and Worker are the first 8 characters, as Lotus's first 4 bytes in hex). */
-export function formatJobs(rows: readonly JobRow[], now = Date.now()): string[] {
+const progressCell = (j: WorkerJob) => (j.Progress ? progressText(j.Progress) : '');
+
+/** The first 8 hex digits of a call id (as Lotus prints its first 4 bytes). */
+const shortId = (j: WorkerJob) => j.ID.ID.replaceAll('-', '').slice(0, 8);
+
+/**
+ * The `sealing jobs` table (ID and Worker are the first 8 characters, as Lotus's first 4 bytes in
+ * hex); `progress` renders the last column (`--watch` draws bars there).
+ */
+export function formatJobs(rows: readonly JobRow[], now = Date.now(), progress: (j: JobRow) => string = progressCell): string[] {
   if (rows.length === 0) return ['no jobs'];
   const table = [['ID', 'Sector', 'Worker', 'Hostname', 'Task', 'State', 'Time', 'Progress']];
   for (const j of rows) {
     table.push([
-      j.ID.ID.replaceAll('-', '').slice(0, 8),
+      shortId(j),
       String(j.Sector.Number),
       j.Worker.replaceAll('-', '').slice(0, 8),
       j.Hostname ?? '',
       taskShortName(j.Task),
       runWaitState(j.RunWait, j.Worker),
       formatElapsed(now - Date.parse(j.Start)),
-      j.Progress ? progressText(j.Progress) : '',
+      progress(j),
     ]);
   }
   return tabulate(table);
+}
+
+/**
+ * `sealing jobs --watch` when the output is not a terminal: a line when a call appears, changes
+ * state or progresses, and when it leaves the list, each prefixed with the time since the watch began.
+ */
+export class JobChangeLines {
+  readonly #last = new Map<string, { key: string; row: JobRow }>();
+  #empty: boolean | undefined;
+
+  /** The lines for this poll's `rows` (`bars` already fed with them). */
+  lines(rows: readonly JobRow[], bars: JobBars, elapsedMs: number): string[] {
+    const at = formatElapsed(elapsedMs).padStart(8);
+    const out: string[] = [];
+    const seen = new Set<string>();
+    for (const j of rows) {
+      seen.add(j.ID.ID);
+      const state = runWaitState(j.RunWait, j.Worker);
+      // the rate and ETA change every poll: only the state and the counters make a change
+      const key = `${state} ${j.Progress ? `${j.Progress.Phase} ${j.Progress.Done}/${j.Progress.Total}` : ''}`;
+      if (this.#last.get(j.ID.ID)?.key === key) continue;
+      this.#last.set(j.ID.ID, { key, row: j });
+      const bar = bars.text(j.ID.ID);
+      out.push(`${at}  ${shortId(j)}  sector ${j.Sector.Number}  ${taskShortName(j.Task)}  ${state}${bar ? `  ${bar}` : ''}`);
+    }
+    for (const [id, { row }] of this.#last) {
+      if (seen.has(id)) continue;
+      this.#last.delete(id);
+      out.push(`${at}  ${shortId(row)}  sector ${row.Sector.Number}  ${taskShortName(row.Task)}  no longer listed`);
+    }
+    if (rows.length === 0 && this.#empty !== true) out.push(`${at}  no jobs`);
+    this.#empty = rows.length === 0;
+    return out;
+  }
+}
+
+/** Reads the open calls (and with `withDone` those returned in the last hour) as table rows. */
+async function readJobs(api: ApiClient, withDone: boolean, signal: AbortSignal): Promise<JobRow[]> {
+  const open = await api.call('WorkerJobs', { signal });
+  const done = withDone ? await api.call('WorkerJobsDone', Date.now() - 3_600_000, { signal }) : {};
+  for (const [worker, list] of Object.entries(done)) open[worker] = [...(open[worker] ?? []), ...list];
+  return flattenJobs(open);
+}
+
+/**
+ * `sealing jobs --watch`: on a terminal the table redrawn every second with a bar per running call;
+ * otherwise {@link JobChangeLines}. Ends cleanly (exit 0) on Ctrl-C.
+ */
+async function watchJobs(out: Output, read: () => Promise<JobRow[]>, signal: AbortSignal): Promise<number> {
+  const stream = out.stdout as TermStream;
+  const bars = new JobBars();
+  const started = Date.now();
+  const frame = stream.isTTY ? new TtyFrame(stream) : undefined;
+  const changes = new JobChangeLines();
+  await pollUntil(signal, async () => {
+    const rows = await read();
+    bars.update(rows);
+    if (frame) {
+      const now = Date.now();
+      frame.draw([`sealing jobs, every 1s (Ctrl-C to stop)  ${new Date(now).toISOString()}`, '', ...formatJobs(rows, now, (j) => bars.text(j.ID.ID))]);
+    } else {
+      for (const line of changes.lines(rows, bars, Date.now() - started)) out.stdout.write(`${line}\n`);
+    }
+    return false;
+  });
+  return 0;
 }
 
 const time = (ms: number | undefined) => (ms === undefined ? '-' : new Date(ms).toISOString());
@@ -89,15 +165,20 @@ const jobs = defineCommand({
     'Columns as lotus-miner: ID (first 8 hex digits of the call id; "sealing abort" takes it), Sector, Worker ("local" is the daemon\'s own pool; 00000000 when no worker holds the call), Hostname, Task (AP, PC1, PC2, C1, C2, FIN, GET, UNS), State (running = started on the worker, its prepare step included; assigned(n) = in window n of the worker, not started; queued = in no window yet; ret-wait = done, its sector has not applied the result yet) and Time since it started.',
   flags: {
     'show-ret-done': { type: 'boolean', description: 'also list the calls returned to their sectors in the last hour (state ret-done)' },
+    watch: {
+      type: 'boolean',
+      description:
+        'follow the jobs until Ctrl-C (exit 0): on a terminal the table is redrawn every second with a progress bar per running call (PC1 nodes and layer, PC2 nodes, fetched bytes); piped, a line per change. Not with --json',
+    },
   },
   positionals: [],
   async run({ flags, out, connect, signal }) {
+    if (flags.watch && flags.json) throw new UsageError('--watch draws a live view for a person; it cannot be combined with --json (poll "sealing jobs --json" instead)');
     const api = await connect();
     try {
-      const open = await api.call('WorkerJobs', { signal });
-      const done = flags['show-ret-done'] === true ? await api.call('WorkerJobsDone', Date.now() - 3_600_000, { signal }) : {};
-      for (const [worker, jobs] of Object.entries(done)) open[worker] = [...(open[worker] ?? []), ...jobs];
-      const rows = flattenJobs(open);
+      const read = () => readJobs(api, flags['show-ret-done'] === true, signal);
+      if (flags.watch) return await watchJobs(out, read, signal);
+      const rows = await read();
       out.result(rows, (r) => formatJobs(r));
     } finally {
       api.close();

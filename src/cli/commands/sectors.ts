@@ -5,11 +5,14 @@
  */
 import { InvalidArgumentError } from '../../errors.js';
 import type { SectorInfo } from '../../api/methods/sectors.js';
+import { RUN_WAIT } from '../../api/methods/sealing.js';
 import { isSectorState, SECTOR_STATES, type SectorStateName } from '../../sector/sector-states.js';
 import { parseIntArg } from '../args.js';
 import { defineCommand } from '../command.js';
-import { formatElapsed, plural, tabulate } from '../output.js';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { formatElapsed, type Output, plural, tabulate } from '../output.js';
+import { JobBars, pollUntil, type TermStream } from '../watch.js';
+import type { ApiClient } from '../../api/rpc-client.js';
+import { taskShortName } from './sealing.js';
 
 /** States a sector leaves only by an operator: its seal time stops counting there. */
 const STOPPED_STATES: readonly string[] = ['Removing', 'RemoveFailed', 'Removed', 'FailedUnrecoverable'];
@@ -194,7 +197,8 @@ const status = defineCommand({
     log: { type: 'boolean', description: 'also print the sector\'s event log (with --json: include "Log")' },
     watch: {
       type: 'boolean',
-      description: 'follow the sector: a line on stderr at each state change, then the status once it is Proving (exit 0) or FailedUnrecoverable or Removed (exit 1)',
+      description:
+        'follow the sector: a line on stderr at each state change and a progress bar for its running call (PC1 nodes and layer, PC2 nodes, fetched bytes; piped, a line when it moves), then the status once it is Proving (exit 0) or FailedUnrecoverable or Removed (exit 1); Ctrl-C stops watching (exit 130)',
     },
   },
   positionals: [sectorArg],
@@ -204,17 +208,9 @@ const status = defineCommand({
     try {
       let info = await api.call('SectorsStatus', n, { signal });
       if (flags.watch) {
-        const started = Date.now();
-        let last = '';
-        for (;;) {
-          if (info.State !== last) {
-            out.info(`${formatElapsed(Date.now() - started).padStart(8)}  sector ${n}: ${info.State}${info.LastErr ? ` (${info.LastErr})` : ''}`);
-            last = info.State;
-          }
-          if (WATCH_END_STATES.has(info.State)) break;
-          await sleep(1000, undefined, { signal });
-          info = await api.call('SectorsStatus', n, { signal });
-        }
+        const last = await watchSector(api, n, out, signal);
+        if (last === undefined) return 130;
+        info = last;
       }
       if (!flags.log) delete info.Log;
       out.result(info, (s) => formatSectorStatus(s, { log: flags.log }));
@@ -224,6 +220,70 @@ const status = defineCommand({
     }
   },
 });
+
+/**
+ * `sectors status N --watch`: a line on stderr per state change and, while one of the sector's
+ * calls runs, its progress bar (redrawn in place on a terminal; piped, a line when it moves, as
+ * `<time>  sector N: <state>  <task>  <bar>`). Resolves to the final status, or undefined when
+ * Ctrl-C ended the watch.
+ */
+async function watchSector(api: ApiClient, n: number, out: Output, signal: AbortSignal): Promise<SectorInfo | undefined> {
+  const stream = out.stderr as TermStream;
+  const tty = stream.isTTY === true;
+  const bars = new JobBars({ barWidth: 24 });
+  const started = Date.now();
+  let lastState = '';
+  let lastProgress = '';
+  let jobsReadable = true;
+  let barShown = false;
+  let info: SectorInfo | undefined;
+  const clearBar = () => {
+    if (barShown) stream.write('\r\x1b[2K');
+    barShown = false;
+  };
+  const stopped = await pollUntil(signal, async () => {
+    info = await api.call('SectorsStatus', n, { signal });
+    const at = formatElapsed(Date.now() - started).padStart(8);
+    const head = `${at}  sector ${n}: ${info.State}`;
+    if (info.State !== lastState) {
+      clearBar();
+      out.info(`${head}${info.LastErr ? ` (${info.LastErr})` : ''}`);
+      lastState = info.State;
+    }
+    if (WATCH_END_STATES.has(info.State)) return true;
+    // WorkerJobs needs the admin permission: with a lesser token the states alone are followed
+    const jobs = jobsReadable ? await sectorJobs(api, n, signal).catch((err: { code?: string }) => {
+      if (err?.code !== 'UNAUTHORIZED') throw err;
+      jobsReadable = false;
+      return [];
+    }) : [];
+    bars.update(jobs);
+    const job = jobs.find((j) => j.Progress);
+    if (!job) {
+      clearBar();
+      return false;
+    }
+    const line = `${head}  ${taskShortName(job.Task)}  ${bars.text(job.ID.ID)}`;
+    if (tty) {
+      const width = Math.max(20, (stream.columns || 100) - 1);
+      stream.write(`\r\x1b[2K${line.slice(0, width)}`);
+      barShown = true;
+    } else {
+      const key = `${job.ID.ID} ${job.Progress!.Phase} ${job.Progress!.Done}`;
+      if (key !== lastProgress) out.info(line);
+      lastProgress = key;
+    }
+    return false;
+  });
+  clearBar();
+  return stopped ? undefined : info;
+}
+
+/** The running calls of sector `n`, from every worker. */
+async function sectorJobs(api: ApiClient, n: number, signal: AbortSignal) {
+  const byWorker = await api.call('WorkerJobs', { signal });
+  return Object.values(byWorker).flat().filter((j) => j.Sector.Number === n && j.RunWait === RUN_WAIT.running);
+}
 
 /** States `sectors status --watch` stops at: sealed, or never going to be. */
 const WATCH_END_STATES = new Set(['Proving', 'FailedUnrecoverable', 'Removed']);
