@@ -11,6 +11,7 @@
  * invalid token is 401; no token gets the default permissions, `read`, as in Lotus). A JSON-RPC
  * notification (no `id`) is run and answered with an empty 204.
  */
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -70,6 +71,9 @@ export class ApiHttpServer {
   readonly #shutdown = new AbortController();
 
   constructor(options: ApiHttpServerOptions) {
+    // every request in flight listens for the shutdown and removes its listener when it ends:
+    // many concurrent clients are normal, not a leak, so Node's warning at 10 would mislead
+    setMaxListeners(0, this.#shutdown.signal);
     this.#opts = options;
     this.#mounts = Object.entries(options.mounts ?? {}).sort((a, b) => b[0].length - a[0].length);
     this.#server = createServer((req, res) => {
