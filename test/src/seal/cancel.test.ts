@@ -110,12 +110,21 @@ test.serial('an aborted PC2 on a pool thread stops early inside its Poseidon wor
   const sealedPath = join(shared.dir, 'sealed');
   const before = (await readdir(cacheDir)).sort();
   // one chunk for the whole sector on one native thread: the column hashes alone take seconds
-  const { error, stopMs } = await abortOnPool(
-    (signal, onProgress) =>
-      shared.pool.run('pc2', { pc1: shared.pc1, paths: { cacheDir, sealedPath, unsealedPath: shared.unsealedPath }, threads: 1 }, { signal, onProgress }),
-    { afterMs: 400 },
-  );
+  const abortPc2 = () =>
+    abortOnPool(
+      (signal, onProgress) =>
+        shared.pool.run('pc2', { pc1: shared.pc1, paths: { cacheDir, sealedPath, unsealedPath: shared.unsealedPath }, threads: 1 }, { signal, onProgress }),
+      { afterMs: 400 },
+    );
+  let { error, stopMs } = await abortPc2();
   t.true(error instanceof AbortedError, String(error));
+  // the whole PC2 was timed earlier, maybe under other load: a stop that looks late is tried once
+  // more. A PC2 that only stopped between native calls is late every time (the whole work less 400 ms)
+  if (stopMs >= shared.pc2Ms / 2) {
+    t.log(`PC2 stopped ${stopMs.toFixed(0)} ms after the cancel: trying once more`);
+    ({ error, stopMs } = await abortPc2());
+    t.true(error instanceof AbortedError, String(error));
+  }
   assertStoppedEarly(t, stopMs, shared.pc2Ms, 'PC2');
   t.deepEqual((await readdir(cacheDir)).sort(), before, 'no tree, p_aux, t_aux or temporary file is left');
   await t.throwsAsync(stat(sealedPath));
