@@ -15,8 +15,7 @@ import { CID } from 'multiformats/cid';
 import { InvalidArgumentError } from '../../errors.js';
 import { expectArity, intField, intParam, objectParam, stringParam } from '../params.js';
 import { defineMethod, defineStreamMethod } from '../rpc-method.js';
-import { isStreamId } from '../stream-registry.js';
-import { type DataRef, exactly } from './pieces.js';
+import { addPieceResult, type DataRef, exactly, pushDataParam } from './pieces.js';
 
 /** Lotus DagstoreShardInfo. */
 export interface DagstoreShardInfo {
@@ -149,13 +148,10 @@ export const dagstoreMethods = {
     params: (raw): [number, DataRef, { Sector?: number }] => {
       expectArity(raw, 2, 3);
       const payloadSize = intParam(raw, 0, 'payloadSize');
-      const data = objectParam(raw, 1, 'data');
-      if (data.Type !== 'push' || typeof data.Info !== 'string' || !isStreamId(data.Info)) {
-        throw new InvalidArgumentError(`param data must be {"Type":"push","Info":"<stream uuid>"} (got ${JSON.stringify(data)})`);
-      }
+      const data = pushDataParam(raw, 1);
       const opts = raw[2] === undefined || raw[2] === null ? {} : objectParam(raw, 2, 'opts');
       const Sector = intField(opts, 'Sector', 'opts');
-      return [payloadSize, { Type: 'push', Info: data.Info }, Sector === undefined ? {} : { Sector }];
+      return [payloadSize, data, Sector === undefined ? {} : { Sector }];
     },
     run: async ([payloadSize, data, opts], ctx) => {
       const stream = data.Info;
@@ -169,17 +165,7 @@ export const dagstoreMethods = {
           signal: ctx.signal,
         });
         taken.done();
-        return {
-          PieceCID: p.pieceCid,
-          PieceCIDv2: p.pieceCidV2,
-          Roots: p.roots,
-          Blocks: p.blocks,
-          Sector: p.sector,
-          Offset: p.offset,
-          PaddedOffset: p.paddedOffset,
-          PaddedSize: p.paddedSize,
-          PayloadSize: p.payloadSize,
-        };
+        return { ...addPieceResult(p), Roots: p.roots, Blocks: p.blocks };
       } catch (err) {
         taken.done(err);
         throw err;

@@ -56,6 +56,28 @@ export interface AddPieceResult {
   PayloadSize: number;
 }
 
+/** Param `index` as a pushed upload's data ref (`{"Type":"push","Info":uuid}`), naming what is wrong. */
+export function pushDataParam(raw: unknown[], index: number): DataRef {
+  const data = objectParam(raw, index, 'data');
+  if (data.Type !== 'push' || typeof data.Info !== 'string' || !isStreamId(data.Info)) {
+    throw new InvalidArgumentError(`param data must be {"Type":"push","Info":"<stream uuid>"} (got ${JSON.stringify(data)})`);
+  }
+  return { Type: 'push', Info: data.Info };
+}
+
+/** The wire shape of a piece added to a sector (`SectorAddPieceToAny`, and `PiecesImport` besides its roots). */
+export function addPieceResult(added: { sector: number; offset: number; paddedOffset: number; pieceCid: string; pieceCidV2: string; paddedSize: number; payloadSize: number }): AddPieceResult {
+  return {
+    Sector: added.sector,
+    Offset: added.offset,
+    PaddedOffset: added.paddedOffset,
+    PieceCID: added.pieceCid,
+    PieceCIDv2: added.pieceCidV2,
+    PaddedSize: added.paddedSize,
+    PayloadSize: added.payloadSize,
+  };
+}
+
 /**
  * Yields `source` and checks it ends at exactly `expected` bytes (naming the stream on mismatch).
  * With `payload`, a mismatch is the client's payload being too long or too short
@@ -90,14 +112,11 @@ export const piecesMethods = {
     params: (raw): [payloadSize: number, data: DataRef, opts?: AddPieceOptions] => {
       expectArity(raw, 2, 3);
       const payloadSize = intParam(raw, 0, 'payloadSize');
-      const data = objectParam(raw, 1, 'data');
-      if (data.Type !== 'push' || typeof data.Info !== 'string' || !isStreamId(data.Info)) {
-        throw new InvalidArgumentError(`param data must be {"Type":"push","Info":"<stream uuid>"} (got ${JSON.stringify(data)})`);
-      }
+      const data = pushDataParam(raw, 1);
       const opts = raw[2] === undefined || raw[2] === null ? {} : objectParam(raw, 2, 'opts');
       const Sector = intField(opts, 'Sector', 'opts');
       const PieceSize = intField(opts, 'PieceSize', 'opts');
-      return [payloadSize, { Type: 'push', Info: data.Info }, { Sector, PieceSize }];
+      return [payloadSize, data, { Sector, PieceSize }];
     },
     run: async ([payloadSize, data, opts = {}], ctx): Promise<AddPieceResult> => {
       const sectors = sectorService(ctx.components.sectors);
@@ -112,15 +131,7 @@ export const piecesMethods = {
           signal: ctx.signal,
         });
         taken.done();
-        return {
-          Sector: added.sector,
-          Offset: added.offset,
-          PaddedOffset: added.paddedOffset,
-          PieceCID: added.pieceCid,
-          PieceCIDv2: added.pieceCidV2,
-          PaddedSize: added.paddedSize,
-          PayloadSize: added.payloadSize,
-        };
+        return addPieceResult(added);
       } catch (err) {
         taken.done(err);
         throw err;
