@@ -89,8 +89,10 @@ const hasScript = (() => {
 })();
 
 (hasScript ? test.serial : test.serial.skip)('on a terminal sealing jobs --watch redraws its table in place with a bar, and Ctrl-C exits 0', async (t) => {
-  // a wide terminal: lines are cut to its width
-  const command = `stty cols 200; ${[process.execPath, CLI, 'sealing', 'jobs', '--watch'].map((a) => `'${a}'`).join(' ')}`;
+  // a wide terminal: lines are cut to its width. `exec` puts the CLI in place of the shell: dash
+  // catches SIGINT under -c and may kill itself with it on the way out of its wait, and `script -e`
+  // would then report the shell's 130 rather than the CLI's 0 (CI saw that once)
+  const command = `stty cols 200; exec ${[process.execPath, CLI, 'sealing', 'jobs', '--watch'].map((a) => `'${a}'`).join(' ')}`;
   const term = watch('script', ['-qfec', command, '/dev/null']);
   const { Number: n } = await cliJson<{ Number: number }>(repo, ['sectors', 'pledge']);
   await until('a PC1 or PC2 bar on the terminal', () => new RegExp(`\\s${n}\\s+local\\s+\\S+\\s+PC[12]\\s+running\\s+\\S+\\s+(pc1|layer-check|pc2)  \\[[#.]{16}\\]`).test(term.stdout()), term.stdout, 120_000);
