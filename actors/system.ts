@@ -212,6 +212,8 @@ export interface WorkerRegistry {
   disconnect(id: string): void;
   /** The runner registered for a worker. */
   runner(id: string): TaskRunner | undefined;
+  /** Remote workers can connect from now on: InitWait counts from here (`scheduler.workers.open`). */
+  opened(): void;
 }
 
 /** A running daemon system. */
@@ -334,6 +336,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
       root.send({ type: 'scheduler.worker.disconnected', id });
     },
     runner: (id) => workers.get(id),
+    opened: () => root.send({ type: 'scheduler.workers.open' }),
   };
   let localStore: LocalStore | undefined;
   let remote: RemoteStore | undefined;

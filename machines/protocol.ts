@@ -171,7 +171,13 @@ export type SchedulerWorkerEvent =
   | { type: 'scheduler.worker.cordon'; id: string; requestId?: string }
   | { type: 'scheduler.worker.uncordon'; id: string; requestId?: string }
   /** A scheduling pass now (`SealingSchedDiag(true)`). */
-  | { type: 'scheduler.sched.poke'; requestId?: string };
+  | { type: 'scheduler.sched.poke'; requestId?: string }
+  /**
+   * Remote workers can connect from now on: an InitWait still running starts over, so it counts
+   * from when reconnecting workers can be accepted, not from the scheduler's start (the restore
+   * between the two can itself outlast InitWait on a loaded machine).
+   */
+  | { type: 'scheduler.workers.open' };
 
 /**
  * Raised by the scheduler to itself: spawning a sector in its group and sending to a sector go

@@ -192,6 +192,7 @@ export const schedulerMachine = setup({
             waiting: {
               always: { guard: 'noInitWait', target: 'ready' },
               after: { initWait: 'ready' },
+              on: { 'scheduler.workers.open': { target: 'waiting', reenter: true } },
             },
             ready: { entry: 'schedStart' },
           },

@@ -89,7 +89,8 @@ export interface DaemonOptions {
   /**
    * Lotus's InitWait: when the repository has calls still open that last ran on a remote worker,
    * no scheduling pass for this long after start, so that worker reconnects and its calls are
-   * started on it again (it holds them) rather than run elsewhere. @default 3000
+   * started on it again (it holds them) rather than run elsewhere. It counts from when workers can
+   * connect (after the restore), not from the scheduler's start. @default 3000
    */
   workerInitWaitMs?: number;
   /** Task types the daemon's own pool runs (`run --local-tasks`); empty: none (remote workers do the work). @default every type */
@@ -249,6 +250,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // the workers' connections close before the actors stop: stopping a task actor aborts its
     // run, which must not reach a worker (shutdown is not an abort; the worker delivers later)
     remoteWorkers.start(system.index.calls, system.workers);
+    system.workers.opened();
     shutdown.push('remote workers', () => remoteWorkers.close());
     components.sectors = system.sectors;
     components.workers = system.workerService;

@@ -25,6 +25,27 @@ test('no task starts during InitWait; when it ends the first pass places the wai
   t.is(h.run('AP').worker, 'back');
 });
 
+test('InitWait counts again from the moment remote workers can connect, so a slow restore does not use it up', async (t) => {
+  const h = schedulerHarness({ initWaitMs: 3_000, workers: [] });
+  t.teardown(() => h.stop());
+  await h.request({ type: 'scheduler.pledge' });
+  // the daemon's restore took 2.5 s before it accepted workers
+  h.clock.increment(2_500);
+  h.root.send({ type: 'scheduler.workers.open' });
+  await h.flush();
+  h.clock.increment(2_999);
+  h.connect(workerInfo('back', { hostname: 'back-host' }));
+  await h.flush();
+  t.is(h.runs.length, 0, 'still waiting: 2 999 ms since workers could connect');
+  h.clock.increment(1);
+  await h.flush();
+  t.is(h.run('AP').worker, 'back');
+  // once the passes run, the event changes nothing
+  h.root.send({ type: 'scheduler.workers.open' });
+  await h.flush();
+  t.true(h.root.getSnapshot().matches({ running: { sched: 'ready' } }));
+});
+
 test('a task that waits for room on a path starts once the periodic re-read of the paths sees the space freed outside the scheduler', async (t) => {
   const pc1Bytes = allocBytes({ kind: 'alloc', types: FileType.sealed | FileType.cache, pathType: 'sealing' }, 2048);
   // room for the filler, not for PC1's files
