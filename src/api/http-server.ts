@@ -70,8 +70,11 @@ export class ApiHttpServer {
   /** Aborted at shutdown: in-flight calls see it through their RpcContext signal. */
   readonly #shutdown = new AbortController();
 
+  /** JSON-RPC calls in flight over HTTP: aborted at shutdown. */
+  readonly #calls = new Set<AbortController>();
+
   constructor(options: ApiHttpServerOptions) {
-    // every request in flight listens for the shutdown and removes its listener when it ends:
+    // upgraded connections listen for the shutdown and remove their listener when they end:
     // many concurrent clients are normal, not a leak, so Node's warning at 10 would mislead
     setMaxListeners(0, this.#shutdown.signal);
     this.#opts = options;
@@ -128,6 +131,7 @@ export class ApiHttpServer {
    */
   async close(graceMs = 5000): Promise<void> {
     this.#shutdown.abort(new Error('server shutting down'));
+    for (const call of this.#calls) call.abort(new Error('server shutting down'));
     this.#opts.streams.close();
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
@@ -139,7 +143,7 @@ export class ApiHttpServer {
   }
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
     const path = url.pathname;
     const handler = this.#upgrades.get(path);
     if (!handler) {
@@ -159,7 +163,7 @@ export class ApiHttpServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let permissions: readonly Permission[];
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
     const token = requestToken(req, url);
     try {
       permissions = token === undefined ? DEFAULT_PERMISSIONS : await this.#opts.authenticate(token);
@@ -189,32 +193,28 @@ export class ApiHttpServer {
       return;
     }
     const max = this.#opts.maxBodyBytes ?? 16 * 1024 * 1024;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > max) {
-        sendJson(res, 413, rpcError(null, -32600, `request body larger than ${max} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
+    const body = await readBody(req, max);
+    if (body === undefined) {
+      sendJson(res, 413, rpcError(null, -32600, `request body larger than ${max} bytes`));
+      req.destroy();
+      return;
     }
     let request: unknown;
     try {
-      request = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      request = JSON.parse(body.toString('utf8'));
     } catch (err) {
       sendJson(res, 200, rpcError(null, -32700, `parse error: ${(err as Error).message}`));
       return;
     }
-    // a call is cancelled when its client goes away or the server shuts down
+    // a call is cancelled when its client goes away or the server shuts down (close() aborts
+    // every call of #calls: one Set entry each, cheaper than an EventTarget listener per call)
     const call = new AbortController();
+    if (this.#shutdown.signal.aborted) call.abort(new Error('server shutting down'));
     const onClose = () => {
       if (!res.writableFinished) call.abort(new Error('client disconnected'));
     };
     res.on('close', onClose);
-    const onShutdown = () => call.abort(new Error('server shutting down'));
-    this.#shutdown.signal.addEventListener('abort', onShutdown, { once: true });
+    this.#calls.add(call);
     try {
       const result = await this.#opts.rpc.dispatch(request, permissions, call.signal);
       // a notification is run and not answered (JSON-RPC 2.0 §4.1): an empty 204
@@ -225,7 +225,7 @@ export class ApiHttpServer {
       }
       await this.#respond(res, result, call.signal);
     } finally {
-      this.#shutdown.signal.removeEventListener('abort', onShutdown);
+      this.#calls.delete(call);
     }
   }
 
@@ -299,8 +299,61 @@ export class ApiHttpServer {
  * The caller's token: `Authorization: Bearer <jwt>`, else the `token` query parameter (Lotus's
  * auth handler takes both; its JS client puts the token in the WebSocket URL).
  */
-function requestToken(req: IncomingMessage, url: URL): string | undefined {
-  return bearerToken(req.headers.authorization) ?? url.searchParams.get('token') ?? undefined;
+function requestToken(req: IncomingMessage, url: RequestUrl): string | undefined {
+  return bearerToken(req.headers.authorization) ?? url.searchParams?.get('token') ?? undefined;
+}
+
+/** A request's path, and its query when it has one. */
+interface RequestUrl {
+  pathname: string;
+  searchParams?: URLSearchParams;
+}
+
+/**
+ * The request's path and query. A JSON-RPC call's URL is a bare path: `new URL` on every request
+ * cost more than the call behind `Version`, so the whole URL is parsed only when there is a
+ * query, an escape or a dot segment to resolve.
+ */
+function requestUrl(req: IncomingMessage): RequestUrl {
+  const raw = req.url ?? '/';
+  if (raw.startsWith('/') && !/\/[/.]|[?#%\\]/.test(raw)) return { pathname: raw };
+  return new URL(raw, 'http://localhost');
+}
+
+/** The whole body, or undefined (and the rest unread) once it passes `max` bytes. */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        cleanup();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = () => onError(new Error('client disconnected before the request body ended'));
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
 function rpcError(id: null, code: number, message: string) {
