@@ -7,6 +7,9 @@
  * - mounts: path prefixes handed to other areas (`/remote` for sector files, `/metrics`…);
  * - upgrades: WebSocket upgrades of a path handed to their area (the worker connection).
  *
+ * A channel method (server-pushed values, `rpc-channel.ts`) is refused over HTTP with a JSON-RPC
+ * error naming the WebSocket.
+ *
  * Every request is authenticated first: `Authorization: Bearer <jwt>` or `?token=<jwt>` (an
  * invalid token is 401; no token gets the default permissions, `read`, as in Lotus). A JSON-RPC
  * notification (no `id`) is run and answered with an empty 204.
@@ -17,7 +20,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { AddressInUseError, ListenFailedError, SectorStorageError, toWireError } from '../errors.js';
 import { bearerToken, DEFAULT_PERMISSIONS, type Permission } from '../auth/tokens.js';
-import type { DispatchResult, RpcServer } from './rpc-server.js';
+import { type DispatchResult, RpcErrorCode, type RpcServer } from './rpc-server.js';
 import type { StreamRegistry } from './stream-registry.js';
 import { defaultLogger, type Logger } from '../log/logger.js';
 import { isNotification } from './rpc-websocket.js';
@@ -220,6 +223,7 @@ export class ApiHttpServer {
       // a notification is run and not answered (JSON-RPC 2.0 §4.1): an empty 204
       if (isNotification(request)) {
         if (result.kind === 'stream') await result.body[Symbol.asyncIterator]().return?.();
+        // a channel method is never opened over HTTP (nothing to refuse: nobody listens)
         res.writeHead(204).end();
         return;
       }
@@ -232,6 +236,11 @@ export class ApiHttpServer {
   async #respond(res: ServerResponse, result: DispatchResult, signal: AbortSignal): Promise<void> {
     if (result.kind === 'json') {
       sendJson(res, 200, result.response);
+      return;
+    }
+    if (result.kind === 'channel') {
+      // refused before the method runs: nothing is subscribed
+      sendJson(res, 200, channelOverHttpError(result.id, result.method));
       return;
     }
     const iterator = result.body[Symbol.asyncIterator]();
@@ -354,6 +363,19 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined
     req.on('error', onError);
     req.on('close', onClose);
   });
+}
+
+/** The answer to a channel method called over HTTP, which cannot carry server-pushed values. */
+export function channelOverHttpError(id: number | string | null, method: string) {
+  return {
+    jsonrpc: '2.0',
+    id,
+    error: {
+      code: RpcErrorCode.invalidRequest,
+      message: `${method} returns a channel of values pushed by the server: call it over the WebSocket at ${RPC_PATH} (HTTP cannot carry them)`,
+      data: { code: 'INVALID_ARGUMENT' },
+    },
+  };
 }
 
 function rpcError(id: null, code: number, message: string) {

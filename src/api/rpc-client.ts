@@ -22,13 +22,15 @@ import {
 } from '../errors.js';
 import { PUSH_PATH, RPC_PATH, STREAM_ERROR_TRAILER } from './http-server.js';
 import type { ApiMethods } from './methods/index.js';
-import { METHOD_PREFIX, type JsonMethod, type StreamMethod } from './rpc-method.js';
+import { type ChannelMethod, METHOD_PREFIX, type JsonMethod, type StreamMethod } from './rpc-method.js';
 
 type MethodParams<M> = M extends { params: (raw: unknown[]) => infer P } ? (P extends unknown[] ? P : never) : never;
 type MethodResult<M> = M extends JsonMethod<infer _P, infer R> ? Awaited<R> : never;
 
 /** Names of JSON-result methods. */
-export type JsonMethodName = { [K in keyof ApiMethods]: ApiMethods[K] extends StreamMethod<infer _P> ? never : K }[keyof ApiMethods];
+export type JsonMethodName = {
+  [K in keyof ApiMethods]: ApiMethods[K] extends StreamMethod<infer _P> ? never : ApiMethods[K] extends ChannelMethod<infer _Q, infer _T> ? never : K;
+}[keyof ApiMethods];
 /** Names of streaming methods. */
 export type StreamMethodName = { [K in keyof ApiMethods]: ApiMethods[K] extends StreamMethod<infer _P> ? K : never }[keyof ApiMethods];
 
