@@ -147,20 +147,22 @@ export const notifyMethods = {
         for (const [id, before] of seen) {
           if (listed.has(id)) continue;
           seen.delete(id);
+          finished.set(id, lookedAt);
           out.push({ Type: 'done', Worker: before.worker, Job: before.job });
         }
         // calls that started and returned between two looks
         for (const c of sectors.returnedSince ? await sectors.returnedSince(since) : []) {
-          if (listed.has(c.callId) || seen.has(c.callId) || told.has(c.callId)) continue;
+          if (listed.has(c.callId) || seen.has(c.callId) || finished.has(c.callId)) continue;
+          finished.set(c.callId, lookedAt);
           const { worker, job } = workerJobOf(c);
           out.push({ Type: 'job', Worker: worker, Job: job });
           out.push({ Type: 'done', Worker: worker, Job: job });
         }
-        told.clear();
-        for (const id of listed) told.add(id);
+        // a call returned before `since` is not asked for again: forget it
+        for (const [id, at] of finished) if (at < since) finished.delete(id);
       };
-      /** Calls listed at the previous look (a returned one among them was told as `done` already). */
-      const told = new Set<string>(seen.keys());
+      /** Calls told as `done`, by the look that told it (returnedSince may list them once more). */
+      const finished = new Map<string, number>();
       const run = every(signal, out, look);
       const unsubscribe = sectors.watch?.(() => run());
       signal.addEventListener('abort', () => unsubscribe?.(), { once: true });
