@@ -21,6 +21,7 @@ import {
   type WireError,
 } from '../errors.js';
 import { PUSH_PATH, RPC_PATH, STREAM_ERROR_TRAILER } from './http-server.js';
+import { subscribeChannel } from './rpc-subscription.js';
 import type { ApiMethods } from './methods/index.js';
 import { type ChannelMethod, METHOD_PREFIX, type JsonMethod, type StreamMethod } from './rpc-method.js';
 
@@ -31,6 +32,10 @@ type MethodResult<M> = M extends JsonMethod<infer _P, infer R> ? Awaited<R> : ne
 export type JsonMethodName = {
   [K in keyof ApiMethods]: ApiMethods[K] extends StreamMethod<infer _P> ? never : ApiMethods[K] extends ChannelMethod<infer _Q, infer _T> ? never : K;
 }[keyof ApiMethods];
+/** Names of channel methods (WebSocket only). */
+export type ChannelMethodName = { [K in keyof ApiMethods]: ApiMethods[K] extends ChannelMethod<infer _P, infer _T> ? K : never }[keyof ApiMethods];
+type ChannelValue<M> = M extends ChannelMethod<infer _P, infer T> ? T : never;
+
 /** Names of streaming methods. */
 export type StreamMethodName = { [K in keyof ApiMethods]: ApiMethods[K] extends StreamMethod<infer _P> ? K : never }[keyof ApiMethods];
 
@@ -104,6 +109,14 @@ export class ApiClient {
     // the caller usually awaits the RPC call first; keep an early failure from being "unhandled"
     done.catch(() => {});
     return { id, done };
+  }
+
+  /**
+   * The values of a channel method as they come (over a WebSocket of its own), until the daemon
+   * closes the channel, `signal` aborts or the loop is left (the channel is cancelled then).
+   */
+  subscribe<K extends ChannelMethodName>(method: K, params: MethodParams<ApiMethods[K]>, signal?: AbortSignal): AsyncGenerator<ChannelValue<ApiMethods[K]>> {
+    return subscribeChannel({ url: this.url, token: this.#token }, method, params, signal) as AsyncGenerator<ChannelValue<ApiMethods[K]>>;
   }
 
   /** Closes idle keep-alive connections. */

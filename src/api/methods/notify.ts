@@ -28,7 +28,7 @@ export const LOOK_MS = 250;
 
 /** A value of `SectorNotify`. */
 export type SectorNotifyValue =
-  | { Type: 'state'; Sector: number; State: string; /** unix ms of the save */ Time: number }
+  | { Type: 'state'; Sector: number; State: string; /** unix ms of the save */ Time: number; /** its error, as SectorsStatus's LastErr */ LastErr?: string }
   | { Type: 'progress'; Sector: number; Job: WorkerJob };
 
 /** A value of `SealingJobsNotify`. */
@@ -75,10 +75,10 @@ export const notifyMethods = {
     open: async ([sector], { components, signal }, out) => {
       const sectors = sectorService(components.sectors);
       let last: string | undefined;
-      const told = (r: Pick<SectorRecord, 'state' | 'updatedAt'>) => {
+      const told = (r: Pick<SectorRecord, 'state' | 'updatedAt' | 'error'>) => {
         if (r.state === last) return;
         last = r.state;
-        out.push({ Type: 'state', Sector: sector, State: r.state, Time: r.updatedAt });
+        out.push({ Type: 'state', Sector: sector, State: r.state, Time: r.updatedAt, ...(r.error ? { LastErr: r.error.message } : {}) });
         if (r.state === 'Removed') out.close();
       };
       // subscribed before the first read, so no state falls between them
