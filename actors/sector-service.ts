@@ -44,6 +44,8 @@ import { type Logger, defaultLogger } from '../src/log/logger.js';
 
 export interface SectorServiceDeps {
   root: Actor<SchedulerMachine>;
+  /** Every sector record saved, as the store saves it (absent: {@link SectorService.watch} hears nothing). */
+  saved?: { subscribe(listener: (record: SectorRecord) => void): () => void };
   index: IndexClient;
   miner: number;
   sealProof: number;
@@ -271,6 +273,11 @@ export class SectorService {
   }
 
   /** A sector's record and its log (`sectors status --log`). @throws SectorUnknownError */
+  /** Hears every sector record saved from now on (each state a sector enters); returns the unsubscribe. */
+  watch(listener: (record: SectorRecord) => void): () => void {
+    return this.#d.saved?.subscribe(listener) ?? (() => {});
+  }
+
   async status(sector: number): Promise<SectorStatus> {
     const record = await this.sectorStatus(sector);
     const log = await this.#d.index.sectors.log(this.#d.miner, sector);

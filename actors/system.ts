@@ -274,9 +274,13 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   const db = options.db ?? openDatabase(options.dbPath!);
   const ownsDb = !options.db;
   const calls = new CallStore(db, { now });
+  // told of every sector record saved (SectorService.watch)
+  const savedListeners = new Set<(record: SectorRecord) => void>();
   const stores: IndexStores = {
     catalog: new StorageCatalog(db, { clock: { now } }),
-    sectors: new SectorStore(db, { now, calls }),
+    sectors: new SectorStore(db, { now, calls, onSaved: (record) => {
+      for (const l of savedListeners) l(record);
+    } }),
     calls,
     chain: new ChainStore(db),
     shards: new ShardStore(db, { now }),
@@ -456,6 +460,12 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
 
   const sectors = new SectorService({
     root,
+    saved: {
+      subscribe: (listener) => {
+        savedListeners.add(listener);
+        return () => savedListeners.delete(listener);
+      },
+    },
     index: client,
     miner: options.minerId,
     sealProof: options.sealProof,

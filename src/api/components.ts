@@ -40,6 +40,8 @@ export interface SectorApiService {
   storageAttached(storageId: string, only?: readonly number[]): Promise<UnrecordedSectorFiles[]>;
   /** A local storage path was attached or detached: the local worker is re-registered with its paths. */
   storagePathsChanged?(): void;
+  /** Hears every sector record saved from now on (each state a sector enters, none skipped); returns the unsubscribe. */
+  watch?(listener: (record: SectorRecord) => void): () => void;
   /** One sector's record and its log; rejects with SectorUnknownError for an unknown number. */
   status(sector: number): Promise<{ record: SectorRecord; log: SectorLogEntry[] }>;
   /** The sectors in any of `states`. */

@@ -7,6 +7,9 @@
  * - mounts: path prefixes handed to other areas (`/remote` for sector files, `/metrics`…);
  * - upgrades: WebSocket upgrades of a path handed to their area (the worker connection).
  *
+ * A channel method (server-pushed values, `rpc-channel.ts`) is refused over HTTP with a JSON-RPC
+ * error naming the WebSocket.
+ *
  * Every request is authenticated first: `Authorization: Bearer <jwt>` or `?token=<jwt>` (an
  * invalid token is 401; no token gets the default permissions, `read`, as in Lotus). A JSON-RPC
  * notification (no `id`) is run and answered with an empty 204.
@@ -17,7 +20,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { AddressInUseError, ListenFailedError, SectorStorageError, toWireError } from '../errors.js';
 import { bearerToken, DEFAULT_PERMISSIONS, type Permission } from '../auth/tokens.js';
-import type { DispatchResult, RpcServer } from './rpc-server.js';
+import { type DispatchResult, RpcErrorCode, type RpcServer } from './rpc-server.js';
 import type { StreamRegistry } from './stream-registry.js';
 import { defaultLogger, type Logger } from '../log/logger.js';
 import { isNotification } from './rpc-websocket.js';
@@ -70,8 +73,11 @@ export class ApiHttpServer {
   /** Aborted at shutdown: in-flight calls see it through their RpcContext signal. */
   readonly #shutdown = new AbortController();
 
+  /** JSON-RPC calls in flight over HTTP: aborted at shutdown. */
+  readonly #calls = new Set<AbortController>();
+
   constructor(options: ApiHttpServerOptions) {
-    // every request in flight listens for the shutdown and removes its listener when it ends:
+    // upgraded connections listen for the shutdown and remove their listener when they end:
     // many concurrent clients are normal, not a leak, so Node's warning at 10 would mislead
     setMaxListeners(0, this.#shutdown.signal);
     this.#opts = options;
@@ -128,6 +134,7 @@ export class ApiHttpServer {
    */
   async close(graceMs = 5000): Promise<void> {
     this.#shutdown.abort(new Error('server shutting down'));
+    for (const call of this.#calls) call.abort(new Error('server shutting down'));
     this.#opts.streams.close();
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
@@ -139,7 +146,7 @@ export class ApiHttpServer {
   }
 
   async #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
     const path = url.pathname;
     const handler = this.#upgrades.get(path);
     if (!handler) {
@@ -159,7 +166,7 @@ export class ApiHttpServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let permissions: readonly Permission[];
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req);
     const token = requestToken(req, url);
     try {
       permissions = token === undefined ? DEFAULT_PERMISSIONS : await this.#opts.authenticate(token);
@@ -189,49 +196,51 @@ export class ApiHttpServer {
       return;
     }
     const max = this.#opts.maxBodyBytes ?? 16 * 1024 * 1024;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > max) {
-        sendJson(res, 413, rpcError(null, -32600, `request body larger than ${max} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
+    const body = await readBody(req, max);
+    if (body === undefined) {
+      sendJson(res, 413, rpcError(null, -32600, `request body larger than ${max} bytes`));
+      req.destroy();
+      return;
     }
     let request: unknown;
     try {
-      request = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      request = JSON.parse(body.toString('utf8'));
     } catch (err) {
       sendJson(res, 200, rpcError(null, -32700, `parse error: ${(err as Error).message}`));
       return;
     }
-    // a call is cancelled when its client goes away or the server shuts down
+    // a call is cancelled when its client goes away or the server shuts down (close() aborts
+    // every call of #calls: one Set entry each, cheaper than an EventTarget listener per call)
     const call = new AbortController();
+    if (this.#shutdown.signal.aborted) call.abort(new Error('server shutting down'));
     const onClose = () => {
       if (!res.writableFinished) call.abort(new Error('client disconnected'));
     };
     res.on('close', onClose);
-    const onShutdown = () => call.abort(new Error('server shutting down'));
-    this.#shutdown.signal.addEventListener('abort', onShutdown, { once: true });
+    this.#calls.add(call);
     try {
       const result = await this.#opts.rpc.dispatch(request, permissions, call.signal);
       // a notification is run and not answered (JSON-RPC 2.0 §4.1): an empty 204
       if (isNotification(request)) {
         if (result.kind === 'stream') await result.body[Symbol.asyncIterator]().return?.();
+        // a channel method is never opened over HTTP (nothing to refuse: nobody listens)
         res.writeHead(204).end();
         return;
       }
       await this.#respond(res, result, call.signal);
     } finally {
-      this.#shutdown.signal.removeEventListener('abort', onShutdown);
+      this.#calls.delete(call);
     }
   }
 
   async #respond(res: ServerResponse, result: DispatchResult, signal: AbortSignal): Promise<void> {
     if (result.kind === 'json') {
       sendJson(res, 200, result.response);
+      return;
+    }
+    if (result.kind === 'channel') {
+      // refused before the method runs: nothing is subscribed
+      sendJson(res, 200, channelOverHttpError(result.id, result.method));
       return;
     }
     const iterator = result.body[Symbol.asyncIterator]();
@@ -299,8 +308,74 @@ export class ApiHttpServer {
  * The caller's token: `Authorization: Bearer <jwt>`, else the `token` query parameter (Lotus's
  * auth handler takes both; its JS client puts the token in the WebSocket URL).
  */
-function requestToken(req: IncomingMessage, url: URL): string | undefined {
-  return bearerToken(req.headers.authorization) ?? url.searchParams.get('token') ?? undefined;
+function requestToken(req: IncomingMessage, url: RequestUrl): string | undefined {
+  return bearerToken(req.headers.authorization) ?? url.searchParams?.get('token') ?? undefined;
+}
+
+/** A request's path, and its query when it has one. */
+interface RequestUrl {
+  pathname: string;
+  searchParams?: URLSearchParams;
+}
+
+/**
+ * The request's path and query. A JSON-RPC call's URL is a bare path: `new URL` on every request
+ * cost more than the call behind `Version`, so the whole URL is parsed only when there is a
+ * query, an escape or a dot segment to resolve.
+ */
+function requestUrl(req: IncomingMessage): RequestUrl {
+  const raw = req.url ?? '/';
+  if (raw.startsWith('/') && !/\/[/.]|[?#%\\]/.test(raw)) return { pathname: raw };
+  return new URL(raw, 'http://localhost');
+}
+
+/** The whole body, or undefined (and the rest unread) once it passes `max` bytes. */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        cleanup();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = () => onError(new Error('client disconnected before the request body ended'));
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
+
+/** The answer to a channel method called over HTTP, which cannot carry server-pushed values. */
+export function channelOverHttpError(id: number | string | null, method: string) {
+  return {
+    jsonrpc: '2.0',
+    id,
+    error: {
+      code: RpcErrorCode.invalidRequest,
+      message: `${method} returns a channel of values pushed by the server: call it over the WebSocket at ${RPC_PATH} (HTTP cannot carry them)`,
+      data: { code: 'INVALID_ARGUMENT' },
+    },
+  };
 }
 
 function rpcError(id: null, code: number, message: string) {

@@ -21,14 +21,21 @@ import {
   type WireError,
 } from '../errors.js';
 import { PUSH_PATH, RPC_PATH, STREAM_ERROR_TRAILER } from './http-server.js';
+import { subscribeChannel } from './rpc-subscription.js';
 import type { ApiMethods } from './methods/index.js';
-import { METHOD_PREFIX, type JsonMethod, type StreamMethod } from './rpc-method.js';
+import { type ChannelMethod, METHOD_PREFIX, type JsonMethod, type StreamMethod } from './rpc-method.js';
 
 type MethodParams<M> = M extends { params: (raw: unknown[]) => infer P } ? (P extends unknown[] ? P : never) : never;
 type MethodResult<M> = M extends JsonMethod<infer _P, infer R> ? Awaited<R> : never;
 
 /** Names of JSON-result methods. */
-export type JsonMethodName = { [K in keyof ApiMethods]: ApiMethods[K] extends StreamMethod<infer _P> ? never : K }[keyof ApiMethods];
+export type JsonMethodName = {
+  [K in keyof ApiMethods]: ApiMethods[K] extends StreamMethod<infer _P> ? never : ApiMethods[K] extends ChannelMethod<infer _Q, infer _T> ? never : K;
+}[keyof ApiMethods];
+/** Names of channel methods (WebSocket only). */
+export type ChannelMethodName = { [K in keyof ApiMethods]: ApiMethods[K] extends ChannelMethod<infer _P, infer _T> ? K : never }[keyof ApiMethods];
+type ChannelValue<M> = M extends ChannelMethod<infer _P, infer T> ? T : never;
+
 /** Names of streaming methods. */
 export type StreamMethodName = { [K in keyof ApiMethods]: ApiMethods[K] extends StreamMethod<infer _P> ? K : never }[keyof ApiMethods];
 
@@ -102,6 +109,14 @@ export class ApiClient {
     // the caller usually awaits the RPC call first; keep an early failure from being "unhandled"
     done.catch(() => {});
     return { id, done };
+  }
+
+  /**
+   * The values of a channel method as they come (over a WebSocket of its own), until the daemon
+   * closes the channel, `signal` aborts or the loop is left (the channel is cancelled then).
+   */
+  subscribe<K extends ChannelMethodName>(method: K, params: MethodParams<ApiMethods[K]>, signal?: AbortSignal): AsyncGenerator<ChannelValue<ApiMethods[K]>> {
+    return subscribeChannel({ url: this.url, token: this.#token }, method, params, signal) as AsyncGenerator<ChannelValue<ApiMethods[K]>>;
   }
 
   /** Closes idle keep-alive connections. */

@@ -5,9 +5,11 @@
  * to the typed client, so a method's params and result have one source of truth.
  *
  * A method either returns a JSON result, or (`stream: true`) an async iterable of bytes that the
- * server sends as the HTTP response body instead of a JSON envelope.
+ * server sends as the HTTP response body instead of a JSON envelope, or (`channel: true`) a
+ * channel of JSON values pushed over the WebSocket (`rpc-channel.ts`, go-jsonrpc's protocol).
  */
 import type { Permission } from '../auth/tokens.js';
+import type { ChannelSink } from './rpc-channel.js';
 import type { ApiComponents } from './components.js';
 import type { StreamRegistry } from './stream-registry.js';
 
@@ -27,6 +29,7 @@ export interface RpcContext {
 export interface JsonMethod<P extends unknown[], R> {
   readonly perm: Permission;
   readonly stream?: false;
+  readonly channel?: false;
   /** Validates the raw JSON params (positional, as in Lotus); throws InvalidArgumentError naming the param. */
   readonly params: (raw: unknown[]) => P;
   readonly run: (params: P, ctx: RpcContext) => Promise<R> | R;
@@ -36,12 +39,26 @@ export interface JsonMethod<P extends unknown[], R> {
 export interface StreamMethod<P extends unknown[]> {
   readonly perm: Permission;
   readonly stream: true;
+  readonly channel?: false;
   readonly params: (raw: unknown[]) => P;
   readonly run: (params: P, ctx: RpcContext) => Promise<AsyncIterable<Uint8Array>> | AsyncIterable<Uint8Array>;
 }
 
+/**
+ * A method whose result is a channel (WebSocket only): `open` feeds `out` until `ctx.signal`
+ * aborts (the client cancelled or went away, or the server shuts down) or it closes `out`
+ * itself. It may throw before its first value (bad params, an unknown sector): the call is then
+ * answered with that error and no channel is opened.
+ */
+export interface ChannelMethod<P extends unknown[], T> {
+  readonly perm: Permission;
+  readonly channel: true;
+  readonly params: (raw: unknown[]) => P;
+  readonly open: (params: P, ctx: RpcContext, out: ChannelSink<T>) => Promise<void> | void;
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds methods of every param shape
-export type AnyMethod = JsonMethod<any, unknown> | StreamMethod<any>;
+export type AnyMethod = JsonMethod<any, unknown> | StreamMethod<any> | ChannelMethod<any, any>;
 
 /** Declares a JSON method (typed params and result). */
 export function defineMethod<P extends unknown[], R>(m: JsonMethod<P, R>): JsonMethod<P, R> {
@@ -51,6 +68,11 @@ export function defineMethod<P extends unknown[], R>(m: JsonMethod<P, R>): JsonM
 /** Declares a streaming method. */
 export function defineStreamMethod<P extends unknown[]>(m: Omit<StreamMethod<P>, 'stream'>): StreamMethod<P> {
   return { ...m, stream: true };
+}
+
+/** Declares a channel method. */
+export function defineChannelMethod<P extends unknown[], T>(m: Omit<ChannelMethod<P, T>, 'channel'>): ChannelMethod<P, T> {
+  return { ...m, channel: true };
 }
 
 /** The prefix of every method name on the wire. */

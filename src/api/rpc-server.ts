@@ -12,6 +12,7 @@ import { hasPermission, type Permission } from '../auth/tokens.js';
 import type { ApiComponents } from './components.js';
 import { type AnyMethod, METHOD_PREFIX, type RpcContext } from './rpc-method.js';
 import type { StreamRegistry } from './stream-registry.js';
+import type { ChannelSink } from './rpc-channel.js';
 
 /** JSON-RPC error codes used on the wire. */
 export const RpcErrorCode = {
@@ -33,10 +34,15 @@ export type RpcResponse =
   | { jsonrpc: '2.0'; id: number | string | null; result: unknown }
   | { jsonrpc: '2.0'; id: number | string | null; error: RpcErrorObject };
 
-/** What a call produced: a JSON envelope, or a byte stream to send as the body. */
+/**
+ * What a call produced: a JSON envelope, a byte stream to send as the body, or a channel method
+ * ready to open (over the WebSocket only: `open` runs the method with the channel's own signal
+ * and sink, and rejects, with nothing opened, when the method refuses the call).
+ */
 export type DispatchResult =
   | { kind: 'json'; response: RpcResponse }
-  | { kind: 'stream'; id: number | string | null; body: AsyncIterable<Uint8Array> };
+  | { kind: 'stream'; id: number | string | null; body: AsyncIterable<Uint8Array> }
+  | { kind: 'channel'; id: number | string | null; method: string; open: (signal: AbortSignal, out: ChannelSink<unknown>) => Promise<void> };
 
 export class RpcServer {
   readonly #methods: ReadonlyMap<string, AnyMethod>;
@@ -103,6 +109,12 @@ export class RpcServer {
     } catch (err) {
       const wire = toWireError(err);
       return fail(RpcErrorCode.invalidParams, { code: wire.code, message: `${method}: ${wire.message}` });
+    }
+    if (def.channel) {
+      const open = async (channelSignal: AbortSignal, out: ChannelSink<unknown>) => {
+        await def.open(parsed, { ...ctx, signal: channelSignal }, out);
+      };
+      return { kind: 'channel', id, method, open };
     }
     try {
       if (def.stream) {

@@ -4,14 +4,17 @@
  * the same dispatcher as `POST /rpc/v0` with the permissions the upgrade was authenticated with
  * (bearer header or `?token=`). Calls on one connection run concurrently and answer in the order
  * they finish; a notification (no `id`) runs and is not answered (JSON-RPC 2.0 §4.1). Methods whose
- * result is a byte stream answer over HTTP only.
+ * result is a byte stream answer over HTTP only; methods whose result is a channel answer here
+ * only (`rpc-channel.ts`: go-jsonrpc's `xrpc.ch.val` / `xrpc.ch.close` / `xrpc.cancel`).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../log/logger.js';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Permission } from '../auth/tokens.js';
-import { RpcErrorCode, type RpcServer } from './rpc-server.js';
+import { type DispatchResult, RpcErrorCode, type RpcServer } from './rpc-server.js';
+import { ChannelWriter, type OutChannel } from './rpc-channel.js';
+import { InvalidArgumentError, toWireError } from '../errors.js';
 import type { UpgradeHandler } from './http-server.js';
 
 /** Largest request frame. */
@@ -40,8 +43,14 @@ export function rpcWebSocketHandler(rpc: RpcServer, log?: Logger): UpgradeHandle
 }
 
 function serve(ws: WebSocket, rpc: RpcServer, permissions: readonly Permission[], shutdown: AbortSignal, log?: Logger): void {
-  // calls in flight end when the client goes away or the server shuts down
+  // calls in flight end when the client goes away or the server shuts down; each also has its own
+  // controller, for xrpc.cancel (by the call's id) and for its channel
   const connection = new AbortController();
+  const inFlight = new Map<number | string, AbortController>();
+  const channels = new ChannelWriter({
+    send: (text, flushed) => ws.send(text, flushed),
+    buffered: () => ws.bufferedAmount,
+  });
   const onShutdown = () => {
     connection.abort(new Error('server shutting down'));
     ws.close(1001, 'server shutting down');
@@ -49,7 +58,11 @@ function serve(ws: WebSocket, rpc: RpcServer, permissions: readonly Permission[]
   shutdown.addEventListener('abort', onShutdown, { once: true });
   ws.on('close', () => {
     shutdown.removeEventListener('abort', onShutdown);
-    connection.abort(new Error('client disconnected'));
+    const reason = new Error('client disconnected');
+    connection.abort(reason);
+    for (const call of inFlight.values()) call.abort(reason);
+    inFlight.clear();
+    channels.dropAll();
   });
   ws.on('error', (err) => log?.warn(`rpc websocket: ${err.message}`));
   const send = (message: unknown) => {
@@ -64,9 +77,26 @@ function serve(ws: WebSocket, rpc: RpcServer, permissions: readonly Permission[]
       return;
     }
     const notification = isNotification(request);
-    void rpc.dispatch(request, permissions, connection.signal).then(
+    const { method, id, params } = request as { method?: unknown; id?: unknown; params?: unknown };
+    if (method === CANCEL_METHOD) {
+      // go-jsonrpc's cancel: params [call id]; a notification, never answered
+      const target = Array.isArray(params) ? params[0] : undefined;
+      if (typeof target === 'number' || typeof target === 'string') inFlight.get(target)?.abort(new Error('cancelled by the client'));
+      return;
+    }
+    const key = typeof id === 'number' || typeof id === 'string' ? id : undefined;
+    const call = new AbortController();
+    if (key !== undefined && !inFlight.has(key)) inFlight.set(key, call);
+    const onConnectionAbort = () => call.abort(connection.signal.reason);
+    connection.signal.addEventListener('abort', onConnectionAbort, { once: true });
+    const done = () => {
+      connection.signal.removeEventListener('abort', onConnectionAbort);
+      if (key !== undefined && inFlight.get(key) === call) inFlight.delete(key);
+    };
+    void rpc.dispatch(request, permissions, call.signal).then(
       async (result) => {
         if (result.kind === 'stream') {
+          done();
           // the body is not read: stop its producer
           await result.body[Symbol.asyncIterator]().return?.();
           if (!notification) {
@@ -78,9 +108,57 @@ function serve(ws: WebSocket, rpc: RpcServer, permissions: readonly Permission[]
           }
           return;
         }
+        if (result.kind === 'channel') {
+          if (notification) {
+            done();
+            return;
+          }
+          await openChannel(result, call, done);
+          return;
+        }
+        done();
         if (!notification) send(result.response);
       },
-      (err) => log?.error({ err }, 'rpc websocket dispatch failed'),
+      (err) => {
+        done();
+        log?.error({ err }, 'rpc websocket dispatch failed');
+      },
     );
   });
+
+  /**
+   * Opens a channel: the method checks its call first (an error answers the call, nothing is
+   * opened), then the answer names the channel and its values follow. The channel ends when the
+   * method closes it, or on xrpc.cancel, disconnect or shutdown (the method's signal aborts);
+   * either way the method's signal is aborted, so its producer stops.
+   */
+  async function openChannel(result: Extract<DispatchResult, { kind: 'channel' }>, call: AbortController, done: () => void): Promise<void> {
+    const out = channels.create<unknown>();
+    const onCancel = () => out.close();
+    call.signal.addEventListener('abort', onCancel, { once: true });
+    // however it closes (the method, an overflow, a cancel): its producer stops
+    out.onClosed = () => {
+      call.signal.removeEventListener('abort', onCancel);
+      if (!call.signal.aborted) call.abort(new Error('channel closed'));
+      done();
+    };
+    try {
+      await result.open(call.signal, out);
+    } catch (err) {
+      channels.drop(out as OutChannel<unknown>);
+      const wire = toWireError(err);
+      const code = err instanceof InvalidArgumentError ? RpcErrorCode.invalidParams : RpcErrorCode.serverError;
+      send({ jsonrpc: '2.0', id: result.id, error: { code, message: wire.message, data: { code: wire.code } } });
+      return;
+    }
+    if (call.signal.aborted) {
+      // cancelled (or disconnected) while it opened: its answer still names it, then it closes
+      out.close();
+    }
+    send({ jsonrpc: '2.0', id: result.id, result: out.id });
+    out.start();
+  }
 }
+
+/** go-jsonrpc's method for cancelling a call (or channel) in flight by its id. */
+export const CANCEL_METHOD = 'xrpc.cancel';

@@ -89,3 +89,58 @@ export function bearerToken(header: string | undefined): string | undefined {
 export function hasPermission(granted: readonly Permission[], needed: Permission): boolean {
   return granted.includes(needed);
 }
+
+export interface VerifiedTokensOptions {
+  /** Verifies a token the cache has not seen (throws UnauthorizedError for a bad one). */
+  verify: (token: string) => readonly Permission[] | Promise<readonly Permission[]>;
+  /** Tokens remembered at most; the oldest is forgotten first. @default 1024 */
+  maxEntries?: number;
+  /** How long a verification is trusted. @default Infinity (a secret that cannot change while the process runs) */
+  ttlMs?: number;
+  /** Clock. @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * The permissions of tokens already verified, by token string. Verifying a JWT costs an HMAC, two
+ * base64url decodes and two JSON parses; an HTTP client sends its token with every request, so
+ * the API server verifies each distinct token once and looks it up afterwards. Only successes are
+ * remembered: a bad token is verified (and refused) every time, so guessing fills nothing. Lotus
+ * has no token revocation (a token is valid as long as the secret that signed it), nor does this
+ * system; `ttlMs` bounds how long a verification made elsewhere (a worker asking its manager) is
+ * trusted.
+ */
+export class VerifiedTokens {
+  readonly #opts: VerifiedTokensOptions;
+  readonly #entries = new Map<string, { permissions: readonly Permission[]; until: number }>();
+
+  constructor(options: VerifiedTokensOptions) {
+    this.#opts = options;
+  }
+
+  /** How many tokens are remembered. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The permissions of `token`, verified at most once per `ttlMs`. */
+  permissions(token: string): readonly Permission[] | Promise<readonly Permission[]> {
+    const now = (this.#opts.now ?? Date.now)();
+    const hit = this.#entries.get(token);
+    if (hit && hit.until > now) return hit.permissions;
+    if (hit) this.#entries.delete(token);
+    const verified = this.#opts.verify(token);
+    if (verified instanceof Promise) return verified.then((p) => this.#remember(token, p, now));
+    return this.#remember(token, verified, now);
+  }
+
+  #remember(token: string, permissions: readonly Permission[], now: number): readonly Permission[] {
+    const max = Math.max(1, this.#opts.maxEntries ?? 1024);
+    while (this.#entries.size >= max) {
+      const oldest = this.#entries.keys().next().value as string;
+      this.#entries.delete(oldest);
+    }
+    this.#entries.set(token, { permissions, until: now + (this.#opts.ttlMs ?? Number.POSITIVE_INFINITY) });
+    return permissions;
+  }
+}

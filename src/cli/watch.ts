@@ -1,14 +1,14 @@
 /**
- * What the `--watch` views share (`sealing jobs --watch`, `sectors status N --watch`): a poll loop
- * that Ctrl-C ends cleanly, one progress bar per running call kept across polls (so it has a rate
- * and an ETA), and a block of lines redrawn in place on a terminal.
+ * What the `--watch` views share (`sealing jobs --watch`, `sectors status N --watch`, both fed by
+ * the daemon's channels, `SealingJobsNotify` and `SectorNotify`): one progress bar per running
+ * call kept across updates (so it has a rate and an ETA), and a block of lines redrawn in place
+ * on a terminal.
  */
 import type { Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkerJob } from '../api/methods/sealing.js';
 import { ProgressBar } from './progress.js';
 
-/** How often the watch views poll the daemon. */
+/** How often the terminal view of `sealing jobs --watch` is redrawn. */
 export const WATCH_INTERVAL_MS = 1000;
 
 /**
@@ -21,7 +21,7 @@ export function progressUnit(phase: string): 'bytes' | 'count' {
 }
 
 /**
- * One {@link ProgressBar} (never drawn by itself) per running call, fed by each poll's
+ * One {@link ProgressBar} (never drawn by itself) per running call, fed by each update's
  * `WorkerJob.Progress`, rendered as text: `pc1  [######......]  48%  252000/524288  61234/s  ETA 4s  layer 1/2`.
  */
 export class JobBars {
@@ -34,7 +34,7 @@ export class JobBars {
     this.#barWidth = options.barWidth ?? 16;
   }
 
-  /** Feeds one poll's jobs; forgets the calls that are no longer listed. */
+  /** Feeds the jobs listed now; forgets the calls that are no longer listed. */
   update(jobs: readonly WorkerJob[]): void {
     const seen = new Set<string>();
     for (const j of jobs) {
@@ -77,23 +77,5 @@ export class TtyFrame {
     const up = this.#lines > 0 ? `\x1b[${this.#lines}F` : '';
     this.#stream.write(`${up}\x1b[0J${lines.map((l) => (l.length > width ? l.slice(0, width) : l)).join('\n')}\n`);
     this.#lines = lines.length;
-  }
-}
-
-/**
- * Calls `tick` now and then every `intervalMs` until it returns true or `signal` aborts (Ctrl-C,
- * SIGTERM). Resolves true when the signal ended it, false when `tick` did.
- */
-export async function pollUntil(signal: AbortSignal, tick: () => Promise<boolean>, intervalMs = WATCH_INTERVAL_MS): Promise<boolean> {
-  try {
-    for (;;) {
-      if (signal.aborted) return true;
-      if (await tick()) return false;
-      await sleep(intervalMs, undefined, { signal });
-    }
-  } catch (err) {
-    // an aborted sleep or an aborted request: the user stopped watching
-    if (signal.aborted) return true;
-    throw err;
   }
 }

@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ALL_PERMISSIONS, TokenAuthority } from '../auth/tokens.js';
+import { ALL_PERMISSIONS, TokenAuthority, VerifiedTokens } from '../auth/tokens.js';
 import type { ApiComponents } from '../api/components.js';
 import { ApiHttpServer, RPC_PATH } from '../api/http-server.js';
 import { rpcWebSocketHandler } from '../api/rpc-websocket.js';
@@ -177,7 +177,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       if (error) apiLog.warn({ method, ms, code: error.code }, `rpc ${method} failed (${ms.toFixed(1)} ms): ${error.message} [${error.code}]`);
       else if (perm !== 'read' && !QUIET_METHODS.has(method)) apiLog.info({ method, ms }, `rpc ${method} (${ms.toFixed(1)} ms)`);
     };
-    const server = new ApiHttpServer({ rpc, streams, authenticate: (t) => authority.verifyToken(t), log: apiLog });
+    // an HTTP client sends its token with every call: each distinct token is verified once
+    const tokens = new VerifiedTokens({ verify: (t) => authority.verifyToken(t) });
+    const server = new ApiHttpServer({ rpc, streams, authenticate: (t) => tokens.permissions(t), log: apiLog });
     const { intervalMs, thresholdMs } = heartbeatTimingFromEnv();
     // remote workers are refused (503, they retry) until the actor system can take them
     const remoteWorkers = new RemoteWorkers({

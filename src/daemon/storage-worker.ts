@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Permission } from '../auth/tokens.js';
+import { type Permission, VerifiedTokens } from '../auth/tokens.js';
 import type { ApiComponents } from '../api/components.js';
 import { ApiHttpServer } from '../api/http-server.js';
 import { ApiClient } from '../api/rpc-client.js';
@@ -278,15 +278,8 @@ export function waitingForManager(call: ManagerCall, stop: AbortSignal, log: Log
 /** Heartbeats: sent again on the next tick anyway, so they do not wait (they would pile up). */
 const PERIODIC = new Set(['StorageReportHealth', 'StorageOwnerHeartbeat']);
 
-/** Token → permissions through the manager's AuthVerify, cached for a minute. */
-function cachedVerifier(manager: ApiClient): (token: string) => Promise<readonly Permission[]> {
-  const cache = new Map<string, { perms: Permission[]; until: number }>();
-  return async (token) => {
-    const hit = cache.get(token);
-    if (hit && hit.until > Date.now()) return hit.perms;
-    const perms = await manager.call('AuthVerify', token);
-    if (cache.size > 1000) cache.clear();
-    cache.set(token, { perms, until: Date.now() + 60_000 });
-    return perms;
-  };
+/** Token → permissions through the manager's AuthVerify, trusted for a minute. */
+function cachedVerifier(manager: ApiClient): (token: string) => readonly Permission[] | Promise<readonly Permission[]> {
+  const tokens = new VerifiedTokens({ verify: (token) => manager.call('AuthVerify', token), ttlMs: 60_000 });
+  return (token) => tokens.permissions(token);
 }

@@ -127,16 +127,20 @@ export class SectorStore {
   readonly #db: Db;
   readonly #now: () => number;
   readonly #calls: CallStore | undefined;
+  readonly #onSaved: ((record: SectorRecord) => void) | undefined;
   readonly #s;
 
   /**
    * `now` stamps `updatedAt`, `lastLogAt` and log entries (unix ms; default Date.now); `calls` is
-   * the call tracker that `save(…, {applied})` marks (required for that option).
+   * the call tracker that `save(…, {applied})` marks (required for that option); `onSaved` hears
+   * every record right after its save (inside the index actor's batch, when one encloses it): the
+   * API's SectorNotify channel sees every persisted state, none skipped.
    */
-  constructor(db: Db, options: { now?: () => number; calls?: CallStore } = {}) {
+  constructor(db: Db, options: { now?: () => number; calls?: CallStore; onSaved?: (record: SectorRecord) => void } = {}) {
     this.#db = db;
     this.#now = options.now ?? Date.now;
     this.#calls = options.calls;
+    this.#onSaved = options.onSaved;
     this.#s = {
       upsert: db.prepare<[number, number, number, string, string, number, number, number], { last_log_at: number }>(
         `INSERT INTO sectors (miner, number, proof_type, state, record, updated_at, last_log_at) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -203,7 +207,7 @@ export class SectorStore {
     if (applied.length > 0 && !this.#calls) throw new InternalError('this sector store has no call store to mark applied calls in');
     const now = this.#now();
     const { pieces, ...rest } = d;
-    return inTransaction(this.#db, () => {
+    const saved = inTransaction(this.#db, () => {
       if (options.create && this.#s.get.get(d.miner, d.number)) {
         throw new SectorExistsError(`sector ${d.number} of miner ${d.miner} already has a record`);
       }
@@ -218,6 +222,8 @@ export class SectorStore {
       if (applied.length > 0) this.#calls!.markReturned(applied);
       return { ...d, lastLogAt: row?.last_log_at ?? now, updatedAt: now };
     });
+    this.#onSaved?.(saved);
+    return saved;
   }
 
   /**

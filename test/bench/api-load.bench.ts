@@ -1,16 +1,21 @@
 /**
  * The API under load: 50 concurrent clients on loopback calling `SectorsStatus` and `WorkerJobs`
- * as fast as the answers come, over HTTP (keep-alive `fetch`) and over the WebSocket at
- * `/rpc/v0` (one connection per client, one call in flight each), against a real daemon
+ * as fast as the answers come, over HTTP (node:http with a keep-alive agent, as the CLI's
+ * `ApiClient` calls) and over the WebSocket at `/rpc/v0` (one connection per client, one call in
+ * flight each), against a real daemon
  * (`startDaemon`, in process). The clients run in a worker thread, so they share the CPU with the
  * daemon as a client on the same host would, but not its event loop.
  * - requests per second and p50/p99 latency per method and transport, with `Version` (no work
  *   behind it: the transport alone) as the baseline measured in the same run;
+ * - `Version` over HTTP through Node's `fetch` too: undici's fetch spends several times the
+ *   server's CPU per call in the client, so over fetch the clients measure mostly themselves (it
+ *   made HTTP look ~10-24× slower than the WebSocket); that line says what a fetch client gets;
  * - the sealing slow-down: a CC sector pledged and sealed to Proving alone, then with the 50 clients
  *   (25 HTTP, 25 WebSocket, alternating the two methods) polling all the while.
  * BENCH_QUICK: a 2 KiB sector and 2 s per measurement (8 MiB and 10 s otherwise).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,10 +26,12 @@ import { peakRssMiB, quick, report, seconds } from './bench-util.js';
 
 const CLIENTS = 50;
 
+type Transport = 'http' | 'fetch' | 'ws';
+
 interface LoadJob {
   url: string;
   token: string;
-  transports: Array<'http' | 'ws'>;
+  transports: Transport[];
   /** Calls as [method, params], taken in turn by each client. */
   calls: Array<[string, unknown[]]>;
   durationMs: number;
@@ -38,8 +45,34 @@ interface LoadResult {
   wallMs: number;
 }
 
-/** One client over HTTP: a request, its answer, the next. */
-async function httpClient(job: LoadJob, stopAt: number, out: number[], errs: { n: number }, offset: number): Promise<void> {
+/** One client over HTTP with node:http on a shared keep-alive agent: a request, its answer, the next. */
+async function httpClient(job: LoadJob, agent: Agent, stopAt: number, out: number[], errs: { n: number }, offset: number): Promise<void> {
+  const url = new URL(`${job.url}/rpc/v0`);
+  for (let i = offset; performance.now() < stopAt; i++) {
+    const [method, params] = job.calls[i % job.calls.length]!;
+    const t0 = performance.now();
+    const text = JSON.stringify({ jsonrpc: '2.0', id: i, method: `Filecoin.${method}`, params });
+    const body = await new Promise<{ error?: unknown }>((resolve, reject) => {
+      const req = request(
+        url,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), authorization: `Bearer ${job.token}` } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(text);
+    });
+    out.push(performance.now() - t0);
+    if (body.error) errs.n++;
+  }
+}
+
+/** One client over HTTP with Node's fetch (undici): a request, its answer, the next. */
+async function fetchClient(job: LoadJob, stopAt: number, out: number[], errs: { n: number }, offset: number): Promise<void> {
   for (let i = offset; performance.now() < stopAt; i++) {
     const [method, params] = job.calls[i % job.calls.length]!;
     const t0 = performance.now();
@@ -81,12 +114,16 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
   const errs = { n: 0 };
   const t0 = performance.now();
   const stopAt = t0 + job.durationMs;
+  const agent = new Agent({ keepAlive: true });
   await Promise.all(
     Array.from({ length: CLIENTS }, (_, c) => {
       const transport = job.transports[c % job.transports.length]!;
-      return transport === 'http' ? httpClient(job, stopAt, latencies, errs, c) : wsClient(job, stopAt, latencies, errs, c);
+      if (transport === 'http') return httpClient(job, agent, stopAt, latencies, errs, c);
+      if (transport === 'fetch') return fetchClient(job, stopAt, latencies, errs, c);
+      return wsClient(job, stopAt, latencies, errs, c);
     }),
   );
+  agent.destroy();
   return { requests: latencies.length, errors: errs.n, latencies: latencies.sort((a, b) => a - b), wallMs: performance.now() - t0 };
 }
 
@@ -147,6 +184,13 @@ async function main(): Promise<void> {
     // warm (the graph's parent cache, the pool threads) and leave a sector for SectorsStatus
     await sealOne();
     const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? Number.NaN;
+    const fetched = await load({ url: d.url, token, transports: ['fetch'], calls: [['Version', []]], durationMs });
+    report({
+      name: `Version, ${CLIENTS} clients over http via fetch (client cost)`,
+      value: Math.round((fetched.requests * 1000) / fetched.wallMs),
+      unit: 'req/s',
+      note: `p50 ${pct(fetched.latencies, 0.5).toFixed(2)} ms, p99 ${pct(fetched.latencies, 0.99).toFixed(2)} ms; undici's fetch in the clients' thread`,
+    });
     for (const transport of ['http', 'ws'] as const) {
       const base = await load({ url: d.url, token, transports: [transport], calls: [['Version', []]], durationMs });
       const baseRps = (base.requests * 1000) / base.wallMs;

@@ -1,12 +1,13 @@
 /**
  * The API method registry. Each area exports `xxxMethods` from `methods/<area>.ts` (a record of
- * `defineMethod`/`defineStreamMethod` results keyed by the Lotus name without `Filecoin.`);
+ * `defineMethod`/`defineStreamMethod`/`defineChannelMethod` results keyed by the Lotus name without `Filecoin.`);
  * add one spread line here for a new area.
  */
 import { actorsMethods } from './actors.js';
 import { commonMethods } from './common.js';
 import { dagstoreMethods } from './dagstore.js';
 import { driftMethods } from './drift.js';
+import { notifyMethods } from './notify.js';
 import { piecesMethods } from './pieces.js';
 import { sealingMethods } from './sealing.js';
 import { sectorsMethods } from './sectors.js';
@@ -19,6 +20,7 @@ export const apiMethods = {
   ...driftMethods,
   ...piecesMethods,
   ...sealingMethods,
+  ...notifyMethods,
   ...storageMethods,
   ...workersMethods,
   ...dagstoreMethods,

@@ -11,6 +11,7 @@ import type { CallRecord, CallState } from '../../tasks/calls.js';
 import { TASK_WIRE_NAMES, type TaskType } from '../../tasks/task-types.js';
 import { expectArity, intParam } from '../params.js';
 import { defineMethod } from '../rpc-method.js';
+import type { ApiComponents } from '../components.js';
 import { type SectorIdJson, sectorService } from './sectors.js';
 
 /** Lotus's storiface.CallID. */
@@ -108,6 +109,24 @@ export function workerJobOf(c: CallRecord, placed?: { worker: string; runWait: n
   return { worker: running && c.worker ? c.worker : NO_WORKER, job };
 }
 
+/** `WorkerJobs`'s answer now: the open calls by worker, each running one with its progress. */
+export async function workerJobs(components: ApiComponents): Promise<Record<string, WorkerJob[]>> {
+  const out: Record<string, WorkerJob[]> = {};
+  const calls = await sectorService(components.sectors).jobs();
+  const placements = components.workers?.placements() ?? {};
+  const hostnames = new Map((components.workers?.states() ?? []).map((w) => [w.info.id, w.info.hostname]));
+  for (const call of calls) {
+    const p = placements[call.callId];
+    const { worker, job } = workerJobOf(call, p && { ...p, ...(hostnames.has(p.worker) ? { hostname: hostnames.get(p.worker)! } : {}) });
+    const progress = p?.runWait === RUN_WAIT.running ? components.workers?.progress(call.callId) : undefined;
+    if (progress) job.Progress = { Phase: progress.phase, Done: progress.done, Total: progress.total, ...(progress.detail ? { Detail: progress.detail } : {}) };
+    const list = out[worker];
+    if (list) list.push(job);
+    else out[worker] = [job];
+  }
+  return out;
+}
+
 /** A call record as `SealingCalls` reports it. */
 export function sealingCallOf(c: CallRecord): SealingCall {
   const out: SealingCall = {
@@ -159,22 +178,7 @@ export const sealingMethods = {
       expectArity(raw, 0);
       return [];
     },
-    run: async (_p, { components }): Promise<Record<string, WorkerJob[]>> => {
-      const out: Record<string, WorkerJob[]> = {};
-      const calls = await sectorService(components.sectors).jobs();
-      const placements = components.workers?.placements() ?? {};
-      const hostnames = new Map((components.workers?.states() ?? []).map((w) => [w.info.id, w.info.hostname]));
-      for (const call of calls) {
-        const p = placements[call.callId];
-        const { worker, job } = workerJobOf(call, p && { ...p, ...(hostnames.has(p.worker) ? { hostname: hostnames.get(p.worker)! } : {}) });
-        const progress = p?.runWait === RUN_WAIT.running ? components.workers?.progress(call.callId) : undefined;
-        if (progress) job.Progress = { Phase: progress.phase, Done: progress.done, Total: progress.total, ...(progress.detail ? { Detail: progress.detail } : {}) };
-        const list = out[worker];
-        if (list) list.push(job);
-        else out[worker] = [job];
-      }
-      return out;
-    },
+    run: async (_p, { components }): Promise<Record<string, WorkerJob[]>> => workerJobs(components),
   }),
   /**
    * `Filecoin.WorkerJobsDone(sinceMs) → {nil uuid: WorkerJob[]}` (admin, ours): calls returned to

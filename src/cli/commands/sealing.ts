@@ -9,7 +9,8 @@ import { TASK_WIRE_NAMES, type TaskType } from '../../tasks/task-types.js';
 import { parseIntArg, UsageError } from '../args.js';
 import { defineCommand } from '../command.js';
 import { formatElapsed, type Output, tabulate } from '../output.js';
-import { JobBars, pollUntil, type TermStream, TtyFrame } from '../watch.js';
+import { JobBars, type TermStream, TtyFrame, WATCH_INTERVAL_MS } from '../watch.js';
+import { DaemonUnreachableError } from '../../errors.js';
 
 const SHORT_NAMES = new Map(Object.entries(TASK_WIRE_NAMES).map(([short, wire]) => [wire, short as TaskType]));
 
@@ -121,26 +122,72 @@ async function readJobs(api: ApiClient, withDone: boolean, signal: AbortSignal):
 }
 
 /**
- * `sealing jobs --watch`: on a terminal the table redrawn every second with a bar per running call;
- * otherwise {@link JobChangeLines}. Ends cleanly (exit 0) on Ctrl-C.
+ * `sealing jobs --watch`: the jobs as the daemon's `SealingJobsNotify` channel pushes them (a call
+ * appearing, changing state, progressing, leaving; none missed however short). On a terminal the
+ * table is redrawn every second with a bar per running call; otherwise {@link JobChangeLines}, at
+ * each change. With `--show-ret-done` the returned calls are read again at each redraw (or change).
+ * Ends cleanly (exit 0) on Ctrl-C.
  */
-async function watchJobs(out: Output, read: () => Promise<JobRow[]>, signal: AbortSignal): Promise<number> {
+async function watchJobs(out: Output, api: ApiClient, withDone: boolean, signal: AbortSignal): Promise<number> {
   const stream = out.stdout as TermStream;
   const bars = new JobBars();
   const started = Date.now();
   const frame = stream.isTTY ? new TtyFrame(stream) : undefined;
   const changes = new JobChangeLines();
-  await pollUntil(signal, async () => {
-    const rows = await read();
-    bars.update(rows);
-    if (frame) {
-      const now = Date.now();
-      frame.draw([`sealing jobs, every 1s (Ctrl-C to stop)  ${new Date(now).toISOString()}`, '', ...formatJobs(rows, now, (j) => bars.text(j.ID.ID))]);
-    } else {
-      for (const line of changes.lines(rows, bars, Date.now() - started)) out.stdout.write(`${line}\n`);
+  const open = new Map<string, { worker: string; job: WorkerJob }>();
+  let done: Record<string, WorkerJob[]> = {};
+  let first = false;
+  const rows = () => {
+    const byWorker: Record<string, WorkerJob[]> = {};
+    for (const { worker, job } of open.values()) {
+      const list = byWorker[worker];
+      if (list) list.push(job);
+      else byWorker[worker] = [job];
     }
-    return false;
-  });
+    for (const [worker, list] of Object.entries(done)) byWorker[worker] = [...(byWorker[worker] ?? []), ...list];
+    return flattenJobs(byWorker);
+  };
+  const readDone = async () => {
+    if (withDone) done = await api.call('WorkerJobsDone', Date.now() - 3_600_000, { signal });
+  };
+  const draw = () => {
+    const now = Date.now();
+    const r = rows();
+    bars.update(r);
+    frame?.draw([`sealing jobs, every 1s (Ctrl-C to stop)  ${new Date(now).toISOString()}`, '', ...formatJobs(r, now, (j) => bars.text(j.ID.ID))]);
+  };
+  const timer = frame
+    ? setInterval(() => {
+        if (first) void readDone().then(draw, () => {});
+      }, WATCH_INTERVAL_MS)
+    : undefined;
+  try {
+    for await (const v of api.subscribe('SealingJobsNotify', [], signal)) {
+      if (v.Type === 'current') {
+        open.clear();
+        for (const [worker, jobs] of Object.entries(v.Jobs)) for (const job of jobs) open.set(job.ID.ID, { worker, job });
+        first = true;
+      } else if (v.Type === 'done') open.delete(v.Job.ID.ID);
+      else open.set(v.Job.ID.ID, { worker: v.Worker, job: v.Job });
+      if (frame) {
+        if (v.Type === 'current') {
+          await readDone();
+          draw();
+        }
+        continue;
+      }
+      if (v.Type !== 'progress') await readDone();
+      const r = rows();
+      bars.update(r);
+      for (const line of changes.lines(r, bars, Date.now() - started)) out.stdout.write(`${line}\n`);
+    }
+  } catch (err) {
+    // an aborted connection or request: the user stopped watching
+    if (!signal.aborted) throw err;
+  } finally {
+    clearInterval(timer);
+  }
+  if (!signal.aborted) throw new DaemonUnreachableError('the daemon closed the SealingJobsNotify channel (shutting down?)');
   return 0;
 }
 
@@ -176,9 +223,8 @@ const jobs = defineCommand({
     if (flags.watch && flags.json) throw new UsageError('--watch draws a live view for a person; it cannot be combined with --json (poll "sealing jobs --json" instead)');
     const api = await connect();
     try {
-      const read = () => readJobs(api, flags['show-ret-done'] === true, signal);
-      if (flags.watch) return await watchJobs(out, read, signal);
-      const rows = await read();
+      if (flags.watch) return await watchJobs(out, api, flags['show-ret-done'] === true, signal);
+      const rows = await readJobs(api, flags['show-ret-done'] === true, signal);
       out.result(rows, (r) => formatJobs(r));
     } finally {
       api.close();

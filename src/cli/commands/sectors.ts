@@ -3,14 +3,13 @@
  * `remove`, `list`, `summary` and `status`. Tables are tab-aligned; `status` prints Lotus's
  * tab-separated `Key:\tvalue` lines.
  */
-import { InvalidArgumentError } from '../../errors.js';
+import { DaemonUnreachableError, InvalidArgumentError } from '../../errors.js';
 import type { SectorInfo } from '../../api/methods/sectors.js';
-import { RUN_WAIT } from '../../api/methods/sealing.js';
 import { isSectorState, SECTOR_STATES, type SectorStateName } from '../../sector/sector-states.js';
 import { parseIntArg } from '../args.js';
 import { defineCommand } from '../command.js';
 import { formatElapsed, type Output, plural, tabulate } from '../output.js';
-import { JobBars, pollUntil, type TermStream } from '../watch.js';
+import { JobBars, type TermStream } from '../watch.js';
 import type { ApiClient } from '../../api/rpc-client.js';
 import { taskShortName } from './sealing.js';
 
@@ -224,65 +223,58 @@ const status = defineCommand({
 /**
  * `sectors status N --watch`: a line on stderr per state change and, while one of the sector's
  * calls runs, its progress bar (redrawn in place on a terminal; piped, a line when it moves, as
- * `<time>  sector N: <state>  <task>  <bar>`). Resolves to the final status, or undefined when
- * Ctrl-C ended the watch.
+ * `<time>  sector N: <state>  <task>  <bar>`), both pushed by the daemon's `SectorNotify` channel
+ * (read permission, so a read-only token gets the bars too). Resolves to the final status, or
+ * undefined when Ctrl-C ended the watch.
  */
 async function watchSector(api: ApiClient, n: number, out: Output, signal: AbortSignal): Promise<SectorInfo | undefined> {
   const stream = out.stderr as TermStream;
   const tty = stream.isTTY === true;
   const bars = new JobBars({ barWidth: 24 });
   const started = Date.now();
-  let lastState = '';
+  let state = '';
   let lastProgress = '';
-  let jobsReadable = true;
   let barShown = false;
-  let info: SectorInfo | undefined;
+  let ended = false;
   const clearBar = () => {
     if (barShown) stream.write('\r\x1b[2K');
     barShown = false;
   };
-  const stopped = await pollUntil(signal, async () => {
-    info = await api.call('SectorsStatus', n, { signal });
-    const at = formatElapsed(Date.now() - started).padStart(8);
-    const head = `${at}  sector ${n}: ${info.State}`;
-    if (info.State !== lastState) {
-      clearBar();
-      out.info(`${head}${info.LastErr ? ` (${info.LastErr})` : ''}`);
-      lastState = info.State;
+  try {
+    for await (const v of api.subscribe('SectorNotify', [n], signal)) {
+      const at = formatElapsed(Date.now() - started).padStart(8);
+      if (v.Type === 'state') {
+        clearBar();
+        state = v.State;
+        out.info(`${at}  sector ${n}: ${v.State}${v.LastErr ? ` (${v.LastErr})` : ''}`);
+        if (WATCH_END_STATES.has(v.State)) {
+          ended = true;
+          break;
+        }
+        continue;
+      }
+      const job = v.Job;
+      if (!job.Progress) continue;
+      bars.update([job]);
+      const line = `${at}  sector ${n}: ${state}  ${taskShortName(job.Task)}  ${bars.text(job.ID.ID)}`;
+      if (tty) {
+        const width = Math.max(20, (stream.columns || 100) - 1);
+        stream.write(`\r\x1b[2K${line.slice(0, width)}`);
+        barShown = true;
+      } else {
+        const key = `${job.ID.ID} ${job.Progress.Phase} ${job.Progress.Done}`;
+        if (key !== lastProgress) out.info(line);
+        lastProgress = key;
+      }
     }
-    if (WATCH_END_STATES.has(info.State)) return true;
-    // WorkerJobs needs the admin permission: with a lesser token the states alone are followed
-    const jobs = jobsReadable ? await sectorJobs(api, n, signal).catch((err: { code?: string }) => {
-      if (err?.code !== 'UNAUTHORIZED') throw err;
-      jobsReadable = false;
-      return [];
-    }) : [];
-    bars.update(jobs);
-    const job = jobs.find((j) => j.Progress);
-    if (!job) {
-      clearBar();
-      return false;
-    }
-    const line = `${head}  ${taskShortName(job.Task)}  ${bars.text(job.ID.ID)}`;
-    if (tty) {
-      const width = Math.max(20, (stream.columns || 100) - 1);
-      stream.write(`\r\x1b[2K${line.slice(0, width)}`);
-      barShown = true;
-    } else {
-      const key = `${job.ID.ID} ${job.Progress!.Phase} ${job.Progress!.Done}`;
-      if (key !== lastProgress) out.info(line);
-      lastProgress = key;
-    }
-    return false;
-  });
+  } catch (err) {
+    // an aborted connection: the user stopped watching
+    if (!signal.aborted) throw err;
+  }
   clearBar();
-  return stopped ? undefined : info;
-}
-
-/** The running calls of sector `n`, from every worker. */
-async function sectorJobs(api: ApiClient, n: number, signal: AbortSignal) {
-  const byWorker = await api.call('WorkerJobs', { signal });
-  return Object.values(byWorker).flat().filter((j) => j.Sector.Number === n && j.RunWait === RUN_WAIT.running);
+  if (signal.aborted) return undefined;
+  if (!ended) throw new DaemonUnreachableError(`the daemon closed the SectorNotify channel of sector ${n} before it was sealed (shutting down?)`);
+  return await api.call('SectorsStatus', n, { signal });
 }
 
 /** States `sectors status --watch` stops at: sealed, or never going to be. */

@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import test from 'ava';
 import { NO_WORKER } from '../../../src/api/methods/sealing.js';
 import { formatJobs, JobChangeLines, type JobRow } from '../../../src/cli/commands/sealing.js';
-import { JobBars, pollUntil, progressUnit, TtyFrame } from '../../../src/cli/watch.js';
+import { JobBars, progressUnit, TtyFrame } from '../../../src/cli/watch.js';
 
 const START = Date.parse('2026-01-01T00:00:00Z');
 
@@ -90,20 +90,4 @@ test('piped, a line is printed when a call appears, moves or changes state, and 
   t.deepEqual(poll([row(ID, PC1, 0, p)], 4000), ['      4s  aabbccdd  sector 3  PC1  running  pc1  [####............]   25%  10/40  layer 1/2']);
   t.deepEqual(poll([row(ID, PC1, 0, p)], 5000), [], 'same counters: silent');
   t.deepEqual(poll([], 6000), ['      6s  aabbccdd  sector 3  PC1  no longer listed', '      6s  no jobs']);
-});
-
-test('Ctrl-C ends a poll loop between polls and during a poll, as a clean stop', async (t) => {
-  const between = new AbortController();
-  let ticks = 0;
-  const p = pollUntil(between.signal, async () => ++ticks > 100, 10_000);
-  setTimeout(() => between.abort(new Error('received SIGINT')), 50);
-  t.true(await p, 'stopped by the signal');
-  t.is(ticks, 1);
-
-  const during = new AbortController();
-  const q = pollUntil(during.signal, () => new Promise((_, reject) => during.signal.addEventListener('abort', () => reject(new Error('request aborted')))));
-  during.abort();
-  t.true(await q);
-  t.false(await pollUntil(new AbortController().signal, async () => true), 'ended by its tick');
-  await t.throwsAsync(pollUntil(new AbortController().signal, async () => Promise.reject(new Error('daemon gone'))), { message: 'daemon gone' });
 });

@@ -116,3 +116,19 @@ test.serial('Ctrl-C stops sectors status --watch before the sector is sealed: ex
   const done = await runCli(repo, ['sectors', 'status', String(n), '--watch'], 240_000);
   t.is(done.code, 0, done.stderr);
 });
+
+test.serial('with a read-only token sectors status --watch still draws the bar: SectorNotify pushes progress at read permission (WorkerJobs needs admin)', async (t) => {
+  const info = await runCli(repo, ['auth', 'api-info', '--perm', 'read']);
+  t.is(info.code, 0, info.stderr);
+  const apiInfo = /SECTOR_STORAGE_API_INFO=(\S+)/.exec(info.stdout)![1]!;
+  const { Number: n } = await cliJson<{ Number: number }>(repo, ['sectors', 'pledge']);
+  const status = await runCli(repo, ['sectors', 'status', String(n), '--watch'], 240_000, { SECTOR_STORAGE_API_INFO: apiInfo });
+  t.is(status.code, 0, status.stderr);
+  t.regex(status.stderr, new RegExp(`sector ${n}: (PreCommit1  PC1  pc1|PreCommit2  PC2  (layer-check|pc2))  \\[[#.]{24}\\]`, 'm'));
+  // every state from the one the watch began in to Proving, one line each
+  const states = [...status.stderr.matchAll(new RegExp(`sector ${n}: (\\w+)$`, 'gm'))].map((m) => m[1]);
+  t.is(states.at(-1), 'Proving');
+  t.deepEqual(states, [...new Set(states)], `each state once: ${states.join(' → ')}`);
+  t.true(states.includes('PreCommit2') && states.includes('WaitSeed') && states.includes('FinalizeSector'), states.join(' → '));
+  t.regex(status.stdout, /^Status:\tProving$/m);
+});
