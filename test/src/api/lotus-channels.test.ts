@@ -2,7 +2,7 @@
  * The daemon's channels driven by Lotus's JS client, which none of us wrote:
  * `@filecoin-shipyard/lotus-client-rpc` (subscriptions go to its provider's `sendSubscription`)
  * over `@filecoin-shipyard/lotus-client-provider-browser` (the client side of go-jsonrpc's
- * channels; an unmodified copy in test/fixtures, see its README) with `ws` as its WebSocket.
+ * channels) with `ws` as its WebSocket.
  * The schema is the storage-miner schema plus our two channel methods, marked as Lotus marks its
  * own (`subscription: true`).
  */
@@ -25,7 +25,6 @@ interface Client {
   sealingJobsNotify: Sub;
 }
 
-const providerUrl = new URL('../../../../test/fixtures/lotus-client-provider-browser/index.js', import.meta.url).href;
 const schema = {
   methods: { ...(mainnet.storageMiner as { methods: Record<string, unknown> }).methods, SectorNotify: { subscription: true }, SealingJobsNotify: { subscription: true } },
 };
@@ -49,7 +48,7 @@ test.after.always(async () => {
 });
 
 async function client(token: string): Promise<{ api: Client; provider: Provider }> {
-  const { BrowserProvider } = (await import(providerUrl)) as { BrowserProvider: new (url: string, o: object) => Provider };
+  const { BrowserProvider } = await import('@filecoin-shipyard/lotus-client-provider-browser');
   const provider = new BrowserProvider(`${url.replace(/^http/, 'ws')}/rpc/v0`, { token, WebSocket });
   return { api: new LotusRPC(provider, { schema }) as unknown as Client, provider };
 }
