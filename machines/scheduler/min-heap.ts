@@ -1,7 +1,8 @@
 /**
  * A binary min-heap of `(key, item)` with ties broken by the smaller item, for the scheduling pass
- * (machines/scheduler/sched-pass.ts). Keys are not updated in place: the pass re-pushes an item
- * whose key went up (keys only grow during a pass) and skips the stale entry when it surfaces.
+ * (machines/scheduler/sched-pass.ts). Keys are not updated when they change: the pass finds an item
+ * whose key went up (keys only grow during a pass) by its stale stamp when it surfaces, and sinks
+ * it with its new key then.
  */
 export class MinHeap {
   readonly #keys: number[] = [];
@@ -19,10 +20,21 @@ export class MinHeap {
     this.#up(this.#keys.length - 1);
   }
 
-  /** The smallest entry, or undefined when empty. */
-  peek(): { key: number; item: number; stamp: number } | undefined {
-    if (this.#keys.length === 0) return undefined;
-    return { key: this.#keys[0]!, item: this.#items[0]!, stamp: this.#stamps[0]! };
+  /** The item of the smallest entry (the heap must not be empty). Apart from its stamp: no object per look. */
+  get topItem(): number {
+    return this.#items[0]!;
+  }
+
+  /** The stamp of the smallest entry (the heap must not be empty). */
+  get topStamp(): number {
+    return this.#stamps[0]!;
+  }
+
+  /** Gives the smallest entry a new key and stamp (a key that grew: it sinks to its place). */
+  replaceTop(key: number, stamp: number): void {
+    this.#keys[0] = key;
+    this.#stamps[0] = stamp;
+    this.#down(0);
   }
 
   pop(): void {

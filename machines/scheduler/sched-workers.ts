@@ -54,7 +54,7 @@ export function newWorker(info: WorkerInfo): SchedWorker {
 }
 
 export function emptyWindows(): SchedWindow[] {
-  return Array.from({ length: SCHED_WINDOWS }, () => ({ todo: [], allocated: emptyPool(), claims: {} }));
+  return Array.from({ length: SCHED_WINDOWS }, () => ({ todo: [], allocated: emptyPool(), claims: new Map() }));
 }
 
 /** Connected, enabled and not cordoned: it takes new work. */
@@ -100,7 +100,7 @@ export function takeStartable(w: SchedWorker, needOfCall: (callId: string) => Ne
     if (first.todo.length === 0) {
       if (w.windows.every((x) => x.todo.length === 0)) return out;
       w.windows.shift();
-      w.windows.push({ todo: [], allocated: emptyPool(), claims: {} });
+      w.windows.push({ todo: [], allocated: emptyPool(), claims: new Map() });
       continue;
     }
     const i = first.todo.findIndex((id) => {
@@ -109,8 +109,8 @@ export function takeStartable(w: SchedWorker, needOfCall: (callId: string) => Ne
     });
     if (i < 0) return out;
     const id = first.todo.splice(i, 1)[0]!;
-    const claim = first.claims[id];
-    delete first.claims[id];
+    const claim = first.claims.get(id);
+    first.claims.delete(id);
     out.push(claim ? { callId: id, claim } : { callId: id });
     startOn(w, id, needOfCall(id));
   }
@@ -166,7 +166,7 @@ export function dropFromWindows(w: SchedWorker, callId: string): void {
     const i = x.todo.indexOf(callId);
     if (i >= 0) {
       x.todo.splice(i, 1);
-      delete x.claims[callId];
+      x.claims.delete(callId);
     }
   }
 }

@@ -8,7 +8,7 @@
  * compact); then arrival.
  */
 import { TASK_ORDER, type Task } from '../../src/tasks/task-types.js';
-import { fitKey } from './sched-pass.js';
+import { fitKey } from './pass-fits.js';
 import type { SelectorSpec } from './selectors.js';
 
 /** What the queue needs of a call. */
@@ -41,7 +41,7 @@ export function runsBefore(a: QueuedCall, b: QueuedCall): boolean {
  * inserted and removed by binary search, and found by id, so that each costs O(log n) (plus moving
  * the array's tail, a memmove) rather than a copy and a scan of the whole queue — 10,000 restored
  * sectors asking for work at start made the copies quadratic. It also counts its calls per fit key
- * (task type and sector size, machines/scheduler/sched-pass.ts `fitKey`), which lets a pass stop as
+ * (task type and sector size, machines/scheduler/pass-fits.ts `fitKey`), which lets a pass stop as
  * soon as no window can hold anything that is left.
  */
 export class TaskQueue implements Iterable<QueuedCall> {

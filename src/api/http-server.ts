@@ -1,5 +1,5 @@
 /**
- * The daemon's HTTP server (node:http), composing:
+ * The daemon's HTTP server (node:http, or node:https with a certificate and key), composing:
  * - `POST /rpc/v0`: JSON-RPC 2.0 (`rpc-server.ts`); a streaming method answers with an
  *   `application/octet-stream` body, and an error after the first byte arrives as the HTTP
  *   trailer `X-Stream-Error` (JSON `{code,message}`), so a truncated body is never mistaken for data;
@@ -16,6 +16,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { AddressInUseError, ListenFailedError, SectorStorageError, toWireError } from '../errors.js';
@@ -62,6 +63,8 @@ export interface ApiHttpServerOptions {
   maxBodyBytes?: number;
   /** Logger for unexpected errors. @default defaultLogger() (src/log) */
   log?: Logger;
+  /** Serve HTTPS (and WebSocket upgrades as wss) with this PEM certificate chain and private key. @default plain HTTP */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export class ApiHttpServer {
@@ -82,9 +85,10 @@ export class ApiHttpServer {
     setMaxListeners(0, this.#shutdown.signal);
     this.#opts = options;
     this.#mounts = Object.entries(options.mounts ?? {}).sort((a, b) => b[0].length - a[0].length);
-    this.#server = createServer((req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       this.#handle(req, res).catch((err) => this.#internal(res, err));
-    });
+    };
+    this.#server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) : createServer(onRequest);
     this.#server.on('connection', (s) => {
       this.#sockets.add(s);
       s.on('close', () => this.#sockets.delete(s));

@@ -10,7 +10,8 @@
  * const sectors = await api.call('SectorsList');
  */
 import { randomUUID } from 'node:crypto';
-import { Agent, type IncomingMessage, request } from 'node:http';
+import { Agent, type IncomingMessage, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import {
   AbortedError,
   DaemonUnreachableError,
@@ -44,6 +45,12 @@ export interface ApiClientOptions {
   url: string;
   /** Bearer token (JWT); omitted → the server's default (read-only) permissions. */
   token?: string;
+  /**
+   * PEM certificate(s) trusted for an `https://` daemon besides the system's CAs. A process (the
+   * CLI, a worker) trusts a daemon's own CA through `NODE_EXTRA_CA_CERTS` instead, which covers
+   * every connection it makes. @default the system's CAs (and NODE_EXTRA_CA_CERTS)
+   */
+  ca?: string | Buffer;
 }
 
 export interface CallOptions {
@@ -61,12 +68,16 @@ export interface PushHandle {
 export class ApiClient {
   readonly url: string;
   readonly #token: string | undefined;
-  readonly #agent = new Agent({ keepAlive: true });
+  readonly #agent: Agent;
+  readonly #request: typeof httpRequest;
   #nextId = 1;
 
   constructor(options: ApiClientOptions) {
     this.url = options.url.replace(/\/+$/, '');
     this.#token = options.token;
+    const tls = new URL(this.url).protocol === 'https:';
+    this.#agent = tls ? new HttpsAgent({ keepAlive: true, ...(options.ca !== undefined ? { ca: options.ca } : {}) }) : new Agent({ keepAlive: true });
+    this.#request = tls ? httpsRequest : httpRequest;
   }
 
   /** Calls a JSON method. */
@@ -148,7 +159,7 @@ export class ApiClient {
       const headers: Record<string, string> = { 'Content-Type': contentType };
       if (this.#token) headers.Authorization = `Bearer ${this.#token}`;
       if (typeof body === 'string') headers['Content-Length'] = String(Buffer.byteLength(body));
-      const req = request(target, { method: 'POST', headers, agent: this.#agent, signal }, (res) => {
+      const req = this.#request(target, { method: 'POST', headers, agent: this.#agent, signal }, (res) => {
         if (res.statusCode === 401) {
           readJson(res).then(
             (b) => reject(new UnauthorizedError((b as { Error?: string }).Error ?? 'unauthorized')),
@@ -167,7 +178,14 @@ export class ApiClient {
           return;
         }
         if (err.name === 'AbortError') reject(new AbortedError('call cancelled', { cause: err }));
-        else if (err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET' || err.code === 'EHOSTUNREACH' || err.code === 'ENOTFOUND') {
+        else if (TLS_TRUST_CODES.has(err.code ?? '')) {
+          reject(
+            new DaemonUnreachableError(
+              `the daemon at ${this.url} presented a certificate this process does not trust (${err.code}: ${err.message}); if it is the daemon's own certificate or CA, name its PEM file in NODE_EXTRA_CA_CERTS`,
+              { cause: err },
+            ),
+          );
+        } else if (err.code === 'ECONNREFUSED' || err.code === 'ECONNRESET' || err.code === 'EHOSTUNREACH' || err.code === 'ENOTFOUND') {
           reject(new DaemonUnreachableError(`cannot reach the daemon at ${this.url}: ${err.code}`, { cause: err }));
         } else reject(err);
       });
@@ -178,6 +196,23 @@ export class ApiClient {
       pipeBody(body, req).catch((err) => req.destroy(err as Error));
     });
   }
+}
+
+/** OpenSSL's and Node's codes for a server certificate that does not verify. */
+const TLS_TRUST_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** True for the error a call fails with when the daemon's certificate does not verify. */
+export function isTlsTrustError(err: unknown): boolean {
+  return err instanceof DaemonUnreachableError && TLS_TRUST_CODES.has((err.cause as NodeJS.ErrnoException | undefined)?.code ?? '');
 }
 
 async function pipeBody(source: AsyncIterable<Uint8Array>, req: import('node:http').ClientRequest): Promise<void> {

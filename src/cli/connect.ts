@@ -3,7 +3,7 @@
  * `Filecoin.Session` call so a stale `api` file (daemon killed with SIGKILL) is reported as
  * "not running" rather than as a connection error in the middle of a command.
  */
-import { ApiClient } from '../api/rpc-client.js';
+import { ApiClient, isTlsTrustError } from '../api/rpc-client.js';
 import { DaemonUnreachableError } from '../errors.js';
 import { API_INFO_ENV, readApiInfo } from '../repo/api-info.js';
 
@@ -15,6 +15,8 @@ export async function connectToDaemon(repoPath: string): Promise<ApiClient> {
     await client.call('Session');
   } catch (err) {
     client.close();
+    // something listens there, but its certificate does not verify: the error says so
+    if (isTlsTrustError(err)) throw err;
     if (err instanceof DaemonUnreachableError && process.env[API_INFO_ENV]?.trim()) {
       throw new DaemonUnreachableError(`nothing listens at ${info.multiaddr} (from ${API_INFO_ENV})`, { cause: err });
     }

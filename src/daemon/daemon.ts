@@ -25,6 +25,7 @@ import { startDaemonSystem } from '../../actors/system.js';
 import { InvalidArgumentError } from '../errors.js';
 import { SealerPool } from '../pool/pool.js';
 import { toMultiaddr } from '../repo/api-info.js';
+import { readTlsFiles, type TlsFiles } from './tls-files.js';
 import { checkStartDrift, describe as describeDrift } from '../repo/drift-guard.js';
 import { openRepo, type Repo } from '../repo/repo.js';
 import { RepoFiles } from '../repo/repo-path.js';
@@ -97,12 +98,18 @@ export interface DaemonOptions {
   localTasks?: readonly TaskType[];
   /** The local worker ignores resources (`run --ignore-resources`); per-type limits still apply. @default false */
   ignoreResources?: boolean;
+  /**
+   * Serve the API, `/remote` and the worker endpoint over TLS with this certificate and key
+   * (`run --tls-cert --tls-key`): the `api` file then says `/https`, workers connect with `wss://`.
+   * @default plain HTTP
+   */
+  tls?: TlsFiles;
 }
 
 /** A running daemon. */
 export interface Daemon {
   readonly repo: Repo;
-  /** `/ip4/127.0.0.1/tcp/<port>/http`. */
+  /** `/ip4/127.0.0.1/tcp/<port>/http` (`/https` with TLS). */
   readonly multiaddr: string;
   readonly url: string;
   readonly session: string;
@@ -137,6 +144,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   const logOf = (component: string) => rootLog.child({ component });
   const log = logOf('daemon');
   const listen = parseListen(options.listen ?? DEFAULT_LISTEN);
+  // before the repository: a bad certificate stops the start with nothing opened
+  const tls = options.tls ? readTlsFiles(options.tls) : undefined;
   const repo = openRepo(options.repoPath, { sectorSize: options.sectorSize });
   const shutdown = new ShutdownSteps(logOf('shutdown'));
   shutdown.push('repository', () => repo.close());
@@ -179,7 +188,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     };
     // an HTTP client sends its token with every call: each distinct token is verified once
     const tokens = new VerifiedTokens({ verify: (t) => authority.verifyToken(t) });
-    const server = new ApiHttpServer({ rpc, streams, authenticate: (t) => tokens.permissions(t), log: apiLog });
+    const server = new ApiHttpServer({ rpc, streams, authenticate: (t) => tokens.permissions(t), log: apiLog, ...(tls ? { tls } : {}) });
     const { intervalMs, thresholdMs } = heartbeatTimingFromEnv();
     // remote workers are refused (503, they retry) until the actor system can take them
     const remoteWorkers = new RemoteWorkers({
@@ -202,7 +211,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // Nobody knows the port until the api file is written, so no call arrives half-booted.
     const bound = await server.listen(listen.host, listen.port);
     shutdown.push('HTTP server', () => server.close());
-    const url = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
+    const url = `${tls ? 'https' : 'http'}://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
     // the node's one sector lock table: tasks of the local worker and the API's StorageLock share it;
     // its lease sweep releases remote owners that went silent
     let remote: RemoteStore | undefined;
@@ -269,7 +278,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const retrieval = createRetrievalHandler(() => components.dagstore);
     server.mount('/piece/', retrieval);
     server.mount('/ipfs/', retrieval);
-    const multiaddr = toMultiaddr(bound.host, bound.port);
+    const multiaddr = toMultiaddr(bound.host, bound.port, tls ? 'https' : 'http');
     const tokenFile = join(repo.path, RepoFiles.token);
     writeFileDurableSync(tokenFile, authority.createToken(ALL_PERMISSIONS), { mode: 0o600 });
     const apiFile = join(repo.path, RepoFiles.api);

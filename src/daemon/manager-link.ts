@@ -71,7 +71,7 @@ export class ManagerLink {
     this.#log = options.log ?? silentLogger();
     this.#delay = options.retryMs ?? 250;
     const base = new URL(options.managerUrl);
-    base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
+    base.protocol = base.protocol === 'https:' || base.protocol === 'wss:' ? 'wss:' : 'ws:';
     base.pathname = WORKER_WS_PATH;
     this.#url = base.href;
   }

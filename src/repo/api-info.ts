@@ -1,6 +1,7 @@
 /**
  * The `api` and `token` files through which every CLI command (and worker) finds a running
- * daemon, as in Lotus: `api` holds a multiaddr `/ip4/127.0.0.1/tcp/2345/http`, `token` an admin
+ * daemon, as in Lotus: `api` holds a multiaddr `/ip4/127.0.0.1/tcp/2345/http` (`/https` when the
+ * daemon serves TLS), `token` an admin
  * JWT (mode 0600). The daemon writes them after it listens and removes `api` when it stops.
  */
 import { readFileSync } from 'node:fs';
@@ -10,17 +11,20 @@ import { RepoFiles } from './repo-path.js';
 
 /** How to reach a daemon. */
 export interface ApiInfo {
-  /** `http://host:port`. */
+  /** `http://host:port` (or `https://`). */
   url: string;
   /** The multiaddr as written in the `api` file. */
   multiaddr: string;
   token?: string;
 }
 
-/** Lotus-style multiaddr for an HTTP listener. */
-export function toMultiaddr(host: string, port: number): string {
+/**
+ * Lotus-style multiaddr for an HTTP listener, `/https` for one behind TLS (Lotus's
+ * `cli/util/apiinfo.go` DialArgs reads `/https` and `/wss` as TLS).
+ */
+export function toMultiaddr(host: string, port: number, scheme: 'http' | 'https' = 'http'): string {
   const family = host.includes(':') ? 'ip6' : /^\d+\.\d+\.\d+\.\d+$/.test(host) ? 'ip4' : 'dns';
-  return `/${family}/${host}/tcp/${port}/http`;
+  return `/${family}/${host}/tcp/${port}/${scheme}`;
 }
 
 /** `http://host:port` from a multiaddr `/ip4/<host>/tcp/<port>/http` (or ip6/dns). */

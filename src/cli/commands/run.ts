@@ -4,7 +4,7 @@
 import { parseSize } from '../../sector/sizes.js';
 import { parseFixedRandomness } from '../../chain/fixed-randomness.js';
 import { parseLocalTasks } from '../../tasks/worker-info.js';
-import { parseIntArg } from '../args.js';
+import { parseIntArg, UsageError } from '../args.js';
 import { defineCommand } from '../command.js';
 
 /** Default API listen address (loopback, Lotus miner's port); the daemon uses the same. */
@@ -71,6 +71,13 @@ const run = defineCommand({
         "publish the actor system's inspection events through @statelyai/inspect: an inspector server on --inspect-port relays them to Stately's inspector UI (that UI needs the internet; the daemon's own /inspect page does not)",
     },
     'inspect-port': { type: 'string', valueName: 'PORT', description: "port of --inspect's inspector server", defaultText: '8080' },
+    'tls-cert': {
+      type: 'string',
+      valueName: 'FILE',
+      description:
+        'serve the API, /remote and the worker endpoint over TLS with this PEM certificate (chain); needs --tls-key. The api file then says /https; workers connect with --manager https://… or wss://…, and clients that do not trust its CA name its PEM file in NODE_EXTRA_CA_CERTS',
+    },
+    'tls-key': { type: 'string', valueName: 'FILE', description: "the PEM private key of --tls-cert's certificate" },
     'inspect-log': {
       type: 'string',
       valueName: 'FILE',
@@ -87,6 +94,7 @@ const run = defineCommand({
     const localTasks = flags['local-tasks'] === undefined ? undefined : parseLocalTasks(flags['local-tasks']);
     const uploadIdleMs = flags['upload-idle-ms'] === undefined ? undefined : parseIntArg(flags['upload-idle-ms'], 'upload idle time (--upload-idle-ms)', { min: 1 });
     const workerGraceMs = flags['worker-grace-ms'] === undefined ? undefined : parseIntArg(flags['worker-grace-ms'], 'worker grace (--worker-grace-ms)', { min: 1 });
+    if ((flags['tls-cert'] === undefined) !== (flags['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together: a certificate and its private key');
     const inspectPort = flags['inspect-port'] === undefined ? undefined : parseIntArg(flags['inspect-port'], 'inspector port (--inspect-port)', { min: 1 });
     // loaded on use, so other commands do not load the pool, the actors and the native addon
     const { startDaemon } = await import('../../daemon/daemon.js');
@@ -105,6 +113,7 @@ const run = defineCommand({
       ...(localTasks ? { localTasks } : {}),
       ...(workerGraceMs !== undefined ? { workerGraceMs } : {}),
       ...(flags['ignore-resources'] ? { ignoreResources: true } : {}),
+      ...(flags['tls-cert'] && flags['tls-key'] ? { tls: { certFile: flags['tls-cert'], keyFile: flags['tls-key'] } } : {}),
     });
     const reason = signal.aborted
       ? String((signal.reason as Error)?.message ?? 'signal')

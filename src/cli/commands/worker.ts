@@ -10,6 +10,7 @@
  * sets the manager's sweep; unset, 10 s as in Lotus.
  */
 import { InvalidArgumentError, type SectorStorageError } from '../../errors.js';
+import { multiaddrToUrl } from '../../repo/api-info.js';
 import { TASK_TYPES, type TaskType, isTaskType } from '../../tasks/task-types.js';
 import { parseIntArg, UsageError } from '../args.js';
 import { defineCommand } from '../command.js';
@@ -25,6 +26,25 @@ export function parseTaskTypes(text: string): TaskType[] {
     throw new InvalidArgumentError(`--task-types: ${unknown.map((u) => JSON.stringify(u)).join(', ') || '(empty)'} is not a task type (all, or a list of ${TASK_TYPES.join(', ')})`);
   }
   return TASK_TYPES.filter((t) => names.includes(t));
+}
+
+/**
+ * The manager's base URL from `--manager`: an `http://` or `https://` URL, the same as `ws://` or
+ * `wss://` (the worker speaks both HTTP and WebSocket to it; TLS either way with the `s`), or a
+ * Lotus API multiaddr (`/ip4/127.0.0.1/tcp/2345/https`, as in the manager's `api` file).
+ */
+export function parseManagerUrl(text: string): string {
+  const value = text.trim();
+  if (value.startsWith('/')) return multiaddrToUrl(value);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`--manager "${text}" is not a URL (http://, https://, ws://, wss://) or an API multiaddr`);
+  }
+  const scheme = { 'http:': 'http', 'ws:': 'http', 'https:': 'https', 'wss:': 'https' }[url.protocol];
+  if (!scheme) throw new InvalidArgumentError(`--manager "${text}": ${url.protocol} is not http, https, ws or wss`);
+  return `${scheme}://${url.host}`;
 }
 
 /** `HOST:PORT` (IPv6 as `[::1]:3456`). */
@@ -43,7 +63,12 @@ const worker = defineCommand({
   description:
     "Opens the worker's own repository (--repo; its id and its durable call store: results finished while the manager is away are delivered when it is back), opens each --storage path (a missing or empty directory is initialised as a sealing path, weight 10; default <repo>/storage), attaches them to the manager's index with this worker's URL and serves /remote, then connects to the manager over WebSocket and runs the tasks it hands over (--task-types) on its own pool of --threads threads, fetching the sector files it lacks from other nodes. It heartbeats every ~10 s (env SECTOR_STORAGE_HEARTBEAT_MS) and reconnects when the manager restarts. A token the manager refuses, or another protocol version, stops it with an error. SIGINT/SIGTERM stop it; tasks still running are queued again by the manager. Per-type limits the scheduler honours come from the <TASK>_MAX_CONCURRENT environment variables (e.g. PC1_MAX_CONCURRENT=2; Lotus's names, without the sector size, which the worker learns only once connected); --gpus declares GPUs for the resource table only.",
   flags: {
-    manager: { type: 'string', valueName: 'URL', description: "the manager daemon's API URL, e.g. http://127.0.0.1:2345" },
+    manager: {
+      type: 'string',
+      valueName: 'URL',
+      description:
+        "the manager daemon's API URL, e.g. http://127.0.0.1:2345; https://… or wss://… for a manager serving TLS (run --tls-cert; trust its CA with NODE_EXTRA_CA_CERTS=FILE), or its api file's multiaddr",
+    },
     token: { type: 'string', valueName: 'TOKEN', description: 'an admin API token of the manager (env SECTOR_STORAGE_TOKEN)' },
     'task-types': { type: 'string', valueName: 'LIST', description: `task types it runs: all, or a list of ${TASK_TYPES.join(',')}`, defaultText: 'all' },
     threads: { type: 'string', valueName: 'N', description: 'sealer pool threads', defaultText: 'all cores' },
@@ -66,8 +91,8 @@ const worker = defineCommand({
   },
   positionals: [],
   async run({ flags, out, signal }) {
-    const managerUrl = flags.manager;
-    if (!managerUrl) throw new UsageError('--manager URL is required');
+    if (!flags.manager) throw new UsageError('--manager URL is required');
+    const managerUrl = parseManagerUrl(flags.manager);
     const token = flags.token ?? process.env.SECTOR_STORAGE_TOKEN;
     if (!token) throw new UsageError('--token TOKEN is required (an admin token of the manager)');
     const listen = parseHostPort(flags.listen ?? DEFAULT_WORKER_LISTEN, '--listen');

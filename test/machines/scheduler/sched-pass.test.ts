@@ -4,7 +4,8 @@
  * workloads (seeded; the seed is printed).
  */
 import test from 'ava';
-import { type PassCall, type PassWorker, type SchedWindow, fitKey, placeInOrder, planAll } from '../../../machines/scheduler/sched-pass.js';
+import { fitKey } from '../../../machines/scheduler/pass-fits.js';
+import { type PassCall, type PassWorker, type SchedWindow, placeInOrder, planAll } from '../../../machines/scheduler/sched-pass.js';
 import { canHandle, needOf } from '../../../machines/scheduler/resource-pool.js';
 import { type SelectorSpec, allocBytes, fetchBytes, offers } from '../../../machines/scheduler/selectors.js';
 import { type PathSpace, bestPath, claimOn } from '../../../machines/scheduler/storage-view.js';
@@ -222,7 +223,7 @@ test('no idle worker: after a pass, no queued task is left that a worker could s
     const { workers, calls, storage } = randomWorkload(rand);
     const r = planAll(calls, workers, storage);
     const claims = { ...storage.claims };
-    for (const ws of Object.values(r.windows)) for (const x of ws) for (const c of Object.values(x.claims)) claimOn(claims, c, 1);
+    for (const ws of Object.values(r.windows)) for (const x of ws) for (const c of x.claims.values()) claimOn(claims, c, 1);
     for (const c of calls) {
       if (r.placements.has(c.callId)) {
         placed++;
@@ -310,4 +311,46 @@ test('ignore-resources: a worker takes tasks its memory and threads could not ho
   t.deepEqual(placedOn(planAll(calls, [tiny], { paths: roomy('tiny'), claims: {} })), { 1: 'tiny', 2: 'tiny', 3: 'tiny' });
   const strict = worker('tiny', { ...tiny.info, ignoreResources: false });
   t.deepEqual(placedOn(planAll(calls, [strict], { paths: roomy('tiny'), claims: {} })), {}, 'without it a 56 GiB PC1 does not fit 1 GiB');
+});
+
+// ------------------------------------------------------------------------------------------------
+// What a planner keeps for the length of a pass (machines/scheduler/pass-fits.ts, the fit scans)
+
+const K2 = 2048;
+const pc2Task = (id: string): PassCall => call(id, 'PC2', { kind: 'task' }, { sectorSize: K2 });
+
+test('a call\'s need is computed with each worker\'s own threads: workers of another size do not share it, whichever comes first', (t) => {
+  // a 2 KiB PC2 takes 92 % of a worker's threads: one per window, on either worker
+  const calls = Array.from({ length: 10 }, (_, i) => pc2Task(`${i}`));
+  const small = worker('small', { resources: { ...BIG, cpus: 100 } });
+  const big = worker('big', { resources: { ...BIG, cpus: 200 } });
+  const count = (r: ReturnType<typeof planAll>) => {
+    const n: Record<string, number> = {};
+    for (const p of r.placements.values()) n[p.worker] = (n[p.worker] ?? 0) + 1;
+    return n;
+  };
+  t.deepEqual(count(planAll(calls, [small, big], { paths: {}, claims: {} })), { small: 2, big: 2 });
+  t.deepEqual(count(planAll(calls, [big, small], { paths: {}, claims: {} })), { big: 2, small: 2 });
+});
+
+test('a pass reads each worker\'s capacity as it is then: a worker whose threads changed gets what its new size holds in the next pass', (t) => {
+  const calls = Array.from({ length: 40 }, (_, i) => call(`${i}`, 'PC1', ALLOC_PC1, { sectorSize: K2 }));
+  const storage = { paths: roomy('a'), claims: {} };
+  t.is(planAll(calls, [worker('a', { resources: { ...BIG, cpus: 8 } })], storage).placements.size, 16, 'one-thread PC1s: 8 per window');
+  t.is(planAll(calls, [worker('a', { resources: { ...BIG, cpus: 4 } })], storage).placements.size, 8, 'the same worker with 4 threads');
+  t.is(planAll(calls, [worker('a', { resources: { ...BIG, cpus: 8 } }, { disabledTypes: ['PC1'] })], storage).placements.size, 0, 'and with PC1 switched off, none');
+});
+
+test('canFit: when the first worker with room fills it looks on to the next one; once none has room it stays false', (t) => {
+  const twoThreads = { resources: { ...BIG, cpus: 2 } };
+  const c1 = (id: string, holder: string) => call(id, 'C1', { kind: 'existing', types: SC, allowFetch: false }, { sectorSize: K2, holders: [`p-${holder}`] });
+  const planner = new Planner([worker('a', twoThreads), worker('b', twoThreads), worker('c', { taskTypes: ['PC1'] })], { paths: roomy('a', 'b', 'c'), claims: {} });
+  t.true(planner.canFit('C1', K2));
+  for (let i = 0; i < 4; i++) t.is(planner.place(c1(`a${i}`, 'a'))?.worker, 'a', 'a holds two one-thread C1s per window');
+  t.is(planner.place(c1('a4', 'a')), undefined, 'a is full and the call cannot be fetched elsewhere');
+  t.true(planner.canFit('C1', K2), 'b still has room for a C1');
+  for (let i = 0; i < 4; i++) t.is(planner.place(c1(`b${i}`, 'b'))?.worker, 'b');
+  t.false(planner.canFit('C1', K2), 'a and b are full, and c does not run C1');
+  t.false(planner.canFit('C1', K2));
+  t.true(planner.canFit('PC1', K2), 'another fit keeps its own answer');
 });

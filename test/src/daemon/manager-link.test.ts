@@ -158,7 +158,7 @@ test('a connection on which nothing arrives for three heartbeat periods is dropp
   t.true(t.context.m.hellos.length >= 2);
 });
 
-test('over wss:// a worker connects to a manager behind TLS whose certificate it trusts (the ca option), and does not connect while it does not trust it', async (t) => {
+test('over wss:// a worker connects to a manager behind TLS whose certificate it trusts (the ca option), given as https:// or wss://, and does not connect while it does not trust it', async (t) => {
   // a self-signed certificate for 127.0.0.1, made for this test
   const dir = mkdtempSync(join(tmpdir(), 'ss-wss-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -189,4 +189,10 @@ test('over wss:// a worker connects to a manager behind TLS whose certificate it
   await until('the welcome over wss', () => trusted.events.includes('connected'));
   t.true(trusted.l.connected);
   t.is(t.context.m.hellos.length, 1);
+  trusted.l.close();
+
+  // given as wss:// (Lotus operators write the WebSocket URL), it is still TLS
+  const wss = link(t, { url: url.replace(/^https:/, 'wss:'), ca: readFileSync(cert) });
+  await until('the welcome over wss, from a wss:// URL', () => wss.events.includes('connected'));
+  t.is(t.context.m.hellos.length, 2);
 });

@@ -116,6 +116,9 @@ test('encodes keystore names and API multiaddrs as Lotus does', (t) => {
   t.is(toMultiaddr('127.0.0.1', 2345), '/ip4/127.0.0.1/tcp/2345/http');
   t.is(multiaddrToUrl('/ip4/127.0.0.1/tcp/2345/http'), 'http://127.0.0.1:2345');
   t.is(multiaddrToUrl(toMultiaddr('::1', 80)), 'http://[::1]:80');
+  t.is(toMultiaddr('127.0.0.1', 2345, 'https'), '/ip4/127.0.0.1/tcp/2345/https', 'a daemon behind TLS (Lotus DialArgs reads /https)');
+  t.is(multiaddrToUrl('/ip4/127.0.0.1/tcp/2345/https'), 'https://127.0.0.1:2345');
+  t.is(multiaddrToUrl('/dns/miner.example/tcp/443/wss'), 'https://miner.example:443');
   t.throws(() => multiaddrToUrl('127.0.0.1:2345'), { message: /not a multiaddr/ });
 });
 
