@@ -25,7 +25,8 @@ import { type Actor, type ActorOptions, createActor, fromPromise } from 'xstate'
 import { CarBlocks, loadOrBuildIndex } from '../src/car/car-blocks.js';
 import { MultihashIndexSorted } from '../src/car/car-index.js';
 import type { ShardRecord, ShardStateName } from '../src/db/shard-store.js';
-import { BlockNotFoundError, FetchFailedError, IndexCorruptError, InvalidArgumentError, SectorStorageError, ShardStateInvalidError, ShardUnknownError, errorFromWire } from '../src/errors.js';
+import { BlockNotFoundError, FetchFailedError, IndexCorruptError, InvalidArgumentError, SectorStorageError, ShardExistsError, ShardStateInvalidError, ShardUnknownError, errorFromWire } from '../src/errors.js';
+import { writeFileDurable } from '../src/fs/durable.js';
 import { defaultLogger, type Logger } from '../src/log/logger.js';
 import type { PieceProvider } from '../src/storage/piece-provider.js';
 import type { ErrorCode } from '../src/errors.js';
@@ -46,7 +47,7 @@ export interface DagstoreOptions {
   gcIntervalMs?: number;
   clock?: ActorOptions<typeof registryMachine>['clock'];
   log?: Logger;
-  /** Adds a deal piece (the sector service's), for `pieces import`. */
+  /** Adds a deal piece (the sector service's, which registers its shard), for `pieces import`. */
   addPiece?: Pick<SectorService, 'addPiece'>['addPiece'];
 }
 
@@ -55,6 +56,16 @@ export interface ShardInfo {
   Key: string;
   State: ShardStateName;
   Error: string;
+}
+
+/**
+ * What `pieces import` hands over with its deal piece: the checked CAR and its index, which become
+ * the shard's transient and index (Lotus's `ExistingTransient`), and the payload's roots.
+ */
+export interface ShardHandoff {
+  car: string;
+  index: MultihashIndexSorted;
+  roots: string[];
 }
 
 /** An acquired shard: a read-only blockstore over its payload; `close()` releases the shard. */
@@ -258,6 +269,28 @@ export class Dagstore {
     if (!options.lazy) await this.#ask(key, (requestId) => ({ type: 'shard.initialize', requestId }));
   }
 
+  /**
+   * A deal piece just added to a sector becomes a shard (go-fil-markets `HandoffDeal`, then
+   * `markets/dagstore/wrapper.go` RegisterShard). With a handoff (`pieces import`) the checked CAR
+   * is moved in as the transient, its index written, and the shard registered eagerly (Available
+   * at once, nothing read back); without one (`pieces add`) the shard is lazy: its payload is
+   * fetched and indexed on first acquire. A piece that has a shard already (the same bytes in
+   * another sector) keeps it: the mount finds every sector holding the piece.
+   */
+  async registerDealPiece(added: { pieceCid: string; sector: number }, handoff?: ShardHandoff): Promise<void> {
+    const key = added.pieceCid;
+    if (handoff && !existsSync(this.transientPath(key))) {
+      await writeFileDurable(this.indexPath(key), handoff.index.marshal());
+      await rename(handoff.car, this.transientPath(key));
+    }
+    try {
+      await this.registerShard(key, { lazy: handoff === undefined, ...(handoff ? { roots: handoff.roots } : {}) });
+    } catch (err) {
+      if (!(err instanceof ShardExistsError)) throw err;
+      this.#log.info(`piece ${key} has a shard already: sector ${added.sector} holds another copy`);
+    }
+  }
+
   /** Acquires a shard for reading (Lotus LoadShard / AcquireShard). */
   async acquireShard(key: string): Promise<ShardAccessor> {
     await this.#ask(key, (requestId) => ({ type: 'shard.acquire', requestId }));
@@ -429,7 +462,7 @@ export class Dagstore {
   async importCar(req: { source: AsyncIterable<Uint8Array>; payloadSize: number; sector?: number; signal?: AbortSignal }): Promise<ImportedPiece> {
     const addPiece = this.#o.addPiece;
     if (!addPiece) throw new InvalidArgumentError('this dagstore cannot add pieces');
-    return importCarPiece({ dagstore: this, sectors: { addPiece }, dir: this.#o.dir, log: this.#log }, req);
+    return importCarPiece({ sectors: { addPiece }, dir: this.#o.dir }, req);
   }
 
   /** The shard to serve `cid` from: the shard it keys (a piece CID), else the first whose index holds it. */

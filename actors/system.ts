@@ -462,6 +462,8 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     log,
     // declared below: it unseals through this service
     pieces: () => pieces,
+    // declared below: its shards are registered as pieces are added
+    shards: () => dagstore,
     localWorker: {
       runsAddPiece: () => localTasks.includes('AP'),
       pathsChanged: () => {
@@ -485,7 +487,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
       pieces,
       miner: options.minerId,
       dir: options.dagstoreDir,
-      addPiece: (req) => sectors.addPiece(req),
+      addPiece: (req, handoff) => sectors.addPiece(req, handoff),
       ...(options.dagstoreGcIntervalMs !== undefined ? { gcIntervalMs: options.dagstoreGcIntervalMs } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       log,

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CarReader } from '@ipld/car/reader';
 import test from 'ava';
+import { ApiClient } from '../../../../src/api/rpc-client.js';
 import { seededBytes } from '../../../helpers/bytes.js';
+import { dagCar } from '../../../helpers/car-build.js';
 import { cleanup, cliJson, daemonArgs, type DaemonProcess, runCli, startDaemon, tmpDir } from '../../../helpers/cli-daemon.js';
 
 const fixtures = fileURLToPath(new URL('../../../../../test/fixtures/', import.meta.url));
@@ -145,6 +147,50 @@ test.serial('HTTP: GET /piece with Range, /ipfs as raw or CAR by format or Accep
   res = await fetch(`${base}/ipfs/bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy?format=raw`);
   t.is(res.status, 404);
   t.like(await res.json(), { code: 'BLOCK_NOT_FOUND' });
+});
+
+test.serial('a CAR added with pieces add (not import) becomes a lazy shard, mounted from the sector on first retrieval', async (t) => {
+  const { car, root, blocks } = await dagCar([seededBytes(3000, 21), seededBytes(5000, 22)]);
+  const file = join(repo, 'added.car');
+  writeFileSync(file, car);
+  const added = await cliJson<{ pieceCid: string; sector: number }>(repo, ['pieces', 'add', file]);
+  const shards = await cliJson<{ Key: string; State: string }[]>(repo, ['dagstore', 'list-shards']);
+  t.deepEqual(shards.filter((s) => s.Key === added.pieceCid).map((s) => s.State), ['ShardStateNew'], 'registered lazily when the piece was added');
+  // a lazy shard has no index yet, so it is found by its key; once mounted, by its root too
+  const piece = join(repo, 'added-piece.car');
+  await cliJson(repo, ['retrieve', added.pieceCid, '--out', piece]);
+  t.deepEqual(readFileSync(piece), Buffer.from(car), 'mounted out of the sector');
+  const out = join(repo, 'added-dag.car');
+  await cliJson(repo, ['retrieve', root.toString(), '--out', out]);
+  const back = await CarReader.fromBytes(readFileSync(out));
+  t.deepEqual((await back.getRoots()).map(String), [root.toString()]);
+  for (const b of blocks) t.deepEqual(Buffer.from((await back.get(b.cid))!.bytes), Buffer.from(b.bytes), `${b.cid}`);
+  const after = await cliJson<{ Key: string; State: string }[]>(repo, ['dagstore', 'list-shards']);
+  t.deepEqual(after.filter((s) => s.Key === added.pieceCid).map((s) => s.State), ['ShardStateAvailable']);
+});
+
+test.serial('a piece added through the API (SectorAddPieceToAny) becomes a shard, found by its root', async (t) => {
+  const { car, root } = await dagCar([seededBytes(4000, 31)]);
+  const m = /^\/ip4\/([^/]+)\/tcp\/(\d+)\/http$/.exec(readFileSync(join(repo, 'api'), 'utf8').trim())!;
+  const api = new ApiClient({ url: `http://${m[1]}:${m[2]}`, token: readFileSync(join(repo, 'token'), 'utf8').trim() });
+  try {
+    const push = api.push((async function* () {
+      yield car;
+    })());
+    const added = await api.call('SectorAddPieceToAny', car.length, { Type: 'push', Info: push.id }, {});
+    await push.done;
+    const shards = await api.call('DagstoreListShards');
+    t.deepEqual(shards.filter((s) => s.Key === added.PieceCID).map((s) => s.State), ['ShardStateNew']);
+    let res = await fetch(`${base}/piece/${added.PieceCID}`);
+    t.deepEqual(Buffer.from(await res.arrayBuffer()), Buffer.from(car));
+    res = await fetch(`${base}/ipfs/${root}?format=car`);
+    t.is(res.status, 200);
+    const back = await CarReader.fromBytes(new Uint8Array(await res.arrayBuffer()));
+    t.deepEqual((await back.getRoots()).map(String), [root.toString()]);
+    t.deepEqual((await api.call('DagstoreLookupPieces', root.toString())).map((s) => s.Key), [added.PieceCID]);
+  } finally {
+    api.close();
+  }
 });
 
 test.serial('dagstore gc drops idle transients, the next retrieval fetches the piece again; recover-shard refuses a shard that is not Errored', async (t) => {
