@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CarReader } from '@ipld/car/reader';
 import test from 'ava';
+import { blake2b256 } from '@multiformats/blake2/blake2b';
 import { ApiClient } from '../../../../src/api/rpc-client.js';
 import { seededBytes } from '../../../helpers/bytes.js';
 import { dagCar } from '../../../helpers/car-build.js';
@@ -191,6 +192,19 @@ test.serial('a piece added through the API (SectorAddPieceToAny) becomes a shard
   } finally {
     api.close();
   }
+});
+
+test.serial('a CAR of BLAKE2b-256 blocks is imported and its blocks served by CID', async (t) => {
+  const { car, root, blocks } = await dagCar([seededBytes(2000, 41), seededBytes(3000, 42)], blake2b256);
+  const file = join(repo, 'blake2b.car');
+  writeFileSync(file, car);
+  const imported = await cliJson<Imported>(repo, ['pieces', 'import', file, '--car']);
+  t.deepEqual(imported.roots, [root.toString()]);
+  const leaf = blocks[1]!;
+  t.is(leaf.cid.multihash.code, 0xb220);
+  const res = await fetch(`${base}/ipfs/${leaf.cid}?format=raw`);
+  t.is(res.status, 200);
+  t.deepEqual(Buffer.from(await res.arrayBuffer()), Buffer.from(leaf.bytes));
 });
 
 test.serial('dagstore gc drops idle transients, the next retrieval fetches the piece again; recover-shard refuses a shard that is not Errored', async (t) => {
