@@ -14,7 +14,7 @@
  * - An acquired shard is a read-only blockstore whose `close()` releases it (`blockstore.go`).
  */
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { exportDag } from '../src/car/car-export.js';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -28,7 +28,8 @@ import type { ShardRecord, ShardStateName } from '../src/db/shard-store.js';
 import { BlockNotFoundError, FetchFailedError, IndexCorruptError, InvalidArgumentError, SectorStorageError, ShardExistsError, ShardStateInvalidError, ShardUnknownError, errorFromWire } from '../src/errors.js';
 import { writeFileDurable } from '../src/fs/durable.js';
 import { defaultLogger, type Logger } from '../src/log/logger.js';
-import type { PieceProvider } from '../src/storage/piece-provider.js';
+import type { PieceProvider, PieceReader } from '../src/storage/piece-provider.js';
+import type { SectorRef } from '../src/sector/sector-id.js';
 import type { ErrorCode } from '../src/errors.js';
 import { type RegistryEvent, registryMachine } from '../machines/dagstore/registry.machine.js';
 import { type ShardEvent, type ShardInput, type ShardReply, shardMachine } from '../machines/dagstore/shard.machine.js';
@@ -66,6 +67,14 @@ export interface ShardHandoff {
   car: string;
   index: MultihashIndexSorted;
   roots: string[];
+}
+
+/** A piece's payload, read by range (`Dagstore.openPiece`). */
+export interface PieceRanges {
+  /** Payload bytes. */
+  readonly size: number;
+  /** The bytes `[start, start+length)`, read from that offset on. */
+  read(start: number, length: number, options?: { signal?: AbortSignal }): Promise<AsyncIterable<Uint8Array>>;
 }
 
 /** An acquired shard: a read-only blockstore over its payload; `close()` releases the shard. */
@@ -195,39 +204,61 @@ export class Dagstore {
     return running;
   }
 
-  /** LotusMount Fetch (`markets/dagstore/miner_api.go` FetchUnsealedPiece) into `<path>.partial`, then renamed. */
-  async #fetch(key: string, path: string): Promise<string> {
+  /** The sectors of the miner that hold the piece, with where it lies in each (unpadded). */
+  async #locations(key: string): Promise<{ ref: SectorRef; offset: number; payloadSize: number; capacity: number }[]> {
     const locations = (await this.#o.index.sectors.findPiece(key)).filter((l) => l.miner === this.#o.miner && !l.piece.filler);
     if (locations.length === 0) throw new FetchFailedError(`piece ${key} is in no sector of miner ${this.#o.miner}`);
-    const refs = await Promise.all(
+    return Promise.all(
       locations.map(async (l) => {
         const r = await this.#o.index.sectors.get(l.miner, l.number);
-        return { ref: { id: { miner: l.miner, number: l.number }, proofType: r?.proofType ?? 0 }, offset: l.piece.paddedOffset - l.piece.paddedOffset / 128, size: l.piece.payloadSize, piece: l.piece };
+        return {
+          ref: { id: { miner: l.miner, number: l.number }, proofType: r?.proofType ?? 0 },
+          offset: l.piece.paddedOffset - l.piece.paddedOffset / 128,
+          payloadSize: l.piece.payloadSize,
+          capacity: l.piece.paddedSize - l.piece.paddedSize / 128,
+        };
       }),
     );
+  }
+
+  /**
+   * A reader of `[start, start+length)` of a piece's payload (Lotus `markets/dagstore/miner_api.go`
+   * FetchUnsealedPiece): the piece provider's reader opened at that offset of a sector that holds
+   * the piece, a sector with an unsealed copy first (first pass), else one unsealed (second pass:
+   * the whole piece, as Lotus; may take long).
+   */
+  async #readPiece(key: string, start: number, length: number, signal?: AbortSignal): Promise<PieceReader> {
+    const locations = await this.#locations(key);
     const errors: string[] = [];
-    // first pass: copies already unsealed; second: unseal (may take long)
     for (const pass of ['unsealed', 'unseal'] as const) {
-      for (const r of refs) {
+      for (const l of locations) {
+        if (start + length > l.payloadSize) throw new InvalidArgumentError(`range [${start}, +${length}) ends past the ${l.payloadSize}-byte payload of piece ${key}`);
         try {
-          if (pass === 'unsealed' && !(await this.#o.pieces.isUnsealed(r.ref, r.offset, r.size))) continue;
-          const reader = await this.#o.pieces.readPiece(r.ref, r.offset, r.size, { unsealRange: { offset: r.offset, size: r.piece.paddedSize - r.piece.paddedSize / 128 } });
-          const partial = path.replace(/\.complete$/, '.partial');
-          try {
-            await pipeline(Readable.from(reader), createWriteStream(partial));
-          } catch (err) {
-            await rm(partial, { force: true });
-            throw err;
-          }
-          await rename(partial, path);
-          await this.#o.index.shards.setTransient(key, path);
-          return path;
+          if (pass === 'unsealed' && !(await this.#o.pieces.isUnsealed(l.ref, l.offset, l.payloadSize, signal))) continue;
+          return await this.#o.pieces.readPiece(l.ref, l.offset + start, length, { unsealRange: { offset: l.offset, size: l.capacity }, ...(signal ? { signal } : {}) });
         } catch (err) {
-          errors.push(`sector ${r.ref.id.number}: ${(err as Error).message}`);
+          if (signal?.aborted) throw err;
+          errors.push(`sector ${l.ref.id.number}: ${(err as Error).message}`);
         }
       }
     }
     throw new FetchFailedError(`piece ${key} could not be read from any sector: ${errors.join('; ')}`);
+  }
+
+  /** LotusMount Fetch: the whole payload into `<path>.partial`, then renamed. */
+  async #fetch(key: string, path: string): Promise<string> {
+    const [first] = await this.#locations(key);
+    const reader = await this.#readPiece(key, 0, first!.payloadSize);
+    const partial = path.replace(/\.complete$/, '.partial');
+    try {
+      await pipeline(Readable.from(reader), createWriteStream(partial));
+    } catch (err) {
+      await rm(partial, { force: true });
+      throw new FetchFailedError(`piece ${key} could not be fetched: ${(err as Error).message}`, { cause: err });
+    }
+    await rename(partial, path);
+    await this.#o.index.shards.setTransient(key, path);
+    return path;
   }
 
   #listen(ref: { on: (type: 'shard.reply', h: (r: ShardReply) => void) => unknown }): void {
@@ -475,20 +506,44 @@ export class Dagstore {
   }
 
   /**
-   * What `retrieve` and the HTTP endpoints serve: for a piece CID, the piece's payload bytes; for
-   * any other CID, the DAG under it as a CARv1 (`car`) or its one block (`raw`). The shard is
-   * acquired for the life of the stream.
+   * A piece's payload for reading by range (`GET /piece` with `Range`): its size, and readers of
+   * any `[start, start+length)` that open the piece provider's reader at that offset of the sector
+   * (no transient copy is made, nothing before `start` is read).
+   * @throws ShardUnknownError when the CID is no shard's piece CID
+   */
+  async openPiece(cid: CID): Promise<PieceRanges> {
+    const key = cid.toString();
+    this.#ref(key);
+    const [first] = await this.#locations(key);
+    const size = first!.payloadSize;
+    return {
+      size,
+      read: async (start, length, options = {}) => {
+        if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || start < 0 || length < 1 || start + length > size) {
+          throw new InvalidArgumentError(`range [${start}, +${length}) is not inside the ${size}-byte piece ${key}`);
+        }
+        return this.#readPiece(key, start, length, options.signal);
+      },
+    };
+  }
+
+  /**
+   * What `retrieve` and the HTTP endpoints serve: for a piece CID, the piece's payload bytes
+   * (read through the piece provider, see {@link openPiece}); for any other CID, the DAG under it
+   * as a CARv1 (`car`) or its one block (`raw`), the shard acquired for the life of the stream.
    * @throws BlockNotFoundError when no shard holds the CID (or, for `raw`/`car`, the block)
    */
   async retrieve(cid: CID, format: 'piece' | 'car' | 'raw', options: { signal?: AbortSignal } = {}): Promise<{ size?: number; body: AsyncIterable<Uint8Array> }> {
+    if (format === 'piece') {
+      if (!this.#root.getSnapshot().context.shards[cid.toString()]) {
+        throw new ShardUnknownError(`${cid} is not the piece CID of a shard`);
+      }
+      const piece = await this.openPiece(cid);
+      return { size: piece.size, body: await piece.read(0, piece.size, options) };
+    }
     const key = await this.#shardFor(cid);
     const acc = await this.acquireShard(key);
     try {
-      if (format === 'piece') {
-        if (key !== cid.toString()) throw new InvalidArgumentError(`${cid} is not a piece CID of a shard`);
-        const size = statSync(acc.transient).size;
-        return { size, body: released(createReadStream(acc.transient, { highWaterMark: 1 << 20, ...(options.signal ? { signal: options.signal } : {}) }), acc) };
-      }
       if (format === 'raw') {
         const bytes = await acc.blocks.get(cid);
         await acc.close();
