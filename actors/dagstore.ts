@@ -20,13 +20,14 @@ import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import type { CID } from 'multiformats/cid';
+import { CID } from 'multiformats/cid';
 import { type Actor, type ActorOptions, createActor, fromPromise } from 'xstate';
 import { CarBlocks, loadOrBuildIndex } from '../src/car/car-blocks.js';
 import { MultihashIndexSorted } from '../src/car/car-index.js';
 import type { ShardRecord, ShardStateName } from '../src/db/shard-store.js';
-import { BlockNotFoundError, FetchFailedError, IndexCorruptError, InvalidArgumentError, SectorStorageError, ShardExistsError, ShardStateInvalidError, ShardUnknownError, errorFromWire } from '../src/errors.js';
+import { BlockNotFoundError, FetchFailedError, IndexCorruptError, InvalidArgumentError, PieceCidInvalidError, SectorStorageError, ShardExistsError, ShardStateInvalidError, ShardUnknownError, errorFromWire } from '../src/errors.js';
 import { writeFileDurable } from '../src/fs/durable.js';
+import { FR32_SHA256_TRUNC254_PADBINTREE, isPieceCid, parsePieceCid, pieceCidV1, RAW_CODEC } from '../src/piece/piece-cid.js';
 import { defaultLogger, type Logger } from '../src/log/logger.js';
 import type { PieceProvider, PieceReader } from '../src/storage/piece-provider.js';
 import type { SectorRef } from '../src/sector/sector-id.js';
@@ -270,6 +271,37 @@ export class Dagstore {
     });
   }
 
+  /**
+   * The shard key (the v1 piece CID) that a piece CID of either version names. A v2 piece CID
+   * (FRC-0069: raw codec, multihash fr32-sha256-trunc254-padbintree 0x1011, digest
+   * `uvarint(padding) ‖ height ‖ commP`) is mapped to the v1 CID of its commitment, and the sizes
+   * it carries must be the piece's as recorded in a sector of this miner. Anything else is
+   * returned as it is (an unknown key is refused where it is used).
+   * @throws PieceCidInvalidError for a malformed v2 CID, or one whose sizes are not the piece's
+   */
+  async #keyOf(input: string | CID): Promise<string> {
+    let cid: CID | null = typeof input === 'string' ? null : input;
+    if (typeof input === 'string') {
+      try {
+        cid = CID.parse(input);
+      } catch {
+        return input;
+      }
+    }
+    if (!cid || cid.code !== RAW_CODEC || cid.multihash.code !== FR32_SHA256_TRUNC254_PADBINTREE) return cid?.toString() ?? String(input);
+    const v2 = parsePieceCid(cid);
+    if (v2.version !== 2) return cid.toString();
+    const key = pieceCidV1(v2.commP).toString();
+    const held = (await this.#o.index.sectors.findPiece(key)).filter((l) => l.miner === this.#o.miner && !l.piece.filler);
+    if (held.length > 0 && !held.some((l) => l.piece.payloadSize === v2.payloadSize && l.piece.paddedSize === v2.paddedSize)) {
+      const p = held[0]!.piece;
+      throw new PieceCidInvalidError(
+        `piece CID v2 ${cid} says a ${v2.payloadSize}-byte payload in a ${v2.paddedSize}-byte piece, but piece ${key} holds ${p.payloadSize} bytes in a ${p.paddedSize}-byte piece`,
+      );
+    }
+    return key;
+  }
+
   #ref(key: string) {
     const ref = this.#root.getSnapshot().context.shards[key];
     if (!ref) throw new ShardUnknownError(`shard ${key} is not registered`);
@@ -323,7 +355,8 @@ export class Dagstore {
   }
 
   /** Acquires a shard for reading (Lotus LoadShard / AcquireShard). */
-  async acquireShard(key: string): Promise<ShardAccessor> {
+  async acquireShard(pieceCid: string): Promise<ShardAccessor> {
+    const key = await this.#keyOf(pieceCid);
     await this.#ask(key, (requestId) => ({ type: 'shard.acquire', requestId }));
     const ref = this.#ref(key);
     let released = false;
@@ -373,7 +406,8 @@ export class Dagstore {
   }
 
   /** Initializes a New shard by acquiring it once (Lotus DagstoreInitializeShard). */
-  async initializeShard(key: string): Promise<void> {
+  async initializeShard(pieceCid: string): Promise<void> {
+    const key = await this.#keyOf(pieceCid);
     const state = this.#stateOf(key);
     if (state !== 'ShardStateNew') throw new ShardStateInvalidError(`shard ${key}: expected state ShardStateNew, was: ${state}`);
     const acc = await this.acquireShard(key);
@@ -425,7 +459,8 @@ export class Dagstore {
   }
 
   /** Recovers an Errored shard (Lotus DagstoreRecoverShard). */
-  async recoverShard(key: string): Promise<void> {
+  async recoverShard(pieceCid: string): Promise<void> {
+    const key = await this.#keyOf(pieceCid);
     const state = this.#stateOf(key);
     if (state !== 'ShardStateErrored') throw new ShardStateInvalidError(`shard ${key}: expected state ShardStateErrored, was: ${state}`);
     await this.#ask(key, (requestId) => ({ type: 'shard.recover', requestId }));
@@ -498,7 +533,7 @@ export class Dagstore {
 
   /** The shard to serve `cid` from: the shard it keys (a piece CID), else the first whose index holds it. */
   async #shardFor(cid: CID): Promise<string> {
-    const key = cid.toString();
+    const key = isPieceCid(cid) ? await this.#keyOf(cid) : cid.toString();
     if (this.#root.getSnapshot().context.shards[key]) return key;
     const found = await this.lookupPieces(cid);
     if (found.length === 0) throw new BlockNotFoundError(`no shard holds ${key}`);
@@ -512,7 +547,7 @@ export class Dagstore {
    * @throws ShardUnknownError when the CID is no shard's piece CID
    */
   async openPiece(cid: CID): Promise<PieceRanges> {
-    const key = cid.toString();
+    const key = await this.#keyOf(cid);
     this.#ref(key);
     const [first] = await this.#locations(key);
     const size = first!.payloadSize;
@@ -535,7 +570,7 @@ export class Dagstore {
    */
   async retrieve(cid: CID, format: 'piece' | 'car' | 'raw', options: { signal?: AbortSignal } = {}): Promise<{ size?: number; body: AsyncIterable<Uint8Array> }> {
     if (format === 'piece') {
-      if (!this.#root.getSnapshot().context.shards[cid.toString()]) {
+      if (!isPieceCid(cid) || !this.#root.getSnapshot().context.shards[await this.#keyOf(cid)]) {
         throw new ShardUnknownError(`${cid} is not the piece CID of a shard`);
       }
       const piece = await this.openPiece(cid);

@@ -9,6 +9,7 @@
  *   `?format=car` or `Accept: application/vnd.ipld.car` for the DAG under the CID as a CARv1,
  *   `?format=raw` or `Accept: application/vnd.ipld.raw` for the one block; neither asked for is
  *   406, since a trustless gateway serves only verifiable responses.
+ * A piece CID may be v1 or v2 (FRC-0069; its sizes must be the piece's, else 400 PIECE_CID_INVALID).
  * Errors are JSON `{Error, code}`: 400 for a bad CID or format, 404 for what no shard holds.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -35,7 +36,7 @@ function fail(res: ServerResponse, status: number, code: string, message: string
 function statusOf(err: unknown): number {
   const code = err instanceof SectorStorageError ? err.code : '';
   if (code === 'BLOCK_NOT_FOUND' || code === 'SHARD_UNKNOWN') return 404;
-  if (code === 'INVALID_ARGUMENT') return 400;
+  if (code === 'INVALID_ARGUMENT' || code === 'PIECE_CID_INVALID') return 400;
   return 500;
 }
 
