@@ -25,7 +25,7 @@ import { type Actor, type ActorOptions, createActor, fromPromise } from 'xstate'
 import { CarBlocks, loadOrBuildIndex } from '../src/car/car-blocks.js';
 import { MultihashIndexSorted } from '../src/car/car-index.js';
 import type { ShardRecord, ShardStateName } from '../src/db/shard-store.js';
-import { BlockNotFoundError, FetchFailedError, IndexCorruptError, InvalidArgumentError, PieceCidInvalidError, SectorStorageError, ShardExistsError, ShardStateInvalidError, ShardUnknownError, errorFromWire } from '../src/errors.js';
+import { AbortedError, BlockNotFoundError, FetchFailedError, IndexCorruptError, InvalidArgumentError, PieceCidInvalidError, SectorStorageError, ShardExistsError, ShardStateInvalidError, ShardUnknownError, errorFromWire } from '../src/errors.js';
 import { writeFileDurable } from '../src/fs/durable.js';
 import { FR32_SHA256_TRUNC254_PADBINTREE, isPieceCid, parsePieceCid, pieceCidV1, RAW_CODEC } from '../src/piece/piece-cid.js';
 import { defaultLogger, type Logger } from '../src/log/logger.js';
@@ -117,6 +117,10 @@ export class Dagstore {
   readonly #waiting = new Map<string, (r: ShardReply) => void>();
   readonly #fetching = new Map<string, Promise<string>>();
   readonly #indexes = new Map<string, MultihashIndexSorted>();
+  /** Aborted by `stop()`: every mount, fetch and index build in flight stops writing. */
+  readonly #stopping = new AbortController();
+  /** Mounts, fetches and index builds in flight, which `stop()` waits for. */
+  readonly #inflight = new Set<Promise<unknown>>();
 
   private constructor(o: DagstoreOptions) {
     this.#o = o;
@@ -172,11 +176,29 @@ export class Dagstore {
             },
           },
           actors: {
-            initialize: fromPromise<void, { key: string }>(async ({ input }) => this.#initialize(input.key)),
+            initialize: fromPromise<void, { key: string }>(async ({ input }) => this.#track(() => this.#initialize(input.key))),
           },
         }),
       },
     });
+  }
+
+  /**
+   * Runs work that writes (a mount, a fetch, an index build) so that `stop()` waits for it; refused
+   * ABORTED once the dagstore is stopping.
+   */
+  #track<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#stopping.signal.aborted) return Promise.reject(new AbortedError('the dagstore is stopped'));
+    const running = work();
+    this.#inflight.add(running);
+    const forget = () => this.#inflight.delete(running);
+    running.then(forget, forget);
+    return running;
+  }
+
+  /** Throws ABORTED once the dagstore is stopping (checked before each write). */
+  #throwIfStopping(what: string): void {
+    if (this.#stopping.signal.aborted) throw new AbortedError(`${what}: the dagstore stopped`);
   }
 
   /** Lotus Initialize: an index that parses is enough; otherwise fetch the payload and index it. */
@@ -188,7 +210,7 @@ export class Dagstore {
       if (!(err instanceof IndexCorruptError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     const car = await this.#transient(key);
-    const { index, rebuilt, reason } = await loadOrBuildIndex(car, this.indexPath(key));
+    const { index, rebuilt, reason } = await loadOrBuildIndex(car, this.indexPath(key), { signal: this.#stopping.signal });
     if (rebuilt) this.#log.info(`shard ${key}: index built (${reason})`);
     this.#indexes.set(key, index);
   }
@@ -199,7 +221,7 @@ export class Dagstore {
     if (existsSync(path)) return Promise.resolve(path);
     let running = this.#fetching.get(key);
     if (!running) {
-      running = this.#fetch(key, path).finally(() => this.#fetching.delete(key));
+      running = this.#track(() => this.#fetch(key, path)).finally(() => this.#fetching.delete(key));
       this.#fetching.set(key, running);
     }
     return running;
@@ -248,13 +270,17 @@ export class Dagstore {
 
   /** LotusMount Fetch: the whole payload into `<path>.partial`, then renamed. */
   async #fetch(key: string, path: string): Promise<string> {
+    const signal = this.#stopping.signal;
     const [first] = await this.#locations(key);
-    const reader = await this.#readPiece(key, 0, first!.payloadSize);
+    const reader = await this.#readPiece(key, 0, first!.payloadSize, signal);
     const partial = path.replace(/\.complete$/, '.partial');
     try {
-      await pipeline(Readable.from(reader), createWriteStream(partial));
+      this.#throwIfStopping(`fetching piece ${key}`);
+      await pipeline(Readable.from(reader), createWriteStream(partial), { signal });
+      this.#throwIfStopping(`fetching piece ${key}`);
     } catch (err) {
       await rm(partial, { force: true });
+      if (signal.aborted) throw new AbortedError(`fetching piece ${key}: the dagstore stopped`, { cause: err });
       throw new FetchFailedError(`piece ${key} could not be fetched: ${(err as Error).message}`, { cause: err });
     }
     await rename(partial, path);
@@ -342,6 +368,7 @@ export class Dagstore {
    */
   async registerDealPiece(added: { pieceCid: string; sector: number }, handoff?: ShardHandoff): Promise<void> {
     const key = added.pieceCid;
+    this.#throwIfStopping(`registering the shard of piece ${key}`);
     if (handoff && !existsSync(this.transientPath(key))) {
       await writeFileDurable(this.indexPath(key), handoff.index.marshal());
       await rename(handoff.car, this.transientPath(key));
@@ -369,7 +396,7 @@ export class Dagstore {
       const transient = await this.#transient(key);
       let index = this.#indexes.get(key);
       if (!index || !existsSync(this.indexPath(key))) {
-        const built = await loadOrBuildIndex(transient, this.indexPath(key));
+        const built = await this.#track(() => loadOrBuildIndex(transient, this.indexPath(key), { signal: this.#stopping.signal }));
         if (built.rebuilt) this.#log.info(`shard ${key}: index rebuilt (${built.reason})`);
         index = built.index;
         this.#indexes.set(key, index);
@@ -597,11 +624,19 @@ export class Dagstore {
     return this.#root;
   }
 
-  stop(): void {
+  /**
+   * Stops the registry and every mount, fetch and index build in flight (aborted: their partial
+   * files removed), and resolves once they have all ended, so nothing is written after it.
+   * Requests still waiting are answered ABORTED.
+   */
+  async stop(): Promise<void> {
+    this.#stopping.abort();
     this.#root.stop();
     for (const [id, settle] of this.#waiting) {
       this.#waiting.delete(id);
       settle({ type: 'shard.reply', key: '', requestId: id, ok: false, error: 'the dagstore stopped', code: 'ABORTED' });
     }
+    await Promise.allSettled([...this.#inflight]);
   }
+
 }

@@ -497,7 +497,8 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      dagstore?.stop();
+      // mounts, fetches and index builds end before the stores they write to close
+      await dagstore?.stop();
       sectors.close();
       workerService.close();
       root.stop();
