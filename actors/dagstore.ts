@@ -14,20 +14,23 @@
  * - An acquired shard is a read-only blockstore whose `close()` releases it (`blockstore.go`).
  */
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { exportDag } from '../src/car/car-export.js';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import type { CID } from 'multiformats/cid';
+import { CID } from 'multiformats/cid';
 import { type Actor, type ActorOptions, createActor, fromPromise } from 'xstate';
 import { CarBlocks, loadOrBuildIndex } from '../src/car/car-blocks.js';
 import { MultihashIndexSorted } from '../src/car/car-index.js';
 import type { ShardRecord, ShardStateName } from '../src/db/shard-store.js';
-import { BlockNotFoundError, FetchFailedError, IndexCorruptError, InvalidArgumentError, SectorStorageError, ShardStateInvalidError, ShardUnknownError, errorFromWire } from '../src/errors.js';
+import { AbortedError, BlockNotFoundError, FetchFailedError, IndexCorruptError, InvalidArgumentError, PieceCidInvalidError, SectorStorageError, ShardExistsError, ShardStateInvalidError, ShardUnknownError, errorFromWire } from '../src/errors.js';
+import { writeFileDurable } from '../src/fs/durable.js';
+import { FR32_SHA256_TRUNC254_PADBINTREE, isPieceCid, parsePieceCid, pieceCidV1, RAW_CODEC } from '../src/piece/piece-cid.js';
 import { defaultLogger, type Logger } from '../src/log/logger.js';
-import type { PieceProvider } from '../src/storage/piece-provider.js';
+import type { PieceProvider, PieceReader } from '../src/storage/piece-provider.js';
+import type { SectorRef } from '../src/sector/sector-id.js';
 import type { ErrorCode } from '../src/errors.js';
 import { type RegistryEvent, registryMachine } from '../machines/dagstore/registry.machine.js';
 import { type ShardEvent, type ShardInput, type ShardReply, shardMachine } from '../machines/dagstore/shard.machine.js';
@@ -46,7 +49,7 @@ export interface DagstoreOptions {
   gcIntervalMs?: number;
   clock?: ActorOptions<typeof registryMachine>['clock'];
   log?: Logger;
-  /** Adds a deal piece (the sector service's), for `pieces import`. */
+  /** Adds a deal piece (the sector service's, which registers its shard), for `pieces import`. */
   addPiece?: Pick<SectorService, 'addPiece'>['addPiece'];
 }
 
@@ -55,6 +58,24 @@ export interface ShardInfo {
   Key: string;
   State: ShardStateName;
   Error: string;
+}
+
+/**
+ * What `pieces import` hands over with its deal piece: the checked CAR and its index, which become
+ * the shard's transient and index (Lotus's `ExistingTransient`), and the payload's roots.
+ */
+export interface ShardHandoff {
+  car: string;
+  index: MultihashIndexSorted;
+  roots: string[];
+}
+
+/** A piece's payload, read by range (`Dagstore.openPiece`). */
+export interface PieceRanges {
+  /** Payload bytes. */
+  readonly size: number;
+  /** The bytes `[start, start+length)`, read from that offset on. */
+  read(start: number, length: number, options?: { signal?: AbortSignal }): Promise<AsyncIterable<Uint8Array>>;
 }
 
 /** An acquired shard: a read-only blockstore over its payload; `close()` releases the shard. */
@@ -96,6 +117,10 @@ export class Dagstore {
   readonly #waiting = new Map<string, (r: ShardReply) => void>();
   readonly #fetching = new Map<string, Promise<string>>();
   readonly #indexes = new Map<string, MultihashIndexSorted>();
+  /** Aborted by `stop()`: every mount, fetch and index build in flight stops writing. */
+  readonly #stopping = new AbortController();
+  /** Mounts, fetches and index builds in flight, which `stop()` waits for. */
+  readonly #inflight = new Set<Promise<unknown>>();
 
   private constructor(o: DagstoreOptions) {
     this.#o = o;
@@ -151,11 +176,29 @@ export class Dagstore {
             },
           },
           actors: {
-            initialize: fromPromise<void, { key: string }>(async ({ input }) => this.#initialize(input.key)),
+            initialize: fromPromise<void, { key: string }>(async ({ input }) => this.#track(() => this.#initialize(input.key))),
           },
         }),
       },
     });
+  }
+
+  /**
+   * Runs work that writes (a mount, a fetch, an index build) so that `stop()` waits for it; refused
+   * ABORTED once the dagstore is stopping.
+   */
+  #track<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#stopping.signal.aborted) return Promise.reject(new AbortedError('the dagstore is stopped'));
+    const running = work();
+    this.#inflight.add(running);
+    const forget = () => this.#inflight.delete(running);
+    running.then(forget, forget);
+    return running;
+  }
+
+  /** Throws ABORTED once the dagstore is stopping (checked before each write). */
+  #throwIfStopping(what: string): void {
+    if (this.#stopping.signal.aborted) throw new AbortedError(`${what}: the dagstore stopped`);
   }
 
   /** Lotus Initialize: an index that parses is enough; otherwise fetch the payload and index it. */
@@ -167,7 +210,7 @@ export class Dagstore {
       if (!(err instanceof IndexCorruptError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     const car = await this.#transient(key);
-    const { index, rebuilt, reason } = await loadOrBuildIndex(car, this.indexPath(key));
+    const { index, rebuilt, reason } = await loadOrBuildIndex(car, this.indexPath(key), { signal: this.#stopping.signal });
     if (rebuilt) this.#log.info(`shard ${key}: index built (${reason})`);
     this.#indexes.set(key, index);
   }
@@ -178,45 +221,71 @@ export class Dagstore {
     if (existsSync(path)) return Promise.resolve(path);
     let running = this.#fetching.get(key);
     if (!running) {
-      running = this.#fetch(key, path).finally(() => this.#fetching.delete(key));
+      running = this.#track(() => this.#fetch(key, path)).finally(() => this.#fetching.delete(key));
       this.#fetching.set(key, running);
     }
     return running;
   }
 
-  /** LotusMount Fetch (`markets/dagstore/miner_api.go` FetchUnsealedPiece) into `<path>.partial`, then renamed. */
-  async #fetch(key: string, path: string): Promise<string> {
+  /** The sectors of the miner that hold the piece, with where it lies in each (unpadded). */
+  async #locations(key: string): Promise<{ ref: SectorRef; offset: number; payloadSize: number; capacity: number }[]> {
     const locations = (await this.#o.index.sectors.findPiece(key)).filter((l) => l.miner === this.#o.miner && !l.piece.filler);
     if (locations.length === 0) throw new FetchFailedError(`piece ${key} is in no sector of miner ${this.#o.miner}`);
-    const refs = await Promise.all(
+    return Promise.all(
       locations.map(async (l) => {
         const r = await this.#o.index.sectors.get(l.miner, l.number);
-        return { ref: { id: { miner: l.miner, number: l.number }, proofType: r?.proofType ?? 0 }, offset: l.piece.paddedOffset - l.piece.paddedOffset / 128, size: l.piece.payloadSize, piece: l.piece };
+        return {
+          ref: { id: { miner: l.miner, number: l.number }, proofType: r?.proofType ?? 0 },
+          offset: l.piece.paddedOffset - l.piece.paddedOffset / 128,
+          payloadSize: l.piece.payloadSize,
+          capacity: l.piece.paddedSize - l.piece.paddedSize / 128,
+        };
       }),
     );
+  }
+
+  /**
+   * A reader of `[start, start+length)` of a piece's payload (Lotus `markets/dagstore/miner_api.go`
+   * FetchUnsealedPiece): the piece provider's reader opened at that offset of a sector that holds
+   * the piece, a sector with an unsealed copy first (first pass), else one unsealed (second pass:
+   * the whole piece, as Lotus; may take long).
+   */
+  async #readPiece(key: string, start: number, length: number, signal?: AbortSignal): Promise<PieceReader> {
+    const locations = await this.#locations(key);
     const errors: string[] = [];
-    // first pass: copies already unsealed; second: unseal (may take long)
     for (const pass of ['unsealed', 'unseal'] as const) {
-      for (const r of refs) {
+      for (const l of locations) {
+        if (start + length > l.payloadSize) throw new InvalidArgumentError(`range [${start}, +${length}) ends past the ${l.payloadSize}-byte payload of piece ${key}`);
         try {
-          if (pass === 'unsealed' && !(await this.#o.pieces.isUnsealed(r.ref, r.offset, r.size))) continue;
-          const reader = await this.#o.pieces.readPiece(r.ref, r.offset, r.size, { unsealRange: { offset: r.offset, size: r.piece.paddedSize - r.piece.paddedSize / 128 } });
-          const partial = path.replace(/\.complete$/, '.partial');
-          try {
-            await pipeline(Readable.from(reader), createWriteStream(partial));
-          } catch (err) {
-            await rm(partial, { force: true });
-            throw err;
-          }
-          await rename(partial, path);
-          await this.#o.index.shards.setTransient(key, path);
-          return path;
+          if (pass === 'unsealed' && !(await this.#o.pieces.isUnsealed(l.ref, l.offset, l.payloadSize, signal))) continue;
+          return await this.#o.pieces.readPiece(l.ref, l.offset + start, length, { unsealRange: { offset: l.offset, size: l.capacity }, ...(signal ? { signal } : {}) });
         } catch (err) {
-          errors.push(`sector ${r.ref.id.number}: ${(err as Error).message}`);
+          if (signal?.aborted) throw err;
+          errors.push(`sector ${l.ref.id.number}: ${(err as Error).message}`);
         }
       }
     }
     throw new FetchFailedError(`piece ${key} could not be read from any sector: ${errors.join('; ')}`);
+  }
+
+  /** LotusMount Fetch: the whole payload into `<path>.partial`, then renamed. */
+  async #fetch(key: string, path: string): Promise<string> {
+    const signal = this.#stopping.signal;
+    const [first] = await this.#locations(key);
+    const reader = await this.#readPiece(key, 0, first!.payloadSize, signal);
+    const partial = path.replace(/\.complete$/, '.partial');
+    try {
+      this.#throwIfStopping(`fetching piece ${key}`);
+      await pipeline(Readable.from(reader), createWriteStream(partial), { signal });
+      this.#throwIfStopping(`fetching piece ${key}`);
+    } catch (err) {
+      await rm(partial, { force: true });
+      if (signal.aborted) throw new AbortedError(`fetching piece ${key}: the dagstore stopped`, { cause: err });
+      throw new FetchFailedError(`piece ${key} could not be fetched: ${(err as Error).message}`, { cause: err });
+    }
+    await rename(partial, path);
+    await this.#o.index.shards.setTransient(key, path);
+    return path;
   }
 
   #listen(ref: { on: (type: 'shard.reply', h: (r: ShardReply) => void) => unknown }): void {
@@ -226,6 +295,37 @@ export class Dagstore {
       this.#waiting.delete(r.requestId);
       settle(r);
     });
+  }
+
+  /**
+   * The shard key (the v1 piece CID) that a piece CID of either version names. A v2 piece CID
+   * (FRC-0069: raw codec, multihash fr32-sha256-trunc254-padbintree 0x1011, digest
+   * `uvarint(padding) ‖ height ‖ commP`) is mapped to the v1 CID of its commitment, and the sizes
+   * it carries must be the piece's as recorded in a sector of this miner. Anything else is
+   * returned as it is (an unknown key is refused where it is used).
+   * @throws PieceCidInvalidError for a malformed v2 CID, or one whose sizes are not the piece's
+   */
+  async #keyOf(input: string | CID): Promise<string> {
+    let cid: CID | null = typeof input === 'string' ? null : input;
+    if (typeof input === 'string') {
+      try {
+        cid = CID.parse(input);
+      } catch {
+        return input;
+      }
+    }
+    if (!cid || cid.code !== RAW_CODEC || cid.multihash.code !== FR32_SHA256_TRUNC254_PADBINTREE) return cid?.toString() ?? String(input);
+    const v2 = parsePieceCid(cid);
+    if (v2.version !== 2) return cid.toString();
+    const key = pieceCidV1(v2.commP).toString();
+    const held = (await this.#o.index.sectors.findPiece(key)).filter((l) => l.miner === this.#o.miner && !l.piece.filler);
+    if (held.length > 0 && !held.some((l) => l.piece.payloadSize === v2.payloadSize && l.piece.paddedSize === v2.paddedSize)) {
+      const p = held[0]!.piece;
+      throw new PieceCidInvalidError(
+        `piece CID v2 ${cid} says a ${v2.payloadSize}-byte payload in a ${v2.paddedSize}-byte piece, but piece ${key} holds ${p.payloadSize} bytes in a ${p.paddedSize}-byte piece`,
+      );
+    }
+    return key;
   }
 
   #ref(key: string) {
@@ -258,8 +358,32 @@ export class Dagstore {
     if (!options.lazy) await this.#ask(key, (requestId) => ({ type: 'shard.initialize', requestId }));
   }
 
+  /**
+   * A deal piece just added to a sector becomes a shard (go-fil-markets `HandoffDeal`, then
+   * `markets/dagstore/wrapper.go` RegisterShard). With a handoff (`pieces import`) the checked CAR
+   * is moved in as the transient, its index written, and the shard registered eagerly (Available
+   * at once, nothing read back); without one (`pieces add`) the shard is lazy: its payload is
+   * fetched and indexed on first acquire. A piece that has a shard already (the same bytes in
+   * another sector) keeps it: the mount finds every sector holding the piece.
+   */
+  async registerDealPiece(added: { pieceCid: string; sector: number }, handoff?: ShardHandoff): Promise<void> {
+    const key = added.pieceCid;
+    this.#throwIfStopping(`registering the shard of piece ${key}`);
+    if (handoff && !existsSync(this.transientPath(key))) {
+      await writeFileDurable(this.indexPath(key), handoff.index.marshal());
+      await rename(handoff.car, this.transientPath(key));
+    }
+    try {
+      await this.registerShard(key, { lazy: handoff === undefined, ...(handoff ? { roots: handoff.roots } : {}) });
+    } catch (err) {
+      if (!(err instanceof ShardExistsError)) throw err;
+      this.#log.info(`piece ${key} has a shard already: sector ${added.sector} holds another copy`);
+    }
+  }
+
   /** Acquires a shard for reading (Lotus LoadShard / AcquireShard). */
-  async acquireShard(key: string): Promise<ShardAccessor> {
+  async acquireShard(pieceCid: string): Promise<ShardAccessor> {
+    const key = await this.#keyOf(pieceCid);
     await this.#ask(key, (requestId) => ({ type: 'shard.acquire', requestId }));
     const ref = this.#ref(key);
     let released = false;
@@ -272,7 +396,7 @@ export class Dagstore {
       const transient = await this.#transient(key);
       let index = this.#indexes.get(key);
       if (!index || !existsSync(this.indexPath(key))) {
-        const built = await loadOrBuildIndex(transient, this.indexPath(key));
+        const built = await this.#track(() => loadOrBuildIndex(transient, this.indexPath(key), { signal: this.#stopping.signal }));
         if (built.rebuilt) this.#log.info(`shard ${key}: index rebuilt (${built.reason})`);
         index = built.index;
         this.#indexes.set(key, index);
@@ -309,7 +433,8 @@ export class Dagstore {
   }
 
   /** Initializes a New shard by acquiring it once (Lotus DagstoreInitializeShard). */
-  async initializeShard(key: string): Promise<void> {
+  async initializeShard(pieceCid: string): Promise<void> {
+    const key = await this.#keyOf(pieceCid);
     const state = this.#stateOf(key);
     if (state !== 'ShardStateNew') throw new ShardStateInvalidError(`shard ${key}: expected state ShardStateNew, was: ${state}`);
     const acc = await this.acquireShard(key);
@@ -361,7 +486,8 @@ export class Dagstore {
   }
 
   /** Recovers an Errored shard (Lotus DagstoreRecoverShard). */
-  async recoverShard(key: string): Promise<void> {
+  async recoverShard(pieceCid: string): Promise<void> {
+    const key = await this.#keyOf(pieceCid);
     const state = this.#stateOf(key);
     if (state !== 'ShardStateErrored') throw new ShardStateInvalidError(`shard ${key}: expected state ShardStateErrored, was: ${state}`);
     await this.#ask(key, (requestId) => ({ type: 'shard.recover', requestId }));
@@ -429,12 +555,12 @@ export class Dagstore {
   async importCar(req: { source: AsyncIterable<Uint8Array>; payloadSize: number; sector?: number; signal?: AbortSignal }): Promise<ImportedPiece> {
     const addPiece = this.#o.addPiece;
     if (!addPiece) throw new InvalidArgumentError('this dagstore cannot add pieces');
-    return importCarPiece({ dagstore: this, sectors: { addPiece }, dir: this.#o.dir, log: this.#log }, req);
+    return importCarPiece({ sectors: { addPiece }, dir: this.#o.dir }, req);
   }
 
   /** The shard to serve `cid` from: the shard it keys (a piece CID), else the first whose index holds it. */
   async #shardFor(cid: CID): Promise<string> {
-    const key = cid.toString();
+    const key = isPieceCid(cid) ? await this.#keyOf(cid) : cid.toString();
     if (this.#root.getSnapshot().context.shards[key]) return key;
     const found = await this.lookupPieces(cid);
     if (found.length === 0) throw new BlockNotFoundError(`no shard holds ${key}`);
@@ -442,20 +568,44 @@ export class Dagstore {
   }
 
   /**
-   * What `retrieve` and the HTTP endpoints serve: for a piece CID, the piece's payload bytes; for
-   * any other CID, the DAG under it as a CARv1 (`car`) or its one block (`raw`). The shard is
-   * acquired for the life of the stream.
+   * A piece's payload for reading by range (`GET /piece` with `Range`): its size, and readers of
+   * any `[start, start+length)` that open the piece provider's reader at that offset of the sector
+   * (no transient copy is made, nothing before `start` is read).
+   * @throws ShardUnknownError when the CID is no shard's piece CID
+   */
+  async openPiece(cid: CID): Promise<PieceRanges> {
+    const key = await this.#keyOf(cid);
+    this.#ref(key);
+    const [first] = await this.#locations(key);
+    const size = first!.payloadSize;
+    return {
+      size,
+      read: async (start, length, options = {}) => {
+        if (!Number.isSafeInteger(start) || !Number.isSafeInteger(length) || start < 0 || length < 1 || start + length > size) {
+          throw new InvalidArgumentError(`range [${start}, +${length}) is not inside the ${size}-byte piece ${key}`);
+        }
+        return this.#readPiece(key, start, length, options.signal);
+      },
+    };
+  }
+
+  /**
+   * What `retrieve` and the HTTP endpoints serve: for a piece CID, the piece's payload bytes
+   * (read through the piece provider, see {@link openPiece}); for any other CID, the DAG under it
+   * as a CARv1 (`car`) or its one block (`raw`), the shard acquired for the life of the stream.
    * @throws BlockNotFoundError when no shard holds the CID (or, for `raw`/`car`, the block)
    */
   async retrieve(cid: CID, format: 'piece' | 'car' | 'raw', options: { signal?: AbortSignal } = {}): Promise<{ size?: number; body: AsyncIterable<Uint8Array> }> {
+    if (format === 'piece') {
+      if (!isPieceCid(cid) || !this.#root.getSnapshot().context.shards[await this.#keyOf(cid)]) {
+        throw new ShardUnknownError(`${cid} is not the piece CID of a shard`);
+      }
+      const piece = await this.openPiece(cid);
+      return { size: piece.size, body: await piece.read(0, piece.size, options) };
+    }
     const key = await this.#shardFor(cid);
     const acc = await this.acquireShard(key);
     try {
-      if (format === 'piece') {
-        if (key !== cid.toString()) throw new InvalidArgumentError(`${cid} is not a piece CID of a shard`);
-        const size = statSync(acc.transient).size;
-        return { size, body: released(createReadStream(acc.transient, { highWaterMark: 1 << 20, ...(options.signal ? { signal: options.signal } : {}) }), acc) };
-      }
       if (format === 'raw') {
         const bytes = await acc.blocks.get(cid);
         await acc.close();
@@ -474,11 +624,19 @@ export class Dagstore {
     return this.#root;
   }
 
-  stop(): void {
+  /**
+   * Stops the registry and every mount, fetch and index build in flight (aborted: their partial
+   * files removed), and resolves once they have all ended, so nothing is written after it.
+   * Requests still waiting are answered ABORTED.
+   */
+  async stop(): Promise<void> {
+    this.#stopping.abort();
     this.#root.stop();
     for (const [id, settle] of this.#waiting) {
       this.#waiting.delete(id);
       settle({ type: 'shard.reply', key: '', requestId: id, ok: false, error: 'the dagstore stopped', code: 'ABORTED' });
     }
+    await Promise.allSettled([...this.#inflight]);
   }
+
 }

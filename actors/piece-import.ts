@@ -6,22 +6,20 @@
  * 1. the upload is written to `<dagstore>/transients/import-<uuid>.partial`;
  * 2. it is scanned with every block checked against its CID and indexed (a bad CAR is refused
  *    here, before any sector or shard sees it: nothing is left behind);
- * 3. the file is added as a deal piece (the scheduler places it in an open sector);
- * 4. it becomes the shard's transient, its index the shard's index, and the shard is registered
- *    eagerly (Available at once, no unsealing). A piece imported before keeps its shard.
+ * 3. the file is added as a deal piece (the scheduler places it in an open sector) with the CAR and
+ *    its index handed over: adding a deal piece registers its shard (`SectorService.addPiece`,
+ *    `Dagstore.registerDealPiece`), here eagerly with the file as its transient (Available at
+ *    once, no unsealing). A piece imported before keeps its shard.
  */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../src/log/logger.js';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { indexCar } from '../src/car/car-blocks.js';
-import { PayloadTooLargeError, PayloadTooSmallError, ShardExistsError } from '../src/errors.js';
-import { writeFileDurable } from '../src/fs/durable.js';
+import { PayloadTooLargeError, PayloadTooSmallError } from '../src/errors.js';
 import type { AddedPiece } from '../src/piece/add-piece.js';
-import type { Dagstore } from './dagstore.js';
 import type { SectorService } from './sector-service.js';
 
 export interface ImportedPiece extends AddedPiece {
@@ -47,35 +45,26 @@ async function* exactly(source: AsyncIterable<Uint8Array>, expected: number): As
  * @throws CarInvalidError, CarBlockInvalidError (nothing added, nothing registered), and what addPiece throws
  */
 export async function importCarPiece(
-  deps: { dagstore: Dagstore; sectors: Pick<SectorService, 'addPiece'>; dir: string; log: Logger },
+  deps: { sectors: Pick<SectorService, 'addPiece'>; dir: string },
   req: { source: AsyncIterable<Uint8Array>; payloadSize: number; sector?: number; signal?: AbortSignal },
 ): Promise<ImportedPiece> {
   const partial = join(deps.dir, 'transients', `import-${randomUUID()}.partial`);
-  let keep = false;
   try {
     await pipeline(Readable.from(exactly(req.source, req.payloadSize)), createWriteStream(partial), req.signal ? { signal: req.signal } : {});
     const { scan, index } = await indexCar(partial, req.signal ? { signal: req.signal } : {});
-    const added = await deps.sectors.addPiece({
-      source: createReadStream(partial, { highWaterMark: 1 << 20 }),
-      payloadSize: req.payloadSize,
-      ...(req.sector !== undefined ? { sector: req.sector } : {}),
-      ...(req.signal ? { signal: req.signal } : {}),
-    });
     const roots = scan.roots.map(String);
-    const transient = deps.dagstore.transientPath(added.pieceCid);
-    if (!existsSync(transient)) {
-      await writeFileDurable(deps.dagstore.indexPath(added.pieceCid), index.marshal());
-      await rename(partial, transient);
-      keep = true;
-    }
-    try {
-      await deps.dagstore.registerShard(added.pieceCid, { lazy: false, roots });
-    } catch (err) {
-      if (!(err instanceof ShardExistsError)) throw err;
-      deps.log.warn(`piece ${added.pieceCid} is in the dagstore already: sector ${added.sector} holds another copy`);
-    }
+    const added = await deps.sectors.addPiece(
+      {
+        source: createReadStream(partial, { highWaterMark: 1 << 20 }),
+        payloadSize: req.payloadSize,
+        ...(req.sector !== undefined ? { sector: req.sector } : {}),
+        ...(req.signal ? { signal: req.signal } : {}),
+      },
+      { car: partial, index, roots },
+    );
     return { ...added, roots, blocks: scan.sections.length };
   } finally {
-    if (!keep) await rm(partial, { force: true });
+    // gone when it became the shard's transient
+    await rm(partial, { force: true });
   }
 }

@@ -23,6 +23,7 @@ import { sealProofInfo } from '../src/sector/proofs.js';
 import { dealPieceSize } from '../src/sector/sizes.js';
 import type { LocalStore } from '../src/storage/local-store.js';
 import type { PieceProvider } from '../src/storage/piece-provider.js';
+import type { Dagstore, ShardHandoff } from './dagstore.js';
 import type { LogMarks, SectorLogEntry, SectorRecord, SectorStateName, UnreadableSector } from '../src/db/sector-store.js';
 import type { ReplyValue, SchedulerCommand, SchedulerReply } from '../machines/protocol.js';
 import type { SchedulerMachine } from '../machines/scheduler.machine.js';
@@ -67,6 +68,8 @@ export interface SectorServiceDeps {
    * node's copy, or an unseal through the scheduler (src/storage/piece-provider.ts).
    */
   pieces?: () => Pick<PieceProvider, 'readPiece'>;
+  /** The dagstore, when the daemon runs one: every deal piece added becomes its shard. */
+  shards?: () => Pick<Dagstore, 'registerDealPiece'> | undefined;
 }
 
 /** A sector's status as `sectors status` shows it: the record, its log, and the calls made for it. */
@@ -140,8 +143,12 @@ export class SectorService {
    * call resolves once the piece is written, its commP known and the sector record committed.
    * A failure of the source (or an abort) drops the piece and leaves the sector open; other
    * write failures put the sector in AddPieceFailed and reject with the stored error.
+   *
+   * This is the one path a deal piece takes into a sector (the API's SectorAddPieceToAny and
+   * PiecesImport both come here), so it is where the piece becomes a dagstore shard (when the
+   * daemon runs a dagstore): lazy, or eager with `handoff` (`pieces import`'s checked CAR).
    */
-  async addPiece(req: AddPieceRequest): Promise<AddedPiece> {
+  async addPiece(req: AddPieceRequest, handoff?: ShardHandoff): Promise<AddedPiece> {
     const sectorSize = sealProofInfo(this.#d.sealProof).sectorSize;
     const { payloadSize } = req;
     const pieceSize = dealPieceSize({ payloadSize, pieceSize: req.pieceSize, sectorSize });
@@ -178,7 +185,7 @@ export class SectorService {
       // the sector replies only after the index committed the record holding the piece; a failed
       // save came back as a rejection carrying the save's error (and the sector dropped the piece)
       const p = value.piece;
-      return {
+      const added: AddedPiece = {
         sector: value.sector,
         offset: p.paddedOffset - p.paddedOffset / 128,
         paddedOffset: p.paddedOffset,
@@ -187,6 +194,8 @@ export class SectorService {
         paddedSize: p.paddedSize,
         payloadSize: p.payloadSize,
       };
+      await this.#d.shards?.()?.registerDealPiece(added, handoff);
+      return added;
     } finally {
       req.signal?.removeEventListener('abort', onAbort);
       this.#d.sources.delete(requestId);

@@ -475,6 +475,8 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     log,
     // declared below: it unseals through this service
     pieces: () => pieces,
+    // declared below: its shards are registered as pieces are added
+    shards: () => dagstore,
     localWorker: {
       runsAddPiece: () => localTasks.includes('AP'),
       pathsChanged: () => {
@@ -498,7 +500,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
       pieces,
       miner: options.minerId,
       dir: options.dagstoreDir,
-      addPiece: (req) => sectors.addPiece(req),
+      addPiece: (req, handoff) => sectors.addPiece(req, handoff),
       ...(options.dagstoreGcIntervalMs !== undefined ? { gcIntervalMs: options.dagstoreGcIntervalMs } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
       log,
@@ -508,7 +510,8 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      dagstore?.stop();
+      // mounts, fetches and index builds end before the stores they write to close
+      await dagstore?.stop();
       sectors.close();
       workerService.close();
       root.stop();

@@ -1,11 +1,15 @@
 /**
  * Retrieval over HTTP for API users (read permission), mounted by the daemon:
- * - `GET /piece/{pieceCid}`: the piece's payload bytes, with `Range` (one range; 206 with
- *   `Content-Range`, 416 for a range past the end), as Boost's and Curio's `/piece` do;
+ * - `GET /piece/{pieceCid}`: the piece's payload bytes, with `Range` as RFC 9110 §14 has it (one
+ *   byte range: 206 with `Content-Range`, read from the range's offset on; an unsatisfiable or
+ *   malformed one: 416 with a `Content-Range` that gives the size; another unit, or several ranges
+ *   (no multipart/byteranges here): the Range is ignored and the whole piece is 200), as Boost's
+ *   and Curio's `/piece` do;
  * - `GET /ipfs/{cid}`: the trustless gateway conventions (IPFS HTTP Gateway "trustless" spec):
  *   `?format=car` or `Accept: application/vnd.ipld.car` for the DAG under the CID as a CARv1,
  *   `?format=raw` or `Accept: application/vnd.ipld.raw` for the one block; neither asked for is
  *   406, since a trustless gateway serves only verifiable responses.
+ * A piece CID may be v1 or v2 (FRC-0069; its sizes must be the piece's, else 400 PIECE_CID_INVALID).
  * Errors are JSON `{Error, code}`: 400 for a bad CID or format, 404 for what no shard holds.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -32,23 +36,35 @@ function fail(res: ServerResponse, status: number, code: string, message: string
 function statusOf(err: unknown): number {
   const code = err instanceof SectorStorageError ? err.code : '';
   if (code === 'BLOCK_NOT_FOUND' || code === 'SHARD_UNKNOWN') return 404;
-  if (code === 'INVALID_ARGUMENT') return 400;
+  if (code === 'INVALID_ARGUMENT' || code === 'PIECE_CID_INVALID') return 400;
   return 500;
 }
 
-/** One `bytes=a-b` / `bytes=a-` / `bytes=-n` range of a body of `size` bytes, or 'bad' / undefined. */
+/**
+ * The byte range a `Range` header asks of a body of `size` bytes (RFC 9110 §14.1.1, §14.2):
+ * `{start, end}` (inclusive, `end` clamped to the last byte); 'bad' for a bytes range that is
+ * malformed (`bytes=5-2`, `bytes=x`) or unsatisfiable (`bytes=size-`, `bytes=-0`), which is a 416;
+ * undefined when there is none to honour (no header, another unit, or several ranges, which a
+ * server may ignore), which is the whole body.
+ */
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'bad' | undefined {
-  if (!header) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (header === undefined) return undefined;
+  const eq = header.indexOf('=');
+  if (eq < 0) return 'bad';
+  if (header.slice(0, eq).trim().toLowerCase() !== 'bytes') return undefined;
+  const spec = header.slice(eq + 1).trim();
+  if (spec.includes(',')) return undefined;
+  const m = /^(\d*)-(\d*)$/.exec(spec);
   if (!m || (m[1] === '' && m[2] === '')) return 'bad';
   if (m[1] === '') {
     const n = Number(m[2]);
-    if (n === 0) return 'bad';
+    if (n === 0 || size === 0) return 'bad';
     return { start: Math.max(0, size - n), end: size - 1 };
   }
   const start = Number(m[1]);
+  if (m[2] !== '' && Number(m[2]) < start) return 'bad';
+  if (!Number.isSafeInteger(start) || start >= size) return 'bad';
   const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  if (start >= size || end < start) return 'bad';
   return { start, end };
 }
 
@@ -79,37 +95,21 @@ export function createRetrievalHandler(dagstore: () => DagstoreApiService | unde
     const abort = new AbortController();
     res.on('close', () => abort.abort());
     try {
+      if (format === 'piece') return await servePiece(req, res, ds, cid, abort.signal);
       const got = await ds.retrieve(cid, format, { signal: abort.signal });
       const headers: Record<string, string | number> = {
-        'Content-Type': format === 'car' ? `${CAR_TYPE}; version=1` : format === 'raw' ? RAW_TYPE : 'application/octet-stream',
+        'Content-Type': format === 'car' ? `${CAR_TYPE}; version=1` : RAW_TYPE,
         'X-Content-Type-Options': 'nosniff',
+        'Content-Disposition': `attachment; filename="${cid}.${format === 'car' ? 'car' : 'bin'}"`,
       };
-      if (format !== 'piece') headers['Content-Disposition'] = `attachment; filename="${cid}.${format === 'car' ? 'car' : 'bin'}"`;
-      let body: AsyncIterable<Uint8Array> = got.body;
-      let status = 200;
-      if (format === 'piece' && got.size !== undefined) {
-        headers['Accept-Ranges'] = 'bytes';
-        const range = parseRange(req.headers.range, got.size);
-        if (range === 'bad') {
-          await drop(got.body);
-          res.writeHead(416, { 'Content-Range': `bytes */${got.size}` });
-          res.end();
-          return;
-        }
-        if (range) {
-          status = 206;
-          headers['Content-Range'] = `bytes ${range.start}-${range.end}/${got.size}`;
-          headers['Content-Length'] = range.end - range.start + 1;
-          body = slice(got.body, range.start, range.end + 1);
-        } else headers['Content-Length'] = got.size;
-      } else if (got.size !== undefined) headers['Content-Length'] = got.size;
-      res.writeHead(status, headers);
+      if (got.size !== undefined) headers['Content-Length'] = got.size;
+      res.writeHead(200, headers);
       if (req.method === 'HEAD') {
         await drop(got.body);
         res.end();
         return;
       }
-      await pipeline(Readable.from(body), res);
+      await pipeline(Readable.from(got.body), res);
     } catch (err) {
       const wire = toWireError(err);
       fail(res, statusOf(err), wire.code, wire.message);
@@ -124,13 +124,30 @@ async function drop(body: AsyncIterable<Uint8Array>): Promise<void> {
   await it.return?.();
 }
 
-async function* slice(body: AsyncIterable<Uint8Array>, start: number, end: number): AsyncGenerator<Uint8Array> {
-  let pos = 0;
-  for await (const chunk of body) {
-    const from = Math.max(start - pos, 0);
-    const to = Math.min(end - pos, chunk.length);
-    pos += chunk.length;
-    if (to > from) yield chunk.subarray(from, to);
-    if (pos >= end) return;
+/** `GET /piece/{cid}`: the whole payload, or the one range asked for, read from its offset on. */
+async function servePiece(req: IncomingMessage, res: ServerResponse, ds: DagstoreApiService, cid: CID, signal: AbortSignal): Promise<void> {
+  const piece = await ds.openPiece(cid);
+  const range = parseRange(req.headers.range, piece.size);
+  if (range === 'bad') {
+    res.writeHead(416, { 'Content-Range': `bytes */${piece.size}`, 'Accept-Ranges': 'bytes', 'Content-Length': 0 });
+    res.end();
+    return;
   }
+  const { start, end } = range ?? { start: 0, end: piece.size - 1 };
+  const headers: Record<string, string | number> = {
+    'Content-Type': 'application/octet-stream',
+    'X-Content-Type-Options': 'nosniff',
+    'Accept-Ranges': 'bytes',
+    'Content-Length': end - start + 1,
+  };
+  if (range) headers['Content-Range'] = `bytes ${start}-${end}/${piece.size}`;
+  if (req.method === 'HEAD') {
+    res.writeHead(range ? 206 : 200, headers);
+    res.end();
+    return;
+  }
+  // opened before the head is written: a piece that cannot be read is an error status, not a cut body
+  const body = await piece.read(start, end - start + 1, { signal });
+  res.writeHead(range ? 206 : 200, headers);
+  await pipeline(Readable.from(body), res);
 }

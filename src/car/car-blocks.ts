@@ -35,6 +35,7 @@ export async function loadOrBuildIndex(carPath: string, indexPath: string, optio
     else throw err;
   }
   const { index } = await indexCar(carPath, options);
+  options.signal?.throwIfAborted();
   await writeFileDurable(indexPath, index.marshal());
   return { index, rebuilt: true, reason };
 }

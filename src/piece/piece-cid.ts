@@ -128,6 +128,11 @@ function parseV2Digest(cid: CID, digest: Uint8Array, what: string, text: string)
   };
 }
 
+/** Whether a CID has the form of a piece CID (v1: fil-commitment-unsealed; v2: raw with the FRC-0069 multihash). */
+export function isPieceCid(cid: CID): boolean {
+  return (cid.code === FIL_COMMITMENT_UNSEALED && cid.multihash.code === SHA2_256_TRUNC254_PADDED) || (cid.code === RAW_CODEC && cid.multihash.code === FR32_SHA256_TRUNC254_PADBINTREE);
+}
+
 /** The commitment inside a piece CID of either version. */
 export function commPFromPieceCid(input: string | CID): Uint8Array {
   return parsePieceCid(input).commP;

@@ -3,7 +3,7 @@
  * shards once, mounted through the piece provider (unsealing when no unsealed copy is left),
  * indexed, served by CID, collected, and rebuilt when their index is gone.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -146,4 +146,56 @@ test.serial('a piece that is not a CAR fails its shard with CAR_INVALID after on
   t.is(s!.State, 'ShardStateErrored');
   t.regex(s!.Error, /is not a valid CAR/);
   await t.throwsAsync(ds.recoverShard(pieceCid), { code: 'CAR_INVALID' });
+});
+
+test.serial('stop() during a mount aborts the fetch, waits for it to end, and nothing is written after it', async (t) => {
+  const car = readFileSync(join(fixtures, 'carv1-basic.car'));
+  const d = await t.context.start({ dagstoreDir: join(t.context.dir, 'dagstore') });
+  const ds = d.dagstore!;
+  const added = await d.sectors.addPiece({ source: once(car), payloadSize: car.length });
+  t.deepEqual((await ds.listShards()).map((s) => [s.Key, s.State]), [[added.pieceCid, 'ShardStateNew']]);
+  // the mount's reader yields its first bytes, then holds the rest until the gate opens
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  let started!: () => void;
+  const reading = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  let readerEnded = false;
+  const original = d.pieces.readPiece.bind(d.pieces);
+  d.pieces.readPiece = async (ref, offset, size, options) => {
+    const reader = await original(ref, offset, size, options);
+    const chunks: Uint8Array[] = [];
+    for await (const c of reader) chunks.push(c);
+    const bytes = Buffer.concat(chunks);
+    return {
+      didUnseal: reader.didUnseal,
+      size: reader.size,
+      close: async () => {},
+      async *[Symbol.asyncIterator]() {
+        try {
+          yield bytes.subarray(0, 100);
+          started();
+          await gate;
+          yield bytes.subarray(100);
+        } finally {
+          readerEnded = true;
+        }
+      },
+    };
+  };
+  const acquiring = ds.acquireShard(added.pieceCid);
+  await reading;
+  const stopped = ds.stop();
+  open();
+  await stopped;
+  t.true(readerEnded, 'stop() resolved only after the mount had ended');
+  await t.throwsAsync(acquiring, { code: 'ABORTED' });
+  const left = () => readdirSync(join(t.context.dir, 'dagstore', 'transients')).concat(readdirSync(join(t.context.dir, 'dagstore', 'index')));
+  t.deepEqual(left(), [], 'no transient, partial or index');
+  await new Promise((r) => setTimeout(r, 300));
+  t.deepEqual(left(), [], 'nothing written after stop()');
+  t.false(existsSync(ds.transientPath(added.pieceCid)));
 });

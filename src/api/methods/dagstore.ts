@@ -44,6 +44,8 @@ export interface DagstoreApiService {
     blocks: number;
   }>;
   retrieve(cid: CID, format: RetrievalFormat, options?: { signal?: AbortSignal }): Promise<{ size?: number; body: AsyncIterable<Uint8Array> }>;
+  /** A piece's payload by range (`GET /piece` with `Range`): read from the range's offset on. */
+  openPiece(cid: CID): Promise<{ size: number; read(start: number, length: number, options?: { signal?: AbortSignal }): Promise<AsyncIterable<Uint8Array>> }>;
 }
 
 /** Lotus DagstoreInitializeAllEvent. */

@@ -12,6 +12,7 @@ import { fileToUnixfsCar } from '../../car/unixfs-car.js';
 import { FileUnreadableError, InvalidArgumentError } from '../../errors.js';
 import { DurableTempFile } from '../../fs/durable.js';
 import { carInfo } from '../../piece/car-info.js';
+import { isPieceCid } from '../../piece/piece-cid.js';
 import { parseIntArg } from '../args.js';
 import { defineCommand } from '../command.js';
 import { tabulate } from '../output.js';
@@ -38,7 +39,7 @@ const initializeShard = defineCommand({
   path: ['dagstore', 'initialize-shard'],
   summary: 'initialize a New shard now (fetch its piece, unsealing if needed, and index it)',
   flags: {},
-  positionals: [{ name: 'KEY', description: 'the shard key (piece CID)' }],
+  positionals: [{ name: 'KEY', description: 'the shard key: a piece CID, v1 or v2' }],
   async run({ args, out, signal, connect }) {
     const api = await connect();
     try {
@@ -78,7 +79,7 @@ const recoverShard = defineCommand({
   path: ['dagstore', 'recover-shard'],
   summary: 'recover an Errored shard (its transient copy and index are dropped and built again)',
   flags: {},
-  positionals: [{ name: 'KEY', description: 'the shard key (piece CID)' }],
+  positionals: [{ name: 'KEY', description: 'the shard key: a piece CID, v1 or v2' }],
   async run({ args, out, signal, connect }) {
     const api = await connect();
     try {
@@ -202,7 +203,7 @@ const retrieve = defineCommand({
     out: { type: 'string', valueName: 'FILE', description: 'output file (required)' },
     format: { type: 'string', valueName: 'car|raw|piece', description: 'what to write (default: piece for a piece CID, else car)' },
   },
-  positionals: [{ name: 'CID', description: 'a root CID or a piece CID' }],
+  positionals: [{ name: 'CID', description: 'a root CID or a piece CID (v1 baga…, or v2 bafkzcib…)' }],
   async run({ flags, args, out, signal, connect }) {
     if (!flags.out) throw new InvalidArgumentError('--out FILE is required');
     let cid: CID;
@@ -211,7 +212,7 @@ const retrieve = defineCommand({
     } catch (err) {
       throw new InvalidArgumentError(`${args.CID} is not a CID (${(err as Error).message})`);
     }
-    const format = flags.format ?? (cid.code === 0xf101 ? 'piece' : 'car');
+    const format = flags.format ?? (isPieceCid(cid) ? 'piece' : 'car');
     if (!['car', 'raw', 'piece'].includes(format)) throw new InvalidArgumentError(`--format ${format} must be car, raw or piece`);
     const api = await connect();
     let file: DurableTempFile | undefined;
