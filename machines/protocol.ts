@@ -11,7 +11,7 @@
  *   scheduler ──emit scheduler.reply──▶ facade
  *   scheduler ──sector.addPiece / startPacking / request.cancel / task.done / task.failed / remove / faulty──▶ sector:<n>
  *   sector:<n> ──sendParent scheduler.task.request / task.abort / sector.changed / piece.* / sector.discard──▶ scheduler
- *   sector:<n>, scheduler ──index.call (replyTo: self)──▶ index ──index.result (after the commit)──▶ sender
+ *   sector:<n>, scheduler ──index.call (replyTo: self, or NO_REPLY for a write nobody acts on)──▶ index ──index.result (after the commit)──▶ sender
  *   index client (Promise proxy, outside the actors) ──index.call / index.barrier──▶ index
  *   task:<callId> (callback actor on a worker, spawned by the scheduler) ──scheduler.task.prepared / finished──▶ scheduler
  *   scheduler ──task.work / task.abort──▶ task:<callId>
