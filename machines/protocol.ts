@@ -11,7 +11,7 @@
  *   scheduler ──emit scheduler.reply──▶ facade
  *   scheduler ──sector.addPiece / startPacking / request.cancel / task.done / task.failed / remove / faulty──▶ sector:<n>
  *   sector:<n> ──sendParent scheduler.task.request / task.abort / sector.changed / piece.* / sector.discard──▶ scheduler
- *   sector:<n>, scheduler ──index.call (replyTo: self)──▶ index ──index.result (after the commit)──▶ sender
+ *   sector:<n>, scheduler ──index.call (replyTo: self, or NO_REPLY for a write nobody acts on)──▶ index ──index.result (after the commit)──▶ sender
  *   index client (Promise proxy, outside the actors) ──index.call / index.barrier──▶ index
  *   task:<callId> (callback actor on a worker, spawned by the scheduler) ──scheduler.task.prepared / finished──▶ scheduler
  *   scheduler ──task.work / task.abort──▶ task:<callId>
@@ -216,7 +216,10 @@ export type ReplyValue =
  * a store's method, run in the index actor's transaction. With `replyTo`, the answer comes back as
  * an {@link IndexResult} carrying the sender's `requestId`, sent only after the commit. Without it,
  * the call is one of the IndexClient's (code outside the actor system), whose promise is settled by
- * `requestId`; an actor therefore always gives `replyTo`. `replyTo` is the one ref in the protocol: the
+ * `requestId`; an actor therefore gives `replyTo`, unless the call is a write whose answer it does
+ * not act on: it then sends {@link NO_REPLY} as the `requestId` and no `replyTo` (no client promise
+ * has that id; a failure goes to the index actor's error report, as every unawaited call's does),
+ * which spares the sender an event per such write. `replyTo` is the one ref in the protocol: the
  * inspection log records it as `{ $actor: sessionId }`, and a remote transport would carry the
  * sender's address instead.
  */
@@ -224,6 +227,9 @@ export type IndexEvent<M = IndexStores> =
   | IndexCall<M>
   /** Answered once every event received before it has been committed. */
   | { type: 'index.barrier'; requestId: number; replyTo?: IndexReplyRef };
+
+/** The `requestId` of an actor's index write that wants no answer (sent without `replyTo`). */
+export const NO_REPLY = -1;
 
 /** One `index.call` to a store of the map `M` (the daemon's {@link IndexStores} unless a test adds stores). */
 export type IndexCall<M = IndexStores> = { type: 'index.call'; requestId: number; replyTo?: IndexReplyRef } & StoreCallOf<M>;

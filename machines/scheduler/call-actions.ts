@@ -7,7 +7,7 @@
 import { enqueueActions } from 'xstate';
 import type { CallReturn } from '../../src/tasks/calls.js';
 import { workIdOf } from '../../src/tasks/work-id.js';
-import type { IndexEvent, SectorEvent } from '../protocol.js';
+import { type IndexEvent, NO_REPLY, type SectorEvent } from '../protocol.js';
 import { type TrackedCall, callOfWaiter, without } from './call-tracker.js';
 import { failure, finishWrite, indexRef, resultEvent, schedulerBase } from './scheduler-base.js';
 import { sealProofInfo } from '../../src/sector/proofs.js';
@@ -19,11 +19,11 @@ import { drop, put } from './tables.js';
 
 /** Closes restored calls no sector asked for (the sector moved on or is gone). */
 export const closeUnclaimed = schedulerBase.createAction(
-  enqueueActions(({ context, enqueue, self }) => {
+  enqueueActions(({ context, enqueue }) => {
     let { calls, byWork } = context;
     for (const c of Object.values(context.calls)) {
       if (c.waiter || c.replies || (c.phase !== 'restored' && c.phase !== 'done')) continue;
-      enqueue.sendTo(indexRef, { type: 'index.call', requestId: -1, store: 'calls', method: 'close', args: [c.callId], replyTo: self } satisfies IndexEvent);
+      enqueue.sendTo(indexRef, { type: 'index.call', requestId: NO_REPLY, store: 'calls', method: 'close', args: [c.callId] } satisfies IndexEvent);
       ({ calls, byWork } = without(calls, byWork, c.callId));
     }
     enqueue.assign({ calls, byWork });
@@ -67,7 +67,7 @@ function replyUnsealed(fx: Effects, call: TrackedCall, ret: CallReturn): void {
         : { type: 'scheduler.reply', requestId, ok: false, error: ret.error },
     );
   }
-  fx.index.push({ requestId: -1, store: 'calls', method: 'markReturned', args: [[call.callId]] });
+  fx.index.push({ requestId: NO_REPLY, store: 'calls', method: 'markReturned', args: [[call.callId]] });
 }
 
 /**
@@ -167,7 +167,7 @@ export const taskFinished = step((d, fx, event) => {
   if (call.claim) claimOn(d.storage.claims, call.claim, -1);
   requestPaths(d, fx); // space changed hands
   if (!call.aborting && !event.ret.ok && event.ret.error.code === 'WORKER_LOST') {
-    if (call.phase === 'running') fx.index.push({ requestId: -1, store: 'calls', method: 'requeue', args: [call.callId] });
+    if (call.phase === 'running') fx.index.push({ requestId: NO_REPLY, store: 'calls', method: 'requeue', args: [call.callId] });
     queueCall(d, fx, call);
     passDue(d, fx);
     return;
@@ -222,9 +222,9 @@ export const abortCall = step((d, fx, event) => {
 
 /** Writes `running → started` for calls whose thread died with the previous process. */
 export const requeueDead = schedulerBase.createAction(
-  enqueueActions(({ context, enqueue, self }) => {
+  enqueueActions(({ context, enqueue }) => {
     for (const callId of context.requeueAtStart) {
-      enqueue.sendTo(indexRef, { type: 'index.call', requestId: -1, store: 'calls', method: 'requeue', args: [callId], replyTo: self } satisfies IndexEvent);
+      enqueue.sendTo(indexRef, { type: 'index.call', requestId: NO_REPLY, store: 'calls', method: 'requeue', args: [callId] } satisfies IndexEvent);
     }
   }),
 );

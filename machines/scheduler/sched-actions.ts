@@ -10,7 +10,7 @@ import type { WireError } from '../../src/errors.js';
 import type { SectorStorageInfo } from '../../src/storage/storage-types.js';
 import type { StorageSpace } from '../../src/db/storage-catalog.js';
 import { FILE_TYPES, FileType, sectorName } from '../../src/sector/sector-id.js';
-import type { IndexResult } from '../protocol.js';
+import { type IndexResult, NO_REPLY } from '../protocol.js';
 import type { TrackedCall } from './call-tracker.js';
 import { needOf } from './resource-pool.js';
 import { type PassCall, type PassEntry, Planner, placeInOrder } from './sched-pass.js';
@@ -213,7 +213,7 @@ export function activateOn(d: D, fx: Effects, w: SchedWorker): number {
     if (!call) continue;
     put(d.calls, id, { ...call, phase: 'running' });
     fx.work.push(id);
-    fx.index.push({ requestId: -1, store: 'calls', method: 'run', args: [id, w.info.id, w.info.hostname] });
+    fx.index.push({ requestId: NO_REPLY, store: 'calls', method: 'run', args: [id, w.info.id, w.info.hostname] });
   }
   return active.length;
 }

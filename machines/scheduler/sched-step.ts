@@ -6,7 +6,7 @@
  * (draft, event) that the pass tests and the benchmark can call without an actor.
  */
 import { enqueueActions } from 'xstate';
-import { type IndexEvent, type SchedulerEvent, type SchedulerReply, type TaskActorEvent, taskChildId } from '../protocol.js';
+import { type IndexEvent, NO_REPLY, type SchedulerEvent, type SchedulerReply, type TaskActorEvent, taskChildId } from '../protocol.js';
 import type { IndexStores, StoreCallOf } from '../../src/db/stores.js';
 import type { Task } from '../../src/tasks/task-types.js';
 import { type SchedulerContext, indexRef, schedulerBase } from './scheduler-base.js';
@@ -25,7 +25,7 @@ export interface Effects {
   abort: string[];
   /** Worker task actors whose run has settled. */
   stop: string[];
-  /** Index calls; the scheduler is their `replyTo`. */
+  /** Index calls; the scheduler is their `replyTo`, unless their `requestId` is NO_REPLY. */
   index: IndexCallOf[];
   /** A full pass is now due: ask the `schedTick` actor for its tick (machines/scheduler/sched-tick.ts). */
   tick: boolean;
@@ -46,12 +46,16 @@ export function step(body: (d: SchedulerContext, fx: Effects, event: SchedulerEv
       const d: SchedulerContext = { ...context };
       const fx = newEffects();
       body(d, fx, event);
-      enqueue.assign(d);
+      // a function, not the object: XState copies an object assignment key by key first
+      enqueue.assign(() => d);
       for (const id of fx.stop) enqueue.stopChild(taskChildId(id));
       for (const s of fx.spawn) enqueue.spawnChild('workerTask', { id: taskChildId(s.callId), input: s });
       for (const id of fx.work) enqueue.sendTo(taskChildId(id), { type: 'task.work' } satisfies TaskActorEvent);
       for (const id of fx.abort) enqueue.sendTo(taskChildId(id), { type: 'task.abort' } satisfies TaskActorEvent);
-      for (const c of fx.index) enqueue.sendTo(indexRef, { type: 'index.call', ...c, replyTo: self } as IndexEvent);
+      for (const c of fx.index) {
+        // a write nobody waits for is answered to no one (machines/protocol.ts NO_REPLY)
+        enqueue.sendTo(indexRef, (c.requestId === NO_REPLY ? { type: 'index.call', ...c } : { type: 'index.call', ...c, replyTo: self }) as IndexEvent);
+      }
       if (fx.tick) enqueue.sendTo('schedTick', { type: 'sched.tick' } satisfies SchedTickEvent);
       for (const e of fx.raise) enqueue.raise(e);
       for (const r of fx.emit) enqueue.emit(r);

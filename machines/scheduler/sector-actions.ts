@@ -7,7 +7,7 @@ import { assertEvent, enqueueActions } from 'xstate';
 import { toWireError, type WireError } from '../../src/errors.js';
 import { sealProofInfo } from '../../src/sector/proofs.js';
 import { paddedSizeError } from '../../src/sector/sizes.js';
-import { type IndexEvent, type SectorEvent, type SectorSummary, sectorChildId } from '../protocol.js';
+import { type IndexEvent, NO_REPLY, type SectorEvent, type SectorSummary, sectorChildId } from '../protocol.js';
 import { adoptionRefusal } from './adoption.js';
 import type { DormantEvent } from './dormant.js';
 import { explicitRefusal, findSector, withPiece } from './placement.js';
@@ -190,14 +190,14 @@ export const updateSummary = schedulerBase.createAction(
 
 /** A new sector whose first piece failed: it never existed; its number is free again if it was the last. */
 export const discardSector = schedulerBase.createAction(
-  enqueueActions(({ context, event, enqueue, self }) => {
+  enqueueActions(({ context, event, enqueue }) => {
     assertEvent(event, 'scheduler.sector.discard');
     const sectors = drop(context.sectors, event.number);
     enqueue.sendTo(groupIdOf(event.number), { type: 'group.stop', id: sectorChildId(event.number) } satisfies GroupEvent);
     let { calls, byWork } = context;
     for (const c of Object.values(context.calls)) {
       if (c.task.sector.number !== event.number || c.phase !== 'done') continue;
-      enqueue.sendTo(indexRef, { type: 'index.call', requestId: -1, store: 'calls', method: 'close', args: [c.callId], replyTo: self } satisfies IndexEvent);
+      enqueue.sendTo(indexRef, { type: 'index.call', requestId: NO_REPLY, store: 'calls', method: 'close', args: [c.callId] } satisfies IndexEvent);
       ({ calls, byWork } = without(calls, byWork, c.callId));
     }
     enqueue.assign({ sectors, calls, byWork, nextNumber: context.nextNumber === event.number + 1 ? event.number : context.nextNumber });

@@ -57,20 +57,22 @@ export class CallStore {
   constructor(db: Db, options: { now?: () => number } = {}) {
     this.#now = options.now ?? Date.now;
     this.#s = {
-      insert: db.prepare<[string, string, number, number, string, number, string, number]>(
+      insert: db.prepare<[string, string, number, number, string, number, string, number], CallRow>(
         `INSERT INTO calls (call_id, work_id, miner, number, task, state, priority, input, attempts, created_at)
-         VALUES (?, ?, ?, ?, ?, 'started', ?, ?, 0, ?)`,
+         VALUES (?, ?, ?, ?, ?, 'started', ?, ?, 0, ?) RETURNING *`,
       ),
       get: db.prepare<[string], CallRow>('SELECT * FROM calls WHERE call_id = ?'),
-      run: db.prepare<[string, string | null, number, string]>(
+      stateOf: db.prepare<[string], { state: string }>('SELECT state FROM calls WHERE call_id = ?'),
+      taskOf: db.prepare<[string], { task: string }>('SELECT task FROM calls WHERE call_id = ?'),
+      run: db.prepare<[string, string | null, number, string], CallRow>(
         `UPDATE calls SET state = 'running', worker = ?, hostname = ?, attempts = attempts + 1, started_at = ?
-         WHERE call_id = ? AND state = 'started'`,
+         WHERE call_id = ? AND state = 'started' RETURNING *`,
       ),
-      finish: db.prepare<[string, string, number, string]>(
+      finish: db.prepare<[string, string, number, string], CallRow>(
         `UPDATE calls SET state = 'done', outcome = ?, result = ?, finished_at = ?
-         WHERE call_id = ? AND state IN ('started', 'running')`,
+         WHERE call_id = ? AND state IN ('started', 'running') RETURNING *`,
       ),
-      requeue: db.prepare<[string]>(`UPDATE calls SET state = 'started' WHERE call_id = ? AND state = 'running'`),
+      requeue: db.prepare<[string], CallRow>(`UPDATE calls SET state = 'started' WHERE call_id = ? AND state = 'running' RETURNING *`),
       returned: db.prepare<[number, string]>(`UPDATE calls SET state = 'returned', returned_at = ? WHERE call_id = ? AND state = 'done'`),
       close: db.prepare<[string, number, number, string]>(
         `UPDATE calls SET state = 'returned', outcome = CASE WHEN outcome IN ('failed', 'aborted') THEN outcome ELSE ? END,
@@ -80,6 +82,9 @@ export class CallStore {
       open: db.prepare<[], CallRow>(`SELECT * FROM calls WHERE state <> 'returned' ORDER BY created_at, call_id`),
       openForWork: db.prepare<[string], CallRow>(
         `SELECT * FROM calls WHERE work_id = ? AND state <> 'returned' ORDER BY created_at DESC, call_id LIMIT 1`,
+      ),
+      openIdForWork: db.prepare<[string], { call_id: string; state: string }>(
+        `SELECT call_id, state FROM calls WHERE work_id = ? AND state <> 'returned' ORDER BY created_at DESC, call_id LIMIT 1`,
       ),
       byPrefix: db.prepare<[string], CallRow>(`SELECT * FROM calls WHERE call_id LIKE ? ORDER BY created_at LIMIT 2`),
     };
@@ -93,20 +98,20 @@ export class CallStore {
    */
   start(call: { callId: string; workId: string; task: Task }): CallRecord {
     const { callId, workId, task } = checkStart(call);
-    const existing = this.get(callId);
+    // the checks read only what they report, and each write returns its row (RETURNING): a call
+    // moves through its states on the hot path of every task, so it is not read back whole
+    const existing = this.#s.stateOf.get(callId);
     if (existing) throw new CallStateInvalidError(`call ${callId} already exists (it is ${existing.state}); call ids are never reused`);
-    const open = this.openForWork(workId);
-    if (open) throw new CallStateInvalidError(`work ${workId} already has an open call ${open.callId} (it is ${open.state})`);
-    this.#s.insert.run(callId, workId, task.sector.miner, task.sector.number, task.type, task.priority, JSON.stringify(task), this.#now());
-    return this.#mustGet(callId);
+    const open = this.#s.openIdForWork.get(workId);
+    if (open) throw new CallStateInvalidError(`work ${workId} already has an open call ${open.call_id} (it is ${open.state})`);
+    return decode(this.#s.insert.get(callId, workId, task.sector.miner, task.sector.number, task.type, task.priority, JSON.stringify(task), this.#now())!);
   }
 
   /** A call was handed to a worker: `started → running`. */
   run(callId: string, worker: string, hostname?: string): CallRecord {
     if (typeof worker !== 'string' || worker === '') throw new InvalidArgumentError(`call ${callId}: the worker id must be a non-empty string`);
     if (hostname !== undefined && typeof hostname !== 'string') throw new InvalidArgumentError(`call ${callId}: hostname must be a string`);
-    this.#transition(this.#s.run.run(worker, hostname ?? null, this.#now(), callId).changes, callId, 'run', ['started']);
-    return this.#mustGet(callId);
+    return this.#changed(this.#s.run.get(worker, hostname ?? null, this.#now(), callId), callId, 'run', ['started']);
   }
 
   /**
@@ -121,19 +126,17 @@ export class CallStore {
       throw new InvalidArgumentError(`call ${callId}: outcome must be ok, failed or aborted, got ${JSON.stringify(outcome)}`);
     }
     if ((outcome === 'ok') !== ret.ok) throw new InvalidArgumentError(`call ${callId}: outcome ${outcome} does not match a result with ok: ${ret.ok}`);
-    const call = this.#mustGet(callId);
+    const call = this.#s.taskOf.get(callId);
+    if (!call) throw new CallUnknownError(`call ${callId} does not exist`);
     if (ret.ok && ret.result.type !== call.task) {
       throw new InvalidArgumentError(`call ${callId} is a ${call.task} call; it cannot take a ${ret.result.type} result`);
     }
-    const changes = this.#s.finish.run(outcome, text, this.#now(), callId).changes;
-    this.#transition(changes, callId, 'finish', ['started', 'running']);
-    return this.#mustGet(callId);
+    return this.#changed(this.#s.finish.get(outcome, text, this.#now(), callId), callId, 'finish', ['started', 'running']);
   }
 
   /** A running call whose thread died with the process goes back to the queue: `running → started`. */
   requeue(callId: string): CallRecord {
-    this.#transition(this.#s.requeue.run(callId).changes, callId, 'requeue', ['running']);
-    return this.#mustGet(callId);
+    return this.#changed(this.#s.requeue.get(callId), callId, 'requeue', ['running']);
   }
 
   /**
@@ -229,6 +232,13 @@ export class CallStore {
     const r = this.get(callId);
     if (!r) throw new CallUnknownError(`call ${callId} does not exist`);
     return r;
+  }
+
+  /** The row a transition's write returned, decoded; no row: the reason, as {@link #transition}. */
+  #changed(row: CallRow | undefined, callId: string, what: string, from: readonly CallState[]): CallRecord {
+    if (row) return decode(row);
+    this.#transition(0, callId, what, from);
+    throw new InternalError(`cannot ${what} call ${callId}`); // #transition threw already
   }
 
   /** Turns "no row changed" into the reason: unknown call, or a call in another state. */

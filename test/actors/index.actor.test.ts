@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { type Actor, type ActorRef, type ActorRefFrom, type Snapshot, assign, createActor, fromCallback, sendTo, setup } from 'xstate';
 import { createIndexActor, type IndexActor, type IndexClient } from '../../actors/index.actor.js';
-import type { DaemonSystem, IndexCall, IndexEvent, IndexResult } from '../../machines/protocol.js';
+import { type DaemonSystem, type IndexCall, type IndexEvent, type IndexResult, NO_REPLY } from '../../machines/protocol.js';
 import { AbortedError, InvalidArgumentError, SectorRecordInvalidError } from '../../src/errors.js';
 import { StorageCatalog } from '../../src/db/storage-catalog.js';
 import type { CatalogClient } from '../../src/storage/catalog-client.js';
@@ -360,6 +360,19 @@ test('an actor stopped before its answer is not written to', async (t) => {
   await client.flush();
   t.is(rec.got.length, 0);
   t.is(counterOf(t, 'gone'), 1, 'the call itself was committed');
+});
+
+test('a write sent as NO_REPLY without replyTo is committed, answers no one, and its failure is reported as an error', async (t) => {
+  const { actor, client, errors } = t.context;
+  // a client call in flight must not be settled by the write that wants no answer
+  const pending = client.counters.bump('other');
+  actor.send({ type: 'index.call', requestId: NO_REPLY, store: 'counters', method: 'bump', args: ['quiet'] });
+  actor.send({ type: 'index.call', requestId: NO_REPLY, store: 'counters', method: 'bump', args: 'not a list' } as unknown as IndexCall<TestStores>);
+  await client.flush();
+  t.is(counterOf(t, 'quiet'), 1, 'the write is committed');
+  t.is(await pending, 1, 'the client call got its own answer');
+  t.is(errors.length, 1, 'the failed write is reported');
+  t.regex(String((errors[0] as Error | undefined)?.message), /args must be an array/);
 });
 
 test('flush waits for calls actors sent before it', async (t) => {

@@ -91,7 +91,8 @@ export function schedulerHarness(options: SchedulerHarnessOptions = {}) {
   const runs: Run[] = [];
   const held: Held[] = [];
   const heldAnswers: (() => void)[] = [];
-  const indexLog: { store: string; method: string; args: unknown[] }[] = [];
+  /** Every index call, and whether its sender asked for the answer (gave `replyTo`). */
+  const indexLog: { store: string; method: string; args: unknown[]; answered: boolean }[] = [];
   const replies: SchedulerReply[] = [];
   const checks: number[][] = [];
   const hold = (src: string) =>
@@ -113,7 +114,7 @@ export function schedulerHarness(options: SchedulerHarnessOptions = {}) {
   const index = fromCallback<IndexEvent>(({ receive }) => {
     receive((e) => {
       if (e.type !== 'index.call') return;
-      indexLog.push({ store: e.store, method: e.method, args: e.args as unknown[] });
+      indexLog.push({ store: e.store, method: e.method, args: e.args as unknown[], answered: e.replyTo !== undefined });
       let answer: { ok: true; value: unknown } | { ok: false; error: WireError };
       try {
         if (e.store === 'calls' || e.store === 'catalog') {

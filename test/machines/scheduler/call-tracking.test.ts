@@ -52,6 +52,21 @@ test('a sector hears of a result only once it is committed, and its save marks t
   h.stop();
 });
 
+test('the scheduler waits for the answers of the call writes it acts on (start, finish), and asks for none of calls.run, which dispatch does not wait for', async (t) => {
+  const h = schedulerHarness();
+  await h.request({ type: 'scheduler.pledge' });
+  await h.finish('AP', { pieceCid: 'filler', pieceCidV2: '', paddedSize: 2048, payloadSize: 0 });
+  const callWrites = h.indexLog.filter((c) => c.store === 'calls').map((c) => [c.method, c.answered]);
+  t.deepEqual(callWrites, [
+    ['start', true],
+    ['run', false],
+    ['finish', true],
+  ]);
+  t.is(h.sectorState(0), 'GetTicket', 'the sector applied the result');
+  t.is(h.calls.open().length, 0, 'and its save marked the call returned');
+  h.stop();
+});
+
 test('after a restart a finished but unapplied result is delivered instead of run again', async (t) => {
   const db = openDatabase(':memory:');
   const h = schedulerHarness({ db });
