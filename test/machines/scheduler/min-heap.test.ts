@@ -51,5 +51,4 @@ test('the top is always the smallest key, ties to the smaller item, through push
       }
     }
   }
-  t.pass();
 });
