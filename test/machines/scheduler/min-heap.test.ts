@@ -4,22 +4,12 @@
  */
 import test from 'ava';
 import { MinHeap } from '../../../machines/scheduler/min-heap.js';
-
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../helpers/seal-checks.js';
 
 test('the top is always the smallest key, ties to the smaller item, through pushes, pops and a raised top key (random, seeded)', (t) => {
   const seed = Number(process.env.SCHED_PROPERTY_SEED ?? Date.now() % 2 ** 31);
   t.log(`seed ${seed}`);
-  const rand = mulberry32(seed);
+  const rand = seededRandom(seed);
   for (let round = 0; round < 200; round++) {
     const heap = new MinHeap();
     const model: { key: number; item: number; stamp: number }[] = [];
