@@ -85,16 +85,22 @@ export interface RawRpcAnswer {
   error?: { code: number; message: string; data?: { code: string } };
 }
 
+/** The daemon of `repo` (plain HTTP): its API URL and admin token, from its `api` and `token` files. */
+export function managerOf(repo: string): { url: string; token: string } {
+  const m = /^\/ip4\/([^/]+)\/tcp\/(\d+)\/http$/.exec(readFileSync(join(repo, 'api'), 'utf8').trim());
+  if (!m) throw new Error(`unexpected api file in ${repo}`);
+  return { url: `http://${m[1]}:${m[2]}`, token: readFileSync(join(repo, 'token'), 'utf8').trim() };
+}
+
 /**
  * Posts one JSON-RPC request to the daemon of `repo` exactly as given (no client-side checks), with
  * the repository's admin token or `token`.
  */
 export async function rawRpc(repo: string, method: string, params: unknown, token?: string): Promise<RawRpcAnswer> {
-  const m = /^\/ip4\/([^/]+)\/tcp\/(\d+)\/http$/.exec(readFileSync(join(repo, 'api'), 'utf8').trim());
-  if (!m) throw new Error(`unexpected api file in ${repo}`);
-  const res = await fetch(`http://${m[1]}:${m[2]}/rpc/v0`, {
+  const manager = managerOf(repo);
+  const res = await fetch(`${manager.url}/rpc/v0`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token ?? readFileSync(join(repo, 'token'), 'utf8').trim()}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token ?? manager.token}` },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
   });
   const body = (await res.json()) as Omit<RawRpcAnswer, 'status'>;

@@ -4,16 +4,7 @@
  * parsed. `stop()` sends SIGTERM (SIGKILL after a grace period), `kill()` is `kill -9`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { CLI } from './cli-daemon.js';
-
-/** The daemon of `repo`: its API URL and admin token, from its `api` and `token` files. */
-export function managerOf(repo: string): { url: string; token: string } {
-  const m = /^\/ip4\/([^/]+)\/tcp\/(\d+)\/http$/.exec(readFileSync(join(repo, 'api'), 'utf8').trim());
-  if (!m) throw new Error(`unexpected api file in ${repo}`);
-  return { url: `http://${m[1]}:${m[2]}`, token: readFileSync(join(repo, 'token'), 'utf8').trim() };
-}
+import { CLI, managerOf } from './cli-daemon.js';
 
 /** What a worker printed when it started (`--json`). */
 export interface WorkerStart {

@@ -6,14 +6,12 @@
  * The schema is the storage-miner schema plus our two channel methods, marked as Lotus marks its
  * own (`subscription: true`).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { LotusRPC } from '@filecoin-shipyard/lotus-client-rpc';
 import { mainnet } from '@filecoin-shipyard/lotus-client-schema';
 import test from 'ava';
 import WebSocket from 'ws';
 import { tokenFromAuthNew } from '../../../src/api/methods/common.js';
-import { cleanup, type DaemonProcess, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
+import { cleanup, type DaemonProcess, managerOf, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
 
 interface Provider {
   destroy(): Promise<void>;
@@ -37,9 +35,7 @@ let admin: string;
 test.before(async () => {
   repo = tmpDir('ss-lotus-channels-');
   daemon = await startDaemon(repo, ['--sector-size', '2KiB', '--epoch-ms', '100', '--seed-wait-epochs', '1']);
-  const m = /^\/ip4\/([^/]+)\/tcp\/(\d+)\/http$/.exec(readFileSync(join(repo, 'api'), 'utf8').trim())!;
-  url = `http://${m[1]}:${m[2]}`;
-  admin = readFileSync(join(repo, 'token'), 'utf8').trim();
+  ({ url, token: admin } = managerOf(repo));
 });
 
 test.after.always(async () => {

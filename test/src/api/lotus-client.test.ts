@@ -4,14 +4,12 @@
  * WebSocket (the transports are test/helpers/lotus-provider.ts). Each method of Lotus's storage
  * API this system covers answers in Lotus's shape; bad calls get JSON-RPC errors and change nothing.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { LotusRPC } from '@filecoin-shipyard/lotus-client-rpc';
 import { mainnet } from '@filecoin-shipyard/lotus-client-schema';
 import test, { type ExecutionContext } from 'ava';
 import { tokenFromAuthNew } from '../../../src/api/methods/common.js';
 import WebSocket from 'ws';
-import { cleanup, type DaemonProcess, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
+import { cleanup, type DaemonProcess, managerOf, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
 import { HttpProvider, LotusRpcError, WsProvider } from '../../helpers/lotus-provider.js';
 
 /** The methods these tests call through the client's proxy (its camelCase names). */
@@ -31,9 +29,7 @@ let admin: string;
 test.before(async () => {
   repo = tmpDir('ss-lotus-client-');
   daemon = await startDaemon(repo, ['--sector-size', '2KiB', '--epoch-ms', '100', '--seed-wait-epochs', '1']);
-  const m = /^\/ip4\/([^/]+)\/tcp\/(\d+)\/http$/.exec(readFileSync(join(repo, 'api'), 'utf8').trim())!;
-  url = `http://${m[1]}:${m[2]}`;
-  admin = readFileSync(join(repo, 'token'), 'utf8').trim();
+  ({ url, token: admin } = managerOf(repo));
 });
 
 test.after.always(async () => {

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { ApiClient } from '../../../src/api/rpc-client.js';
 import { prng } from '../../helpers/bytes.js';
-import { cleanup, type CliResult, type DaemonProcess, rawRpc, runCli, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
+import { cleanup, type CliResult, type DaemonProcess, managerOf, rawRpc, runCli, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
 import { type AddedPiece, seededRandom, sleep, storageProblems, testSeed } from '../../helpers/seal-checks.js';
 
 const SEED_ENV = 'CRASH_RANDOM_SEED';
@@ -31,9 +31,7 @@ const AT_REST = new Set(['WaitDeals', 'Proving']);
 
 /** An API client for the daemon of `repo`. */
 function apiOf(repo: string): ApiClient {
-  const m = /^\/ip4\/([^/]+)\/tcp\/(\d+)\/http$/.exec(readFileSync(join(repo, 'api'), 'utf8').trim());
-  if (!m) throw new Error(`unexpected api file in ${repo}`);
-  return new ApiClient({ url: `http://${m[1]}:${m[2]}`, token: readFileSync(join(repo, 'token'), 'utf8').trim() });
+  return new ApiClient(managerOf(repo));
 }
 
 /** Waits until no call is open and every sector is at rest (filled sectors sealed, uploads settled). */

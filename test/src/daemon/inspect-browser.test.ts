@@ -3,12 +3,11 @@
  * missing; skipped with the reason where it cannot be), driven with puppeteer-core: a sector's
  * state changes on the page while it seals, and the time-travel view steps through its history.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import { ensureChromium } from '../../helpers/chromium.js';
-import { cleanup, cliJson, type DaemonProcess, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
+import { cleanup, cliJson, type DaemonProcess, managerOf, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
 
 const chromium = ensureChromium();
 const test = anyTest as TestFn<{ dir: string; repo: string; daemon: DaemonProcess; browser: Browser }>;
@@ -33,11 +32,10 @@ test.after.always(async (t) => {
 
 browserTest('a sealing sector changes state live on /inspect and its history can be stepped back', async (t) => {
   const { repo, browser } = t.context;
-  const m = /^\/ip4\/([^/]+)\/tcp\/(\d+)\/http$/.exec(readFileSync(join(repo, 'api'), 'utf8').trim());
   const page = await browser.newPage();
   const failed: string[] = [];
   page.on('requestfailed', (r) => failed.push(r.url()));
-  await page.goto(`http://${m![1]}:${m![2]}/inspect`);
+  await page.goto(`${managerOf(repo).url}/inspect`);
   // page-side code is passed as text: the tests compile without the DOM library
   await page.waitForFunction(`document.getElementById('status')?.textContent === 'live'`, { timeout: 10_000 });
   t.truthy(await page.$('[data-actor="scheduler"]'), 'the tree shows the scheduler');

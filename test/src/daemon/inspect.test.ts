@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { createWebSocketReceiver, type StatelyInspectionEvent } from '@statelyai/inspect';
 import type { ActorTree, StateChange } from '../../../src/api/methods/actors.js';
-import { cleanup, cliJson, type DaemonProcess, rawRpc, runCli, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
+import { cleanup, cliJson, type DaemonProcess, managerOf, rawRpc, runCli, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
 import { waitForState } from '../../helpers/seal-checks.js';
 
 let dir = '';
@@ -31,9 +31,7 @@ function freePort(): Promise<number> {
 }
 
 function baseUrl(): string {
-  const m = /^\/ip4\/([^/]+)\/tcp\/(\d+)\/http$/.exec(readFileSync(join(repo, 'api'), 'utf8').trim());
-  if (!m) throw new Error('unexpected api file');
-  return `http://${m[1]}:${m[2]}`;
+  return managerOf(repo).url;
 }
 
 test.before(async () => {

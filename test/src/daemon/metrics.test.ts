@@ -3,20 +3,17 @@
  * (parse-prometheus-text-format): the figures move as a sector seals, API errors are counted by
  * code, and calls the call tracker finds open after a kill -9 are counted as recovered.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import parsePrometheusTextFormat, { type PromFamily } from 'parse-prometheus-text-format';
 import { CRASH_AT_ENV, type CrashPoint } from '../../../src/lifecycle/crash-points.js';
-import { cleanup, cliJson, type DaemonProcess, rawRpc, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
+import { cleanup, cliJson, type DaemonProcess, managerOf, rawRpc, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
 import { waitForState } from '../../helpers/seal-checks.js';
 
 const ARGS = ['--sector-size', '2KiB', '--epoch-ms', '100', '--seed-wait-epochs', '1'];
 
 function url(repo: string): string {
-  const m = /^\/ip4\/([^/]+)\/tcp\/(\d+)\/http$/.exec(readFileSync(join(repo, 'api'), 'utf8').trim());
-  if (!m) throw new Error('unexpected api file');
-  return `http://${m[1]}:${m[2]}/metrics`;
+  return `${managerOf(repo).url}/metrics`;
 }
 
 /**

@@ -21,8 +21,8 @@ import { initStoragePath } from '../../../src/storage/storage-config.js';
 import type { WorkerJob } from '../../../src/api/methods/sealing.js';
 import { ApiClient } from '../../../src/api/rpc-client.js';
 import { seededBytes } from '../../helpers/bytes.js';
-import { cleanup, cliJson, type DaemonProcess, daemonArgs, runCli, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
-import { managerOf, startWorker, type WorkerProcess, type WorkerStart } from '../../helpers/cli-worker.js';
+import { cleanup, cliJson, type DaemonProcess, daemonArgs, managerOf, runCli, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
+import { startWorker, type WorkerProcess, type WorkerStart } from '../../helpers/cli-worker.js';
 import { type AddedPiece, callProblems, offlineSeal, sealingCalls, waitForState } from '../../helpers/seal-checks.js';
 
 const TICKET = 'a1'.repeat(32);

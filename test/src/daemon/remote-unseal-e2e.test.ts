@@ -17,8 +17,8 @@ import test from 'ava';
 import { openDatabase } from '../../../src/db/database.js';
 import { workerMigrations } from '../../../src/db/migrations.js';
 import { initStoragePath } from '../../../src/storage/storage-config.js';
-import { cleanup, cliJson, daemonArgs, runCli, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
-import { managerOf, startWorker } from '../../helpers/cli-worker.js';
+import { cleanup, cliJson, daemonArgs, managerOf, runCli, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
+import { startWorker } from '../../helpers/cli-worker.js';
 import { callProblems, sealingCalls, waitForState } from '../../helpers/seal-checks.js';
 
 const TICKET = 'a1'.repeat(32);

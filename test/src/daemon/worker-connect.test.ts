@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import test from 'ava';
 import { tokenFromAuthNew } from '../../../src/api/methods/common.js';
 import { ApiClient } from '../../../src/api/rpc-client.js';
-import { cleanup, type DaemonProcess, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
-import { managerOf, startWorker, type WorkerProcess } from '../../helpers/cli-worker.js';
+import { cleanup, type DaemonProcess, managerOf, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
+import { startWorker, type WorkerProcess } from '../../helpers/cli-worker.js';
 
 async function freePort(): Promise<number> {
   const s = createServer();
