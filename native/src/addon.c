@@ -174,5 +174,6 @@ NAPI_MODULE_INIT() {
   if (register_hash(env, exports) != napi_ok) return NULL;
   if (register_sdr(env, exports) != napi_ok) return NULL;
   if (register_poseidon(env, exports) != napi_ok) return NULL;
+  if (register_memory(env, exports) != napi_ok) return NULL;
   return exports;
 }

@@ -148,5 +148,6 @@ napi_value ss_bool(napi_env env, bool v);
 napi_status register_hash(napi_env env, napi_value exports);
 napi_status register_sdr(napi_env env, napi_value exports);
 napi_status register_poseidon(napi_env env, napi_value exports);
+napi_status register_memory(napi_env env, napi_value exports);
 
 #endif

@@ -41,11 +41,13 @@ import {
   writeFetchJournal,
 } from './fetch-journal.js';
 import { type CacheFileEntry, cacheFileUrl, DIGEST_CHUNK, filesUrl } from './fetch-protocol.js';
-import { RangeWriter } from './fetch-writer.js';
+import { directBlock, openDirect, RangeWriter } from './fetch-writer.js';
 import { checkOctets, checkRangeHead, get, isFatal, type TransportOptions } from './fetch-transport.js';
 import { type Claim, verifyClaim } from './fetch-verify.js';
 import { readText, sendRequest } from './http-client.js';
 import type { Logger } from '../log/logger.js';
+
+const MiB = 1024 * 1024;
 
 /** Options of one download. */
 export interface FetchOptions extends TransportOptions {
@@ -79,6 +81,8 @@ export interface FetchStats {
   received: number;
   /** How kept bytes were checked. */
   check: 'digests' | 'last-chunk' | 'none';
+  /** Bytes written to disk directly (O_DIRECT; the rest went through the page cache). */
+  direct: number;
 }
 
 /** One file of a download. */
@@ -90,6 +94,8 @@ interface Target {
   /** `If-Range` value, when the holder gave one. */
   validator?: string;
   fh?: FileHandle;
+  /** The same file opened for direct writes, where the filesystem allows it (fetch-writer.ts). */
+  direct?: FileHandle;
   /** Written ranges of finished segments (and kept ones). */
   written: ByteRange[];
   /** Segments being written: their start and writer. */
@@ -105,8 +111,9 @@ export async function fetchFile(url: string, temp: string, o: FetchOptions): Pro
   const st = await stat(temp).catch(() => undefined);
   if (st && !st.isFile()) await rm(temp, { recursive: true, force: true });
   const fh = await open(temp, constants.O_RDWR | constants.O_CREAT, 0o644);
-  const target: Target = { name: '', url, path: temp, size: 0, fh, written: [], active: new Set(), synced: [] };
-  const stats: FetchStats = { size: 0, kept: 0, received: 0, check: 'none' };
+  const direct = await openDirect(temp);
+  const target: Target = { name: '', url, path: temp, size: 0, fh, ...(direct ? { direct } : {}), written: [], active: new Set(), synced: [] };
+  const stats: FetchStats = { size: 0, kept: 0, received: 0, check: 'none', direct: 0 };
   try {
     const probe = await probeFile(target, o, stats);
     if (probe === 'whole') {
@@ -123,6 +130,7 @@ export async function fetchFile(url: string, temp: string, o: FetchOptions): Pro
     await finishFile(target);
     return stats;
   } finally {
+    await target.direct?.close().catch(() => {});
     await target.fh?.close().catch(() => {});
   }
 }
@@ -154,9 +162,12 @@ export async function fetchDirByFiles(url: string, temp: string, o: FetchOptions
     active: new Set(),
     synced: [],
   }));
-  const stats: FetchStats = { size: total, kept: 0, received: 0, check: 'none' };
+  const stats: FetchStats = { size: total, kept: 0, received: 0, check: 'none', direct: 0 };
   try {
-    for (const t of targets) t.fh = await open(t.path, constants.O_RDWR | constants.O_CREAT, 0o644);
+    for (const t of targets) {
+      t.fh = await open(t.path, constants.O_RDWR | constants.O_CREAT, 0o644);
+      t.direct = await openDirect(t.path);
+    }
     const claims = new Map<Target, Claim>();
     for (const t of targets) {
       const p = journal?.kind === 'dir' ? journal.files[t.name] : undefined;
@@ -169,7 +180,10 @@ export async function fetchDirByFiles(url: string, temp: string, o: FetchOptions
     await fsyncDir(temp);
     return stats;
   } finally {
-    for (const t of targets) await t.fh?.close().catch(() => {});
+    for (const t of targets) {
+      await t.direct?.close().catch(() => {});
+      await t.fh?.close().catch(() => {});
+    }
   }
 }
 
@@ -212,7 +226,7 @@ async function probeFile(t: Target, o: FetchOptions, stats: FetchStats): Promise
       checkOctets(t.url, head);
       if (head.length > o.maxBytes) throw tooLarge(t.url, head.length, o.maxBytes);
       t.size = head.length;
-      whole = new RangeWriter(t.fh as FileHandle, 0, writerOptions(o, () => o.onProgress?.(whole?.done ?? 0)));
+      whole = new RangeWriter(t.fh as FileHandle, 0, writerOptions(o, t, () => o.onProgress?.(whole?.done ?? 0)));
       return { sink: whole };
     }
     return { text: true };
@@ -221,6 +235,7 @@ async function probeFile(t: Target, o: FetchOptions, stats: FetchStats): Promise
     stats.size = t.size;
     stats.received += result.received;
     await whole.finish();
+    stats.direct += whole.directBytes;
     return 'whole';
   }
   const { head } = result;
@@ -248,8 +263,13 @@ function tooLarge(url: string, size: number, max: number): Error {
   return new FetchFailedError(`${url}: the holder says the file has ${size} bytes, more than the ${max} bytes this fetch may take`);
 }
 
-function writerOptions(o: FetchOptions, onWritten: (n: number) => void) {
-  return { ...(o.blockSize ? { blockSize: o.blockSize } : {}), ...(o.blocks ? { blocks: o.blocks } : {}), onWritten };
+function writerOptions(o: FetchOptions, t: Target, onWritten: (n: number) => void) {
+  return {
+    ...(o.blockSize ? { blockSize: o.blockSize } : {}),
+    ...(o.blocks ? { blocks: o.blocks } : {}),
+    ...(t.direct ? { direct: t.direct, allocate: directBlock } : {}),
+    onWritten,
+  };
 }
 
 /** The work of one download: verify what is kept, fetch the rest in segments, record progress. */
@@ -302,7 +322,8 @@ class Download {
     for (const t of this.#targets) {
       for (const [s, e] of missingRanges(t.size, t.written)) {
         const k = Math.max(1, Math.min(this.#o.streams, Math.floor((e - s) / this.#o.segmentBytes)));
-        const step = Math.ceil((e - s) / k);
+        // whole MiB, so that segments start where direct writes can (fetch-writer.ts)
+        const step = Math.ceil((e - s) / k / MiB) * MiB;
         for (let a = s; a < e; a += step) queue.push({ t, range: [a, Math.min(e, a + step)] });
       }
     }
@@ -340,7 +361,7 @@ class Download {
       const stop = new AbortController();
       const signal = this.#o.signal ? AbortSignal.any([this.#o.signal, stop.signal]) : stop.signal;
       const writer = new RangeWriter(t.fh as FileHandle, from, {
-        ...writerOptions(this.#o, (n) => this.#written(n)),
+        ...writerOptions(this.#o, t, (n) => this.#written(n)),
         pool: this.#blocks,
         onError: () => stop.abort(),
       });
@@ -369,6 +390,7 @@ class Download {
         done = await writer.finish();
       } finally {
         t.active.delete(entry);
+        this.#stats.direct += writer.directBytes;
       }
       if (done > from) t.written = mergeRanges([...t.written, [from, done]]);
       if (error === undefined) {

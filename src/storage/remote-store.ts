@@ -76,8 +76,11 @@ export interface RemoteStoreOptions {
   blockSize?: number;
   /** @default defaultLogger() (src/log) */
   log?: Logger;
-  /** Told after each download from a holder: bytes received over the network, its duration, and whether it succeeded (metrics). */
-  onFetched?: (f: { type: FileTypeName; bytes: number; seconds: number; ok: boolean }) => void;
+  /**
+   * Told after each download from a holder: bytes received over the network, bytes written past
+   * the page cache (`direct`, fetch-writer.ts), its duration, and whether it succeeded (metrics).
+   */
+  onFetched?: (f: { type: FileTypeName; bytes: number; direct: number; seconds: number; ok: boolean }) => void;
 }
 
 /** Options of one acquire. */
@@ -353,13 +356,13 @@ export class RemoteStore {
           const began = performance.now();
           try {
             const stats = await this.#download(url, temp, t, maxBytes, options);
-            this.#onFetched?.({ type: t, bytes: stats.received, seconds: (performance.now() - began) / 1000, ok: true });
+            this.#onFetched?.({ type: t, bytes: stats.received, direct: stats.direct, seconds: (performance.now() - began) / 1000, ok: true });
             await removeFetchJournal(journalPathOf(temp));
             await renameDurable(temp, final);
             if (errors.length > 0) this.#log.warn(`fetched ${url} after failures: ${errors.join('; ')}`);
             return url;
           } catch (err) {
-            this.#onFetched?.({ type: t, bytes: 0, seconds: (performance.now() - began) / 1000, ok: false });
+            this.#onFetched?.({ type: t, bytes: 0, direct: 0, seconds: (performance.now() - began) / 1000, ok: false });
             if (err instanceof AbortedError || options.signal?.aborted) {
               await discardDownload(temp);
               throw err;
@@ -427,7 +430,7 @@ export class RemoteStore {
       }
     };
     await extractTar(counted(res), temp);
-    return { size: bytes, kept: 0, received: bytes, check: 'none' };
+    return { size: bytes, kept: 0, received: bytes, check: 'none', direct: 0 };
   }
 
   async #deleteRemote(url: string, throwOnError = false): Promise<void> {

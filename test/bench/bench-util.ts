@@ -34,3 +34,9 @@ export async function timed(fn: () => unknown | Promise<unknown>): Promise<{ wal
   const cpu = process.cpuUsage(cpu0);
   return { wall, cpu: (cpu.user + cpu.system) / 1e6 };
 }
+
+/** The middle value (the upper middle of an even count). */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) throw new RangeError('median of no values');
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+}

@@ -17,7 +17,7 @@ import { createWebSocketReceiver } from '@statelyai/inspect';
 import { type Daemon, startDaemon } from '../../src/daemon/daemon.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { simdPath } from '../../native/binding.js';
-import { peakRssMiB, quick, report, seconds } from './bench-util.js';
+import { median, peakRssMiB, quick, report, seconds } from './bench-util.js';
 
 const SIZE = quick ? '2KiB' : '8MiB';
 const ROUNDS = quick ? 2 : 3;
@@ -114,7 +114,6 @@ try {
       times[mode].push(await sealOne(daemons.get(mode)!));
     }
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const base = median(times.plain);
   const env = `${cpus()[0]?.model ?? 'CPU'}, SIMD path ${simdPath()}, peak RSS ${peakRssMiB().toFixed(0)} MiB (three daemons in one process)`;
   report({ name: `daemon seal to Proving, ${SIZE} CC sector, plain`, value: base, unit: 's', note: `median of ${ROUNDS}: ${times.plain.map((x) => x.toFixed(2)).join(', ')}; ${env}` });
