@@ -613,20 +613,34 @@ export class Dagstore {
    * retry the daemon did not live to make; see {@link registerDealPiece}). Returns their keys.
    */
   async registerMissingShards(): Promise<string[]> {
-    const added = await this.#registerUnsharded();
+    const added = await this.#registerUnsharded((key, sector, err) => {
+      // the daemon still starts: the shard stays owed, retried each GC interval
+      this.#owed.set(key, { sector });
+      this.#log.error(`piece ${key} (sector ${sector}) has no shard and registering one failed: ${(err as Error).message}; retried each GC interval`);
+    });
     for (const key of added) this.#owed.delete(key);
     if (added.length > 0) this.#log.warn(`dagstore: registered ${added.length} deal pieces whose shard was missing as lazy shards: ${added.join(', ')}`);
     return added;
   }
 
-  /** Registers a lazy shard for each deal piece of the miner's live sectors that has none. */
-  async #registerUnsharded(): Promise<string[]> {
+  /**
+   * Registers a lazy shard for each deal piece of the miner's live sectors that has none; a
+   * registration that fails is handed to `onFail` when given, else thrown.
+   */
+  async #registerUnsharded(onFail?: (key: string, sector: number, err: unknown) => void): Promise<string[]> {
     const added: string[] = [];
     for (const r of await this.#o.index.sectors.list(this.#o.miner)) {
       if (r.state === 'Removed' || r.state === 'Removing') continue;
       for (const p of r.pieces) {
         if (p.filler || this.#root.getSnapshot().context.shards[p.pieceCid] || (await this.#o.index.shards.get(p.pieceCid))) continue;
-        await this.registerShard(p.pieceCid, { lazy: true });
+        try {
+          await this.registerShard(p.pieceCid, { lazy: true });
+        } catch (err) {
+          if (err instanceof ShardExistsError) continue;
+          if (!onFail) throw err;
+          onFail(p.pieceCid, r.number, err);
+          continue;
+        }
         added.push(p.pieceCid);
       }
     }

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CarReader } from '@ipld/car/reader';
+import Database from 'better-sqlite3';
 import anyTest, { type TestFn } from 'ava';
 import { type DaemonSystemHandle, type DaemonSystemOptions, startDaemonSystem } from '../../actors/system.js';
 import { SealerPool } from '../../src/pool/pool.js';
@@ -149,4 +150,28 @@ test.serial('a piece added with pieces add whose lazy shard cannot be registered
   t.deepEqual(ds.owedShards, []);
   t.deepEqual(await ds.listShards(), [{ Key: added.pieceCid, State: 'ShardStateNew', Error: '' }]);
   await sameBlocks(t, d, added.pieceCid, car);
+});
+
+test.serial('a start whose registration of a missing shard fails still starts: the shard stays owed and a later retry registers it', async (t) => {
+  const car = readFileSync(join(fixtures, 'carv1-basic.car'));
+  const d = await t.context.start({ dagstoreGcIntervalMs: 3_600_000 });
+  failShardRegistration(d);
+  const added = await d.sectors.addPiece({ source: once(car), payloadSize: car.length });
+  await d.stop();
+  // the next start's registration fails in the database itself
+  const db = new Database(join(t.context.dir, 'db.sqlite'));
+  db.exec("CREATE TRIGGER refuse_shards BEFORE INSERT ON dagstore_shards BEGIN SELECT RAISE(FAIL, 'injected: no shard records'); END");
+  db.close();
+  const again = await t.context.start({ dagstoreGcIntervalMs: 3_600_000 });
+  const ds = again.dagstore!;
+  t.deepEqual(ds.owedShards, [added.pieceCid]);
+  t.deepEqual(await ds.listShards(), []);
+  t.true(t.context.lines.some((l) => l.includes(`piece ${added.pieceCid} (sector ${added.sector}) has no shard and registering one failed`) && l.includes('injected: no shard records')));
+  const fix = new Database(join(t.context.dir, 'db.sqlite'));
+  fix.exec('DROP TRIGGER refuse_shards');
+  fix.close();
+  await ds.retryRegistrations();
+  t.deepEqual(ds.owedShards, []);
+  t.deepEqual(await ds.listShards(), [{ Key: added.pieceCid, State: 'ShardStateNew', Error: '' }]);
+  await sameBlocks(t, again, added.pieceCid, car);
 });
