@@ -121,6 +121,9 @@ export class Dagstore {
   readonly #stopping = new AbortController();
   /** Mounts, fetches and index builds in flight, which `stop()` waits for. */
   readonly #inflight = new Set<Promise<unknown>>();
+  /** Deal pieces in a sector whose shard registration failed: registered on the next GC tick. */
+  readonly #owed = new Map<string, { sector: number; roots?: string[] }>();
+  #retrying = false;
 
   private constructor(o: DagstoreOptions) {
     this.#o = o;
@@ -159,6 +162,11 @@ export class Dagstore {
     const index = this.#o.index;
     const log = this.#log;
     return registryMachine.provide({
+      actions: {
+        retryRegistrations: () => {
+          this.retryRegistrations().catch((err) => log.error(`dagstore: retrying shard registrations failed: ${(err as Error).message}`));
+        },
+      },
       actors: {
         shard: shardMachine.provide({
           actions: {
@@ -365,19 +373,75 @@ export class Dagstore {
    * at once, nothing read back); without one (`pieces add`) the shard is lazy: its payload is
    * fetched and indexed on first acquire. A piece that has a shard already (the same bytes in
    * another sector) keeps it: the mount finds every sector holding the piece.
+   *
+   * Never rejects: the piece is in its sector (committed) by the time this runs, so the add has
+   * succeeded whatever happens here. A registration that fails (its record not saved, the
+   * dagstore stopping) leaves no shard and none of the handed-over files; the error is logged
+   * with the piece and sector, and the shard is owed: registered lazily on the next GC interval
+   * ({@link retryRegistrations}), or at the next start ({@link registerMissingShards}), whichever
+   * comes first. A shard registered whose eager initialization fails is Errored (and recoverable),
+   * not owed.
    */
   async registerDealPiece(added: { pieceCid: string; sector: number }, handoff?: ShardHandoff): Promise<void> {
     const key = added.pieceCid;
-    this.#throwIfStopping(`registering the shard of piece ${key}`);
-    if (handoff && !existsSync(this.transientPath(key))) {
-      await writeFileDurable(this.indexPath(key), handoff.index.marshal());
-      await rename(handoff.car, this.transientPath(key));
-    }
+    const moved: string[] = [];
     try {
+      this.#throwIfStopping(`registering the shard of piece ${key}`);
+      if (handoff && !existsSync(this.transientPath(key))) {
+        moved.push(this.indexPath(key));
+        await writeFileDurable(this.indexPath(key), handoff.index.marshal());
+        moved.push(this.transientPath(key));
+        await rename(handoff.car, this.transientPath(key));
+      }
       await this.registerShard(key, { lazy: handoff === undefined, ...(handoff ? { roots: handoff.roots } : {}) });
     } catch (err) {
-      if (!(err instanceof ShardExistsError)) throw err;
-      this.#log.info(`piece ${key} has a shard already: sector ${added.sector} holds another copy`);
+      if (err instanceof ShardExistsError) {
+        this.#log.info(`piece ${key} has a shard already: sector ${added.sector} holds another copy`);
+        return;
+      }
+      if (this.#root.getSnapshot().context.shards[key]) {
+        this.#log.warn(`piece ${key} (sector ${added.sector}): its shard is registered but failed to initialize: ${(err as Error).message}`);
+        return;
+      }
+      for (const path of moved) await rm(path, { force: true }).catch(() => {});
+      this.#indexes.delete(key);
+      this.#owed.set(key, { sector: added.sector, ...(handoff ? { roots: handoff.roots } : {}) });
+      const code = err instanceof SectorStorageError ? `${err.code}: ` : '';
+      this.#log.error(
+        `piece ${key} is in sector ${added.sector} but its shard could not be registered (${code}${(err as Error).message}); ` +
+          'it is registered as a lazy shard at the next GC interval or the next start',
+      );
+    }
+  }
+
+  /** The shards owed to deal pieces whose registration failed, by key (see {@link registerDealPiece}). */
+  get owedShards(): string[] {
+    return [...this.#owed.keys()];
+  }
+
+  /**
+   * Registers the owed shards as lazy ones (each GC interval); one that fails again stays owed and
+   * is logged. Runs one round at a time, and none once the dagstore is stopping.
+   */
+  async retryRegistrations(): Promise<void> {
+    if (this.#retrying || this.#owed.size === 0 || this.#stopping.signal.aborted) return;
+    this.#retrying = true;
+    try {
+      for (const [key, owed] of [...this.#owed]) {
+        if (this.#stopping.signal.aborted) return;
+        try {
+          await this.registerShard(key, { lazy: true, ...(owed.roots ? { roots: owed.roots } : {}) });
+          this.#log.info(`piece ${key} (sector ${owed.sector}): its owed shard is registered (lazy)`);
+        } catch (err) {
+          if (!(err instanceof ShardExistsError)) {
+            this.#log.warn(`piece ${key} (sector ${owed.sector}): registering its shard failed again: ${(err as Error).message}`);
+            continue;
+          }
+        }
+        this.#owed.delete(key);
+      }
+    } finally {
+      this.#retrying = false;
     }
   }
 
@@ -537,17 +601,49 @@ export class Dagstore {
    */
   async migrate(): Promise<string[]> {
     if ((await this.#o.index.shards.mark(MIGRATION_MARK)) !== undefined) return [];
+    const added = await this.#registerUnsharded();
+    await this.#o.index.shards.setMark(MIGRATION_MARK, new Date().toISOString());
+    if (added.length > 0) this.#log.info(`dagstore: registered ${added.length} deal pieces of existing sectors as lazy shards`);
+    return added;
+  }
+
+  /**
+   * At every start after {@link migrate}: registers as lazy shards the deal pieces that have none
+   * although they were added with the dagstore running (a registration that failed, and whose
+   * retry the daemon did not live to make; see {@link registerDealPiece}). Returns their keys.
+   */
+  async registerMissingShards(): Promise<string[]> {
+    const added = await this.#registerUnsharded((key, sector, err) => {
+      // the daemon still starts: the shard stays owed, retried each GC interval
+      this.#owed.set(key, { sector });
+      this.#log.error(`piece ${key} (sector ${sector}) has no shard and registering one failed: ${(err as Error).message}; retried each GC interval`);
+    });
+    for (const key of added) this.#owed.delete(key);
+    if (added.length > 0) this.#log.warn(`dagstore: registered ${added.length} deal pieces whose shard was missing as lazy shards: ${added.join(', ')}`);
+    return added;
+  }
+
+  /**
+   * Registers a lazy shard for each deal piece of the miner's live sectors that has none; a
+   * registration that fails is handed to `onFail` when given, else thrown.
+   */
+  async #registerUnsharded(onFail?: (key: string, sector: number, err: unknown) => void): Promise<string[]> {
     const added: string[] = [];
     for (const r of await this.#o.index.sectors.list(this.#o.miner)) {
       if (r.state === 'Removed' || r.state === 'Removing') continue;
       for (const p of r.pieces) {
         if (p.filler || this.#root.getSnapshot().context.shards[p.pieceCid] || (await this.#o.index.shards.get(p.pieceCid))) continue;
-        await this.registerShard(p.pieceCid, { lazy: true });
+        try {
+          await this.registerShard(p.pieceCid, { lazy: true });
+        } catch (err) {
+          if (err instanceof ShardExistsError) continue;
+          if (!onFail) throw err;
+          onFail(p.pieceCid, r.number, err);
+          continue;
+        }
         added.push(p.pieceCid);
       }
     }
-    await this.#o.index.shards.setMark(MIGRATION_MARK, new Date().toISOString());
-    if (added.length > 0) this.#log.info(`dagstore: registered ${added.length} deal pieces of existing sectors as lazy shards`);
     return added;
   }
 

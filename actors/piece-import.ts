@@ -9,7 +9,9 @@
  * 3. the file is added as a deal piece (the scheduler places it in an open sector) with the CAR and
  *    its index handed over: adding a deal piece registers its shard (`SectorService.addPiece`,
  *    `Dagstore.registerDealPiece`), here eagerly with the file as its transient (Available at
- *    once, no unsealing). A piece imported before keeps its shard.
+ *    once, no unsealing). A piece imported before keeps its shard. A registration that fails
+ *    once the piece is in its sector does not fail the import: the shard is owed and registered
+ *    lazily later (`Dagstore.registerDealPiece`).
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';

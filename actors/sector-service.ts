@@ -194,6 +194,8 @@ export class SectorService {
         paddedSize: p.paddedSize,
         payloadSize: p.payloadSize,
       };
+      // the piece is in its sector now: the add has succeeded, and a shard that cannot be
+      // registered yet is owed by the dagstore (logged, retried), never this call's failure
       await this.#d.shards?.()?.registerDealPiece(added, handoff);
       return added;
     } finally {

@@ -506,6 +506,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
       log,
     });
     await dagstore.migrate();
+    await dagstore.registerMissingShards();
   }
   let stopping: Promise<void> | undefined;
   const stop = () => {

@@ -2,7 +2,9 @@
  * The dagstore's registry: a root actor of its own (next to the scheduler, which is not the only
  * root owning long-lived actors) that owns one shard actor per shard (`shard:<key>`) and sends
  * every one a GC request each `gcIntervalMs` (Lotus `markets/dagstore/wrapper.go` gcLoop, every
- * `GCInterval`, a minute by default).
+ * `GCInterval`, a minute by default). The same tick retries the registrations of deal pieces whose
+ * shard could not be registered when they were added (`retryRegistrations`, provided by
+ * actors/dagstore.ts).
  */
 import { type ActorRefFrom, assign, enqueueActions, setup } from 'xstate';
 import { type ShardInput, shardMachine } from './shard.machine.js';
@@ -33,6 +35,8 @@ export const registryMachine = setup({
   actors: { shard: shardMachine },
   delays: { gcInterval: ({ context }) => context.gcIntervalMs },
   actions: {
+    /** Registers the shards still owed to deal pieces added earlier (none by default). */
+    retryRegistrations: () => {},
     gcAll: enqueueActions(({ context, enqueue }) => {
       for (const ref of Object.values(context.shards)) enqueue.sendTo(ref, { type: 'shard.gc' });
     }),
@@ -46,7 +50,7 @@ export const registryMachine = setup({
   initial: 'running',
   states: {
     running: {
-      after: { gcInterval: { target: 'running', reenter: true, actions: 'gcAll' } },
+      after: { gcInterval: { target: 'running', reenter: true, actions: ['gcAll', 'retryRegistrations'] } },
     },
   },
   on: {

@@ -3,8 +3,8 @@
  * - `GET /piece/{pieceCid}`: the piece's payload bytes, with `Range` as RFC 9110 §14 has it (one
  *   byte range: 206 with `Content-Range`, read from the range's offset on; an unsatisfiable or
  *   malformed one: 416 with a `Content-Range` that gives the size; another unit, or several ranges
- *   (no multipart/byteranges here): the Range is ignored and the whole piece is 200), as Boost's
- *   and Curio's `/piece` do;
+ *   that overlap the piece (no multipart/byteranges here): the Range is ignored and the whole
+ *   piece is 200), as Boost's and Curio's `/piece` do; storage/http-range.ts parses the header;
  * - `GET /ipfs/{cid}`: the trustless gateway conventions (IPFS HTTP Gateway "trustless" spec):
  *   `?format=car` or `Accept: application/vnd.ipld.car` for the DAG under the CID as a CARv1,
  *   `?format=raw` or `Accept: application/vnd.ipld.raw` for the one block; neither asked for is
@@ -17,6 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { CID } from 'multiformats/cid';
 import { SectorStorageError, toWireError } from '../errors.js';
+import { type ByteRange, parseRangeHeader, unsatisfiedRange } from '../storage/http-range.js';
 import type { MountHandler } from './http-server.js';
 import type { DagstoreApiService, RetrievalFormat } from './methods/dagstore.js';
 
@@ -41,31 +42,16 @@ function statusOf(err: unknown): number {
 }
 
 /**
- * The byte range a `Range` header asks of a body of `size` bytes (RFC 9110 §14.1.1, §14.2):
- * `{start, end}` (inclusive, `end` clamped to the last byte); 'bad' for a bytes range that is
- * malformed (`bytes=5-2`, `bytes=x`) or unsatisfiable (`bytes=size-`, `bytes=-0`), which is a 416;
- * undefined when there is none to honour (no header, another unit, or several ranges, which a
- * server may ignore), which is the whole body.
+ * The one range a `/piece` request is answered with (RFC 9110 §14.2): `{start, end}` for a 206;
+ * 'refuse' for a malformed or unsatisfiable bytes range (416); undefined for the whole piece (no
+ * header, another unit, or several ranges: no multipart/byteranges here, and a server may ignore
+ * a Range rather than answer each part).
  */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'bad' | undefined {
-  if (header === undefined) return undefined;
-  const eq = header.indexOf('=');
-  if (eq < 0) return 'bad';
-  if (header.slice(0, eq).trim().toLowerCase() !== 'bytes') return undefined;
-  const spec = header.slice(eq + 1).trim();
-  if (spec.includes(',')) return undefined;
-  const m = /^(\d*)-(\d*)$/.exec(spec);
-  if (!m || (m[1] === '' && m[2] === '')) return 'bad';
-  if (m[1] === '') {
-    const n = Number(m[2]);
-    if (n === 0 || size === 0) return 'bad';
-    return { start: Math.max(0, size - n), end: size - 1 };
-  }
-  const start = Number(m[1]);
-  if (m[2] !== '' && Number(m[2]) < start) return 'bad';
-  if (!Number.isSafeInteger(start) || start >= size) return 'bad';
-  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  return { start, end };
+function pieceRange(header: string | undefined, size: number): ByteRange | 'refuse' | undefined {
+  const asked = parseRangeHeader(header, size);
+  if (asked.kind === 'range') return { start: asked.start, end: asked.end };
+  if (asked.kind === 'malformed' || asked.kind === 'unsatisfiable') return 'refuse';
+  return undefined;
 }
 
 /** The handler of `/piece` and `/ipfs`, over the daemon's dagstore (absent: 503). */
@@ -127,9 +113,9 @@ async function drop(body: AsyncIterable<Uint8Array>): Promise<void> {
 /** `GET /piece/{cid}`: the whole payload, or the one range asked for, read from its offset on. */
 async function servePiece(req: IncomingMessage, res: ServerResponse, ds: DagstoreApiService, cid: CID, signal: AbortSignal): Promise<void> {
   const piece = await ds.openPiece(cid);
-  const range = parseRange(req.headers.range, piece.size);
-  if (range === 'bad') {
-    res.writeHead(416, { 'Content-Range': `bytes */${piece.size}`, 'Accept-Ranges': 'bytes', 'Content-Length': 0 });
+  const range = pieceRange(req.headers.range, piece.size);
+  if (range === 'refuse') {
+    res.writeHead(416, { 'Content-Range': unsatisfiedRange(piece.size), 'Accept-Ranges': 'bytes', 'Content-Length': 0 });
     res.end();
     return;
   }

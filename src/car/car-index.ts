@@ -177,6 +177,16 @@ export class MultihashIndexSorted {
     }
   }
 
+  /** The section offsets of every record, ascending (a block held twice: its offset once). */
+  offsets(): Float64Array {
+    const all: number[] = [];
+    for (const r of this.records()) all.push(r.offset);
+    const sorted = Float64Array.from(all).sort();
+    let n = 0;
+    for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[n - 1]) sorted[n++] = sorted[i]!;
+    return sorted.subarray(0, n);
+  }
+
   /** Number of indexed blocks. */
   get size(): number {
     let n = 0;

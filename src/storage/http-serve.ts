@@ -11,6 +11,7 @@ import { lstat, open } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidArgumentError } from '../errors.js';
 import { chunkDigests, DIGEST_CHUNK } from './fetch-protocol.js';
+import { parseRangeHeader, unsatisfiedRange } from './http-range.js';
 import { listTarEntries } from './tar.js';
 
 /** An HTTP failure with its status (and headers), answered as JSON by the handler. */
@@ -48,7 +49,7 @@ export async function serveFile(req: IncomingMessage, res: ServerResponse, path:
   const ifRange = req.headers['if-range'];
   const rangeApplies =
     typeof ifRange !== 'string' || (ifRange.startsWith('"') ? ifRange === v.etag : Date.parse(ifRange) === v.mtimeSec * 1000);
-  const range = rangeApplies ? parseRange(req.headers.range, v.size) : undefined;
+  const range = rangeApplies ? remoteRange(req.headers.range, v.size) : undefined;
   let start = 0;
   let end = v.size - 1;
   let status = 200;
@@ -108,22 +109,28 @@ async function sendBytes(res: ServerResponse, path: string, start: number, end: 
   }
 }
 
-/** One `bytes=` range → inclusive [start, end]; undefined without a header; 416 when unsatisfiable. */
-export function parseRange(header: string | undefined, size: number): [number, number] | undefined {
-  if (header === undefined) return undefined;
-  const unsatisfiable = () => new HttpError(416, `range ${JSON.stringify(header)} not satisfiable for ${size} bytes`, { 'Content-Range': `bytes */${size}` });
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) throw unsatisfiable();
-  if (m[1] === '') {
-    const n = Number(m[2]);
-    // RFC 9110 §14.1.2: a suffix range of an empty representation selects nothing.
-    if (n === 0 || size === 0) throw unsatisfiable();
-    return [Math.max(0, size - n), size - 1];
-  }
-  const start = Number(m[1]);
-  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  if (start >= size || end < start) throw unsatisfiable();
-  return [start, end];
+/**
+ * The one range a `/remote` file request is answered with: undefined for the whole file, the
+ * inclusive [start, end] for a 206. Every other outcome is a 416 whose `Content-Range` gives the size
+ * (as Go's `http.ServeContent`, which Lotus serves these files with, answers an unsatisfiable
+ * or malformed one). Go would send several ranges as multipart/byteranges; fetchers of sector
+ * files ask for one range only, so several are refused here rather than served whole (a sealed
+ * file is tens of GiB). Another unit is refused too, as Go refuses a header not starting with
+ * `bytes=`.
+ */
+function remoteRange(header: string | undefined, size: number): [number, number] | undefined {
+  const asked = parseRangeHeader(header, size);
+  if (asked.kind === 'absent') return undefined;
+  if (asked.kind === 'range') return [asked.start, asked.end];
+  const why =
+    asked.kind === 'malformed'
+      ? asked.reason
+      : asked.kind === 'multiple'
+        ? `${asked.ranges.length} ranges asked, /remote serves one`
+        : asked.kind === 'other-unit'
+          ? `unit ${JSON.stringify(asked.unit)} is not bytes`
+          : `no range overlaps the ${size} bytes`;
+  throw new HttpError(416, `range ${JSON.stringify(header)} not satisfiable: ${why}`, { 'Content-Range': unsatisfiedRange(size) });
 }
 
 /** The regular files of a cache directory as `[{name, size}]`. */

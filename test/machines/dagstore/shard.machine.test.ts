@@ -176,3 +176,20 @@ test('the registry drops transient copies every GC interval on the simulated clo
   t.deepEqual(w.dropped.sort(), ['busy', 'idle', 'idle', 'idle']);
   root.stop();
 });
+
+test('the registry retries owed shard registrations every GC interval on the simulated clock, and not before', (t) => {
+  const w = world();
+  const clock = new SimulatedClock();
+  let retries = 0;
+  const registry = registryMachine.provide({ actors: { shard: provided(w) }, actions: { retryRegistrations: () => void retries++ } });
+  const root = createActor(registry, { clock, input: { gcIntervalMs: 60_000, shards: [] } }).start();
+  clock.increment(59_999);
+  t.is(retries, 0);
+  clock.increment(1);
+  t.is(retries, 1);
+  root.send({ type: 'registry.gc' });
+  t.is(retries, 1, 'an explicit GC round collects transients only');
+  clock.increment(60_000);
+  t.is(retries, 2, 'every interval');
+  root.stop();
+});

@@ -118,3 +118,15 @@ test('a missing or corrupt index file is rebuilt from the CAR; a good one is use
   t.deepEqual(readFileSync(idx), Buffer.from(first.index.marshal()));
   t.throws(() => MultihashIndexSorted.unmarshal(Buffer.from('nonsense')), { code: 'INDEX_CORRUPT', message: /codec 0x0401/ });
 });
+
+test('offsets() lists every section offset the index holds once, ascending', (t) => {
+  const d = (b: number) => new Uint8Array(32).fill(b);
+  const index = MultihashIndexSorted.fromRecords([
+    { code: 0x12, digest: d(9), offset: 500 },
+    { code: 0x12, digest: d(1), offset: 40 },
+    { code: 0xb220, digest: d(5), offset: 300 },
+    { code: 0x12, digest: d(5), offset: 300 },
+    { code: 0x00, digest: d(7), offset: 200 },
+  ]);
+  t.deepEqual([...index.offsets()], [40, 300, 500], 'identity records are not indexed; a shared offset once');
+});

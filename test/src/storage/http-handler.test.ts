@@ -148,6 +148,20 @@ test('a file is served whole or by range', async (t) => {
   t.is(bad.headers['content-range'], 'bytes */10000');
 });
 
+test('a /remote range request is answered as Go\'s ServeContent answers Lotus fetchers: ranges past the end dropped, several refused', async (t) => {
+  const { node, sealed } = t.context;
+  const one = await send(node, '/remote/sealed/s-t01000-1', { headers: { Range: 'bytes=20000-, 100-199' } });
+  t.is(one.status, 206, 'a range past the end does not make the set unsatisfiable');
+  t.is(one.headers['content-range'], 'bytes 100-199/10000');
+  t.deepEqual(one.body, sealed.subarray(100, 200));
+  for (const range of ['bytes=0-9, 100-199', 'bytes=50-10', 'bytes=x-', 'items=0-9', 'bytes=', 'bytes=-0']) {
+    const r = await send(node, '/remote/sealed/s-t01000-1', { headers: { Range: range } });
+    t.is(r.status, 416, range);
+    t.is(r.headers['content-range'], 'bytes */10000', range);
+    t.regex(JSON.parse(r.body.toString()).Error, /not satisfiable: \S/, range);
+  }
+});
+
 test('a range spanning several read blocks of the holder arrives byte for byte', async (t) => {
   const { node, root } = t.context;
   const data = randomBytes(3 * SEND_BLOCK + 12_345);
