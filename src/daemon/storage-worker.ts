@@ -37,6 +37,7 @@ import { rpcCatalog, type CatalogClient } from '../storage/catalog-client.js';
 import { initStoragePath } from '../storage/storage-config.js';
 import type { LocalPathInfo } from '../storage/storage-types.js';
 import { createLogger, type Logger } from '../log/logger.js';
+import type { TlsPem } from './tls-files.js';
 
 /** Options of {@link startStorageWorker}. */
 export interface StorageWorkerOptions {
@@ -51,6 +52,8 @@ export interface StorageWorkerOptions {
   port: number;
   /** `HOST:PORT` other nodes use to reach this worker, when not the listen address. */
   advertise?: string;
+  /** Serve over TLS with this certificate and key (tls-files.ts): the URLs say `https`. */
+  tls?: TlsPem;
   /**
    * This worker's persistent node id: the index replaces the URLs it attached before (a restart
    * on another port leaves no dead URL). @default {@link workerNodeId} of the storage paths
@@ -77,9 +80,9 @@ export interface StorageWorkerOptions {
 export interface StorageWorker {
   /** A uuid per start; the owner name of this worker's sector locks. */
   readonly id: string;
-  /** `http://host:port` other nodes use (the advertised address). */
+  /** `http(s)://host:port` other nodes use (the advertised address). */
   readonly url: string;
-  /** `http://host:port` actually listened on. */
+  /** `http(s)://host:port` actually listened on. */
   readonly listenUrl: string;
   readonly local: LocalStore;
   readonly remote: RemoteStore;
@@ -133,15 +136,16 @@ export async function startStorageWorker(options: StorageWorkerOptions): Promise
       },
     } as ApiComponents;
     const rpc = new RpcServer(options.methods ?? {}, components, streams);
-    const server = new ApiHttpServer({ rpc, streams, authenticate: verify, log });
+    const server = new ApiHttpServer({ rpc, streams, authenticate: verify, log, ...(options.tls ? { tls: options.tls } : {}) });
     const bound = await server.listen(options.host, options.port);
     shutdown.push('HTTP server', () => server.close());
     const publicAddr = options.advertise ?? `${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
     if (!options.advertise && (bound.host === '0.0.0.0' || bound.host === '::')) {
       throw new InvalidArgumentError(`listening on ${bound.host}: give --advertise HOST:PORT so other nodes know where to fetch from`);
     }
-    const url = `http://${publicAddr}`;
-    const listenUrl = `http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
+    const scheme = options.tls ? 'https' : 'http';
+    const url = `${scheme}://${publicAddr}`;
+    const listenUrl = `${scheme}://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}`;
 
     const local = new LocalStore({
       catalog,

@@ -33,6 +33,7 @@ import { WorkerCalls } from '../worker/worker-calls.js';
 import { programVersion } from './daemon.js';
 import { startWorkerLink } from './worker-link.js';
 import { startStorageWorker } from './storage-worker.js';
+import { readTlsFiles, type TlsFiles } from './tls-files.js';
 import { createLogger, type Logger } from '../log/logger.js';
 
 export interface WorkerNodeOptions {
@@ -49,6 +50,11 @@ export interface WorkerNodeOptions {
   port: number;
   /** `HOST:PORT` other nodes use to reach this worker. */
   advertise?: string;
+  /**
+   * Serve `/remote` over TLS (`worker --tls-cert --tls-key`): the URLs it attaches say `https`,
+   * and nodes that fetch from it trust its CA through NODE_EXTRA_CA_CERTS, as with the daemon.
+   */
+  tls?: TlsFiles;
   /** Persistent node id of its storage paths in the index. @default storage-worker.ts `workerNodeId` */
   nodeId?: string;
   /** What it runs. @default every task type */
@@ -87,7 +93,7 @@ export interface WorkerNode {
   readonly id: string;
   /** This start's session. */
   readonly session: string;
-  /** `http://host:port` other nodes use. */
+  /** `http(s)://host:port` other nodes use. */
   readonly url: string;
   readonly listenUrl: string;
   readonly taskTypes: readonly TaskType[];
@@ -103,6 +109,8 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
   const log = options.log ?? createLogger().child({ component: 'worker' });
   const taskTypes = TASK_TYPES.filter((t) => (options.taskTypes ?? TASK_TYPES).includes(t));
   if (taskTypes.length === 0) throw new InvalidArgumentError('a worker needs at least one task type');
+  // checked before the repository is opened: a bad file stops the start, naming it
+  const tls = options.tls ? readTlsFiles(options.tls) : undefined;
   const shutdown = new ShutdownSteps(log);
   const repo = openWorkerRepo(options.repoPath);
   shutdown.push('worker repository', () => repo.close());
@@ -117,6 +125,7 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
       host: options.host,
       port: options.port,
       ...(options.advertise ? { advertise: options.advertise } : {}),
+      ...(tls ? { tls } : {}),
       ...(options.nodeId ? { nodeId: options.nodeId } : {}),
       ownerId: repo.session,
       signal: options.signal ? AbortSignal.any([stopping.signal, options.signal]) : stopping.signal,

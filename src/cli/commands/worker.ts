@@ -75,6 +75,13 @@ const worker = defineCommand({
     storage: { type: 'string', repeated: true, valueName: 'PATH', description: 'a storage path of this worker', defaultText: '<repo>/storage' },
     listen: { type: 'string', valueName: 'HOST:PORT', description: 'listen address; port 0 picks a free port', defaultText: DEFAULT_WORKER_LISTEN },
     advertise: { type: 'string', valueName: 'HOST:PORT', description: 'address other nodes use to reach this worker (default: the listen address)' },
+    'tls-cert': {
+      type: 'string',
+      valueName: 'FILE',
+      description:
+        "serve /remote over TLS with this PEM certificate (chain); needs --tls-key. The URLs it attaches then say https://, and nodes fetching from it that do not trust its CA name its PEM file in NODE_EXTRA_CA_CERTS",
+    },
+    'tls-key': { type: 'string', valueName: 'FILE', description: "the PEM private key of --tls-cert's certificate" },
     'node-id': {
       type: 'string',
       valueName: 'ID',
@@ -97,6 +104,7 @@ const worker = defineCommand({
     if (!token) throw new UsageError('--token TOKEN is required (an admin token of the manager)');
     const listen = parseHostPort(flags.listen ?? DEFAULT_WORKER_LISTEN, '--listen');
     if (flags.advertise !== undefined) parseHostPort(flags.advertise, '--advertise');
+    if ((flags['tls-cert'] === undefined) !== (flags['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together: a certificate and its private key');
     const limit = flags['parallel-fetch-limit'] === undefined ? 5 : Number(flags['parallel-fetch-limit']);
     if (!Number.isSafeInteger(limit) || limit < 1) throw new UsageError('--parallel-fetch-limit must be a positive integer');
     const taskTypes = flags['task-types'] === undefined ? [...TASK_TYPES] : parseTaskTypes(flags['task-types']);
@@ -122,6 +130,7 @@ const worker = defineCommand({
       ...(threads !== undefined ? { threads } : {}),
       gpus,
       ...(flags.advertise ? { advertise: flags.advertise } : {}),
+      ...(flags['tls-cert'] && flags['tls-key'] ? { tls: { certFile: flags['tls-cert'], keyFile: flags['tls-key'] } } : {}),
       ...(flags['node-id'] ? { nodeId: flags['node-id'] } : {}),
       parallelFetchLimit: limit,
       heartbeatIntervalMs: intervalMs,

@@ -6,10 +6,13 @@
  * before, naming the variable; a `sector-storage worker --manager wss://…` that trusts it the same
  * way seals a 2 KiB sector for a daemon that runs only AddPiece (and the final move to its
  * storage path) itself, so the worker's PC1 fetches the unsealed file through the daemon's https
- * `/remote`; the CommR is the `seal` command's. Bad certificate or key files stop `run` at once with exit 1, naming the file.
+ * `/remote`; the worker serves its own `/remote` over TLS too (`worker --tls-cert --tls-key`, its
+ * own certificate), from which the daemon fetches the sealed sector for its storage path; the
+ * CommR is the `seal` command's. Bad certificate or key files stop `run` and `worker` at once with
+ * exit 1, naming the file.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { ApiClient } from '../../../src/api/rpc-client.js';
@@ -43,7 +46,7 @@ function selfSigned(dir: string, name: string, subject: string): { cert: string;
   return { cert, key };
 }
 
-tlsTest('run with a certificate or key it cannot use exits 1 at start, naming the file, and leaves no api file', async (t) => {
+tlsTest('run and worker with a certificate or key they cannot use exit 1 at start, naming the file, and leave no api file or worker repository', async (t) => {
   const dir = tmpDir('ss-tls-bad-');
   t.teardown(() => cleanup(dir));
   const repo = join(dir, 'repo');
@@ -68,17 +71,34 @@ tlsTest('run with a certificate or key it cannot use exits 1 at start, naming th
   const half = await runCli(repo, ['run', '--tls-cert', a.cert]);
   t.is(half.code, 2, 'one of the pair is a usage mistake');
   t.regex(half.stderr, /--tls-cert and --tls-key go together/);
+  // a worker checks its files the same way, before it opens its repository or calls the manager
+  const worker = (cert: string, key: string) =>
+    runCli(repo, ['worker', '--manager', 'http://127.0.0.1:9', '--token', 'x', '--repo', join(dir, 'worker'), '--listen', '127.0.0.1:0', '--tls-cert', cert, '--tls-key', key], 60_000);
+  for (const [cert, key, message] of cases) {
+    const r = await worker(cert, key);
+    t.is(r.code, 1, r.stderr);
+    t.regex(r.stderr, message);
+  }
+  t.false(existsSync(join(dir, 'worker')), 'no worker repository was made');
+  const halfWorker = await runCli(repo, ['worker', '--manager', 'http://127.0.0.1:9', '--token', 'x', '--tls-key', a.key]);
+  t.is(halfWorker.code, 2);
+  t.regex(halfWorker.stderr, /--tls-cert and --tls-key go together/);
 });
 
-tlsTest('behind TLS: the api file says /https, the CLI talks https once it trusts the certificate, and a worker connecting with wss:// seals a 2 KiB sector, fetching from the daemon over https, with the CommR of the seal command', async (t) => {
+tlsTest('behind TLS: the api file says /https, the CLI talks https once it trusts the certificate, and a worker connecting with wss:// seals a 2 KiB sector, fetching from the daemon over https, with the CommR of the seal command; the worker serves its own /remote over TLS, from which the daemon takes the sealed file', async (t) => {
   const dir = tmpDir('ss-tls-');
   const repo = join(dir, 'manager');
   const { cert, key } = selfSigned(dir, 'daemon', 'IP:127.0.0.1');
-  const trust = { NODE_EXTRA_CA_CERTS: cert };
-  const daemon = await startDaemon(repo, [
-    '--sector-size', '2KiB', '--fixed-randomness', `${TICKET}:${SEED}`, '--epoch-ms', '100', '--seed-wait-epochs', '2',
-    '--local-tasks', 'AP', '--tls-cert', cert, '--tls-key', key,
-  ]);
+  const workerTls = selfSigned(dir, 'worker', 'IP:127.0.0.1');
+  // each process trusts both certificates: the CLI and the worker the daemon's, the daemon the worker's
+  const bundle = join(dir, 'trusted.pem');
+  writeFileSync(bundle, Buffer.concat([readFileSync(cert), readFileSync(workerTls.cert)]));
+  const trust = { NODE_EXTRA_CA_CERTS: bundle };
+  const daemon = await startDaemon(
+    repo,
+    ['--sector-size', '2KiB', '--fixed-randomness', `${TICKET}:${SEED}`, '--epoch-ms', '100', '--seed-wait-epochs', '2', '--local-tasks', 'AP', '--tls-cert', cert, '--tls-key', key],
+    trust,
+  );
   t.teardown(async () => {
     await daemon.kill();
     cleanup(dir);
@@ -97,9 +117,15 @@ tlsTest('behind TLS: the api file says /https, the CLI talks https once it trust
   t.is(listed.code, 0, listed.stderr);
   t.deepEqual(JSON.parse(listed.stdout), []);
 
-  const w = startWorker(repo, join(dir, 'worker'), { manager: { url: `wss://127.0.0.1:${port}`, token }, taskTypes: 'PC1,PC2,C1,C2,FIN', env: trust });
+  const w = startWorker(repo, join(dir, 'worker'), {
+    manager: { url: `wss://127.0.0.1:${port}`, token },
+    taskTypes: 'PC1,PC2,C1,C2,FIN',
+    extra: ['--tls-cert', workerTls.cert, '--tls-key', workerTls.key],
+    env: trust,
+  });
   t.teardown(() => w.kill().then(() => {}));
   const started = await w.started();
+  t.regex(started.url, /^https:\/\/127\.0\.0\.1:\d+$/, 'the worker attaches its paths with an https URL');
   await w.logged(/^connected to the manager/);
 
   const pledged = await runCli(repo, ['sectors', 'pledge', '--json'], 30_000, trust);
@@ -129,6 +155,8 @@ tlsTest('behind TLS: the api file says /https, the CLI talks https once it trust
   for (const row of rows) t.is(row.Worker, row.Task === 'AP' || row.Task === 'GET' ? 'local' : started.id, `${row.Task} ran on its worker`);
   // PC1 on the worker read the daemon's unsealed file through its https /remote
   t.true(w.output().includes(`fetching the unsealed file of s-t01000-${n} from another node`), w.output());
+  // the daemon took the sealed sector the worker made for its own storage path, from the worker's https /remote
+  t.true(statSync(join(repo, 'storage', 'sealed', `s-t01000-${n}`)).size > 0, 'the sealed file is on the daemon\'s path');
   const stopped = await w.stop();
   t.is(stopped.code, 0, stopped.output);
 });
