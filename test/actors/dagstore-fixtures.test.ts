@@ -14,10 +14,11 @@ import { CarIndexer } from '@ipld/car/indexer';
 import { CarReader } from '@ipld/car/reader';
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { CID } from 'multiformats/cid';
-import { type DaemonSystemHandle, startDaemonSystem } from '../../actors/system.js';
+import type { DaemonSystemHandle } from '../../actors/system.js';
 import { MultihashIndexSorted } from '../../src/car/car-index.js';
 import { SealerPool } from '../../src/pool/pool.js';
 import { messageLogger } from '../helpers/log-recorder.js';
+import { startTestSystem } from '../helpers/test-system.js';
 
 const fixtures = fileURLToPath(new URL('../../../test/fixtures/', import.meta.url));
 const P8M = 6;
@@ -27,15 +28,12 @@ const test = anyTest as TestFn<unknown>;
 let pool: SealerPool;
 let dir: string;
 let system: DaemonSystemHandle;
-test.before(async () => {
+test.before(async (t) => {
   pool = new SealerPool({ threads: 2 });
   dir = mkdtempSync(join(tmpdir(), 'dagstore-fixtures-'));
-  system = await startDaemonSystem({
-    dbPath: join(dir, 'db.sqlite'),
+  system = await startTestSystem(t, dir, {
     pool,
-    minerId: MINER,
     sealProof: P8M,
-    storageRoots: [join(dir, 'store')],
     dagstoreDir: join(dir, 'dagstore'),
     log: messageLogger([]),
   });

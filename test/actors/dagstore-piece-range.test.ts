@@ -9,15 +9,15 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
-import { type DaemonSystemHandle, startDaemonSystem } from '../../actors/system.js';
+import type { DaemonSystemHandle } from '../../actors/system.js';
 import { createRetrievalHandler } from '../../src/api/retrieval-handler.js';
 import { SealerPool } from '../../src/pool/pool.js';
 import type { PieceReader } from '../../src/storage/piece-provider.js';
 import { seededBytes } from '../helpers/bytes.js';
+import { startTestSystem } from '../helpers/test-system.js';
 import { messageLogger } from '../helpers/log-recorder.js';
 
 const P8M = 6;
-const MINER = 1000;
 const PAYLOAD = 3 * 1024 * 1024 + 1000;
 
 interface Read {
@@ -47,14 +47,10 @@ test.after.always(async () => {
 test.beforeEach(async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'piece-range-'));
   const lines: string[] = [];
-  const system = await startDaemonSystem({
-    dbPath: join(dir, 'db.sqlite'),
+  const system = await startTestSystem(t, dir, {
     pool,
-    minerId: MINER,
     sealProof: P8M,
-    storageRoots: [join(dir, 'store')],
     dagstoreDir: join(dir, 'dagstore'),
-    onError: (err) => t.log('system error', err),
     log: messageLogger(lines),
   });
   const payload = seededBytes(PAYLOAD, 7);

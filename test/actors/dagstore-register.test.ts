@@ -12,13 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { CarReader } from '@ipld/car/reader';
 import Database from 'better-sqlite3';
 import anyTest, { type TestFn } from 'ava';
-import { type DaemonSystemHandle, type DaemonSystemOptions, startDaemonSystem } from '../../actors/system.js';
+import type { DaemonSystemHandle, DaemonSystemOptions } from '../../actors/system.js';
 import { SealerPool } from '../../src/pool/pool.js';
 import { messageLogger } from '../helpers/log-recorder.js';
+import { startTestSystem } from '../helpers/test-system.js';
 
 const fixtures = fileURLToPath(new URL('../../../test/fixtures/', import.meta.url));
 const P2K = 5;
-const MINER = 1000;
 
 interface Ctx {
   dir: string;
@@ -43,14 +43,10 @@ test.beforeEach((t) => {
     systems,
     lines,
     async start(extra = {}) {
-      const d = await startDaemonSystem({
-        dbPath: join(dir, 'db.sqlite'),
+      const d = await startTestSystem(t, dir, {
         pool,
-        minerId: MINER,
         sealProof: P2K,
-        storageRoots: [join(dir, 'store')],
         dagstoreDir: join(dir, 'dagstore'),
-        onError: (err) => t.log('system error', err),
         log: messageLogger(lines),
         ...extra,
       });

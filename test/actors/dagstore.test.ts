@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CarReader } from '@ipld/car/reader';
 import { messageLogger } from '../helpers/log-recorder.js';
+import { startTestSystem } from '../helpers/test-system.js';
 import anyTest, { type TestFn } from 'ava';
 import { CID } from 'multiformats/cid';
-import { type DaemonSystemHandle, type DaemonSystemOptions, startDaemonSystem } from '../../actors/system.js';
+import type { DaemonSystemHandle, DaemonSystemOptions } from '../../actors/system.js';
 import { SealerPool } from '../../src/pool/pool.js';
 import { FileType } from '../../src/sector/sector-id.js';
 import { seededBytes } from '../helpers/bytes.js';
@@ -44,14 +45,10 @@ test.beforeEach((t) => {
     systems,
     lines,
     async start(extra = {}) {
-      const d = await startDaemonSystem({
-        dbPath: join(dir, 'db.sqlite'),
+      const d = await startTestSystem(t, dir, {
         pool,
-        minerId: MINER,
         sealProof: P2K,
-        storageRoots: [join(dir, 'store')],
         localChain: { epochMs: 20, seedWaitEpochs: 1, fixedRandomness: FIXED },
-        onError: (err) => t.log('system error', err),
         log: messageLogger(lines),
         ...extra,
       });

@@ -8,8 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { messageLogger } from '../helpers/log-recorder.js';
+import { startTestSystem } from '../helpers/test-system.js';
 import anyTest, { type TestFn } from 'ava';
-import { type DaemonSystemHandle, startDaemonSystem } from '../../actors/system.js';
+import type { DaemonSystemHandle } from '../../actors/system.js';
 import { SealerPool } from '../../src/pool/pool.js';
 import { FileType, type SectorRef } from '../../src/sector/sector-id.js';
 import { seededBytes } from '../helpers/bytes.js';
@@ -29,14 +30,10 @@ test.after.always(async () => {
 test.beforeEach(async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'piece-provider-'));
   const lines: string[] = [];
-  const d = await startDaemonSystem({
-    dbPath: join(dir, 'db.sqlite'),
+  const d = await startTestSystem(t, dir, {
     pool,
-    minerId: MINER,
     sealProof: P2K,
-    storageRoots: [join(dir, 'store')],
     localChain: { epochMs: 20, seedWaitEpochs: 1, fixedRandomness: FIXED },
-    onError: (err) => t.log('system error', err),
     log: messageLogger(lines),
   });
   t.context = { dir, d, lines };

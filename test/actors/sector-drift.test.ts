@@ -6,16 +6,16 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
-import { type DaemonSystemHandle, type DaemonSystemOptions, startDaemonSystem } from '../../actors/system.js';
+import type { DaemonSystemHandle, DaemonSystemOptions } from '../../actors/system.js';
 import { addPiece } from '../../src/piece/add-piece.js';
 import { SealerPool } from '../../src/pool/pool.js';
 import { commDToCid, commRToCid } from '../../src/seal/commitment-cid.js';
 import { sectorFilePath } from '../../src/sector/layout.js';
 import type { FileTypeName } from '../../src/sector/sector-id.js';
 import { heldChain } from '../helpers/held-chain.js';
+import { startTestSystem } from '../helpers/test-system.js';
 import { seededBytes } from '../helpers/bytes.js';
 import { type SealedFixture, sealFixture } from '../src/seal/seal-fixture.js';
-import { silentLogger } from '../../src/log/logger.js';
 
 const P2K = 5; // StackedDrg2KiBV1_1
 const MINER = 1000;
@@ -48,14 +48,9 @@ test.beforeEach(async (t) => {
   const store = join(dir, 'store');
   const systems: DaemonSystemHandle[] = [];
   const start = async (extra: Partial<DaemonSystemOptions> = {}) => {
-    const d = await startDaemonSystem({
-      dbPath: join(dir, 'db.sqlite'),
+    const d = await startTestSystem(t, dir, {
       pool,
-      minerId: MINER,
       sealProof: P2K,
-      storageRoots: [store],
-      onError: (err) => t.log('system error', err),
-      log: silentLogger(),
       chain: () => heldChain(),
       ...extra,
     });

@@ -7,11 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { startDaemonSystem } from '../../actors/system.js';
-import { silentLogger } from '../../src/log/logger.js';
+
 import { SealerPool } from '../../src/pool/pool.js';
 import { FileType } from '../../src/sector/sector-id.js';
 import { seededBytes } from '../helpers/bytes.js';
+import { startTestSystem } from '../helpers/test-system.js';
 
 const MINER = 1000;
 
@@ -28,15 +28,10 @@ async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
 test('a sealed sector without its unsealed file is read by unsealing it through the scheduler, once for two concurrent reads', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'sector-read-unseal-'));
   const pool = new SealerPool({ threads: 2 });
-  const d = await startDaemonSystem({
-    dbPath: join(dir, 'db.sqlite'),
+  const d = await startTestSystem(t, dir, {
     pool,
-    minerId: MINER,
     sealProof: 5, // StackedDrg2KiBV1_1
-    storageRoots: [join(dir, 'store')],
     localChain: { epochMs: 20, seedWaitEpochs: 1, fixedRandomness: { ticket: '3c'.repeat(32), seed: 'd7'.repeat(32) } },
-    onError: (err) => t.log('system error', err),
-    log: silentLogger(),
   });
   t.teardown(async () => {
     await d.stop();

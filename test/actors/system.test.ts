@@ -1,5 +1,6 @@
 import { initStoragePath } from '../../src/storage/storage-config.js';
 import { heldChain } from '../helpers/held-chain.js';
+import { startTestSystem } from '../helpers/test-system.js';
 import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,7 @@ import anyTest, { type TestFn } from 'ava';
 import { waitFor } from 'xstate';
 import { createInspectionLog } from '../../actors/inspect.js';
 import { InspectionHub } from '../../actors/inspection-hub.js';
-import { type DaemonSystemHandle, type DaemonSystemOptions, startDaemonSystem } from '../../actors/system.js';
+import type { DaemonSystemHandle, DaemonSystemOptions } from '../../actors/system.js';
 import {
   AbortedError,
   PartialFileCorruptError,
@@ -25,7 +26,6 @@ import { SealerPool } from '../../src/pool/pool.js';
 import { sectorFilePath } from '../../src/sector/layout.js';
 import { openDatabase } from '../../src/db/database.js';
 import { SectorStore } from '../../src/db/sector-store.js';
-import { silentLogger } from '../../src/log/logger.js';
 import { messageLogger } from '../helpers/log-recorder.js';
 
 const P2K = 5; // StackedDrg2KiBV1_1
@@ -58,14 +58,9 @@ test.beforeEach((t) => {
     pool,
     systems,
     async start(extra = {}) {
-      const d = await startDaemonSystem({
-        dbPath: join(dir, 'db.sqlite'),
+      const d = await startTestSystem(t, dir, {
         pool,
-        minerId: MINER,
         sealProof: P2K,
-        storageRoots: [join(dir, 'store')],
-        onError: (err) => t.log('system error', err),
-        log: silentLogger(),
         // deal filling only: packed sectors rest in GetTicket (sealing tests use the local chain)
         chain: () => heldChain(),
         ...extra,

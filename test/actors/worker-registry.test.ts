@@ -8,18 +8,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startTestSystem } from '../helpers/test-system.js';
 import anyTest, { type TestFn } from 'ava';
-import { type DaemonSystemHandle, type DaemonSystemOptions, startDaemonSystem } from '../../actors/system.js';
+import type { DaemonSystemHandle, DaemonSystemOptions } from '../../actors/system.js';
 import type { TaskRunner, TaskRunnerOptions } from '../../actors/worker-task.actor.js';
 import { AbortedError, WorkerLostError } from '../../src/errors.js';
 import { SealerPool } from '../../src/pool/pool.js';
 import type { Task, TaskResult, TaskType } from '../../src/tasks/task-types.js';
 import { type WorkerInfo, parseLocalTasks } from '../../src/tasks/worker-info.js';
 import { localResources } from '../../src/worker/local-resources.js';
-import { silentLogger } from '../../src/log/logger.js';
 
 const P2K = 5; // StackedDrg2KiBV1_1
-const MINER = 1000;
 const FIXED = { ticket: '3c'.repeat(32), seed: 'd7'.repeat(32) };
 
 interface Ctx {
@@ -44,15 +43,10 @@ test.beforeEach((t) => {
     dir,
     systems,
     async start(extra = {}) {
-      const d = await startDaemonSystem({
-        dbPath: join(dir, 'db.sqlite'),
+      const d = await startTestSystem(t, dir, {
         pool,
-        minerId: MINER,
         sealProof: P2K,
-        storageRoots: [join(dir, 'store')],
         localChain: { epochMs: 20, seedWaitEpochs: 1, fixedRandomness: FIXED },
-        onError: (err) => t.log('system error', err),
-        log: silentLogger(),
         ...extra,
       });
       systems.push(d);
