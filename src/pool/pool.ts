@@ -50,6 +50,7 @@ export class SealerPool {
       maxThreads: threads,
       // sealing tasks run for minutes; never reap idle threads that hold warm caches
       idleTimeout: Number.POSITIVE_INFINITY,
+      execArgv: poolThreadExecArgv(),
     });
   }
 
@@ -101,4 +102,18 @@ export class SealerPool {
   async close(): Promise<void> {
     await this.#pool.close();
   }
+}
+
+/**
+ * The pool threads' Node options: the process's own, and where Node loads ES modules with
+ * `require()` (20.19+), that turned off. Piscina tries `require()` on the task module before
+ * `import()`; a thread terminated while `require()` instantiates an ES module graph can abort the
+ * whole process ("v8::Module::IsGraphAsync must be used on an instantiated module", Node's
+ * `ModuleJob.runSync`, which does not handle modules below the instantiated state). Seen once in CI
+ * as a `seal` that finished every phase and then died of SIGABRT while its pool closed; with
+ * `require()` of ES modules off, the thread loads its handler with `import()` as on older Node.
+ */
+export function poolThreadExecArgv(): string[] {
+  const requireModule = (process.features as { require_module?: boolean }).require_module;
+  return requireModule ? [...process.execArgv, '--no-experimental-require-module'] : [...process.execArgv];
 }

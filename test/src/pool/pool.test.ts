@@ -1,5 +1,7 @@
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import test from 'ava';
-import { SealerPool } from '../../../src/pool/pool.js';
+import { poolThreadExecArgv, SealerPool } from '../../../src/pool/pool.js';
 
 test('every pool thread loads its own instance of the native addon', async (t) => {
   const pool = new SealerPool({ threads: 2 });
@@ -103,4 +105,20 @@ test('aborting the sender reaches a receiver that starts listening late', async 
     })(),
     { instanceOf: AbortedError },
   );
+});
+
+test('pool threads load the task module with import(), never require() of an ES module (a thread terminated inside that require can abort the process)', async (t) => {
+  const requireModule = (process.features as { require_module?: boolean }).require_module === true;
+  t.is(poolThreadExecArgv().includes('--no-experimental-require-module'), requireModule, 'the flag is given exactly where Node has require(esm)');
+  // a thread with the pool's options: require() of the task module is refused, so Piscina imports it
+  const worker = fileURLToPath(new URL('../../../src/pool/worker.js', import.meta.url));
+  const code = `const { parentPort, workerData } = require('node:worker_threads');
+    try { require(workerData); parentPort.postMessage('required'); } catch (e) { parentPort.postMessage(e.code); }`;
+  const w = new Worker(code, { eval: true, workerData: worker, execArgv: poolThreadExecArgv() });
+  const answer = await new Promise((resolve, reject) => {
+    w.once('message', resolve);
+    w.once('error', reject);
+  });
+  await w.terminate();
+  t.is(answer, 'ERR_REQUIRE_ESM');
 });
