@@ -45,12 +45,11 @@ export class SealerPool {
     this.threads = threads;
     this.#cancelGraceMs = options.cancelGraceMs ?? 10_000;
     this.#pool = new Piscina({
-      filename: new URL('./worker.js', import.meta.url).href,
+      filename: new URL(POOL_THREAD_ENTRY, import.meta.url).href,
       minThreads: threads,
       maxThreads: threads,
       // sealing tasks run for minutes; never reap idle threads that hold warm caches
       idleTimeout: Number.POSITIVE_INFINITY,
-      execArgv: poolThreadExecArgv(),
     });
   }
 
@@ -104,16 +103,5 @@ export class SealerPool {
   }
 }
 
-/**
- * The pool threads' Node options: the process's own, and where Node loads ES modules with
- * `require()` (20.19+), that turned off. Piscina tries `require()` on the task module before
- * `import()`; a thread terminated while `require()` instantiates an ES module graph can abort the
- * whole process ("v8::Module::IsGraphAsync must be used on an instantiated module", Node's
- * `ModuleJob.runSync`, which does not handle modules below the instantiated state). Seen once in CI
- * as a `seal` that finished every phase and then died of SIGABRT while its pool closed; with
- * `require()` of ES modules off, the thread loads its handler with `import()` as on older Node.
- */
-export function poolThreadExecArgv(): string[] {
-  const requireModule = (process.features as { require_module?: boolean }).require_module;
-  return requireModule ? [...process.execArgv, '--no-experimental-require-module'] : [...process.execArgv];
-}
+/** The file Piscina loads in every pool thread: CommonJS, so that it never `require()`s an ES module (see it). */
+export const POOL_THREAD_ENTRY = './worker-entry.cjs';

@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import test from 'ava';
-import { poolThreadExecArgv, SealerPool } from '../../../src/pool/pool.js';
+import { POOL_THREAD_ENTRY, SealerPool } from '../../../src/pool/pool.js';
 
 test('every pool thread loads its own instance of the native addon', async (t) => {
   const pool = new SealerPool({ threads: 2 });
@@ -107,18 +108,32 @@ test('aborting the sender reaches a receiver that starts listening late', async 
   );
 });
 
-test('pool threads load the task module with import(), never require() of an ES module (a thread terminated inside that require can abort the process)', async (t) => {
-  const requireModule = (process.features as { require_module?: boolean }).require_module === true;
-  t.is(poolThreadExecArgv().includes('--no-experimental-require-module'), requireModule, 'the flag is given exactly where Node has require(esm)');
-  // a thread with the pool's options: require() of the task module is refused, so Piscina imports it
-  const worker = fileURLToPath(new URL('../../../src/pool/worker.js', import.meta.url));
+test('the pool threads\' entry is CommonJS: requiring it loads no ES module (a thread terminated inside require() of an ES module can abort the process)', async (t) => {
+  const entry = fileURLToPath(new URL(POOL_THREAD_ENTRY, new URL('../../../src/pool/pool.js', import.meta.url)));
+  // in a fresh thread, as Piscina does it: require() the entry, then list the ES modules Node loaded
   const code = `const { parentPort, workerData } = require('node:worker_threads');
-    try { require(workerData); parentPort.postMessage('required'); } catch (e) { parentPort.postMessage(e.code); }`;
-  const w = new Worker(code, { eval: true, workerData: worker, execArgv: poolThreadExecArgv() });
-  const answer = await new Promise((resolve, reject) => {
+    const before = new Set(Object.keys(require.cache));
+    const run = require(workerData);
+    const added = Object.keys(require.cache).filter((k) => !before.has(k));
+    parentPort.postMessage({ type: typeof run, added });`;
+  const w = new Worker(code, { eval: true, workerData: entry });
+  const answer = await new Promise<{ type: string; added: string[] }>((resolve, reject) => {
     w.once('message', resolve);
     w.once('error', reject);
   });
   await w.terminate();
-  t.is(answer, 'ERR_REQUIRE_ESM');
+  t.is(answer.type, 'function', 'the entry exports the task handler itself');
+  t.deepEqual(answer.added, [entry], 'require() loaded the entry alone (an ES module it required would be in the cache too)');
+});
+
+test('a pool starts and runs tasks in a process started with V8 options (--expose-gc, --max-old-space-size), which threads may not be given', async (t) => {
+  const pool = fileURLToPath(new URL('../../../src/pool/pool.js', import.meta.url));
+  const code = `import { SealerPool } from ${JSON.stringify(pool)};
+    const p = new SealerPool({ threads: 1 });
+    const r = await p.run('nativeInfo', {});
+    await p.close();
+    console.log(JSON.stringify({ thread: r.threadId > 0 }));`;
+  const child = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=2048', '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 60_000 });
+  t.is(child.status, 0, child.stderr);
+  t.deepEqual(JSON.parse(child.stdout.trim()), { thread: true });
 });
