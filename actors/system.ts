@@ -55,6 +55,7 @@ import { createWorkerTaskLogic, type TaskObserver, type TaskRunner } from './wor
 import { InvalidArgumentError } from '../src/errors.js';
 import { limitsFromEnv } from '../src/tasks/resources.js';
 import { TASK_TYPES, type TaskType } from '../src/tasks/task-types.js';
+import { DEFAULT_PC1_BATCH_WAIT_MS, checkPc1Batch } from '../machines/scheduler/pc1-batch.js';
 import { LOCAL_WORKER_ID, type WorkerInfo, type WorkerResources, checkWorkerInfo } from '../src/tasks/worker-info.js';
 import { localResources } from '../src/worker/local-resources.js';
 import { type Logger, defaultLogger } from '../src/log/logger.js';
@@ -166,6 +167,10 @@ export interface DaemonSystemOptions {
   localLimits?: Partial<Record<TaskType, number>>;
   /** No scheduling pass this long after start (Lotus InitWait), so reconnecting workers are there. @default 0 */
   initWaitMs?: number;
+  /** PC1s of one size the local worker labels together (docs/design/scheduler.md §8), 1 to 8. @default 1 */
+  pc1BatchSize?: number;
+  /** How long a PC1 waits for its batch to fill. @default 30000 */
+  pc1BatchWaitMs?: number;
   /** Period of re-reading the storage paths' space for placement. @default 10000 */
   storageRefreshMs?: number;
   /** Where SDR parent caches live. @default PC1's default */
@@ -261,6 +266,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   }
   sealProofInfo(options.sealProof); // SealProofUnknownError for a bad proof
   if (!options.db && !options.dbPath) throw new TypeError('options.db or options.dbPath is required');
+  checkPc1Batch(options.pc1BatchSize ?? 1, options.pc1BatchWaitMs ?? DEFAULT_PC1_BATCH_WAIT_MS);
   const onError = options.onError ?? ((err: unknown) => log.error({ err }, 'sector system error'));
   const now = options.now ?? Date.now;
   const log = options.log ?? defaultLogger();
@@ -404,6 +410,8 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
       startedAt: now(),
       ...(options.checkProvableMs !== undefined ? { checkProvableMs: options.checkProvableMs } : {}),
       ...(options.initWaitMs !== undefined ? { initWaitMs: options.initWaitMs } : {}),
+      ...(options.pc1BatchSize !== undefined ? { pc1BatchSize: options.pc1BatchSize } : {}),
+      ...(options.pc1BatchWaitMs !== undefined ? { pc1BatchWaitMs: options.pc1BatchWaitMs } : {}),
       ...(options.storageRefreshMs !== undefined ? { storageRefreshMs: options.storageRefreshMs } : {}),
     },
     ...(options.inspect ? { inspect: options.inspect } : {}),

@@ -39,7 +39,7 @@ export class WorkerService {
   }
 
   /** Where each placed call is: started on a worker (RunWait 0) or in window n of one (RunWait n + 1). */
-  placements(): Record<string, { worker: string; runWait: number }> {
+  placements(): Record<string, { worker: string; runWait: number; batch?: string }> {
     return callPlacements(this.#root.getSnapshot().context);
   }
 

@@ -23,6 +23,7 @@ import type { CallReturn } from '../src/tasks/calls.js';
 import type { WireError } from '../src/errors.js';
 import type { Task, TaskResult } from '../src/tasks/task-types.js';
 import type { SchedulerTaskEvent, TaskActorEvent } from '../machines/protocol.js';
+import type { WorkerTaskInput } from '../machines/scheduler/scheduler-base.js';
 
 /**
  * What runs calls on one worker: the daemon's own pool (src/worker/local-worker.ts) or a remote
@@ -53,6 +54,12 @@ export interface TaskRunnerOptions {
   callId: string;
   /** The step's progress (PC1 layers, PC2 trees, fetched bytes), for `sealing jobs`. */
   onProgress?: (p: TaskProgress) => void;
+  /**
+   * The PC1 batch the call runs in (docs/design/scheduler.md §8; only the local worker gets
+   * batches): its id and every member's call id. Each member's run hands its sector to one pool
+   * task labelling them all.
+   */
+  batch?: { id: string; calls: readonly string[] };
 }
 
 export interface WorkerTaskComponents {
@@ -81,7 +88,7 @@ export interface TaskObserver {
 
 /** Creates the `workerTask` logic over real workers. */
 export function createWorkerTaskLogic(c: WorkerTaskComponents) {
-  return fromCallback<TaskActorEvent, { callId: string; task: Task; worker: string }>(({ input, sendBack, receive }) => {
+  return fromCallback<TaskActorEvent, WorkerTaskInput>(({ input, sendBack, receive }) => {
     const abort = new AbortController();
     let stopped = false;
     let settled = false;
@@ -105,6 +112,7 @@ export function createWorkerTaskLogic(c: WorkerTaskComponents) {
       const options: TaskRunnerOptions = {
         signal: abort.signal,
         callId: input.callId,
+        ...(input.batch ? { batch: input.batch } : {}),
         ...(progress ? { onProgress: (p: TaskProgress) => progress.set(input.callId, p) } : {}),
       };
       await runner.prepare?.(input.task, options);

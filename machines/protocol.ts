@@ -187,7 +187,9 @@ export type SchedulerInternalEvent =
   | { type: 'scheduler.sector.spawn'; input: SectorInput; events?: SectorEvent[] }
   | { type: 'scheduler.sector.send'; number: number; events: SectorEvent[] }
   /** The pass marked due is to run now (from the `schedTick` actor, machines/scheduler/sched-tick.ts). */
-  | { type: 'scheduler.sched.pass' };
+  | { type: 'scheduler.sched.pass' }
+  /** The PC1 batch wait of a sector size is over (delayed, machines/scheduler/pc1-batch.ts); `gen` names the wait. */
+  | { type: 'scheduler.pc1.waited'; sectorSize: number; gen: number };
 
 export type SchedulerEvent = SchedulerCommand | SchedulerSectorEvent | SchedulerTaskEvent | SchedulerWorkerEvent | SchedulerInternalEvent | IndexResult;
 

@@ -41,6 +41,7 @@ import {
 } from './scheduler/scheduler-base.js';
 import * as sectorActions from './scheduler/sector-actions.js';
 import * as schedActions from './scheduler/sched-actions.js';
+import { pc1BatchState } from './scheduler/pc1-batch.js';
 import { emptyStorageView } from './scheduler/storage-view.js';
 import { TaskQueue } from './scheduler/task-queue.js';
 import * as workerActions from './scheduler/worker-actions.js';
@@ -81,6 +82,7 @@ export const schedulerMachine = setup({
     ...callActions,
     taskPrepared: schedActions.taskPrepared,
     schedPass: schedActions.schedPass,
+    pc1Waited: schedActions.pc1WaitOver,
     refreshStorage: schedActions.refreshStorage,
     schedStart: schedActions.schedStart,
     ...workerActions,
@@ -118,6 +120,7 @@ export const schedulerMachine = setup({
       waking: {},
       seq: (input.openCalls ?? []).length,
       requeueAtStart: restored.requeue,
+      pc1Batch: pc1BatchState(input.pc1BatchSize, input.pc1BatchWaitMs),
     };
   },
   // The index is invoked on the root so it exists before `running`'s entry spawns the sectors
@@ -164,6 +167,7 @@ export const schedulerMachine = setup({
         'scheduler.worker.uncordon': { actions: 'workerCordon' },
         'scheduler.sched.poke': { actions: 'schedPoke' },
         'scheduler.sched.pass': { actions: 'schedPass' },
+        'scheduler.pc1.waited': { actions: 'pc1Waited' },
         'scheduler.sector.changed': { actions: 'updateSummary' },
         'scheduler.sector.discard': { actions: 'discardSector' },
         'scheduler.piece.added': { actions: 'replyAdded' },

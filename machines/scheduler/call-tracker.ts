@@ -47,6 +47,8 @@ export interface TrackedCall {
   ret?: CallReturn;
   /** Someone asked to stop it. */
   aborting?: boolean;
+  /** The PC1 batch it runs in (machines/scheduler/pc1-batch.ts), while started. */
+  batch?: string;
 }
 
 /** Calls from the store that are still open at start, as this run tracks them. */

@@ -13,6 +13,7 @@ import { FILE_TYPES, FileType, sectorName } from '../../src/sector/sector-id.js'
 import { type IndexResult, NO_REPLY } from '../protocol.js';
 import type { TrackedCall } from './call-tracker.js';
 import { needOf } from './resource-pool.js';
+import { batching, formBatch, holdPc1, pc1Waited } from './pc1-batch.js';
 import { type PassCall, type PassEntry, Planner, placeInOrder } from './sched-pass.js';
 import { type Effects, nextRequestId, step } from './sched-step.js';
 import { type SchedWorker, activate, dropFromWindows, emptyWindows, passWorker, startOn, takeStartable } from './sched-workers.js';
@@ -74,6 +75,7 @@ export function queueCall(d: D, fx: Effects, call: TrackedCall): void {
   const queued: TrackedCall = { ...call, phase: 'queued' };
   delete queued.worker;
   delete queued.claim;
+  delete queued.batch;
   const entry = enqueue_(d.queue, queued);
   const holder = holderOf(d, call.callId);
   if (holder) {
@@ -96,6 +98,8 @@ export function queueCall(d: D, fx: Effects, call: TrackedCall): void {
   }
   put(d.calls, call.callId, queued);
   placeNew(d, fx, call.callId);
+  // a PC1 held for its batch starts once this one makes the batch full: a pass looks again
+  if (call.task.type === 'PC1' && d.pc1Batch.size > 1) passDue(d, fx);
 }
 
 /** The catalog answered where a queued call's files are. */
@@ -179,11 +183,13 @@ export function fullPass(d: D, fx: Effects): void {
 /** Starts the worker's startable window calls and moves its prepared calls to `active`, until nothing changes. */
 export function processWorker(d: D, fx: Effects, w: SchedWorker): void {
   const startedIds = new Set<string>();
+  const need = (id: string) => {
+    const c = d.calls[id]!;
+    return needOf(c.task.type, c.sectorSize, w.info.resources);
+  };
+  const batched = batching(d, w);
   for (;;) {
-    const started = takeStartable(w, (id) => {
-      const c = d.calls[id]!;
-      return needOf(c.task.type, c.sectorSize, w.info.resources);
-    });
+    const started = takeStartable(w, need, batched ? (id) => holdPc1(d, fx, id) : undefined);
     for (const s of started) {
       const call = d.calls[s.callId]!;
       const next: TrackedCall = { ...call, phase: 'preparing', worker: w.info.id };
@@ -193,6 +199,7 @@ export function processWorker(d: D, fx: Effects, w: SchedWorker): void {
       }
       put(d.calls, s.callId, next);
       startedIds.add(s.callId);
+      if (batched && call.task.type === 'PC1' && formBatch(d, fx, w, s.callId, need).length > 0) continue;
       fx.spawn.push({ callId: s.callId, task: call.task, worker: w.info.id });
     }
     if (activateOn(d, fx, w) === 0) break; // nothing left `preparing`: no more window calls can fit
@@ -213,7 +220,8 @@ export function activateOn(d: D, fx: Effects, w: SchedWorker): number {
     if (!call) continue;
     put(d.calls, id, { ...call, phase: 'running' });
     fx.work.push(id);
-    fx.index.push({ requestId: NO_REPLY, store: 'calls', method: 'run', args: [id, w.info.id, w.info.hostname] });
+    const args: [string, string, string, string?] = call.batch ? [id, w.info.id, w.info.hostname, call.batch] : [id, w.info.id, w.info.hostname];
+    fx.index.push({ requestId: NO_REPLY, store: 'calls', method: 'run', args });
   }
   return active.length;
 }
@@ -259,6 +267,12 @@ export const taskPrepared = step((d, fx, event) => {
 /** The tick of a due pass (machines/scheduler/sched-tick.ts): the pass runs, unless one ran meanwhile. */
 export const schedPass = step((d, fx) => {
   if (d.passDue) fullPass(d, fx);
+});
+
+/** The PC1 batch wait of a sector size is over: a pass starts its held PC1 with what is ready. */
+export const pc1WaitOver = step((d, fx, event) => {
+  if (event.type !== 'scheduler.pc1.waited') return;
+  if (pc1Waited(d, event.sectorSize, event.gen)) passDue(d, fx);
 });
 
 /** Re-reads the path view. */

@@ -8,8 +8,7 @@
 import { enqueueActions } from 'xstate';
 import { type IndexEvent, NO_REPLY, type SchedulerEvent, type SchedulerReply, type TaskActorEvent, taskChildId } from '../protocol.js';
 import type { IndexStores, StoreCallOf } from '../../src/db/stores.js';
-import type { Task } from '../../src/tasks/task-types.js';
-import { type SchedulerContext, indexRef, schedulerBase } from './scheduler-base.js';
+import { type SchedulerContext, type WorkerTaskInput, indexRef, schedulerBase } from './scheduler-base.js';
 import type { SchedTickEvent } from './sched-tick.js';
 
 /** An index call without its envelope (`type`, `replyTo`). */
@@ -18,7 +17,7 @@ export type IndexCallOf = { requestId: number } & StoreCallOf<IndexStores>;
 /** What a step wants done once its context is assigned. */
 export interface Effects {
   /** Worker task actors to spawn (a call starts on a worker). */
-  spawn: { callId: string; task: Task; worker: string }[];
+  spawn: WorkerTaskInput[];
   /** Calls whose work starts now (`task.work`). */
   work: string[];
   /** Calls to stop (`task.abort`). */
@@ -33,10 +32,12 @@ export interface Effects {
   raise: SchedulerEvent[];
   /** Replies to the facade. */
   emit: SchedulerReply[];
+  /** Events the scheduler raises to itself later, on its clock (the PC1 batch wait). */
+  delayed: { event: SchedulerEvent; ms: number }[];
 }
 
 export function newEffects(): Effects {
-  return { spawn: [], work: [], abort: [], stop: [], index: [], tick: false, raise: [], emit: [] };
+  return { spawn: [], work: [], abort: [], stop: [], index: [], tick: false, raise: [], emit: [], delayed: [] };
 }
 
 /** An action whose body edits a draft context and records effects. */
@@ -59,6 +60,7 @@ export function step(body: (d: SchedulerContext, fx: Effects, event: SchedulerEv
       if (fx.tick) enqueue.sendTo('schedTick', { type: 'sched.tick' } satisfies SchedTickEvent);
       for (const e of fx.raise) enqueue.raise(e);
       for (const r of fx.emit) enqueue.emit(r);
+      for (const x of fx.delayed) enqueue.raise(x.event, { delay: x.ms });
     }),
   );
 }

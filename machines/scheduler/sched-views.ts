@@ -77,10 +77,13 @@ export function schedDiag(c: Ctx): SchedDiagView {
  * step or its work: the worker is busy with it, Lotus RunWait 0), or assigned to window `n` of a
  * worker and not started (RunWait n + 1).
  */
-export function callPlacements(c: Pick<SchedulerContext, 'workers'>): Record<string, { worker: string; runWait: number }> {
-  const out: Record<string, { worker: string; runWait: number }> = {};
+export function callPlacements(c: Pick<SchedulerContext, 'workers' | 'calls'>): Record<string, { worker: string; runWait: number; batch?: string }> {
+  const out: Record<string, { worker: string; runWait: number; batch?: string }> = {};
   for (const [id, w] of Object.entries(c.workers)) {
-    for (const callId of Object.keys(w.started)) out[callId] = { worker: id, runWait: 0 };
+    for (const callId of Object.keys(w.started)) {
+      const batch = c.calls[callId]?.batch;
+      out[callId] = batch ? { worker: id, runWait: 0, batch } : { worker: id, runWait: 0 };
+    }
     w.windows.forEach((x, n) => {
       for (const callId of x.todo) out[callId] = { worker: id, runWait: n + 1 };
     });

@@ -88,10 +88,16 @@ export function workerUtilization(w: SchedWorker): number {
  * Takes the calls the worker can start now out of its windows (Lotus `processWindows`): from the
  * first window, the lowest-index call whose need fits `preparing` (the per-type limit counting
  * `active` too); when none fits, processing stops and later windows wait. An emptied first window
- * is dropped and a fresh one opened. The calls returned (in order) are in `preparing` already,
+ * is dropped and a fresh one opened. A call `hold` says no to waits where it is (a PC1 waiting
+ * for its batch, machines/scheduler/pc1-batch.ts); a window with nothing but such calls lets the
+ * next window start its calls. The calls returned (in order) are in `preparing` already,
  * each with the space its window claimed for it.
  */
-export function takeStartable(w: SchedWorker, needOfCall: (callId: string) => Need): { callId: string; claim?: Claim }[] {
+export function takeStartable(
+  w: SchedWorker,
+  needOfCall: (callId: string) => Need,
+  hold: (callId: string) => boolean = () => false,
+): { callId: string; claim?: Claim }[] {
   const out: { callId: string; claim?: Claim }[] = [];
   if (!schedulable(w)) return out;
   for (;;) {
@@ -103,14 +109,25 @@ export function takeStartable(w: SchedWorker, needOfCall: (callId: string) => Ne
       w.windows.push({ todo: [], allocated: emptyPool(), claims: new Map() });
       continue;
     }
-    const i = first.todo.findIndex((id) => {
-      const need = needOfCall(id);
-      return canHandle(w.preparing, need, w.info, w.active.counts[need.type] ?? 0);
-    });
-    if (i < 0) return out;
-    const id = first.todo.splice(i, 1)[0]!;
-    const claim = first.claims.get(id);
-    first.claims.delete(id);
+    // a window holding only held calls does not make the later ones wait: they wait for no resources
+    let from: SchedWindow | undefined;
+    let i = -1;
+    for (const x of w.windows) {
+      let waiting = false;
+      i = x.todo.findIndex((id) => {
+        if (hold(id)) return false;
+        const need = needOfCall(id);
+        if (canHandle(w.preparing, need, w.info, w.active.counts[need.type] ?? 0)) return true;
+        waiting = true;
+        return false;
+      });
+      if (i >= 0) from = x;
+      if (i >= 0 || waiting) break;
+    }
+    if (!from) return out;
+    const id = from.todo.splice(i, 1)[0]!;
+    const claim = from.claims.get(id);
+    from.claims.delete(id);
     out.push(claim ? { callId: id, claim } : { callId: id });
     startOn(w, id, needOfCall(id));
   }

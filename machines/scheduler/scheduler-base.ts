@@ -19,6 +19,7 @@ import type {
   TaskActorEvent,
 } from '../protocol.js';
 import type { TrackedCall } from './call-tracker.js';
+import type { Pc1BatchState } from './pc1-batch.js';
 import type { DormantEvent } from './dormant.js';
 import { sectorGroupMachine } from './sector-group.machine.js';
 import { pinnedWorkerOf, selectorOf } from './selectors.js';
@@ -27,6 +28,14 @@ import type { StorageView } from './storage-view.js';
 import { schedTickLogic } from './sched-tick.js';
 import type { QueuedCall, TaskQueue } from './task-queue.js';
 import { put } from './tables.js';
+
+/** What a `workerTask` actor is spawned with; `batch`: the PC1 batch the call runs in, every member's call id in order. */
+export interface WorkerTaskInput {
+  callId: string;
+  task: Task;
+  worker: string;
+  batch?: { id: string; calls: readonly string[] };
+}
 
 /** Construction data of the scheduler. */
 export interface SchedulerInput {
@@ -54,6 +63,10 @@ export interface SchedulerInput {
   initWaitMs?: number;
   /** Period of re-reading the storage paths' space and health (the storage heartbeat period). @default 10000 */
   storageRefreshMs?: number;
+  /** PC1s of one sector size the local worker labels together (docs/design/scheduler.md §8), 1 to 8. @default 1 (no batches) */
+  pc1BatchSize?: number;
+  /** How long a PC1 waits for its batch to fill before it runs with what is ready. @default 30000 */
+  pc1BatchWaitMs?: number;
 }
 
 /** A facade request the scheduler still owes a reply. */
@@ -110,6 +123,8 @@ export interface SchedulerContext {
   dormant: Record<string, true>;
   waking: Record<string, SectorEvent[]>;
   seq: number;
+  /** PC1 batching: its settings and the waits running (machines/scheduler/pc1-batch.ts). */
+  pc1Batch: Pc1BatchState;
   /** Calls that were running when the previous process died: written back to `started` at start. */
   requeueAtStart: string[];
   /** Why the index actor stopped, once it has. */
@@ -147,7 +162,7 @@ export const schedulerActors = {
      * Runs one call on a worker: its prepare step, `scheduler.task.prepared`, its work on `task.work`,
      * `scheduler.task.finished`; stops on `task.abort`.
      */
-    workerTask: fromCallback<TaskActorEvent, { callId: string; task: Task; worker: string }>(() => {
+    workerTask: fromCallback<TaskActorEvent, WorkerTaskInput>(() => {
       throw new Error('workerTask is not provided');
     }),
     /** Turns `sched.tick` into `scheduler.sched.pass` on the next turn of the event loop (machines/scheduler/sched-tick.ts). */

@@ -98,6 +98,10 @@ export interface DaemonOptions {
   localTasks?: readonly TaskType[];
   /** The local worker ignores resources (`run --ignore-resources`); per-type limits still apply. @default false */
   ignoreResources?: boolean;
+  /** PC1s of one size the local worker labels together (`run --pc1-batch-size`, docs/design/scheduler.md §8). @default 1 */
+  pc1BatchSize?: number;
+  /** How long a PC1 waits for its batch to fill (`run --pc1-batch-wait`). @default 30000 */
+  pc1BatchWaitMs?: number;
   /**
    * Serve the API, `/remote` and the worker endpoint over TLS with this certificate and key
    * (`run --tls-cert --tls-key`): the `api` file then says `/https`, workers connect with `wss://`.
@@ -236,6 +240,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ...(options.localTasks ? { localTasks: options.localTasks } : {}),
       ...(remoteCallsOpen(repo.db) ? { initWaitMs: options.workerInitWaitMs ?? 3_000 } : {}),
       ...(options.ignoreResources ? { ignoreResources: true } : {}),
+      ...(options.pc1BatchSize !== undefined ? { pc1BatchSize: options.pc1BatchSize } : {}),
+      ...(options.pc1BatchWaitMs !== undefined ? { pc1BatchWaitMs: options.pc1BatchWaitMs } : {}),
       // the node's storage paths (storage.json), advertised with this node's /remote URL
       localStore: async (index) => {
         const local = new LocalStore({

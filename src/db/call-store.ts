@@ -24,6 +24,7 @@ interface CallRow {
   input: string;
   worker: string | null;
   hostname: string | null;
+  batch: string | null;
   attempts: number;
   outcome: string | null;
   result: string | null;
@@ -64,8 +65,8 @@ export class CallStore {
       get: db.prepare<[string], CallRow>('SELECT * FROM calls WHERE call_id = ?'),
       stateOf: db.prepare<[string], { state: string }>('SELECT state FROM calls WHERE call_id = ?'),
       taskOf: db.prepare<[string], { task: string }>('SELECT task FROM calls WHERE call_id = ?'),
-      run: db.prepare<[string, string | null, number, string], CallRow>(
-        `UPDATE calls SET state = 'running', worker = ?, hostname = ?, attempts = attempts + 1, started_at = ?
+      run: db.prepare<[string, string | null, string | null, number, string], CallRow>(
+        `UPDATE calls SET state = 'running', worker = ?, hostname = ?, batch = ?, attempts = attempts + 1, started_at = ?
          WHERE call_id = ? AND state = 'started' RETURNING *`,
       ),
       finish: db.prepare<[string, string, number, string], CallRow>(
@@ -107,11 +108,15 @@ export class CallStore {
     return decode(this.#s.insert.get(callId, workId, task.sector.miner, task.sector.number, task.type, task.priority, JSON.stringify(task), this.#now())!);
   }
 
-  /** A call was handed to a worker: `started → running`. */
-  run(callId: string, worker: string, hostname?: string): CallRecord {
+  /**
+   * A call was handed to a worker: `started → running`. `batch` names the PC1 batch it runs in
+   * (docs/design/scheduler.md §8); a run alone clears the batch of an earlier attempt.
+   */
+  run(callId: string, worker: string, hostname?: string, batch?: string): CallRecord {
     if (typeof worker !== 'string' || worker === '') throw new InvalidArgumentError(`call ${callId}: the worker id must be a non-empty string`);
     if (hostname !== undefined && typeof hostname !== 'string') throw new InvalidArgumentError(`call ${callId}: hostname must be a string`);
-    return this.#changed(this.#s.run.get(worker, hostname ?? null, this.#now(), callId), callId, 'run', ['started']);
+    if (batch !== undefined && (typeof batch !== 'string' || batch === '')) throw new InvalidArgumentError(`call ${callId}: batch must be a non-empty string`);
+    return this.#changed(this.#s.run.get(worker, hostname ?? null, batch ?? null, this.#now(), callId), callId, 'run', ['started']);
   }
 
   /**
@@ -274,6 +279,7 @@ function decode(row: CallRow): CallRecord {
   };
   if (row.worker !== null) r.worker = row.worker;
   if (row.hostname !== null) r.hostname = row.hostname;
+  if (row.batch !== null && row.batch !== undefined) r.batch = row.batch;
   if (row.outcome !== null) {
     if (!(OUTCOMES as readonly string[]).includes(row.outcome)) throw new InternalError(`${where} has an unknown outcome "${row.outcome}"`);
     r.outcome = row.outcome as CallOutcome;

@@ -168,6 +168,12 @@ export const migrations: readonly string[] = [
     meta_value  TEXT NOT NULL
   );
   `,
+  // 9: the PC1 batch a call's last run belonged to (docs/design/scheduler.md §8): every call keeps
+  //    its own row, this column names the batch task that labelled it with others; NULL for calls
+  //    run alone and for rows written before this migration
+  `
+  ALTER TABLE calls ADD COLUMN batch TEXT;
+  `,
 ];
 
 /**

@@ -37,6 +37,8 @@ export interface CallRecord {
   /** Worker that ran it last (`local` for the daemon's own pool). */
   worker?: string;
   hostname?: string;
+  /** The PC1 batch its last run was labelled in with other calls (docs/design/scheduler.md §8). */
+  batch?: string;
   /** How many times it was dispatched (more than one: re-queued after a crash). */
   attempts: number;
   outcome?: CallOutcome;

@@ -17,6 +17,7 @@ import type { FaultySector } from '../seal/check-provable.js';
 import type { Task, TaskResult } from '../tasks/task-types.js';
 import { type CheckProvableRequestOptions, checkProvable, type ProvableRequest } from './check-provable.js';
 import { type RemovedSector, removeSector } from './remove-sector.js';
+import { Pc1Batches } from './pc1-batch.js';
 import { prepareInputs } from './task-inputs.js';
 import { runAddPiece, uploadOf } from './tasks/add-piece.js';
 import { runCommit1 } from './tasks/commit1.js';
@@ -58,6 +59,7 @@ export class LocalWorker {
       log: components.log ?? silentLogger(),
       uploadIdleMs: positive(options.uploadIdleMs ?? DEFAULT_UPLOAD_IDLE_MS, 'uploadIdleMs'),
       provableLockWaitMs: positive(options.provableLockWaitMs ?? DEFAULT_PROVABLE_LOCK_WAIT_MS, 'provableLockWaitMs'),
+      pc1Batches: new Pc1Batches(components.pool),
     };
   }
 

@@ -10,6 +10,7 @@ import type { LocalStore } from '../storage/local-store.js';
 import type { RemoteStore } from '../storage/remote-store.js';
 import type { UploadStream } from './upload-stream.js';
 import type { Logger } from '../log/logger.js';
+import type { Pc1Batches } from './pc1-batch.js';
 
 /**
  * The sector lock table tasks lock in: the daemon's own table (src/storage/sector-locks.ts), or,
@@ -72,6 +73,10 @@ export interface TaskRunOptions {
   /** Aborting it stops the task (the pool's cancel flag; the native code stops at its next check). */
   signal: AbortSignal;
   onProgress?: (p: TaskProgress) => void;
+  /** The call's id (the scheduler's; absent when a task is run directly). */
+  callId?: string;
+  /** The PC1 batch the call runs in (src/worker/pc1-batch.ts): its id and every member's call id. */
+  batch?: { id: string; calls: readonly string[] };
 }
 
 /** The environment a task module runs in. */
@@ -87,6 +92,8 @@ export interface WorkerEnv {
   readonly log: Logger;
   readonly uploadIdleMs: number;
   readonly provableLockWaitMs: number;
+  /** PC1 batches gathering or running on the pool. */
+  readonly pc1Batches: Pc1Batches;
 }
 
 /** Default of {@link LocalWorkerOptions.uploadIdleMs}. */

@@ -10,6 +10,7 @@ import { createActor, fromCallback, fromPromise, SimulatedClock } from 'xstate';
 import type { IndexEvent, SchedulerReply, TaskActorEvent } from '../../machines/protocol.js';
 import { type SchedulerInput, schedulerMachine } from '../../machines/scheduler.machine.js';
 import { sectorGroupMachine } from '../../machines/scheduler/sector-group.machine.js';
+import type { WorkerTaskInput } from '../../machines/scheduler/scheduler-base.js';
 import type { SectorLogInput as LogEntryDraft, SectorRecordDraft } from '../../src/db/sector-store.js';
 import { sectorMachine } from '../../machines/sector/sector.machine.js';
 import { CallStore } from '../../src/db/call-store.js';
@@ -25,6 +26,8 @@ export interface Run {
   callId: string;
   task: Task;
   worker: string;
+  /** The PC1 batch it runs in (machines/scheduler/pc1-batch.ts). */
+  batch?: { id: string; calls: readonly string[] };
   aborted: boolean;
   finish(ret: CallReturn): void;
 }
@@ -145,7 +148,7 @@ export function schedulerHarness(options: SchedulerHarnessOptions = {}) {
       else send();
     });
   });
-  const workerTask = fromCallback<TaskActorEvent, { callId: string; task: Task; worker: string }>(({ input, sendBack, receive }) => {
+  const workerTask = fromCallback<TaskActorEvent, WorkerTaskInput>(({ input, sendBack, receive }) => {
     let run: Run | undefined;
     const prep: Preparing = {
       ...input,
@@ -203,6 +206,8 @@ export function schedulerHarness(options: SchedulerHarnessOptions = {}) {
       checkProvableMs: options.checkProvableMs ?? 600_000,
       ...(options.initWaitMs !== undefined ? { initWaitMs: options.initWaitMs } : {}),
       ...(options.storageRefreshMs !== undefined ? { storageRefreshMs: options.storageRefreshMs } : {}),
+      ...(options.pc1BatchSize !== undefined ? { pc1BatchSize: options.pc1BatchSize } : {}),
+      ...(options.pc1BatchWaitMs !== undefined ? { pc1BatchWaitMs: options.pc1BatchWaitMs } : {}),
     },
   });
   root.on('scheduler.reply', (r) => replies.push(r));

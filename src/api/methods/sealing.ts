@@ -47,6 +47,8 @@ export interface WorkerJob {
   /** When it was dispatched (running), created (waiting) or started (ret-wait); RFC 3339, as Go encodes time. */
   Start: string;
   Hostname?: string;
+  /** Ours: the PC1 batch a running call is labelled in with other calls (docs/design/scheduler.md §8). */
+  Batch?: string;
   /** Ours: the latest progress of a started call (PC1 layers, PC2 trees, fetched bytes), local or remote. */
   Progress?: { Phase: string; Done: number; Total: number; Detail?: string };
 }
@@ -67,6 +69,8 @@ export interface SealingCall {
   Priority: number;
   Worker?: string;
   Hostname?: string;
+  /** The PC1 batch its last run was labelled in with other calls. */
+  Batch?: string;
   Created: number;
   Started?: number;
   Finished?: number;
@@ -82,7 +86,7 @@ const idOf = (c: CallRecord): CallIdJson => ({ Sector: { Miner: c.sector.miner, 
  * scheduler has it now (actors/worker-service.ts `placements`): started on a worker (RunWait 0,
  * its prepare step included: the worker is busy with it) or in window n of one (RunWait n + 1).
  */
-export function workerJobOf(c: CallRecord, placed?: { worker: string; runWait: number; hostname?: string }): { worker: string; job: WorkerJob } {
+export function workerJobOf(c: CallRecord, placed?: { worker: string; runWait: number; hostname?: string; batch?: string }): { worker: string; job: WorkerJob } {
   if (placed && c.state !== 'done') {
     const job: WorkerJob = {
       ID: idOf(c),
@@ -92,6 +96,7 @@ export function workerJobOf(c: CallRecord, placed?: { worker: string; runWait: n
       Start: new Date(c.state === 'running' ? (c.startedAt ?? c.createdAt) : c.createdAt).toISOString(),
     };
     if (placed.hostname) job.Hostname = placed.hostname;
+    if (placed.batch) job.Batch = placed.batch;
     return { worker: placed.worker, job };
   }
   const running = c.state === 'running';
@@ -106,6 +111,7 @@ export function workerJobOf(c: CallRecord, placed?: { worker: string; runWait: n
   };
   // a waiting call is on no worker yet (a hostname it carries is from a run before a restart)
   if (!waiting && c.hostname) job.Hostname = c.hostname;
+  if (running && c.batch) job.Batch = c.batch;
   return { worker: running && c.worker ? c.worker : NO_WORKER, job };
 }
 
@@ -142,6 +148,7 @@ export function sealingCallOf(c: CallRecord): SealingCall {
   if (c.outcome) out.Outcome = c.outcome;
   if (c.worker) out.Worker = c.worker;
   if (c.hostname) out.Hostname = c.hostname;
+  if (c.batch) out.Batch = c.batch;
   if (c.startedAt !== undefined) out.Started = c.startedAt;
   if (c.finishedAt !== undefined) out.Finished = c.finishedAt;
   if (c.returnedAt !== undefined) out.Returned = c.returnedAt;

@@ -21,7 +21,7 @@ import { defineMethod } from '../rpc-method.js';
 export interface WorkerApiService {
   states(): WorkerState[];
   schedDiag(force?: boolean): Promise<SchedDiagView>;
-  placements(): Record<string, { worker: string; runWait: number }>;
+  placements(): Record<string, { worker: string; runWait: number; batch?: string }>;
   /** The latest progress of a started call. */
   progress(callId: string): TaskProgress | undefined;
   setEnabled(worker: string, enabled: boolean, taskType?: TaskType): Promise<void>;

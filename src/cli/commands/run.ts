@@ -5,6 +5,7 @@ import { parseSize } from '../../sector/sizes.js';
 import { parseFixedRandomness } from '../../chain/fixed-randomness.js';
 import { parseLocalTasks } from '../../tasks/worker-info.js';
 import { parseIntArg, UsageError } from '../args.js';
+import { PC1_BATCH_MAX } from '../../../machines/scheduler/pc1-batch.js';
 import { defineCommand } from '../command.js';
 
 /** Default API listen address (loopback, Lotus miner's port); the daemon uses the same. */
@@ -34,6 +35,19 @@ const run = defineCommand({
     'ignore-resources': {
       type: 'boolean',
       description: "the local worker takes tasks whatever its memory and threads (Lotus's ResourceFiltering \"disabled\"); <TASK>_<SIZE>_MAX_CONCURRENT limits still apply",
+    },
+    'pc1-batch-size': {
+      type: 'string',
+      valueName: 'N',
+      description:
+        'PC1s of one sector size the local worker labels together in one pool task, as Curio batches SupraSeal (1 to 8; 1: every PC1 alone). Each call keeps its own id and row ("sealing calls" shows its batch). Remote workers keep single PC1s',
+      defaultText: '1',
+    },
+    'pc1-batch-wait': {
+      type: 'string',
+      valueName: 'MS',
+      description: 'with --pc1-batch-size above 1: how long a PC1 waits for its batch to fill before it runs with the PC1s that are ready',
+      defaultText: '30000',
     },
     'fixed-randomness': {
       type: 'string',
@@ -95,6 +109,8 @@ const run = defineCommand({
     const uploadIdleMs = flags['upload-idle-ms'] === undefined ? undefined : parseIntArg(flags['upload-idle-ms'], 'upload idle time (--upload-idle-ms)', { min: 1 });
     const workerGraceMs = flags['worker-grace-ms'] === undefined ? undefined : parseIntArg(flags['worker-grace-ms'], 'worker grace (--worker-grace-ms)', { min: 1 });
     if ((flags['tls-cert'] === undefined) !== (flags['tls-key'] === undefined)) throw new UsageError('--tls-cert and --tls-key go together: a certificate and its private key');
+    const pc1BatchSize = flags['pc1-batch-size'] === undefined ? undefined : parsePc1BatchSize(flags['pc1-batch-size']);
+    const pc1BatchWaitMs = flags['pc1-batch-wait'] === undefined ? undefined : parseIntArg(flags['pc1-batch-wait'], 'PC1 batch wait (--pc1-batch-wait)');
     const inspectPort = flags['inspect-port'] === undefined ? undefined : parseIntArg(flags['inspect-port'], 'inspector port (--inspect-port)', { min: 1 });
     // loaded on use, so other commands do not load the pool, the actors and the native addon
     const { startDaemon } = await import('../../daemon/daemon.js');
@@ -113,6 +129,8 @@ const run = defineCommand({
       ...(localTasks ? { localTasks } : {}),
       ...(workerGraceMs !== undefined ? { workerGraceMs } : {}),
       ...(flags['ignore-resources'] ? { ignoreResources: true } : {}),
+      ...(pc1BatchSize !== undefined ? { pc1BatchSize } : {}),
+      ...(pc1BatchWaitMs !== undefined ? { pc1BatchWaitMs } : {}),
       ...(flags['tls-cert'] && flags['tls-key'] ? { tls: { certFile: flags['tls-cert'], keyFile: flags['tls-key'] } } : {}),
     });
     const reason = signal.aborted
@@ -128,3 +146,10 @@ const run = defineCommand({
 });
 
 export const runCommands = [run];
+
+/** `--pc1-batch-size`: 1 to 8 (the native labeller's batch limit). */
+export function parsePc1BatchSize(text: string): number {
+  const n = parseIntArg(text, 'PC1 batch size (--pc1-batch-size)', { min: 1 });
+  if (n > PC1_BATCH_MAX) throw new UsageError(`PC1 batch size (--pc1-batch-size) must be at most ${PC1_BATCH_MAX}: the labeller batches up to ${PC1_BATCH_MAX} sectors (got ${n})`);
+  return n;
+}

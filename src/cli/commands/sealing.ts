@@ -54,6 +54,9 @@ export function progressText(p: NonNullable<WorkerJob['Progress']>): string {
 
 const progressCell = (j: WorkerJob) => (j.Progress ? progressText(j.Progress) : '');
 
+/** The first 8 hex digits of a PC1 batch id (a uuid, as call ids). */
+const shortBatch = (id: string) => id.replaceAll('-', '').slice(0, 8);
+
 /** The first 8 hex digits of a call id (as Lotus prints its first 4 bytes). */
 const shortId = (j: WorkerJob) => j.ID.ID.replaceAll('-', '').slice(0, 8);
 
@@ -63,7 +66,7 @@ const shortId = (j: WorkerJob) => j.ID.ID.replaceAll('-', '').slice(0, 8);
  */
 export function formatJobs(rows: readonly JobRow[], now = Date.now(), progress: (j: JobRow) => string = progressCell): string[] {
   if (rows.length === 0) return ['no jobs'];
-  const table = [['ID', 'Sector', 'Worker', 'Hostname', 'Task', 'State', 'Time', 'Progress']];
+  const table = [['ID', 'Sector', 'Worker', 'Hostname', 'Task', 'State', 'Time', 'Batch', 'Progress']];
   for (const j of rows) {
     table.push([
       shortId(j),
@@ -73,6 +76,7 @@ export function formatJobs(rows: readonly JobRow[], now = Date.now(), progress: 
       taskShortName(j.Task),
       runWaitState(j.RunWait, j.Worker),
       formatElapsed(now - Date.parse(j.Start)),
+      j.Batch ? shortBatch(j.Batch) : '',
       progress(j),
     ]);
   }
@@ -196,9 +200,18 @@ const time = (ms: number | undefined) => (ms === undefined ? '-' : new Date(ms).
 /** The `sealing calls` table. */
 export function formatCalls(calls: readonly SealingCall[], sector: number): string[] {
   if (calls.length === 0) return [`no calls for sector ${sector}`];
-  const table = [['ID', 'Task', 'State', 'Attempts', 'Started', 'Finished', 'Outcome']];
+  const table = [['ID', 'Task', 'State', 'Attempts', 'Started', 'Finished', 'Outcome', 'Batch']];
   for (const c of calls) {
-    table.push([c.ID.replaceAll('-', '').slice(0, 8), c.Task, c.State, String(c.Attempts), time(c.Started), time(c.Finished), c.Outcome ?? '-']);
+    table.push([
+      c.ID.replaceAll('-', '').slice(0, 8),
+      c.Task,
+      c.State,
+      String(c.Attempts),
+      time(c.Started),
+      time(c.Finished),
+      c.Outcome ?? '-',
+      c.Batch ? shortBatch(c.Batch) : '-',
+    ]);
   }
   const lines = tabulate(table);
   for (const c of calls) if (c.Error) lines.push(`  call ${c.ID} (${c.Task}) error: ${c.Error.message} [${c.Error.code}]`);
@@ -209,7 +222,7 @@ const jobs = defineCommand({
   path: ['sealing', 'jobs'],
   summary: 'list the calls not yet returned to their sectors: running, waiting for a worker, or done and not yet applied',
   description:
-    'Columns as lotus-miner: ID (first 8 hex digits of the call id; "sealing abort" takes it), Sector, Worker ("local" is the daemon\'s own pool; 00000000 when no worker holds the call), Hostname, Task (AP, PC1, PC2, C1, C2, FIN, GET, UNS), State (running = started on the worker, its prepare step included; assigned(n) = in window n of the worker, not started; queued = in no window yet; ret-wait = done, its sector has not applied the result yet) and Time since it started.',
+    'Columns as lotus-miner: ID (first 8 hex digits of the call id; "sealing abort" takes it), Sector, Worker ("local" is the daemon\'s own pool; 00000000 when no worker holds the call), Hostname, Task (AP, PC1, PC2, C1, C2, FIN, GET, UNS), State (running = started on the worker, its prepare step included; assigned(n) = in window n of the worker, not started; queued = in no window yet; ret-wait = done, its sector has not applied the result yet), Time since it started, and Batch (first 8 hex digits of the PC1 batch a running call is labelled in with others, "run --pc1-batch-size").',
   flags: {
     'show-ret-done': { type: 'boolean', description: 'also list the calls returned to their sectors in the last hour (state ret-done)' },
     watch: {
@@ -236,7 +249,7 @@ const calls = defineCommand({
   path: ['sealing', 'calls'],
   summary: 'list every call ever made for a sector, oldest first (so you can check that no phase ran twice)',
   description:
-    'Columns: ID (first 8 hex digits), Task, State (started, running, done, returned), Attempts (more than 1: re-queued after the daemon died), Started, Finished, Outcome (ok, failed, aborted, interrupted).',
+    'Columns: ID (first 8 hex digits), Task, State (started, running, done, returned), Attempts (more than 1: re-queued after the daemon died), Started, Finished, Outcome (ok, failed, aborted, interrupted), Batch (first 8 hex digits of the PC1 batch the call last ran in with other calls, "run --pc1-batch-size"; - when it ran alone).',
   flags: {
     sector: { type: 'string', valueName: 'N', required: true, description: 'sector number' },
   },

@@ -39,29 +39,33 @@ export async function runPreCommit1(env: WorkerEnv, task: TaskOf<'PC1'>, run: Ta
   // fails on a bad piece list before anything is locked or allocated
   const expectedCommD = hexOf(computeCommD(info.sectorSize, input.pieces));
 
-  const lock = await lockSector(env, sector, FileType.unsealed, FileType.sealed | FileType.cache, run.signal);
+  const batch = run.batch && run.callId !== undefined ? { ...run.batch, callId: run.callId } : undefined;
+  let handedOver = false;
+  let lock: { release(): void } | undefined;
   let reservation: ReservationHandle | undefined;
   try {
+    lock = await lockSector(env, sector, FileType.unsealed, FileType.sealed | FileType.cache, run.signal);
     await fetchInputs(env, task, run);
     const unsealed = await requireLocal(env, sector, 'unsealed', 'PC1');
     const files = await sealingFiles(env, task);
     reservation = files.reservation;
     await keepOnlyThisRun(env, files.cache.path, task, hexOf(ticket));
 
-    const out = await env.pool.run(
-      'pc1',
-      {
-        proof: info.id,
-        cacheDir: files.cache.path,
-        unsealedPath: unsealed.path,
-        minerId: sector.miner,
-        sectorNumber: sector.number,
-        ticket,
-        pieces: input.pieces.map((p) => ({ size: p.paddedSize })),
-        parentCacheDir: env.parentCacheDir,
-      },
-      { signal: run.signal, ...(run.onProgress ? { onProgress: run.onProgress } : {}) },
-    );
+    const pc1Input = {
+      proof: info.id,
+      cacheDir: files.cache.path,
+      unsealedPath: unsealed.path,
+      minerId: sector.miner,
+      sectorNumber: sector.number,
+      ticket,
+      pieces: input.pieces.map((p) => ({ size: p.paddedSize })),
+      parentCacheDir: env.parentCacheDir,
+    };
+    handedOver = true;
+    // in a batch, one pool task labels every member's sector (src/worker/pc1-batch.ts)
+    const out = batch
+      ? await env.pc1Batches.label(batch, batch.callId, pc1Input, run)
+      : await env.pool.run('pc1', pc1Input, { signal: run.signal, ...(run.onProgress ? { onProgress: run.onProgress } : {}) });
     if (out.resumedLayers > 0) env.log.info(`PC1 of ${name}: resumed after ${out.resumedLayers} of ${out.layers} layers from its checkpoint`);
     if (out.commD !== expectedCommD) {
       throw new PartialFileCorruptError(
@@ -70,9 +74,13 @@ export async function runPreCommit1(env: WorkerEnv, task: TaskOf<'PC1'>, run: Ta
     }
     await env.localStore.declareSector(files.cache.id, sector, 'cache', true); // its usage grew
     return pc1ResultOf(out);
+  } catch (err) {
+    // the other members of its batch wait for this sector's input: they must not wait forever
+    if (batch && !handedOver) env.pc1Batches.abandon(batch, batch.callId, err);
+    throw err;
   } finally {
     reservation?.release();
-    lock.release();
+    lock?.release();
   }
 }
 

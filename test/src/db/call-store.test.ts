@@ -3,9 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
+import Database from 'better-sqlite3';
 import { CallStateInvalidError, CallUnknownError, InternalError, InvalidArgumentError } from '../../../src/errors.js';
 import { CallStore } from '../../../src/db/call-store.js';
 import { type Db, openDatabase } from '../../../src/db/database.js';
+import { migrations } from '../../../src/db/migrations.js';
 import { type SectorRecordDraft, SectorStore } from '../../../src/db/sector-store.js';
 import type { CallReturn } from '../../../src/tasks/calls.js';
 import type { Task } from '../../../src/tasks/task-types.js';
@@ -363,4 +365,41 @@ test('a sector store without a call store refuses to apply calls', (t) => {
     instanceOf: InvalidArgumentError,
     message: 'save: applied must be an array of call ids',
   });
+});
+
+test('a run in a PC1 batch records the batch; a later run alone clears it; a bad batch id is refused', (t) => {
+  const { calls } = t.context;
+  const id = randomUUID();
+  calls.start({ callId: id, workId: workIdOf(pc1()), task: pc1() });
+  t.throws(() => calls.run(id, 'local', 'h', ''), { instanceOf: InvalidArgumentError, message: /batch must be a non-empty string/ });
+  const batch = randomUUID();
+  t.like(calls.run(id, 'local', 'h', batch), { state: 'running', batch });
+  t.is(calls.get(id)?.batch, batch);
+  calls.requeue(id);
+  t.is(calls.run(id, 'local', 'h').batch, undefined, 'the second attempt ran alone');
+});
+
+test('a database from before PC1 batches gains the batch column; its calls have none', (t) => {
+  const path = join(t.context.dir, 'v8.sqlite');
+  const old = new Database(path);
+  old.exec(migrations.slice(0, 8).join('\n'));
+  old.pragma('user_version = 8');
+  old
+    .prepare(
+      `INSERT INTO calls (call_id, work_id, miner, number, task, state, priority, input, attempts, created_at)
+       VALUES (?, ?, 1000, 1, 'PC1', 'started', 1024, ?, 0, 5)`,
+    )
+    .run('00000000-0000-4000-8000-000000000001', workIdOf(pc1()), JSON.stringify(pc1()));
+  old.close();
+  const db = openDatabase(path);
+  try {
+    t.is(db.pragma('user_version', { simple: true }), migrations.length);
+    const store = new CallStore(db);
+    const before = store.get('00000000-0000-4000-8000-000000000001');
+    t.like(before, { state: 'started', task: 'PC1' });
+    t.false(before !== undefined && 'batch' in before);
+    t.like(store.run('00000000-0000-4000-8000-000000000001', 'local', 'h', 'b-1'), { state: 'running', batch: 'b-1' });
+  } finally {
+    db.close();
+  }
 });

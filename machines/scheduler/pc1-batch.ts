@@ -1,0 +1,133 @@
+/**
+ * PC1 batches (docs/design/scheduler.md §8), pure: as Curio batches SupraSeal, the local worker
+ * labels up to `pc1BatchSize` sectors of one size together in one pool task
+ * (src/seal/pc1.ts `sealPreCommit1Batch`). When the local worker would start a PC1 and fewer than
+ * the batch size of same-size PC1 calls are ready (queued, in a window or not), the PC1 is held for
+ * up to `pc1BatchWaitMs` (the delayed `scheduler.pc1.waited`); once enough are ready, or the wait
+ * is over, it starts with the ready ones as the batch's other members.
+ *
+ * Every member keeps its own durable call (its WorkID, its row, its result); they share a batch id
+ * (`calls.batch`). The first member takes the resources of one PC1 on the worker; the others take
+ * none (their work is done by the first one's thread) but count against the worker's PC1 limit.
+ * Remote workers keep single PC1s: a batch's members must share one pool and one lock table.
+ */
+import { LOCAL_WORKER_ID } from '../../src/tasks/worker-info.js';
+import type { TrackedCall } from './call-tracker.js';
+import type { Need } from './resource-pool.js';
+import type { Effects } from './sched-step.js';
+import { type SchedWorker, dropFromWindows, startOn } from './sched-workers.js';
+import type { SchedulerContext } from './scheduler-base.js';
+import { claimOn } from './storage-view.js';
+import { put } from './tables.js';
+
+/** At most this many sectors in one batch (the native labeller's LABEL_BATCH_MAX). */
+export const PC1_BATCH_MAX = 8;
+/** Default of `pc1BatchWaitMs`. */
+export const DEFAULT_PC1_BATCH_WAIT_MS = 30_000;
+
+/** The batching settings and the waits running, by sector size. */
+export interface Pc1BatchState {
+  size: number;
+  waitMs: number;
+  /** By sector size: the wait started (its generation, so a stale timer is ignored) and whether it is over. */
+  waits: Record<string, { gen: number; over: boolean }>;
+  gen: number;
+}
+
+export function pc1BatchState(size = 1, waitMs = DEFAULT_PC1_BATCH_WAIT_MS): Pc1BatchState {
+  checkPc1Batch(size, waitMs);
+  return { size, waitMs, waits: {}, gen: 0 };
+}
+
+/** INVALID settings are a RangeError naming the setting. */
+export function checkPc1Batch(size: number, waitMs: number): void {
+  if (!Number.isSafeInteger(size) || size < 1 || size > PC1_BATCH_MAX) throw new RangeError(`the PC1 batch size must be an integer from 1 to ${PC1_BATCH_MAX}, got ${size}`);
+  if (!Number.isSafeInteger(waitMs) || waitMs < 0) throw new RangeError(`the PC1 batch wait must be a non-negative integer of milliseconds, got ${waitMs}`);
+}
+
+/** Whether PC1s started on `w` are batched. */
+export function batching(d: SchedulerContext, w: SchedWorker): boolean {
+  return d.pc1Batch.size > 1 && w.info.id === LOCAL_WORKER_ID;
+}
+
+/** PC1 calls of `sectorSize` ready to start on the local worker, in queue order (`leader` first when given). */
+function readyPc1(d: SchedulerContext, sectorSize: number, leader?: string): string[] {
+  const out: string[] = leader === undefined ? [] : [leader];
+  for (const q of d.queue) {
+    if (q.task.type !== 'PC1' || q.sectorSize !== sectorSize || q.callId === leader) continue;
+    const c = d.calls[q.callId];
+    if (c?.phase !== 'queued' || c.aborting || d.heldBy[q.callId] !== undefined) continue;
+    out.push(q.callId);
+  }
+  return out;
+}
+
+/**
+ * Whether the local worker holds back window call `callId` for now: a PC1 while fewer than the
+ * batch size of its sector size are ready and its wait is not over (the wait starts here).
+ */
+export function holdPc1(d: SchedulerContext, fx: Effects, callId: string): boolean {
+  const call = d.calls[callId];
+  if (call?.task.type !== 'PC1') return false;
+  const key = String(call.sectorSize);
+  const wait = d.pc1Batch.waits[key];
+  if (wait?.over) return false;
+  if (readyPc1(d, call.sectorSize).length >= d.pc1Batch.size) return false;
+  if (!wait) {
+    const gen = d.pc1Batch.gen + 1;
+    d.pc1Batch = { ...d.pc1Batch, gen, waits: { ...d.pc1Batch.waits, [key]: { gen, over: false } } };
+    fx.delayed.push({ event: { type: 'scheduler.pc1.waited', sectorSize: call.sectorSize, gen }, ms: d.pc1Batch.waitMs });
+  }
+  return true;
+}
+
+/** The wait of a sector size is over: its held PC1 starts at the next pass with what is ready. */
+export function pc1Waited(d: SchedulerContext, sectorSize: number, gen: number): boolean {
+  const key = String(sectorSize);
+  const wait = d.pc1Batch.waits[key];
+  if (wait?.gen !== gen) return false; // a batch formed meanwhile
+  d.pc1Batch = { ...d.pc1Batch, waits: { ...d.pc1Batch.waits, [key]: { gen, over: true } } };
+  return true;
+}
+
+/** What a member after the first takes on the worker: no threads or memory, one PC1 for the limit. */
+function memberNeed(need: Need): Need {
+  return { type: need.type, threads: 0, res: { ...need.res, minMemory: 0, maxMemory: 0, baseMinMemory: 0, canGpu: false } };
+}
+
+/**
+ * `leader`, a PC1 just started on the local worker, takes the ready PC1s of its size (up to the
+ * batch size) as its batch: they leave the queue and windows, start on the worker beside it, and
+ * every member's call gets the batch id. Nothing happens when none is ready (it runs alone).
+ * Returns the members started besides the leader.
+ */
+export function formBatch(d: SchedulerContext, fx: Effects, w: SchedWorker, leader: string, needOf: (callId: string) => Need): string[] {
+  const lead = d.calls[leader]!;
+  const key = String(lead.sectorSize);
+  if (d.pc1Batch.waits[key]) {
+    const waits = { ...d.pc1Batch.waits };
+    delete waits[key];
+    d.pc1Batch = { ...d.pc1Batch, waits };
+  }
+  const members = readyPc1(d, lead.sectorSize, leader).slice(1, d.pc1Batch.size);
+  if (members.length === 0) return [];
+  const batch = globalThis.crypto.randomUUID();
+  const calls = [leader, ...members];
+  put(d.calls, leader, { ...lead, batch });
+  for (const id of members) {
+    const call = d.calls[id]!;
+    const claim = w.windows.map((x) => x.claims.get(id)).find((c) => c !== undefined);
+    d.queue.remove(id);
+    for (const x of Object.values(d.workers)) dropFromWindows(x, id);
+    startOn(w, id, memberNeed(needOf(id)));
+    const next: TrackedCall = { ...call, phase: 'preparing', worker: w.info.id, batch };
+    delete next.holdersPending;
+    if (claim) {
+      next.claim = claim;
+      claimOn(d.storage.claims, claim, 1);
+    }
+    put(d.calls, id, next);
+  }
+  for (const id of calls) fx.spawn.push({ callId: id, task: d.calls[id]!.task, worker: w.info.id, batch: { id: batch, calls } });
+  return members;
+}
