@@ -90,6 +90,29 @@ export function pc1Waited(d: SchedulerContext, sectorSize: number, gen: number):
   return true;
 }
 
+/**
+ * The queued PC1s that will ride in another's batch on the local worker: of each sector size, in
+ * queue order, every one but the first of each batch-size group. A pass does not place them: they
+ * would fill the local worker's windows (a batch holds the resources of one PC1) and keep other
+ * work out while the batch waits, and they start with their batch's first PC1 (formBatch). While
+ * batching, they are not offered to remote workers either.
+ */
+export function pc1Riders(d: SchedulerContext): Set<string> {
+  const riders = new Set<string>();
+  const local = d.workers[LOCAL_WORKER_ID];
+  if (d.pc1Batch.size <= 1 || !local || !batching(d, local) || !local.info.taskTypes.includes('PC1')) return riders;
+  const seen = new Map<number, number>();
+  for (const q of d.queue) {
+    if (q.task.type !== 'PC1') continue;
+    const c = d.calls[q.callId];
+    if (c?.phase !== 'queued' || c.aborting || d.heldBy[q.callId] !== undefined) continue;
+    const n = seen.get(q.sectorSize) ?? 0;
+    seen.set(q.sectorSize, n + 1);
+    if (n % d.pc1Batch.size !== 0) riders.add(q.callId);
+  }
+  return riders;
+}
+
 /** What a member after the first takes on the worker: no threads or memory, one PC1 for the limit. */
 function memberNeed(need: Need): Need {
   return { type: need.type, threads: 0, res: { ...need.res, minMemory: 0, maxMemory: 0, baseMinMemory: 0, canGpu: false } };

@@ -13,7 +13,7 @@ import { FILE_TYPES, FileType, sectorName } from '../../src/sector/sector-id.js'
 import { type IndexResult, NO_REPLY } from '../protocol.js';
 import type { TrackedCall } from './call-tracker.js';
 import { needOf } from './resource-pool.js';
-import { batching, formBatch, holdPc1, pc1Waited } from './pc1-batch.js';
+import { batching, formBatch, holdPc1, pc1Riders, pc1Waited } from './pc1-batch.js';
 import { type PassCall, type PassEntry, Planner, placeInOrder } from './sched-pass.js';
 import { type Effects, nextRequestId, step } from './sched-step.js';
 import { type SchedWorker, activate, dropFromWindows, emptyWindows, passWorker, startOn, takeStartable } from './sched-workers.js';
@@ -97,9 +97,10 @@ export function queueCall(d: D, fx: Effects, call: TrackedCall): void {
     return;
   }
   put(d.calls, call.callId, queued);
-  placeNew(d, fx, call.callId);
-  // a PC1 held for its batch starts once this one makes the batch full: a pass looks again
-  if (call.task.type === 'PC1' && d.pc1Batch.size > 1) passDue(d, fx);
+  // while PC1s are batched a new PC1 may ride in another's batch (machines/scheduler/pc1-batch.ts
+  // pc1Riders) or make a held batch full: a pass decides
+  if (d.pc1Batch.size > 1 && call.task.type === 'PC1') passDue(d, fx);
+  else placeNew(d, fx, call.callId);
 }
 
 /** The catalog answered where a queued call's files are. */
@@ -172,7 +173,12 @@ export function fullPass(d: D, fx: Effects): void {
   if (d.schedReady) {
     attachHeld(d, fx);
     const planner = new Planner(workers.map(passWorker), d.storage);
-    const entry: PassEntry<QueuedCall> = { type: (q) => q.task.type, sectorSize: (q) => q.sectorSize, call: (q) => passCallOf(d, q) };
+    const riders = pc1Riders(d);
+    const entry: PassEntry<QueuedCall> = {
+      type: (q) => q.task.type,
+      sectorSize: (q) => q.sectorSize,
+      call: (q) => (riders.has(q.callId) ? undefined : passCallOf(d, q)),
+    };
     placeInOrder(planner, d.queue, d.queue.fitCounts(), entry, () => {});
     const windows = planner.windowsById();
     for (const w of workers) w.windows = windows[w.info.id]!.length > 0 ? windows[w.info.id]! : emptyWindows();

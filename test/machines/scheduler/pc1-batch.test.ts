@@ -92,6 +92,21 @@ test('a PC1 that becomes ready during the wait fills the batch: it starts at onc
   t.is(pc1Runs(h).length, 2, 'the old wait running out does nothing');
 });
 
+test('a PC1 held for its batch keeps no new AddPiece from the worker: the PC1s that will ride in its batch take no window', async (t) => {
+  const h = schedulerHarness({ threads: 1, pc1BatchSize: 3, pc1BatchWaitMs: 30_000, records: [atPc1(0), atPc1(1)], nextNumber: 2 });
+  t.teardown(() => h.stop());
+  await h.flush();
+  const { calls } = h.root.getSnapshot().context;
+  const inWindows = h.workers().local!.windows.flatMap((x) => x.todo.map((id) => calls[id]!.task.sector.number));
+  t.deepEqual(inWindows, [0], 'sector 1\'s PC1 rides in sector 0\'s batch: it takes no window');
+  await h.request({ type: 'scheduler.pledge' });
+  t.is(h.run('AP').task.sector.number, 2, 'the pledge\'s AddPiece runs while the PC1s wait');
+  await h.finish('AP', FILLER);
+  h.heldOf('chainGetTicket').resolve(TICKET);
+  await h.flush();
+  t.deepEqual(sectors(pc1Runs(h)), [0, 1, 2], 'its PC1 made the batch full');
+});
+
 test('sectors of different sizes never share a batch', async (t) => {
   const h = schedulerHarness({ threads: 2, pc1BatchSize: 4, pc1BatchWaitMs: 1_000, records: [atPc1(0), atPc1(1, 1), atPc1(2), atPc1(3, 1)] });
   t.teardown(() => h.stop());
