@@ -4,6 +4,7 @@
  * `sealing calls`.
  */
 import test from 'ava';
+import { sealingCallOf, workerJobOf } from '../../../src/api/methods/sealing.js';
 import { flattenJobs, formatCalls, formatJobs } from '../../../src/cli/commands/sealing.js';
 import { parsePc1BatchSize } from '../../../src/cli/commands/run.js';
 import { cleanup, runCli, tmpDir } from '../../helpers/cli-daemon.js';
@@ -66,4 +67,27 @@ test('sealing jobs and sealing calls show the batch of a call in a batch, and no
   t.is(rows[0]!.split(/\s+/).at(-1), 'Batch');
   t.is(rows[1]!.trim().split(/\s+/).at(-1), '0123abcd');
   t.is(rows[2]!.trim().split(/\s+/).at(-1), '-');
+});
+
+test('WorkerJobs gives a started member its batch, SealingCalls every call its last one', (t) => {
+  const record = {
+    callId: 'aaaaaaaa-0000-4000-8000-000000000000',
+    workId: 'w',
+    sector: { miner: 1000, number: 1 },
+    task: 'PC1' as const,
+    state: 'running' as const,
+    priority: 0,
+    input: {} as never,
+    attempts: 1,
+    createdAt: 0,
+    startedAt: 10,
+    worker: 'local',
+    batch: BATCH,
+  };
+  t.is(workerJobOf(record, { worker: 'local', runWait: 0, batch: BATCH }).job.Batch, BATCH, 'from where the scheduler has it');
+  t.is(workerJobOf(record).job.Batch, BATCH, 'from the record while running');
+  t.is(workerJobOf({ ...record, state: 'started' }).job.Batch, undefined, 'a queued call runs in no batch (yet)');
+  t.is(sealingCallOf({ ...record, state: 'returned', outcome: 'ok' }).Batch, BATCH);
+  const { batch: _, ...alone } = record;
+  t.false('Batch' in sealingCallOf(alone));
 });
