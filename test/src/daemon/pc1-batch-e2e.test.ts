@@ -5,26 +5,27 @@
  * (`sealing calls`), and the PC1 calls of the batch share its id. Kill -9 cases as the SIGKILL
  * matrix (sigkill-matrix.test.ts): when a batch member's `running` is committed
  * (`call.running.PC1`), and half-way through a batch's second layer (`pc1.mid-layer`, 8 MiB):
- * after the restart the calls resume under the same ids and the sectors end as uninterrupted.
+ * after the restart the calls resume under the same ids and the sectors end as uninterrupted. And
+ * `sealing abort` of one member: it ends aborted, the others run again under their ids.
  */
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { CRASH_AT_ENV, type CrashPoint } from '../../../src/lifecycle/crash-points.js';
 import { CallStore } from '../../../src/db/call-store.js';
 import { openDatabase } from '../../../src/db/database.js';
-import { cleanup, cliJson, daemonArgs, type DaemonProcess, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
-import { callProblems, type OfflineSeal, offlineSeal, type SealingCallRow, sealingCalls, storageProblems, waitForState } from '../../helpers/seal-checks.js';
+import { cleanup, cliJson, daemonArgs, type DaemonProcess, rawRpc, startDaemon, tmpDir } from '../../helpers/cli-daemon.js';
+import { callProblems, type OfflineSeal, offlineSeal, type SealingCallRow, sealingCalls, sleep, storageProblems, waitForState } from '../../helpers/seal-checks.js';
 
 const TICKET = 'a1'.repeat(32);
 const SEED = '5e'.repeat(32);
 
-const args = (sectorSize: string, batch: number) => [
+const args = (sectorSize: string, batch: number, waitMs = 60_000) => [
   ...daemonArgs({ sectorSize, fixedRandomness: { ticket: TICKET, seed: SEED }, epochMs: sectorSize === '2KiB' ? 50 : 100, seedWaitEpochs: 1 }),
   '--pc1-batch-size',
   String(batch),
   // long enough for every pledge here to get its PC1 ready: a full batch starts at once anyway
   '--pc1-batch-wait',
-  '60000',
+  String(waitMs),
 ];
 
 /** The offline seal of each sector (each alone), started at once so they run beside the daemon. */
@@ -150,6 +151,59 @@ test('8 MiB: a daemon killed half-way through a batch\'s second layer (pc1.mid-l
     t.deepEqual(pc1.map((c) => c.Attempts), [2, 2]);
     t.is(pc1[0]!.Batch, pc1[1]!.Batch);
     t.deepEqual(await storageProblems(repo, { quiescent: true }), []);
+  } finally {
+    await daemon.stop();
+  }
+});
+
+interface Job {
+  ID: { ID: string };
+  Sector: { Number: number };
+  Task: string;
+  RunWait: number;
+  Batch?: string;
+}
+
+/** The PC1 calls `WorkerJobs` lists as started, once `count` of them are. */
+async function runningPc1(repo: string, count: number, timeoutMs = 120_000): Promise<Job[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await rawRpc(repo, 'Filecoin.WorkerJobs', []);
+    const jobs = Object.values((r.result ?? {}) as Record<string, Job[]>)
+      .flat()
+      .filter((j) => j.Task === 'seal/v0/precommit/1' && j.RunWait === 0);
+    if (jobs.length >= count) return jobs.sort((a, b) => a.Sector.Number - b.Sector.Number);
+    if (Date.now() > deadline) throw new Error(`${count} PC1 calls never ran together: ${JSON.stringify(r.result)}`);
+    await sleep(50);
+  }
+}
+
+test('8 MiB: sealing abort of one member of a running batch ends it aborted; the other members are queued again under their ids and reach Proving as uninterrupted', async (t) => {
+  const repo = tmpDir('ss-batch-abort-');
+  t.teardown(() => cleanup(repo));
+  const refs = references('8MiB', 2);
+  // portable SHA-256: the batch's PC1 runs for seconds, long enough to be aborted while it runs
+  const daemon = await startDaemon(repo, args('8MiB', 3, 5_000), { SECTOR_STORAGE_PORTABLE_SHA: '1' });
+  try {
+    // at once, so the three PC1s are ready within the wait
+    const numbers = await Promise.all([0, 1, 2].map(() => cliJson<{ Number: number }>(repo, ['sectors', 'pledge'])));
+    t.deepEqual(numbers.map((n) => n.Number).sort(), [0, 1, 2]);
+    const jobs = await runningPc1(repo, 3);
+    const first = jobs[0]!.Batch;
+    t.truthy(first);
+    t.deepEqual(jobs.map((j) => j.Batch), [first, first, first], 'WorkerJobs gives each member the batch');
+    const victim = jobs[2]!.ID.ID;
+    const abort = await rawRpc(repo, 'Filecoin.SealingAbort', [victim]);
+    t.falsy(abort.error, JSON.stringify(abort.error));
+
+    const pc1 = await sealedAsReference(t, repo, refs);
+    t.deepEqual(pc1.map((c) => c.ID), [jobs[0]!.ID.ID, jobs[1]!.ID.ID], 'the same calls finished');
+    t.deepEqual(pc1.map((c) => c.Attempts), [2, 2], 'each ran a second time');
+    t.truthy(pc1[0]!.Batch);
+    t.not(pc1[0]!.Batch, first, 'in a new batch');
+    const aborted = (await sealingCalls(repo, 2)).find((c) => c.ID === victim);
+    t.like(aborted, { Outcome: 'aborted', Attempts: 1 });
+    t.regex(daemon.output(), new RegExp(`PC1 batch ${first} stopped`), 'the others were told why');
   } finally {
     await daemon.stop();
   }
