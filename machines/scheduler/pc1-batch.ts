@@ -15,9 +15,10 @@ import { LOCAL_WORKER_ID } from '../../src/tasks/worker-info.js';
 import type { TrackedCall } from './call-tracker.js';
 import type { Need } from './resource-pool.js';
 import type { Effects } from './sched-step.js';
-import { type SchedWorker, dropFromWindows, startOn } from './sched-workers.js';
+import { type SchedWorker, dropFromWindows, schedulable, startOn } from './sched-workers.js';
 import type { SchedulerContext } from './scheduler-base.js';
-import { claimOn } from './storage-view.js';
+import { allocBytes, selectorOf } from './selectors.js';
+import { type Claim, bestPath, claimOn } from './storage-view.js';
 import { put } from './tables.js';
 
 /** At most this many sectors in one batch (the native labeller's LABEL_BATCH_MAX). */
@@ -100,7 +101,8 @@ export function pc1Waited(d: SchedulerContext, sectorSize: number, gen: number):
 export function pc1Riders(d: SchedulerContext): Set<string> {
   const riders = new Set<string>();
   const local = d.workers[LOCAL_WORKER_ID];
-  if (d.pc1Batch.size <= 1 || !local || !batching(d, local) || !local.info.taskTypes.includes('PC1')) return riders;
+  // only while the local worker takes PC1s: otherwise they go to whichever worker does
+  if (!local || !batching(d, local) || !schedulable(local) || !local.info.taskTypes.includes('PC1') || local.disabledTypes.includes('PC1')) return riders;
   const seen = new Map<number, number>();
   for (const q of d.queue) {
     if (q.task.type !== 'PC1') continue;
@@ -132,14 +134,30 @@ export function formBatch(d: SchedulerContext, fx: Effects, w: SchedWorker, lead
     delete waits[key];
     d.pc1Batch = { ...d.pc1Batch, waits };
   }
-  const members = readyPc1(d, lead.sectorSize, leader).slice(1, d.pc1Batch.size);
+  // the space of each member's new files is claimed as a pass would (docs/design/scheduler.md §4):
+  // its window's claim, or room on one of the worker's sealing paths; a PC1 with no room stays queued
+  const windowClaims: Record<string, number> = { ...d.storage.claims };
+  for (const x of Object.values(d.workers)) for (const win of x.windows) for (const c of win.claims.values()) claimOn(windowClaims, c, 1);
+  const members: { id: string; claim: Claim | undefined }[] = [];
+  for (const id of readyPc1(d, lead.sectorSize, leader).slice(1)) {
+    if (members.length === d.pc1Batch.size - 1) break;
+    let claim = w.windows.map((x) => x.claims.get(id)).find((c) => c !== undefined);
+    if (!claim) {
+      const sel = selectorOf(d.calls[id]!.task);
+      const bytes = sel.kind === 'alloc' ? allocBytes(sel, lead.sectorSize) : 0;
+      const path = bestPath(d.storage.paths, windowClaims, w.info.paths, 'sealing', bytes);
+      if (path === undefined) continue;
+      claim = { path, bytes };
+      claimOn(windowClaims, claim, 1);
+    }
+    members.push({ id, claim });
+  }
   if (members.length === 0) return [];
   const batch = globalThis.crypto.randomUUID();
-  const calls = [leader, ...members];
+  const calls = [leader, ...members.map((m) => m.id)];
   put(d.calls, leader, { ...lead, batch });
-  for (const id of members) {
+  for (const { id, claim } of members) {
     const call = d.calls[id]!;
-    const claim = w.windows.map((x) => x.claims.get(id)).find((c) => c !== undefined);
     d.queue.remove(id);
     for (const x of Object.values(d.workers)) dropFromWindows(x, id);
     startOn(w, id, memberNeed(needOf(id)));
@@ -152,5 +170,5 @@ export function formBatch(d: SchedulerContext, fx: Effects, w: SchedWorker, lead
     put(d.calls, id, next);
   }
   for (const id of calls) fx.spawn.push({ callId: id, task: d.calls[id]!.task, worker: w.info.id, batch: { id: batch, calls } });
-  return members;
+  return members.map((m) => m.id);
 }

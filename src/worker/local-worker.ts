@@ -69,8 +69,16 @@ export class LocalWorker {
    * worker's `preparing` pool and the work in `active` finds its files here.
    */
   async prepare(task: Task, opts: TaskRunOptions): Promise<void> {
-    sectorId(task.sector.miner, task.sector.number);
-    await prepareInputs(this.#env, task, opts);
+    const batch = opts.batch && opts.callId !== undefined ? { batch: opts.batch, callId: opts.callId } : undefined;
+    // a member that ends before its run reaches the batch stops it (src/worker/pc1-batch.ts)
+    if (batch) this.#env.pc1Batches.watch(batch.batch, batch.callId, opts.signal);
+    try {
+      sectorId(task.sector.miner, task.sector.number);
+      await prepareInputs(this.#env, task, opts);
+    } catch (err) {
+      if (batch) this.#env.pc1Batches.abandon(batch.batch, batch.callId, err);
+      throw err;
+    }
   }
 
   /**

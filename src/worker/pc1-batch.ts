@@ -89,6 +89,20 @@ export class Pc1Batches {
     });
   }
 
+  /**
+   * Member `callId` of `batch` has started (its prepare step): should its call be aborted before
+   * it hands its input over (even before its run starts, waiting for room on the worker), the
+   * batch stops rather than wait for it.
+   */
+  watch(batch: { id: string; calls: readonly string[] }, callId: string, signal: AbortSignal): void {
+    const g = this.#gathering(batch);
+    const onAbort = () => {
+      if (!g.arrived.has(callId)) this.abandon(batch, callId, signal.reason ?? new AbortedError(`call ${callId} aborted`));
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  }
+
   /** Member `callId` failed before it could hand its input over: the batch stops. */
   abandon(batch: { id: string; calls: readonly string[] }, callId: string, error: unknown): void {
     const g = this.#gathering(batch);

@@ -4,8 +4,10 @@
  * batch wait (the delayed `scheduler.pc1.waited`) for a batch to fill. On the simulated-clock harness.
  */
 import test from 'ava';
+import { allocBytes } from '../../../machines/scheduler/selectors.js';
 import type { SectorRecordDraft } from '../../../src/db/sector-store.js';
-import { type Run, type SchedulerHarness, schedulerHarness, workerInfo } from '../scheduler-harness.js';
+import { FileType } from '../../../src/sector/sector-id.js';
+import { HARNESS_PATH, type Run, type SchedulerHarness, schedulerHarness, workerInfo } from '../scheduler-harness.js';
 
 const TICKET = { value: 'aa'.repeat(32), epoch: 1 };
 const FILLER = { pieceCid: 'filler', pieceCidV2: '', paddedSize: 2048, payloadSize: 0 };
@@ -151,4 +153,26 @@ test('aborting one member: it ends aborted; the others, stopped with the batch, 
   t.not(again[0]!.batch!.id, first, 'in a new batch');
   t.is(again[0]!.batch!.id, again[1]!.batch!.id);
   for (const r of again) t.like(h.calls.get(r.callId), { state: 'running', attempts: 2, batch: again[0]!.batch!.id });
+});
+
+test('with PC1 disabled on the local worker, no PC1 waits to ride in a batch: another worker runs them', async (t) => {
+  const h = schedulerHarness({ pc1BatchSize: 3, workers: [workerInfo('local'), workerInfo('w')], records: [atPc1(0), atPc1(1), atPc1(2)] });
+  t.teardown(() => h.stop());
+  // before the first pass (the next turn of the event loop)
+  h.send({ type: 'scheduler.worker.disable', id: 'local', taskType: 'PC1' });
+  await h.flush();
+  const runs = pc1Runs(h);
+  t.deepEqual(sectors(runs), [0, 1], 'two threads on w: two PC1s run there');
+  t.true(runs.every((r) => r.worker === 'w' && r.batch === undefined));
+});
+
+test('a PC1 whose files have no room on the local worker\'s paths is not taken into the batch', async (t) => {
+  const pc1Bytes = allocBytes({ kind: 'alloc', types: FileType.sealed | FileType.cache, pathType: 'sealing' }, 2048);
+  const h = schedulerHarness({ threads: 1, pc1BatchSize: 2, paths: [{ id: HARNESS_PATH, available: pc1Bytes + pc1Bytes / 2 }], records: [atPc1(0), atPc1(1)] });
+  t.teardown(() => h.stop());
+  await h.flush();
+  const runs = pc1Runs(h);
+  t.deepEqual(sectors(runs), [0], 'room for one sector\'s files: it runs alone');
+  t.is(runs[0]!.batch, undefined);
+  t.is(h.root.getSnapshot().context.calls[h.calls.list({ number: 1 })[0]!.callId]?.phase, 'queued', 'the other waits for room');
 });

@@ -86,3 +86,33 @@ test('a pool task that fails fails every member with its error', async (t) => {
   runs[0]!.reject(new InternalError('parent cache unreadable'));
   for (const p of ps) await t.throwsAsync(p, { code: 'INTERNAL', message: 'parent cache unreadable' });
 });
+
+test('a member aborted before its run reaches the batch (waiting for room on the worker) stops it: the others end WORKER_LOST', async (t) => {
+  const { pool, runs } = fakePool();
+  const batches = new Pc1Batches(pool);
+  const leader = new AbortController();
+  batches.watch(BATCH, 'c0', leader.signal);
+  const ps = [1, 2].map((i) => {
+    const signal = new AbortController().signal;
+    batches.watch(BATCH, `c${i}`, signal);
+    return batches.label(BATCH, `c${i}`, input(i), { signal });
+  });
+  leader.abort(new AbortedError('call c0 aborted'));
+  for (const p of ps) await t.throwsAsync(p, { code: 'WORKER_LOST', message: /PC1 batch b-1 stopped \(call c0: call c0 aborted\)/ });
+  t.is(runs.length, 0);
+});
+
+test('a member aborted after it handed its input over is the batch\'s own abort, not abandoned twice', async (t) => {
+  const { pool, runs } = fakePool();
+  const batches = new Pc1Batches(pool);
+  const ctl = [0, 1].map(() => new AbortController());
+  const two = { id: 'b-3', calls: ['c0', 'c1'] };
+  const ps = [0, 1].map((i) => {
+    batches.watch(two, `c${i}`, ctl[i]!.signal);
+    return batches.label(two, `c${i}`, input(i), { signal: ctl[i]!.signal });
+  });
+  t.is(runs.length, 1);
+  ctl[0]!.abort(new AbortedError('call c0 aborted'));
+  await t.throwsAsync(ps[0]!, { code: 'ABORTED' });
+  await t.throwsAsync(ps[1]!, { code: 'WORKER_LOST' });
+});
