@@ -87,7 +87,10 @@ export function pc1Waited(d: SchedulerContext, sectorSize: number, gen: number):
   const key = String(sectorSize);
   const wait = d.pc1Batch.waits[key];
   if (wait?.gen !== gen) return false; // a batch formed meanwhile
-  d.pc1Batch = { ...d.pc1Batch, waits: { ...d.pc1Batch.waits, [key]: { gen, over: true } } };
+  const waits = { ...d.pc1Batch.waits, [key]: { gen, over: true } };
+  // the PC1s that waited are gone (aborted, or started elsewhere): the next one waits anew
+  if (readyPc1(d, sectorSize).length === 0) delete waits[key];
+  d.pc1Batch = { ...d.pc1Batch, waits };
   return true;
 }
 

@@ -35,15 +35,14 @@ export async function runPreCommit1(env: WorkerEnv, task: TaskOf<'PC1'>, run: Ta
   const { sector, input } = task;
   const name = sectorName(sector);
   const info = sealProofInfo(task.proofType);
-  const ticket = bytesOfHex32(input.ticket, 'PC1 ticket');
-  // fails on a bad piece list before anything is locked or allocated
-  const expectedCommD = hexOf(computeCommD(info.sectorSize, input.pieces));
-
   const batch = run.batch && run.callId !== undefined ? { ...run.batch, callId: run.callId } : undefined;
   let handedOver = false;
   let lock: { release(): void } | undefined;
   let reservation: ReservationHandle | undefined;
   try {
+    const ticket = bytesOfHex32(input.ticket, 'PC1 ticket');
+    // fails on a bad piece list before anything is locked or allocated
+    const expectedCommD = hexOf(computeCommD(info.sectorSize, input.pieces));
     lock = await lockSector(env, sector, FileType.unsealed, FileType.sealed | FileType.cache, run.signal);
     await fetchInputs(env, task, run);
     const unsealed = await requireLocal(env, sector, 'unsealed', 'PC1');

@@ -176,3 +176,19 @@ test('a PC1 whose files have no room on the local worker\'s paths is not taken i
   t.is(runs[0]!.batch, undefined);
   t.is(h.root.getSnapshot().context.calls[h.calls.list({ number: 1 })[0]!.callId]?.phase, 'queued', 'the other waits for room');
 });
+
+test('a wait whose PC1 was aborted meanwhile ends without a trace: the next PC1 of that size waits anew', async (t) => {
+  const h = schedulerHarness({ threads: 1, pc1BatchSize: 2, pc1BatchWaitMs: 1_000, records: [atPc1(0)], nextNumber: 1 });
+  t.teardown(() => h.stop());
+  await h.flush();
+  const [call] = h.calls.list({ number: 0 });
+  t.like(await h.request({ type: 'scheduler.call.abort', callId: call!.callId }), { ok: true });
+  h.clock.increment(1_000);
+  await h.flush();
+  t.deepEqual(h.root.getSnapshot().context.pc1Batch.waits, {});
+  await h.request({ type: 'scheduler.pledge' });
+  await h.finish('AP', FILLER);
+  h.heldOf('chainGetTicket').resolve(TICKET);
+  await h.flush();
+  t.is(pc1Runs(h).length, 0, 'sector 1\'s PC1 waits for a second one');
+});
