@@ -146,6 +146,61 @@ void ss_sha256_chunks_multi(unsigned simd, unsigned ways, const uint8_t *const *
   for (; s < ways; s++) ss_sha256_chunks(simd, chunks[s], n_chunks, out[s]);
 }
 
+void ss_sha256_repeat_from(unsigned simd, const uint32_t head[8], const ss_sha256_repeat *m, unsigned n_distinct,
+                           unsigned n_blocks, const uint8_t *next_lo, const uint8_t *next_hi, uint32_t next_head[8],
+                           uint8_t out[32]) {
+  if (simd & SS_HW_SHANI) {
+    ss_sha256_shani_repeat_from(head, m, n_distinct, n_blocks, next_lo, next_hi, next_head, out);
+    return;
+  }
+  uint32_t st[8];
+  memcpy(st, head, sizeof st);
+  ss_sha256_portable_repeat(st, m, n_distinct, n_blocks);
+  ss_sha256_digest(st, out);
+  if (next_lo) {
+    memcpy(next_head, ss_sha256_h0, 32);
+    ss_sha256_portable_halves(next_head, next_lo, next_hi);
+  }
+}
+
+void ss_sha256_repeat_multi(unsigned simd, unsigned ways, const uint8_t *const *first_lo, const uint8_t *first_hi,
+                            const ss_sha256_repeat *const *m, unsigned n_distinct, unsigned n_blocks,
+                            uint8_t *const *out) {
+  unsigned s = 0;
+#if defined(__x86_64__)
+  if (ways == 8 && (simd & SS_HW_X8SHA)) {
+    /* the AVX-512VL lanes compute every schedule word of eight blocks in a few vector
+     * instructions; they take the message as its plain chunk sequence */
+    enum { MAX_CHUNKS = 2 + 2 * 32 + 1 };
+    const uint8_t *seq[8][MAX_CHUNKS];
+    const uint8_t *const *streams[8];
+    if (n_blocks <= 32) {
+      for (unsigned w = 0; w < 8; w++) {
+        size_t n = 0;
+        seq[w][n++] = first_lo[w];
+        seq[w][n++] = first_hi;
+        for (unsigned j = 0; j < n_blocks; j++) {
+          seq[w][n++] = m[w]->pairs[2 * (j % n_distinct)];
+          seq[w][n++] = m[w]->pairs[2 * (j % n_distinct) + 1];
+        }
+        seq[w][n++] = m[w]->last;
+        streams[w] = seq[w];
+      }
+      ss_sha256_x8_chunks(streams, 2 * (size_t)n_blocks + 3, out);
+      return;
+    }
+  }
+#endif
+  if (simd & SS_HW_SHANI)
+    for (; s + 2 <= ways; s += 2) ss_sha256_shani_repeat2(first_lo + s, first_hi, m + s, n_distinct, n_blocks, out + s);
+  for (; s < ways; s++) {
+    uint32_t st[8];
+    ss_sha256_init(st);
+    ss_sha256_compress_halves(simd, st, first_lo[s], first_hi);
+    ss_sha256_repeat_from(simd, st, m[s], n_distinct, n_blocks, NULL, NULL, NULL, out[s]);
+  }
+}
+
 void ss_sha256_pair(unsigned simd, const uint8_t a[32], const uint8_t b[32], uint8_t out[32]) {
   const uint8_t *chunks[2] = {a, b};
   ss_sha256_chunks(simd, chunks, 2, out);

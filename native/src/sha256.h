@@ -79,6 +79,37 @@ void ss_sha256_chunks_from(unsigned simd, const uint32_t head[8], const uint8_t 
                            uint64_t total_len, const uint8_t *next_lo, const uint8_t *next_hi, uint32_t next_head[8],
                            uint8_t out[32]);
 
+/* Most distinct blocks a repeating message (ss_sha256_repeat) may cycle through. */
+#define SS_SHA256_REPEAT_MAX 8
+
+/* The part of a message that repeats: n_blocks blocks cycling through n_distinct distinct blocks
+ * (block j is pairs[2d] || pairs[2d + 1], d = j % n_distinct; 32-byte chunks read in place), then
+ * one final block last[0..32) || padding. This is a PC1 label after its first block: its 36
+ * parents before the last repeat 6 labels (layer 1: 3 distinct blocks) or 14 labels (layers >= 2:
+ * 7 distinct blocks) in a fixed order (rust-fil-proofs `create_label`), so the message schedule
+ * (W[t] + K[t]) of each distinct block is computed once and reused for its repeats. */
+typedef struct {
+  const uint8_t *pairs[2 * SS_SHA256_REPEAT_MAX];
+  const uint8_t *last;
+} ss_sha256_repeat;
+
+/* out = SHA-256 of (first block) || the blocks of m (n_distinct 1..SS_SHA256_REPEAT_MAX, n_blocks
+ * >= 0), whose first block is hashed already: `head` is the state after it. The message is
+ * 64 * (n_blocks + 1) + 32 bytes. next_lo / next_hi / next_head hash the next message's first
+ * block on the side, as in ss_sha256_chunks_from. */
+void ss_sha256_repeat_from(unsigned simd, const uint32_t head[8], const ss_sha256_repeat *m, unsigned n_distinct,
+                           unsigned n_blocks, const uint8_t *next_lo, const uint8_t *next_hi, uint32_t next_head[8],
+                           uint8_t out[32]);
+
+/* `ways` (1 to 8) such messages at once, each with its own first block first_lo[s] || first_hi
+ * (hashed here from the initial state) and blocks m[s], all with the same n_distinct and
+ * n_blocks: out[s] = the digest of message s. With SHA-NI the streams are hashed two at a time,
+ * their chains interleaved; eight with SS_HW_X8SHA run on AVX-512VL lanes
+ * (ss_sha256_chunks_multi). A PC1 batch labels its sectors' nodes this way. */
+void ss_sha256_repeat_multi(unsigned simd, unsigned ways, const uint8_t *const *first_lo, const uint8_t *first_hi,
+                            const ss_sha256_repeat *const *m, unsigned n_distinct, unsigned n_blocks,
+                            uint8_t *const *out);
+
 /* `ways` (1 to 8) messages of n_chunks chunks each at once: out[s] = SHA-256(chunks[s][0] || ...
  * || chunks[s][n_chunks - 1]). With SHA-NI the streams are hashed two at a time with their
  * dependency chains interleaved; eight streams with SS_HW_X8SHA run on AVX-512VL lanes instead.
