@@ -379,27 +379,36 @@ SHANI_FN void ss_sha256_shani_repeat_from(const uint32_t head[8], const ss_sha25
   store_digest(out, a_0, c_0, 0);
 }
 
+/* `ways` streams of ss_sha256_repeat messages, each with its own first block first_lo[s] || first_hi */
+#define REPEAT_MULTI(FOR)                                                   \
+  do {                                                                      \
+    const __m128i bswap = BSWAP_MASK;                                       \
+    __m128i h_abef, h_cdgh;                                                 \
+    load_state(ss_sha256_h0, &h_abef, &h_cdgh);                             \
+    FOR(RP_DECL, 0)                                                         \
+    FOR(RP_FIRST, 0)                                                        \
+    BLOCK(FOR);                                                             \
+    unsigned j = 0, d = 0;                                                  \
+    REPEAT_BLOCKS(FOR);                                                     \
+    uint8_t half[32];                                                       \
+    ss_sha256_pad_half(64 * ((uint64_t)n_blocks + 1) + 32, half);           \
+    FOR(RP_LAST, 0)                                                         \
+    BLOCK(FOR);                                                             \
+    FOR(RP_OUT, 0)                                                          \
+  } while (0)
+#define RP_FIRST(s, _) __m128i a_##s = h_abef, c_##s = h_cdgh; lo_##s = first_lo[s]; hi_##s = first_hi;
+#define RP_OUT(s, _) store_digest(out[s], a_##s, c_##s, 0);
+
 SHANI_FN void ss_sha256_shani_repeat2(const uint8_t *const *first_lo, const uint8_t *first_hi,
                                       const ss_sha256_repeat *const *m, unsigned n_distinct, unsigned n_blocks,
                                       uint8_t *const *out) {
-  const __m128i bswap = BSWAP_MASK;
-  __m128i a_0, c_0, a_1, c_1;
-  FOR2(RP_DECL, 0)
-  load_state(ss_sha256_h0, &a_0, &c_0);
-  a_1 = a_0;
-  c_1 = c_0;
-  lo_0 = first_lo[0];
-  lo_1 = first_lo[1];
-  hi_0 = hi_1 = first_hi;
-  BLOCK(FOR2);
-  unsigned j = 0, d = 0;
-  REPEAT_BLOCKS(FOR2);
-  uint8_t half[32];
-  ss_sha256_pad_half(64 * ((uint64_t)n_blocks + 1) + 32, half);
-  FOR2(RP_LAST, 0)
-  BLOCK(FOR2);
-  store_digest(out[0], a_0, c_0, 0);
-  store_digest(out[1], a_1, c_1, 0);
+  REPEAT_MULTI(FOR2);
+}
+
+SHANI_FN void ss_sha256_shani_repeat4(const uint8_t *const *first_lo, const uint8_t *first_hi,
+                                      const ss_sha256_repeat *const *m, unsigned n_distinct, unsigned n_blocks,
+                                      uint8_t *const *out) {
+  REPEAT_MULTI(FOR4);
 }
 
 /* Two messages of the same chunk count at once (the streams of a PC1 batch): the chains of the
