@@ -100,35 +100,6 @@ void ss_sha256_chunks(unsigned simd, const uint8_t *const *chunks, size_t n_chun
     ss_sha256_portable_chunks(chunks, n_chunks, out);
 }
 
-void ss_sha256_chunks_from(unsigned simd, const uint32_t head[8], const uint8_t *const *chunks, size_t n_chunks,
-                           uint64_t total_len, const uint8_t *next_lo, const uint8_t *next_hi, uint32_t next_head[8],
-                           uint8_t out[32]) {
-  if (simd & SS_HW_SHANI) {
-    ss_sha256_shani_chunks_from(head, chunks, n_chunks, total_len, next_lo, next_hi, next_head, out);
-    return;
-  }
-  uint32_t st[8];
-  memcpy(st, head, sizeof st);
-  size_t i = 0;
-  for (; i + 1 < n_chunks; i += 2) ss_sha256_portable_halves(st, chunks[i], chunks[i + 1]);
-  if (n_chunks & 1) {
-    uint8_t half[32];
-    ss_sha256_pad_half(total_len, half);
-    ss_sha256_portable_halves(st, chunks[n_chunks - 1], half);
-  } else {
-    uint8_t pad[64];
-    memset(pad, 0, sizeof pad);
-    pad[0] = 0x80;
-    ss_put_be64(pad + 56, total_len * 8);
-    ss_sha256_portable_blocks(st, pad, 1);
-  }
-  ss_sha256_digest(st, out);
-  if (next_lo) {
-    memcpy(next_head, ss_sha256_h0, 32);
-    ss_sha256_portable_halves(next_head, next_lo, next_hi);
-  }
-}
-
 void ss_sha256_chunks_multi(unsigned simd, unsigned ways, const uint8_t *const *const *chunks, size_t n_chunks,
                             uint8_t *const *out) {
   unsigned s = 0;

@@ -29,8 +29,6 @@ void ss_sha256_shani_compress2(uint32_t st0[8], const uint8_t *b0, uint32_t st1[
 /* simd: SS_HW_AVX512 or SS_HW_AVX2 select the 8-stream schedule for runs of 8 pairs. */
 void ss_sha256_shani_pairs(unsigned simd, const uint8_t *in, size_t n_pairs, uint8_t *out);
 void ss_sha256_shani_chunks(const uint8_t *const *chunks, size_t n_chunks, uint8_t out[32]);
-void ss_sha256_shani_chunks_from(const uint32_t head[8], const uint8_t *const *chunks, size_t n_chunks, uint64_t total_len,
-                                 const uint8_t *next_lo, const uint8_t *next_hi, uint32_t next_head[8], uint8_t out[32]);
 void ss_sha256_shani_repeat_from(const uint32_t head[8], const ss_sha256_repeat *m, unsigned n_distinct, unsigned n_blocks,
                                  const uint8_t *next_lo, const uint8_t *next_hi, uint32_t next_head[8], uint8_t out[32]);
 void ss_sha256_shani_repeat2(const uint8_t *const *first_lo, const uint8_t *first_hi, const ss_sha256_repeat *const *m,

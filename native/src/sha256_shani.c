@@ -281,46 +281,6 @@ SHANI_FN void ss_sha256_shani_chunks(const uint8_t *const *chunks, size_t n_chun
   store_digest(out, a_0, c_0, 0);
 }
 
-/* The rest of a message whose first block is already hashed: `head` is the state after it
- * (FIPS order), chunks[0..n_chunks) the 32-byte chunks after it, total_len the whole message's
- * length. When next_lo is given, the first block of the next message (next_lo || next_hi) is
- * hashed alongside this message's first remaining block, as a second stream, and its state
- * stored in next_head: in a latency-bound chain the second stream costs almost nothing, and the
- * next label's chain then starts one block later. */
-SHANI_FN void ss_sha256_shani_chunks_from(const uint32_t head[8], const uint8_t *const *chunks, size_t n_chunks,
-                                          uint64_t total_len, const uint8_t *next_lo, const uint8_t *next_hi,
-                                          uint32_t next_head[8], uint8_t out[32]) {
-  const __m128i bswap = BSWAP_MASK;
-  __m128i a_0, c_0, a_1, c_1;
-  load_state(head, &a_0, &c_0);
-  size_t i = 0;
-  if (next_lo && n_chunks >= 2) {
-    load_state(ss_sha256_h0, &a_1, &c_1);
-    const uint8_t *lo_0 = chunks[0], *hi_0 = chunks[1], *lo_1 = next_lo, *hi_1 = next_hi;
-    BLOCK(FOR2);
-    store_state(next_head, a_1, c_1);
-    i = 2;
-  }
-  for (; i + 1 < n_chunks; i += 2) {
-    const uint8_t *lo_0 = chunks[i], *hi_0 = chunks[i + 1];
-    BLOCK(FOR1);
-  }
-  if (n_chunks & 1) {
-    uint8_t half[32];
-    ss_sha256_pad_half(total_len, half);
-    const uint8_t *lo_0 = chunks[n_chunks - 1], *hi_0 = half;
-    BLOCK(FOR1);
-  } else {
-    uint8_t pad[64];
-    memset(pad, 0, sizeof pad);
-    pad[0] = 0x80;
-    ss_put_be64(pad + 56, total_len * 8);
-    const uint8_t *lo_0 = pad, *hi_0 = pad + 32;
-    BLOCK(FOR1);
-  }
-  store_digest(out, a_0, c_0, 0);
-}
-
 /* The repeating part of a PC1 label (ss_sha256_repeat). The first occurrence of each distinct
  * block is a full compression that also stores its W+K (RNDKEEP); every repeat then feeds that
  * table straight to SHA256RNDS2 (RNDWKS), without SHA256MSG1/MSG2 or the additions, which
