@@ -167,8 +167,14 @@ void ss_sha256_repeat_multi(unsigned simd, unsigned ways, const uint8_t *const *
    * the 16 XMM registers well enough; on Zen 4 (EPYC, 8 MiB layers, CPU time) a batch of four
    * labelled 2.5 M labels/s (layer 1) and 2.1 M (layer 2) against 2.0 M and 1.8 M as two pairs.
    * Not on Intel AVX-512 cores (SS_HW_X8SHA), where SHA-NI chains do not overlap. */
-  if ((simd & SS_HW_SHANI) && !(simd & SS_HW_X8SHA))
+  if ((simd & SS_HW_SHANI) && !(simd & SS_HW_X8SHA)) {
     for (; s + 4 <= ways; s += 4) ss_sha256_shani_repeat4(first_lo + s, first_hi, m + s, n_distinct, n_blocks, out + s);
+    /* three left (batches of 3 and 7): one 3-stream call beats a pair and a single stream */
+    if (ways - s == 3) {
+      ss_sha256_shani_repeat3(first_lo + s, first_hi, m + s, n_distinct, n_blocks, out + s);
+      s += 3;
+    }
+  }
   if (simd & SS_HW_SHANI)
     for (; s + 2 <= ways; s += 2) ss_sha256_shani_repeat2(first_lo + s, first_hi, m + s, n_distinct, n_blocks, out + s);
   for (; s < ways; s++) {

@@ -33,6 +33,8 @@ void ss_sha256_shani_repeat_from(const uint32_t head[8], const ss_sha256_repeat 
                                  const uint8_t *next_lo, const uint8_t *next_hi, uint32_t next_head[8], uint8_t out[32]);
 void ss_sha256_shani_repeat2(const uint8_t *const *first_lo, const uint8_t *first_hi, const ss_sha256_repeat *const *m,
                              unsigned n_distinct, unsigned n_blocks, uint8_t *const *out);
+void ss_sha256_shani_repeat3(const uint8_t *const *first_lo, const uint8_t *first_hi, const ss_sha256_repeat *const *m,
+                             unsigned n_distinct, unsigned n_blocks, uint8_t *const *out);
 void ss_sha256_shani_repeat4(const uint8_t *const *first_lo, const uint8_t *first_hi, const ss_sha256_repeat *const *m,
                              unsigned n_distinct, unsigned n_blocks, uint8_t *const *out);
 void ss_sha256_shani_chunks2(const uint8_t *const *const *chunks, size_t n_chunks, uint8_t *const *out);

@@ -66,6 +66,7 @@ SHANI_INLINE void store_digest(uint8_t *out, __m128i abef, __m128i cdgh, int tru
 #define FOR1(M, ...) M(0, __VA_ARGS__)
 #define FOR2(M, ...) M(0, __VA_ARGS__) M(1, __VA_ARGS__)
 #define FOR1_1(M, ...) M(1, __VA_ARGS__)
+#define FOR3(M, ...) M(0, __VA_ARGS__) M(1, __VA_ARGS__) M(2, __VA_ARGS__)
 #define FOR4(M, ...) M(0, __VA_ARGS__) M(1, __VA_ARGS__) M(2, __VA_ARGS__) M(3, __VA_ARGS__)
 
 /* four rounds: two RNDS2, the second on the upper half of x */
@@ -363,6 +364,12 @@ SHANI_FN void ss_sha256_shani_repeat2(const uint8_t *const *first_lo, const uint
                                       const ss_sha256_repeat *const *m, unsigned n_distinct, unsigned n_blocks,
                                       uint8_t *const *out) {
   REPEAT_MULTI(FOR2);
+}
+
+SHANI_FN void ss_sha256_shani_repeat3(const uint8_t *const *first_lo, const uint8_t *first_hi,
+                                      const ss_sha256_repeat *const *m, unsigned n_distinct, unsigned n_blocks,
+                                      uint8_t *const *out) {
+  REPEAT_MULTI(FOR3);
 }
 
 SHANI_FN void ss_sha256_shani_repeat4(const uint8_t *const *first_lo, const uint8_t *first_hi,
