@@ -33,11 +33,11 @@ static void header_block(uint8_t hdr[32], uint32_t layer, uint64_t v) {
   for (int i = 0; i < 8; i++) hdr[4 + i] = (uint8_t)(v >> (56 - 8 * i));
 }
 
-/* The 36 parents after a label's first block and the 37th, in hashing order (rust-fil-proofs
- * `create_label/single.rs`): layer 1 repeats its 6 base parents, 3 distinct blocks, six times;
- * layers >= 2 repeat the 6 base and 8 expander parents, 7 distinct blocks, 2 4/7 times. Every
- * label's remaining message is 18 blocks cycling through those, then the 37th parent (the first
- * base parent, or the first expander parent) with the padding. Returns the distinct block count. */
+/* The 37 parent labels after a label's first block, in hashing order (rust-fil-proofs
+ * `create_label/single.rs`): layer 1 hashes its 6 base parents six times (3 distinct blocks) and
+ * the first once more; layers >= 2 their 14 parents twice (7 distinct blocks), the first 8 once
+ * more, then the 9th. Either way 18 blocks cycle through the distinct ones, then the last parent
+ * fills the final block with the padding. Returns the distinct block count. */
 #define REPEAT_BLOCKS 18
 static unsigned parent_blocks(ss_sha256_repeat *m, const uint32_t *p, uint32_t layer, const uint8_t *cur,
                               const uint8_t *prev) {
