@@ -68,8 +68,11 @@ export interface SimdInfo {
   readonly sha256: 'portable' | 'sha-ni' | 'sha-ni+avx2' | 'sha-ni+avx512';
   readonly blake2b: 'portable' | 'avx2' | 'avx512';
   readonly poseidon: 'portable' | 'adx' | 'ifma';
-  /** How a PC1 batch of eight sectors hashes its labels. */
-  readonly pc1Batch8: 'portable' | 'sha-ni-pairs' | 'avx512-8-lanes';
+  /**
+   * How a PC1 batch of eight sectors hashes its labels: two groups of four interleaved SHA-NI
+   * streams, eight AVX-512VL lanes (Intel cores with AVX-512), or portable C.
+   */
+  readonly pc1Batch8: 'portable' | 'sha-ni-fours' | 'avx512-8-lanes';
 }
 
 interface SimdBinding {

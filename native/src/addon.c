@@ -130,7 +130,7 @@ static napi_value simd_info(napi_env env, napi_callback_info info) {
   SS_CALL(env, napi_set_named_property(env, o, "sha256", str(env, sha)));
   SS_CALL(env, napi_set_named_property(env, o, "blake2b", str(env, b2)));
   SS_CALL(env, napi_set_named_property(env, o, "poseidon", str(env, pos)));
-  SS_CALL(env, napi_set_named_property(env, o, "pc1Batch8", str(env, (f & SS_HW_X8SHA) ? "avx512-8-lanes" : (f & SS_HW_SHANI) ? "sha-ni-pairs" : "portable")));
+  SS_CALL(env, napi_set_named_property(env, o, "pc1Batch8", str(env, (f & SS_HW_X8SHA) ? "avx512-8-lanes" : (f & SS_HW_SHANI) ? "sha-ni-fours" : "portable")));
   return o;
 }
 

@@ -33,23 +33,22 @@ static void header_block(uint8_t hdr[32], uint32_t layer, uint64_t v) {
   for (int i = 0; i < 8; i++) hdr[4 + i] = (uint8_t)(v >> (56 - 8 * i));
 }
 
-/* The 37 parent label pointers, in hashing order (rust-fil-proofs `create_label/single.rs`). */
-static void parent_sequence(const uint8_t **seq, const uint32_t *p, uint32_t layer,
-                            const uint8_t *cur, const uint8_t *prev) {
+/* The 37 parent labels after a label's first block, in hashing order (rust-fil-proofs
+ * `create_label/single.rs`): layer 1 hashes its 6 base parents six times (3 distinct blocks) and
+ * the first once more; layers >= 2 their 14 parents twice (7 distinct blocks), the first 8 once
+ * more, then the 9th. Either way 18 blocks cycle through the distinct ones, then the last parent
+ * fills the final block with the padding. Returns the distinct block count. */
+#define REPEAT_BLOCKS 18
+static unsigned parent_blocks(ss_sha256_repeat *m, const uint32_t *p, uint32_t layer, const uint8_t *cur,
+                              const uint8_t *prev) {
+  for (int i = 0; i < SS_SDR_BASE_DEGREE; i++) m->pairs[i] = cur + 32 * (uint64_t)p[i];
   if (layer == 1) {
-    const uint8_t *b[6];
-    for (int i = 0; i < 6; i++) b[i] = cur + 32 * (uint64_t)p[i];
-    for (int r = 0; r < 6; r++)
-      for (int i = 0; i < 6; i++) seq[6 * r + i] = b[i];
-    seq[36] = b[0];
-  } else {
-    const uint8_t *b[14];
-    for (int i = 0; i < 6; i++) b[i] = cur + 32 * (uint64_t)p[i];
-    for (int i = 6; i < 14; i++) b[i] = prev + 32 * (uint64_t)p[i];
-    for (int i = 0; i < 14; i++) seq[i] = seq[14 + i] = b[i];
-    for (int i = 0; i < 8; i++) seq[28 + i] = b[i];
-    seq[36] = b[8];
+    m->last = m->pairs[0];
+    return SS_SDR_BASE_DEGREE / 2;
   }
+  for (int i = SS_SDR_BASE_DEGREE; i < SS_SDR_DEGREE; i++) m->pairs[i] = prev + 32 * (uint64_t)p[i];
+  m->last = m->pairs[SS_SDR_BASE_DEGREE + 2];
+  return SS_SDR_DEGREE / 2;
 }
 
 static bool parents_valid(const uint32_t *p, uint64_t v, uint64_t nodes, uint32_t layer) {
@@ -79,15 +78,14 @@ static inline void prefetch_parents(const uint32_t *p, const uint8_t *cur, const
 
 /* One sector: each label's first block (replica id || layer/node header) does not depend on
  * any other label, so it is hashed one node ahead, beside the previous label's chain
- * (ss_sha256_chunks_from); a label's chain on the critical path is then 19 compressions, not 20. */
+ * (ss_sha256_repeat_from); a label's chain on the critical path is then 19 compressions, not 20. */
 static int64_t label_range_one(const uint8_t *replica_id, uint32_t layer, uint64_t nodes, uint64_t start, uint64_t count,
                                const uint32_t *parents, uint8_t *cur, const uint8_t *prev, unsigned simd,
                                const int32_t *cancel) {
   uint8_t hdr[2][32];
-  const uint8_t *seq[37];
+  ss_sha256_repeat m;
   uint32_t head[2][8];
   const bool straddles = ((uintptr_t)cur & 31) != 0 || (layer >= 2 && ((uintptr_t)prev & 31) != 0);
-  const uint64_t total = 39 * 32;
   bool have_head = false; /* head[i % 2] holds node v's first-block state */
   for (uint64_t i = 0; i < count; i++) {
     if (i % SS_SDR_CANCEL_NODES == 0 && ss_cancel_requested(cancel)) return SS_CANCELLED;
@@ -109,11 +107,12 @@ static int64_t label_range_one(const uint8_t *replica_id, uint32_t layer, uint64
         ss_sha256_init(head[i % 2]);
         ss_sha256_compress_halves(simd, head[i % 2], replica_id, h);
       }
-      parent_sequence(seq, p, layer, cur, layer >= 2 ? prev : NULL);
+      const unsigned distinct = parent_blocks(&m, p, layer, cur, prev);
       const bool next = i + 1 < count;
       uint8_t *hn = hdr[(i + 1) % 2];
       if (next) header_block(hn, layer, v + 1);
-      ss_sha256_chunks_from(simd, head[i % 2], seq, 37, total, next ? replica_id : NULL, hn, head[(i + 1) % 2], out);
+      ss_sha256_repeat_from(simd, head[i % 2], &m, distinct, REPEAT_BLOCKS, next ? replica_id : NULL, hn,
+                            head[(i + 1) % 2], out);
       have_head = next;
     }
     ss_trunc254(out);
@@ -127,15 +126,19 @@ int64_t ss_sdr_label_range_batch(unsigned k, const uint8_t *const *replica_ids, 
   if (k < 1 || k > SS_SDR_BATCH_MAX) return -1;
   if (k == 1) return label_range_one(replica_ids[0], layer, nodes, start, count, parents, cur[0], prev[0], simd, cancel);
   uint8_t hdr[32];
-  /* per sector: replica id, header block, then the 37 parent labels */
-  const uint8_t *chunks[SS_SDR_BATCH_MAX][2 + 37];
+  /* per sector: the replica id and the parent blocks; node 0 (no parents) is the 64-byte
+   * message replica id || header */
+  const uint8_t *chunks[SS_SDR_BATCH_MAX][2];
   const uint8_t *const *streams[SS_SDR_BATCH_MAX];
+  ss_sha256_repeat blocks[SS_SDR_BATCH_MAX];
+  const ss_sha256_repeat *ms[SS_SDR_BATCH_MAX];
   uint8_t *outs[SS_SDR_BATCH_MAX];
   bool straddles = false;
   for (unsigned s = 0; s < k; s++) {
     chunks[s][0] = replica_ids[s];
     chunks[s][1] = hdr;
     streams[s] = chunks[s];
+    ms[s] = &blocks[s];
     straddles |= ((uintptr_t)cur[s] & 31) != 0 || (layer >= 2 && ((uintptr_t)prev[s] & 31) != 0);
   }
   for (uint64_t i = 0; i < count; i++) {
@@ -153,8 +156,9 @@ int64_t ss_sdr_label_range_batch(unsigned k, const uint8_t *const *replica_ids, 
       ss_sha256_chunks_multi(simd, k, streams, 2, outs);
     } else {
       if (!parents_valid(p, v, nodes, layer)) return (int64_t)i;
-      for (unsigned s = 0; s < k; s++) parent_sequence(chunks[s] + 2, p, layer, cur[s], layer >= 2 ? prev[s] : NULL);
-      ss_sha256_chunks_multi(simd, k, streams, 2 + 37, outs);
+      unsigned distinct = 0;
+      for (unsigned s = 0; s < k; s++) distinct = parent_blocks(&blocks[s], p, layer, cur[s], prev[s]);
+      ss_sha256_repeat_multi(simd, k, replica_ids, hdr, ms, distinct, REPEAT_BLOCKS, outs);
     }
     for (unsigned s = 0; s < k; s++) ss_trunc254(outs[s]);
   }

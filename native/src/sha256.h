@@ -68,16 +68,39 @@ void ss_sha256(unsigned simd, const uint8_t *msg, size_t len, uint8_t out[32]);
  * (replica id, layer/node block, 37 parent labels) = 20 compressions. */
 void ss_sha256_chunks(unsigned simd, const uint8_t *const *chunks, size_t n_chunks, uint8_t out[32]);
 
-/* The rest of a message of total_len bytes whose first block is hashed already (`head`, the
- * state after it): out = its digest over chunks[0..n_chunks) (32 bytes each, read in place).
- * With next_lo, the block next_lo || next_hi (the first block of the next message) is hashed
- * from the initial state on the side and its state stored in next_head: with SHA-NI as a second
- * interleaved stream, which in one latency-bound label chain is nearly free (PC1 uses this to take
- * each label's first block, replica id || layer/node header, off the chain from the previous
- * label). */
-void ss_sha256_chunks_from(unsigned simd, const uint32_t head[8], const uint8_t *const *chunks, size_t n_chunks,
-                           uint64_t total_len, const uint8_t *next_lo, const uint8_t *next_hi, uint32_t next_head[8],
+/* Most distinct blocks a repeating message (ss_sha256_repeat) may cycle through. */
+#define SS_SHA256_REPEAT_MAX 8
+
+/* The part of a message that repeats: n_blocks blocks cycling through n_distinct distinct blocks
+ * (block j is pairs[2d] || pairs[2d + 1], d = j % n_distinct; 32-byte chunks read in place), then
+ * one final block last[0..32) || padding. This is a PC1 label after its first block: its 36
+ * parents before the last repeat 6 labels (layer 1: 3 distinct blocks) or 14 labels (layers >= 2:
+ * 7 distinct blocks) in a fixed order (rust-fil-proofs `create_label`), so the message schedule
+ * (W[t] + K[t]) of each distinct block is computed once and reused for its repeats. */
+typedef struct {
+  const uint8_t *pairs[2 * SS_SHA256_REPEAT_MAX];
+  const uint8_t *last;
+} ss_sha256_repeat;
+
+/* out = SHA-256 of (first block) || the blocks of m (n_distinct 1..SS_SHA256_REPEAT_MAX, n_blocks
+ * >= 0), whose first block is hashed already: `head` is the state after it. The message is
+ * 64 * (n_blocks + 1) + 32 bytes. When next_lo is not NULL, the block next_lo || next_hi (the
+ * first block of the next message) is hashed from the initial state on the side and its state
+ * stored in next_head: with SHA-NI as a second stream interleaved with this message's first
+ * block, which in one latency-bound label chain is nearly free (PC1 takes each label's first
+ * block, replica id || layer/node header, off the chain this way, one node ahead). */
+void ss_sha256_repeat_from(unsigned simd, const uint32_t head[8], const ss_sha256_repeat *m, unsigned n_distinct,
+                           unsigned n_blocks, const uint8_t *next_lo, const uint8_t *next_hi, uint32_t next_head[8],
                            uint8_t out[32]);
+
+/* `ways` (1 to 8) such messages at once, each with its own first block first_lo[s] || first_hi
+ * (hashed here from the initial state) and blocks m[s], all with the same n_distinct and
+ * n_blocks: out[s] = the digest of message s. With SHA-NI the streams are hashed four (then two)
+ * at a time, their chains interleaved; eight with SS_HW_X8SHA run on AVX-512VL lanes (as
+ * ss_sha256_chunks_multi does). A PC1 batch labels its sectors' nodes this way. */
+void ss_sha256_repeat_multi(unsigned simd, unsigned ways, const uint8_t *const *first_lo, const uint8_t *first_hi,
+                            const ss_sha256_repeat *const *m, unsigned n_distinct, unsigned n_blocks,
+                            uint8_t *const *out);
 
 /* `ways` (1 to 8) messages of n_chunks chunks each at once: out[s] = SHA-256(chunks[s][0] || ...
  * || chunks[s][n_chunks - 1]). With SHA-NI the streams are hashed two at a time with their

@@ -4,6 +4,7 @@
 #define SS_SHA256_IMPL_H
 #include <stddef.h>
 #include <stdint.h>
+#include "sha256.h"
 
 /* Round constants K[0..63] and initial hash value (FIPS 180-4). */
 extern const uint32_t ss_sha256_k[64];
@@ -18,6 +19,7 @@ void ss_sha256_portable_halves(uint32_t st[8], const uint8_t *lo, const uint8_t 
 void ss_sha256_portable_wk(uint32_t st[8], const uint32_t wk[64]);
 void ss_sha256_portable_pairs(const uint8_t *in, size_t n_pairs, uint8_t *out);
 void ss_sha256_portable_chunks(const uint8_t *const *chunks, size_t n_chunks, uint8_t out[32]);
+void ss_sha256_portable_repeat(uint32_t st[8], const ss_sha256_repeat *m, unsigned n_distinct, unsigned n_blocks);
 uint32_t ss_sha256_portable_bench(unsigned ways, uint64_t count);
 
 /* SHA-NI backend (only call when the CPU has the SHA extensions). */
@@ -27,8 +29,14 @@ void ss_sha256_shani_compress2(uint32_t st0[8], const uint8_t *b0, uint32_t st1[
 /* simd: SS_HW_AVX512 or SS_HW_AVX2 select the 8-stream schedule for runs of 8 pairs. */
 void ss_sha256_shani_pairs(unsigned simd, const uint8_t *in, size_t n_pairs, uint8_t *out);
 void ss_sha256_shani_chunks(const uint8_t *const *chunks, size_t n_chunks, uint8_t out[32]);
-void ss_sha256_shani_chunks_from(const uint32_t head[8], const uint8_t *const *chunks, size_t n_chunks, uint64_t total_len,
+void ss_sha256_shani_repeat_from(const uint32_t head[8], const ss_sha256_repeat *m, unsigned n_distinct, unsigned n_blocks,
                                  const uint8_t *next_lo, const uint8_t *next_hi, uint32_t next_head[8], uint8_t out[32]);
+void ss_sha256_shani_repeat2(const uint8_t *const *first_lo, const uint8_t *first_hi, const ss_sha256_repeat *const *m,
+                             unsigned n_distinct, unsigned n_blocks, uint8_t *const *out);
+void ss_sha256_shani_repeat3(const uint8_t *const *first_lo, const uint8_t *first_hi, const ss_sha256_repeat *const *m,
+                             unsigned n_distinct, unsigned n_blocks, uint8_t *const *out);
+void ss_sha256_shani_repeat4(const uint8_t *const *first_lo, const uint8_t *first_hi, const ss_sha256_repeat *const *m,
+                             unsigned n_distinct, unsigned n_blocks, uint8_t *const *out);
 void ss_sha256_shani_chunks2(const uint8_t *const *const *chunks, size_t n_chunks, uint8_t *const *out);
 uint32_t ss_sha256_shani_bench(unsigned ways, uint64_t count);
 

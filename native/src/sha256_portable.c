@@ -111,6 +111,28 @@ void ss_sha256_portable_chunks(const uint8_t *const *chunks, size_t n_chunks, ui
   ss_sha256_digest(st, out);
 }
 
+/* W[t] + K[t] of the block lo || hi: the schedule a repeated block shares between its repeats. */
+static void schedule(const uint8_t *lo, const uint8_t *hi, uint32_t wk[64]) {
+  uint32_t w[64];
+  for (int i = 0; i < 8; i++) w[i] = ss_be32(lo + 4 * i);
+  for (int i = 0; i < 8; i++) w[8 + i] = ss_be32(hi + 4 * i);
+  for (int t = 16; t < 64; t++) w[t] = SSIG1(w[t - 2]) + w[t - 7] + SSIG0(w[t - 15]) + w[t - 16];
+  for (int t = 0; t < 64; t++) wk[t] = w[t] + ss_sha256_k[t];
+}
+
+void ss_sha256_portable_repeat(uint32_t st[8], const ss_sha256_repeat *m, unsigned n_distinct, unsigned n_blocks) {
+  uint32_t wk[SS_SHA256_REPEAT_MAX][64];
+  unsigned d = 0;
+  for (unsigned j = 0; j < n_blocks; j++) {
+    if (j < n_distinct) schedule(m->pairs[2 * d], m->pairs[2 * d + 1], wk[d]);
+    ss_sha256_portable_wk(st, wk[d]);
+    d = d + 1 == n_distinct ? 0 : d + 1;
+  }
+  uint8_t half[32];
+  ss_sha256_pad_half(64 * ((uint64_t)n_blocks + 1) + 32, half);
+  ss_sha256_portable_halves(st, m->last, half);
+}
+
 /* Same streams, blocks and checksum as ss_sha256_shani_bench. */
 uint32_t ss_sha256_portable_bench(unsigned ways, uint64_t count) {
   uint8_t ring[64 * 64];

@@ -65,6 +65,8 @@ SHANI_INLINE void store_digest(uint8_t *out, __m128i abef, __m128i cdgh, int tru
 
 #define FOR1(M, ...) M(0, __VA_ARGS__)
 #define FOR2(M, ...) M(0, __VA_ARGS__) M(1, __VA_ARGS__)
+#define FOR1_1(M, ...) M(1, __VA_ARGS__)
+#define FOR3(M, ...) M(0, __VA_ARGS__) M(1, __VA_ARGS__) M(2, __VA_ARGS__)
 #define FOR4(M, ...) M(0, __VA_ARGS__) M(1, __VA_ARGS__) M(2, __VA_ARGS__) M(3, __VA_ARGS__)
 
 /* four rounds: two RNDS2, the second on the upper half of x */
@@ -81,45 +83,58 @@ SHANI_INLINE void store_digest(uint8_t *out, __m128i abef, __m128i cdgh, int tru
   m##r0##_##s = _mm_sha256msg2_epu32(                                                            \
       _mm_add_epi32(_mm_sha256msg1_epu32(m##r0##_##s, m##r1##_##s), _mm_alignr_epi8(m##r3##_##s, m##r2##_##s, 4)), \
       m##r3##_##s);
+/* RND that also stores W+K in the stream's table wo_s (a block whose repeats follow) */
+#define RNDKEEP(s, r, i)                                                    \
+  {                                                                         \
+    __m128i x_ = _mm_add_epi32(m##r##_##s, KV(i));                          \
+    _mm_store_si128((__m128i *)&wo_##s[4 * (i)], x_);                       \
+    QR(a_##s, c_##s, x_)                                                    \
+  }
+#define RNDWKS(s, i) { __m128i x_ = _mm_load_si128((const __m128i *)&wk_##s[4 * (i)]); QR(a_##s, c_##s, x_) }
 #define RNDWK(s, i) { __m128i x_ = _mm_load_si128((const __m128i *)&wk[4 * (i)]); QR(a_##s, c_##s, x_) }
 #define SAVE(s, _) __m128i sa_##s = a_##s, sc_##s = c_##s;
 #define FEED(s, _) a_##s = _mm_add_epi32(a_##s, sa_##s); c_##s = _mm_add_epi32(c_##s, sc_##s);
 #define DECL_M(s, _) __m128i m0_##s, m1_##s, m2_##s, m3_##s;
 
-/* One compression per stream of the block lo_s || hi_s (including feed-forward). */
-#define BLOCK(FOR)                                                          \
+/* One compression per stream of the block lo_s || hi_s (including feed-forward); R is the round
+ * macro: RND, or RNDKEEP to also store the W+K it computes for later repeats. */
+#define BLOCK_R(FOR, R)                                                     \
   do {                                                                      \
     FOR(SAVE, 0)                                                            \
     FOR(DECL_M, 0)                                                          \
-    FOR(LD, 0, lo, 0) FOR(RND, 0, 0)                                        \
-    FOR(LD, 1, lo, 16) FOR(RND, 1, 1)                                       \
-    FOR(LD, 2, hi, 0) FOR(RND, 2, 2)                                        \
-    FOR(LD, 3, hi, 16) FOR(RND, 3, 3)                                       \
-    FOR(SCH, 0, 1, 2, 3) FOR(RND, 0, 4)                                     \
-    FOR(SCH, 1, 2, 3, 0) FOR(RND, 1, 5)                                     \
-    FOR(SCH, 2, 3, 0, 1) FOR(RND, 2, 6)                                     \
-    FOR(SCH, 3, 0, 1, 2) FOR(RND, 3, 7)                                     \
-    FOR(SCH, 0, 1, 2, 3) FOR(RND, 0, 8)                                     \
-    FOR(SCH, 1, 2, 3, 0) FOR(RND, 1, 9)                                     \
-    FOR(SCH, 2, 3, 0, 1) FOR(RND, 2, 10)                                    \
-    FOR(SCH, 3, 0, 1, 2) FOR(RND, 3, 11)                                    \
-    FOR(SCH, 0, 1, 2, 3) FOR(RND, 0, 12)                                    \
-    FOR(SCH, 1, 2, 3, 0) FOR(RND, 1, 13)                                    \
-    FOR(SCH, 2, 3, 0, 1) FOR(RND, 2, 14)                                    \
-    FOR(SCH, 3, 0, 1, 2) FOR(RND, 3, 15)                                    \
+    FOR(LD, 0, lo, 0) FOR(R, 0, 0)                                          \
+    FOR(LD, 1, lo, 16) FOR(R, 1, 1)                                         \
+    FOR(LD, 2, hi, 0) FOR(R, 2, 2)                                          \
+    FOR(LD, 3, hi, 16) FOR(R, 3, 3)                                         \
+    FOR(SCH, 0, 1, 2, 3) FOR(R, 0, 4)                                       \
+    FOR(SCH, 1, 2, 3, 0) FOR(R, 1, 5)                                       \
+    FOR(SCH, 2, 3, 0, 1) FOR(R, 2, 6)                                       \
+    FOR(SCH, 3, 0, 1, 2) FOR(R, 3, 7)                                       \
+    FOR(SCH, 0, 1, 2, 3) FOR(R, 0, 8)                                       \
+    FOR(SCH, 1, 2, 3, 0) FOR(R, 1, 9)                                       \
+    FOR(SCH, 2, 3, 0, 1) FOR(R, 2, 10)                                      \
+    FOR(SCH, 3, 0, 1, 2) FOR(R, 3, 11)                                      \
+    FOR(SCH, 0, 1, 2, 3) FOR(R, 0, 12)                                      \
+    FOR(SCH, 1, 2, 3, 0) FOR(R, 1, 13)                                      \
+    FOR(SCH, 2, 3, 0, 1) FOR(R, 2, 14)                                      \
+    FOR(SCH, 3, 0, 1, 2) FOR(R, 3, 15)                                      \
     FOR(FEED, 0)                                                            \
   } while (0)
 
-/* One compression per stream with the precomputed schedule wk (W+K of a constant block). */
-#define BLOCK_WK(FOR)                                                       \
+#define BLOCK(FOR) BLOCK_R(FOR, RND)
+
+/* One compression per stream with a precomputed schedule: R = RNDWK reads the table wk (W+K of a
+ * constant block), RNDWKS each stream's own table wk_s. */
+#define BLOCK_WK_R(FOR, R)                                                  \
   do {                                                                      \
     FOR(SAVE, 0)                                                            \
-    FOR(RNDWK, 0) FOR(RNDWK, 1) FOR(RNDWK, 2) FOR(RNDWK, 3)                 \
-    FOR(RNDWK, 4) FOR(RNDWK, 5) FOR(RNDWK, 6) FOR(RNDWK, 7)                 \
-    FOR(RNDWK, 8) FOR(RNDWK, 9) FOR(RNDWK, 10) FOR(RNDWK, 11)               \
-    FOR(RNDWK, 12) FOR(RNDWK, 13) FOR(RNDWK, 14) FOR(RNDWK, 15)             \
+    FOR(R, 0) FOR(R, 1) FOR(R, 2) FOR(R, 3)                                 \
+    FOR(R, 4) FOR(R, 5) FOR(R, 6) FOR(R, 7)                                 \
+    FOR(R, 8) FOR(R, 9) FOR(R, 10) FOR(R, 11)                               \
+    FOR(R, 12) FOR(R, 13) FOR(R, 14) FOR(R, 15)                             \
     FOR(FEED, 0)                                                            \
   } while (0)
+#define BLOCK_WK(FOR) BLOCK_WK_R(FOR, RNDWK)
 
 SHANI_FN void ss_sha256_shani_blocks(uint32_t st[8], const uint8_t *blocks, size_t n_blocks) {
   const __m128i bswap = BSWAP_MASK;
@@ -267,44 +282,100 @@ SHANI_FN void ss_sha256_shani_chunks(const uint8_t *const *chunks, size_t n_chun
   store_digest(out, a_0, c_0, 0);
 }
 
-/* The rest of a message whose first block is already hashed: `head` is the state after it
- * (FIPS order), chunks[0..n_chunks) the 32-byte chunks after it, total_len the whole message's
- * length. When next_lo is given, the first block of the next message (next_lo || next_hi) is
- * hashed alongside this message's first remaining block, as a second stream, and its state
- * stored in next_head: in a latency-bound chain the second stream costs almost nothing, and the
- * next label's chain then starts one block later. */
-SHANI_FN void ss_sha256_shani_chunks_from(const uint32_t head[8], const uint8_t *const *chunks, size_t n_chunks,
-                                          uint64_t total_len, const uint8_t *next_lo, const uint8_t *next_hi,
+/* The repeating part of a PC1 label (ss_sha256_repeat). The first occurrence of each distinct
+ * block is a full compression that also stores its W+K (RNDKEEP); every repeat then feeds that
+ * table straight to SHA256RNDS2 (RNDWKS), without SHA256MSG1/MSG2 or the additions, which
+ * compete with the rounds for the SHA unit and the front end. The stores and loads stay in L1
+ * (8 tables of 256 bytes per stream). */
+#define REPEAT_BLOCKS(FOR)                                                  \
+  do {                                                                      \
+    for (; j < n_blocks; j++) {                                             \
+      if (j < n_distinct) {                                                 \
+        FOR(RP_KEEP, 0)                                                     \
+        BLOCK_R(FOR, RNDKEEP);                                              \
+      } else {                                                              \
+        FOR(RP_WK, 0)                                                       \
+        BLOCK_WK_R(FOR, RNDWKS);                                            \
+      }                                                                     \
+      d = d + 1 == n_distinct ? 0 : d + 1;                                  \
+    }                                                                       \
+  } while (0)
+#define RP_DECL(s, _) uint32_t tab_##s[SS_SHA256_REPEAT_MAX][64] __attribute__((aligned(16))); const uint8_t *lo_##s, *hi_##s; uint32_t *wo_##s; const uint32_t *wk_##s;
+#define RP_KEEP(s, _) lo_##s = m[s]->pairs[2 * d]; hi_##s = m[s]->pairs[2 * d + 1]; wo_##s = tab_##s[d];
+#define RP_WK(s, _) wk_##s = tab_##s[d];
+#define RP_LAST(s, _) lo_##s = m[s]->last; hi_##s = half;
+
+SHANI_FN void ss_sha256_shani_repeat_from(const uint32_t head[8], const ss_sha256_repeat *m0, unsigned n_distinct,
+                                          unsigned n_blocks, const uint8_t *next_lo, const uint8_t *next_hi,
                                           uint32_t next_head[8], uint8_t out[32]) {
   const __m128i bswap = BSWAP_MASK;
-  __m128i a_0, c_0, a_1, c_1;
+  const ss_sha256_repeat *const m[1] = {m0};
+  __m128i a_0, c_0;
+  FOR1(RP_DECL, 0)
   load_state(head, &a_0, &c_0);
-  size_t i = 0;
-  if (next_lo && n_chunks >= 2) {
+  unsigned j = 0, d = 0;
+  if (next_lo) {
+    /* the next label's first block as a second stream beside this label's first block (its W+K
+     * goes to a spare table) */
+    __m128i a_1, c_1;
     load_state(ss_sha256_h0, &a_1, &c_1);
-    const uint8_t *lo_0 = chunks[0], *hi_0 = chunks[1], *lo_1 = next_lo, *hi_1 = next_hi;
-    BLOCK(FOR2);
+    const uint8_t *lo_1 = next_lo, *hi_1 = next_hi;
+    if (n_blocks > 0) {
+      uint32_t spare[64] __attribute__((aligned(16)));
+      uint32_t *wo_1 = spare;
+      RP_KEEP(0, 0)
+      BLOCK_R(FOR2, RNDKEEP);
+      j = 1;
+      d = n_distinct == 1 ? 0 : 1;
+    } else {
+      BLOCK(FOR1_1);
+    }
     store_state(next_head, a_1, c_1);
-    i = 2;
   }
-  for (; i + 1 < n_chunks; i += 2) {
-    const uint8_t *lo_0 = chunks[i], *hi_0 = chunks[i + 1];
-    BLOCK(FOR1);
-  }
-  if (n_chunks & 1) {
-    uint8_t half[32];
-    ss_sha256_pad_half(total_len, half);
-    const uint8_t *lo_0 = chunks[n_chunks - 1], *hi_0 = half;
-    BLOCK(FOR1);
-  } else {
-    uint8_t pad[64];
-    memset(pad, 0, sizeof pad);
-    pad[0] = 0x80;
-    ss_put_be64(pad + 56, total_len * 8);
-    const uint8_t *lo_0 = pad, *hi_0 = pad + 32;
-    BLOCK(FOR1);
-  }
+  REPEAT_BLOCKS(FOR1);
+  uint8_t half[32];
+  ss_sha256_pad_half(64 * ((uint64_t)n_blocks + 1) + 32, half);
+  RP_LAST(0, 0)
+  BLOCK(FOR1);
   store_digest(out, a_0, c_0, 0);
+}
+
+/* `ways` streams of ss_sha256_repeat messages, each with its own first block first_lo[s] || first_hi */
+#define REPEAT_MULTI(FOR)                                                   \
+  do {                                                                      \
+    const __m128i bswap = BSWAP_MASK;                                       \
+    __m128i h_abef, h_cdgh;                                                 \
+    load_state(ss_sha256_h0, &h_abef, &h_cdgh);                             \
+    FOR(RP_DECL, 0)                                                         \
+    FOR(RP_FIRST, 0)                                                        \
+    BLOCK(FOR);                                                             \
+    unsigned j = 0, d = 0;                                                  \
+    REPEAT_BLOCKS(FOR);                                                     \
+    uint8_t half[32];                                                       \
+    ss_sha256_pad_half(64 * ((uint64_t)n_blocks + 1) + 32, half);           \
+    FOR(RP_LAST, 0)                                                         \
+    BLOCK(FOR);                                                             \
+    FOR(RP_OUT, 0)                                                          \
+  } while (0)
+#define RP_FIRST(s, _) __m128i a_##s = h_abef, c_##s = h_cdgh; lo_##s = first_lo[s]; hi_##s = first_hi;
+#define RP_OUT(s, _) store_digest(out[s], a_##s, c_##s, 0);
+
+SHANI_FN void ss_sha256_shani_repeat2(const uint8_t *const *first_lo, const uint8_t *first_hi,
+                                      const ss_sha256_repeat *const *m, unsigned n_distinct, unsigned n_blocks,
+                                      uint8_t *const *out) {
+  REPEAT_MULTI(FOR2);
+}
+
+SHANI_FN void ss_sha256_shani_repeat3(const uint8_t *const *first_lo, const uint8_t *first_hi,
+                                      const ss_sha256_repeat *const *m, unsigned n_distinct, unsigned n_blocks,
+                                      uint8_t *const *out) {
+  REPEAT_MULTI(FOR3);
+}
+
+SHANI_FN void ss_sha256_shani_repeat4(const uint8_t *const *first_lo, const uint8_t *first_hi,
+                                      const ss_sha256_repeat *const *m, unsigned n_distinct, unsigned n_blocks,
+                                      uint8_t *const *out) {
+  REPEAT_MULTI(FOR4);
 }
 
 /* Two messages of the same chunk count at once (the streams of a PC1 batch): the chains of the

@@ -87,8 +87,8 @@ test('each path reports the kernels it runs', (t) => {
   // with SHA-NI on the path; without it (the CPU's or SECTOR_STORAGE_PORTABLE_SHA) SHA-256 and the
   // pairs of a batch are portable on every path
   const expected: Record<string, Partial<SimdInfo>> = {
-    shani: { sha256: 'sha-ni', blake2b: 'portable', pc1Batch8: 'sha-ni-pairs' },
-    avx2: { sha256: 'sha-ni+avx2', blake2b: 'avx2', pc1Batch8: 'sha-ni-pairs' },
+    shani: { sha256: 'sha-ni', blake2b: 'portable', pc1Batch8: 'sha-ni-fours' },
+    avx2: { sha256: 'sha-ni+avx2', blake2b: 'avx2', pc1Batch8: 'sha-ni-fours' },
     'avx2 without SHA-NI': { sha256: 'portable', blake2b: 'avx2', pc1Batch8: 'portable' },
     avx512: { sha256: 'sha-ni+avx512', blake2b: 'avx512' },
     'avx512 without SHA-NI': { sha256: 'portable', blake2b: 'avx512' },
@@ -103,7 +103,7 @@ test('each path reports the kernels it runs', (t) => {
     const want = { path: v.path, ...expected[v.name]! };
     if (!shaNi) {
       want.sha256 = 'portable';
-      if (want.pc1Batch8 === 'sha-ni-pairs') want.pc1Batch8 = 'portable';
+      if (want.pc1Batch8 === 'sha-ni-fours') want.pc1Batch8 = 'portable';
     }
     t.like(info, want, v.name);
     if (v.path !== 'ifma') t.not(info.poseidon, 'ifma', `${v.name} runs the scalar Poseidon`);
