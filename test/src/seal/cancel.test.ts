@@ -88,21 +88,34 @@ async function abortOnPool(
 }
 
 test.serial('an aborted PC1 on a pool thread stops inside its native labelling of layer 2 and resumes to the same layers', async (t) => {
-  const cacheDir = join(shared.dir, 'cache-b');
-  const input = { sectorSize: SIZE, cacheDir, unsealedPath: shared.unsealedPath, minerId: 1000, sectorNumber: 1, ticket, parentCacheDir: shared.parents };
-  // one native call per layer (~0.5 s each): the abort lands inside layer 2's call
-  const { error, stopMs } = await abortOnPool((signal, onProgress) => shared.pool.run('pc1', { ...input, chunkNodes: NODES }, { signal, onProgress }), {
-    onProgress: (p) => p.phase === 'pc1' && p.done >= NODES,
-  });
-  t.true(error instanceof AbortedError, String(error));
-  t.is((error as Error).message, 'labelling of layer 2 cancelled', 'the native labeller stopped, not a check after it');
-  // a check between native calls would only stop once layer 2 was labelled
-  assertStoppedEarly(t, stopMs, shared.pc1.stats.labelSeconds[1]! * 1000, 'PC1 layer 2');
-  await t.throwsAsync(stat(join(cacheDir, CacheFile.layer(2))), undefined, 'layer 2 was not written');
-  t.deepEqual((await readCheckpoint(cacheDir))?.done.map((d) => d.layer), [1], 'the checkpoint names layer 1 only');
-  const resumed = await shared.pool.run('pc1', input);
-  t.is(resumed.resumedLayers, 1);
-  t.deepEqual(resumed.layerDigests, shared.pc1.layerDigests, 'same layers as an uninterrupted run');
+  // one native call per layer (~0.3 s each): the abort is sent when layer 1's progress arrives and
+  // must land inside layer 2's call. On a loaded machine that progress message can reach the main
+  // thread after layer 2 is labelled already, so an attempt that did not stop inside layer 2 is
+  // tried again (in a fresh cache directory) up to three times; the last one is judged whatever
+  // happened, so a labeller that never stops mid-layer still fails.
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const cacheDir = join(shared.dir, `cache-b${attempt}`);
+    const input = { sectorSize: SIZE, cacheDir, unsealedPath: shared.unsealedPath, minerId: 1000, sectorNumber: 1, ticket, parentCacheDir: shared.parents };
+    const { error, stopMs } = await abortOnPool((signal, onProgress) => shared.pool.run('pc1', { ...input, chunkNodes: NODES }, { signal, onProgress }), {
+      onProgress: (p) => p.phase === 'pc1' && p.done >= NODES,
+    });
+    const layer2Ms = shared.pc1.stats.labelSeconds[1]! * 1000;
+    const inLayer2 = error instanceof AbortedError && error.message === 'labelling of layer 2 cancelled' && stopMs < layer2Ms / 2;
+    if (!inLayer2 && attempt < 3) {
+      t.log(`attempt ${attempt}: the abort did not stop layer 2's labelling early (${String(error)}, ${stopMs.toFixed(0)} ms after it); trying again`);
+      continue;
+    }
+    t.true(error instanceof AbortedError, String(error));
+    t.is((error as Error).message, 'labelling of layer 2 cancelled', 'the native labeller stopped, not a check after it');
+    // a check between native calls would only stop once layer 2 was labelled
+    assertStoppedEarly(t, stopMs, layer2Ms, 'PC1 layer 2');
+    await t.throwsAsync(stat(join(cacheDir, CacheFile.layer(2))), undefined, 'layer 2 was not written');
+    t.deepEqual((await readCheckpoint(cacheDir))?.done.map((d) => d.layer), [1], 'the checkpoint names layer 1 only');
+    const resumed = await shared.pool.run('pc1', input);
+    t.is(resumed.resumedLayers, 1);
+    t.deepEqual(resumed.layerDigests, shared.pc1.layerDigests, 'same layers as an uninterrupted run');
+    return;
+  }
 });
 
 test.serial('an aborted PC2 on a pool thread stops early inside its Poseidon work and leaves no output', async (t) => {
