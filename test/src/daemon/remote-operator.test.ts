@@ -42,7 +42,14 @@ test.serial('sealing abort of a PC1 running on a remote worker stops it on the w
   let target: { n: number; pc1: Job & { worker: string } } | undefined;
   for (let n = 0; n < 3 && !target; n++) {
     t.is((await runCli(c.repo, ['sectors', 'pledge'])).code, 0);
-    const pc1 = await runningPc1(c.repo, n);
+    let pc1 = await runningPc1(c.repo, n);
+    // the call shows running from its prepare step (the unsealed file's fetch) on: the abort is
+    // meant for the PC1 itself, so it waits until the worker took the call over
+    if (pc1) {
+      const id = pc1.ID.ID;
+      await c.workers.w!.logged(new RegExp(`call ${id} \\(PC1 of s-t01000-${n}\\) accepted`), 60_000);
+      if (!(await jobs(c.repo)).some((j) => j.ID.ID === id)) pc1 = undefined;
+    }
     const abort = pc1 ? await rawRpc(c.repo, 'Filecoin.SealingAbort', [pc1.ID.ID]) : undefined;
     if (pc1 && abort && !abort.error) target = { n, pc1 };
     else if (!pc1 || abort?.error?.data?.code === 'CALL_UNKNOWN') t.log(`sector ${n}: its PC1 finished before the abort reached it; trying the next sector`);
