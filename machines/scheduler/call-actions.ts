@@ -11,6 +11,7 @@ import { type IndexEvent, NO_REPLY, type SectorEvent } from '../protocol.js';
 import { type TrackedCall, callOfWaiter, without } from './call-tracker.js';
 import { failure, finishWrite, indexRef, resultEvent, schedulerBase } from './scheduler-base.js';
 import { sealProofInfo } from '../../src/sector/proofs.js';
+import { retriesSolo } from './pc1-batch.js';
 import { activateOn, holdersAnswered, passDue, pathsAnswered, queueCall, requestPaths } from './sched-actions.js';
 import { type Effects, nextRequestId, step } from './sched-step.js';
 import { dropFromWindows, release } from './sched-workers.js';
@@ -166,9 +167,10 @@ export const taskFinished = step((d, fx, event) => {
   }
   if (call.claim) claimOn(d.storage.claims, call.claim, -1);
   requestPaths(d, fx); // space changed hands
-  if (!call.aborting && !event.ret.ok && event.ret.error.code === 'WORKER_LOST') {
+  if (!call.aborting && !event.ret.ok && (event.ret.error.code === 'WORKER_LOST' || retriesSolo(call, event.ret.error))) {
     if (call.phase === 'running') fx.index.push({ requestId: NO_REPLY, store: 'calls', method: 'requeue', args: [call.callId] });
-    queueCall(d, fx, call);
+    // a member of a failed batch is tried once alone (the worker's log names the batch's error)
+    queueCall(d, fx, event.ret.error.code === 'WORKER_LOST' ? call : { ...call, solo: true });
     passDue(d, fx);
     return;
   }

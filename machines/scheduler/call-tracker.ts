@@ -49,6 +49,11 @@ export interface TrackedCall {
   aborting?: boolean;
   /** The PC1 batch it runs in (machines/scheduler/pc1-batch.ts), while started. */
   batch?: string;
+  /**
+   * A PC1 whose batch failed: it runs alone from now on, so that a failure that was another
+   * member's does not count against it (machines/scheduler/pc1-batch.ts `retriesSolo`).
+   */
+  solo?: boolean;
 }
 
 /** Calls from the store that are still open at start, as this run tracks them. */

@@ -51,13 +51,24 @@ export function batching(d: SchedulerContext, w: SchedWorker): boolean {
   return d.pc1Batch.size > 1 && w.info.id === LOCAL_WORKER_ID;
 }
 
+/**
+ * Whether a call that failed with `error` goes back to the queue to run alone instead of failing:
+ * a member of a batch whose pool task (or another member) failed, whatever the error, since the
+ * batch's error may be another member's (one sector's unreadable file fails the whole pass).
+ * Alone, its own failure is its own. A member stopped because another was aborted ends WORKER_LOST
+ * and is simply queued again; an aborted member ends aborted.
+ */
+export function retriesSolo(call: TrackedCall, error: { code: string }): boolean {
+  return call.batch !== undefined && !call.solo && error.code !== 'ABORTED' && error.code !== 'WORKER_LOST';
+}
+
 /** PC1 calls of `sectorSize` ready to start on the local worker, in queue order (`leader` first when given). */
 function readyPc1(d: SchedulerContext, sectorSize: number, leader?: string): string[] {
   const out: string[] = leader === undefined ? [] : [leader];
   for (const q of d.queue) {
     if (q.task.type !== 'PC1' || q.sectorSize !== sectorSize || q.callId === leader) continue;
     const c = d.calls[q.callId];
-    if (c?.phase !== 'queued' || c.aborting || d.heldBy[q.callId] !== undefined) continue;
+    if (c?.phase !== 'queued' || c.aborting || c.solo || d.heldBy[q.callId] !== undefined) continue;
     out.push(q.callId);
   }
   return out;
@@ -69,7 +80,7 @@ function readyPc1(d: SchedulerContext, sectorSize: number, leader?: string): str
  */
 export function holdPc1(d: SchedulerContext, fx: Effects, callId: string): boolean {
   const call = d.calls[callId];
-  if (call?.task.type !== 'PC1') return false;
+  if (call?.task.type !== 'PC1' || call.solo) return false;
   const key = String(call.sectorSize);
   const wait = d.pc1Batch.waits[key];
   if (wait?.over) return false;
@@ -110,7 +121,7 @@ export function pc1Riders(d: SchedulerContext): Set<string> {
   for (const q of d.queue) {
     if (q.task.type !== 'PC1') continue;
     const c = d.calls[q.callId];
-    if (c?.phase !== 'queued' || c.aborting || d.heldBy[q.callId] !== undefined) continue;
+    if (c?.phase !== 'queued' || c.aborting || c.solo || d.heldBy[q.callId] !== undefined) continue;
     const n = seen.get(q.sectorSize) ?? 0;
     seen.set(q.sectorSize, n + 1);
     if (n % d.pc1Batch.size !== 0) riders.add(q.callId);
@@ -131,6 +142,7 @@ function memberNeed(need: Need): Need {
  */
 export function formBatch(d: SchedulerContext, fx: Effects, w: SchedWorker, leader: string, needOf: (callId: string) => Need): string[] {
   const lead = d.calls[leader]!;
+  if (lead.solo) return [];
   const key = String(lead.sectorSize);
   if (d.pc1Batch.waits[key]) {
     const waits = { ...d.pc1Batch.waits };

@@ -9,7 +9,9 @@
  * A member that is aborted (`sealing abort`, `sectors remove`) or fails before handing its input
  * over stops the batch: the pool task is cancelled, that member ends with its own error, and every
  * other member ends with WORKER_LOST, which puts its call back in the scheduler's queue under the
- * same call id; its next run resumes from its sector's checkpoint.
+ * same call id; its next run resumes from its sector's checkpoint. A failure of the pool task is
+ * every member's here; the scheduler then runs each member alone once before a failure counts
+ * (machines/scheduler/pc1-batch.ts `retriesSolo`).
  */
 import { AbortedError, WorkerLostError } from '../errors.js';
 import type { TaskProgress } from '../lifecycle/task-context.js';

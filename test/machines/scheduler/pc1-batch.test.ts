@@ -192,3 +192,38 @@ test('a wait whose PC1 was aborted meanwhile ends without a trace: the next PC1 
   await h.flush();
   t.is(pc1Runs(h).length, 0, 'sector 1\'s PC1 waits for a second one');
 });
+
+test('a batch whose pool task failed: each member is queued again under its id and runs alone; only a member that fails alone fails', async (t) => {
+  const h = schedulerHarness({ threads: 1, pc1BatchSize: 3, pc1BatchWaitMs: 5_000, records: [atPc1(0), atPc1(1), atPc1(2)] });
+  t.teardown(() => h.stop());
+  await h.flush();
+  const first = pc1Runs(h);
+  t.deepEqual(sectors(first), [0, 1, 2]);
+  // what the local worker does when the pool task fails (src/worker/pc1-batch.ts): every member
+  // ends with its error; here sector 1's layer file was unreadable
+  const broken = { ok: false as const, error: { code: 'FILE_NOT_FOUND' as const, message: 'PC1: the layer 3 file of s-t01000-1 is gone' } };
+  for (const r of first) r.finish(broken);
+  await h.flush();
+  for (const r of first) t.is(h.calls.get(r.callId)!.outcome, undefined, 'not failed: queued again');
+  t.like(h.calls.get(first[2]!.callId), { state: 'started', attempts: 1 }, 'back in the queue; the first already runs again');
+  const pc2Done = new Set<Run>();
+  for (const expected of [0, 1, 2]) {
+    // a finished PC1's sector asks for PC2, which goes first in queue order (Lotus's) and takes the thread
+    for (const r of h.runs.filter((x) => x.task.type === 'PC2' && !pc2Done.has(x))) {
+      pc2Done.add(r);
+      r.finish({ ok: true, result: { type: 'PC2', value: { commD: 'commd-of-1', commR: 'commR-cid' } } as never });
+    }
+    await h.flush();
+    const r = pc1Runs(h).at(-1)!;
+    t.false(first.includes(r), 'a new run');
+    t.is(r.task.sector.number, expected, 'in queue order, one at a time (one thread)');
+    t.is(r.batch, undefined, 'alone, with no wait for a batch');
+    t.is(r.callId, first[expected]!.callId, 'the same call');
+    t.is(pc1Runs(h).length, 4 + expected);
+    r.finish(expected === 1 ? broken : { ok: true, result: { type: 'PC1', value: { replicaId: '11'.repeat(32), commDHex: '22'.repeat(32), ticket: 'aa'.repeat(32), layerDigests: [] } } as never });
+    await h.flush();
+  }
+  t.like(h.calls.get(first[1]!.callId), { outcome: 'failed', attempts: 2 }, 'sector 1 failed on its own: its failure counts');
+  for (const i of [0, 2]) t.like(h.calls.get(first[i]!.callId), { outcome: 'ok', attempts: 2 });
+  t.is(pc1Runs(h).length, 6, 'nothing ran a third time');
+});
