@@ -154,6 +154,12 @@ export class WorkerCalls {
     this.#preparing.set(callId, abort);
     try {
       await this.#body.prepare(task, { signal: AbortSignal.any([abort.signal, signal]), onProgress: this.#progressOf(callId, task.sector) });
+    } catch (err) {
+      // the call never reaches `accepted` here: without this line a stopped fetch leaves no trace in the worker's log
+      const what = `the prepare step of call ${callId} (${task.type} of ${sectorName(task.sector)})`;
+      if (abort.signal.aborted) this.#log.info(`${what} stopped: aborted by the manager`);
+      else if (!signal.aborted) this.#log.warn(`${what} failed: ${toWireError(err).code}: ${(err as Error).message}`);
+      throw err;
     } finally {
       this.#preparing.delete(callId);
     }

@@ -149,7 +149,8 @@ test("a call's prepare step runs the body's prepare (not recorded, abortable thr
       return finResult;
     },
   };
-  const calls = new WorkerCalls({ store: t.context.store, body, session: 's' });
+  const logged: string[] = [];
+  const calls = new WorkerCalls({ store: t.context.store, body, session: 's', log: messageLogger(logged) });
   calls.connect(
     async () => {},
     (callId, sector, p) => reports.push(`${callId.slice(-1)} ${sector.number} ${p.phase} ${p.done}`),
@@ -161,6 +162,7 @@ test("a call's prepare step runs the body's prepare (not recorded, abortable thr
   t.true(calls.abort(ID(8)));
   t.is((await t.throwsAsync<SectorStorageError>(aborted))?.code, 'ABORTED');
   t.true(prepareSignal?.aborted);
+  t.true(logged.some((l) => l.startsWith(`the prepare step of call ${ID(8)} (FIN of s-t0`) && l.endsWith('stopped: aborted by the manager')), logged.join('\n'));
   calls.accept(ID(7), fin);
   await tick();
   t.deepEqual(reports, ['7 1 fetch sealed 1', '8 1 fetch sealed 1', '7 1 fin 1']);
