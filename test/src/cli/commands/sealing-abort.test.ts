@@ -129,7 +129,7 @@ test.serial('sealing jobs shows a running PC2 as lotus-miner does, and sectors r
   // both views at once: an 8 MiB PC2 lasts only a few seconds, about two CLI start-ups
   const [table, rows] = await Promise.all([runCli(repo, ['sealing', 'jobs']), cliJson<JobRow[]>(repo, ['sealing', 'jobs'])]);
   t.is(table.code, 0, table.stderr);
-  t.regex(table.stdout, /^ID\s+Sector\s+Worker\s+Hostname\s+Task\s+State\s+Time\s+Progress\n/);
+  t.regex(table.stdout, /^ID\s+Sector\s+Worker\s+Hostname\s+Task\s+State\s+Time\s+Batch\s+Progress\n/);
   // the Progress column (ours) names the running step, e.g. `pc2 3/8 (tree-c)`; empty before the first report
   t.regex(table.stdout, new RegExp(`^${id8}\\s+${n}\\s+local\\s+\\S+\\s+PC2\\s+running\\s+\\d\\S*s(\\s+\\S.*)?$`, 'm'));
   t.true(rows.some((r) => r.Worker === "local" && r.ID.ID === running.ID.ID), JSON.stringify(rows));

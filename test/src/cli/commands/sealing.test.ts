@@ -137,8 +137,8 @@ test.serial('sealing calls lists AP, PC1, PC2, C1, C2, FIN and GET of a pledged 
   t.deepEqual(calls.map((c) => c.Task).sort(), ['AP', 'C1', 'C2', 'FIN', 'GET', 'PC1', 'PC2']);
   const human = await runCli(repo, ['sealing', 'calls', '--sector', String(pledged)]);
   t.is(human.code, 0, human.stderr);
-  t.regex(human.stdout, /^ID\s+Task\s+State\s+Attempts\s+Started\s+Finished\s+Outcome\n/);
-  t.regex(human.stdout, new RegExp(`^${calls[0]!.ID.replaceAll('-', '').slice(0, 8)}\\s+${calls[0]!.Task}\\s+returned\\s+1\\s+\\S+Z\\s+\\S+Z\\s+ok$`, 'm'));
+  t.regex(human.stdout, /^ID\s+Task\s+State\s+Attempts\s+Started\s+Finished\s+Outcome\s+Batch\n/);
+  t.regex(human.stdout, new RegExp(`^${calls[0]!.ID.replaceAll('-', '').slice(0, 8)}\\s+${calls[0]!.Task}\\s+returned\\s+1\\s+\\S+Z\\s+\\S+Z\\s+ok\\s+-$`, 'm'), 'a call run alone has no batch');
   const jobs = await cliJson<unknown[]>(repo, ['sealing', 'jobs']);
   t.deepEqual(jobs, [], 'nothing is left open once the sector is Proving');
   t.is((await runCli(repo, ['sealing', 'jobs'])).stdout, 'no jobs\n');
