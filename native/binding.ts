@@ -78,7 +78,7 @@ export interface SimdInfo {
 interface SimdBinding {
   simdPath(): SimdPath;
   simdPaths(): SimdPath[];
-  setSimdPath(path: string, withoutShaNi: boolean): void;
+  setSimdPath(path: string, withoutShaNi: boolean, x8: -1 | 0 | 1): void;
   simdInfo(): SimdInfo;
 }
 
@@ -110,6 +110,13 @@ export interface SetSimdPathOptions {
    * has it, unless SECTOR_STORAGE_PORTABLE_SHA is set)
    */
   readonly shaNi?: boolean;
+  /**
+   * true: batch PC1 as Intel's AVX-512 cores do (eight sectors on AVX-512VL lanes, SHA-NI
+   * streams in pairs), false: as other cores do (groups of four SHA-NI streams), wherever the path
+   * has AVX-512, so that both are tested on either vendor. @default as SECTOR_STORAGE_SHA_X8 says
+   * ("1" or "0"), else as the CPU's vendor: true on Intel
+   */
+  readonly x8?: boolean;
 }
 
 /**
@@ -122,5 +129,5 @@ export function setSimdPath(path: SimdPath, options: SetSimdPathOptions = {}): v
   if (!simdPaths().includes(path)) {
     throw new NativeUnavailableError(`SIMD path ${path} cannot run on this CPU: it needs ${SIMD_PATH_NEEDS[path]} (this CPU runs: ${simdPaths().join(', ')})`);
   }
-  simd().setSimdPath(path, options.shaNi === false);
+  simd().setSimdPath(path, options.shaNi === false, options.x8 === undefined ? -1 : options.x8 ? 1 : 0);
 }

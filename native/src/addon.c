@@ -63,15 +63,27 @@ static napi_value cpu_sha_ni(napi_env env, napi_callback_info info) {
   return ss_bool(env, cpu_has_sha_ni());
 }
 
+/* Whether an environment switch is on: set, and neither empty nor "0". */
+static bool env_on(const char *value) { return value && strcmp(value, "") != 0 && strcmp(value, "0") != 0; }
+
 /* Applies a path to an instance: its features, minus SHA-NI when `without_sha_ni` or when
  * SECTOR_STORAGE_PORTABLE_SHA is set (the older switch, kept: it disables only SHA-NI). A path
  * without SHA-NI is what CPUs with AVX2 or AVX-512 but no SHA extensions run (Haswell to
- * Cascade Lake), so tests can run their kernels here. */
-static void apply_path(ss_instance *inst, ss_simd_path path, bool without_sha_ni) {
+ * Cascade Lake), so tests can run their kernels here.
+ *
+ * `x8` chooses the batch kernels of Intel's AVX-512 cores (SS_HW_X8SHA: eight-sector batches on
+ * AVX-512VL lanes, SHA-NI in pairs only) on any path with AVX-512: 1 on, 0 off, -1 as
+ * SECTOR_STORAGE_SHA_X8 says ("1" on, "0" off), else as the CPU's vendor does (cpu.c). So an AMD
+ * core with AVX-512 runs and tests Intel's kernels, and an Intel core AMD's. */
+static void apply_path(ss_instance *inst, ss_simd_path path, bool without_sha_ni, int x8) {
   const char *portable = getenv("SECTOR_STORAGE_PORTABLE_SHA");
   inst->path = path;
   inst->simd = ss_simd_path_features(ss_cpu_features(), path);
-  if (without_sha_ni || (portable && strcmp(portable, "") != 0 && strcmp(portable, "0") != 0)) inst->simd &= ~SS_HW_SHANI;
+  if (without_sha_ni || env_on(portable)) inst->simd &= ~SS_HW_SHANI;
+  const char *x8_env = getenv("SECTOR_STORAGE_SHA_X8");
+  if (x8 < 0 && x8_env && *x8_env) x8 = env_on(x8_env);
+  if (x8 == 1 && (inst->simd & SS_HW_AVX512)) inst->simd |= SS_HW_X8SHA;
+  else if (x8 == 0) inst->simd &= ~SS_HW_X8SHA;
 }
 
 /* simdPath() -> this thread's path name */
@@ -91,10 +103,12 @@ static napi_value simd_paths(napi_env env, napi_callback_info info) {
   return arr;
 }
 
-/* setSimdPath(name, withoutShaNi): switches this thread's instance only */
+/* setSimdPath(name, withoutShaNi, x8): switches this thread's instance only; x8 1, 0 or -1 (apply_path) */
 static napi_value set_simd_path(napi_env env, napi_callback_info info) {
-  SS_ARGS(2);
+  SS_ARGS(3);
   SS_BOOL(without_sha_ni, 1);
+  int32_t x8 = -1;
+  if (napi_get_value_int32(env, argv[2], &x8) != napi_ok || x8 < -1 || x8 > 1) SS_RANGE_ERROR("x8 must be -1, 0 or 1");
   char name[16];
   size_t len = 0;
   if (napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok) {
@@ -112,7 +126,7 @@ static napi_value set_simd_path(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "NATIVE_CALL_FAILED", "addon instance data missing");
     return NULL;
   }
-  apply_path(inst, (ss_simd_path)path, without_sha_ni);
+  apply_path(inst, (ss_simd_path)path, without_sha_ni, x8);
   return ss_undefined(env);
 }
 
@@ -160,7 +174,7 @@ NAPI_MODULE_INIT() {
     }
     path = (ss_simd_path)p;
   }
-  apply_path(inst, path, false);
+  apply_path(inst, path, false, -1);
   if (napi_set_instance_data(env, inst, free_instance, NULL) != napi_ok) {
     free(inst);
     return NULL;

@@ -3,14 +3,15 @@
  * every SIMD path this CPU runs. The label kernels compute the message schedule of each distinct
  * parent block once and reuse it for the block's repeats (ss_sha256_repeat in sha256.h), with a
  * different code shape per path (portable C, one SHA-NI stream with the next label's first block
- * beside it, SHA-NI stream pairs in a batch, eight AVX-512VL lanes on Intel): random parents, with
+ * beside it, SHA-NI streams in fours and pairs in a batch, eight AVX-512VL lanes as on Intel): random parents, with
  * repeated parents and the node just labelled among them, reach every block of each shape.
  */
 import { createHash } from 'node:crypto';
 import test from 'ava';
-import { SIMD_PATH_NEEDS, SIMD_PATHS, type SimdPath, setSimdPath, simdPath, simdPaths } from '../../native/binding.js';
+import { SIMD_PATH_NEEDS, simdPaths } from '../../native/binding.js';
 import { LABEL_BATCH_MAX, sdrLabelRangeBatch } from '../../native/sdr.js';
 import { hex, prng } from '../helpers/bytes.js';
+import { SIMD_VARIANTS, onVariant } from '../helpers/simd-variants.js';
 
 const NODES = 384;
 const LAYERS = 3;
@@ -63,11 +64,6 @@ function referenceLayers(rid: Uint8Array, parents: Uint32Array): Uint8Array[] {
   return layers;
 }
 
-const VARIANTS = [
-  ...SIMD_PATHS.map((path) => ({ name: path, path, shaNi: true })),
-  { name: 'avx2 without SHA-NI', path: 'avx2' as SimdPath, shaNi: false },
-  { name: 'avx512 without SHA-NI', path: 'avx512' as SimdPath, shaNi: false },
-];
 
 const rids = Array.from({ length: LABEL_BATCH_MAX }, (_, i) => {
   const r = prng(0x51d + i)(32);
@@ -77,18 +73,16 @@ const rids = Array.from({ length: LABEL_BATCH_MAX }, (_, i) => {
 const parents = randomParents(0xa11ce);
 const expected = rids.map((rid) => referenceLayers(rid, parents));
 
-for (const v of VARIANTS) {
+for (const v of SIMD_VARIANTS) {
   const title = `${v.name}: batches of 1 to 8 sectors label random parents as node:crypto SHA-256 does, layers 1 to ${LAYERS}`;
   if (!simdPaths().includes(v.path)) {
     test.skip(`${title} (skipped: this CPU lacks ${SIMD_PATH_NEEDS[v.path]})`, () => {});
     continue;
   }
   test(title, (t) => {
-    const before = simdPath();
-    setSimdPath(v.path, { shaNi: v.shaNi });
     // one line per wrong (batch size, sector, layer): its first wrong node
     const wrong: string[] = [];
-    try {
+    onVariant(v, () => {
       for (let k = 1; k <= LABEL_BATCH_MAX; k++) {
         const layers: Uint8Array[][] = [];
         for (let layer = 1; layer <= LAYERS; layer++) {
@@ -115,9 +109,7 @@ for (const v of VARIANTS) {
             if (hex(got) !== hex(want)) wrong.push(`batch of ${k}, sector ${s}, layer ${layer}: node ${got.findIndex((b, i) => b !== want[i]) >> 5}`);
           }
       }
-    } finally {
-      setSimdPath(before);
-    }
+    });
     t.deepEqual(wrong, []);
   });
 }

@@ -14,36 +14,11 @@ import { graphParents, sdrGraph } from '../../src/seal/graph.js';
 import { createLabels } from '../../src/seal/labels.js';
 import { porepId } from '../../src/sector/proofs.js';
 import { hex, seededBytes } from '../helpers/bytes.js';
+import { SIMD_VARIANTS, type SimdVariant, onVariant } from '../helpers/simd-variants.js';
 
-/**
- * The kernel combinations tested: every path, and the AVX2 and AVX-512 paths without SHA-NI (what
- * CPUs with those vector units but no SHA extensions run: Haswell to Skylake, Skylake-SP and
- * Cascade Lake). A combination this CPU cannot run is skipped, its reason in the test title.
- */
-interface Variant {
-  readonly name: string;
-  readonly path: SimdPath;
-  readonly shaNi: boolean;
-}
-const VARIANTS: readonly Variant[] = [
-  ...SIMD_PATHS.map((path) => ({ name: path, path, shaNi: true })),
-  { name: 'avx2 without SHA-NI', path: 'avx2', shaNi: false },
-  { name: 'avx512 without SHA-NI', path: 'avx512', shaNi: false },
-];
 const available = simdPaths();
 
-/** Runs fn on `v` in this thread, then puts the thread back on its default path. */
-function onVariant<T>(v: Pick<Variant, 'path' | 'shaNi'>, fn: () => T): T {
-  const before = simdPath();
-  try {
-    setSimdPath(v.path, { shaNi: v.shaNi });
-    return fn();
-  } finally {
-    setSimdPath(before);
-  }
-}
-
-const PORTABLE: Variant = { name: 'portable', path: 'portable', shaNi: true };
+const PORTABLE: SimdVariant = { name: 'portable', path: 'portable', shaNi: true };
 
 /** Canonical field elements. */
 function elements(n: number, seed: number): Uint8Array {
@@ -56,9 +31,9 @@ function elements(n: number, seed: number): Uint8Array {
  * Registers `title` once per variant other than portable, each comparing with the portable C
  * path; a variant this CPU cannot run is registered as skipped, naming what the CPU lacks.
  */
-function perVariant(title: string, body: (t: ExecutionContext, run: <T>(fn: () => T) => { here: T; portable: T }, v: Variant) => void): void {
-  for (const v of VARIANTS) {
-    if (v === VARIANTS[0]) continue;
+function perVariant(title: string, body: (t: ExecutionContext, run: <T>(fn: () => T) => { here: T; portable: T }, v: SimdVariant) => void): void {
+  for (const v of SIMD_VARIANTS) {
+    if (v === SIMD_VARIANTS[0]) continue;
     if (!available.includes(v.path)) {
       test.skip(`${v.name}: ${title} (skipped: this CPU lacks ${SIMD_PATH_NEEDS[v.path]})`, () => {});
       continue;
@@ -92,9 +67,11 @@ test('each path reports the kernels it runs', (t) => {
     'avx2 without SHA-NI': { sha256: 'portable', blake2b: 'avx2', pc1Batch8: 'portable' },
     avx512: { sha256: 'sha-ni+avx512', blake2b: 'avx512' },
     'avx512 without SHA-NI': { sha256: 'portable', blake2b: 'avx512' },
+    "avx512 with Intel's batch kernels": { sha256: 'sha-ni+avx512', blake2b: 'avx512', pc1Batch8: 'avx512-8-lanes' },
+    "avx512 with AMD's batch kernels": { sha256: 'sha-ni+avx512', blake2b: 'avx512', pc1Batch8: 'sha-ni-fours' },
     ifma: { sha256: 'sha-ni+avx512', blake2b: 'avx512', poseidon: 'ifma' },
   };
-  for (const v of VARIANTS.filter((x) => x.path !== 'portable')) {
+  for (const v of SIMD_VARIANTS.filter((x) => x.path !== 'portable')) {
     if (!available.includes(v.path)) {
       t.log(`${v.name}: not checked, this CPU lacks ${SIMD_PATH_NEEDS[v.path]}`);
       continue;
@@ -212,3 +189,20 @@ test('SECTOR_STORAGE_SIMD with a name that is not a path stops the addon from lo
   }
   t.regex(out, /^NATIVE_UNAVAILABLE .*SECTOR_STORAGE_SIMD=avx1024 is not a SIMD path \(this CPU runs: portable/);
 });
+
+const X8_TITLE = 'SECTOR_STORAGE_SHA_X8 chooses the PC1 batch kernels of either vendor on an AVX-512 path, and nothing elsewhere';
+const x8Lacks = !available.includes('avx512') ? SIMD_PATH_NEEDS.avx512 : !available.includes('shani') ? SIMD_PATH_NEEDS.shani : undefined;
+if (x8Lacks) test.skip(`${X8_TITLE} (skipped: this CPU lacks ${x8Lacks})`, () => {});
+else
+  test(X8_TITLE, (t) => {
+    const binding = new URL('../../native/binding.js', import.meta.url).href;
+    const script = `import(${JSON.stringify(binding)}).then((m) => process.stdout.write(m.simdInfo().pc1Batch8))`;
+    const run = (x8: string, simd?: string) => {
+      const { SECTOR_STORAGE_SIMD: _, SECTOR_STORAGE_PORTABLE_SHA: __, ...env } = process.env;
+      return execFileSync(process.execPath, ['-e', script], { env: { ...env, SECTOR_STORAGE_SHA_X8: x8, ...(simd ? { SECTOR_STORAGE_SIMD: simd } : {}) }, encoding: 'utf8' });
+    };
+    t.is(run('1', 'avx512'), 'avx512-8-lanes');
+    t.is(run('0', 'avx512'), 'sha-ni-fours');
+    t.is(run('1', 'avx2'), 'sha-ni-fours', 'no AVX-512 on the path: no lanes');
+    t.is(run('1'), 'avx512-8-lanes', 'the best path has AVX-512');
+  });
