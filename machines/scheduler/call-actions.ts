@@ -167,10 +167,12 @@ export const taskFinished = step((d, fx, event) => {
   }
   if (call.claim) claimOn(d.storage.claims, call.claim, -1);
   requestPaths(d, fx); // space changed hands
-  if (!call.aborting && !event.ret.ok && (event.ret.error.code === 'WORKER_LOST' || retriesSolo(call, event.ret.error))) {
+  const lost = !call.aborting && !event.ret.ok && event.ret.error.code === 'WORKER_LOST';
+  // a member of a failed batch is tried once alone (the worker's log names the batch's error)
+  const solo = !call.aborting && !event.ret.ok && retriesSolo(call, event.ret.error);
+  if (lost || solo) {
     if (call.phase === 'running') fx.index.push({ requestId: NO_REPLY, store: 'calls', method: 'requeue', args: [call.callId] });
-    // a member of a failed batch is tried once alone (the worker's log names the batch's error)
-    queueCall(d, fx, event.ret.error.code === 'WORKER_LOST' ? call : { ...call, solo: true });
+    queueCall(d, fx, solo ? { ...call, solo: true } : call);
     passDue(d, fx);
     return;
   }
