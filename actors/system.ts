@@ -49,6 +49,7 @@ import { dormantSectorsLogic, startsDormant } from '../machines/scheduler/dorman
 import { sectorGroupMachine } from '../machines/scheduler/sector-group.machine.js';
 import { chainActors } from './chain-actors.js';
 import { type IndexClient, createIndexActor } from './index.actor.js';
+import { startCheckpointer } from '../src/db/checkpointer.js';
 import { SectorService } from './sector-service.js';
 import { WorkerService } from './worker-service.js';
 import { createWorkerTaskLogic, type TaskObserver, type TaskRunner } from './worker-task.actor.js';
@@ -465,6 +466,8 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     if (ownsDb) db.close();
     throw err;
   }
+  // the WAL is checkpointed off the index actor's thread (src/db/checkpointer.ts)
+  const checkpointer = startCheckpointer(db, { log: log.child({ component: 'checkpointer' }) });
 
   const sectors = new SectorService({
     root,
@@ -527,6 +530,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
       // stopped worker tasks abort their runs; wait until the threads let go of the files
       await Promise.allSettled([...inflight]);
       localStore?.close();
+      await checkpointer?.close();
       if (ownsDb) db.close();
     })();
     return stopping;

@@ -36,12 +36,12 @@ export function openDatabase(path: string, options: { readonly?: boolean; migrat
     // NORMAL under WAL loses at most the last transactions on power loss, never consistency;
     // sector files are fsynced before their rows are written, so a lost row is re-declared by a scan.
     db.pragma('synchronous = NORMAL');
-    // A checkpoint runs inside the commit that crosses the threshold, on the index actor's thread.
-    // Its cost follows the distinct pages in the WAL, and the daemon rewrites the same few pages
-    // (sector rows, call rows) over and over: at SQLite's default of 1 000 pages a busy daemon
-    // checkpointed every few dozen commits, about a sixth of a tracked task's time. 10 000 pages
-    // (about 40 MiB) copies each hot page once per far more commits; the file is cut back to
-    // 64 MiB after a checkpoint. Durability is the same: a commit is in the WAL either way.
+    // A checkpoint runs inside the commit that crosses the threshold, on the writer's thread. A
+    // daemon checkpoints on a thread of its own well before it (src/db/checkpointer.ts), so this is
+    // the backstop: at 10 000 pages (about 40 MiB) it finds most frames copied already. Without
+    // that thread (a tool's short-lived connection), 10 000 pages still copies each hot page (sector
+    // rows, call rows) once per far more commits than SQLite's default of 1 000. The file is cut
+    // back to 64 MiB after a checkpoint. Durability is the same: a commit is in the WAL either way.
     db.pragma('wal_autocheckpoint = 10000');
     db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     db.pragma('foreign_keys = ON');

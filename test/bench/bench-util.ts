@@ -1,6 +1,7 @@
 /**
  * Shared helpers for benchmark scenarios: report lines, peak memory, timing.
  */
+import { readFileSync } from 'node:fs';
 import type { BenchLine } from './run-bench.js';
 
 /** True when BENCH_QUICK=1: small sizes for a smoke run. */
@@ -28,11 +29,29 @@ export async function seconds(fn: () => unknown | Promise<unknown>): Promise<num
  * too) spent meanwhile, in seconds. CPU time depends far less than wall time on what else the
  * machine runs, so a figure per unit of work from it can be compared across noisy runs.
  */
-export async function timed(fn: () => unknown | Promise<unknown>): Promise<{ wall: number; cpu: number }> {
+export async function timed(fn: () => unknown | Promise<unknown>): Promise<{ wall: number; cpu: number; mainCpu?: number }> {
   const cpu0 = process.cpuUsage();
+  const main0 = mainThreadCpu();
   const wall = await seconds(fn);
   const cpu = process.cpuUsage(cpu0);
-  return { wall, cpu: (cpu.user + cpu.system) / 1e6 };
+  const main1 = mainThreadCpu();
+  return { wall, cpu: (cpu.user + cpu.system) / 1e6, ...(main0 !== undefined && main1 !== undefined ? { mainCpu: main1 - main0 } : {}) };
+}
+
+/**
+ * CPU seconds of the main thread alone (Linux: its /proc stat, in clock ticks of 10 ms), or
+ * undefined elsewhere. Node 20 has no per-thread CPU clock; on a machine shared with other load it
+ * is steadier than wall time, and it says whether the main thread is what bounds a figure.
+ */
+export function mainThreadCpu(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    // the fields after the command's closing parenthesis; utime and stime are the 14th and 15th of the line
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The middle value (the upper middle of an even count). */
