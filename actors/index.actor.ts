@@ -5,7 +5,8 @@
  *
  * Its mailbox serialises every call, the job XState's MongoDB example gives its TaskQueue: calls
  * received in the same macrotask run in one transaction, each inside its own savepoint (a failing
- * call rolls back alone), and are answered only after the commit, so an answered call is durable.
+ * call rolls back alone), and are answered only after the commit, so an answered call is durable;
+ * an actor with several calls in the transaction gets their answers in one `index.results`.
  * If the commit itself fails, nothing of the batch is durable and every call of it fails with the
  * commit's error.
  *
@@ -21,7 +22,7 @@ import { defaultLogger } from '../src/log/logger.js';
 import type { CallRecord } from '../src/tasks/calls.js';
 import { type Db, inTransaction } from '../src/db/database.js';
 import type { IndexStores, StoreClients } from '../src/db/stores.js';
-import type { DaemonSystem, IndexEvent, IndexResult } from '../machines/protocol.js';
+import type { DaemonSystem, IndexEvent, IndexReplyRef, IndexResult } from '../machines/protocol.js';
 
 /**
  * The asynchronous front of the index actor: one asyncified proxy per store of `M` (derived from
@@ -102,23 +103,36 @@ export function createIndexActor<M extends object = IndexStores>(options: IndexA
   let nextRequestId = 1;
   const methods = new Map<string, Set<string>>(Object.entries(stores).map(([name, store]) => [name, methodNames(store as object)]));
 
-  /** Delivers one answer: to the actor in `replyTo`, else to the IndexClient's promise. */
-  const answer = (e: IndexEvent<M>, a: Answer, report: boolean) => {
-    if (!a.ok && report && (e.replyTo || !pending.has(e.requestId))) onError(a.error, e);
-    if (e.replyTo) {
-      // an actor stopped meanwhile is not written to
-      if (e.replyTo.getSnapshot().status !== 'active') return;
-      const result: IndexResult = a.ok
-        ? { type: 'index.result', requestId: e.requestId, ok: true, value: a.value }
-        : { type: 'index.result', requestId: e.requestId, ok: false, error: toWireError(a.error) };
-      e.replyTo.send(result);
-      return;
+  /**
+   * Delivers a batch's answers: an IndexClient call's to its promise; an actor's in one event, in
+   * the order its calls came (an {@link IndexResults} when it had several, its IndexResult alone
+   * otherwise).
+   */
+  const deliver = (events: readonly IndexEvent<M>[], answers: readonly Answer[], report: boolean) => {
+    const byActor = new Map<IndexReplyRef, IndexResult[]>();
+    for (const [i, e] of events.entries()) {
+      const a = answers[i]!;
+      if (!a.ok && report && (e.replyTo || !pending.has(e.requestId))) onError(a.error, e);
+      if (e.replyTo) {
+        const result: IndexResult = a.ok
+          ? { type: 'index.result', requestId: e.requestId, ok: true, value: a.value }
+          : { type: 'index.result', requestId: e.requestId, ok: false, error: toWireError(a.error) };
+        const results = byActor.get(e.replyTo);
+        if (results) results.push(result);
+        else byActor.set(e.replyTo, [result]);
+        continue;
+      }
+      const p = pending.get(e.requestId);
+      if (!p) continue;
+      pending.delete(e.requestId);
+      if (a.ok) p.resolve(a.value);
+      else p.reject(a.error);
     }
-    const p = pending.get(e.requestId);
-    if (!p) return;
-    pending.delete(e.requestId);
-    if (a.ok) p.resolve(a.value);
-    else p.reject(a.error);
+    for (const [ref, results] of byActor) {
+      // an actor stopped meanwhile is not written to
+      if (ref.getSnapshot().status !== 'active') continue;
+      ref.send(results.length === 1 ? results[0]! : { type: 'index.results', results });
+    }
   };
 
   /** Runs one event inside the batch transaction, in its own savepoint. */
@@ -158,11 +172,15 @@ export function createIndexActor<M extends object = IndexStores>(options: IndexA
           cause: err,
         });
         onError(error);
-        for (const e of events) answer(e, { ok: false, error }, false);
+        deliver(
+          events,
+          events.map(() => ({ ok: false, error })),
+          false,
+        );
         return;
       }
       crashAfterCommit(events, answers);
-      for (const [i, e] of events.entries()) answer(e, answers[i]!, true);
+      deliver(events, answers, true);
     };
     receive((event) => {
       batch.push(event);

@@ -88,7 +88,8 @@ export type SectorEvent =
   | { type: 'sector.faulty'; reason: string }
   /** Start-up reconciliation found files of the sector missing from every path. */
   | { type: 'sector.files.missing'; message: string }
-  | IndexResult;
+  | IndexResult
+  | IndexResults;
 
 // ---------------------------------------------------------------------------------------------
 // Events received by the scheduler
@@ -191,7 +192,7 @@ export type SchedulerInternalEvent =
   /** The PC1 batch wait of a sector size is over (delayed, machines/scheduler/pc1-batch.ts); `gen` names the wait. */
   | { type: 'scheduler.pc1.waited'; sectorSize: number; gen: number };
 
-export type SchedulerEvent = SchedulerCommand | SchedulerSectorEvent | SchedulerTaskEvent | SchedulerWorkerEvent | SchedulerInternalEvent | IndexResult;
+export type SchedulerEvent = SchedulerCommand | SchedulerSectorEvent | SchedulerTaskEvent | SchedulerWorkerEvent | SchedulerInternalEvent | IndexResult | IndexResults;
 
 /** Emitted by the scheduler (listen with `actor.on('scheduler.reply', …)`): the answer to a command. */
 export type SchedulerReply =
@@ -237,7 +238,7 @@ export const NO_REPLY = -1;
 export type IndexCall<M = IndexStores> = { type: 'index.call'; requestId: number; replyTo?: IndexReplyRef } & StoreCallOf<M>;
 
 /** Where an actor wants its {@link IndexResult}s. */
-export type IndexReplyRef = ActorRef<Snapshot<unknown>, IndexResult>;
+export type IndexReplyRef = ActorRef<Snapshot<unknown>, IndexResult | IndexResults>;
 
 /**
  * The index actor's answer to one `index.call` (or barrier), sent after the commit of the
@@ -247,6 +248,14 @@ export type IndexReplyRef = ActorRef<Snapshot<unknown>, IndexResult>;
 export type IndexResult =
   | { type: 'index.result'; requestId: number; ok: true; value: unknown }
   | { type: 'index.result'; requestId: number; ok: false; error: WireError };
+
+/**
+ * The answers to several calls of one sender committed in one transaction, in the order the calls
+ * were received: one event instead of one per call (a busy scheduler's writes share commits, and
+ * each event is a whole macrostep of its machine). A sender with one call in the transaction gets
+ * its {@link IndexResult} alone.
+ */
+export type IndexResults = { type: 'index.results'; results: IndexResult[] };
 
 // ---------------------------------------------------------------------------------------------
 // The system

@@ -159,6 +159,7 @@ export const schedulerMachine = setup({
         'scheduler.task.prepared': { actions: 'taskPrepared' },
         'scheduler.task.finished': { actions: 'taskFinished' },
         'index.result': { actions: 'writeAnswered' },
+        'index.results': { actions: 'writesAnswered' },
         'scheduler.worker.connected': { actions: 'workerConnected' },
         'scheduler.worker.disconnected': { actions: 'workerDisconnected' },
         'scheduler.worker.enable': { actions: 'workerEnable' },

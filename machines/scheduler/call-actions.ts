@@ -7,9 +7,9 @@
 import { enqueueActions } from 'xstate';
 import type { CallReturn } from '../../src/tasks/calls.js';
 import { workIdOf } from '../../src/tasks/work-id.js';
-import { type IndexEvent, NO_REPLY, type SectorEvent } from '../protocol.js';
+import { type IndexEvent, type IndexResult, NO_REPLY, type SectorEvent } from '../protocol.js';
 import { type TrackedCall, callOfWaiter, without } from './call-tracker.js';
-import { failure, finishWrite, indexRef, resultEvent, schedulerBase } from './scheduler-base.js';
+import { type SchedulerContext, failure, finishWrite, indexRef, resultEvent, schedulerBase } from './scheduler-base.js';
 import { sealProofInfo } from '../../src/sector/proofs.js';
 import { retriesSolo } from './pc1-batch.js';
 import { activateOn, holdersAnswered, passDue, pathsAnswered, queueCall, requestPaths } from './sched-actions.js';
@@ -105,8 +105,7 @@ export const requestUnseal = step((d, fx, event) => {
 });
 
 /** An index call the scheduler waited for is answered. */
-export const writeAnswered = step((d, fx, event) => {
-  if (event.type !== 'index.result') return;
+function answered(d: SchedulerContext, fx: Effects, event: IndexResult): void {
   const w = d.writes[event.requestId];
   if (!w) return;
   drop(d.writes, event.requestId);
@@ -146,6 +145,16 @@ export const writeAnswered = step((d, fx, event) => {
   } else {
     put(d.calls, call.callId, { ...call, phase: 'done' });
   }
+}
+
+export const writeAnswered = step((d, fx, event) => {
+  if (event.type === 'index.result') answered(d, fx, event);
+});
+
+/** Several of the scheduler's index calls committed together: each answered in the order made. */
+export const writesAnswered = step((d, fx, event) => {
+  if (event.type !== 'index.results') return;
+  for (const r of event.results) answered(d, fx, r);
 });
 
 /**
@@ -165,8 +174,12 @@ export const taskFinished = step((d, fx, event) => {
     if (!w.connected && Object.keys(w.started).length === 0) delete d.workers[w.info.id];
     else activateOn(d, fx, w); // a prepared call takes the room at once; the pass that follows fills the rest
   }
-  if (call.claim) claimOn(d.storage.claims, call.claim, -1);
-  requestPaths(d, fx); // space changed hands
+  if (call.claim) {
+    // the space it claimed is now on disk, or free again: the path view is read anew (a call that
+    // claimed nothing changed no space the scheduler accounts for; the periodic refresh sees the rest)
+    claimOn(d.storage.claims, call.claim, -1);
+    requestPaths(d, fx);
+  }
   const lost = !call.aborting && !event.ret.ok && event.ret.error.code === 'WORKER_LOST';
   // a member of a failed batch is tried once alone (the worker's log names the batch's error)
   const solo = !call.aborting && !event.ret.ok && retriesSolo(call, event.ret.error);

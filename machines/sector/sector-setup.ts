@@ -208,6 +208,14 @@ export const sectorSetup = setup({
       }
       enqueue.sendTo(scheduler, { type: 'scheduler.sector.changed', summary: summaryOf(context) } satisfies SchedulerSectorEvent);
     }),
+    /**
+     * Several saves committed together (machines/protocol.ts IndexResults): each answer is taken as
+     * its own `index.result`, in order, before any other event.
+     */
+    splitResults: enqueueActions(({ event, enqueue }) => {
+      assertEvent(event, 'index.results');
+      for (const r of event.results) enqueue.raise(r);
+    }),
     /** The index committed a save: its record (and every earlier answered one) is durable. */
     confirmSave: assign(({ context, event }) => {
       assertEvent(event, 'index.result');

@@ -48,6 +48,7 @@ export const sectorMachine = sectorSetup.createMachine({
     'sector.addPiece': { actions: { type: 'rejectRequest', params: { code: 'SECTOR_STATE_INVALID' } } },
     'sector.request.cancel': { actions: 'dropQueued' },
     'index.result': [{ guard: 'saveFailed', actions: 'forgetSave' }, { actions: 'confirmSave' }],
+    'index.results': { actions: 'splitResults' },
     'sector.remove': {
       actions: [
         { type: 'replyFailed', params: { error: { code: 'ABORTED', message: 'the sector is being removed' } } },

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { type Actor, type ActorRef, type ActorRefFrom, type Snapshot, assign, createActor, fromCallback, sendTo, setup } from 'xstate';
 import { createIndexActor, type IndexActor, type IndexClient } from '../../actors/index.actor.js';
-import { type DaemonSystem, type IndexCall, type IndexEvent, type IndexResult, NO_REPLY } from '../../machines/protocol.js';
+import { type DaemonSystem, type IndexCall, type IndexEvent, type IndexResult, type IndexResults, NO_REPLY } from '../../machines/protocol.js';
 import { AbortedError, InvalidArgumentError, SectorRecordInvalidError } from '../../src/errors.js';
 import { StorageCatalog } from '../../src/db/storage-catalog.js';
 import type { CatalogClient } from '../../src/storage/catalog-client.js';
@@ -131,22 +131,29 @@ function counterOf(t: { context: Ctx }, name: string): number {
   }
 }
 
-/** Records every IndexResult it receives, with the counter `name` as another connection sees it then. */
+/**
+ * Records every IndexResult it receives, with the counter `name` as another connection sees it
+ * then; `events` counts the events that carried them (an IndexResults carries several).
+ */
 function resultRecorder(t: { context: Ctx }, name: string) {
   const got: { result: IndexResult; durable: number }[] = [];
+  const events: string[] = [];
   const ref = createActor(
-    fromCallback<IndexResult>(({ receive }) => {
-      receive((result) => got.push({ result, durable: counterOf(t, name) }));
+    fromCallback<IndexResult | IndexResults>(({ receive }) => {
+      receive((e) => {
+        events.push(e.type);
+        for (const result of e.type === 'index.results' ? e.results : [e]) got.push({ result, durable: counterOf(t, name) });
+      });
     }),
   ).start();
-  return { ref, got };
+  return { ref, got, events };
 }
 
 /** An actor of the index's own system that calls a store with itself as `replyTo` and keeps the answers. */
 const asker = setup({
   types: {} as {
     context: { results: IndexResult[] };
-    events: IndexResult | { type: 'ask'; call: IndexCall<TestStores> };
+    events: IndexResult | IndexResults | { type: 'ask'; call: IndexCall<TestStores> };
   },
 }).createMachine({
   context: { results: [] },
@@ -161,6 +168,7 @@ const asker = setup({
       ),
     },
     'index.result': { actions: assign({ results: ({ context, event }) => [...context.results, event] }) },
+    'index.results': { actions: assign({ results: ({ context, event }) => [...context.results, ...event.results] }) },
   },
 });
 
@@ -306,7 +314,36 @@ test('an answer reaches replyTo only once its transaction is committed', async (
     ],
     'both answers were sent after the commit of the batch holding both calls',
   );
+  t.deepEqual(rec.events, ['index.results'], 'in one event, in the order of the calls');
   rec.ref.stop();
+});
+
+test('each actor gets its own answers of a batch in one event; an actor with one call gets its IndexResult alone', async (t) => {
+  const { actor, client } = t.context;
+  const a = resultRecorder(t, 'a');
+  const b = resultRecorder(t, 'b');
+  actor.send({ type: 'index.call', requestId: 1, store: 'counters', method: 'bump', args: ['a', 1], replyTo: a.ref });
+  actor.send({ type: 'index.call', requestId: 2, store: 'counters', method: 'bump', args: ['b', 1], replyTo: b.ref });
+  actor.send({ type: 'index.call', requestId: 3, store: 'counters', method: 'bumpThenFail', args: ['a'], replyTo: a.ref });
+  actor.send({ type: 'index.call', requestId: 4, store: 'counters', method: 'bump', args: ['a', 2], replyTo: a.ref });
+  await client.flush();
+  t.deepEqual(a.events, ['index.results']);
+  t.deepEqual(
+    a.got.map((g) => [g.result.requestId, g.result.ok]),
+    [
+      [1, true],
+      [3, false],
+      [4, true],
+    ],
+    'its three answers, a refused call among them, in the order it sent the calls',
+  );
+  t.deepEqual(b.events, ['index.result']);
+  t.deepEqual(
+    b.got.map((g) => g.result.requestId),
+    [2],
+  );
+  a.ref.stop();
+  b.ref.stop();
 });
 
 test('a failed commit fails every call of the batch, to promises and to replyTo alike, and keeps nothing', async (t) => {
