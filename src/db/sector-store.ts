@@ -213,10 +213,14 @@ export class SectorStore {
       }
       const appended = entries.length > 0 ? 1 : 0;
       const row = this.#s.upsert.get(d.miner, d.number, d.proofType, d.state, JSON.stringify(rest), now, now, appended);
-      this.#s.deletePieces.run(d.miner, d.number);
-      pieces.forEach((p, i) => {
-        this.#s.insertPiece.run(d.miner, d.number, i, p.pieceCid, p.pieceCidV2 ?? null, p.paddedSize, p.paddedOffset, p.payloadSize, p.filler ? 1 : 0);
-      });
+      // most saves change the state, not the pieces: rows left as they are are pages the commit
+      // does not write (the pieces, and the piece CID index whose filler entries all sit together)
+      if (!samePieces(this.#s.piecesOf.all(d.miner, d.number), pieces)) {
+        this.#s.deletePieces.run(d.miner, d.number);
+        pieces.forEach((p, i) => {
+          this.#s.insertPiece.run(d.miner, d.number, i, p.pieceCid, p.pieceCidV2 ?? null, p.paddedSize, p.paddedOffset, p.payloadSize, p.filler ? 1 : 0);
+        });
+      }
       for (const e of entries) this.#s.appendLog.run(null, d.miner, d.number, e.kind, e.message, e.trace ?? null, now);
       if (appended) this.#truncateLog(d.miner, d.number, now);
       if (applied.length > 0) this.#calls!.markReturned(applied);
@@ -363,6 +367,23 @@ function checkLogEntry(e: SectorLogInput, i: number): SectorLogInput {
   // Lotus keeps the first 8000 characters of a message and says so
   const message = e.message.length > LOG_MESSAGE_MAX ? `${e.message.slice(0, LOG_MESSAGE_MAX)}... truncated` : e.message;
   return e.trace === undefined ? { kind: e.kind, message } : { kind: e.kind, message, trace: e.trace };
+}
+
+/** Whether a sector's stored piece rows (in `idx` order) are `pieces`, column for column. */
+function samePieces(rows: readonly PieceRow[], pieces: readonly PieceRecord[]): boolean {
+  if (rows.length !== pieces.length) return false;
+  return rows.every((r, i) => {
+    const p = pieces[i]!;
+    return (
+      r.idx === i &&
+      r.piece_cid === p.pieceCid &&
+      r.piece_cid_v2 === (p.pieceCidV2 ?? null) &&
+      r.padded_size === p.paddedSize &&
+      r.padded_offset === p.paddedOffset &&
+      r.payload_size === p.payloadSize &&
+      r.is_filler === (p.filler ? 1 : 0)
+    );
+  });
 }
 
 function decodePiece(r: PieceRow): PieceRecord {

@@ -262,3 +262,25 @@ test('a save with create writes a new record and its log, and is refused with SE
   store.save(draft(3));
   t.is(store.get(1000, 3)?.state, 'WaitDeals', 'without create a save replaces the row, as before');
 });
+
+test('a save that changes only the state leaves the piece rows alone; one that changes a piece rewrites them', (t) => {
+  const store = new SectorStore(t.context.db);
+  const changes = () => (t.context.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+  store.save(draft(4));
+  let before = changes();
+  store.save(draft(4, { state: 'Packing' }));
+  t.is(changes() - before, 1, 'the sectors row only');
+  t.deepEqual(store.get(1000, 4)?.pieces.map((p) => p.pieceCid), [V1, FILLER]);
+  before = changes();
+  const pieces = [draft(4).pieces[0]!, { pieceCid: FILLER, paddedOffset: 128, paddedSize: 128, payloadSize: 0, filler: true }, { pieceCid: FILLER, paddedOffset: 256, paddedSize: 256, payloadSize: 0, filler: true }];
+  store.save(draft(4, { state: 'Packing', pieces }));
+  t.is(changes() - before, 1 + 2 + 3, 'the sectors row, the two old piece rows deleted, three written');
+  t.deepEqual(
+    store.get(1000, 4)?.pieces.map((p) => [p.paddedOffset, p.paddedSize]),
+    [
+      [0, 128],
+      [128, 128],
+      [256, 256],
+    ],
+  );
+});
