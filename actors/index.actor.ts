@@ -4,9 +4,11 @@
  * call tracker) through one request/reply protocol (docs/design/sealing-daemon.md §5).
  *
  * Its mailbox serialises every call, the job XState's MongoDB example gives its TaskQueue: calls
- * received in the same macrotask run in one transaction, each inside its own savepoint (a failing
- * call rolls back alone), and are answered only after the commit, so an answered call is durable;
- * an actor with several calls in the transaction gets their answers in one `index.results`.
+ * run in batches, one transaction each, each call inside its own savepoint (a failing call rolls
+ * back alone), and are answered only after the commit, so an answered call is durable; an actor
+ * with several calls in the transaction gets their answers in one `index.results`. A batch is
+ * everything received until a turn of the event loop brings no more calls (group commit, at most
+ * four turns or 256 calls): an idle daemon commits on the next turn, a busy one far less often.
  * If the commit itself fails, nothing of the batch is durable and every call of it fails with the
  * commit's error.
  *
@@ -53,6 +55,11 @@ export interface IndexActor<M = IndexStores> {
 }
 
 type Answer = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** A batch commits once a turn of the event loop brings no call, or after this many turns … */
+const GATHER_TURNS = 4;
+/** … or once it holds this many calls. */
+const GATHER_CALLS = 256;
 
 interface Pending {
   resolve(value: unknown): void;
@@ -182,10 +189,26 @@ export function createIndexActor<M extends object = IndexStores>(options: IndexA
       crashAfterCommit(events, answers);
       deliver(events, answers, true);
     };
+    // Group commit: a batch gathers while the event loop keeps bringing calls, for at most
+    // GATHER_TURNS turns or GATHER_CALLS calls, and commits at the first turn that brought none.
+    // An idle daemon commits on the next turn as before; a busy one commits a fraction as often
+    // (each commit writes every page its calls dirtied, a write per page, and answers each sender).
+    let seen = 0;
+    let turns = 0;
+    const turn = () => {
+      if (batch.length > seen && batch.length < GATHER_CALLS && turns < GATHER_TURNS) {
+        seen = batch.length;
+        turns++;
+        timer = setImmediate(turn);
+        return;
+      }
+      seen = 0;
+      turns = 0;
+      flush();
+    };
     receive((event) => {
       batch.push(event);
-      // everything sent during this macrotask joins the batch
-      timer ??= setImmediate(flush);
+      timer ??= setImmediate(turn);
     });
     return () => {
       if (timer) clearImmediate(timer);

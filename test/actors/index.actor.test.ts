@@ -455,3 +455,41 @@ test('stopping the actor commits what it already received and refuses later call
     ro.close();
   }
 });
+
+/** Sends `send(i)` on each of `n` consecutive turns of the event loop (i = 0 at once). */
+async function onTurns(n: number, send: (i: number) => void): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    send(i);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+test('calls that keep arriving turn after turn share one commit (group commit)', async (t) => {
+  const { actor, client } = t.context;
+  const rec = resultRecorder(t, 'g');
+  await onTurns(3, (i) => actor.send({ type: 'index.call', requestId: i + 1, store: 'counters', method: 'bump', args: ['g', 1], replyTo: rec.ref }));
+  await client.flush();
+  t.deepEqual(rec.events, ['index.results'], 'one commit answered all three');
+  t.deepEqual(
+    rec.got.map((g) => [g.result.requestId, g.durable]),
+    [
+      [1, 3],
+      [2, 3],
+      [3, 3],
+    ],
+    'each answer sent once all three were durable',
+  );
+  rec.ref.stop();
+});
+
+test('a batch gathers for at most four turns: a longer stream of calls is committed in several', async (t) => {
+  const { actor, client } = t.context;
+  const rec = resultRecorder(t, 'h');
+  await onTurns(12, (i) => actor.send({ type: 'index.call', requestId: i + 1, store: 'counters', method: 'bump', args: ['h', 1], replyTo: rec.ref }));
+  await client.flush();
+  t.is(rec.got.length, 12);
+  const commits = new Set(rec.got.map((g) => g.durable));
+  t.true(commits.size >= 2, `12 turns of calls were committed ${commits.size} time(s)`);
+  t.is(Math.max(...commits), 12);
+  rec.ref.stop();
+});
