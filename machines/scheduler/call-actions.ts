@@ -109,8 +109,14 @@ function answered(d: SchedulerContext, fx: Effects, event: IndexResult): void {
   const w = d.writes[event.requestId];
   if (!w) return;
   drop(d.writes, event.requestId);
-  if (w.op === 'paths') return pathsAnswered(d, fx, event);
-  if (w.op === 'holders') return holdersAnswered(d, fx, w.callId, event);
+  if (w.op === 'paths') {
+    pathsAnswered(d, fx, event);
+    return;
+  }
+  if (w.op === 'holders') {
+    holdersAnswered(d, fx, w.callId, event);
+    return;
+  }
   const call = d.calls[w.callId];
   if (!call) return;
   const tell = (e: SectorEvent) => {
