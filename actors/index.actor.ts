@@ -14,8 +14,9 @@
  *
  * Dispatch is generic: a call names a store of the map and one of its methods, found on the store
  * object at creation, so adding a store is adding it to the map (src/db/stores.ts), with no edit
- * here. Actors send `index.call` with a `replyTo` and get an `index.result`; code outside the
- * actor system uses the {@link IndexClient}, a proxy in which every store method returns a Promise.
+ * here. Actors send `index.call` with a `replyTo` and get an `index.result` (or several in an
+ * `index.results`); code outside the actor system uses the {@link IndexClient}, a proxy in which
+ * every store method returns a Promise.
  */
 import { type CallbackActorLogic, fromCallback } from 'xstate';
 import { AbortedError, InternalError, InvalidArgumentError, toWireError } from '../src/errors.js';
@@ -56,7 +57,7 @@ export interface IndexActor<M = IndexStores> {
 
 type Answer = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-/** A batch commits once a turn of the event loop brings no call, or after this many turns … */
+/** A batch commits once a turn of the event loop brings no call, or this many turns after it opened … */
 const GATHER_TURNS = 4;
 /** … or once it holds this many calls. */
 const GATHER_CALLS = 256;
@@ -202,13 +203,15 @@ export function createIndexActor<M extends object = IndexStores>(options: IndexA
         timer = setImmediate(turn);
         return;
       }
-      seen = 0;
-      turns = 0;
       flush();
     };
     receive((event) => {
       batch.push(event);
-      timer ??= setImmediate(turn);
+      if (timer) return;
+      // what has arrived when the batch opens does not hold it open: a call alone commits on the next turn
+      seen = batch.length;
+      turns = 1;
+      timer = setImmediate(turn);
     });
     return () => {
       if (timer) clearImmediate(timer);

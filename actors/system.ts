@@ -466,9 +466,6 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     if (ownsDb) db.close();
     throw err;
   }
-  // the WAL is checkpointed off the index actor's thread (src/db/checkpointer.ts)
-  const checkpointer = startCheckpointer(db, { log: log.child({ component: 'checkpointer' }) });
-
   const sectors = new SectorService({
     root,
     saved: {
@@ -519,6 +516,9 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     await dagstore.migrate();
     await dagstore.registerMissingShards();
   }
+  // the WAL is checkpointed off the index actor's thread (src/db/checkpointer.ts); started last,
+  // once nothing of the start can fail
+  const checkpointer = startCheckpointer(db, { log: log.child({ component: 'checkpointer' }) });
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {

@@ -153,6 +153,7 @@ function answered(d: SchedulerContext, fx: Effects, event: IndexResult): void {
   }
 }
 
+/** One of the scheduler's index calls committed alone in its batch. */
 export const writeAnswered = step((d, fx, event) => {
   if (event.type === 'index.result') answered(d, fx, event);
 });
@@ -180,12 +181,8 @@ export const taskFinished = step((d, fx, event) => {
     if (!w.connected && Object.keys(w.started).length === 0) delete d.workers[w.info.id];
     else activateOn(d, fx, w); // a prepared call takes the room at once; the pass that follows fills the rest
   }
-  if (call.claim) {
-    // the space it claimed is now on disk, or free again: the path view is read anew (a call that
-    // claimed nothing changed no space the scheduler accounts for; the periodic refresh sees the rest)
-    claimOn(d.storage.claims, call.claim, -1);
-    requestPaths(d, fx);
-  }
+  if (call.claim) claimOn(d.storage.claims, call.claim, -1);
+  requestPaths(d, fx); // space changed hands
   const lost = !call.aborting && !event.ret.ok && event.ret.error.code === 'WORKER_LOST';
   // a member of a failed batch is tried once alone (the worker's log names the batch's error)
   const solo = !call.aborting && !event.ret.ok && retriesSolo(call, event.ret.error);

@@ -2,26 +2,29 @@
  * Checkpoints the daemon's WAL on a thread of its own. Left to SQLite, a checkpoint runs inside
  * the commit that crosses `wal_autocheckpoint`, on the index actor's thread: it copies every page
  * the WAL holds into the database file and syncs both, and the busy daemon's commits waited for it
- * (about a fifth of a tracked task's index time). Here a timer watches the WAL's size and, past
- * `pages` pages, asks the thread (src/db/checkpoint-worker.ts) for a PASSIVE checkpoint on its own
- * connection: it copies what it can without blocking the writer. The writer's own autocheckpoint
- * (src/db/database.ts) stays as the backstop: it finds most frames copied already, and it is the
- * writer that restarts the WAL from its beginning once every frame is.
+ * (about a fifth of a tracked task's index time). Here a timer looks at the WAL file and asks the
+ * thread (src/db/checkpoint-worker.ts) for a PASSIVE checkpoint on its own connection, which copies
+ * what it can without blocking the writer. The writer's own autocheckpoint (src/db/database.ts)
+ * stays as the backstop: it finds most frames copied already, and it is the writer that restarts
+ * the WAL from its beginning once every frame is.
  *
- * The thread starts the first time the WAL grows past `pages`, so a short-lived system (a test, a
- * CLI command) never pays for it.
+ * The thread starts the first time the WAL file grows past `pages` pages, so a short-lived system
+ * (a test, a CLI command) never pays for it. From then on it checkpoints whenever the writer has
+ * committed since its last run (the file's modification time moved), at most every `intervalMs`:
+ * the file's size cannot say how much is left to copy, since the writer reuses it from its
+ * beginning without shrinking it (only down to `journal_size_limit`). An idle daemon is not
+ * checkpointed again and again.
  */
 import { statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { once } from 'node:events';
 import type { Logger } from '../log/logger.js';
 import type { CheckpointAnswer, CheckpointRequest, CheckpointWorkerData } from './checkpoint-worker.js';
 import type { Db } from './database.js';
 
 export interface CheckpointerOptions {
-  /** WAL size, in pages, past which a checkpoint is asked for. @default 1000 (4 MiB of 4 KiB pages) */
+  /** WAL file size, in pages, past which checkpoints start. @default 1000 (4 MiB of 4 KiB pages) */
   pages?: number;
-  /** How often the WAL's size is looked at. @default 250 */
+  /** How often the WAL file is looked at: the most often it is checkpointed. @default 250 */
   intervalMs?: number;
   log: Logger;
 }
@@ -71,10 +74,12 @@ export function startCheckpointer(db: Db, options: CheckpointerOptions): Checkpo
     w.on('error', (err) => fail(err.message));
     return w;
   };
+  let checkpointedAt = -1; // the WAL file's mtime when the last checkpoint was asked for
   const check = () => {
     if (busy || failed) return;
-    const size = statSync(walPath, { throwIfNoEntry: false })?.size ?? 0;
-    if (size < threshold) return;
+    const st = statSync(walPath, { throwIfNoEntry: false });
+    if (!st || (worker === undefined && st.size < threshold) || st.mtimeMs === checkpointedAt) return;
+    checkpointedAt = st.mtimeMs;
     try {
       worker ??= start();
     } catch (err) {
@@ -97,7 +102,8 @@ export function startCheckpointer(db: Db, options: CheckpointerOptions): Checkpo
       worker = undefined;
       failed = true;
       if (!w) return;
-      const exited = once(w, 'exit');
+      // an error of the thread's own close ends it too: the writer's close must follow either way
+      const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
       w.ref(); // held until it has closed its connection
       w.postMessage({ type: 'close' } satisfies CheckpointRequest);
       await exited;

@@ -259,18 +259,3 @@ test('a finished call leaves no worker task actor behind', async (t) => {
   t.deepEqual(tasks, [], 'every task actor was stopped once its call finished');
   h.stop();
 });
-
-test('the path view is read anew when a call that claimed space finishes, and not for one that claimed none', async (t) => {
-  const h = schedulerHarness();
-  const spaceReads = () => h.indexLog.filter((c) => c.store === 'catalog' && c.method === 'storageSpace').length;
-  await pledgedToPc1(h);
-  const beforePc1 = spaceReads();
-  await h.finish('PC1', PC1);
-  t.is(h.sectorState(0), 'PreCommit2');
-  t.is(spaceReads(), beforePc1 + 1, 'PC1 claimed room for its sealed and cache files on a sealing path');
-  const beforePc2 = spaceReads();
-  await h.finish('PC2', { commD: 'commd-of-1', commR: 'bagboea4b5abcbmfzw5ih3cgvjy2bvnuyjbzqa5a3xadoqzyyyvd6r7i2ktgvmbrh' });
-  t.is(h.sectorState(0), 'PreCommitting');
-  t.is(spaceReads(), beforePc2, 'PC2 works in the files PC1 placed: it claimed nothing, so nothing changed hands');
-  h.stop();
-});

@@ -48,6 +48,28 @@ test('the WAL is copied into the database file by the checkpoint thread, not by 
   }
 });
 
+test('once started, the thread checkpoints again only after the writer has committed again', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'checkpointer-'));
+  const db = openDatabase(join(dir, 'db.sqlite'));
+  db.pragma('wal_autocheckpoint = 0');
+  const cp = startCheckpointer(db, { pages: 16, intervalMs: 5, log: silentLogger() });
+  try {
+    fill(db, 100);
+    await until('a checkpoint', () => cp!.runs > 0);
+    await sleep(50);
+    const idle = cp!.runs;
+    await sleep(150); // thirty looks at an unchanged WAL file
+    t.is(cp!.runs, idle, 'an idle WAL is not checkpointed again (its file stays as large as it grew)');
+    fill(db, 1);
+    await until('a checkpoint after the new commit', () => cp!.runs > idle);
+    t.true(cp!.runs > idle, 'a new commit is checkpointed');
+  } finally {
+    await cp?.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a WAL below the threshold starts no thread and is never checkpointed', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'checkpointer-'));
   const path = join(dir, 'db.sqlite');
