@@ -121,6 +121,21 @@ export async function waitForRunning(repo: string, n: number, task: string, time
   throw new Error(`no ${task} call of sector ${n} was running within ${timeoutMs} ms`);
 }
 
+/**
+ * Polls `sealing jobs --json` (through the API) until the running call of `task` for sector `n`
+ * reports progress of `phase` (e.g. `pc1`: labelling, past its fetch and parent cache).
+ */
+export async function waitForProgress(repo: string, n: number, task: string, phase: string, timeoutMs = 300_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const r = await rawRpc(repo, 'Filecoin.WorkerJobs', []);
+    const jobs = Object.values((r.result ?? {}) as Record<string, Array<{ Sector: { Number: number }; Task: string; Progress?: { Phase: string } }>>).flat();
+    if (jobs.some((j) => j.Sector.Number === n && j.Task.endsWith(taskWireSuffix(task)) && j.Progress?.Phase === phase)) return;
+    await sleep(25);
+  }
+  throw new Error(`no ${task} call of sector ${n} reported ${phase} progress within ${timeoutMs} ms`);
+}
+
 /** The end of Lotus's wire name of a task (`seal/v0/precommit/2` for PC2). */
 function taskWireSuffix(task: string): string {
   const names: Record<string, string> = {
