@@ -1,5 +1,5 @@
 /**
- * The index actor: the only read-write SQLite connection of the daemon (better-sqlite3, WAL; see
+ * The index actor: the daemon's one writer of its SQLite database (better-sqlite3, WAL; see
  * src/db/database.ts), serving every store of {@link IndexStores} (storage catalog, sector records,
  * call tracker) through one request/reply protocol (docs/design/sealing-daemon.md §5).
  *
@@ -12,6 +12,11 @@
  * If the commit itself fails, nothing of the batch is durable and every call of it fails with the
  * commit's error.
  *
+ * Where a batch runs is the runner's business (src/db/store-batch.ts): on this thread, on the
+ * stores given, or on the store thread (src/db/store-thread.ts), which runs the same stores on its
+ * own connection while this thread goes on with the actors. Batches are sent in order, and up to
+ * {@link IN_FLIGHT} of them may be on the store thread at once; their answers come back in order.
+ *
  * Dispatch is generic: a call names a store of the map and one of its methods, found on the store
  * object at creation, so adding a store is adding it to the map (src/db/stores.ts), with no edit
  * here. Actors send `index.call` with a `replyTo` and get an `index.result` (or several in an
@@ -20,10 +25,11 @@
  */
 import { type CallbackActorLogic, fromCallback } from 'xstate';
 import { AbortedError, InternalError, InvalidArgumentError, toWireError } from '../src/errors.js';
+import { type BatchOutcome, type BatchRunner, type CallAnswer, type StoreCallRequest, inProcessRunner, storeMethodNames } from '../src/db/store-batch.js';
 import { callCrashPoint, crashPoint } from '../src/lifecycle/crash-points.js';
 import { defaultLogger } from '../src/log/logger.js';
 import type { CallRecord } from '../src/tasks/calls.js';
-import { type Db, inTransaction } from '../src/db/database.js';
+import type { Db } from '../src/db/database.js';
 import type { IndexStores, StoreClients } from '../src/db/stores.js';
 import type { DaemonSystem, IndexEvent, IndexReplyRef, IndexResult } from '../machines/protocol.js';
 
@@ -38,8 +44,13 @@ export type IndexClient<M = IndexStores> = StoreClients<M> & {
 
 export interface IndexActorOptions<M> {
   db: Db;
-  /** The stores, by the name calls address them with. */
+  /** The stores, by the name calls address them with (over `db`: they run the batches unless a `runner` does). */
   stores: M;
+  /**
+   * Where the batches run instead of on `db` on this thread: the store thread
+   * (src/db/store-thread.ts), whose stores are built alike; answers come back asynchronously.
+   */
+  runner?: BatchRunner;
   /**
    * Failed commits, and failed calls nobody awaits as a promise (an actor's call fails also to its
    * `replyTo`; an IndexClient call only rejects its promise).
@@ -53,31 +64,27 @@ export interface IndexActor<M = IndexStores> {
   logic: CallbackActorLogic<IndexEvent<M>>;
   /** A client that reaches the actor registered as `index` in `system`. */
   client(system: DaemonSystem): IndexClient<M>;
+  /**
+   * Resolves once the actor has stopped and every batch it received has been answered (with a
+   * runner, the last batches are still in flight when the actor stops).
+   */
+  drained(): Promise<void>;
 }
-
-type Answer = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** A batch commits once a turn of the event loop brings no call, or this many turns after it opened … */
 const GATHER_TURNS = 4;
 /** … or once it holds this many calls. */
 const GATHER_CALLS = 256;
+/**
+ * Batches a runner may hold at once (the store thread runs them one after the other, in order):
+ * the actors' thread goes on gathering and sending while the thread commits, instead of waiting
+ * for each commit's answer before it sends the next batch.
+ */
+const IN_FLIGHT = 4;
 
 interface Pending {
   resolve(value: unknown): void;
   reject(err: unknown): void;
-}
-
-type StoreMethods = Record<string, (...args: unknown[]) => unknown>;
-
-/** Names of a store's methods: its class's and its base classes' (not Object's, not the constructors). */
-function methodNames(store: object): Set<string> {
-  const names = new Set<string>();
-  for (let proto: object | null = Object.getPrototypeOf(store); proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
-    for (const name of Object.getOwnPropertyNames(proto)) {
-      if (name !== 'constructor' && typeof Object.getOwnPropertyDescriptor(proto, name)?.value === 'function') names.add(name);
-    }
-  }
-  return names;
 }
 
 /**
@@ -85,7 +92,7 @@ function methodNames(store: object): Set<string> {
  * holding a call's `run` or `finish` is committed and before anyone hears of it, so a test can
  * kill the daemon with the call durably running, or durably done but not yet applied by its sector.
  */
-function crashAfterCommit(events: readonly { type: string }[], answers: readonly Answer[]): void {
+function crashAfterCommit(events: readonly { type: string }[], answers: readonly CallAnswer[]): void {
   for (const [i, e] of events.entries()) {
     const a = answers[i]!;
     if (e.type !== 'index.call' || !a.ok) continue;
@@ -106,17 +113,22 @@ function crashAfterCommit(events: readonly { type: string }[], answers: readonly
  */
 export function createIndexActor<M extends object = IndexStores>(options: IndexActorOptions<M>): IndexActor<M> {
   const { db, stores } = options;
+  const runner = options.runner ?? inProcessRunner(db, stores);
   const onError = options.onError ?? ((err: unknown) => defaultLogger().child({ component: 'index' }).error({ err }, 'index actor error'));
   const pending = new Map<number, Pending>();
   let nextRequestId = 1;
-  const methods = new Map<string, Set<string>>(Object.entries(stores).map(([name, store]) => [name, methodNames(store as object)]));
+  const methods = storeMethodNames(stores);
+  let drainedNow!: () => void;
+  const drainedPromise = new Promise<void>((resolve) => {
+    drainedNow = resolve;
+  });
 
   /**
    * Delivers a batch's answers: an IndexClient call's to its promise; an actor's in one event, in
    * the order its calls came (an {@link IndexResults} when it had several, its IndexResult alone
    * otherwise).
    */
-  const deliver = (events: readonly IndexEvent<M>[], answers: readonly Answer[], report: boolean) => {
+  const deliver = (events: readonly IndexEvent<M>[], answers: readonly CallAnswer[], report: boolean) => {
     const byActor = new Map<IndexReplyRef, IndexResult[]>();
     for (const [i, e] of events.entries()) {
       const a = answers[i]!;
@@ -143,42 +155,24 @@ export function createIndexActor<M extends object = IndexStores>(options: IndexA
     }
   };
 
-  /** Runs one event inside the batch transaction, in its own savepoint. */
-  const apply = (e: IndexEvent<M>): Answer => {
-    if (e.type === 'index.barrier') return { ok: true, value: undefined };
-    if (e.type !== 'index.call') return { ok: false, error: new InvalidArgumentError(`index actor: unknown event type "${(e as { type: unknown }).type}"`) };
-    const { store, method, args } = e as { store: unknown; method: unknown; args: unknown };
-    const names = typeof store === 'string' ? methods.get(store) : undefined;
-    if (!names) return { ok: false, error: new InvalidArgumentError(`index actor has no store "${String(store)}"`) };
-    if (typeof method !== 'string' || !names.has(method)) {
-      return { ok: false, error: new InvalidArgumentError(`index store "${store}" has no method "${String(method)}"`) };
-    }
-    if (!Array.isArray(args)) return { ok: false, error: new InvalidArgumentError(`index call ${store}.${method}: args must be an array`) };
-    const target = (stores as Record<string, StoreMethods>)[store as string]!;
-    try {
-      return { ok: true, value: inTransaction(db, () => target[method]!(...args)) };
-    } catch (err) {
-      return { ok: false, error: err ?? new InternalError(`${store}.${method} failed`) };
-    }
-  };
-
   const logic = fromCallback<IndexEvent<M>>(({ receive }) => {
     const batch: IndexEvent<M>[] = [];
     let timer: NodeJS.Immediate | undefined;
-    const flush = () => {
-      timer = undefined;
-      const events = batch.splice(0);
-      if (events.length === 0) return;
-      const answers: Answer[] = [];
-      try {
-        inTransaction(db, () => {
-          for (const e of events) answers.push(apply(e));
-        });
-      } catch (err) {
+    let inFlight = 0;
+    let stopped = false;
+    const rejectLeft = () => {
+      for (const [id, p] of pending) {
+        pending.delete(id);
+        p.reject(new AbortedError('the index actor stopped before answering'));
+      }
+      drainedNow();
+    };
+    /** Answers a batch once its runner is done with it. */
+    const settle = (events: readonly IndexEvent<M>[], local: readonly (CallAnswer | undefined)[], out: BatchOutcome) => {
+      if (!out.committed) {
         // the commit itself failed: nothing of the batch is durable, so no call of it succeeded
-        const error = new InternalError(`index commit failed, no call of its batch is durable: ${(err as Error)?.message ?? String(err)}`, {
-          cause: err,
-        });
+        const err = out.error;
+        const error = new InternalError(`index commit failed, no call of its batch is durable: ${(err as Error)?.message ?? String(err)}`, { cause: err });
         onError(error);
         deliver(
           events,
@@ -187,8 +181,47 @@ export function createIndexActor<M extends object = IndexStores>(options: IndexA
         );
         return;
       }
+      let next = 0;
+      const answers = local.map((a): CallAnswer => a ?? out.answers[next++] ?? { ok: false, error: new InternalError('the index runner gave no answer for a call') });
       crashAfterCommit(events, answers);
       deliver(events, answers, true);
+    };
+    const flush = () => {
+      timer = undefined;
+      if (inFlight >= IN_FLIGHT) return; // what gathers meanwhile goes once a batch in flight is answered
+      const events = batch.splice(0);
+      if (events.length === 0) {
+        if (stopped && inFlight === 0) rejectLeft();
+        return;
+      }
+      // barriers and malformed events are answered here; calls go to the runner, in order
+      const calls: StoreCallRequest[] = [];
+      const local = events.map((e): CallAnswer | undefined => {
+        if (e.type === 'index.barrier') return { ok: true, value: undefined };
+        if (e.type !== 'index.call') return { ok: false, error: new InvalidArgumentError(`index actor: unknown event type "${(e as { type: unknown }).type}"`) };
+        const { store, method, args } = e as { store: unknown; method: unknown; args: unknown };
+        calls.push({ store, method, args });
+        return undefined;
+      });
+      let out: BatchOutcome | Promise<BatchOutcome>;
+      try {
+        out = calls.length > 0 ? runner.run(calls) : { committed: true, answers: [] };
+      } catch (err) {
+        out = { committed: false, error: err };
+      }
+      if (!(out instanceof Promise)) {
+        settle(events, local, out);
+        if (stopped) flush();
+        return;
+      }
+      inFlight++;
+      out
+        .catch((err: unknown): BatchOutcome => ({ committed: false, error: err }))
+        .then((o) => {
+          inFlight--;
+          settle(events, local, o);
+          if ((batch.length > 0 && !timer) || (stopped && inFlight === 0)) flush();
+        });
     };
     // Group commit: a batch gathers while the event loop keeps bringing calls, for at most
     // GATHER_TURNS turns or GATHER_CALLS calls, and commits at the first turn that brought none.
@@ -207,19 +240,18 @@ export function createIndexActor<M extends object = IndexStores>(options: IndexA
     };
     receive((event) => {
       batch.push(event);
-      if (timer) return;
+      if (timer || inFlight >= IN_FLIGHT) return;
       // what has arrived when the batch opens does not hold it open: a call alone commits on the next turn
       seen = batch.length;
       turns = 1;
       timer = setImmediate(turn);
     });
     return () => {
+      // what was received is still committed and answered (to promises: the actors are stopping),
+      // then the calls nobody will answer are refused
+      stopped = true;
       if (timer) clearImmediate(timer);
       flush();
-      for (const [id, p] of pending) {
-        pending.delete(id);
-        p.reject(new AbortedError('the index actor stopped before answering'));
-      }
     };
   });
 
@@ -250,5 +282,5 @@ export function createIndexActor<M extends object = IndexStores>(options: IndexA
     };
   };
 
-  return { logic, client };
+  return { logic, client, drained: () => drainedPromise };
 }

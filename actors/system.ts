@@ -19,15 +19,12 @@ import { type Actor, type ActorOptions, type InspectionEvent, createActor, fromP
 import type { ChainAdapter } from '../src/chain/chain-adapter.js';
 import type { FixedRandomness } from '../src/chain/fixed-randomness.js';
 import { type ChainClock, LocalChain } from '../src/chain/local-chain.js';
-import { CallStore } from '../src/db/call-store.js';
-import { ChainStore } from '../src/db/chain-store.js';
 import { type Db, openDatabase } from '../src/db/database.js';
-import { type SectorRecord, SectorStore } from '../src/db/sector-store.js';
-import { ShardStore } from '../src/db/shard-store.js';
+import type { SectorRecord } from '../src/db/sector-store.js';
 import { requiredFileTypes } from '../src/sector/sector-states.js';
 import { isFirstPieceLeftover, openFirstPieces, reconcile } from '../src/storage/reconcile.js';
-import { StorageCatalog } from '../src/db/storage-catalog.js';
-import type { IndexStores } from '../src/db/stores.js';
+import { createIndexStores } from '../src/db/stores.js';
+import { StoreThread } from '../src/db/store-thread.js';
 import { generateUnsealedCid } from '../src/piece/unsealed-cid.js';
 import type { SealerPool } from '../src/pool/pool.js';
 import { META_FILE } from '../src/sector/layout.js';
@@ -120,6 +117,12 @@ export interface DaemonSystemOptions {
   db?: Db;
   /** Path of the database to open (closed by `stop()`). */
   dbPath?: string;
+  /**
+   * Runs the index actor's batches on a thread of their own, with its own connection
+   * (src/db/store-thread.ts); otherwise on the actors' thread, on `db`. Always off for an
+   * in-memory database. @default true
+   */
+  storeThread?: boolean;
   /** The sealer pool (the caller closes it after `stop()`); the local worker's threads. */
   pool: SealerPool;
   /** Miner actor id of this node's sectors. */
@@ -280,18 +283,12 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
 
   const db = options.db ?? openDatabase(options.dbPath!);
   const ownsDb = !options.db;
-  const calls = new CallStore(db, { now });
   // told of every sector record saved (SectorService.watch)
   const savedListeners = new Set<(record: SectorRecord) => void>();
-  const stores: IndexStores = {
-    catalog: new StorageCatalog(db, { clock: { now } }),
-    sectors: new SectorStore(db, { now, calls, onSaved: (record) => {
-      for (const l of savedListeners) l(record);
-    } }),
-    calls,
-    chain: new ChainStore(db),
-    shards: new ShardStore(db, { now }),
+  const onSaved = (record: SectorRecord) => {
+    for (const l of savedListeners) l(record);
   };
+  const stores = createIndexStores(db, { now, onSaved });
   // read before the index actor owns the connection
   const { records, unreadable } = stores.sectors.listWithErrors(options.minerId);
   // an unreadable record is not spawned (the sector would start from nothing and overwrite it);
@@ -299,7 +296,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   for (const u of unreadable) {
     log.warn(`sector ${u.number} of miner ${u.miner} is not started: its record (state ${u.state}) is unreadable: ${u.reason}`);
   }
-  const openCalls = calls.open().filter((c) => c.sector.miner === options.minerId);
+  const openCalls = stores.calls.open().filter((c) => c.sector.miner === options.minerId);
   // an upload dies with the process that received it: its AddPiece cannot resume, the sector goes
   // back to WaitDeals (machines/sector/restore.ts) and the client must add the piece again
   const recorded = new Set(records.map((r) => r.number));
@@ -316,7 +313,17 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   const awake = records.filter((r) => !startsDormant(r));
   const nextNumber = stores.sectors.nextNumber(options.minerId);
 
-  const index = createIndexActor({ db, stores, onError });
+  // the batches run on a thread of their own (src/db/store-thread.ts), unless the database is in memory
+  let storeThread: StoreThread | undefined;
+  if (!db.memory && options.storeThread !== false) {
+    try {
+      storeThread = await StoreThread.start({ path: db.name, now, onSaved });
+    } catch (err) {
+      if (ownsDb) db.close();
+      throw err;
+    }
+  }
+  const index = createIndexActor({ db, stores, onError, ...(storeThread ? { runner: storeThread } : {}) });
   const hostname = osHostname();
   const locks = options.locks ?? new SectorLocks();
   const sources = new Map<string, RequestSource>();
@@ -463,6 +470,8 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     root.stop();
     markFailed(err);
     localStore?.close();
+    await index.drained();
+    await storeThread?.close();
     if (ownsDb) db.close();
     throw err;
   }
@@ -530,6 +539,9 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
       // stopped worker tasks abort their runs; wait until the threads let go of the files
       await Promise.allSettled([...inflight]);
       localStore?.close();
+      // the index's last batches commit before its connections close
+      await index.drained();
+      await storeThread?.close();
       await checkpointer?.close();
       if (ownsDb) db.close();
     })();

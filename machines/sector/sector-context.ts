@@ -86,6 +86,8 @@ export interface SectorContext {
   pendingLog: SectorLogInput[];
   /** JSON of the last record written, to skip writes that change nothing. */
   savedKey: string;
+  /** The last summary told to the scheduler ({@link summaryKey}), to skip telling it again. */
+  reported: string;
   /** The last record the index confirmed durable (the restored record at start). */
   persisted?: SectorRecordDraft;
   /** Saves sent and not answered, oldest first (answers come in order). */
@@ -164,6 +166,7 @@ export function createContext(input: SectorInput): SectorContext {
   c.applied = [];
   c.pendingLog = [];
   c.savedKey = '';
+  c.reported = '';
   c.persisted = undefined;
   c.saving = [];
   c.saveSeq = 0;
@@ -195,6 +198,11 @@ export function accepting(c: SectorContext): boolean {
 /** What the scheduler needs for placement and supervision. */
 export function summaryOf(c: SectorContext): SectorSummary {
   return { number: c.number, state: c.state, sectorSize: c.sectorSize, reservedEnd: reserved(c), accepting: accepting(c) };
+}
+
+/** What identifies a summary: the scheduler holds the same summary while this is unchanged. */
+export function summaryKey(s: SectorSummary): string {
+  return `${s.state}|${s.sectorSize}|${s.reservedEnd}|${s.accepting}`;
 }
 
 /** Lotus runs every task of a sector holding deals at DealSectorPriority; CC sectors at 0. */

@@ -30,6 +30,7 @@ import {
   isUnborn,
   recordOf,
   reserved,
+  summaryKey,
   summaryOf,
 } from './sector-context.js';
 import { addPieceTask, applyResult, taskFor } from './sector-tasks.js';
@@ -59,6 +60,21 @@ const scheduler = ({ system }: { system: unknown }) => {
 const notProvided = (name: string) => async (): Promise<never> => {
   throw new Error(`sector actor ${name} is not provided`);
 };
+
+/**
+ * Tells the scheduler the sector's summary, unless it is the summary told last: most saves change
+ * the record and not what the scheduler places by, and each event is a macrostep of the scheduler.
+ */
+function reportSummary(
+  context: SectorContext,
+  enqueue: { assign: (update: { reported: string }) => void; sendTo: (to: typeof scheduler, event: SchedulerSectorEvent) => void },
+): void {
+  const summary = summaryOf(context);
+  const key = summaryKey(summary);
+  if (key === context.reported) return;
+  enqueue.assign({ reported: key });
+  enqueue.sendTo(scheduler, { type: 'scheduler.sector.changed', summary });
+}
 
 function errorOf(e: unknown, fallback: ErrorCode = 'INTERNAL'): WireError {
   if (typeof e === 'object' && e !== null && 'code' in e && 'message' in e && typeof e.message === 'string') {
@@ -206,7 +222,7 @@ export const sectorSetup = setup({
           ...(params?.awaitReply ? { replyAfterSave: saveId } : {}),
         });
       }
-      enqueue.sendTo(scheduler, { type: 'scheduler.sector.changed', summary: summaryOf(context) } satisfies SchedulerSectorEvent);
+      reportSummary(context, enqueue);
     }),
     /**
      * Several saves committed together (machines/protocol.ts IndexResults): each answer is taken as
@@ -239,7 +255,7 @@ export const sectorSetup = setup({
         pendingLog: [...(failed?.log ?? []), ...context.pendingLog],
       };
     }),
-    report: sendTo(scheduler, ({ context }) => ({ type: 'scheduler.sector.changed', summary: summaryOf(context) }) satisfies SchedulerSectorEvent),
+    report: enqueueActions(({ context, enqueue }) => reportSummary(context, enqueue)),
     /** Asks the scheduler to run this phase's task. */
     requestTask: enqueueActions(({ context, enqueue }, params: { type: Exclude<TaskType, 'AP' | 'UNS'> }) => {
       const taskId = `${context.number}-${context.taskSeq}`;
@@ -340,7 +356,7 @@ export const sectorSetup = setup({
     rejectRequest: enqueueActions(({ context, event, enqueue }, params: { code: ErrorCode }) => {
       assertEvent(event, 'sector.addPiece');
       enqueue.sendTo(scheduler, deals.rejection(context, event, params.code));
-      enqueue.sendTo(scheduler, { type: 'scheduler.sector.changed', summary: summaryOf(context) } satisfies SchedulerSectorEvent);
+      reportSummary(context, enqueue);
     }),
     rejectQueued: enqueueActions(({ context, enqueue }, params?: { message?: string }) => {
       for (const e of deals.queuedFailures(context, params?.message)) enqueue.sendTo(scheduler, e);

@@ -5,11 +5,12 @@
  * A new store is one more entry here, nothing else: the protocol's call type, the index actor's
  * dispatch and the IndexClient proxy are all derived from this map.
  */
-import type { StorageCatalog } from './storage-catalog.js';
-import type { CallStore } from './call-store.js';
-import type { ChainStore } from './chain-store.js';
-import type { SectorStore } from './sector-store.js';
-import type { ShardStore } from './shard-store.js';
+import { StorageCatalog } from './storage-catalog.js';
+import { CallStore } from './call-store.js';
+import { ChainStore } from './chain-store.js';
+import type { Db } from './database.js';
+import { type SectorRecord, SectorStore } from './sector-store.js';
+import { ShardStore } from './shard-store.js';
 
 export interface IndexStores {
   /** Storage paths and the sector files on them (Lotus's sector index). */
@@ -22,6 +23,30 @@ export interface IndexStores {
   chain: ChainStore;
   /** The dagstore's shard records and its one-time marks. */
   shards: ShardStore;
+}
+
+/** What the stores of a repository database are built with. */
+export interface IndexStoresOptions {
+  /** Stamps the stores' times (unix ms). @default Date.now */
+  now?: () => number;
+  /** Hears every sector record saved (SectorStore's `onSaved`). */
+  onSaved?: (record: SectorRecord) => void;
+}
+
+/**
+ * The daemon's stores over one connection: the one place they are built, on the daemon's thread
+ * (start-up reads, an in-memory database) and on the store thread (src/db/store-thread.ts).
+ */
+export function createIndexStores(db: Db, options: IndexStoresOptions = {}): IndexStores {
+  const now = options.now ?? Date.now;
+  const calls = new CallStore(db, { now });
+  return {
+    catalog: new StorageCatalog(db, { clock: { now } }),
+    sectors: new SectorStore(db, { now, calls, ...(options.onSaved ? { onSaved: options.onSaved } : {}) }),
+    calls,
+    chain: new ChainStore(db),
+    shards: new ShardStore(db, { now }),
+  };
 }
 
 /** A store's name. */

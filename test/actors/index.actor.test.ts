@@ -15,45 +15,9 @@ import { type Db, openDatabase } from '../../src/db/database.js';
 import { type SectorRecord, type SectorRecordDraft, SectorStore } from '../../src/db/sector-store.js';
 import { ShardStore } from '../../src/db/shard-store.js';
 import type { IndexStores } from '../../src/db/stores.js';
+import { CounterStore, TEST_STORES } from '../helpers/test-stores.js';
+import { StoreThread } from '../../src/db/store-thread.js';
 import type { Task } from '../../src/tasks/task-types.js';
-
-/**
- * A store the daemon does not have: registered here only, to show that a new store needs no edit
- * of the index actor. `breakCommit` leaves a deferred foreign-key violation, which SQLite checks
- * only at COMMIT: the call itself succeeds, the transaction holding it cannot commit.
- */
-class CounterStore {
-  readonly #bump;
-  readonly #get;
-  readonly #orphan;
-  constructor(db: Db) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS test_counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS test_parents (id TEXT PRIMARY KEY);
-      CREATE TABLE IF NOT EXISTS test_orphans (parent TEXT REFERENCES test_parents (id) DEFERRABLE INITIALLY DEFERRED);
-    `);
-    this.#bump = db.prepare<[string, number]>(
-      'INSERT INTO test_counters (name, n) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET n = n + excluded.n',
-    );
-    this.#get = db.prepare<[string], { n: number }>('SELECT n FROM test_counters WHERE name = ?');
-    this.#orphan = db.prepare("INSERT INTO test_orphans (parent) VALUES ('nobody')");
-  }
-  bump(name: string, by = 1): number {
-    this.#bump.run(name, by);
-    return this.value(name);
-  }
-  value(name: string): number {
-    return this.#get.get(name)?.n ?? 0;
-  }
-  /** Bumps, then throws: the bump must not survive. */
-  bumpThenFail(name: string): never {
-    this.#bump.run(name, 1);
-    throw new InvalidArgumentError(`counter ${name} refused`);
-  }
-  breakCommit(): void {
-    this.#orphan.run();
-  }
-}
 
 type TestStores = IndexStores & { counters: CounterStore };
 
@@ -516,4 +480,53 @@ test('a call alone is committed and answered on the next turn of the event loop'
     [[1, 1]],
   );
   rec.ref.stop();
+});
+
+/** An index actor whose batches run on the store thread (src/db/store-thread.ts), with the test stores. */
+async function threadedIndex(t: { context: Ctx }) {
+  const thread = await StoreThread.start({ path: join(t.context.dir, 'db.sqlite'), stores: TEST_STORES, now: () => 42 });
+  const errors: unknown[] = [];
+  const index = createIndexActor({ db: t.context.db, stores: storesOf(t.context.db), runner: thread, onError: (err) => errors.push(err) });
+  const actor = createActor(index.logic, { systemId: 'index' }).start();
+  return { thread, index, actor, errors, client: index.client(actor.system as DaemonSystem) };
+}
+
+test('on the store thread, calls sent while batches are in flight are answered in order, each once durable', async (t) => {
+  const { thread, actor, client } = await threadedIndex(t);
+  try {
+    const answers: { value: number; durable: number }[] = [];
+    const sent: Promise<void>[] = [];
+    // 40 calls on each of 10 turns: several batches are in flight at once
+    await stream(10, () => {
+      for (let i = 0; i < 40; i++) sent.push(client.counters.bump('p').then((value) => void answers.push({ value, durable: counterOf(t, 'p') })));
+    });
+    await Promise.all(sent);
+    t.deepEqual(
+      answers.map((a) => a.value),
+      Array.from({ length: 400 }, (_, i) => i + 1),
+      'answered in the order sent',
+    );
+    t.true(
+      answers.every((a) => a.durable >= a.value),
+      'no answer before its commit',
+    );
+    const bad = await client.counters.bumpThenFail('q').catch((err: unknown) => err);
+    t.true(bad instanceof InvalidArgumentError, 'a store’s typed error keeps its class across the thread');
+  } finally {
+    actor.stop();
+    await thread.close();
+  }
+});
+
+test('stopping the actor with batches on the store thread still answers them; drained resolves after', async (t) => {
+  const { thread, index, actor, client } = await threadedIndex(t);
+  const sent = Array.from({ length: 20 }, () => client.counters.bump('s'));
+  await new Promise((resolve) => setImmediate(resolve)); // the first batch is on the thread
+  sent.push(client.counters.bump('s'));
+  actor.stop();
+  await index.drained();
+  t.deepEqual(await Promise.all(sent), Array.from({ length: 21 }, (_, i) => i + 1));
+  await t.throwsAsync(client.counters.bump('s'), { instanceOf: AbortedError, message: /not running/ });
+  await thread.close();
+  t.is(counterOf(t, 's'), 21);
 });

@@ -504,3 +504,25 @@ test.serial('a pledge when no sealing path has room for a sector is refused NO_S
   t.deepEqual(await d.sectors.summary(), {});
   t.deepEqual(readdirSync(join(root, 'unsealed')), [], 'no file was written');
 });
+
+test('the index’s writes run on the store thread’s connection, not on the daemon’s (unless told otherwise)', async (t) => {
+  const written = async (storeThread: boolean) => {
+    const db = openDatabase(join(t.context.dir, `db-${storeThread}.sqlite`));
+    try {
+      const d = await t.context.start({ db, storeThread });
+      const changes = () => db.prepare('SELECT total_changes()').pluck().get() as number;
+      const before = changes();
+      const number = await d.sectors.pledge();
+      const store = new SectorStore(db);
+      for (let i = 0; i < 500 && !store.get(MINER, number); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      t.truthy(store.get(MINER, number), 'the daemon’s connection sees the pledged sector’s record');
+      const moved = changes() - before;
+      await d.stop();
+      return moved;
+    } finally {
+      db.close();
+    }
+  };
+  t.is(await written(true), 0, 'with the store thread, nothing is written through the daemon’s connection');
+  t.true((await written(false)) > 0, 'without it, the same pledge writes through the daemon’s connection');
+});

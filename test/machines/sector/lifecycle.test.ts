@@ -160,3 +160,17 @@ test('a chain that fails to give a ticket is asked again after the chain retry d
   t.is(h.context().error, undefined, 'the error is cleared once the ticket came');
   h.stop();
 });
+
+test('the scheduler hears a summary only when it changed: saves that change the record alone do not repeat it', async (t) => {
+  const h = sectorHarness({ miner: 1000, number: 3, proofType: PROOF_2K, cc: true });
+  await toProving(h);
+  const told = h.of('scheduler.sector.changed').map((e) => `${e.summary.state}|${e.summary.reservedEnd}|${e.summary.accepting}`);
+  t.deepEqual(told, [...new Set(told)], 'no summary is told twice');
+  t.true(h.saves.length > told.length, `${h.saves.length} saves, ${told.length} summaries`);
+  t.deepEqual(
+    h.of('scheduler.sector.changed').map((e) => e.summary.state).filter((s, i, all) => s !== all[i - 1]),
+    ['Packing', 'GetTicket', 'PreCommit1', 'PreCommit2', 'PreCommitting', 'PreCommitWait', 'WaitSeed', 'Committing', 'SubmitCommit', 'CommitWait', 'FinalizeSector', 'Proving'],
+    'every state change is told',
+  );
+  h.stop();
+});
