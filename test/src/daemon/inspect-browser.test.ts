@@ -61,7 +61,9 @@ browserTest('a sealing sector changes state live on /inspect and its history can
   );
 
   // time travel: select the sector, step to its first recorded state
-  await page.click('[data-actor="sector:0"] > .row');
+  // found and clicked in one turn of the page: the live tree re-renders between two CDP round trips
+  // (a handle from \`page.click\` can be detached by then)
+  await page.evaluate(`document.querySelector('[data-actor="sector:0"] > .row').click()`);
   await page.waitForFunction(`document.getElementById('history-step')?.dataset.state === 'Proving'`, { timeout: 10_000 });
   const first = (await page.evaluate(`{
     const range = document.getElementById('timeline');
