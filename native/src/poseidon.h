@@ -42,6 +42,7 @@ typedef struct {
   ss_fr *pre_sparse; /* t * t matrix replacing the MDS of the last first-half full round */
   ss_fr *partial_k;  /* rp scalars added to s[0] before the S-box of each partial round */
   ss_fr *sparse;     /* rp blocks of (2t - 1): m00, w[1..t-1] (row 0), v[1..t-1] (column 0) */
+  ss_fr *w3;         /* width 3 only (else NULL): the partial rounds rescaled (poseidon_opt.c) */
   ss_poseidon_ifma *ifma; /* the same in the IFMA form; NULL when t > SS_POSEIDON_IFMA_MAX_WIDTH */
 } ss_poseidon_params;
 
