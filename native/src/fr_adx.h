@@ -195,37 +195,37 @@ static inline __attribute__((always_inline)) void ss_fr_sqr_adx(ss_fr *r, const 
       "mulxq 24(%[a]), %%rax, %%r14\n\t"
       "addq %%rax, %%r13\n\t"
       "adcq $0, %%r14\n\t"
-      /* doubled, into r9..r15 */
+      /* doubled (CF chain, into r9..r15) and plus the squares a_i^2 (OF chain), the two chains
+         interleaved word by word */
       "xorl %%r15d, %%r15d\n\t"
-      "addq %%r9, %%r9\n\t"
-      "adcq %%r10, %%r10\n\t"
-      "adcq %%r11, %%r11\n\t"
-      "adcq %%r12, %%r12\n\t"
-      "adcq %%r13, %%r13\n\t"
-      "adcq %%r14, %%r14\n\t"
-      "adcq $0, %%r15\n\t"
-      /* plus the squares a_i^2 */
       "movq 0(%[a]), %%rdx\n\t"
       "mulxq %%rdx, %%r8, %%rax\n\t"
-      "addq %%rax, %%r9\n\t"
+      "adcxq %%r9, %%r9\n\t"
+      "adoxq %%rax, %%r9\n\t"
       "movq 8(%[a]), %%rdx\n\t"
       "mulxq %%rdx, %%rax, %%rcx\n\t"
-      "adcq %%rax, %%r10\n\t"
-      "adcq %%rcx, %%r11\n\t"
+      "adcxq %%r10, %%r10\n\t"
+      "adoxq %%rax, %%r10\n\t"
+      "adcxq %%r11, %%r11\n\t"
+      "adoxq %%rcx, %%r11\n\t"
       "movq 16(%[a]), %%rdx\n\t"
       "mulxq %%rdx, %%rax, %%rcx\n\t"
-      "adcq %%rax, %%r12\n\t"
-      "adcq %%rcx, %%r13\n\t"
+      "adcxq %%r12, %%r12\n\t"
+      "adoxq %%rax, %%r12\n\t"
+      "adcxq %%r13, %%r13\n\t"
+      "adoxq %%rcx, %%r13\n\t"
       "movq 24(%[a]), %%rdx\n\t"
       "mulxq %%rdx, %%rax, %%rcx\n\t"
-      "adcq %%rax, %%r14\n\t"
-      "adcq %%rcx, %%r15\n\t"
+      "adcxq %%r14, %%r14\n\t"
+      "adoxq %%rax, %%r14\n\t"
+      "adcxq %%r15, %%r15\n\t"
+      "adoxq %%rcx, %%r15\n\t"
       SS_ADX_REDC_LOW_HALF("%%rbx")
       "xorl %%r11d, %%r11d\n\t"
       SS_ADX_CONDSUB("%[p0]", "%[p1]", "%[p2]", "%[p3]")
       : "=&r"(o0), "=&r"(o1), "=&r"(o2), "=&r"(o3)
-      : [a] "r"(a->l), "m"(*a), SS_ADX_CONST_OPERANDS
-      : "rax", "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "cc");
+      : [a] "r"(a->l), SS_ADX_CONST_OPERANDS
+      : "rax", "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "cc", "memory"); /* "memory": see SS_DOT3_CLOBBERS */
   r->l[0] = o0;
   r->l[1] = o1;
   r->l[2] = o2;
@@ -288,7 +288,8 @@ static inline __attribute__((always_inline)) void ss_fr_sqr_adx(ss_fr *r, const 
  * 3 r^2 / 2^256 + r + 1 < 2.4 r in five words (r11 the fifth), then ADDEND (instructions adding
  * a fully reduced value into those five words, or nothing: at most 3.4 r), then 2r and r
  * subtracted where they fit, which leaves the value below r. */
-#define SS_DOT3_BODY(ADDEND)                                                                     \
+/* r8..r15 = c[0] * s[0] (eight words) */
+#define SS_PRODUCT_FIRST                                                                         \
   "movq 0(%[s]), %%rdx\n\t"                                                                     \
   "mulxq 0(%[c]), %%r8, %%r9\n\t"                                                               \
   "mulxq 8(%[c]), %%rax, %%r10\n\t"                                                             \
@@ -300,16 +301,23 @@ static inline __attribute__((always_inline)) void ss_fr_sqr_adx(ss_fr *r, const 
   "adcq $0, %%r12\n\t"                                                                          \
   SS_DOT_ROW_FIRST("8(%[s])", "0", R9, R10, R11, R12, R13)                                      \
   SS_DOT_ROW_FIRST("16(%[s])", "0", R10, R11, R12, R13, R14)                                    \
-  SS_DOT_ROW_FIRST("24(%[s])", "0", R11, R12, R13, R14, R15)                                    \
-  SS_DOT_PRODUCT_ADD("32", "32")                                                                \
-  SS_DOT_PRODUCT_ADD("64", "64")                                                                \
-  SS_ADX_REDC_LOW_HALF("%%rbx")                                                                 \
+  SS_DOT_ROW_FIRST("24(%[s])", "0", R11, R12, R13, R14, R15)
+
+/* after SS_ADX_REDC_LOW_HALF: the fifth word, ADDEND, then 2r and r off where they fit */
+#define SS_FINISH_BELOW_3R(ADDEND)                                                               \
   "movl $0, %%r11d\n\t"                                                                         \
   "adcq $0, %%r11\n\t"                                                                          \
   ADDEND                                                                                        \
   SS_ADX_CONDSUB("%[q0]", "%[q1]", "%[q2]", "%[q3]")                                            \
   "xorl %%r11d, %%r11d\n\t"                                                                     \
   SS_ADX_CONDSUB("%[p0]", "%[p1]", "%[p2]", "%[p3]")
+
+#define SS_DOT3_BODY(ADDEND)                                                                     \
+  SS_PRODUCT_FIRST                                                                              \
+  SS_DOT_PRODUCT_ADD("32", "32")                                                                \
+  SS_DOT_PRODUCT_ADD("64", "64")                                                                \
+  SS_ADX_REDC_LOW_HALF("%%rbx")                                                                 \
+  SS_FINISH_BELOW_3R(ADDEND)
 
 #define SS_DOT3_OPERANDS                                                                                       \
   SS_ADX_CONST_OPERANDS, [q0] "m"(ss_fr_adx_r2[0]), [q1] "m"(ss_fr_adx_r2[1]), [q2] "m"(ss_fr_adx_r2[2]), \
@@ -349,6 +357,64 @@ static inline __attribute__((always_inline)) void ss_fr_dot3_plus_adx(ss_fr *r, 
   r->l[1] = o1;
   r->l[2] = o2;
   r->l[3] = o3;
+}
+
+/* r = a * b * 2^-256 + k mod p, fully reduced (a product and an addition with one final
+ * reduction: below r^2 / 2^256 + 2r + 1 < 2.5 r before it). r may alias any input. */
+static inline __attribute__((always_inline)) void ss_fr_mul_plus_adx(ss_fr *r, const ss_fr *a, const ss_fr *b, const ss_fr *k) {
+  register uint64_t o0 __asm__("r12"), o1 __asm__("r13"), o2 __asm__("r14"), o3 __asm__("r15");
+  const uint64_t *bp = b->l;
+  __asm__(SS_PRODUCT_FIRST
+          /* b is not read again: its register is the reduction's free word */
+          SS_ADX_REDC_LOW_HALF("%[s]")
+          SS_FINISH_BELOW_3R("addq 0(%[k]), %%r12\n\t"
+                             "adcq 8(%[k]), %%r13\n\t"
+                             "adcq 16(%[k]), %%r14\n\t"
+                             "adcq 24(%[k]), %%r15\n\t"
+                             "adcq $0, %%r11\n\t")
+          : "=&r"(o0), "=&r"(o1), "=&r"(o2), "=&r"(o3), [s] "+r"(bp)
+          : [c] "r"(a->l), [k] "r"(k->l), SS_DOT3_OPERANDS
+          : "rax", "rcx", "rdx", "r8", "r9", "r10", "r11", "cc", "memory");
+  r->l[0] = o0;
+  r->l[1] = o1;
+  r->l[2] = o2;
+  r->l[3] = o3;
+}
+
+/* r = a + b mod p in registers (gcc spills the __int128 form of ss_fr_add to the stack): the
+ * sum of two values below r < 2^255 fits four words; r is subtracted when that does not borrow.
+ * Plain x86-64 (no MULX/ADX), kept here with the kernels that use it. r may alias a or b. */
+static inline __attribute__((always_inline)) void ss_fr_add_asm(ss_fr *r, const ss_fr *a, const ss_fr *b) {
+  uint64_t s0, s1, s2, s3, d0, d1, d2, d3;
+  __asm__("movq 0(%[a]), %[s0]\n\t"
+          "movq 8(%[a]), %[s1]\n\t"
+          "movq 16(%[a]), %[s2]\n\t"
+          "movq 24(%[a]), %[s3]\n\t"
+          "addq 0(%[b]), %[s0]\n\t"
+          "adcq 8(%[b]), %[s1]\n\t"
+          "adcq 16(%[b]), %[s2]\n\t"
+          "adcq 24(%[b]), %[s3]\n\t"
+          "movq %[s0], %[d0]\n\t"
+          "movq %[s1], %[d1]\n\t"
+          "movq %[s2], %[d2]\n\t"
+          "movq %[s3], %[d3]\n\t"
+          "subq %[p0], %[d0]\n\t"
+          "sbbq %[p1], %[d1]\n\t"
+          "sbbq %[p2], %[d2]\n\t"
+          "sbbq %[p3], %[d3]\n\t"
+          "cmovncq %[d0], %[s0]\n\t"
+          "cmovncq %[d1], %[s1]\n\t"
+          "cmovncq %[d2], %[s2]\n\t"
+          "cmovncq %[d3], %[s3]\n\t"
+          : [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [d0] "=&r"(d0), [d1] "=&r"(d1),
+            [d2] "=&r"(d2), [d3] "=&r"(d3)
+          : [a] "r"(a->l), [b] "r"(b->l), "m"(*a), "m"(*b), [p0] "m"(ss_fr_adx_p[0]), [p1] "m"(ss_fr_adx_p[1]),
+            [p2] "m"(ss_fr_adx_p[2]), [p3] "m"(ss_fr_adx_p[3])
+          : "cc");
+  r->l[0] = s0;
+  r->l[1] = s1;
+  r->l[2] = s2;
+  r->l[3] = s3;
 }
 
 static inline __attribute__((always_inline)) void ss_fr_pow5_adx(ss_fr *r, const ss_fr *a) {

@@ -416,18 +416,23 @@ static inline __attribute__((always_inline)) void hash_lanes_impl(const ss_posei
  * reduction (ss_fr_dot3_adx). Same arithmetic as hash_lanes_impl, every value fully reduced, so
  * the results are bit-identical. */
 #define W3_LANES 4
-static inline __attribute__((always_inline)) void w3_pow5(ss_fr *x) {
-  ss_fr x2, x4;
-  ss_fr_sqr_adx(&x2, x);
-  ss_fr_sqr_adx(&x4, &x2);
-  ss_fr_mul_adx(x, &x4, x);
+/* x = x^5 in every lane, stage by stage: the three products of one lane depend on each other,
+ * those of different lanes do not (a lane at a time runs at the products' latency). */
+static inline __attribute__((always_inline)) void w3_pow5(ss_fr *x[W3_LANES]) {
+  ss_fr x2[W3_LANES], x4[W3_LANES];
+  for (int l = 0; l < W3_LANES; l++) ss_fr_sqr_adx(&x2[l], x[l]);
+  for (int l = 0; l < W3_LANES; l++) ss_fr_sqr_adx(&x4[l], &x2[l]);
+  for (int l = 0; l < W3_LANES; l++) ss_fr_mul_adx(x[l], &x4[l], x[l]);
 }
 
 static inline __attribute__((always_inline)) void w3_full_round(const ss_fr *rc, const ss_fr *A, ss_fr s[W3_LANES][3]) {
   for (int i = 0; i < 3; i++)
-    for (int l = 0; l < W3_LANES; l++) ss_fr_add(&s[l][i], &s[l][i], &rc[i]);
-  for (int i = 0; i < 3; i++)
-    for (int l = 0; l < W3_LANES; l++) w3_pow5(&s[l][i]);
+    for (int l = 0; l < W3_LANES; l++) ss_fr_add_asm(&s[l][i], &s[l][i], &rc[i]);
+  for (int i = 0; i < 3; i++) {
+    ss_fr *x[W3_LANES];
+    for (int l = 0; l < W3_LANES; l++) x[l] = &s[l][i];
+    w3_pow5(x);
+  }
   if (!A) return;
   ss_fr out[W3_LANES][3];
   for (int i = 0; i < 3; i++)
@@ -447,17 +452,18 @@ static void hash4_w3_adx(const ss_poseidon_params *p, const ss_fr *in, ss_fr *ou
   for (int r = 0; r < half; r++, rc += 3) w3_full_round(rc, r == half - 1 ? &p->w3[W3_PRE] : p->mds, s);
   /* the rescaled partial rounds (build_w3): ŝ0 enters with its round constant added */
   const ss_fr *w = p->w3;
-  for (int l = 0; l < W3_LANES; l++) ss_fr_add(&s[l][0], &s[l][0], &w[W3_K0]);
+  for (int l = 0; l < W3_LANES; l++) ss_fr_add_asm(&s[l][0], &s[l][0], &w[W3_K0]);
   w += W3_ROUNDS;
   for (int r = 0; r < p->rp; r++, w += W3_STRIDE) {
     /* y = x^5; ŝ0' + K' = A y + W1 s1 + W2 s2 + K'; s1 += y; s2 += V2 y */
-    for (int l = 0; l < W3_LANES; l++) w3_pow5(&s[l][0]);
-    ss_fr s0[W3_LANES], prod[W3_LANES];
+    ss_fr *x[W3_LANES];
+    for (int l = 0; l < W3_LANES; l++) x[l] = &s[l][0];
+    w3_pow5(x);
+    ss_fr s0[W3_LANES];
     for (int l = 0; l < W3_LANES; l++) ss_fr_dot3_plus_adx(&s0[l], w, s[l]);
-    for (int l = 0; l < W3_LANES; l++) ss_fr_mul_adx(&prod[l], &w[4], &s[l][0]);
+    for (int l = 0; l < W3_LANES; l++) ss_fr_mul_plus_adx(&s[l][2], &w[4], &s[l][0], &s[l][2]);
     for (int l = 0; l < W3_LANES; l++) {
-      ss_fr_add(&s[l][1], &s[l][1], &s[l][0]);
-      ss_fr_add(&s[l][2], &s[l][2], &prod[l]);
+      ss_fr_add_asm(&s[l][1], &s[l][1], &s[l][0]);
       s[l][0] = s0[l];
     }
   }
