@@ -61,7 +61,8 @@ void ss_poseidon_params_free(ss_poseidon_params *p);
 void ss_poseidon_hash_ref(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out);
 void ss_poseidon_hash(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, unsigned simd);
 /* Four independent hashes at once (in: 4 × arity inputs, out: 4), interleaved for ILP; same
- * results as four ss_poseidon_hash calls. */
+ * results as four ss_poseidon_hash calls. Arity 2 on MULX/ADX runs a width-3 kernel of its own
+ * (poseidon_opt.c, tables in `w3`). */
 void ss_poseidon_hash4(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, unsigned simd);
 /* The same, reducing every product (no lazy reduction, no IFMA): the scalar permutation as it
  * was before lazy reduction, kept as the benchmarks' baseline. */

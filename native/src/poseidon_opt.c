@@ -77,8 +77,8 @@ static bool solve(int n, const ss_fr *A, const ss_fr *b, ss_fr *x) {
 static const uint64_t W3_FIFTH_ROOT[4] = {0x33333332cccccccdULL, 0x217f0e679998f199ULL, 0xe14a56699d73f002ULL,
                                           0x2e5f0fbadd72321cULL};
 
-/* Width 3: the partial rounds rescaled so that each costs one product less (the layout
- * poseidon_opt.c's width-3 kernel reads; see W3_* below).
+/* Width 3: the partial rounds rescaled so that each costs one product less (the tables
+ * hash4_w3_adx below reads; layout W3_*).
  *
  * Round r of the sparse form is x = s0 + k, y = x^5, s0' = m00 y + w1 s1 + w2 s2,
  * s1' = s1 + v1 y, s2' = s2 + v2 y. Carry s0 scaled instead: s0 = c_r ŝ0 on entry to round r.
@@ -87,8 +87,9 @@ static const uint64_t W3_FIFTH_ROOT[4] = {0x33333332cccccccdULL, 0x217f0e679998f
  *   s1' = s1 + (v1 c_r^5) ŷ,  s2' = s2 + (v2 c_r^5) ŷ.
  * Choosing c_r^5 = 1 / v1 makes the s1 update an addition; c_r is that fifth root, and c = 1
  * after the last partial round, so the second half sees the state unscaled. The first round's
- * ŝ0 = s0 / c_0 comes from the pre-sparse matrix with row 0 divided by c_0. Fails (false) if a
- * v1 is zero, which the Cauchy MDS's factors never make it. */
+ * ŝ0 = s0 / c_0 comes from the pre-sparse matrix with row 0 divided by c_0. Every step is an
+ * identity in the field, so the hashes do not change. Fails (false, and the constants are not
+ * built) if a v1 is zero, which neptune's width-3 constants do not have. */
 #define W3_PRE 0   /* pre-sparse matrix, row 0 divided by c_0 (9 elements) */
 #define W3_K0 9    /* k_0 / c_0 */
 #define W3_ROUNDS 10 /* per round r: A, W1, W2, K', V2 (W3_STRIDE elements) */
@@ -409,12 +410,15 @@ static inline __attribute__((always_inline)) void hash_lanes_impl(const ss_posei
 }
 
 #ifdef SS_FR_HAVE_ADX
-/* Width 3 (arity 2) on MULX/ADX, four hashes in lockstep. The generic code above spends most of
- * an arity-2 hash in the 55 partial rounds, where a row of three products is too short for
- * fr_dot.h's memory accumulator to pay off. Here every block keeps its words in registers:
- * squarings with the cross products doubled (ss_fr_sqr_adx), rows of three products with one
- * reduction (ss_fr_dot3_adx). Same arithmetic as hash_lanes_impl, every value fully reduced, so
- * the results are bit-identical. */
+/* Width 3 (arity 2) on MULX/ADX, four hashes in lockstep. An arity-2 hash spends most of its
+ * time in the 55 partial rounds, where a row of three products is too short for fr_dot.h's
+ * memory accumulator to pay off (the generic code above reached 1.12x the eager baseline). Here:
+ * - the partial rounds are rescaled (build_w3): four products a round instead of five, the s1
+ *   update an addition, the next round's constant added inside the row's reduction;
+ * - every block keeps its words in registers (fr_adx.h): squarings with the cross products
+ *   doubled, rows of three products with one reduction, a product plus an addend;
+ * - the S-box runs stage by stage across the lanes, whose products are independent.
+ * Every value is fully reduced (< r), so the hashes equal hash_lanes_impl's bit for bit. */
 #define W3_LANES 4
 /* x = x^5 in every lane, stage by stage: the three products of one lane depend on each other,
  * those of different lanes do not (a lane at a time runs at the products' latency). */
@@ -475,7 +479,7 @@ static void hash4_w3_adx(const ss_poseidon_params *p, const ss_fr *in, ss_fr *ou
 
 void ss_poseidon_hash4(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, unsigned simd) {
 #ifdef SS_FR_HAVE_ADX
-  if ((simd & SS_HW_ADX) && p->t == 3) {
+  if ((simd & SS_HW_ADX) && p->w3) {
     hash4_w3_adx(p, in, out);
     return;
   }
