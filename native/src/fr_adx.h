@@ -97,16 +97,16 @@ static inline __attribute__((always_inline)) void ss_fr_mul_adx(ss_fr *r, const 
       : "rax", "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12", "cc");
 }
 
-/* The asm below names registers with their %% prefix (R8 = "%%r8", ...) so that a macro can
+/* The asm below names registers with their %% prefix (SS_R8 = "%%r8", ...) so that a macro can
  * take an operand such as "%[c]" in the place of a register. */
-#define R8 "%%r8"
-#define R9 "%%r9"
-#define R10 "%%r10"
-#define R11 "%%r11"
-#define R12 "%%r12"
-#define R13 "%%r13"
-#define R14 "%%r14"
-#define R15 "%%r15"
+#define SS_R8 "%%r8"
+#define SS_R9 "%%r9"
+#define SS_R10 "%%r10"
+#define SS_R11 "%%r11"
+#define SS_R12 "%%r12"
+#define SS_R13 "%%r13"
+#define SS_R14 "%%r14"
+#define SS_R15 "%%r15"
 
 /* One round of Montgomery reduction of a low half: u += m r with m = u0 (-1/r), u0 becomes
  * zero and the value is (u1, u2, u3, u4). u4 is a free register: MULX writes the round's top
@@ -134,10 +134,10 @@ static inline __attribute__((always_inline)) void ss_fr_mul_adx(ss_fr *r, const 
  * half: r12..r15 = t_hi + that (the carry of the last ADC is the fifth word when t >= r 2^256
  * is possible). */
 #define SS_ADX_REDC_LOW_HALF(f)                     \
-  SS_ADX_REDC_LO(R8, R9, R10, R11, f)               \
-  SS_ADX_REDC_LO(R9, R10, R11, f, R8)               \
-  SS_ADX_REDC_LO(R10, R11, f, R8, R9)               \
-  SS_ADX_REDC_LO(R11, f, R8, R9, R10)               \
+  SS_ADX_REDC_LO(SS_R8, SS_R9, SS_R10, SS_R11, f)               \
+  SS_ADX_REDC_LO(SS_R9, SS_R10, SS_R11, f, SS_R8)               \
+  SS_ADX_REDC_LO(SS_R10, SS_R11, f, SS_R8, SS_R9)               \
+  SS_ADX_REDC_LO(SS_R11, f, SS_R8, SS_R9, SS_R10)               \
   "addq " f ", %%r12\n\t"                           \
   "adcq %%r8, %%r13\n\t"                            \
   "adcq %%r9, %%r14\n\t"                            \
@@ -275,13 +275,13 @@ static inline __attribute__((always_inline)) void ss_fr_sqr_adx(ss_fr *r, const 
 
 /* product k >= 1 of a dot product (c at byte offset aoff, s at boff) added into r8..r15 */
 #define SS_DOT_PRODUCT_ADD(boff, aoff)                                   \
-  SS_DOT_ROW_ADD(boff "+0(%[s])", aoff, R8, R9, R10, R11, R12)           \
-  SS_DOT_RIPPLE(R13) SS_DOT_RIPPLE(R14) SS_DOT_RIPPLE(R15)               \
-  SS_DOT_ROW_ADD(boff "+8(%[s])", aoff, R9, R10, R11, R12, R13)          \
-  SS_DOT_RIPPLE(R14) SS_DOT_RIPPLE(R15)                                  \
-  SS_DOT_ROW_ADD(boff "+16(%[s])", aoff, R10, R11, R12, R13, R14)        \
-  SS_DOT_RIPPLE(R15)                                                     \
-  SS_DOT_ROW_ADD(boff "+24(%[s])", aoff, R11, R12, R13, R14, R15)
+  SS_DOT_ROW_ADD(boff "+0(%[s])", aoff, SS_R8, SS_R9, SS_R10, SS_R11, SS_R12)           \
+  SS_DOT_RIPPLE(SS_R13) SS_DOT_RIPPLE(SS_R14) SS_DOT_RIPPLE(SS_R15)               \
+  SS_DOT_ROW_ADD(boff "+8(%[s])", aoff, SS_R9, SS_R10, SS_R11, SS_R12, SS_R13)          \
+  SS_DOT_RIPPLE(SS_R14) SS_DOT_RIPPLE(SS_R15)                                  \
+  SS_DOT_ROW_ADD(boff "+16(%[s])", aoff, SS_R10, SS_R11, SS_R12, SS_R13, SS_R14)        \
+  SS_DOT_RIPPLE(SS_R15)                                                     \
+  SS_DOT_ROW_ADD(boff "+24(%[s])", aoff, SS_R11, SS_R12, SS_R13, SS_R14, SS_R15)
 
 /* The body of the dot products below: the three products summed in eight words
  * (< 3 r^2 < 2^512), the low-half REDC (rbx its free register), which leaves less than
@@ -299,9 +299,9 @@ static inline __attribute__((always_inline)) void ss_fr_sqr_adx(ss_fr *r, const 
   "mulxq 24(%[c]), %%rax, %%r12\n\t"                                                            \
   "adcq %%rax, %%r11\n\t"                                                                       \
   "adcq $0, %%r12\n\t"                                                                          \
-  SS_DOT_ROW_FIRST("8(%[s])", "0", R9, R10, R11, R12, R13)                                      \
-  SS_DOT_ROW_FIRST("16(%[s])", "0", R10, R11, R12, R13, R14)                                    \
-  SS_DOT_ROW_FIRST("24(%[s])", "0", R11, R12, R13, R14, R15)
+  SS_DOT_ROW_FIRST("8(%[s])", "0", SS_R9, SS_R10, SS_R11, SS_R12, SS_R13)                                      \
+  SS_DOT_ROW_FIRST("16(%[s])", "0", SS_R10, SS_R11, SS_R12, SS_R13, SS_R14)                                    \
+  SS_DOT_ROW_FIRST("24(%[s])", "0", SS_R11, SS_R12, SS_R13, SS_R14, SS_R15)
 
 /* after SS_ADX_REDC_LOW_HALF: the fifth word, ADDEND, then 2r and r off where they fit */
 #define SS_FINISH_BELOW_3R(ADDEND)                                                               \
