@@ -25,6 +25,7 @@ interface PoseidonBinding {
   poseidonSplitThreads(hashes: number, threads: number): number;
   frAddNodes(a: Uint8Array, b: Uint8Array, out: Uint8Array): number;
   frSubNodes(a: Uint8Array, b: Uint8Array, out: Uint8Array): number;
+  frAdxKernel(op: number, inputs: Uint8Array, out: Uint8Array): boolean;
 }
 
 function native(): PoseidonBinding {
@@ -186,6 +187,27 @@ export function columnHashes(layers: readonly Uint8Array[], out: Uint8Array, opt
     const k = layers.length;
     throw notCanonical(`layers[${bad % k}] node`, Math.floor(bad / k));
   }
+}
+
+/** The MULX/ADX building blocks of the width-3 Poseidon kernel (native/src/fr_adx.h). */
+export type FrAdxKernel = 'square' | 'dot3' | 'dot3Plus' | 'mulPlus' | 'add';
+const FR_ADX_OPERANDS: Record<FrAdxKernel, number> = { square: 1, dot3: 6, dot3Plus: 7, mulPlus: 3, add: 2 };
+const FR_ADX_OP: Record<FrAdxKernel, number> = { square: 0, dot3: 1, dot3Plus: 2, mulPlus: 3, add: 4 };
+
+/**
+ * For tests: one MULX/ADX block of the width-3 Poseidon kernel on `operands` (32-byte LE values
+ * below r, taken as Montgomery limbs as they are). With M(x) = x · 2^-256 mod r: `square` a →
+ * M(a²); `dot3` c0 c1 c2 s0 s1 s2 → M(Σ cᵢsᵢ); `dot3Plus` c0 c1 c2 k s0 s1 s2 → M(Σ cᵢsᵢ) + k;
+ * `mulPlus` a b k → M(ab) + k; `add` a b → a + b (all mod r). Undefined when this CPU lacks
+ * MULX/ADX.
+ */
+export function frAdxKernel(kernel: FrAdxKernel, operands: Uint8Array): Uint8Array | undefined {
+  checkBytes('operands', operands);
+  const n = FR_ADX_OPERANDS[kernel];
+  if (n === undefined) throw new RangeError(`unknown kernel ${String(kernel)} (expected one of ${Object.keys(FR_ADX_OP).join(', ')})`);
+  if (operands.length !== 32 * n) throw new RangeError(`${kernel} takes ${n} operands (${32 * n} bytes), got ${operands.length} bytes`);
+  const out = new Uint8Array(NODE);
+  return native().frAdxKernel(FR_ADX_OP[kernel], operands, out) ? out : undefined;
 }
 
 function checkNodes(names: [string, string, string], a: Uint8Array, b: Uint8Array, out: Uint8Array): void {

@@ -3,6 +3,7 @@
  * direct caller cannot make C read or write out of bounds. Constants are built per arity on
  * first use and cached in the instance data (one copy per worker thread, no statics). */
 #include <stdlib.h>
+#include "fr_adx.h"
 #include "napi_util.h"
 #include "poseidon.h"
 #include "poseidon_mt.h"
@@ -140,11 +141,48 @@ static napi_value fr_nodes(napi_env env, napi_callback_info info, bool add) {
 static napi_value fr_add_nodes(napi_env env, napi_callback_info info) { return fr_nodes(env, info, true); }
 static napi_value fr_sub_nodes(napi_env env, napi_callback_info info) { return fr_nodes(env, info, false); }
 
+/* frAdxKernel(op, inputs, out) -> false when this CPU lacks MULX/ADX (nothing written), else
+ * true with out = the op on `inputs` (32-byte LE words taken as Montgomery limbs, each < r).
+ * For tests: the MULX/ADX blocks of the width-3 Poseidon kernel one at a time, against an
+ * independent oracle. op: 0 a^2, 1 c0 s0 + c1 s1 + c2 s2 (inputs c0 c1 c2 s0 s1 s2),
+ * 2 the same + k (inputs c0 c1 c2 k s0 s1 s2), 3 a b + k, 4 a + b; products are Montgomery
+ * products (times 2^-256). */
+static napi_value fr_adx_kernel(napi_env env, napi_callback_info info) {
+  static const size_t operands[] = {1, 6, 7, 3, 2};
+  SS_ARGS(3);
+  SS_U64(op, 0);
+  SS_BYTES(inputs, 1);
+  SS_BYTES(out, 2);
+  if (op > 4) SS_RANGE_ERROR("op must be 0..4");
+  if (inputs_len != 32 * operands[op] || out_len != 32) SS_RANGE_ERROR("inputs must be the op's operands x 32 bytes and out 32 bytes");
+  ss_fr v[7];
+  for (size_t i = 0; i < operands[op]; i++) {
+    if (!ss_fr_bytes_canonical(inputs + 32 * i)) SS_RANGE_ERROR("every input must be below r");
+    ss_fr_load_raw(&v[i], inputs + 32 * i);
+  }
+#ifdef SS_FR_HAVE_ADX
+  if (!(ss_cpu_features() & SS_HW_ADX)) return ss_bool(env, false);
+  ss_fr r;
+  switch (op) {
+    case 0: ss_fr_sqr_adx(&r, &v[0]); break;
+    case 1: ss_fr_dot3_adx(&r, &v[0], &v[3]); break;
+    case 2: ss_fr_dot3_plus_adx(&r, &v[0], &v[4]); break;
+    case 3: ss_fr_mul_plus_adx(&r, &v[0], &v[1], &v[2]); break;
+    default: ss_fr_add_asm(&r, &v[0], &v[1]); break;
+  }
+  ss_fr_store_raw(out, &r);
+  return ss_bool(env, true);
+#else
+  return ss_bool(env, false);
+#endif
+}
+
 napi_status register_poseidon(napi_env env, napi_value exports) {
   napi_status s;
   if ((s = ss_export_fn(env, exports, "poseidonHashMany", poseidon_hash_many)) != napi_ok) return s;
   if ((s = ss_export_fn(env, exports, "poseidonColumns", poseidon_columns)) != napi_ok) return s;
   if ((s = ss_export_fn(env, exports, "poseidonSplitThreads", poseidon_split_threads)) != napi_ok) return s;
   if ((s = ss_export_fn(env, exports, "frAddNodes", fr_add_nodes)) != napi_ok) return s;
+  if ((s = ss_export_fn(env, exports, "frAdxKernel", fr_adx_kernel)) != napi_ok) return s;
   return ss_export_fn(env, exports, "frSubNodes", fr_sub_nodes);
 }

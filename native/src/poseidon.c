@@ -109,6 +109,7 @@ void ss_poseidon_params_free(ss_poseidon_params *p) {
   free(p->pre_sparse);
   free(p->partial_k);
   free(p->sparse);
+  free(p->w3);
   ss_poseidon_ifma_free(p->ifma);
   free(p);
 }

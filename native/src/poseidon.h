@@ -42,6 +42,7 @@ typedef struct {
   ss_fr *pre_sparse; /* t * t matrix replacing the MDS of the last first-half full round */
   ss_fr *partial_k;  /* rp scalars added to s[0] before the S-box of each partial round */
   ss_fr *sparse;     /* rp blocks of (2t - 1): m00, w[1..t-1] (row 0), v[1..t-1] (column 0) */
+  ss_fr *w3;         /* width 3 only (else NULL): the partial rounds rescaled (poseidon_opt.c) */
   ss_poseidon_ifma *ifma; /* the same in the IFMA form; NULL when t > SS_POSEIDON_IFMA_MAX_WIDTH */
 } ss_poseidon_params;
 
@@ -60,7 +61,8 @@ void ss_poseidon_params_free(ss_poseidon_params *p);
 void ss_poseidon_hash_ref(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out);
 void ss_poseidon_hash(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, unsigned simd);
 /* Four independent hashes at once (in: 4 × arity inputs, out: 4), interleaved for ILP; same
- * results as four ss_poseidon_hash calls. */
+ * results as four ss_poseidon_hash calls. Arity 2 on MULX/ADX runs a width-3 kernel of its own
+ * (poseidon_opt.c, tables in `w3`). */
 void ss_poseidon_hash4(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, unsigned simd);
 /* The same, reducing every product (no lazy reduction, no IFMA): the scalar permutation as it
  * was before lazy reduction, kept as the benchmarks' baseline. */

@@ -72,6 +72,71 @@ static bool solve(int n, const ss_fr *A, const ss_fr *b, ss_fr *x) {
   return ok;
 }
 
+/* 5^-1 mod (r - 1), four LE limbs: x -> x^W3_FIFTH_ROOT inverts the S-box (5 does not divide
+ * r - 1, which is why x^5 is a permutation) */
+static const uint64_t W3_FIFTH_ROOT[4] = {0x33333332cccccccdULL, 0x217f0e679998f199ULL, 0xe14a56699d73f002ULL,
+                                          0x2e5f0fbadd72321cULL};
+
+/* Width 3: the partial rounds rescaled so that each costs one product less (the tables
+ * hash4_w3_adx below reads; layout W3_*).
+ *
+ * Round r of the sparse form is x = s0 + k, y = x^5, s0' = m00 y + w1 s1 + w2 s2,
+ * s1' = s1 + v1 y, s2' = s2 + v2 y. Carry s0 scaled instead: s0 = c_r ŝ0 on entry to round r.
+ * Then x = c_r (ŝ0 + k / c_r) and y = c_r^5 ŷ with ŷ = (ŝ0 + k / c_r)^5, so
+ *   ŝ0' = (m00 c_r^5 / c_{r+1}) ŷ + (w1 / c_{r+1}) s1 + (w2 / c_{r+1}) s2,
+ *   s1' = s1 + (v1 c_r^5) ŷ,  s2' = s2 + (v2 c_r^5) ŷ.
+ * Choosing c_r^5 = 1 / v1 makes the s1 update an addition; c_r is that fifth root, and c = 1
+ * after the last partial round, so the second half sees the state unscaled. The first round's
+ * ŝ0 = s0 / c_0 comes from the pre-sparse matrix with row 0 divided by c_0. Every step is an
+ * identity in the field, so the hashes do not change. Fails (false, and the constants are not
+ * built) if a v1 is zero, which neptune's width-3 constants do not have. */
+#define W3_PRE 0   /* pre-sparse matrix, row 0 divided by c_0 (9 elements) */
+#define W3_K0 9    /* k_0 / c_0 */
+#define W3_ROUNDS 10 /* per round r: A, W1, W2, K', V2 (W3_STRIDE elements) */
+#define W3_STRIDE 5
+/* A = m00 c_r^5 / c_{r+1}, W_j = w_j / c_{r+1}, K' = k_{r+1} / c_{r+1} (0 after the last round:
+ * the constant a dot product adds, ss_fr_dot3_plus_adx), V2 = v2 c_r^5 */
+static bool build_w3(ss_poseidon_params *p) {
+  const int rp = p->rp;
+  ss_fr *w = malloc((size_t)(W3_ROUNDS + W3_STRIDE * rp) * sizeof(ss_fr));
+  ss_fr *c = malloc((size_t)(rp + 1) * sizeof(ss_fr)), *c5 = malloc((size_t)rp * sizeof(ss_fr));
+  bool ok = w && c && c5;
+  for (int r = 0; ok && r < rp; r++) {
+    const ss_fr *sp = &p->sparse[(size_t)r * 5];
+    ss_fr check;
+    if (ss_fr_is_zero(&sp[3])) ok = false;
+    ss_fr_inv(&c5[r], &sp[3]);
+    ss_fr_pow(&c[r], &c5[r], W3_FIFTH_ROOT);
+    ss_fr_pow5(&check, &c[r]);
+    if (!ss_fr_eq(&check, &c5[r])) ok = false;
+  }
+  if (ok) {
+    ss_fr_one(&c[rp]);
+    ss_fr inv_c;
+    ss_fr_inv(&inv_c, &c[0]);
+    memcpy(&w[W3_PRE], p->pre_sparse, 9 * sizeof(ss_fr));
+    for (int j = 0; j < 3; j++) ss_fr_mul(&w[W3_PRE + j], &w[W3_PRE + j], &inv_c);
+    ss_fr_mul(&w[W3_K0], &p->partial_k[0], &inv_c);
+    for (int r = 0; r < rp; r++) {
+      const ss_fr *sp = &p->sparse[(size_t)r * 5];
+      ss_fr *o = &w[W3_ROUNDS + W3_STRIDE * r];
+      ss_fr_inv(&inv_c, &c[r + 1]);
+      ss_fr_mul(&o[0], &sp[0], &c5[r]);
+      ss_fr_mul(&o[0], &o[0], &inv_c);
+      ss_fr_mul(&o[1], &sp[1], &inv_c);
+      ss_fr_mul(&o[2], &sp[2], &inv_c);
+      if (r + 1 < rp) ss_fr_mul(&o[3], &p->partial_k[r + 1], &inv_c);
+      else ss_fr_zero(&o[3]);
+      ss_fr_mul(&o[4], &sp[4], &c5[r]);
+    }
+  }
+  free(c);
+  free(c5);
+  if (ok) p->w3 = w;
+  else free(w);
+  return ok;
+}
+
 bool ss_poseidon_opt_build(ss_poseidon_params *p) {
   const int t = p->t, n = t - 1, half = p->rf / 2, rp = p->rp;
   const ss_fr *M = p->mds;
@@ -137,6 +202,7 @@ bool ss_poseidon_opt_build(ss_poseidon_params *p) {
       }
   }
   if (ok) memcpy(p->pre_sparse, N, (size_t)t * t * sizeof(ss_fr));
+  if (ok && t == 3) ok = build_w3(p);
 done:
   free(N);
   free(hat);
@@ -343,8 +409,80 @@ static inline __attribute__((always_inline)) void hash_lanes_impl(const ss_posei
   }
 }
 
+#ifdef SS_FR_HAVE_ADX
+/* Width 3 (arity 2) on MULX/ADX, four hashes in lockstep. An arity-2 hash spends most of its
+ * time in the 55 partial rounds, where a row of three products is too short for fr_dot.h's
+ * memory accumulator to pay off (the generic code above reached 1.12x the eager baseline). Here:
+ * - the partial rounds are rescaled (build_w3): four products a round instead of five, the s1
+ *   update an addition, the next round's constant added inside the row's reduction;
+ * - every block keeps its words in registers (fr_adx.h): squarings with the cross products
+ *   doubled, rows of three products with one reduction, a product plus an addend;
+ * - the S-box runs stage by stage across the lanes, whose products are independent.
+ * Every value is fully reduced (< r), so the hashes equal hash_lanes_impl's bit for bit. */
+#define W3_LANES 4
+/* x = x^5 in every lane, stage by stage: the three products of one lane depend on each other,
+ * those of different lanes do not (a lane at a time runs at the products' latency). */
+static inline __attribute__((always_inline)) void w3_pow5(ss_fr *x[W3_LANES]) {
+  ss_fr x2[W3_LANES], x4[W3_LANES];
+  for (int l = 0; l < W3_LANES; l++) ss_fr_sqr_adx(&x2[l], x[l]);
+  for (int l = 0; l < W3_LANES; l++) ss_fr_sqr_adx(&x4[l], &x2[l]);
+  for (int l = 0; l < W3_LANES; l++) ss_fr_mul_adx(x[l], &x4[l], x[l]);
+}
+
+static inline __attribute__((always_inline)) void w3_full_round(const ss_fr *rc, const ss_fr *A, ss_fr s[W3_LANES][3]) {
+  for (int i = 0; i < 3; i++)
+    for (int l = 0; l < W3_LANES; l++) ss_fr_add_asm(&s[l][i], &s[l][i], &rc[i]);
+  for (int i = 0; i < 3; i++) {
+    ss_fr *x[W3_LANES];
+    for (int l = 0; l < W3_LANES; l++) x[l] = &s[l][i];
+    w3_pow5(x);
+  }
+  if (!A) return;
+  ss_fr out[W3_LANES][3];
+  for (int i = 0; i < 3; i++)
+    for (int l = 0; l < W3_LANES; l++) ss_fr_dot3_adx(&out[l][i], &A[3 * i], s[l]);
+  memcpy(s, out, sizeof out);
+}
+
+static void hash4_w3_adx(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out) {
+  const int half = p->rf / 2;
+  ss_fr s[W3_LANES][3];
+  for (int l = 0; l < W3_LANES; l++) {
+    s[l][0] = p->tag;
+    s[l][1] = in[2 * l];
+    s[l][2] = in[2 * l + 1];
+  }
+  const ss_fr *rc = p->full_rc;
+  for (int r = 0; r < half; r++, rc += 3) w3_full_round(rc, r == half - 1 ? &p->w3[W3_PRE] : p->mds, s);
+  /* the rescaled partial rounds (build_w3): ŝ0 enters with its round constant added */
+  const ss_fr *w = p->w3;
+  for (int l = 0; l < W3_LANES; l++) ss_fr_add_asm(&s[l][0], &s[l][0], &w[W3_K0]);
+  w += W3_ROUNDS;
+  for (int r = 0; r < p->rp; r++, w += W3_STRIDE) {
+    /* y = x^5; ŝ0' + K' = A y + W1 s1 + W2 s2 + K'; s1 += y; s2 += V2 y */
+    ss_fr *x[W3_LANES];
+    for (int l = 0; l < W3_LANES; l++) x[l] = &s[l][0];
+    w3_pow5(x);
+    ss_fr s0[W3_LANES];
+    for (int l = 0; l < W3_LANES; l++) ss_fr_dot3_plus_adx(&s0[l], w, s[l]);
+    for (int l = 0; l < W3_LANES; l++) ss_fr_mul_plus_adx(&s[l][2], &w[4], &s[l][0], &s[l][2]);
+    for (int l = 0; l < W3_LANES; l++) {
+      ss_fr_add_asm(&s[l][1], &s[l][1], &s[l][0]);
+      s[l][0] = s0[l];
+    }
+  }
+  for (int r = 0; r < half - 1; r++, rc += 3) w3_full_round(rc, p->mds, s);
+  w3_full_round(rc, NULL, s); /* only s[1] is output: one row of the last MDS */
+  for (int l = 0; l < W3_LANES; l++) ss_fr_dot3_adx(&out[l], &p->mds[3], s[l]);
+}
+#endif
+
 void ss_poseidon_hash4(const ss_poseidon_params *p, const ss_fr *in, ss_fr *out, unsigned simd) {
 #ifdef SS_FR_HAVE_ADX
+  if ((simd & SS_HW_ADX) && p->w3) {
+    hash4_w3_adx(p, in, out);
+    return;
+  }
   if (simd & SS_HW_ADX) {
     hash_lanes_impl(p, in, out, true, true);
     return;

@@ -5,6 +5,7 @@ import {
   POSEIDON_ARITIES,
   columnHashes,
   decodeNodes,
+  frAdxKernel,
   encodeNodes,
   poseidonHash,
   poseidonHashPortable,
@@ -201,4 +202,43 @@ test('the eager baseline permutation (every product reduced) gives the same rows
     poseidonLayerEager(children, eager, arity);
     t.is(hex(eager), hex(lazy), `arity ${arity}`);
   }
+});
+
+test('the MULX/ADX blocks of the width-3 kernel equal modular arithmetic on BigInt, at the bounds of their final subtractions', (t) => {
+  const r = FR_MODULUS;
+  const mod = (x: bigint) => ((x % r) + r) % r;
+  const rInv = (() => {
+    // 2^-256 mod r by Fermat (r is prime)
+    let [base, e, acc] = [mod(1n << 256n), r - 2n, 1n];
+    for (; e > 0n; e >>= 1n, base = (base * base) % r) if (e & 1n) acc = (acc * base) % r;
+    return acc;
+  })();
+  const m = (x: bigint) => mod(x * rInv); // Montgomery reduction of a product
+  // the largest elements make the sums cross 2^256 (the fifth word) and 2r; small ones and
+  // zero keep them below r
+  const edges = [0n, 1n, 2n, r - 1n, r - 2n, r - (1n << 64n), (1n << 254n) + 12345n, r >> 1n];
+  const pick = (i: number): bigint => (i % 3 === 0 ? toBig(randomElements(1)) : (edges[(i * 7 + (i >> 3)) % edges.length] ?? 0n));
+  const run = (kernel: Parameters<typeof frAdxKernel>[0], xs: bigint[]) => frAdxKernel(kernel, concat(xs.map(fe)));
+  if (run('add', [1n, 2n]) === undefined) {
+    t.log('this CPU lacks MULX/ADX: nothing to check');
+    t.is(run('square', [3n]), undefined);
+    return;
+  }
+  const all = (x: bigint) => Array.from({ length: 7 }, () => x);
+  const cases: bigint[][] = [all(r - 1n), all(r - 2n), all(0n), all(1n)];
+  // operands just below r: three products of about r^2 reduce to about 1.36 r plus the low half's
+  // REDC (up to r), which crosses 2^256 ~ 2.2 r for a good share of them
+  const nearR = () => r - 1n - toBig(randomBytes(8));
+  for (let i = 0; i < 300; i++) cases.push(Array.from({ length: 7 }, nearR));
+  for (let i = 0; i < 300; i++) cases.push(Array.from({ length: 7 }, (_, j) => pick(i * 7 + j)));
+  for (const [i, x] of cases.entries()) {
+    const [a = 0n, b = 0n, c = 0n, d = 0n, e = 0n, f = 0n, g = 0n] = x;
+    t.is(toBig(run('square', [a])!), m(a * a), `square case ${i}`);
+    t.is(toBig(run('dot3', [a, b, c, d, e, f])!), m(a * d + b * e + c * f), `dot3 case ${i}`);
+    t.is(toBig(run('dot3Plus', [a, b, c, d, e, f, g])!), mod(m(a * e + b * f + c * g) + d), `dot3Plus case ${i}`);
+    t.is(toBig(run('mulPlus', [a, b, c])!), mod(m(a * b) + c), `mulPlus case ${i}`);
+    t.is(toBig(run('add', [a, b])!), mod(a + b), `add case ${i}`);
+  }
+  t.throws(() => run('add', [r, 0n]), { instanceOf: RangeError, message: /below r/ });
+  t.throws(() => frAdxKernel('dot3', new Uint8Array(64)), { instanceOf: RangeError, message: /dot3 takes 6 operands/ });
 });

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import test, { type ExecutionContext } from 'ava';
 import { binding, SIMD_PATH_NEEDS, SIMD_PATHS, type SimdInfo, type SimdPath, setSimdPath, simdInfo, simdPath, simdPaths } from '../../native/binding.js';
 import { commPChunk, hashLayer, treeRoot } from '../../native/hash.js';
-import { columnHashes, poseidonLayer } from '../../native/poseidon.js';
+import { FR_MODULUS, columnHashes, poseidonHashReference, poseidonLayer } from '../../native/poseidon.js';
 import { sdrLabelRange, sdrLabelRangeBatch } from '../../native/sdr.js';
 import { NativeUnavailableError } from '../../src/errors.js';
 import { graphParents, sdrGraph } from '../../src/seal/graph.js';
@@ -169,6 +169,39 @@ perVariant('Poseidon rows and column hashes equal the portable path’s', (t, ru
       return hex(out);
     });
     t.is(r.here, r.portable, `${k} columns`);
+  }
+});
+
+/** A field element as 32 LE bytes. */
+function fe(v: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++, v >>= 8n) out[i] = Number(v & 0xffn);
+  return out;
+}
+
+// Arity 2 is hashed four at a time by the width-3 kernel on every MULX/ADX path (poseidon_opt.c:
+// rescaled partial rounds, register-resident squarings and rows), also on ifma for what is left
+// after the groups of eight. 47 hashes = 40 (five ifma groups of eight) + 4 + 3 single hashes:
+// hashes 40..43 go through the kernel on every path; on the paths below ifma 0..43 do.
+perVariant('Poseidon arity-2 rows (the width-3 kernel) equal the reference permutation, V-POS and r - 1 included', (t, run) => {
+  const hashes = 47;
+  const children = elements(hashes * 2, 7);
+  // neptune hash_values (0, 1) (V-POS, test/native/poseidon.test.ts) in two lanes of the group
+  // every path hashes with the kernel, the largest element and zero in the other two
+  for (const h of [40, 42]) children.set(new Uint8Array([...fe(0n), ...fe(1n)]), 64 * h);
+  children.set(new Uint8Array([...fe(FR_MODULUS - 1n), ...fe(FR_MODULUS - 1n)]), 64 * 41);
+  children.set(new Uint8Array([...fe(0n), ...fe(FR_MODULUS - 1n)]), 64 * 43);
+  children.set(new Uint8Array([...fe(FR_MODULUS - 1n), ...fe(0n)]), 64 * 1);
+  const r = run(() => {
+    const parents = new Uint8Array(hashes * 32);
+    poseidonLayer(children, parents, 2);
+    return hex(parents);
+  });
+  const vPos2 = 'ffe7029a363c202e9da6059d33a9fba661e1ef02d90f9e736ba5765ed7086539';
+  t.is(r.here.slice(64 * 40, 64 * 41), vPos2, 'V-POS in lane 0');
+  t.is(r.here.slice(64 * 42, 64 * 43), vPos2, 'V-POS in lane 2');
+  for (let h = 0; h < hashes; h++) {
+    t.is(r.here.slice(64 * h, 64 * h + 64), hex(poseidonHashReference(children.subarray(64 * h, 64 * h + 64))), `hash ${h}`);
   }
 });
 
