@@ -289,6 +289,10 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     for (const l of savedListeners) l(record);
   };
   const stores = createIndexStores(db, { now, onSaved });
+  // the store thread (src/db/store-thread.ts) boots while this thread reads the records below;
+  // not for an in-memory database, whose batches run here
+  const threadStart = !db.memory && options.storeThread !== false ? StoreThread.start({ path: db.name, now, onSaved }) : undefined;
+  threadStart?.catch(() => {}); // awaited below, after the reads
   // read before the index actor owns the connection
   const { records, unreadable } = stores.sectors.listWithErrors(options.minerId);
   // an unreadable record is not spawned (the sector would start from nothing and overwrite it);
@@ -313,15 +317,12 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   const awake = records.filter((r) => !startsDormant(r));
   const nextNumber = stores.sectors.nextNumber(options.minerId);
 
-  // the batches run on a thread of their own (src/db/store-thread.ts), unless the database is in memory
   let storeThread: StoreThread | undefined;
-  if (!db.memory && options.storeThread !== false) {
-    try {
-      storeThread = await StoreThread.start({ path: db.name, now, onSaved });
-    } catch (err) {
-      if (ownsDb) db.close();
-      throw err;
-    }
+  try {
+    storeThread = await threadStart;
+  } catch (err) {
+    if (ownsDb) db.close();
+    throw err;
   }
   const index = createIndexActor({ db, stores, onError, ...(storeThread ? { runner: storeThread } : {}) });
   const hostname = osHostname();
