@@ -119,8 +119,8 @@ export interface DaemonSystemOptions {
   dbPath?: string;
   /**
    * Runs the index actor's batches on a thread of their own, with its own connection
-   * (src/db/store-thread.ts); otherwise on the actors' thread, on `db`. Always off for an
-   * in-memory database. @default true
+   * (src/db/store-thread.ts); otherwise on the actors' thread, on `db`. Always off for a database
+   * no other connection can open (in memory, or SQLite's temporary one). @default true
    */
   storeThread?: boolean;
   /** The sealer pool (the caller closes it after `stop()`); the local worker's threads. */
@@ -290,7 +290,8 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   };
   const stores = createIndexStores(db, { now, onSaved });
   // the store thread (src/db/store-thread.ts) boots while this thread reads the records below;
-  // not for an in-memory database, whose batches run here
+  // not for a database another connection cannot open (better-sqlite3's `memory`: ':memory:' and
+  // SQLite's private temporary one, named ''), whose batches run here
   const threadStart = !db.memory && options.storeThread !== false ? StoreThread.start({ path: db.name, now, onSaved }) : undefined;
   threadStart?.catch(() => {}); // awaited below, after the reads
   // read before the index actor owns the connection

@@ -526,3 +526,19 @@ test('the index’s writes run on the store thread’s connection, not on the da
   t.is(await written(true), 0, 'with the store thread, nothing is written through the daemon’s connection');
   t.true((await written(false)) > 0, 'without it, the same pledge writes through the daemon’s connection');
 });
+
+test('a database no other connection can open (in memory, or SQLite’s temporary one) keeps its writes on the daemon’s connection', async (t) => {
+  for (const name of [':memory:', '']) {
+    const db = openDatabase(name);
+    try {
+      const d = await t.context.start({ db });
+      const number = await d.sectors.pledge();
+      const store = new SectorStore(db);
+      for (let i = 0; i < 500 && !store.get(MINER, number); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      t.truthy(store.get(MINER, number), `${JSON.stringify(name)}: the pledged sector's record is in the daemon's own database`);
+      await d.stop();
+    } finally {
+      db.close();
+    }
+  }
+});
