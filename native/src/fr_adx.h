@@ -232,9 +232,9 @@ static inline __attribute__((always_inline)) void ss_fr_sqr_adx(ss_fr *r, const 
   r->l[3] = o3;
 }
 
-/* Row i of a product accumulated into t: t_i .. t_{i+4} += c_k * b_i, low words on the OF chain,
- * high words on the CF chain. FIRST: t_{i+4} is a fresh register the top word is written to. */
-#define SS_DOT_ROW_FIRST(bi, aoff, t0, t1, t2, t3, t4) \
+/* the three low products of a row (b_i times c's words 0..2) into t0..t3, on the OF and CF
+ * chains; SS_DOT_ROW_FIRST and SS_DOT_ROW_ADD differ only in where the top product goes */
+#define SS_DOT_ROW_LOW(bi, aoff, t0, t1, t2, t3) \
   "movq " bi ", %%rdx\n\t"                               \
   "testq %%rdx, %%rdx\n\t"                               \
   "mulxq " aoff "+0(%[c]), %%rax, %%rcx\n\t"             \
@@ -245,7 +245,12 @@ static inline __attribute__((always_inline)) void ss_fr_sqr_adx(ss_fr *r, const 
   "adcxq %%rcx, " t2 "\n\t"                              \
   "mulxq " aoff "+16(%[c]), %%rax, %%rcx\n\t"            \
   "adoxq %%rax, " t2 "\n\t"                              \
-  "adcxq %%rcx, " t3 "\n\t"                              \
+  "adcxq %%rcx, " t3 "\n\t"
+
+/* Row i of a product accumulated into t: t_i .. t_{i+4} += c_k * b_i, low words on the OF chain,
+ * high words on the CF chain. FIRST: t_{i+4} is a fresh register the top word is written to. */
+#define SS_DOT_ROW_FIRST(bi, aoff, t0, t1, t2, t3, t4) \
+  SS_DOT_ROW_LOW(bi, aoff, t0, t1, t2, t3)                 \
   "mulxq " aoff "+24(%[c]), %%rax, " t4 "\n\t"           \
   "adoxq %%rax, " t3 "\n\t"                              \
   "adcxq %[zero], " t4 "\n\t"                            \
@@ -254,17 +259,7 @@ static inline __attribute__((always_inline)) void ss_fr_sqr_adx(ss_fr *r, const 
 /* the same into an existing t_{i+4}; both carries out of it are still pending (SS_DOT_RIPPLE
  * carries them up to the top word) */
 #define SS_DOT_ROW_ADD(bi, aoff, t0, t1, t2, t3, t4)   \
-  "movq " bi ", %%rdx\n\t"                               \
-  "testq %%rdx, %%rdx\n\t"                               \
-  "mulxq " aoff "+0(%[c]), %%rax, %%rcx\n\t"             \
-  "adoxq %%rax, " t0 "\n\t"                              \
-  "adcxq %%rcx, " t1 "\n\t"                              \
-  "mulxq " aoff "+8(%[c]), %%rax, %%rcx\n\t"             \
-  "adoxq %%rax, " t1 "\n\t"                              \
-  "adcxq %%rcx, " t2 "\n\t"                              \
-  "mulxq " aoff "+16(%[c]), %%rax, %%rcx\n\t"            \
-  "adoxq %%rax, " t2 "\n\t"                              \
-  "adcxq %%rcx, " t3 "\n\t"                              \
+  SS_DOT_ROW_LOW(bi, aoff, t0, t1, t2, t3)                 \
   "mulxq " aoff "+24(%[c]), %%rax, %%rcx\n\t"            \
   "adoxq %%rax, " t3 "\n\t"                              \
   "adcxq %%rcx, " t4 "\n\t"                              \

@@ -44,6 +44,8 @@ export class StoreThread implements BatchRunner {
   #nextId = 1;
   #dead: Error | undefined;
   #closing: Promise<void> | undefined;
+  /** Told when no batch is waiting any more (close waits for that). */
+  #whenIdle: (() => void) | undefined;
 
   private constructor(worker: Worker, options: StoreThreadOptions) {
     this.#worker = worker;
@@ -94,7 +96,11 @@ export class StoreThread implements BatchRunner {
   /** Waits for the batches in flight, then closes the thread's connection and ends the thread. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      while (this.#waiting.size > 0 && !this.#dead) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.#waiting.size > 0) {
+        await new Promise<void>((resolve) => {
+          this.#whenIdle = resolve;
+        });
+      }
       if (this.#dead) return;
       const exited = new Promise<void>((resolve) => this.#worker.once('exit', () => resolve()));
       this.#worker.ref();
@@ -109,7 +115,10 @@ export class StoreThread implements BatchRunner {
     const resolve = this.#waiting.get(m.id);
     if (!resolve) return;
     this.#waiting.delete(m.id);
-    if (this.#waiting.size === 0) this.#worker.unref();
+    if (this.#waiting.size === 0) {
+      this.#worker.unref();
+      this.#whenIdle?.();
+    }
     if (!m.committed) {
       resolve({ committed: false, error: errorFromWire(m.error) });
       return;
@@ -126,5 +135,6 @@ export class StoreThread implements BatchRunner {
       this.#waiting.delete(id);
       resolve({ committed: false, error: this.#dead });
     }
+    this.#whenIdle?.();
   }
 }
