@@ -192,7 +192,26 @@ export type SchedulerInternalEvent =
   /** The PC1 batch wait of a sector size is over (delayed, machines/scheduler/pc1-batch.ts); `gen` names the wait. */
   | { type: 'scheduler.pc1.waited'; sectorSize: number; gen: number };
 
-export type SchedulerEvent = SchedulerCommand | SchedulerSectorEvent | SchedulerTaskEvent | SchedulerWorkerEvent | SchedulerInternalEvent | IndexResult | IndexResults;
+/** From the scheduler's clock (machines/scheduler/sched-clock.machine.ts): a timer of the scheduler is due. */
+export type SchedulerClockEvent =
+  /** `restoreGraceMs` after start: restored calls no sector claimed are closed. */
+  | { type: 'scheduler.restore.over' }
+  /** InitWait is over: passes run from now on. */
+  | { type: 'scheduler.sched.start' }
+  /** Re-read the storage paths' space. */
+  | { type: 'scheduler.storage.refresh' }
+  /** A CheckProvable round is due (the clock waits for `clock.prover.done` before timing the next). */
+  | { type: 'scheduler.prover.due' };
+
+export type SchedulerEvent =
+  | SchedulerCommand
+  | SchedulerSectorEvent
+  | SchedulerTaskEvent
+  | SchedulerWorkerEvent
+  | SchedulerInternalEvent
+  | SchedulerClockEvent
+  | IndexResult
+  | IndexResults;
 
 /** Emitted by the scheduler (listen with `actor.on('scheduler.reply', …)`): the answer to a command. */
 export type SchedulerReply =

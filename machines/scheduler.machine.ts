@@ -26,7 +26,8 @@
  * scheduler/sched-actions.ts (placement and passes), scheduler/worker-actions.ts (workers and
  * their operator control), over the types and named actors of scheduler/scheduler-base.ts.
  */
-import { assertEvent, enqueueActions, raise, setup } from 'xstate';
+import { type DoneActorEvent, assertEvent, enqueueActions, raise, sendTo, setup, spawnChild, stopChild } from 'xstate';
+import type { ClockEvent } from './scheduler/sched-clock.machine.js';
 import { toWireError } from '../src/errors.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
 import type { SchedulerEvent, SchedulerReply } from './protocol.js';
@@ -56,12 +57,6 @@ export const schedulerMachine = setup({
     emitted: SchedulerReply;
   },
   actors: schedulerActors,
-  delays: {
-    restoreGrace: ({ context }) => context.restoreGraceMs,
-    checkProvable: ({ context }) => context.checkProvableMs,
-    initWait: ({ context }) => context.initWaitMs,
-    storageRefresh: ({ context }) => context.storageRefreshMs,
-  },
   guards: {
     /** An auto-placed piece turned down for lack of room or state: try another sector. */
     canReplace: ({ context, event }) => {
@@ -75,7 +70,6 @@ export const schedulerMachine = setup({
       );
     },
     hasProving: ({ context }) => Object.values(context.sectors).some((s) => s.state === 'Proving'),
-    noInitWait: ({ context }) => context.initWaitMs <= 0,
   },
   actions: {
     ...sectorActions,
@@ -140,10 +134,25 @@ export const schedulerMachine = setup({
   ],
   initial: 'running',
   states: {
-    /** Normal operation, with the start-up grace and the CheckProvable timer beside it. */
+    /**
+     * Normal operation. Its timers (the start-up grace, InitWait, the path view's refresh,
+     * CheckProvable) run in the `schedClock` child, which tells it when each is due: a flat state
+     * keeps every event cheap (machines/scheduler/sched-clock.machine.ts says why).
+     */
     running: {
-      type: 'parallel',
-      invoke: { id: 'dormant', src: 'dormantSectors' },
+      invoke: [
+        { id: 'dormant', src: 'dormantSectors' },
+        {
+          id: 'schedClock',
+          src: 'schedClock',
+          input: ({ context }) => ({
+            restoreGraceMs: context.restoreGraceMs,
+            initWaitMs: context.initWaitMs,
+            storageRefreshMs: context.storageRefreshMs,
+            checkProvableMs: context.checkProvableMs,
+          }),
+        },
+      ],
       entry: ['requeueDead', 'refreshStorage', 'restoreSectors'],
       on: {
         'scheduler.addPiece': { actions: 'placePiece' },
@@ -180,54 +189,34 @@ export const schedulerMachine = setup({
         'scheduler.sector.send': { actions: 'toSector' },
         'scheduler.sector.crashed': { actions: 'sectorCrashed' },
         'scheduler.faults': { actions: 'reportFaults' },
-      },
-      states: {
-        /** Restored calls no sector claims are closed once the sectors had their chance to ask. */
-        startup: {
-          initial: 'restoring',
-          states: {
-            restoring: { after: { restoreGrace: { target: 'done', actions: 'closeUnclaimed' } } },
-            done: {},
+        'scheduler.restore.over': { actions: 'closeUnclaimed' },
+        'scheduler.sched.start': { actions: 'schedStart' },
+        'scheduler.storage.refresh': { actions: 'refreshStorage' },
+        'scheduler.workers.open': { actions: sendTo('schedClock', { type: 'clock.workers.open' } satisfies ClockEvent) },
+        'scheduler.prover.due': [
+          {
+            guard: 'hasProving',
+            actions: spawnChild('checkProvable', {
+              id: 'checkProvable',
+              input: ({ context }) => ({
+                miner: context.miner,
+                numbers: Object.values(context.sectors)
+                  .filter((s) => s.state === 'Proving')
+                  .map((s) => s.number),
+              }),
+            }),
           },
+          { actions: sendTo('schedClock', { type: 'clock.prover.done' } satisfies ClockEvent) },
+        ],
+        'xstate.done.actor.checkProvable': {
+          actions: [
+            raise(({ event }) => ({ type: 'scheduler.faults' as const, faulty: (event as DoneActorEvent<{ number: number; reason: string }[]>).output })),
+            stopChild('checkProvable'),
+            sendTo('schedClock', { type: 'clock.prover.done' } satisfies ClockEvent),
+          ],
         },
-        /** No pass until `initWaitMs` after start, so reconnecting workers are there (Lotus InitWait). */
-        sched: {
-          initial: 'waiting',
-          states: {
-            waiting: {
-              always: { guard: 'noInitWait', target: 'ready' },
-              after: { initWait: 'ready' },
-              on: { 'scheduler.workers.open': { target: 'waiting', reenter: true } },
-            },
-            ready: { entry: 'schedStart' },
-          },
-        },
-        /** The path view is re-read every `storageRefreshMs` (space also changes outside the scheduler). */
-        storage: {
-          initial: 'idle',
-          states: {
-            idle: { after: { storageRefresh: { target: 'idle', reenter: true, actions: 'refreshStorage' } } },
-          },
-        },
-        /** CheckProvable over the Proving sectors (Lotus `faults.go`), one pool task per round. */
-        prover: {
-          initial: 'idle',
-          states: {
-            idle: { after: { checkProvable: [{ guard: 'hasProving', target: 'checking' }, { target: 'idle', reenter: true }] } },
-            checking: {
-              invoke: {
-                src: 'checkProvable',
-                input: ({ context }) => ({
-                  miner: context.miner,
-                  numbers: Object.values(context.sectors)
-                    .filter((s) => s.state === 'Proving')
-                    .map((s) => s.number),
-                }),
-                onDone: { actions: raise(({ event }) => ({ type: 'scheduler.faults' as const, faulty: event.output })), target: 'idle' },
-                onError: { target: 'idle' },
-              },
-            },
-          },
+        'xstate.error.actor.checkProvable': {
+          actions: [stopChild('checkProvable'), sendTo('schedClock', { type: 'clock.prover.done' } satisfies ClockEvent)],
         },
       },
     },

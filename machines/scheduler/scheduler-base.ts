@@ -25,6 +25,7 @@ import { sectorGroupMachine } from './sector-group.machine.js';
 import { pinnedWorkerOf, selectorOf } from './selectors.js';
 import type { SchedWorker } from './sched-workers.js';
 import type { StorageView } from './storage-view.js';
+import { schedClockMachine } from './sched-clock.machine.js';
 import { schedTickLogic } from './sched-tick.js';
 import type { QueuedCall, TaskQueue } from './task-queue.js';
 import { put } from './tables.js';
@@ -167,6 +168,8 @@ export const schedulerActors = {
     }),
     /** Turns `sched.tick` into `scheduler.sched.pass` on the next turn of the event loop (machines/scheduler/sched-tick.ts). */
     schedTick: schedTickLogic,
+    /** The scheduler's timers (machines/scheduler/sched-clock.machine.ts). */
+    schedClock: schedClockMachine,
     /** Keeps dormant sectors' records until they are woken (machines/scheduler/dormant.ts). */
     dormantSectors: fromCallback<DormantEvent>(() => {}),
     /** CheckProvable over sectors; resolves the bad ones. */

@@ -100,3 +100,23 @@ test('a removal with a reason logs it as the message of its SectorRemove entry; 
   t.is(h.sectorState(0), 'Removed');
   t.is(h.sectorState(1), 'Removed');
 });
+
+test('CheckProvable runs again every checkProvableMs after the last round, also after rounds that found no Proving sector', async (t) => {
+  const h = schedulerHarness({ proofType: P2K, checkProvableMs: 1_000, faulty: () => [] });
+  t.teardown(() => h.stop());
+  await h.flush();
+  h.clock.increment(1_000);
+  await h.flush();
+  t.deepEqual(h.checks, [], 'no Proving sector: nothing to check, and the timer runs again');
+  t.like(await h.request({ type: 'scheduler.sector.adopt', record: record(3, { state: 'Proving', packingRequested: true, commR: 'bagboea4b5abcahhoh5ifqjqfrgwyfih5jjp62lrbqbuoqf7ssn4qvvyosqpnci2y' }) }), { ok: true });
+  h.clock.increment(999);
+  await h.flush();
+  t.deepEqual(h.checks, []);
+  h.clock.increment(1);
+  await h.flush();
+  t.deepEqual(h.checks, [[3]]);
+  h.clock.increment(1_000);
+  await h.flush();
+  t.deepEqual(h.checks, [[3], [3]], 'the next round, checkProvableMs after the last one ended');
+  t.is(h.sectorState(3), 'Proving', 'nothing was found unfit');
+});

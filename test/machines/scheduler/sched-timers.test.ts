@@ -40,10 +40,12 @@ test('InitWait counts again from the moment remote workers can connect, so a slo
   h.clock.increment(1);
   await h.flush();
   t.is(h.run('AP').worker, 'back');
-  // once the passes run, the event changes nothing
+  // once the passes run, the event changes nothing: the next task is placed at once, no new wait
   h.root.send({ type: 'scheduler.workers.open' });
   await h.flush();
-  t.true(h.root.getSnapshot().matches({ running: { sched: 'ready' } }));
+  await h.request({ type: 'scheduler.pledge' });
+  await h.flush();
+  t.is(h.runs.filter((r) => r.task.type === 'AP').length, 2, 'the second pledge\'s AddPiece starts without waiting');
 });
 
 test('a task that waits for room on a path starts once the periodic re-read of the paths sees the space freed outside the scheduler', async (t) => {
