@@ -126,7 +126,8 @@ export type SchedulerCommand =
 
 /** Facts and requests from sector actors. */
 export type SchedulerSectorEvent =
-  | { type: 'scheduler.task.request'; taskId: string; task: Task }
+  /** `summary`: the sector's new summary, when it changed since it last told one (it rides here rather than in its own `sector.changed`). */
+  | { type: 'scheduler.task.request'; taskId: string; task: Task; summary?: SectorSummary }
   /** The sector no longer wants its task (removal): abort it; the sector still gets its failed/done. */
   | { type: 'scheduler.task.abort'; sector: number; taskId: string }
   | { type: 'scheduler.sector.changed'; summary: SectorSummary }

@@ -35,6 +35,7 @@ export const closeUnclaimed = schedulerBase.createAction(
 export const requestTask = step((d, fx, event) => {
   if (event.type !== 'scheduler.task.request') return;
   const { task, taskId } = event;
+  if (event.summary) put(d.sectors, event.summary.number, event.summary);
   const waiter = { sector: task.sector.number, taskId };
   const workId = workIdOf(task);
   const existing = d.byWork[workId] !== undefined ? d.calls[d.byWork[workId]!] : undefined;

@@ -59,7 +59,7 @@ export const WaitDeals = sectorSetup.createStateConfig({
  * here without a state change); `sector.startPacking` is noted and acted on when the queue drains.
  */
 export const AddPiece = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'AddPiece' } }, 'startNextPiece', 'persist', 'requestStep'],
+  entry: [{ type: 'setState', params: { state: 'AddPiece' } }, 'startNextPiece', { type: 'persist', params: { request: true } }, 'requestStep'],
   on: {
     'sector.task.done': [
       {
@@ -68,7 +68,7 @@ export const AddPiece = sectorSetup.createStateConfig({
         actions: ['recordStep', 'persist', { type: 'replyFailed', params: { error: { code: 'ABORTED', message: 'piece cancelled by the client' } } }],
         target: 'routing',
       },
-      { guard: and(['isCurrentTask', 'moreSteps']), actions: ['recordStep', 'persist', 'requestStep'] },
+      { guard: and(['isCurrentTask', 'moreSteps']), actions: ['recordStep', { type: 'persist', params: { request: true } }, 'requestStep'] },
       // the deal piece: reported added once the record holding it is committed (below)
       {
         guard: 'isCurrentTask',
@@ -115,7 +115,7 @@ export const Packing = sectorSetup.createStateConfig({
       always: { guard: 'noSteps', target: 'committing' },
       on: {
         'sector.task.done': [
-          { guard: and(['isCurrentTask', 'moreSteps']), actions: ['recordStep', 'persist', 'requestStep'] },
+          { guard: and(['isCurrentTask', 'moreSteps']), actions: ['recordStep', { type: 'persist', params: { request: true } }, 'requestStep'] },
           { guard: 'isCurrentTask', actions: ['recordStep', 'persist'], target: 'committing' },
         ],
         'sector.task.failed': [

@@ -35,7 +35,7 @@ export const GetTicket = sectorSetup.createStateConfig({
 
 /** SealPreCommit1: labels every layer (resumes from the last checkpointed layer after a crash). */
 export const PreCommit1 = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'PreCommit1' } }, 'persist', { type: 'requestTask', params: { type: 'PC1' } }],
+  entry: [{ type: 'setState', params: { state: 'PreCommit1' } }, { type: 'persist', params: { request: true } }, { type: 'requestTask', params: { type: 'PC1' } }],
   on: {
     'sector.task.done': {
       guard: 'isCurrentTask',
@@ -52,7 +52,7 @@ export const PreCommit1 = sectorSetup.createStateConfig({
 
 /** SealPreCommit2: trees and CommR. A CommD different from the packed one means PC1's data was wrong. */
 export const PreCommit2 = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'PreCommit2' } }, 'persist', { type: 'requestTask', params: { type: 'PC2' } }],
+  entry: [{ type: 'setState', params: { state: 'PreCommit2' } }, { type: 'persist', params: { request: true } }, { type: 'requestTask', params: { type: 'PC2' } }],
   on: {
     'sector.task.done': [
       {

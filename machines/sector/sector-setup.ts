@@ -16,7 +16,7 @@ import { isValidPaddedSize } from '../../src/sector/sizes.js';
 import type { SectorId } from '../../src/sector/sector-id.js';
 import type { TaskType } from '../../src/tasks/task-types.js';
 import type { StoreCall } from '../../src/db/stores.js';
-import type { DaemonSystem, IndexEvent, SchedulerSectorEvent, SectorEvent } from '../protocol.js';
+import type { DaemonSystem, IndexEvent, SchedulerSectorEvent, SectorEvent, SectorSummary } from '../protocol.js';
 import { placePiece } from '../sector-space.js';
 import {
   CHAIN_RETRY_MS,
@@ -69,11 +69,17 @@ function reportSummary(
   context: SectorContext,
   enqueue: { assign: (update: { reported: string }) => void; sendTo: (to: typeof scheduler, event: SchedulerSectorEvent) => void },
 ): void {
+  const summary = changedSummary(context, enqueue);
+  if (summary) enqueue.sendTo(scheduler, { type: 'scheduler.sector.changed', summary });
+}
+
+/** The sector's summary if it is not the one told last (then it counts as told), else undefined. */
+function changedSummary(context: SectorContext, enqueue: { assign: (update: { reported: string }) => void }): SectorSummary | undefined {
   const summary = summaryOf(context);
   const key = summaryKey(summary);
-  if (key === context.reported) return;
+  if (key === context.reported) return undefined;
   enqueue.assign({ reported: key });
-  enqueue.sendTo(scheduler, { type: 'scheduler.sector.changed', summary });
+  return summary;
 }
 
 function errorOf(e: unknown, fallback: ErrorCode = 'INTERNAL'): WireError {
@@ -188,9 +194,11 @@ export const sectorSetup = setup({
     /**
      * Writes the record if anything persisted changed (or log entries or applied calls wait), then
      * tells the scheduler the new summary. A new sector with nothing durable yet is not written.
-     * With `awaitReply`, the active deal piece's reply waits for this save's confirmation.
+     * With `awaitReply`, the active deal piece's reply waits for this save's confirmation. With
+     * `request`, the task request that follows it in the same step carries the summary instead
+     * (one event to the scheduler, not two).
      */
-    persist: enqueueActions(({ context, enqueue, self }, params?: { awaitReply: boolean }) => {
+    persist: enqueueActions(({ context, enqueue, self }, params?: { awaitReply?: boolean; request?: boolean }) => {
       const record = recordOf(context);
       const key = JSON.stringify(record);
       const extra = context.applied.length > 0 || context.pendingLog.length > 0;
@@ -222,7 +230,7 @@ export const sectorSetup = setup({
           ...(params?.awaitReply ? { replyAfterSave: saveId } : {}),
         });
       }
-      reportSummary(context, enqueue);
+      if (!params?.request) reportSummary(context, enqueue);
     }),
     /**
      * Several saves committed together (machines/protocol.ts IndexResults): each answer is taken as
@@ -260,15 +268,18 @@ export const sectorSetup = setup({
     requestTask: enqueueActions(({ context, enqueue }, params: { type: Exclude<TaskType, 'AP' | 'UNS'> }) => {
       const taskId = `${context.number}-${context.taskSeq}`;
       enqueue.assign({ taskId, taskSeq: context.taskSeq + 1 });
-      enqueue.sendTo(scheduler, { type: 'scheduler.task.request', taskId, task: taskFor(context, params.type) } satisfies SchedulerSectorEvent);
+      const summary = changedSummary(context, enqueue);
+      enqueue.sendTo(scheduler, { type: 'scheduler.task.request', taskId, task: taskFor(context, params.type), ...(summary ? { summary } : {}) } satisfies SchedulerSectorEvent);
     }),
     /** Asks the scheduler to run the first pending AddPiece step. */
     requestStep: enqueueActions(({ context, enqueue }) => {
       const task = addPieceTask(context);
-      if (!task) return;
+      // no step to ask for: the summary a `persist` left to this request is told on its own
+      if (!task) return reportSummary(context, enqueue);
       const taskId = `${context.number}-${context.taskSeq}`;
       enqueue.assign({ taskId, taskSeq: context.taskSeq + 1 });
-      enqueue.sendTo(scheduler, { type: 'scheduler.task.request', taskId, task } satisfies SchedulerSectorEvent);
+      const summary = changedSummary(context, enqueue);
+      enqueue.sendTo(scheduler, { type: 'scheduler.task.request', taskId, task, ...(summary ? { summary } : {}) } satisfies SchedulerSectorEvent);
     }),
     /** Asks the scheduler to abort the task in flight (removal); its failed/done still arrives. */
     abortTask: enqueueActions(({ context, enqueue }) => {

@@ -259,3 +259,15 @@ test('a finished call leaves no worker task actor behind', async (t) => {
   t.deepEqual(tasks, [], 'every task actor was stopped once its call finished');
   h.stop();
 });
+
+test("the scheduler's view of a sector follows the summaries that ride on its task requests", async (t) => {
+  const h = schedulerHarness({});
+  t.teardown(() => h.stop());
+  await h.request({ type: 'scheduler.pledge' });
+  await h.finish('AP', { pieceCid: 'filler', pieceCidV2: '', paddedSize: 2048, payloadSize: 0 });
+  h.heldOf('chainGetTicket').resolve(TICKET);
+  await h.flush();
+  t.is(h.run('PC1').task.sector.number, 0);
+  // PreCommit1 was told on the PC1 request alone (machines/sector/sector-setup.ts `persist` with `request`)
+  t.is(h.root.getSnapshot().context.sectors[0]?.state, 'PreCommit1');
+});

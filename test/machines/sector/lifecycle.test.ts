@@ -164,13 +164,19 @@ test('a chain that fails to give a ticket is asked again after the chain retry d
 test('the scheduler hears a summary only when it changed: saves that change the record alone do not repeat it', async (t) => {
   const h = sectorHarness({ miner: 1000, number: 3, proofType: PROOF_2K, cc: true });
   await toProving(h);
-  const told = h.of('scheduler.sector.changed').map((e) => `${e.summary.state}|${e.summary.reservedEnd}|${e.summary.accepting}`);
+  const told = h.summaries().map((s) => `${s.state}|${s.reservedEnd}|${s.accepting}`);
   t.deepEqual(told, [...new Set(told)], 'no summary is told twice');
   t.true(h.saves.length > told.length, `${h.saves.length} saves, ${told.length} summaries`);
   t.deepEqual(
-    h.of('scheduler.sector.changed').map((e) => e.summary.state).filter((s, i, all) => s !== all[i - 1]),
+    h.summaries().map((s) => s.state).filter((s, i, all) => s !== all[i - 1]),
     ['Packing', 'GetTicket', 'PreCommit1', 'PreCommit2', 'PreCommitting', 'PreCommitWait', 'WaitSeed', 'Committing', 'SubmitCommit', 'CommitWait', 'FinalizeSector', 'Proving'],
     'every state change is told',
   );
+  // a state that asks for a task tells its summary on that request: one event to the scheduler, not two
+  for (const [state, type] of [['PreCommit1', 'PC1'], ['PreCommit2', 'PC2']] as const) {
+    const request = h.requests().find((r) => r.task.type === type);
+    t.is(request?.summary?.state, state, `the ${type} request carries the ${state} summary`);
+    t.false(h.of('scheduler.sector.changed').some((e) => e.summary.state === state), `no separate sector.changed for ${state}`);
+  }
   h.stop();
 });

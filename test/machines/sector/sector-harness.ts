@@ -118,6 +118,9 @@ export function sectorHarness(input: SectorInput, options: HarnessOptions = {}) 
   const of = <T extends SchedulerSectorEvent['type']>(type: T) =>
     up.filter((e): e is Extract<SchedulerSectorEvent, { type: T }> => e.type === type);
   const requests = () => of('scheduler.task.request');
+  /** Every summary told to the scheduler, in order: in `sector.changed`, or riding on a task request. */
+  const summaries = () =>
+    up.flatMap((e) => (e.type === 'scheduler.sector.changed' ? [e.summary] : e.type === 'scheduler.task.request' && e.summary ? [e.summary] : []));
   const lastRequest = () => {
     const r = requests().at(-1);
     if (!r) throw new Error('no task requested');
@@ -157,6 +160,7 @@ export function sectorHarness(input: SectorInput, options: HarnessOptions = {}) 
     context,
     send,
     of,
+    summaries,
     requests,
     lastRequest,
     lastTask: (): Task => lastRequest().task,
