@@ -57,3 +57,46 @@ test('the queue finds and removes a call by id, keeps its order, and counts its 
   q.remove('c2');
   t.deepEqual(Object.fromEntries(q.fitCounts()), { [`PC1|${MiB8}`]: 49 });
 });
+
+test('after any mix of additions and removals (mostly from the head, as calls start) the queue holds exactly the queued calls, in order', (t) => {
+  let seed = 0x5eed;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  t.log(`seed ${0x5eed}`);
+  const q = new TaskQueue();
+  const model = new Map<string, QueuedCall>();
+  const types: TaskType[] = ['AP', 'PC1', 'PC2', 'C2', 'FIN'];
+  for (let step = 0; step < 4000; step++) {
+    const r = rand(10);
+    if (r < 5 || model.size === 0) {
+      const id = `c${rand(600)}`;
+      const c = call(types[rand(types.length)]!, { sector: rand(50), seq: step, id, priority: rand(4) === 0 ? 1024 : 0 });
+      q.add(c);
+      model.set(id, c);
+    } else if (r < 9) {
+      const head = [...q][0]!; // a call starts: it leaves from the head
+      t.true(q.remove(head.callId));
+      model.delete(head.callId);
+    } else {
+      const ids = [...model.keys()];
+      const id = ids[rand(ids.length)]!;
+      t.true(q.remove(id));
+      model.delete(id);
+    }
+    if (step % 97 === 0 || step === 3999) {
+      const expected = [...model.values()].sort((a, b) => (runsBefore(a, b) ? -1 : runsBefore(b, a) ? 1 : 0)).map((c) => c.callId);
+      t.deepEqual([...q].map((c) => c.callId), expected, `step ${step}`);
+      t.is(q.size, model.size);
+      const counts = new Map<string, number>();
+      for (const c of model.values()) counts.set(`${c.task.type}|${MiB8}`, (counts.get(`${c.task.type}|${MiB8}`) ?? 0) + 1);
+      t.deepEqual(Object.fromEntries(q.fitCounts()), Object.fromEntries(counts));
+    }
+  }
+  // an entry removed and queued again as the very same object appears once
+  const again = [...q][0]!;
+  q.remove(again.callId);
+  q.add(again);
+  t.is([...q].filter((c) => c === again).length, 1);
+});
