@@ -41,7 +41,7 @@ export const requestTask = step((d, fx, event) => {
   const existing = d.byWork[workId] !== undefined ? d.calls[d.byWork[workId]!] : undefined;
   if (existing?.phase === 'done' && existing.ret) {
     // finished before (maybe before a restart) and never applied: deliver, do not redo
-    fx.raise.push({ type: 'scheduler.sector.send', number: waiter.sector, events: [resultEvent(taskId, existing.callId, existing.ret)] });
+    fx.sector.push({ number: waiter.sector, events: [resultEvent(taskId, existing.callId, existing.ret)] });
     Object.assign(d, without(d.calls, d.byWork, existing.callId));
     return;
   }
@@ -121,7 +121,7 @@ function answered(d: SchedulerContext, fx: Effects, event: IndexResult): void {
   const call = d.calls[w.callId];
   if (!call) return;
   const tell = (e: SectorEvent) => {
-    if (call.waiter) fx.raise.push({ type: 'scheduler.sector.send', number: call.waiter.sector, events: [e] });
+    if (call.waiter) fx.sector.push({ number: call.waiter.sector, events: [e] });
   };
   if (!event.ok) {
     // the call is not durable: the sector is told it failed rather than left waiting

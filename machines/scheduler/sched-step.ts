@@ -6,7 +6,8 @@
  * (draft, event) that the pass tests and the benchmark can call without an actor.
  */
 import { enqueueActions } from 'xstate';
-import { type IndexEvent, NO_REPLY, type SchedulerEvent, type SchedulerReply, type TaskActorEvent, taskChildId } from '../protocol.js';
+import { type IndexEvent, NO_REPLY, type SchedulerEvent, type SchedulerReply, type SectorEvent, type TaskActorEvent, taskChildId } from '../protocol.js';
+import { sendToSector } from './sector-group.machine.js';
 import type { IndexStores, StoreCallOf } from '../../src/db/stores.js';
 import { type SchedulerContext, type WorkerTaskInput, indexRef, schedulerBase } from './scheduler-base.js';
 import type { SchedTickEvent } from './sched-tick.js';
@@ -28,16 +29,16 @@ export interface Effects {
   index: IndexCallOf[];
   /** A full pass is now due: ask the `schedTick` actor for its tick (machines/scheduler/sched-tick.ts). */
   tick: boolean;
-  /** Events the scheduler raises to itself. */
-  raise: SchedulerEvent[];
   /** Replies to the facade. */
   emit: SchedulerReply[];
   /** Events the scheduler raises to itself later, on its clock (the PC1 batch wait). */
   delayed: { event: SchedulerEvent; ms: number }[];
+  /** Events for sectors, sent through their groups (machines/scheduler/sector-group.machine.ts `sendToSector`). */
+  sector: { number: number; events: SectorEvent[] }[];
 }
 
 export function newEffects(): Effects {
-  return { spawn: [], work: [], abort: [], stop: [], index: [], tick: false, raise: [], emit: [], delayed: [] };
+  return { spawn: [], work: [], abort: [], stop: [], index: [], tick: false, emit: [], delayed: [], sector: [] };
 }
 
 /** An action whose body edits a draft context and records effects. */
@@ -58,9 +59,10 @@ export function step(body: (d: SchedulerContext, fx: Effects, event: SchedulerEv
         enqueue.sendTo(indexRef, (c.requestId === NO_REPLY ? { type: 'index.call', ...c } : { type: 'index.call', ...c, replyTo: self }) as IndexEvent);
       }
       if (fx.tick) enqueue.sendTo('schedTick', { type: 'sched.tick' } satisfies SchedTickEvent);
-      for (const e of fx.raise) enqueue.raise(e);
       for (const r of fx.emit) enqueue.emit(r);
       for (const x of fx.delayed) enqueue.raise(x.event, { delay: x.ms });
+      // sent, not raised as `scheduler.sector.send`: a raise is one more microstep of the scheduler per result
+      for (const x of fx.sector) sendToSector(d.groups, x.number, x.events, (group, e) => enqueue.sendTo(group, e));
     }),
   );
 }

@@ -12,7 +12,7 @@ import { adoptionRefusal } from './adoption.js';
 import type { DormantEvent } from './dormant.js';
 import { explicitRefusal, findSector, withPiece } from './placement.js';
 import { deliveries, failure, indexRef, schedulerBase, summaryOfRecord } from './scheduler-base.js';
-import { type GroupEvent, groupIdOf } from './sector-group.machine.js';
+import { type GroupEvent, groupIdOf, sendToSector } from './sector-group.machine.js';
 import { drop, put } from './tables.js';
 import { without } from './call-tracker.js';
 
@@ -36,10 +36,7 @@ export const spawnSector = schedulerBase.createAction(
 export const toSector = schedulerBase.createAction(
   enqueueActions(({ context, event, enqueue }) => {
     assertEvent(event, 'scheduler.sector.send');
-    const params = event;
-    const group = groupIdOf(params.number);
-    if (!context.groups[group]) return; // no actor was ever spawned for it
-    for (const event of params.events) enqueue.sendTo(group, { type: 'group.deliver', id: sectorChildId(params.number), event } satisfies GroupEvent);
+    sendToSector(context.groups, event.number, event.events, (group, e) => enqueue.sendTo(group, e));
   }),
 );
 

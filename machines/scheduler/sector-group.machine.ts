@@ -14,7 +14,7 @@
  */
 import { type ErrorActorEvent, enqueueActions, setup } from 'xstate';
 import { toWireError } from '../../src/errors.js';
-import type { DaemonSystem, SchedulerEvent, SectorEvent } from '../protocol.js';
+import { type DaemonSystem, type SchedulerEvent, type SectorEvent, sectorChildId } from '../protocol.js';
 import type { SectorInput } from '../sector/sector-context.js';
 import { sectorMachine } from '../sector/sector.machine.js';
 
@@ -24,6 +24,22 @@ export const GROUP_SIZE = 256;
 /** Child id of the group that holds sector `number`. */
 export function groupIdOf(number: number): `group:${number}` {
   return `group:${Math.floor(number / GROUP_SIZE)}`;
+}
+
+/**
+ * Sends `events` to sector `number` through its group (whose mailbox keeps them in order after the
+ * sector's spawn); nothing when no actor was ever spawned for it (`groups`: the groups spawned).
+ */
+export function sendToSector(
+  groups: Readonly<Record<string, unknown>>,
+  number: number,
+  events: readonly SectorEvent[],
+  send: (group: string, event: GroupEvent) => void,
+): void {
+  const group = groupIdOf(number);
+  if (!groups[group]) return;
+  const id = sectorChildId(number);
+  for (const event of events) send(group, { type: 'group.deliver', id, event });
 }
 
 /** What a group is told. */
