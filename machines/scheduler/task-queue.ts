@@ -43,14 +43,17 @@ export function runsBefore(a: QueuedCall, b: QueuedCall): boolean {
  * asking for work at start made the copies quadratic. A removed call is only marked, and skipped
  * from then on: calls mostly leave from the head of a long queue, where removing them from the
  * array moved the whole rest of it every time (a tenth of a scheduling pass with 8,000 calls
- * queued); the marked entries still order the binary search (their keys do not change) and are
- * dropped in one sweep once they are as many as the live ones. It also counts its calls per fit
+ * queued); the marked entries still order the binary search (their keys do not change), those at
+ * the head are stepped over once (iteration starts after them), and all are dropped in one sweep
+ * once they are as many as the live ones. It also counts its calls per fit
  * key (task type and sector size, machines/scheduler/pass-fits.ts `fitKey`), which lets a pass stop
  * as soon as no window can hold anything that is left.
  */
 export class TaskQueue implements Iterable<QueuedCall> {
   /** In order; entries in #removed are no longer queued. */
   #items: QueuedCall[] = [];
+  /** Every entry before this index is removed (calls leave from the head: iteration starts here). */
+  #head = 0;
   readonly #removed = new Set<QueuedCall>();
   readonly #byId = new Map<string, QueuedCall>();
   readonly #fitCounts = new Map<string, number>();
@@ -70,6 +73,7 @@ export class TaskQueue implements Iterable<QueuedCall> {
     if (this.#removed.has(call)) this.#sweep();
     const i = this.#firstAfter(call);
     this.#items.splice(i, 0, call);
+    if (i < this.#head) this.#head = i;
     this.#byId.set(call.callId, call);
     const k = fitKey(call.task.type, call.sectorSize);
     this.#fitCounts.set(k, (this.#fitCounts.get(k) ?? 0) + 1);
@@ -81,6 +85,8 @@ export class TaskQueue implements Iterable<QueuedCall> {
     if (!call) return false;
     this.#byId.delete(callId);
     this.#removed.add(call);
+    const items = this.#items;
+    while (this.#head < items.length && this.#removed.has(items[this.#head]!)) this.#head++;
     const k = fitKey(call.task.type, call.sectorSize);
     const n = (this.#fitCounts.get(k) ?? 1) - 1;
     if (n === 0) this.#fitCounts.delete(k);
@@ -96,13 +102,18 @@ export class TaskQueue implements Iterable<QueuedCall> {
 
   *[Symbol.iterator](): Iterator<QueuedCall> {
     const removed = this.#removed;
-    for (const call of this.#items) if (removed.size === 0 || !removed.has(call)) yield call;
+    const items = this.#items;
+    for (let i = this.#head; i < items.length; i++) {
+      const call = items[i]!;
+      if (removed.size === 0 || !removed.has(call)) yield call;
+    }
   }
 
   /** Drops the removed entries from the array. */
   #sweep(): void {
     const removed = this.#removed;
     this.#items = this.#items.filter((c) => !removed.has(c));
+    this.#head = 0;
     removed.clear();
   }
 
