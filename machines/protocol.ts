@@ -10,12 +10,13 @@
  *   facade (SectorService) ──scheduler.addPiece / startPacking / pledge / remove / sector.adopt / call.abort …──▶ scheduler
  *   scheduler ──emit scheduler.reply──▶ facade
  *   scheduler ──sector.addPiece / startPacking / request.cancel / task.done / task.failed / remove / faulty──▶ sector:<n>
- *   sector:<n> ──sendParent scheduler.task.request / task.abort / sector.changed / piece.* / sector.discard──▶ scheduler
+ *   sector:<n> ──scheduler.task.request (with its summary when it changed) / task.abort / sector.changed / piece.* / sector.discard──▶ scheduler
  *   sector:<n>, scheduler ──index.call (replyTo: self, or NO_REPLY for a write nobody acts on)──▶ index ──index.result (after the commit)──▶ sender
  *   index client (Promise proxy, outside the actors) ──index.call / index.barrier──▶ index
  *   task:<callId> (callback actor on a worker, spawned by the scheduler) ──scheduler.task.prepared / finished──▶ scheduler
  *   scheduler ──task.work / task.abort──▶ task:<callId>
  *   worker registry (actors/system.ts `workers`), supervision, facade ──scheduler.worker.*──▶ scheduler
+ *   schedClock (the scheduler's timers, a child of it) ──scheduler.restore.over / sched.start / storage.refresh / prover.due──▶ scheduler
  */
 import type { ActorRef, ActorSystem, Snapshot } from 'xstate';
 import type { IndexStores, StoreCallOf } from '../src/db/stores.js';
@@ -39,7 +40,7 @@ export function sectorChildId(number: number): `sector:${number}` {
   return `sector:${number}`;
 }
 
-/** Child id of the promise actor running one call on a worker. */
+/** Child id of the callback actor running one call on a worker (actors/worker-task.actor.ts). */
 export function taskChildId(callId: string): `task:${string}` {
   return `task:${callId}`;
 }
