@@ -276,7 +276,7 @@ class BatchLayers {
         const parts = k === 1 ? [batch.subarray(pos, pos + n)] : scratch.map((b) => b.subarray(0, n));
         if (k > 1) batchLayerSplit(batch, k, pos / 32, parts);
         await Promise.all(parts.map((part, s) => writeAt(files[s]!, part, pos)));
-        parts.forEach((part, s) => hashes[s]!.update(part));
+        for (const [s, part] of parts.entries()) hashes[s]!.update(part);
       }
       for (const f of files) await f.commit();
     } catch (err) {

@@ -298,7 +298,7 @@ test('batchLayerSplit and batchLayerMerge move a range of every sector between t
     // split nodes [100, 250) of every sector out
     const outs = plain.map(() => new Uint8Array(150 * 32));
     batchLayerSplit(batch, k, 100, outs);
-    outs.forEach((o, s) => t.deepEqual(o, plain[s]!.subarray(100 * 32, 250 * 32), `split, sector ${s} of ${k}`));
+    for (const [s, o] of outs.entries()) t.deepEqual(o, plain[s]!.subarray(100 * 32, 250 * 32), `split, sector ${s} of ${k}`);
     // merge each sector back in two ranges, the second starting mid-layer
     const merged = new Uint8Array(batch.length);
     plain.forEach((p, s) => {
