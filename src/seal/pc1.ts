@@ -5,8 +5,9 @@
  * Batches: {@link sealPreCommit1Batch} labels up to 8 sectors of the same size on one thread in
  * one pass (what SupraSeal does for Curio): the graph, and so the parents of every node, are the
  * same for all of them (only the replica ids differ), so each chunk of parents is read once and
- * each node's labels are hashed for every sector together, as interleaved SHA-NI streams. One
- * sector is a batch of one.
+ * each node's labels are hashed for every sector together, as interleaved SHA-NI streams. The
+ * sectors' layers are interleaved in memory (see BatchLayers), so that a parent's labels in
+ * every sector share cache lines. One sector is a batch of one.
  *
  * Memory stays flat in the number of layers: only the layer being labelled and the previous
  * one of each sector are in memory, and parents are streamed from the graph's parent cache file
