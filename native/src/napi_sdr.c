@@ -10,14 +10,18 @@
  *                 -> -1, the offset in the range of the first node with an invalid parent, or
  *                    -2 when cancelled (cancel.h)
  *   sdrLabelRangeBatch(replicaIds: Uint8Array(32)[k], layer, start, parents: Uint32Array(14·count),
- *                      currents: Uint8Array(32·nodes)[k], previous: Uint8Array(32·nodes)[k] | null,
+ *                      current: Uint8Array(32·k·nodes), previous: Uint8Array(32·k·nodes) | null,
  *                      cancel?: Int32Array) -> as sdrLabelRange, for k <= 8 sectors of one graph
+ *                      whose layers are interleaved (node v of sector s at 32·(v·k + s))
+ *   sdrBatchSplit(batch: Uint8Array(32·k·nodes), k, start, outs: Uint8Array(32·count)[k]) -> undefined
+ *                 (nodes [start, start+count) of every sector out of an interleaved layer)
+ *   sdrBatchMerge(batch, k, sector, start, input: Uint8Array(32·count)) -> undefined (the reverse, one sector)
  *   chachaWords(seed: Uint8Array(32), rounds, out: Uint32Array) -> undefined
  *   blake2b512(data: Uint8Array, out: Uint8Array(64)) -> undefined
  *   sdrPermute(drgSeed, feistelKeys, nodes, legacy, index) -> Feistel permutation of index
- *   sdrAdviseHugePages(buffer: Uint8Array) -> boolean (madvise MADV_HUGEPAGE on its interior)
- *   sdrAlignOffset(buffer: Uint8Array, alignment) -> bytes to skip so that the data is aligned
+ *   sdrLayerBuffer(bytes) -> Buffer of `bytes` (1 B..4 GiB): 2 MiB-aligned, huge-page advised, zeroed
  */
+#include <stdlib.h>
 #include <string.h>
 #include "blake2b.h"
 #include "cancel.h"
@@ -139,65 +143,92 @@ static napi_value sdr_label_range_batch(napi_env env, napi_callback_info info) {
   SS_U64(layer, 1);
   SS_U64(start, 2);
   SDR_U32S(parents, 3);
+  SS_BYTES(current, 4);
   SS_CANCEL_FLAG(cancel, 6);
   if (layer < 1 || layer > 0xffffffffULL) SS_RANGE_ERROR("layer must be >= 1");
-  uint32_t k = 0, kc = 0, kp = 0;
-  bool is_arr = false, is_arr_c = false, is_arr_p = false;
+  uint32_t k = 0;
+  bool is_arr = false;
   SS_CALL(env, napi_is_array(env, argv[0], &is_arr));
-  SS_CALL(env, napi_is_array(env, argv[4], &is_arr_c));
-  if (!is_arr || !is_arr_c) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "replicaIds and currents must be arrays of Uint8Array");
+  if (!is_arr) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "replicaIds must be an array of Uint8Array");
     return NULL;
   }
   SS_CALL(env, napi_get_array_length(env, argv[0], &k));
-  SS_CALL(env, napi_get_array_length(env, argv[4], &kc));
   if (k < 1 || k > SS_SDR_BATCH_MAX) SS_RANGE_ERROR("a batch has 1 to 8 sectors");
-  if (kc != k) SS_RANGE_ERROR("currents must have one buffer per replica id");
   const uint8_t *rids[SS_SDR_BATCH_MAX];
-  uint8_t *cur[SS_SDR_BATCH_MAX];
-  const uint8_t *prev[SS_SDR_BATCH_MAX] = {0};
-  size_t len = 0;
   for (uint32_t s = 0; s < k; s++) {
     uint8_t *d;
     size_t n;
     if (!array_bytes(env, argv[0], s, "replicaIds must be an array of Uint8Array", &d, &n)) return NULL;
     if (n != 32) SS_RANGE_ERROR("every replica id must be 32 bytes");
     rids[s] = d;
-    if (!array_bytes(env, argv[4], s, "currents must be an array of Uint8Array", &cur[s], &n)) return NULL;
-    if (s == 0) len = n;
-    if (n != len) SS_RANGE_ERROR("every current layer must have the same length");
   }
-  if (len % 32 != 0 || len < 64) SS_RANGE_ERROR("current must be a multiple of 32 bytes, at least 64");
-  const uint64_t nodes = len / 32;
+  if (current_len % (32 * (size_t)k) != 0 || current_len < 64 * (size_t)k)
+    SS_RANGE_ERROR("current must be k interleaved layers: a multiple of 32·k bytes, at least 2 nodes");
+  const uint64_t nodes = current_len / (32 * (size_t)k);
+  const uint8_t *prev = NULL;
   if (layer >= 2) {
     if (is_null_or_undefined(env, argv[5])) SS_RANGE_ERROR("previous is required for layer >= 2");
-    SS_CALL(env, napi_is_array(env, argv[5], &is_arr_p));
-    if (!is_arr_p) {
-      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "previous must be an array of Uint8Array");
-      return NULL;
-    }
-    SS_CALL(env, napi_get_array_length(env, argv[5], &kp));
-    if (kp != k) SS_RANGE_ERROR("previous must have one buffer per replica id");
-    for (uint32_t s = 0; s < k; s++) {
-      uint8_t *d;
-      size_t n;
-      if (!array_bytes(env, argv[5], s, "previous must be an array of Uint8Array", &d, &n)) return NULL;
-      if (n != len) SS_RANGE_ERROR("previous must be as long as current");
-      prev[s] = d;
-    }
+    SS_BYTES(previous, 5);
+    if (previous_len != current_len) SS_RANGE_ERROR("previous must be as long as current");
+    if (overlap(previous, previous_len, current, current_len)) SS_RANGE_ERROR("previous and current must not overlap");
+    prev = previous;
   }
-  /* a written layer may overlap nothing else of the batch */
-  for (uint32_t a = 0; a < k; a++)
-    for (uint32_t b = 0; b < k; b++) {
-      if (a != b && overlap(cur[a], len, cur[b], len)) SS_RANGE_ERROR("the current layers must not overlap");
-      if (layer >= 2 && overlap(cur[a], len, prev[b], len)) SS_RANGE_ERROR("previous and current layers must not overlap");
-    }
   if (parents_len % SS_SDR_DEGREE != 0) SS_RANGE_ERROR("parents length must be a multiple of 14");
   uint64_t count = parents_len / SS_SDR_DEGREE;
   if (start > nodes || count > nodes - start) SS_RANGE_ERROR("start + parents.length / 14 must be <= nodes");
-  int64_t bad = ss_sdr_label_range_batch(k, rids, (uint32_t)layer, nodes, start, count, parents, cur, prev,
+  int64_t bad = ss_sdr_label_range_batch(k, rids, (uint32_t)layer, nodes, start, count, parents, current, prev,
                                          ss_simd(env), cancel);
   return ss_number(env, (double)bad);
+}
+
+static napi_value sdr_batch_split(napi_env env, napi_callback_info info) {
+  SS_ARGS(4);
+  SS_BYTES(batch, 0);
+  SS_U64(k, 1);
+  SS_U64(start, 2);
+  if (k < 1 || k > SS_SDR_BATCH_MAX) SS_RANGE_ERROR("a batch has 1 to 8 sectors");
+  uint32_t n_outs = 0;
+  bool is_arr = false;
+  SS_CALL(env, napi_is_array(env, argv[3], &is_arr));
+  if (!is_arr) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "outs must be an array of Uint8Array");
+    return NULL;
+  }
+  SS_CALL(env, napi_get_array_length(env, argv[3], &n_outs));
+  if (n_outs != k) SS_RANGE_ERROR("outs must have one buffer per sector");
+  uint8_t *outs[SS_SDR_BATCH_MAX];
+  size_t len = 0;
+  for (uint32_t s = 0; s < k; s++) {
+    size_t n;
+    if (!array_bytes(env, argv[3], s, "outs must be an array of Uint8Array", &outs[s], &n)) return NULL;
+    if (s == 0) len = n;
+    if (n != len || n % 32 != 0) SS_RANGE_ERROR("every out must be the same whole number of 32-byte nodes");
+    if (overlap(outs[s], n, batch, batch_len)) SS_RANGE_ERROR("outs must not overlap the batch");
+  }
+  const uint64_t count = len / 32, nodes = batch_len / (32 * k);
+  if (batch_len % (32 * k) != 0 || start > nodes || count > nodes - start)
+    SS_RANGE_ERROR("start + out.length / 32 must be within the batch's nodes");
+  ss_sdr_batch_split((unsigned)k, batch, start, count, outs);
+  return ss_undefined(env);
+}
+
+static napi_value sdr_batch_merge(napi_env env, napi_callback_info info) {
+  SS_ARGS(5);
+  SS_BYTES(batch, 0);
+  SS_U64(k, 1);
+  SS_U64(sector, 2);
+  SS_U64(start, 3);
+  SS_BYTES(input, 4);
+  if (k < 1 || k > SS_SDR_BATCH_MAX) SS_RANGE_ERROR("a batch has 1 to 8 sectors");
+  if (sector >= k) SS_RANGE_ERROR("sector must be < k");
+  if (input_len % 32 != 0) SS_RANGE_ERROR("input must be a whole number of 32-byte nodes");
+  if (overlap(input, input_len, batch, batch_len)) SS_RANGE_ERROR("input must not overlap the batch");
+  const uint64_t count = input_len / 32, nodes = batch_len / (32 * k);
+  if (batch_len % (32 * k) != 0 || start > nodes || count > nodes - start)
+    SS_RANGE_ERROR("start + input.length / 32 must be within the batch's nodes");
+  ss_sdr_batch_merge((unsigned)k, batch, (unsigned)sector, start, count, input);
+  return ss_undefined(env);
 }
 
 static napi_value chacha_words(napi_env env, napi_callback_info info) {
@@ -220,20 +251,36 @@ static napi_value blake2b512(napi_env env, napi_callback_info info) {
   return ss_undefined(env);
 }
 
-static napi_value advise_huge_pages(napi_env env, napi_callback_info info) {
-  SS_ARGS(1);
-  SS_BYTES(buffer, 0);
-  return ss_bool(env, ss_sdr_advise_huge_pages(buffer, buffer_len));
+static void free_layer(napi_env env, void *data, void *hint) {
+  int64_t ignored;
+  napi_adjust_external_memory(env, -(int64_t)(uintptr_t)hint, &ignored);
+  free(data);
 }
 
-static napi_value align_offset(napi_env env, napi_callback_info info) {
-  SS_ARGS(2);
-  SS_BYTES(buffer, 0);
-  SS_U64(alignment, 1);
-  if (alignment == 0 || (alignment & (alignment - 1)) != 0 || alignment > 4096)
-    SS_RANGE_ERROR("alignment must be a power of two <= 4096");
-  uintptr_t a = (uintptr_t)buffer;
-  return ss_number(env, (double)((alignment - (a & (alignment - 1))) & (alignment - 1)));
+/* A layer buffer (native/sdr.ts allocateLayerBuffer): 2 MiB-aligned, so that huge pages can back
+ * all of it; advised before the first touch, then zeroed, which faults every page in. Up to
+ * 4 GiB, Node's Buffer limit: a batch of eight 512 MiB sectors is one 4 GiB interleaved layer,
+ * which a JavaScript allocation plus alignment slack would exceed. */
+static napi_value layer_buffer(napi_env env, napi_callback_info info) {
+  SS_ARGS(1);
+  SS_U64(bytes, 0);
+  if (bytes == 0 || bytes > ((uint64_t)1 << 32)) SS_RANGE_ERROR("bytes must be between 1 and 4 GiB");
+  void *p = NULL;
+  if (posix_memalign(&p, (size_t)2 << 20, (size_t)bytes) != 0) {
+    napi_throw_error(env, "ERR_MEMORY_ALLOCATION_FAILED", "posix_memalign failed");
+    return NULL;
+  }
+  ss_sdr_advise_huge_pages(p, (size_t)bytes);
+  memset(p, 0, (size_t)bytes);
+  napi_value out;
+  if (napi_create_external_buffer(env, (size_t)bytes, p, free_layer, (void *)(uintptr_t)bytes, &out) != napi_ok) {
+    free(p);
+    napi_throw_error(env, "NATIVE_CALL_FAILED", "could not wrap the layer buffer in a Buffer");
+    return NULL;
+  }
+  int64_t ignored;
+  napi_adjust_external_memory(env, (int64_t)bytes, &ignored);
+  return out;
 }
 
 napi_status register_sdr(napi_env env, napi_value exports) {
@@ -242,8 +289,9 @@ napi_status register_sdr(napi_env env, napi_value exports) {
   if ((s = ss_export_fn(env, exports, "sdrPermute", sdr_permute)) != napi_ok) return s;
   if ((s = ss_export_fn(env, exports, "sdrLabelRange", sdr_label_range)) != napi_ok) return s;
   if ((s = ss_export_fn(env, exports, "sdrLabelRangeBatch", sdr_label_range_batch)) != napi_ok) return s;
+  if ((s = ss_export_fn(env, exports, "sdrBatchSplit", sdr_batch_split)) != napi_ok) return s;
+  if ((s = ss_export_fn(env, exports, "sdrBatchMerge", sdr_batch_merge)) != napi_ok) return s;
   if ((s = ss_export_fn(env, exports, "chachaWords", chacha_words)) != napi_ok) return s;
-  if ((s = ss_export_fn(env, exports, "sdrAdviseHugePages", advise_huge_pages)) != napi_ok) return s;
-  if ((s = ss_export_fn(env, exports, "sdrAlignOffset", align_offset)) != napi_ok) return s;
+  if ((s = ss_export_fn(env, exports, "sdrLayerBuffer", layer_buffer)) != napi_ok) return s;
   return ss_export_fn(env, exports, "blake2b512", blake2b512);
 }

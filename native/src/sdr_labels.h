@@ -21,12 +21,24 @@ int64_t ss_sdr_label_range(const uint8_t replica_id[32], uint32_t layer, uint64_
                            const uint8_t *prev, unsigned simd, const int32_t *cancel);
 
 /* The same for a batch of k sectors of one graph (1 <= k <= SS_SDR_BATCH_MAX), labelled
- * together: replica_ids[s], cur[s] and prev[s] belong to sector s; the parents are read once per
- * node for all of them, and with SHA-NI the k label hashes run as interleaved streams (two at a
- * time). Same results as k single calls. */
+ * together: replica_ids[s] belongs to sector s, and `cur` and `prev` hold the k sectors' layers
+ * interleaved, node-major: node v of sector s at 32·(v·k + s) (nodes·k·32 bytes each; for k = 1
+ * the plain layout). The parents are the same in every sector, so one parent's k labels are one
+ * run of k·32 bytes: a node reads 14 runs of one to four adjacent cache lines where k separate
+ * layers would cost 14·k scattered lines (and TLB walks); at 512 MiB, far beyond the caches,
+ * that bounded a batch at about 1.3× one sector. With SHA-NI the k label hashes run as
+ * interleaved streams. Same labels, bit for bit, as k single calls. */
 int64_t ss_sdr_label_range_batch(unsigned k, const uint8_t *const *replica_ids, uint32_t layer, uint64_t nodes,
-                                 uint64_t start, uint64_t count, const uint32_t *parents, uint8_t *const *cur,
-                                 const uint8_t *const *prev, unsigned simd, const int32_t *cancel);
+                                 uint64_t start, uint64_t count, const uint32_t *parents, uint8_t *cur,
+                                 const uint8_t *prev, unsigned simd, const int32_t *cancel);
+
+/* Copies nodes [start, start+count) of each of the k sectors out of an interleaved batch layer
+ * into outs[s] (count·32 bytes each), in one pass over the batch's memory. */
+void ss_sdr_batch_split(unsigned k, const uint8_t *batch, uint64_t start, uint64_t count, uint8_t *const *outs);
+
+/* The reverse for one sector: nodes [start, start+count) of sector `sector` from `in` (count·32
+ * bytes, plain layout) into the interleaved batch layer. */
+void ss_sdr_batch_merge(unsigned k, uint8_t *batch, unsigned sector, uint64_t start, uint64_t count, const uint8_t *in);
 
 #define SS_SDR_BATCH_MAX 8
 

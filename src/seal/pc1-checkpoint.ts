@@ -93,11 +93,19 @@ export async function writeCheckpoint(cacheDir: string, cp: Pc1Checkpoint): Prom
 }
 
 /**
- * Size and SHA-256 of a file, reading it in chunks; when `into` is given (exactly the file's
+ * Size and SHA-256 of a file, reading it in chunks. When `into` is a buffer (exactly the file's
  * expected size) the bytes are also read into it, so a resumed PC1 loads and checks its
- * previous layer in one pass. Returns undefined if the file is missing or has another size.
+ * previous layer in one pass; when it is a function, it is given each chunk read (`chunkBytes`
+ * each but the last) and the chunk's offset in the file, before the digest is known (a PC1 batch
+ * interleaves a sector's layer into the batch's buffer this way).
+ * Returns undefined if the file is missing or has another size.
  */
-export async function fileDigest(path: string, expectedSize: number, into?: Uint8Array): Promise<string | undefined> {
+export async function fileDigest(
+  path: string,
+  expectedSize: number,
+  into?: Uint8Array | ((chunk: Uint8Array, offset: number) => void),
+  chunkBytes = 8 << 20,
+): Promise<string | undefined> {
   let fh: Awaited<ReturnType<typeof open>>;
   try {
     fh = await open(path, constants.O_RDONLY);
@@ -107,15 +115,19 @@ export async function fileDigest(path: string, expectedSize: number, into?: Uint
   try {
     if ((await fh.stat()).size !== expectedSize) return undefined;
     const h = createHash('sha256');
-    const scratch = into ? undefined : new Uint8Array(Math.min(expectedSize, 8 << 20));
-    let pos = 0;
-    while (pos < expectedSize) {
-      const target = into ? into.subarray(pos, Math.min(expectedSize, pos + (8 << 20))) : scratch!;
-      const want = Math.min(target.length, expectedSize - pos);
-      const { bytesRead } = await fh.read(target, 0, want, pos);
-      if (bytesRead === 0) return undefined;
-      h.update(target.subarray(0, bytesRead));
-      pos += bytesRead;
+    const direct = into instanceof Uint8Array ? into : undefined;
+    const scratch = direct ? undefined : new Uint8Array(Math.min(expectedSize, chunkBytes));
+    for (let pos = 0; pos < expectedSize; ) {
+      const end = Math.min(expectedSize, pos + chunkBytes);
+      const target = direct ? direct.subarray(pos, end) : scratch!.subarray(0, end - pos);
+      for (let got = 0; got < target.length; ) {
+        const { bytesRead } = await fh.read(target, got, target.length - got, pos + got);
+        if (bytesRead === 0) return undefined;
+        got += bytesRead;
+      }
+      h.update(target);
+      if (typeof into === 'function') into(target, pos);
+      pos = end;
     }
     return h.digest('hex');
   } finally {

@@ -5,8 +5,9 @@
  * Batches: {@link sealPreCommit1Batch} labels up to 8 sectors of the same size on one thread in
  * one pass (what SupraSeal does for Curio): the graph, and so the parents of every node, are the
  * same for all of them (only the replica ids differ), so each chunk of parents is read once and
- * each node's labels are hashed for every sector together, as interleaved SHA-NI streams. One
- * sector is a batch of one.
+ * each node's labels are hashed for every sector together, as interleaved SHA-NI streams. The
+ * sectors' layers are interleaved in memory (see BatchLayers), so that a parent's labels in
+ * every sector share cache lines. One sector is a batch of one.
  *
  * Memory stays flat in the number of layers: only the layer being labelled and the previous
  * one of each sector are in memory, and parents are streamed from the graph's parent cache file
@@ -20,9 +21,9 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { allocateLayerBuffer, LABEL_BATCH_MAX, sdrLabelRangeBatch } from '../../native/sdr.js';
+import { allocateLayerBuffer, batchLayerMerge, batchLayerSplit, LABEL_BATCH_MAX, sdrLabelRangeBatch } from '../../native/sdr.js';
 import { CacheCorruptError, InvalidArgumentError, PieceDoesNotFitError } from '../errors.js';
-import { writeFileDurable } from '../fs/durable.js';
+import { DurableTempFile } from '../fs/durable.js';
 import { crashPoint } from '../lifecycle/crash-points.js';
 import type { TaskContext } from '../lifecycle/task-context.js';
 import { porepId as porepIdOf, type RegisteredSealProof, type SealProofInfo, sealProofForSectorSize, sealProofInfo } from '../sector/proofs.js';
@@ -66,7 +67,11 @@ export interface PreCommit1Input {
   readonly pieces?: readonly { readonly size: number }[] | undefined;
   /** Parent cache directory. @default parentCacheDir() */
   readonly parentCacheDir?: string | undefined;
-  /** Nodes labelled per native call, between progress reports. @default 65536 */
+  /**
+   * Nodes labelled per native call, between progress reports; in a batch also the nodes of each
+   * sector's layer moved per step between the batch's interleaved buffer and the layer files.
+   * @default 65536
+   */
   readonly chunkNodes?: number | undefined;
 }
 
@@ -204,42 +209,115 @@ async function prepare(input: PreCommit1Input, ctx: TaskContext): Promise<Prepar
 }
 
 /**
- * One sector of a batch while it is labelled: its finished layers and its two layer buffers
- * (layer L is always labelled into, and resumed into, buffer (L - 1) mod 2).
+ * The two layer buffers of a batch (layer L is always labelled into, and resumed into, buffer
+ * (L - 1) mod 2), each holding the layer of every sector interleaved node-major: node v of
+ * sector s at `32 · (v · k + s)` (native/sdr.ts `sdrLabelRangeBatch`), so that one parent's
+ * labels in all k sectors are adjacent bytes. For one sector that is the plain layer. Layer
+ * files keep the plain layout: a sector's layer is split out chunk by chunk when written and
+ * merged in chunk by chunk when resumed, so no second copy of a whole layer is ever held.
  */
+class BatchLayers {
+  readonly k: number;
+  readonly sectorSize: number;
+  /** Bytes of each sector's layer moved per step between a buffer and the files. */
+  readonly chunkBytes: number;
+  /** Time spent allocating (and faulting in) the buffers. */
+  allocSeconds = 0;
+  readonly #buffers: Uint8Array[] = [];
+
+  constructor(k: number, sectorSize: number, chunkNodes: number) {
+    // one buffer holds a layer of every sector: Node 20's typed arrays end at 4 GiB
+    if (k * sectorSize > 2 ** 32) {
+      throw new InvalidArgumentError(`a PC1 batch holds at most 4 GiB per layer: ${k} sectors of ${sectorSize} bytes are ${k * sectorSize}`);
+    }
+    this.k = k;
+    this.sectorSize = sectorSize;
+    this.chunkBytes = Math.min(sectorSize, chunkNodes * 32);
+  }
+
+  /** The buffer that holds (or will hold) layer `layer` of every sector. */
+  of(layer: number): Uint8Array {
+    const i = (layer - 1) % 2;
+    let b = this.#buffers[i];
+    if (!b) {
+      const t = performance.now();
+      b = this.#buffers[i] = allocateLayerBuffer(this.k * this.sectorSize);
+      this.allocSeconds += (performance.now() - t) / 1000;
+    }
+    return b;
+  }
+
+  /**
+   * Reads a layer file of sector `sector` into layer `layer`'s buffer; returns the file's
+   * SHA-256, or undefined when it is missing or has another size.
+   */
+  async read(path: string, layer: number, sector: number): Promise<string | undefined> {
+    const batch = this.of(layer);
+    if (this.k === 1) return fileDigest(path, this.sectorSize, batch);
+    return fileDigest(path, this.sectorSize, (chunk, offset) => batchLayerMerge(batch, this.k, sector, offset / 32, chunk), this.chunkBytes);
+  }
+
+  /**
+   * Writes layer `layer` of every sector to `paths[s]` durably (temp file, fsync, rename: see
+   * src/fs/durable.ts), {@link chunkBytes} per sector at a time (the scratch is k times that);
+   * returns each file's SHA-256. A file gets its final name once every sector's file is complete.
+   */
+  async write(layer: number, paths: readonly string[]): Promise<string[]> {
+    const { k, sectorSize } = this;
+    const batch = this.of(layer);
+    // one sector: its layer is the buffer itself, written in one go as ever
+    const step = k === 1 ? sectorSize : this.chunkBytes;
+    const scratch = k === 1 ? [] : paths.map(() => new Uint8Array(step));
+    const hashes = paths.map(() => createHash('sha256'));
+    const files: DurableTempFile[] = [];
+    try {
+      for (const p of paths) files.push(await DurableTempFile.open(p));
+      for (let pos = 0; pos < sectorSize; pos += step) {
+        const n = Math.min(step, sectorSize - pos);
+        const parts = k === 1 ? [batch.subarray(pos, pos + n)] : scratch.map((b) => b.subarray(0, n));
+        if (k > 1) batchLayerSplit(batch, k, pos / 32, parts);
+        await Promise.all(parts.map((part, s) => writeAt(files[s]!, part, pos)));
+        for (const [s, part] of parts.entries()) hashes[s]!.update(part);
+      }
+      for (const f of files) await f.commit();
+    } catch (err) {
+      await Promise.all(files.map((f) => f.discard()));
+      throw err;
+    }
+    return hashes.map((h) => h.digest('hex'));
+  }
+}
+
+async function writeAt(file: DurableTempFile, data: Uint8Array, position: number): Promise<void> {
+  for (let done = 0; done < data.length; ) {
+    const { bytesWritten } = await file.handle.write(data, done, data.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+/** One sector of a batch while it is labelled: its finished layers; its labels are in the batch's {@link BatchLayers}. */
 class SectorRun {
   readonly prep: Prepared;
   readonly done: Pc1LayerRecord[] = [];
   resumedLayers = 0;
-  readonly #buffers: Uint8Array[] = [];
-  readonly #alloc: { seconds: number };
+  readonly #layers: BatchLayers;
+  /** This sector's place in the batch. */
+  readonly #index: number;
 
-  constructor(prep: Prepared, alloc: { seconds: number }) {
+  constructor(prep: Prepared, layers: BatchLayers, index: number) {
     this.prep = prep;
-    this.#alloc = alloc;
+    this.#layers = layers;
+    this.#index = index;
   }
 
   get cacheDir(): string {
     return this.prep.input.cacheDir;
   }
 
-  /** The buffer that holds (or will hold) layer `layer`. */
-  bufferOf(layer: number): Uint8Array {
-    const i = (layer - 1) % 2;
-    let b = this.#buffers[i];
-    if (!b) {
-      const t = performance.now();
-      b = this.#buffers[i] = allocateLayerBuffer(this.prep.info.sectorSize);
-      this.#alloc.seconds += (performance.now() - t) / 1000;
-    }
-    return b;
-  }
-
-  /** Reads layer `layer` of an earlier run into its buffer; true when it matches the record. */
+  /** Reads layer `layer` of an earlier run into the batch's buffer; true when it matches the record. */
   async load(rec: Pc1LayerRecord): Promise<boolean> {
-    const size = this.prep.info.sectorSize;
-    if (rec.size !== size) return false;
-    return (await fileDigest(join(this.cacheDir, CacheFile.layer(rec.layer)), size, this.bufferOf(rec.layer))) === rec.sha256;
+    if (rec.size !== this.prep.info.sectorSize) return false;
+    return (await this.#layers.read(join(this.cacheDir, CacheFile.layer(rec.layer)), rec.layer, this.#index)) === rec.sha256;
   }
 
   /**
@@ -311,8 +389,8 @@ export async function sealPreCommit1Batch(inputs: readonly PreCommit1Input[], ct
   if (dirs.size !== preps.length) throw new InvalidArgumentError('every sector of a PC1 batch needs its own cacheDir');
   const chunkNodes = Math.min(...preps.map((p) => p.chunkNodes));
   const { nodes, layers, sectorSize } = info;
-  const alloc = { seconds: 0 };
-  const runs = preps.map((p) => new SectorRun(p, alloc));
+  const buffers = new BatchLayers(preps.length, sectorSize, chunkNodes);
+  const runs = preps.map((p, i) => new SectorRun(p, buffers, i));
 
   // Resume from the last layer every sector of the batch still has intact.
   const candidate = Math.min(...(await Promise.all(runs.map((r) => r.candidateLayers()))));
@@ -343,13 +421,15 @@ export async function sealPreCommit1Batch(inputs: readonly PreCommit1Input[], ct
       for (let layer = from + 1; layer <= layers; layer++) {
         const t1 = performance.now();
         const cpu0 = process.cpuUsage();
-        await labelLayer({ cache, runs, layer, layers, chunkNodes, ctx });
+        await labelLayer({ cache, runs, buffers, layer, layers, chunkNodes, ctx });
         const t2 = performance.now();
         const cpu = process.cpuUsage(cpu0);
-        for (const r of runs) {
-          const current = r.bufferOf(layer);
-          await writeFileDurable(join(r.cacheDir, CacheFile.layer(layer)), current);
-          r.done.push({ layer, size: sectorSize, sha256: createHash('sha256').update(current).digest('hex') });
+        const digests = await buffers.write(
+          layer,
+          runs.map((r) => join(r.cacheDir, CacheFile.layer(layer))),
+        );
+        for (const [s, r] of runs.entries()) {
+          r.done.push({ layer, size: sectorSize, sha256: digests[s]! });
           await r.writeCheckpoint();
         }
         stats.labelSeconds.push((t2 - t1) / 1000);
@@ -380,7 +460,7 @@ export async function sealPreCommit1Batch(inputs: readonly PreCommit1Input[], ct
       layerDigests: r.done.map((d) => d.sha256),
       parentCachePath,
       resumedLayers: r.resumedLayers,
-      stats: { ...stats, allocSeconds: alloc.seconds, batchSize: runs.length },
+      stats: { ...stats, allocSeconds: buffers.allocSeconds, batchSize: runs.length },
     } satisfies PreCommit1Output;
   });
 }
@@ -388,6 +468,7 @@ export async function sealPreCommit1Batch(inputs: readonly PreCommit1Input[], ct
 interface LabelLayerArgs {
   readonly cache: ParentCache;
   readonly runs: readonly SectorRun[];
+  readonly buffers: BatchLayers;
   readonly layer: number;
   readonly layers: number;
   readonly chunkNodes: number;
@@ -404,12 +485,12 @@ interface LabelLayerArgs {
  * checkpoint still names only the finished ones (a new run resumes after them).
  */
 async function labelLayer(a: LabelLayerArgs): Promise<void> {
-  const { cache, runs, layer, layers, chunkNodes, ctx } = a;
+  const { cache, runs, buffers, layer, layers, chunkNodes, ctx } = a;
   const nodes = cache.graph.nodes;
   const size = Math.min(chunkNodes, nodes) * 14;
   const replicaIds = runs.map((r) => r.prep.replicaId);
-  const currents = runs.map((r) => r.bufferOf(layer));
-  const previous = layer > 1 ? runs.map((r) => r.bufferOf(layer - 1)) : undefined;
+  const current = buffers.of(layer);
+  const previous = layer > 1 ? buffers.of(layer - 1) : undefined;
   let ready = new Uint32Array(size);
   let spare = new Uint32Array(size);
   let pending = cache.read(0, Math.min(chunkNodes, nodes), ready);
@@ -423,7 +504,7 @@ async function labelLayer(a: LabelLayerArgs): Promise<void> {
         pending = cache.read(next, Math.min(chunkNodes, nodes - next), spare);
         [ready, spare] = [spare, ready];
       }
-      const bad = sdrLabelRangeBatch({ replicaIds, layer, start, parents, currents, previous, cancel: ctx.cancelFlag });
+      const bad = sdrLabelRangeBatch({ replicaIds, layer, start, parents, current, previous, cancel: ctx.cancelFlag });
       if (bad >= 0) throw new CacheCorruptError(`parent cache ${cache.path} has invalid parents for node ${start + bad}`);
       ctx.progress({ phase: 'pc1', done: (layer - 1) * nodes + next, total: layers * nodes, detail: `layer ${layer}/${layers}` });
     }

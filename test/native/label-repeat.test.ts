@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import test from 'ava';
 import { SIMD_PATH_NEEDS, simdPaths } from '../../native/binding.js';
 import { LABEL_BATCH_MAX, sdrLabelRangeBatch } from '../../native/sdr.js';
+import { deinterleave } from '../helpers/batch-layers.js';
 import { hex, prng } from '../helpers/bytes.js';
 import { SIMD_VARIANTS, onVariant } from '../helpers/simd-variants.js';
 
@@ -84,9 +85,9 @@ for (const v of SIMD_VARIANTS) {
     const wrong: string[] = [];
     onVariant(v, () => {
       for (let k = 1; k <= LABEL_BATCH_MAX; k++) {
-        const layers: Uint8Array[][] = [];
+        const layers: Uint8Array[] = [];
         for (let layer = 1; layer <= LAYERS; layer++) {
-          const currents = Array.from({ length: k }, () => new Uint8Array(NODES * 32));
+          const current = new Uint8Array(NODES * 32 * k);
           // two ranges, the second starting mid-layer at a different node for each k
           const split = 1 + ((k * 37 + layer * 11) % (NODES - 1));
           for (const [start, end] of [[0, split], [split, NODES]] as const) {
@@ -95,16 +96,17 @@ for (const v of SIMD_VARIANTS) {
               layer,
               start,
               parents: parents.subarray(start * DEGREE, end * DEGREE),
-              currents,
+              current,
               previous: layer > 1 ? layers[layer - 2] : undefined,
             });
             t.is(r, -1);
           }
-          layers.push(currents);
+          layers.push(current);
         }
+        const sectors = layers.map((l) => deinterleave(l, k));
         for (let s = 0; s < k; s++)
           for (let layer = 1; layer <= LAYERS; layer++) {
-            const got = layers[layer - 1]![s]!;
+            const got = sectors[layer - 1]![s]!;
             const want = expected[s]![layer - 1]!;
             if (hex(got) !== hex(want)) wrong.push(`batch of ${k}, sector ${s}, layer ${layer}: node ${got.findIndex((b, i) => b !== want[i]) >> 5}`);
           }

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import test from 'ava';
 import { shaBackend } from '../../native/binding.js';
 import { setShaBackend } from '../../native/hash.js';
-import { allocateLayerBuffer, blake2b512, chachaWords, sdrFeistelPermute, sdrLabelRange } from '../../native/sdr.js';
+import { allocateLayerBuffer, batchLayerMerge, batchLayerSplit, blake2b512, chachaWords, sdrFeistelPermute, sdrLabelRange } from '../../native/sdr.js';
+import { deinterleave, interleave } from '../helpers/batch-layers.js';
 import { drgSeed, feistelKeys, graphParents, nodeParents, sdrGraph } from '../../src/seal/graph.js';
 import { createLabels } from '../../src/seal/labels.js';
 import { proverIdFromMinerId, replicaId } from '../../src/seal/replica-id.js';
@@ -254,54 +255,83 @@ test('layer buffers are zeroed and labels are the same in aligned and misaligned
   t.deepEqual(aligned, misaligned);
 });
 
-test('sdrLabelRangeBatch labels 1 to 8 sectors exactly as one sdrLabelRange per sector, in ranges', async (t) => {
+test('sdrLabelRangeBatch labels 1 to 8 interleaved sectors exactly as one sdrLabelRange per sector, in ranges, over 3 layers', async (t) => {
   const { sdrLabelRangeBatch } = await import('../../native/sdr.js');
   const nodes = 4096;
+  const LAYERS = 3;
   const g = sdrGraph({ nodes, porepId: porepId(6) });
   const parents = graphParents(g, 0, nodes);
   const rids = Array.from({ length: 8 }, (_, i) => new Uint8Array(32).fill(0x11 * (i + 1)).map((b, j) => (j === 31 ? b & 0x3f : b)));
   const single = rids.map((rid) => {
-    const l1 = new Uint8Array(nodes * 32);
-    const l2 = new Uint8Array(nodes * 32);
-    sdrLabelRange({ replicaId: rid, layer: 1, start: 0, parents, current: l1 });
-    sdrLabelRange({ replicaId: rid, layer: 2, start: 0, parents, current: l2, previous: l1 });
-    return [l1, l2] as const;
+    const layers: Uint8Array[] = [];
+    for (let layer = 1; layer <= LAYERS; layer++) {
+      const cur = new Uint8Array(nodes * 32);
+      sdrLabelRange({ replicaId: rid, layer, start: 0, parents, current: cur, previous: layers[layer - 2] });
+      layers.push(cur);
+    }
+    return layers;
   });
   for (let k = 1; k <= 8; k++) {
-    const l1 = Array.from({ length: k }, () => new Uint8Array(nodes * 32));
-    const l2 = Array.from({ length: k }, () => new Uint8Array(nodes * 32));
-    // two ranges per layer: the second starts mid-layer
-    for (const [start, end] of [[0, 1000], [1000, nodes]] as const) {
-      const range = parents.subarray(start * 14, end * 14);
-      t.is(sdrLabelRangeBatch({ replicaIds: rids.slice(0, k), layer: 1, start, parents: range, currents: l1 }), -1);
+    const batch: Uint8Array[] = [];
+    for (let layer = 1; layer <= LAYERS; layer++) {
+      const current = new Uint8Array(nodes * 32 * k);
+      // two ranges per layer: the second starts mid-layer, at another node for each layer and k
+      const split = 1 + ((k * 997 + layer * 331) % (nodes - 1));
+      for (const [start, end] of [[0, split], [split, nodes]] as const) {
+        const range = parents.subarray(start * 14, end * 14);
+        t.is(sdrLabelRangeBatch({ replicaIds: rids.slice(0, k), layer, start, parents: range, current, previous: batch[layer - 2] }), -1);
+      }
+      batch.push(current);
     }
-    for (const [start, end] of [[0, 3000], [3000, nodes]] as const) {
-      const range = parents.subarray(start * 14, end * 14);
-      t.is(sdrLabelRangeBatch({ replicaIds: rids.slice(0, k), layer: 2, start, parents: range, currents: l2, previous: l1 }), -1);
-    }
-    for (let s = 0; s < k; s++) {
-      t.deepEqual(l1[s], single[s]![0], `layer 1, sector ${s} of ${k}`);
-      t.deepEqual(l2[s], single[s]![1], `layer 2, sector ${s} of ${k}`);
+    for (let layer = 1; layer <= LAYERS; layer++) {
+      const sectors = deinterleave(batch[layer - 1]!, k);
+      for (let s = 0; s < k; s++) t.true(Buffer.from(sectors[s]!).equals(single[s]![layer - 1]!), `layer ${layer}, sector ${s} of ${k}`);
     }
   }
+});
+
+test('batchLayerSplit and batchLayerMerge move a range of every sector between the interleaved and the plain layout', (t) => {
+  const nodes = 300;
+  for (const k of [1, 2, 3, 8]) {
+    const plain = Array.from({ length: k }, (_, s) => new Uint8Array(nodes * 32).map((_, i) => (i * 7 + s * 131 + (i >> 5)) & 0xff));
+    const batch = interleave(plain);
+    // split nodes [100, 250) of every sector out
+    const outs = plain.map(() => new Uint8Array(150 * 32));
+    batchLayerSplit(batch, k, 100, outs);
+    for (const [s, o] of outs.entries()) t.deepEqual(o, plain[s]!.subarray(100 * 32, 250 * 32), `split, sector ${s} of ${k}`);
+    // merge each sector back in two ranges, the second starting mid-layer
+    const merged = new Uint8Array(batch.length);
+    plain.forEach((p, s) => {
+      batchLayerMerge(merged, k, s, 0, p.subarray(0, 77 * 32));
+      batchLayerMerge(merged, k, s, 77, p.subarray(77 * 32));
+    });
+    t.deepEqual(merged, batch, `merge, ${k} sectors`);
+  }
+  const batch = new Uint8Array(64 * 32 * 2);
+  t.throws(() => batchLayerSplit(batch, 2, 0, [new Uint8Array(32)]), { instanceOf: RangeError, message: /outs must hold 2/ });
+  t.throws(() => batchLayerSplit(batch, 2, 60, [new Uint8Array(5 * 32), new Uint8Array(5 * 32)]), { message: /within \[0, 64\]/ });
+  t.throws(() => batchLayerSplit(batch, 2, 0, [batch.subarray(0, 32), new Uint8Array(32)]), { message: /must not overlap/ });
+  t.throws(() => batchLayerMerge(batch, 2, 2, 0, new Uint8Array(32)), { message: /sector must be an integer in \[0, 2\)/ });
+  t.throws(() => batchLayerMerge(batch, 2, 0, 0, new Uint8Array(33)), { message: /32-byte nodes/ });
+  t.throws(() => batchLayerMerge(batch, 9, 0, 0, new Uint8Array(32)), { message: /1 to 8 sectors, got 9/ });
 });
 
 test('sdrLabelRangeBatch refuses bad batches by name and reports a bad parent once for all sectors', async (t) => {
   const { sdrLabelRangeBatch } = await import('../../native/sdr.js');
   const rid = new Uint8Array(32);
   const parents = new Uint32Array(14 * 4);
-  const cur = () => new Uint8Array(64 * 32);
-  t.throws(() => sdrLabelRangeBatch({ replicaIds: [], layer: 1, start: 0, parents, currents: [] }), { instanceOf: RangeError, message: /1 to 8 sectors, got 0/ });
-  t.throws(() => sdrLabelRangeBatch({ replicaIds: Array(9).fill(rid), layer: 1, start: 0, parents, currents: Array.from({ length: 9 }, cur) }), { message: /got 9/ });
-  t.throws(() => sdrLabelRangeBatch({ replicaIds: [rid, rid], layer: 1, start: 0, parents, currents: [cur()] }), { message: /currents must hold 2/ });
-  t.throws(() => sdrLabelRangeBatch({ replicaIds: [rid, rid], layer: 1, start: 0, parents, currents: [cur(), new Uint8Array(32 * 32)] }), { message: /currents\[1\]/ });
-  const shared = new Uint8Array(128 * 32);
-  t.throws(() => sdrLabelRangeBatch({ replicaIds: [rid, rid], layer: 1, start: 0, parents, currents: [shared.subarray(0, 64 * 32), shared.subarray(32 * 32, 96 * 32)] }), { message: /must not overlap/ });
-  t.throws(() => sdrLabelRangeBatch({ replicaIds: [rid, rid], layer: 2, start: 0, parents, currents: [cur(), cur()], previous: [cur()] }), { message: /previous must hold 2/ });
+  const cur = (k: number) => new Uint8Array(64 * 32 * k);
+  t.throws(() => sdrLabelRangeBatch({ replicaIds: [], layer: 1, start: 0, parents, current: cur(1) }), { instanceOf: RangeError, message: /1 to 8 sectors, got 0/ });
+  t.throws(() => sdrLabelRangeBatch({ replicaIds: Array(9).fill(rid), layer: 1, start: 0, parents, current: cur(9) }), { message: /got 9/ });
+  t.throws(() => sdrLabelRangeBatch({ replicaIds: [rid, rid, rid], layer: 1, start: 0, parents, current: cur(2) }), { message: /3 interleaved layers/ });
+  t.throws(() => sdrLabelRangeBatch({ replicaIds: [rid, rid], layer: 1, start: 0, parents, current: new Uint8Array(32 * 2) }), { message: /at least 2/ });
+  t.throws(() => sdrLabelRangeBatch({ replicaIds: [rid, rid], layer: 2, start: 0, parents, current: cur(2) }), { message: /previous is required/ });
+  t.throws(() => sdrLabelRangeBatch({ replicaIds: [rid, rid], layer: 2, start: 0, parents, current: cur(2), previous: cur(1) }), { message: /as long as current/ });
+  const shared = new Uint8Array(192 * 32);
+  t.throws(() => sdrLabelRangeBatch({ replicaIds: [rid, rid], layer: 2, start: 0, parents, current: shared.subarray(0, 128 * 32), previous: shared.subarray(64 * 32) }), { message: /must not overlap/ });
   const g = sdrGraph({ nodes: 64, porepId: porepId(6) });
   const good = graphParents(g, 0, 64);
   const bad = good.slice();
   bad[14 * 40 + 2] = 40; // a base parent that is not before its node
-  const layers = [cur(), cur()];
-  t.is(sdrLabelRangeBatch({ replicaIds: [rid, rid], layer: 1, start: 0, parents: bad, currents: layers }), 40);
+  t.is(sdrLabelRangeBatch({ replicaIds: [rid, rid], layer: 1, start: 0, parents: bad, current: cur(2) }), 40);
 });

@@ -13,6 +13,7 @@ import { NativeUnavailableError } from '../../src/errors.js';
 import { graphParents, sdrGraph } from '../../src/seal/graph.js';
 import { createLabels } from '../../src/seal/labels.js';
 import { porepId } from '../../src/sector/proofs.js';
+import { deinterleave } from '../helpers/batch-layers.js';
 import { hex, seededBytes } from '../helpers/bytes.js';
 import { SIMD_VARIANTS, type SimdVariant, onVariant } from '../helpers/simd-variants.js';
 
@@ -132,11 +133,12 @@ perVariant('a PC1 batch of eight sectors labels as eight single portable labelli
       sdrLabelRange({ replicaId, layer: 2, start: 0, parents, current: l2, previous: l1 });
       return hex(l1) + hex(l2);
     });
-    const l1 = rids.map(() => new Uint8Array(nodes * 32));
-    const l2 = rids.map(() => new Uint8Array(nodes * 32));
-    sdrLabelRangeBatch({ replicaIds: rids, layer: 1, start: 0, parents, currents: l1 });
-    sdrLabelRangeBatch({ replicaIds: rids, layer: 2, start: 0, parents, currents: l2, previous: l1 });
-    return { singles, batch: rids.map((_, s) => hex(l1[s]!) + hex(l2[s]!)) };
+    const l1 = new Uint8Array(nodes * 32 * 8);
+    const l2 = new Uint8Array(nodes * 32 * 8);
+    sdrLabelRangeBatch({ replicaIds: rids, layer: 1, start: 0, parents, current: l1 });
+    sdrLabelRangeBatch({ replicaIds: rids, layer: 2, start: 0, parents, current: l2, previous: l1 });
+    const [s1, s2] = [deinterleave(l1, 8), deinterleave(l2, 8)];
+    return { singles, batch: rids.map((_, s) => hex(s1[s]!) + hex(s2[s]!)) };
   });
   t.deepEqual(r.here.singles, r.portable.singles, 'single labellings');
   t.deepEqual(r.here.batch, r.portable.singles, 'the batch of eight');

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
-import { AbortedError } from '../../../src/errors.js';
+import { AbortedError, InvalidArgumentError } from '../../../src/errors.js';
 import { CANCEL_FLAG, createTaskContext } from '../../../src/lifecycle/task-context.js';
 import { type PreCommit1Input, sealPreCommit1, sealPreCommit1Batch } from '../../../src/seal/pc1.js';
 import { readCheckpoint } from '../../../src/seal/pc1-checkpoint.js';
@@ -46,6 +46,27 @@ for (const k of [2, 3, 4, 8]) {
     }
   });
 }
+
+test('a batch moving its layers to and from the files in chunks (24 nodes: a short last chunk) writes and resumes the same layers', async (t) => {
+  // the batch's layers are interleaved in memory: each layer file is split out, and read back
+  // in on resume, 24 nodes at a time (64-node sectors: chunks of 24, 24 and 16 nodes)
+  const inputs = [1, 2, 3].map((n) => sector(join(t.context.dir, 'b'), n, { chunkNodes: 24 }));
+  const batch = await sealPreCommit1Batch(inputs);
+  const alone = await Promise.all([1, 2, 3].map((n) => sealPreCommit1(sector(join(t.context.dir, 'a'), n))));
+  for (const [i, b] of batch.entries()) {
+    for (const f of b.layerFiles) t.deepEqual(await readFile(join(b.cacheDir, f)), await readFile(join(alone[i]!.cacheDir, f)), `sector ${i + 1}, ${f}`);
+  }
+  // every sector loses layer 2: the batch reads layer 1 back into its buffer, relabels layer 2
+  for (const [i, b] of batch.entries()) await rm(join(inputs[i]!.cacheDir, b.layerFiles[1]!));
+  const again = await sealPreCommit1Batch(inputs);
+  t.deepEqual(again.map((o) => o.resumedLayers), [1, 1, 1]);
+  t.deepEqual(again.map((o) => o.layerDigests), alone.map((o) => o.layerDigests));
+});
+
+test('a batch whose layers would pass 4 GiB is refused before anything is allocated', async (t) => {
+  const big = (n: number) => sector(t.context.dir, n, { sectorSize: 32 * 2 ** 30, commD: '00'.repeat(32) });
+  await t.throwsAsync(sealPreCommit1Batch([big(1), big(2)]), { instanceOf: InvalidArgumentError, message: /at most 4 GiB per layer: 2 sectors of 34359738368 bytes/ });
+});
 
 test('the V-E2E-2KiB sector sealed in a batch of three still seals to its CommR', async (t) => {
   const unsealedPath = join(t.context.dir, 'unsealed');
