@@ -251,10 +251,10 @@ static napi_value blake2b512(napi_env env, napi_callback_info info) {
   return ss_undefined(env);
 }
 
-static void free_layer(napi_env env, void *data, void *hint) {
-  int64_t ignored;
-  napi_adjust_external_memory(env, -(int64_t)(uintptr_t)hint, &ignored);
-  free(data);
+/* Before a layer buffer's first touch: huge pages asked for, then every page faulted in by zeroing. */
+static void init_layer(void *p, size_t bytes) {
+  ss_sdr_advise_huge_pages(p, bytes);
+  memset(p, 0, bytes);
 }
 
 /* A layer buffer (native/sdr.ts allocateLayerBuffer): 2 MiB-aligned, so that huge pages can back
@@ -265,22 +265,7 @@ static napi_value layer_buffer(napi_env env, napi_callback_info info) {
   SS_ARGS(1);
   SS_U64(bytes, 0);
   if (bytes == 0 || bytes > ((uint64_t)1 << 32)) SS_RANGE_ERROR("bytes must be between 1 and 4 GiB");
-  void *p = NULL;
-  if (posix_memalign(&p, (size_t)2 << 20, (size_t)bytes) != 0) {
-    napi_throw_error(env, "ERR_MEMORY_ALLOCATION_FAILED", "posix_memalign failed");
-    return NULL;
-  }
-  ss_sdr_advise_huge_pages(p, (size_t)bytes);
-  memset(p, 0, (size_t)bytes);
-  napi_value out;
-  if (napi_create_external_buffer(env, (size_t)bytes, p, free_layer, (void *)(uintptr_t)bytes, &out) != napi_ok) {
-    free(p);
-    napi_throw_error(env, "NATIVE_CALL_FAILED", "could not wrap the layer buffer in a Buffer");
-    return NULL;
-  }
-  int64_t ignored;
-  napi_adjust_external_memory(env, (int64_t)bytes, &ignored);
-  return out;
+  return ss_aligned_buffer(env, (size_t)bytes, (size_t)2 << 20, init_layer);
 }
 
 napi_status register_sdr(napi_env env, napi_value exports) {

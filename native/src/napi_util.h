@@ -144,6 +144,12 @@ napi_value ss_undefined(napi_env env);
 napi_value ss_number(napi_env env, double v);
 napi_value ss_bool(napi_env env, bool v);
 
+/* A Buffer of `bytes` whose first byte sits at a multiple of `alignment` (a power of two, at
+ * least sizeof(void *)), backed by native memory that is freed, and reported to V8 as external
+ * memory, until the Buffer is collected. `init` (may be NULL) runs on the memory before it is
+ * wrapped. Throws and returns NULL on failure (napi_memory.c). */
+napi_value ss_aligned_buffer(napi_env env, size_t bytes, size_t alignment, void (*init)(void *p, size_t bytes));
+
 /* Each area of the addon registers its functions here (napi_<area>.c). */
 napi_status register_hash(napi_env env, napi_value exports);
 napi_status register_sdr(napi_env env, napi_value exports);
