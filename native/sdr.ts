@@ -37,6 +37,7 @@ interface SdrBinding {
     current: Uint8Array,
     previous: Uint8Array | null,
     cancel?: Int32Array,
+    gather?: boolean,
   ): number;
   sdrLabelRangeBatch(
     replicaIds: Uint8Array[],
@@ -46,7 +47,9 @@ interface SdrBinding {
     current: Uint8Array,
     previous: Uint8Array | null,
     cancel?: Int32Array,
+    gather?: boolean,
   ): number;
+  sdrGatheredRanges(): number;
   sdrBatchSplit(batch: Uint8Array, k: number, start: number, outs: Uint8Array[]): void;
   sdrBatchMerge(batch: Uint8Array, k: number, sector: number, start: number, input: Uint8Array): void;
   chachaWords(seed: Uint8Array, rounds: number, out: Uint32Array): void;
@@ -119,6 +122,13 @@ export interface LabelRangeArgs {
    * the call throws AbortedError with a prefix of the range labelled.
    */
   readonly cancel?: Int32Array | undefined;
+  /**
+   * Gather the parents' labels on a second native thread, a small ring ahead of the labeller:
+   * beyond the caches the labeller then reads one contiguous slot per node instead of waiting on
+   * random reads (one 512 MiB sector's layer 2 ran 1.46× as fast on the project machine). It
+   * uses another core while the call runs; ranges under 4 096 nodes label without it. Same labels.
+   */
+  readonly gather?: boolean | undefined;
 }
 
 /**
@@ -146,9 +156,18 @@ export function sdrLabelRange(a: LabelRangeArgs): number {
     if (overlaps(a.previous, a.current)) throw new RangeError('previous and current must not overlap');
     previous = a.previous;
   }
-  const r = sdr().sdrLabelRange(a.replicaId, a.layer, a.start, a.parents, a.current, previous, checkCancel(a.cancel));
+  const r = sdr().sdrLabelRange(a.replicaId, a.layer, a.start, a.parents, a.current, previous, checkCancel(a.cancel), a.gather === true);
   if (r === NATIVE_CANCELLED) throw new AbortedError(`labelling of layer ${a.layer} cancelled`);
   return r;
+}
+
+/**
+ * How many labelling calls of this thread had their parents gathered by a second thread (see
+ * {@link LabelRangeArgs.gather}): a diagnostic, so that a caller or test can tell a gathered
+ * range from one that labelled alone (short ranges, or no thread to be had).
+ */
+export function sdrGatheredRanges(): number {
+  return sdr().sdrGatheredRanges();
 }
 
 /** Most sectors one {@link sdrLabelRangeBatch} call labels together. */
@@ -171,6 +190,7 @@ export interface LabelRangeBatchArgs {
   /** The k sectors' whole previous layers, interleaved like `current`; required for layer ≥ 2. */
   readonly previous?: Uint8Array | undefined;
   readonly cancel?: Int32Array | undefined;
+  readonly gather?: boolean | undefined;
 }
 
 /**
@@ -208,7 +228,7 @@ export function sdrLabelRangeBatch(a: LabelRangeBatchArgs): number {
     if (overlaps(a.previous, a.current)) throw new RangeError('previous and current must not overlap');
     previous = a.previous;
   }
-  const r = sdr().sdrLabelRangeBatch([...a.replicaIds], a.layer, a.start, a.parents, a.current, previous, checkCancel(a.cancel));
+  const r = sdr().sdrLabelRangeBatch([...a.replicaIds], a.layer, a.start, a.parents, a.current, previous, checkCancel(a.cancel), a.gather === true);
   if (r === NATIVE_CANCELLED) throw new AbortedError(`labelling of layer ${a.layer} cancelled`);
   return r;
 }

@@ -90,8 +90,30 @@ static napi_value sdr_permute(napi_env env, napi_callback_info info) {
   return ss_number(env, (double)ss_sdr_graph_permute(&graph, index));
 }
 
+static void count_gathered(napi_env env, bool gathered) {
+  ss_instance *inst = ss_get_instance(env);
+  if (inst && gathered) inst->gathered_ranges++;
+}
+
+/* How many labeller calls of this thread's addon instance had their parents gathered by a second
+ * thread: lets a test tell a gathered range from one that labelled alone. */
+static napi_value sdr_gathered_ranges(napi_env env, napi_callback_info info) {
+  (void)info;
+  ss_instance *inst = ss_get_instance(env);
+  return ss_number(env, inst ? inst->gathered_ranges : 0);
+}
+
+/* The optional last argument of the labellers: gather parents on a second thread. */
+static bool gather_arg(napi_env env, size_t argc, napi_value *argv, size_t idx, bool *gather) {
+  *gather = false;
+  if (argc <= idx || is_null_or_undefined(env, argv[idx])) return true;
+  if (napi_get_value_bool(env, argv[idx], gather) == napi_ok) return true;
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "gather must be a boolean");
+  return false;
+}
+
 static napi_value sdr_label_range(napi_env env, napi_callback_info info) {
-  SS_ARGS_UPTO(6, 7);
+  SS_ARGS_UPTO(6, 8);
   SS_BYTES_LEN(replicaId, 0, 32);
   SS_U64(layer, 1);
   SS_U64(start, 2);
@@ -112,8 +134,12 @@ static napi_value sdr_label_range(napi_env env, napi_callback_info info) {
     if (previous == current) SS_RANGE_ERROR("previous and current must be different buffers");
     prev = previous;
   }
+  bool gather;
+  if (!gather_arg(env, argc, argv, 7, &gather)) return NULL;
+  bool gathered = false;
   int64_t bad = ss_sdr_label_range(replicaId, (uint32_t)layer, nodes, start, count, parents, current,
-                                   prev, ss_simd(env), cancel);
+                                   prev, ss_simd(env), cancel, gather, &gathered);
+  count_gathered(env, gathered);
   return ss_number(env, (double)bad);
 }
 
@@ -139,7 +165,7 @@ static bool array_bytes(napi_env env, napi_value arr, uint32_t i, const char *wh
 static bool overlap(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) { return a < b + bn && b < a + an; }
 
 static napi_value sdr_label_range_batch(napi_env env, napi_callback_info info) {
-  SS_ARGS_UPTO(6, 7);
+  SS_ARGS_UPTO(6, 8);
   SS_U64(layer, 1);
   SS_U64(start, 2);
   SDR_U32S(parents, 3);
@@ -177,8 +203,12 @@ static napi_value sdr_label_range_batch(napi_env env, napi_callback_info info) {
   if (parents_len % SS_SDR_DEGREE != 0) SS_RANGE_ERROR("parents length must be a multiple of 14");
   uint64_t count = parents_len / SS_SDR_DEGREE;
   if (start > nodes || count > nodes - start) SS_RANGE_ERROR("start + parents.length / 14 must be <= nodes");
+  bool gather;
+  if (!gather_arg(env, argc, argv, 7, &gather)) return NULL;
+  bool gathered = false;
   int64_t bad = ss_sdr_label_range_batch(k, rids, (uint32_t)layer, nodes, start, count, parents, current, prev,
-                                         ss_simd(env), cancel);
+                                         ss_simd(env), cancel, gather, &gathered);
+  count_gathered(env, gathered);
   return ss_number(env, (double)bad);
 }
 
@@ -274,6 +304,7 @@ napi_status register_sdr(napi_env env, napi_value exports) {
   if ((s = ss_export_fn(env, exports, "sdrPermute", sdr_permute)) != napi_ok) return s;
   if ((s = ss_export_fn(env, exports, "sdrLabelRange", sdr_label_range)) != napi_ok) return s;
   if ((s = ss_export_fn(env, exports, "sdrLabelRangeBatch", sdr_label_range_batch)) != napi_ok) return s;
+  if ((s = ss_export_fn(env, exports, "sdrGatheredRanges", sdr_gathered_ranges)) != napi_ok) return s;
   if ((s = ss_export_fn(env, exports, "sdrBatchSplit", sdr_batch_split)) != napi_ok) return s;
   if ((s = ss_export_fn(env, exports, "sdrBatchMerge", sdr_batch_merge)) != napi_ok) return s;
   if ((s = ss_export_fn(env, exports, "chachaWords", chacha_words)) != napi_ok) return s;

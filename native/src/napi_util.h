@@ -15,6 +15,7 @@ typedef struct {
                         SS_HW_SHANI when SECTOR_STORAGE_PORTABLE_SHA=1 or setShaBackend says so */
   void *poseidon;    /* lazily built Poseidon constants (owned by napi_poseidon.c) */
   void (*poseidon_free)(void *);
+  double gathered_ranges; /* labeller calls whose parents a second thread gathered (napi_sdr.c) */
 } ss_instance;
 
 /* The features of the calling thread's instance (0, portable C, when it is missing). */

@@ -12,13 +12,18 @@
  *  cur:     the whole current layer (nodes × 32 bytes); nodes < start must be labelled already.
  *  prev:    the whole previous layer (nodes × 32 bytes) for layer >= 2, ignored for layer 1.
  *  cancel:  polled every SS_SDR_CANCEL_NODES nodes (may be NULL, see cancel.h).
+ *  gather:  a second thread copies the parents' labels into a small ring ahead of the labeller
+ *           (it uses another core while the call runs); ranges under 4096 nodes, or when no
+ *           thread can be started, label without it. Same labels either way. `gathered` (may be
+ *           NULL) says whether a gatherer ran.
  * Parents are checked before use (base parents < v, expander parents < nodes), so a corrupt
  * parent list cannot read out of bounds. Returns -1 when every node was labelled, the offset in
  * the range of the first node with an invalid parent (nodes before it are done), or
  * SS_CANCELLED when the flag was set (a prefix of the range is labelled). */
 int64_t ss_sdr_label_range(const uint8_t replica_id[32], uint32_t layer, uint64_t nodes,
                            uint64_t start, uint64_t count, const uint32_t *parents, uint8_t *cur,
-                           const uint8_t *prev, unsigned simd, const int32_t *cancel);
+                           const uint8_t *prev, unsigned simd, const int32_t *cancel, bool gather,
+                           bool *gathered);
 
 /* The same for a batch of k sectors of one graph (1 <= k <= SS_SDR_BATCH_MAX), labelled
  * together: replica_ids[s] belongs to sector s, and `cur` and `prev` hold the k sectors' layers
@@ -30,7 +35,8 @@ int64_t ss_sdr_label_range(const uint8_t replica_id[32], uint32_t layer, uint64_
  * interleaved streams. Same labels, bit for bit, as k single calls. */
 int64_t ss_sdr_label_range_batch(unsigned k, const uint8_t *const *replica_ids, uint32_t layer, uint64_t nodes,
                                  uint64_t start, uint64_t count, const uint32_t *parents, uint8_t *cur,
-                                 const uint8_t *prev, unsigned simd, const int32_t *cancel);
+                                 const uint8_t *prev, unsigned simd, const int32_t *cancel, bool gather,
+                                 bool *gathered);
 
 /* Copies nodes [start, start+count) of each of the k sectors out of an interleaved batch layer
  * into outs[s] (count·32 bytes each), in one pass over the batch's memory. */

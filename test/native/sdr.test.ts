@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { shaBackend } from '../../native/binding.js';
 import { setShaBackend } from '../../native/hash.js';
@@ -288,6 +289,70 @@ test('sdrLabelRangeBatch labels 1 to 8 interleaved sectors exactly as one sdrLab
       for (let s = 0; s < k; s++) t.true(Buffer.from(sectors[s]!).equals(single[s]![layer - 1]!), `layer ${layer}, sector ${s} of ${k}`);
     }
   }
+});
+
+test('parents gathered on a second thread give the same labels, for one sector and for batches, in ranges over 3 layers', async (t) => {
+  const { sdrGatheredRanges, sdrLabelRangeBatch } = await import('../../native/sdr.js');
+  const nodes = 16384;
+  const LAYERS = 3;
+  const parents = graphParents(sdrGraph({ nodes, porepId: porepId(8) }), 0, nodes);
+  const rids = Array.from({ length: 8 }, (_, i) => new Uint8Array(32).fill(0x23 * (i + 1)).map((b, j) => (j === 31 ? b & 0x3f : b)));
+  for (const k of [1, 3, 8]) {
+    const plain: Uint8Array[] = [];
+    const gathered: Uint8Array[] = [];
+    for (let layer = 1; layer <= LAYERS; layer++) {
+      const a = new Uint8Array(nodes * 32 * k);
+      t.is(sdrLabelRangeBatch({ replicaIds: rids.slice(0, k), layer, start: 0, parents, current: a, previous: plain[layer - 2] }), -1);
+      plain.push(a);
+      // ranges of 5 000 and 11 384 nodes: both long enough to gather (4 096), the second
+      // starting mid-layer, where every base parent below it is labelled already
+      const b = new Uint8Array(nodes * 32 * k);
+      const before = sdrGatheredRanges();
+      for (const [start, end] of [[0, 5000], [5000, nodes]] as const) {
+        const range = parents.subarray(start * 14, end * 14);
+        t.is(sdrLabelRangeBatch({ replicaIds: rids.slice(0, k), layer, start, parents: range, current: b, previous: gathered[layer - 2], gather: true }), -1);
+      }
+      t.is(sdrGatheredRanges() - before, 2, `k=${k} layer ${layer}: both ranges gathered`);
+      gathered.push(b);
+      t.true(Buffer.from(b).equals(a), `k=${k}, layer ${layer}`);
+    }
+  }
+  // one sector through the single-sector call too, and a range too short to gather
+  const cur = new Uint8Array(nodes * 32);
+  const before = sdrGatheredRanges();
+  t.is(sdrLabelRange({ replicaId: rids[0]!, layer: 1, start: 0, parents: parents.subarray(0, 4095 * 14), current: cur, gather: true }), -1);
+  t.is(sdrGatheredRanges(), before, 'under 4 096 nodes the labeller works alone');
+  t.is(sdrLabelRange({ replicaId: rids[0]!, layer: 1, start: 4095, parents: parents.subarray(4095 * 14), current: cur, gather: true }), -1);
+  t.is(sdrGatheredRanges(), before + 1);
+  const ref = new Uint8Array(nodes * 32);
+  sdrLabelRange({ replicaId: rids[0]!, layer: 1, start: 0, parents, current: ref });
+  t.true(Buffer.from(cur).equals(ref));
+});
+
+test('a gathered range stops at a bad parent and when cancelled, and its thread is gone', async (t) => {
+  const { sdrGatheredRanges, sdrLabelRangeBatch } = await import('../../native/sdr.js');
+  const { AbortedError } = await import('../../src/errors.js');
+  const nodes = 8192;
+  const parents = graphParents(sdrGraph({ nodes, porepId: porepId(8) }), 0, nodes);
+  const rid = new Uint8Array(32).fill(3);
+  const prev = new Uint8Array(nodes * 32 * 2).fill(7);
+  const bad = parents.slice();
+  bad[14 * 6000 + 3] = 6000; // a base parent that is not before its node
+  bad[14 * 7000 + 9] = nodes; // an expander parent beyond the layer: never read
+  const before = sdrGatheredRanges();
+  t.is(sdrLabelRangeBatch({ replicaIds: [rid, rid], layer: 2, start: 0, parents: bad, current: new Uint8Array(nodes * 64), previous: prev, gather: true }), 6000);
+  const bad2 = parents.slice();
+  bad2[14 * 7000 + 9] = nodes;
+  t.is(sdrLabelRange({ replicaId: rid, layer: 2, start: 0, parents: bad2, current: new Uint8Array(nodes * 32), previous: prev.subarray(0, nodes * 32), gather: true }), 7000);
+  const cancel = new Int32Array(new SharedArrayBuffer(4));
+  cancel[0] = 1;
+  t.throws(() => sdrLabelRange({ replicaId: rid, layer: 1, start: 0, parents, current: new Uint8Array(nodes * 32), cancel, gather: true }), { instanceOf: AbortedError });
+  t.is(sdrGatheredRanges() - before, 3);
+  // every gatherer was joined: this thread's process has no thread left over from them
+  const threads = () => Number(/Threads:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
+  const n = threads();
+  for (let i = 0; i < 20; i++) sdrLabelRange({ replicaId: rid, layer: 1, start: 0, parents, current: new Uint8Array(nodes * 32), gather: true });
+  t.is(threads(), n);
 });
 
 test('batchLayerSplit and batchLayerMerge move a range of every sector between the interleaved and the plain layout', (t) => {

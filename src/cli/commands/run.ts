@@ -7,6 +7,7 @@ import { parseLocalTasks } from '../../tasks/worker-info.js';
 import { parseIntArg, UsageError } from '../args.js';
 import { PC1_BATCH_MAX } from '../../../machines/scheduler/pc1-batch.js';
 import { defineCommand } from '../command.js';
+import { pc1GatherFromEnv } from '../../seal/pc1-gather.js';
 
 /** Default API listen address (loopback, Lotus miner's port); the daemon uses the same. */
 const DEFAULT_LISTEN = '127.0.0.1:2345';
@@ -112,6 +113,7 @@ const run = defineCommand({
     const pc1BatchSize = flags['pc1-batch-size'] === undefined ? undefined : parsePc1BatchSize(flags['pc1-batch-size']);
     const pc1BatchWaitMs = flags['pc1-batch-wait'] === undefined ? undefined : parseIntArg(flags['pc1-batch-wait'], 'PC1 batch wait (--pc1-batch-wait)');
     const inspectPort = flags['inspect-port'] === undefined ? undefined : parseIntArg(flags['inspect-port'], 'inspector port (--inspect-port)', { min: 1 });
+    pc1GatherFromEnv(); // a bad SECTOR_STORAGE_PC1_GATHER stops the start, not every PC1 later
     // loaded on use, so other commands do not load the pool, the actors and the native addon
     const { startDaemon } = await import('../../daemon/daemon.js');
     const daemon = await startDaemon({

@@ -18,6 +18,7 @@ import { AbortedError, InvalidArgumentError } from '../../errors.js';
 import { SealerPool } from '../../pool/pool.js';
 import { sealStepsOnPool } from '../../pool/seal-steps.js';
 import { VANILLA_BUNDLE_NOTE } from '../../seal/c2.js';
+import { pc1GatherFromEnv } from '../../seal/pc1-gather.js';
 import { LOTUS_BENCH_SEED, parseSealPhases, SEAL_PHASE_NAMES, SEAL_PHASES, type SealPhase, sealSectors } from '../../seal/seal-sector.js';
 import { formatSize, parseSize } from '../../sector/sizes.js';
 import { parseIntArg } from '../args.js';
@@ -66,7 +67,7 @@ const seal = defineCommand({
     'sector-number': { type: 'string', valueName: 'N', description: 'sector number (of the first sector)', defaultText: '1' },
     'num-sectors': { type: 'string', valueName: 'N', description: 'sectors to seal, numbered from --sector-number, their PC1 batched', defaultText: '1' },
     phases: { type: 'string', valueName: 'LIST', description: `the phases to run, a prefix of ${PHASE_NAMES}`, defaultText: 'all' },
-    threads: { type: 'string', valueName: 'N', description: 'threads for the whole run: PC1 batches side by side, PC2 native threads', defaultText: 'every core' },
+    threads: { type: 'string', valueName: 'N', description: 'threads for the whole run: PC1 batches side by side, PC2 native threads; where they leave a core to spare for every PC1 batch, a second thread gathers its parents ahead (SECTOR_STORAGE_PC1_GATHER=1 or 0 decides instead)', defaultText: 'every core' },
     ticket: { type: 'string', valueName: 'HEX', description: '32-byte sealing ticket in hex', defaultText: '32 zero bytes' },
     seed: { type: 'string', valueName: 'HEX', description: '32-byte interactive seed in hex', defaultText: 'lotus-bench seed 0102…1fff' },
     dir: { type: 'string', valueName: 'DIR', description: 'working directory, kept afterwards', defaultText: 'a temporary directory, removed afterwards' },
@@ -82,6 +83,7 @@ const seal = defineCommand({
     const threads = flags.threads === undefined ? availableParallelism() : parseIntArg(flags.threads, 'threads (--threads)');
     if (count < 1) throw new InvalidArgumentError('--num-sectors must be at least 1');
     if (threads < 1) throw new InvalidArgumentError('--threads must be at least 1');
+    pc1GatherFromEnv(); // a bad SECTOR_STORAGE_PC1_GATHER fails here, before any work
     const phases = flags.phases === undefined ? [...SEAL_PHASES] : parseSealPhases(flags.phases);
     const ticket = flags.ticket === undefined ? new Uint8Array(32) : parseHex32(flags.ticket, 'ticket (--ticket)');
     const seed = flags.seed === undefined ? LOTUS_BENCH_SEED : parseHex32(flags.seed, 'seed (--seed)');
@@ -135,6 +137,7 @@ const seal = defineCommand({
           totalMs: Math.round(total),
           threads,
           pc1Batches: result.pc1Batches,
+          pc1Gather: result.pc1Gather,
           parentCache: result.parentCache,
           simd,
           prover: result.prover,

@@ -14,6 +14,7 @@ import { multiaddrToUrl } from '../../repo/api-info.js';
 import { TASK_TYPES, type TaskType, isTaskType } from '../../tasks/task-types.js';
 import { parseIntArg, UsageError } from '../args.js';
 import { defineCommand } from '../command.js';
+import { pc1GatherFromEnv } from '../../seal/pc1-gather.js';
 
 const DEFAULT_WORKER_LISTEN = '127.0.0.1:3456';
 
@@ -110,6 +111,7 @@ const worker = defineCommand({
     const taskTypes = flags['task-types'] === undefined ? [...TASK_TYPES] : parseTaskTypes(flags['task-types']);
     const threads = flags.threads === undefined ? undefined : parseIntArg(flags.threads, 'thread count (--threads)', { min: 1 });
     const gpus = flags.gpus === undefined ? 0 : parseIntArg(flags.gpus, 'GPU count (--gpus)', { min: 0 });
+    pc1GatherFromEnv(); // a bad SECTOR_STORAGE_PC1_GATHER stops the start, not every PC1 later
     // loaded on use, so other commands do not load the storage stack
     const { resolveWorkerRepoPath } = await import('../../repo/worker-repo.js');
     const { startWorkerNode } = await import('../../daemon/worker-node.js');

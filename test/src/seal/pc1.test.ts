@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import anyTest, { type TestFn } from 'ava';
 import { columnHashes, poseidonLayer } from '../../../native/poseidon.js';
-import { AbortedError } from '../../../src/errors.js';
+import { AbortedError, InvalidArgumentError } from '../../../src/errors.js';
 import { SealerPool } from '../../../src/pool/pool.js';
 import { CANCEL_FLAG, createTaskContext, type TaskContext, type TaskProgress } from '../../../src/lifecycle/task-context.js';
 import { createLabels } from '../../../src/seal/labels.js';
@@ -147,6 +147,20 @@ test.serial('8 MiB PC1 gives the V-E2E-8MiB replica id and layers whose column c
   const cols = new Uint8Array(MiB8);
   columnHashes(layers, cols);
   t.is(hex(octRoot(cols)), '3055f2498a3ad6301740c924cc9f4e056d082583f47f011f268750e1184e2068');
+});
+
+test.serial('8 MiB PC1 with its parents gathered on a second thread writes the same layers, and says so in its stats', async (t) => {
+  const { sdrGatheredRanges } = await import('../../../native/sdr.js');
+  const input = { sectorSize: MiB8, commD: COMMD_8M, minerId: 1000, sectorNumber: 1, ticket: new Uint8Array(32).fill(1), parentCacheDir: t.context.parents };
+  const plain = await sealPreCommit1({ ...input, cacheDir: join(t.context.dir, 'plain'), gather: false });
+  const before = sdrGatheredRanges();
+  const gathered = await sealPreCommit1({ ...input, cacheDir: join(t.context.dir, 'gathered'), gather: true });
+  // 2 layers of 262 144 nodes in chunks of 65 536: eight native calls, each gathered
+  t.is(sdrGatheredRanges() - before, 8);
+  t.true(gathered.stats.gather);
+  t.false(plain.stats.gather);
+  t.deepEqual(gathered.layerDigests, plain.layerDigests);
+  await t.throwsAsync(sealPreCommit1({ ...input, cacheDir: join(t.context.dir, 'bad'), gather: 'yes' as unknown as boolean }), { instanceOf: InvalidArgumentError, message: /gather must be a boolean/ });
 });
 
 const childScript = fileURLToPath(new URL('./helpers/pc1-child.js', import.meta.url));
