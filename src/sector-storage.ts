@@ -59,7 +59,7 @@ export { PartialFile } from './partial/partial-file.js';
 export { createLabels, type CreateLabelsOptions } from './seal/labels.js';
 export { replicaId, proverIdFromMinerId } from './seal/replica-id.js';
 export { sealPreCommit1, type PreCommit1Input, type PreCommit1Output } from './seal/pc1.js';
-export { PC1_GATHER_ENV, pc1GatherDefault } from './seal/pc1-gather.js';
+export { GATHER_AUTO_MIN_LAYER_BYTES, PC1_GATHER_ENV, type Pc1Gather, pc1GatherDefault } from './seal/pc1-gather.js';
 export { sealPreCommit2, type PreCommit2Output } from './seal/pc2.js';
 export { sealCommit1 } from './seal/c1.js';
 export {

@@ -40,7 +40,7 @@ import {
   sameRun,
   writeCheckpoint,
 } from './pc1-checkpoint.js';
-import { pc1GatherDefault } from './pc1-gather.js';
+import { gathersFor, isPc1Gather, type Pc1Gather, pc1GatherDefault } from './pc1-gather.js';
 import { replicaId as computeReplicaId } from './replica-id.js';
 import { unsealedCommD } from './unsealed-comm-d.js';
 
@@ -76,11 +76,12 @@ export interface PreCommit1Input {
   readonly chunkNodes?: number | undefined;
   /**
    * Gather each node's parent labels on a second native thread, a small ring ahead of the
-   * labeller (native/sdr.ts `LabelRangeArgs.gather`): PC1 then uses two cores, and layers far
-   * beyond the caches label up to 1.5× as fast. A batch gathers when any of its inputs asks.
+   * labeller (native/sdr.ts `LabelRangeArgs.gather`), which then uses two cores: `true` always,
+   * `false` never, `'auto'` where the batch's layer lies beyond the caches (src/seal/pc1-gather.ts).
+   * A batch takes the strongest of its inputs' choices.
    * @default pc1GatherDefault() (`SECTOR_STORAGE_PC1_GATHER`, off when unset)
    */
-  readonly gather?: boolean | undefined;
+  readonly gather?: Pc1Gather | undefined;
 }
 
 
@@ -187,7 +188,7 @@ async function prepare(input: PreCommit1Input, ctx: TaskContext): Promise<Prepar
   if (typeof input.cacheDir !== 'string' || input.cacheDir === '') throw new InvalidArgumentError('cacheDir is required');
   const chunkNodes = input.chunkNodes ?? PARENT_CHUNK_NODES;
   if (!Number.isSafeInteger(chunkNodes) || chunkNodes < 1) throw new InvalidArgumentError('chunkNodes must be a positive integer');
-  if (input.gather !== undefined && typeof input.gather !== 'boolean') throw new InvalidArgumentError('gather must be a boolean');
+  if (input.gather !== undefined && !isPc1Gather(input.gather)) throw new InvalidArgumentError(`gather must be true, false or 'auto', got ${JSON.stringify(input.gather)}`);
   if (input.pieces !== undefined) {
     const total = input.pieces.reduce((s, p) => s + p.size, 0);
     if (total !== info.sectorSize) {
@@ -400,8 +401,9 @@ export async function sealPreCommit1Batch(inputs: readonly PreCommit1Input[], ct
   const dirs = new Set(preps.map((p) => p.input.cacheDir));
   if (dirs.size !== preps.length) throw new InvalidArgumentError('every sector of a PC1 batch needs its own cacheDir');
   const chunkNodes = Math.min(...preps.map((p) => p.chunkNodes));
-  const gather = inputs.some((i) => i.gather === true) || (inputs.every((i) => i.gather === undefined) && pc1GatherDefault());
   const { nodes, layers, sectorSize } = info;
+  const modes = inputs.map((i) => i.gather ?? pc1GatherDefault());
+  const gather = gathersFor(modes.includes(true) || (modes.includes('auto') ? 'auto' : false), sectorSize * inputs.length);
   const buffers = new BatchLayers(preps.length, sectorSize, chunkNodes);
   const runs = preps.map((p, i) => new SectorRun(p, buffers, i));
 

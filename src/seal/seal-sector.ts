@@ -33,7 +33,7 @@ import { type Commit1Input, sealCommit1 } from './c1.js';
 import { type SnarkProver, sealCommit2, type VerifyResult, vanillaBundleProver } from './c2.js';
 import { commDToCid, commitmentBytes } from './commitment-cid.js';
 import { type PreCommit1Input, type PreCommit1Output, sealPreCommit1Batch } from './pc1.js';
-import { pc1GatherFromEnv } from './pc1-gather.js';
+import { type Pc1Gather, pc1GatherFromEnv } from './pc1-gather.js';
 import { type PreCommit2Paths, sealPreCommit2 } from './pc2.js';
 import { type VerifySealInput, verifySealDetailed } from './verify.js';
 
@@ -143,11 +143,11 @@ export interface SealSectorsOptions {
   /** Threads PC1 batches spread over (and PC2's native threads). @default every core */
   threads?: number;
   /**
-   * PC1 gathers parents on a second thread per batch (PreCommit1Input.gather). @default
-   * `SECTOR_STORAGE_PC1_GATHER` when set, else on when `threads` leave a core to spare for every
-   * PC1 batch running side by side
+   * How PC1 gathers parents on a second thread per batch (PreCommit1Input.gather). @default
+   * `SECTOR_STORAGE_PC1_GATHER` when set, else `'auto'` when `threads` leave a core to spare for
+   * every PC1 batch running side by side, else off
    */
-  pc1Gather?: boolean;
+  pc1Gather?: Pc1Gather;
   /** @default 32 zero bytes */
   ticket?: Uint8Array;
   /** @default LOTUS_BENCH_SEED */
@@ -201,8 +201,8 @@ export interface SealSectorsResult {
   times: Partial<Record<SealPhase, number>>;
   /** Sizes of the PC1 batches (when PC1 ran). */
   pc1Batches: number[];
-  /** Whether PC1 gathered parents on a second thread per batch (when PC1 ran). */
-  pc1Gather?: boolean;
+  /** How PC1 was to gather parents (when PC1 ran), and whether its first batch did. */
+  pc1Gather?: { mode: Pc1Gather; gathered: boolean };
   /** How PC1's first batch found the parent cache ('created', 'verified', 'adopted', 'repaired'). */
   parentCache?: string;
   sectors: SealedSector[];
@@ -335,7 +335,7 @@ export async function sealSectors(options: SealSectorsOptions): Promise<SealSect
   }
 
   const pc1Batches = wanted.has('pc1') ? pc1BatchSizes(count, threads) : [];
-  const pc1Gather = options.pc1Gather ?? pc1GatherFromEnv() ?? threads >= 2 * Math.max(1, pc1Batches.length);
+  const pc1Gather: Pc1Gather = options.pc1Gather ?? pc1GatherFromEnv() ?? (threads >= 2 * Math.max(1, pc1Batches.length) ? 'auto' : false);
   const pc1 = await phase('pc1', async () => {
     const inputs: PreCommit1Input[] = sectors.map((s, i) => ({
       proof: info.id,
@@ -420,7 +420,7 @@ export async function sealSectors(options: SealSectorsOptions): Promise<SealSect
     phases,
     times,
     pc1Batches,
-    ...(pc1 ? { parentCache: pc1[0]!.stats.parentCache, pc1Gather: pc1[0]!.stats.gather } : {}),
+    ...(pc1 ? { parentCache: pc1[0]!.stats.parentCache, pc1Gather: { mode: pc1Gather, gathered: pc1[0]!.stats.gather === true } } : {}),
     sectors: sealed,
     prover: { name: prover.name, succinct: prover.succinct, acceptedOnChain: prover.acceptedOnChain },
     peakRssMiB: process.resourceUsage().maxRSS / 1024,

@@ -3,7 +3,8 @@
  * exit 2; with `--json` an error is one JSON document on stdout and nothing on stderr. And the
  * small wording a new user meets: counts, numbering, flags in help.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import test from 'ava';
 import { sectorInfoFromRecord } from '../../../src/api/methods/sectors.js';
 import { formatSectorStatus } from '../../../src/cli/commands/sectors.js';
@@ -112,4 +113,17 @@ test('counts are written in words that agree with them', (t) => {
   } as never);
   t.true(formatSectorStatus(info).includes('Pieces:\t2 (1 deal, 1 filler)'));
   t.throws(() => dealPieceSize({ payloadSize: 9_000_000, sectorSize: 8 << 20 }), { message: /a sector of 8388608 bytes holds 8323072 bytes of payload/ });
+});
+
+test('a bad SECTOR_STORAGE_PC1_GATHER stops run and worker at start, naming the variable (exit 1), before a repository is made', async (t) => {
+  const repo = tmpDir();
+  const env = { SECTOR_STORAGE_PC1_GATHER: 'on' };
+  const run = await runCli(repo, ['run', '--listen', '127.0.0.1:0'], 30_000, env);
+  t.is(run.code, 1);
+  t.regex(run.stderr, /^Error: SECTOR_STORAGE_PC1_GATHER="on" must be 1 .* or 0 \[INVALID_ARGUMENT\]/);
+  t.false(existsSync(join(repo, 'api')), 'the daemon never started');
+  const worker = await runCli(repo, ['worker', '--manager', 'http://127.0.0.1:1', '--token', 'x', '--repo', join(repo, 'w')], 30_000, env);
+  t.is(worker.code, 1);
+  t.regex(worker.stderr, /SECTOR_STORAGE_PC1_GATHER="on" must be 1/);
+  cleanup(repo);
 });

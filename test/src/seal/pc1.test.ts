@@ -160,7 +160,12 @@ test.serial('8 MiB PC1 with its parents gathered on a second thread writes the s
   t.true(gathered.stats.gather);
   t.false(plain.stats.gather);
   t.deepEqual(gathered.layerDigests, plain.layerDigests);
-  await t.throwsAsync(sealPreCommit1({ ...input, cacheDir: join(t.context.dir, 'bad'), gather: 'yes' as unknown as boolean }), { instanceOf: InvalidArgumentError, message: /gather must be a boolean/ });
+  // 'auto' leaves an 8 MiB layer to the caches (it gathers from 256 MiB of batch layer on)
+  const auto = await sealPreCommit1({ ...input, cacheDir: join(t.context.dir, 'auto'), gather: 'auto' });
+  t.is(sdrGatheredRanges() - before, 8);
+  t.false(auto.stats.gather);
+  t.deepEqual(auto.layerDigests, plain.layerDigests);
+  await t.throwsAsync(sealPreCommit1({ ...input, cacheDir: join(t.context.dir, 'bad'), gather: 'yes' as unknown as boolean }), { instanceOf: InvalidArgumentError, message: /gather must be true, false or 'auto', got "yes"/ });
 });
 
 const childScript = fileURLToPath(new URL('./helpers/pc1-child.js', import.meta.url));

@@ -66,7 +66,7 @@ test('seal names a bad flag value and exits with a usage or argument error', asy
   t.regex((err as Error & { stderr: string }).stderr, /no registered seal proof for sector size 3072/);
   const env = { ...process.env, SECTOR_STORAGE_PC1_GATHER: 'yes' };
   const bad = await t.throwsAsync(run(process.execPath, [cli, 'seal', '--sector-size', '2KiB', '--phases', 'ap'], { env }));
-  t.regex((bad as Error & { stderr: string }).stderr, /SECTOR_STORAGE_PC1_GATHER="yes" must be 1 \(gather parents on a second thread\) or 0/);
+  t.regex((bad as Error & { stderr: string }).stderr, /SECTOR_STORAGE_PC1_GATHER="yes" must be 1 \(gather parents on a second thread where layers pass the caches\) or 0/);
   t.throws(() => parseHex32('abcd', 'ticket (--ticket)'), { message: /ticket \(--ticket\) must be 64 hex digits/ });
   t.is(parseMinerAddr('t01234'), 1234);
   t.throws(() => parseMinerAddr('t3abc'), { message: /not an ID address/ });
@@ -81,7 +81,7 @@ test('seal --num-sectors 3 --threads 2 batches PC1 and seals every sector as a s
     const r = JSON.parse(stdout);
     t.deepEqual(r.sectors.map((s: { sectorNumber: number }) => s.sectorNumber), [5, 6, 7]);
     t.deepEqual(r.pc1Batches, [2, 1], 'two PC1 batches for two threads');
-    t.false(r.pc1Gather, 'no core to spare for gathering beside two batches on two threads');
+    t.deepEqual(r.pc1Gather, { mode: false, gathered: false }, 'no core to spare for gathering beside two batches on two threads');
     t.is(r.parentCache, 'created');
     t.is(r.threads, 2);
     t.true(r.verified);
@@ -96,18 +96,19 @@ test('seal --num-sectors 3 --threads 2 batches PC1 and seals every sector as a s
   }
 });
 
-test('seal gathers PC1 parents on a spare thread: on with two threads for one sector, off when SECTOR_STORAGE_PC1_GATHER=0', async (t) => {
+test('seal gathers PC1 parents on a spare thread where layers pass the caches: auto with two threads for one sector, off when SECTOR_STORAGE_PC1_GATHER=0', async (t) => {
   const parents = await mkdtemp(join(tmpdir(), 'ss-cli-gather-'));
   try {
     const common = ['seal', '--sector-size', '2KiB', '--phases', 'ap,pc1', '--parent-cache', parents, '--json'];
     const on = JSON.parse((await run(process.execPath, [cli, ...common, '--threads', '2'])).stdout);
-    t.true(on.pc1Gather);
+    // a 2 KiB layer is far inside the caches: 'auto' does not gather it
+    t.deepEqual(on.pc1Gather, { mode: 'auto', gathered: false });
     const env = { ...process.env, SECTOR_STORAGE_PC1_GATHER: '0' };
     const off = JSON.parse((await run(process.execPath, [cli, ...common, '--threads', '2'], { env })).stdout);
-    t.false(off.pc1Gather);
+    t.deepEqual(off.pc1Gather, { mode: false, gathered: false });
     t.is(on.sectors[0].commD, off.sectors[0].commD);
     const forced = JSON.parse((await run(process.execPath, [cli, ...common, '--threads', '1'], { env: { ...process.env, SECTOR_STORAGE_PC1_GATHER: '1' } })).stdout);
-    t.true(forced.pc1Gather);
+    t.deepEqual(forced.pc1Gather, { mode: 'auto', gathered: false });
   } finally {
     await rm(parents, { recursive: true, force: true });
   }
@@ -126,7 +127,7 @@ test('seal --phases ap,pc1 stops after PC1 and keeps its layers; phases that ski
     t.is(r.sectors[0].commR, undefined);
     t.is(r.sectors[0].commD, 'baga6ea4seaqpy7usqklokfx2vxuynmupslkeutzexe2uqurdg5vhtebhxqmpqmy');
     t.deepEqual(r.pc1Batches, [2]);
-    t.false(r.pc1Gather, 'one thread: none to spare');
+    t.deepEqual(r.pc1Gather, { mode: false, gathered: false }, 'one thread: none to spare');
     await stat(join(dir, 'work', 'cache', 's-t01000-2', 'sc-02-data-layer-2.dat'));
     t.deepEqual(await readdir(join(dir, 'work', 'sealed')), []);
     for (const bad of ['pc1,pc2', 'ap,pc2', 'ap,pc3', '']) {
