@@ -162,6 +162,20 @@ static bool array_bytes(napi_env env, napi_value arr, uint32_t i, const char *wh
   return true;
 }
 
+/* The length of a JS array argument; throws a TypeError naming `what` when it is not an array. */
+static bool array_length(napi_env env, napi_value arr, const char *what, uint32_t *len) {
+  bool is_arr = false;
+  if (napi_is_array(env, arr, &is_arr) != napi_ok || (is_arr && napi_get_array_length(env, arr, len) != napi_ok)) {
+    napi_throw_error(env, "NATIVE_CALL_FAILED", what);
+    return false;
+  }
+  if (!is_arr) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", what);
+    return false;
+  }
+  return true;
+}
+
 static bool overlap(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) { return a < b + bn && b < a + an; }
 
 static napi_value sdr_label_range_batch(napi_env env, napi_callback_info info) {
@@ -173,13 +187,7 @@ static napi_value sdr_label_range_batch(napi_env env, napi_callback_info info) {
   SS_CANCEL_FLAG(cancel, 6);
   if (layer < 1 || layer > 0xffffffffULL) SS_RANGE_ERROR("layer must be >= 1");
   uint32_t k = 0;
-  bool is_arr = false;
-  SS_CALL(env, napi_is_array(env, argv[0], &is_arr));
-  if (!is_arr) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "replicaIds must be an array of Uint8Array");
-    return NULL;
-  }
-  SS_CALL(env, napi_get_array_length(env, argv[0], &k));
+  if (!array_length(env, argv[0], "replicaIds must be an array of Uint8Array", &k)) return NULL;
   if (k < 1 || k > SS_SDR_BATCH_MAX) SS_RANGE_ERROR("a batch has 1 to 8 sectors");
   const uint8_t *rids[SS_SDR_BATCH_MAX];
   for (uint32_t s = 0; s < k; s++) {
@@ -219,13 +227,7 @@ static napi_value sdr_batch_split(napi_env env, napi_callback_info info) {
   SS_U64(start, 2);
   if (k < 1 || k > SS_SDR_BATCH_MAX) SS_RANGE_ERROR("a batch has 1 to 8 sectors");
   uint32_t n_outs = 0;
-  bool is_arr = false;
-  SS_CALL(env, napi_is_array(env, argv[3], &is_arr));
-  if (!is_arr) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "outs must be an array of Uint8Array");
-    return NULL;
-  }
-  SS_CALL(env, napi_get_array_length(env, argv[3], &n_outs));
+  if (!array_length(env, argv[3], "outs must be an array of Uint8Array", &n_outs)) return NULL;
   if (n_outs != k) SS_RANGE_ERROR("outs must have one buffer per sector");
   uint8_t *outs[SS_SDR_BATCH_MAX];
   size_t len = 0;

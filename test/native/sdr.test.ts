@@ -355,6 +355,17 @@ test('a gathered range stops at a bad parent and when cancelled, and its thread 
   t.is(threads(), n);
 });
 
+test('the raw labeller and split refuse an argument that should be an array of buffers, naming it', async (t) => {
+  const { binding } = await import('../../native/binding.js');
+  const raw = binding() as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const cur = new Uint8Array(64 * 32);
+  const parents = new Uint32Array(14);
+  t.throws(() => raw.sdrLabelRangeBatch!(new Uint8Array(32), 1, 0, parents, cur, null), { instanceOf: TypeError, message: 'replicaIds must be an array of Uint8Array' });
+  t.throws(() => raw.sdrLabelRangeBatch!([new Uint8Array(32), 'x'], 1, 0, parents, cur, null), { instanceOf: TypeError, message: 'replicaIds must be an array of Uint8Array' });
+  t.throws(() => raw.sdrBatchSplit!(cur, 2, 0, new Uint8Array(32)), { instanceOf: TypeError, message: 'outs must be an array of Uint8Array' });
+  t.throws(() => raw.sdrLabelRange!(new Uint8Array(32), 1, 0, parents, cur, null, undefined, 'yes'), { instanceOf: TypeError, message: 'gather must be a boolean' });
+});
+
 test('batchLayerSplit and batchLayerMerge move a range of every sector between the interleaved and the plain layout', (t) => {
   const nodes = 300;
   for (const k of [1, 2, 3, 8]) {
