@@ -90,6 +90,8 @@ static napi_value sdr_permute(napi_env env, napi_callback_info info) {
   return ss_number(env, (double)ss_sdr_graph_permute(&graph, index));
 }
 
+static bool overlap(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) { return a < b + bn && b < a + an; }
+
 static void count_gathered(napi_env env, bool gathered) {
   ss_instance *inst = ss_get_instance(env);
   if (inst && gathered) inst->gathered_ranges++;
@@ -131,9 +133,11 @@ static napi_value sdr_label_range(napi_env env, napi_callback_info info) {
     if (is_null_or_undefined(env, argv[5])) SS_RANGE_ERROR("previous is required for layer >= 2");
     SS_BYTES(previous, 5);
     if (previous_len != current_len) SS_RANGE_ERROR("previous must be as long as current");
-    if (previous == current) SS_RANGE_ERROR("previous and current must be different buffers");
+    if (overlap(previous, previous_len, current, current_len)) SS_RANGE_ERROR("previous and current must not overlap");
     prev = previous;
   }
+  /* the labeller writes `current` while it (and a gatherer) reads the parents and the previous layer */
+  if (overlap((const uint8_t *)parents, parents_len * 4, current, current_len)) SS_RANGE_ERROR("parents and current must not overlap");
   bool gather;
   if (!gather_arg(env, argc, argv, 7, &gather)) return NULL;
   bool gathered = false;
@@ -176,7 +180,6 @@ static bool array_length(napi_env env, napi_value arr, const char *what, uint32_
   return true;
 }
 
-static bool overlap(const uint8_t *a, size_t an, const uint8_t *b, size_t bn) { return a < b + bn && b < a + an; }
 
 static napi_value sdr_label_range_batch(napi_env env, napi_callback_info info) {
   SS_ARGS_UPTO(6, 8);
@@ -211,6 +214,8 @@ static napi_value sdr_label_range_batch(napi_env env, napi_callback_info info) {
   if (parents_len % SS_SDR_DEGREE != 0) SS_RANGE_ERROR("parents length must be a multiple of 14");
   uint64_t count = parents_len / SS_SDR_DEGREE;
   if (start > nodes || count > nodes - start) SS_RANGE_ERROR("start + parents.length / 14 must be <= nodes");
+  /* the labeller writes `current` while it (and a gatherer) reads the parents and the previous layer */
+  if (overlap((const uint8_t *)parents, parents_len * 4, current, current_len)) SS_RANGE_ERROR("parents and current must not overlap");
   bool gather;
   if (!gather_arg(env, argc, argv, 7, &gather)) return NULL;
   bool gathered = false;

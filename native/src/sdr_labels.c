@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
@@ -100,6 +101,7 @@ static inline void prefetch_parents(const uint32_t *p, const uint8_t *cur, const
 #define GATHER_RING_BYTES (256u << 10) /* ring data per call: well inside a core's L2 */
 #define GATHER_MIN_NODES 4096          /* below this a range is over before a thread helps */
 #define SPIN_BEFORE_YIELD 4096
+#define RUNS_PER_SLOT 16 /* a slot's 14 run pointers padded to two cache lines of their own */
 
 typedef struct {
   const uint32_t *parents;
@@ -108,7 +110,7 @@ typedef struct {
   size_t stride;
   uint32_t layer;
   uint8_t *data;        /* ring × 14 runs of `stride` bytes */
-  const uint8_t **runs; /* ring × 14 pointers: into `data`, or into the current layer */
+  const uint8_t **runs; /* ring × RUNS_PER_SLOT pointers: into `data`, or into the current layer */
   pthread_t thread;
   uint64_t produced __attribute__((aligned(64)));
   uint64_t consumed __attribute__((aligned(64)));
@@ -122,21 +124,33 @@ static inline void spin_pause(unsigned *spins) {
   if (++*spins % SPIN_BEFORE_YIELD == 0) sched_yield();
 }
 
+/* The gatherer usually runs ahead and finds the ring full. It then waits until half of it is free,
+ * sleeping between looks, so that a thread ahead costs its core little (the labeller still has
+ * half a ring, 32 to 256 nodes, before it could run dry: longer than the sleep). */
+static void wait_for_room(void) {
+  struct timespec ts = {0, 20000};
+  nanosleep(&ts, NULL);
+}
+
 static void *gather_main(void *arg) {
   gatherer *g = arg;
   uint64_t cons = 0;
   for (uint64_t i = 0; i < g->count; i++) {
-    unsigned spins = 0;
-    if (i % 32 == 0 || i >= cons + g->ring) cons = __atomic_load_n(&g->consumed, __ATOMIC_ACQUIRE);
-    while (i >= cons + g->ring) {
+    if (i % 32 == 0 || i >= cons + g->ring) {
       if (__atomic_load_n(&g->stop, __ATOMIC_RELAXED)) return NULL;
-      spin_pause(&spins);
       cons = __atomic_load_n(&g->consumed, __ATOMIC_ACQUIRE);
+    }
+    if (i >= cons + g->ring) {
+      while (i + g->ring / 2 >= cons + g->ring) {
+        if (__atomic_load_n(&g->stop, __ATOMIC_RELAXED)) return NULL;
+        wait_for_room();
+        cons = __atomic_load_n(&g->consumed, __ATOMIC_ACQUIRE);
+      }
     }
     const uint32_t *p = g->parents + SS_SDR_DEGREE * i;
     const uint64_t slot = i % g->ring;
     uint8_t *d = g->data + slot * SS_SDR_DEGREE * g->stride;
-    const uint8_t **r = g->runs + slot * SS_SDR_DEGREE;
+    const uint8_t **r = g->runs + slot * RUNS_PER_SLOT;
     const uint64_t labelled = g->start + cons; /* every node below is labelled and visible */
     for (int j = 0; j < SS_SDR_BASE_DEGREE; j++) {
       /* an invalid parent (>= the node) is never read here: the labeller refuses its node */
@@ -166,11 +180,10 @@ static gatherer *gather_start(const uint32_t *parents, const uint8_t *cur, const
   while (ring > 16 && ring * SS_SDR_DEGREE * stride > GATHER_RING_BYTES) ring /= 2;
   gatherer *g = NULL;
   if (posix_memalign((void **)&g, 64, sizeof *g) != 0) return NULL;
-  memset(g, 0, sizeof *g);
   *g = (gatherer){.parents = parents, .cur = cur, .prev = prev, .start = start, .count = count, .nodes = nodes,
                   .ring = ring, .stride = stride, .layer = layer};
-  g->runs = malloc(ring * SS_SDR_DEGREE * sizeof *g->runs);
-  if (g->runs == NULL || posix_memalign((void **)&g->data, 64, ring * SS_SDR_DEGREE * stride) != 0) g->data = NULL;
+  if (posix_memalign((void **)&g->runs, 64, ring * RUNS_PER_SLOT * sizeof *g->runs) != 0) g->runs = NULL;
+  if (g->runs != NULL && posix_memalign((void **)&g->data, 64, ring * SS_SDR_DEGREE * stride) != 0) g->data = NULL;
   if (g->data == NULL || pthread_create(&g->thread, NULL, gather_main, g) != 0) {
     free(g->data);
     free(g->runs);
@@ -192,10 +205,10 @@ static inline const uint8_t *const *gather_take(gatherer *g, uint64_t i, uint64_
     const uint64_t slot = (i + PREFETCH_AHEAD) % g->ring;
     const uint8_t *d = g->data + slot * SS_SDR_DEGREE * g->stride;
     for (size_t off = 0; off < SS_SDR_DEGREE * g->stride; off += 64) prefetch_line(d + off);
-    prefetch_line(g->runs + slot * SS_SDR_DEGREE);
-    prefetch_line((const uint8_t *)(g->runs + slot * SS_SDR_DEGREE) + SS_SDR_DEGREE * sizeof(void *) - 1);
+    prefetch_line(g->runs + slot * RUNS_PER_SLOT);
+    prefetch_line(g->runs + slot * RUNS_PER_SLOT + 8);
   }
-  return g->runs + (i % g->ring) * SS_SDR_DEGREE;
+  return g->runs + (i % g->ring) * RUNS_PER_SLOT;
 }
 
 static inline void gather_done(gatherer *g, uint64_t i) {

@@ -364,6 +364,14 @@ test('the raw labeller and split refuse an argument that should be an array of b
   t.throws(() => raw.sdrLabelRangeBatch!([new Uint8Array(32), 'x'], 1, 0, parents, cur, null), { instanceOf: TypeError, message: 'replicaIds must be an array of Uint8Array' });
   t.throws(() => raw.sdrBatchSplit!(cur, 2, 0, new Uint8Array(32)), { instanceOf: TypeError, message: 'outs must be an array of Uint8Array' });
   t.throws(() => raw.sdrLabelRange!(new Uint8Array(32), 1, 0, parents, cur, null, undefined, 'yes'), { instanceOf: TypeError, message: 'gather must be a boolean' });
+  // the labeller writes `current` while it, and a gatherer, read the parents and the previous layer
+  const shared = new ArrayBuffer(4096 * 32);
+  const layer = new Uint8Array(shared, 0, 64 * 32);
+  const inside = new Uint32Array(shared, 32 * 32, 14);
+  t.throws(() => raw.sdrLabelRange!(new Uint8Array(32), 1, 0, inside, layer, null), { instanceOf: RangeError, message: 'parents and current must not overlap' });
+  t.throws(() => raw.sdrLabelRangeBatch!([new Uint8Array(32)], 1, 0, inside, layer, null), { instanceOf: RangeError, message: 'parents and current must not overlap' });
+  const half = new Uint8Array(shared, 32 * 32, 64 * 32);
+  t.throws(() => raw.sdrLabelRange!(new Uint8Array(32), 2, 0, parents, layer, half), { instanceOf: RangeError, message: 'previous and current must not overlap' });
 });
 
 test('batchLayerSplit and batchLayerMerge move a range of every sector between the interleaved and the plain layout', (t) => {
