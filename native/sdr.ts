@@ -125,7 +125,7 @@ export interface LabelRangeArgs {
   /**
    * Gather the parents' labels on a second native thread, a small ring ahead of the labeller:
    * beyond the caches the labeller then reads one contiguous slot per node instead of waiting on
-   * random reads (one 512 MiB sector's layer 2 ran 1.46× as fast on the project machine). It
+   * random reads (a 512 MiB sector's PC1 ran 1.29× as fast on the project machine). It
    * uses another core while the call runs; ranges under 4 096 nodes label without it. Same labels.
    */
   readonly gather?: boolean | undefined;

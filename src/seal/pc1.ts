@@ -84,7 +84,6 @@ export interface PreCommit1Input {
   readonly gather?: Pc1Gather | undefined;
 }
 
-
 /**
  * The result of PC1, consumed by PC2: plain data (JSON- and structured-clone-safe), byte
  * strings in lowercase hex. The labels themselves are the layer files in `cacheDir`.

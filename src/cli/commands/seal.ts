@@ -67,7 +67,7 @@ const seal = defineCommand({
     'sector-number': { type: 'string', valueName: 'N', description: 'sector number (of the first sector)', defaultText: '1' },
     'num-sectors': { type: 'string', valueName: 'N', description: 'sectors to seal, numbered from --sector-number, their PC1 batched', defaultText: '1' },
     phases: { type: 'string', valueName: 'LIST', description: `the phases to run, a prefix of ${PHASE_NAMES}`, defaultText: 'all' },
-    threads: { type: 'string', valueName: 'N', description: 'threads for the whole run: PC1 batches side by side, PC2 native threads; where they leave a core to spare for every PC1 batch, a second thread gathers its parents ahead (SECTOR_STORAGE_PC1_GATHER=1 or 0 decides instead)', defaultText: 'every core' },
+    threads: { type: 'string', valueName: 'N', description: 'threads for the whole run: PC1 batches side by side, PC2 native threads; where they leave a core to spare for every PC1 batch, a second thread gathers the parents of layers beyond the caches (SECTOR_STORAGE_PC1_GATHER=1 or 0 decides instead)', defaultText: 'every core' },
     ticket: { type: 'string', valueName: 'HEX', description: '32-byte sealing ticket in hex', defaultText: '32 zero bytes' },
     seed: { type: 'string', valueName: 'HEX', description: '32-byte interactive seed in hex', defaultText: 'lotus-bench seed 0102…1fff' },
     dir: { type: 'string', valueName: 'DIR', description: 'working directory, kept afterwards', defaultText: 'a temporary directory, removed afterwards' },
