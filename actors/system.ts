@@ -55,6 +55,7 @@ import { limitsFromEnv } from '../src/tasks/resources.js';
 import { TASK_TYPES, type TaskType } from '../src/tasks/task-types.js';
 import { DEFAULT_PC1_BATCH_WAIT_MS, checkPc1Batch } from '../machines/scheduler/pc1-batch.js';
 import { LOCAL_WORKER_ID, type WorkerInfo, type WorkerResources, checkWorkerInfo } from '../src/tasks/worker-info.js';
+import { type Pc1Gather, pc1GatherDefault, pc1GatherFrom } from '../src/seal/pc1-gather.js';
 import { localResources } from '../src/worker/local-resources.js';
 import { type Logger, defaultLogger } from '../src/log/logger.js';
 import type { TaskProgress } from '../src/lifecycle/task-context.js';
@@ -169,6 +170,11 @@ export interface DaemonSystemOptions {
   ignoreResources?: boolean;
   /** The local worker's per-type limits. @default Lotus's `<TASK>_<SIZE>_MAX_CONCURRENT` variables for the sector size */
   localLimits?: Partial<Record<TaskType, number>>;
+  /**
+   * How the local worker's PC1 gathers parents (src/seal/pc1-gather.ts); where it does, the
+   * scheduler counts its PC1 as two threads. @default SECTOR_STORAGE_PC1_GATHER (off when unset)
+   */
+  pc1Gather?: Pc1Gather;
   /** No scheduling pass this long after start (Lotus InitWait), so reconnecting workers are there. @default 0 */
   initWaitMs?: number;
   /** PC1s of one size the local worker labels together (docs/design/scheduler.md §8), 1 to 8. @default 1 */
@@ -279,7 +285,11 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   const localTasks = [...(options.localTasks ?? TASK_TYPES)];
   const sectorSize = sealProofInfo(options.sealProof).sectorSize;
   const localLimits = options.localLimits ?? limitsFromEnv(process.env, sectorSize, localTasks);
-  const resources = options.localResources ?? localResources(options.pool.threads);
+  const pc1Gather = options.pc1Gather ?? pc1GatherDefault();
+  const gatherFrom = pc1GatherFrom(pc1Gather);
+  const { pc1GatherFrom: _declared, ...measured } = options.localResources ?? localResources(options.pool.threads);
+  // declared from the mode the worker runs PC1 with, so the scheduler counts what PC1 really uses
+  const resources: WorkerResources = gatherFrom === undefined ? measured : { ...measured, pc1GatherFrom: gatherFrom };
 
   const db = options.db ?? openDatabase(options.dbPath!);
   const ownsDb = !options.db;
@@ -462,7 +472,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
     remote = options.remoteStore?.(localStore);
     worker = new LocalWorker(
       { pool: options.pool, localStore, locks, sources, ...(remote ? { remote } : {}), ...(options.parentCacheDir ? { parentCacheDir: options.parentCacheDir } : {}), log },
-      { hostname, ...(options.uploadIdleMs !== undefined ? { uploadIdleMs: options.uploadIdleMs } : {}) },
+      { hostname, pc1Gather, ...(options.uploadIdleMs !== undefined ? { uploadIdleMs: options.uploadIdleMs } : {}) },
     );
     markReady();
     if (localTasks.length > 0) registry.connect(localInfo(), options.taskRunner ?? worker);

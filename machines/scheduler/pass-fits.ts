@@ -39,9 +39,9 @@ export class FitTable {
   readonly sectorSize: number[] = [];
   /** The task type's bit in an offer mask. */
   readonly bit: number[] = [];
-  /** Needs by fit, then by worker index (filled as asked); workers with as many threads share one. */
+  /** Needs by fit, then by worker index (filled as asked); workers with the same threads and PC1 gathering share one. */
   readonly #needs: (Need | undefined)[][] = [];
-  readonly #byCpus: Map<number, Need>[] = [];
+  readonly #byThreads: Map<string, Need>[] = [];
   readonly #workers: number;
 
   constructor(workers: number) {
@@ -67,7 +67,7 @@ export class FitTable {
       this.sectorSize.push(sectorSize);
       this.bit.push(typeBit(type));
       this.#needs.push(new Array<Need | undefined>(this.#workers));
-      this.#byCpus.push(new Map());
+      this.#byThreads.push(new Map());
     }
     return f;
   }
@@ -77,11 +77,12 @@ export class FitTable {
     const row = this.#needs[f]!;
     let need = row[w];
     if (need === undefined) {
-      const byCpus = this.#byCpus[f]!;
-      need = byCpus.get(resources.cpus);
+      const byThreads = this.#byThreads[f]!;
+      const key = `${resources.cpus}/${resources.pc1GatherFrom ?? '-'}`;
+      need = byThreads.get(key);
       if (need === undefined) {
         need = needOf(this.type[f]!, this.sectorSize[f]!, resources);
-        byCpus.set(resources.cpus, need);
+        byThreads.set(key, need);
       }
       row[w] = need;
     }

@@ -31,8 +31,8 @@ export function emptyPool(): ResourcePool {
 }
 
 /** The demand of a task of `type` for `sectorSize` sectors on a worker with `resources`. */
-export function needOf(type: TaskType, sectorSize: number, resources: Pick<WorkerResources, 'cpus'>): Need {
-  return { type, res: taskResources(type, sectorSize), threads: threadsOf(type, sectorSize, resources.cpus) };
+export function needOf(type: TaskType, sectorSize: number, resources: Pick<WorkerResources, 'cpus' | 'pc1GatherFrom'>): Need {
+  return { type, res: taskResources(type, sectorSize), threads: threadsOf(type, sectorSize, resources.cpus, resources.pc1GatherFrom) };
 }
 
 /** Adds a task to a pool (in place). */

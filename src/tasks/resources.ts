@@ -88,8 +88,11 @@ export function taskResources(type: TaskType, sectorSize: number): TaskResources
  * - C1 and FIN take one: every worker runs task bodies on a pool thread each, and a task sent to a
  *   full pool would wait inside it while counted as running. GET moves files on the main thread
  *   and takes none, as in Lotus.
+ * - PC1 takes two (one on a 1-thread worker) for sectors of `pc1GatherFrom` bytes or more: there
+ *   its worker's labeller has a second thread gather the parents (WorkerResources.pc1GatherFrom).
  */
-export function threadsOf(type: TaskType, sectorSize: number, cpus: number): number {
+export function threadsOf(type: TaskType, sectorSize: number, cpus: number, pc1GatherFrom?: number): number {
+  if (type === 'PC1' && pc1GatherFrom !== undefined && sectorSize >= pc1GatherFrom) return Math.min(2, cpus);
   const p = taskResources(type, sectorSize).maxParallelism;
   if (p === -1) return cpus - Math.floor((cpus * 8) / 100);
   if (p === 0) return type === 'GET' ? 0 : 1;

@@ -17,6 +17,12 @@ export interface WorkerResources {
   memReserved: number;
   /** GPU names; empty when the worker has none. */
   gpus: string[];
+  /**
+   * Sectors of this many bytes or more have their PC1 parents gathered on a second thread
+   * (`SECTOR_STORAGE_PC1_GATHER=1` on the worker, src/seal/pc1-gather.ts), so such a PC1 takes
+   * two threads. Absent: the worker's PC1 never gathers.
+   */
+  pc1GatherFrom?: number;
 }
 
 /** A worker, as it registers with the scheduler. */
@@ -57,6 +63,7 @@ export function checkWorkerInfo(info: unknown): WorkerInfo {
   for (const f of ['memPhysical', 'memSwap', 'memReserved'] as const) if (!count(r[f])) throw bad(`resources.${f} must be a non-negative integer of bytes`, r[f]);
   if ((r.memPhysical as number) === 0) throw bad('resources.memPhysical must be positive', r.memPhysical);
   if (!Array.isArray(r.gpus) || !r.gpus.every((g) => typeof g === 'string')) throw bad('resources.gpus must be an array of names', r.gpus);
+  if (r.pc1GatherFrom !== undefined && !count(r.pc1GatherFrom)) throw bad('resources.pc1GatherFrom must be a non-negative integer of bytes', r.pc1GatherFrom);
   if (typeof w.ignoreResources !== 'boolean') throw bad('ignoreResources must be a boolean', w.ignoreResources);
   if (!Array.isArray(w.paths) || !w.paths.every((p) => typeof p === 'string' && p !== '')) throw bad('paths must be an array of storage ids', w.paths);
   if (w.limits !== undefined) {
@@ -76,6 +83,7 @@ export function checkWorkerInfo(info: unknown): WorkerInfo {
       memSwap: r.memSwap as number,
       memReserved: r.memReserved as number,
       gpus: [...(r.gpus as string[])],
+      ...(r.pc1GatherFrom !== undefined ? { pc1GatherFrom: r.pc1GatherFrom as number } : {}),
     },
     ignoreResources: w.ignoreResources,
     paths: [...new Set(w.paths as string[])],

@@ -27,8 +27,8 @@ interface Member {
   reject(err: unknown): void;
 }
 
-/** One batch while its members gather and while it runs. */
-class Gathering {
+/** One batch while its members arrive and while it runs. */
+class Assembly {
   readonly members = new Map<string, Member>();
   /** Members that handed their input over or failed before: once all have and it stopped, it is forgotten. */
   readonly arrived = new Set<string>();
@@ -61,7 +61,7 @@ class Gathering {
 /** The batches of one worker's pool. */
 export class Pc1Batches {
   readonly #pool: SealerPool;
-  readonly #batches = new Map<string, Gathering>();
+  readonly #batches = new Map<string, Assembly>();
 
   constructor(pool: SealerPool) {
     this.#pool = pool;
@@ -72,7 +72,7 @@ export class Pc1Batches {
    * once the batch has run, or rejects (see the module comment).
    */
   label(batch: { id: string; calls: readonly string[] }, callId: string, input: PreCommit1Input, run: { signal: AbortSignal; onProgress?: (p: TaskProgress) => void }): Promise<PreCommit1Output> {
-    const g = this.#gathering(batch);
+    const g = this.#assembly(batch);
     g.arrived.add(callId);
     return new Promise<PreCommit1Output>((resolve, reject) => {
       if (g.broken) {
@@ -97,7 +97,7 @@ export class Pc1Batches {
    * batch stops rather than wait for it.
    */
   watch(batch: { id: string; calls: readonly string[] }, callId: string, signal: AbortSignal): void {
-    const g = this.#gathering(batch);
+    const g = this.#assembly(batch);
     const onAbort = () => {
       if (!g.arrived.has(callId)) this.abandon(batch, callId, signal.reason ?? new AbortedError(`call ${callId} aborted`));
     };
@@ -107,27 +107,27 @@ export class Pc1Batches {
 
   /** Member `callId` failed before it could hand its input over: the batch stops. */
   abandon(batch: { id: string; calls: readonly string[] }, callId: string, error: unknown): void {
-    const g = this.#gathering(batch);
+    const g = this.#assembly(batch);
     g.arrived.add(callId);
     g.break(callId, error);
     this.#forget(g);
   }
 
   /** A batch that stopped before it ran is kept until every member has arrived (a late one learns it stopped). */
-  #forget(g: Gathering): void {
+  #forget(g: Assembly): void {
     if (!g.running && g.arrived.size >= g.calls.length) this.#batches.delete(g.id);
   }
 
-  #gathering(batch: { id: string; calls: readonly string[] }): Gathering {
+  #assembly(batch: { id: string; calls: readonly string[] }): Assembly {
     let g = this.#batches.get(batch.id);
     if (!g) {
-      g = new Gathering(batch.id, batch.calls);
+      g = new Assembly(batch.id, batch.calls);
       this.#batches.set(batch.id, g);
     }
     return g;
   }
 
-  #run(g: Gathering): void {
+  #run(g: Assembly): void {
     g.running = true;
     const order = g.calls.map((id) => g.members.get(id)!);
     const progress = (p: TaskProgress) => {

@@ -11,6 +11,7 @@ import type { RemoteStore } from '../storage/remote-store.js';
 import type { UploadStream } from './upload-stream.js';
 import type { Logger } from '../log/logger.js';
 import type { Pc1Batches } from './pc1-batch.js';
+import type { Pc1Gather } from '../seal/pc1-gather.js';
 
 /**
  * The sector lock table tasks lock in: the daemon's own table (src/storage/sector-locks.ts), or,
@@ -66,6 +67,11 @@ export interface LocalWorkerOptions {
   provableLockWaitMs?: number;
   /** @default os.hostname() */
   hostname?: string;
+  /**
+   * How its PC1 gathers parents (src/seal/pc1-gather.ts); the worker declares it in its resources
+   * (`pc1GatherFrom`), so the two must come from here. @default SECTOR_STORAGE_PC1_GATHER (off when unset)
+   */
+  pc1Gather?: Pc1Gather;
 }
 
 /** One call of a task: its cancellation and its progress sink. */
@@ -92,8 +98,10 @@ export interface WorkerEnv {
   readonly log: Logger;
   readonly uploadIdleMs: number;
   readonly provableLockWaitMs: number;
-  /** PC1 batches gathering or running on the pool. */
+  /** PC1 batches while their members arrive and while they run on the pool. */
   readonly pc1Batches: Pc1Batches;
+  /** How PC1 gathers its parents ({@link LocalWorkerOptions.pc1Gather}). */
+  readonly pc1Gather: Pc1Gather;
 }
 
 /** Default of {@link LocalWorkerOptions.uploadIdleMs}. */

@@ -42,6 +42,8 @@ export interface WorkerResourcesJson {
   MemReserved: number;
   CPUs: number;
   GPUs: string[];
+  /** Not Lotus's: sectors from this size up have their PC1 parents gathered on a second thread (two threads each). */
+  PC1GatherFrom?: number;
 }
 
 /** A resource pool's use, as Lotus's WorkerStats fields. */
@@ -110,7 +112,7 @@ export function workerStatsOf(w: WorkerState): WorkerStatsJson {
     Info: {
       Hostname: w.info.hostname,
       IgnoreResources: w.info.ignoreResources,
-      Resources: { MemPhysical: r.memPhysical, MemSwap: r.memSwap, MemReserved: r.memReserved, CPUs: r.cpus, GPUs: [...r.gpus] },
+      Resources: { MemPhysical: r.memPhysical, MemSwap: r.memSwap, MemReserved: r.memReserved, CPUs: r.cpus, GPUs: [...r.gpus], ...(r.pc1GatherFrom !== undefined ? { PC1GatherFrom: r.pc1GatherFrom } : {}) },
     },
     Enabled: w.enabled && w.connected,
     ...poolJson(w.active),

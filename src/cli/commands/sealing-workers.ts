@@ -42,6 +42,7 @@ export function formatWorkers(stats: Record<string, WorkerStatsJson>): string[] 
     const vmemUsed = r.MemReserved + s.MemUsedMax;
     lines.push(`\tVMEM: [${bar([(r.MemReserved * BAR_COLS) / vmem, (s.MemUsedMax * BAR_COLS) / vmem])}] ${Math.floor((vmemUsed * 100) / vmem)}% ${formatSize(vmemUsed)}/${formatSize(vmem)}`);
     for (const gpu of r.GPUs) lines.push(`\tGPU: ${gpu}, ${s.GpuUsed ? '' : 'not '}used`);
+    if (r.PC1GatherFrom !== undefined) lines.push(`\tPC1:  parents gathered on a second thread for ${r.PC1GatherFrom === 0 ? 'every sector' : `sectors of ${formatSize(r.PC1GatherFrom)} and up`} (2 threads each)`);
     const limits = Object.entries(s.Limits).map(([t, n]) => `${t}≤${n}`);
     if (limits.length > 0) lines.push(`\tLIMITS: ${limits.join(' ')}`);
     if (s.Prepared.length > 0) lines.push(`\tPREPARING: ${s.Prepared.join(' ')} (${s.Preparing.CpuUse} core(s) held)`);

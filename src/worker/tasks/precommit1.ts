@@ -59,6 +59,7 @@ export async function runPreCommit1(env: WorkerEnv, task: TaskOf<'PC1'>, run: Ta
       ticket,
       pieces: input.pieces.map((p) => ({ size: p.paddedSize })),
       parentCacheDir: env.parentCacheDir,
+      gather: env.pc1Gather,
     };
     handedOver = true;
     // in a batch, one pool task labels every member's sector (src/worker/pc1-batch.ts)
@@ -66,6 +67,7 @@ export async function runPreCommit1(env: WorkerEnv, task: TaskOf<'PC1'>, run: Ta
       ? await env.pc1Batches.label(batch, batch.callId, pc1Input, run)
       : await env.pool.run('pc1', pc1Input, { signal: run.signal, ...(run.onProgress ? { onProgress: run.onProgress } : {}) });
     if (out.resumedLayers > 0) env.log.info(`PC1 of ${name}: resumed after ${out.resumedLayers} of ${out.layers} layers from its checkpoint`);
+    if (out.stats.gather) env.log.info(`PC1 of ${name}: parents gathered on a second thread`);
     if (out.commD !== expectedCommD) {
       throw new PartialFileCorruptError(
         `unsealed file ${unsealed.path} of ${name} has CommD ${out.commD}, but its ${input.pieces.length} recorded pieces give ${expectedCommD}`,

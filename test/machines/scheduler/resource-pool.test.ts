@@ -52,6 +52,22 @@ test('threads: a multithreaded task does not fit beside another on the same pool
   t.deepEqual(pool, emptyPool(), 'free is the reverse of add');
 });
 
+test('threads: on a 2-thread worker that gathers PC1 parents, one 512 MiB PC1 fills it; 8 MiB PC1s still run two at once', (t) => {
+  const M512 = 512 << 20;
+  const gathering = info({ cpus: 2, pc1GatherFrom: 256 << 20 });
+  const pool = emptyPool();
+  addTo(pool, needOf('PC1', M512, gathering.resources), gathering.resources);
+  t.is(pool.cpuUse, 2);
+  t.false(canHandle(pool, needOf('PC1', M512, gathering.resources), gathering), 'its labeller and its gatherer hold both threads');
+  const small = emptyPool();
+  addTo(small, needOf('PC1', 8 << 20, gathering.resources), gathering.resources);
+  t.true(canHandle(small, needOf('PC1', 8 << 20, gathering.resources), gathering));
+  const plain = info({ cpus: 2 });
+  const two = emptyPool();
+  addTo(two, needOf('PC1', M512, plain.resources), plain.resources);
+  t.true(canHandle(two, needOf('PC1', M512, plain.resources), plain), 'a worker that does not gather runs two');
+});
+
 test('a worker with a GPU runs one GPU task at a time; without a GPU the flag never blocks', (t) => {
   const gpu = info({ gpus: ['A100'] });
   const pool = emptyPool();

@@ -354,3 +354,19 @@ test('canFit: when the first worker with room fills it looks on to the next one;
   t.false(planner.canFit('C1', K2));
   t.true(planner.canFit('PC1', K2), 'another fit keeps its own answer');
 });
+
+test('a worker that gathers PC1 parents fits one 512 MiB PC1 a window on two threads, beside a worker of as many threads that does not and fits two (their needs are not shared)', (t) => {
+  const M512 = 512 * 2 ** 20;
+  const two: WorkerResources = { ...BIG, cpus: 2 };
+  const calls = Array.from({ length: 8 }, (_, i) => call(String(i), 'PC1', ALLOC_PC1, { sectorSize: M512 }));
+  const r = planAll(calls, [worker('plain', { resources: two }), worker('gathers', { resources: { ...two, pc1GatherFrom: 256 * 2 ** 20 } })], { paths: roomy('plain', 'gathers'), claims: {} });
+  t.deepEqual(
+    r.windows.gathers!.map((w) => w.todo.length),
+    [1, 1],
+    'its labeller and its gatherer fill both threads',
+  );
+  t.deepEqual(
+    r.windows.plain!.map((w) => w.todo.length),
+    [2, 2],
+  );
+});

@@ -109,21 +109,23 @@ test('a worker reconnects when its manager restarts, and says hello again', asyn
   t.true(state.daemon.output().includes(`worker ${start.id} connected from 127.0.0.1`));
 });
 
-test("a worker declares the per-type limits of its <TASK>_MAX_CONCURRENT variables and the GPUs of --gpus; the manager's WorkerStats shows them; a bad value is refused naming the variable", async (t) => {
+test("a worker declares the per-type limits of its <TASK>_MAX_CONCURRENT variables, the GPUs of --gpus and its PC1 gathering (SECTOR_STORAGE_PC1_GATHER); the manager's WorkerStats shows them; a bad value is refused naming the variable", async (t) => {
   const { repo, worker } = await setup(t);
-  const w = worker('limited', { taskTypes: 'PC1,PC2,C2', env: { PC1_MAX_CONCURRENT: '1', C2_MAX_CONCURRENT: '0' }, extra: ['--gpus', '1'] });
+  const w = worker('limited', { taskTypes: 'PC1,PC2,C2', env: { PC1_MAX_CONCURRENT: '1', C2_MAX_CONCURRENT: '0', SECTOR_STORAGE_PC1_GATHER: '1' }, extra: ['--gpus', '1'] });
   const start = await w.started();
   await w.logged(/^connected to the manager/);
   const api = new ApiClient(managerOf(repo));
   t.teardown(() => api.close());
-  const stats = (await api.call('WorkerStats')) as Record<string, { Limits?: Record<string, number>; Info: { Resources: { GPUs: string[] } } }>;
+  const stats = (await api.call('WorkerStats')) as Record<string, { Limits?: Record<string, number>; Info: { Resources: { GPUs: string[]; PC1GatherFrom?: number } } }>;
   t.deepEqual(stats[start.id]?.Limits, { PC1: 1 }, '0 is no limit');
   t.deepEqual(stats[start.id]?.Info.Resources.GPUs, ['declared-gpu-0 (operator --gpus; no GPU is used)']);
+  t.is(stats[start.id]?.Info.Resources.PC1GatherFrom, 256 * 2 ** 20, 'its PC1 of 256 MiB sectors and up counts two threads');
   const plain = worker('plain');
   const p = await plain.started();
   await plain.logged(/^connected to the manager/);
-  const again = (await api.call('WorkerStats')) as Record<string, { Info: { Resources: { GPUs: string[] } } }>;
+  const again = (await api.call('WorkerStats')) as Record<string, { Info: { Resources: { GPUs: string[]; PC1GatherFrom?: number } } }>;
   t.deepEqual(again[p.id]?.Info.Resources.GPUs, [], 'no GPU is detected: none is declared by default');
+  t.is(again[p.id]?.Info.Resources.PC1GatherFrom, undefined, 'nor gathering');
 
   const bad = worker('bad-limit', { env: { PC2_MAX_CONCURRENT: 'two' } });
   t.is((await bad.exited).code, 1);

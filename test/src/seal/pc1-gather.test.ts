@@ -4,7 +4,9 @@
  */
 import test from 'ava';
 import { InvalidArgumentError } from '../../../src/errors.js';
-import { GATHER_AUTO_MIN_LAYER_BYTES, gathersFor, pc1GatherDefault, pc1GatherFromEnv } from '../../../src/seal/pc1-gather.js';
+import { GATHER_AUTO_MIN_LAYER_BYTES, gathersFor, pc1GatherDefault, pc1GatherFrom, pc1GatherFromEnv } from '../../../src/seal/pc1-gather.js';
+import { allSealProofs } from '../../../src/sector/proofs.js';
+import { PC1_BATCH_MAX } from '../../../machines/scheduler/pc1-batch.js';
 
 const MiB = 1024 * 1024;
 
@@ -27,5 +29,18 @@ test('SECTOR_STORAGE_PC1_GATHER: 1 is auto, 0 off, unset or empty leaves the def
   t.is(pc1GatherDefault({ SECTOR_STORAGE_PC1_GATHER: '1' }), 'auto');
   for (const bad of ['true', 'yes', ' 1', '2']) {
     t.throws(() => pc1GatherFromEnv({ SECTOR_STORAGE_PC1_GATHER: bad }), { instanceOf: InvalidArgumentError, message: /^SECTOR_STORAGE_PC1_GATHER=".*" must be 1/ });
+  }
+});
+
+test('the size a worker declares: from the threshold up for auto, every size for true, none for false', (t) => {
+  t.is(pc1GatherFrom('auto'), GATHER_AUTO_MIN_LAYER_BYTES);
+  t.is(pc1GatherFrom(true), 0);
+  t.is(pc1GatherFrom(false), undefined);
+});
+
+test('a batch gathers exactly where its sectors would alone, for every sealing sector size and batch size (what the scheduler counts by)', (t) => {
+  const from = pc1GatherFrom('auto')!;
+  for (const { sectorSize } of allSealProofs()) {
+    for (let k = 1; k <= PC1_BATCH_MAX; k++) t.is(gathersFor('auto', k * sectorSize), sectorSize >= from, `${k} × ${sectorSize} bytes`);
   }
 });

@@ -99,6 +99,18 @@ test('single-threaded tasks take their MaxParallelism; C1 and FIN hold one pool 
   t.is(threadsOf('GET', 32 * GiB, 64), 0);
 });
 
+test('a PC1 whose worker gathers its parents takes two threads from the declared size up (one on a 1-thread worker); UNS and smaller PC1s one', (t) => {
+  const from = 256 * MiB;
+  t.is(threadsOf('PC1', 512 * MiB, 2, from), 2);
+  t.is(threadsOf('PC1', 32 * GiB, 64, from), 2);
+  t.is(threadsOf('PC1', 512 * MiB, 1, from), 1, 'a worker of one thread has no second to count');
+  t.is(threadsOf('PC1', 8 * MiB, 2, from), 1, 'below the size the labeller works alone');
+  t.is(threadsOf('PC1', 2 * KiB, 2, 0), 2, 'a worker that gathers for every size');
+  t.is(threadsOf('PC1', 512 * MiB, 2), 1, 'a worker that declares nothing does not gather');
+  t.is(threadsOf('UNS', 512 * MiB, 2, from), 1, 'unsealing labels nothing');
+  t.is(threadsOf('PC2', 512 * MiB, 8, from), 8, 'other tasks are not affected');
+});
+
 test('per-type limits come from Lotus\'s <TASK>_<SIZE>_MAX_CONCURRENT names for the sector size; 0 or unset is no limit', (t) => {
   t.deepEqual(
     [2 * KiB, 8 * MiB, 512 * MiB, 32 * GiB, 64 * GiB].map(shortSizeName),

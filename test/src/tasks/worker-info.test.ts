@@ -30,6 +30,12 @@ test('a worker info that checks out comes back as a copy with duplicates dropped
   t.not(out.resources, GOOD.resources);
 });
 
+test('a worker that gathers PC1 parents declares from which sector size; the field is kept', (t) => {
+  const info = { ...GOOD, resources: { ...GOOD.resources, pc1GatherFrom: 256 << 20 } };
+  t.is(checkWorkerInfo(info).resources.pc1GatherFrom, 256 << 20);
+  t.false('pc1GatherFrom' in checkWorkerInfo(GOOD).resources, 'absent stays absent');
+});
+
 test('a bad worker info is refused naming the worker and the field', (t) => {
   const cases: [unknown, RegExp][] = [
     [null, /worker info must be an object/],
@@ -39,6 +45,8 @@ test('a bad worker info is refused naming the worker and the field', (t) => {
     [{ ...GOOD, resources: { ...GOOD.resources, memSwap: -1 } }, /resources.memSwap must be a non-negative integer of bytes/],
     [{ ...GOOD, resources: { ...GOOD.resources, memPhysical: 0 } }, /resources.memPhysical must be positive/],
     [{ ...GOOD, resources: { ...GOOD.resources, gpus: [1] } }, /resources.gpus must be an array of names/],
+    [{ ...GOOD, resources: { ...GOOD.resources, pc1GatherFrom: -1 } }, /worker w-1: resources.pc1GatherFrom must be a non-negative integer of bytes, got -1/],
+    [{ ...GOOD, resources: { ...GOOD.resources, pc1GatherFrom: 'auto' } }, /resources.pc1GatherFrom must be a non-negative integer of bytes, got "auto"/],
     [{ ...GOOD, ignoreResources: 'yes' }, /ignoreResources must be a boolean/],
     [{ ...GOOD, paths: [''] }, /paths must be an array of storage ids/],
     [{ ...GOOD, limits: { PC1: 0 } }, /limits.PC1 must be a positive integer, got 0/],

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import type { SchedDiagJson, WorkerStatsJson } from '../../../../src/api/methods/workers.js';
 import type { JobRow } from '../../../../src/cli/commands/sealing.js';
+import { formatWorkers } from '../../../../src/cli/commands/sealing-workers.js';
 import { cleanup, cliJson, daemonArgs, type DaemonProcess, rawRpc, runCli, startDaemon, tmpDir } from '../../../helpers/cli-daemon.js';
 
 let repo = '';
@@ -138,6 +139,31 @@ test.serial('an upload cannot run while the local worker does not run AP: pieces
   t.is(r.code, 1);
   t.regex(r.stderr, /\[NO_WORKER\]/);
   t.regex(r.stderr, /the daemon's local worker does not run AP \(run --local-tasks\)/);
+});
+
+test.serial('with SECTOR_STORAGE_PC1_GATHER=1 the local worker declares that its PC1 gathers parents from 256 MiB sectors up, and sealing workers says so; without it, nothing', async (t) => {
+  const dir = tmpDir('ss-workers-gather-');
+  const gathering = await startDaemon(dir, [...daemonArgs({ sectorSize: '2KiB' }), '--threads', '2'], { SECTOR_STORAGE_PC1_GATHER: '1' });
+  t.teardown(async () => {
+    await gathering.stop();
+    cleanup(dir);
+  });
+  const local = (await cliJson<Record<string, WorkerStatsJson>>(dir, ['sealing', 'workers'])).local!;
+  t.is(local.Info.Resources.PC1GatherFrom, 256 * 2 ** 20);
+  const text = await runCli(dir, ['sealing', 'workers']);
+  t.true(text.stdout.split('\n').includes('\tPC1:  parents gathered on a second thread for sectors of 256 MiB and up (2 threads each)'), text.stdout);
+  t.is((await stats()).local!.Info.Resources.PC1GatherFrom, undefined, 'the daemon started without the variable declares nothing');
+});
+
+test('sealing workers names a worker that gathers for every sector size', (t) => {
+  const lines = formatWorkers({
+    w: {
+      Info: { Hostname: 'h', IgnoreResources: false, Resources: { MemPhysical: 1 << 30, MemSwap: 0, MemReserved: 0, CPUs: 4, GPUs: [], PC1GatherFrom: 0 } },
+      Enabled: true, Connected: true, Cordoned: false, CpuUse: 0, MemUsedMin: 0, MemUsedMax: 0, GpuUsed: false,
+      TaskTypes: ['PC1'], DisabledTypes: [], Paths: [], Limits: {}, Preparing: { CpuUse: 0, MemUsedMin: 0, MemUsedMax: 0, GpuUsed: false }, Running: [], Prepared: [], Windows: [],
+    },
+  });
+  t.true(lines.includes('\tPC1:  parents gathered on a second thread for every sector (2 threads each)'), lines.join('\n'));
 });
 
 test.serial('run --local-tasks with an unknown task type refuses to start, naming it', async (t) => {
