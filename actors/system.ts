@@ -55,8 +55,8 @@ import { limitsFromEnv } from '../src/tasks/resources.js';
 import { TASK_TYPES, type TaskType } from '../src/tasks/task-types.js';
 import { DEFAULT_PC1_BATCH_WAIT_MS, checkPc1Batch } from '../machines/scheduler/pc1-batch.js';
 import { LOCAL_WORKER_ID, type WorkerInfo, type WorkerResources, checkWorkerInfo } from '../src/tasks/worker-info.js';
-import { type Pc1Gather, pc1GatherDefault, pc1GatherFrom } from '../src/seal/pc1-gather.js';
-import { localResources } from '../src/worker/local-resources.js';
+import { type Pc1Gather, pc1GatherDefault } from '../src/seal/pc1-gather.js';
+import { declaredResources, localResources } from '../src/worker/local-resources.js';
 import { type Logger, defaultLogger } from '../src/log/logger.js';
 import type { TaskProgress } from '../src/lifecycle/task-context.js';
 
@@ -286,10 +286,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
   const sectorSize = sealProofInfo(options.sealProof).sectorSize;
   const localLimits = options.localLimits ?? limitsFromEnv(process.env, sectorSize, localTasks);
   const pc1Gather = options.pc1Gather ?? pc1GatherDefault();
-  const gatherFrom = pc1GatherFrom(pc1Gather);
-  const { pc1GatherFrom: _declared, ...measured } = options.localResources ?? localResources(options.pool.threads);
-  // declared from the mode the worker runs PC1 with, so the scheduler counts what PC1 really uses
-  const resources: WorkerResources = gatherFrom === undefined ? measured : { ...measured, pc1GatherFrom: gatherFrom };
+  const resources = declaredResources(options.localResources ?? localResources(options.pool.threads), pc1Gather);
 
   const db = options.db ?? openDatabase(options.dbPath!);
   const ownsDb = !options.db;

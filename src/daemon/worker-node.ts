@@ -28,8 +28,8 @@ import { sectorName } from '../sector/sector-id.js';
 import { limitsFromEnv } from '../tasks/resources.js';
 import { TASK_TYPES, type TaskType } from '../tasks/task-types.js';
 import { LocalWorker } from '../worker/local-worker.js';
-import { localResources } from '../worker/local-resources.js';
-import { pc1GatherDefault, pc1GatherFrom } from '../seal/pc1-gather.js';
+import { declaredResources, localResources } from '../worker/local-resources.js';
+import { pc1GatherDefault } from '../seal/pc1-gather.js';
 import { WorkerCalls } from '../worker/worker-calls.js';
 import { programVersion } from './daemon.js';
 import { startWorkerLink } from './worker-link.js';
@@ -144,10 +144,8 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
     shutdown.push('sealer pool', () => pool.close());
     const hostname = osHostname();
     // measured once, at start, as the daemon measures its own pool's machine
-    // its PC1's gathering, declared as it runs (the scheduler counts a gathered PC1 as two threads)
     const pc1Gather = pc1GatherDefault();
-    const gatherFrom = pc1GatherFrom(pc1Gather);
-    const resources = { ...localResources(pool.threads), gpus: declaredGpus(options.gpus ?? 0), ...(gatherFrom !== undefined ? { pc1GatherFrom: gatherFrom } : {}) };
+    const resources = declaredResources({ ...localResources(pool.threads), gpus: declaredGpus(options.gpus ?? 0) }, pc1Gather);
     const limits = options.limits ?? limitsFromEnv(process.env, undefined, taskTypes);
     const body = new LocalWorker(
       {

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 import type { WorkerResources } from '../tasks/worker-info.js';
+import { type Pc1Gather, pc1GatherFrom } from '../seal/pc1-gather.js';
 
 /** The `/proc/meminfo` figures the scheduler uses, in bytes. */
 export interface MemInfo {
@@ -49,4 +50,15 @@ function readMeminfo(): MemInfo | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `resources` as a worker whose PC1 runs with `pc1Gather` declares them: `pc1GatherFrom` comes
+ * from that mode alone (any value `resources` had is dropped), so the scheduler counts a gathered
+ * PC1 as the two threads it uses.
+ */
+export function declaredResources(resources: WorkerResources, pc1Gather: Pc1Gather): WorkerResources {
+  const { pc1GatherFrom: _given, ...rest } = resources;
+  const from = pc1GatherFrom(pc1Gather);
+  return from === undefined ? rest : { ...rest, pc1GatherFrom: from };
 }

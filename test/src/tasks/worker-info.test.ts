@@ -1,6 +1,6 @@
 import test from 'ava';
 import { type WorkerInfo, checkWorkerInfo, parseLocalTasks } from '../../../src/tasks/worker-info.js';
-import { localResources, parseMeminfo } from '../../../src/worker/local-resources.js';
+import { declaredResources, localResources, parseMeminfo } from '../../../src/worker/local-resources.js';
 
 const GOOD: WorkerInfo = {
   id: 'w-1',
@@ -64,4 +64,13 @@ test('the local machine\'s resources: total memory and swap from /proc/meminfo, 
   const here = localResources(2);
   t.is(here.cpus, 2);
   t.true(here.memPhysical > 0 && here.memReserved <= here.memPhysical + here.memSwap);
+});
+
+test('a worker declares PC1 gathering from the mode its PC1 runs with alone: auto from 256 MiB, true from 0, false never (a value it was given is dropped)', (t) => {
+  const r = GOOD.resources;
+  t.is(declaredResources(r, 'auto').pc1GatherFrom, 256 << 20);
+  t.is(declaredResources(r, true).pc1GatherFrom, 0);
+  t.false('pc1GatherFrom' in declaredResources({ ...r, pc1GatherFrom: 0 }, false));
+  t.is(declaredResources({ ...r, pc1GatherFrom: 1 }, 'auto').pc1GatherFrom, 256 << 20);
+  t.deepEqual(declaredResources(r, false), r, 'everything else as measured');
 });
