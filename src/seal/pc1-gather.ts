@@ -66,3 +66,9 @@ export function pc1GatherFrom(mode: Pc1Gather): number | undefined {
 export function isPc1Gather(v: unknown): v is Pc1Gather {
   return typeof v === 'boolean' || v === 'auto';
 }
+
+/** `v` as a {@link Pc1Gather}; InvalidArgumentError naming `name` otherwise. */
+export function checkPc1Gather(v: unknown, name: string): Pc1Gather {
+  if (!isPc1Gather(v)) throw new InvalidArgumentError(`${name} must be true, false or 'auto', got ${JSON.stringify(v)}`);
+  return v;
+}

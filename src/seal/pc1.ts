@@ -40,7 +40,7 @@ import {
   sameRun,
   writeCheckpoint,
 } from './pc1-checkpoint.js';
-import { gathersFor, isPc1Gather, type Pc1Gather, pc1GatherDefault } from './pc1-gather.js';
+import { checkPc1Gather, gathersFor, type Pc1Gather, pc1GatherDefault } from './pc1-gather.js';
 import { replicaId as computeReplicaId } from './replica-id.js';
 import { unsealedCommD } from './unsealed-comm-d.js';
 
@@ -187,7 +187,7 @@ async function prepare(input: PreCommit1Input, ctx: TaskContext): Promise<Prepar
   if (typeof input.cacheDir !== 'string' || input.cacheDir === '') throw new InvalidArgumentError('cacheDir is required');
   const chunkNodes = input.chunkNodes ?? PARENT_CHUNK_NODES;
   if (!Number.isSafeInteger(chunkNodes) || chunkNodes < 1) throw new InvalidArgumentError('chunkNodes must be a positive integer');
-  if (input.gather !== undefined && !isPc1Gather(input.gather)) throw new InvalidArgumentError(`gather must be true, false or 'auto', got ${JSON.stringify(input.gather)}`);
+  if (input.gather !== undefined) checkPc1Gather(input.gather, 'gather');
   if (input.pieces !== undefined) {
     const total = input.pieces.reduce((s, p) => s + p.size, 0);
     if (total !== info.sectorSize) {

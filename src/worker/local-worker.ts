@@ -10,11 +10,11 @@
  * scheduler's periodic CheckProvable), which need the same locks and files.
  */
 import { hostname as osHostname } from 'node:os';
-import { AbortedError, InternalError, InvalidArgumentError } from '../errors.js';
+import { AbortedError, InternalError } from '../errors.js';
 import { sealProofInfo } from '../sector/proofs.js';
 import { type SectorId, sectorId } from '../sector/sector-id.js';
 import type { FaultySector } from '../seal/check-provable.js';
-import { isPc1Gather, type Pc1Gather, pc1GatherDefault } from '../seal/pc1-gather.js';
+import { checkPc1Gather, type Pc1Gather, pc1GatherDefault } from '../seal/pc1-gather.js';
 import type { Task, TaskResult } from '../tasks/task-types.js';
 import { type CheckProvableRequestOptions, checkProvable, type ProvableRequest } from './check-provable.js';
 import { type RemovedSector, removeSector } from './remove-sector.js';
@@ -51,8 +51,7 @@ export class LocalWorker {
   constructor(components: LocalWorkerComponents, options: LocalWorkerOptions = {}) {
     this.hostname = options.hostname ?? osHostname();
     this.threads = components.pool.threads;
-    const pc1Gather = options.pc1Gather ?? pc1GatherDefault();
-    if (!isPc1Gather(pc1Gather)) throw new InvalidArgumentError(`pc1Gather must be true, false or 'auto', got ${JSON.stringify(pc1Gather)}`);
+    const pc1Gather = checkPc1Gather(options.pc1Gather ?? pc1GatherDefault(), 'pc1Gather');
     this.pc1Gather = pc1Gather;
     this.#env = {
       pool: components.pool,
