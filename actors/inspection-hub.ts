@@ -67,9 +67,9 @@ export function actorIdOf(ref: ActorRefLike): string {
 }
 
 function kindOf(id: string): ActorKind {
-  if (id === 'scheduler' || id === 'index') return id;
+  if (id === 'scheduler' || id === 'index' || id === 'tasks') return id;
   const prefix = id.slice(0, id.indexOf(':'));
-  return prefix === 'group' || prefix === 'sector' || prefix === 'task' ? prefix : 'actor';
+  return prefix === 'group' || prefix === 'sector' ? prefix : 'actor';
 }
 
 export class InspectionHub implements InspectionSource {

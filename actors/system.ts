@@ -49,7 +49,7 @@ import { type IndexClient, createIndexActor } from './index.actor.js';
 import { startCheckpointer } from '../src/db/checkpointer.js';
 import { SectorService } from './sector-service.js';
 import { WorkerService } from './worker-service.js';
-import { createWorkerTaskLogic, type TaskObserver, type TaskRunner } from './worker-task.actor.js';
+import { createWorkerTasksLogic, type TaskObserver, type TaskRunner } from './worker-tasks.actor.js';
 import { InvalidArgumentError } from '../src/errors.js';
 import { limitsFromEnv } from '../src/tasks/resources.js';
 import { TASK_TYPES, type TaskType } from '../src/tasks/task-types.js';
@@ -402,7 +402,7 @@ export async function startDaemonSystem(options: DaemonSystemOptions): Promise<D
           }),
         },
       }),
-      workerTask: createWorkerTaskLogic({ workers, ready, inflight, progress, ...(options.taskObserver ? { observer: options.taskObserver } : {}) }),
+      workerTasks: createWorkerTasksLogic({ workers, ready, inflight, progress, ...(options.taskObserver ? { observer: options.taskObserver } : {}) }),
       dormantSectors: dormantSectorsLogic(dormant),
       checkProvable: fromPromise<{ number: number; reason: string }[], { miner: number; numbers: number[] }>(async ({ input, signal }) => {
         const w = await getWorker();

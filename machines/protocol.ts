@@ -13,8 +13,8 @@
  *   sector:<n> ──scheduler.task.request (with its summary when it changed) / task.abort / sector.changed / piece.* / sector.discard──▶ scheduler
  *   sector:<n>, scheduler ──index.call (replyTo: self, or NO_REPLY for a write nobody acts on)──▶ index ──index.result (after the commit)──▶ sender
  *   index client (Promise proxy, outside the actors) ──index.call / index.barrier──▶ index
- *   task:<callId> (callback actor on a worker, spawned by the scheduler) ──scheduler.task.prepared / finished──▶ scheduler
- *   scheduler ──task.work / task.abort──▶ task:<callId>
+ *   scheduler ──task.start / task.work / task.abort──▶ tasks (the scheduler's child running every call on its worker)
+ *   tasks ──scheduler.task.prepared / finished──▶ scheduler
  *   worker registry (actors/system.ts `workers`), supervision, facade ──scheduler.worker.*──▶ scheduler
  *   schedClock (the scheduler's timers, a child of it) ──scheduler.restore.over / sched.start / storage.refresh / prover.due──▶ scheduler
  */
@@ -40,10 +40,8 @@ export function sectorChildId(number: number): `sector:${number}` {
   return `sector:${number}`;
 }
 
-/** Child id of the callback actor running one call on a worker (actors/worker-task.actor.ts). */
-export function taskChildId(callId: string): `task:${string}` {
-  return `task:${callId}`;
-}
+/** Child id of the scheduler's actor that runs every started call on its worker (actors/worker-tasks.actor.ts). */
+export const TASKS_CHILD = 'tasks';
 
 // ---------------------------------------------------------------------------------------------
 // Requests
@@ -148,11 +146,19 @@ export type SchedulerTaskEvent =
   | { type: 'scheduler.task.prepared'; callId: string }
   | { type: 'scheduler.task.finished'; callId: string; ret: CallReturn };
 
+/** A call the scheduler starts on a worker; `batch`: the PC1 batch it runs in, every member's call id in order. */
+export interface TaskStart {
+  callId: string;
+  task: Task;
+  worker: string;
+  batch?: { id: string; calls: readonly string[] };
+}
+
 /**
- * To a worker task actor: run the work now (the active pool has room), or stop the call (its
- * `scheduler.task.finished` follows once the thread let go).
+ * To the `tasks` actor: start a call (its prepare step), run its work now (the active pool has
+ * room), or stop it (its `scheduler.task.finished` follows once the thread let go).
  */
-export type TaskActorEvent = { type: 'task.work' } | { type: 'task.abort' };
+export type TaskActorEvent = { type: 'task.start'; call: TaskStart } | { type: 'task.work'; callId: string } | { type: 'task.abort'; callId: string };
 
 /**
  * Workers coming and going and the operator's control over them (docs/design/scheduler.md §1).

@@ -9,8 +9,8 @@
  * - runs the tasks sectors ask for: every task is a tracked call (scheduler/call-tracker.ts), queued
  *   in Lotus's order (scheduler/task-queue.ts) and placed by scheduling passes in the windows of
  *   the workers whose selectors accept it and whose resources can hold it
- *   (docs/design/scheduler.md; scheduler/sched-pass.ts), run by a `workerTask` actor
- *   (`task:<callId>`) on the worker the pass chose;
+ *   (docs/design/scheduler.md; scheduler/sched-pass.ts), and run by its `tasks` child
+ *   (actors/worker-tasks.actor.ts) on the worker the pass chose;
  * - keeps the workers (`scheduler.worker.*`) and a view of the storage paths' space;
  * - runs CheckProvable over the Proving sectors every `checkProvableMs` and reports the bad ones.
  *
@@ -30,7 +30,7 @@ import { type DoneActorEvent, assertEvent, enqueueActions, raise, sendTo, setup,
 import type { ClockEvent } from './scheduler/sched-clock.machine.js';
 import { toWireError } from '../src/errors.js';
 import { sealProofInfo } from '../src/sector/proofs.js';
-import type { SchedulerEvent, SchedulerReply } from './protocol.js';
+import { type SchedulerEvent, type SchedulerReply, TASKS_CHILD } from './protocol.js';
 import * as callActions from './scheduler/call-actions.js';
 import { restoredCalls } from './scheduler/call-tracker.js';
 import {
@@ -131,6 +131,9 @@ export const schedulerMachine = setup({
     },
     // the tick that runs a pass marked due, after the events of the current turn (scheduler/sched-tick.ts)
     { id: 'schedTick', src: 'schedTick' },
+    // runs the started calls on their workers (actors/worker-tasks.actor.ts); on the root, so the
+    // calls keep running while commands are refused after the index failed
+    { id: TASKS_CHILD, src: 'workerTasks' },
   ],
   initial: 'running',
   states: {

@@ -173,8 +173,6 @@ export const taskFinished = step((d, fx, event) => {
   if (event.type !== 'scheduler.task.finished') return;
   const call = d.calls[event.callId];
   if (call?.phase !== 'running' && call?.phase !== 'preparing') return;
-  // its run has settled: the task actor is done (a callback actor does not stop by itself)
-  fx.stop.push(call.callId);
   delete d.heldBy[call.callId];
   const w = call.worker !== undefined ? d.workers[call.worker] : undefined;
   if (w) {

@@ -184,6 +184,6 @@ export function formBatch(d: SchedulerContext, fx: Effects, w: SchedWorker, lead
     }
     put(d.calls, id, next);
   }
-  for (const id of calls) fx.spawn.push({ callId: id, task: d.calls[id]!.task, worker: w.info.id, batch: { id: batch, calls } });
+  for (const id of calls) fx.start.push({ callId: id, task: d.calls[id]!.task, worker: w.info.id, batch: { id: batch, calls } });
   return members.map((m) => m.id);
 }

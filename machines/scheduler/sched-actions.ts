@@ -59,7 +59,7 @@ function startHeld(d: D, fx: Effects, callId: string, w: SchedWorker): void {
   const next: TrackedCall = { ...call, phase: 'preparing', worker: w.info.id };
   delete next.holdersPending;
   put(d.calls, callId, next);
-  fx.spawn.push({ callId, task: call.task, worker: w.info.id });
+  fx.start.push({ callId, task: call.task, worker: w.info.id });
 }
 
 /** Starts every queued call whose holder is connected on that holder. */
@@ -206,7 +206,7 @@ export function processWorker(d: D, fx: Effects, w: SchedWorker): void {
       put(d.calls, s.callId, next);
       startedIds.add(s.callId);
       if (batched && call.task.type === 'PC1' && formBatch(d, fx, w, s.callId, need).length > 0) continue;
-      fx.spawn.push({ callId: s.callId, task: call.task, worker: w.info.id });
+      fx.start.push({ callId: s.callId, task: call.task, worker: w.info.id });
     }
     if (activateOn(d, fx, w) === 0) break; // nothing left `preparing`: no more window calls can fit
   }

@@ -6,10 +6,10 @@
  * (draft, event) that the pass tests and the benchmark can call without an actor.
  */
 import { enqueueActions } from 'xstate';
-import { type IndexEvent, NO_REPLY, type SchedulerEvent, type SchedulerReply, type SectorEvent, type TaskActorEvent, taskChildId } from '../protocol.js';
+import { type IndexEvent, NO_REPLY, type SchedulerEvent, type SchedulerReply, type SectorEvent, TASKS_CHILD, type TaskActorEvent, type TaskStart } from '../protocol.js';
 import { sendToSector } from './sector-group.machine.js';
 import type { IndexStores, StoreCallOf } from '../../src/db/stores.js';
-import { type SchedulerContext, type WorkerTaskInput, indexRef, schedulerBase } from './scheduler-base.js';
+import { type SchedulerContext, indexRef, schedulerBase } from './scheduler-base.js';
 import type { SchedTickEvent } from './sched-tick.js';
 
 /** An index call without its envelope (`type`, `replyTo`). */
@@ -17,14 +17,12 @@ export type IndexCallOf = { requestId: number } & StoreCallOf<IndexStores>;
 
 /** What a step wants done once its context is assigned. */
 export interface Effects {
-  /** Worker task actors to spawn (a call starts on a worker). */
-  spawn: WorkerTaskInput[];
+  /** Calls that start on a worker (`task.start` to the `tasks` actor). */
+  start: TaskStart[];
   /** Calls whose work starts now (`task.work`). */
   work: string[];
   /** Calls to stop (`task.abort`). */
   abort: string[];
-  /** Worker task actors whose run has settled. */
-  stop: string[];
   /** Index calls; the scheduler is their `replyTo`, unless their `requestId` is NO_REPLY. */
   index: IndexCallOf[];
   /** A full pass is now due: ask the `schedTick` actor for its tick (machines/scheduler/sched-tick.ts). */
@@ -38,7 +36,7 @@ export interface Effects {
 }
 
 export function newEffects(): Effects {
-  return { spawn: [], work: [], abort: [], stop: [], index: [], tick: false, emit: [], delayed: [], sector: [] };
+  return { start: [], work: [], abort: [], index: [], tick: false, emit: [], delayed: [], sector: [] };
 }
 
 /** An action whose body edits a draft context and records effects. */
@@ -50,10 +48,9 @@ export function step(body: (d: SchedulerContext, fx: Effects, event: SchedulerEv
       body(d, fx, event);
       // a function, not the object: XState copies an object assignment key by key first
       enqueue.assign(() => d);
-      for (const id of fx.stop) enqueue.stopChild(taskChildId(id));
-      for (const s of fx.spawn) enqueue.spawnChild('workerTask', { id: taskChildId(s.callId), input: s });
-      for (const id of fx.work) enqueue.sendTo(taskChildId(id), { type: 'task.work' } satisfies TaskActorEvent);
-      for (const id of fx.abort) enqueue.sendTo(taskChildId(id), { type: 'task.abort' } satisfies TaskActorEvent);
+      for (const call of fx.start) enqueue.sendTo(TASKS_CHILD, { type: 'task.start', call } satisfies TaskActorEvent);
+      for (const callId of fx.work) enqueue.sendTo(TASKS_CHILD, { type: 'task.work', callId } satisfies TaskActorEvent);
+      for (const callId of fx.abort) enqueue.sendTo(TASKS_CHILD, { type: 'task.abort', callId } satisfies TaskActorEvent);
       for (const c of fx.index) {
         // a write nobody waits for is answered to no one (machines/protocol.ts NO_REPLY)
         enqueue.sendTo(indexRef, (c.requestId === NO_REPLY ? { type: 'index.call', ...c } : { type: 'index.call', ...c, replyTo: self }) as IndexEvent);

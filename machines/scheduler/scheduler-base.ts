@@ -6,7 +6,6 @@ import { fromCallback, fromPromise, setup } from 'xstate';
 import type { WireError } from '../../src/errors.js';
 import { sealProofInfo } from '../../src/sector/proofs.js';
 import type { CallRecord, CallReturn } from '../../src/tasks/calls.js';
-import type { Task } from '../../src/tasks/task-types.js';
 import type { SectorRecordDraft } from '../../src/db/sector-store.js';
 import type {
   DaemonSystem,
@@ -29,14 +28,6 @@ import { schedClockMachine } from './sched-clock.machine.js';
 import { schedTickLogic } from './sched-tick.js';
 import type { QueuedCall, TaskQueue } from './task-queue.js';
 import { put } from './tables.js';
-
-/** What a `workerTask` actor is spawned with; `batch`: the PC1 batch the call runs in, every member's call id in order. */
-export interface WorkerTaskInput {
-  callId: string;
-  task: Task;
-  worker: string;
-  batch?: { id: string; calls: readonly string[] };
-}
 
 /** Construction data of the scheduler. */
 export interface SchedulerInput {
@@ -160,11 +151,11 @@ export const schedulerActors = {
     }),
     sectorGroup: sectorGroupMachine,
     /**
-     * Runs one call on a worker: its prepare step, `scheduler.task.prepared`, its work on `task.work`,
-     * `scheduler.task.finished`; stops on `task.abort`.
+     * Runs every started call on its worker (`task.start`): its prepare step, `scheduler.task.prepared`,
+     * its work on `task.work`, `scheduler.task.finished`; stops a call on `task.abort`.
      */
-    workerTask: fromCallback<TaskActorEvent, WorkerTaskInput>(() => {
-      throw new Error('workerTask is not provided');
+    workerTasks: fromCallback<TaskActorEvent>(() => {
+      throw new Error('workerTasks is not provided');
     }),
     /** Turns `sched.tick` into `scheduler.sched.pass` on the next turn of the event loop (machines/scheduler/sched-tick.ts). */
     schedTick: schedTickLogic,

@@ -11,7 +11,7 @@
 import type { InspectionEvent } from 'xstate';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DaemonSystemHandle } from '../../actors/system.js';
-import type { TaskObserver } from '../../actors/worker-task.actor.js';
+import type { TaskObserver } from '../../actors/worker-tasks.actor.js';
 import type { MountHandler } from '../api/http-server.js';
 import { sendJson } from '../api/http-server.js';
 

@@ -16,7 +16,7 @@ import { createInspectHandler, INSPECT_PATH } from '../api/inspect-page.js';
 import type { WorkerNodeView } from '../api/methods/actors.js';
 import type { ShutdownSteps } from '../lifecycle/shutdown-steps.js';
 import type { InspectionEvent } from 'xstate';
-import type { TaskObserver } from '../../actors/worker-task.actor.js';
+import type { TaskObserver } from '../../actors/worker-tasks.actor.js';
 import type { RemoteStoreOptions } from '../storage/remote-store.js';
 import { DaemonMetrics, METRICS_PATH } from './metrics.js';
 import type { Logger } from '../log/logger.js';

@@ -69,7 +69,7 @@ interface PendingCall {
   reject(err: Error): void;
 }
 
-/** A step's options (actors/worker-task.actor.ts `TaskRunnerOptions`). */
+/** A step's options (actors/worker-tasks.actor.ts `TaskRunnerOptions`). */
 interface RunOptions {
   signal: AbortSignal;
   callId: string;

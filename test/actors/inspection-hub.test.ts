@@ -102,28 +102,28 @@ test('a full queue drops new events and counts them instead of growing', (t) => 
   hub.close();
 });
 
-test('promise actors appear as tasks while they run and leave the tree when they settle', async (t) => {
+test('promise actors appear while they run and leave the tree when they settle', async (t) => {
   let release!: () => void;
   const gate = new Promise<void>((r) => {
     release = r;
   });
   const m = setup({ actors: { work: fromPromise(() => gate) } }).createMachine({
     initial: 'running',
-    states: { running: { invoke: { src: 'work', id: 'task:abc', onDone: 'idle' } }, idle: {} },
+    states: { running: { invoke: { src: 'work', id: 'chainGetTicket', onDone: 'idle' } }, idle: {} },
   });
   const hub = new InspectionHub({ intervalMs: 60_000 });
   const actor = createActor(m, { inspect: hub.inspect }).start();
   hub.flush();
   t.like(
-    hub.tree().actors.find((a) => a.id === 'task:abc'),
-    { kind: 'task', status: 'active' },
+    hub.tree().actors.find((a) => a.id === 'chainGetTicket'),
+    { kind: 'actor', status: 'active' },
   );
   release();
   await gate;
   await new Promise((r) => setImmediate(r));
   hub.flush();
   t.is(
-    hub.tree().actors.find((a) => a.id === 'task:abc'),
+    hub.tree().actors.find((a) => a.id === 'chainGetTicket'),
     undefined,
   );
   t.is(hub.tree().actors[0]?.state, 'idle');

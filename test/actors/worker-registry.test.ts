@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { startTestSystem } from '../helpers/test-system.js';
 import anyTest, { type TestFn } from 'ava';
 import type { DaemonSystemHandle, DaemonSystemOptions } from '../../actors/system.js';
-import type { TaskRunner, TaskRunnerOptions } from '../../actors/worker-task.actor.js';
+import type { TaskRunner, TaskRunnerOptions } from '../../actors/worker-tasks.actor.js';
 import { AbortedError, WorkerLostError } from '../../src/errors.js';
 import { SealerPool } from '../../src/pool/pool.js';
 import type { Task, TaskResult, TaskType } from '../../src/tasks/task-types.js';

@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemonSystem } from '../../actors/system.js';
-import type { TaskRunner } from '../../actors/worker-task.actor.js';
+import type { TaskRunner } from '../../actors/worker-tasks.actor.js';
 import type { ApiComponents } from '../../src/api/components.js';
 import { ApiHttpServer } from '../../src/api/http-server.js';
 import { RpcServer } from '../../src/api/rpc-server.js';

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemonSystem } from '../../actors/system.js';
 import { AbortedError } from '../../src/errors.js';
-import type { TaskRunner } from '../../actors/worker-task.actor.js';
+import type { TaskRunner } from '../../actors/worker-tasks.actor.js';
 import { localResources } from '../../src/worker/local-resources.js';
 import { CallStore } from '../../src/db/call-store.js';
 import { openDatabase } from '../../src/db/database.js';

@@ -31,7 +31,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemonSystem } from '../../actors/system.js';
-import type { TaskRunner } from '../../actors/worker-task.actor.js';
+import type { TaskRunner } from '../../actors/worker-tasks.actor.js';
 import { zeroPieceCommitment } from '../../src/piece/zero-comm.js';
 import { pieceCidV1 } from '../../src/piece/piece-cid.js';
 import { SealerPool } from '../../src/pool/pool.js';

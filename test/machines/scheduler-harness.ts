@@ -7,10 +7,9 @@
  * worker would.
  */
 import { createActor, fromCallback, fromPromise, SimulatedClock } from 'xstate';
-import type { IndexEvent, SchedulerReply, TaskActorEvent } from '../../machines/protocol.js';
+import type { IndexEvent, SchedulerReply, TaskActorEvent, TaskStart } from '../../machines/protocol.js';
 import { type SchedulerInput, schedulerMachine } from '../../machines/scheduler.machine.js';
 import { sectorGroupMachine } from '../../machines/scheduler/sector-group.machine.js';
-import type { WorkerTaskInput } from '../../machines/scheduler/scheduler-base.js';
 import type { SectorLogInput as LogEntryDraft, SectorRecordDraft } from '../../src/db/sector-store.js';
 import { sectorMachine } from '../../machines/sector/sector.machine.js';
 import { CallStore } from '../../src/db/call-store.js';
@@ -148,35 +147,49 @@ export function schedulerHarness(options: SchedulerHarnessOptions = {}) {
       else send();
     });
   });
-  const workerTask = fromCallback<TaskActorEvent, WorkerTaskInput>(({ input, sendBack, receive }) => {
-    let run: Run | undefined;
-    const prep: Preparing = {
-      ...input,
-      aborted: false,
-      prepared: () => sendBack({ type: 'scheduler.task.prepared', callId: input.callId }),
-      fail: (error) => sendBack({ type: 'scheduler.task.finished', callId: input.callId, ret: { ok: false, error } }),
-    };
+  // the scheduler's `tasks` actor (actors/worker-tasks.actor.ts), with runs the test finishes by hand
+  const workerTasks = fromCallback<TaskActorEvent>(({ sendBack, receive }) => {
+    const calls = new Map<string, { input: TaskStart; prep: Preparing; run?: Run }>();
     receive((e) => {
+      if (e.type === 'task.start') {
+        const input = e.call;
+        const prep: Preparing = {
+          ...input,
+          aborted: false,
+          prepared: () => sendBack({ type: 'scheduler.task.prepared', callId: input.callId }),
+          fail: (error) => {
+            calls.delete(input.callId);
+            sendBack({ type: 'scheduler.task.finished', callId: input.callId, ret: { ok: false, error } });
+          },
+        };
+        calls.set(input.callId, { input, prep });
+        if (options.holdPrepare) preparing.push(prep);
+        else prep.prepared();
+        return;
+      }
+      const c = calls.get(e.callId);
+      if (!c) return;
+      const { input } = c;
       if (e.type === 'task.work') {
-        run = {
+        c.run = {
           ...input,
           aborted: false,
           finish: (ret) => {
+            calls.delete(input.callId);
             if (ret.ok) declareOutputs(input.task, input.worker);
             sendBack({ type: 'scheduler.task.finished', callId: input.callId, ret });
           },
         };
-        runs.push(run);
-      } else if (run) {
-        run.aborted = true;
+        runs.push(c.run);
+      } else if (c.run) {
+        c.run.aborted = true;
       } else {
-        // aborted before its work started: as the real task actor, it ends ABORTED at once
-        prep.aborted = true;
+        // aborted before its work started: as the real actor, it ends ABORTED at once
+        c.prep.aborted = true;
+        calls.delete(input.callId);
         sendBack({ type: 'scheduler.task.finished', callId: input.callId, ret: { ok: false, error: { code: 'ABORTED', message: `call ${input.callId} aborted before its work started` } } });
       }
     });
-    if (options.holdPrepare) preparing.push(prep);
-    else prep.prepared();
   });
   /** What a real worker would have declared once a task of this type succeeded. */
   const declareOutputs = (task: Task, worker: string) => {
@@ -190,7 +203,7 @@ export function schedulerHarness(options: SchedulerHarnessOptions = {}) {
     return options.faulty?.(input.numbers) ?? [];
   });
   const machine = schedulerMachine.provide({
-    actors: { index, sectorGroup: sectorGroupMachine.provide({ actors: { sector } }), workerTask, checkProvable },
+    actors: { index, sectorGroup: sectorGroupMachine.provide({ actors: { sector } }), workerTasks, checkProvable },
   });
   const root = createActor(machine, {
     clock,

@@ -9,11 +9,11 @@ import { expectArity } from '../params.js';
 import { defineMethod } from '../rpc-method.js';
 
 /** What an actor is, by its id. */
-export type ActorKind = 'scheduler' | 'index' | 'group' | 'sector' | 'task' | 'actor';
+export type ActorKind = 'scheduler' | 'index' | 'tasks' | 'group' | 'sector' | 'actor';
 
 /** One live actor. */
 export interface ActorView {
-  /** Its system id or child id: `scheduler`, `index`, `group:0`, `sector:3`, `task:<callId>`. */
+  /** Its system id or child id: `scheduler`, `index`, `tasks` (the calls running on workers), `group:0`, `sector:3`. */
   id: string;
   /** XState session id (unique per actor; parents are named by it). */
   session: string;

@@ -77,6 +77,7 @@ test.serial('a pledged sector seals while the actor tree, the actors command and
     tree.actors.find((a) => a.id === 'index' && a.parent === scheduler?.session),
     'the index actor hangs under the scheduler',
   );
+  t.like(tree.actors.find((a) => a.id === 'tasks'), { kind: 'tasks', parent: scheduler?.session, status: 'active' }, 'so does the actor running the calls');
   const sector = tree.actors.find((a) => a.id === `sector:${id.Number}`);
   t.like(sector, { kind: 'sector', state: 'Proving', status: 'active' });
   t.true(Object.keys(sector?.context ?? {}).length > 0, 'the sector carries a context summary');

@@ -1,7 +1,7 @@
 /**
- * The daemon's abort path reaches the native sealer. A tracked call runs in a `workerTask` actor
- * (actors/worker-task.actor.ts) on the local worker; `sealing abort` and `sectors remove` send it
- * `task.abort`, shutdown stops it. Either way its AbortSignal sets the pool task's shared cancel
+ * The daemon's abort path reaches the native sealer. A tracked call runs in the scheduler's `tasks`
+ * actor (actors/worker-tasks.actor.ts) on the local worker; `sealing abort` and `sectors remove`
+ * send it `task.abort` for the call, shutdown stops the actor. Either way its AbortSignal sets the pool task's shared cancel
  * flag, which the native PC1 labeller and PC2's Poseidon calls poll while they run. These tests
  * run real PC1 and PC2 calls of an 8 MiB sector (the smallest whose native calls last long enough
  * to be stopped in the middle) and check that the native call itself returned "cancelled" soon
@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { assign, createActor, sendTo, setup, waitFor } from 'xstate';
 import type { SchedulerTaskEvent, TaskActorEvent } from '../../machines/protocol.js';
-import { createWorkerTaskLogic, type TaskRunner } from '../../actors/worker-task.actor.js';
+import { createWorkerTasksLogic, type TaskRunner } from '../../actors/worker-tasks.actor.js';
 import type { TaskProgress } from '../../src/lifecycle/task-context.js';
 import { SealerPool } from '../../src/pool/pool.js';
 import { CacheFile, sectorFilePath } from '../../src/sector/layout.js';
@@ -80,9 +80,9 @@ interface Finished {
 }
 
 /**
- * A stand-in for the scheduler around one `workerTask` child, as machines/scheduler spawns it:
- * the child's `scheduler.task.prepared` is answered with `task.work`, `abort` forwards
- * `task.abort` to it, `stop` stops it (what the daemon's shutdown does), and the child's
+ * A stand-in for the scheduler around its `tasks` child (actors/worker-tasks.actor.ts) running one
+ * call: the call's `scheduler.task.prepared` is answered with `task.work`, `abort` forwards
+ * `task.abort`, `stop` stops the child (what the daemon's shutdown does), and the call's
  * `scheduler.task.finished` is recorded. The runner is the fixture's LocalWorker, with a
  * progress sink added so the test can choose the moment of the abort.
  */
@@ -93,20 +93,20 @@ function schedulerOf(f: WorkerFixture, callTask: Task, onProgress: (p: TaskProgr
     hostname: f.worker.hostname,
     run: (tk, options) => f.worker.run(tk, { signal: options.signal, onProgress }),
   };
-  const workerTask = createWorkerTaskLogic({ workers: new Map([['local', runner]]), ready: Promise.resolve(), inflight });
+  const workerTasks = createWorkerTasksLogic({ workers: new Map([['local', runner]]), ready: Promise.resolve(), inflight });
   const machine = setup({
     types: {} as { context: { finished?: Finished }; events: SchedulerTaskEvent | { type: 'abort' } | { type: 'stop' } },
-    actors: { workerTask },
+    actors: { workerTasks },
   }).createMachine({
     context: {},
     initial: 'running',
     states: {
       running: {
-        invoke: { id: 'task', src: 'workerTask', input: { callId: 'call-1', task: callTask, worker: 'local' } },
+        invoke: { id: 'tasks', src: 'workerTasks' },
         on: {
           // the active pool has room at once: the prepared call may run
-          'scheduler.task.prepared': { actions: sendTo('task', { type: 'task.work' } satisfies TaskActorEvent) },
-          abort: { actions: sendTo('task', { type: 'task.abort' } satisfies TaskActorEvent) },
+          'scheduler.task.prepared': { actions: sendTo('tasks', { type: 'task.work', callId: 'call-1' } satisfies TaskActorEvent) },
+          abort: { actions: sendTo('tasks', { type: 'task.abort', callId: 'call-1' } satisfies TaskActorEvent) },
           stop: 'stopped',
           'scheduler.task.finished': { target: 'stopped', actions: assign({ finished: ({ event }) => ({ ret: event.ret, at: performance.now() }) }) },
         },
@@ -115,8 +115,9 @@ function schedulerOf(f: WorkerFixture, callTask: Task, onProgress: (p: TaskProgr
     },
   });
   const actor = createActor(machine).start();
+  actor.getSnapshot().children.tasks?.send({ type: 'task.start', call: { callId: 'call-1', task: callTask, worker: 'local' } } satisfies TaskActorEvent);
   const [run] = [...inflight];
-  if (!run) throw new Error('the workerTask child did not start its run');
+  if (!run) throw new Error('the tasks child did not start the call');
   return { actor, run, inflight };
 }
 
