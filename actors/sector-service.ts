@@ -2,7 +2,8 @@
  * SectorService: the promise-returning facade over the actor system that the API, the CLI and
  * embedding programs use. It validates input at the boundary, turns each call into a scheduler
  * command with a correlation id, and settles when the scheduler emits the matching
- * `scheduler.reply`. Byte sources stay here (by request id) and are read by the pool task actor.
+ * `scheduler.reply`. Byte sources stay here (by request id) and are read by the AddPiece task that
+ * names that id (src/worker/tasks/add-piece.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { Actor } from 'xstate';

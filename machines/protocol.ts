@@ -138,7 +138,7 @@ export type SchedulerSectorEvent =
   | { type: 'scheduler.sector.crashed'; number: number; error: WireError };
 
 /**
- * From a worker task actor: its prepare step is done (the call waits for room in the worker's
+ * From the `tasks` actor: a call's prepare step is done (the call waits for room in the worker's
  * active pool), or how the call ended (a remote worker's Return* arrives the same way). An error
  * with code WORKER_LOST puts the call back in the queue instead (docs/design/scheduler.md §1).
  */

@@ -264,8 +264,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     });
     // stopped after the HTTP server, so in-flight calls end first
     shutdown.pushAfter('HTTP server', 'actor system', () => system.stop());
-    // the workers' connections close before the actors stop: stopping a task actor aborts its
-    // run, which must not reach a worker (shutdown is not an abort; the worker delivers later)
+    // the workers' connections close before the actors stop: stopping the `tasks` actor aborts
+    // every run, which must not reach a worker (shutdown is not an abort; the worker delivers later)
     remoteWorkers.start(system.index.calls, system.workers);
     system.workers.opened();
     shutdown.push('remote workers', () => remoteWorkers.close());

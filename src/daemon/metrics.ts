@@ -3,7 +3,7 @@
  * {@link METRICS_PREFIX}. One registry per daemon, never prom-client's global one, so several
  * daemons in one process (tests) keep their own figures.
  *
- * Counted as things happen: task starts and ends (the worker task actors' observer), downloads
+ * Counted as things happen: task starts and ends (the `tasks` actor's observer), downloads
  * (the remote store's), API errors (the RPC server's), the scheduler's step times (inspection
  * events). Read at scrape time: sectors per state, the queue, the workers' resource use, the
  * storage paths' space.
@@ -151,7 +151,7 @@ export class DaemonMetrics {
     pathGauge('storage_used_bytes', 'Sector data on a local storage path', 'Used');
   }
 
-  /** The worker task actors' observer. */
+  /** The `tasks` actor's observer (actors/worker-tasks.actor.ts). */
   readonly tasks: TaskObserver = {
     started: (task, worker) => this.#tasksStarted.inc({ task: task.type, worker }),
     finished: (task, worker, seconds, error) => {
