@@ -12,7 +12,7 @@ import { sectorSetup } from './sector-setup.js';
 
 /** Computing the proof: C1 (vanilla proofs for the seed's challenges), then C2 over them. */
 export const Committing = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'Committing' } }, 'persist'],
+  entry: [{ type: 'persist', params: { state: 'Committing' } }],
   initial: 'routing',
   states: {
     routing: { always: [{ guard: 'hasC1', target: 'c2' }, { target: 'c1' }] },
@@ -32,7 +32,7 @@ export const Committing = sectorSetup.createStateConfig({
       on: {
         'sector.task.done': {
           guard: 'isCurrentTask',
-          actions: ['takeResult', 'clearError', { type: 'log', params: { event: 'SectorCommitted' } }],
+          actions: [{ type: 'takeResult', params: { log: 'SectorCommitted' } }, 'clearError'],
           target: '#sector.SubmitCommit',
         },
         'sector.task.failed': {
@@ -48,7 +48,7 @@ export const Committing = sectorSetup.createStateConfig({
 
 /** Sends the commit message with the proof (Lotus SectorCommitSubmitted). */
 export const SubmitCommit = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'SubmitCommit' } }, 'persist'],
+  entry: [{ type: 'persist', params: { state: 'SubmitCommit' } }],
   invoke: {
     src: 'chainSubmitCommit',
     input: ({ context }) => ({ sector: { miner: context.miner, number: context.number }, proof: context.proof?.value ?? '' }),
@@ -62,7 +62,7 @@ export const SubmitCommit = sectorSetup.createStateConfig({
 
 /** Waits for the commit to land; the chain has verified the proof by then (Lotus SectorProving). */
 export const CommitWait = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'CommitWait' } }, 'persist'],
+  entry: [{ type: 'persist', params: { state: 'CommitWait' } }],
   invoke: {
     src: 'chainWaitCommit',
     input: ({ context }) => ({ sector: { miner: context.miner, number: context.number }, message: context.commit?.message ?? '' }),

@@ -42,7 +42,7 @@ export const routing = sectorSetup.createStateConfig({
  * to AddPiece; `sector.startPacking` moves it to Packing.
  */
 export const WaitDeals = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'WaitDeals' } }, 'persist'],
+  entry: [{ type: 'persist', params: { state: 'WaitDeals' } }],
   on: {
     'sector.addPiece': [
       { guard: and(['acceptingPieces', 'fits']), actions: ['enqueueRequest', { type: 'log', params: { event: 'SectorAddPiece' } }], target: 'AddPiece' },
@@ -59,7 +59,7 @@ export const WaitDeals = sectorSetup.createStateConfig({
  * here without a state change); `sector.startPacking` is noted and acted on when the queue drains.
  */
 export const AddPiece = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'AddPiece' } }, 'startNextPiece', { type: 'persist', params: { request: true } }, 'requestStep'],
+  entry: ['startNextPiece', { type: 'persist', params: { state: 'AddPiece', request: true } }, 'requestStep'],
   on: {
     'sector.task.done': [
       {
@@ -107,7 +107,7 @@ export const AddPiece = sectorSetup.createStateConfig({
  * first), then computing CommD over all pieces. Takes no more deals.
  */
 export const Packing = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'Packing' } }, 'markPackingRequested', 'persist'],
+  entry: ['markPackingRequested', { type: 'persist', params: { state: 'Packing' } }],
   initial: 'filling',
   states: {
     filling: {
@@ -147,7 +147,7 @@ export const Packing = sectorSetup.createStateConfig({
  * bytes freed by the next AddPiece.
  */
 export const AddPieceFailed = sectorSetup.createStateConfig({
-  entry: [{ type: 'countRetry', params: { state: 'AddPieceFailed' } }, { type: 'setState', params: { state: 'AddPieceFailed' } }, 'persist'],
+  entry: [{ type: 'countRetry', params: { state: 'AddPieceFailed' } }, { type: 'persist', params: { state: 'AddPieceFailed' } }],
   exit: 'resetCooldown',
   after: { cooldown: { actions: { type: 'log', params: { event: 'SectorRetryAddPiece' } }, target: 'routing' } },
 });
@@ -159,7 +159,7 @@ export const AddPieceFailed = sectorSetup.createStateConfig({
  * the fillers it is missing) until the space is there.
  */
 export const PackingFailed = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'PackingFailed' } }, 'persist'],
+  entry: [{ type: 'persist', params: { state: 'PackingFailed' } }],
   exit: 'resetCooldown',
   after: { cooldown: { guard: 'failedForSpace', actions: { type: 'log', params: { event: 'SectorRetryPacking' } }, target: 'Packing' } },
 });

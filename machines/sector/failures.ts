@@ -19,7 +19,7 @@
 import { sectorSetup } from './sector-setup.js';
 
 const failureEntry = (state: 'SealPreCommit1Failed' | 'SealPreCommit2Failed' | 'PreCommitFailed' | 'ComputeProofFailed' | 'CommitFailed' | 'FinalizeFailed') =>
-  [{ type: 'countRetry', params: { state } }, { type: 'setState', params: { state } }, 'persist'] as const;
+  [{ type: 'countRetry', params: { state } }, { type: 'persist', params: { state } }] as const;
 
 /**
  * Lotus goes back to PreCommit1, whose handler finds the ticket too old and sends SectorOldTicket
@@ -150,6 +150,6 @@ export const FinalizeFailed = sectorSetup.createStateConfig({
  * operator's `sectors remove` or `sectors drift resolve` leaves this state (Lotus FailedUnrecoverable).
  */
 export const FailedUnrecoverable = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'FailedUnrecoverable' } }, 'persist'],
+  entry: [{ type: 'persist', params: { state: 'FailedUnrecoverable' } }],
   on: { 'sector.files.missing': {} },
 });

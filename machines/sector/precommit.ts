@@ -15,7 +15,7 @@ import { sectorSetup } from './sector-setup.js';
 
 /** Asks the chain for a sealing ticket (Lotus SectorTicket); a chain that does not answer is asked again. */
 export const GetTicket = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'GetTicket' } }, 'persist'],
+  entry: [{ type: 'persist', params: { state: 'GetTicket' } }],
   initial: 'asking',
   states: {
     asking: {
@@ -35,11 +35,11 @@ export const GetTicket = sectorSetup.createStateConfig({
 
 /** SealPreCommit1: labels every layer (resumes from the last checkpointed layer after a crash). */
 export const PreCommit1 = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'PreCommit1' } }, { type: 'persist', params: { request: true } }, { type: 'requestTask', params: { type: 'PC1' } }],
+  entry: [{ type: 'persist', params: { state: 'PreCommit1', request: true } }, { type: 'requestTask', params: { type: 'PC1' } }],
   on: {
     'sector.task.done': {
       guard: 'isCurrentTask',
-      actions: ['takeResult', 'clearError', { type: 'log', params: { event: 'SectorPreCommit1' } }],
+      actions: [{ type: 'takeResult', params: { log: 'SectorPreCommit1' } }, 'clearError'],
       target: 'PreCommit2',
     },
     'sector.task.failed': {
@@ -52,12 +52,12 @@ export const PreCommit1 = sectorSetup.createStateConfig({
 
 /** SealPreCommit2: trees and CommR. A CommD different from the packed one means PC1's data was wrong. */
 export const PreCommit2 = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'PreCommit2' } }, { type: 'persist', params: { request: true } }, { type: 'requestTask', params: { type: 'PC2' } }],
+  entry: [{ type: 'persist', params: { state: 'PreCommit2', request: true } }, { type: 'requestTask', params: { type: 'PC2' } }],
   on: {
     'sector.task.done': [
       {
         guard: and(['isCurrentTask', 'commDMatches']),
-        actions: ['takeResult', 'clearError', { type: 'log', params: { event: 'SectorPreCommit2' } }],
+        actions: [{ type: 'takeResult', params: { log: 'SectorPreCommit2' } }, 'clearError'],
         target: 'PreCommitting',
       },
       {
@@ -80,7 +80,7 @@ export const PreCommit2 = sectorSetup.createStateConfig({
 
 /** Sends the pre-commit message (Lotus SectorPreCommitted). */
 export const PreCommitting = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'PreCommitting' } }, 'persist'],
+  entry: [{ type: 'persist', params: { state: 'PreCommitting' } }],
   invoke: {
     src: 'chainSubmitPreCommit',
     input: ({ context }) => ({
@@ -103,7 +103,7 @@ export const PreCommitting = sectorSetup.createStateConfig({
 
 /** Waits for the pre-commit message to land (Lotus SectorPreCommitLanded). */
 export const PreCommitWait = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'PreCommitWait' } }, 'persist'],
+  entry: [{ type: 'persist', params: { state: 'PreCommitWait' } }],
   invoke: {
     src: 'chainWaitPreCommit',
     input: ({ context }) => ({ sector: { miner: context.miner, number: context.number }, message: context.preCommit?.message ?? '' }),
@@ -125,7 +125,7 @@ export const PreCommitWait = sectorSetup.createStateConfig({
 
 /** Waits for the interactive seed, some epochs after the pre-commit landed (Lotus SectorSeedReady). */
 export const WaitSeed = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'WaitSeed' } }, 'persist'],
+  entry: [{ type: 'persist', params: { state: 'WaitSeed' } }],
   invoke: {
     src: 'chainWaitSeed',
     input: ({ context }) => ({ sector: { miner: context.miner, number: context.number }, preCommitEpoch: context.preCommit?.epoch ?? 0 }),

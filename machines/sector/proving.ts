@@ -15,7 +15,7 @@ import { sectorSetup } from './sector-setup.js';
  * it has been finalized and only moves, so FIN never runs twice.
  */
 export const FinalizeSector = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'FinalizeSector' } }, 'persist'],
+  entry: [{ type: 'persist', params: { state: 'FinalizeSector' } }],
   initial: 'routing',
   states: {
     routing: { always: [{ guard: 'hasC1', target: 'finalizing' }, { target: 'moving' }] },
@@ -50,7 +50,7 @@ export const FinalizeSector = sectorSetup.createStateConfig({
 
 /** Sealed, on chain, in storage: proven every deadline (by the chain's provers, not here). */
 export const Proving = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'Proving' } }, 'persist'],
+  entry: [{ type: 'persist', params: { state: 'Proving' } }],
   on: {
     'sector.faulty': { actions: ['storeFault', { type: 'log', params: { event: 'SectorFaulty' } }], target: 'Faulty' },
   },
@@ -58,7 +58,7 @@ export const Proving = sectorSetup.createStateConfig({
 
 /** CheckProvable found the sector's files unfit; the fault is declared on chain. */
 export const Faulty = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'Faulty' } }, 'persist'],
+  entry: [{ type: 'persist', params: { state: 'Faulty' } }],
   initial: 'declaring',
   states: {
     declaring: {
@@ -75,6 +75,6 @@ export const Faulty = sectorSetup.createStateConfig({
 
 /** The fault is on chain. Only removal leaves this state. */
 export const FaultReported = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'FaultReported' } }, 'persist'],
+  entry: [{ type: 'persist', params: { state: 'FaultReported' } }],
   on: { 'sector.faulty': {} },
 });

@@ -10,7 +10,7 @@
 import { sectorSetup } from './sector-setup.js';
 
 export const Removing = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'Removing' } }, 'persist'],
+  entry: [{ type: 'persist', params: { state: 'Removing' } }],
   initial: 'routing',
   on: { 'sector.remove': {}, 'sector.faulty': {}, 'sector.files.missing': {} },
   states: {
@@ -38,13 +38,13 @@ export const Removing = sectorSetup.createStateConfig({
 
 /** Nothing of the sector is left on any path; the record stays so its number is never reused. */
 export const Removed = sectorSetup.createStateConfig({
-  entry: [{ type: 'setState', params: { state: 'Removed' } }, 'persist'],
+  entry: [{ type: 'persist', params: { state: 'Removed' } }],
   on: { 'sector.remove': {}, 'sector.faulty': {}, 'sector.files.missing': {} },
 });
 
 /** Deleting failed (a path unreachable, a permission); retried after the cool-down. */
 export const RemoveFailed = sectorSetup.createStateConfig({
-  entry: [{ type: 'countRetry', params: { state: 'RemoveFailed' } }, { type: 'setState', params: { state: 'RemoveFailed' } }, 'persist'],
+  entry: [{ type: 'countRetry', params: { state: 'RemoveFailed' } }, { type: 'persist', params: { state: 'RemoveFailed' } }],
   exit: 'resetCooldown',
   after: { cooldown: { actions: { type: 'log', params: { event: 'SectorRemove' } }, target: 'Removing' } },
 });

@@ -35,7 +35,7 @@ import {
 } from './sector-context.js';
 import { addPieceTask, applyResult, taskFor } from './sector-tasks.js';
 import * as deals from './deal-logic.js';
-import type { SectorStateName } from '../../src/db/sector-store.js';
+import type { SectorLogInput, SectorStateName } from '../../src/db/sector-store.js';
 
 /** Input of the `computeCommD` actor. */
 export interface CommDInput {
@@ -69,17 +69,26 @@ function reportSummary(
   context: SectorContext,
   enqueue: { assign: (update: { reported: string }) => void; sendTo: (to: typeof scheduler, event: SchedulerSectorEvent) => void },
 ): void {
-  const summary = changedSummary(context, enqueue);
-  if (summary) enqueue.sendTo(scheduler, { type: 'scheduler.sector.changed', summary });
+  const changed = changedSummary(context);
+  if (!changed) return;
+  enqueue.assign({ reported: changed.key });
+  enqueue.sendTo(scheduler, { type: 'scheduler.sector.changed', summary: changed.summary });
 }
 
-/** The sector's summary if it is not the one told last (then it counts as told), else undefined. */
-function changedSummary(context: SectorContext, enqueue: { assign: (update: { reported: string }) => void }): SectorSummary | undefined {
+/**
+ * The sector's summary and its key if it is not the one told last, else undefined. The caller
+ * assigns `reported: key` (in the assignment it makes anyway: each assign is a copy of the context
+ * and a new snapshot).
+ */
+function changedSummary(context: SectorContext): { summary: SectorSummary; key: string } | undefined {
   const summary = summaryOf(context);
   const key = summaryKey(summary);
-  if (key === context.reported) return undefined;
-  enqueue.assign({ reported: key });
-  return summary;
+  return key === context.reported ? undefined : { summary, key };
+}
+
+/** A sector log entry of Lotus's event `event` (`event;sealing.<event>`). */
+function logEntry(event: string, message = ''): SectorLogInput {
+  return { kind: `event;sealing.${event}`, message };
 }
 
 function errorOf(e: unknown, fallback: ErrorCode = 'INTERNAL'): WireError {
@@ -182,10 +191,9 @@ export const sectorSetup = setup({
     preCommitMismatch: ({ context }, params: { info: { commR: string } | undefined }) => params.info !== undefined && params.info.commR !== context.commR,
   },
   actions: {
-    setState: assign((_, params: { state: SectorStateName }) => ({ state: params.state })),
     /** Appends a log entry (Lotus's event name); the next save writes it. */
     log: assign(({ context }, params: { event: string; message?: string }) => ({
-      pendingLog: [...context.pendingLog, { kind: `event;sealing.${params.event}`, message: params.message ?? '' }],
+      pendingLog: [...context.pendingLog, logEntry(params.event, params.message)],
     })),
     /** Logs the sector's restart as its own kind (Lotus does not log restarts at all). */
     logRestart: assign(({ context }) => ({
@@ -194,11 +202,16 @@ export const sectorSetup = setup({
     /**
      * Writes the record if anything persisted changed (or log entries or applied calls wait), then
      * tells the scheduler the new summary. A new sector with nothing durable yet is not written.
+     * With `state`, the sector enters that state first (an entry's `persist`).
      * With `awaitReply`, the active deal piece's reply waits for this save's confirmation. With
      * `request`, the task request that follows it in the same step carries the summary instead
      * (one event to the scheduler, not two).
      */
-    persist: enqueueActions(({ context, enqueue, self }, params?: { awaitReply?: boolean; request?: boolean }) => {
+    persist: enqueueActions(({ context: current, enqueue, self }, params?: { state?: SectorStateName; awaitReply?: boolean; request?: boolean }) => {
+      // entering a state: the new state is set in this action's one assignment (an assign of its
+      // own would be one more copy of the context and one more snapshot)
+      const context = params?.state !== undefined ? { ...current, state: params.state } : current;
+      const update: Partial<SectorContext> = params?.state !== undefined ? { state: params.state } : {};
       const record = recordOf(context);
       const key = JSON.stringify(record);
       const extra = context.applied.length > 0 || context.pendingLog.length > 0;
@@ -221,7 +234,7 @@ export const sectorSetup = setup({
           },
           { type: 'index.call', requestId: saveId, replyTo: self, ...call } satisfies IndexEvent,
         );
-        enqueue.assign({
+        Object.assign(update, {
           savedKey: key,
           saveSeq: saveId + 1,
           saving: [...context.saving, { saveId, record, applied, log }],
@@ -230,7 +243,10 @@ export const sectorSetup = setup({
           ...(params?.awaitReply ? { replyAfterSave: saveId } : {}),
         });
       }
-      if (!params?.request) reportSummary(context, enqueue);
+      const changed = params?.request ? undefined : changedSummary(context);
+      if (changed) update.reported = changed.key;
+      if (Object.keys(update).length > 0) enqueue.assign(update);
+      if (changed) enqueue.sendTo(scheduler, { type: 'scheduler.sector.changed', summary: changed.summary });
     }),
     /**
      * Several saves committed together (machines/protocol.ts IndexResults): each answer is taken as
@@ -267,9 +283,9 @@ export const sectorSetup = setup({
     /** Asks the scheduler to run this phase's task. */
     requestTask: enqueueActions(({ context, enqueue }, params: { type: Exclude<TaskType, 'AP' | 'UNS'> }) => {
       const taskId = `${context.number}-${context.taskSeq}`;
-      enqueue.assign({ taskId, taskSeq: context.taskSeq + 1 });
-      const summary = changedSummary(context, enqueue);
-      enqueue.sendTo(scheduler, { type: 'scheduler.task.request', taskId, task: taskFor(context, params.type), ...(summary ? { summary } : {}) } satisfies SchedulerSectorEvent);
+      const changed = changedSummary(context);
+      enqueue.assign({ taskId, taskSeq: context.taskSeq + 1, ...(changed ? { reported: changed.key } : {}) });
+      enqueue.sendTo(scheduler, { type: 'scheduler.task.request', taskId, task: taskFor(context, params.type), ...(changed ? { summary: changed.summary } : {}) } satisfies SchedulerSectorEvent);
     }),
     /** Asks the scheduler to run the first pending AddPiece step. */
     requestStep: enqueueActions(({ context, enqueue }) => {
@@ -277,19 +293,27 @@ export const sectorSetup = setup({
       // no step to ask for: the summary a `persist` left to this request is told on its own
       if (!task) return reportSummary(context, enqueue);
       const taskId = `${context.number}-${context.taskSeq}`;
-      enqueue.assign({ taskId, taskSeq: context.taskSeq + 1 });
-      const summary = changedSummary(context, enqueue);
-      enqueue.sendTo(scheduler, { type: 'scheduler.task.request', taskId, task, ...(summary ? { summary } : {}) } satisfies SchedulerSectorEvent);
+      const changed = changedSummary(context);
+      enqueue.assign({ taskId, taskSeq: context.taskSeq + 1, ...(changed ? { reported: changed.key } : {}) });
+      enqueue.sendTo(scheduler, { type: 'scheduler.task.request', taskId, task, ...(changed ? { summary: changed.summary } : {}) } satisfies SchedulerSectorEvent);
     }),
     /** Asks the scheduler to abort the task in flight (removal); its failed/done still arrives. */
     abortTask: enqueueActions(({ context, enqueue }) => {
       if (context.taskId === undefined) return;
       enqueue.sendTo(scheduler, { type: 'scheduler.task.abort', sector: context.number, taskId: context.taskId } satisfies SchedulerSectorEvent);
     }),
-    /** Applies a sealing task's result; the next save marks its call returned. */
-    takeResult: assign(({ context, event }) => {
+    /**
+     * Applies a sealing task's result; the next save marks its call returned. `log`: the event to
+     * log with it, in the same assignment (each assign copies the context and builds a snapshot).
+     */
+    takeResult: assign(({ context, event }, params?: { log: string }) => {
       assertEvent(event, 'sector.task.done');
-      return { ...applyResult(context, event.result), applied: [...context.applied, event.callId], taskId: undefined };
+      return {
+        ...applyResult(context, event.result),
+        applied: [...context.applied, event.callId],
+        taskId: undefined,
+        ...(params ? { pendingLog: [...context.pendingLog, logEntry(params.log)] } : {}),
+      };
     }),
     /** Keeps a task's failure as the sector's error; the next save marks its call returned. */
     takeFailure: assign(({ context, event }) => {
@@ -316,10 +340,14 @@ export const sectorSetup = setup({
     storeRefusal: assign((_, params: { what: string; outcome: MessageOutcome }) =>
       params.outcome.ok ? {} : { error: { code: params.outcome.code, message: `${params.what}: ${params.outcome.reason}` } },
     ),
-    clearError: assign({ error: undefined }),
+    /** Clears the error, if there is one (most results arrive with none: no copy of the context then). */
+    clearError: enqueueActions(({ context, enqueue }) => {
+      if (context.error !== undefined) enqueue.assign({ error: undefined });
+    }),
     /**
-     * Each entry to a failure state counts as a retry (Lotus's `Retries`). Runs before `setState`: a
-     * sector restored in `state` enters it with `state` already set, and a restart is no new failure.
+     * Each entry to a failure state counts as a retry (Lotus's `Retries`). Runs before the state is
+     * set (`persist` with `state`): a sector restored in `state` enters it with `state` already set,
+     * and a restart is no new failure.
      */
     countRetry: assign(({ context }, params: { state: SectorStateName }) =>
       context.state === params.state ? {} : { counters: { ...context.counters, retries: context.counters.retries + 1 } },
