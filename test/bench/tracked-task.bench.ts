@@ -51,7 +51,7 @@ const N = quick ? 300 : 3000;
 /** Sectors pledged before the clock starts (see above). */
 const WARM = quick ? 100 : 1000;
 /** Fresh daemon systems measured one after the other (see above). */
-const ROUNDS = quick ? 1 : 3;
+const ROUNDS = quick ? 1 : 5;
 const PROOF_2K = 5;
 const THREADS = 2;
 const FILLER = pieceCidV1(zeroPieceCommitment(2048)).toString();
