@@ -27,7 +27,6 @@ import type { WireError } from '../src/errors.js';
 import type { Task, TaskResult } from '../src/tasks/task-types.js';
 import type { SchedulerTaskEvent, TaskActorEvent, TaskStart } from '../machines/protocol.js';
 
-
 /**
  * What runs calls on one worker: the daemon's own pool (src/worker/local-worker.ts) or a remote
  * worker's connection. Registered with `DaemonSystemHandle.workers.connect(info, runner)`.
