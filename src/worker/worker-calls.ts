@@ -79,7 +79,8 @@ export class WorkerCalls {
   readonly #retryMs: number;
   readonly #log: Logger;
   /** Cancellation of each call whose prepare step runs in this process. */
-  readonly #preparing = new Map<string, AbortController>();
+  /** Prepare steps running, by call id: their abort and their outcome. */
+  readonly #preparing = new Map<string, { abort: AbortController; done: Promise<void> }>();
   /** Cancellation of each call running in this process. */
   readonly #running = new Map<string, AbortController>();
   /** Runs in flight, so `close()` can wait for the threads. */
@@ -144,24 +145,36 @@ export class WorkerCalls {
    * A call's prepare step (the manager's `Fetch`, Lotus's prepare in `sched_worker.go`): its inputs
    * are fetched before the manager hands the call over. Nothing is recorded: a prepare step that
    * did not finish is simply run again (a fetch resumes from what it kept). A call this worker
-   * holds already runs or ran here: nothing to prepare.
+   * holds already runs or ran here: nothing to prepare. A call whose prepare step still runs here
+   * (the manager asks again: it restarted, or its connection dropped, and the step it asked for
+   * before is still stopping or finishing) waits for that step to end, then runs its own, which
+   * finds what the first one fetched.
    */
   async prepare(callId: string, task: Task, signal: AbortSignal): Promise<void> {
+    for (let running = this.#preparing.get(callId); running; running = this.#preparing.get(callId)) {
+      await untilAborted(running.done, signal, () => new AbortedError(`the prepare step of call ${callId} aborted by the manager`));
+    }
     if (this.#closed) throw new AbortedError('the worker is stopping');
     if (!this.#body.prepare || this.#store.get(callId)) return;
-    if (this.#preparing.has(callId)) throw new AbortedError(`the prepare step of call ${callId} runs already`);
     const abort = new AbortController();
-    this.#preparing.set(callId, abort);
+    const done = this.#prepareOnce(callId, task, abort, signal);
+    this.#preparing.set(callId, { abort, done });
     try {
-      await this.#body.prepare(task, { signal: AbortSignal.any([abort.signal, signal]), onProgress: this.#progressOf(callId, task.sector) });
+      await done;
+    } finally {
+      this.#preparing.delete(callId);
+    }
+  }
+
+  async #prepareOnce(callId: string, task: Task, abort: AbortController, signal: AbortSignal): Promise<void> {
+    try {
+      await this.#body.prepare!(task, { signal: AbortSignal.any([abort.signal, signal]), onProgress: this.#progressOf(callId, task.sector) });
     } catch (err) {
       // the call never reaches `accepted` here: without this line a stopped fetch leaves no trace in the worker's log
       const what = `the prepare step of call ${callId} (${task.type} of ${sectorName(task.sector)})`;
       if (abort.signal.aborted) this.#log.info(`${what} stopped: aborted by the manager`);
       else if (!signal.aborted) this.#log.warn(`${what} failed: ${toWireError(err).code}: ${(err as Error).message}`);
       throw err;
-    } finally {
-      this.#preparing.delete(callId);
     }
   }
 
@@ -169,7 +182,7 @@ export class WorkerCalls {
   abort(callId: string): boolean {
     const preparing = this.#preparing.get(callId);
     if (preparing) {
-      preparing.abort(new AbortedError(`the prepare step of call ${callId} aborted by the manager`));
+      preparing.abort.abort(new AbortedError(`the prepare step of call ${callId} aborted by the manager`));
       return true;
     }
     const c = this.#running.get(callId);
@@ -224,7 +237,7 @@ export class WorkerCalls {
     this.#sink = undefined;
     for (const t of this.#retries) clearTimeout(t);
     this.#retries.clear();
-    for (const c of [...this.#preparing.values(), ...this.#running.values()]) c.abort(new AbortedError('the worker is stopping'));
+    for (const c of [...[...this.#preparing.values()].map((p) => p.abort), ...this.#running.values()]) c.abort(new AbortedError('the worker is stopping'));
     await Promise.allSettled([...this.#inflight]);
   }
 
@@ -269,4 +282,20 @@ export class WorkerCalls {
       },
     );
   }
+}
+
+/** Resolves once `step` has settled (whatever its outcome); rejects with `aborted()` if `signal` aborts first. */
+function untilAborted(step: Promise<unknown>, signal: AbortSignal, aborted: () => Error): Promise<void> {
+  if (signal.aborted) return Promise.reject(aborted());
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(aborted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    step.then(
+      () => {},
+      () => {},
+    ).finally(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
 }

@@ -168,3 +168,43 @@ test("a call's prepare step runs the body's prepare (not recorded, abortable thr
   t.deepEqual(reports, ['7 1 fetch sealed 1', '8 1 fetch sealed 1', '7 1 fin 1']);
   await calls.close();
 });
+
+test('a prepare step asked for again while the first still stops (the manager restarted) waits for it and then runs, instead of failing the call', async (t) => {
+  const started: string[] = [];
+  const body = {
+    async prepare(_task: Task, o: { signal: AbortSignal }) {
+      started.push(o.signal.aborted ? 'aborted' : 'live');
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, 40);
+        // a fetch stops at its next chunk, not at once
+        o.signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          setTimeout(() => reject(o.signal.reason), 30);
+        }, { once: true });
+      });
+    },
+    async run() {
+      return finResult;
+    },
+  };
+  const calls = new WorkerCalls({ store: t.context.store, body, session: 's' });
+  const oldConnection = new AbortController();
+  const first = calls.prepare(ID(9), fin, oldConnection.signal);
+  await tick();
+  oldConnection.abort(new AbortedError('the connection closed'));
+  const second = calls.prepare(ID(9), fin, new AbortController().signal);
+  t.is((await t.throwsAsync<SectorStorageError>(first))?.code, 'ABORTED');
+  await t.notThrowsAsync(second, 'the second request is answered once its own step ran');
+  t.deepEqual(started, ['live', 'live'], 'the step ran again, after the first one had stopped');
+
+  // a request that is itself aborted while it waits ends ABORTED; the step it waited for goes on
+  const third = calls.prepare(ID(10), fin, new AbortController().signal);
+  await tick();
+  const gone = new AbortController();
+  const fourth = calls.prepare(ID(10), fin, gone.signal);
+  gone.abort();
+  t.is((await t.throwsAsync<SectorStorageError>(fourth))?.code, 'ABORTED');
+  await t.notThrowsAsync(third);
+  t.is(started.length, 3);
+  await calls.close();
+});
