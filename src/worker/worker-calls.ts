@@ -78,8 +78,7 @@ export class WorkerCalls {
   readonly #session: string;
   readonly #retryMs: number;
   readonly #log: Logger;
-  /** Cancellation of each call whose prepare step runs in this process. */
-  /** Prepare steps running, by call id: their abort and their outcome. */
+  /** Each prepare step running in this process, by call id: its cancellation and its outcome. */
   readonly #preparing = new Map<string, { abort: AbortController; done: Promise<void> }>();
   /** Cancellation of each call running in this process. */
   readonly #running = new Map<string, AbortController>();
@@ -152,12 +151,13 @@ export class WorkerCalls {
    */
   async prepare(callId: string, task: Task, signal: AbortSignal): Promise<void> {
     for (let running = this.#preparing.get(callId); running; running = this.#preparing.get(callId)) {
-      await untilAborted(running.done, signal, () => new AbortedError(`the prepare step of call ${callId} aborted by the manager`));
+      await settledOrAborted(running.done, signal, () => new AbortedError(`the prepare step of call ${callId} aborted by the manager`));
     }
     if (this.#closed) throw new AbortedError('the worker is stopping');
-    if (!this.#body.prepare || this.#store.get(callId)) return;
+    const prepare = this.#body.prepare;
+    if (!prepare || this.#store.get(callId)) return;
     const abort = new AbortController();
-    const done = this.#prepareOnce(callId, task, abort, signal);
+    const done = this.#prepareOnce(prepare.bind(this.#body), callId, task, abort, signal);
     this.#preparing.set(callId, { abort, done });
     try {
       await done;
@@ -166,9 +166,9 @@ export class WorkerCalls {
     }
   }
 
-  async #prepareOnce(callId: string, task: Task, abort: AbortController, signal: AbortSignal): Promise<void> {
+  async #prepareOnce(prepare: NonNullable<TaskBody['prepare']>, callId: string, task: Task, abort: AbortController, signal: AbortSignal): Promise<void> {
     try {
-      await this.#body.prepare!(task, { signal: AbortSignal.any([abort.signal, signal]), onProgress: this.#progressOf(callId, task.sector) });
+      await prepare(task, { signal: AbortSignal.any([abort.signal, signal]), onProgress: this.#progressOf(callId, task.sector) });
     } catch (err) {
       // the call never reaches `accepted` here: without this line a stopped fetch leaves no trace in the worker's log
       const what = `the prepare step of call ${callId} (${task.type} of ${sectorName(task.sector)})`;
@@ -237,7 +237,9 @@ export class WorkerCalls {
     this.#sink = undefined;
     for (const t of this.#retries) clearTimeout(t);
     this.#retries.clear();
-    for (const c of [...[...this.#preparing.values()].map((p) => p.abort), ...this.#running.values()]) c.abort(new AbortedError('the worker is stopping'));
+    const stopping = new AbortedError('the worker is stopping');
+    for (const p of this.#preparing.values()) p.abort.abort(stopping);
+    for (const c of this.#running.values()) c.abort(stopping);
     await Promise.allSettled([...this.#inflight]);
   }
 
@@ -284,18 +286,16 @@ export class WorkerCalls {
   }
 }
 
-/** Resolves once `step` has settled (whatever its outcome); rejects with `aborted()` if `signal` aborts first. */
-function untilAborted(step: Promise<unknown>, signal: AbortSignal, aborted: () => Error): Promise<void> {
+/** Resolves once `step` has settled, whatever its outcome; rejects with `aborted()` if `signal` aborts first. */
+function settledOrAborted(step: Promise<unknown>, signal: AbortSignal, aborted: () => Error): Promise<void> {
   if (signal.aborted) return Promise.reject(aborted());
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(aborted());
     signal.addEventListener('abort', onAbort, { once: true });
-    step.then(
-      () => {},
-      () => {},
-    ).finally(() => {
+    const settled = () => {
       signal.removeEventListener('abort', onAbort);
       resolve();
-    });
+    };
+    step.then(settled, settled);
   });
 }
